@@ -1,0 +1,78 @@
+/**
+ * Findings are data: the upstream (or our client) did something the contract does not allow.
+ * A check returns them; it never throws for a mismatch.
+ */
+import type { Observation, RawHeader } from './observation.ts'
+
+/** How bad a finding is. `breaking`: clients following the contract fail. `warning`: they will soon, or some do. `info`: worth knowing. */
+export type Severity = 'breaking' | 'warning' | 'info'
+
+/** Severities from worst to least. */
+export const SEVERITIES: readonly Severity[] = ['breaking', 'warning', 'info'] as const
+
+/** Numeric rank of a severity (higher is worse), for thresholds. */
+export function severityRank(s: Severity): number {
+  return s === 'breaking' ? 3 : s === 'warning' ? 2 : 1
+}
+
+/** Status, headers and a body excerpt from the response that showed the problem, redacted. */
+export interface Evidence {
+  /** `METHOD url` of the request (redacted). */
+  request?: string
+  status?: number
+  /** Response headers in wire order, original case. */
+  headers?: RawHeader[]
+  bodyExcerpt?: string
+}
+
+/** What a check returns for one problem, before the runner adds sampling and timing. */
+export interface FindingDraft {
+  check: string
+  severity: Severity
+  /** One line, readable at 3 a.m.: what changed. */
+  title: string
+  /** Detail: received vs contract, the consequence, what to do. */
+  message: string
+  expected: string
+  actual: string
+  /** Index into the observations given to the check, for evidence; defaults to the first. */
+  observationIndex?: number
+}
+
+/** A finding as it appears in the report: the check's draft plus where, evidence, sampling and history. */
+export interface Finding extends Omit<FindingDraft, 'observationIndex'> {
+  contract: string
+  evidence: Evidence
+  /** Samples that showed this finding. */
+  samples: number
+  /** Samples taken. */
+  of: number
+  /** ISO time this finding was first reported: this run, or an earlier run whose report still showed it. */
+  since: string
+  /** False when the previous report in the same output directory already had this finding. */
+  new: boolean
+}
+
+/** Identity of a finding across runs: same contract, check and title (titles carry the essential values). */
+export function findingKey(f: Pick<Finding, 'contract' | 'check' | 'title'>): string {
+  return `${f.contract}\u0000${f.check}\u0000${f.title}`
+}
+
+/** Builds evidence from an observation; headers and bodies are already redacted by the transport. */
+export function evidenceFrom(o: Observation | undefined, maxBody = 600): Evidence {
+  if (!o) return {}
+  const ev: Evidence = { request: `${o.request.method} ${o.request.url}` }
+  if (o.response) {
+    ev.status = o.response.status
+    ev.headers = o.response.rawHeaders
+    const b = o.response.body
+    if (b.text !== undefined) {
+      ev.bodyExcerpt = b.text.length > maxBody ? `${b.text.slice(0, maxBody)}… (${b.size} bytes in all)` : b.text
+    } else if (b.size > 0) {
+      ev.bodyExcerpt = `<binary, ${b.size} bytes, sha256 ${b.sha256}>`
+    }
+  } else if (o.transportError) {
+    ev.bodyExcerpt = `<no response: ${o.transportError.code}: ${o.transportError.message}>`
+  }
+  return ev
+}

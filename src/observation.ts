@@ -1,0 +1,118 @@
+/**
+ * What really crossed the wire for one probe sample. Plain JSON: it is what checks read, what
+ * recordings store and what evidence quotes. Secrets never enter it: the transport writes the
+ * request headers and URL already redacted.
+ */
+
+/** A header as it appeared on the wire: original case, in order, repeats kept. */
+export type RawHeader = [name: string, value: string]
+
+/** How the response body was delimited on the wire. */
+export type FramingKind = 'content-length' | 'chunked' | 'close-delimited' | 'none'
+
+/** Body framing as declared by the headers and as actually read. */
+export interface Framing {
+  kind: FramingKind
+  /** Value of Content-Length when present (and parsable). */
+  declaredLength?: number
+  /** Body bytes actually delivered, after de-chunking. */
+  bytesRead: number
+  /** Bytes read off the socket for this response (status line, headers, framing and body); undefined when not tapped. */
+  wireBytes?: number
+}
+
+/** The response body: hashed and measured in full, kept in memory only up to a cap. */
+export interface ObservedBody {
+  /** Total bytes received. */
+  size: number
+  /** Hex sha256 of all received bytes. */
+  sha256: string
+  /** UTF-8 text of the first `keptBytes` bytes when the body looks like text; absent for binary. */
+  text?: string
+  /** How many bytes were kept in memory (<= size). */
+  keptBytes: number
+  /** True when more was received than kept. */
+  truncated: boolean
+  /** Parsed JSON when the kept text parsed as JSON. */
+  json?: unknown
+  /** Parse error message when the body claimed or looked like JSON but did not parse. */
+  jsonError?: string
+}
+
+/** The request as sent (redacted). */
+export interface ObservedRequest {
+  method: string
+  /** Full URL with secrets in the query replaced. */
+  url: string
+  /** Request headers in the order sent, `authorization` redacted. */
+  headers: RawHeader[]
+  /** Body size in bytes (0 when none). */
+  bodySize: number
+  /** A short redacted excerpt of a text body (form or JSON), for evidence. */
+  bodyExcerpt?: string
+  /** Whether the bearer token was attached. */
+  tokenSent: boolean
+  /** Set when the URL's host is not allowlisted and the token was withheld on purpose. */
+  tokenWithheld?: { host: string; allowed: string[] }
+}
+
+/** Where a transport failure happened; `connect` failures mean the upstream was not reached at all. */
+export type TransportPhase = 'connect' | 'request' | 'headers' | 'body'
+
+/** A failure below HTTP semantics: refused, reset, timed out, malformed, truncated, too large. */
+export interface TransportFailure {
+  /** undici / node error code, e.g. `UND_ERR_SOCKET`, `ECONNREFUSED`, or our own `DW_BODY_TOO_LARGE`. */
+  code: string
+  message: string
+  phase: TransportPhase
+  /** True when no byte of a response arrived and the cause is reachability (refused, DNS, connect timeout). */
+  unreachable: boolean
+}
+
+/** The response as received, when one started arriving. */
+export interface ObservedResponse {
+  /** From the status line on the wire, e.g. `1.1`; undefined if the line could not be read. */
+  httpVersion?: string
+  /** Exact status line as received, e.g. `HTTP/1.1 200 OK`. */
+  statusLine?: string
+  status: number
+  statusText: string
+  /** Headers in wire order with original case. */
+  rawHeaders: RawHeader[]
+  framing: Framing
+  body: ObservedBody
+}
+
+/** Millisecond timings measured with a monotonic clock. */
+export interface Timings {
+  /** Time until response headers were parsed. */
+  ttfbMs?: number
+  /** Time until the body completed or the request failed. */
+  totalMs: number
+  /** True when the request went over an already open connection. */
+  reusedConnection?: boolean
+}
+
+/** One probe sample: the request, the response (if any) and any transport failure. */
+export interface Observation {
+  contract: string
+  /** 1-based sample index within the contract's run. */
+  sample: number
+  /** ISO time the request was started. */
+  startedAt: string
+  request: ObservedRequest
+  response?: ObservedResponse
+  transportError?: TransportFailure
+  timings: Timings
+}
+
+/** Case-insensitive lookup of every value of a header, in wire order. */
+export function headerValues(headers: readonly RawHeader[], name: string): string[] {
+  const wanted = name.toLowerCase()
+  return headers.filter(([n]) => n.toLowerCase() === wanted).map(([, v]) => v)
+}
+
+/** First value of a header, or undefined. */
+export function headerValue(headers: readonly RawHeader[], name: string): string | undefined {
+  return headerValues(headers, name)[0]
+}
