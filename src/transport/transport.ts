@@ -1,0 +1,331 @@
+/**
+ * Sends one prepared request with undici and records what crossed the wire as an Observation:
+ * status line, raw headers in order, framing, body hash and size (streamed, capped in memory),
+ * timings. Nothing the upstream does can crash this: malformed, truncated, reset, slow or huge
+ * responses end as a TransportFailure inside the observation.
+ */
+import { createHash } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Client, buildConnector, type Dispatcher } from 'undici'
+import type { AuthMode, HttpMethod } from '../contracts/types.ts'
+import type { Framing, Observation, ObservedBody, RawHeader, TransportFailure, TransportPhase } from '../observation.ts'
+import { HostPolicy } from './host-policy.ts'
+import { Redactor } from './redact.ts'
+import { currentTap, tappedConnector, type SocketTap } from './wire-tap.ts'
+
+/** A token Meta cannot parse, sent by contracts with `auth: invalid`. Not a secret. */
+export const INVALID_TOKEN = 'INVALID-driftwatch-probe-token'
+
+/** A request ready to send: templates resolved, body encoded, no credentials yet. */
+export interface PreparedRequest {
+  contract: string
+  sample: number
+  method: HttpMethod
+  url: string
+  /** Headers in send order, excluding Authorization (the transport adds it per host policy). */
+  headers: RawHeader[]
+  body?: Buffer
+  /** Short text form of the body for evidence (JSON or form), redacted by the transport. */
+  bodyExcerpt?: string
+  auth: AuthMode
+}
+
+/** Transport settings; all sizes in bytes, times in milliseconds. */
+export interface TransportOptions {
+  /** The bearer token; attached only where the host policy allows. */
+  token?: string
+  hostPolicy: HostPolicy
+  redactor: Redactor
+  /** Deadline for the whole exchange. */
+  timeoutMs?: number
+  /** Longest silence allowed while the body streams. */
+  bodyIdleTimeoutMs?: number
+  connectTimeoutMs?: number
+  /** Abort (and report) responses larger than this. */
+  maxBodyBytes?: number
+  /** Bytes of a textual body kept in memory for parsing and evidence. */
+  keepBytes?: number
+  /** Least time between two request starts to the same origin (politeness on live APIs). */
+  minIntervalMs?: number
+  userAgent?: string
+}
+
+const DEFAULTS = {
+  timeoutMs: 30_000,
+  bodyIdleTimeoutMs: 15_000,
+  connectTimeoutMs: 10_000,
+  maxBodyBytes: 128 * 1024 * 1024,
+  keepBytes: 1024 * 1024,
+  minIntervalMs: 0,
+  userAgent: 'driftwatch/0.1 (+contract probes; https://github.com/driftwatch)',
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ECONNABORTED', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN'])
+
+/** Error used to abort a response that exceeded the size cap. */
+class BodyTooLargeError extends Error {
+  readonly code = 'DW_BODY_TOO_LARGE'
+}
+
+/** Error used to abort an exchange that exceeded its deadline. */
+class DeadlineError extends Error {
+  readonly code = 'DW_DEADLINE'
+}
+
+/** Sends prepared requests over one keep-alive connection per origin and records observations. */
+export class Transport {
+  private readonly opts: Required<Omit<TransportOptions, 'token'>> & { token?: string }
+  private readonly clients = new Map<string, Client>()
+  private readonly lastStart = new Map<string, number>()
+  private closed = false
+
+  constructor(options: TransportOptions) {
+    this.opts = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof this.opts
+  }
+
+  /** Sends one request; never throws for anything the upstream does. */
+  async send(req: PreparedRequest, signal?: AbortSignal): Promise<Observation> {
+    const url = new URL(req.url)
+    const { redactor } = this.opts
+    const headers: RawHeader[] = [...req.headers]
+    if (!headers.some(([n]) => n.toLowerCase() === 'user-agent')) headers.unshift(['User-Agent', this.opts.userAgent])
+
+    let tokenSent = false
+    let tokenWithheld: Observation['request']['tokenWithheld']
+    if (req.auth === 'invalid') {
+      headers.push(['Authorization', `Bearer ${INVALID_TOKEN}`])
+    } else if (req.auth === 'bearer' && this.opts.token) {
+      const decision = this.opts.hostPolicy.decide(url)
+      if (decision.allowed) {
+        headers.push(['Authorization', `Bearer ${this.opts.token}`])
+        tokenSent = true
+      } else {
+        tokenWithheld = { host: url.host, allowed: [...this.opts.hostPolicy.allowHosts] }
+      }
+    }
+
+    const observation: Observation = {
+      contract: req.contract,
+      sample: req.sample,
+      startedAt: new Date().toISOString(),
+      request: {
+        method: req.method,
+        url: redactor.url(url.toString()),
+        headers: redactor.headers([['Host', url.host], ...headers]),
+        bodySize: req.body?.length ?? 0,
+        ...(req.bodyExcerpt ? { bodyExcerpt: redactor.text(req.bodyExcerpt) } : {}),
+        tokenSent,
+        ...(tokenWithheld ? { tokenWithheld } : {}),
+      },
+      timings: { totalMs: 0 },
+    }
+
+    await this.pace(url.origin)
+    if (this.closed) throw new Error('transport is closed')
+    const client = this.client(url.origin)
+    const t0 = performance.now()
+    const result = await this.exchange(client, url, req, headers, signal)
+    observation.timings = { totalMs: round(performance.now() - t0), ...(result.ttfb !== undefined ? { ttfbMs: round(result.ttfb - t0) } : {}), ...(result.reused !== undefined ? { reusedConnection: result.reused } : {}) }
+    if (result.response) {
+      observation.response = {
+        ...result.response,
+        rawHeaders: redactor.headers(result.response.rawHeaders),
+        body: result.response.body.text !== undefined ? { ...result.response.body, text: redactor.text(result.response.body.text) } : result.response.body,
+      }
+    }
+    if (result.failure) observation.transportError = { ...result.failure, message: redactor.text(result.failure.message) }
+    return observation
+  }
+
+  /** Closes every connection. */
+  async close(): Promise<void> {
+    this.closed = true
+    const all = [...this.clients.values()]
+    this.clients.clear()
+    await Promise.all(all.map((c) => c.destroy().catch(() => undefined)))
+  }
+
+  private client(origin: string): Client {
+    let c = this.clients.get(origin)
+    if (!c) {
+      const connect = tappedConnector(buildConnector({ timeout: this.opts.connectTimeoutMs, allowH2: false }))
+      c = new Client(origin, { connect, pipelining: 1, allowH2: false, keepAliveTimeout: 4_000 })
+      this.clients.set(origin, c)
+    }
+    return c
+  }
+
+  private async pace(origin: string): Promise<void> {
+    const last = this.lastStart.get(origin)
+    const now = performance.now()
+    if (last !== undefined && this.opts.minIntervalMs > 0) {
+      const wait = last + this.opts.minIntervalMs - now
+      if (wait > 0) await sleep(wait)
+    }
+    this.lastStart.set(origin, performance.now())
+  }
+
+  private exchange(client: Client, url: URL, req: PreparedRequest, headers: RawHeader[], signal?: AbortSignal): Promise<ExchangeResult> {
+    const { keepBytes, maxBodyBytes, timeoutMs, bodyIdleTimeoutMs } = this.opts
+    return new Promise<ExchangeResult>((resolve) => {
+      const result: ExchangeResult = {}
+      let controller: Dispatcher.DispatchController | undefined
+      let tap: SocketTap | undefined
+      let keep = 0
+      const kept: Buffer[] = []
+      let keptLen = 0
+      let size = 0
+      const hash = createHash('sha256')
+      let settled = false
+      let textual = true
+
+      const finish = () => {
+        if (settled) return
+        settled = true
+        clearTimeout(deadline)
+        signal?.removeEventListener('abort', onAbort)
+        if (result.response) {
+          result.response.body = makeBody(Buffer.concat(kept, keptLen), size, hash.digest('hex'), textual, contentTypeOf(result.response.rawHeaders))
+          result.response.framing.bytesRead = size
+          if (tap) result.response.framing.wireBytes = tap.wireBytes
+        }
+        tap?.reset()
+        resolve(result)
+      }
+      const deadline = setTimeout(() => controller?.abort(new DeadlineError(`no complete response within ${timeoutMs} ms`)), timeoutMs)
+      const onAbort = () => controller?.abort(new DeadlineError('run aborted'))
+      signal?.addEventListener('abort', onAbort, { once: true })
+
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c) {
+          controller = c
+          if (signal?.aborted) c.abort(new DeadlineError('run aborted'))
+        },
+        onResponseStart(c, statusCode, _parsed, statusMessage) {
+          if (statusCode < 200) return // informational; the final response follows
+          tap = currentTap()
+          result.ttfb = performance.now()
+          result.reused = tap ? tap.completed > 0 : undefined
+          const raw = (c as Dispatcher.DispatchController & { rawHeaders?: Buffer[] }).rawHeaders ?? []
+          const rawHeaders: RawHeader[] = []
+          for (let i = 0; i + 1 < raw.length; i += 2) rawHeaders.push([raw[i]!.toString('latin1'), raw[i + 1]!.toString('utf8')])
+          const ct = contentTypeOf(rawHeaders)
+          textual = ct === undefined || isTextual(ct)
+          keep = textual ? keepBytes : 0
+          result.response = {
+            ...(tap?.httpVersion ? { httpVersion: tap.httpVersion } : {}),
+            ...(tap?.statusLine ? { statusLine: tap.statusLine } : {}),
+            status: statusCode,
+            statusText: statusMessage ?? '',
+            rawHeaders,
+            framing: framingOf(rawHeaders, statusCode, req.method),
+            body: { size: 0, sha256: '', keptBytes: 0, truncated: false },
+          }
+        },
+        onResponseData(c, chunk) {
+          size += chunk.length
+          hash.update(chunk)
+          if (keptLen < keep) {
+            const part = chunk.subarray(0, keep - keptLen)
+            kept.push(Buffer.from(part))
+            keptLen += part.length
+          }
+          if (size > maxBodyBytes) c.abort(new BodyTooLargeError(`response body exceeded ${maxBodyBytes} bytes; stopped reading`))
+        },
+        onResponseEnd() {
+          finish()
+        },
+        onResponseError(_c, err) {
+          result.failure = classify(err, result.response !== undefined)
+          finish()
+        },
+      }
+
+      try {
+        client.dispatch(
+          {
+            origin: url.origin,
+            path: `${url.pathname}${url.search}`,
+            method: req.method,
+            headers: headers.flat(),
+            ...(req.body ? { body: req.body } : {}),
+            headersTimeout: timeoutMs,
+            bodyTimeout: bodyIdleTimeoutMs,
+          },
+          handler,
+        )
+      } catch (err) {
+        result.failure = classify(err, false)
+        finish()
+      }
+    })
+  }
+}
+
+interface ExchangeResult {
+  response?: Omit<NonNullable<Observation['response']>, never>
+  failure?: TransportFailure
+  ttfb?: number
+  reused?: boolean
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
+function contentTypeOf(headers: readonly RawHeader[]): string | undefined {
+  return headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1]
+}
+
+function isTextual(contentType: string): boolean {
+  const mt = contentType.split(';', 1)[0]!.trim().toLowerCase()
+  return mt.startsWith('text/') || mt.endsWith('+json') || mt.endsWith('+xml') || ['application/json', 'application/javascript', 'application/xml', 'application/x-www-form-urlencoded', 'application/problem+json'].includes(mt)
+}
+
+/** Framing as declared by the headers; `bytesRead` is filled in when the body completes. */
+export function framingOf(headers: readonly RawHeader[], status: number, method: string): Framing {
+  const te = headers.filter(([n]) => n.toLowerCase() === 'transfer-encoding').map(([, v]) => v.toLowerCase())
+  const cl = headers.find(([n]) => n.toLowerCase() === 'content-length')?.[1]
+  const declared = cl !== undefined && /^\s*\d+\s*$/.test(cl) ? Number(cl) : undefined
+  if (te.some((v) => v.split(',').map((s) => s.trim()).includes('chunked'))) return { kind: 'chunked', bytesRead: 0, ...(declared !== undefined ? { declaredLength: declared } : {}) }
+  if (cl !== undefined) return { kind: 'content-length', bytesRead: 0, ...(declared !== undefined ? { declaredLength: declared } : {}) }
+  if (method === 'HEAD' || status === 204 || status === 304) return { kind: 'none', bytesRead: 0 }
+  return { kind: 'close-delimited', bytesRead: 0 }
+}
+
+function makeBody(kept: Buffer, size: number, sha256: string, textual: boolean, contentType: string | undefined): ObservedBody {
+  const body: ObservedBody = { size, sha256, keptBytes: kept.length, truncated: kept.length < size }
+  if (!textual) return body
+  const text = kept.toString('utf8')
+  body.text = text
+  const looksJson = (contentType ?? '').toLowerCase().includes('json') || /^\s*[[{]/.test(text)
+  if (looksJson && size > 0) {
+    if (body.truncated) body.jsonError = `body is ${size} bytes; only the first ${kept.length} were kept, so it was not parsed`
+    else {
+      try {
+        body.json = JSON.parse(text)
+      } catch (err) {
+        body.jsonError = (err as Error).message
+      }
+    }
+  }
+  return body
+}
+
+/** Names the failure in the terms an on-call engineer uses, and says whether the upstream was reached. */
+function classify(err: unknown, responseStarted: boolean): TransportFailure {
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } }
+  // undici's HTTPParserError sometimes has no llhttp code; it still means "malformed response".
+  const code = e.code ?? e.cause?.code ?? (e.name === 'HTTPParserError' ? 'HPE_MALFORMED_RESPONSE' : 'UNKNOWN')
+  let message = e.message ?? String(err)
+  if (e.cause?.message && !message.includes(e.cause.message)) message += ` (${e.cause.message})`
+  let phase: TransportPhase
+  if (responseStarted) phase = 'body'
+  else if (UNREACHABLE_CODES.has(code)) phase = 'connect'
+  else if (code === 'UND_ERR_HEADERS_TIMEOUT' || code.startsWith('HPE_') || code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') phase = 'headers'
+  else phase = 'request'
+  if (code === 'UND_ERR_SOCKET' && responseStarted) message = `connection closed before the body was complete: ${message}`
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') message = `body length does not match Content-Length: ${message}`
+  return { code, message, phase, unreachable: phase === 'connect' }
+}
