@@ -1,0 +1,22 @@
+/**
+ * `api-version`: the Graph version that served the call (`facebook-api-version`) is the one asked
+ * for. Calls to an expiring version are silently auto-upgraded; responses may then follow the
+ * newer version's shape.
+ */
+import { perObservation, responseHeader } from './check.ts'
+
+/** Warns when the served API version differs from the requested one. */
+export const apiVersionCheck = perObservation('api-version', 'the requested API version is the one served', 'headers', (o, _contract, ctx) => {
+  const r = o.response
+  if (!r) return []
+  const served = responseHeader(r, 'facebook-api-version')
+  if (served === undefined || served === ctx.apiVersion) return []
+  const warning = responseHeader(r, 'x-ad-api-version-warning')
+  return [{
+    severity: 'warning',
+    title: `Requested ${ctx.apiVersion}, served ${served} (auto-upgraded)`,
+    message: `Received: facebook-api-version: ${served}${warning ? `\nx-ad-api-version-warning: ${warning}` : ''}\nContract: ${ctx.apiVersion}\n${ctx.apiVersion} is being retired: responses follow ${served}'s behaviour now. Test the client against ${served} and move --api-version (and the client) to it.`,
+    expected: ctx.apiVersion,
+    actual: served,
+  }]
+})

@@ -1,0 +1,30 @@
+/**
+ * `body-schema-conformance`: the JSON body validates against the contract's schema. One finding
+ * per JSON path, so the title says which field changed and how.
+ */
+import { expectedResponse, perObservation } from './check.ts'
+
+const MAX_VIOLATIONS = 12
+
+/** Flags a non-JSON body or each schema violation, located by JSON path. */
+export const bodySchemaCheck = perObservation('body-schema-conformance', 'the body validates against its JSON Schema', 'body', (o, contract, ctx) => {
+  const schema = contract.expect.bodySchema
+  const r = expectedResponse(o, contract)
+  if (!schema || !r) return []
+  if (r.body.json === undefined) {
+    const why = r.body.jsonError ? `does not parse: ${r.body.jsonError}` : r.body.size === 0 ? 'is empty' : 'is not JSON'
+    return [{ severity: 'breaking', title: `Body ${r.body.size === 0 ? 'is empty' : 'is not JSON'}`, message: `Received: a ${r.body.size}-byte body that ${why}\nContract: JSON matching ${schema}\nClients that parse the body throw.`, expected: `JSON matching ${schema}`, actual: why }]
+  }
+  const violations = ctx.validateBody(schema, r.body.json)
+  const shown = violations.slice(0, MAX_VIOLATIONS).map((v) => ({
+    severity: 'breaking' as const,
+    title: `Body ${v.path} ${v.message}`,
+    message: `Received: ${v.path} ${v.message}\nContract: ${schema}\nClients that read ${v.path} with the contracted type or presence break.`,
+    expected: `${schema} (${v.keyword})`,
+    actual: `${v.path} ${v.message}`,
+  }))
+  if (violations.length > MAX_VIOLATIONS) {
+    shown.push({ severity: 'breaking', title: `Body has ${violations.length - MAX_VIOLATIONS} more schema violations`, message: violations.slice(MAX_VIOLATIONS).map((v) => `${v.path} ${v.message}`).join('\n'), expected: schema, actual: `${violations.length} violations` })
+  }
+  return shown
+})

@@ -1,0 +1,122 @@
+/**
+ * The shape of a check and the helpers checks share. Checks are pure and synchronous: they read
+ * observations and a contract and return finding drafts. They never import undici or fs.
+ */
+import type { Contract, MediaExpectation, SchemaViolation } from '../contracts/types.ts'
+import type { FindingDraft } from '../finding.ts'
+import { headerValue, type Observation, type ObservedResponse } from '../observation.ts'
+
+/** What a check may know besides observations and the contract. */
+export interface CheckContext {
+  /** The Graph API version the run asked for, e.g. `v23.0`. */
+  apiVersion: string
+  /** Media expectations with `{vars}` resolved from earlier captures. */
+  media?: MediaExpectation
+  /** Validates a body against one of the pack's schema files (compiled once at load). */
+  validateBody(schema: string, body: unknown): SchemaViolation[]
+}
+
+/**
+ * Which observations a check judges. `any`: all, including failed exchanges and outages.
+ * `headers`: those with a response from a live upstream (the body may have broken off).
+ * `body`: those whose body arrived complete.
+ */
+export type CheckNeeds = 'any' | 'headers' | 'body'
+
+/** A named, pure check. */
+export interface Check {
+  id: string
+  /** The property checked, in words. */
+  title: string
+  needs: CheckNeeds
+  run(observations: readonly Observation[], contract: Contract, ctx: CheckContext): FindingDraft[]
+}
+
+/** Builds a check from a per-observation function; drafts are tagged with the observation's index. */
+export function perObservation(
+  id: string,
+  title: string,
+  needs: CheckNeeds,
+  fn: (o: Observation, contract: Contract, ctx: CheckContext) => Omit<FindingDraft, 'check' | 'observationIndex'>[],
+): Check {
+  return {
+    id,
+    title,
+    needs,
+    run(observations, contract, ctx) {
+      return observations.flatMap((o, i) => fn(o, contract, ctx).map((d) => ({ ...d, check: id, observationIndex: i })))
+    },
+  }
+}
+
+/** The response when its status is one the contract expects, else undefined: content checks only judge the response the contract describes. */
+export function expectedResponse(o: Observation, contract: Contract): ObservedResponse | undefined {
+  const r = o.response
+  return r && contract.expect.status.includes(r.status) ? r : undefined
+}
+
+/** The Graph error inside a body, if the body is a Graph error envelope. */
+export interface GraphErrorInfo {
+  message?: string
+  type?: string
+  code?: number
+  subcode?: number
+  fbtraceId?: string
+  isTransient?: boolean
+}
+
+/** Reads `{"error": {...}}` leniently: fields with the wrong type are left out, not coerced. */
+export function graphError(body: unknown): GraphErrorInfo | undefined {
+  if (!body || typeof body !== 'object' || !('error' in body)) return undefined
+  const e = (body as { error: unknown }).error
+  if (!e || typeof e !== 'object') return undefined
+  const r = e as Record<string, unknown>
+  return {
+    ...(typeof r.message === 'string' ? { message: r.message } : {}),
+    ...(typeof r.type === 'string' ? { type: r.type } : {}),
+    ...(typeof r.code === 'number' ? { code: r.code } : {}),
+    ...(typeof r.error_subcode === 'number' ? { subcode: r.error_subcode } : {}),
+    ...(typeof r.fbtrace_id === 'string' ? { fbtraceId: r.fbtrace_id } : {}),
+    ...(typeof r.is_transient === 'boolean' ? { isTransient: r.is_transient } : {}),
+  }
+}
+
+/** `400 Bad Request (OAuthException 190: Invalid OAuth access token ...)`: a status with the Graph error that explains it. */
+export function describeStatus(r: ObservedResponse): string {
+  const base = `${r.status}${r.statusText ? ` ${r.statusText}` : ''}`
+  const e = graphError(r.body.json)
+  if (!e) return base
+  const code = e.code !== undefined ? ` ${e.code}${e.subcode !== undefined ? `/${e.subcode}` : ''}` : ''
+  return `${base} (${e.type ?? 'error'}${code}${e.message ? `: ${e.message}` : ''})`
+}
+
+/** Media type without parameters, lowercased. */
+export function mediaType(contentType: string): string {
+  return contentType.split(';', 1)[0]!.trim().toLowerCase()
+}
+
+/** Parameters of a Content-Type, names lowercased. */
+export function mediaParams(contentType: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const part of contentType.split(';').slice(1)) {
+    const i = part.indexOf('=')
+    if (i > 0) out[part.slice(0, i).trim().toLowerCase()] = part.slice(i + 1).trim().replace(/^"|"$/g, '')
+  }
+  return out
+}
+
+/** First value of a response header. */
+export function responseHeader(r: ObservedResponse, name: string): string | undefined {
+  return headerValue(r.rawHeaders, name)
+}
+
+/** Whether the upstream could be judged from this observation at all. */
+export type Availability = 'ok' | 'unreachable' | 'outage'
+
+/** `unreachable`: no connection. `outage`: Meta says it is down (HTTP 503 or Graph error 2, "API Service", during updates). */
+export function availabilityOf(o: Observation): Availability {
+  if (o.transportError?.unreachable) return 'unreachable'
+  const r = o.response
+  if (r && (r.status === 503 || graphError(r.body.json)?.code === 2)) return 'outage'
+  return 'ok'
+}

@@ -1,0 +1,54 @@
+/**
+ * `header-conformance`: required headers are present, forbidden ones absent, patterned ones match.
+ * Judged only on the response the contract describes (expected status).
+ */
+import { headerValues } from '../observation.ts'
+import { expectedResponse, perObservation } from './check.ts'
+
+/** Flags missing required headers, present forbidden headers and values that break a pattern. */
+export const headersCheck = perObservation('header-conformance', 'required headers present, forbidden absent, patterns match', 'headers', (o, contract) => {
+  const r = expectedResponse(o, contract)
+  if (!r) return []
+  const h = contract.expect.headers
+  const out = []
+  const names = r.rawHeaders.map(([n]) => n).join(', ')
+  for (const req of h.required) {
+    if (headerValues(r.rawHeaders, req.name).length === 0) {
+      out.push({
+        severity: req.severity,
+        title: `Header ${req.name} missing`,
+        message: `Received headers: ${names || '(none)'}\nContract: ${req.name} is present\nClients or monitoring that read ${req.name} get nothing.`,
+        expected: `${req.name} present`,
+        actual: 'absent',
+      })
+    }
+  }
+  for (const f of h.forbidden) {
+    const values = headerValues(r.rawHeaders, f.name)
+    if (values.length > 0) {
+      out.push({
+        severity: f.severity,
+        title: `Header ${f.name} present (contract: absent)`,
+        message: `Received: ${f.name}: ${values.join(', ')}\nContract: no ${f.name} header`,
+        expected: `${f.name} absent`,
+        actual: `${f.name}: ${values.join(', ')}`,
+      })
+    }
+  }
+  for (const p of h.patterns) {
+    const values = headerValues(r.rawHeaders, p.name)
+    if (values.length === 0) continue // absence is the job of `required`
+    const re = new RegExp(p.pattern)
+    const bad = values.filter((v) => !re.test(v))
+    if (bad.length > 0) {
+      out.push({
+        severity: p.severity,
+        title: `Header ${p.name} does not match /${p.pattern}/`,
+        message: `Received: ${p.name}: ${bad.join(', ')}\nContract: ${p.name} matches /${p.pattern}/`,
+        expected: `/${p.pattern}/`,
+        actual: bad.join(', '),
+      })
+    }
+  }
+  return out
+})

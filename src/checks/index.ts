@@ -1,0 +1,43 @@
+/**
+ * The registry of checks, in the order their findings read best: transport first (nothing else is
+ * meaningful without a response), then status and method, then the response's parts.
+ */
+import { apiVersionCheck } from './api-version.ts'
+import { availabilityCheck } from './availability.ts'
+import { bodySchemaCheck } from './body-schema.ts'
+import type { Check } from './check.ts'
+import { contentTypeCheck } from './content-type.ts'
+import { errorCodeCheck } from './error-code.ts'
+import { errorEnvelopeCheck } from './error-envelope.ts'
+import { framingCheck } from './framing.ts'
+import { headersCheck } from './headers.ts'
+import { hostAllowlistCheck } from './host-allowlist.ts'
+import { mediaIntegrityCheck } from './media-integrity.ts'
+import { methodCheck } from './method.ts'
+import { statusCheck } from './status.ts'
+import { transportCheck } from './transport.ts'
+
+/** Every check by id. */
+export const checks = {
+  transport: transportCheck,
+  availability: availabilityCheck,
+  'host-allowlist': hostAllowlistCheck,
+  'status-conformance': statusCheck,
+  'method-conformance': methodCheck,
+  'framing-conformance': framingCheck,
+  'header-conformance': headersCheck,
+  'content-type-conformance': contentTypeCheck,
+  'body-schema-conformance': bodySchemaCheck,
+  'error-envelope': errorEnvelopeCheck,
+  'error-code-conformance': errorCodeCheck,
+  'media-integrity': mediaIntegrityCheck,
+  'api-version': apiVersionCheck,
+} as const satisfies Record<string, Check>
+
+/** Id of a registered check. */
+export type CheckId = keyof typeof checks
+
+/** Checks in report order. */
+export const allChecks: readonly Check[] = Object.values(checks)
+
+export type { Check, CheckContext } from './check.ts'

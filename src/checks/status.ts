@@ -1,0 +1,29 @@
+/**
+ * `status-conformance`: the status code is one the contract allows. Statuses that method
+ * conformance explains (a 405 on a contracted method, any status on a rejected method) are left to
+ * it, so one cause gives one finding.
+ */
+import { describeStatus, perObservation } from './check.ts'
+
+/** Flags a status code outside the contract's allowed set. */
+export const statusCheck = perObservation('status-conformance', 'the status code is one the contract allows', 'headers', (o, contract) => {
+  const r = o.response
+  if (!r || contract.expect.status.includes(r.status)) return []
+  const m = contract.expect.methods
+  if (m && (m.rejects.includes(o.request.method as never) || (r.status === 405 && m.accepts.includes(o.request.method as never)))) return []
+  const expected = contract.expect.status.join(' or ')
+  const actual = describeStatus(r)
+  const wasSuccess = contract.expect.status.every((s) => s < 400)
+  const consequence = wasSuccess && r.status >= 400
+    ? 'Calls that used to succeed now fail: clients treat this as an error, and rate limiters or retry loops may make it worse (Jan 20 2026: valid calls rejected, clients blocked for hours).'
+    : !wasSuccess && r.status < 400
+      ? 'A call the contract says Meta rejects now succeeds: validation the client relies on may be gone.'
+      : 'Clients that branch on the status code take a different path.'
+  return [{
+    severity: 'breaking',
+    title: `Status ${r.status} instead of ${expected}`,
+    message: `Received: ${actual}\nContract: ${expected}\n${consequence}`,
+    expected,
+    actual,
+  }]
+})
