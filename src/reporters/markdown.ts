@@ -1,0 +1,104 @@
+/**
+ * report.md: for a person, possibly at 3 a.m. The first screen is a summary table and the list of
+ * what changed; details with evidence follow; the per-contract table closes.
+ */
+import { severityRank, type Finding, type Severity } from '../finding.ts'
+import type { Report } from '../report.ts'
+import type { Reporter } from './reporter.ts'
+
+const ICON: Record<Severity, string> = { breaking: '🔴 breaking', warning: '🟠 warning', info: '🔵 info' }
+const RESULT: Record<string, string> = { passed: '✅ passed', failed: '❌ drift', skipped: '⏭️ skipped', inconclusive: '❔ inconclusive' }
+
+/** Escapes a value for a Markdown table cell (one line, no pipes). */
+export function cell(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;')
+}
+
+/** A fenced block whose fence is longer than any backtick run inside, so content cannot break out. */
+export function fence(content: string, lang = ''): string {
+  const longest = Math.max(2, ...[...content.matchAll(/`+/g)].map((m) => m[0].length))
+  const f = '`'.repeat(longest + 1)
+  return `${f}${lang}\n${content.replace(/\s+$/, '')}\n${f}`
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`
+}
+
+function headline(r: Report): string {
+  const s = r.summary
+  switch (r.outcome) {
+    case 'pass':
+      return 'PASS: no drift'
+    case 'drift':
+      return `DRIFT: ${[s.breaking && `${s.breaking} breaking`, s.warning && `${s.warning} warning`].filter(Boolean).join(', ')}`
+    case 'inconclusive':
+      return `INCONCLUSIVE: ${s.inconclusive} contract${s.inconclusive === 1 ? '' : 's'} could not be checked`
+    case 'error':
+      return `ERROR: ${r.error?.message ?? 'the harness failed'}`
+  }
+}
+
+function since(f: Finding): string {
+  return f.new ? 'new this run' : `since ${f.since}`
+}
+
+function detail(f: Finding, i: number, r: Report): string {
+  const res = r.results.find((x) => x.contract === f.contract)
+  const out = [
+    `### ${i}. ${ICON[f.severity]}: ${f.title}`,
+    '',
+    `- **Contract:** \`${f.contract}\`${res ? ` (\`${res.request}\`, ${res.file})` : ''}`,
+    `- **Check:** \`${f.check}\`, seen in ${f.samples} of ${f.of} sample${f.of === 1 ? '' : 's'}, ${since(f)}`,
+    `- **Expected:** ${cell(f.expected)}`,
+    `- **Actual:** ${cell(f.actual)}`,
+    '',
+    fence(f.message, 'text'),
+  ]
+  const ev = f.evidence
+  if (ev.request || ev.status !== undefined) {
+    out.push('', `Evidence: \`${ev.request ?? ''}\`${ev.status !== undefined ? ` → ${ev.status}` : ''}`)
+    if (ev.headers?.length) out.push('', fence(ev.headers.map(([n, v]) => `${n}: ${v}`).join('\n'), 'http'))
+    if (ev.bodyExcerpt) out.push('', fence(ev.bodyExcerpt, ev.bodyExcerpt.trimStart().startsWith('{') ? 'json' : 'text'))
+  }
+  return out.join('\n')
+}
+
+/** Renders the report as Markdown. */
+export const markdownReporter: Reporter = {
+  id: 'md',
+  fileName: 'report.md',
+  render(r: Report) {
+    const s = r.summary
+    const ms = Date.parse(r.finishedAt) - Date.parse(r.startedAt)
+    const lines = [
+      `# driftwatch: ${headline(r)}`,
+      '',
+      '| | |',
+      '|---|---|',
+      `| Target | ${cell(r.target)}${r.scenario ? ` (scenario \`${r.scenario}\`)` : ''} |`,
+      `| API version | ${r.apiVersion} |`,
+      `| Run | ${r.startedAt} (${duration(ms)})${r.interrupted ? ', **interrupted**' : ''} |`,
+      `| Contracts | ${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive |`,
+      `| Requests sent | ${s.probes} |`,
+      `| Findings | ${s.breaking} breaking, ${s.warning} warning, ${s.info} info |`,
+      '',
+    ]
+    if (r.error) lines.push(`**Harness error** \`${r.error.code}\`: ${cell(r.error.message)}`, '')
+    const worst = [...r.findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity))
+    if (worst.length === 0) {
+      lines.push(r.outcome === 'pass' ? 'No drift: every contract that ran matched.' : 'No findings.', '')
+    } else {
+      lines.push('## What changed', '', '| # | Severity | Contract | Finding | Samples | Since |', '|---|---|---|---|---|---|')
+      worst.forEach((f, i) => lines.push(`| ${i + 1} | ${ICON[f.severity]} | \`${f.contract}\` | ${cell(f.title)} | ${f.samples}/${f.of} | ${f.new ? 'new' : cell(f.since)} |`))
+      lines.push('', '## Details', '')
+      worst.forEach((f, i) => lines.push(detail(f, i + 1, r), ''))
+    }
+    lines.push('## Contracts', '', '| Contract | Request | Result | Requests | Time |', '|---|---|---|---|---|')
+    for (const c of r.results) {
+      lines.push(`| \`${c.contract}\` | \`${cell(c.request)}\` | ${RESULT[c.status] ?? c.status}${c.reason ? `: ${cell(c.reason)}` : ''} | ${c.probes} | ${duration(c.durationMs)} |`)
+    }
+    lines.push('')
+    return lines.join('\n')
+  },
+}

@@ -1,0 +1,89 @@
+/**
+ * Turns a contract's request template into bytes to send: variables filled (path segments
+ * URL-encoded), query appended, body encoded as JSON, form or multipart. No credentials here:
+ * the transport adds the token per its host policy.
+ */
+import { readFile } from 'node:fs/promises'
+import type { Contract } from '../contracts/types.ts'
+import { deepFill, fill } from '../contracts/template.ts'
+import type { RawHeader } from '../observation.ts'
+import type { PreparedRequest } from '../transport/transport.ts'
+
+/** Variables available to templates; undefined means "not configured / not captured". */
+export type Variables = Readonly<Record<string, string | undefined>>
+
+const fileCache = new Map<string, Buffer>()
+
+async function fileBytes(path: string): Promise<Buffer> {
+  let b = fileCache.get(path)
+  if (!b) {
+    b = await readFile(path)
+    fileCache.set(path, b)
+  }
+  return b
+}
+
+/** `GET /{api_version}/{media_id}?phone_number_id={phone_number_id}`: the template, for reports. */
+export function requestTemplate(c: Contract): string {
+  const q = Object.entries(c.request.query)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&')
+  return `${c.request.method} ${c.request.path ?? c.request.url}${q ? `?${q}` : ''}`
+}
+
+/** Resolves the contract's request against the variables; throws MissingVariableError if one is absent. */
+export async function buildRequest(c: Contract, vars: Variables, baseUrl: string, sample: number): Promise<PreparedRequest> {
+  const r = c.request
+  const url = r.path !== undefined ? new URL(baseUrl.replace(/\/+$/, '') + fill(r.path, vars, encodeURIComponent)) : new URL(fill(r.url!, vars))
+  for (const [k, v] of Object.entries(r.query)) url.searchParams.append(k, fill(v, vars))
+
+  const headers: RawHeader[] = Object.entries(r.headers).map(([k, v]) => [k, fill(v, vars)])
+  const has = (name: string) => headers.some(([n]) => n.toLowerCase() === name)
+  let body: Buffer | undefined
+  let bodyExcerpt: string | undefined
+
+  if (r.body?.kind === 'json') {
+    const text = JSON.stringify(deepFill(r.body.json, vars))
+    body = Buffer.from(text)
+    bodyExcerpt = excerpt(text)
+    if (!has('content-type')) headers.push(['Content-Type', 'application/json'])
+  } else if (r.body?.kind === 'form') {
+    const text = new URLSearchParams(Object.entries(r.body.form).map(([k, v]): [string, string] => [k, fill(v, vars)])).toString()
+    body = Buffer.from(text)
+    bodyExcerpt = excerpt(text)
+    if (!has('content-type')) headers.push(['Content-Type', 'application/x-www-form-urlencoded'])
+  } else if (r.body?.kind === 'multipart') {
+    const form = new FormData()
+    const parts: string[] = []
+    for (const [k, v] of Object.entries(r.body.fields)) {
+      const value = fill(v, vars)
+      form.append(k, value)
+      parts.push(`${k}=${value}`)
+    }
+    if (r.body.file) {
+      const bytes = await fileBytes(r.body.file.path)
+      form.append(r.body.file.field, new Blob([bytes], { type: r.body.file.type }), r.body.file.filename)
+      parts.push(`${r.body.file.field}=@${r.body.file.filename} (${r.body.file.type}, ${bytes.length} bytes)`)
+    }
+    // The platform's own encoder writes the multipart body and its boundary.
+    const encoded = new Response(form)
+    body = Buffer.from(await encoded.arrayBuffer())
+    headers.push(['Content-Type', encoded.headers.get('content-type')!])
+    bodyExcerpt = `multipart/form-data: ${parts.join(', ')}`
+  }
+
+  return {
+    contract: c.id,
+    sample,
+    method: r.method,
+    url: url.toString(),
+    headers,
+    ...(body ? { body } : {}),
+    ...(bodyExcerpt ? { bodyExcerpt } : {}),
+    auth: r.auth,
+  }
+}
+
+function excerpt(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text
+}

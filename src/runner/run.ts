@@ -1,0 +1,201 @@
+/**
+ * The run: for each selected contract in dependency order, build its request, take its samples,
+ * run the checks on what was observed, turn drafts into findings, capture values for the next
+ * contracts, and assemble the report. Data flows one way: contract -> probe -> observation ->
+ * checks -> findings -> report.
+ */
+import { performance } from 'node:perf_hooks'
+import { allChecks } from '../checks/index.ts'
+import { availabilityOf, type Check, type CheckContext } from '../checks/check.ts'
+import { deepFill } from '../contracts/template.ts'
+import { OPTIONAL_CONFIG_VARIABLES, type Contract, type ContractPack, type MediaExpectation } from '../contracts/types.ts'
+import { evidenceFrom, type Finding, type FindingDraft } from '../finding.ts'
+import { headerValue, type Observation } from '../observation.ts'
+import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
+import type { Transport } from '../transport/transport.ts'
+import { buildRequest, requestTemplate } from './build-request.ts'
+import { selectContracts } from './select.ts'
+
+/** Environment variable that provides each configuration variable, for skip reasons. */
+export const VARIABLE_ENV: Record<string, string> = {
+  phone_number_id: 'WHATSAPP_PHONE_NUMBER_ID',
+  waba_id: 'WHATSAPP_WABA_ID',
+  test_recipient: 'WHATSAPP_TEST_RECIPIENT',
+}
+
+/** Progress after each contract, for a live display. */
+export interface ProgressEvent {
+  index: number
+  total: number
+  result: ContractResult
+  findings: Finding[]
+}
+
+/** Everything a run needs. The transport holds the token; the runner never sees it. */
+export interface RunOptions {
+  pack: ContractPack
+  /** `sim` or the base URL, as shown in the report. */
+  target: string
+  baseUrl: string
+  scenario?: string
+  apiVersion: string
+  /** Configuration variables (phone_number_id, waba_id, test_recipient); undefined when not set. */
+  variables: Readonly<Record<string, string | undefined>>
+  transport: Transport
+  only?: readonly string[]
+  /** Overrides every repeatable contract's sample count. */
+  samples?: number
+  signal?: AbortSignal
+  onProgress?: (e: ProgressEvent) => void
+  /** Checks to run; defaults to all registered checks. */
+  checks?: readonly Check[]
+}
+
+/** Runs the selected contracts and returns the report (never throws for upstream behaviour). */
+export async function runContracts(opts: RunOptions): Promise<Report> {
+  const startedAt = new Date().toISOString()
+  const selected = selectContracts(opts.pack.contracts, opts.only)
+  const checks = opts.checks ?? allChecks
+  const vars: Record<string, string | undefined> = { ...opts.variables, api_version: opts.apiVersion }
+  const capturedBy = new Map<string, string>()
+  for (const c of opts.pack.contracts) for (const cap of c.capture) capturedBy.set(cap.name, c.id)
+  const statusOf = new Map<string, ContractResult>()
+
+  const results: ContractResult[] = []
+  const findings: Finding[] = []
+  let interrupted = false
+
+  for (const [i, { contract }] of selected.entries()) {
+    const t0 = performance.now()
+    const base = { contract: contract.id, title: contract.title, file: contract.file, request: requestTemplate(contract) }
+    let result: ContractResult
+    let contractFindings: Finding[] = []
+
+    const missing = contract.uses.find((v) => vars[v] === undefined)
+    if (opts.signal?.aborted) {
+      interrupted = true
+      result = { ...base, status: 'skipped', reason: 'run interrupted before this contract', probes: 0, durationMs: 0 }
+    } else if (missing !== undefined) {
+      result = { ...base, status: 'skipped', reason: skipReason(missing, capturedBy, statusOf), probes: 0, durationMs: 0 }
+    } else {
+      const samples = contract.repeatable ? (opts.samples ?? contract.samples) : 1
+      const observations: Observation[] = []
+      for (let s = 1; s <= samples && !opts.signal?.aborted; s++) {
+        const req = await buildRequest(contract, vars, opts.baseUrl, s)
+        observations.push(await opts.transport.send(req, opts.signal))
+      }
+      if (opts.signal?.aborted) interrupted = true
+      contractFindings = judge(contract, observations, checks, {
+        apiVersion: opts.apiVersion,
+        ...(contract.expect.media ? { media: deepFill(contract.expect.media, vars) as MediaExpectation } : {}),
+        validateBody: opts.pack.validateBody,
+      }, startedAt)
+      captureValues(contract, observations, vars)
+      const usable = observations.filter((o) => availabilityOf(o) === 'ok')
+      const failed = contractFindings.some((f) => f.severity !== 'info')
+      let status: ContractResult['status'] = failed ? 'failed' : 'passed'
+      let reason: string | undefined
+      if (!failed && usable.length === 0) {
+        status = 'inconclusive'
+        reason = observations.length === 0 ? 'run interrupted' : unusableReason(observations)
+      }
+      result = { ...base, status, ...(reason ? { reason } : {}), probes: observations.length, durationMs: Math.round(performance.now() - t0) }
+    }
+    statusOf.set(contract.id, result)
+    results.push(result)
+    findings.push(...contractFindings)
+    opts.onProgress?.({ index: i + 1, total: selected.length, result, findings: contractFindings })
+  }
+
+  const summary = summarize(results, findings)
+  return {
+    version: 1,
+    target: opts.target,
+    ...(opts.scenario ? { scenario: opts.scenario } : {}),
+    apiVersion: opts.apiVersion,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    outcome: outcomeOf(summary),
+    summary,
+    findings,
+    results,
+    ...(interrupted ? { interrupted: true } : {}),
+  }
+}
+
+/** Runs the checks on the observations each may judge and folds identical drafts across samples. */
+export function judge(contract: Contract, observations: readonly Observation[], checks: readonly Check[], ctx: CheckContext, since: string): Finding[] {
+  const live = observations.filter((o) => availabilityOf(o) === 'ok')
+  const views = {
+    any: observations,
+    headers: live.filter((o) => o.response !== undefined),
+    body: live.filter((o) => o.response !== undefined && !o.transportError),
+  }
+  const groups = new Map<string, { draft: FindingDraft; obs: Observation; count: number; of: number }>()
+  for (const check of checks) {
+    const view = views[check.needs]
+    if (view.length === 0) continue
+    for (const d of check.run(view, contract, ctx)) {
+      const key = [d.check, d.severity, d.title, d.expected, d.actual].join('\u0000')
+      const g = groups.get(key)
+      if (g) g.count++
+      else groups.set(key, { draft: d, obs: view[d.observationIndex ?? 0]!, count: 1, of: view.length })
+    }
+  }
+  return [...groups.values()].map(({ draft, obs, count, of }) => ({
+    contract: contract.id,
+    check: draft.check,
+    severity: draft.severity,
+    title: draft.title,
+    message: draft.message,
+    expected: draft.expected,
+    actual: draft.actual,
+    evidence: evidenceFrom(obs),
+    samples: count,
+    of,
+    since,
+    new: true,
+  }))
+}
+
+function pointerGet(value: unknown, pointer: string): unknown {
+  if (pointer === '') return value
+  let v = value
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~')
+    if (v === null || typeof v !== 'object') return undefined
+    v = (v as Record<string, unknown>)[key]
+  }
+  return v
+}
+
+/** Stores captured values from the first complete response with an expected status. */
+function captureValues(c: Contract, observations: readonly Observation[], vars: Record<string, string | undefined>): void {
+  if (c.capture.length === 0) return
+  const source = observations.find((o) => o.response && !o.transportError && c.expect.status.includes(o.response.status))
+  for (const cap of c.capture) {
+    let v: unknown
+    if (source?.response) v = cap.from === 'header' ? headerValue(source.response.rawHeaders, cap.pointer) : pointerGet(source.response.body.json, cap.pointer)
+    vars[cap.name] = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined
+  }
+}
+
+function skipReason(variable: string, capturedBy: Map<string, string>, statusOf: Map<string, ContractResult>): string {
+  if ((OPTIONAL_CONFIG_VARIABLES as readonly string[]).includes(variable)) {
+    return `needs {${variable}}: set ${VARIABLE_ENV[variable] ?? variable} to run it`
+  }
+  const src = capturedBy.get(variable)
+  if (!src) return `needs {${variable}}, which is not configured`
+  const r = statusOf.get(src)
+  if (!r) return `needs {${variable}} from ${src}, which was not selected`
+  if (r.status === 'passed') return `needs {${variable}}, which ${src} did not return (the field was absent)`
+  return `needs {${variable}} from ${src}, which ${r.status === 'failed' ? 'failed' : `was ${r.status}`}`
+}
+
+function unusableReason(observations: readonly Observation[]): string {
+  const o = observations.find((x) => availabilityOf(x) !== 'ok')
+  if (!o) return 'no usable response'
+  if (availabilityOf(o) === 'unreachable') return `upstream unreachable: ${o.transportError!.code}`
+  return `upstream in downtime: HTTP ${o.response!.status}`
+}
+

@@ -1,0 +1,37 @@
+/**
+ * `--only` selection: contracts matching any glob, plus the contracts they depend on (an upload
+ * must run before a download can), in pack order.
+ */
+import picomatch from 'picomatch'
+import { dependenciesOf } from '../contracts/load.ts'
+import type { Contract } from '../contracts/types.ts'
+import { HarnessError } from '../errors.ts'
+
+/** A selected contract and whether it was asked for or pulled in as a prerequisite. */
+export interface Selected {
+  contract: Contract
+  requested: boolean
+}
+
+/** Selects by id globs (comma-separated allowed); empty or undefined selects everything. */
+export function selectContracts(contracts: readonly Contract[], globs: readonly string[] | undefined): Selected[] {
+  const patterns = (globs ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean)
+  if (patterns.length === 0) return contracts.map((contract) => ({ contract, requested: true }))
+  const match = picomatch(patterns)
+  const requested = new Set(contracts.filter((c) => match(c.id)).map((c) => c.id))
+  if (requested.size === 0) {
+    throw new HarnessError('DW_USAGE', `--only ${patterns.join(',')} matches no contract (ids: ${contracts.map((c) => c.id).join(', ')})`)
+  }
+  const needed = new Set(requested)
+  const stack = [...requested]
+  while (stack.length > 0) {
+    const c = contracts.find((x) => x.id === stack.pop())!
+    for (const d of dependenciesOf(c, contracts)) {
+      if (!needed.has(d)) {
+        needed.add(d)
+        stack.push(d)
+      }
+    }
+  }
+  return contracts.filter((c) => needed.has(c.id)).map((contract) => ({ contract, requested: requested.has(contract.id) }))
+}

@@ -1,0 +1,57 @@
+/**
+ * Writes the report files: report.json always (it is the canonical record, and the next run reads
+ * it to say "since when"), the other formats as asked. Every file gets a last redaction pass.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import { writeFileAtomic } from './atomic-write.ts'
+import { HarnessError } from './errors.ts'
+import { carrySince, type Report } from './report.ts'
+import { reporters, type FormatId } from './reporters/index.ts'
+import type { Redactor } from './transport/redact.ts'
+
+/** Where and what to write. */
+export interface WriteOptions {
+  outDir: string
+  formats: readonly FormatId[]
+  redactor: Redactor
+  cwd?: string
+}
+
+/** Reads the previous report.json in `outDir`, if any and readable; a broken one is ignored. */
+export function readPreviousReport(outDir: string): Report | undefined {
+  const file = join(outDir, 'report.json')
+  if (!existsSync(file)) return undefined
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as Report
+    return r && r.version === 1 && Array.isArray(r.findings) ? r : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Carries `since` from the previous report, writes every file atomically, returns the report written and the paths. */
+export async function writeReports(report: Report, opts: WriteOptions): Promise<{ report: Report; files: string[] }> {
+  const cwd = opts.cwd ?? process.cwd()
+  const previous = readPreviousReport(opts.outDir)
+  const final: Report = { ...report, findings: carrySince(report.findings, previous) }
+  try {
+    await mkdir(opts.outDir, { recursive: true })
+  } catch (err) {
+    throw new HarnessError('DW_OUTPUT_FAILED', `cannot create output directory ${opts.outDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  const formats: FormatId[] = ['json', ...opts.formats.filter((f) => f !== 'json')]
+  const files: string[] = []
+  for (const f of formats) {
+    const r = reporters[f]
+    const path = join(opts.outDir, r.fileName)
+    try {
+      await writeFileAtomic(path, opts.redactor.text(r.render(final)))
+    } catch (err) {
+      throw new HarnessError('DW_OUTPUT_FAILED', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+    files.push(relative(cwd, path) || path)
+  }
+  return { report: final, files }
+}
