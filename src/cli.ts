@@ -1,0 +1,321 @@
+/**
+ * The command line: parses arguments, calls the library, prints progress and picks the exit code.
+ * Exit codes: 0 no drift at or above --fail-on; 1 drift; 2 harness or configuration error;
+ * 3 inconclusive (upstream unreachable or in downtime); 130 interrupted.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { parseApiVersion } from './config.ts'
+import { ContractError, HarnessError, isHarnessError } from './errors.ts'
+import { exitCodeOf, type FailOn, type Report } from './report.ts'
+import type { FormatId } from './reporters/index.ts'
+import type { ProgressEvent } from './runner/run.ts'
+import { scenarios } from './simulator/scenarios.ts'
+import type { Redactor } from './transport/redact.ts'
+
+/** Where the CLI writes and what it reads; tests pass their own. */
+export interface CliIO {
+  stdout: (line: string) => void
+  stderr: (line: string) => void
+  env: Readonly<Record<string, string | undefined>>
+  cwd: string
+  /** Signal that fires on Ctrl-C; the bin wires SIGINT to it. */
+  interrupt?: AbortSignal
+}
+
+// Formats `--format` accepts; kept here (not read from the reporters) so --help loads nothing heavy.
+const FORMATS: readonly FormatId[] = ['json', 'md', 'junit']
+
+function scenarioNames(): string[] {
+  return Object.keys(scenarios)
+}
+
+const DEFAULTS = {
+  target: 'sim',
+  contracts: 'contracts/meta',
+  apiVersion: 'v23.0',
+  out: 'reports/latest',
+  format: 'json,md,junit',
+  failOn: 'breaking',
+  simPort: 8787,
+}
+
+const MAIN_HELP = `driftwatch: catch upstream API drift before production breaks.
+
+Usage:
+  driftwatch check [options]    probe the target, check every contract, write a drift report
+  driftwatch sim [options]      run the embedded Meta Graph API simulator on its own
+  driftwatch --help             this help; driftwatch <command> --help for a command's options
+  driftwatch --version
+
+Exit codes: 0 no drift at or above --fail-on, 1 drift, 2 harness or configuration error,
+3 inconclusive (upstream unreachable or in downtime), 130 interrupted.`
+
+const CHECK_HELP = `driftwatch check: probe the target and check every contract.
+
+Usage: driftwatch check [options]
+
+Options:
+  --target sim|<base-url>   sim (default) starts the embedded simulator on a free loopback port;
+                            a base URL such as https://graph.facebook.com probes the live API with
+                            WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_WABA_ID
+                            (required) and WHATSAPP_TEST_RECIPIENT (optional) from the environment
+  --contracts <dir>         contract pack directory (default ${DEFAULTS.contracts})
+  --only <id-glob>          only these contracts (and what they depend on); repeatable or
+                            comma-separated, e.g. --only 'media.*'
+  --samples <N>             samples per repeatable contract (overrides each contract's own)
+  --api-version <vN.N>      Graph API version to request (default ${DEFAULTS.apiVersion})
+  --out <dir>               where reports go (default ${DEFAULTS.out})
+  --format <list>           json,md,junit (default all; report.json is always written)
+  --fail-on <level>         breaking|warning|never: lowest severity that exits 1 (default ${DEFAULTS.failOn})
+  --scenario <name>         simulator behaviour, with --target sim (default baseline)
+  --allow-host <host>       another host that may receive the token (repeatable)
+  --timeout <ms>            deadline per request (default 30000)
+  --quiet                   no per-contract progress lines
+  --debug                   print stack traces of internal errors
+  -h, --help                this help`
+
+const SIM_HELP = `driftwatch sim: run the embedded Meta Graph API simulator on its own.
+
+Usage: driftwatch sim [options]
+
+Options:
+  --port <N>         port to listen on (default ${DEFAULTS.simPort}; 0 picks a free one)
+  --host <addr>      address to bind (default 127.0.0.1)
+  --scenario <name>  behaviour to simulate (default baseline); one of: ${scenarioNames().join(', ')}
+  -h, --help         this help
+
+It prints its URL and the fake credentials to export, then serves until Ctrl-C.`
+
+const CHECK_OPTIONS = {
+  target: { type: 'string' },
+  contracts: { type: 'string' },
+  only: { type: 'string', multiple: true },
+  samples: { type: 'string' },
+  'api-version': { type: 'string' },
+  out: { type: 'string' },
+  format: { type: 'string' },
+  'fail-on': { type: 'string' },
+  scenario: { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
+  timeout: { type: 'string' },
+  quiet: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+const SIM_OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  scenario: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+function parse<O extends ParseArgsConfig['options']>(args: string[], options: O, command: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true })
+  } catch (err) {
+    const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '')
+    throw new HarnessError('DW_USAGE', `${msg} (see driftwatch ${command} --help)`)
+  }
+}
+
+function positiveInt(value: string | undefined, flag: string, min = 1): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new HarnessError('DW_USAGE', `${flag} must be a whole number >= ${min} (got "${value}")`)
+  return Number(value)
+}
+
+function parseFormats(value: string): FormatId[] {
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean)
+  const known: readonly string[] = FORMATS
+  const bad = list.filter((f) => !known.includes(f))
+  if (bad.length || list.length === 0) throw new HarnessError('DW_USAGE', `--format takes a comma-separated list of ${known.join(', ')} (got "${value}")`)
+  return [...new Set(list)] as FormatId[]
+}
+
+function parseFailOn(value: string): FailOn {
+  if (!['breaking', 'warning', 'info', 'never'].includes(value)) throw new HarnessError('DW_USAGE', `--fail-on must be breaking, warning, info or never (got "${value}")`)
+  return value as FailOn
+}
+
+/** Runs the CLI with `args` (without node and script); returns the exit code. */
+export async function main(args: string[], io: CliIO = defaultIO()): Promise<number> {
+  const [command, ...rest] = args
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      io.stdout(MAIN_HELP)
+      return command === undefined ? 2 : 0
+    }
+    if (command === '--version' || command === '-v') {
+      io.stdout(version())
+      return 0
+    }
+    if (command === 'check') return await checkCommand(rest, io)
+    if (command === 'sim') return await simCommand(rest, io)
+    throw new HarnessError('DW_USAGE', `unknown command "${command}" (commands: check, sim; see driftwatch --help)`)
+  } catch (err) {
+    return reportError(err, io, args.includes('--debug'))
+  }
+}
+
+function reportError(err: unknown, io: CliIO, debug: boolean): number {
+  if (err instanceof ContractError) {
+    io.stderr(`driftwatch: ${err.message}`)
+    io.stderr('Fix the files above; nothing was probed.')
+  } else if (isHarnessError(err)) {
+    io.stderr(`driftwatch: ${err.message} [${err.code}]`)
+  } else {
+    io.stderr(`driftwatch: internal error: ${(err as Error)?.message ?? String(err)} [DW_INTERNAL]`)
+    if (debug && err instanceof Error && err.stack) io.stderr(err.stack)
+    else io.stderr('Re-run with --debug for a stack trace, and please report it.')
+  }
+  return 2
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length)
+}
+
+function progressLine(e: ProgressEvent, redactor: Redactor): string {
+  const r = e.result
+  const width = String(e.total).length
+  const idx = `[${String(e.index).padStart(width)}/${e.total}]`
+  const mark = { passed: '✓', failed: '✗', skipped: '-', inconclusive: '?' }[r.status]
+  const worst = e.findings.find((f) => f.severity === 'breaking') ?? e.findings.find((f) => f.severity === 'warning') ?? e.findings[0]
+  const more = e.findings.filter((f) => f.severity !== 'info').length - 1
+  let tail = ''
+  if (r.status === 'skipped' || r.status === 'inconclusive') tail = `${r.status}: ${r.reason ?? ''}`
+  else if (worst) tail = `${worst.severity}: ${worst.title}${more > 0 ? ` (+${more} more)` : ''}`
+  const stats = r.status === 'skipped' ? '' : `${r.probes} req ${String(r.durationMs).padStart(5)} ms  `
+  return redactor.text(`  ${idx} ${mark} ${pad(r.contract, 42)} ${stats}${tail}`.trimEnd())
+}
+
+function finalLine(report: Report, seconds: string): string {
+  const s = report.summary
+  const head = { pass: 'PASS', drift: 'DRIFT', inconclusive: 'INCONCLUSIVE', error: 'ERROR' }[report.outcome]
+  return `${head}: ${s.contracts} contracts (${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive), ${s.probes} requests, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info (${seconds} s)`
+}
+
+async function checkCommand(args: string[], io: CliIO): Promise<number> {
+  const { values: v } = parse(args, CHECK_OPTIONS, 'check')
+  if (v.help) {
+    io.stdout(CHECK_HELP)
+    return 0
+  }
+  const failOn = parseFailOn(v['fail-on'] ?? DEFAULTS.failOn)
+  const formats = parseFormats(v.format ?? DEFAULTS.format)
+  const apiVersion = parseApiVersion(v['api-version'] ?? DEFAULTS.apiVersion)
+  const samples = positiveInt(v.samples, '--samples')
+  const timeoutMs = positiveInt(v.timeout, '--timeout', 100)
+  if (samples !== undefined && samples > 100) throw new HarnessError('DW_USAGE', `--samples is capped at 100 to stay polite to the upstream (got ${samples})`)
+  const target = v.target ?? DEFAULTS.target
+  if (v.scenario !== undefined && !scenarios[v.scenario]) throw new HarnessError('DW_USAGE', `unknown scenario "${v.scenario}" (available: ${scenarioNames().join(', ')})`)
+  const outDir = resolve(io.cwd, v.out ?? DEFAULTS.out)
+
+  let redactor: Redactor | undefined
+  const t0 = Date.now()
+  // Loaded on demand: --help and usage errors answer without loading undici, ajv and yaml.
+  const { runCheck } = await import('./check.ts')
+  const result = await runCheck({
+    target,
+    contractsDir: v.contracts ?? DEFAULTS.contracts,
+    apiVersion,
+    outDir,
+    formats,
+    ...(v.only ? { only: v.only } : {}),
+    ...(samples ? { samples } : {}),
+    ...(v.scenario ? { scenario: v.scenario } : {}),
+    ...(v['allow-host'] ? { allowHosts: v['allow-host'] } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+    env: io.env,
+    cwd: io.cwd,
+    ...(io.interrupt ? { signal: io.interrupt } : {}),
+    onStart: (info) => {
+      redactor = info.redactor
+      const where = info.target === 'sim' ? `the simulator (${info.baseUrl}, scenario ${info.scenario ?? 'baseline'})` : info.target
+      io.stderr(`driftwatch check: ${info.contracts} contracts against ${where}, API ${apiVersion}`)
+    },
+    ...(v.quiet ? {} : { onProgress: (e: ProgressEvent) => io.stderr(progressLine(e, redactor!)) }),
+  })
+  const { report, files } = result
+  if (report.outcome === 'error') {
+    io.stderr(`driftwatch: the run failed: ${report.error?.message ?? 'unknown error'} [${report.error?.code ?? 'DW_INTERNAL'}]`)
+    if (v.debug && result.cause instanceof Error && result.cause.stack) io.stderr(result.cause.stack)
+  }
+  io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
+  io.stdout(`Reports: ${files.join(', ')}`)
+  if (report.interrupted) {
+    io.stderr('Interrupted: the report covers the contracts that ran.')
+    return 130
+  }
+  return exitCodeOf(report, failOn)
+}
+
+async function simCommand(args: string[], io: CliIO): Promise<number> {
+  const { values: v } = parse(args, SIM_OPTIONS, 'sim')
+  if (v.help) {
+    io.stdout(SIM_HELP)
+    return 0
+  }
+  const port = positiveInt(v.port, '--port', 0) ?? DEFAULTS.simPort
+  if (port > 65535) throw new HarnessError('DW_USAGE', `--port must be 0-65535 (got ${port})`)
+  const { startSimulator } = await import('./simulator/server.ts')
+  const sim = await startSimulator({ port, ...(v.host ? { host: v.host } : {}), ...(v.scenario ? { scenario: v.scenario } : {}) }).catch((err: unknown) => {
+    if (isHarnessError(err) && err.code === 'DW_SIMULATOR_FAILED') throw new HarnessError('DW_SIMULATOR_FAILED', `${err.message}; try --port 0 for a free port`)
+    throw err
+  })
+  const c = sim.credentials
+  io.stdout(
+    [
+      `driftwatch simulator (scenario ${sim.scenario.name}) listening on ${sim.url}`,
+      `  ${sim.scenario.description}`,
+      '',
+      'Probe it with driftwatch (these credentials are fake and only work here):',
+      `  export WHATSAPP_ACCESS_TOKEN=${c.token}`,
+      `  export WHATSAPP_PHONE_NUMBER_ID=${c.phoneNumberId}`,
+      `  export WHATSAPP_WABA_ID=${c.wabaId}`,
+      `  export WHATSAPP_TEST_RECIPIENT=${c.testRecipient}`,
+      `  npx driftwatch check --target ${sim.url}`,
+      '',
+      `Or by hand: curl -H "Authorization: Bearer ${c.token}" ${sim.url}/v23.0/${c.phoneNumberId}`,
+      'Ctrl-C to stop.',
+    ].join('\n'),
+  )
+  await new Promise<void>((resolveWait) => {
+    if (io.interrupt?.aborted) resolveWait()
+    io.interrupt?.addEventListener('abort', () => resolveWait(), { once: true })
+  })
+  await sim.close()
+  io.stderr(`simulator stopped after ${sim.requests} requests`)
+  return 0
+}
+
+/** Entry point for the bin: real streams, SIGINT/SIGTERM abort the run (a second one exits at once). */
+export async function runFromProcess(): Promise<number> {
+  const ac = new AbortController()
+  let signals = 0
+  const onSignal = () => {
+    if (++signals > 1) process.exit(130)
+    process.stderr.write('\ndriftwatch: stopping after the request in flight (Ctrl-C again to quit now)\n')
+    ac.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return main(process.argv.slice(2), { ...defaultIO(), interrupt: ac.signal })
+}
+
+function defaultIO(): CliIO {
+  return {
+    stdout: (l) => process.stdout.write(`${l}\n`),
+    stderr: (l) => process.stderr.write(`${l}\n`),
+    env: process.env,
+    cwd: process.cwd(),
+  }
+}
