@@ -128,10 +128,17 @@ export class Transport {
     const result = await this.exchange(client, url, req, headers, signal)
     observation.timings = { totalMs: round(performance.now() - t0), ...(result.ttfb !== undefined ? { ttfbMs: round(result.ttfb - t0) } : {}), ...(result.reused !== undefined ? { reusedConnection: result.reused } : {}) }
     if (result.response) {
+      const b = result.response.body
       observation.response = {
         ...result.response,
         rawHeaders: redactor.headers(result.response.rawHeaders),
-        body: result.response.body.text !== undefined ? { ...result.response.body, text: redactor.text(result.response.body.text) } : result.response.body,
+        // Everything derived from the body is redacted too: an upstream may echo the token back.
+        body: {
+          ...b,
+          ...(b.text !== undefined ? { text: redactor.text(b.text) } : {}),
+          ...(b.json !== undefined ? { json: redactor.deep(b.json) } : {}),
+          ...(b.jsonError !== undefined ? { jsonError: redactor.text(b.jsonError) } : {}),
+        },
       }
     }
     if (result.failure) observation.transportError = { ...result.failure, message: redactor.text(result.failure.message) }
