@@ -25,7 +25,8 @@ export function selectContracts(contracts: readonly Contract[], globs: readonly 
   const needed = new Set(requested)
   const stack = [...requested]
   while (stack.length > 0) {
-    const c = contracts.find((x) => x.id === stack.pop())!
+    const id = stack.pop()!
+    const c = contracts.find((x) => x.id === id)!
     for (const d of dependenciesOf(c, contracts)) {
       if (!needed.has(d)) {
         needed.add(d)

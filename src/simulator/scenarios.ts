@@ -17,14 +17,14 @@ export interface ScenarioContext {
   uptimeMs: () => number
 }
 
-/** A named behaviour: call `next()` for the baseline response, then change it, or answer without it. */
+/** A named behaviour: call `next()` for the baseline response (or `next(otherRequest)`), then change it, or answer without it. */
 export interface Scenario {
   name: string
   /** What changes, in words. */
   description: string
   /** Where the behaviour comes from (seed, FACTS.md section). */
   source: string
-  respond(req: SimRequest, next: () => Promise<SimResponse>, ctx: ScenarioContext): Promise<SimResponse>
+  respond(req: SimRequest, next: (override?: SimRequest) => Promise<SimResponse>, ctx: ScenarioContext): Promise<SimResponse>
 }
 
 const baseline: Scenario = {

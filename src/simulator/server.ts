@@ -20,7 +20,8 @@ export interface SimulatorOptions {
   host?: string
   /** 0 (default) picks a free port. */
   port?: number
-  scenario?: string
+  /** A scenario name from the registry, or a Scenario object (tests use one-off behaviours). */
+  scenario?: string | Scenario
   /** Seed for scenarios that draw random numbers. */
   seed?: number
 }
@@ -44,9 +45,9 @@ export function scenarioNames(): string[] {
 
 /** Starts the simulator and resolves once it listens. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const name = options.scenario ?? 'baseline'
-  const scenario = scenarios[name]
-  if (!scenario) throw new HarnessError('DW_USAGE', `unknown scenario "${name}" (available: ${scenarioNames().join(', ')})`)
+  const requested = options.scenario ?? 'baseline'
+  const scenario = typeof requested === 'string' ? scenarios[requested] : requested
+  if (!scenario) throw new HarnessError('DW_USAGE', `unknown scenario "${String(requested)}" (available: ${scenarioNames().join(', ')})`)
   const state = new SimulatorState()
   const random = seededRandom(options.seed ?? 20260120)
   const started = performance.now()
@@ -57,7 +58,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     requests++
     const n = requests
     handle(req, res, async (simReq) => {
-      const next = () => route(simReq, state, base)
+      const next = (override?: SimRequest) => route(override ?? simReq, state, base)
       return scenario.respond(simReq, next, { state, requestNumber: n, random, uptimeMs: () => performance.now() - started })
     }).catch(() => res.destroy())
   })
