@@ -249,6 +249,10 @@ function metaErrorsToProblems(errors: ErrorObject[], p: ParsedFile): ContractPro
         push({ file: p.file, path, ...locate(p, path), message: `must be ${(e.params as { type: string }).type} (got ${describe(e.data)})` })
         break
       case 'pattern': {
+        if (e.schemaPath.includes('/propertyNames/')) {
+          push({ file: p.file, path: `${path}/${String(e.data)}`, ...locate(p, path, String(e.data)), message: `capture name "${String(e.data)}" must be lowercase snake_case, e.g. media_id (it is used as {${String(e.data).toLowerCase()}})` })
+          break
+        }
         const hint = PATTERN_HINTS[path] ?? `must match ${(e.params as { pattern: string }).pattern}`
         push({ file: p.file, path, ...locate(p, path), message: `${hint} (got ${describe(e.data)})` })
         break
@@ -259,7 +263,7 @@ function metaErrorsToProblems(errors: ErrorObject[], p: ParsedFile): ContractPro
         push({ file: p.file, path, ...locate(p, path), message: `${e.message ?? 'is invalid'} (got ${describe(e.data)})` })
     }
   }
-  return out
+  return out.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
 }
 
 // ---------------------------------------------------------------------------------------------

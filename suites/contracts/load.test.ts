@@ -1,0 +1,186 @@
+/**
+ * Contract loading: the Meta pack loads in a valid order, and bad files fail with file, line,
+ * path inside the file and a message that says how to fix it, all problems at once.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync, cpSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { loadContracts } from '../../src/contracts/load.ts'
+import { ContractError, HarnessError } from '../../src/errors.ts'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+/** A contract dir with the given files (name -> content) and a copy of the Meta schemas. */
+function pack(files: Record<string, string>, withSchemas = true): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dw-contracts-'))
+  dirs.push(dir)
+  if (withSchemas) cpSync('contracts/meta/schemas', join(dir, 'schemas'), { recursive: true })
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
+  return dir
+}
+
+function problems(dir: string) {
+  try {
+    loadContracts(dir)
+  } catch (err) {
+    expect(err).toBeInstanceOf(ContractError)
+    return (err as ContractError).problems
+  }
+  throw new Error('expected the load to fail')
+}
+
+const MINIMAL = `id: a.b
+title: A
+request:
+  method: GET
+  path: /{api_version}/{phone_number_id}
+expect:
+  status: 200
+`
+
+describe('the Meta pack', () => {
+  const p = loadContracts('contracts/meta')
+
+  it('loads every contract with its file name as id', () => {
+    expect(p.contracts.length).toBeGreaterThanOrEqual(12)
+    for (const c of p.contracts) expect(c.file).toBe(`contracts/meta/${c.id}.yaml`)
+  })
+
+  it('orders dependencies first: upload, retrieve, download, then delete last of the media chain', () => {
+    const ids = p.contracts.map((c) => c.id)
+    const at = (id: string) => ids.indexOf(id)
+    expect(at('media.upload')).toBeLessThan(at('media.retrieve-url'))
+    expect(at('media.retrieve-url')).toBeLessThan(at('media.download'))
+    for (const reader of ['media.retrieve-url.with-phone-number-id', 'media.download', 'media.post-method']) expect(at(reader)).toBeLessThan(at('media.delete'))
+    expect(at('templates.list')).toBeLessThan(at('templates.list.next-page'))
+  })
+
+  it('compiles the body schemas once and maps violations to JSON paths', () => {
+    const v = p.validateBody('media-url.json', { messaging_product: 'whatsapp', url: 'https://x/y', mime_type: 'image/png', sha256: 'a'.repeat(64), file_size: '303833', id: '1' })
+    expect(v).toEqual([{ path: '$.file_size', keyword: 'type', message: 'must be integer, is string "303833"' }])
+    expect(p.validateBody('templates-page.json', { data: [{ name: 'x' }] }).map((x) => x.path)).toContain('$.data[0].components')
+  })
+
+  it('normalises shorthands: header names lowercased, captures as pointers, side-effecting calls not repeatable', () => {
+    const upload = p.contracts.find((c) => c.id === 'media.upload')!
+    expect(upload.repeatable).toBe(false)
+    expect(upload.capture).toEqual([{ name: 'media_id', from: 'body', pointer: '/id', optional: false }])
+    expect(upload.expect.headers.required[0]).toEqual({ name: 'facebook-api-version', severity: 'breaking' })
+    const templates = p.contracts.find((c) => c.id === 'templates.list')!
+    expect(templates.capture[0]).toMatchObject({ name: 'templates_next', optional: true })
+  })
+})
+
+describe('bad contracts fail with file, line, path and the fix', () => {
+  it('names an unknown field and suggests the right one', () => {
+    const dir = pack({ 'a.b.yaml': MINIMAL.replace('expect:', 'expct:\n  status: 200\nexpect:') })
+    const ps = problems(dir)
+    expect(ps).toContainEqual(expect.objectContaining({ path: '/expct', line: 6, message: 'unknown field "expct"; did you mean "expect"?' }))
+  })
+
+  it('names a bad enum value with the allowed ones and the line', () => {
+    const dir = pack({ 'a.b.yaml': `${MINIMAL}  framing: chunky\n` })
+    const [p] = problems(dir)
+    expect(p).toMatchObject({ file: expect.stringContaining('a.b.yaml'), path: '/expect/framing', line: 8 })
+    expect(p!.message).toContain('must be one of content-length, chunked, any (got "chunky")')
+  })
+
+  it('explains a wrong-shaped status', () => {
+    const [p] = problems(pack({ 'a.b.yaml': MINIMAL.replace('status: 200', 'status: "200"') }))
+    expect(p).toMatchObject({ path: '/expect/status', line: 7 })
+    expect(p!.message).toContain('must be a status code or a list of them')
+  })
+
+  it('reports a missing required field', () => {
+    const [p] = problems(pack({ 'a.b.yaml': MINIMAL.replace('title: A\n', '') }))
+    expect(p).toMatchObject({ path: '', message: 'missing required field "title"' })
+  })
+
+  it('reports YAML syntax errors with their position', () => {
+    const [p] = problems(pack({ 'a.b.yaml': 'id: a.b\ntitle: [unclosed\n' }))
+    expect(p!.message).toMatch(/^not valid YAML\/JSON/)
+    expect(p!.line).toBeGreaterThan(0)
+  })
+
+  it('requires the id to equal the file name', () => {
+    const [p] = problems(pack({ 'other.yaml': MINIMAL }))
+    expect(p).toMatchObject({ path: '/id', line: 1 })
+    expect(p!.message).toContain('must equal the file name "other"')
+  })
+
+  it('rejects an unknown template variable with a suggestion', () => {
+    const [p] = problems(pack({ 'a.b.yaml': MINIMAL.replace('{phone_number_id}', '{phone_numbr_id}') }))
+    expect(p!.message).toContain('unknown variable {phone_numbr_id}')
+    expect(p!.message).toContain('did you mean {phone_number_id}?')
+  })
+
+  it('rejects a missing schema file with a suggestion', () => {
+    const [p] = problems(pack({ 'a.b.yaml': `${MINIMAL}  body: { schema: media-ur.json }\n` }))
+    expect(p).toMatchObject({ path: '/expect/body/schema' })
+    expect(p!.message).toContain('did you mean media-url.json?')
+  })
+
+  it('rejects a dependency cycle', () => {
+    const a = MINIMAL.replace('id: a.b', 'id: c.one').replace('title: A', 'title: A\nafter: [c.two]')
+    const b = MINIMAL.replace('id: a.b', 'id: c.two').replace('title: A', 'title: B\nafter: [c.one]')
+    const ps = problems(pack({ 'c.one.yaml': a, 'c.two.yaml': b }))
+    expect(ps[0]!.message).toContain('dependency cycle among c.one, c.two')
+  })
+
+  it('rejects one variable captured by two contracts', () => {
+    const a = `${MINIMAL.replace('id: a.b', 'id: c.one')}capture:\n  media_id: /id\n`
+    const b = `${MINIMAL.replace('id: a.b', 'id: c.two')}capture:\n  media_id: /id\n`
+    expect(problems(pack({ 'c.one.yaml': a, 'c.two.yaml': b }))[0]!.message).toContain('already captured by c.one')
+  })
+
+  it('rejects a bad header regex and a GET with a body', () => {
+    const yaml = `${MINIMAL.replace('  path:', '  body: { json: {} }\n  path:')}  headers:\n    patterns:\n      x-a: "([unclosed"\n`
+    const msgs = problems(pack({ 'a.b.yaml': yaml })).map((p) => p.message)
+    expect(msgs.some((m) => m.startsWith('not a valid regular expression'))).toBe(true)
+    expect(msgs.some((m) => m.includes('GET requests carry no body'))).toBe(true)
+  })
+
+  it('lists every problem in every file at once', () => {
+    const ps = problems(pack({ 'a.b.yaml': `${MINIMAL}  framing: chunky\n`, 'c.d.yaml': MINIMAL.replace('id: a.b', 'id: c.d').replace('method: GET', 'method: FETCH') }))
+    expect(new Set(ps.map((p) => p.file)).size).toBe(2)
+    const err = (() => {
+      try {
+        loadContracts(join(ps[0]!.file, '..'))
+      } catch (e) {
+        return e as ContractError
+      }
+    })()!
+    expect(err.code).toBe('DW_CONTRACT_INVALID')
+    expect(err.message).toMatch(/invalid contracts \(2 problems\):\n {2}.*a\.b\.yaml:8:\d+ at \/expect\/framing: must be one of/)
+  })
+
+  it('explains a capture name that cannot be a variable', () => {
+    const [p] = problems(pack({ 'a.b.yaml': `${MINIMAL}capture:\n  MediaId: /id\n` }))
+    expect(p).toMatchObject({ path: '/capture/MediaId', line: 9 })
+    expect(p!.message).toContain('must be lowercase snake_case')
+  })
+
+  it('accepts JSON contract files too', () => {
+    const dir = pack({ 'j.son.json': JSON.stringify({ id: 'j.son', title: 'J', request: { method: 'GET', path: '/x' }, expect: { status: [200] } }) })
+    expect(loadContracts(dir).contracts.map((c) => c.id)).toEqual(['j.son'])
+  })
+
+  it('fails clearly on a missing or empty directory', () => {
+    expect(() => loadContracts('no/such/dir')).toThrow(HarnessError)
+    expect(() => loadContracts('no/such/dir')).toThrow(/contract directory not found: no\/such\/dir/)
+    const empty = mkdtempSync(join(tmpdir(), 'dw-empty-'))
+    dirs.push(empty)
+    mkdirSync(join(empty, 'schemas'))
+    expect(() => loadContracts(empty)).toThrow(/no contract files/)
+  })
+
+  it('reports a body schema that does not compile', () => {
+    const dir = pack({ 'a.b.yaml': `${MINIMAL}  body: { schema: broken.json }\n` })
+    writeFileSync(join(dir, 'schemas', 'broken.json'), JSON.stringify({ type: 'object', properties: { a: { type: 'no-such-type' } } }))
+    expect(problems(dir).some((p) => p.file.endsWith('broken.json'))).toBe(true)
+  })
+})
