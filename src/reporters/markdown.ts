@@ -14,6 +14,11 @@ export function cell(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;')
 }
 
+/** Escapes text for a heading or list item: one line, no raw HTML. */
+export function inline(s: string): string {
+  return s.replace(/\r?\n/g, ' ').replace(/</g, '&lt;')
+}
+
 /** A fenced block whose fence is longer than any backtick run inside, so content cannot break out. */
 export function fence(content: string, lang = ''): string {
   const longest = Math.max(2, ...[...content.matchAll(/`+/g)].map((m) => m[0].length))
@@ -46,7 +51,7 @@ function since(f: Finding): string {
 function detail(f: Finding, i: number, r: Report): string {
   const res = r.results.find((x) => x.contract === f.contract)
   const out = [
-    `### ${i}. ${ICON[f.severity]}: ${f.title}`,
+    `### ${i}. ${ICON[f.severity]}: ${inline(f.title)}`,
     '',
     `- **Contract:** \`${f.contract}\`${res ? ` (\`${res.request}\`, ${res.file})` : ''}`,
     `- **Check:** \`${f.check}\`, seen in ${f.samples} of ${f.of} sample${f.of === 1 ? '' : 's'}, ${since(f)}`,

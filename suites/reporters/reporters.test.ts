@@ -1,0 +1,67 @@
+/**
+ * Reporters against golden files. Regenerate after an intended format change with
+ * UPDATE_GOLDEN=1 npx vitest run suites/reporters, and review the diff like code.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { FORMATS } from '../../src/cli.ts'
+import { reporters } from '../../src/reporters/index.ts'
+import { fence } from '../../src/reporters/markdown.ts'
+import { xmlEscape } from '../../src/reporters/junit.ts'
+import { sampleReport } from './sample-report.ts'
+
+const GOLDEN = join(import.meta.dirname, 'golden')
+
+describe.each(Object.values(reporters).map((r) => [r.id, r] as const))('%s reporter', (_id, reporter) => {
+  it('matches its golden file', () => {
+    const out = reporter.render(sampleReport)
+    const file = join(GOLDEN, reporter.fileName)
+    if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, out)
+    expect(out).toBe(readFileSync(file, 'utf8'))
+  })
+})
+
+describe('report.json', () => {
+  it('round-trips to the same report', () => {
+    expect(JSON.parse(reporters.json.render(sampleReport))).toEqual(sampleReport)
+  })
+})
+
+describe('report.md', () => {
+  const md = reporters.md.render(sampleReport)
+  it('opens with the outcome and a summary table an on-call engineer reads first', () => {
+    const top = md.split('\n').slice(0, 12).join('\n')
+    expect(top).toContain('# driftwatch: DRIFT: 1 breaking, 1 warning')
+    expect(top).toContain('| Contracts | 4: 1 passed, 2 with drift, 1 skipped, 0 inconclusive |')
+  })
+  it('lists what changed worst first, and marks what is new', () => {
+    const rows = md.split('\n').filter((l) => /^\| \d+ \|/.test(l))
+    expect(rows[0]).toContain('🔴 breaking')
+    expect(rows[0]).toContain('| new |')
+    expect(rows[1]).toContain('2026-11-20T02:00:00.000Z')
+  })
+  it('cannot be broken out of by backticks in content', () => {
+    expect(fence('a ``` b')).toBe('````\na ``` b\n````')
+  })
+})
+
+describe('junit.xml', () => {
+  const xml = reporters.junit.render(sampleReport)
+  it('has one testcase per contract, failures for drift and skipped with the reason', () => {
+    expect(xml.match(/<testcase /g)).toHaveLength(4)
+    expect(xml).toContain('<failure type="breaking" message="Framing changed to chunked (contract: content-length)">')
+    expect(xml).toContain('<skipped message="skipped: needs {test_recipient}: set WHATSAPP_TEST_RECIPIENT to run it"/>')
+    expect(xml).toMatch(/<testsuites name="driftwatch" tests="4" failures="2" errors="0" skipped="1" time="3.250">/)
+  })
+  it('escapes markup and drops characters XML forbids', () => {
+    expect(xmlEscape('a<b>&"c\'\u0001')).toBe('a&lt;b&gt;&amp;&quot;c&apos;')
+    expect(xml).not.toContain('<tags>')
+  })
+})
+
+describe('CLI --format names', () => {
+  it('are exactly the reporters registered', () => {
+    expect([...FORMATS].sort()).toEqual(Object.keys(reporters).sort())
+  })
+})
