@@ -1,0 +1,287 @@
+/**
+ * Every check, table-driven: cases where it fires (with severity and title) and cases where it
+ * stays quiet. Observations are built as the transport records them.
+ */
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { checks, type CheckId } from '../../src/checks/index.ts'
+import type { CheckContext } from '../../src/checks/check.ts'
+import type { Contract } from '../../src/contracts/types.ts'
+import type { Severity } from '../../src/finding.ts'
+import type { Observation } from '../../src/observation.ts'
+import { contract, ctx, GRAPH_HEADERS, graphErrorBody, observation } from '../helpers/fixtures.ts'
+
+interface Case {
+  name: string
+  contract?: Contract
+  observations: Observation[]
+  ctx?: CheckContext
+  /** Expected findings: severity and a substring of the title. Empty means the check stays quiet. */
+  fires: [Severity, string][]
+}
+
+const PNG = Buffer.from('not really a png, but bytes')
+const PNG_SHA256 = createHash('sha256').update(PNG).digest('hex')
+
+const table: Record<CheckId, Case[]> = {
+  transport: [
+    { name: 'quiet on a complete response', observations: [observation()], fires: [] },
+    {
+      name: 'fires on a body cut short',
+      observations: [observation({ framing: { declaredLength: 100, bytesRead: 3 }, body: 'abc', transportError: { code: 'UND_ERR_SOCKET', message: 'other side closed', phase: 'body', unreachable: false } })],
+      fires: [['breaking', 'Response truncated: 3 of 100 declared bytes']],
+    },
+    {
+      name: 'fires on a malformed response',
+      observations: [observation({ noResponse: true, transportError: { code: 'HPE_INVALID_CONSTANT', message: 'Expected HTTP/', phase: 'headers', unreachable: false } })],
+      fires: [['breaking', 'Malformed HTTP response']],
+    },
+    {
+      name: 'fires on an oversized body',
+      observations: [observation({ transportError: { code: 'DW_BODY_TOO_LARGE', message: 'exceeded', phase: 'body', unreachable: false } })],
+      fires: [['breaking', 'larger than the size cap']],
+    },
+    {
+      name: 'fires on a headers timeout',
+      observations: [observation({ noResponse: true, transportError: { code: 'UND_ERR_HEADERS_TIMEOUT', message: 'Headers Timeout Error', phase: 'headers', unreachable: false } })],
+      fires: [['breaking', 'No response headers before the timeout']],
+    },
+    {
+      name: 'reports an unreachable upstream as info, not drift',
+      observations: [observation({ noResponse: true, transportError: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED', phase: 'connect', unreachable: true } })],
+      fires: [['info', 'Upstream unreachable (ECONNREFUSED)']],
+    },
+  ],
+  availability: [
+    { name: 'quiet on a normal error', observations: [observation({ status: 400, body: graphErrorBody(100) })], fires: [] },
+    { name: 'fires on Graph error 2', observations: [observation({ status: 503, body: graphErrorBody(2, { is_transient: true }) })], fires: [['info', 'Upstream in downtime (503)']] },
+  ],
+  'host-allowlist': [
+    { name: 'quiet when the token went out', observations: [observation()], fires: [] },
+    {
+      name: 'fires when the URL host is not allowlisted',
+      observations: [observation({ tokenWithheld: { host: 'evil.example.com', allowed: ['graph.facebook.com', 'lookaside.fbsbx.com'] } })],
+      fires: [['breaking', 'host outside the allowlist: evil.example.com']],
+    },
+  ],
+  'status-conformance': [
+    { name: 'quiet on an expected status', observations: [observation({ status: 200 })], fires: [] },
+    {
+      name: 'fires on an error instead of success, naming the Graph error',
+      observations: [observation({ status: 401, statusText: 'Unauthorized', body: graphErrorBody(190, { message: 'Invalid OAuth access token - Cannot parse access token' }) })],
+      fires: [['breaking', 'Status 401 instead of 200']],
+    },
+    {
+      name: 'leaves a 405 on a contracted method to method-conformance',
+      contract: contract({ expect: { methods: { accepts: ['GET'], rejects: ['POST'] } } }),
+      observations: [observation({ status: 405 })],
+      fires: [],
+    },
+  ],
+  'method-conformance': [
+    {
+      name: 'quiet when POST is rejected as contracted',
+      contract: contract({ request: { method: 'POST', path: '/x', query: {}, headers: {}, auth: 'bearer' }, expect: { status: [405, 400], methods: { accepts: ['GET', 'DELETE'], rejects: ['POST'] } } }),
+      observations: [observation({ method: 'POST', status: 405 })],
+      fires: [],
+    },
+    {
+      name: 'fires when POST with method=get is honoured',
+      contract: contract({ request: { method: 'POST', path: '/x', query: {}, headers: {}, auth: 'bearer' }, expect: { status: [405, 400], methods: { accepts: ['GET', 'DELETE'], rejects: ['POST'] } } }),
+      observations: [observation({ method: 'POST', status: 200, requestBody: 'method=get', body: { id: '1' } })],
+      fires: [['breaking', 'POST was accepted (contract: rejected)']],
+    },
+    {
+      name: 'fires when GET starts getting 405',
+      contract: contract({ expect: { methods: { accepts: ['GET'], rejects: ['POST'] } } }),
+      observations: [observation({ status: 405, headers: [...GRAPH_HEADERS, ['Allow', 'POST']] })],
+      fires: [['breaking', 'GET now rejected with 405']],
+    },
+    { name: 'quiet without method expectations', observations: [observation({ status: 405 })], fires: [] },
+  ],
+  'framing-conformance': [
+    { name: 'quiet on Content-Length as contracted', contract: contract({ expect: { framing: 'content-length' } }), observations: [observation({ body: '{}' })], fires: [] },
+    {
+      name: 'fires on chunked where Content-Length is contracted (Jan 20 2026)',
+      contract: contract({ expect: { framing: 'content-length' } }),
+      observations: [observation({ body: '{}', framing: { kind: 'chunked', bytesRead: 2 } })],
+      fires: [['breaking', 'Framing changed to chunked (contract: content-length)']],
+    },
+    {
+      name: 'fires on a close-delimited body',
+      contract: contract({ expect: { framing: 'content-length' } }),
+      observations: [observation({ body: '{}', framing: { kind: 'close-delimited', bytesRead: 2 }, contentLength: false })],
+      fires: [['breaking', 'Framing changed to close-delimited']],
+    },
+    { name: 'quiet when framing is any', observations: [observation({ body: '{}', framing: { kind: 'chunked', bytesRead: 2 } })], fires: [] },
+  ],
+  'header-conformance': [
+    {
+      name: 'quiet when required headers are there',
+      contract: contract({ expect: { headers: { required: [{ name: 'facebook-api-version', severity: 'breaking' }], forbidden: [{ name: 'set-cookie', severity: 'warning' }], patterns: [{ name: 'x-fb-rev', pattern: '^\\d+$', severity: 'breaking' }] } } }),
+      observations: [observation()],
+      fires: [],
+    },
+    {
+      name: 'fires on a missing required header with its own severity',
+      contract: contract({ expect: { headers: { required: [{ name: 'x-business-use-case-usage', severity: 'warning' }], forbidden: [], patterns: [] } } }),
+      observations: [observation()],
+      fires: [['warning', 'Header x-business-use-case-usage missing']],
+    },
+    {
+      name: 'fires on a forbidden header',
+      contract: contract({ expect: { headers: { required: [], forbidden: [{ name: 'set-cookie', severity: 'breaking' }], patterns: [] } } }),
+      observations: [observation({ headers: [...GRAPH_HEADERS, ['Set-Cookie', 'a=b']] })],
+      fires: [['breaking', 'Header set-cookie present']],
+    },
+    {
+      name: 'fires on a pattern mismatch',
+      contract: contract({ expect: { headers: { required: [], forbidden: [], patterns: [{ name: 'www-authenticate', pattern: '^OAuth "Facebook Platform"', severity: 'breaking' }] } } }),
+      observations: [observation({ headers: [...GRAPH_HEADERS, ['WWW-Authenticate', 'Bearer realm="x"']] })],
+      fires: [['breaking', 'Header www-authenticate does not match']],
+    },
+    {
+      name: 'quiet on a response with an unexpected status (status-conformance owns it)',
+      contract: contract({ expect: { headers: { required: [{ name: 'x-missing', severity: 'breaking' }], forbidden: [], patterns: [] } } }),
+      observations: [observation({ status: 500 })],
+      fires: [],
+    },
+  ],
+  'content-type-conformance': [
+    { name: 'quiet on the contracted type and charset', contract: contract({ expect: { contentType: 'application/json; charset=UTF-8' } }), observations: [observation()], fires: [] },
+    {
+      name: 'fires breaking on a changed media type',
+      contract: contract({ expect: { contentType: 'application/json; charset=UTF-8' } }),
+      observations: [observation({ headers: [['Content-Type', 'text/javascript; charset=UTF-8']] })],
+      fires: [['breaking', 'Content-Type changed to text/javascript']],
+    },
+    {
+      name: 'fires warning on a changed charset only',
+      contract: contract({ expect: { contentType: 'application/json; charset=UTF-8' } }),
+      observations: [observation({ headers: [['Content-Type', 'application/json']] })],
+      fires: [['warning', 'Content-Type parameter charset changed']],
+    },
+    { name: 'fires on a missing Content-Type', contract: contract({ expect: { contentType: 'application/json' } }), observations: [observation({ headers: [] })], fires: [['breaking', 'Content-Type missing']] },
+  ],
+  'body-schema-conformance': [
+    { name: 'quiet when the body validates', contract: contract({ expect: { bodySchema: 'x.json' } }), observations: [observation({ body: { id: '1' } })], fires: [] },
+    {
+      name: 'fires per violation with the JSON path',
+      contract: contract({ expect: { bodySchema: 'x.json' } }),
+      observations: [observation({ body: { file_size: '303833' } })],
+      ctx: ctx({ validateBody: () => [{ path: '$.file_size', keyword: 'type', message: 'must be integer, is string "303833"' }, { path: '$.sha256', keyword: 'required', message: 'is missing (required)' }] }),
+      fires: [
+        ['breaking', 'Body $.file_size must be integer, is string "303833"'],
+        ['breaking', 'Body $.sha256 is missing (required)'],
+      ],
+    },
+    { name: 'fires when the body is not JSON', contract: contract({ expect: { bodySchema: 'x.json' } }), observations: [observation({ body: '<html>oops</html>' })], fires: [['breaking', 'Body is not JSON']] },
+    { name: 'quiet without a schema', observations: [observation({ body: 'anything' })], fires: [] },
+  ],
+  'error-envelope': [
+    { name: 'quiet on a well-formed envelope', observations: [observation({ status: 400, body: graphErrorBody(100, { error_subcode: 33 }) })], fires: [] },
+    { name: 'quiet on success', observations: [observation({ status: 200, body: { id: '1' } })], fires: [] },
+    { name: 'fires on a missing code', observations: [observation({ status: 400, body: { error: { message: 'x', type: 'OAuthException' } } })], fires: [['breaking', 'Error envelope missing error.code']] },
+    { name: 'fires on a string code', observations: [observation({ status: 400, body: { error: { message: 'x', type: 'T', code: '190' } } })], fires: [['breaking', 'error.code is string (contract: integer)']] },
+    { name: 'fires on a wrong optional type', observations: [observation({ status: 400, body: graphErrorBody(100, { is_transient: 'no' }) })], fires: [['breaking', 'error.is_transient is string']] },
+    { name: 'fires on no error object', observations: [observation({ status: 500, body: { message: 'boom' } })], fires: [['breaking', 'no "error" object']] },
+    {
+      name: 'fires on a non-JSON error where an error is contracted',
+      contract: contract({ expect: { status: [400], error: { codes: [100] } } }),
+      observations: [observation({ status: 400, headers: [['Content-Type', 'text/html']], body: '<html>Bad</html>' })],
+      fires: [['breaking', 'Error response is not JSON']],
+    },
+    { name: 'quiet on a plain 404 from the media host', observations: [observation({ status: 404, headers: [['Content-Type', 'text/html']], body: '<html>Not Found</html>' })], fires: [] },
+    {
+      name: 'notes fbtrace_id differing from x-fb-request-id',
+      observations: [observation({ status: 400, body: graphErrorBody(100, { fbtrace_id: 'different' }) })],
+      fires: [['info', 'fbtrace_id no longer equals x-fb-request-id']],
+    },
+  ],
+  'error-code-conformance': [
+    {
+      name: 'quiet while the code is in the contracted set (Meta reorders validation)',
+      contract: contract({ expect: { status: [400], error: { codes: [100, 131009] } } }),
+      observations: [observation({ status: 400, body: graphErrorBody(131009) }), observation({ status: 400, body: graphErrorBody(100) })],
+      fires: [],
+    },
+    {
+      name: 'fires on a code outside the set',
+      contract: contract({ expect: { status: [400], error: { codes: [100, 131009] } } }),
+      observations: [observation({ status: 400, body: graphErrorBody(131000) })],
+      fires: [['breaking', 'Error code 131000 outside the contracted set {100, 131009}']],
+    },
+    {
+      name: 'warns on a subcode and type outside their sets',
+      contract: contract({ expect: { status: [400], error: { codes: [100], subcodes: [33], types: ['GraphMethodException'] } } }),
+      observations: [observation({ status: 400, body: graphErrorBody(100, { error_subcode: 2018001 }) })],
+      fires: [
+        ['warning', 'Error subcode 2018001 outside the contracted set {33}'],
+        ['warning', 'Error type OAuthException'],
+      ],
+    },
+  ],
+  'media-integrity': [
+    {
+      name: 'quiet when hash, size and type match',
+      contract: contract({ expect: { media: { sha256: '{s}', size: '{n}', mimeType: '{m}' } } }),
+      observations: [observation({ headers: [['Content-Type', 'image/png']], body: PNG })],
+      ctx: ctx({ media: { sha256: PNG_SHA256, size: String(PNG.length), mimeType: 'image/png; charset=binary' } }),
+      fires: [],
+    },
+    {
+      name: 'fires on a sha256 mismatch',
+      contract: contract({ expect: { media: { sha256: '{s}' } } }),
+      observations: [observation({ headers: [['Content-Type', 'image/png']], body: PNG })],
+      ctx: ctx({ media: { sha256: '0'.repeat(64) } }),
+      fires: [['breaking', 'does not match its sha256']],
+    },
+    {
+      name: 'fires on size and type disagreeing with the metadata',
+      contract: contract({ expect: { media: { size: '{n}', mimeType: '{m}' } } }),
+      observations: [observation({ headers: [['Content-Type', 'image/jpeg']], body: PNG })],
+      ctx: ctx({ media: { size: '303833', mimeType: 'image/png' } }),
+      fires: [
+        ['breaking', `Downloaded ${PNG.length} bytes, metadata says 303833`],
+        ['breaking', 'Downloaded Content-Type image/jpeg, metadata says image/png'],
+      ],
+    },
+  ],
+  'api-version': [
+    { name: 'quiet when served as requested', observations: [observation()], fires: [] },
+    {
+      name: 'warns on auto-upgrade',
+      observations: [observation({ headers: [['facebook-api-version', 'v24.0'], ['x-ad-api-version-warning', 'The call has been auto-upgraded to v24.0 as v23.0 will be deprecated.']] })],
+      fires: [['warning', 'Requested v23.0, served v24.0 (auto-upgraded)']],
+    },
+    { name: 'quiet when the header is absent (media host)', observations: [observation({ headers: [['Content-Type', 'image/png']] })], fires: [] },
+  ],
+}
+
+describe('check registry', () => {
+  it('registers every check under its own id', () => {
+    for (const [id, check] of Object.entries(checks)) expect(check.id).toBe(id)
+  })
+  it('has a firing and a quiet case for every check', () => {
+    for (const [id, cases] of Object.entries(table)) {
+      expect(cases.some((c) => c.fires.length > 0), `${id} fires somewhere`).toBe(true)
+      expect(cases.some((c) => c.fires.length === 0), `${id} stays quiet somewhere`).toBe(true)
+    }
+  })
+})
+
+for (const [id, cases] of Object.entries(table) as [CheckId, Case[]][]) {
+  describe(id, () => {
+    it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+      const drafts = checks[id].run(c.observations, c.contract ?? contract(), c.ctx ?? ctx())
+      expect(drafts.map((d) => d.check)).toEqual(drafts.map(() => id))
+      expect(drafts.map((d) => d.severity)).toEqual(c.fires.map(([s]) => s))
+      drafts.forEach((d, i) => {
+        expect(d.title).toContain(c.fires[i]![1])
+        expect(d.message.length).toBeGreaterThan(d.title.length / 2)
+        expect(d.expected).not.toBe('')
+        expect(d.actual).not.toBe('')
+      })
+    })
+  })
+}
