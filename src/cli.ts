@@ -25,7 +25,7 @@ export interface CliIO {
 }
 
 // Formats `--format` accepts; kept here (not read from the reporters) so --help loads nothing heavy.
-const FORMATS: readonly FormatId[] = ['json', 'md', 'junit']
+export const FORMATS: readonly FormatId[] = ['json', 'md', 'junit']
 
 function scenarioNames(): string[] {
   return Object.keys(scenarios)
