@@ -12,12 +12,20 @@ import type { buildConnector } from 'undici'
 const MAX_HEAD_BYTES = 64 * 1024
 const CRLFCRLF = Buffer.from('\r\n\r\n')
 
-/** Per-socket capture of the current response's head and wire byte count. */
+/** What the tap saw of one response's head. */
+export interface TappedHead {
+  /** Status line, e.g. `HTTP/1.1 200 OK`. */
+  statusLine: string
+  /** `1.1`, `1.0`, ... from the status line. */
+  httpVersion: string | undefined
+}
+
+/** Per-socket capture of the current response's first bytes and its wire byte count. */
 export class SocketTap {
+  // References to the chunks that hold the head; searched once, when the handler claims them.
   private chunks: Buffer[] = []
   private headBytes = 0
-  /** Status line + header block as received (latin1, exact bytes), once complete. */
-  head: string | undefined
+  private claimed = false
   /** Bytes read off the socket since the current response began. */
   wireBytes = 0
   /** Responses completed on this socket; > 0 means the connection was reused. */
@@ -26,35 +34,31 @@ export class SocketTap {
   /** Records a chunk read off the socket. */
   feed(chunk: Buffer): void {
     this.wireBytes += chunk.length
-    if (this.head !== undefined || this.headBytes >= MAX_HEAD_BYTES) return
+    if (this.claimed || this.headBytes >= MAX_HEAD_BYTES) return
     this.chunks.push(chunk)
     this.headBytes += chunk.length
+  }
+
+  /** The status line of the response whose headers were just parsed; call from `onResponseStart`. */
+  claimHead(): TappedHead | undefined {
+    if (this.claimed) return undefined
+    this.claimed = true
     const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
-    this.chunks = [all]
+    this.chunks = []
     const end = all.indexOf(CRLFCRLF)
-    if (end >= 0) {
-      this.head = all.subarray(0, end).toString('latin1')
-      this.chunks = []
-    }
+    if (end < 0) return undefined
+    const eol = all.indexOf(13)
+    const statusLine = all.toString('latin1', 0, eol >= 0 && eol < end ? eol : end)
+    return { statusLine, httpVersion: /^HTTP\/(\d+(?:\.\d+)?)\s/.exec(statusLine)?.[1] }
   }
 
   /** Marks the end of a response: the next bytes on this socket start a new one. */
   reset(): void {
     this.chunks = []
     this.headBytes = 0
-    this.head = undefined
+    this.claimed = false
     this.wireBytes = 0
     this.completed++
-  }
-
-  /** The status line, e.g. `HTTP/1.1 200 OK`. */
-  get statusLine(): string | undefined {
-    return this.head?.split('\r\n', 1)[0]
-  }
-
-  /** `1.1`, `1.0`, ... from the status line. */
-  get httpVersion(): string | undefined {
-    return this.statusLine?.match(/^HTTP\/(\d+(?:\.\d+)?)\s/)?.[1]
   }
 }
 
