@@ -106,13 +106,33 @@ export interface Observation {
   timings: Timings
 }
 
+// Checks look headers up by name many times per observation; index each header list once.
+// Keyed by the array itself (observations are plain data, never mutated after the transport).
+const indexes = new WeakMap<readonly RawHeader[], Map<string, string[]>>()
+
+function index(headers: readonly RawHeader[]): Map<string, string[]> {
+  let idx = indexes.get(headers)
+  if (!idx) {
+    idx = new Map()
+    for (const [n, v] of headers) {
+      const k = n.toLowerCase()
+      const list = idx.get(k)
+      if (list) list.push(v)
+      else idx.set(k, [v])
+    }
+    indexes.set(headers, idx)
+  }
+  return idx
+}
+
+const NONE: readonly string[] = Object.freeze([])
+
 /** Case-insensitive lookup of every value of a header, in wire order. */
-export function headerValues(headers: readonly RawHeader[], name: string): string[] {
-  const wanted = name.toLowerCase()
-  return headers.filter(([n]) => n.toLowerCase() === wanted).map(([, v]) => v)
+export function headerValues(headers: readonly RawHeader[], name: string): readonly string[] {
+  return index(headers).get(name.toLowerCase()) ?? NONE
 }
 
 /** First value of a header, or undefined. */
 export function headerValue(headers: readonly RawHeader[], name: string): string | undefined {
-  return headerValues(headers, name)[0]
+  return index(headers).get(name.toLowerCase())?.[0]
 }

@@ -44,7 +44,13 @@ export function perObservation(
     title,
     needs,
     run(observations, contract, ctx) {
-      return observations.flatMap((o, i) => fn(o, contract, ctx).map((d) => ({ ...d, check: id, observationIndex: i })))
+      // Runs for every check on every probe and usually finds nothing: allocate only for findings.
+      let out: FindingDraft[] | undefined
+      for (let i = 0; i < observations.length; i++) {
+        const drafts = fn(observations[i]!, contract, ctx)
+        for (const d of drafts) (out ??= []).push({ ...d, check: id, observationIndex: i })
+      }
+      return out ?? []
     },
   }
 }
@@ -65,20 +71,31 @@ export interface GraphErrorInfo {
   isTransient?: boolean
 }
 
-/** Reads `{"error": {...}}` leniently: fields with the wrong type are left out, not coerced. */
+const parsedErrors = new WeakMap<object, GraphErrorInfo | null>()
+
+/** Reads `{"error": {...}}` leniently: fields with the wrong type are left out, not coerced. Memoised per body. */
 export function graphError(body: unknown): GraphErrorInfo | undefined {
-  if (!body || typeof body !== 'object' || !('error' in body)) return undefined
+  if (!body || typeof body !== 'object') return undefined
+  const cached = parsedErrors.get(body)
+  if (cached !== undefined) return cached ?? undefined
+  const info = readGraphError(body)
+  parsedErrors.set(body, info ?? null)
+  return info
+}
+
+function readGraphError(body: object): GraphErrorInfo | undefined {
+  if (!('error' in body)) return undefined
   const e = (body as { error: unknown }).error
   if (!e || typeof e !== 'object') return undefined
   const r = e as Record<string, unknown>
-  return {
-    ...(typeof r.message === 'string' ? { message: r.message } : {}),
-    ...(typeof r.type === 'string' ? { type: r.type } : {}),
-    ...(typeof r.code === 'number' ? { code: r.code } : {}),
-    ...(typeof r.error_subcode === 'number' ? { subcode: r.error_subcode } : {}),
-    ...(typeof r.fbtrace_id === 'string' ? { fbtraceId: r.fbtrace_id } : {}),
-    ...(typeof r.is_transient === 'boolean' ? { isTransient: r.is_transient } : {}),
-  }
+  const info: GraphErrorInfo = {}
+  if (typeof r.message === 'string') info.message = r.message
+  if (typeof r.type === 'string') info.type = r.type
+  if (typeof r.code === 'number') info.code = r.code
+  if (typeof r.error_subcode === 'number') info.subcode = r.error_subcode
+  if (typeof r.fbtrace_id === 'string') info.fbtraceId = r.fbtrace_id
+  if (typeof r.is_transient === 'boolean') info.isTransient = r.is_transient
+  return info
 }
 
 /** `400 Bad Request (OAuthException 190: Invalid OAuth access token ...)`: a status with the Graph error that explains it. */
@@ -92,7 +109,8 @@ export function describeStatus(r: ObservedResponse): string {
 
 /** Media type without parameters, lowercased. */
 export function mediaType(contentType: string): string {
-  return contentType.split(';', 1)[0]!.trim().toLowerCase()
+  const semi = contentType.indexOf(';')
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase()
 }
 
 /** Parameters of a Content-Type, names lowercased. */

@@ -11,6 +11,7 @@ export const contentTypeCheck = perObservation('content-type-conformance', 'the 
   const r = expectedResponse(o, contract)
   if (!want || !r) return []
   const got = responseHeader(r, 'content-type')
+  if (got === want) return [] // the common case, exactly as contracted
   if (got === undefined) {
     return [{ severity: 'breaking', title: 'Content-Type missing', message: `Received: no Content-Type\nContract: ${want}\nClients that check the type before parsing reject the body.`, expected: want, actual: 'absent' }]
   }

@@ -5,19 +5,28 @@
 import { headerValues } from '../observation.ts'
 import { expectedResponse, perObservation } from './check.ts'
 
+const regexes = new Map<string, RegExp>()
+
+/** Contracts keep patterns as strings (plain data); the RegExp is compiled once per pattern. */
+function compiled(pattern: string): RegExp {
+  let re = regexes.get(pattern)
+  if (!re) regexes.set(pattern, (re = new RegExp(pattern)))
+  return re
+}
+
 /** Flags missing required headers, present forbidden headers and values that break a pattern. */
 export const headersCheck = perObservation('header-conformance', 'required headers present, forbidden absent, patterns match', 'headers', (o, contract) => {
   const r = expectedResponse(o, contract)
   if (!r) return []
   const h = contract.expect.headers
   const out = []
-  const names = r.rawHeaders.map(([n]) => n).join(', ')
+  const names = () => r.rawHeaders.map(([n]) => n).join(', ') || '(none)'
   for (const req of h.required) {
     if (headerValues(r.rawHeaders, req.name).length === 0) {
       out.push({
         severity: req.severity,
         title: `Header ${req.name} missing`,
-        message: `Received headers: ${names || '(none)'}\nContract: ${req.name} is present\nClients or monitoring that read ${req.name} get nothing.`,
+        message: `Received headers: ${names()}\nContract: ${req.name} is present\nClients or monitoring that read ${req.name} get nothing.`,
         expected: `${req.name} present`,
         actual: 'absent',
       })
@@ -38,7 +47,7 @@ export const headersCheck = perObservation('header-conformance', 'required heade
   for (const p of h.patterns) {
     const values = headerValues(r.rawHeaders, p.name)
     if (values.length === 0) continue // absence is the job of `required`
-    const re = new RegExp(p.pattern)
+    const re = compiled(p.pattern)
     const bad = values.filter((v) => !re.test(v))
     if (bad.length > 0) {
       out.push({

@@ -38,6 +38,7 @@ export class MissingVariableError extends Error {
 
 /** Replaces `{name}` with values; `encode` applies to each value (e.g. encodeURIComponent for paths). */
 export function fill(template: string, vars: Readonly<Record<string, string | undefined>>, encode: (s: string) => string = (s) => s): string {
+  if (!template.includes('{')) return template
   return template.replace(VAR, (_, name: string) => {
     const v = vars[name]
     if (v === undefined) throw new MissingVariableError(name)

@@ -23,8 +23,16 @@ async function fileBytes(path: string): Promise<Buffer> {
   return b
 }
 
+const templates = new WeakMap<Contract, string>()
+
 /** `GET /{api_version}/{media_id}?phone_number_id={phone_number_id}`: the template, for reports. */
 export function requestTemplate(c: Contract): string {
+  let t = templates.get(c)
+  if (t === undefined) templates.set(c, (t = describeRequest(c)))
+  return t
+}
+
+function describeRequest(c: Contract): string {
   const q = Object.entries(c.request.query)
     .map(([k, v]) => `${k}=${v}`)
     .join('&')

@@ -99,7 +99,8 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
         status = 'inconclusive'
         reason = observations.length === 0 ? 'run interrupted' : unusableReason(observations)
       }
-      result = { ...base, status, ...(reason ? { reason } : {}), probes: observations.length, durationMs: Math.round(performance.now() - t0) }
+      result = { ...base, status, probes: observations.length, durationMs: Math.round(performance.now() - t0) }
+      if (reason) result.reason = reason
     }
     statusOf.set(contract.id, result)
     results.push(result)

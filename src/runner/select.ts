@@ -13,11 +13,15 @@ export interface Selected {
   requested: boolean
 }
 
+const matchers = new Map<string, (id: string) => boolean>()
+
 /** Selects by id globs (comma-separated allowed); empty or undefined selects everything. */
 export function selectContracts(contracts: readonly Contract[], globs: readonly string[] | undefined): Selected[] {
   const patterns = (globs ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean)
   if (patterns.length === 0) return contracts.map((contract) => ({ contract, requested: true }))
-  const match = picomatch(patterns)
+  const key = patterns.join('\u0000')
+  let match = matchers.get(key)
+  if (!match) matchers.set(key, (match = picomatch(patterns)))
   const requested = new Set(contracts.filter((c) => match(c.id)).map((c) => c.id))
   if (requested.size === 0) {
     throw new HarnessError('DW_USAGE', `--only ${patterns.join(',')} matches no contract (ids: ${contracts.map((c) => c.id).join(', ')})`)

@@ -14,6 +14,8 @@ const BEARER = /\b(Bearer|OAuth)\s+(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,}/g
 const QUERY_SECRET = new RegExp(`([?&;](?:${SECRET_QUERY_PARAMS.join('|')})=)([^&#\\s"'<>]+)`, 'gi')
 // Meta user/system tokens start with EAA; redact anything that looks like one even if we were not told.
 const META_TOKEN = /\bEAA[A-Za-z0-9]{20,}/g
+// One cheap test that every pattern above needs to match; most strings (header values, JSON fields) fail it.
+const MAY_MATCH = new RegExp(`bearer|oauth|eaa|${SECRET_QUERY_PARAMS.join('=|')}=`, 'i')
 
 /** Options: exact secret values (tokens) and personal values (phone numbers) to scrub. */
 export interface RedactorOptions {
@@ -36,6 +38,7 @@ export class Redactor {
 
   /** Redacts known secret values, bearer tokens, secret query parameters, Meta-looking tokens and personal values. */
   text(s: string): string {
+    if (!this.mayContainSecret(s)) return s
     let out = s
     for (const secret of this.secrets) out = out.split(secret).join(REDACTED)
     out = out.replace(BEARER, `$1 ${REDACTED}`).replace(QUERY_SECRET, `$1${REDACTED}`).replace(META_TOKEN, REDACTED)
@@ -43,33 +46,70 @@ export class Redactor {
     return out
   }
 
+  /** Fast negative: false means `text` would return `s` unchanged. Redaction runs on every header and JSON string of every probe. */
+  private mayContainSecret(s: string): boolean {
+    if (MAY_MATCH.test(s)) return true
+    for (const x of this.secrets) if (s.includes(x)) return true
+    for (const p of this.personal) if (s.includes(p)) return true
+    return false
+  }
+
   /** Redacts a URL's secret query parameters (and anything `text` would). */
   url(u: string): string {
     return this.text(u)
   }
 
-  /** Redacts credential-bearing headers entirely and scrubs the rest. */
+  /** Redacts credential-bearing headers entirely and scrubs the rest; returns the same array when nothing changes. */
   headers(headers: readonly RawHeader[]): RawHeader[] {
-    return headers.map(([n, v]) => {
-      const lower = n.toLowerCase()
-      if (lower === 'authorization' || lower === 'proxy-authorization') {
-        const scheme = v.split(/\s+/, 1)[0]
-        return [n, scheme && scheme !== v ? `${scheme} ${REDACTED}` : REDACTED]
-      }
-      if (SECRET_HEADERS.has(lower)) return [n, REDACTED]
-      return [n, this.text(v)]
-    })
+    let out: RawHeader[] | undefined
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i]!
+      const r = this.header(h)
+      if (r !== h && !out) out = headers.slice(0, i)
+      out?.push(r)
+    }
+    return out ?? (headers as RawHeader[])
   }
 
-  /** Applies `text` to every string (values, not keys) in a JSON-like value. */
-  deep<T>(value: T): T {
-    const visit = (v: unknown): unknown => {
-      if (typeof v === 'string') return this.text(v)
-      if (Array.isArray(v)) return v.map(visit)
-      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, visit(x)]))
-      return v
+  private header(h: RawHeader): RawHeader {
+    const [n, v] = h
+    const lower = n.toLowerCase()
+    if (lower === 'authorization' || lower === 'proxy-authorization') {
+      const scheme = v.split(/\s+/, 1)[0]
+      return [n, scheme && scheme !== v ? `${scheme} ${REDACTED}` : REDACTED]
     }
-    return visit(value) as T
+    if (SECRET_HEADERS.has(lower)) return [n, REDACTED]
+    const t = this.text(v)
+    return t === v ? h : [n, t]
+  }
+
+  /** Applies `text` to every string (values, not keys) in a JSON-like value; unchanged parts keep their identity. */
+  deep<T>(value: T): T {
+    return this.visit(value) as T
+  }
+
+  private visit(v: unknown): unknown {
+    if (typeof v === 'string') return this.text(v)
+    if (Array.isArray(v)) {
+      let out: unknown[] | undefined
+      for (let i = 0; i < v.length; i++) {
+        const x = this.visit(v[i])
+        if (x !== v[i] && !out) out = v.slice(0, i)
+        out?.push(x)
+      }
+      return out ?? v
+    }
+    if (v && typeof v === 'object') {
+      let out: Record<string, unknown> | undefined
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k]
+        const y = this.visit(x)
+        if (y !== x) out ??= { ...(v as Record<string, unknown>) }
+        if (out) out[k] = y
+      }
+      return out ?? v
+    }
+    return v
   }
 }
 
