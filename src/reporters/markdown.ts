@@ -48,13 +48,46 @@ function since(f: Finding): string {
   return f.new ? 'new this run' : `since ${f.since}`
 }
 
-function detail(f: Finding, i: number, r: Report): string {
-  const res = r.results.find((x) => x.contract === f.contract)
+/** Findings with the same check, severity and title: one cause, possibly seen on many contracts. */
+interface Group {
+  first: Finding
+  all: Finding[]
+}
+
+/** Groups findings by cause, worst first, keeping report order within a severity. */
+export function groupFindings(findings: readonly Finding[]): Group[] {
+  const groups = new Map<string, Group>()
+  for (const f of findings) {
+    const key = `${f.severity}\u0000${f.check}\u0000${f.title}`
+    const g = groups.get(key)
+    if (g) g.all.push(f)
+    else groups.set(key, { first: f, all: [f] })
+  }
+  return [...groups.values()].sort((a, b) => severityRank(b.first.severity) - severityRank(a.first.severity))
+}
+
+function contractsCell(g: Group): string {
+  const ids = g.all.map((f) => `\`${f.contract}\``)
+  return ids.length <= 3 ? ids.join(', ') : `${ids.slice(0, 2).join(', ')} and ${ids.length - 2} more`
+}
+
+function samplesCell(g: Group): string {
+  const seen = g.all.reduce((n, f) => n + f.samples, 0)
+  const of = g.all.reduce((n, f) => n + f.of, 0)
+  return `${seen}/${of}`
+}
+
+function detail(g: Group, i: number, r: Report): string {
+  const f = g.first
+  const where = g.all.map((x) => {
+    const res = r.results.find((c) => c.contract === x.contract)
+    return `\`${x.contract}\`${res ? ` (\`${res.request}\`, ${res.file})` : ''}${g.all.length > 1 ? `: ${x.samples} of ${x.of}` : ''}`
+  })
   const out = [
     `### ${i}. ${ICON[f.severity]}: ${inline(f.title)}`,
     '',
-    `- **Contract:** \`${f.contract}\`${res ? ` (\`${res.request}\`, ${res.file})` : ''}`,
-    `- **Check:** \`${f.check}\`, seen in ${f.samples} of ${f.of} sample${f.of === 1 ? '' : 's'}, ${since(f)}`,
+    g.all.length === 1 ? `- **Contract:** ${where[0]}` : `- **Contracts (${g.all.length}):** ${where.join('; ')}`,
+    `- **Check:** \`${f.check}\`, seen in ${g.all.length === 1 ? `${f.samples} of ${f.of} sample${f.of === 1 ? '' : 's'}` : `${samplesCell(g)} samples`}, ${since(f)}`,
     `- **Expected:** ${cell(f.expected)}`,
     `- **Actual:** ${cell(f.actual)}`,
     '',
@@ -62,7 +95,7 @@ function detail(f: Finding, i: number, r: Report): string {
   ]
   const ev = f.evidence
   if (ev.request || ev.status !== undefined) {
-    out.push('', `Evidence: \`${ev.request ?? ''}\`${ev.status !== undefined ? ` → ${ev.status}` : ''}`)
+    out.push('', `Evidence${g.all.length > 1 ? ` (from \`${f.contract}\`)` : ''}: \`${ev.request ?? ''}\`${ev.status !== undefined ? ` → ${ev.status}` : ''}`)
     if (ev.headers?.length) out.push('', fence(ev.headers.map(([n, v]) => `${n}: ${v}`).join('\n'), 'http'))
     if (ev.bodyExcerpt) out.push('', fence(ev.bodyExcerpt, ev.bodyExcerpt.trimStart().startsWith('{') ? 'json' : 'text'))
   }
@@ -90,14 +123,15 @@ export const markdownReporter: Reporter = {
       '',
     ]
     if (r.error) lines.push(`**Harness error** \`${r.error.code}\`: ${cell(r.error.message)}`, '')
-    const worst = [...r.findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity))
-    if (worst.length === 0) {
+    // One row per cause: the same check, severity and title on several contracts is one thing to fix.
+    const groups = groupFindings(r.findings)
+    if (groups.length === 0) {
       lines.push(r.outcome === 'pass' ? 'No drift: every contract that ran matched.' : 'No findings.', '')
     } else {
-      lines.push('## What changed', '', '| # | Severity | Contract | Finding | Samples | Since |', '|---|---|---|---|---|---|')
-      worst.forEach((f, i) => lines.push(`| ${i + 1} | ${ICON[f.severity]} | \`${f.contract}\` | ${cell(f.title)} | ${f.samples}/${f.of} | ${f.new ? 'new' : cell(f.since)} |`))
+      lines.push('## What changed', '', '| # | Severity | Finding | Contracts | Samples | Since |', '|---|---|---|---|---|---|')
+      groups.forEach((g, i) => lines.push(`| ${i + 1} | ${ICON[g.first.severity]} | ${cell(g.first.title)} | ${contractsCell(g)} | ${samplesCell(g)} | ${g.first.new ? 'new' : cell(g.first.since)} |`))
       lines.push('', '## Details', '')
-      worst.forEach((f, i) => lines.push(detail(f, i + 1, r), ''))
+      groups.forEach((g, i) => lines.push(detail(g, i + 1, r), ''))
     }
     lines.push('## Contracts', '', '| Contract | Request | Result | Requests | Time |', '|---|---|---|---|---|')
     for (const c of r.results) {

@@ -32,14 +32,24 @@ describe('report.md', () => {
   const md = reporters.md.render(sampleReport)
   it('opens with the outcome and a summary table an on-call engineer reads first', () => {
     const top = md.split('\n').slice(0, 12).join('\n')
-    expect(top).toContain('# driftwatch: DRIFT: 1 breaking, 1 warning')
-    expect(top).toContain('| Contracts | 4: 1 passed, 2 with drift, 1 skipped, 0 inconclusive |')
+    expect(top).toContain('# driftwatch: DRIFT: 1 breaking, 2 warning')
+    expect(top).toContain('| Contracts | 4: 0 passed, 3 with drift, 1 skipped, 0 inconclusive |')
   })
   it('lists what changed worst first, and marks what is new', () => {
     const rows = md.split('\n').filter((l) => /^\| \d+ \|/.test(l))
     expect(rows[0]).toContain('🔴 breaking')
     expect(rows[0]).toContain('| new |')
     expect(rows[1]).toContain('2026-11-20T02:00:00.000Z')
+  })
+  it('shows one cause seen on several contracts as one row, naming them', () => {
+    const rows = md.split('\n').filter((l) => l.includes('Requested v21.0, served v22.0'))
+    expect(rows.filter((l) => l.startsWith('| '))).toHaveLength(1)
+    expect(rows[0]).toContain('`phone-numbers.get`, `media.upload`')
+    expect(rows[0]).toContain('| 4/4 |')
+    expect(md).toContain('- **Contracts (2):** `phone-numbers.get`')
+  })
+  it('keeps per-contract findings in report.json (grouping is presentation)', () => {
+    expect(sampleReport.findings.filter((f) => f.check === 'api-version')).toHaveLength(2)
   })
   it('cannot be broken out of by backticks in content', () => {
     expect(fence('a ``` b')).toBe('````\na ``` b\n````')
@@ -52,7 +62,7 @@ describe('junit.xml', () => {
     expect(xml.match(/<testcase /g)).toHaveLength(4)
     expect(xml).toContain('<failure type="breaking" message="Framing changed to chunked (contract: content-length)">')
     expect(xml).toContain('<skipped message="skipped: needs {test_recipient}: set WHATSAPP_TEST_RECIPIENT to run it"/>')
-    expect(xml).toMatch(/<testsuites name="driftwatch" tests="4" failures="2" errors="0" skipped="1" time="3.250">/)
+    expect(xml).toMatch(/<testsuites name="driftwatch" tests="4" failures="3" errors="0" skipped="1" time="3.250">/)
   })
   it('escapes markup and drops characters XML forbids', () => {
     expect(xmlEscape('a<b>&"c\'\u0001')).toBe('a&lt;b&gt;&amp;&quot;c&apos;')

@@ -9,7 +9,7 @@ export const sampleReport: Report = {
   startedAt: '2026-11-22T02:00:00.000Z',
   finishedAt: '2026-11-22T02:00:03.250Z',
   outcome: 'drift',
-  summary: { contracts: 4, probes: 6, passed: 1, failed: 2, skipped: 1, inconclusive: 0, breaking: 1, warning: 1, info: 1 },
+  summary: { contracts: 4, probes: 6, passed: 0, failed: 3, skipped: 1, inconclusive: 0, breaking: 1, warning: 2, info: 1 },
   findings: [
     {
       contract: 'media.retrieve-url',
@@ -45,6 +45,20 @@ export const sampleReport: Report = {
       new: false,
     },
     {
+      contract: 'media.upload',
+      check: 'api-version',
+      severity: 'warning',
+      title: 'Requested v21.0, served v22.0 (auto-upgraded)',
+      message: 'Received: facebook-api-version: v22.0\nContract: v21.0',
+      expected: 'v21.0',
+      actual: 'v22.0',
+      evidence: { request: 'POST http://127.0.0.1:40000/v21.0/106540352242922/media', status: 200 },
+      samples: 1,
+      of: 1,
+      since: '2026-11-20T02:00:00.000Z',
+      new: false,
+    },
+    {
       contract: 'phone-numbers.get',
       check: 'error-envelope',
       severity: 'info',
@@ -60,7 +74,7 @@ export const sampleReport: Report = {
     },
   ],
   results: [
-    { contract: 'media.upload', title: 'Upload media', file: 'contracts/meta/media.upload.yaml', request: 'POST /{api_version}/{phone_number_id}/media', status: 'passed', probes: 1, durationMs: 24 },
+    { contract: 'media.upload', title: 'Upload media', file: 'contracts/meta/media.upload.yaml', request: 'POST /{api_version}/{phone_number_id}/media', status: 'failed', probes: 1, durationMs: 24 },
     { contract: 'media.retrieve-url', title: 'Retrieve a media URL', file: 'contracts/meta/media.retrieve-url.yaml', request: 'GET /{api_version}/{media_id}', status: 'failed', probes: 1, durationMs: 8 },
     { contract: 'phone-numbers.get', title: 'Get the business phone number', file: 'contracts/meta/phone-numbers.get.yaml', request: 'GET /{api_version}/{phone_number_id}', status: 'failed', probes: 3, durationMs: 1530 },
     { contract: 'messages.send-text', title: 'Send a text message', file: 'contracts/meta/messages.send-text.yaml', request: 'POST /{api_version}/{phone_number_id}/messages', status: 'skipped', reason: 'needs {test_recipient}: set WHATSAPP_TEST_RECIPIENT to run it', probes: 0, durationMs: 0 },
