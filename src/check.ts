@@ -8,6 +8,7 @@ import { HarnessError, isHarnessError } from './errors.ts'
 import { summarize, type Report } from './report.ts'
 import type { FormatId } from './reporters/index.ts'
 import { runContracts, type ProgressEvent } from './runner/run.ts'
+import { selectContracts } from './runner/select.ts'
 import { startSimulator, type RunningSimulator } from './simulator/server.ts'
 import { DEFAULT_TOKEN_HOSTS, HostPolicy } from './transport/host-policy.ts'
 import { Redactor } from './transport/redact.ts'
@@ -51,6 +52,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const target = resolveTarget(opts.target, opts.env)
   if (target.kind === 'live' && opts.scenario) throw new HarnessError('DW_USAGE', '--scenario only applies to --target sim (scenarios are simulator behaviours)')
   const pack = loadContracts(opts.contractsDir, opts.cwd ? { cwd: opts.cwd } : {})
+  const selected = selectContracts(pack.contracts, opts.only) // a glob matching nothing fails here, before the simulator starts
   const startedAt = new Date().toISOString()
 
   let sim: RunningSimulator | undefined
@@ -80,7 +82,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
       minIntervalMs: opts.minIntervalMs ?? (target.kind === 'sim' ? 0 : 200),
     })
     const label = target.kind === 'sim' ? 'sim' : baseUrl
-    opts.onStart?.({ target: label, baseUrl, contracts: pack.contracts.length, ...(sim ? { scenario: sim.scenario.name } : {}), redactor })
+    opts.onStart?.({ target: label, baseUrl, contracts: selected.length, ...(sim ? { scenario: sim.scenario.name } : {}), redactor })
     const report = await runContracts({
       pack,
       target: label,

@@ -3,9 +3,8 @@
  * it to say "since when"), the other formats as asked. Every file gets a last redaction pass.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import { writeFileAtomic } from './atomic-write.ts'
+import { ensureDir, writeFileAtomic } from './atomic-write.ts'
 import { HarnessError } from './errors.ts'
 import { carrySince, type Report } from './report.ts'
 import { reporters, type FormatId } from './reporters/index.ts'
@@ -37,9 +36,9 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
   const previous = readPreviousReport(opts.outDir)
   const final: Report = { ...report, findings: carrySince(report.findings, previous) }
   try {
-    await mkdir(opts.outDir, { recursive: true })
+    await ensureDir(opts.outDir)
   } catch (err) {
-    throw new HarnessError('DW_OUTPUT_FAILED', `cannot create output directory ${opts.outDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    throw new HarnessError('DW_OUTPUT_FAILED', `cannot create output directory ${opts.outDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --out with a writable directory`)
   }
   const formats: FormatId[] = ['json', ...opts.formats.filter((f) => f !== 'json')]
   const files: string[] = []
@@ -49,7 +48,7 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
     try {
       await writeFileAtomic(path, opts.redactor.text(r.render(final)))
     } catch (err) {
-      throw new HarnessError('DW_OUTPUT_FAILED', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+      throw new HarnessError('DW_OUTPUT_FAILED', `cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --out with a writable directory`)
     }
     files.push(relative(cwd, path) || path)
   }

@@ -115,6 +115,28 @@ describe('driftwatch check', () => {
     expect(r.stderr).toContain('nothing was probed')
   })
 
+  it('an output directory that cannot exist fails fast with exit 2 (not a hang, even under /proc)', async () => {
+    const file = join(tempDir(), 'a-file')
+    writeFileSync(file, 'x')
+    const r = await cli(['check', '--only', 'phone-numbers.get', '--out', join(file, 'sub'), '--quiet'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/cannot create output directory .*a-file\/sub \(ENOTDIR\); pass --out with a writable directory \[DW_OUTPUT_FAILED\]/)
+    expect(r.stderr).toContain('1 contracts against') // --only is counted before the run starts
+    if (process.platform === 'linux') {
+      // Node's own recursive mkdir spins forever here (procfs answers ENOENT); ours must not.
+      const p = await cli(['check', '--only', 'phone-numbers.get', '--out', '/proc/driftwatch-test/out', '--quiet'])
+      expect(p.code).toBe(2)
+      expect(p.stderr).toContain('[DW_OUTPUT_FAILED]')
+    }
+  })
+
+  it('--only that matches nothing is a usage error before anything starts', async () => {
+    const r = await cli(['check', '--only', 'nope.*'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--only nope.* matches no contract')
+    expect(r.stderr).not.toContain('against the simulator')
+  })
+
   it('never writes the token or the test recipient anywhere, even when the upstream echoes them', async () => {
     const sim = await startSimulator({
       scenario: {
