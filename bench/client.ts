@@ -48,6 +48,16 @@ if (mode === 'throughput') {
       await res.body.arrayBuffer()
     }
   }
+  // The least any checking client does on top of bare HTTP: hash the bytes and parse the JSON.
+  const parsingIteration = async () => {
+    for (const r of requests) {
+      const u = new URL(r.url)
+      const res = await bare.request({ method: r.method, path: u.pathname + u.search, headers: r.headers.flat() })
+      const bytes = Buffer.from(await res.body.arrayBuffer())
+      createHash('sha256').update(bytes).digest('hex')
+      JSON.parse(bytes.toString('utf8'))
+    }
+  }
   const timed = async (fn: () => Promise<unknown>, iterations: number) => {
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
@@ -61,12 +71,14 @@ if (mode === 'throughput') {
   for (let w = 0; w < 3; w++) {
     await timed(iterate, 100)
     await timed(bareIteration, 100)
+    await timed(parsingIteration, 100)
   }
   const rounds = []
   for (let round = 0; round < 7; round++) {
     const h = await timed(iterate, 100)
     const b = await timed(bareIteration, 100)
-    rounds.push({ harness: h.perSecond, bare: b.perSecond, harnessCpuUs: h.cpuUsPerRequest, bareCpuUs: b.cpuUsPerRequest })
+    const p = await timed(parsingIteration, 100)
+    rounds.push({ harness: h.perSecond, bare: b.perSecond, parsing: p.perSecond, harnessCpuUs: h.cpuUsPerRequest, bareCpuUs: b.cpuUsPerRequest, parsingCpuUs: p.cpuUsPerRequest })
   }
   await bare.close()
   await t.close()

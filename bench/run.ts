@@ -27,7 +27,7 @@ const sim = await startSimulator()
 const c = sim.credentials
 const env = { SIM_URL: sim.url, SIM_TOKEN: c.token, SIM_PHONE: c.phoneNumberId, SIM_WABA: c.wabaId }
 try {
-  const t = (await child(['throughput'], env)) as { requestsPerIteration: number; rounds: { harness: number; bare: number; harnessCpuUs: number; bareCpuUs: number }[] }
+  const t = (await child(['throughput'], env)) as { requestsPerIteration: number; rounds: { harness: number; bare: number; parsing: number; harnessCpuUs: number; bareCpuUs: number; parsingCpuUs: number }[] }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
   const h = med(t.rounds.map((r) => r.harness))
   const b = med(t.rounds.map((r) => r.bare))
@@ -36,7 +36,11 @@ try {
   console.log(`throughput (${t.rounds.length} interleaved rounds, ${t.requestsPerIteration} requests per pack iteration, medians)`)
   console.log(`  harness pipeline : ${h.toFixed(0)} probes/s, ${hc.toFixed(0)} µs client CPU per probe`)
   console.log(`  bare undici loop : ${b.toFixed(0)} requests/s, ${bc.toFixed(0)} µs client CPU per request`)
+  const p = med(t.rounds.map((r) => r.parsing))
+  const pc = med(t.rounds.map((r) => r.parsingCpuUs))
+  console.log(`  bare + sha256 + JSON.parse: ${p.toFixed(0)} requests/s, ${pc.toFixed(0)} µs client CPU per request (the least a checking client does)`)
   console.log(`  ratio harness/bare: ${(h / b).toFixed(2)} (wall-clock overhead ${((b / h - 1) * 100).toFixed(1)}%; target < 20%)`)
+  console.log(`  ratio harness/(bare + parse): ${(h / p).toFixed(2)} (overhead ${((p / h - 1) * 100).toFixed(1)}%)`)
 
   const sizes = [1, 50, 200]
   console.log('memory (peak RSS of a fresh client process downloading one media body; "held" is JS heap + Buffer memory still held after a GC)')
