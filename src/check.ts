@@ -7,7 +7,8 @@ import { resolveTarget } from './config.ts'
 import { HarnessError, isHarnessError } from './errors.ts'
 import { summarize, type Report } from './report.ts'
 import type { FormatId } from './reporters/index.ts'
-import { runContracts, type ProgressEvent } from './runner/run.ts'
+import { DEFAULT_RETRY } from './runner/retry.ts'
+import { runContracts, type ProgressEvent, type RetryEvent } from './runner/run.ts'
 import { selectContracts } from './runner/select.ts'
 import { startSimulator, type RunningSimulator } from './simulator/server.ts'
 import { DEFAULT_TOKEN_HOSTS, HostPolicy } from './transport/host-policy.ts'
@@ -28,6 +29,8 @@ export interface CheckOptions {
   scenario?: string
   allowHosts?: readonly string[]
   timeoutMs?: number
+  /** Seconds the run may spend waiting out downtime or throttling (default 60; 0 disables retries). */
+  retryBudgetSeconds?: number
   /** Least milliseconds between requests to one origin; default 0 for the simulator, 200 for live targets. */
   minIntervalMs?: number
   env: Readonly<Record<string, string | undefined>>
@@ -36,6 +39,7 @@ export interface CheckOptions {
   /** Called once the target is up and contracts are loaded. */
   onStart?: (info: { target: string; baseUrl: string; contracts: number; scenario?: string; redactor: Redactor }) => void
   onProgress?: (e: ProgressEvent) => void
+  onRetry?: (e: RetryEvent) => void
 }
 
 /** The written report, its files, and the redactor every printed line must also go through. */
@@ -95,6 +99,8 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
       ...(opts.samples ? { samples: opts.samples } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
+      retry: opts.retryBudgetSeconds === undefined ? DEFAULT_RETRY : { ...DEFAULT_RETRY, budgetMs: opts.retryBudgetSeconds * 1000 },
     })
     const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, ...(opts.cwd ? { cwd: opts.cwd } : {}) })
     return { ...written, redactor }

@@ -10,8 +10,8 @@ import { parseApiVersion } from './config.ts'
 import { ContractError, HarnessError, isHarnessError } from './errors.ts'
 import { exitCodeOf, type FailOn, type Report } from './report.ts'
 import type { FormatId } from './reporters/index.ts'
-import type { ProgressEvent } from './runner/run.ts'
-import { scenarios } from './simulator/scenarios.ts'
+import type { ProgressEvent, RetryEvent } from './runner/run.ts'
+import { scenarioNames, scenarios } from './simulator/scenarios/index.ts'
 import type { Redactor } from './transport/redact.ts'
 
 /** Where the CLI writes and what it reads; tests pass their own. */
@@ -26,10 +26,6 @@ export interface CliIO {
 
 // Formats `--format` accepts; kept here (not read from the reporters) so --help loads nothing heavy.
 export const FORMATS: readonly FormatId[] = ['json', 'md', 'junit']
-
-function scenarioNames(): string[] {
-  return Object.keys(scenarios)
-}
 
 const DEFAULTS = {
   target: 'sim',
@@ -72,6 +68,9 @@ Options:
   --scenario <name>         simulator behaviour, with --target sim (default baseline)
   --allow-host <host>       another host that may receive the token (repeatable)
   --timeout <ms>            deadline per request (default 30000)
+  --retry-budget <s>        seconds the run may wait out Meta's downtime (503 / error 2) or
+                            throttling (429), with exponential backoff and Retry-After
+                            (default 60; 0 = no retries)
   --quiet                   no per-contract progress lines
   --debug                   print stack traces of internal errors
   -h, --help                this help`
@@ -100,6 +99,7 @@ const CHECK_OPTIONS = {
   scenario: { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
   timeout: { type: 'string' },
+  'retry-budget': { type: 'string' },
   quiet: { type: 'boolean' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -214,6 +214,7 @@ async function checkCommand(args: string[], io: CliIO): Promise<number> {
   const apiVersion = parseApiVersion(v['api-version'] ?? DEFAULTS.apiVersion)
   const samples = positiveInt(v.samples, '--samples')
   const timeoutMs = positiveInt(v.timeout, '--timeout', 100)
+  const retryBudgetSeconds = positiveInt(v['retry-budget'], '--retry-budget', 0)
   if (samples !== undefined && samples > 100) throw new HarnessError('DW_USAGE', `--samples is capped at 100 to stay polite to the upstream (got ${samples})`)
   const target = v.target ?? DEFAULTS.target
   if (v.scenario !== undefined && !scenarios[v.scenario]) throw new HarnessError('DW_USAGE', `unknown scenario "${v.scenario}" (available: ${scenarioNames().join(', ')})`)
@@ -234,6 +235,7 @@ async function checkCommand(args: string[], io: CliIO): Promise<number> {
     ...(v.scenario ? { scenario: v.scenario } : {}),
     ...(v['allow-host'] ? { allowHosts: v['allow-host'] } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
+    ...(retryBudgetSeconds !== undefined ? { retryBudgetSeconds } : {}),
     env: io.env,
     cwd: io.cwd,
     ...(io.interrupt ? { signal: io.interrupt } : {}),
@@ -243,6 +245,8 @@ async function checkCommand(args: string[], io: CliIO): Promise<number> {
       io.stderr(`driftwatch check: ${info.contracts} contracts against ${where}, API ${apiVersion}`)
     },
     ...(v.quiet ? {} : { onProgress: (e: ProgressEvent) => io.stderr(progressLine(e, redactor!)) }),
+    onRetry: (e: RetryEvent) =>
+      io.stderr(redactor!.text(`  ↻ ${e.contract}: upstream ${e.availability === 'throttled' ? 'throttling' : 'in downtime'}, ${e.cause}; retrying in ${(e.delayMs / 1000).toFixed(1)} s (${(e.remainingMs / 1000).toFixed(0)} s of retry budget left)`)),
   })
   const { report, files } = result
   if (report.outcome === 'error') {

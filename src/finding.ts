@@ -37,10 +37,12 @@ export interface FindingDraft {
   actual: string
   /** Index into the observations given to the check, for evidence; defaults to the first. */
   observationIndex?: number
+  /** For checks that judge samples together: how many samples the finding is about (else counted by folding). */
+  samples?: number
 }
 
 /** A finding as it appears in the report: the check's draft plus where, evidence, sampling and history. */
-export interface Finding extends Omit<FindingDraft, 'observationIndex'> {
+export interface Finding extends Omit<FindingDraft, 'observationIndex' | 'samples'> {
   contract: string
   evidence: Evidence
   /** Samples that showed this finding. */

@@ -6,8 +6,18 @@
 import { availabilityOf, describeStatus, perObservation } from './check.ts'
 
 /** Reports samples answered with Meta's downtime error, as info. */
-export const availabilityCheck = perObservation('availability', 'the upstream is up', 'any', (o) => {
-  if (availabilityOf(o) !== 'outage' || !o.response) return []
+export const availabilityCheck = perObservation('availability', 'the upstream is up', 'any', (o, contract) => {
+  const a = availabilityOf(o, contract)
+  if (!o.response || (a !== 'outage' && a !== 'throttled')) return []
+  if (a === 'throttled') {
+    return [{
+      severity: 'info',
+      title: `Upstream throttling requests (${o.response.status})`,
+      message: `Received: ${describeStatus(o.response)}\nThe upstream rate-limited this run. This is not drift; the contract could not be checked. Re-run later, or lower the probe rate.`,
+      expected: 'the upstream answering',
+      actual: describeStatus(o.response),
+    }]
+  }
   return [{
     severity: 'info',
     title: `Upstream in downtime (${o.response.status})`,

@@ -12,6 +12,8 @@ export interface CheckContext {
   apiVersion: string
   /** Media expectations with `{vars}` resolved from earlier captures. */
   media?: MediaExpectation
+  /** For a variant contract: what differs from its base and how the base fared in this run. */
+  variant?: { of: string; differences: readonly string[]; basePassed: boolean }
   /** Validates a body against one of the pack's schema files (compiled once at load). */
   validateBody(schema: string, body: unknown): SchemaViolation[]
 }
@@ -128,13 +130,40 @@ export function responseHeader(r: ObservedResponse, name: string): string | unde
   return headerValue(r.rawHeaders, name)
 }
 
-/** Whether the upstream could be judged from this observation at all. */
-export type Availability = 'ok' | 'unreachable' | 'outage'
+/**
+ * Whether the upstream could be judged from this observation at all. `unreachable`: no connection.
+ * `outage`: Meta says it is down (HTTP 503, Graph error 2 "API Service" during updates, 131016).
+ * `throttled`: rate limited (HTTP 429, codes 4, 80007, 130429). `credentials`: our token was
+ * rejected, see `credentialFailure`.
+ */
+export type Availability = 'ok' | 'unreachable' | 'outage' | 'throttled' | 'credentials'
 
-/** `unreachable`: no connection. `outage`: Meta says it is down (HTTP 503 or Graph error 2, "API Service", during updates). */
-export function availabilityOf(o: Observation): Availability {
+const OUTAGE_CODES = new Set([2, 131016])
+const THROTTLE_CODES = new Set([4, 80007, 130429])
+// 190 subcodes that always mean the token itself is unusable (expired, password changed, ...).
+const SESSION_SUBCODES = new Set([458, 459, 460, 463, 464, 467, 492])
+
+/** Classifies an observation; `contract` lets a preflight contract treat any 190 as a credential failure. */
+export function availabilityOf(o: Observation, contract?: Pick<Contract, 'preflight'>): Availability {
   if (o.transportError?.unreachable) return 'unreachable'
   const r = o.response
-  if (r && (r.status === 503 || graphError(r.body.json)?.code === 2)) return 'outage'
+  if (!r) return 'ok'
+  const e = graphError(r.body.json)
+  if (credentialFailure(o, contract)) return 'credentials'
+  if (r.status === 503 || (e?.code !== undefined && OUTAGE_CODES.has(e.code))) return 'outage'
+  if (r.status === 429 || (e?.code !== undefined && THROTTLE_CODES.has(e.code))) return 'throttled'
   return 'ok'
+}
+
+/**
+ * The Graph error when our own token was rejected: code 190 with a session subcode anywhere, or
+ * any 190 on a preflight contract. A bare 190 elsewhere is judged as drift: on Jan 20 2026 one
+ * optional parameter made Meta answer 190 "Cannot parse access token" for a valid token.
+ */
+export function credentialFailure(o: Observation, contract?: Pick<Contract, 'preflight'>): GraphErrorInfo | undefined {
+  if (!o.request.tokenSent || !o.response) return undefined
+  const e = graphError(o.response.body.json)
+  if (e?.code !== 190) return undefined
+  if (contract?.preflight || (e.subcode !== undefined && SESSION_SUBCODES.has(e.subcode))) return e
+  return undefined
 }

@@ -7,6 +7,7 @@ import { availabilityCheck } from './availability.ts'
 import { bodySchemaCheck } from './body-schema.ts'
 import type { Check } from './check.ts'
 import { contentTypeCheck } from './content-type.ts'
+import { credentialsCheck } from './credentials.ts'
 import { errorCodeCheck } from './error-code.ts'
 import { errorEnvelopeCheck } from './error-envelope.ts'
 import { framingCheck } from './framing.ts'
@@ -14,6 +15,7 @@ import { headersCheck } from './headers.ts'
 import { hostAllowlistCheck } from './host-allowlist.ts'
 import { mediaIntegrityCheck } from './media-integrity.ts'
 import { methodCheck } from './method.ts'
+import { sampleConsistencyCheck } from './sample-consistency.ts'
 import { statusCheck } from './status.ts'
 import { transportCheck } from './transport.ts'
 
@@ -21,9 +23,11 @@ import { transportCheck } from './transport.ts'
 export const checks = {
   transport: transportCheck,
   availability: availabilityCheck,
+  credentials: credentialsCheck,
   'host-allowlist': hostAllowlistCheck,
   'status-conformance': statusCheck,
   'method-conformance': methodCheck,
+  'sample-consistency': sampleConsistencyCheck,
   'framing-conformance': framingCheck,
   'header-conformance': headersCheck,
   'content-type-conformance': contentTypeCheck,

@@ -6,7 +6,7 @@
 import { describeStatus, perObservation } from './check.ts'
 
 /** Flags a status code outside the contract's allowed set. */
-export const statusCheck = perObservation('status-conformance', 'the status code is one the contract allows', 'headers', (o, contract) => {
+export const statusCheck = perObservation('status-conformance', 'the status code is one the contract allows', 'headers', (o, contract, ctx) => {
   const r = o.response
   if (!r || contract.expect.status.includes(r.status)) return []
   const m = contract.expect.methods
@@ -19,6 +19,18 @@ export const statusCheck = perObservation('status-conformance', 'the status code
     : !wasSuccess && r.status < 400
       ? 'A call the contract says Meta rejects now succeeds: validation the client relies on may be gone.'
       : 'Clients that branch on the status code take a different path.'
+  const v = ctx.variant
+  if (v?.basePassed) {
+    // The base request passed in this run: the difference is the trigger, and that is what to say first.
+    const trigger = v.differences.join(' and ')
+    return [{
+      severity: 'breaking',
+      title: `Status ${r.status} instead of ${expected} with ${trigger}`,
+      message: `Received: ${actual}\nContract: ${expected}\nTrigger: ${trigger}. ${v.of}, the same request without it, passed in this run, so this difference alone makes the call fail.\n${consequence}\nWorkaround: stop sending it until the upstream is fixed (on Jan 20 2026 a BSP removed phone_number_id from its calls to recover).`,
+      expected,
+      actual,
+    }]
+  }
   return [{
     severity: 'breaking',
     title: `Status ${r.status} instead of ${expected}`,

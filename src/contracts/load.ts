@@ -277,6 +277,8 @@ interface RawContract {
   notes?: string[]
   tags?: string[]
   after?: string[]
+  variantOf?: string
+  preflight?: boolean
   samples?: number
   repeatable?: boolean
   request: {
@@ -387,7 +389,9 @@ function normalise(p: ParsedFile, problems: ContractProblem[]): Contract | undef
     source: raw.source?.trim() ?? '',
     notes: raw.notes ?? [],
     tags: raw.tags ?? [],
-    after: raw.after ?? [],
+    after: raw.variantOf && !(raw.after ?? []).includes(raw.variantOf) ? [...(raw.after ?? []), raw.variantOf] : raw.after ?? [],
+    ...(raw.variantOf ? { variant: { of: raw.variantOf, differences: [] } } : {}),
+    preflight: raw.preflight ?? false,
     samples: raw.samples ?? 1,
     repeatable: raw.repeatable ?? safe,
     request: {
@@ -454,11 +458,42 @@ function crossCheck(contracts: Contract[], parsed: ParsedFile[], schemas: Schema
         at(c, `/after/${i}`, `unknown contract "${a}"${guess ? `; did you mean "${guess}"?` : ''}`)
       }
     }
+    if (c.variant) {
+      const base = ids.get(c.variant.of)
+      if (!base) {
+        const guess = closest(c.variant.of, [...ids.keys()])
+        at(c, '/variantOf', `unknown contract "${c.variant.of}"${guess ? `; did you mean "${guess}"?` : ''}`)
+      } else {
+        c.variant.differences = requestDifferences(c.request, base.request)
+        if (c.variant.differences.length === 0) at(c, '/variantOf', `sends exactly the same request as ${base.id}; a variant must differ (e.g. an optional query parameter)`)
+      }
+    }
     if (c.expect.bodySchema && !schemas.has(c.expect.bodySchema)) {
       const guess = closest(c.expect.bodySchema, schemas.names())
       at(c, '/expect/body/schema', `schema file not found in schemas/: ${c.expect.bodySchema}${guess ? `; did you mean ${guess}?` : ''}`)
     }
   }
+}
+
+/** What a variant's request adds or changes relative to its base, in words: `query parameter phone_number_id`. */
+export function requestDifferences(v: Contract['request'], base: Contract['request']): string[] {
+  const out: string[] = []
+  if (v.method !== base.method) out.push(`method ${v.method} (instead of ${base.method})`)
+  if ((v.path ?? v.url) !== (base.path ?? base.url)) out.push(`${v.path ? 'path' : 'URL'} ${v.path ?? v.url}`)
+  const pairs = [
+    ['query parameter', v.query, base.query],
+    ['header', v.headers, base.headers],
+  ] as const
+  for (const [what, mine, theirs] of pairs) {
+    for (const k of Object.keys(mine)) {
+      if (!(k in theirs)) out.push(`${what} ${k}`)
+      else if (mine[k] !== theirs[k]) out.push(`${what} ${k}=${mine[k]} (instead of ${theirs[k]})`)
+    }
+    for (const k of Object.keys(theirs)) if (!(k in mine)) out.push(`no ${what} ${k}`)
+  }
+  if (v.auth !== base.auth) out.push(`auth ${v.auth} (instead of ${base.auth})`)
+  if (JSON.stringify(v.body) !== JSON.stringify(base.body)) out.push('request body')
+  return out
 }
 
 /** Dependencies of a contract: explicit `after` plus the contracts that capture what it uses. */
@@ -475,9 +510,10 @@ function orderContracts(contracts: Contract[], parsed: ParsedFile[], problems: C
   const deps = new Map(contracts.map((c) => [c.id, dependenciesOf(c, contracts)]))
   const done = new Set<string>()
   const out: Contract[] = []
-  // Stable Kahn: repeatedly take the first contract (file order) whose dependencies are all done.
+  // Stable Kahn: repeatedly take the first ready contract, preflight ones first, then file order.
+  const ready = (c: Contract) => !done.has(c.id) && deps.get(c.id)!.every((d) => done.has(d))
   while (out.length < contracts.length) {
-    const next = contracts.find((c) => !done.has(c.id) && deps.get(c.id)!.every((d) => done.has(d)))
+    const next = contracts.find((c) => c.preflight && ready(c)) ?? contracts.find(ready)
     if (!next) {
       const stuck = contracts.filter((c) => !done.has(c.id))
       const first = stuck[0]!

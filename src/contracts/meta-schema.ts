@@ -47,6 +47,8 @@ export const contractMetaSchema = {
     notes: { type: 'array', items: { type: 'string' } },
     tags: { type: 'array', items: { type: 'string' } },
     after: { type: 'array', items: { type: 'string' } },
+    variantOf: { type: 'string' },
+    preflight: { type: 'boolean' },
     samples: { type: 'integer', minimum: 1, maximum: 100 },
     repeatable: { type: 'boolean' },
     request: {

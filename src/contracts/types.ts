@@ -118,6 +118,17 @@ export interface Contract {
   tags: string[]
   /** Contracts that must run before this one, explicit or implied by captured variables. */
   after: string[]
+  /**
+   * This contract is another contract's request with a difference (an optional parameter, say).
+   * When the base passes and this fails, findings name the difference as the trigger (Jan 20 2026:
+   * the optional phone_number_id alone broke media retrieval).
+   */
+  variant?: { of: string; differences: string[] }
+  /**
+   * Runs before everything else; if it answers Graph error 190 the token is rejected and nothing
+   * else runs: one credentials finding instead of a wall of per-contract failures.
+   */
+  preflight: boolean
   /** Samples to take by default. */
   samples: number
   /** False for side-effecting calls (upload, delete, send): they always take one sample. */

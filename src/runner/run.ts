@@ -5,12 +5,14 @@
  * checks -> findings -> report.
  */
 import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { allChecks } from '../checks/index.ts'
-import { availabilityOf, type Check, type CheckContext } from '../checks/check.ts'
+import { availabilityOf, credentialFailure, describeStatus, type Availability, type Check, type CheckContext } from '../checks/check.ts'
 import { deepFill } from '../contracts/template.ts'
 import { OPTIONAL_CONFIG_VARIABLES, type Contract, type ContractPack, type MediaExpectation } from '../contracts/types.ts'
 import { evidenceFrom, type Finding, type FindingDraft } from '../finding.ts'
 import { headerValue, type Observation } from '../observation.ts'
+import { DEFAULT_RETRY, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.ts'
 import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
 import type { Transport } from '../transport/transport.ts'
 import { buildRequest, requestTemplate } from './build-request.ts'
@@ -31,6 +33,16 @@ export interface ProgressEvent {
   findings: Finding[]
 }
 
+/** A retry about to wait, for a live display. */
+export interface RetryEvent {
+  contract: string
+  /** Why: `503 Service Unavailable (OAuthException 2: ...)`. */
+  cause: string
+  availability: Availability
+  delayMs: number
+  remainingMs: number
+}
+
 /** Everything a run needs. The transport holds the token; the runner never sees it. */
 export interface RunOptions {
   pack: ContractPack
@@ -47,8 +59,18 @@ export interface RunOptions {
   samples?: number
   signal?: AbortSignal
   onProgress?: (e: ProgressEvent) => void
+  onRetry?: (e: RetryEvent) => void
+  /** Backoff for downtime and throttling; one budget for the whole run. */
+  retry?: RetryPolicy
   /** Checks to run; defaults to all registered checks. */
   checks?: readonly Check[]
+}
+
+/** Samples a contract takes: one if it has side effects; at least three for a method-rejection probe, since one sample cannot show a split fleet. */
+export function samplesFor(c: Contract, requested: number | undefined): number {
+  if (!c.repeatable) return 1
+  const min = c.expect.methods?.rejects.includes(c.request.method) ? 3 : 1
+  return Math.max(requested ?? c.samples, min)
 }
 
 /** Runs the selected contracts and returns the report (never throws for upstream behaviour). */
@@ -60,10 +82,12 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
   const capturedBy = new Map<string, string>()
   for (const c of opts.pack.contracts) for (const cap of c.capture) capturedBy.set(cap.name, c.id)
   const statusOf = new Map<string, ContractResult>()
+  const budget = new RetryBudget(opts.retry ?? DEFAULT_RETRY)
 
   const results: ContractResult[] = []
   const findings: Finding[] = []
   let interrupted = false
+  let credentialsRejected: string | undefined
 
   for (const [i, { contract }] of selected.entries()) {
     const t0 = performance.now()
@@ -75,29 +99,51 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
     if (opts.signal?.aborted) {
       interrupted = true
       result = { ...base, status: 'skipped', reason: 'run interrupted before this contract', probes: 0, durationMs: 0 }
+    } else if (credentialsRejected !== undefined) {
+      result = { ...base, status: 'skipped', reason: `not run: ${credentialsRejected}`, probes: 0, durationMs: 0 }
     } else if (missing !== undefined) {
       result = { ...base, status: 'skipped', reason: skipReason(missing, capturedBy, statusOf), probes: 0, durationMs: 0 }
     } else {
-      const samples = contract.repeatable ? (opts.samples ?? contract.samples) : 1
+      const samples = samplesFor(contract, opts.samples)
       const observations: Observation[] = []
-      for (let s = 1; s <= samples && !opts.signal?.aborted; s++) {
+      let gaveUp = false
+      // Once the upstream is down and the retry budget cannot wait it out, stop sampling: no hammering.
+      for (let s = 1; s <= samples && !opts.signal?.aborted && !gaveUp; s++) {
         const req = await buildRequest(contract, vars, opts.baseUrl, s)
-        observations.push(await opts.transport.send(req, opts.signal))
+        // Retry what Meta documents as transient (downtime, throttling) within the run's budget.
+        for (let attempt = 0; ; attempt++) {
+          const o = await opts.transport.send(req, opts.signal)
+          observations.push(o)
+          const a = availabilityOf(o, contract)
+          if ((a !== 'outage' && a !== 'throttled') || opts.signal?.aborted) break
+          const delay = budget.next(attempt, parseRetryAfter(headerValue(o.response!.rawHeaders, 'retry-after')))
+          if (delay === undefined) {
+            gaveUp = true
+            break
+          }
+          opts.onRetry?.({ contract: contract.id, cause: describeStatus(o.response!), availability: a, delayMs: delay, remainingMs: budget.remainingMs })
+          await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined)
+          if (opts.signal?.aborted) break
+        }
       }
       if (opts.signal?.aborted) interrupted = true
+      const baseResult = contract.variant ? statusOf.get(contract.variant.of) : undefined
       contractFindings = judge(contract, observations, checks, {
         apiVersion: opts.apiVersion,
         ...(contract.expect.media ? { media: deepFill(contract.expect.media, vars) as MediaExpectation } : {}),
+        ...(contract.variant ? { variant: { ...contract.variant, basePassed: baseResult?.status === 'passed' } } : {}),
         validateBody: opts.pack.validateBody,
       }, startedAt)
       captureValues(contract, observations, vars)
-      const usable = observations.filter((o) => availabilityOf(o) === 'ok')
+      const rejected = observations.map((o) => credentialFailure(o, contract)).find((e) => e !== undefined)
+      if (rejected) credentialsRejected = `the access token was rejected (Graph error 190${rejected.subcode !== undefined ? `/${rejected.subcode}` : ''}) by ${contract.id}`
+      const usable = observations.filter((o) => availabilityOf(o, contract) === 'ok')
       const failed = contractFindings.some((f) => f.severity !== 'info')
       let status: ContractResult['status'] = failed ? 'failed' : 'passed'
       let reason: string | undefined
       if (!failed && usable.length === 0) {
         status = 'inconclusive'
-        reason = observations.length === 0 ? 'run interrupted' : unusableReason(observations)
+        reason = observations.length === 0 ? 'run interrupted' : unusableReason(observations, contract, gaveUp ? budget.policy.budgetMs : undefined)
       }
       result = { ...base, status, probes: observations.length, durationMs: Math.round(performance.now() - t0) }
       if (reason) result.reason = reason
@@ -126,7 +172,7 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
 
 /** Runs the checks on the observations each may judge and folds identical drafts across samples. */
 export function judge(contract: Contract, observations: readonly Observation[], checks: readonly Check[], ctx: CheckContext, since: string): Finding[] {
-  const live = observations.filter((o) => availabilityOf(o) === 'ok')
+  const live = observations.filter((o) => availabilityOf(o, contract) === 'ok')
   const views = {
     any: observations,
     headers: live.filter((o) => o.response !== undefined),
@@ -139,8 +185,8 @@ export function judge(contract: Contract, observations: readonly Observation[], 
     for (const d of check.run(view, contract, ctx)) {
       const key = [d.check, d.severity, d.title, d.expected, d.actual].join('\u0000')
       const g = groups.get(key)
-      if (g) g.count++
-      else groups.set(key, { draft: d, obs: view[d.observationIndex ?? 0]!, count: 1, of: view.length })
+      if (g) g.count += d.samples ?? 1
+      else groups.set(key, { draft: d, obs: view[d.observationIndex ?? 0]!, count: d.samples ?? 1, of: view.length })
     }
   }
   return [...groups.values()].map(({ draft, obs, count, of }) => ({
@@ -193,10 +239,14 @@ function skipReason(variable: string, capturedBy: Map<string, string>, statusOf:
   return `needs {${variable}} from ${src}, which ${r.status === 'failed' ? 'failed' : `was ${r.status}`}`
 }
 
-function unusableReason(observations: readonly Observation[]): string {
-  const o = observations.find((x) => availabilityOf(x) !== 'ok')
+function unusableReason(observations: readonly Observation[], contract: Contract, exhaustedBudgetMs: number | undefined): string {
+  const o = observations.find((x) => availabilityOf(x, contract) !== 'ok')
   if (!o) return 'no usable response'
-  if (availabilityOf(o) === 'unreachable') return `upstream unreachable: ${o.transportError!.code}`
-  return `upstream in downtime: HTTP ${o.response!.status}`
+  const a = availabilityOf(o, contract)
+  if (a === 'unreachable') return `upstream unreachable: ${o.transportError!.code}`
+  if (a === 'credentials') return 'the access token was rejected'
+  const what = a === 'throttled' ? 'throttled' : 'in downtime'
+  const retried = observations.length > 1 ? `, ${observations.length} attempts` : ''
+  const spent = exhaustedBudgetMs !== undefined ? `; the retry budget (${Math.round(exhaustedBudgetMs / 1000)} s) ran out` : ''
+  return `upstream ${what}: HTTP ${o.response!.status}${retried}${spent}`
 }
-

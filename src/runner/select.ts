@@ -26,8 +26,9 @@ export function selectContracts(contracts: readonly Contract[], globs: readonly 
   if (requested.size === 0) {
     throw new HarnessError('DW_USAGE', `--only ${patterns.join(',')} matches no contract (ids: ${contracts.map((c) => c.id).join(', ')})`)
   }
-  const needed = new Set(requested)
-  const stack = [...requested]
+  // Preflight contracts always run: they tell a rejected token from drift before anything else.
+  const needed = new Set([...requested, ...contracts.filter((c) => c.preflight).map((c) => c.id)])
+  const stack = [...needed]
   while (stack.length > 0) {
     const id = stack.pop()!
     const c = contracts.find((x) => x.id === id)!

@@ -55,6 +55,40 @@ const table: Record<CheckId, Case[]> = {
   availability: [
     { name: 'quiet on a normal error', observations: [observation({ status: 400, body: graphErrorBody(100) })], fires: [] },
     { name: 'fires on Graph error 2', observations: [observation({ status: 503, body: graphErrorBody(2, { is_transient: true }) })], fires: [['info', 'Upstream in downtime (503)']] },
+    { name: 'fires on throttling', observations: [observation({ status: 429, body: graphErrorBody(130429) })], fires: [['info', 'Upstream throttling requests (429)']] },
+  ],
+  credentials: [
+    {
+      name: 'fires on an expired session (190/463), on any contract',
+      observations: [observation({ status: 401, body: graphErrorBody(190, { error_subcode: 463, message: 'Error validating access token: Session has expired' }) })],
+      fires: [['info', 'Access token rejected: Graph error 190/463 (the token expired)']],
+    },
+    {
+      name: 'fires on any 190 from the preflight contract',
+      contract: contract({ preflight: true }),
+      observations: [observation({ status: 401, body: graphErrorBody(190) })],
+      fires: [['info', 'Access token rejected: Graph error 190']],
+    },
+    {
+      name: 'quiet on a bare 190 elsewhere: that is drift (Jan 20 2026), judged by status-conformance',
+      observations: [observation({ status: 400, body: graphErrorBody(190, { message: 'Invalid OAuth access token - Cannot parse access token' }) })],
+      fires: [],
+    },
+    { name: 'quiet when our token was not sent (auth: invalid probes)', observations: [{ ...observation({ status: 401, body: graphErrorBody(190, { error_subcode: 463 }) }), request: { ...observation().request, tokenSent: false } }], fires: [] },
+  ],
+  'sample-consistency': [
+    { name: 'quiet when every sample agrees', observations: [observation({ status: 405 }), observation({ status: 405 }), observation({ status: 405 })], fires: [] },
+    { name: 'quiet on a single sample', observations: [observation({ status: 405 })], fires: [] },
+    {
+      name: 'fires on a split fleet with the observed split (Feb 6 2026)',
+      observations: [200, 405, 200, 200, 405, 200, 405, 200].map((status) => observation({ status })),
+      fires: [['breaking', 'Inconsistent status across samples: 5× 200, 3× 405']],
+    },
+    {
+      name: 'fires on mixed framing',
+      observations: [observation({ body: '{}' }), observation({ body: '{}', framing: { kind: 'chunked', bytesRead: 2 } })],
+      fires: [['breaking', 'Inconsistent framing across samples: 1× content-length, 1× chunked']],
+    },
   ],
   'host-allowlist': [
     { name: 'quiet when the token went out', observations: [observation()], fires: [] },
@@ -70,6 +104,12 @@ const table: Record<CheckId, Case[]> = {
       name: 'fires on an error instead of success, naming the Graph error',
       observations: [observation({ status: 401, statusText: 'Unauthorized', body: graphErrorBody(190, { message: 'Invalid OAuth access token - Cannot parse access token' }) })],
       fires: [['breaking', 'Status 401 instead of 200']],
+    },
+    {
+      name: 'names the trigger when the same request without it passed (Jan 20 2026)',
+      observations: [observation({ status: 400, body: graphErrorBody(190, { message: 'Invalid OAuth access token - Cannot parse access token' }) })],
+      ctx: ctx({ variant: { of: 'media.retrieve-url', differences: ['query parameter phone_number_id'], basePassed: true } }),
+      fires: [['breaking', 'Status 400 instead of 200 with query parameter phone_number_id']],
     },
     {
       name: 'leaves a 405 on a contracted method to method-conformance',
@@ -275,6 +315,7 @@ for (const [id, cases] of Object.entries(table) as [CheckId, Case[]][]) {
     it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
       const drafts = checks[id].run(c.observations, c.contract ?? contract(), c.ctx ?? ctx())
       expect(drafts.map((d) => d.check)).toEqual(drafts.map(() => id))
+      if (c.fires.length > 0 && id === 'sample-consistency') expect(drafts[0]!.samples).toBe(c.observations.length - Number(c.fires[0]![1].match(/(\d+)×/)![1]))
       expect(drafts.map((d) => d.severity)).toEqual(c.fires.map(([s]) => s))
       drafts.forEach((d, i) => {
         expect(d.title).toContain(c.fires[i]![1])

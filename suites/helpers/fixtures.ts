@@ -15,6 +15,7 @@ export function contract(over: Partial<Omit<Contract, 'expect'>> & { expect?: Pa
     notes: [],
     tags: [],
     after: [],
+    preflight: false,
     samples: 1,
     repeatable: true,
     request: { method: 'GET', path: '/{api_version}/1', query: {}, headers: {}, auth: 'bearer' },
