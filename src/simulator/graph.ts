@@ -117,4 +117,6 @@ export const ERRORS = {
   invalidParameter: (details: string): GraphErrorSpec => ({ status: 400, message: '(#100) Invalid parameter', type: 'OAuthException', code: 100, errorData: { messaging_product: 'whatsapp', details } }),
   requiredParameter: (name: string): GraphErrorSpec => ({ status: 400, message: `(#100) The parameter ${name} is required.`, type: 'OAuthException', code: 100 }),
   phoneNumberIdMismatch: (): GraphErrorSpec => ({ status: 400, message: 'Param phone_number_id is not a valid whatsapp business phone number id ID', type: 'OAuthException', code: 100 }),
+  parameterInvalid: (details: string): GraphErrorSpec => ({ status: 400, message: '(#131009) Parameter value is not valid', type: 'OAuthException', code: 131009, errorData: { messaging_product: 'whatsapp', details } }),
+  parameterMissing: (details: string): GraphErrorSpec => ({ status: 400, message: '(#131008) Required parameter is missing', type: 'OAuthException', code: 131008, errorData: { messaging_product: 'whatsapp', details } }),
 }

@@ -144,9 +144,38 @@ async function sendMessage(req: SimRequest, state: SimulatorState, ctx: GraphCon
   if (body.messaging_product !== 'whatsapp') return graphErrorResponse(ctx, ERRORS.requiredParameter('messaging_product'))
   const to = typeof body.to === 'string' ? body.to : undefined
   if (!to) return graphErrorResponse(ctx, ERRORS.requiredParameter('to'))
-  const type = (body.type as string | undefined) ?? 'text'
-  if (type === 'text' && typeof (body.text as { body?: unknown } | undefined)?.body !== 'string') return graphErrorResponse(ctx, ERRORS.requiredParameter("text['body']"))
+  // Meta runs several validations and may reorder them (seed 003); the baseline checks the recipient first.
+  const problems = sendProblems(body)
+  if (problems.invalidRecipient) return graphErrorResponse(ctx, ERRORS.parameterInvalid(problems.invalidRecipient))
+  if (problems.missingBody) return graphErrorResponse(ctx, ERRORS.parameterMissing(problems.missingBody))
   return graphJson(ctx, { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to.replace(/\D/g, '') }], messages: [{ id: state.nextMessageId() }] })
+}
+
+/** Which send validations a message body fails, in words Meta uses in error_data.details. */
+export function sendProblems(body: Record<string, unknown>): { invalidRecipient?: string; missingBody?: string } {
+  const out: { invalidRecipient?: string; missingBody?: string } = {}
+  const to = typeof body.to === 'string' ? body.to : ''
+  if (!/^\+?\d{6,15}$/.test(to.replace(/[\s-]/g, ''))) out.invalidRecipient = `Invalid parameter: to (${JSON.stringify(to)} is not a phone number)`
+  const type = (body.type as string | undefined) ?? 'text'
+  if (type === 'text' && typeof (body.text as { body?: unknown } | undefined)?.body !== 'string') out.missingBody = "The parameter text['body'] is required."
+  return out
+}
+
+/** The Graph context (versions, deterministic ids) for a request, for responses built outside `route`. */
+export function graphContextFor(req: SimRequest, state: SimulatorState): GraphContext {
+  const requested = req.url.pathname.match(/^\/(v\d+\.\d+)\//)?.[1] ?? OLDEST_LIVE_VERSION
+  return { requested, served: servedVersion(requested), ids: state.nextRequestIds() }
+}
+
+/** True for Graph API paths, false for the simulated lookaside media host. */
+export function isGraphPath(req: SimRequest): boolean {
+  return !req.url.pathname.startsWith(LOOKASIDE_PREFIX)
+}
+
+/** The media id a request addresses (`/{version}/{media-id}`), when that media exists. */
+export function mediaIdOf(req: SimRequest, state: SimulatorState): string | undefined {
+  const id = req.url.pathname.match(/^\/v\d+\.\d+\/([^/]+)\/?$/)?.[1]
+  return id !== undefined && state.media.has(id) ? id : undefined
 }
 
 function cursor(index: number): string {

@@ -1,9 +1,9 @@
 /**
- * Named simulator behaviours. `baseline` is Meta as contracted; drift scenarios reproduce real
- * incidents by intercepting a request before the baseline or rewriting its response after.
+ * What a simulator scenario is: a named behaviour that intercepts a request before the baseline or
+ * rewrites its response after. The registry is in `scenarios/index.ts`.
  */
 import type { SimResponse } from './graph.ts'
-import type { SimRequest } from './routes.ts'
+import { mediaIdOf, type SimRequest } from './routes.ts'
 import type { SimulatorState } from './state.ts'
 
 /** What a scenario can use besides the request. */
@@ -27,18 +27,6 @@ export interface Scenario {
   respond(req: SimRequest, next: (override?: SimRequest) => Promise<SimResponse>, ctx: ScenarioContext): Promise<SimResponse>
 }
 
-const baseline: Scenario = {
-  name: 'baseline',
-  description: 'Meta as contracted: the whole pack passes with zero findings.',
-  source: '../shared/meta/FACTS.md, Meta Postman collection',
-  respond: (_req, next) => next(),
-}
-
-/** Every scenario by name. */
-export const scenarios: Readonly<Record<string, Scenario>> = {
-  baseline,
-}
-
 /** Seeded PRNG (mulberry32): deterministic per seed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0
@@ -49,4 +37,30 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+/** A scenario's `respond` that edits the JSON of retrieve-media answers (GET /{media-id}) and passes everything else through. */
+export function onRetrieveMedia(edit: (body: Record<string, unknown>) => void): Scenario['respond'] {
+  return async (req, next, ctx) => {
+    const res = await next()
+    return isRetrieveMedia(req, ctx.state) ? rewriteJson(res, edit) : res
+  }
+}
+
+/** True for GET /{version}/{media-id} on media the simulator holds. */
+export function isRetrieveMedia(req: SimRequest, state: SimulatorState): boolean {
+  return req.method === 'GET' && mediaIdOf(req, state) !== undefined
+}
+
+/** Rewrites a JSON response body; other bodies pass through. */
+export function rewriteJson(res: SimResponse, edit: (body: Record<string, unknown>) => void): SimResponse {
+  if (!Buffer.isBuffer(res.body)) return res
+  let body: Record<string, unknown>
+  try {
+    body = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>
+  } catch {
+    return res
+  }
+  edit(body)
+  return { ...res, body: Buffer.from(JSON.stringify(body)) }
 }

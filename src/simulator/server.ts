@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks'
 import { HarnessError } from '../errors.ts'
 import { graphErrorResponse, statusText, type SimResponse } from './graph.ts'
 import { route, servedVersion, type SimRequest } from './routes.ts'
-import { scenarios, seededRandom, type Scenario } from './scenarios.ts'
+import { seededRandom, type Scenario } from './scenario.ts'
+import { scenarioNames, scenarios } from './scenarios/index.ts'
 import { SimulatorState, type SimulatorCredentials } from './state.ts'
 
 const MAX_REQUEST_BYTES = 110 * 1024 * 1024
@@ -38,15 +39,10 @@ export interface RunningSimulator {
   close(): Promise<void>
 }
 
-/** Names of the available scenarios. */
-export function scenarioNames(): string[] {
-  return Object.keys(scenarios)
-}
-
 /** Starts the simulator and resolves once it listens. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const requested = options.scenario ?? 'baseline'
-  const scenario = typeof requested === 'string' ? scenarios[requested] : requested
+  const scenario = typeof requested === 'string' ? scenarios[requested]?.() : requested
   if (!scenario) throw new HarnessError('DW_USAGE', `unknown scenario "${String(requested)}" (available: ${scenarioNames().join(', ')})`)
   const state = new SimulatorState()
   const random = seededRandom(options.seed ?? 20260120)

@@ -165,6 +165,15 @@ describe('driftwatch check', () => {
     expect(everything).not.toContain(env.WHATSAPP_TEST_RECIPIENT)
   })
 
+  it('a named scenario replays an incident: downtime longer than --retry-budget is inconclusive (exit 3)', async () => {
+    const out = tempDir()
+    const r = await cli(['check', '--scenario', 'api-update-downtime', '--retry-budget', '1', '--out', out])
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/↻ phone-numbers\.get: upstream in downtime, 503 Service Unavailable \(OAuthException 2: \(#2\) Service temporarily unavailable\); retrying in 1\.0 s/)
+    expect(r.stdout).toMatch(/^INCONCLUSIVE/)
+    expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).scenario).toBe('api-update-downtime')
+  })
+
   it('Ctrl-C stops after the request in flight, writes a partial report and exits 130', async () => {
     const sim = await startSimulator({
       scenario: { name: 'slow', description: 'slow', source: 'test', respond: async (_req, next) => new Promise((res) => setTimeout(() => res(next()), 250)) },
@@ -224,7 +233,7 @@ describe('arguments (in-process)', () => {
     expect(top.out).toContain('driftwatch check')
     expect(top.out).toContain('driftwatch sim')
     const check = await run(['check', '--help'])
-    for (const flag of ['--target', '--contracts', '--only', '--samples', '--api-version', '--out', '--format', '--fail-on', '--scenario', '--allow-host', '--timeout', '--quiet', '--debug', '--help']) expect(check.out).toContain(flag)
+    for (const flag of ['--target', '--contracts', '--only', '--samples', '--api-version', '--out', '--format', '--fail-on', '--scenario', '--allow-host', '--timeout', '--retry-budget', '--quiet', '--debug', '--help']) expect(check.out).toContain(flag)
     const sim = await run(['sim', '--help'])
     for (const flag of ['--port', '--host', '--scenario', '--help']) expect(sim.out).toContain(flag)
   })
