@@ -29,6 +29,8 @@ export interface ObservedBody {
   sha256: string
   /** UTF-8 text of the first `keptBytes` bytes when the body looks like text; absent for binary. */
   text?: string
+  /** A binary body's first `keptBytes` bytes, base64; only when the transport was asked to keep binary bodies (recordings). */
+  base64?: string
   /** How many bytes were kept in memory (<= size). */
   keptBytes: number
   /** True when more was received than kept. */

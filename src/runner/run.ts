@@ -60,6 +60,8 @@ export interface RunOptions {
   signal?: AbortSignal
   onProgress?: (e: ProgressEvent) => void
   onRetry?: (e: RetryEvent) => void
+  /** Every contract's observations, after its checks ran. */
+  onObservations?: (contract: Contract, observations: readonly Observation[]) => void
   /** Backoff for downtime and throttling; one budget for the whole run. */
   retry?: RetryPolicy
   /** Checks to run; defaults to all registered checks. */
@@ -135,6 +137,7 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
         validateBody: opts.pack.validateBody,
       }, startedAt)
       captureValues(contract, observations, vars)
+      opts.onObservations?.(contract, observations)
       const rejected = observations.map((o) => credentialFailure(o, contract)).find((e) => e !== undefined)
       if (rejected) credentialsRejected = `the access token was rejected (Graph error 190${rejected.subcode !== undefined ? `/${rejected.subcode}` : ''}) by ${contract.id}`
       const usable = observations.filter((o) => availabilityOf(o, contract) === 'ok')

@@ -16,8 +16,8 @@ export interface SimRequest {
 
 /** The oldest Graph version still served; older ones are auto-upgraded to it (assumption for Nov 2026, see README). */
 export const OLDEST_LIVE_VERSION = 'v22.0'
-/** Prefix of the path standing in for https://lookaside.fbsbx.com. */
-export const LOOKASIDE_PREFIX = '/lookaside/whatsapp_business/attachments/'
+/** The media download path, as on https://lookaside.fbsbx.com; the simulator serves it on its own host (Graph paths always start with a version). */
+export const LOOKASIDE_PREFIX = '/whatsapp_business/attachments/'
 
 const SUPPORTED_MEDIA = new Set(['image/jpeg', 'image/png', 'image/webp', 'audio/aac', 'audio/amr', 'audio/mpeg', 'audio/mp4', 'audio/ogg', 'video/mp4', 'video/3gpp', 'text/plain', 'application/pdf'])
 

@@ -47,6 +47,8 @@ export interface TransportOptions {
   maxBodyBytes?: number
   /** Bytes of a textual body kept in memory for parsing and evidence. */
   keepBytes?: number
+  /** Bytes of a binary body kept (as base64) for recordings; 0 by default: binary bodies are hashed and counted only. */
+  keepBinaryBytes?: number
   /** Least time between two request starts to the same origin (politeness on live APIs). */
   minIntervalMs?: number
   userAgent?: string
@@ -58,6 +60,7 @@ const DEFAULTS = {
   connectTimeoutMs: 10_000,
   maxBodyBytes: 128 * 1024 * 1024,
   keepBytes: 1024 * 1024,
+  keepBinaryBytes: 0,
   minIntervalMs: 0,
   userAgent: 'driftwatch/0.1 (+contract probes; https://github.com/driftwatch)',
 }
@@ -176,7 +179,7 @@ export class Transport {
 
   private exchange(client: Client, url: URL, req: PreparedRequest, headers: RawHeader[], signal?: AbortSignal): Promise<ExchangeResult> {
     return new Promise<ExchangeResult>((resolve) => {
-      const handler = new Exchange(req.method, this.opts.keepBytes, this.opts.maxBodyBytes, this.opts.timeoutMs, resolve, signal)
+      const handler = new Exchange(req.method, this.opts.keepBytes, this.opts.keepBinaryBytes, this.opts.maxBodyBytes, this.opts.timeoutMs, resolve, signal)
       try {
         client.dispatch(
           {
@@ -224,6 +227,7 @@ class Exchange {
   constructor(
     private readonly method: string,
     private readonly keepBytes: number,
+    private readonly keepBinaryBytes: number,
     private readonly maxBodyBytes: number,
     timeoutMs: number,
     private readonly resolve: (r: ExchangeResult) => void,
@@ -255,7 +259,7 @@ class Exchange {
     for (let i = 0; i + 1 < raw.length; i += 2) rawHeaders[i >> 1] = [raw[i]!.toString('latin1'), raw[i + 1]!.toString('utf8')]
     const ct = contentTypeOf(rawHeaders)
     this.textual = ct === undefined || isTextual(ct)
-    this.keep = this.textual ? this.keepBytes : 0
+    this.keep = this.textual ? this.keepBytes : this.keepBinaryBytes
     const response: NonNullable<ExchangeResult['response']> = {
       status: statusCode,
       statusText: statusMessage ?? '',
@@ -366,7 +370,10 @@ export function framingOf(headers: readonly RawHeader[], status: number, method:
 
 function makeBody(kept: Buffer, size: number, sha256: string, textual: boolean, contentType: string | undefined): ObservedBody {
   const body: ObservedBody = { size, sha256, keptBytes: kept.length, truncated: kept.length < size }
-  if (!textual) return body
+  if (!textual) {
+    if (kept.length > 0) body.base64 = kept.toString('base64')
+    return body
+  }
   const text = kept.toString('utf8')
   body.text = text
   const looksJson = (contentType ?? '').toLowerCase().includes('json') || /^\s*[[{]/.test(text)
