@@ -1,14 +1,16 @@
 /**
  * Benchmarks, run by hand (`npm run bench`), never in CI: these machines are noisy, so the
- * numbers are ratios measured in one run, not thresholds.
+ * numbers are ratios and medians measured in one run, not thresholds.
  *
  * The simulator runs here, in the parent; the client work runs in a child process so its CPU time
  * and peak memory are the harness's alone.
  *  1. throughput: `check`'s probe pipeline (request building, wire capture, checks, findings) vs a
  *     bare undici loop sending the same requests over a keep-alive connection, interleaved rounds.
- *  2. memory: peak RSS of the harness downloading 1 MB and 50 MB media bodies (flat is the goal).
+ *  2. memory: peak RSS of the harness downloading 1, 50 and 200 MB media bodies (flat is the goal).
+ *  3. gate: wall time of the whole `driftwatch gate` command on the committed pacts and recordings.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { startSimulator } from '../src/simulator/server.ts'
 
@@ -59,4 +61,20 @@ try {
   console.log('   socket read buffers waiting for the garbage collector, not bodies held in memory)')
 } finally {
   await sim.close()
+}
+
+// 3. The pre-deploy gate, as CI runs it: a fresh process each time, startup included.
+const root = join(here, '..')
+if (!existsSync(join(root, 'pacts'))) {
+  console.log('gate: skipped (no pacts/; run npm run test:consumer first)')
+} else {
+  const times: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now()
+    const r = spawnSync(process.execPath, [join(root, 'bin/driftwatch.js'), 'gate', '--quiet', '--out', join(root, 'reports/bench-gate')], { cwd: root, encoding: 'utf8' })
+    times.push(performance.now() - t0)
+    if (r.status !== 0) console.log(`gate run ${i + 1} exited ${r.status}: ${r.stdout}${r.stderr}`)
+  }
+  times.sort((a, b) => a - b)
+  console.log(`gate: whole command, ${times.length} runs: median ${(times[2]! / 1000).toFixed(2)} s, min ${(times[0]! / 1000).toFixed(2)} s, max ${(times[4]! / 1000).toFixed(2)} s (target < 3 s)`)
 }

@@ -4,7 +4,7 @@
  * 3 inconclusive (upstream unreachable or in downtime); 130 interrupted.
  */
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { relative, resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { parseApiVersion } from './config.ts'
 import { ContractError, HarnessError, isHarnessError } from './errors.ts'
@@ -32,6 +32,9 @@ const DEFAULTS = {
   contracts: 'contracts/meta',
   apiVersion: 'v23.0',
   out: 'reports/latest',
+  recordings: 'recordings/meta',
+  pacts: 'pacts',
+  gateOut: 'reports/gate',
   format: 'json,md,junit',
   failOn: 'breaking',
   simPort: 8787,
@@ -41,6 +44,8 @@ const MAIN_HELP = `driftwatch: catch upstream API drift before production breaks
 
 Usage:
   driftwatch check [options]    probe the target, check every contract, write a drift report
+  driftwatch record [options]   probe the target and write golden recordings of what it did
+  driftwatch gate [options]     pre-deploy: check pact files against the contracts and recordings (offline)
   driftwatch sim [options]      run the embedded Meta Graph API simulator on its own
   driftwatch --help             this help; driftwatch <command> --help for a command's options
   driftwatch --version
@@ -75,6 +80,52 @@ Options:
   --debug                   print stack traces of internal errors
   -h, --help                this help`
 
+const RECORD_HELP = `driftwatch record: probe the target and write what it did as golden recordings.
+
+Usage: driftwatch record [options]
+
+Writes <out>/<contract-id>/<name>.json per contract that ran: status, headers in wire order,
+framing, HTTP version, body (binary as base64), timings; redacted before it touches disk.
+
+Options:
+  --target sim|<base-url>   as for check (default sim)
+  --contracts <dir>         contract pack directory (default ${DEFAULTS.contracts})
+  --out <dir>               recordings directory (default ${DEFAULTS.recordings})
+  --name <name>             file name without .json (default sim-<scenario> for the simulator, live otherwise)
+  --only <id-glob>          only these contracts (and what they depend on); repeatable
+  --samples <N>             samples per repeatable contract
+  --api-version <vN.N>      Graph API version to request (default ${DEFAULTS.apiVersion})
+  --scenario <name>         simulator behaviour, with --target sim (default baseline)
+  --allow-host <host>       another host that may receive the token (repeatable)
+  --timeout <ms>            deadline per request (default 30000)
+  --retry-budget <s>        seconds to wait out downtime or throttling (default 60)
+  --quiet                   no per-contract progress lines
+  --debug                   print stack traces of internal errors
+  -h, --help                this help
+
+Exit codes: 0 recorded; 2 harness error or nothing recorded; 3 nothing recorded because the upstream
+could not be reached; 130 interrupted.`
+
+const GATE_HELP = `driftwatch gate: before deploying a client, check its pact files against the contracts
+and the golden recordings. Offline and fast.
+
+Usage: driftwatch gate [options]
+
+Each pact interaction must be something the upstream accepts, as contracted (method, path,
+required parameters, bearer token, content type, status) and as last recorded: the recordings are
+replayed as a provider and Pact's own Verifier checks every interaction against them.
+
+Options:
+  --pacts <dir|file>        pact files (default ${DEFAULTS.pacts})
+  --recordings <dir>        golden recordings (default ${DEFAULTS.recordings})
+  --contracts <dir>         contract pack (default ${DEFAULTS.contracts})
+  --out <dir>               where gate.json and gate.md go (default ${DEFAULTS.gateOut})
+  --quiet                   only the summary line
+  -h, --help                this help
+
+Exit codes: 0 every interaction passes; 1 some interaction would fail against the upstream;
+2 harness error (missing pacts or recordings, invalid files).`
+
 const SIM_HELP = `driftwatch sim: run the embedded Meta Graph API simulator on its own.
 
 Usage: driftwatch sim [options]
@@ -87,19 +138,39 @@ Options:
 
 It prints its URL and the fake credentials to export, then serves until Ctrl-C.`
 
-const CHECK_OPTIONS = {
+/** Flags every command that probes a target shares (check, record). */
+const PROBE_OPTIONS = {
   target: { type: 'string' },
   contracts: { type: 'string' },
   only: { type: 'string', multiple: true },
   samples: { type: 'string' },
   'api-version': { type: 'string' },
   out: { type: 'string' },
-  format: { type: 'string' },
-  'fail-on': { type: 'string' },
   scenario: { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
   timeout: { type: 'string' },
   'retry-budget': { type: 'string' },
+  quiet: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+const CHECK_OPTIONS = {
+  ...PROBE_OPTIONS,
+  format: { type: 'string' },
+  'fail-on': { type: 'string' },
+} as const satisfies ParseArgsConfig['options']
+
+const RECORD_OPTIONS = {
+  ...PROBE_OPTIONS,
+  name: { type: 'string' },
+} as const satisfies ParseArgsConfig['options']
+
+const GATE_OPTIONS = {
+  pacts: { type: 'string' },
+  recordings: { type: 'string' },
+  contracts: { type: 'string' },
+  out: { type: 'string' },
   quiet: { type: 'boolean' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -111,6 +182,9 @@ const SIM_OPTIONS = {
   scenario: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
+
+/** Every command's flags, for callers (and tests) that validate command lines against the CLI. */
+export const COMMAND_OPTIONS = { check: CHECK_OPTIONS, record: RECORD_OPTIONS, gate: GATE_OPTIONS, sim: SIM_OPTIONS } as const
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -158,8 +232,10 @@ export async function main(args: string[], io: CliIO = defaultIO()): Promise<num
       return 0
     }
     if (command === 'check') return await checkCommand(rest, io)
+    if (command === 'record') return await recordCommand(rest, io)
+    if (command === 'gate') return await gateCommand(rest, io)
     if (command === 'sim') return await simCommand(rest, io)
-    throw new HarnessError('DW_USAGE', `unknown command "${command}" (commands: check, sim; see driftwatch --help)`)
+    throw new HarnessError('DW_USAGE', `unknown command "${command}" (commands: check, record, gate, sim; see driftwatch --help)`)
   } catch (err) {
     return reportError(err, io, args.includes('--debug'))
   }
@@ -203,6 +279,49 @@ function finalLine(report: Report, seconds: string): string {
   return `${head}: ${s.contracts} contracts (${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive), ${s.probes} requests, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info (${seconds} s)`
 }
 
+/** Flags `check` and `record` share, parsed and validated. */
+function runFlags(v: Record<string, string | boolean | string[] | undefined>, io: CliIO) {
+  const str = (k: string) => v[k] as string | undefined
+  const apiVersion = parseApiVersion(str('api-version') ?? DEFAULTS.apiVersion)
+  const samples = positiveInt(str('samples'), '--samples')
+  const timeoutMs = positiveInt(str('timeout'), '--timeout', 100)
+  const retryBudgetSeconds = positiveInt(str('retry-budget'), '--retry-budget', 0)
+  if (samples !== undefined && samples > 100) throw new HarnessError('DW_USAGE', `--samples is capped at 100 to stay polite to the upstream (got ${samples})`)
+  const scenario = str('scenario')
+  if (scenario !== undefined && !scenarios[scenario]) throw new HarnessError('DW_USAGE', `unknown scenario "${scenario}" (available: ${scenarioNames().join(', ')})`)
+  const only = v.only as string[] | undefined
+  const allowHosts = v['allow-host'] as string[] | undefined
+  return {
+    target: str('target') ?? DEFAULTS.target,
+    contractsDir: str('contracts') ?? DEFAULTS.contracts,
+    apiVersion,
+    ...(only ? { only } : {}),
+    ...(samples ? { samples } : {}),
+    ...(scenario ? { scenario } : {}),
+    ...(allowHosts ? { allowHosts } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+    ...(retryBudgetSeconds !== undefined ? { retryBudgetSeconds } : {}),
+    env: io.env,
+    cwd: io.cwd,
+    ...(io.interrupt ? { signal: io.interrupt } : {}),
+  }
+}
+
+/** Progress callbacks for a run: the start line, one line per contract (unless quiet), retries. */
+function runProgress(command: string, apiVersion: string, quiet: boolean, io: CliIO) {
+  let redactor: Redactor | undefined
+  return {
+    onStart: (info: { target: string; baseUrl: string; contracts: number; scenario?: string; redactor: Redactor }) => {
+      redactor = info.redactor
+      const where = info.target === 'sim' ? `the simulator (${info.baseUrl}, scenario ${info.scenario ?? 'baseline'})` : info.target
+      io.stderr(`driftwatch ${command}: ${info.contracts} contracts against ${where}, API ${apiVersion}`)
+    },
+    ...(quiet ? {} : { onProgress: (e: ProgressEvent) => io.stderr(progressLine(e, redactor!)) }),
+    onRetry: (e: RetryEvent) =>
+      io.stderr(redactor!.text(`  ↻ ${e.contract}: upstream ${e.availability === 'throttled' ? 'throttling' : 'in downtime'}, ${e.cause}; retrying in ${(e.delayMs / 1000).toFixed(1)} s (${(e.remainingMs / 1000).toFixed(0)} s of retry budget left)`)),
+  }
+}
+
 async function checkCommand(args: string[], io: CliIO): Promise<number> {
   const { values: v } = parse(args, CHECK_OPTIONS, 'check')
   if (v.help) {
@@ -211,43 +330,12 @@ async function checkCommand(args: string[], io: CliIO): Promise<number> {
   }
   const failOn = parseFailOn(v['fail-on'] ?? DEFAULTS.failOn)
   const formats = parseFormats(v.format ?? DEFAULTS.format)
-  const apiVersion = parseApiVersion(v['api-version'] ?? DEFAULTS.apiVersion)
-  const samples = positiveInt(v.samples, '--samples')
-  const timeoutMs = positiveInt(v.timeout, '--timeout', 100)
-  const retryBudgetSeconds = positiveInt(v['retry-budget'], '--retry-budget', 0)
-  if (samples !== undefined && samples > 100) throw new HarnessError('DW_USAGE', `--samples is capped at 100 to stay polite to the upstream (got ${samples})`)
-  const target = v.target ?? DEFAULTS.target
-  if (v.scenario !== undefined && !scenarios[v.scenario]) throw new HarnessError('DW_USAGE', `unknown scenario "${v.scenario}" (available: ${scenarioNames().join(', ')})`)
+  const flags = runFlags(v, io)
   const outDir = resolve(io.cwd, v.out ?? DEFAULTS.out)
-
-  let redactor: Redactor | undefined
   const t0 = Date.now()
   // Loaded on demand: --help and usage errors answer without loading undici, ajv and yaml.
   const { runCheck } = await import('./check.ts')
-  const result = await runCheck({
-    target,
-    contractsDir: v.contracts ?? DEFAULTS.contracts,
-    apiVersion,
-    outDir,
-    formats,
-    ...(v.only ? { only: v.only } : {}),
-    ...(samples ? { samples } : {}),
-    ...(v.scenario ? { scenario: v.scenario } : {}),
-    ...(v['allow-host'] ? { allowHosts: v['allow-host'] } : {}),
-    ...(timeoutMs ? { timeoutMs } : {}),
-    ...(retryBudgetSeconds !== undefined ? { retryBudgetSeconds } : {}),
-    env: io.env,
-    cwd: io.cwd,
-    ...(io.interrupt ? { signal: io.interrupt } : {}),
-    onStart: (info) => {
-      redactor = info.redactor
-      const where = info.target === 'sim' ? `the simulator (${info.baseUrl}, scenario ${info.scenario ?? 'baseline'})` : info.target
-      io.stderr(`driftwatch check: ${info.contracts} contracts against ${where}, API ${apiVersion}`)
-    },
-    ...(v.quiet ? {} : { onProgress: (e: ProgressEvent) => io.stderr(progressLine(e, redactor!)) }),
-    onRetry: (e: RetryEvent) =>
-      io.stderr(redactor!.text(`  ↻ ${e.contract}: upstream ${e.availability === 'throttled' ? 'throttling' : 'in downtime'}, ${e.cause}; retrying in ${(e.delayMs / 1000).toFixed(1)} s (${(e.remainingMs / 1000).toFixed(0)} s of retry budget left)`)),
-  })
+  const result = await runCheck({ ...flags, outDir, formats, ...runProgress('check', flags.apiVersion, v.quiet === true, io) })
   const { report, files } = result
   if (report.outcome === 'error') {
     io.stderr(`driftwatch: the run failed: ${report.error?.message ?? 'unknown error'} [${report.error?.code ?? 'DW_INTERNAL'}]`)
@@ -260,6 +348,59 @@ async function checkCommand(args: string[], io: CliIO): Promise<number> {
     return 130
   }
   return exitCodeOf(report, failOn)
+}
+
+async function recordCommand(args: string[], io: CliIO): Promise<number> {
+  const { values: v } = parse(args, RECORD_OPTIONS, 'record')
+  if (v.help) {
+    io.stdout(RECORD_HELP)
+    return 0
+  }
+  const flags = runFlags(v, io)
+  if (v.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v.name)) throw new HarnessError('DW_USAGE', `--name becomes a file name: letters, digits, dot, dash, underscore (got "${v.name}")`)
+  const recordingsDir = resolve(io.cwd, v.out ?? DEFAULTS.recordings)
+  const t0 = Date.now()
+  const { runRecord } = await import('./record.ts')
+  const result = await runRecord({ ...flags, recordingsDir, ...(v.name ? { name: v.name } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, io) })
+  const { report, files } = result
+  io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
+  io.stdout(`Recorded ${files.length} contract${files.length === 1 ? '' : 's'} in ${relative(io.cwd, recordingsDir) || '.'}${files.length ? ` (${files.map((f) => relative(recordingsDir, f)).join(', ')})` : ''}`)
+  if (report.summary.breaking + report.summary.warning > 0) {
+    io.stderr('Note: the upstream drifted from the contracts while recording (see the lines above). Review the recordings before committing them as golden.')
+  }
+  if (report.interrupted) return 130
+  if (files.length === 0) return report.summary.inconclusive > 0 ? 3 : 2
+  return 0
+}
+
+async function gateCommand(args: string[], io: CliIO): Promise<number> {
+  const { values: v } = parse(args, GATE_OPTIONS, 'gate')
+  if (v.help) {
+    io.stdout(GATE_HELP)
+    return 0
+  }
+  const t0 = Date.now()
+  const { runGate } = await import('./gate/gate.ts')
+  const { writeGateReport } = await import('./gate/gate-report.ts')
+  const report = await runGate({
+    pactsPath: resolve(io.cwd, v.pacts ?? DEFAULTS.pacts),
+    recordingsDir: resolve(io.cwd, v.recordings ?? DEFAULTS.recordings),
+    contractsDir: v.contracts ?? DEFAULTS.contracts,
+    cwd: io.cwd,
+  })
+  const files = await writeGateReport(report, resolve(io.cwd, v.out ?? DEFAULTS.gateOut), io.cwd)
+  if (!v.quiet) {
+    io.stderr(`driftwatch gate: ${report.summary.interactions} interactions in ${report.pacts.join(', ')}`)
+    for (const i of report.interactions) {
+      io.stderr(`  ${i.status === 'passed' ? '✓' : '✗'} ${i.description}: ${i.request} → ${i.contract ?? 'no contract'}`)
+      for (const p of i.problems) io.stderr(`      ${p.source === 'contract' ? 'as contracted' : 'as recorded'}: ${p.message}`)
+    }
+  }
+  const s = report.summary
+  const secs = ((Date.now() - t0) / 1000).toFixed(1)
+  io.stdout(report.outcome === 'pass' ? `GATE PASSED: ${s.passed} of ${s.interactions} interactions match the upstream as contracted and as last recorded (${secs} s)` : `GATE FAILED: ${s.failed} of ${s.interactions} interactions would fail against the upstream (${secs} s)`)
+  io.stdout(`Reports: ${files.join(', ')}`)
+  return report.outcome === 'pass' ? 0 : 1
 }
 
 async function simCommand(args: string[], io: CliIO): Promise<number> {

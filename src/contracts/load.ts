@@ -93,6 +93,7 @@ export function loadContracts(dir: string, options: LoadOptions = {}): ContractP
     dir: absDir,
     contracts: ordered,
     validateBody: (schema, body) => schemas.validate(schema, body),
+    schemaProperties: (schema) => schemas.properties(schema),
   }
 }
 
@@ -538,6 +539,7 @@ function orderContracts(contracts: Contract[], parsed: ParsedFile[], problems: C
 interface SchemaRegistry {
   has(name: string): boolean
   names(): string[]
+  properties(name: string): readonly string[] | undefined
   validate(name: string, body: unknown): SchemaViolation[]
 }
 
@@ -576,6 +578,10 @@ function loadSchemas(dir: string, rel: (p: string) => string, problems: Contract
   return {
     has: (name) => ids.has(name),
     names: () => [...ids.keys()],
+    properties: (name) => {
+      const props = parsedSchemas.find((s) => s.name === name)?.schema.properties
+      return props && typeof props === 'object' ? Object.keys(props) : undefined
+    },
     validate(name, body) {
       const v = validators.get(name)
       if (!v) throw new HarnessError('DW_SCHEMA_INVALID', `schema ${name} is not loaded`)

@@ -150,6 +150,8 @@ export interface ContractPack {
   contracts: Contract[]
   /** Validates a body against a schema file name; returns ajv-style errors or an empty list. */
   validateBody(schema: string, body: unknown): SchemaViolation[]
+  /** Top-level property names a schema declares (what a body of that kind is made of), or undefined. */
+  schemaProperties(schema: string): readonly string[] | undefined
 }
 
 /** One body-schema violation, located by JSON path. */

@@ -1,0 +1,91 @@
+/**
+ * A probe session: the target resolved (the embedded simulator started, or a live base URL with
+ * credentials from the environment), contracts loaded and selected, a transport with its token
+ * policy and a redactor. `check` and `record` both run inside one.
+ */
+import { loadContracts } from './contracts/load.ts'
+import type { ContractPack } from './contracts/types.ts'
+import { resolveTarget } from './config.ts'
+import { HarnessError } from './errors.ts'
+import { selectContracts, type Selected } from './runner/select.ts'
+import { startSimulator, type RunningSimulator } from './simulator/server.ts'
+import { DEFAULT_TOKEN_HOSTS, HostPolicy } from './transport/host-policy.ts'
+import { Redactor } from './transport/redact.ts'
+import { Transport } from './transport/transport.ts'
+
+/** Where to probe and how. */
+export interface SessionOptions {
+  /** `sim` or a base URL. */
+  target: string
+  contractsDir: string
+  only?: readonly string[]
+  scenario?: string
+  allowHosts?: readonly string[]
+  timeoutMs?: number
+  /** Least milliseconds between requests to one origin; default 0 for the simulator, 200 for live targets. */
+  minIntervalMs?: number
+  /** Keep binary bodies up to this size (recordings need the bytes to replay them). */
+  keepBinaryBytes?: number
+  env: Readonly<Record<string, string | undefined>>
+  cwd?: string
+}
+
+/** An open session; `close` stops the simulator and the connections. */
+export interface Session {
+  pack: ContractPack
+  selected: Selected[]
+  /** `sim` or the base URL, as reports show it. */
+  label: string
+  baseUrl: string
+  scenario?: string
+  variables: Record<string, string | undefined>
+  transport: Transport
+  redactor: Redactor
+  close(): Promise<void>
+}
+
+/** Resolves the target and contracts (throwing HarnessError for configuration problems, before any probe), then starts what is needed. */
+export async function openSession(opts: SessionOptions): Promise<Session> {
+  const target = resolveTarget(opts.target, opts.env)
+  if (target.kind === 'live' && opts.scenario) throw new HarnessError('DW_USAGE', '--scenario only applies to --target sim (scenarios are simulator behaviours)')
+  const pack = loadContracts(opts.contractsDir, opts.cwd ? { cwd: opts.cwd } : {})
+  const selected = selectContracts(pack.contracts, opts.only) // a glob matching nothing fails here, before the simulator starts
+
+  let sim: RunningSimulator | undefined
+  let baseUrl: string
+  let token: string
+  let variables: Record<string, string | undefined>
+  if (target.kind === 'sim') {
+    sim = await startSimulator(opts.scenario ? { scenario: opts.scenario } : {})
+    baseUrl = sim.url
+    token = sim.credentials.token
+    variables = { phone_number_id: sim.credentials.phoneNumberId, waba_id: sim.credentials.wabaId, test_recipient: sim.credentials.testRecipient }
+  } else {
+    baseUrl = target.baseUrl
+    token = target.token
+    variables = target.variables
+  }
+  const redactor = new Redactor({ secrets: [token], personal: [variables.test_recipient] })
+  const transport = new Transport({
+    token,
+    hostPolicy: new HostPolicy({ allowHosts: [...DEFAULT_TOKEN_HOSTS, new URL(baseUrl).host, ...(opts.allowHosts ?? [])] }),
+    redactor,
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.keepBinaryBytes ? { keepBinaryBytes: opts.keepBinaryBytes } : {}),
+    minIntervalMs: opts.minIntervalMs ?? (target.kind === 'sim' ? 0 : 200),
+  })
+  return {
+    pack,
+    selected,
+    label: target.kind === 'sim' ? 'sim' : baseUrl,
+    baseUrl,
+    ...(sim ? { scenario: sim.scenario.name } : {}),
+    variables,
+    transport,
+    redactor,
+    async close() {
+      await transport.close()
+      await sim?.close()
+    },
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The pre-deploy gate, end to end: golden recordings made from the simulator with `record`, pact
+ * files written by real Pact V4 consumer tests, Pact's own Verifier against the replay. Each wrong
+ * consumer must be stopped with the interaction, the contract and what differs.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import { MatchersV3, PactV4 } from '@pact-foundation/pact'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MetaMediaClient, type ClientCall } from '../../src/client/meta-media-client.ts'
+import { HarnessError } from '../../src/errors.ts'
+import { runGate, type GateReport } from '../../src/gate/gate.ts'
+import { runRecord } from '../../src/record.ts'
+
+process.env.PACT_DO_NOT_TRACK = 'true'
+const { regex, integer, string } = MatchersV3
+const ROOT = join(import.meta.dirname, '..', '..')
+const MEDIA = '1390000000007919'
+const bearer = { Authorization: regex(/^Bearer \S+$/, 'Bearer test-token') }
+const tmp: string[] = []
+let recordings: string
+
+function dir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'dw-gate-'))
+  tmp.push(d)
+  return d
+}
+
+beforeAll(async () => {
+  recordings = dir()
+  const r = await runRecord({ target: 'sim', contractsDir: join(ROOT, 'contracts/meta'), apiVersion: 'v23.0', recordingsDir: recordings, env: {}, cwd: ROOT })
+  expect(r.files.length).toBeGreaterThanOrEqual(13)
+})
+afterAll(() => tmp.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+/** Writes a one-interaction pact for a consumer that believes `expectation` about retrieve-media. */
+async function retrievePact(consumer: string, build: (p: PactV4) => ReturnType<PactV4['addInteraction']> extends infer U ? unknown : never, run: (url: string) => Promise<unknown>): Promise<string> {
+  const pacts = dir()
+  const pact = new PactV4({ consumer, provider: 'whatsapp-cloud-api', dir: pacts, logLevel: 'error' })
+  await (build(pact) as { executeTest: (fn: (m: { url: string }) => Promise<unknown>) => Promise<unknown> }).executeTest((m) => run(m.url))
+  return pacts
+}
+
+const gate = (pacts: string, recs = recordings) => runGate({ pactsPath: pacts, recordingsDir: recs, contractsDir: join(ROOT, 'contracts/meta'), cwd: ROOT })
+
+function only(r: GateReport) {
+  expect(r.interactions).toHaveLength(1)
+  return r.interactions[0]!
+}
+
+describe('driftwatch gate', () => {
+  it('passes a client whose requests and expectations match the upstream', async () => {
+    const pacts = await retrievePact(
+      'good-client',
+      (p) =>
+        p
+          .addInteraction()
+          .uponReceiving('retrieve a media URL')
+          .withRequest('GET', `/v23.0/${MEDIA}`, (b) => b.headers(bearer))
+          .willRespondWith(200, (b) => b.jsonBody({ url: regex(/^https?:\/\/\S+$/, 'https://lookaside.fbsbx.com/x'), mime_type: string('image/png'), sha256: regex(/^[0-9a-f]{64}$/, 'a'.repeat(64)), file_size: integer(463), id: string(MEDIA) })),
+      (url) => new MetaMediaClient({ baseUrl: url, apiVersion: 'v23.0', token: 't' }).retrieve(MEDIA),
+    )
+    const r = await gate(pacts)
+    expect(r.outcome).toBe('pass')
+    expect(only(r)).toMatchObject({ status: 'passed', contract: 'media.retrieve-url', problems: [] })
+    expect(only(r).replayedFrom).toMatch(/^media\.retrieve-url\/sim-baseline \(recorded /)
+  })
+
+  it('stops a client that sends POST with method=get, even when its own consumer test was written to match (Feb 6 2026)', async () => {
+    class LegacyOverrideClient extends MetaMediaClient {
+      protected override send(call: ClientCall) {
+        return call.method === 'GET' ? super.send({ ...call, method: 'POST', headers: { ...call.headers, 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('method=get') }) : super.send(call)
+      }
+    }
+    const pacts = await retrievePact(
+      'legacy-override-client',
+      (p) =>
+        p
+          .addInteraction()
+          .uponReceiving('retrieve a media URL')
+          // Pact cannot match a form body; the method is the bug, so that is what this pact pins.
+          .withRequest('POST', `/v23.0/${MEDIA}`, (b) => b.headers(bearer))
+          .willRespondWith(200, (b) => b.jsonBody({ url: string('https://lookaside.fbsbx.com/x'), mime_type: string('image/png'), sha256: string('a'.repeat(64)), file_size: integer(463), id: string(MEDIA) })),
+      (url) => new LegacyOverrideClient({ baseUrl: url, apiVersion: 'v23.0', token: 't' }).retrieve(MEDIA),
+    )
+    const i = only(await gate(pacts))
+    expect(i.status).toBe('failed')
+    expect(i.contract).toBe('media.retrieve-url')
+    const asContracted = i.problems.filter((p) => p.source === 'contract').map((p) => p.message)
+    expect(asContracted).toEqual([expect.stringMatching(/^sends POST \/v23\.0\/\d+, but contracts\/meta\/media\.retrieve-url\.yaml says this endpoint rejects POST \(it takes GET, DELETE\); as last recorded \(media\.post-method\), POST gets 405\. Send GET\.$/)])
+    const asRecorded = i.problems.filter((p) => p.source === 'recording').map((p) => p.message)
+    expect(asRecorded.some((m) => /media\.post-method\/sim-baseline.*(status|405)/i.test(m))).toBe(true)
+  })
+
+  it('stops a client coded against Meta\'s spec (file_size as a string) that real traffic contradicts', async () => {
+    const pacts = await retrievePact(
+      'spec-following-client',
+      (p) =>
+        p
+          .addInteraction()
+          .uponReceiving('retrieve a media URL')
+          .withRequest('GET', `/v23.0/${MEDIA}`, (b) => b.headers(bearer))
+          .willRespondWith(200, (b) => b.jsonBody({ url: string('https://lookaside.fbsbx.com/x'), file_size: string('303833'), id: string(MEDIA) })),
+      async (url) => (await fetch(`${url}/v23.0/${MEDIA}`, { headers: { authorization: 'Bearer t' } })).json(),
+    )
+    const i = only(await gate(pacts))
+    expect(i).toMatchObject({ status: 'failed', contract: 'media.retrieve-url' })
+    expect(i.problems).toEqual([{ source: 'recording', message: expect.stringMatching(/^as last recorded \(media\.retrieve-url\/sim-baseline, .*\), \$\.file_size: /) }])
+  })
+
+  it('stops a request no contract describes, naming the request', async () => {
+    const pacts = await retrievePact(
+      'profile-client',
+      (p) =>
+        p
+          .addInteraction()
+          .uponReceiving('read the business profile')
+          .withRequest('GET', '/v23.0/106540352242922/whatsapp_business_profile', (b) => b.headers(bearer))
+          .willRespondWith(200, (b) => b.jsonBody({ data: [] })),
+      async (url) => fetch(`${url}/v23.0/106540352242922/whatsapp_business_profile`, { headers: { authorization: 'Bearer t' } }),
+    )
+    const i = only(await gate(pacts))
+    expect(i.status).toBe('failed')
+    expect(i.problems[0]!.message).toBe('no contract describes GET /v23.0/106540352242922/whatsapp_business_profile: the upstream, as contracted, does not offer it. Fix the request, or add a contract for it in ' + join(ROOT, 'contracts/meta') + '.')
+  })
+
+  it('stops a send whose body lacks what the contract sends, and one without a token', async () => {
+    const pacts = await retrievePact(
+      'careless-sender',
+      (p) =>
+        p
+          .addInteraction()
+          .uponReceiving('send a text')
+          .withRequest('POST', '/v23.0/106540352242922/messages', (b) => b.jsonBody({ to: '16315550199', type: 'text', text: { body: 'hi' } }))
+          .willRespondWith(200, (b) => b.jsonBody({ messages: [{ id: string('wamid.X') }] })),
+      async (url) => fetch(`${url}/v23.0/106540352242922/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to: '16315550199', type: 'text', text: { body: 'hi' } }) }),
+    )
+    const i = only(await gate(pacts))
+    expect(i.contract).toBe('messages.send-text')
+    expect(i.problems.filter((p) => p.source === 'contract').map((p) => p.message)).toEqual([
+      'sends no bearer token; contracts/meta/messages.send-text.yaml is called with Authorization: Bearer <token>',
+      'request body lacks messaging_product, recipient_type, which contracts/meta/messages.send-text.yaml sends',
+    ])
+  })
+
+  it('refuses to judge without the recordings it needs (exit 2 territory), naming them and the fix', async () => {
+    const pacts = await retrievePact(
+      'good-client',
+      (p) => p.addInteraction().uponReceiving('delete media').withRequest('DELETE', `/v23.0/${MEDIA}`, (b) => b.headers(bearer)).willRespondWith(200, (b) => b.jsonBody({ success: true })),
+      (url) => new MetaMediaClient({ baseUrl: url, apiVersion: 'v23.0', token: 't' }).delete(MEDIA),
+    )
+    const err = await gate(pacts, dir()).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(HarnessError)
+    expect(err).toMatchObject({ code: 'DW_RECORDINGS_MISSING' })
+    expect((err as Error).message).toContain("driftwatch record --only 'media.delete'")
+  })
+
+  it('reports a pact file that is not JSON with its name', async () => {
+    const pacts = dir()
+    writeFileSync(join(pacts, 'broken.json'), '{ "interactions": [')
+    await expect(gate(pacts)).rejects.toThrow(/pact .*broken\.json is not valid JSON/)
+  })
+})
+
+describe('driftwatch gate (CLI)', () => {
+  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin/driftwatch.js'), ...args], { cwd: ROOT, env: { ...process.env, PACT_DO_NOT_TRACK: 'true' } })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d: Buffer) => (stdout += d))
+      child.stderr.on('data', (d: Buffer) => (stderr += d))
+      child.on('close', (code) => resolve({ code, stdout, stderr }))
+    })
+  }
+
+  it('exits 1 on a failing interaction, says which and why, and writes gate.json', async () => {
+    const pacts = await retrievePact(
+      'spec-following-client',
+      (p) => p.addInteraction().uponReceiving('retrieve a media URL').withRequest('GET', `/v23.0/${MEDIA}`, (b) => b.headers(bearer)).willRespondWith(200, (b) => b.jsonBody({ file_size: string('303833') })),
+      async (url) => fetch(`${url}/v23.0/${MEDIA}`, { headers: { authorization: 'Bearer t' } }),
+    )
+    const out = dir()
+    const r = await cli(['gate', '--pacts', pacts, '--recordings', recordings, '--out', out])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('✗ retrieve a media URL: GET /v23.0/1390000000007919 → media.retrieve-url')
+    expect(r.stderr).toMatch(/as recorded: as last recorded \(media\.retrieve-url\/sim-baseline, .*\), \$\.file_size:/)
+    expect(r.stdout).toMatch(/^GATE FAILED: 1 of 1 interactions would fail against the upstream/)
+    expect(JSON.parse(readFileSync(join(out, 'gate.json'), 'utf8'))).toMatchObject({ outcome: 'fail', summary: { interactions: 1, failed: 1 } })
+  })
+
+  it('exits 2 when there are no pacts, telling how to make them', async () => {
+    const r = await cli(['gate', '--pacts', join(dir(), 'none'), '--recordings', recordings])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('run the consumer tests first')
+  })
+})
