@@ -56,6 +56,7 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
     ...(opts.onObservations ? { onObservations: opts.onObservations } : {}),
+    golden: session.golden,
     retry: opts.retryBudgetSeconds === undefined ? DEFAULT_RETRY : { ...DEFAULT_RETRY, budgetMs: opts.retryBudgetSeconds * 1000 },
   })
 }

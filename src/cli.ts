@@ -67,6 +67,7 @@ Options:
                             comma-separated, e.g. --only 'media.*'
   --samples <N>             samples per repeatable contract (overrides each contract's own)
   --api-version <vN.N>      Graph API version to request (default ${DEFAULTS.apiVersion})
+  --recordings <dir>        golden recordings to compare with (golden-diff, schema-drift; default ${DEFAULTS.recordings}; none if absent)
   --out <dir>               where reports go (default ${DEFAULTS.out})
   --format <list>           json,md,junit (default all; report.json is always written)
   --fail-on <level>         breaking|warning|never: lowest severity that exits 1 (default ${DEFAULTS.failOn})
@@ -157,6 +158,7 @@ const PROBE_OPTIONS = {
 
 const CHECK_OPTIONS = {
   ...PROBE_OPTIONS,
+  recordings: { type: 'string' },
   format: { type: 'string' },
   'fail-on': { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
@@ -335,7 +337,8 @@ async function checkCommand(args: string[], io: CliIO): Promise<number> {
   const t0 = Date.now()
   // Loaded on demand: --help and usage errors answer without loading undici, ajv and yaml.
   const { runCheck } = await import('./check.ts')
-  const result = await runCheck({ ...flags, outDir, formats, ...runProgress('check', flags.apiVersion, v.quiet === true, io) })
+  const recordingsDir = resolve(io.cwd, v.recordings ?? DEFAULTS.recordings)
+  const result = await runCheck({ ...flags, outDir, formats, recordingsDir, ...runProgress('check', flags.apiVersion, v.quiet === true, io) })
   const { report, files } = result
   if (report.outcome === 'error') {
     io.stderr(`driftwatch: the run failed: ${report.error?.message ?? 'unknown error'} [${report.error?.code ?? 'DW_INTERNAL'}]`)
@@ -364,7 +367,9 @@ async function recordCommand(args: string[], io: CliIO): Promise<number> {
   const result = await runRecord({ ...flags, recordingsDir, ...(v.name ? { name: v.name } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, io) })
   const { report, files } = result
   io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
-  io.stdout(`Recorded ${files.length} contract${files.length === 1 ? '' : 's'} in ${relative(io.cwd, recordingsDir) || '.'}${files.length ? ` (${files.map((f) => relative(recordingsDir, f)).join(', ')})` : ''}`)
+  const written = files.filter((f) => f.status === 'written')
+  const where = relative(io.cwd, recordingsDir) || '.'
+  io.stdout(`Recorded ${files.length} contract${files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${files.length - written.length} unchanged but for volatile values (left as they were)`)
   if (report.summary.breaking + report.summary.warning > 0) {
     io.stderr('Note: the upstream drifted from the contracts while recording (see the lines above). Review the recordings before committing them as golden.')
   }

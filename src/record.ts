@@ -6,13 +6,14 @@
 import { runInSession, type CheckOptions } from './check.ts'
 import type { Contract } from './contracts/types.ts'
 import type { Observation } from './observation.ts'
-import { writeRecording, type Recording } from './recordings/store.ts'
+import { PersonalDataRedactor } from './recordings/personal-data.ts'
+import { prepareRecording, writeRecording, type Recording, type WriteStatus } from './recordings/store.ts'
 import type { Report } from './report.ts'
 import { openSession } from './session.ts'
 import type { Redactor } from './transport/redact.ts'
 
 /** Options of a record run. */
-export interface RecordOptions extends Omit<CheckOptions, 'outDir' | 'formats'> {
+export interface RecordOptions extends Omit<CheckOptions, 'outDir' | 'formats' | 'recordingsDir'> {
   /** Recordings directory, e.g. `recordings/meta`. */
   recordingsDir: string
   /** File name (without .json); default `sim-<scenario>` for the simulator, `live` otherwise. */
@@ -22,7 +23,8 @@ export interface RecordOptions extends Omit<CheckOptions, 'outDir' | 'formats'> 
 /** What was recorded. */
 export interface RecordResult {
   report: Report
-  files: string[]
+  /** Every recording file, written or left as it was because nothing but volatile values changed. */
+  files: { file: string; status: WriteStatus }[]
   redactor: Redactor
 }
 
@@ -31,12 +33,15 @@ const KEEP_BINARY_BYTES = 16 * 1024 * 1024
 
 /** Records every selected contract that ran; skipped contracts leave their old recordings alone. */
 export async function runRecord(opts: RecordOptions): Promise<RecordResult> {
-  const session = await openSession({ ...opts, keepBinaryBytes: KEEP_BINARY_BYTES })
+  // Compared with what is recorded there now: the run says what changed before it is overwritten.
+  const session = await openSession({ ...opts, keepBinaryBytes: KEEP_BINARY_BYTES, recordingsDir: opts.recordingsDir })
   try {
     const collected: [Contract, Observation[]][] = []
     const report = await runInSession(session, { ...opts, onObservations: (c, obs) => collected.push([c, [...obs]]) })
     const name = opts.name ?? (session.scenario ? `sim-${session.scenario}` : 'live')
-    const files: string[] = []
+    const files: RecordResult['files'] = []
+    // One per run: placeholders are numbered in the order values first appear, the same every run.
+    const personal = new PersonalDataRedactor()
     for (const [contract, observations] of collected) {
       if (observations.length === 0) continue
       const rec: Recording = {
@@ -49,7 +54,7 @@ export async function runRecord(opts: RecordOptions): Promise<RecordResult> {
         recordedAt: observations[0]!.startedAt,
         observations,
       }
-      files.push(await writeRecording(opts.recordingsDir, rec, session.redactor))
+      files.push(await writeRecording(opts.recordingsDir, prepareRecording(rec, personal), session.redactor))
     }
     return { report, files, redactor: session.redactor }
   } finally {

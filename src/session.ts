@@ -7,6 +7,7 @@ import { loadContracts } from './contracts/load.ts'
 import type { ContractPack } from './contracts/types.ts'
 import { resolveTarget } from './config.ts'
 import { HarnessError } from './errors.ts'
+import { chooseGolden, loadRecordings, type Recording } from './recordings/store.ts'
 import { selectContracts, type Selected } from './runner/select.ts'
 import { startSimulator, type RunningSimulator } from './simulator/server.ts'
 import { DEFAULT_TOKEN_HOSTS, HostPolicy } from './transport/host-policy.ts'
@@ -26,6 +27,8 @@ export interface SessionOptions {
   minIntervalMs?: number
   /** Keep binary bodies up to this size (recordings need the bytes to replay them). */
   keepBinaryBytes?: number
+  /** Golden recordings to compare with (golden-diff, schema-drift); none when absent or the directory does not exist. */
+  recordingsDir?: string
   env: Readonly<Record<string, string | undefined>>
   cwd?: string
 }
@@ -41,6 +44,8 @@ export interface Session {
   variables: Record<string, string | undefined>
   transport: Transport
   redactor: Redactor
+  /** The recording each contract is compared with. */
+  golden: Map<string, Recording>
   close(): Promise<void>
 }
 
@@ -50,6 +55,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   if (target.kind === 'live' && opts.scenario) throw new HarnessError('DW_USAGE', '--scenario only applies to --target sim (scenarios are simulator behaviours)')
   const pack = loadContracts(opts.contractsDir, opts.cwd ? { cwd: opts.cwd } : {})
   const selected = selectContracts(pack.contracts, opts.only) // a glob matching nothing fails here, before the simulator starts
+  // A malformed recording fails here too, with its path, before any probe.
+  const golden = opts.recordingsDir ? chooseGolden(loadRecordings(opts.recordingsDir, opts.cwd), target.kind === 'sim' ? 'sim' : target.baseUrl) : new Map<string, Recording>()
 
   let sim: RunningSimulator | undefined
   let baseUrl: string
@@ -83,6 +90,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     variables,
     transport,
     redactor,
+    golden,
     async close() {
       await transport.close()
       await sim?.close()

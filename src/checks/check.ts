@@ -5,6 +5,7 @@
 import type { Contract, MediaExpectation, SchemaViolation } from '../contracts/types.ts'
 import type { FindingDraft } from '../finding.ts'
 import { headerValue, type Observation, type ObservedResponse } from '../observation.ts'
+import type { SchemaDelta } from '../schema/drift.ts'
 
 /** What a check may know besides observations and the contract. */
 export interface CheckContext {
@@ -16,6 +17,10 @@ export interface CheckContext {
   variant?: { of: string; differences: readonly string[]; basePassed: boolean }
   /** Validates a body against one of the pack's schema files (compiled once at load). */
   validateBody(schema: string, body: unknown): SchemaViolation[]
+  /** The golden recording of this contract chosen for the run, when there is one. */
+  golden?: { name: string; recordedAt: string; observations: readonly Observation[] }
+  /** Schema deltas computed before the checks (async); `observationIndex[i]` is the body view index of body sample i. */
+  schemaDrift?: { deltas: readonly SchemaDelta[]; observationIndex: readonly number[] }
 }
 
 /**

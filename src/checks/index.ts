@@ -11,11 +11,13 @@ import { credentialsCheck } from './credentials.ts'
 import { errorCodeCheck } from './error-code.ts'
 import { errorEnvelopeCheck } from './error-envelope.ts'
 import { framingCheck } from './framing.ts'
+import { goldenDiffCheck } from './golden-diff.ts'
 import { headersCheck } from './headers.ts'
 import { hostAllowlistCheck } from './host-allowlist.ts'
 import { mediaIntegrityCheck } from './media-integrity.ts'
 import { methodCheck } from './method.ts'
 import { sampleConsistencyCheck } from './sample-consistency.ts'
+import { schemaDriftCheck } from './schema-drift.ts'
 import { statusCheck } from './status.ts'
 import { transportCheck } from './transport.ts'
 
@@ -32,10 +34,12 @@ export const checks = {
   'header-conformance': headersCheck,
   'content-type-conformance': contentTypeCheck,
   'body-schema-conformance': bodySchemaCheck,
+  'schema-drift': schemaDriftCheck,
   'error-envelope': errorEnvelopeCheck,
   'error-code-conformance': errorCodeCheck,
   'media-integrity': mediaIntegrityCheck,
   'api-version': apiVersionCheck,
+  'golden-diff': goldenDiffCheck,
 } as const satisfies Record<string, Check>
 
 /** Id of a registered check. */

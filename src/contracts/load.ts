@@ -622,7 +622,7 @@ function toViolation(e: ErrorObject): SchemaViolation {
     case 'additionalProperties':
       return { path: toJsonPath(e.instancePath, (e.params as { additionalProperty: string }).additionalProperty), keyword: 'additionalProperties', message: 'is not allowed by the schema' }
     case 'type':
-      return { path: toJsonPath(e.instancePath), keyword: 'type', message: `must be ${(e.params as { type: string }).type}, is ${jsonType(e.data)} ${short(e.data)}` }
+      return { path: toJsonPath(e.instancePath), keyword: 'type', message: `must be ${(e.params as { type: string }).type}, is ${jsonType(e.data)} ${short(e.data)}`, allowed: String((e.params as { type: string | string[] }).type).split(',').join(' or ') }
     case 'enum':
       return { path: toJsonPath(e.instancePath), keyword: 'enum', message: `must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map(short).join(', ')}, is ${short(e.data)}` }
     case 'const':

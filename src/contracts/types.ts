@@ -162,6 +162,8 @@ export interface SchemaViolation {
   message: string
   /** ajv keyword, e.g. `type`, `required`. */
   keyword: string
+  /** For `type`: the type(s) the schema allows, e.g. `integer`. */
+  allowed?: string
 }
 
 /** Variables the runner provides from configuration, not from captures. */

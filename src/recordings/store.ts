@@ -1,14 +1,21 @@
 /**
  * Golden recordings: what an upstream really did, one file per contract and name
- * (`recordings/meta/<contract-id>/<name>.json`). Observations are already redacted by the transport;
- * files get a last redaction pass and are written atomically. `gate` replays them as a provider.
+ * (`recordings/meta/<contract-id>/<name>.json`). Secrets are already out (the transport redacts
+ * requests); before a file is written, personal data in bodies is replaced by stable placeholders,
+ * volatile values are listed, and a last secret pass runs. Writes are atomic, and a recording equal
+ * to the file on disk but for volatile values leaves the file untouched (no git diff).
+ * `gate` replays recordings as a provider; `check` compares with them (golden-diff, schema-drift).
  */
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { isDeepStrictEqual } from 'node:util'
 import { ensureDir, writeFileAtomic } from '../atomic-write.ts'
 import { HarnessError } from '../errors.ts'
-import type { Observation } from '../observation.ts'
+import type { Observation, ObservedBody } from '../observation.ts'
 import type { Redactor } from '../transport/redact.ts'
+import type { PersonalDataRedactor } from './personal-data.ts'
+import { isVolatileHeader, stableView, volatileBodyPaths } from './volatile.ts'
 
 /** One recording file. */
 export interface Recording {
@@ -21,24 +28,123 @@ export interface Recording {
   scenario?: string
   apiVersion: string
   recordedAt: string
+  /** What is not compared byte for byte: response header names and body JSON pointers (`*` = any index). */
+  volatile?: { headers: string[]; body: string[] }
+  /** Distinct personal values replaced by placeholders. */
+  personalData?: number
+  /** Version of the redaction rules the file was written with; a file from older rules is rewritten, never kept. */
+  redaction?: number
   observations: Observation[]
 }
+
+/** Whether writeRecording wrote the file or found it already equal. */
+export type WriteStatus = 'written' | 'unchanged'
 
 /** Path of a recording inside a recordings directory. */
 export function recordingPath(dir: string, contract: string, name: string): string {
   return join(dir, contract, `${name}.json`)
 }
 
-/** Writes a recording atomically, with a last redaction pass; returns its path. */
-export async function writeRecording(dir: string, rec: Recording, redactor: Redactor): Promise<string> {
+/** Bump when redaction or volatile rules change: files written under older rules are rewritten on the next record. */
+export const REDACTION_RULES = 1
+
+/** Personal data out and volatile values listed: the recording as it will be written. */
+export function prepareRecording(rec: Recording, personal: PersonalDataRedactor): Recording {
+  const before = personal.count
+  const observations = rec.observations.map((o) => redactPersonal(o, personal))
+  const headers = new Set<string>()
+  const body = new Set<string>()
+  for (const o of observations) {
+    for (const [n] of o.response?.rawHeaders ?? []) if (isVolatileHeader(n)) headers.add(n.toLowerCase())
+    for (const p of volatileBodyPaths(o.response?.body.json)) body.add(p)
+  }
+  return {
+    ...rec,
+    volatile: { headers: [...headers].sort(), body: [...body].sort() },
+    personalData: personal.count - before,
+    redaction: REDACTION_RULES,
+    observations,
+  }
+}
+
+/** Whether two recordings show the same upstream behaviour (volatile values, times and origins aside). */
+export function sameBehaviour(a: Recording, b: Recording): boolean {
+  return (
+    a.observations.length === b.observations.length &&
+    a.apiVersion === b.apiVersion &&
+    a.redaction === b.redaction &&
+    a.personalData === b.personalData &&
+    isDeepStrictEqual(a.volatile, b.volatile) &&
+    isDeepStrictEqual(a.observations.map(stableView), b.observations.map(stableView))
+  )
+}
+
+/**
+ * Writes a recording atomically after `prepareRecording`, with a last secret pass. When the file
+ * on disk already shows the same behaviour it is left as it is, so re-recording an unchanged
+ * upstream produces no diff.
+ */
+export async function writeRecording(dir: string, rec: Recording, redactor: Redactor): Promise<{ file: string; status: WriteStatus }> {
   const file = recordingPath(dir, rec.contract, rec.name)
+  const existing = readIfValid(file)
+  if (existing && sameBehaviour(existing, rec)) return { file, status: 'unchanged' }
   try {
     await ensureDir(join(dir, rec.contract))
     await writeFileAtomic(file, redactor.text(`${JSON.stringify(rec, null, 2)}\n`))
   } catch (err) {
     throw new HarnessError('DW_OUTPUT_FAILED', `cannot write recording ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
   }
-  return file
+  return { file, status: 'written' }
+}
+
+function readIfValid(file: string): Recording | undefined {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as Recording
+    return r?.version === 1 && Array.isArray(r.observations) ? r : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** One observation with personal data replaced in the URL, the request excerpt, headers and body. */
+function redactPersonal(o: Observation, personal: PersonalDataRedactor): Observation {
+  // JSON first: keys decide what is personal and register the values; raw text follows.
+  const json = o.response?.body.json !== undefined ? personal.json(o.response.body.json) : undefined
+  const request = {
+    ...o.request,
+    url: personal.text(o.request.url),
+    headers: o.request.headers.map(([n, v]): [string, string] => [n, personal.text(v)]),
+    ...(o.request.bodyExcerpt !== undefined ? { bodyExcerpt: personal.text(o.request.bodyExcerpt) } : {}),
+  }
+  if (!o.response) return { ...o, request }
+  const r = o.response
+  return {
+    ...o,
+    request,
+    response: {
+      ...r,
+      rawHeaders: r.rawHeaders.map(([n, v]): [string, string] => [n, personal.text(v)]),
+      body: redactBody(r.body, json, personal),
+    },
+  }
+}
+
+function redactBody(b: ObservedBody, json: unknown, personal: PersonalDataRedactor): ObservedBody {
+  if (b.text === undefined) return b
+  let text = personal.text(b.text)
+  if (json !== undefined && !b.truncated) {
+    // The replaced text must still parse to the replaced JSON; if an encoder spelled a value
+    // differently, store the JSON re-serialised rather than leave personal data behind.
+    let same = false
+    try {
+      same = isDeepStrictEqual(JSON.parse(text), json)
+    } catch {}
+    if (!same) text = JSON.stringify(json)
+  }
+  if (text === b.text) return b
+  const bytes = Buffer.from(text, 'utf8')
+  // The stored body is what replays; hash and size describe it, not the original (a hash of a body with a phone number in it is personal data too).
+  return { ...b, text, ...(json !== undefined ? { json } : {}), size: bytes.length, keptBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
 }
 
 /** Every recording in a directory, by contract id; a malformed file fails with its path and what is wrong. */
@@ -74,4 +180,19 @@ export function loadRecordings(dir: string, cwd: string = process.cwd()): Map<st
 /** The most recent recording of a contract (by recordedAt), or undefined. */
 export function latestRecording(all: Map<string, Recording[]>, contract: string): Recording | undefined {
   return [...(all.get(contract) ?? [])].sort((a, b) => b.recordedAt.localeCompare(a.recordedAt))[0]
+}
+
+/**
+ * The recording each contract is compared with: one made against the same kind of target (the
+ * simulator's recordings for `sim`, live ones otherwise), preferring `sim-baseline` for the
+ * simulator, else the most recent. A drift scenario is thus compared with the baseline.
+ */
+export function chooseGolden(all: Map<string, Recording[]>, target: string): Map<string, Recording> {
+  const out = new Map<string, Recording>()
+  for (const [contract, list] of all) {
+    const same = list.filter((r) => (target === 'sim' ? r.target === 'sim' : r.target !== 'sim'))
+    const pick = (target === 'sim' ? same.find((r) => r.name === 'sim-baseline') : undefined) ?? [...same].sort((a, b) => b.recordedAt.localeCompare(a.recordedAt))[0]
+    if (pick) out.set(contract, pick)
+  }
+  return out
 }

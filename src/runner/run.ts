@@ -7,13 +7,15 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { allChecks } from '../checks/index.ts'
-import { availabilityOf, credentialFailure, describeStatus, type Availability, type Check, type CheckContext } from '../checks/check.ts'
+import { availabilityOf, credentialFailure, describeStatus, expectedResponse, type Availability, type Check, type CheckContext } from '../checks/check.ts'
 import { deepFill } from '../contracts/template.ts'
 import { OPTIONAL_CONFIG_VARIABLES, type Contract, type ContractPack, type MediaExpectation } from '../contracts/types.ts'
 import { evidenceFrom, type Finding, type FindingDraft } from '../finding.ts'
 import { headerValue, type Observation } from '../observation.ts'
 import { DEFAULT_RETRY, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.ts'
+import type { Recording } from '../recordings/store.ts'
 import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
+import { schemaDeltas } from '../schema/drift.ts'
 import type { Transport } from '../transport/transport.ts'
 import { buildRequest, requestTemplate } from './build-request.ts'
 import { selectContracts } from './select.ts'
@@ -66,6 +68,8 @@ export interface RunOptions {
   retry?: RetryPolicy
   /** Checks to run; defaults to all registered checks. */
   checks?: readonly Check[]
+  /** Golden recording per contract id (golden-diff, schema-drift). */
+  golden?: ReadonlyMap<string, Recording>
 }
 
 /** Samples a contract takes: one if it has side effects; at least three for a method-rejection probe, since one sample cannot show a split fleet. */
@@ -130,11 +134,14 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
       }
       if (opts.signal?.aborted) interrupted = true
       const baseResult = contract.variant ? statusOf.get(contract.variant.of) : undefined
+      const golden = opts.golden?.get(contract.id)
       contractFindings = judge(contract, observations, checks, {
         apiVersion: opts.apiVersion,
         ...(contract.expect.media ? { media: deepFill(contract.expect.media, vars) as MediaExpectation } : {}),
         ...(contract.variant ? { variant: { ...contract.variant, basePassed: baseResult?.status === 'passed' } } : {}),
         validateBody: opts.pack.validateBody,
+        ...(golden ? { golden: { name: golden.name, recordedAt: golden.recordedAt, observations: golden.observations } } : {}),
+        ...(checks.some((c) => c.id === 'schema-drift') ? await schemaDriftFor(contract, observations, golden, opts.pack) : {}),
       }, startedAt)
       captureValues(contract, observations, vars)
       opts.onObservations?.(contract, observations)
@@ -173,14 +180,43 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
   }
 }
 
-/** Runs the checks on the observations each may judge and folds identical drafts across samples. */
-export function judge(contract: Contract, observations: readonly Observation[], checks: readonly Check[], ctx: CheckContext, since: string): Finding[] {
+/** The observations each kind of check judges (see CheckNeeds). */
+export function viewsOf(contract: Contract, observations: readonly Observation[]): Record<Check['needs'], readonly Observation[]> {
   const live = observations.filter((o) => availabilityOf(o, contract) === 'ok')
-  const views = {
+  return {
     any: observations,
     headers: live.filter((o) => o.response !== undefined),
     body: live.filter((o) => o.response !== undefined && !o.transportError),
   }
+}
+
+/** Complete JSON bodies of an expected status, with their index in the body view. */
+function contractBodies(contract: Contract, observations: readonly Observation[]): { index: number; json: unknown }[] {
+  const out: { index: number; json: unknown }[] = []
+  viewsOf(contract, observations).body.forEach((o, index) => {
+    const r = expectedResponse(o, contract)
+    if (r && r.body.json !== undefined && !r.body.truncated) out.push({ index, json: r.body.json })
+  })
+  return out
+}
+
+/** Schema deltas against the contract and the golden recording, for the schema-drift check. */
+async function schemaDriftFor(contract: Contract, observations: readonly Observation[], golden: Recording | undefined, pack: ContractPack): Promise<Pick<CheckContext, 'schemaDrift'>> {
+  const schema = contract.expect.bodySchema
+  if (!schema) return {}
+  const now = contractBodies(contract, observations)
+  const was = golden ? contractBodies(contract, golden.observations) : []
+  const deltas = await schemaDeltas({
+    bodies: now.map((b) => b.json),
+    ...(golden && was.length > 0 ? { golden: { bodies: was.map((b) => b.json), recordedAt: golden.recordedAt } } : {}),
+    validate: (body) => pack.validateBody(schema, body),
+  })
+  return { schemaDrift: { deltas, observationIndex: now.map((b) => b.index) } }
+}
+
+/** Runs the checks on the observations each may judge and folds identical drafts across samples. */
+export function judge(contract: Contract, observations: readonly Observation[], checks: readonly Check[], ctx: CheckContext, since: string): Finding[] {
+  const views = viewsOf(contract, observations)
   const groups = new Map<string, { draft: FindingDraft; obs: Observation; count: number; of: number }>()
   for (const check of checks) {
     const view = views[check.needs]

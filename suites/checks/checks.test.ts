@@ -9,6 +9,8 @@ import type { CheckContext } from '../../src/checks/check.ts'
 import type { Contract } from '../../src/contracts/types.ts'
 import type { Severity } from '../../src/finding.ts'
 import type { Observation } from '../../src/observation.ts'
+import { loadContracts } from '../../src/contracts/load.ts'
+import { schemaDeltas } from '../../src/schema/drift.ts'
 import { contract, ctx, GRAPH_HEADERS, graphErrorBody, observation } from '../helpers/fixtures.ts'
 
 interface Case {
@@ -23,7 +25,78 @@ interface Case {
 const PNG = Buffer.from('not really a png, but bytes')
 const PNG_SHA256 = createHash('sha256').update(PNG).digest('hex')
 
+// schema-drift words deltas computed before the checks (async, json-schema-diff); compute them here with the real pack's validators.
+const pack = loadContracts('contracts/meta')
+const validateMedia = (b: unknown) => pack.validateBody('media-url.json', b)
+const MEDIA = { messaging_product: 'whatsapp', url: 'https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1', mime_type: 'image/png', sha256: 'a'.repeat(64), file_size: 463, id: '1390000000007919' }
+const SENT = { messaging_product: 'whatsapp', contacts: [{ input: '15550001111', wa_id: '15550001111' }], messages: [{ id: 'wamid.X', message_status: 'accepted' }] }
+const { message_status: _dropped, ...SENT_MESSAGE_NO_STATUS } = SENT.messages[0]!
+const SENT_NO_STATUS = { ...SENT, messages: [SENT_MESSAGE_NO_STATUS] }
+const drift = async (bodies: unknown[], golden: unknown[] | undefined, validate: (b: unknown) => ReturnType<typeof validateMedia>) => ({
+  schemaDrift: { deltas: await schemaDeltas({ bodies, ...(golden ? { golden: { bodies: golden, recordedAt: '2026-11-01T00:00:00.000Z' } } : {}), validate }), observationIndex: bodies.map((_, i) => i) },
+})
+const validateSent = (b: unknown) => pack.validateBody('message-sent.json', b)
+const goldenOf = (observations: Observation[]) => ({ golden: { name: 'sim-baseline', recordedAt: '2026-11-01T00:00:00.000Z', observations } })
+const HSTS: [string, string] = ['Strict-Transport-Security', 'max-age=15552000; preload']
+
 const table: Record<CheckId, Case[]> = {
+  'schema-drift': [
+    { name: 'quiet when the bodies match the contract and the recording', observations: [observation({ body: MEDIA })], ctx: ctx(await drift([MEDIA], [MEDIA], validateMedia)), fires: [] },
+    {
+      name: 'breaking when a field takes a type the contract never allowed (file_size string)',
+      observations: [observation({ body: { ...MEDIA, file_size: '463' } })],
+      ctx: ctx(await drift([{ ...MEDIA, file_size: '463' }], undefined, validateMedia)),
+      fires: [['breaking', '`$.file_size` was integer, is now string']],
+    },
+    {
+      name: 'warns when a field the recording had is no longer sent, though the contract allows that',
+      observations: [observation({ body: SENT_NO_STATUS })],
+      ctx: ctx(await drift([SENT_NO_STATUS], [SENT], validateSent)),
+      fires: [['warning', '`$.messages[*].message_status` (string) was in every sample in the recording of 2026-11-01, and is no longer sent (narrowed since the recording)']],
+    },
+    {
+      name: 'info when a new field appears that the contract allows',
+      observations: [observation({ body: SENT })],
+      ctx: ctx(await drift([SENT], [SENT_NO_STATUS], validateSent)),
+      fires: [['info', '`$.messages[*].message_status` (string) is new since the recording of 2026-11-01']],
+    },
+  ],
+  'golden-diff': [
+    { name: 'quiet when only volatile values differ', observations: [observation({ headers: [...GRAPH_HEADERS.map(([n, v]): [string, string] => [n, n.startsWith('x-fb') ? `${v}X` : v]), ['Date', 'Tue, 24 Nov 2026 06:00:00 GMT']] })], ctx: ctx(goldenOf([observation({ headers: [...GRAPH_HEADERS, ['Date', 'Sun, 01 Nov 2026 00:00:00 GMT']] })])), fires: [] },
+    {
+      name: 'warns when framing changes where the contract allows any',
+      observations: [observation({ body: MEDIA, framing: { kind: 'chunked' } })],
+      ctx: ctx(goldenOf([observation({ body: MEDIA })])),
+      fires: [['warning', 'framing was content-length, is now chunked']],
+    },
+    {
+      name: 'quiet on framing when the contract pins it (framing-conformance reports it)',
+      contract: contract({ expect: { framing: 'content-length' } }),
+      observations: [observation({ body: MEDIA, framing: { kind: 'chunked' } })],
+      ctx: ctx(goldenOf([observation({ body: MEDIA })])),
+      fires: [],
+    },
+    {
+      name: 'warns when a recorded header is gone, tells of a new one',
+      observations: [observation({ headers: [...GRAPH_HEADERS, ['X-New', '1']] })],
+      ctx: ctx(goldenOf([observation({ headers: [...GRAPH_HEADERS, HSTS] })])),
+      fires: [['warning', 'Header strict-transport-security is no longer sent'], ['info', 'New header x-new']],
+    },
+    {
+      name: 'warns when a stable header value changes',
+      observations: [observation({ headers: [['Content-Type', 'text/javascript; charset=UTF-8']] })],
+      ctx: ctx(goldenOf([observation({ headers: [['Content-Type', 'application/json; charset=UTF-8']] })])),
+      fires: [['warning', 'Header content-type was "application/json; charset=UTF-8", is now "text/javascript; charset=UTF-8"']],
+    },
+    {
+      name: 'compares headers like with like: an error carries other headers than the recorded success',
+      contract: contract({ expect: { status: [200, 400] } }),
+      observations: [observation({ status: 400, headers: [['Content-Type', 'application/json'], ['WWW-Authenticate', 'OAuth "Facebook Platform" "invalid_request"']] })],
+      ctx: ctx(goldenOf([observation({ headers: [...GRAPH_HEADERS, HSTS] })])),
+      fires: [['warning', 'status was 200, is now 400']],
+    },
+    { name: 'quiet without a recording', observations: [observation()], fires: [] },
+  ],
   transport: [
     { name: 'quiet on a complete response', observations: [observation()], fires: [] },
     {

@@ -131,15 +131,15 @@ const table: Record<string, Row> = {
     },
   },
   'media-file-size-string': {
-    findings: MEDIA_READERS.map((c): Triple => [c, 'body-schema-conformance', 'breaking']),
+    findings: MEDIA_READERS.map((c): Triple => [c, 'schema-drift', 'breaking']),
     exit: 1,
-    also: (r) => expect(r.findings[0]!.title).toMatch(/^Body \$\.file_size must be integer, is string "\d+"$/),
+    also: (r) => expect(r.findings[0]!.title).toBe('`$.file_size` was integer, is now string'),
   },
   'media-sha256-missing': {
-    findings: MEDIA_READERS.map((c): Triple => [c, 'body-schema-conformance', 'breaking']),
+    findings: MEDIA_READERS.map((c): Triple => [c, 'schema-drift', 'breaking']),
     exit: 1,
     also: (r) => {
-      expect(r.findings[0]!.title).toBe('Body $.sha256 is missing (required)')
+      expect(r.findings[0]!.title).toBe('`$.sha256` is required by the contract and is now missing')
       expect(r.results.find((x) => x.contract === 'media.download')).toMatchObject({ status: 'skipped', reason: 'needs {media_sha256} from media.retrieve-url, which failed' })
     },
   },

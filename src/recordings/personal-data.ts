@@ -1,0 +1,124 @@
+/**
+ * Personal data in recorded bodies (phone numbers, `wa_id`, `display_phone_number`, people's
+ * names) replaced by stable, format-preserving placeholders before a recording touches disk.
+ *
+ * Stable: the same real value gets the same placeholder everywhere in one run, numbered in order of
+ * first appearance, so re-recording an unchanged upstream writes the same file. Format-preserving:
+ * `+1 631-555-0142` becomes `+1 555-000-0001` (same punctuation, same digit count), so the
+ * contracts' patterns still hold and the gate can replay the recording. Placeholders are never a
+ * hash of the value: a phone number's hash is reversible by trying every number.
+ *
+ * Business names (`verified_name`) are public and kept; secrets are the Redactor's job, not this.
+ */
+
+/** Keys whose string values are phone numbers or WhatsApp ids. */
+const PHONE_KEYS = new Set(['wa_id', 'display_phone_number', 'phone_number', 'phone', 'input', 'to', 'from', 'recipient_id'])
+/** Keys whose string values are a person's name wherever they appear. */
+const NAME_KEYS = new Set(['formatted_name', 'first_name', 'last_name', 'middle_name', 'full_name'])
+/** `name` is personal under these parents (a contact's profile), not elsewhere (templates have names). */
+const NAME_PARENTS = new Set(['profile', 'contacts', 'contact', 'user'])
+/** An international number inside free text, e.g. an error message quoting the recipient. */
+const E164_IN_TEXT = /\+\d[\d ()-]{8,18}\d/g
+
+/** Replaces personal data with stable placeholders; one instance per run keeps numbering stable. */
+export class PersonalDataRedactor {
+  private readonly phones = new Map<string, string>()
+  private readonly names = new Map<string, string>()
+  private wamids = 0
+  /** Placeholders handed out: never replaced again (text passes run after JSON passes). */
+  private readonly fakes = new Set<string>()
+  /** Every real value replaced so far, with its placeholder: applied to raw text bodies too. */
+  private readonly replaced = new Map<string, string>()
+
+  /** How many distinct values were replaced. */
+  get count(): number {
+    return this.phones.size + this.names.size
+  }
+
+  /** A copy of a JSON value with personal data replaced (keys decide what is personal). */
+  json(value: unknown): unknown {
+    return this.visit(value, undefined, undefined)
+  }
+
+  /** Applies every replacement made so far to raw text (a body's bytes, a URL, a header value), plus numbers in free text. */
+  text(s: string): string {
+    let out = s
+    // Longest first: a value containing another is replaced whole.
+    for (const [real, fake] of [...this.replaced].sort((a, b) => b[0].length - a[0].length)) {
+      if (out.includes(real)) out = out.split(real).join(fake)
+    }
+    return out.replace(E164_IN_TEXT, (m) => this.phone(m))
+  }
+
+  /** The placeholder of a phone number: same punctuation and digit count, digits from the placeholder index. */
+  phone(value: string): string {
+    const digits = value.replace(/\D/g, '')
+    if (digits.length < 5 || this.fakes.has(value)) return value
+    let fakeDigits = this.phones.get(digits)
+    if (!fakeDigits) {
+      const n = String(this.phones.size + 1)
+      fakeDigits = `1555${n.padStart(digits.length - 4, '0')}`.slice(0, digits.length)
+      this.phones.set(digits, fakeDigits)
+    }
+    let i = 0
+    const fake = value.replace(/\d/g, () => fakeDigits![i++]!)
+    this.remember(value, fake)
+    if (value !== digits) this.remember(digits, fakeDigits)
+    return fake
+  }
+
+  /** The placeholder of a message id: `wamid.REDACTED1`, ... */
+  wamid(value: string): string {
+    let fake = this.names.get(value)
+    if (!fake) {
+      fake = `wamid.REDACTED${++this.wamids}`
+      this.names.set(value, fake)
+    }
+    this.remember(value, fake)
+    return fake
+  }
+
+  /** The placeholder of a person's name: `Person 1`, `Person 2`, ... */
+  name(value: string): string {
+    let fake = this.names.get(value)
+    if (!fake) {
+      fake = `Person ${this.names.size - this.wamids + 1}`
+      this.names.set(value, fake)
+    }
+    this.remember(value, fake)
+    return fake
+  }
+
+  private remember(real: string, fake: string): void {
+    this.replaced.set(real, fake)
+    this.fakes.add(fake)
+    // JSON escapes non-ASCII and '/' in some encoders; replace the escaped spelling in raw bodies too.
+    const escaped = JSON.stringify(real).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    if (escaped !== real) this.replaced.set(escaped, fake)
+  }
+
+  private visit(v: unknown, key: string | undefined, parent: string | undefined): unknown {
+    if (typeof v === 'string') {
+      if (key && PHONE_KEYS.has(key) && looksLikePhone(v)) return this.phone(v)
+      // A wamid is base64 of, among others, the recipient's number: keep the prefix, replace the rest.
+      if (v.startsWith('wamid.') && v.length > 12) return this.wamid(v)
+      if (key && (NAME_KEYS.has(key) || (key === 'name' && parent && NAME_PARENTS.has(parent)))) return this.name(v)
+      return v.replace(E164_IN_TEXT, (m) => this.phone(m))
+    }
+    // Array elements inherit the array's key as their parent (`contacts: [{ profile: { name } }]`).
+    if (Array.isArray(v)) return v.map((x) => this.visit(x, key, parent))
+    if (v && typeof v === 'object') {
+      const out: Record<string, unknown> = {}
+      for (const [k, x] of Object.entries(v)) out[k] = this.visit(x, k, key)
+      return out
+    }
+    return v
+  }
+}
+
+/** A phone number or WhatsApp id as Meta writes them: digits with optional `+`, spaces, dashes, parentheses; not a date. */
+function looksLikePhone(v: string): boolean {
+  if (!/^\+?[\d ().-]+$/.test(v) || /^\d{4}-\d{2}-\d{2}/.test(v)) return false
+  const n = v.replace(/\D/g, '').length
+  return n >= 7 && n <= 15
+}

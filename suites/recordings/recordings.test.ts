@@ -1,0 +1,157 @@
+/**
+ * Golden recordings, end to end over real sockets: personal data replaced by stable placeholders,
+ * re-recording an unchanged upstream leaves every file byte for byte as it was, a check against
+ * the recording is quiet, and drift scenarios are found with the right JSON paths and headers.
+ * Redaction is proved by grepping every file a run wrote for the token and the phone numbers.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCheck } from '../../src/check.ts'
+import { runRecord } from '../../src/record.ts'
+import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
+import { loadRecordings, sameBehaviour } from '../../src/recordings/store.ts'
+import { startSimulator } from '../../src/simulator/server.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const CONTRACTS = join(ROOT, 'contracts/meta')
+const tmp: string[] = []
+const dir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'dw-rec-'))
+  tmp.push(d)
+  return d
+}
+afterAll(() => tmp.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+function filesUnder(d: string): string[] {
+  return readdirSync(d, { recursive: true, encoding: 'utf8' }).map((f) => join(d, f)).filter((f) => statSync(f).isFile())
+}
+
+const snapshot = (d: string) => Object.fromEntries(filesUnder(d).map((f) => [f, readFileSync(f, 'utf8')]))
+
+describe('personal data placeholders', () => {
+  it('replaces phone numbers, wa_id and contact names with stable, format-preserving placeholders', () => {
+    const p = new PersonalDataRedactor()
+    const body = {
+      display_phone_number: '+1 631-555-0142',
+      contacts: [{ input: '+16315550199', wa_id: '16315550199', profile: { name: 'Ana Souza' } }],
+      messages: [{ id: 'wamid.HBgLMTYzMTU1NTAxOTkVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA' }],
+      error: { message: 'Recipient +16315550199 is not in the allowed list' },
+      name: 'hello_world',
+      from: '2026-01-20',
+    }
+    const out = p.json(body) as typeof body
+    expect(out.display_phone_number).toBe('+1 555-000-0001')
+    expect(out.contacts[0]!.wa_id).toBe('15550000002')
+    // The same number spelled with a '+' gets the same placeholder, spelled the same way.
+    expect(out.contacts[0]!.input).toBe('+15550000002')
+    expect(out.contacts[0]!.profile.name).toBe('Person 1')
+    expect(out.messages[0]!.id).toBe('wamid.REDACTED1')
+    expect(out.error.message).toBe('Recipient +15550000002 is not in the allowed list')
+    // A template's name and a date are not personal.
+    expect(out.name).toBe('hello_world')
+    expect(out.from).toBe('2026-01-20')
+    // Raw text gets the same replacements.
+    expect(p.text('{"wa_id":"16315550199","display_phone_number":"+1 631-555-0142"}')).toBe('{"wa_id":"15550000002","display_phone_number":"+1 555-000-0001"}')
+    // Stable: a second run over the same data gives the same file.
+    expect(new PersonalDataRedactor().json(body)).toEqual(out)
+  })
+})
+
+describe('record -> re-record -> check -> drift', () => {
+  let recordings: string
+
+  beforeAll(async () => {
+    recordings = dir()
+    const r = await runRecord({ target: 'sim', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recordings, env: {}, cwd: ROOT })
+    expect(r.files.every((f) => f.status === 'written')).toBe(true)
+  })
+
+  it('marks volatile values and keeps no personal data', () => {
+    const all = loadRecordings(recordings)
+    const media = all.get('media.retrieve-url')![0]!
+    expect(media.volatile!.headers).toEqual(expect.arrayContaining(['date', 'x-fb-request-id', 'x-fb-trace-id']))
+    expect(media.volatile!.body).toEqual(['/id', '/url'])
+    const phone = all.get('phone-numbers.get')![0]!
+    expect(phone.personalData).toBe(1)
+    expect(phone.observations[0]!.response!.body.json).toMatchObject({ display_phone_number: '+1 555-000-0001' })
+  })
+
+  it('re-recording the unchanged upstream changes no file, though ports, ids and dates differ', async () => {
+    const before = snapshot(recordings)
+    const r = await runRecord({ target: 'sim', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recordings, env: {}, cwd: ROOT })
+    expect(r.files.map((f) => f.status)).toEqual(r.files.map(() => 'unchanged'))
+    expect(snapshot(recordings)).toEqual(before)
+  })
+
+  it('re-recording a drifted upstream rewrites what changed, and only that', async () => {
+    const copy = dir()
+    await runRecord({ target: 'sim', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: copy, env: {}, cwd: ROOT })
+    const r = await runRecord({ target: 'sim', scenario: 'media-file-size-string', name: 'sim-baseline', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: copy, env: {}, cwd: ROOT })
+    const written = r.files.filter((f) => f.status === 'written').map((f) => f.file.slice(copy.length + 1))
+    expect(written.sort()).toEqual(['media.retrieve-url.with-phone-number-id/sim-baseline.json', 'media.retrieve-url/sim-baseline.json'])
+  })
+
+  it('a check against the recording of the same upstream has zero findings', async () => {
+    const r = await runCheck({ target: 'sim', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recordings, outDir: dir(), formats: ['json'], env: {}, cwd: ROOT })
+    expect(r.report.findings).toEqual([])
+    expect(r.report.outcome).toBe('pass')
+  })
+
+  it('a field changing type is reported by schema-drift at its path', async () => {
+    const r = await runCheck({ target: 'sim', scenario: 'media-file-size-string', only: ['media.retrieve-url'], contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recordings, outDir: dir(), formats: ['json'], env: {}, cwd: ROOT })
+    expect(r.report.findings.map((f) => [f.contract, f.check, f.severity, f.title])).toEqual([['media.retrieve-url', 'schema-drift', 'breaking', '`$.file_size` was integer, is now string']])
+    expect(r.report.findings[0]!.expected).toBe('$.file_size: integer')
+  })
+
+  it('a header the contract does not pin, gone since the recording, is reported by golden-diff', async () => {
+    const r = await runCheck({ target: 'sim', scenario: 'graph-request-id-dropped', only: ['media.post-method'], contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recordings, outDir: dir(), formats: ['json'], env: {}, cwd: ROOT })
+    const golden = r.report.findings.filter((f) => f.check === 'golden-diff')
+    expect(golden.map((f) => [f.severity, f.title])).toEqual([['warning', 'Header x-fb-request-id is no longer sent']])
+    expect(golden[0]!.message).toContain('Recorded: x-fb-request-id in every response of the recording "sim-baseline"')
+  })
+
+  it('a field the recording had and today lacks is narrowed (schema-drift, warning)', async () => {
+    // error-code-unknown answers with an error that carries no error_data; the recording's errors did.
+    const r = await runCheck({ target: 'sim', scenario: 'error-code-unknown', only: ['messages.send-invalid'], contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recordings, outDir: dir(), formats: ['json'], env: {}, cwd: ROOT })
+    const narrowed = r.report.findings.filter((f) => f.check === 'schema-drift')
+    expect(narrowed.map((f) => [f.severity, f.expected, f.actual])).toEqual([['warning', '$.error.error_data: object', '$.error.error_data: absent']])
+  })
+
+  it('sameBehaviour tells an unchanged recording from a changed one', () => {
+    const rec = loadRecordings(recordings).get('media.retrieve-url')![0]!
+    const moved = structuredClone(rec)
+    moved.observations[0]!.request.url = moved.observations[0]!.request.url.replace(/:\d+\//, ':1/')
+    moved.observations[0]!.response!.rawHeaders = moved.observations[0]!.response!.rawHeaders.map(([n, v]) => [n, n.toLowerCase() === 'x-fb-request-id' ? 'other' : v])
+    expect(sameBehaviour(rec, moved)).toBe(true)
+    const changed = structuredClone(rec)
+    ;(changed.observations[0]!.response!.body.json as Record<string, unknown>).file_size = '463'
+    expect(sameBehaviour(rec, changed)).toBe(false)
+  })
+})
+
+describe('redaction of every file written', () => {
+  it('a live-style run with a known token and known phone numbers leaves none of them on disk', async () => {
+    const sim = await startSimulator()
+    try {
+      const env = {
+        WHATSAPP_ACCESS_TOKEN: sim.credentials.token,
+        WHATSAPP_PHONE_NUMBER_ID: sim.credentials.phoneNumberId,
+        WHATSAPP_WABA_ID: sim.credentials.wabaId,
+        WHATSAPP_TEST_RECIPIENT: `+${sim.credentials.testRecipient}`,
+      }
+      const out = dir()
+      const recs = join(out, 'recordings')
+      await runRecord({ target: sim.url, contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recs, env, cwd: ROOT, minIntervalMs: 0 })
+      await runCheck({ target: sim.url, contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recs, outDir: join(out, 'reports'), formats: ['json', 'md', 'junit'], env, cwd: ROOT, minIntervalMs: 0 })
+      const files = filesUnder(out)
+      expect(files.length).toBeGreaterThan(13)
+      const secrets = [sim.credentials.token, sim.credentials.testRecipient, '631-555-0142', '6315550142']
+      const hits = files.flatMap((f) => secrets.filter((s) => readFileSync(f, 'utf8').includes(s)).map((s) => `${f}: ${s}`))
+      expect(hits).toEqual([])
+    } finally {
+      await sim.close()
+    }
+  })
+})
