@@ -35,6 +35,7 @@ const DEFAULTS = {
   recordings: 'recordings/meta',
   pacts: 'pacts',
   gateOut: 'reports/gate',
+  verifyOut: 'reports/verify',
   format: 'json,md,junit',
   failOn: 'breaking',
   simPort: 8787,
@@ -45,6 +46,8 @@ const MAIN_HELP = `driftwatch: catch upstream API drift before production breaks
 Usage:
   driftwatch check [options]    probe the target, check every contract, write a drift report
   driftwatch record [options]   probe the target and write golden recordings of what it did
+  driftwatch verify <file.har|recordings-dir> [options]
+                                offline: check captured traffic against the contracts
   driftwatch gate [options]     pre-deploy: check pact files against the contracts and recordings (offline)
   driftwatch sim [options]      run the embedded Meta Graph API simulator on its own
   driftwatch --help             this help; driftwatch <command> --help for a command's options
@@ -127,6 +130,30 @@ Options:
 Exit codes: 0 every interaction passes; 1 some interaction would fail against the upstream;
 2 harness error (missing pacts or recordings, invalid files).`
 
+const VERIFY_HELP = `driftwatch verify: check traffic you already have against the contracts, offline.
+
+Usage: driftwatch verify <file.har | recordings-dir> [options]
+
+A HAR 1.2 file (exported by browsers, mitmproxy, Charles, proxies; base64 bodies supported) or a
+directory of driftwatch recordings. Each entry is matched to a contract by method and path
+template (then query, auth, ids seen earlier, and whether a success's body fits the schema) and
+judged by the same checks as \`check\`. Entries no contract describes are listed as info findings.
+A request with a method the endpoint rejects is reported as consumer drift.
+
+Options:
+  --contracts <dir>         contract pack (default ${DEFAULTS.contracts})
+  --recordings <dir>        recordings that give URL contracts (media download) their path (default ${DEFAULTS.recordings})
+  --api-version <vN.N>      the version the traffic used (default: read from the first versioned path)
+  --out <dir>               where reports go (default ${DEFAULTS.verifyOut})
+  --format <list>           json,md,junit (default ${DEFAULTS.format}; report.json is always written)
+  --fail-on <level>         breaking | warning | info | never (default ${DEFAULTS.failOn})
+  --quiet                   only the summary line
+  -h, --help                this help
+
+Secrets (Authorization, cookies, access_token) and personal data in the traffic never reach the
+reports. Exit codes as for check: 0 nothing at or above --fail-on; 1 drift; 2 harness error
+(unreadable or malformed file, nothing to verify).`
+
 const SIM_HELP = `driftwatch sim: run the embedded Meta Graph API simulator on its own.
 
 Usage: driftwatch sim [options]
@@ -178,6 +205,18 @@ const GATE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
+const VERIFY_OPTIONS = {
+  contracts: { type: 'string' },
+  recordings: { type: 'string' },
+  'api-version': { type: 'string' },
+  out: { type: 'string' },
+  format: { type: 'string' },
+  'fail-on': { type: 'string' },
+  quiet: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
 const SIM_OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
@@ -186,16 +225,16 @@ const SIM_OPTIONS = {
 } as const satisfies ParseArgsConfig['options']
 
 /** Every command's flags, for callers (and tests) that validate command lines against the CLI. */
-export const COMMAND_OPTIONS = { check: CHECK_OPTIONS, record: RECORD_OPTIONS, gate: GATE_OPTIONS, sim: SIM_OPTIONS } as const
+export const COMMAND_OPTIONS = { check: CHECK_OPTIONS, record: RECORD_OPTIONS, verify: VERIFY_OPTIONS, gate: GATE_OPTIONS, sim: SIM_OPTIONS } as const
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
 }
 
-function parse<O extends ParseArgsConfig['options']>(args: string[], options: O, command: string) {
+function parse<O extends ParseArgsConfig['options']>(args: string[], options: O, command: string, allowPositionals = false) {
   try {
-    return parseArgs({ args, options, allowPositionals: false, strict: true })
+    return parseArgs({ args, options, allowPositionals, strict: true })
   } catch (err) {
     const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '')
     throw new HarnessError('DW_USAGE', `${msg} (see driftwatch ${command} --help)`)
@@ -236,8 +275,9 @@ export async function main(args: string[], io: CliIO = defaultIO()): Promise<num
     if (command === 'check') return await checkCommand(rest, io)
     if (command === 'record') return await recordCommand(rest, io)
     if (command === 'gate') return await gateCommand(rest, io)
+    if (command === 'verify') return await verifyCommand(rest, io)
     if (command === 'sim') return await simCommand(rest, io)
-    throw new HarnessError('DW_USAGE', `unknown command "${command}" (commands: check, record, gate, sim; see driftwatch --help)`)
+    throw new HarnessError('DW_USAGE', `unknown command "${command}" (commands: check, record, verify, gate, sim; see driftwatch --help)`)
   } catch (err) {
     return reportError(err, io, args.includes('--debug'))
   }
@@ -406,6 +446,42 @@ async function gateCommand(args: string[], io: CliIO): Promise<number> {
   io.stdout(report.outcome === 'pass' ? `GATE PASSED: ${s.passed} of ${s.interactions} interactions match the upstream as contracted and as last recorded (${secs} s)` : `GATE FAILED: ${s.failed} of ${s.interactions} interactions would fail against the upstream (${secs} s)`)
   io.stdout(`Reports: ${files.join(', ')}`)
   return report.outcome === 'pass' ? 0 : 1
+}
+
+async function verifyCommand(args: string[], io: CliIO): Promise<number> {
+  const { values: v, positionals } = parse(args, VERIFY_OPTIONS, 'verify', true)
+  if (v.help) {
+    io.stdout(VERIFY_HELP)
+    return 0
+  }
+  if (positionals.length !== 1) throw new HarnessError('DW_USAGE', `verify takes one HAR file or recordings directory (got ${positionals.length ? positionals.join(' ') : 'none'}; see driftwatch verify --help)`)
+  const failOn = parseFailOn(v['fail-on'] ?? DEFAULTS.failOn)
+  const formats = parseFormats(v.format ?? DEFAULTS.format)
+  const apiVersion = v['api-version'] !== undefined ? parseApiVersion(v['api-version']) : undefined
+  const t0 = Date.now()
+  const { runVerify, UNMATCHED } = await import('./verify/verify.ts')
+  const { report, files, redactor, entries } = await runVerify({
+    input: positionals[0]!,
+    contractsDir: v.contracts ?? DEFAULTS.contracts,
+    recordingsDir: v.recordings ?? DEFAULTS.recordings,
+    ...(apiVersion ? { apiVersion } : {}),
+    outDir: resolve(io.cwd, v.out ?? DEFAULTS.verifyOut),
+    formats,
+    env: io.env,
+    cwd: io.cwd,
+  })
+  if (!v.quiet) {
+    io.stderr(`driftwatch verify: ${entries} entries from ${report.target}`)
+    for (const r of report.results.filter((x) => x.status !== 'skipped')) {
+      const own = report.findings.filter((f) => f.contract === r.contract && f.severity !== 'info')
+      io.stderr(redactor.text(`  ${r.status === 'passed' ? '✓' : '✗'} ${r.contract}: ${r.reason ?? ''}${own.length ? `; ${own.map((f) => f.title).join('; ')}` : ''}`))
+    }
+    const unmatched = report.findings.filter((f) => f.contract === UNMATCHED)
+    for (const f of unmatched) io.stderr(redactor.text(`  ? ${f.title}`))
+  }
+  io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
+  io.stdout(`Reports: ${files.join(', ')}`)
+  return exitCodeOf(report, failOn)
 }
 
 async function simCommand(args: string[], io: CliIO): Promise<number> {

@@ -107,7 +107,7 @@ function readIfValid(file: string): Recording | undefined {
 }
 
 /** One observation with personal data replaced in the URL, the request excerpt, headers and body. */
-function redactPersonal(o: Observation, personal: PersonalDataRedactor): Observation {
+export function redactPersonal(o: Observation, personal: PersonalDataRedactor): Observation {
   // JSON first: keys decide what is personal and register the values; raw text follows.
   const json = o.response?.body.json !== undefined ? personal.json(o.response.body.json) : undefined
   const request = {

@@ -201,7 +201,7 @@ function contractBodies(contract: Contract, observations: readonly Observation[]
 }
 
 /** Schema deltas against the contract and the golden recording, for the schema-drift check. */
-async function schemaDriftFor(contract: Contract, observations: readonly Observation[], golden: Recording | undefined, pack: ContractPack): Promise<Pick<CheckContext, 'schemaDrift'>> {
+export async function schemaDriftFor(contract: Contract, observations: readonly Observation[], golden: Recording | undefined, pack: ContractPack): Promise<Pick<CheckContext, 'schemaDrift'>> {
   const schema = contract.expect.bodySchema
   if (!schema) return {}
   const now = contractBodies(contract, observations)
@@ -256,7 +256,7 @@ function pointerGet(value: unknown, pointer: string): unknown {
 }
 
 /** Stores captured values from the first complete response with an expected status. */
-function captureValues(c: Contract, observations: readonly Observation[], vars: Record<string, string | undefined>): void {
+export function captureValues(c: Contract, observations: readonly Observation[], vars: Record<string, string | undefined>): void {
   if (c.capture.length === 0) return
   const source = observations.find((o) => o.response && !o.transportError && c.expect.status.includes(o.response.status))
   for (const cap of c.capture) {
