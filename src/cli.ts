@@ -36,6 +36,7 @@ const DEFAULTS = {
   pacts: 'pacts',
   gateOut: 'reports/gate',
   verifyOut: 'reports/verify',
+  importOut: 'contracts/openapi',
   format: 'json,md,junit',
   failOn: 'breaking',
   simPort: 8787,
@@ -48,6 +49,8 @@ Usage:
   driftwatch record [options]   probe the target and write golden recordings of what it did
   driftwatch verify <file.har|recordings-dir> [options]
                                 offline: check captured traffic against the contracts
+  driftwatch import openapi <spec> [options]
+                                draft contracts from an OpenAPI 3.x document, for review
   driftwatch gate [options]     pre-deploy: check pact files against the contracts and recordings (offline)
   driftwatch sim [options]      run the embedded Meta Graph API simulator on its own
   driftwatch --help             this help; driftwatch <command> --help for a command's options
@@ -154,6 +157,25 @@ Secrets (Authorization, cookies, access_token) and personal data in the traffic 
 reports. Exit codes as for check: 0 nothing at or above --fail-on; 1 drift; 2 harness error
 (unreadable or malformed file, nothing to verify).`
 
+const IMPORT_HELP = `driftwatch import openapi: draft contracts from an OpenAPI 3.x document.
+
+Usage: driftwatch import openapi <spec.yaml|spec.json> [options]
+
+Writes one YAML contract and one JSON Schema per operation: readable drafts an engineer reviews,
+edits and commits. They state what the spec says; \`driftwatch verify <recordings> --contracts
+<out>\` then shows where the spec and real traffic disagree. Object schemas are closed
+(additionalProperties: false) so fields the spec does not list are reported; path ids that are not
+configuration become declared inputs; no request bodies are drafted.
+
+Options:
+  --tag <tag>               only operations with this tag (repeatable)
+  --operation <id>          only this operationId (repeatable)
+  --out <dir>               where the drafts go (default ${DEFAULTS.importOut})
+  --force                   overwrite drafts that already exist
+  -h, --help                this help
+
+Exit codes: 0 written; 2 unreadable spec, nothing selected, or files that exist without --force.`
+
 const SIM_HELP = `driftwatch sim: run the embedded Meta Graph API simulator on its own.
 
 Usage: driftwatch sim [options]
@@ -217,6 +239,15 @@ const VERIFY_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
+const IMPORT_OPTIONS = {
+  tag: { type: 'string', multiple: true },
+  operation: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  force: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
 const SIM_OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
@@ -225,7 +256,7 @@ const SIM_OPTIONS = {
 } as const satisfies ParseArgsConfig['options']
 
 /** Every command's flags, for callers (and tests) that validate command lines against the CLI. */
-export const COMMAND_OPTIONS = { check: CHECK_OPTIONS, record: RECORD_OPTIONS, verify: VERIFY_OPTIONS, gate: GATE_OPTIONS, sim: SIM_OPTIONS } as const
+export const COMMAND_OPTIONS = { check: CHECK_OPTIONS, record: RECORD_OPTIONS, verify: VERIFY_OPTIONS, import: IMPORT_OPTIONS, gate: GATE_OPTIONS, sim: SIM_OPTIONS } as const
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -276,8 +307,9 @@ export async function main(args: string[], io: CliIO = defaultIO()): Promise<num
     if (command === 'record') return await recordCommand(rest, io)
     if (command === 'gate') return await gateCommand(rest, io)
     if (command === 'verify') return await verifyCommand(rest, io)
+    if (command === 'import') return await importCommand(rest, io)
     if (command === 'sim') return await simCommand(rest, io)
-    throw new HarnessError('DW_USAGE', `unknown command "${command}" (commands: check, record, verify, gate, sim; see driftwatch --help)`)
+    throw new HarnessError('DW_USAGE', `unknown command "${command}" (commands: check, record, verify, import, gate, sim; see driftwatch --help)`)
   } catch (err) {
     return reportError(err, io, args.includes('--debug'))
   }
@@ -482,6 +514,23 @@ async function verifyCommand(args: string[], io: CliIO): Promise<number> {
   io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
   io.stdout(`Reports: ${files.join(', ')}`)
   return exitCodeOf(report, failOn)
+}
+
+async function importCommand(args: string[], io: CliIO): Promise<number> {
+  const { values: v, positionals } = parse(args, IMPORT_OPTIONS, 'import', true)
+  if (v.help) {
+    io.stdout(IMPORT_HELP)
+    return 0
+  }
+  const [kind, spec, ...extra] = positionals
+  if (kind !== 'openapi') throw new HarnessError('DW_USAGE', `import knows one format: driftwatch import openapi <spec> (got ${kind ? `"${kind}"` : 'nothing'})`)
+  if (!spec || extra.length) throw new HarnessError('DW_USAGE', 'import openapi takes one spec file (see driftwatch import --help)')
+  const { importOpenApi } = await import('./import/openapi.ts')
+  const outDir = resolve(io.cwd, v.out ?? DEFAULTS.importOut)
+  const r = await importOpenApi({ spec: resolve(io.cwd, spec), outDir, ...(v.tag ? { tags: v.tag } : {}), ...(v.operation ? { operations: v.operation } : {}), force: v.force === true, cwd: io.cwd })
+  for (const s of r.skipped) io.stderr(`  skipped ${s.operation}: ${s.reason}`)
+  io.stdout(`Drafted ${r.contracts.length} contract${r.contracts.length === 1 ? '' : 's'} and ${r.schemas.length} schema${r.schemas.length === 1 ? '' : 's'} in ${relative(io.cwd, outDir) || '.'}. Review them, then: driftwatch verify recordings/meta --contracts ${relative(io.cwd, outDir) || '.'}`)
+  return 0
 }
 
 async function simCommand(args: string[], io: CliIO): Promise<number> {

@@ -15,6 +15,7 @@ export type HarnessErrorCode =
   | 'DW_RECORDINGS_MISSING'
   | 'DW_PACT_INVALID'
   | 'DW_HAR_INVALID'
+  | 'DW_SPEC_INVALID'
   | 'DW_SIMULATOR_FAILED'
   | 'DW_OUTPUT_FAILED'
   | 'DW_INTERNAL'

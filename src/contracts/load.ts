@@ -94,6 +94,7 @@ export function loadContracts(dir: string, options: LoadOptions = {}): ContractP
     contracts: ordered,
     validateBody: (schema, body) => schemas.validate(schema, body),
     schemaProperties: (schema) => schemas.properties(schema),
+    schemaJson: (schema) => schemas.json(schema),
   }
 }
 
@@ -278,6 +279,7 @@ interface RawContract {
   notes?: string[]
   tags?: string[]
   after?: string[]
+  inputs?: string[]
   variantOf?: string
   preflight?: boolean
   samples?: number
@@ -416,6 +418,7 @@ function normalise(p: ParsedFile, problems: ContractProblem[]): Contract | undef
     },
     capture,
     uses,
+    inputs: raw.inputs ?? [],
     file: p.file,
   }
 }
@@ -447,7 +450,7 @@ function crossCheck(contracts: Contract[], parsed: ParsedFile[], schemas: Schema
   const known = [...CONFIG_VARIABLES, ...capturedBy.keys()]
   for (const c of contracts) {
     for (const v of c.uses) {
-      if (!known.includes(v) && broken.length === 0) {
+      if (!known.includes(v) && !c.inputs.includes(v) && broken.length === 0) {
         const guess = closest(v, known)
         at(c, '/request', `unknown variable {${v}}: not a configuration variable (${CONFIG_VARIABLES.join(', ')}) and no contract captures it${guess ? `; did you mean {${guess}}?` : ''}`)
       }
@@ -540,6 +543,7 @@ interface SchemaRegistry {
   has(name: string): boolean
   names(): string[]
   properties(name: string): readonly string[] | undefined
+  json(name: string): unknown
   validate(name: string, body: unknown): SchemaViolation[]
 }
 
@@ -582,6 +586,7 @@ function loadSchemas(dir: string, rel: (p: string) => string, problems: Contract
       const props = parsedSchemas.find((s) => s.name === name)?.schema.properties
       return props && typeof props === 'object' ? Object.keys(props) : undefined
     },
+    json: (name) => parsedSchemas.find((s) => s.name === name)?.schema,
     validate(name, body) {
       const v = validators.get(name)
       if (!v) throw new HarnessError('DW_SCHEMA_INVALID', `schema ${name} is not loaded`)

@@ -47,6 +47,7 @@ export const contractMetaSchema = {
     notes: { type: 'array', items: { type: 'string' } },
     tags: { type: 'array', items: { type: 'string' } },
     after: { type: 'array', items: { type: 'string' } },
+    inputs: { type: 'array', items: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } },
     variantOf: { type: 'string' },
     preflight: { type: 'boolean' },
     samples: { type: 'integer', minimum: 1, maximum: 100 },

@@ -138,6 +138,8 @@ export interface Contract {
   capture: Capture[]
   /** Variables this contract's templates use. */
   uses: string[]
+  /** Variables supplied from outside the pack (neither configuration nor a capture): an imported draft's ids. Unset, the contract is skipped. */
+  inputs: string[]
   /** The file it came from, relative to the working directory. */
   file: string
 }
@@ -152,6 +154,8 @@ export interface ContractPack {
   validateBody(schema: string, body: unknown): SchemaViolation[]
   /** Top-level property names a schema declares (what a body of that kind is made of), or undefined. */
   schemaProperties(schema: string): readonly string[] | undefined
+  /** A schema file's JSON as loaded, or undefined. */
+  schemaJson(schema: string): unknown
 }
 
 /** One body-schema violation, located by JSON path. */

@@ -271,7 +271,7 @@ function skipReason(variable: string, capturedBy: Map<string, string>, statusOf:
     return `needs {${variable}}: set ${VARIABLE_ENV[variable] ?? variable} to run it`
   }
   const src = capturedBy.get(variable)
-  if (!src) return `needs {${variable}}, which is not configured`
+  if (!src) return `needs {${variable}}, an input no contract captures: add a contract that captures it, or judge this one with driftwatch verify`
   const r = statusOf.get(src)
   if (!r) return `needs {${variable}} from ${src}, which was not selected`
   if (r.status === 'passed') return `needs {${variable}}, which ${src} did not return (the field was absent)`

@@ -54,7 +54,7 @@ interface Entry {
 export const UNMATCHED = '(no contract)'
 
 /** Runs verify end to end and writes the reports. */
-export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; files: string[]; redactor: Redactor; entries: number }> {
+export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; files: string[]; redactor: Redactor; entries: number; matched: Map<string, Observation[]> }> {
   const cwd = opts.cwd ?? process.cwd()
   const input = resolve(cwd, opts.input)
   const rel = relative(cwd, input) || input
@@ -135,7 +135,8 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
     results,
   }
   const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd })
-  return { ...written, redactor, entries: entries.length }
+  const matched = new Map([...byContract].map(([id, g]) => [id, g.items.map((i) => i.o)]))
+  return { ...written, redactor, entries: entries.length, matched }
 }
 
 /** Media expectations filled from the traffic so far; undefined when it has not named them yet (no retrieve before the download). */
@@ -205,7 +206,15 @@ function matchEntry(pack: ContractPack, e: Entry, vars: Record<string, string | 
     // A success whose body fits the contract's schema says which endpoint it was; an error says nothing.
     const r = o.response
     if (r && r.status < 300 && cand.contract.expect.bodySchema && r.body.json !== undefined && cand.contract.expect.status.includes(r.status)) {
-      if (pack.validateBody(cand.contract.expect.bodySchema, r.body.json).length === 0) score += 3
+      const schema = cand.contract.expect.bodySchema
+      if (pack.validateBody(schema, r.body.json).length === 0) score += 3
+      // Drifted bodies fit no schema exactly; the fields they share with one still say which endpoint it was.
+      const known = pack.schemaProperties(schema)
+      if (known && r.body.json && typeof r.body.json === 'object' && !Array.isArray(r.body.json)) {
+        const keys = Object.keys(r.body.json)
+        const overlap = keys.filter((k) => known.includes(k)).length
+        score += (overlap - (keys.length - overlap)) / Math.max(1, keys.length)
+      }
     }
     return { contract: cand.contract, score }
   })

@@ -21,6 +21,7 @@ export function contract(over: Partial<Omit<Contract, 'expect'>> & { expect?: Pa
     request: { method: 'GET', path: '/{api_version}/1', query: {}, headers: {}, auth: 'bearer' },
     capture: [],
     uses: [],
+    inputs: [],
     file: 'contracts/test/test.contract.yaml',
     ...rest,
     expect: { status: [200], headers: { required: [], forbidden: [], patterns: [] }, framing: 'any', ...expect },

@@ -1,0 +1,231 @@
+/**
+ * `driftwatch import openapi`: draft contracts from an OpenAPI 3.x document (Meta publishes one).
+ * One readable YAML contract and one JSON Schema per operation, for an engineer to review, edit
+ * and commit. What the drafts say is the spec's word, not traffic's: `driftwatch verify` of real
+ * recordings against them shows where the two disagree.
+ *
+ * Choices, each visible in the files: object schemas are closed (`additionalProperties: false`)
+ * so a field traffic sends and the spec does not list is reported rather than waved through;
+ * OpenAPI-only keywords (`example`, `nullable`, `discriminator`, ...) are translated or dropped;
+ * `$ref`s are inlined so each schema file stands alone; path ids that are neither configuration
+ * nor captured become declared `inputs`; requests carry no body (a draft must not send messages).
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import YAML from 'yaml'
+import { ensureDir, writeFileAtomic } from '../atomic-write.ts'
+import { loadContracts } from '../contracts/load.ts'
+import { CONFIG_VARIABLES } from '../contracts/types.ts'
+import { HarnessError } from '../errors.ts'
+
+/** What to import and where. */
+export interface ImportOptions {
+  spec: string
+  /** Only operations with one of these tags (case-insensitive). */
+  tags?: readonly string[]
+  /** Only these operationIds. */
+  operations?: readonly string[]
+  outDir: string
+  /** Overwrite existing files. */
+  force?: boolean
+  cwd?: string
+}
+
+/** What was written, and what was left out with why. */
+export interface ImportResult {
+  contracts: string[]
+  schemas: string[]
+  skipped: { operation: string; reason: string }[]
+}
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
+/** Spec path parameter names that are driftwatch configuration variables. */
+const KNOWN_PARAMS: Record<string, string> = {
+  version: 'api_version',
+  'phone-number-id': 'phone_number_id',
+  'waba-id': 'waba_id',
+  'whatsapp-business-account-id': 'waba_id',
+}
+/** Formats ajv-formats knows; others (int64, binary, ...) are OpenAPI annotations and are dropped. */
+const FORMATS = new Set(['date', 'time', 'date-time', 'duration', 'uri', 'uri-reference', 'email', 'hostname', 'ipv4', 'ipv6', 'uuid', 'regex'])
+/** OpenAPI keywords that are not JSON Schema (draft-07) and are dropped. */
+const OPENAPI_ONLY = new Set(['example', 'examples', 'xml', 'discriminator', 'readOnly', 'writeOnly', 'externalDocs', 'deprecated', 'nullable', 'x-nullable'])
+
+interface Operation {
+  operationId?: string
+  summary?: string
+  description?: string
+  tags?: string[]
+  parameters?: Parameter[]
+  responses?: Record<string, { $ref?: string; description?: string; content?: Record<string, { schema?: unknown }> }>
+}
+interface Parameter {
+  $ref?: string
+  name?: string
+  in?: string
+  required?: boolean
+}
+
+/** `retrieveMediaUrl` -> `retrieve-media-url`. */
+function kebab(s: string): string {
+  return s
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase()
+}
+
+/** `Media-ID` -> `media_id`, `Version` -> `api_version`. */
+function variableOf(param: string): string {
+  const k = param.toLowerCase()
+  return KNOWN_PARAMS[k] ?? k.replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')
+}
+
+/** Imports the selected operations and writes the drafts. */
+export async function importOpenApi(opts: ImportOptions): Promise<ImportResult> {
+  const cwd = opts.cwd ?? process.cwd()
+  const rel = relative(cwd, opts.spec) || opts.spec
+  let doc: { openapi?: string; paths?: Record<string, Record<string, unknown>>; components?: Record<string, Record<string, unknown>> }
+  try {
+    doc = YAML.parse(readFileSync(opts.spec, 'utf8'), { maxAliasCount: -1 })
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new HarnessError('DW_SPEC_INVALID', e.code ? `cannot read ${rel} (${e.code})` : `${rel} does not parse as YAML or JSON: ${e.message}`, { file: rel })
+  }
+  if (typeof doc?.openapi !== 'string' || !doc.openapi.startsWith('3.')) throw new HarnessError('DW_SPEC_INVALID', `${rel}: "openapi" is ${JSON.stringify(doc?.openapi)}; only OpenAPI 3.x documents are supported`, { file: rel })
+  if (!doc.paths || typeof doc.paths !== 'object') throw new HarnessError('DW_SPEC_INVALID', `${rel}: "paths" is missing`, { file: rel })
+
+  const resolveRef = (ref: string): unknown => {
+    if (!ref.startsWith('#/')) throw new HarnessError('DW_SPEC_INVALID', `${rel}: external $ref "${ref}" is not supported; bundle the spec first`, { file: rel })
+    let v: unknown = doc
+    for (const seg of ref.slice(2).split('/')) v = (v as Record<string, unknown> | undefined)?.[seg.replace(/~1/g, '/').replace(/~0/g, '~')]
+    if (v === undefined) throw new HarnessError('DW_SPEC_INVALID', `${rel}: $ref "${ref}" points at nothing`, { file: rel })
+    return v
+  }
+
+  const wantTags = opts.tags?.map((t) => t.toLowerCase())
+  const result: ImportResult = { contracts: [], schemas: [], skipped: [] }
+  const drafts: { id: string; contract: Record<string, unknown>; schema?: unknown; comment: string }[] = []
+  const seenOps = new Set<string>()
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const shared = (item.parameters as Parameter[] | undefined) ?? []
+    for (const method of METHODS) {
+      const op = item[method] as Operation | undefined
+      if (!op) continue
+      const opId = op.operationId ?? `${method}-${path}`
+      seenOps.add(opId)
+      if (opts.operations && !opts.operations.includes(opId)) continue
+      if (wantTags && !(op.tags ?? []).some((t) => wantTags.includes(t.toLowerCase()))) continue
+      const params = [...shared, ...(op.parameters ?? [])].map((p) => (p.$ref ? (resolveRef(p.$ref) as Parameter) : p))
+      const vars = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!)
+      const urlParam = vars.find((v) => /url/i.test(v))
+      if (urlParam) {
+        result.skipped.push({ operation: opId, reason: `its path parameter {${urlParam}} is a whole URL, not a path segment; describe it with a url: contract (see contracts/meta/media.download.yaml)` })
+        continue
+      }
+      const contractPath = path.replace(/\{([^}]+)\}/g, (_m, name: string) => `{${variableOf(name)}}`)
+      const inputs = vars.map(variableOf).filter((v) => !(CONFIG_VARIABLES as readonly string[]).includes(v))
+      const query: Record<string, string> = {}
+      const optional: string[] = []
+      for (const p of params.filter((x) => x.in === 'query' && x.name)) {
+        if (p.required) {
+          const v = variableOf(p.name!)
+          query[p.name!] = `{${v}}`
+          if (!(CONFIG_VARIABLES as readonly string[]).includes(v)) inputs.push(v)
+        } else optional.push(p.name!)
+      }
+      const ok = Object.entries(op.responses ?? {}).filter(([code]) => /^2\d\d$/.test(code))
+      if (ok.length === 0) {
+        result.skipped.push({ operation: opId, reason: 'documents no 2xx response' })
+        continue
+      }
+      const id = `openapi.${kebab(opId)}`
+      const [, first] = ok[0]!
+      const response = first.$ref ? (resolveRef(first.$ref) as typeof first) : first
+      const [mediaType, content] = Object.entries(response.content ?? {})[0] ?? []
+      const schema = content?.schema !== undefined && /json/i.test(mediaType ?? '') ? toJsonSchema(content.schema, resolveRef) : undefined
+      const notes = [`Drafted from ${rel} (${method.toUpperCase()} ${path}, operationId ${opId}); the spec's word, not traffic's. Review before relying on it.`]
+      if (optional.length) notes.push(`Optional query parameters in the spec: ${optional.join(', ')}.`)
+      if (method !== 'get') notes.push('No request body was drafted: add one before running it with check (it would change state upstream).')
+      const contract: Record<string, unknown> = {
+        id,
+        title: op.summary ?? opId,
+        ...(op.description ? { description: firstParagraph(op.description) } : {}),
+        source: `${rel} paths["${path}"].${method}`,
+        notes,
+        tags: ['openapi', ...(op.tags ?? []).map(kebab)],
+        ...(inputs.length ? { inputs: [...new Set(inputs)] } : {}),
+        ...(method === 'get' ? {} : { repeatable: false }),
+        request: { method: method.toUpperCase(), path: contractPath, ...(Object.keys(query).length ? { query } : {}) },
+        expect: {
+          status: ok.length === 1 ? Number(ok[0]![0]) : ok.map(([c]) => Number(c)),
+          ...(mediaType ? { contentType: mediaType } : {}),
+          ...(schema ? { body: { schema: `${id}.json` } } : {}),
+        },
+      }
+      drafts.push({ id, contract, ...(schema ? { schema: { $schema: 'http://json-schema.org/draft-07/schema#', title: op.summary ?? opId, description: `Generated by driftwatch import openapi from ${rel} (${method.toUpperCase()} ${path}). Objects are closed: fields traffic sends that the spec does not list are reported.`, ...(schema as object) } } : {}), comment: `Generated by driftwatch import openapi from ${rel}. Review and edit; it states what the spec says.` })
+    }
+  }
+  for (const want of opts.operations ?? []) {
+    if (!seenOps.has(want)) {
+      const near = [...seenOps].filter((o) => o.toLowerCase().includes(want.toLowerCase().slice(0, 6))).slice(0, 5)
+      throw new HarnessError('DW_USAGE', `${rel} has no operation "${want}"${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`)
+    }
+  }
+  if (drafts.length === 0) throw new HarnessError('DW_USAGE', `nothing to import from ${rel} with the given --tag/--operation${result.skipped.length ? ` (skipped: ${result.skipped.map((s) => `${s.operation}: ${s.reason}`).join('; ')})` : ''}`)
+
+  // Meta's error envelope, when the spec defines it: verify judges error bodies against it.
+  const errorSchema = doc.components?.schemas?.GraphAPIError
+  if (errorSchema) drafts.push({ id: 'openapi.graph-api-error', contract: {}, schema: { $schema: 'http://json-schema.org/draft-07/schema#', title: 'GraphAPIError', description: `Generated by driftwatch import openapi from ${rel} (components.schemas.GraphAPIError). Objects are closed.`, ...(toJsonSchema(errorSchema, resolveRef) as object) }, comment: '' })
+
+  // Refuse to overwrite reviewed files unless asked: a draft must never replace an engineer's edits silently.
+  const isContract = (d: (typeof drafts)[number]) => Object.keys(d.contract).length > 0
+  const files = drafts.flatMap((d) => [...(isContract(d) ? [join(opts.outDir, `${d.id}.yaml`)] : []), ...(d.schema ? [join(opts.outDir, 'schemas', `${d.id}.json`)] : [])])
+  const existing = files.filter((f) => existsSync(f))
+  if (existing.length && !opts.force) throw new HarnessError('DW_USAGE', `${existing.map((f) => relative(cwd, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}; pass --force to overwrite, or --out another directory`)
+  await ensureDir(join(opts.outDir, 'schemas'))
+  for (const d of drafts) {
+    if (isContract(d)) {
+      const file = join(opts.outDir, `${d.id}.yaml`)
+      await writeFileAtomic(file, `# ${d.comment}\n${YAML.stringify(d.contract, { lineWidth: 100 })}`)
+      result.contracts.push(file)
+    }
+    if (d.schema) {
+      const sfile = join(opts.outDir, 'schemas', `${d.id}.json`)
+      await writeFileAtomic(sfile, `${JSON.stringify(d.schema, null, 2)}\n`)
+      result.schemas.push(sfile)
+    }
+  }
+  // The drafts must load like any contract; if they do not, that is our bug, said plainly.
+  loadContracts(opts.outDir, { cwd })
+  return result
+}
+
+function firstParagraph(s: string): string {
+  return s.split(/\n\s*\n/)[0]!.replace(/\s+/g, ' ').trim()
+}
+
+/** An OpenAPI schema as a standalone draft-07 JSON Schema: refs inlined, OpenAPI-only keywords translated or dropped, objects closed. */
+export function toJsonSchema(schema: unknown, resolveRef: (ref: string) => unknown, seen: readonly string[] = []): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => toJsonSchema(s, resolveRef, seen))
+  if (!schema || typeof schema !== 'object') return schema
+  const s = schema as Record<string, unknown>
+  if (typeof s.$ref === 'string') {
+    // A recursive schema is cut at its second appearance: drafts stay finite and readable.
+    if (seen.includes(s.$ref)) return {}
+    return toJsonSchema(resolveRef(s.$ref), resolveRef, [...seen, s.$ref])
+  }
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(s)) {
+    if (OPENAPI_ONLY.has(k) || k.startsWith('x-')) continue
+    if (k === 'format' && (typeof v !== 'string' || !FORMATS.has(v))) continue
+    if (k === 'properties' && v && typeof v === 'object') {
+      out.properties = Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, toJsonSchema(sub, resolveRef, seen)]))
+    } else if (['items', 'additionalProperties', 'not', 'allOf', 'anyOf', 'oneOf'].includes(k)) {
+      out[k] = toJsonSchema(v, resolveRef, seen)
+    } else out[k] = v
+  }
+  if (s.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null']
+  if (out.properties && out.additionalProperties === undefined && !out.allOf && !out.anyOf && !out.oneOf) out.additionalProperties = false
+  return out
+}
