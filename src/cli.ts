@@ -37,6 +37,7 @@ const DEFAULTS = {
   gateOut: 'reports/gate',
   verifyOut: 'reports/verify',
   importOut: 'contracts/openapi',
+  proxyPort: 8788,
   format: 'json,md,junit',
   failOn: 'breaking',
   simPort: 8787,
@@ -51,6 +52,8 @@ Usage:
                                 offline: check captured traffic against the contracts
   driftwatch import openapi <spec> [options]
                                 draft contracts from an OpenAPI 3.x document, for review
+  driftwatch proxy --upstream <url> [options]
+                                recording proxy: forward, check and record an app's traffic live
   driftwatch gate [options]     pre-deploy: check pact files against the contracts and recordings (offline)
   driftwatch sim [options]      run the embedded Meta Graph API simulator on its own
   driftwatch --help             this help; driftwatch <command> --help for a command's options
@@ -176,6 +179,31 @@ Options:
 
 Exit codes: 0 written; 2 unreadable spec, nothing selected, or files that exist without --force.`
 
+const PROXY_HELP = `driftwatch proxy: a recording proxy in front of the Graph API.
+
+Usage: driftwatch proxy --upstream <url> [options]
+
+Point your application's Graph API base URL (or curl) at the proxy. Each request is forwarded to
+the upstream, the answer goes back to the application unchanged (framing included), and the
+exchange is checked against the contracts, printed live, and recorded (redacted: tokens,
+access_token, phone numbers, names) to <out>/<contract>/<name>.json, rewritten atomically after
+every exchange. A method the endpoint rejects (POST to a media id) is flagged as consumer drift.
+Responses are buffered to be checked: use it to record and review, not in production.
+
+Options:
+  --upstream <url>          where to forward, e.g. https://graph.facebook.com (required)
+  --port <N>                port to listen on (default ${DEFAULTS.proxyPort}; 0 picks a free one)
+  --host <addr>             address to bind (default 127.0.0.1)
+  --contracts <dir>         contract pack (default ${DEFAULTS.contracts})
+  --out <dir>               recordings directory (default ${DEFAULTS.recordings})
+  --name <name>             recording file name (default proxy)
+  --no-record               check and print only, write nothing
+  --quiet                   only exchanges with findings
+  -h, --help                this help
+
+Ctrl-C stops it and prints a summary. Exit codes: 0 no breaking finding seen; 1 some exchange had
+a breaking finding (upstream or consumer drift); 2 usage or harness error.`
+
 const SIM_HELP = `driftwatch sim: run the embedded Meta Graph API simulator on its own.
 
 Usage: driftwatch sim [options]
@@ -248,6 +276,19 @@ const IMPORT_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
+const PROXY_OPTIONS = {
+  upstream: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  contracts: { type: 'string' },
+  out: { type: 'string' },
+  name: { type: 'string' },
+  'no-record': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
 const SIM_OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
@@ -256,7 +297,7 @@ const SIM_OPTIONS = {
 } as const satisfies ParseArgsConfig['options']
 
 /** Every command's flags, for callers (and tests) that validate command lines against the CLI. */
-export const COMMAND_OPTIONS = { check: CHECK_OPTIONS, record: RECORD_OPTIONS, verify: VERIFY_OPTIONS, import: IMPORT_OPTIONS, gate: GATE_OPTIONS, sim: SIM_OPTIONS } as const
+export const COMMAND_OPTIONS = { check: CHECK_OPTIONS, record: RECORD_OPTIONS, verify: VERIFY_OPTIONS, import: IMPORT_OPTIONS, proxy: PROXY_OPTIONS, gate: GATE_OPTIONS, sim: SIM_OPTIONS } as const
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -308,8 +349,9 @@ export async function main(args: string[], io: CliIO = defaultIO()): Promise<num
     if (command === 'gate') return await gateCommand(rest, io)
     if (command === 'verify') return await verifyCommand(rest, io)
     if (command === 'import') return await importCommand(rest, io)
+    if (command === 'proxy') return await proxyCommand(rest, io)
     if (command === 'sim') return await simCommand(rest, io)
-    throw new HarnessError('DW_USAGE', `unknown command "${command}" (commands: check, record, verify, import, gate, sim; see driftwatch --help)`)
+    throw new HarnessError('DW_USAGE', `unknown command "${command}" (commands: check, record, verify, import, proxy, gate, sim; see driftwatch --help)`)
   } catch (err) {
     return reportError(err, io, args.includes('--debug'))
   }
@@ -531,6 +573,48 @@ async function importCommand(args: string[], io: CliIO): Promise<number> {
   for (const s of r.skipped) io.stderr(`  skipped ${s.operation}: ${s.reason}`)
   io.stdout(`Drafted ${r.contracts.length} contract${r.contracts.length === 1 ? '' : 's'} and ${r.schemas.length} schema${r.schemas.length === 1 ? '' : 's'} in ${relative(io.cwd, outDir) || '.'}. Review them, then: driftwatch verify recordings/meta --contracts ${relative(io.cwd, outDir) || '.'}`)
   return 0
+}
+
+async function proxyCommand(args: string[], io: CliIO): Promise<number> {
+  const { values: v } = parse(args, PROXY_OPTIONS, 'proxy')
+  if (v.help) {
+    io.stdout(PROXY_HELP)
+    return 0
+  }
+  if (!v.upstream) throw new HarnessError('DW_USAGE', '--upstream is required, e.g. driftwatch proxy --upstream https://graph.facebook.com')
+  const port = positiveInt(v.port, '--port', 0) ?? DEFAULTS.proxyPort
+  if (port > 65535) throw new HarnessError('DW_USAGE', `--port must be 0-65535 (got ${port})`)
+  if (v.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v.name)) throw new HarnessError('DW_USAGE', `--name becomes a file name: letters, digits, dot, dash, underscore (got "${v.name}")`)
+  const recordingsDir = v['no-record'] ? undefined : resolve(io.cwd, v.out ?? DEFAULTS.recordings)
+  const { startProxy } = await import('./proxy/proxy.ts')
+  let breaking = 0
+  const proxy = await startProxy({
+    upstream: v.upstream,
+    port,
+    ...(v.host ? { host: v.host } : {}),
+    contractsDir: v.contracts ?? DEFAULTS.contracts,
+    ...(recordingsDir ? { recordingsDir } : {}),
+    ...(v.name ? { name: v.name } : {}),
+    cwd: io.cwd,
+    onExchange: (e) => {
+      breaking += e.findings.filter((f) => f.severity === 'breaking').length
+      const bad = e.findings.filter((f) => f.severity !== 'info')
+      if (v.quiet && e.findings.length === 0) return
+      io.stderr(`${bad.length ? '✗' : '✓'} ${e.method} ${e.path} → ${e.status ?? 'no response'} ${e.contract ?? '(no contract)'}${e.recording ? ` [recorded: ${relative(io.cwd, e.recording)}]` : ''}`)
+      for (const f of e.findings) io.stderr(`    ${f.severity}: ${f.title}`)
+    },
+  })
+  io.stdout(`driftwatch proxy listening on ${proxy.url}, forwarding to ${v.upstream}`)
+  io.stdout(recordingsDir ? `Recording to ${relative(io.cwd, recordingsDir) || '.'}/<contract>/${v.name ?? 'proxy'}.json. Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.` : `Not recording. Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.`)
+  await new Promise<void>((resolveWait) => {
+    if (io.interrupt?.aborted) resolveWait()
+    io.interrupt?.addEventListener('abort', () => resolveWait(), { once: true })
+  })
+  await proxy.close()
+  const n = proxy.exchanges.length
+  const drift = proxy.exchanges.filter((e) => e.findings.some((f) => f.severity !== 'info')).length
+  io.stdout(`proxy stopped: ${n} exchange${n === 1 ? '' : 's'}, ${drift} with findings, ${breaking} breaking finding${breaking === 1 ? '' : 's'}`)
+  return breaking > 0 ? 1 : 0
 }
 
 async function simCommand(args: string[], io: CliIO): Promise<number> {

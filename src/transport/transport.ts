@@ -90,6 +90,14 @@ export class Transport {
 
   /** Sends one request; never throws for anything the upstream does. */
   async send(req: PreparedRequest, signal?: AbortSignal): Promise<Observation> {
+    return (await this.sendKeepingBody(req, signal)).observation
+  }
+
+  /**
+   * Like send, and also returns the body bytes kept, unredacted: what a proxy forwards to its
+   * client. Complete only when the body fit `keepBytes` (text) or `keepBinaryBytes` (binary).
+   */
+  async sendKeepingBody(req: PreparedRequest, signal?: AbortSignal): Promise<{ observation: Observation; body: Buffer }> {
     const url = new URL(req.url)
     const { redactor } = this.opts
     const headers: RawHeader[] = [...req.headers]
@@ -146,7 +154,7 @@ export class Transport {
       observation.response = r
     }
     if (result.failure) observation.transportError = { ...result.failure, message: redactor.text(result.failure.message) }
-    return observation
+    return { observation, body: result.raw ?? EMPTY }
   }
 
   /** Closes every connection. */
@@ -313,6 +321,7 @@ class Exchange {
       const sha256 = this.hash ? this.hash.digest('hex') : hashOnce(this.first ?? EMPTY)
       const kept = this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept, this.keptLen)
       r.body = makeBody(kept, this.size, sha256, this.textual, contentTypeOf(r.rawHeaders))
+      this.result.raw = kept
       r.framing.bytesRead = this.size
       if (this.tap) r.framing.wireBytes = this.tap.wireBytes
     }
@@ -329,6 +338,8 @@ function hashOnce(b: Buffer): string {
 
 interface ExchangeResult {
   response?: Omit<NonNullable<Observation['response']>, never>
+  /** The body bytes kept (all of them when the body was under the keep limits). */
+  raw?: Buffer
   failure?: TransportFailure
   ttfb?: number
   reused?: boolean

@@ -10,14 +10,14 @@ import { existsSync, statSync } from 'node:fs'
 import { relative, resolve } from 'node:path'
 import { allChecks } from '../checks/index.ts'
 import { loadContracts } from '../contracts/load.ts'
-import { candidates, type RequestShape } from '../contracts/match.ts'
+import { matchObservation, pathFromRecordings } from '../contracts/match-traffic.ts'
 import { deepFill } from '../contracts/template.ts'
-import type { Contract, ContractPack, MediaExpectation } from '../contracts/types.ts'
+import type { Contract, MediaExpectation } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
 import { evidenceFrom, type Finding } from '../finding.ts'
 import type { Observation } from '../observation.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
-import { latestRecording, loadRecordings, type Recording } from '../recordings/store.ts'
+import { loadRecordings, type Recording } from '../recordings/store.ts'
 import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
 import type { FormatId } from '../reporters/index.ts'
 import { requestTemplate } from '../runner/build-request.ts'
@@ -73,7 +73,7 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   const byContract = new Map<string, { contract: Contract; items: { o: Observation; hasBody: boolean; media?: MediaExpectation }[] }>()
   const findings: Finding[] = []
   for (const e of entries) {
-    const contract = matchEntry(pack, e, vars, recorded)
+    const contract = (e.hint ? pack.contracts.find((x) => x.id === e.hint) : undefined) ?? matchObservation(pack, e.observation, vars, pathFromRecordings(recorded))
     if (!contract) {
       findings.push(unmatched(e, opts.contractsDir))
       continue
@@ -162,69 +162,7 @@ function fromRecordings(all: Map<string, Recording[]>, rel: string): Entry[] {
   return out.sort((a, b) => a.observation.startedAt.localeCompare(b.observation.startedAt))
 }
 
-/** Numeric ids in a recorded URL's path become a template variable, so other ids fit it too. */
-function templateOfRecordedPath(url: string): string {
-  return new URL(url).pathname.replace(/\/v\d+\.\d+(?=\/|$)/, '/{api_version}').replace(/\/\d{6,}(?=\/|$)/g, '/{id}')
-}
-
-/** The contract an entry exercises, or undefined. */
-function matchEntry(pack: ContractPack, e: Entry, vars: Record<string, string | undefined>, recorded: Map<string, Recording[]>): Contract | undefined {
-  if (e.hint) {
-    const c = pack.contracts.find((x) => x.id === e.hint)
-    if (c) return c
-  }
-  const o = e.observation
-  let url: URL
-  try {
-    url = new URL(o.request.url)
-  } catch {
-    return undefined
-  }
-  const query: Record<string, string[]> = {}
-  for (const [k, v] of url.searchParams) (query[k] ??= []).push(v)
-  const shape: RequestShape = {
-    method: o.request.method,
-    path: url.pathname,
-    query,
-    headers: Object.fromEntries(o.request.headers.map(([n, v]) => [n.toLowerCase(), v])),
-  }
-  const pathOf = (c: Contract) => {
-    if (c.request.path) return c.request.path
-    const u = latestRecording(recorded, c.id)?.observations[0]?.request.url
-    return u ? templateOfRecordedPath(u) : undefined
-  }
-  const ranked = candidates(pack, shape, pathOf).map((cand) => {
-    let score = cand.score
-    const template = pathOf(cand.contract)!
-    // Ids the traffic (or the configuration) already named: the phone number id, a media id uploaded earlier.
-    const tsegs = template.split('?')[0]!.split('/')
-    const psegs = url.pathname.split('/')
-    tsegs.forEach((t, i) => {
-      const m = /^\{([a-z][a-z0-9_]*)\}$/.exec(t)
-      if (m && m[1] !== 'api_version' && vars[m[1]!] !== undefined) score += vars[m[1]!] === psegs[i] ? 3 : -1
-    })
-    // A success whose body fits the contract's schema says which endpoint it was; an error says nothing.
-    const r = o.response
-    if (r && r.status < 300 && cand.contract.expect.bodySchema && r.body.json !== undefined && cand.contract.expect.status.includes(r.status)) {
-      const schema = cand.contract.expect.bodySchema
-      if (pack.validateBody(schema, r.body.json).length === 0) score += 3
-      // Drifted bodies fit no schema exactly; the fields they share with one still say which endpoint it was.
-      const known = pack.schemaProperties(schema)
-      if (known && r.body.json && typeof r.body.json === 'object' && !Array.isArray(r.body.json)) {
-        const keys = Object.keys(r.body.json)
-        const overlap = keys.filter((k) => known.includes(k)).length
-        score += (overlap - (keys.length - overlap)) / Math.max(1, keys.length)
-      }
-    }
-    return { contract: cand.contract, score }
-  })
-  ranked.sort((a, b) => b.score - a.score)
-  // A contract that sends this very method describes the entry best (a POST to a media id is the
-  // method probe's business, not the retrieve's); otherwise one that knows the method on this path.
-  return (ranked.find((x) => x.contract.request.method === o.request.method) ?? ranked[0])?.contract
-}
-
-function unmatched(e: Entry, contractsDir: string): Finding {
+export function unmatched(e: { source: string; observation: Observation }, contractsDir: string): Finding {
   const o = e.observation
   let path = o.request.url
   try {
@@ -246,7 +184,7 @@ function unmatched(e: Entry, contractsDir: string): Finding {
   }
 }
 
-function consumerMethod(contract: Contract, o: Observation, source: string): Finding {
+export function consumerMethod(contract: Contract, o: Observation, source: string): Finding {
   const accepts = contract.expect.methods?.accepts.join(' or ') ?? contract.request.method
   return {
     contract: contract.id,
