@@ -23,11 +23,22 @@ export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
   retryBudgetSeconds?: number
   signal?: AbortSignal
   /** Called once the target is up and contracts are loaded. */
-  onStart?: (info: { target: string; baseUrl: string; contracts: number; scenario?: string; redactor: Redactor }) => void
+  onStart?: (info: StartInfo) => void
   onProgress?: (e: ProgressEvent) => void
   onRetry?: (e: RetryEvent) => void
   /** Every contract's observations, after its checks ran (record uses this). */
   onObservations?: (contract: Contract, observations: readonly Observation[]) => void
+}
+
+/** What a run announces when it starts. */
+export interface StartInfo {
+  target: string
+  baseUrl: string
+  contracts: number
+  scenario?: string
+  /** Golden recordings compared with: how many contracts have one, and the oldest recording's time. */
+  golden: { contracts: number; oldest?: string }
+  redactor: Redactor
 }
 
 /** The written report, its files, and the redactor every printed line must also go through. */
@@ -41,7 +52,15 @@ export interface CheckResult {
 
 /** Runs the contracts in an open session and returns the report (run options shared by check and record). */
 export function runInSession(session: Session, opts: Omit<CheckOptions, keyof SessionOptions | 'outDir' | 'formats'> & Pick<CheckOptions, 'only'>): Promise<Report> {
-  opts.onStart?.({ target: session.label, baseUrl: session.baseUrl, contracts: session.selected.length, ...(session.scenario ? { scenario: session.scenario } : {}), redactor: session.redactor })
+  const recorded = [...session.golden.values()].map((r) => r.recordedAt).sort()
+  opts.onStart?.({
+    target: session.label,
+    baseUrl: session.baseUrl,
+    contracts: session.selected.length,
+    ...(session.scenario ? { scenario: session.scenario } : {}),
+    golden: { contracts: session.golden.size, ...(recorded[0] ? { oldest: recorded[0] } : {}) },
+    redactor: session.redactor,
+  })
   return runContracts({
     pack: session.pack,
     target: session.label,

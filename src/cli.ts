@@ -13,6 +13,7 @@ import type { FormatId } from './reporters/index.ts'
 import type { ProgressEvent, RetryEvent } from './runner/run.ts'
 import { scenarioNames, scenarios } from './simulator/scenarios/index.ts'
 import type { Redactor } from './transport/redact.ts'
+import type { StartInfo } from './check.ts'
 
 /** Where the CLI writes and what it reads; tests pass their own. */
 export interface CliIO {
@@ -427,10 +428,11 @@ function runFlags(v: Record<string, string | boolean | string[] | undefined>, io
 function runProgress(command: string, apiVersion: string, quiet: boolean, io: CliIO) {
   let redactor: Redactor | undefined
   return {
-    onStart: (info: { target: string; baseUrl: string; contracts: number; scenario?: string; redactor: Redactor }) => {
+    onStart: (info: StartInfo) => {
       redactor = info.redactor
       const where = info.target === 'sim' ? `the simulator (${info.baseUrl}, scenario ${info.scenario ?? 'baseline'})` : info.target
-      io.stderr(`driftwatch ${command}: ${info.contracts} contracts against ${where}, API ${apiVersion}`)
+      const golden = info.golden.contracts ? `; compared with golden recordings of ${info.golden.contracts} contracts (oldest ${info.golden.oldest!.slice(0, 10)})` : '; no golden recordings for this target'
+      io.stderr(`driftwatch ${command}: ${info.contracts} contracts against ${where}, API ${apiVersion}${golden}`)
     },
     ...(quiet ? {} : { onProgress: (e: ProgressEvent) => io.stderr(progressLine(e, redactor!)) }),
     onRetry: (e: RetryEvent) =>

@@ -63,7 +63,7 @@ describe('driftwatch check', () => {
     const out = tempDir()
     const r = await cli(['check', '--out', out])
     expect(r.code).toBe(0)
-    expect(r.stderr).toMatch(/driftwatch check: \d+ contracts against the simulator \(http:\/\/127\.0\.0\.1:\d+, scenario baseline\), API v23\.0/)
+    expect(r.stderr).toMatch(/driftwatch check: \d+ contracts against the simulator \(http:\/\/127\.0\.0\.1:\d+, scenario baseline\), API v23\.0; compared with golden recordings of 13 contracts \(oldest \d{4}-\d{2}-\d{2}\)/)
     expect(r.stderr).toMatch(/\[ 1\/\d+\] ✓ /)
     expect(r.stdout).toMatch(/^PASS: \d+ contracts \(\d+ passed, 0 with drift, 0 skipped, 0 inconclusive\)/)
     expect(readdirSync(out).sort()).toEqual(['junit.xml', 'report.json', 'report.md'])
