@@ -3,28 +3,22 @@
  * README section the tool produces from it: drafts load as contracts, say what the spec says, and
  * `verify` of the recordings against them finds the disagreements FACTS.md lists.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import YAML from 'yaml'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli.ts'
 import { loadContracts } from '../../src/contracts/load.ts'
 import { HarnessError } from '../../src/errors.ts'
 import { importOpenApi } from '../../src/import/openapi.ts'
 import { README_MARKERS, renderDisagreements, specVsTraffic } from '../../src/import/spec-vs-traffic.ts'
 import { runVerify } from '../../src/verify/verify.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const SPEC = join(ROOT, 'specs', 'meta', 'business-messaging-api_v23.0.yaml')
 const RECORDINGS = join(ROOT, 'recordings', 'meta')
-const tmp: string[] = []
-const dir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'dw-import-'))
-  tmp.push(d)
-  return d
-}
-afterAll(() => tmp.forEach((d) => rmSync(d, { recursive: true, force: true })))
+const { dir } = tempDirs('dw-import-')
 
 describe('import openapi', () => {
   it('drafts a readable contract and a closed schema that say what the spec says', async () => {

@@ -4,25 +4,19 @@
  * the recording is quiet, and drift scenarios are found with the right JSON paths and headers.
  * Redaction is proved by grepping every file a run wrote for the token and the phone numbers.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { runCheck } from '../../src/check.ts'
 import { runRecord } from '../../src/record.ts'
 import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
 import { loadRecordings, sameBehaviour } from '../../src/recordings/store.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const CONTRACTS = join(ROOT, 'contracts/meta')
-const tmp: string[] = []
-const dir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'dw-rec-'))
-  tmp.push(d)
-  return d
-}
-afterAll(() => tmp.forEach((d) => rmSync(d, { recursive: true, force: true })))
+const { dir } = tempDirs('dw-rec-')
 
 function filesUnder(d: string): string[] {
   return readdirSync(d, { recursive: true, encoding: 'utf8' }).map((f) => join(d, f)).filter((f) => statSync(f).isFile())

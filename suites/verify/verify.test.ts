@@ -4,24 +4,18 @@
  * and driftwatch's own recordings. Findings are asserted exactly; every file written is grepped
  * for the token and the phone number the HAR carries.
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli.ts'
 import { HarnessError } from '../../src/errors.ts'
 import { runVerify, UNMATCHED } from '../../src/verify/verify.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const HAR = join(import.meta.dirname, 'fixtures', 'meta-media.har')
 const TOKEN = 'EAAGhar0fixture0token0not0real0ZDZD'
-const tmp: string[] = []
-const dir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'dw-verify-'))
-  tmp.push(d)
-  return d
-}
-afterAll(() => tmp.forEach((d) => rmSync(d, { recursive: true, force: true })))
+const { dir } = tempDirs('dw-verify-')
 
 const ENV = { WHATSAPP_PHONE_NUMBER_ID: '106540352242922' }
 const verify = (input: string, out = dir(), contractsDir = 'contracts/meta') => runVerify({ input, contractsDir, recordingsDir: 'recordings/meta', outDir: out, formats: ['json', 'md', 'junit'], env: ENV, cwd: ROOT })
