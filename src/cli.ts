@@ -96,7 +96,11 @@ const RECORD_HELP = `driftwatch record: probe the target and write what it did a
 Usage: driftwatch record [options]
 
 Writes <out>/<contract-id>/<name>.json per contract that ran: status, headers in wire order,
-framing, HTTP version, body (binary as base64), timings; redacted before it touches disk.
+framing, HTTP version, body (binary as base64), timings. Before it touches disk: secrets removed,
+phone numbers, wa_id and names replaced by stable placeholders, volatile values (dates, ids,
+signed URLs) listed. A file whose only changes would be volatile values is left untouched, so
+re-recording an unchanged upstream gives no git diff. The checks run against the recordings
+already there, so drift seen while recording is reported before you commit it.
 
 Options:
   --target sim|<base-url>   as for check (default sim)
