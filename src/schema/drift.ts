@@ -48,15 +48,17 @@ export interface SchemaDriftInput {
 /** Computes the deltas against the contract and, when given, the recording. */
 export async function schemaDeltas(input: SchemaDriftInput): Promise<SchemaDelta[]> {
   if (input.bodies.length === 0) return []
-  const now = inferSchema(input.bodies)
-  const contract = againstContract(input, now)
+  // Inferred only when needed (a violation to word, or a recording to compare with): most runs need neither.
+  let now: InferredSchema | undefined
+  const inferred = () => (now ??= inferSchema(input.bodies))
+  const contract = againstContract(input, inferred)
   const covered = new Set(contract.map((d) => d.path))
-  const recording = input.golden && input.golden.bodies.length > 0 ? await againstRecording(input.golden, input.bodies, now, covered) : []
+  const recording = input.golden && input.golden.bodies.length > 0 ? await againstRecording(input.golden, input.bodies, inferred(), covered) : []
   return [...contract, ...recording]
 }
 
 /** Groups ajv violations across samples by field and says what the field was and is. */
-function againstContract(input: SchemaDriftInput, now: InferredSchema): SchemaDelta[] {
+function againstContract(input: SchemaDriftInput, inferred: () => InferredSchema): SchemaDelta[] {
   const groups = new Map<string, { v: SchemaViolation; samples: Set<number> }>()
   input.bodies.forEach((body, i) => {
     for (const v of input.validate(body)) {
@@ -69,7 +71,7 @@ function againstContract(input: SchemaDriftInput, now: InferredSchema): SchemaDe
   })
   const of = input.bodies.length
   return [...groups.values()].map(({ v, samples }) => {
-    const node = nodeAt(now, v.path)
+    const node = nodeAt(inferred(), v.path)
     const nowTypes = node ? describeTypes(node) : 'absent'
     const inSamples = samples.size === of ? '' : ` (in ${samples.size} of ${of} samples)`
     let before: string
