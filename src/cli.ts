@@ -394,10 +394,10 @@ function progressLine(e: ProgressEvent, redactor: Redactor): string {
   return redactor.text(`  ${idx} ${mark} ${pad(r.contract, 42)} ${stats}${tail}`.trimEnd())
 }
 
-function finalLine(report: Report, seconds: string): string {
+function finalLine(report: Report, seconds: string, counted = 'requests'): string {
   const s = report.summary
   const head = { pass: 'PASS', drift: 'DRIFT', inconclusive: 'INCONCLUSIVE', error: 'ERROR' }[report.outcome]
-  return `${head}: ${s.contracts} contracts (${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive), ${s.probes} requests, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info (${seconds} s)`
+  return `${head}: ${s.contracts} contracts (${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive), ${s.probes} ${counted}, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info (${seconds} s)`
 }
 
 /** Flags `check` and `record` share, parsed and validated. */
@@ -559,7 +559,7 @@ async function verifyCommand(args: string[], io: CliIO): Promise<number> {
     const unmatched = report.findings.filter((f) => f.contract === UNMATCHED)
     for (const f of unmatched) io.stderr(redactor.text(`  ? ${f.title}`))
   }
-  io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
+  io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1), 'entries matched')))
   io.stdout(`Reports: ${files.join(', ')}`)
   return exitCodeOf(report, failOn)
 }
@@ -677,6 +677,13 @@ export async function runFromProcess(): Promise<number> {
 }
 
 function defaultIO(): CliIO {
+  // `driftwatch check | head -1` closes our stdout early: that is the reader's choice, not a crash.
+  // Stop writing to a closed stream; the run (and its report files and exit code) carries on.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err
+    })
+  }
   return {
     stdout: (l) => process.stdout.write(`${l}\n`),
     stderr: (l) => process.stderr.write(`${l}\n`),

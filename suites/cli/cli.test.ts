@@ -59,6 +59,20 @@ function readAll(dir: string): string {
 }
 
 describe('driftwatch check', () => {
+  it('keeps its exit code and reports when the reader closes stdout early (| head -1)', async () => {
+    const out = tempDir()
+    const r = await new Promise<Ran>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'check', '--quiet', '--out', out], { cwd: ROOT })
+      let stderr = ''
+      child.stdout.destroy() // nobody reads: every write to stdout meets a closed pipe
+      child.stderr.on('data', (d: Buffer) => (stderr += d))
+      child.on('close', (code) => resolve({ code, stdout: '', stderr }))
+    })
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/)
+    expect(r.code).toBe(0)
+    expect(readdirSync(out).sort()).toEqual(['junit.xml', 'report.json', 'report.md'])
+  })
+
   it('against the embedded simulator: exit 0, progress on stderr, summary and report paths on stdout', async () => {
     const out = tempDir()
     const r = await cli(['check', '--out', out])
