@@ -69,6 +69,11 @@ export function readHar(file: string, redactor: Redactor, personal: PersonalData
     const c = e.response.content
     if (c.encoding !== undefined && c.encoding !== 'base64') fail(`${at}.response.content.encoding`, `is "${c.encoding}"; only base64 (or none) is defined`)
     const { observation, hasBody } = toObservation(e, i + 1)
+    if (e.response.status === 0) {
+      // Browsers record aborted, blocked or failed requests with status 0: there was no response to judge.
+      delete observation.response
+      observation.transportError = { code: 'DW_HAR_NO_RESPONSE', message: 'the HAR records no response (status 0: the request was aborted, blocked or failed before an answer)', phase: 'connect', unreachable: true }
+    }
     const safe: Observation = {
       ...observation,
       request: { ...observation.request, url: redactor.url(observation.request.url), headers: redactor.headers(observation.request.headers), ...(observation.request.bodyExcerpt ? { bodyExcerpt: redactor.text(observation.request.bodyExcerpt) } : {}) },

@@ -80,6 +80,16 @@ describe('verify a HAR', () => {
     expect(report.results.find((r) => r.contract === 'media.retrieve-url')).toMatchObject({ status: 'passed' })
   })
 
+  it('reads status 0 (a request the browser aborted) as no response: info, not drift', async () => {
+    const har = JSON.parse(readFileSync(HAR, 'utf8'))
+    har.log.entries = [har.log.entries[0]]
+    har.log.entries[0].response = { status: 0, statusText: '', httpVersion: '', headers: [], cookies: [], content: { size: 0, mimeType: 'x-unknown' }, redirectURL: '', headersSize: -1, bodySize: -1 }
+    const file = join(dir(), 'aborted.har')
+    writeFileSync(file, JSON.stringify(har))
+    const { report } = await verify(file)
+    expect(report.findings.map((f) => [f.contract, f.check, f.severity, f.title])).toEqual([['media.retrieve-url', 'transport', 'info', 'Upstream unreachable (DW_HAR_NO_RESPONSE)']])
+  })
+
   it('fails a malformed HAR with the file, the JSON path and what is wrong', async () => {
     const har = JSON.parse(readFileSync(HAR, 'utf8'))
     har.log.entries[2].response.status = '400'
