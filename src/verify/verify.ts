@@ -8,6 +8,7 @@
  */
 import { existsSync, statSync } from 'node:fs'
 import { relative, resolve } from 'node:path'
+import { availabilityOf } from '../checks/check.ts'
 import { allChecks } from '../checks/index.ts'
 import { loadContracts } from '../contracts/load.ts'
 import { matchObservation, pathFromRecordings } from '../contracts/match-traffic.ts'
@@ -119,7 +120,10 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
     if (withoutBody.length > 0) own.push(...judge(contract, withoutBody, allChecks.filter((c) => c.needs !== 'body'), await ctxFor([]), startedAt))
     findings.push(...own)
     const failed = own.some((f) => f.severity !== 'info') || findings.some((f) => f.contract === contract.id && f.check === 'consumer-method')
-    results.push({ ...base, status: failed ? 'failed' : 'passed', probes: group.items.length, reason: `${group.items.length} entr${group.items.length === 1 ? 'y' : 'ies'} from ${rel}` })
+    // Like check: a contract none of whose entries had a usable response (no answer, downtime, throttling) was not judged.
+    const judged = group.items.some((i) => availabilityOf(i.o, contract) === 'ok')
+    const n = `${group.items.length} entr${group.items.length === 1 ? 'y' : 'ies'} from ${rel}`
+    results.push({ ...base, status: failed ? 'failed' : judged ? 'passed' : 'inconclusive', probes: group.items.length, reason: judged || failed ? n : `${n}, none with a usable response` })
   }
 
   const summary = summarize(results, findings)

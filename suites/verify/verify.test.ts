@@ -88,6 +88,8 @@ describe('verify a HAR', () => {
     writeFileSync(file, JSON.stringify(har))
     const { report } = await verify(file)
     expect(report.findings.map((f) => [f.contract, f.check, f.severity, f.title])).toEqual([['media.retrieve-url', 'transport', 'info', 'Upstream unreachable (DW_HAR_NO_RESPONSE)']])
+    expect(report.results.find((r) => r.contract === 'media.retrieve-url')).toMatchObject({ status: 'inconclusive', reason: expect.stringContaining('none with a usable response') })
+    expect(report.outcome).toBe('inconclusive')
   })
 
   it('fails a malformed HAR with the file, the JSON path and what is wrong', async () => {
