@@ -73,6 +73,12 @@ export interface RunningProxy {
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length'])
+/**
+ * Request headers not forwarded besides hop-by-hop ones. Accept-Encoding: a compressed answer could
+ * not be checked or recorded as JSON, so the upstream is asked for identity bodies; every HTTP
+ * client must accept those.
+ */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'accept-encoding'])
 const DEFAULT_MAX = 64 * 1024 * 1024
 
 /** Starts the proxy on loopback; resolves once it listens. */
@@ -118,7 +124,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     const headers: RawHeader[] = []
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const n = req.rawHeaders[i]!
-      if (!HOP_BY_HOP.has(n.toLowerCase())) headers.push([n, req.rawHeaders[i + 1]!])
+      if (!NOT_FORWARDED.has(n.toLowerCase())) headers.push([n, req.rawHeaders[i + 1]!])
       if (n.toLowerCase() === 'authorization') {
         const token = /^bearer\s+(\S+)/i.exec(req.rawHeaders[i + 1]!)?.[1]
         if (token && !secrets.has(token)) {

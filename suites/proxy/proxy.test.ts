@@ -62,8 +62,14 @@ describe('driftwatch proxy', () => {
       ['DELETE', 'media.delete', 200],
     ])
     expect(seen.flatMap((e) => e.findings)).toEqual([])
+    // Asked for gzip, the proxy asks the upstream for identity: a compressed body could not be checked.
+    const gz = await request(`${proxy.url}/v23.0/${sim.credentials.phoneNumberId}`, { headers: { authorization: `Bearer ${sim.credentials.token}`, 'accept-encoding': 'gzip, deflate, br' } })
+    expect(await gz.body.json()).toMatchObject({ id: sim.credentials.phoneNumberId })
+    await proxy.idle()
+    expect(proxy.exchanges.at(-1)!.findings).toEqual([])
     const recs = loadRecordings(out)
-    expect([...recs.keys()].sort()).toEqual(['media.delete', 'media.retrieve-url', 'media.upload'])
+    expect(recs.get('phone-numbers.get')![0]!.observations[0]!.request.headers.map(([n]) => n.toLowerCase())).not.toContain('accept-encoding')
+    expect([...recs.keys()].sort()).toEqual(['media.delete', 'media.retrieve-url', 'media.upload', 'phone-numbers.get'])
     expect(recs.get('media.retrieve-url')![0]).toMatchObject({ name: 'proxy', target: new URL(sim.url).origin })
     for (const f of files(out)) expect(readFileSync(f, 'utf8'), f).not.toContain(sim.credentials.token)
   })
