@@ -487,6 +487,7 @@ async function recordCommand(args: string[], io: CliIO): Promise<number> {
   const { runRecord } = await import('./record.ts')
   const result = await runRecord({ ...flags, recordingsDir, ...(v.name ? { name: v.name } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, io) })
   const { report, files } = result
+  for (const w of result.warnings) io.stderr(`Warning: ${w}`)
   io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
   const written = files.filter((f) => f.status === 'written')
   const where = relative(io.cwd, recordingsDir) || '.'

@@ -26,6 +26,8 @@ export interface RecordResult {
   /** Every recording file, written or left as it was because nothing but volatile values changed. */
   files: { file: string; status: WriteStatus }[]
   redactor: Redactor
+  /** Problems the run carried on past. */
+  warnings: string[]
 }
 
 /** Largest binary body kept in a recording (media downloads replay from it). */
@@ -34,7 +36,7 @@ const KEEP_BINARY_BYTES = 16 * 1024 * 1024
 /** Records every selected contract that ran; skipped contracts leave their old recordings alone. */
 export async function runRecord(opts: RecordOptions): Promise<RecordResult> {
   // Compared with what is recorded there now: the run says what changed before it is overwritten.
-  const session = await openSession({ ...opts, keepBinaryBytes: KEEP_BINARY_BYTES, recordingsDir: opts.recordingsDir })
+  const session = await openSession({ ...opts, keepBinaryBytes: KEEP_BINARY_BYTES, recordingsDir: opts.recordingsDir, tolerateBadRecordings: true })
   try {
     const collected: [Contract, Observation[]][] = []
     const report = await runInSession(session, { ...opts, onObservations: (c, obs) => collected.push([c, [...obs]]) })
@@ -56,7 +58,7 @@ export async function runRecord(opts: RecordOptions): Promise<RecordResult> {
       }
       files.push(await writeRecording(opts.recordingsDir, prepareRecording(rec, personal), session.redactor))
     }
-    return { report, files, redactor: session.redactor }
+    return { report, files, redactor: session.redactor, warnings: session.warnings }
   } finally {
     await session.close()
   }

@@ -29,6 +29,8 @@ export interface SessionOptions {
   keepBinaryBytes?: number
   /** Golden recordings to compare with (golden-diff, schema-drift); none when absent or the directory does not exist. */
   recordingsDir?: string
+  /** Carry on without golden recordings when one is malformed (record: re-recording is the fix), instead of failing. */
+  tolerateBadRecordings?: boolean
   env: Readonly<Record<string, string | undefined>>
   cwd?: string
 }
@@ -46,6 +48,8 @@ export interface Session {
   redactor: Redactor
   /** The recording each contract is compared with. */
   golden: Map<string, Recording>
+  /** Problems the run carried on past (a malformed recording when tolerated), for the CLI to print. */
+  warnings: string[]
   close(): Promise<void>
 }
 
@@ -55,8 +59,17 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   if (target.kind === 'live' && opts.scenario) throw new HarnessError('DW_USAGE', '--scenario only applies to --target sim (scenarios are simulator behaviours)')
   const pack = loadContracts(opts.contractsDir, opts.cwd ? { cwd: opts.cwd } : {})
   const selected = selectContracts(pack.contracts, opts.only) // a glob matching nothing fails here, before the simulator starts
-  // A malformed recording fails here too, with its path, before any probe.
-  const golden = opts.recordingsDir ? chooseGolden(loadRecordings(opts.recordingsDir, opts.cwd), target.kind === 'sim' ? 'sim' : target.baseUrl) : new Map<string, Recording>()
+  // A malformed recording fails here too, with its path, before any probe (unless re-recording, which is its fix).
+  const warnings: string[] = []
+  let golden = new Map<string, Recording>()
+  if (opts.recordingsDir) {
+    try {
+      golden = chooseGolden(loadRecordings(opts.recordingsDir, opts.cwd), target.kind === 'sim' ? 'sim' : target.baseUrl)
+    } catch (err) {
+      if (!(opts.tolerateBadRecordings && err instanceof HarnessError && err.code === 'DW_RECORDING_INVALID')) throw err
+      warnings.push(`${err.message.replace(/; re-record it with driftwatch record$/, '')}: comparing with no golden recording this time; this run rewrites it`)
+    }
+  }
 
   let sim: RunningSimulator | undefined
   let baseUrl: string
@@ -91,6 +104,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     transport,
     redactor,
     golden,
+    warnings,
     async close() {
       await transport.close()
       await sim?.close()

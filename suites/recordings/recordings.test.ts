@@ -4,10 +4,11 @@
  * the recording is quiet, and drift scenarios are found with the right JSON paths and headers.
  * Redaction is proved by grepping every file a run wrote for the token and the phone numbers.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runCheck } from '../../src/check.ts'
+import { HarnessError } from '../../src/errors.ts'
 import { runRecord } from '../../src/record.ts'
 import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
 import { loadRecordings, sameBehaviour } from '../../src/recordings/store.ts'
@@ -85,6 +86,19 @@ describe('record -> re-record -> check -> drift', () => {
     const r = await runRecord({ target: 'sim', scenario: 'media-file-size-string', name: 'sim-baseline', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: copy, env: {}, cwd: ROOT })
     const written = r.files.filter((f) => f.status === 'written').map((f) => f.file.slice(copy.length + 1))
     expect(written.sort()).toEqual(['media.retrieve-url.with-phone-number-id/sim-baseline.json', 'media.retrieve-url/sim-baseline.json'])
+  })
+
+  it('a malformed recording fails check with its path, and record repairs it (re-recording is the fix)', async () => {
+    const copy = dir()
+    cpSync(recordings, copy, { recursive: true })
+    writeFileSync(join(copy, 'media.delete', 'sim-baseline.json'), '{"version": 1, "contract": "media.delete", "observations": [')
+    const err = await runCheck({ target: 'sim', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: copy, outDir: dir(), formats: ['json'], env: {}, cwd: ROOT }).catch((e: unknown) => e)
+    expect((err as HarnessError).code).toBe('DW_RECORDING_INVALID')
+    expect((err as Error).message).toMatch(/media\.delete\/sim-baseline\.json is not valid JSON/)
+    const r = await runRecord({ target: 'sim', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: copy, env: {}, cwd: ROOT })
+    expect(r.warnings).toEqual([expect.stringMatching(/media\.delete\/sim-baseline\.json is not valid JSON.*this run rewrites it$/)])
+    expect(r.files.find((f) => f.file.endsWith('media.delete/sim-baseline.json'))!.status).toBe('written')
+    expect(loadRecordings(copy).get('media.delete')![0]!.observations).toHaveLength(1)
   })
 
   it('a check against the recording of the same upstream has zero findings', async () => {
