@@ -120,6 +120,11 @@ describe('record -> re-record -> check -> drift', () => {
     expect(golden[0]!.message).toContain('Recorded: x-fb-request-id in every response of the recording "sim-baseline"')
   })
 
+  it('a header value the contract does not pin, changed since the recording, is reported by golden-diff', async () => {
+    const r = await runCheck({ target: 'sim', scenario: 'json-served-as-javascript', only: ['media.post-method'], contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recordings, outDir: dir(), formats: ['json'], env: {}, cwd: ROOT })
+    expect(r.report.findings.filter((f) => f.check === 'golden-diff').map((f) => [f.severity, f.title])).toEqual([['warning', 'Header content-type was "application/json; charset=UTF-8", is now "text/javascript; charset=UTF-8"']])
+  })
+
   it('a field the recording had and today lacks is narrowed (schema-drift, warning)', async () => {
     // error-code-unknown answers with an error that carries no error_data; the recording's errors did.
     const r = await runCheck({ target: 'sim', scenario: 'error-code-unknown', only: ['messages.send-invalid'], contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recordings, outDir: dir(), formats: ['json'], env: {}, cwd: ROOT })
