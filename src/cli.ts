@@ -174,7 +174,8 @@ Writes one YAML contract and one JSON Schema per operation: readable drafts an e
 edits and commits. They state what the spec says; \`driftwatch verify <recordings> --contracts
 <out>\` then shows where the spec and real traffic disagree. Object schemas are closed
 (additionalProperties: false) so fields the spec does not list are reported; path ids that are not
-configuration become declared inputs; no request bodies are drafted.
+configuration become declared inputs; no request bodies are drafted. Every draft says draft: true:
+verify and proxy use it, check and record never send it until you review it and remove that line.
 
 Options:
   --tag <tag>               only operations with this tag (repeatable)

@@ -82,6 +82,8 @@ export function summarize(results: readonly ContractResult[], findings: readonly
 export function outcomeOf(summary: Summary): Outcome {
   if (summary.breaking > 0 || summary.warning > 0) return 'drift'
   if (summary.inconclusive > 0) return 'inconclusive'
+  // Every contract skipped: nothing was judged, and a green run would say the opposite.
+  if (summary.contracts > 0 && summary.passed + summary.failed === 0) return 'inconclusive'
   return 'pass'
 }
 
@@ -89,7 +91,7 @@ export function outcomeOf(summary: Summary): Outcome {
 export function exitCodeOf(report: Pick<Report, 'outcome' | 'findings' | 'summary'>, failOn: FailOn): 0 | 1 | 2 | 3 {
   if (report.outcome === 'error') return 2
   if (failOn !== 'never' && report.findings.some((f) => severityRank(f.severity) >= severityRank(failOn))) return 1
-  if (report.summary.inconclusive > 0) return 3
+  if (report.summary.inconclusive > 0 || report.outcome === 'inconclusive') return 3
   return 0
 }
 

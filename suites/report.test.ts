@@ -39,6 +39,13 @@ describe('outcome and exit code', () => {
     expect(exitCodeOf(r, 'breaking')).toBe(3)
     expect(exitCodeOf(report([finding('warning')], [result('inconclusive'), result('failed')]), 'breaking')).toBe(3)
   })
+  it('is inconclusive (3) when every contract was skipped: nothing was judged, so it is not a pass', () => {
+    const r = report([], [result('skipped'), result('skipped')])
+    expect(r.outcome).toBe('inconclusive')
+    expect(exitCodeOf(r, 'breaking')).toBe(3)
+    // One judged contract is enough for a pass; the skipped ones are listed as skipped.
+    expect(report([], [result('skipped'), result('passed')]).outcome).toBe('pass')
+  })
   it('drift wins over inconclusive: breaking drift somewhere is actionable (1)', () => {
     expect(exitCodeOf(report([finding('breaking')], [result('inconclusive'), result('failed')]), 'breaking')).toBe(1)
   })

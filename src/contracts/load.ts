@@ -280,6 +280,7 @@ interface RawContract {
   tags?: string[]
   after?: string[]
   inputs?: string[]
+  draft?: boolean
   variantOf?: string
   preflight?: boolean
   samples?: number
@@ -419,6 +420,7 @@ function normalise(p: ParsedFile, problems: ContractProblem[]): Contract | undef
     capture,
     uses,
     inputs: raw.inputs ?? [],
+    draft: raw.draft ?? false,
     file: p.file,
   }
 }

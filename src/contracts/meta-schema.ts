@@ -48,6 +48,7 @@ export const contractMetaSchema = {
     tags: { type: 'array', items: { type: 'string' } },
     after: { type: 'array', items: { type: 'string' } },
     inputs: { type: 'array', items: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } },
+    draft: { type: 'boolean' },
     variantOf: { type: 'string' },
     preflight: { type: 'boolean' },
     samples: { type: 'integer', minimum: 1, maximum: 100 },

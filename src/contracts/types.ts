@@ -138,6 +138,8 @@ export interface Contract {
   capture: Capture[]
   /** Variables this contract's templates use. */
   uses: string[]
+  /** An unreviewed draft (from import openapi): verify and proxy judge traffic with it; check and record never send it. */
+  draft: boolean
   /** Variables supplied from outside the pack (neither configuration nor a capture): an imported draft's ids. Unset, the contract is skipped. */
   inputs: string[]
   /** The file it came from, relative to the working directory. */

@@ -8,7 +8,9 @@
  * so a field traffic sends and the spec does not list is reported rather than waved through;
  * OpenAPI-only keywords (`example`, `nullable`, `discriminator`, ...) are translated or dropped;
  * `$ref`s are inlined so each schema file stands alone; path ids that are neither configuration
- * nor captured become declared `inputs`; requests carry no body (a draft must not send messages).
+ * nor captured become declared `inputs`; requests carry no body; every draft says `draft: true`,
+ * which `check` and `record` skip (a draft of POST /deregister must never run unreviewed) and
+ * `verify` and `proxy` use.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -154,6 +156,8 @@ export async function importOpenApi(opts: ImportOptions): Promise<ImportResult> 
         source: `${rel} paths["${path}"].${method}`,
         notes,
         tags: ['openapi', ...(op.tags ?? []).map(kebab)],
+        // Never probed until a person has reviewed it: a draft of POST /deregister must not deregister a number.
+        draft: true,
         ...(inputs.length ? { inputs: [...new Set(inputs)] } : {}),
         ...(method === 'get' ? {} : { repeatable: false }),
         request: { method: method.toUpperCase(), path: contractPath, ...(Object.keys(query).length ? { query } : {}) },

@@ -105,6 +105,9 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
     if (opts.signal?.aborted) {
       interrupted = true
       result = { ...base, status: 'skipped', reason: 'run interrupted before this contract', probes: 0, durationMs: 0 }
+    } else if (contract.draft) {
+      // An imported draft may describe a state-changing call with no body yet: never sent before a person has reviewed it.
+      result = { ...base, status: 'skipped', reason: `an unreviewed draft: review ${contract.file}, then remove "draft: true" to probe it`, probes: 0, durationMs: 0 }
     } else if (credentialsRejected !== undefined) {
       result = { ...base, status: 'skipped', reason: `not run: ${credentialsRejected}`, probes: 0, durationMs: 0 }
     } else if (missing !== undefined) {

@@ -22,6 +22,7 @@ export function contract(over: Partial<Omit<Contract, 'expect'>> & { expect?: Pa
     capture: [],
     uses: [],
     inputs: [],
+    draft: false,
     file: 'contracts/test/test.contract.yaml',
     ...rest,
     expect: { status: [200], headers: { required: [], forbidden: [], patterns: [] }, framing: 'any', ...expect },

@@ -43,6 +43,21 @@ describe('import openapi', () => {
     expect(pack.validateBody('openapi.graph-api-error.json', { error: { message: 'x', type: 'OAuthException', code: 100, error_data: {} } }).map((v) => v.path)).toEqual(['$.error.error_data'])
   })
 
+  it('check never sends a draft: every imported contract is skipped until a person removes draft: true', async () => {
+    const out = dir()
+    // deregister takes no body: an unreviewed draft of it, run against the live API, would deregister the number.
+    await importOpenApi({ spec: SPEC, operations: ['deregisterPhoneNumber', 'getPhoneNumberById'], outDir: out, cwd: ROOT })
+    const lines: string[] = []
+    const io = { stdout: (s: string) => lines.push(s), stderr: (s: string) => lines.push(s), cwd: ROOT, env: {} }
+    const reports = dir()
+    expect(await main(['check', '--contracts', out, '--out', reports, '--quiet'], io)).toBe(3)
+    const report = JSON.parse(readFileSync(join(reports, 'report.json'), 'utf8'))
+    expect(report.summary.probes).toBe(0)
+    expect(report.outcome).toBe('inconclusive')
+    expect(report.results.length).toBeGreaterThan(0)
+    for (const r of report.results) expect(r).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^an unreviewed draft: review .*, then remove "draft: true" to probe it$/) })
+  })
+
   it('imports by tag and says what it left out and why', async () => {
     const r = await importOpenApi({ spec: SPEC, tags: ['media'], outDir: dir(), cwd: ROOT })
     expect(r.contracts.map((f) => f.split('/').pop()).sort()).toEqual(['openapi.delete-media.yaml', 'openapi.retrieve-media-url.yaml', 'openapi.upload-image.yaml'])
