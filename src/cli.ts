@@ -163,8 +163,8 @@ Options:
 
 Secrets (Authorization, cookies, access_token) and personal data in the traffic never reach the
 reports. Exit codes as for check: 0 nothing at or above --fail-on; 1 drift; 2 harness error
-(unreadable or malformed file, nothing to verify); 3 some contract's entries had no usable
-response (aborted requests, downtime, throttling), so it could not be judged.`
+(unreadable or malformed file, nothing to verify); 3 nothing could be judged: no entry matched a
+contract, or a contract's entries had no usable response (aborted requests, downtime, throttling).`
 
 const IMPORT_HELP = `driftwatch import openapi: draft contracts from an OpenAPI 3.x document.
 
