@@ -73,12 +73,15 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   const vars: Record<string, string | undefined> = { phone_number_id: opts.env.WHATSAPP_PHONE_NUMBER_ID, waba_id: opts.env.WHATSAPP_WABA_ID, api_version: apiVersion }
   const byContract = new Map<string, { contract: Contract; items: { o: Observation; hasBody: boolean; media?: MediaExpectation }[] }>()
   const findings: Finding[] = []
+  const unmatchedEntries: Entry[] = []
+  const matchedHosts = new Set<string>()
   for (const e of entries) {
     const contract = (e.hint ? pack.contracts.find((x) => x.id === e.hint) : undefined) ?? matchObservation(pack, e.observation, vars, pathFromRecordings(recorded))
     if (!contract) {
-      findings.push(unmatched(e, opts.contractsDir))
+      unmatchedEntries.push(e)
       continue
     }
+    matchedHosts.add(hostOf(e.observation.request.url))
     const group = byContract.get(contract.id) ?? { contract, items: [] }
     const o: Observation = { ...e.observation, contract: contract.id, sample: group.items.length + 1 }
     // Media expectations from what the traffic said before this entry (the retrieve before the download).
@@ -89,6 +92,8 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
     // A recording of driftwatch's own rejection probe (media.post-method) sends the wrong method on purpose.
     if (!e.hint && contract.expect.methods?.rejects.includes(o.request.method as never)) findings.push(consumerMethod(contract, o, e.source))
   }
+
+  findings.push(...unmatchedFindings(unmatchedEntries, matchedHosts, opts.contractsDir))
 
   const results: ContractResult[] = []
   for (const contract of pack.contracts) {
@@ -164,6 +169,41 @@ function fromRecordings(all: Map<string, Recording[]>, rel: string): Entry[] {
   }
   // In the order the requests were made, so a download follows the retrieve that named its sha256.
   return out.sort((a, b) => a.observation.startedAt.localeCompare(b.observation.startedAt))
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * Unmatched entries, listed: one finding per request on hosts the contracts do cover, and one per
+ * host for hosts they do not touch at all (a browser HAR's fonts and analytics are one line each,
+ * not hundreds).
+ */
+function unmatchedFindings(entries: readonly Entry[], matchedHosts: ReadonlySet<string>, contractsDir: string): Finding[] {
+  const out: Finding[] = []
+  const foreign = new Map<string, Entry[]>()
+  for (const e of entries) {
+    const host = hostOf(e.observation.request.url)
+    if (matchedHosts.has(host) || /(^|\.)(facebook\.com|fbsbx\.com)$/.test(host.replace(/:\d+$/, ''))) out.push(unmatched(e, contractsDir))
+    else foreign.set(host, [...(foreign.get(host) ?? []), e])
+  }
+  for (const [host, list] of foreign) {
+    const first = unmatched(list[0]!, contractsDir)
+    out.push({
+      ...first,
+      title: `No contract covers ${host || 'this host'} (${list.length} entr${list.length === 1 ? 'y' : 'ies'})`,
+      message: `${list.length} entr${list.length === 1 ? 'y goes' : 'ies go'} to ${host}, which no contract in ${contractsDir} describes; first: ${list[0]!.source}, ${first.actual}.\nIf this host is part of the upstream you care about, add contracts for it; otherwise it is other traffic the capture picked up.`,
+      actual: `${list.length} entries to ${host}`,
+      samples: list.length,
+      of: list.length,
+    })
+  }
+  return out
 }
 
 export function unmatched(e: { source: string; observation: Observation }, contractsDir: string): Finding {

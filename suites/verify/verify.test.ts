@@ -57,6 +57,20 @@ describe('verify a HAR', () => {
     expect(report.findings.find((f) => f.check === 'status-conformance')!.title).toBe('Status 400 instead of 200 with query parameter phone_number_id')
   })
 
+  it('lists traffic to hosts no contract touches once per host, not once per request', async () => {
+    const har = JSON.parse(readFileSync(HAR, 'utf8'))
+    const asset = (path: string) => ({ ...har.log.entries[5], request: { ...har.log.entries[5].request, url: `https://fonts.example.net${path}`, headers: [] } })
+    har.log.entries.push(asset('/a.woff2'), asset('/b.woff2'), asset('/css?family=Inter'))
+    const file = join(dir(), 'browser.har')
+    writeFileSync(file, JSON.stringify(har))
+    const { report } = await verify(file)
+    const unmatched = report.findings.filter((f) => f.contract === UNMATCHED).map((f) => [f.title, f.samples])
+    expect(unmatched).toEqual([
+      ['No contract describes GET /v23.0/me/businesses', 1],
+      ['No contract covers fonts.example.net (3 entries)', 3],
+    ])
+  })
+
   it('keeps no token and no phone number in any report it writes', async () => {
     const out = dir()
     await verify(HAR, out)
