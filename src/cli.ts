@@ -209,7 +209,8 @@ Options:
   -h, --help                this help
 
 Ctrl-C stops it and prints a summary. Exit codes: 0 no breaking finding seen; 1 some exchange had
-a breaking finding (upstream or consumer drift); 2 usage or harness error.`
+a breaking finding (upstream or consumer drift); 2 usage or harness error, or an exchange that
+could not be recorded (e.g. the disk was full).`
 
 const SIM_HELP = `driftwatch sim: run the embedded Meta Graph API simulator on its own.
 
@@ -597,6 +598,7 @@ async function proxyCommand(args: string[], io: CliIO): Promise<number> {
   const recordingsDir = v['no-record'] ? undefined : resolve(io.cwd, v.out ?? DEFAULTS.recordings)
   const { startProxy } = await import('./proxy/proxy.ts')
   let breaking = 0
+  let failures = 0
   const proxy = await startProxy({
     upstream: v.upstream,
     port,
@@ -612,6 +614,10 @@ async function proxyCommand(args: string[], io: CliIO): Promise<number> {
       io.stderr(`${bad.length ? '✗' : '✓'} ${e.method} ${e.path} → ${e.status ?? 'no response'} ${e.contract ?? '(no contract)'}${e.recording ? ` [recorded: ${relative(io.cwd, e.recording)}]` : ''}`)
       for (const f of e.findings) io.stderr(`    ${f.severity}: ${f.title}`)
     },
+    onError: (message) => {
+      failures++
+      io.stderr(`✗ ${message}`)
+    },
   })
   io.stdout(`driftwatch proxy listening on ${proxy.url}, forwarding to ${v.upstream}`)
   io.stdout(recordingsDir ? `Recording to ${relative(io.cwd, recordingsDir) || '.'}/<contract>/${v.name ?? 'proxy'}.json. Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.` : `Not recording. Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.`)
@@ -622,8 +628,8 @@ async function proxyCommand(args: string[], io: CliIO): Promise<number> {
   await proxy.close()
   const n = proxy.exchanges.length
   const drift = proxy.exchanges.filter((e) => e.findings.some((f) => f.severity !== 'info')).length
-  io.stdout(`proxy stopped: ${n} exchange${n === 1 ? '' : 's'}, ${drift} with findings, ${breaking} breaking finding${breaking === 1 ? '' : 's'}`)
-  return breaking > 0 ? 1 : 0
+  io.stdout(`proxy stopped: ${n} exchange${n === 1 ? '' : 's'}, ${drift} with findings, ${breaking} breaking finding${breaking === 1 ? '' : 's'}${failures ? `, ${failures} not recorded (see above)` : ''}`)
+  return failures > 0 ? 2 : breaking > 0 ? 1 : 0
 }
 
 async function simCommand(args: string[], io: CliIO): Promise<number> {

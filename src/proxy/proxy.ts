@@ -48,6 +48,8 @@ export interface ProxyOptions {
   cwd?: string
   /** Called after each exchange with what was found (already redacted). */
   onExchange?: (e: ProxyExchange) => void
+  /** Called when checking or recording an exchange failed (e.g. the disk is full); the application was answered regardless. */
+  onError?: (message: string) => void
 }
 
 /** One request through the proxy, as reported live. */
@@ -158,7 +160,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       res.writeHead(r.status, r.statusText, out)
       res.end(bytes)
     }
-    queue = queue.then(() => judgeAndRecord(observation)).catch(() => undefined)
+    queue = queue
+      .then(() => judgeAndRecord(observation))
+      .catch((err: unknown) => opts.onError?.(redactor.text(`exchange ${exchanges.length + 1} (${observation.request.method} ${safePath(observation.request.url, redactor)}) was answered but not checked or recorded: ${(err as Error).message}`)))
     await queue
   }
 

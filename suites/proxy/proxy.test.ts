@@ -5,7 +5,7 @@
  * as consumer drift the moment it happens.
  */
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
@@ -95,6 +95,23 @@ describe('driftwatch proxy', () => {
     await proxy.idle()
     const retrieve = seen.find((e) => e.contract === 'media.retrieve-url')!
     expect(retrieve.findings.map((f) => [f.check, f.severity])).toEqual([['framing-conformance', 'breaking']])
+  })
+
+  it('says so when an exchange cannot be recorded, and still answers the application', async () => {
+    const sim = await startSimulator()
+    running.push(sim)
+    const out = mkdtempSync(join(tmpdir(), 'dw-proxy-'))
+    tmp.push(out)
+    writeFileSync(join(out, 'phone-numbers.get'), 'a file where the recording directory should go')
+    const errors: string[] = []
+    const proxy = await startProxy({ upstream: sim.url, contractsDir: CONTRACTS, recordingsDir: out, cwd: ROOT, onError: (m) => errors.push(m) })
+    running.push(proxy)
+    const res = await request(`${proxy.url}/v23.0/${sim.credentials.phoneNumberId}`, { headers: { authorization: `Bearer ${sim.credentials.token}` } })
+    expect(res.statusCode).toBe(200)
+    await res.body.json()
+    await proxy.idle()
+    expect(errors).toEqual([expect.stringMatching(/^exchange 1 \(GET \/v23\.0\/\d+\) was answered but not checked or recorded: cannot write recording .*phone-numbers\.get\/proxy\.json/)])
+    expect(errors[0]).not.toContain(sim.credentials.token)
   })
 
   it('lists a request no contract describes instead of dropping it, and answers 502 when the upstream is gone', async () => {
