@@ -183,14 +183,24 @@ export function latestRecording(all: Map<string, Recording[]>, contract: string)
 }
 
 /**
- * The recording each contract is compared with: one made against the same kind of target (the
- * simulator's recordings for `sim`, live ones otherwise), preferring `sim-baseline` for the
- * simulator, else the most recent. A drift scenario is thus compared with the baseline.
+ * The recording each contract is compared with: one made against the same target (the
+ * simulator's for `sim`; for a base URL, recordings of that origin, e.g. by `record --target` or
+ * the proxy), preferring `sim-baseline` for the simulator, else the most recent. A drift scenario
+ * is thus compared with the baseline, and a live run never with the simulator or a test server.
  */
 export function chooseGolden(all: Map<string, Recording[]>, target: string): Map<string, Recording> {
+  const origin = (t: string) => {
+    if (t === 'sim') return 'sim'
+    try {
+      return new URL(t).origin
+    } catch {
+      return t
+    }
+  }
+  const want = origin(target)
   const out = new Map<string, Recording>()
   for (const [contract, list] of all) {
-    const same = list.filter((r) => (target === 'sim' ? r.target === 'sim' : r.target !== 'sim'))
+    const same = list.filter((r) => origin(r.target) === want)
     const pick = (target === 'sim' ? same.find((r) => r.name === 'sim-baseline') : undefined) ?? [...same].sort((a, b) => b.recordedAt.localeCompare(a.recordedAt))[0]
     if (pick) out.set(contract, pick)
   }

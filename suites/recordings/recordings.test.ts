@@ -11,7 +11,7 @@ import { runCheck } from '../../src/check.ts'
 import { HarnessError } from '../../src/errors.ts'
 import { runRecord } from '../../src/record.ts'
 import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
-import { loadRecordings, sameBehaviour } from '../../src/recordings/store.ts'
+import { chooseGolden, loadRecordings, sameBehaviour, type Recording } from '../../src/recordings/store.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
@@ -130,6 +130,14 @@ describe('record -> re-record -> check -> drift', () => {
     const r = await runCheck({ target: 'sim', scenario: 'error-code-unknown', only: ['messages.send-invalid'], contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recordings, outDir: dir(), formats: ['json'], env: {}, cwd: ROOT })
     const narrowed = r.report.findings.filter((f) => f.check === 'schema-drift')
     expect(narrowed.map((f) => [f.severity, f.expected, f.actual])).toEqual([['warning', '$.error.error_data: object', '$.error.error_data: absent']])
+  })
+
+  it('chooses as golden only recordings of the same target: the baseline for sim, the same origin for a live URL', () => {
+    const rec = (name: string, target: string, recordedAt: string): Recording => ({ version: 1, contract: 'c', name, target, apiVersion: 'v23.0', recordedAt, observations: [] })
+    const all = new Map([['c', [rec('sim-baseline', 'sim', '2026-01-01T00:00:00Z'), rec('sim-media-chunked', 'sim', '2026-02-01T00:00:00Z'), rec('proxy', 'http://127.0.0.1:8787', '2026-03-01T00:00:00Z'), rec('live', 'https://graph.facebook.com', '2026-02-15T00:00:00Z')]]])
+    expect(chooseGolden(all, 'sim').get('c')!.name).toBe('sim-baseline')
+    expect(chooseGolden(all, 'https://graph.facebook.com/').get('c')!.name).toBe('live')
+    expect(chooseGolden(all, 'https://graph.example.org').has('c')).toBe(false)
   })
 
   it('sameBehaviour tells an unchanged recording from a changed one', () => {
