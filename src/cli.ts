@@ -321,6 +321,11 @@ function parse<O extends ParseArgsConfig['options']>(args: string[], options: O,
   }
 }
 
+/** `--name` becomes a file name (record, proxy). */
+function checkFileName(name: string | undefined): void {
+  if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new HarnessError('DW_USAGE', `--name becomes a file name: letters, digits, dot, dash, underscore (got "${name}")`)
+}
+
 function positiveInt(value: string | undefined, flag: string, min = 1): number | undefined {
   if (value === undefined) return undefined
   if (!/^\d+$/.test(value) || Number(value) < min) throw new HarnessError('DW_USAGE', `${flag} must be a whole number >= ${min} (got "${value}")`)
@@ -483,7 +488,7 @@ async function recordCommand(args: string[], io: CliIO): Promise<number> {
     return 0
   }
   const flags = runFlags(v, io)
-  if (v.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v.name)) throw new HarnessError('DW_USAGE', `--name becomes a file name: letters, digits, dot, dash, underscore (got "${v.name}")`)
+  checkFileName(v.name)
   const recordingsDir = resolve(io.cwd, v.out ?? DEFAULTS.recordings)
   const t0 = Date.now()
   const { runRecord } = await import('./record.ts')
@@ -594,7 +599,7 @@ async function proxyCommand(args: string[], io: CliIO): Promise<number> {
   if (!v.upstream) throw new HarnessError('DW_USAGE', '--upstream is required, e.g. driftwatch proxy --upstream https://graph.facebook.com')
   const port = positiveInt(v.port, '--port', 0) ?? DEFAULTS.proxyPort
   if (port > 65535) throw new HarnessError('DW_USAGE', `--port must be 0-65535 (got ${port})`)
-  if (v.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v.name)) throw new HarnessError('DW_USAGE', `--name becomes a file name: letters, digits, dot, dash, underscore (got "${v.name}")`)
+  checkFileName(v.name)
   const recordingsDir = v['no-record'] ? undefined : resolve(io.cwd, v.out ?? DEFAULTS.recordings)
   const { startProxy } = await import('./proxy/proxy.ts')
   let breaking = 0

@@ -22,8 +22,15 @@ function uniq(xs: readonly string[]): string[] {
   return [...new Set(xs)].sort()
 }
 
+/** Header names compared by presence, lowercased; computed once per observation. */
+const nameSets = new WeakMap<Observation, Set<string>>()
 function namesIn(o: Observation): Set<string> {
-  return new Set((o.response?.rawHeaders ?? []).map(([n]) => n.toLowerCase()).filter((n) => !FRAMING_HEADERS.has(n) && !USAGE_HEADERS.has(n)))
+  let names = nameSets.get(o)
+  if (!names) {
+    names = new Set((o.response?.rawHeaders ?? []).map(([n]) => n.toLowerCase()).filter((n) => !FRAMING_HEADERS.has(n) && !USAGE_HEADERS.has(n)))
+    nameSets.set(o, names)
+  }
+  return names
 }
 
 /** Flags differences from the recording the runner chose for this contract. */

@@ -6,7 +6,8 @@
 import type { Observation } from '../observation.ts'
 import { latestRecording, type Recording } from '../recordings/store.ts'
 import { candidates, type PathOf, type RequestShape } from './match.ts'
-import type { Contract, ContractPack } from './types.ts'
+import { deepFill } from './template.ts'
+import type { Contract, ContractPack, MediaExpectation } from './types.ts'
 
 /** Numeric ids in a recorded URL's path become a template variable, so other ids fit it too. */
 function templateOfRecordedPath(url: string): string {
@@ -74,3 +75,20 @@ export function matchObservation(pack: ContractPack, o: Observation, vars: Reado
   return (ranked.find((x) => x.contract.request.method === o.request.method) ?? ranked[0])?.contract
 }
 
+
+/** The Graph API version a URL names (`/v23.0/...`), or undefined. */
+export function apiVersionIn(url: string): string | undefined {
+  return /\/(v\d+\.\d+)(?=\/|$|\?)/.exec(url)?.[1]
+}
+
+/**
+ * Media expectations filled from what the traffic said so far (the retrieve before a download);
+ * undefined while it has not named them yet.
+ */
+export function mediaFromTraffic(template: MediaExpectation, vars: Readonly<Record<string, string | undefined>>): MediaExpectation | undefined {
+  try {
+    return deepFill(template, vars) as MediaExpectation
+  } catch {
+    return undefined
+  }
+}

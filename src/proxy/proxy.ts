@@ -17,9 +17,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { allChecks } from '../checks/index.ts'
 import { loadContracts } from '../contracts/load.ts'
-import { matchObservation, pathFromRecordings } from '../contracts/match-traffic.ts'
-import { deepFill } from '../contracts/template.ts'
-import type { Contract, HttpMethod, MediaExpectation } from '../contracts/types.ts'
+import { apiVersionIn, matchObservation, mediaFromTraffic, pathFromRecordings } from '../contracts/match-traffic.ts'
+import type { Contract, HttpMethod } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
 import type { Finding } from '../finding.ts'
 import type { Observation, RawHeader } from '../observation.ts'
@@ -177,7 +176,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     } else {
       const list = recorded.get(contract.id) ?? []
       const o: Observation = { ...observation, contract: contract.id, sample: list.length + 1 }
-      const media = contract.expect.media ? tryFill(contract.expect.media, vars) : undefined
+      const media = contract.expect.media ? mediaFromTraffic(contract.expect.media, vars) : undefined
       findings.push(...judge(contract, [o], allChecks, { apiVersion: apiVersionOf(o.request.url), validateBody: pack.validateBody, ...(media ? { media } : {}), ...(await schemaDriftFor(contract, [o], undefined, pack)) }, o.startedAt))
       if (contract.expect.methods?.rejects.includes(o.request.method as never)) findings.unshift(consumerMethod(contract, o, `proxy exchange ${index}`))
       captureValues(contract, [o], vars)
@@ -258,13 +257,5 @@ function safePath(url: string, redactor: Redactor): string {
 }
 
 function apiVersionOf(url: string): string {
-  return /\/(v\d+\.\d+)(?=\/|$|\?)/.exec(url)?.[1] ?? 'v23.0'
-}
-
-function tryFill(template: MediaExpectation, vars: Record<string, string | undefined>): MediaExpectation | undefined {
-  try {
-    return deepFill(template, vars) as MediaExpectation
-  } catch {
-    return undefined
-  }
+  return apiVersionIn(url) ?? 'v23.0'
 }

@@ -11,8 +11,7 @@ import { relative, resolve } from 'node:path'
 import { availabilityOf } from '../checks/check.ts'
 import { allChecks } from '../checks/index.ts'
 import { loadContracts } from '../contracts/load.ts'
-import { matchObservation, pathFromRecordings } from '../contracts/match-traffic.ts'
-import { deepFill } from '../contracts/template.ts'
+import { apiVersionIn, matchObservation, mediaFromTraffic, pathFromRecordings } from '../contracts/match-traffic.ts'
 import type { Contract, MediaExpectation } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
 import { evidenceFrom, type Finding } from '../finding.ts'
@@ -68,7 +67,7 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   if (entries.length === 0) throw new HarnessError('DW_USAGE', `${rel} holds no ${isDir ? 'recordings' : 'HAR entries'}: nothing to verify`)
   const recorded = opts.recordingsDir && existsSync(resolve(cwd, opts.recordingsDir)) ? loadRecordings(resolve(cwd, opts.recordingsDir), cwd) : isDir ? loadRecordings(input, cwd) : new Map<string, Recording[]>()
   const startedAt = new Date().toISOString()
-  const apiVersion = opts.apiVersion ?? entries.map((e) => /\/(v\d+\.\d+)\//.exec(e.observation.request.url)?.[1]).find(Boolean) ?? 'v23.0'
+  const apiVersion = opts.apiVersion ?? entries.map((e) => apiVersionIn(e.observation.request.url)).find(Boolean) ?? 'v23.0'
 
   const vars: Record<string, string | undefined> = { phone_number_id: opts.env.WHATSAPP_PHONE_NUMBER_ID, waba_id: opts.env.WHATSAPP_WABA_ID, api_version: apiVersion }
   const byContract = new Map<string, { contract: Contract; items: { o: Observation; hasBody: boolean; media?: MediaExpectation }[] }>()
@@ -85,7 +84,7 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
     const group = byContract.get(contract.id) ?? { contract, items: [] }
     const o: Observation = { ...e.observation, contract: contract.id, sample: group.items.length + 1 }
     // Media expectations from what the traffic said before this entry (the retrieve before the download).
-    const media = contract.expect.media ? mediaFrom(contract.expect.media, vars) : undefined
+    const media = contract.expect.media ? mediaFromTraffic(contract.expect.media, vars) : undefined
     group.items.push({ o, hasBody: e.hasBody, ...(media ? { media } : {}) })
     byContract.set(contract.id, group)
     captureValues(contract, [o], vars)
@@ -146,15 +145,6 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd })
   const matched = new Map([...byContract].map(([id, g]) => [id, g.items.map((i) => i.o)]))
   return { ...written, redactor, entries: entries.length, matched }
-}
-
-/** Media expectations filled from the traffic so far; undefined when it has not named them yet (no retrieve before the download). */
-function mediaFrom(template: MediaExpectation, vars: Record<string, string | undefined>): MediaExpectation | undefined {
-  try {
-    return deepFill(template, vars) as MediaExpectation
-  } catch {
-    return undefined
-  }
 }
 
 function fromRecordings(all: Map<string, Recording[]>, rel: string): Entry[] {

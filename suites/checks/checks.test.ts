@@ -55,6 +55,30 @@ const table: Record<CheckId, Case[]> = {
       fires: [['warning', '`$.messages[*].message_status` (string) was in every sample in the recording of 2026-11-01, and is no longer sent (narrowed since the recording)']],
     },
     {
+      name: 'warns when a field changes type within what the contract allows (changed since the recording)',
+      observations: [observation({ body: { ...MEDIA, file_size: '463' } })],
+      ctx: ctx(await drift([{ ...MEDIA, file_size: '463' }], [MEDIA], () => [])),
+      fires: [['warning', '`$.file_size` was integer in the recording of 2026-11-01, is now string (changed since the recording)']],
+    },
+    {
+      name: 'info when a field that was always sent is now missing in some samples, which the contract allows',
+      observations: [observation({ body: SENT }), observation({ body: SENT_NO_STATUS })],
+      ctx: ctx(await drift([SENT, SENT_NO_STATUS], [SENT, SENT], validateSent)),
+      fires: [['info', '`$.messages[*].message_status` was in every sample in the recording of 2026-11-01, is now missing in 1 of 2 (widened since the recording)']],
+    },
+    {
+      name: 'breaking when a field the contract does not list appears and the contract is closed',
+      observations: [observation({ body: { ...MEDIA, cdn: 'x' } })],
+      ctx: ctx(await drift([{ ...MEDIA, cdn: 'x' }], undefined, () => [{ path: '$.cdn', keyword: 'additionalProperties', message: 'is not allowed by the schema' }])),
+      fires: [['breaking', '`$.cdn` (string) is new, and the contract allows no fields it does not list']],
+    },
+    {
+      name: 'breaking when values break a constraint other than type (pattern), in some samples',
+      observations: [observation({ body: MEDIA }), observation({ body: { ...MEDIA, sha256: 'not-a-hash' } })],
+      ctx: ctx(await drift([MEDIA, { ...MEDIA, sha256: 'not-a-hash' }], undefined, validateMedia)),
+      fires: [['breaking', '`$.sha256` now has values the contract never allowed: must match pattern "^[0-9a-f]{64}$", is "not-a-hash" (in 1 of 2 samples)']],
+    },
+    {
       name: 'info when a new field appears that the contract allows',
       observations: [observation({ body: SENT })],
       ctx: ctx(await drift([SENT], [SENT_NO_STATUS], validateSent)),
@@ -94,6 +118,12 @@ const table: Record<CheckId, Case[]> = {
       observations: [observation({ status: 400, headers: [['Content-Type', 'application/json'], ['WWW-Authenticate', 'OAuth "Facebook Platform" "invalid_request"']] })],
       ctx: ctx(goldenOf([observation({ headers: [...GRAPH_HEADERS, HSTS] })])),
       fires: [['warning', 'status was 200, is now 400']],
+    },
+    {
+      name: 'tells of a different HTTP version',
+      observations: [{ ...observation(), response: { ...observation().response!, httpVersion: '1.0' } }],
+      ctx: ctx(goldenOf([observation()])),
+      fires: [['info', 'HTTP version was 1.1, is now 1.0']],
     },
     { name: 'quiet without a recording', observations: [observation()], fires: [] },
   ],
