@@ -2,7 +2,7 @@
  * `driftwatch check` as a library call: resolve the target, load contracts, start the simulator
  * if asked, probe, write the reports. The CLI only parses flags and picks the exit code.
  */
-import type { Contract } from './contracts/types.ts'
+import type { Probe } from './contracts/types.ts'
 import { isHarnessError } from './errors.ts'
 import type { Observation } from './observation.ts'
 import { summarize, type Report } from './report.ts'
@@ -27,7 +27,7 @@ export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
   onProgress?: (e: ProgressEvent) => void
   onRetry?: (e: RetryEvent) => void
   /** Every contract's observations, after its checks ran (record uses this). */
-  onObservations?: (contract: Contract, observations: readonly Observation[]) => void
+  onObservations?: (probe: Probe, observations: readonly Observation[]) => void
 }
 
 /** What a run announces when it starts. */

@@ -60,6 +60,26 @@ export function findingKey(f: Pick<Finding, 'contract' | 'check' | 'title'>): st
   return `${f.contract}\u0000${f.check}\u0000${f.title}`
 }
 
+/** One cause, whatever the contract: the same finding on eleven contracts is one row in report.md. */
+export function causeKey(f: Pick<Finding, 'severity' | 'check' | 'title'>): string {
+  return `${f.severity}\u0000${f.check}\u0000${f.title}`
+}
+
+/** Drafts that fold into one finding across samples: same check, severity, title, expected and actual. */
+export function foldKey(d: Pick<FindingDraft, 'check' | 'severity' | 'title' | 'expected' | 'actual'>): string {
+  return `${d.check}\u0000${d.severity}\u0000${d.title}\u0000${d.expected}\u0000${d.actual}`
+}
+
+/** Drift is anything above info: info findings are worth knowing, never a failure. */
+export function isDrift(f: Pick<Finding, 'severity'>): boolean {
+  return f.severity !== 'info'
+}
+
+/** Orders findings worst first (stable for equal severities). */
+export function worstFirst(a: Pick<Finding, 'severity'>, b: Pick<Finding, 'severity'>): number {
+  return severityRank(b.severity) - severityRank(a.severity)
+}
+
 /** Builds evidence from an observation; headers and bodies are already redacted by the transport. */
 export function evidenceFrom(o: Observation | undefined, maxBody = 600): Evidence {
   if (!o) return {}

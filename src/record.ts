@@ -4,7 +4,7 @@
  * made while the upstream drifts says so before anyone commits it.
  */
 import { runInSession, type CheckOptions } from './check.ts'
-import type { Contract } from './contracts/types.ts'
+import type { Probe } from './contracts/types.ts'
 import type { Observation } from './observation.ts'
 import { PersonalDataRedactor } from './recordings/personal-data.ts'
 import { prepareRecording, writeRecording, type Recording, type WriteStatus } from './recordings/store.ts'
@@ -38,7 +38,7 @@ export async function runRecord(opts: RecordOptions): Promise<RecordResult> {
   // Compared with what is recorded there now: the run says what changed before it is overwritten.
   const session = await openSession({ ...opts, keepBinaryBytes: KEEP_BINARY_BYTES, recordingsDir: opts.recordingsDir, tolerateBadRecordings: true })
   try {
-    const collected: [Contract, Observation[]][] = []
+    const collected: [Probe, Observation[]][] = []
     const report = await runInSession(session, { ...opts, onObservations: (c, obs) => collected.push([c, [...obs]]) })
     const name = opts.name ?? (session.scenario ? `sim-${session.scenario}` : 'live')
     const files: RecordResult['files'] = []

@@ -8,7 +8,7 @@ import type { ContractPack } from './contracts/types.ts'
 import { resolveTarget } from './config.ts'
 import { HarnessError } from './errors.ts'
 import { chooseGolden, loadRecordings, type Recording } from './recordings/store.ts'
-import { selectContracts, type Selected } from './runner/select.ts'
+import { selectProbes, type Selected } from './runner/select.ts'
 import { startSimulator, type RunningSimulator } from './simulator/server.ts'
 import { DEFAULT_TOKEN_HOSTS, HostPolicy } from './transport/host-policy.ts'
 import { Redactor } from './transport/redact.ts'
@@ -58,7 +58,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   const target = resolveTarget(opts.target, opts.env)
   if (target.kind === 'live' && opts.scenario) throw new HarnessError('DW_USAGE', '--scenario only applies to --target sim (scenarios are simulator behaviours)')
   const pack = loadContracts(opts.contractsDir, opts.cwd ? { cwd: opts.cwd } : {})
-  const selected = selectContracts(pack.contracts, opts.only) // a glob matching nothing fails here, before the simulator starts
+  if (pack.probes.length === 0) throw new HarnessError('DW_USAGE', `${opts.contractsDir} holds operations but no probes: check and record send probes (<id>.yaml at the top of the pack); judge traffic against operations with driftwatch verify`)
+  const selected = selectProbes(pack.probes, opts.only) // a glob matching nothing fails here, before the simulator starts
   // A malformed recording fails here too, with its path, before any probe (unless re-recording, which is its fix).
   const warnings: string[] = []
   let golden = new Map<string, Recording>()

@@ -3,11 +3,12 @@
  * of downtime during API updates. That is not drift: the contract could not be judged, and the run
  * becomes inconclusive rather than red.
  */
-import { availabilityOf, describeStatus, perObservation } from './check.ts'
+import { availabilityOf, describeStatus } from '../graph/index.ts'
+import { perObservation } from './check.ts'
 
 /** Reports samples answered with Meta's downtime error, as info. */
-export const availabilityCheck = perObservation('availability', 'the upstream is up', 'any', (o, contract) => {
-  const a = availabilityOf(o, contract)
+export const availabilityCheck = perObservation('availability', 'the upstream is up', 'any', (o, exp) => {
+  const a = availabilityOf(o, exp)
   if (!o.response || (a !== 'outage' && a !== 'throttled')) return []
   if (a === 'throttled') {
     return [{

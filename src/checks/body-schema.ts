@@ -10,10 +10,11 @@ import { expectedResponse, perObservation } from './check.ts'
 const MAX_VIOLATIONS = 12
 
 /** Flags a non-JSON body or each schema violation, located by JSON path. */
-export const bodySchemaCheck = perObservation('body-schema-conformance', 'the body validates against its JSON Schema', 'body', (o, contract, ctx) => {
-  const schema = contract.expect.bodySchema
-  const r = expectedResponse(o, contract)
-  if (!schema || !r) return []
+export const bodySchemaCheck = perObservation('body-schema-conformance', 'the body validates against its JSON Schema', 'body', (o, exp, ctx) => {
+  const hit = expectedResponse(o, exp)
+  const schema = hit && ctx.bodySchema(o, hit.spec)
+  if (!hit || !schema) return []
+  const { r } = hit
   if (r.body.json === undefined) {
     const why = r.body.jsonError ? `does not parse: ${r.body.jsonError}` : r.body.size === 0 ? 'is empty' : 'is not JSON'
     return [{ severity: 'breaking', title: `Body ${r.body.size === 0 ? 'is empty' : 'is not JSON'}`, message: `Received: a ${r.body.size}-byte body that ${why}\nContract: JSON matching ${schema}\nClients that parse the body throw.`, expected: `JSON matching ${schema}`, actual: why }]

@@ -6,10 +6,11 @@
 import { expectedResponse, mediaParams, mediaType, perObservation, responseHeader } from './check.ts'
 
 /** Flags a changed media type (breaking) or changed contracted parameter (warning). */
-export const contentTypeCheck = perObservation('content-type-conformance', 'the Content-Type is as contracted', 'headers', (o, contract) => {
-  const want = contract.expect.contentType
-  const r = expectedResponse(o, contract)
-  if (!want || !r) return []
+export const contentTypeCheck = perObservation('content-type-conformance', 'the Content-Type is as contracted', 'headers', (o, exp) => {
+  const hit = expectedResponse(o, exp)
+  const want = hit?.spec.contentType
+  if (!hit || !want) return []
+  const { r } = hit
   const got = responseHeader(r, 'content-type')
   if (got === want) return [] // the common case, exactly as contracted
   if (got === undefined) {

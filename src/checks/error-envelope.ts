@@ -5,7 +5,7 @@
  * from `code`, so an envelope they cannot read is breaking.
  */
 import type { FindingDraft } from '../finding.ts'
-import { mediaType, perObservation, responseHeader } from './check.ts'
+import { expectedResponse, mediaType, perObservation, responseHeader } from './check.ts'
 
 const OPTIONAL: Record<string, 'integer' | 'object' | 'string' | 'boolean'> = {
   error_subcode: 'integer',
@@ -24,12 +24,12 @@ function typeOf(v: unknown): string {
 }
 
 /** Flags error responses that are not well-formed Graph error envelopes. */
-export const errorEnvelopeCheck = perObservation('error-envelope', 'error responses are Graph error envelopes', 'body', (o, contract) => {
+export const errorEnvelopeCheck = perObservation('error-envelope', 'error responses are Graph error envelopes', 'body', (o, exp) => {
   const r = o.response
   if (!r || r.status < 400) return []
   const ct = responseHeader(r, 'content-type')
   const jsonish = (ct !== undefined && mediaType(ct).includes('json')) || r.body.json !== undefined
-  if (!jsonish && !contract.expect.error) return [] // e.g. a plain 404 from the media download host
+  if (!jsonish && !expectedResponse(o, exp)?.spec.error) return [] // e.g. a plain 404 from the media download host
   type D = Omit<FindingDraft, 'check' | 'observationIndex'>
   const out: D[] = []
   const fail = (title: string, actual: string) =>

@@ -5,7 +5,7 @@
  * response, whatever its status: the incident hit errors and successes alike.
  */
 import type { Framing } from '../observation.ts'
-import { perObservation } from './check.ts'
+import { expectedResponse, perObservation } from './check.ts'
 
 function describe(f: Framing): string {
   switch (f.kind) {
@@ -20,11 +20,12 @@ function describe(f: Framing): string {
   }
 }
 
-/** Flags a response whose framing differs from the contract's. */
-export const framingCheck = perObservation('framing-conformance', 'the body framing is as contracted', 'headers', (o, contract) => {
-  const want = contract.expect.framing
+/** Flags a response whose framing differs from the expectation's. */
+export const framingCheck = perObservation('framing-conformance', 'the body framing is as contracted', 'headers', (o, exp) => {
   const r = o.response
-  if (want === 'any' || !r || r.framing.kind === 'none' || r.framing.kind === want) return []
+  if (!r) return []
+  const want = expectedResponse(o, exp)?.spec.framing ?? exp.framing
+  if (want === 'any' || r.framing.kind === 'none' || r.framing.kind === want) return []
   const consequence =
     want === 'content-length'
       ? 'Clients and proxies that require a Content-Length (to size a buffer, or to forward the body) fail on this response: in the Jan 20 2026 incident such a proxy crashed in a restart loop. Make the client accept chunked bodies before relying on this endpoint.'

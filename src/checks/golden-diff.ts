@@ -9,7 +9,8 @@
  */
 import { headerValues, type Observation } from '../observation.ts'
 import { isVolatileHeader } from '../recordings/volatile.ts'
-import { availabilityOf, type Check } from './check.ts'
+import { availabilityOf } from '../graph/index.ts'
+import { expectedResponse, type Check } from './check.ts'
 
 /** Framing and connection headers: framing-conformance and the framing comparison judge these. */
 const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive'])
@@ -38,15 +39,15 @@ export const goldenDiffCheck: Check = {
   id: 'golden-diff',
   title: 'responses look like the golden recording',
   needs: 'headers',
-  run(observations, contract, ctx) {
+  run(observations, exp, ctx) {
     const golden = ctx.golden
     if (!golden) return []
-    const recorded = golden.observations.filter((o) => o.response && availabilityOf(o, contract) === 'ok')
-    const allowed = (o: Observation) => contract.expect.status.includes(o.response!.status)
-    const responses = observations.filter((o) => o.response && allowed(o))
+    const recorded = golden.observations.filter((o) => o.response && availabilityOf(o, exp) === 'ok')
+    const responses = observations.filter((o) => expectedResponse(o, exp) !== undefined)
     if (recorded.length === 0 || responses.length === 0) return []
-    const pinned = new Set([...contract.expect.headers.required, ...contract.expect.headers.forbidden, ...contract.expect.headers.patterns].map((h) => h.name))
-    if (contract.expect.contentType) pinned.add('content-type')
+    // What the expectation pins, its own checks already report.
+    const pinned = new Set(exp.responses.flatMap((r) => [...r.headers.required, ...r.headers.forbidden, ...r.headers.patterns].map((h) => h.name)))
+    if (exp.responses.some((r) => r.contentType)) pinned.add('content-type')
     const since = `the recording "${golden.name}" of ${golden.recordedAt.slice(0, 16).replace('T', ' ')} UTC`
     const out: ReturnType<Check['run']> = []
     const at = (pred: (o: Observation) => boolean) => Math.max(0, observations.findIndex(pred))
@@ -67,7 +68,7 @@ export const goldenDiffCheck: Check = {
       })
     }
     compare('status', (o) => String(o.response!.status), 'warning', 'The contract allows both, but clients often branch on the status they were tested with.')
-    if (contract.expect.framing === 'any') compare('framing', (o) => o.response!.framing.kind, 'warning', 'Clients and proxies that size bodies by Content-Length behave differently on chunked bodies (the Jan 20 2026 incident).')
+    if (exp.framing === 'any' && exp.responses.every((r) => r.framing === 'any')) compare('framing', (o) => o.response!.framing.kind, 'warning', 'Clients and proxies that size bodies by Content-Length behave differently on chunked bodies (the Jan 20 2026 incident).')
     compare('HTTP version', (o) => o.response!.httpVersion ?? '?', 'info', 'Usually harmless; worth knowing when a proxy sits in between.')
 
     // Like with like: headers of today's responses against recorded responses of the same status.

@@ -1,6 +1,6 @@
 /**
  * `header-conformance`: required headers are present, forbidden ones absent, patterned ones match.
- * Judged only on the response the contract describes (expected status).
+ * Judged only on responses the expectation describes (their status has a response expectation).
  */
 import { headerValues } from '../observation.ts'
 import { expectedResponse, perObservation } from './check.ts'
@@ -15,10 +15,11 @@ function compiled(pattern: string): RegExp {
 }
 
 /** Flags missing required headers, present forbidden headers and values that break a pattern. */
-export const headersCheck = perObservation('header-conformance', 'required headers present, forbidden absent, patterns match', 'headers', (o, contract) => {
-  const r = expectedResponse(o, contract)
-  if (!r) return []
-  const h = contract.expect.headers
+export const headersCheck = perObservation('header-conformance', 'required headers present, forbidden absent, patterns match', 'headers', (o, exp) => {
+  const hit = expectedResponse(o, exp)
+  if (!hit) return []
+  const { r } = hit
+  const h = hit.spec.headers
   const out = []
   const names = () => r.rawHeaders.map(([n]) => n).join(', ') || '(none)'
   for (const req of h.required) {

@@ -12,6 +12,7 @@ import { errorCodeCheck } from './error-code.ts'
 import { errorEnvelopeCheck } from './error-envelope.ts'
 import { framingCheck } from './framing.ts'
 import { goldenDiffCheck } from './golden-diff.ts'
+import { graphErrorCheck } from './graph-error.ts'
 import { headersCheck } from './headers.ts'
 import { hostAllowlistCheck } from './host-allowlist.ts'
 import { mediaIntegrityCheck } from './media-integrity.ts'
@@ -37,6 +38,7 @@ export const checks = {
   'schema-drift': schemaDriftCheck,
   'error-envelope': errorEnvelopeCheck,
   'error-code-conformance': errorCodeCheck,
+  'graph-error': graphErrorCheck,
   'media-integrity': mediaIntegrityCheck,
   'api-version': apiVersionCheck,
   'golden-diff': goldenDiffCheck,

@@ -6,10 +6,10 @@
 import { expectedResponse, mediaType, perObservation, responseHeader } from './check.ts'
 
 /** Flags downloads whose hash, size or type disagree with the media metadata. */
-export const mediaIntegrityCheck = perObservation('media-integrity', 'downloaded bytes match the media metadata', 'body', (o, contract, ctx) => {
-  const want = ctx.media
-  const r = expectedResponse(o, contract)
-  if (!contract.expect.media || !want || !r || o.transportError) return []
+export const mediaIntegrityCheck = perObservation('media-integrity', 'downloaded bytes match the media metadata', 'body', (o, exp, ctx) => {
+  const want = ctx.media?.(o)
+  const r = expectedResponse(o, exp)?.r
+  if (!want || !r || o.transportError) return []
   const out = []
   if (want.sha256 !== undefined && want.sha256.toLowerCase() !== r.body.sha256) {
     out.push({

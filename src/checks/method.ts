@@ -1,30 +1,33 @@
 /**
- * `method-conformance`: the endpoint accepts the methods the contract says it accepts and rejects
- * the ones it rejects. Feb 6 2026: a client sent POST with `method=get` in the body; some Graph
- * servers honoured it and others answered 405, so the failure was intermittent.
+ * `method-conformance`: the endpoint accepts the methods the expectation says it accepts and
+ * rejects the ones it rejects. Feb 6 2026: a client sent POST with `method=get` in the body; some
+ * Graph servers honoured it and others answered 405, so the failure was intermittent.
  */
-import { describeStatus, perObservation, responseHeader } from './check.ts'
+import { describeStatus } from '../graph/index.ts'
+import { perObservation, responseHeader } from './check.ts'
 
 /** Flags a rejected method that was accepted, or a contracted method that was refused. */
-export const methodCheck = perObservation('method-conformance', 'the endpoint accepts and rejects the contracted methods', 'headers', (o, contract) => {
-  const m = contract.expect.methods
+export const methodCheck = perObservation('method-conformance', 'the endpoint accepts and rejects the contracted methods', 'headers', (o, exp) => {
+  const m = exp.methods
   const r = o.response
   if (!m || !r) return []
   const method = o.request.method as (typeof m.accepts)[number]
   const allow = responseHeader(r, 'allow')
   if (m.rejects.includes(method)) {
-    if (contract.expect.status.includes(r.status)) return []
+    // Traffic: any error answer is a rejection; a probe names the rejection it expects.
+    if (exp.status.includes(r.status) || (exp.anyError && r.status >= 400)) return []
     const accepted = r.status >= 200 && r.status < 300
     const body = o.request.bodyExcerpt ? ` with body ${o.request.bodyExcerpt}` : ''
+    const rejection = exp.status.length ? exp.status.join(' or ') : 'an error'
     return [{
       severity: 'breaking',
-      title: accepted ? `${method} was accepted (contract: rejected)` : `${method} rejected with ${r.status} instead of ${contract.expect.status.join(' or ')}`,
+      title: accepted ? `${method} was accepted (contract: rejected)` : `${method} rejected with ${r.status} instead of ${rejection}`,
       message:
-        `Received: ${describeStatus(r)} for ${method}${body}\nContract: ${method} is rejected (${contract.expect.status.join(' or ')}); the endpoint takes ${m.accepts.join(', ') || 'other methods'}\n` +
+        `Received: ${describeStatus(r)} for ${method}${body}\nContract: ${method} is rejected (${rejection}); the endpoint takes ${m.accepts.join(', ') || 'other methods'}\n` +
         (accepted
           ? 'Some servers honour the legacy `method=get` body override and others answer 405, so a client that sends POST fails intermittently (Feb 6 2026 incident). Clients must send GET.'
           : 'The rejection changed shape: clients that recognise the old answer will misread this one.'),
-      expected: `${method} rejected with ${contract.expect.status.join(' or ')}`,
+      expected: `${method} rejected with ${rejection}`,
       actual: accepted ? `${method} accepted: ${r.status}` : describeStatus(r),
     }]
   }

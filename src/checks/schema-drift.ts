@@ -23,14 +23,14 @@ export const schemaDriftCheck: Check = {
   id: 'schema-drift',
   title: 'the body shape matches the contract and the golden recording',
   needs: 'body',
-  run(_observations, contract, ctx) {
+  run(_observations, _exp, ctx) {
     const drift = ctx.schemaDrift
     if (!drift) return []
     return drift.deltas.map((d) => ({
       check: 'schema-drift',
       severity: severity(d),
       title: d.against === 'contract' ? d.words : `${d.words} (${d.kind} since the recording)`,
-      message: `${d.words}.\nCompared with: ${d.against === 'contract' ? `the contract's schema ${contract.expect.bodySchema}` : 'the golden recording'}; judged on ${d.samples} of ${d.of} bodies.\n${consequence(d)}`,
+      message: `${d.words}.\nCompared with: ${d.against === 'contract' ? `the contract's schema ${(d.schema ?? 'of this response').replace('#fields=', ' narrowed to fields=')}` : 'the golden recording'}; judged on ${d.samples} of ${d.of} bodies.\n${consequence(d)}`,
       expected: `${d.path}: ${d.before}`,
       actual: `${d.path}: ${d.after}`,
       observationIndex: drift.observationIndex[d.sampleIndex] ?? 0,

@@ -1,19 +1,23 @@
 /**
- * `status-conformance`: the status code is one the contract allows. Statuses that method
+ * `status-conformance`: the status code is one the expectation allows. Statuses that method
  * conformance explains (a 405 on a contracted method, any status on a rejected method) are left to
- * it, so one cause gives one finding.
+ * it, so one cause gives one finding. For traffic, an error the application got is a documented
+ * answer of the operation (its envelope and code are judged by their own checks), not a status
+ * change: an app that asks for an unknown id gets 400, and that is not drift.
  */
-import { describeStatus, perObservation } from './check.ts'
+import { describeStatus } from '../graph/index.ts'
+import { perObservation } from './check.ts'
 
-/** Flags a status code outside the contract's allowed set. */
-export const statusCheck = perObservation('status-conformance', 'the status code is one the contract allows', 'headers', (o, contract, ctx) => {
+/** Flags a status code outside the expectation's allowed set. */
+export const statusCheck = perObservation('status-conformance', 'the status code is one the contract allows', 'headers', (o, exp, ctx) => {
   const r = o.response
-  if (!r || contract.expect.status.includes(r.status)) return []
-  const m = contract.expect.methods
+  if (!r || exp.status.includes(r.status)) return []
+  if (exp.anyError && r.status >= 400) return []
+  const m = exp.methods
   if (m && (m.rejects.includes(o.request.method as never) || (r.status === 405 && m.accepts.includes(o.request.method as never)))) return []
-  const expected = contract.expect.status.join(' or ')
+  const expected = exp.status.join(' or ')
   const actual = describeStatus(r)
-  const wasSuccess = contract.expect.status.every((s) => s < 400)
+  const wasSuccess = exp.status.every((s) => s < 400)
   const consequence = wasSuccess && r.status >= 400
     ? 'Calls that used to succeed now fail: clients treat this as an error, and rate limiters or retry loops may make it worse (Jan 20 2026: valid calls rejected, clients blocked for hours).'
     : !wasSuccess && r.status < 400

@@ -1,6 +1,14 @@
 /**
- * The normalised, validated form of a contract file. Loading turns shorthands (a header name as a
- * plain string, a capture as a plain pointer) into these shapes, so checks see one form only.
+ * The normalised, validated forms of contract files. Two kinds:
+ *
+ * - An **operation** (`operations/<id>.yaml`) is what Meta documents: one method on one path
+ *   template, the node it acts on, its parameters (including `fields=`), and its responses by
+ *   status, errors included. It judges any traffic that calls it, whoever sent it.
+ * - A **probe** (`<id>.yaml`) is what `check` sends: it names an operation and adds the request,
+ *   the status it expects, samples and captures. Anything else it says narrows the operation.
+ *
+ * Loading turns shorthands (a header name as a plain string, a capture as a plain pointer) into
+ * these shapes, so checks see one form only.
  */
 import type { Severity } from '../finding.ts'
 
@@ -13,6 +21,12 @@ export type AuthMode = 'bearer' | 'none' | 'invalid'
 /** Expected body framing. */
 export type FramingExpectation = 'content-length' | 'chunked' | 'any'
 
+/** What a Graph node is. A path parameter names its node: `{media_id}` is a media node. */
+export type NodeKind = 'media' | 'phone_number' | 'waba' | 'template' | 'message' | 'business_profile' | 'subscribed_app' | 'analytics'
+
+/** Every node kind, for validation and messages. */
+export const NODE_KINDS: readonly NodeKind[] = ['media', 'phone_number', 'waba', 'template', 'message', 'business_profile', 'subscribed_app', 'analytics']
+
 /** A multipart file part read from disk, relative to the contract file. */
 export interface MultipartFile {
   field: string
@@ -22,13 +36,13 @@ export interface MultipartFile {
   type: string
 }
 
-/** Request body forms a contract can send. */
+/** Request body forms a probe can send. */
 export type RequestBody =
   | { kind: 'json'; json: unknown }
   | { kind: 'form'; form: Record<string, string> }
   | { kind: 'multipart'; fields: Record<string, string>; file?: MultipartFile }
 
-/** The request, with `{var}` templates still unresolved. */
+/** The request a probe sends, with `{var}` templates still unresolved. */
 export interface RequestSpec {
   method: HttpMethod
   /** Path template under the target base URL, e.g. `/{api_version}/{media_id}`. Exactly one of path or url. */
@@ -61,11 +75,18 @@ export interface HeaderExpectations {
   patterns: HeaderPattern[]
 }
 
-/** Graph error expectations: Meta reorders validation, so codes are a set. */
+/**
+ * Graph error expectations: Meta reorders validation, so codes are a set. `severity` is how bad a
+ * code outside the set is: breaking when a probe pins the set, warning when it is an operation's
+ * documented set (Meta adds codes; clients take their default path).
+ */
 export interface ErrorExpectation {
   codes: number[]
   subcodes?: number[]
   types?: string[]
+  severity: Severity
+  /** Graph-wide codes (token, rate limits, downtime) count as documented too: operations list only their own. */
+  includesCommon: boolean
 }
 
 /** Media integrity expectations, templated from values captured earlier (sha256, size, mime). */
@@ -81,52 +102,106 @@ export interface MethodExpectation {
   rejects: HttpMethod[]
 }
 
-/** Everything the response must satisfy. */
-export interface Expectations {
-  status: number[]
-  methods?: MethodExpectation
-  headers: HeaderExpectations
+/** What one response of an operation looks like, for the statuses it describes. */
+export interface ResponseExpectation {
+  /** The statuses described: a list, or `error` for any 4xx/5xx (the Graph error envelope). */
+  statuses: readonly number[] | 'error'
+  framing: FramingExpectation
   /** Media type and parameters, e.g. `application/json; charset=UTF-8`. */
   contentType?: string
-  framing: FramingExpectation
+  headers: HeaderExpectations
   /** Schema file name relative to the pack's `schemas/` directory. */
   bodySchema?: string
   error?: ErrorExpectation
-  media?: MediaExpectation
+}
+
+/** A documented query parameter. */
+export interface QueryParameter {
+  required: boolean
+  /** For `fields`: names the selection must include for a request to be this operation (analytics vs the default read). */
+  includes: string[]
+}
+
+/** How to tell an operation's requests apart from others on the same method and path. */
+export interface RequestDescription {
+  method: HttpMethod
+  /** Path template, e.g. `/{api_version}/{media_id}`; a leading `{api_version}` is optional in traffic. */
+  path: string
+  /** A host other than the Graph API's (the media download is on lookaside.fbsbx.com). */
+  host?: string
+  query: Record<string, QueryParameter>
+  /** Content type of the body, and the JSON Schema (compiled) a body of this operation fits. */
+  body?: { type: 'json' | 'form' | 'multipart'; schema?: string }
+}
+
+/** A documented operation: what any traffic that calls it is judged against. */
+export interface Operation {
+  id: string
+  title: string
+  /** What the operation reads or acts on. */
+  node: NodeKind
+  description: string
+  source: string
+  notes: string[]
+  tags: string[]
+  request: RequestDescription
+  /** Success and documented non-error responses, by status. */
+  responses: ResponseExpectation[]
+  /** The Graph error envelope for any 4xx/5xx, with this operation's documented codes; absent when errors are not Graph envelopes (the media host's 404). */
+  error?: ResponseExpectation
+  /** Ids a success names, and what they are: `/id` of an upload is a media id. Pointers use `*` for array items. */
+  yields: { pointer: string; node: NodeKind }[]
+  /** The response is a media item's bytes; its id is in this query parameter (checked against that media's metadata). */
+  downloads?: { query: string }
+  file: string
 }
 
 /** A value to capture from a response for later probes. */
 export interface Capture {
-  /** Variable name, used as `{name}` in later contracts. */
+  /** Variable name, used as `{name}` in later probes. */
   name: string
   from: 'body' | 'header'
   /** JSON pointer into the body, or a header name. */
   pointer: string
-  /** When true, a missing value skips dependents instead of failing this contract. */
+  /** When true, a missing value skips dependents instead of failing this probe. */
   optional: boolean
 }
 
-/** A loaded, validated contract. */
-export interface Contract {
+/** What a probe expects: the statuses, plus anything it narrows from its operation. */
+export interface ProbeExpectations {
+  status: number[]
+  methods?: MethodExpectation
+  headers?: HeaderExpectations
+  contentType?: string
+  framing?: FramingExpectation
+  bodySchema?: string
+  error?: Omit<ErrorExpectation, 'severity' | 'includesCommon'>
+  media?: MediaExpectation
+}
+
+/** A loaded, validated probe. */
+export interface Probe {
   id: string
   title: string
+  /** The operation it exercises. */
+  operation: string
   description: string
   /** Where the expectation comes from (FACTS.md section, seed, spec), so a reader can re-check it. */
   source: string
   /** Deliberate departures from Meta's published spec, with why. */
   notes: string[]
   tags: string[]
-  /** Contracts that must run before this one, explicit or implied by captured variables. */
+  /** Probes that must run before this one, explicit or implied by captured variables. */
   after: string[]
   /**
-   * This contract is another contract's request with a difference (an optional parameter, say).
-   * When the base passes and this fails, findings name the difference as the trigger (Jan 20 2026:
-   * the optional phone_number_id alone broke media retrieval).
+   * This probe is another probe's request with a difference (an optional parameter, say). When the
+   * base passes and this fails, findings name the difference as the trigger (Jan 20 2026: the
+   * optional phone_number_id alone broke media retrieval).
    */
   variant?: { of: string; differences: string[] }
   /**
    * Runs before everything else; if it answers Graph error 190 the token is rejected and nothing
-   * else runs: one credentials finding instead of a wall of per-contract failures.
+   * else runs: one credentials finding instead of a wall of per-probe failures.
    */
   preflight: boolean
   /** Samples to take by default. */
@@ -134,27 +209,33 @@ export interface Contract {
   /** False for side-effecting calls (upload, delete, send): they always take one sample. */
   repeatable: boolean
   request: RequestSpec
-  expect: Expectations
+  expect: ProbeExpectations
   capture: Capture[]
-  /** Variables this contract's templates use. */
+  /** Variables this probe's templates use. */
   uses: string[]
-  /** An unreviewed draft (from import openapi): verify and proxy judge traffic with it; check and record never send it. */
-  draft: boolean
-  /** Variables supplied from outside the pack (neither configuration nor a capture): an imported draft's ids. Unset, the contract is skipped. */
+  /** Variables supplied from outside the pack (neither configuration nor a capture). Unset, the probe is skipped. */
   inputs: string[]
   /** The file it came from, relative to the working directory. */
   file: string
 }
 
-/** A set of contracts plus their compiled body schemas. */
+/** A pack: operations, the probes that exercise them, and their compiled schemas. */
 export interface ContractPack {
   /** Directory the pack was loaded from. */
   dir: string
-  /** Contracts in a valid run order (dependencies first, then file order). */
-  contracts: Contract[]
-  /** Validates a body against a schema file name; returns ajv-style errors or an empty list. */
+  /** Probes in a valid run order (dependencies first, then file order). */
+  probes: Probe[]
+  /** Operations, by file order. */
+  operations: Operation[]
+  /** An operation by id. */
+  operation(id: string): Operation | undefined
+  /** Validates a body against a schema file name (or a key from `projectedSchema`); returns ajv-style errors or an empty list. */
   validateBody(schema: string, body: unknown): SchemaViolation[]
-  /** Top-level property names a schema declares (what a body of that kind is made of), or undefined. */
+  /** A schema key for `schema` narrowed to a `fields=` selection (compiled once per selection). */
+  projectedSchema(schema: string, fields: string): string
+  /** Whether a request body fits the operation's request body schema (true when it has none). */
+  requestFits(op: Operation, body: unknown): boolean
+  /** Top-level property names a schema declares (an edge's item properties), or undefined. */
   schemaProperties(schema: string): readonly string[] | undefined
   /** A schema file's JSON as loaded, or undefined. */
   schemaJson(schema: string): unknown
@@ -177,3 +258,9 @@ export const CONFIG_VARIABLES = ['api_version', 'phone_number_id', 'waba_id', 't
 
 /** Configuration variables that may be absent; probes needing them are skipped, not failed. */
 export const OPTIONAL_CONFIG_VARIABLES = ['test_recipient'] as const
+
+/** The node a path parameter names: `{media_id}` -> media; undefined for `{api_version}` and non-id parameters. */
+export function nodeOfParameter(name: string): NodeKind | undefined {
+  const m = /^([a-z_]+)_id$/.exec(name)
+  return m && (NODE_KINDS as readonly string[]).includes(m[1]!) ? (m[1] as NodeKind) : undefined
+}

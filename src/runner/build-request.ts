@@ -1,10 +1,10 @@
 /**
- * Turns a contract's request template into bytes to send: variables filled (path segments
+ * Turns a probe's request template into bytes to send: variables filled (path segments
  * URL-encoded), query appended, body encoded as JSON, form or multipart. No credentials here:
  * the transport adds the token per its host policy.
  */
 import { readFile } from 'node:fs/promises'
-import type { Contract } from '../contracts/types.ts'
+import type { Probe } from '../contracts/types.ts'
 import { deepFill, fill } from '../contracts/template.ts'
 import type { RawHeader } from '../observation.ts'
 import type { PreparedRequest } from '../transport/transport.ts'
@@ -23,24 +23,8 @@ async function fileBytes(path: string): Promise<Buffer> {
   return b
 }
 
-const templates = new WeakMap<Contract, string>()
-
-/** `GET /{api_version}/{media_id}?phone_number_id={phone_number_id}`: the template, for reports. */
-export function requestTemplate(c: Contract): string {
-  let t = templates.get(c)
-  if (t === undefined) templates.set(c, (t = describeRequest(c)))
-  return t
-}
-
-function describeRequest(c: Contract): string {
-  const q = Object.entries(c.request.query)
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&')
-  return `${c.request.method} ${c.request.path ?? c.request.url}${q ? `?${q}` : ''}`
-}
-
-/** Resolves the contract's request against the variables; throws MissingVariableError if one is absent. */
-export async function buildRequest(c: Contract, vars: Variables, baseUrl: string, sample: number): Promise<PreparedRequest> {
+/** Resolves the probe's request against the variables; throws MissingVariableError if one is absent. */
+export async function buildRequest(c: Probe, vars: Variables, baseUrl: string, sample: number): Promise<PreparedRequest> {
   const r = c.request
   const url = r.path !== undefined ? new URL(baseUrl.replace(/\/+$/, '') + fill(r.path, vars, encodeURIComponent)) : new URL(fill(r.url!, vars))
   for (const [k, v] of Object.entries(r.query)) url.searchParams.append(k, fill(v, vars))

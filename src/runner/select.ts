@@ -1,30 +1,30 @@
 /**
- * `--only` selection: contracts matching any glob, plus the contracts they depend on (an upload
- * must run before a download can), in pack order.
+ * `--only` selection: probes matching any glob, plus the probes they depend on (an upload must run
+ * before a download can), in pack order.
  */
 import picomatch from 'picomatch'
-import { dependenciesOf } from '../contracts/load.ts'
-import type { Contract } from '../contracts/types.ts'
+import { dependenciesOf } from '../contracts/probes.ts'
+import type { Probe } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
 
-/** A selected contract and whether it was asked for or pulled in as a prerequisite. */
+/** A selected probe and whether it was asked for or pulled in as a prerequisite. */
 export interface Selected {
-  contract: Contract
+  probe: Probe
   requested: boolean
 }
 
 const matchers = new Map<string, (id: string) => boolean>()
 
 /** Selects by id globs (comma-separated allowed); empty or undefined selects everything. */
-export function selectContracts(contracts: readonly Contract[], globs: readonly string[] | undefined): Selected[] {
+export function selectProbes(contracts: readonly Probe[], globs: readonly string[] | undefined): Selected[] {
   const patterns = (globs ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean)
-  if (patterns.length === 0) return contracts.map((contract) => ({ contract, requested: true }))
+  if (patterns.length === 0) return contracts.map((probe) => ({ probe, requested: true }))
   const key = patterns.join('\u0000')
   let match = matchers.get(key)
   if (!match) matchers.set(key, (match = picomatch(patterns)))
   const requested = new Set(contracts.filter((c) => match(c.id)).map((c) => c.id))
   if (requested.size === 0) {
-    throw new HarnessError('DW_USAGE', `--only ${patterns.join(',')} matches no contract (ids: ${contracts.map((c) => c.id).join(', ')})`)
+    throw new HarnessError('DW_USAGE', `--only ${patterns.join(',')} matches no probe (ids: ${contracts.map((c) => c.id).join(', ')})`)
   }
   // Preflight contracts always run: they tell a rejected token from drift before anything else.
   const needed = new Set([...requested, ...contracts.filter((c) => c.preflight).map((c) => c.id)])
@@ -39,5 +39,5 @@ export function selectContracts(contracts: readonly Contract[], globs: readonly 
       }
     }
   }
-  return contracts.filter((c) => needed.has(c.id)).map((contract) => ({ contract, requested: requested.has(contract.id) }))
+  return contracts.filter((c) => needed.has(c.id)).map((probe) => ({ probe, requested: requested.has(probe.id) }))
 }

@@ -35,6 +35,8 @@ export interface SchemaDelta {
   of: number
   /** Index (into the bodies given) of a sample showing it, for evidence. */
   sampleIndex: number
+  /** The schema (key) judged against, when a response's bodies are judged in cohorts (`fields=` projections). */
+  schema?: string
 }
 
 /** Inputs: today's bodies (expected status, parsed JSON), the recording's, and the contract's validator. */

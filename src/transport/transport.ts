@@ -11,6 +11,7 @@ import { Client, buildConnector, type Dispatcher } from 'undici'
 import type { AuthMode, HttpMethod } from '../contracts/types.ts'
 import type { Framing, Observation, ObservedBody, RawHeader, TransportFailure, TransportPhase } from '../observation.ts'
 import { isoNow } from '../clock.ts'
+import { parseJsonBody } from '../json.ts'
 import { HostPolicy } from './host-policy.ts'
 import { Redactor } from './redact.ts'
 import { currentTap, tappedConnector, type SocketTap } from './wire-tap.ts'
@@ -390,13 +391,7 @@ function makeBody(kept: Buffer, size: number, sha256: string, textual: boolean, 
   const looksJson = (contentType ?? '').toLowerCase().includes('json') || /^\s*[[{]/.test(text)
   if (looksJson && size > 0) {
     if (body.truncated) body.jsonError = `body is ${size} bytes; only the first ${kept.length} were kept, so it was not parsed`
-    else {
-      try {
-        body.json = JSON.parse(text)
-      } catch (err) {
-        body.jsonError = (err as Error).message
-      }
-    }
+    else Object.assign(body, parseJsonBody(text))
   }
   return body
 }

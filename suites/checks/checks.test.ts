@@ -6,16 +6,16 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { checks, type CheckId } from '../../src/checks/index.ts'
 import type { CheckContext } from '../../src/checks/check.ts'
-import type { Contract } from '../../src/contracts/types.ts'
+import type { Expectation } from '../../src/contracts/expectation.ts'
 import type { Severity } from '../../src/finding.ts'
 import type { Observation } from '../../src/observation.ts'
 import { loadContracts } from '../../src/contracts/load.ts'
 import { schemaDeltas } from '../../src/schema/drift.ts'
-import { contract, ctx, GRAPH_HEADERS, graphErrorBody, observation } from '../helpers/fixtures.ts'
+import { expectation as contract, ctx, GRAPH_HEADERS, graphErrorBody, observation, trafficExpectation } from '../helpers/fixtures.ts'
 
 interface Case {
   name: string
-  contract?: Contract
+  contract?: Expectation
   observations: Observation[]
   ctx?: CheckContext
   /** Expected findings: severity and a substring of the title. Empty means the check stays quiet. */
@@ -192,6 +192,16 @@ const table: Record<CheckId, Case[]> = {
       observations: [observation({ body: '{}' }), observation({ body: '{}', framing: { kind: 'chunked', bytesRead: 2 } })],
       fires: [['breaking', 'Inconsistent framing across samples: 1× content-length, 1× chunked']],
     },
+    {
+      name: 'quiet when different requests to one operation get different answers (traffic: other ids, errors the app asked for)',
+      observations: [observation({ url: 'https://graph.facebook.com/v23.0/111', status: 200 }), observation({ url: 'https://graph.facebook.com/v23.0/222', status: 400 }), observation({ url: 'https://graph.facebook.com/v23.0/111', status: 200 })],
+      fires: [],
+    },
+    {
+      name: 'fires only among identical requests, counting that request\'s samples',
+      observations: [observation({ url: 'https://graph.facebook.com/v23.0/111', status: 200 }), observation({ url: 'https://graph.facebook.com/v23.0/222', status: 400 }), observation({ url: 'https://graph.facebook.com/v23.0/111', status: 405 })],
+      fires: [['breaking', 'Inconsistent status across samples: 1× 200, 1× 405']],
+    },
   ],
   'host-allowlist': [
     { name: 'quiet when the token went out', observations: [observation()], fires: [] },
@@ -214,6 +224,8 @@ const table: Record<CheckId, Case[]> = {
       ctx: ctx({ variant: { of: 'media.retrieve-url', differences: ['query parameter phone_number_id'], basePassed: true } }),
       fires: [['breaking', 'Status 400 instead of 200 with query parameter phone_number_id']],
     },
+    { name: 'quiet in traffic on an error the application got (judged by its envelope and code)', contract: trafficExpectation(), observations: [observation({ status: 400, body: graphErrorBody(100) })], fires: [] },
+    { name: 'fires in traffic on a success status the operation does not document', contract: trafficExpectation(), observations: [observation({ status: 201 })], fires: [['breaking', 'Status 201 instead of 200']] },
     {
       name: 'leaves a 405 on a contracted method to method-conformance',
       contract: contract({ expect: { methods: { accepts: ['GET'], rejects: ['POST'] } } }),
@@ -343,6 +355,13 @@ const table: Record<CheckId, Case[]> = {
   ],
   'error-code-conformance': [
     {
+      name: 'warns in traffic on a code the operation does not document, naming the operation',
+      contract: trafficExpectation(),
+      observations: [observation({ status: 400, body: graphErrorBody(131099) })],
+      fires: [['warning', 'Error code 131099 is not documented for media.retrieve-url']],
+    },
+    { name: 'quiet in traffic on a code every Graph call may return (190, 4, 131000)', contract: trafficExpectation(), observations: [190, 4, 131000].map((code) => observation({ status: 400, body: graphErrorBody(code) })), fires: [] },
+    {
       name: 'quiet while the code is in the contracted set (Meta reorders validation)',
       contract: contract({ expect: { status: [400], error: { codes: [100, 131009] } } }),
       observations: [observation({ status: 400, body: graphErrorBody(131009) }), observation({ status: 400, body: graphErrorBody(100) })],
@@ -369,29 +388,41 @@ const table: Record<CheckId, Case[]> = {
       name: 'quiet when hash, size and type match',
       contract: contract({ expect: { media: { sha256: '{s}', size: '{n}', mimeType: '{m}' } } }),
       observations: [observation({ headers: [['Content-Type', 'image/png']], body: PNG })],
-      ctx: ctx({ media: { sha256: PNG_SHA256, size: String(PNG.length), mimeType: 'image/png; charset=binary' } }),
+      ctx: ctx({ media: () => ({ sha256: PNG_SHA256, size: String(PNG.length), mimeType: 'image/png; charset=binary' }) }),
       fires: [],
     },
     {
       name: 'fires on a sha256 mismatch',
       contract: contract({ expect: { media: { sha256: '{s}' } } }),
       observations: [observation({ headers: [['Content-Type', 'image/png']], body: PNG })],
-      ctx: ctx({ media: { sha256: '0'.repeat(64) } }),
+      ctx: ctx({ media: () => ({ sha256: '0'.repeat(64) }) }),
       fires: [['breaking', 'does not match its sha256']],
     },
     {
       name: 'fires on size and type disagreeing with the metadata',
       contract: contract({ expect: { media: { size: '{n}', mimeType: '{m}' } } }),
       observations: [observation({ headers: [['Content-Type', 'image/jpeg']], body: PNG })],
-      ctx: ctx({ media: { size: '303833', mimeType: 'image/png' } }),
+      ctx: ctx({ media: () => ({ size: '303833', mimeType: 'image/png' }) }),
       fires: [
         ['breaking', `Downloaded ${PNG.length} bytes, metadata says 303833`],
         ['breaking', 'Downloaded Content-Type image/jpeg, metadata says image/png'],
       ],
     },
   ],
+  'graph-error': [
+    { name: 'quiet for a probe: its own status and code checks judge errors', contract: contract({ expect: { status: [400], error: { codes: [100] } } }), observations: [observation({ status: 400, body: graphErrorBody(100) })], fires: [] },
+    {
+      name: 'info in traffic when the application got a documented error (an unknown id, 100/33)',
+      contract: trafficExpectation(),
+      observations: [observation({ status: 400, body: graphErrorBody(100, { error_subcode: 33, type: 'GraphMethodException', message: "Unsupported get request. Object with ID '123123' does not exist" }) })],
+      fires: [['info', 'The application got Graph error 100/33 (GraphMethodException)']],
+    },
+    { name: 'quiet in traffic on an undocumented code (error-code-conformance says that)', contract: trafficExpectation(), observations: [observation({ status: 400, body: graphErrorBody(131099) })], fires: [] },
+    { name: 'quiet in traffic on a broken envelope (error-envelope says that)', contract: trafficExpectation(), observations: [observation({ status: 400, body: { error: { code: 100 } } })], fires: [] },
+  ],
   'api-version': [
     { name: 'quiet when served as requested', observations: [observation()], fires: [] },
+    { name: 'quiet on a path without a version (served by the app\'s default version)', observations: [observation({ url: 'https://graph.facebook.com/1390000000004242', headers: [['facebook-api-version', 'v24.0']] })], fires: [] },
     {
       name: 'warns on auto-upgrade',
       observations: [observation({ headers: [['facebook-api-version', 'v24.0'], ['x-ad-api-version-warning', 'The call has been auto-upgraded to v24.0 as v23.0 will be deprecated.']] })],
@@ -418,7 +449,7 @@ for (const [id, cases] of Object.entries(table) as [CheckId, Case[]][]) {
     it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
       const drafts = checks[id].run(c.observations, c.contract ?? contract(), c.ctx ?? ctx())
       expect(drafts.map((d) => d.check)).toEqual(drafts.map(() => id))
-      if (c.fires.length > 0 && id === 'sample-consistency') expect(drafts[0]!.samples).toBe(c.observations.length - Number(c.fires[0]![1].match(/(\d+)×/)![1]))
+      if (c.fires.length > 0 && id === 'sample-consistency') expect(drafts[0]!.samples).toBe(Number(c.fires[0]![1].match(/, (\d+)× /)![1]))
       expect(drafts.map((d) => d.severity)).toEqual(c.fires.map(([s]) => s))
       drafts.forEach((d, i) => {
         expect(d.title).toContain(c.fires[i]![1])

@@ -147,7 +147,7 @@ describe('driftwatch check', () => {
   it('--only that matches nothing is a usage error before anything starts', async () => {
     const r = await cli(['check', '--only', 'nope.*'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain('--only nope.* matches no contract')
+    expect(r.stderr).toContain('--only nope.* matches no probe')
     expect(r.stderr).not.toContain('against the simulator')
   })
 

@@ -1,15 +1,35 @@
-/** Builders for table-driven check tests: a contract and observations in a few lines each. */
+/** Builders for table-driven check tests: an expectation and observations in a few lines each. */
 import { createHash } from 'node:crypto'
 import type { CheckContext } from '../../src/checks/check.ts'
-import type { Contract, Expectations } from '../../src/contracts/types.ts'
+import { operationExpectation, probeExpectation, type Expectation } from '../../src/contracts/expectation.ts'
+import type { Operation, Probe, ProbeExpectations } from '../../src/contracts/types.ts'
 import type { Framing, Observation, RawHeader, TransportFailure } from '../../src/observation.ts'
 
-/** A contract with sensible defaults; `expect` fields merge over the defaults. */
-export function contract(over: Partial<Omit<Contract, 'expect'>> & { expect?: Partial<Expectations> } = {}): Contract {
-  const { expect, ...rest } = over
+/** An operation with no expectations of its own: probes built on it say everything themselves. */
+export function operation(over: Partial<Operation> = {}): Operation {
   return {
+    id: 'test.operation',
+    title: 'Test operation',
+    node: 'media',
+    description: '',
+    source: 'test',
+    notes: [],
+    tags: [],
+    request: { method: 'GET', path: '/{api_version}/{media_id}', query: {} },
+    responses: [{ statuses: [200], framing: 'any', headers: { required: [], forbidden: [], patterns: [] } }],
+    yields: [],
+    file: 'contracts/test/operations/test.operation.yaml',
+    ...over,
+  }
+}
+
+/** A probe's expectation with sensible defaults, as check would judge it; `expect` fields narrow the operation's. */
+export function expectation(over: Partial<Omit<Probe, 'expect'>> & { expect?: Partial<ProbeExpectations> } = {}): Expectation {
+  const { expect, ...rest } = over
+  const probe: Probe = {
     id: 'test.contract',
     title: 'Test contract',
+    operation: 'test.operation',
     description: '',
     source: '',
     notes: [],
@@ -22,11 +42,22 @@ export function contract(over: Partial<Omit<Contract, 'expect'>> & { expect?: Pa
     capture: [],
     uses: [],
     inputs: [],
-    draft: false,
     file: 'contracts/test/test.contract.yaml',
     ...rest,
-    expect: { status: [200], headers: { required: [], forbidden: [], patterns: [] }, framing: 'any', ...expect },
+    expect: { status: [200], ...expect },
   }
+  return probeExpectation(probe, operation())
+}
+
+/** An operation's expectation for traffic: a 200 and the Graph error envelope with documented codes {100} (subcode 33). */
+export function trafficExpectation(over: Partial<Operation> = {}): Expectation {
+  return operationExpectation(
+    operation({
+      id: 'media.retrieve-url',
+      error: { statuses: 'error', framing: 'content-length', headers: { required: [], forbidden: [], patterns: [] }, error: { codes: [100], severity: 'warning', includesCommon: true } },
+      ...over,
+    }),
+  )
 }
 
 /** Graph-like JSON response headers. */
@@ -40,6 +71,8 @@ export const GRAPH_HEADERS: RawHeader[] = [
 
 export interface ObservationSpec {
   method?: string
+  /** Request URL (default http://127.0.0.1:1/v23.0/1). */
+  url?: string
   status?: number
   statusText?: string
   headers?: RawHeader[]
@@ -77,7 +110,7 @@ export function observation(spec: ObservationSpec = {}): Observation {
     startedAt: '2026-11-22T00:00:00.000Z',
     request: {
       method: spec.method ?? 'GET',
-      url: 'http://127.0.0.1:1/v23.0/1',
+      url: spec.url ?? 'http://127.0.0.1:1/v23.0/1',
       headers: [['Authorization', 'Bearer [REDACTED]']],
       bodySize: spec.requestBody?.length ?? 0,
       ...(spec.requestBody ? { bodyExcerpt: spec.requestBody } : {}),
@@ -109,9 +142,9 @@ export function observation(spec: ObservationSpec = {}): Observation {
   return o
 }
 
-/** A check context; body validation defaults to "always valid". */
+/** A check context; body validation defaults to "always valid", and bodies are judged by their response's schema. */
 export function ctx(over: Partial<CheckContext> = {}): CheckContext {
-  return { apiVersion: 'v23.0', validateBody: () => [], ...over }
+  return { validateBody: () => [], bodySchema: (_o, spec) => spec.bodySchema, ...over }
 }
 
 /** A Graph error body. */

@@ -77,8 +77,8 @@ describe('baseline', () => {
     const r = await run()
     expect(r.findings).toEqual([])
     expect(r.results.map((x) => x.status)).toEqual(r.results.map(() => 'passed'))
-    expect(r.summary).toMatchObject({ contracts: pack.contracts.length, passed: pack.contracts.length, skipped: 0, breaking: 0 })
-    expect(r.summary.probes).toBeGreaterThan(pack.contracts.length) // post-method takes 3 samples
+    expect(r.summary).toMatchObject({ contracts: pack.probes.length, passed: pack.probes.length, skipped: 0, breaking: 0 })
+    expect(r.summary.probes).toBeGreaterThan(pack.probes.length) // post-method takes 3 samples
     expect(r.outcome).toBe('pass')
     expect(exitCodeOf(r, 'breaking')).toBe(0)
   })

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { graphError } from '../../src/checks/check.ts'
+import { graphError } from '../../src/graph/index.ts'
 import { loadContracts } from '../../src/contracts/load.ts'
 import type { Observation } from '../../src/observation.ts'
 import { exitCodeOf, type Report } from '../../src/report.ts'
@@ -60,7 +60,7 @@ interface Row {
 }
 
 const table: Record<string, Row> = {
-  baseline: { findings: [], exit: 0, also: (r) => expect(r.summary.passed).toBe(pack.contracts.length) },
+  baseline: { findings: [], exit: 0, also: (r) => expect(r.summary.passed).toBe(pack.probes.length) },
   'media-chunked': {
     findings: MEDIA_READERS.map((c): Triple => [c, 'framing-conformance', 'breaking']),
     exit: 1,
@@ -127,7 +127,7 @@ const table: Record<string, Row> = {
     also: (r, observations) => {
       expect(r.findings[0]!.title).toBe('Access token rejected: Graph error 190/463 (the token expired)')
       expect(observations).toHaveLength(1) // the preflight, then nothing: no wall of failures
-      expect(r.results.filter((x) => x.status === 'skipped')).toHaveLength(pack.contracts.length - 1)
+      expect(r.results.filter((x) => x.status === 'skipped')).toHaveLength(pack.probes.length - 1)
     },
   },
   'media-file-size-string': {

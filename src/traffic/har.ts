@@ -17,6 +17,8 @@ import type { FramingKind, Observation, ObservedBody, RawHeader } from '../obser
 import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { redactPersonal } from '../recordings/store.ts'
 import type { Redactor } from '../transport/redact.ts'
+import { parseJsonBody } from '../json.ts'
+import type { TrafficEntry } from './entry.ts'
 
 interface HarHeader {
   name: string
@@ -31,18 +33,11 @@ interface HarEntry {
   timings?: { wait?: number }
 }
 
-/** One HAR entry as an observation; `hasBody` is false when the exporter left the response body out. */
-export interface HarObservation {
-  /** 1-based position in the HAR, for messages. */
-  entry: number
-  observation: Observation
-  hasBody: boolean
-}
 
 const TEXTUAL = /^(text\/|application\/(json|javascript|x-www-form-urlencoded|xml)|[^;]*\+json)/i
 
 /** Reads a HAR file; a malformed one fails with the file, the JSON path and what is wrong. */
-export function readHar(file: string, redactor: Redactor, personal: PersonalDataRedactor, cwd = process.cwd()): HarObservation[] {
+export function readHar(file: string, redactor: Redactor, personal: PersonalDataRedactor, cwd = process.cwd()): TrafficEntry[] {
   const rel = relative(cwd, file) || file
   let doc: unknown
   try {
@@ -79,7 +74,8 @@ export function readHar(file: string, redactor: Redactor, personal: PersonalData
       request: { ...observation.request, url: redactor.url(observation.request.url), headers: redactor.headers(observation.request.headers), ...(observation.request.bodyExcerpt ? { bodyExcerpt: redactor.text(observation.request.bodyExcerpt) } : {}) },
       ...(observation.response ? { response: { ...observation.response, rawHeaders: redactor.headers(observation.response.rawHeaders), body: redactBody(observation.response.body, redactor) } } : {}),
     }
-    return { entry: i + 1, observation: redactPersonal(safe, personal), hasBody }
+    const requestBody = e.request.postData?.text
+    return { source: `${rel} entry ${i + 1}`, observation: redactPersonal(safe, personal), hasBody, ...(typeof requestBody === 'string' ? { requestBody } : {}) }
   })
 }
 
@@ -102,15 +98,7 @@ function toObservation(e: HarEntry, entry: number): { observation: Observation; 
   const mime = c.mimeType ?? header('content-type') ?? ''
   const textual = TEXTUAL.test(mime) || (!c.encoding && hasBody)
   const text = textual && hasBody ? bytes.toString('utf8') : undefined
-  let json: unknown
-  let jsonError: string | undefined
-  if (text !== undefined && text.length > 0 && (/json|javascript/i.test(mime) || /^\s*[[{]/.test(text))) {
-    try {
-      json = JSON.parse(text)
-    } catch (err) {
-      jsonError = (err as Error).message
-    }
-  }
+  const { json, jsonError } = text !== undefined && text.length > 0 && (/json|javascript/i.test(mime) || /^\s*[[{]/.test(text)) ? parseJsonBody(text) : {}
   const size = hasBody ? bytes.length : Math.max(0, c.size ?? 0)
   const declared = header('content-length')
   const te = header('transfer-encoding')

@@ -1,0 +1,2 @@
+/** The judge: expectations and observations in, findings and a status out. Every command judges through here. */
+export { bodySchemaFor, judge, judgeAgreed, viewsOf, type Golden, type JudgeOptions, type Verdict } from './judge.ts'

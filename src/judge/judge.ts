@@ -1,0 +1,162 @@
+/**
+ * The one place that judges. An expectation and its observations go in; findings and a status come
+ * out. `check` (probes), `verify` and `proxy` (traffic) and `gate` (pact interactions) all call it,
+ * so a finding means the same thing whichever command found it.
+ *
+ * It owns what every caller would otherwise rebuild: which observations each check may judge (an
+ * outage or a rejected token says nothing about the contract), the check context (media
+ * expectations, variants, the golden recording, `fields=` projections), schema-drift preparation
+ * (async, per schema cohort), folding identical drafts across samples into one finding, and the
+ * status rule (drift means a finding above info; nothing usable means inconclusive).
+ */
+import { allChecks } from '../checks/index.ts'
+import { expectedResponse, type Check, type CheckContext } from '../checks/check.ts'
+import type { Expectation } from '../contracts/expectation.ts'
+import type { ContractPack, MediaExpectation, ResponseExpectation } from '../contracts/types.ts'
+import { causeKey, evidenceFrom, foldKey, isDrift, type Finding, type FindingDraft } from '../finding.ts'
+import { availabilityOf } from '../graph/index.ts'
+import type { Observation } from '../observation.ts'
+import type { ContractStatus } from '../report.ts'
+import { schemaDeltas, type SchemaDelta } from '../schema/drift.ts'
+
+/** A recording to compare with: its name, when it was made, what it saw. */
+export interface Golden {
+  name: string
+  recordedAt: string
+  observations: readonly Observation[]
+}
+
+/** What the judge needs besides the expectation and observations. */
+export interface JudgeOptions {
+  /** Validates bodies and projects schemas to `fields=` selections. */
+  pack: Pick<ContractPack, 'validateBody' | 'projectedSchema'>
+  /** ISO time a new finding is first seen at (the run's start). */
+  since: string
+  /** Checks to run; defaults to all registered checks. */
+  checks?: readonly Check[]
+  golden?: Golden
+  /** Media expectations per download (probes: from captures; traffic: from the retrieve of the same media). */
+  media?: (o: Observation) => MediaExpectation | undefined
+  /** For a variant probe: whether its base passed in this run. */
+  basePassed?: boolean
+}
+
+/** Findings, and what they mean for the expectation judged. */
+export interface Verdict {
+  findings: Finding[]
+  /** failed: a finding above info; inconclusive: no observation said anything about the contract; else passed. */
+  status: Exclude<ContractStatus, 'skipped'>
+  /** Observations that could be judged (reached the upstream, not in downtime, token accepted). */
+  usable: number
+}
+
+/** The observations each kind of check judges (see CheckNeeds). */
+export function viewsOf(exp: Expectation, observations: readonly Observation[]): Record<Check['needs'], readonly Observation[]> {
+  const live = observations.filter((o) => availabilityOf(o, exp) === 'ok')
+  return {
+    any: observations,
+    headers: live.filter((o) => o.response !== undefined),
+    body: live.filter((o) => o.response !== undefined && !o.transportError),
+  }
+}
+
+function fieldsOf(url: string): string | undefined {
+  try {
+    return new URL(url).searchParams.get('fields') ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The schema key a body is judged against: the response's schema, narrowed to the request's `fields=` for successes. */
+export function bodySchemaFor(pack: JudgeOptions['pack'], o: Observation, spec: ResponseExpectation): string | undefined {
+  const schema = spec.bodySchema
+  if (!schema) return undefined
+  const fields = spec.statuses === 'error' ? undefined : fieldsOf(o.request.url)
+  return fields ? pack.projectedSchema(schema, fields) : schema
+}
+
+/** Schema deltas for every cohort of bodies judged against one schema, against the contract and the golden recording. */
+async function schemaDrift(exp: Expectation, body: readonly Observation[], opts: JudgeOptions): Promise<CheckContext['schemaDrift']> {
+  if (!exp.responses.some((r) => r.bodySchema)) return undefined
+  const keyOf = (o: Observation) => {
+    const hit = expectedResponse(o, exp)
+    return hit && hit.r.body.json !== undefined && !hit.r.body.truncated ? bodySchemaFor(opts.pack, o, hit.spec) : undefined
+  }
+  const cohorts = new Map<string, { index: number; json: unknown }[]>()
+  body.forEach((o, index) => {
+    const key = keyOf(o)
+    if (key) cohorts.set(key, [...(cohorts.get(key) ?? []), { index, json: o.response!.body.json }])
+  })
+  const deltas: SchemaDelta[] = []
+  const observationIndex: number[] = []
+  for (const [schema, bodies] of cohorts) {
+    const was = opts.golden?.observations.filter((o) => availabilityOf(o, exp) === 'ok' && keyOf(o) === schema).map((o) => o.response!.body.json) ?? []
+    const found = await schemaDeltas({
+      bodies: bodies.map((b) => b.json),
+      ...(opts.golden && was.length > 0 ? { golden: { bodies: was, recordedAt: opts.golden.recordedAt } } : {}),
+      validate: (b) => opts.pack.validateBody(schema, b),
+    })
+    const offset = observationIndex.length
+    observationIndex.push(...bodies.map((b) => b.index))
+    deltas.push(...found.map((d) => ({ ...d, sampleIndex: offset + d.sampleIndex, schema })))
+  }
+  return { deltas, observationIndex }
+}
+
+/** Judges observations against an expectation. Never throws for upstream behaviour. */
+export async function judge(exp: Expectation, observations: readonly Observation[], opts: JudgeOptions): Promise<Verdict> {
+  const checks = opts.checks ?? allChecks
+  const views = viewsOf(exp, observations)
+  const drift = checks.some((c) => c.id === 'schema-drift') ? await schemaDrift(exp, views.body, opts) : undefined
+  const ctx: CheckContext = {
+    validateBody: opts.pack.validateBody,
+    bodySchema: (o, spec) => bodySchemaFor(opts.pack, o, spec),
+    ...(opts.media ? { media: opts.media } : {}),
+    ...(exp.variant ? { variant: { ...exp.variant, basePassed: opts.basePassed === true } } : {}),
+    ...(opts.golden ? { golden: opts.golden } : {}),
+    ...(drift ? { schemaDrift: drift } : {}),
+  }
+  const groups = new Map<string, { draft: FindingDraft; obs: Observation; count: number; of: number }>()
+  for (const check of checks) {
+    const view = views[check.needs]
+    if (view.length === 0) continue
+    for (const d of check.run(view, exp, ctx)) {
+      const key = foldKey(d)
+      const g = groups.get(key)
+      if (g) g.count += d.samples ?? 1
+      else groups.set(key, { draft: d, obs: view[d.observationIndex ?? 0]!, count: d.samples ?? 1, of: view.length })
+    }
+  }
+  const findings: Finding[] = [...groups.values()].map(({ draft, obs, count, of }) => ({
+    contract: exp.id,
+    check: draft.check,
+    severity: draft.severity,
+    title: draft.title,
+    message: draft.message,
+    expected: draft.expected,
+    actual: draft.actual,
+    evidence: evidenceFrom(obs),
+    samples: count,
+    of,
+    since: opts.since,
+    new: true,
+  }))
+  const usable = observations.filter((o) => availabilityOf(o, exp) === 'ok').length
+  const status = findings.some(isDrift) ? 'failed' : usable === 0 ? 'inconclusive' : 'passed'
+  return { findings, status, usable }
+}
+
+/**
+ * Judges observations that could belong to any of several expectations (an ambiguous `/{id}`):
+ * only what every candidate finds is reported, under `id`. A finding on a guess would cry wolf;
+ * one that holds whichever operation it was (chunked framing where all of them say Content-Length)
+ * is not a guess.
+ */
+export async function judgeAgreed(id: string, candidates: readonly Expectation[], observations: readonly Observation[], opts: JudgeOptions): Promise<Finding[]> {
+  const verdicts = await Promise.all(candidates.map((exp) => judge(exp, observations, opts)))
+  const [first, ...rest] = verdicts
+  if (!first) return []
+  const agreed = first.findings.filter((f) => rest.every((v) => v.findings.some((g) => causeKey(g) === causeKey(f))))
+  return agreed.map((f) => ({ ...f, contract: id }))
+}
