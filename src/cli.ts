@@ -8,6 +8,7 @@ import { relative, resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { parseApiVersion } from './config.ts'
 import { ContractError, HarnessError, isHarnessError } from './errors.ts'
+import { isDrift } from './finding.ts'
 import { exitCodeOf, type FailOn, type Report } from './report.ts'
 import type { FormatId } from './reporters/index.ts'
 import type { ProgressEvent, RetryEvent } from './runner/run.ts'
@@ -39,6 +40,7 @@ const DEFAULTS = {
   verifyOut: 'reports/verify',
   importOut: 'contracts/openapi',
   proxyPort: 8788,
+  proxyReports: 'reports/proxy',
   format: 'json,md,junit',
   failOn: 'breaking',
   simPort: 8787,
@@ -52,7 +54,7 @@ Usage:
   driftwatch verify <file.har|recordings-dir> [options]
                                 offline: check captured traffic against the contracts
   driftwatch import openapi <spec> [options]
-                                draft contracts from an OpenAPI 3.x document, for review
+                                draft operations from an OpenAPI 3.x document, for review
   driftwatch proxy --upstream <url> [options]
                                 recording proxy: forward, check and record an app's traffic live
   driftwatch gate [options]     pre-deploy: check pact files against the contracts and recordings (offline)
@@ -94,15 +96,22 @@ Options:
 const RECORD_HELP = `driftwatch record: probe the target and write what it did as golden recordings.
 
 Usage: driftwatch record [options]
+       driftwatch record --from <traffic.har|cassette.yml> [--out <dir>] [--name <name>] [--contracts <dir>]
 
-Writes <out>/<contract-id>/<name>.json per contract that ran: status, headers in wire order,
+Writes <out>/<probe-id>/<name>.json per probe that ran: status, headers in wire order,
 framing, HTTP version, body (binary as base64), timings. Before it touches disk: secrets removed,
 phone numbers, wa_id and names replaced by stable placeholders, volatile values (dates, ids,
 signed URLs) listed. A file whose only changes would be volatile values is left untouched, so
 re-recording an unchanged upstream gives no git diff. The checks run against the recordings
 already there, so drift seen while recording is reported before you commit it.
 
+With --from, nothing is sent: captured traffic (a HAR or a VCR cassette) is attributed to
+operations as verify does and written as <out>/<operation-id>/<name>.json, one file per operation
+it settles, with the same redaction and placeholders. Yesterday's traffic becomes the golden that
+\`driftwatch verify\` compares today's with. Unattributed exchanges are listed, not recorded.
+
 Options:
+  --from <file>             record captured traffic instead of probing (name defaults to the file's base name)
   --target sim|<base-url>   as for check (default sim)
   --contracts <dir>         contract pack directory (default ${DEFAULTS.contracts})
   --out <dir>               recordings directory (default ${DEFAULTS.recordings})
@@ -141,20 +150,23 @@ Options:
 Exit codes: 0 every interaction passes; 1 some interaction would fail against the upstream;
 2 harness error (missing pacts or recordings, invalid files).`
 
-const VERIFY_HELP = `driftwatch verify: check traffic you already have against the contracts, offline.
+const VERIFY_HELP = `driftwatch verify: judge traffic you already have against the operations, offline.
 
-Usage: driftwatch verify <file.har | recordings-dir> [options]
+Usage: driftwatch verify <file.har | cassette.yml | recordings-dir> [options]
 
-A HAR 1.2 file (exported by browsers, mitmproxy, Charles, proxies; base64 bodies supported) or a
-directory of driftwatch recordings. Each entry is matched to a contract by method and path
-template (then query, auth, ids seen earlier, and whether a success's body fits the schema) and
-judged by the same checks as \`check\`. Entries no contract describes are listed as info findings.
-A request with a method the endpoint rejects is reported as consumer drift.
+A HAR 1.2 file (browsers, mitmproxy, Charles, proxies; base64 bodies), a VCR cassette (Ruby VCR or
+Python vcrpy, as SDK and application test suites keep them), or a directory of driftwatch
+recordings. Each exchange is attributed to the operation the traffic says it is (path, the node
+each id names as learned from earlier answers or WHATSAPP_PHONE_NUMBER_ID / WHATSAPP_WABA_ID,
+method, query, fields=, request body, then the answer's fit) and judged by the same checks as
+\`check\`. An error the application asked for is a documented answer, not drift. An exchange the
+traffic does not settle is reported as unattributed, with its candidates, and never judged on a
+guess. A method the endpoint does not take (POST to a media id) is consumer drift.
 
 Options:
   --contracts <dir>         contract pack (default ${DEFAULTS.contracts})
-  --recordings <dir>        recordings that give URL contracts (media download) their path (default ${DEFAULTS.recordings})
-  --api-version <vN.N>      the version the traffic used (default: read from the first versioned path)
+  --recordings <dir>        golden recordings of the traffic's own origin to compare with, e.g. made
+                            from yesterday's traffic by driftwatch record --from (default ${DEFAULTS.recordings})
   --out <dir>               where reports go (default ${DEFAULTS.verifyOut})
   --format <list>           json,md,junit (default ${DEFAULTS.format}; report.json is always written)
   --fail-on <level>         breaking | warning | info | never (default ${DEFAULTS.failOn})
@@ -162,20 +174,20 @@ Options:
   -h, --help                this help
 
 Secrets (Authorization, cookies, access_token) and personal data in the traffic never reach the
-reports. Exit codes as for check: 0 nothing at or above --fail-on; 1 drift; 2 harness error
-(unreadable or malformed file, nothing to verify); 3 nothing could be judged: no entry matched a
-contract, or a contract's entries had no usable response (aborted requests, downtime, throttling).`
+reports. report.json's summary counts entries, attributed and unattributed. Exit codes as for
+check: 0 nothing at or above --fail-on; 1 drift; 2 harness error (unreadable or malformed file,
+nothing to verify); 3 nothing could be judged (no entry had a usable response).`
 
-const IMPORT_HELP = `driftwatch import openapi: draft contracts from an OpenAPI 3.x document.
+const IMPORT_HELP = `driftwatch import openapi: draft operations from an OpenAPI 3.x document.
 
 Usage: driftwatch import openapi <spec.yaml|spec.json> [options]
 
-Writes one YAML contract and one JSON Schema per operation: readable drafts an engineer reviews,
-edits and commits. They state what the spec says; \`driftwatch verify <recordings> --contracts
-<out>\` then shows where the spec and real traffic disagree. Object schemas are closed
-(additionalProperties: false) so fields the spec does not list are reported; path ids that are not
-configuration become declared inputs; no request bodies are drafted. Every draft says draft: true:
-verify and proxy use it, check and record never send it until you review it and remove that line.
+Writes one operation file (<out>/operations/<id>.yaml) and one JSON Schema (<out>/schemas/) per
+operation: readable drafts an engineer reviews, edits and commits. They state what the spec says;
+\`driftwatch verify <traffic> --contracts <out>\` then shows where the spec and real traffic
+disagree. Object schemas are closed (additionalProperties: false) so fields the spec does not list
+are reported; path parameters become {<node>_id}; no request body schema nor error codes are
+drafted (the spec has neither in a usable form). Operations are never sent: check sends probes.
 
 Options:
   --tag <tag>               only operations with this tag (repeatable)
@@ -192,9 +204,12 @@ Usage: driftwatch proxy --upstream <url> [options]
 
 Point your application's Graph API base URL (or curl) at the proxy. Each request is forwarded to
 the upstream, the answer goes back to the application unchanged (framing included), and the
-exchange is checked against the contracts, printed live, and recorded (redacted: tokens,
-access_token, phone numbers, names) to <out>/<contract>/<name>.json, rewritten atomically after
-every exchange. A method the endpoint rejects (POST to a media id) is flagged as consumer drift.
+exchange is attributed to the operation it is (as verify does), judged, printed live, and
+recorded (redacted: tokens, access_token, phone numbers, names) to <out>/<operation>/<name>.json,
+rewritten atomically after every exchange; unattributed exchanges are printed with their
+candidates and not recorded. A method the endpoint does not take (POST to a media id) is flagged
+as consumer drift. WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_WABA_ID, when set, tell attribution which
+node an id is before the traffic does.
 Responses are buffered to be checked: use it to record and review, not in production.
 
 Options:
@@ -204,11 +219,13 @@ Options:
   --contracts <dir>         contract pack (default ${DEFAULTS.contracts})
   --out <dir>               recordings directory (default ${DEFAULTS.recordings})
   --name <name>             recording file name (default proxy)
-  --no-record               check and print only, write nothing
+  --report-dir <dir>        where the session report goes when it stops (default ${DEFAULTS.proxyReports})
+  --no-record               check and print only, write no recordings
   --quiet                   only exchanges with findings
   -h, --help                this help
 
-Ctrl-C stops it and prints a summary. Exit codes: 0 no breaking finding seen; 1 some exchange had
+Ctrl-C stops it, judges the whole session (identical requests that got different answers show
+there), writes the session report and prints a summary. Exit codes: 0 no breaking finding seen; 1 some exchange had
 a breaking finding (upstream or consumer drift); 2 usage or harness error, or an exchange that
 could not be recorded (e.g. the disk was full).`
 
@@ -251,6 +268,7 @@ const CHECK_OPTIONS = {
 const RECORD_OPTIONS = {
   ...PROBE_OPTIONS,
   name: { type: 'string' },
+  from: { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 const GATE_OPTIONS = {
@@ -266,7 +284,6 @@ const GATE_OPTIONS = {
 const VERIFY_OPTIONS = {
   contracts: { type: 'string' },
   recordings: { type: 'string' },
-  'api-version': { type: 'string' },
   out: { type: 'string' },
   format: { type: 'string' },
   'fail-on': { type: 'string' },
@@ -291,6 +308,7 @@ const PROXY_OPTIONS = {
   contracts: { type: 'string' },
   out: { type: 'string' },
   name: { type: 'string' },
+  'report-dir': { type: 'string' },
   'no-record': { type: 'boolean' },
   quiet: { type: 'boolean' },
   debug: { type: 'boolean' },
@@ -487,9 +505,10 @@ async function recordCommand(args: string[], io: CliIO): Promise<number> {
     io.stdout(RECORD_HELP)
     return 0
   }
-  const flags = runFlags(v, io)
   checkFileName(v.name)
   const recordingsDir = resolve(io.cwd, v.out ?? DEFAULTS.recordings)
+  if (v.from !== undefined) return recordFromCommand(v.from, recordingsDir, v, io)
+  const flags = runFlags(v, io)
   const t0 = Date.now()
   const { runRecord } = await import('./record.ts')
   const result = await runRecord({ ...flags, recordingsDir, ...(v.name ? { name: v.name } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, io) })
@@ -505,6 +524,23 @@ async function recordCommand(args: string[], io: CliIO): Promise<number> {
   if (report.interrupted) return 130
   if (files.length === 0) return report.summary.inconclusive > 0 ? 3 : 2
   return 0
+}
+
+/** `record --from <traffic>`: captured traffic becomes golden recordings, one file per operation it settles. */
+async function recordFromCommand(from: string, recordingsDir: string, v: Record<string, string | boolean | string[] | undefined>, io: CliIO): Promise<number> {
+  const probing = ['target', 'only', 'samples', 'api-version', 'scenario', 'allow-host', 'timeout', 'retry-budget'].filter((k) => v[k] !== undefined)
+  if (probing.length) throw new HarnessError('DW_USAGE', `--from records captured traffic and sends nothing: ${probing.map((k) => `--${k}`).join(', ')} ${probing.length === 1 ? 'does' : 'do'} not apply (see driftwatch record --help)`)
+  const t0 = Date.now()
+  const { runRecordFromTraffic } = await import('./record.ts')
+  const r = await runRecordFromTraffic({ input: from, contractsDir: (v.contracts as string | undefined) ?? DEFAULTS.contracts, recordingsDir, ...(v.name ? { name: v.name as string } : {}), env: io.env, cwd: io.cwd })
+  const c = r.counts
+  const written = r.files.filter((f) => f.status === 'written')
+  const where = relative(io.cwd, recordingsDir) || '.'
+  if (!v.quiet) for (const f of r.report.findings.filter((x) => x.check === 'attribution')) io.stderr(r.redactor.text(`  ? ${f.title}${f.samples > 1 ? ` (${f.samples}×)` : ''}: not recorded`))
+  io.stdout(r.redactor.text(finalLine(r.report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
+  io.stdout(`Recorded ${c.attributed} of ${c.entries} exchanges as ${r.files.length} operation${r.files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${r.files.length - written.length} unchanged but for volatile values; ${c.unattributed} not recorded (unattributed or no operation, listed above)`)
+  if (r.report.summary.breaking + r.report.summary.warning > 0) io.stderr('Note: this traffic drifts from the operations (see the report fields above, or run driftwatch verify on it). Review the recordings before committing them as golden.')
+  return r.files.length === 0 ? 2 : 0
 }
 
 async function gateCommand(args: string[], io: CliIO): Promise<number> {
@@ -543,32 +579,30 @@ async function verifyCommand(args: string[], io: CliIO): Promise<number> {
     io.stdout(VERIFY_HELP)
     return 0
   }
-  if (positionals.length !== 1) throw new HarnessError('DW_USAGE', `verify takes one HAR file or recordings directory (got ${positionals.length ? positionals.join(' ') : 'none'}; see driftwatch verify --help)`)
+  if (positionals.length !== 1) throw new HarnessError('DW_USAGE', `verify takes one HAR file, cassette or recordings directory (got ${positionals.length ? positionals.join(' ') : 'none'}; see driftwatch verify --help)`)
   const failOn = parseFailOn(v['fail-on'] ?? DEFAULTS.failOn)
   const formats = parseFormats(v.format ?? DEFAULTS.format)
-  const apiVersion = v['api-version'] !== undefined ? parseApiVersion(v['api-version']) : undefined
   const t0 = Date.now()
-  const { runVerify, UNMATCHED } = await import('./verify/verify.ts')
-  const { report, files, redactor, entries } = await runVerify({
+  const { runVerify } = await import('./verify/verify.ts')
+  const { report, files, redactor, counts } = await runVerify({
     input: positionals[0]!,
     contractsDir: v.contracts ?? DEFAULTS.contracts,
     recordingsDir: v.recordings ?? DEFAULTS.recordings,
-    ...(apiVersion ? { apiVersion } : {}),
     outDir: resolve(io.cwd, v.out ?? DEFAULTS.verifyOut),
     formats,
     env: io.env,
     cwd: io.cwd,
   })
   if (!v.quiet) {
-    io.stderr(`driftwatch verify: ${entries} entries from ${report.target}`)
-    for (const r of report.results.filter((x) => x.status !== 'skipped')) {
-      const own = report.findings.filter((f) => f.contract === r.contract && f.severity !== 'info')
-      io.stderr(redactor.text(`  ${r.status === 'passed' ? '✓' : '✗'} ${r.contract}: ${r.reason ?? ''}${own.length ? `; ${own.map((f) => f.title).join('; ')}` : ''}`))
+    io.stderr(`driftwatch verify: ${counts.entries} entries from ${report.target}: ${counts.attributed} attributed to an operation, ${counts.unattributed} not (each says why below)`)
+    for (const r of report.results) {
+      const own = report.findings.filter((f) => f.contract === r.contract && isDrift(f))
+      io.stderr(redactor.text(`  ${r.status === 'passed' ? '✓' : r.status === 'failed' ? '✗' : '?'} ${r.contract}: ${r.reason ?? ''}${own.length ? `; ${own.map((f) => f.title).join('; ')}` : ''}`))
     }
-    const unmatched = report.findings.filter((f) => f.contract === UNMATCHED)
-    for (const f of unmatched) io.stderr(redactor.text(`  ? ${f.title}`))
+    const { NO_OPERATION, UNATTRIBUTED } = await import('./judge/index.ts')
+    for (const f of report.findings.filter((x) => x.check === 'attribution' && (x.contract === UNATTRIBUTED || x.contract === NO_OPERATION))) io.stderr(redactor.text(`  ? ${f.title}${f.samples > 1 ? ` (${f.samples}×)` : ''}`))
   }
-  io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1), 'entries matched')))
+  io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
   io.stdout(`Reports: ${files.join(', ')}`)
   return exitCodeOf(report, failOn)
 }
@@ -586,7 +620,8 @@ async function importCommand(args: string[], io: CliIO): Promise<number> {
   const outDir = resolve(io.cwd, v.out ?? DEFAULTS.importOut)
   const r = await importOpenApi({ spec: resolve(io.cwd, spec), outDir, ...(v.tag ? { tags: v.tag } : {}), ...(v.operation ? { operations: v.operation } : {}), force: v.force === true, cwd: io.cwd })
   for (const s of r.skipped) io.stderr(`  skipped ${s.operation}: ${s.reason}`)
-  io.stdout(`Drafted ${r.contracts.length} contract${r.contracts.length === 1 ? '' : 's'} and ${r.schemas.length} schema${r.schemas.length === 1 ? '' : 's'} in ${relative(io.cwd, outDir) || '.'}. Review them, then: driftwatch verify recordings/meta --contracts ${relative(io.cwd, outDir) || '.'}`)
+  const where = relative(io.cwd, outDir) || '.'
+  io.stdout(`Drafted ${r.operations.length} operation${r.operations.length === 1 ? '' : 's'} and ${r.schemas.length} schema${r.schemas.length === 1 ? '' : 's'} in ${where}. Review them, then judge traffic against them: driftwatch verify <traffic.har> --contracts ${where}`)
   return 0
 }
 
@@ -611,12 +646,15 @@ async function proxyCommand(args: string[], io: CliIO): Promise<number> {
     contractsDir: v.contracts ?? DEFAULTS.contracts,
     ...(recordingsDir ? { recordingsDir } : {}),
     ...(v.name ? { name: v.name } : {}),
+    reportDir: resolve(io.cwd, v['report-dir'] ?? DEFAULTS.proxyReports),
+    env: io.env,
     cwd: io.cwd,
     onExchange: (e) => {
       breaking += e.findings.filter((f) => f.severity === 'breaking').length
-      const bad = e.findings.filter((f) => f.severity !== 'info')
-      if (v.quiet && e.findings.length === 0) return
-      io.stderr(`${bad.length ? '✗' : '✓'} ${e.method} ${e.path} → ${e.status ?? 'no response'} ${e.contract ?? '(no contract)'}${e.recording ? ` [recorded: ${relative(io.cwd, e.recording)}]` : ''}`)
+      const bad = e.findings.filter(isDrift)
+      if (v.quiet && bad.length === 0) return
+      const what = e.contract ?? (e.attribution === 'unattributed' ? '(unattributed, not recorded)' : '(no operation)')
+      io.stderr(`${bad.length ? '✗' : '✓'} ${e.method} ${e.path} → ${e.status ?? 'no response'} ${what}${e.recording ? ` [recorded: ${relative(io.cwd, e.recording)}]` : ''}`)
       for (const f of e.findings) io.stderr(`    ${f.severity}: ${f.title}`)
     },
     onError: (message) => {
@@ -630,10 +668,12 @@ async function proxyCommand(args: string[], io: CliIO): Promise<number> {
     if (io.interrupt?.aborted) resolveWait()
     io.interrupt?.addEventListener('abort', () => resolveWait(), { once: true })
   })
-  await proxy.close()
-  const n = proxy.exchanges.length
-  const drift = proxy.exchanges.filter((e) => e.findings.some((f) => f.severity !== 'info')).length
-  io.stdout(`proxy stopped: ${n} exchange${n === 1 ? '' : 's'}, ${drift} with findings, ${breaking} breaking finding${breaking === 1 ? '' : 's'}${failures ? `, ${failures} not recorded (see above)` : ''}`)
+  const session = await proxy.close()
+  const c = session.counts
+  const drift = proxy.exchanges.filter((e) => e.findings.some(isDrift)).length
+  breaking = Math.max(breaking, session.report.summary.breaking)
+  io.stdout(`proxy stopped: ${c.entries} exchange${c.entries === 1 ? '' : 's'} (${c.attributed} attributed, ${c.unattributed} not), ${drift} with findings, ${breaking} breaking finding${breaking === 1 ? '' : 's'}${failures ? `, ${failures} not recorded (see above)` : ''}`)
+  if (session.files.length) io.stdout(`Session report: ${session.files.join(', ')}`)
   return failures > 0 ? 2 : breaking > 0 ? 1 : 0
 }
 

@@ -1,16 +1,24 @@
 /**
- * `driftwatch record` as a library call: run the contracts in a session and write what the
- * upstream did as golden recordings, one file per contract. The checks run too, so a recording
- * made while the upstream drifts says so before anyone commits it.
+ * `driftwatch record` as a library call: run the probes in a session and write what the upstream
+ * did as golden recordings, one file per probe; or (`--from`) turn captured traffic into
+ * recordings, one file per operation. The checks run too, so a recording made while the upstream
+ * drifts says so before anyone commits it.
  */
+import { basename, relative, resolve } from 'node:path'
 import { runInSession, type CheckOptions } from './check.ts'
+import { loadContracts } from './contracts/load.ts'
 import type { Probe } from './contracts/types.ts'
+import { HarnessError } from './errors.ts'
+import { apiVersionIn } from './graph/index.ts'
 import type { Observation } from './observation.ts'
 import { PersonalDataRedactor } from './recordings/personal-data.ts'
 import { prepareRecording, writeRecording, type Recording, type WriteStatus } from './recordings/store.ts'
-import type { Report } from './report.ts'
+import { outcomeOf, summarize, type Report } from './report.ts'
 import { openSession } from './session.ts'
-import type { Redactor } from './transport/redact.ts'
+import { trafficState } from './traffic/attribute.ts'
+import { TrafficJudge, type TrafficCounts } from './traffic/judge-traffic.ts'
+import { readTraffic } from './traffic/read.ts'
+import { Redactor } from './transport/redact.ts'
 
 /** Options of a record run. */
 export interface RecordOptions extends Omit<CheckOptions, 'outDir' | 'formats' | 'recordingsDir'> {
@@ -62,4 +70,75 @@ export async function runRecord(opts: RecordOptions): Promise<RecordResult> {
   } finally {
     await session.close()
   }
+}
+
+/** Options of `record --from`: captured traffic in, golden recordings out. */
+export interface RecordFromOptions {
+  /** A HAR file or a VCR cassette. */
+  input: string
+  contractsDir: string
+  /** Recordings directory, e.g. `recordings/meta`. */
+  recordingsDir: string
+  /** File name (without .json); default the input's base name. */
+  name?: string
+  env: Readonly<Record<string, string | undefined>>
+  cwd?: string
+}
+
+/** What `record --from` wrote, and what it could not record and why. */
+export interface RecordFromResult {
+  /** The traffic judged as verify would (drift in a baseline is said before anyone commits it). */
+  report: Report
+  files: { file: string; status: WriteStatus }[]
+  counts: TrafficCounts
+  redactor: Redactor
+}
+
+/**
+ * Turns captured traffic into golden recordings, one file per operation the traffic settles
+ * (`<dir>/<operation>/<name>.json`), with the same redaction, placeholders and volatile values as
+ * `record`. Yesterday's traffic becomes the baseline that `verify` compares today's with.
+ * Unattributed exchanges are not recorded: a golden recording of a guess would be wrong twice.
+ */
+export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<RecordFromResult> {
+  const cwd = opts.cwd ?? process.cwd()
+  const input = resolve(cwd, opts.input)
+  const rel = relative(cwd, input) || input
+  const pack = loadContracts(opts.contractsDir, { cwd })
+  const redactor = new Redactor({ secrets: [opts.env.WHATSAPP_ACCESS_TOKEN], personal: [opts.env.WHATSAPP_TEST_RECIPIENT] })
+  const { kind, entries } = await readTraffic(input, redactor, new PersonalDataRedactor(), cwd)
+  if (kind === 'recordings') throw new HarnessError('DW_USAGE', `${rel} is a recordings directory already; record --from takes a HAR file or a VCR cassette`)
+  if (entries.length === 0) throw new HarnessError('DW_USAGE', `${rel} holds no exchanges: nothing to record`)
+  const startedAt = new Date().toISOString()
+  const traffic = new TrafficJudge({ pack, state: trafficState({ phoneNumberId: opts.env.WHATSAPP_PHONE_NUMBER_ID, wabaId: opts.env.WHATSAPP_WABA_ID }), since: startedAt, contractsDir: opts.contractsDir, label: rel })
+  const byOperation = new Map<string, Observation[]>()
+  for (const e of entries) {
+    const placed = traffic.place(e)
+    if (placed.kind !== 'attributed') continue
+    const list = byOperation.get(placed.exp.id) ?? []
+    list.push({ ...e.observation, contract: placed.exp.id, sample: list.length + 1 })
+    byOperation.set(placed.exp.id, list)
+  }
+  const { findings, results } = await traffic.judgeAll()
+  const summary = { ...summarize(results, findings), ...traffic.counts }
+  const report: Report = { version: 1, target: `${kind}:${rel}`, apiVersion: entries.map((e) => apiVersionIn(e.observation.request.url)).find(Boolean) ?? 'unversioned', startedAt, finishedAt: new Date().toISOString(), outcome: outcomeOf(summary), summary, findings: findings.map((f) => redactor.deep(f)), results }
+
+  const name = opts.name ?? basename(input).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-')
+  // One per run: placeholders are numbered in the order values first appear, the same every run.
+  const personal = new PersonalDataRedactor()
+  const files: RecordFromResult['files'] = []
+  for (const [id, observations] of byOperation) {
+    const first = observations[0]!
+    const rec: Recording = {
+      version: 1,
+      contract: id,
+      name,
+      target: new URL(first.request.url).origin,
+      apiVersion: observations.map((o) => apiVersionIn(o.request.url)).find(Boolean) ?? 'unversioned',
+      recordedAt: first.startedAt,
+      observations,
+    }
+    files.push(await writeRecording(opts.recordingsDir, prepareRecording(rec, personal), redactor))
+  }
+  return { report, files, counts: traffic.counts, redactor }
 }

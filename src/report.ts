@@ -36,6 +36,10 @@ export interface Summary {
   breaking: number
   warning: number
   info: number
+  /** Traffic (verify, proxy): exchanges read, attributed to an operation, and not (each said why in a finding). */
+  entries?: number
+  attributed?: number
+  unattributed?: number
 }
 
 /** report.json, version 1. */
@@ -82,6 +86,8 @@ export function summarize(results: readonly ContractResult[], findings: readonly
 export function outcomeOf(summary: Summary): Outcome {
   if (summary.breaking > 0 || summary.warning > 0) return 'drift'
   if (summary.inconclusive > 0) return 'inconclusive'
+  // Traffic none of which could be attributed: nothing was judged against an operation.
+  if (summary.entries !== undefined && summary.attributed === 0) return 'inconclusive'
   // Every contract skipped: nothing was judged, and a green run would say the opposite.
   if (summary.contracts > 0 && summary.passed + summary.failed === 0) return 'inconclusive'
   return 'pass'

@@ -17,6 +17,7 @@ import { headersCheck } from './headers.ts'
 import { hostAllowlistCheck } from './host-allowlist.ts'
 import { mediaIntegrityCheck } from './media-integrity.ts'
 import { methodCheck } from './method.ts'
+import { parameterRejectionCheck } from './parameter-rejection.ts'
 import { sampleConsistencyCheck } from './sample-consistency.ts'
 import { schemaDriftCheck } from './schema-drift.ts'
 import { statusCheck } from './status.ts'
@@ -29,6 +30,7 @@ export const checks = {
   credentials: credentialsCheck,
   'host-allowlist': hostAllowlistCheck,
   'status-conformance': statusCheck,
+  'parameter-rejection': parameterRejectionCheck,
   'method-conformance': methodCheck,
   'sample-consistency': sampleConsistencyCheck,
   'framing-conformance': framingCheck,

@@ -9,7 +9,7 @@ const method = { enum: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTION
 const headerName = { type: 'string', pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } }
 const id = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*(\\.[a-z0-9][a-z0-9-]*)*$' }
-const node = { enum: ['media', 'phone_number', 'waba', 'template', 'message', 'business_profile', 'subscribed_app', 'analytics'] }
+const node = { type: 'string', pattern: '^[a-z][a-z0-9_]*$' }
 
 const headerRef = {
   anyOf: [

@@ -118,6 +118,7 @@ export function loadContracts(dir: string, options: LoadOptions = {}): ContractP
     validateBody: (schema, body) => schemas.validate(schema, body),
     projectedSchema: (schema, fields) => schemas.project(schema, fields),
     requestFits: (op, body) => !op.request.body?.schema || schemas.validate(op.request.body.schema, body).length === 0,
+    requestViolations: (op, body) => (op.request.body?.schema ? schemas.validate(op.request.body.schema, body) : []),
     schemaProperties: (schema) => schemas.properties(schema),
     schemaJson: (schema) => schemas.json(schema),
   }

@@ -69,8 +69,8 @@ export function normaliseOperation(p: ParsedFile, problems: ContractProblem[], s
     if (name === 'api_version') {
       if (i !== 0 || !raw.request.path.startsWith('/{api_version}')) at('/request/path', '{api_version} can only be the first segment, e.g. /{api_version}/{media_id}')
     } else if (!nodeOfParameter(name)) {
-      const guess = closest(name.replace(/_id$/, ''), [...NODE_KINDS])
-      at('/request/path', `path parameter {${name}} names no node: a parameter is {<node>_id} with <node> one of ${NODE_KINDS.join(', ')}${guess ? `; did you mean {${guess}_id}?` : ''}`)
+      const guess = closest(name, NODE_KINDS.map((k) => `${k}_id`))
+      at('/request/path', `path parameter {${name}} names no node: a parameter is {<node>_id}, e.g. ${NODE_KINDS.slice(0, 4).map((k) => `{${k}_id}`).join(', ')}${guess ? `; did you mean {${guess}}?` : ''}`)
     }
   })
   for (const [name, q] of Object.entries(raw.request.query ?? {})) {

@@ -21,10 +21,14 @@ export type AuthMode = 'bearer' | 'none' | 'invalid'
 /** Expected body framing. */
 export type FramingExpectation = 'content-length' | 'chunked' | 'any'
 
-/** What a Graph node is. A path parameter names its node: `{media_id}` is a media node. */
-export type NodeKind = 'media' | 'phone_number' | 'waba' | 'template' | 'message' | 'business_profile' | 'subscribed_app' | 'analytics'
+/**
+ * What a Graph node is: `media`, `phone_number`, `waba`, `template`, `message`... A path parameter
+ * names its node: `{media_id}` is a media node. Ids of the kinds below are learned from
+ * configuration and earlier answers; any other `<kind>_id` names a node all the same.
+ */
+export type NodeKind = string
 
-/** Every node kind, for validation and messages. */
+/** The node kinds the Cloud API pack uses, for messages. */
 export const NODE_KINDS: readonly NodeKind[] = ['media', 'phone_number', 'waba', 'template', 'message', 'business_profile', 'subscribed_app', 'analytics']
 
 /** A multipart file part read from disk, relative to the contract file. */
@@ -235,6 +239,8 @@ export interface ContractPack {
   projectedSchema(schema: string, fields: string): string
   /** Whether a request body fits the operation's request body schema (true when it has none). */
   requestFits(op: Operation, body: unknown): boolean
+  /** Where a request body departs from the operation's request body schema (none when it has no schema). */
+  requestViolations(op: Operation, body: unknown): SchemaViolation[]
   /** Top-level property names a schema declares (an edge's item properties), or undefined. */
   schemaProperties(schema: string): readonly string[] | undefined
   /** A schema file's JSON as loaded, or undefined. */
@@ -259,8 +265,7 @@ export const CONFIG_VARIABLES = ['api_version', 'phone_number_id', 'waba_id', 't
 /** Configuration variables that may be absent; probes needing them are skipped, not failed. */
 export const OPTIONAL_CONFIG_VARIABLES = ['test_recipient'] as const
 
-/** The node a path parameter names: `{media_id}` -> media; undefined for `{api_version}` and non-id parameters. */
+/** The node a path parameter names: `{media_id}` -> media; undefined for `{api_version}` and parameters that are not ids. */
 export function nodeOfParameter(name: string): NodeKind | undefined {
-  const m = /^([a-z_]+)_id$/.exec(name)
-  return m && (NODE_KINDS as readonly string[]).includes(m[1]!) ? (m[1] as NodeKind) : undefined
+  return /^([a-z][a-z0-9_]*)_id$/.exec(name)?.[1]
 }

@@ -4,13 +4,15 @@
  * status) and as last recorded (Pact's own Verifier against a replay of the golden recordings).
  * Offline: no network beyond loopback.
  */
-import { candidates, type Candidate, type RequestShape } from '../contracts/match.ts'
 import { loadContracts } from '../contracts/load.ts'
-import type { Contract, ContractPack } from '../contracts/types.ts'
+import { pathFits } from '../contracts/probes.ts'
+import type { ContractPack, Operation, Probe } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
+import type { Observation } from '../observation.ts'
 import { latestRecording, loadRecordings, type Recording } from '../recordings/store.ts'
-import { loadPacts, type PactInteraction } from './pacts.ts'
-import { startReplayServer } from './replay-server.ts'
+import { attribute, attributeRequest, trafficState, type Attribution } from '../traffic/attribute.ts'
+import { loadPacts, type PactInteraction, type PactRequest } from './pacts.ts'
+import { startReplayServer, type RequestShape } from './replay-server.ts'
 import { verifyPacts } from './verify.ts'
 
 /** Where the inputs are. */
@@ -54,43 +56,73 @@ export interface GateReport {
   interactions: GateInteraction[]
 }
 
-function requestLine(r: RequestShape): string {
+function requestLine(r: PactRequest): string {
   const q = new URLSearchParams(Object.entries(r.query).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v]))).toString()
   return `${r.method} ${r.path}${q ? `?${q}` : ''}`
 }
 
 /** Key of a request as the verifier will send it: method, path, sorted query. */
-function requestKey(r: RequestShape): string {
+function requestKey(r: Pick<RequestShape, 'method' | 'path' | 'query'>): string {
   const q = Object.keys(r.query).sort().map((k) => `${k}=${[...r.query[k]!].join(',')}`).join('&')
   return `${r.method} ${r.path.replace(/\/+$/, '')}?${q}`
 }
 
-/** Request-side problems of an interaction against the contract that describes it. */
-function contractProblems(i: PactInteraction, c: Contract, replay: Contract | undefined, replayRec: Recording | undefined): string[] {
+function urlOf(r: Pick<RequestShape, 'path' | 'query'>): URL {
+  const url = new URL(r.path, 'http://gate.invalid')
+  for (const [k, vs] of Object.entries(r.query)) for (const v of vs) url.searchParams.append(k, v)
+  return url
+}
+
+/** A pact interaction as an exchange: the request it sends, and the answer it expects. */
+function observationOf(i: PactInteraction): { o: Observation; body?: string } {
+  const body = i.request.body?.text ?? (i.request.body?.json !== undefined ? JSON.stringify(i.request.body.json) : undefined)
+  const headers: [string, string][] = Object.entries(i.request.headers)
+  if (i.request.body?.contentType && !i.request.headers['content-type']) headers.push(['content-type', i.request.body.contentType])
+  const o: Observation = {
+    contract: '',
+    sample: 1,
+    startedAt: new Date(0).toISOString(),
+    request: { method: i.request.method, url: urlOf(i.request).toString(), headers, bodySize: body?.length ?? 0, tokenSent: /^bearer\s/i.test(i.request.headers.authorization ?? '') },
+    response: {
+      status: i.response.status,
+      statusText: '',
+      rawHeaders: [],
+      framing: { kind: 'none', bytesRead: 0 },
+      body: { size: 0, sha256: '', keptBytes: 0, truncated: false, ...(i.response.json !== undefined ? { json: i.response.json } : {}) },
+    },
+    timings: { totalMs: 0 },
+  }
+  return { o, ...(body !== undefined ? { body } : {}) }
+}
+
+/** Request-side problems of an interaction against the operation that describes it. */
+function contractProblems(i: PactInteraction, op: Operation, pack: ContractPack): string[] {
   const out: string[] = []
   const r = i.request
-  const m = c.expect.methods
-  const lastAnswer = replay && replayRec ? `; as last recorded (${replay.id}), ${r.method} gets ${replayRec.observations[0]?.response?.status ?? 'no answer'}` : ''
-  if (r.method !== c.request.method) {
-    if (m?.rejects.includes(r.method as never)) out.push(`sends ${r.method} ${r.path}, but ${c.file} says this endpoint rejects ${r.method} (it takes ${m.accepts.join(', ') || c.request.method})${lastAnswer}. Send ${c.request.method}.`)
-    else out.push(`sends ${r.method}, but ${c.file} describes ${c.request.method} ${c.request.path ?? c.request.url}`)
-  } else if (m?.rejects.includes(r.method as never) && !c.expect.status.includes(i.response.status)) {
-    out.push(`sends ${r.method} ${r.path} expecting ${i.response.status}, but ${c.file} says this endpoint rejects ${r.method} (${c.expect.status.join(' or ')}; it takes ${m.accepts.join(', ')}). Send ${m.accepts[0] ?? 'another method'}.`)
-  }
-  if (!c.expect.status.includes(i.response.status) && !out.length) out.push(`expects ${i.response.status}, but ${c.file} allows ${c.expect.status.join(' or ')}`)
-  for (const k of Object.keys(c.request.query)) if (!(k in r.query)) out.push(`lacks query parameter ${k}, which ${c.file} sends`)
-  if (c.request.auth === 'bearer' && !/^bearer\s/i.test(r.headers.authorization ?? '')) out.push(`sends no bearer token; ${c.file} is called with Authorization: Bearer <token>`)
-  const b = c.request.body
+  const documented = op.responses.flatMap((x) => x.statuses as readonly number[])
+  const status = i.response.status
+  if (!documented.includes(status) && !(status >= 400 && op.error)) out.push(`expects ${status}, but ${op.file} documents ${documented.join(' or ')}${op.error ? ' and Graph errors' : ''}`)
+  for (const [k, q] of Object.entries(op.request.query)) if (q.required && !(k in r.query)) out.push(`lacks query parameter ${k}, which ${op.file} requires`)
+  if (!/^bearer\s/i.test(r.headers.authorization ?? '') && !('access_token' in r.query)) out.push(`sends no bearer token; ${op.file} is called with Authorization: Bearer <token>`)
+  const b = op.request.body
   if (b) {
     const ct = (r.headers['content-type'] ?? r.body?.contentType ?? '').toLowerCase()
-    const want = b.kind === 'json' ? 'application/json' : b.kind === 'form' ? 'application/x-www-form-urlencoded' : 'multipart/form-data'
-    if (!ct.startsWith(want)) out.push(`sends ${ct || 'no'} content type; ${c.file} sends ${want}`)
-    if (b.kind === 'json' && b.json && typeof b.json === 'object' && r.body?.json && typeof r.body.json === 'object') {
-      const missing = Object.keys(b.json).filter((k) => !(k in (r.body!.json as object)))
-      if (missing.length) out.push(`request body lacks ${missing.join(', ')}, which ${c.file} sends`)
+    const want = b.type === 'json' ? 'application/json' : b.type === 'form' ? 'application/x-www-form-urlencoded' : 'multipart/form-data'
+    if (!ct.startsWith(want)) out.push(`sends ${ct || 'no'} content type; ${op.file} takes ${want}`)
+    if (b.type === 'json' && r.body?.json !== undefined) {
+      const violations = pack.requestViolations(op, r.body.json)
+      const missing = violations.filter((v) => v.keyword === 'required').map((v) => v.path.replace(/^\$\./, ''))
+      if (missing.length) out.push(`request body lacks ${missing.join(', ')}, which ${op.file} requires`)
+      for (const v of violations.filter((x) => x.keyword !== 'required')) out.push(`request body ${v.path} ${v.message} (${op.file})`)
     }
   }
   return out
+}
+
+/** The probe whose recording answers a request: one that sends this method on this path, preferring one that expects the status the consumer does. */
+function replayProbe(pack: ContractPack, method: string, path: string, status: number, op?: Operation): Probe | undefined {
+  const sends = pack.probes.filter((p) => p.request.method === method && (op ? p.operation === op.id : true) && (p.request.path !== undefined ? pathFits(p.request.path.replace(/\/\d{6,}(?=\/|$)/g, '/{id}'), path) : false))
+  return sends.find((p) => p.expect.status.includes(status)) ?? sends[0]
 }
 
 /** Runs the gate; throws HarnessError when inputs are missing or malformed. */
@@ -100,47 +132,62 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
   const pack: ContractPack = loadContracts(opts.contractsDir, { cwd })
   const recordings = loadRecordings(opts.recordingsDir, cwd)
   const { files, interactions } = loadPacts(opts.pactsPath, cwd)
-  const pathOf = (c: Contract): string | undefined => {
-    if (c.request.path) return c.request.path
-    const url = latestRecording(recordings, c.id)?.observations[0]?.request.url
-    return url ? new URL(url).pathname : undefined
-  }
 
   const routes = new Map<string, Recording>()
   const pending: { i: PactInteraction; result: GateInteraction; rec?: Recording }[] = []
-  const missing = new Set<string>()
+  const missing = new Map<string, 'probe' | 'operation'>()
   for (const i of interactions) {
-    const shape: RequestShape = i.request
-    const ranked: Candidate[] = candidates(pack, shape, pathOf, i.response)
-    const result: GateInteraction = { pact: i.file, description: i.description, states: i.states, request: requestLine(shape), status: 'passed', problems: [] }
-    const best = ranked[0]?.contract
-    if (!best) {
-      result.problems.push({ source: 'contract', message: `no contract describes ${requestLine(shape)}: the upstream, as contracted, does not offer it. Fix the request, or add a contract for it in ${opts.contractsDir}.` })
+    const result: GateInteraction = { pact: i.file, description: i.description, states: i.states, request: requestLine(i.request), status: 'passed', problems: [] }
+    const { o, body } = observationOf(i)
+    // A consumer's pact names only the fields it reads, and may send an incomplete body: attribution forgives both, and the problems below say what is wrong.
+    const a: Attribution = attribute(pack, o, body, trafficState(), { closestBody: true, partialResponse: true })
+    const op = a.operation ?? (a.wrongMethod?.certain ? (a.wrongMethod.operations.find((x) => x.request.method === 'GET') ?? a.wrongMethod.operations[0]) : undefined)
+    if (!op) {
+      result.problems.push({
+        source: 'contract',
+        message: a.wrongMethod
+          ? `sends ${i.request.method} ${i.request.path} asking for ${a.wrongMethod.accepts.join(' or ')} in its body (Graph's legacy method override), which some of Meta's servers refuse (Feb 6 2026). Send ${a.wrongMethod.accepts[0]}.`
+          : a.candidates.length > 1
+            ? `${requestLine(i.request)} could be ${a.candidates.map((c) => c.id).join(' or ')} (${a.reason}): name the fields the client reads in the pact's response, so the gate can tell which operation it is`
+            : `no operation describes ${requestLine(i.request)}: the upstream, as contracted, does not offer it. Fix the request, or add an operation for it in ${opts.contractsDir}/operations.`,
+      })
       pending.push({ i, result })
       continue
     }
-    result.contract = best.id
-    result.contractFile = best.file
-    // Replay what the upstream did with this method on this path: the exact-method contract if there is one.
-    const replay = ranked.find((x) => x.contract.request.method === shape.method)?.contract ?? best
-    const rec = latestRecording(recordings, replay.id)
-    if (!rec) missing.add(replay.id)
+    result.contract = op.id
+    result.contractFile = op.file
+    // Replay what the upstream did with this method on this path: a probe's recording, else a recording of the operation (record --from).
+    const probe = replayProbe(pack, i.request.method, i.request.path, i.response.status, a.wrongMethod ? undefined : op)
+    const replayId = probe?.id ?? op.id
+    const rec = latestRecording(recordings, replayId)
+    if (!rec) missing.set(replayId, probe ? 'probe' : 'operation')
     else {
-      routes.set(requestKey(shape), rec)
+      routes.set(requestKey(i.request), rec)
       result.replayedFrom = `${rec.contract}/${rec.name} (recorded ${rec.recordedAt})`
     }
-    for (const message of contractProblems(i, best, replay, rec)) result.problems.push({ source: 'contract', message })
+    if (a.wrongMethod) {
+      const lastAnswer = rec ? `; as last recorded (${rec.contract}), ${i.request.method} gets ${rec.observations[0]?.response?.status ?? 'no answer'}` : ''
+      result.problems.push({ source: 'contract', message: `sends ${i.request.method} ${i.request.path}, but ${op.file} says this endpoint takes ${a.wrongMethod.accepts.join(', ')}, not ${i.request.method}${lastAnswer}. Send ${a.wrongMethod.accepts[0]}.` })
+    } else for (const message of contractProblems(i, op, pack)) result.problems.push({ source: 'contract', message })
     pending.push({ i, result, ...(rec ? { rec } : {}) })
   }
   if (missing.size > 0) {
-    throw new HarnessError('DW_RECORDINGS_MISSING', `no golden recording for ${[...missing].join(', ')} in ${opts.recordingsDir}: record them with driftwatch record --only '${[...missing].join(',')}', review, and commit`, { contracts: [...missing] })
+    const probes = [...missing].filter(([, k]) => k === 'probe').map(([id]) => id)
+    const ops = [...missing].filter(([, k]) => k === 'operation').map(([id]) => id)
+    const fix = [
+      ...(probes.length ? [`record ${probes.join(', ')} with driftwatch record --only '${probes.join(',')}'`] : []),
+      ...(ops.length ? [`record ${ops.join(', ')} from captured traffic with driftwatch record --from <traffic.har|cassette.yml> (no probe sends them)`] : []),
+    ].join('; ')
+    throw new HarnessError('DW_RECORDINGS_MISSING', `no golden recording for ${[...missing.keys()].join(', ')} in ${opts.recordingsDir}: ${fix}, review, and commit`, { contracts: [...missing.keys()] })
   }
 
   const server = await startReplayServer((shape) => {
     const hit = routes.get(requestKey(shape))
     if (hit) return hit
-    const c = candidates(pack, shape, pathOf).find((x) => x.contract.request.method === shape.method)?.contract
-    return c ? latestRecording(recordings, c.id) : undefined
+    // The Verifier sends what the pacts say; anything else is answered from the operation's probe recording, if any.
+    const op = attributeRequest(pack, { method: shape.method, url: urlOf(shape) }, trafficState()).operation
+    const probe = replayProbe(pack, shape.method, shape.path, 200, op)
+    return latestRecording(recordings, probe?.id ?? op?.id ?? '')
   })
   try {
     const verdict = await verifyPacts(server.url, files.map((f) => (f.startsWith('/') ? f : `${cwd}/${f}`)))

@@ -5,11 +5,19 @@
  */
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { RequestShape } from '../contracts/match.ts'
 import type { RawHeader } from '../observation.ts'
 import type { Recording } from '../recordings/store.ts'
 import type { SimResponse } from '../simulator/graph.ts'
 import { write } from '../simulator/server.ts'
+
+/** A request as the replay server and the gate match it. */
+export interface RequestShape {
+  method: string
+  path: string
+  query: Record<string, readonly string[]>
+  /** Lowercase header names. */
+  headers: Record<string, string>
+}
 
 /** A running replay server; `served` lists what it answered, for the report. */
 export interface ReplayServer {

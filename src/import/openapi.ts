@@ -1,23 +1,22 @@
 /**
- * `driftwatch import openapi`: draft contracts from an OpenAPI 3.x document (Meta publishes one).
- * One readable YAML contract and one JSON Schema per operation, for an engineer to review, edit
- * and commit. What the drafts say is the spec's word, not traffic's: `driftwatch verify` of real
- * recordings against them shows where the two disagree.
+ * `driftwatch import openapi`: draft operations from an OpenAPI 3.x document (Meta publishes one).
+ * One readable operation file (`operations/<id>.yaml`) and one JSON Schema per operation, for an
+ * engineer to review, edit and commit. What the drafts say is the spec's word, not traffic's:
+ * `driftwatch verify` of real traffic against them shows where the two disagree.
  *
  * Choices, each visible in the files: object schemas are closed (`additionalProperties: false`)
  * so a field traffic sends and the spec does not list is reported rather than waved through;
  * OpenAPI-only keywords (`example`, `nullable`, `discriminator`, ...) are translated or dropped;
- * `$ref`s are inlined so each schema file stands alone; path ids that are neither configuration
- * nor captured become declared `inputs`; requests carry no body; every draft says `draft: true`,
- * which `check` and `record` skip (a draft of POST /deregister must never run unreviewed) and
- * `verify` and `proxy` use.
+ * `$ref`s are inlined so each schema file stands alone; path parameters become `{<node>_id}`; no
+ * request body schema is drafted (what tells one operation's bodies from another's is a reviewer's
+ * call); the documented error codes are left empty (the spec lists none). Operations are never
+ * sent: `check` sends probes, which a person writes, so a draft of POST /deregister is harmless.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import YAML from 'yaml'
 import { ensureDir, writeFileAtomic } from '../atomic-write.ts'
 import { loadContracts } from '../contracts/load.ts'
-import { CONFIG_VARIABLES } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
 
 /** What to import and where. */
@@ -35,7 +34,7 @@ export interface ImportOptions {
 
 /** What was written, and what was left out with why. */
 export interface ImportResult {
-  contracts: string[]
+  operations: string[]
   schemas: string[]
   skipped: { operation: string; reason: string }[]
 }
@@ -53,13 +52,14 @@ const FORMATS = new Set(['date', 'time', 'date-time', 'duration', 'uri', 'uri-re
 /** OpenAPI keywords that are not JSON Schema (draft-07) and are dropped. */
 const OPENAPI_ONLY = new Set(['example', 'examples', 'xml', 'discriminator', 'readOnly', 'writeOnly', 'externalDocs', 'deprecated', 'nullable', 'x-nullable'])
 
-interface Operation {
+interface SpecOperation {
   operationId?: string
   summary?: string
   description?: string
   tags?: string[]
   parameters?: Parameter[]
   responses?: Record<string, { $ref?: string; description?: string; content?: Record<string, { schema?: unknown }> }>
+  requestBody?: { $ref?: string; content?: Record<string, unknown> }
 }
 interface Parameter {
   $ref?: string
@@ -77,7 +77,7 @@ function kebab(s: string): string {
     .toLowerCase()
 }
 
-/** `Media-ID` -> `media_id`, `Version` -> `api_version`. */
+/** `Media-ID` -> `media_id`, `Version` -> `api_version`, `WABA-ID` -> `waba_id`. */
 function variableOf(param: string): string {
   const k = param.toLowerCase()
   return KNOWN_PARAMS[k] ?? k.replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')
@@ -106,13 +106,13 @@ export async function importOpenApi(opts: ImportOptions): Promise<ImportResult> 
   }
 
   const wantTags = opts.tags?.map((t) => t.toLowerCase())
-  const result: ImportResult = { contracts: [], schemas: [], skipped: [] }
-  const drafts: { id: string; contract: Record<string, unknown>; schema?: unknown; comment: string }[] = []
+  const result: ImportResult = { operations: [], schemas: [], skipped: [] }
+  const drafts: { id: string; operation: Record<string, unknown>; schema?: unknown; comment: string }[] = []
   const seenOps = new Set<string>()
   for (const [path, item] of Object.entries(doc.paths)) {
     const shared = (item.parameters as Parameter[] | undefined) ?? []
     for (const method of METHODS) {
-      const op = item[method] as Operation | undefined
+      const op = item[method] as SpecOperation | undefined
       if (!op) continue
       const opId = op.operationId ?? `${method}-${path}`
       seenOps.add(opId)
@@ -122,52 +122,47 @@ export async function importOpenApi(opts: ImportOptions): Promise<ImportResult> 
       const vars = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!)
       const urlParam = vars.find((v) => /url/i.test(v))
       if (urlParam) {
-        result.skipped.push({ operation: opId, reason: `its path parameter {${urlParam}} is a whole URL, not a path segment; describe it with a url: contract (see contracts/meta/media.download.yaml)` })
+        result.skipped.push({ operation: opId, reason: `its path parameter {${urlParam}} is a whole URL, not a path segment; describe it with an operation on its own host (see contracts/meta/operations/media.download.yaml)` })
         continue
-      }
-      const contractPath = path.replace(/\{([^}]+)\}/g, (_m, name: string) => `{${variableOf(name)}}`)
-      const inputs = vars.map(variableOf).filter((v) => !(CONFIG_VARIABLES as readonly string[]).includes(v))
-      const query: Record<string, string> = {}
-      const optional: string[] = []
-      for (const p of params.filter((x) => x.in === 'query' && x.name)) {
-        if (p.required) {
-          const v = variableOf(p.name!)
-          query[p.name!] = `{${v}}`
-          if (!(CONFIG_VARIABLES as readonly string[]).includes(v)) inputs.push(v)
-        } else optional.push(p.name!)
       }
       const ok = Object.entries(op.responses ?? {}).filter(([code]) => /^2\d\d$/.test(code))
       if (ok.length === 0) {
         result.skipped.push({ operation: opId, reason: 'documents no 2xx response' })
         continue
       }
+      const opPath = path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
+        const v = variableOf(name)
+        return `{${v === 'api_version' || v.endsWith('_id') ? v : `${v}_id`}}`
+      })
+      const ids = [...opPath.matchAll(/\{([a-z0-9_]+)_id\}/g)].map((m) => m[1]!)
+      const query: Record<string, { required: boolean }> = {}
+      for (const p of params.filter((x) => x.in === 'query' && x.name)) query[p.name!] = { required: p.required === true }
       const id = `openapi.${kebab(opId)}`
       const [, first] = ok[0]!
       const response = first.$ref ? (resolveRef(first.$ref) as typeof first) : first
       const [mediaType, content] = Object.entries(response.content ?? {})[0] ?? []
       const schema = content?.schema !== undefined && /json/i.test(mediaType ?? '') ? toJsonSchema(content.schema, resolveRef) : undefined
+      const requestBody = op.requestBody?.$ref ? (resolveRef(op.requestBody.$ref) as SpecOperation['requestBody']) : op.requestBody
+      const bodyType = Object.keys(requestBody?.content ?? {}).map((t) => (/json/i.test(t) ? 'json' : /form-urlencoded/i.test(t) ? 'form' : /multipart/i.test(t) ? 'multipart' : undefined)).find(Boolean)
       const notes = [`Drafted from ${rel} (${method.toUpperCase()} ${path}, operationId ${opId}); the spec's word, not traffic's. Review before relying on it.`]
-      if (optional.length) notes.push(`Optional query parameters in the spec: ${optional.join(', ')}.`)
-      if (method !== 'get') notes.push('No request body was drafted: add one before running it with check (it would change state upstream).')
-      const contract: Record<string, unknown> = {
+      if (ok.length > 1) notes.push(`The spec documents other successes too: ${ok.slice(1).map(([c]) => c).join(', ')}.`)
+      if (bodyType) notes.push('No request body schema was drafted: add what tells this operation\'s bodies from others on the same path.')
+      notes.push('No error codes were drafted (the spec lists none): add the ones Meta documents for this operation.')
+      const operation: Record<string, unknown> = {
         id,
         title: op.summary ?? opId,
+        node: ids[ids.length - 1] ?? kebab(path.split('/').pop() ?? 'node').replace(/-/g, '_'),
         ...(op.description ? { description: firstParagraph(op.description) } : {}),
-        source: `${rel} paths["${path}"].${method}`,
+        source: `${rel} paths["${path}"].${method} (operationId ${opId})`,
         notes,
         tags: ['openapi', ...(op.tags ?? []).map(kebab)],
-        // Never probed until a person has reviewed it: a draft of POST /deregister must not deregister a number.
-        draft: true,
-        ...(inputs.length ? { inputs: [...new Set(inputs)] } : {}),
-        ...(method === 'get' ? {} : { repeatable: false }),
-        request: { method: method.toUpperCase(), path: contractPath, ...(Object.keys(query).length ? { query } : {}) },
-        expect: {
-          status: ok.length === 1 ? Number(ok[0]![0]) : ok.map(([c]) => Number(c)),
-          ...(mediaType ? { contentType: mediaType } : {}),
-          ...(schema ? { body: { schema: `${id}.json` } } : {}),
+        request: { method: method.toUpperCase(), path: opPath, ...(Object.keys(query).length ? { query } : {}), ...(bodyType ? { body: { type: bodyType } } : {}) },
+        responses: {
+          [ok[0]![0]]: { ...(mediaType ? { contentType: mediaType } : {}), ...(schema ? { body: { schema: `${id}.json` } } : {}) },
+          error: { codes: [] },
         },
       }
-      drafts.push({ id, contract, ...(schema ? { schema: { $schema: 'http://json-schema.org/draft-07/schema#', title: op.summary ?? opId, description: `Generated by driftwatch import openapi from ${rel} (${method.toUpperCase()} ${path}). Objects are closed: fields traffic sends that the spec does not list are reported.`, ...(schema as object) } } : {}), comment: `Generated by driftwatch import openapi from ${rel}. Review and edit; it states what the spec says.` })
+      drafts.push({ id, operation, ...(schema ? { schema: { $schema: 'http://json-schema.org/draft-07/schema#', title: op.summary ?? opId, description: `Generated by driftwatch import openapi from ${rel} (${method.toUpperCase()} ${path}). Objects are closed: fields traffic sends that the spec does not list are reported.`, ...(schema as object) } } : {}), comment: `Generated by driftwatch import openapi from ${rel}. Review and edit; it states what the spec says.` })
     }
   }
   for (const want of opts.operations ?? []) {
@@ -178,21 +173,23 @@ export async function importOpenApi(opts: ImportOptions): Promise<ImportResult> 
   }
   if (drafts.length === 0) throw new HarnessError('DW_USAGE', `nothing to import from ${rel} with the given --tag/--operation${result.skipped.length ? ` (skipped: ${result.skipped.map((s) => `${s.operation}: ${s.reason}`).join('; ')})` : ''}`)
 
-  // Meta's error envelope, when the spec defines it: verify judges error bodies against it.
+  // Meta's error envelope, when the spec defines it: what its errors carry can be compared with traffic.
   const errorSchema = doc.components?.schemas?.GraphAPIError
-  if (errorSchema) drafts.push({ id: 'openapi.graph-api-error', contract: {}, schema: { $schema: 'http://json-schema.org/draft-07/schema#', title: 'GraphAPIError', description: `Generated by driftwatch import openapi from ${rel} (components.schemas.GraphAPIError). Objects are closed.`, ...(toJsonSchema(errorSchema, resolveRef) as object) }, comment: '' })
+  if (errorSchema) drafts.push({ id: 'openapi.graph-api-error', operation: {}, schema: { $schema: 'http://json-schema.org/draft-07/schema#', title: 'GraphAPIError', description: `Generated by driftwatch import openapi from ${rel} (components.schemas.GraphAPIError). Objects are closed.`, ...(toJsonSchema(errorSchema, resolveRef) as object) }, comment: '' })
 
   // Refuse to overwrite reviewed files unless asked: a draft must never replace an engineer's edits silently.
-  const isContract = (d: (typeof drafts)[number]) => Object.keys(d.contract).length > 0
-  const files = drafts.flatMap((d) => [...(isContract(d) ? [join(opts.outDir, `${d.id}.yaml`)] : []), ...(d.schema ? [join(opts.outDir, 'schemas', `${d.id}.json`)] : [])])
+  const isOperation = (d: (typeof drafts)[number]) => Object.keys(d.operation).length > 0
+  const opDir = join(opts.outDir, 'operations')
+  const files = drafts.flatMap((d) => [...(isOperation(d) ? [join(opDir, `${d.id}.yaml`)] : []), ...(d.schema ? [join(opts.outDir, 'schemas', `${d.id}.json`)] : [])])
   const existing = files.filter((f) => existsSync(f))
   if (existing.length && !opts.force) throw new HarnessError('DW_USAGE', `${existing.map((f) => relative(cwd, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}; pass --force to overwrite, or --out another directory`)
   await ensureDir(join(opts.outDir, 'schemas'))
+  await ensureDir(opDir)
   for (const d of drafts) {
-    if (isContract(d)) {
-      const file = join(opts.outDir, `${d.id}.yaml`)
-      await writeFileAtomic(file, `# ${d.comment}\n${YAML.stringify(d.contract, { lineWidth: 100 })}`)
-      result.contracts.push(file)
+    if (isOperation(d)) {
+      const file = join(opDir, `${d.id}.yaml`)
+      await writeFileAtomic(file, `# ${d.comment}\n${YAML.stringify(d.operation, { lineWidth: 100 })}`)
+      result.operations.push(file)
     }
     if (d.schema) {
       const sfile = join(opts.outDir, 'schemas', `${d.id}.json`)
@@ -200,7 +197,7 @@ export async function importOpenApi(opts: ImportOptions): Promise<ImportResult> 
       result.schemas.push(sfile)
     }
   }
-  // The drafts must load like any contract; if they do not, that is our bug, said plainly.
+  // The drafts must load like any pack; if they do not, that is our bug, said plainly.
   loadContracts(opts.outDir, { cwd })
   return result
 }

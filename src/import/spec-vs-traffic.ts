@@ -1,6 +1,6 @@
 /**
  * Where Meta's spec and Meta's API disagree, found by the tool rather than written by hand:
- * draft contracts from the spec (import openapi), judge recorded traffic against them (verify),
+ * draft operations from the spec (import openapi), judge recorded successes against them (the judge),
  * and list (1) fields whose type or presence the traffic contradicts, (2) fields the spec lists
  * that the traffic never sends, (3) what error bodies carry that the spec's GraphAPIError lacks.
  * The README section of the same name is this module's output (`npm run spec-report`), and a
@@ -9,16 +9,25 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { graphError } from '../checks/check.ts'
+import { checks } from '../checks/index.ts'
+import { operationExpectation } from '../contracts/expectation.ts'
 import { loadContracts } from '../contracts/load.ts'
+import { graphError } from '../graph/index.ts'
+import { judge } from '../judge/index.ts'
 import type { Observation } from '../observation.ts'
 import { loadRecordings } from '../recordings/store.ts'
 import { inferSchema, jsonPathOf, type InferredSchema } from '../schema/infer.ts'
-import { runVerify } from '../verify/verify.ts'
 import { importOpenApi } from './openapi.ts'
 
-/** The operations the Meta pack exercises, by operationId in Meta's v23.0 spec. */
-export const PACK_OPERATIONS = ['retrieveMediaUrl', 'deleteMedia', 'uploadImage', 'sendMessage', 'getPhoneNumberById', 'getTemplateByNameDefaultFields']
+/** The operations the Meta pack's probes exercise, and the operationId each is in Meta's v23.0 spec. */
+export const PACK_OPERATIONS: Readonly<Record<string, string>> = {
+  'media.retrieve-url': 'retrieveMediaUrl',
+  'media.delete': 'deleteMedia',
+  'media.upload': 'uploadImage',
+  'messages.send-text': 'sendMessage',
+  'phone-numbers.get': 'getPhoneNumberById',
+  'templates.list': 'getTemplateByNameDefaultFields',
+}
 
 /** One disagreement. */
 export interface Disagreement {
@@ -28,40 +37,51 @@ export interface Disagreement {
   traffic: string
 }
 
-/** Runs import + verify in a temporary directory and collects the disagreements. */
-export async function specVsTraffic(opts: { spec: string; recordingsDir: string; cwd: string; operations?: readonly string[] }): Promise<Disagreement[]> {
+/**
+ * Drafts the spec's operations in a temporary directory, judges every recorded success of the
+ * pack's probes against the draft of the operation it exercises (mapped by operationId, not
+ * guessed), and collects the disagreements.
+ */
+export async function specVsTraffic(opts: { spec: string; recordingsDir: string; cwd: string; contractsDir?: string }): Promise<Disagreement[]> {
   const work = mkdtempSync(join(tmpdir(), 'dw-spec-'))
   try {
-    const contractsDir = join(work, 'contracts')
-    await importOpenApi({ spec: opts.spec, outDir: contractsDir, operations: opts.operations ?? PACK_OPERATIONS, cwd: opts.cwd })
-    const pack = loadContracts(contractsDir, { cwd: opts.cwd })
-    const { report, matched } = await runVerify({ input: opts.recordingsDir, contractsDir, outDir: join(work, 'reports'), formats: ['json'], env: {}, cwd: opts.cwd })
-    const opOf = (id: string) => pack.contracts.find((c) => c.id === id)?.source?.match(/\.(get|post|delete|put|patch)$/)?.[1]?.toUpperCase() + ' ' + (pack.contracts.find((c) => c.id === id)?.request.path ?? id)
+    const draftsDir = join(work, 'contracts')
+    await importOpenApi({ spec: opts.spec, outDir: draftsDir, operations: Object.values(PACK_OPERATIONS), cwd: opts.cwd })
+    const drafts = loadContracts(draftsDir, { cwd: opts.cwd })
+    const pack = loadContracts(opts.contractsDir ?? 'contracts/meta', { cwd: opts.cwd })
+    const recordings = loadRecordings(opts.recordingsDir, opts.cwd)
     const out: Disagreement[] = []
-
-    // (1) Types and fields the traffic contradicts (schema-drift against the drafted contracts).
-    for (const f of report.findings.filter((x) => x.check === 'schema-drift')) {
-      const [field, spec] = splitField(f.expected)
-      const [, traffic] = splitField(f.actual)
-      out.push({ operation: opOf(f.contract), field, spec: spec === 'not allowed' ? 'not listed' : spec, traffic: spec === 'not allowed' ? `sends it (${traffic})` : traffic })
-    }
-
-    // (2) Fields the spec lists that no recorded success carries.
-    for (const [id, observations] of matched) {
-      const c = pack.contracts.find((x) => x.id === id)!
-      const bodies = observations.filter((o) => o.response && c.expect.status.includes(o.response.status) && o.response.body.json !== undefined).map((o) => o.response!.body.json)
-      if (!c.expect.bodySchema || bodies.length === 0) continue
-      const spec = pack.schemaJson(c.expect.bodySchema)
-      if (!spec) continue
-      for (const path of neverSeen(spec as SpecNode, inferSchema(bodies), [])) out.push({ operation: opOf(id), field: path, spec: 'listed', traffic: `never sent (${bodies.length} recorded response${bodies.length === 1 ? '' : 's'})` })
+    for (const [ours, specId] of Object.entries(PACK_OPERATIONS)) {
+      const draft = drafts.operations.find((o) => o.source.includes(`(operationId ${specId})`))
+      if (!draft) continue
+      // Successes of this operation's probes, sent with the operation's own method (the POST rejection probe is not a retrieve).
+      const observations: Observation[] = pack.probes
+        .filter((p) => p.operation === ours && p.request.method === draft.request.method)
+        .flatMap((p) => (recordings.get(p.id) ?? []).flatMap((r) => r.observations))
+        .filter((o) => o.response && o.response.status < 300)
+      if (observations.length === 0) continue
+      const label = `${draft.request.method} ${draft.request.path}`
+      const exp = operationExpectation(draft)
+      // (1) Types and fields the traffic contradicts: schema drift against the draft.
+      const { findings: drift } = await judge(exp, observations, { pack: drafts, since: new Date(0).toISOString(), checks: [checks['schema-drift']] })
+      for (const f of drift) {
+        const [field, spec] = splitField(f.expected)
+        const [, traffic] = splitField(f.actual)
+        out.push({ operation: label, field, spec: spec === 'not allowed' ? 'not listed' : spec, traffic: spec === 'not allowed' ? `sends it (${traffic})` : traffic })
+      }
+      // (2) Fields the spec lists that no recorded success carries.
+      const schema = draft.responses[0]?.bodySchema
+      const bodies = observations.map((o) => o.response!.body.json).filter((b) => b !== undefined)
+      const specJson = schema ? drafts.schemaJson(schema) : undefined
+      if (specJson && bodies.length) for (const path of neverSeen(specJson as SpecNode, inferSchema(bodies), [])) out.push({ operation: label, field: path, spec: 'listed', traffic: `never sent (${bodies.length} recorded response${bodies.length === 1 ? '' : 's'})` })
     }
 
     // (3) Error bodies against the spec's GraphAPIError.
-    if (pack.schemaJson('openapi.graph-api-error.json')) {
-      const errors = [...loadRecordings(opts.recordingsDir, opts.cwd).values()].flat().flatMap((r) => r.observations).filter((o: Observation) => o.response && o.response.status >= 400 && graphError(o.response.body.json))
+    if (drafts.schemaJson('openapi.graph-api-error.json')) {
+      const errors = [...recordings.values()].flat().flatMap((r) => r.observations).filter((o: Observation) => o.response && o.response.status >= 400 && graphError(o.response.body.json))
       const extra = new Map<string, number>()
       for (const o of errors) {
-        for (const v of pack.validateBody('openapi.graph-api-error.json', o.response!.body.json)) {
+        for (const v of drafts.validateBody('openapi.graph-api-error.json', o.response!.body.json)) {
           if (v.keyword === 'additionalProperties') extra.set(v.path, (extra.get(v.path) ?? 0) + 1)
         }
       }
@@ -96,7 +116,7 @@ function splitField(s: string): [string, string] {
 export function renderDisagreements(rows: readonly Disagreement[], spec: string, recordings: string, cwd: string): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|')
   return [
-    `Produced by \`npm run spec-report\`: drafts contracts from \`${relative(cwd, spec)}\` with \`driftwatch import openapi\`, judges \`${relative(cwd, recordings)}\` against them with \`driftwatch verify\`, and lists every disagreement. The recordings come from the simulator, which follows recorded traffic as FACTS.md describes it; record the live API (\`driftwatch record --target https://graph.facebook.com --name live\`) and re-run to refresh this from today's traffic.`,
+    `Produced by \`npm run spec-report\`: drafts operations from \`${relative(cwd, spec)}\` with \`driftwatch import openapi\`, judges the successes recorded in \`${relative(cwd, recordings)}\` against the draft of the operation each exercises, and lists every disagreement. The recordings come from the simulator, which follows recorded traffic as FACTS.md describes it; record the live API (\`driftwatch record --target https://graph.facebook.com --name live\`) and re-run to refresh this from today's traffic.`,
     '',
     '| Operation | Field | Meta\'s spec | Recorded traffic |',
     '|---|---|---|---|',

@@ -1,11 +1,15 @@
 /**
  * `driftwatch proxy`: a recording proxy. Point an application (or curl) at it instead of the Graph
  * API; it forwards each request to the upstream through driftwatch's transport (so the exchange is
- * captured as exactly as a probe's), answers the application with what the upstream said, checks
- * the exchange against the contracts, reports findings as they happen, and records it.
+ * captured as exactly as a probe's), answers the application with what the upstream said,
+ * attributes the exchange to the operation it is (as verify does, learning ids as the session
+ * goes), judges it, reports findings as they happen, and records it under that operation. When it
+ * stops, the whole session is judged together and written as a report (entries, attributed,
+ * unattributed): identical requests that got different answers show there.
  *
- * Consumer drift shows here first: a request with a method the endpoint rejects (the Feb 6 2026
- * POST with method=get) is flagged whatever the upstream answered.
+ * Consumer drift shows here first: a request with a method the endpoint does not take (the Feb 6
+ * 2026 POST with method=get) is flagged whatever the upstream answered. Only exchanges of one known
+ * operation are recorded: a wrong method or an unattributed exchange is never a golden.
  *
  * Each response is buffered (up to the body cap) so it can be checked and recorded before it is
  * passed on: a tool for recording and reviewing, not for production traffic. Framing is passed
@@ -15,20 +19,22 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { allChecks } from '../checks/index.ts'
 import { loadContracts } from '../contracts/load.ts'
-import { apiVersionIn, matchObservation, mediaFromTraffic, pathFromRecordings } from '../contracts/match-traffic.ts'
-import type { Contract, HttpMethod } from '../contracts/types.ts'
+import type { HttpMethod } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
 import type { Finding } from '../finding.ts'
+import { apiVersionIn } from '../graph/index.ts'
 import type { Observation, RawHeader } from '../observation.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
-import { loadRecordings, prepareRecording, writeRecording, type Recording } from '../recordings/store.ts'
-import { captureValues, judge, schemaDriftFor } from '../runner/run.ts'
+import { prepareRecording, writeRecording, type Recording } from '../recordings/store.ts'
+import { outcomeOf, summarize, type Report } from '../report.ts'
+import type { FormatId } from '../reporters/index.ts'
+import { trafficState } from '../traffic/attribute.ts'
+import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
 import { HostPolicy } from '../transport/host-policy.ts'
 import { Redactor } from '../transport/redact.ts'
 import { Transport } from '../transport/transport.ts'
-import { consumerMethod, unmatched } from '../verify/verify.ts'
+import { writeReports } from '../write-reports.ts'
 
 /** How to run the proxy. */
 export interface ProxyOptions {
@@ -41,6 +47,11 @@ export interface ProxyOptions {
   recordingsDir?: string
   /** Recording file name without .json (default `proxy`). */
   name?: string
+  /** Where the session report goes when the proxy stops (report.json and the formats); undefined writes none. */
+  reportDir?: string
+  formats?: readonly FormatId[]
+  /** WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_WABA_ID say which node an id is before the traffic does. */
+  env?: Readonly<Record<string, string | undefined>>
   /** Largest request or response body handled, in bytes. */
   maxBodyBytes?: number
   timeoutMs?: number
@@ -58,10 +69,21 @@ export interface ProxyExchange {
   /** Path and query, redacted. */
   path: string
   status?: number
+  /** The operation it was attributed to (or whose node it called with the wrong method). */
   contract?: string
+  /** How attribution placed it: under an operation, as a wrong method, unattributed, or no operation at all. */
+  attribution: 'attributed' | 'wrong-method' | 'unattributed' | 'none'
   findings: Finding[]
   /** Recording file written for it, if any. */
   recording?: string
+}
+
+/** The session, judged whole when the proxy stops. */
+export interface ProxySession {
+  report: Report
+  /** Report files written (none without reportDir). */
+  files: string[]
+  counts: TrafficCounts
 }
 
 /** A running proxy. */
@@ -70,7 +92,8 @@ export interface RunningProxy {
   exchanges: ProxyExchange[]
   /** Resolves once every exchange answered so far has been checked and recorded (they are, just after the answer). */
   idle(): Promise<void>
-  close(): Promise<void>
+  /** Stops listening, finishes checking and recording, judges the whole session and writes its report. */
+  close(): Promise<ProxySession>
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length'])
@@ -94,8 +117,6 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const cwd = opts.cwd ?? process.cwd()
   const pack = loadContracts(opts.contractsDir, { cwd })
   const max = opts.maxBodyBytes ?? DEFAULT_MAX
-  const known = opts.recordingsDir ? loadRecordings(opts.recordingsDir, cwd) : new Map<string, Recording[]>()
-  const pathOf = pathFromRecordings(known)
   // Tokens the application sends are learned as it sends them, so every later write scrubs them verbatim too.
   const secrets = new Set<string>()
   let redactor = new Redactor()
@@ -108,7 +129,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   })
   const personal = new PersonalDataRedactor()
-  const vars: Record<string, string | undefined> = {}
+  const startedAt = new Date().toISOString()
+  const traffic = new TrafficJudge({
+    pack,
+    state: trafficState({ phoneNumberId: opts.env?.WHATSAPP_PHONE_NUMBER_ID, wabaId: opts.env?.WHATSAPP_WABA_ID }),
+    since: startedAt,
+    contractsDir: opts.contractsDir,
+    label: `the proxy session to ${upstream.origin}`,
+    upstreamHosts: [upstream.host],
+  })
   const recorded = new Map<string, Observation[]>()
   const exchanges: ProxyExchange[] = []
   const name = opts.name ?? 'proxy'
@@ -160,37 +189,34 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       res.end(bytes)
     }
     queue = queue
-      .then(() => judgeAndRecord(observation))
+      .then(() => judgeAndRecord(observation, body))
       .catch((err: unknown) => opts.onError?.(redactor.text(`exchange ${exchanges.length + 1} (${observation.request.method} ${safePath(observation.request.url, redactor)}) was answered but not checked or recorded: ${(err as Error).message}`)))
     await queue
   }
 
-  const judgeAndRecord = async (observation: Observation): Promise<void> => {
+  const judgeAndRecord = async (observation: Observation, requestBody: Buffer): Promise<void> => {
     const index = exchanges.length + 1
     const path = safePath(observation.request.url, redactor)
-    const contract = matchObservation(pack, observation, vars, pathOf)
-    const findings: Finding[] = []
+    const entry = { source: `proxy exchange ${index}`, observation, hasBody: true, ...(requestBody.length ? { requestBody: requestBody.toString('utf8') } : {}) }
+    const placement = traffic.place(entry)
+    const findings = await traffic.judgeOne(entry, placement)
     let file: string | undefined
-    if (!contract) {
-      findings.push(unmatched({ source: `proxy exchange ${index}`, observation }, opts.contractsDir))
-    } else {
-      const list = recorded.get(contract.id) ?? []
-      const o: Observation = { ...observation, contract: contract.id, sample: list.length + 1 }
-      const media = contract.expect.media ? mediaFromTraffic(contract.expect.media, vars) : undefined
-      findings.push(...judge(contract, [o], allChecks, { apiVersion: apiVersionOf(o.request.url), validateBody: pack.validateBody, ...(media ? { media } : {}), ...(await schemaDriftFor(contract, [o], undefined, pack)) }, o.startedAt))
-      if (contract.expect.methods?.rejects.includes(o.request.method as never)) findings.unshift(consumerMethod(contract, o, `proxy exchange ${index}`))
-      captureValues(contract, [o], vars)
-      list.push(o)
-      recorded.set(contract.id, list)
-      if (opts.recordingsDir) file = await record(contract, list)
+    // Only exchanges of one known operation become recordings: a wrong method or a guess is not a golden.
+    if (placement.kind === 'attributed') {
+      const id = placement.exp.id
+      const list = recorded.get(id) ?? []
+      list.push({ ...observation, contract: id, sample: list.length + 1 })
+      recorded.set(id, list)
+      if (opts.recordingsDir) file = await record(id, list)
     }
-    const e: ProxyExchange = { index, method: observation.request.method, path, ...(observation.response ? { status: observation.response.status } : {}), ...(contract ? { contract: contract.id } : {}), findings: findings.map((f) => redactor.deep(f)), ...(file ? { recording: file } : {}) }
+    const contract = placement.kind === 'attributed' || placement.kind === 'wrong-method' ? placement.exp?.id : undefined
+    const e: ProxyExchange = { index, method: observation.request.method, path, ...(observation.response ? { status: observation.response.status } : {}), ...(contract ? { contract } : {}), attribution: placement.kind, findings: findings.map((f) => redactor.deep(f)), ...(file ? { recording: file } : {}) }
     exchanges.push(e)
     opts.onExchange?.(e)
   }
 
-  const record = async (contract: Contract, list: Observation[]): Promise<string> => {
-    const rec: Recording = { version: 1, contract: contract.id, name, target: upstream.origin, apiVersion: apiVersionOf(list[0]!.request.url), recordedAt: list[0]!.startedAt, observations: list }
+  const record = async (id: string, list: Observation[]): Promise<string> => {
+    const rec: Recording = { version: 1, contract: id, name, target: upstream.origin, apiVersion: apiVersionIn(list[0]!.request.url) ?? 'unversioned', recordedAt: list[0]!.startedAt, observations: list }
     const { file } = await writeRecording(opts.recordingsDir!, prepareRecording(rec, personal), redactor)
     return file
   }
@@ -222,6 +248,21 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       server.closeAllConnections()
       await queue
       await transport.close()
+      const { findings, results } = await traffic.judgeAll()
+      const summary = { ...summarize(results, findings), ...traffic.counts }
+      const report: Report = {
+        version: 1,
+        target: `proxy:${upstream.origin}`,
+        apiVersion: exchanges.map((e) => apiVersionIn(e.path)).find(Boolean) ?? 'unversioned',
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        outcome: outcomeOf(summary),
+        summary,
+        findings: findings.map((f) => redactor.deep(f)),
+        results,
+      }
+      const files = opts.reportDir ? (await writeReports(report, { outDir: opts.reportDir, formats: opts.formats ?? ['json', 'md'], redactor, cwd })).files : []
+      return { report, files, counts: traffic.counts }
     },
   }
 }
@@ -256,6 +297,3 @@ function safePath(url: string, redactor: Redactor): string {
   }
 }
 
-function apiVersionOf(url: string): string {
-  return apiVersionIn(url) ?? 'v23.0'
-}

@@ -58,8 +58,21 @@ export function volatileBodyPaths(json: unknown): string[] {
   return [...out].sort()
 }
 
-/** A JSON value with volatile values replaced by `"<volatile>"`. */
+/**
+ * Object ids inside free text: Graph ids are 15-17 digits, and error messages quote them ("Object
+ * with ID '1390000000007919' does not exist"). A fresh upload mints a new one on every run, so a
+ * re-recorded error would otherwise differ from its golden by an id alone.
+ */
+const ID_IN_TEXT = /\d{10,}/g
+
+/** Ids in free text as `<id>`. */
+export function maskIds(s: string): string {
+  return s.replace(ID_IN_TEXT, '<id>')
+}
+
+/** A JSON value with volatile values replaced by `"<volatile>"`, and ids inside other strings by `<id>`. */
 export function maskVolatile(json: unknown): unknown {
+  if (typeof json === 'string') return maskIds(json)
   if (Array.isArray(json)) return json.map(maskVolatile)
   if (json && typeof json === 'object') {
     const out: Record<string, unknown> = {}
@@ -70,8 +83,8 @@ export function maskVolatile(json: unknown): unknown {
 }
 
 function maskHeaders(headers: readonly RawHeader[]): RawHeader[] {
-  // Multipart boundaries are random per request.
-  return headers.map(([n, v]) => [n, isVolatileHeader(n) || n.toLowerCase() === 'host' ? '<volatile>' : v.replace(/boundary=[^;\s]+/i, 'boundary=<volatile>')])
+  // Multipart boundaries are random per request; www-authenticate quotes the error message, ids and all.
+  return headers.map(([n, v]) => [n, isVolatileHeader(n) || n.toLowerCase() === 'host' ? '<volatile>' : maskIds(v.replace(/boundary=[^;\s]+/i, 'boundary=<volatile>'))])
 }
 
 /**
@@ -90,7 +103,7 @@ export function stableView(o: Observation): unknown {
       path: pathAndQuery(o.request.url),
       headers: maskHeaders(o.request.headers),
       bodySize: o.request.bodySize,
-      bodyExcerpt: o.request.bodyExcerpt,
+      bodyExcerpt: o.request.bodyExcerpt !== undefined ? maskIds(o.request.bodyExcerpt) : undefined,
       tokenSent: o.request.tokenSent,
     },
     transportError: o.transportError ? { code: o.transportError.code, phase: o.transportError.phase } : undefined,
@@ -110,8 +123,8 @@ function pathAndQuery(url: string): string {
   try {
     const u = new URL(url)
     for (const k of [...u.searchParams.keys()]) if (isVolatileKey(k) || VOLATILE_QUERY.has(k)) u.searchParams.set(k, '<volatile>')
-    // Object ids in the path (`/v23.0/1390000000007919`) are minted per run.
-    return `${u.pathname.replace(/\/\d{6,}(?=\/|$)/g, '/<id>')}${u.search}`
+    // Object ids in the path (`/v23.0/1390000000007919`) and the query are minted per run.
+    return maskIds(`${u.pathname.replace(/\/\d{6,}(?=\/|$)/g, '/<id>')}${u.search}`)
   } catch {
     return url
   }

@@ -2,7 +2,7 @@
  * report.md: for a person, possibly at 3 a.m. The first screen is a summary table and the list of
  * what changed; details with evidence follow; the per-contract table closes.
  */
-import { severityRank, type Finding, type Severity } from '../finding.ts'
+import { causeKey, worstFirst, type Finding, type Severity } from '../finding.ts'
 import type { Report } from '../report.ts'
 import type { Reporter } from './reporter.ts'
 
@@ -38,6 +38,7 @@ function headline(r: Report): string {
     case 'drift':
       return `DRIFT: ${[s.breaking && `${s.breaking} breaking`, s.warning && `${s.warning} warning`].filter(Boolean).join(', ')}`
     case 'inconclusive':
+      if (s.entries !== undefined && s.attributed === 0) return 'INCONCLUSIVE: no exchange could be attributed to an operation'
       return `INCONCLUSIVE: ${s.inconclusive} contract${s.inconclusive === 1 ? '' : 's'} could not be checked`
     case 'error':
       return `ERROR: ${r.error?.message ?? 'the harness failed'}`
@@ -58,12 +59,12 @@ interface Group {
 export function groupFindings(findings: readonly Finding[]): Group[] {
   const groups = new Map<string, Group>()
   for (const f of findings) {
-    const key = `${f.severity}\u0000${f.check}\u0000${f.title}`
+    const key = causeKey(f)
     const g = groups.get(key)
     if (g) g.all.push(f)
     else groups.set(key, { first: f, all: [f] })
   }
-  return [...groups.values()].sort((a, b) => severityRank(b.first.severity) - severityRank(a.first.severity))
+  return [...groups.values()].sort((a, b) => worstFirst(a.first, b.first))
 }
 
 function contractsCell(g: Group): string {
@@ -118,7 +119,7 @@ export const markdownReporter: Reporter = {
       `| API version | ${r.apiVersion} |`,
       `| Run | ${r.startedAt} (${duration(ms)})${r.interrupted ? ', **interrupted**' : ''} |`,
       `| Contracts | ${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive |`,
-      `| Requests sent | ${s.probes} |`,
+      s.entries !== undefined ? `| Exchanges | ${s.entries} read: ${s.attributed} attributed to an operation, ${s.unattributed} not (each said why under "What changed") |` : `| Requests sent | ${s.probes} |`,
       `| Findings | ${s.breaking} breaking, ${s.warning} warning, ${s.info} info |`,
       '',
     ]

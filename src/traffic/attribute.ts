@@ -44,6 +44,19 @@ export interface RequestView {
   body?: string
 }
 
+/**
+ * How forgiving attribution is. Traffic is judged exactly. A consumer's pact (the gate) names only
+ * the fields it reads and may send an incomplete body: there the closest request body and the
+ * answer whose fields overlap the operation's most identify it, and the gate then says what is
+ * missing.
+ */
+export interface AttributionOptions {
+  /** When no request body fits exactly, the operation whose schema it breaks least (uniquely). */
+  closestBody?: boolean
+  /** Fit a success by the fields it names (a pact's partial example) instead of by validation. */
+  partialResponse?: boolean
+}
+
 /** What attribution concluded, and why. */
 export interface Attribution {
   /** The operation, when exactly one fits. */
@@ -52,8 +65,12 @@ export interface Attribution {
   candidates: Operation[]
   /** Each step that narrowed the field, in words. */
   basis: string[]
-  /** A method no operation on the addressed node takes: those operations, and the methods they do take. */
-  wrongMethod?: { operations: Operation[]; accepts: HttpMethod[] }
+  /**
+   * A method no operation on the addressed node takes: those operations, and the methods they do
+   * take. `certain` is false when the traffic says the method is wrong (a legacy method override)
+   * but not which operation the client meant: then `operations` are the candidates.
+   */
+  wrongMethod?: { operations: Operation[]; accepts: HttpMethod[]; certain: boolean }
   /** Why it is not attributed (ambiguous or unknown), in words. */
   reason?: string
 }
@@ -62,6 +79,15 @@ interface Bound {
   op: Operation
   /** Path parameter values by name, e.g. media_id -> 1390000000004242. */
   params: Map<string, string>
+}
+
+/**
+ * Whether a path segment can be a Graph object id: Graph ids are digits (media, phone numbers,
+ * WABAs, templates), a few are letters and digits (QR codes); never a word (`me`), a file name
+ * (`a.woff2`) or a version. Without this, any one-segment path would be `/{id}`.
+ */
+function looksLikeId(segment: string): boolean {
+  return /^[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*$/.test(segment) && !isVersionSegment(segment)
 }
 
 /** Binds a concrete path to an operation's template; the leading `{api_version}` may be absent. */
@@ -77,7 +103,7 @@ export function bindPath(template: string, segments: readonly string[]): Map<str
   for (let i = 0; i < t.length; i++) {
     const m = /^\{([a-z_]+)\}$/.exec(t[i]!)
     if (m) {
-      if (p[i] === '' || isVersionSegment(p[i]!)) return undefined
+      if (!looksLikeId(p[i]!)) return undefined
       params.set(m[1]!, p[i]!)
     } else if (t[i] !== p[i]) return undefined
   }
@@ -93,6 +119,13 @@ function bodyAs(op: Operation, text: string | undefined, contentType: string | u
   return undefined
 }
 
+const METHOD_ORDER: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+/** Distinct methods in the order people list them (GET before DELETE). */
+function sortMethods(methods: readonly HttpMethod[]): HttpMethod[] {
+  return [...new Set(methods)].sort((a, b) => METHOD_ORDER.indexOf(a) - METHOD_ORDER.indexOf(b))
+}
+
 /** Narrows with `keep`, unless that would rule out every candidate (then the step says nothing). */
 function narrow<T>(list: T[], keep: (x: T) => boolean): { list: T[]; narrowed: boolean } {
   const kept = list.filter(keep)
@@ -105,7 +138,7 @@ const ids = (list: readonly { op: Operation }[]) => list.map((b) => b.op.id).joi
  * The request-side steps (path, node, method, query, fields, body) without the response: what a
  * request alone says it is. `attribute` adds the response's fit.
  */
-export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'schemaJson'>, req: RequestView, state: TrafficState, contentType?: string): Attribution & { bound: Bound[] } {
+export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson'>, req: RequestView, state: TrafficState, contentType?: string, options: AttributionOptions = {}): Attribution & { bound: Bound[]; onPath: Bound[] } {
   const segments = pathSegments(req.url.pathname)
   const basis: string[] = []
   let bound: Bound[] = []
@@ -113,7 +146,7 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
     const params = bindPath(op.request.path, segments)
     if (params) bound.push({ op, params })
   }
-  if (bound.length === 0) return { candidates: [], basis, bound, reason: `no operation has the path ${req.url.pathname}` }
+  if (bound.length === 0) return { candidates: [], basis, bound, onPath: [], reason: `no operation has the path ${req.url.pathname}` }
   if (!isVersionSegment(segments[0] ?? '') && bound.some((b) => b.op.request.path.startsWith('/{api_version}'))) basis.push('no version in the path: Graph serves the app\'s default version')
 
   // The node each id names, from what the traffic or the configuration said.
@@ -124,14 +157,15 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
     const kept = bound.filter(fits)
     for (const [v, k] of known) basis.push(`id ${v} is a ${k.node.replace('_', ' ')} (${k.from})`)
     if (kept.length > 0) bound = kept
-    else return { candidates: [], basis, bound: [], reason: `the ids in ${req.url.pathname} name nodes no operation on this path acts on` }
+    else return { candidates: [], basis, bound: [], onPath: [], reason: `the ids in ${req.url.pathname} name nodes no operation on this path acts on` }
   }
 
   const method = req.method.toUpperCase()
+  const onPath = bound
   const same = bound.filter((b) => b.op.request.method === method)
   if (same.length === 0) {
-    const accepts = [...new Set(bound.map((b) => b.op.request.method))]
-    return { candidates: [], basis, bound: [], wrongMethod: { operations: bound.map((b) => b.op), accepts } }
+    const accepts = sortMethods(bound.map((b) => b.op.request.method))
+    return { candidates: [], basis, bound: [], onPath, wrongMethod: { operations: bound.map((b) => b.op), accepts, certain: true } }
   }
   bound = same
 
@@ -159,6 +193,15 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
       return b.op.request.body?.schema !== undefined && body !== undefined && pack.requestFits(b.op, body)
     })
     if (step.narrowed) basis.push(`the request body is what ${ids(step.list)} sends`)
+    else if (options.closestBody) {
+      const broken = (b: Bound) => {
+        const body = bodyAs(b.op, req.body, contentType)
+        return b.op.request.body?.schema === undefined || body === undefined ? Infinity : pack.requestViolations(b.op, body).length
+      }
+      const least = Math.min(...bound.map(broken))
+      step = least < Infinity ? narrow(bound, (b) => broken(b) === least) : step
+      if (step.narrowed) basis.push(`the request body is closest to what ${ids(step.list)} sends`)
+    }
     bound = step.list
   }
   // Still several: the one whose discriminators matched most (delete by id needs name and hsm_id, by name only name).
@@ -169,11 +212,23 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
     if (step.narrowed) basis.push(`${ids(step.list)} takes every query parameter sent`)
     bound = step.list
   }
-  return bound.length === 1 ? { operation: bound[0]!.op, candidates: [bound[0]!.op], basis, bound } : { candidates: bound.map((b) => b.op), basis, bound, reason: `the request alone does not tell ${ids(bound)} apart` }
+  return bound.length === 1 ? { operation: bound[0]!.op, candidates: [bound[0]!.op], basis, bound, onPath } : { candidates: bound.map((b) => b.op), basis, bound, onPath, reason: `the request alone does not tell ${ids(bound)} apart` }
+}
+
+/**
+ * Graph's legacy method override: a POST whose form body (or query) says `method=get` asks for a
+ * GET. Some Meta servers honour it and others answer 405 (Feb 6 2026: a client library fell back to
+ * it silently and media retrieval failed intermittently for two days).
+ */
+export function legacyOverride(method: string, url: URL, body: string | undefined, contentType: string | undefined): HttpMethod | undefined {
+  if (method.toUpperCase() !== 'POST') return undefined
+  const form = body !== undefined && (/x-www-form-urlencoded/i.test(contentType ?? '') || /^[\w.%-]+=[^{]*$/.test(body.trim())) ? new URLSearchParams(body) : undefined
+  const asked = (form?.get('method') ?? url.searchParams.get('method'))?.toUpperCase()
+  return asked === 'GET' || asked === 'DELETE' ? asked : undefined
 }
 
 /** Attributes an exchange: the request-side steps, then, only if still ambiguous, the response's fit. */
-export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'schemaJson' | 'validateBody' | 'projectedSchema'>, o: Observation, requestBody: string | undefined, state: TrafficState): Attribution {
+export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson' | 'validateBody' | 'projectedSchema'>, o: Observation, requestBody: string | undefined, state: TrafficState, options: AttributionOptions = {}): Attribution {
   let url: URL
   try {
     url = new URL(o.request.url)
@@ -181,20 +236,58 @@ export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' 
     return { candidates: [], basis: [], reason: `the URL ${o.request.url.slice(0, 120)} does not parse` }
   }
   const contentType = o.request.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1]
-  const { bound, ...a } = attributeRequest(pack, { method: o.request.method, url, ...(requestBody !== undefined ? { body: requestBody } : o.request.bodyExcerpt !== undefined ? { body: o.request.bodyExcerpt } : {}) }, state, contentType)
-  if (a.operation || bound.length < 2) return a
+  const body = requestBody ?? o.request.bodyExcerpt
+  const override = legacyOverride(o.request.method, url, body, contentType)
+  if (!override) {
+    const { onPath: _onPath, ...a } = resolve(pack, o.request.method, url, body, o, state, contentType, options)
+    return a
+  }
+  // The client meant another method: what it meant says which operation it was after; that it sent POST is the mistake.
+  const meant = resolve(pack, override, url, undefined, o, state, contentType, options)
+  const basis = [`the body asks for ${override} (method=${override.toLowerCase()}, Graph's legacy method override)`, ...meant.basis]
+  if (meant.operation) {
+    const node = meant.operation.node
+    const ops = meant.onPath.filter((b) => b.op.node === node).map((b) => b.op)
+    return { candidates: [], basis, wrongMethod: { operations: ops, accepts: sortMethods(ops.map((x) => x.request.method)), certain: true } }
+  }
+  if (meant.wrongMethod) return { candidates: [], basis, wrongMethod: meant.wrongMethod }
+  return { candidates: [], basis, wrongMethod: { operations: meant.candidates, accepts: [override], certain: false }, reason: meant.reason ?? 'ambiguous' }
+}
+
+function resolve(pack: Parameters<typeof attribute>[0], method: string, url: URL, body: string | undefined, o: Observation, state: TrafficState, contentType: string | undefined, options: AttributionOptions): Attribution & { onPath: Bound[] } {
+  const { bound, onPath, ...a } = attributeRequest(pack, { method, url, ...(body !== undefined ? { body } : {}) }, state, contentType, options)
+  if (a.operation || bound.length < 2) return { ...a, onPath }
   const r = o.response
-  if (!r || r.status >= 300 || r.body.json === undefined) return a
+  if (!r || r.status >= 300 || r.body.json === undefined) return { ...a, onPath }
+  const json = r.body.json
   const fields = url.searchParams.get('fields') ?? undefined
-  const fit = narrow(bound, (b) => {
+  // How well the answer fits an operation's documented success: 1 or 0 (validation), or the overlap of the fields a pact names.
+  const score = (b: Bound): number => {
     const success = b.op.responses.find((x) => (x.statuses as readonly number[]).includes(r.status))
-    if (!success?.bodySchema) return false
-    const schema = fields ? pack.projectedSchema(success.bodySchema, fields) : success.bodySchema
-    return pack.validateBody(schema, r.body.json).length === 0
-  })
-  if (!fit.narrowed) return { ...a, reason: `${a.reason}, and the response fits ${bound.some((b) => b.op.responses.some((x) => x.bodySchema)) ? 'all or none of them' : 'no schema'}` }
+    if (!success?.bodySchema) return 0
+    if (!options.partialResponse) return pack.validateBody(fields ? pack.projectedSchema(success.bodySchema, fields) : success.bodySchema, json).length === 0 ? 1 : 0
+    const known = knownFields(pack.schemaJson(success.bodySchema))
+    const named = json && typeof json === 'object' && !Array.isArray(json) ? Object.keys(json) : []
+    return named.filter((k) => known.includes(k)).length - named.filter((k) => !known.includes(k)).length
+  }
+  const best = Math.max(...bound.map(score))
+  if (best <= 0) {
+    // Nothing this method could be fits the answer, but what another method on the same path answers does: the answer
+    // says which node the client was reading, and the method was the client's mistake (Feb 6 2026: some Meta servers
+    // honoured POST with method=get and answered with the media's metadata).
+    const others = onPath.filter((b) => b.op.request.method !== method.toUpperCase())
+    const top = Math.max(0, ...others.map(score))
+    const reading = others.filter((b) => top > 0 && score(b) === top)
+    if (reading.length === 1) {
+      const node = reading[0]!.op.node
+      const ops = onPath.filter((b) => b.op.node === node).map((b) => b.op)
+      return { candidates: [], onPath, basis: [...a.basis, `the answer is what ${reading[0]!.op.id} (${reading[0]!.op.request.method}) returns`], wrongMethod: { operations: ops, accepts: sortMethods(ops.map((x) => x.request.method)), certain: true } }
+    }
+  }
+  const fit = narrow(bound, (b) => score(b) === best && best > 0)
+  if (!fit.narrowed) return { ...a, onPath, reason: `${a.reason}, and the answer fits ${best > 0 ? 'every one of them' : 'none of their documented successes'}` }
   const basis = [...a.basis, `the response fits ${ids(fit.list)}`]
-  return fit.list.length === 1 ? { operation: fit.list[0]!.op, candidates: [fit.list[0]!.op], basis } : { candidates: fit.list.map((b) => b.op), basis, reason: `neither the request nor the response tells ${ids(fit.list)} apart` }
+  return fit.list.length === 1 ? { operation: fit.list[0]!.op, candidates: [fit.list[0]!.op], basis, onPath } : { candidates: fit.list.map((b) => b.op), basis, onPath, reason: `neither the request nor the response tells ${ids(fit.list)} apart` }
 }
 
 function valuesAt(json: unknown, pointer: string): unknown[] {

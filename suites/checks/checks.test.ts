@@ -409,6 +409,37 @@ const table: Record<CheckId, Case[]> = {
       ],
     },
   ],
+  'parameter-rejection': [
+    {
+      name: 'fires when a token error only comes with an optional parameter the same request worked without (Jan 20 2026)',
+      contract: trafficExpectation({ request: { method: 'GET', path: '/{api_version}/{media_id}', query: { phone_number_id: { required: false, includes: [] } } } }),
+      observations: [
+        observation({ url: 'https://graph.facebook.com/v21.0/1390000000004242', body: { id: '1390000000004242' } }),
+        observation({ url: 'https://graph.facebook.com/v21.0/1390000000004242?phone_number_id=106540352242922', status: 400, body: graphErrorBody(190, { message: 'Invalid OAuth access token - Cannot parse access token' }) }),
+      ],
+      fires: [['breaking', 'Status 400 instead of 200 with query parameter phone_number_id']],
+    },
+    {
+      name: 'quiet on a documented parameter error (the application passed a wrong phone_number_id: 100)',
+      contract: trafficExpectation(),
+      observations: [
+        observation({ url: 'https://graph.facebook.com/v21.0/1390000000004242', body: { id: '1390000000004242' } }),
+        observation({ url: 'https://graph.facebook.com/v21.0/1390000000004242?phone_number_id=1', status: 400, body: graphErrorBody(100, { message: 'Param phone_number_id is not a valid whatsapp business phone number id ID' }) }),
+      ],
+      fires: [],
+    },
+    {
+      name: 'quiet on a token error with no working twin in the traffic (it may be the application\'s own token)',
+      contract: trafficExpectation(),
+      observations: [observation({ url: 'https://graph.facebook.com/v21.0/1390000000004242?phone_number_id=1', status: 400, body: graphErrorBody(190) })],
+      fires: [],
+    },
+    {
+      name: 'quiet for a probe (its variant says the same, from its base)',
+      observations: [observation({ url: 'https://graph.facebook.com/v21.0/1' }), observation({ url: 'https://graph.facebook.com/v21.0/1?phone_number_id=2', status: 400, body: graphErrorBody(190) })],
+      fires: [],
+    },
+  ],
   'graph-error': [
     { name: 'quiet for a probe: its own status and code checks judge errors', contract: contract({ expect: { status: [400], error: { codes: [100] } } }), observations: [observation({ status: 400, body: graphErrorBody(100) })], fires: [] },
     {
@@ -419,6 +450,12 @@ const table: Record<CheckId, Case[]> = {
     },
     { name: 'quiet in traffic on an undocumented code (error-code-conformance says that)', contract: trafficExpectation(), observations: [observation({ status: 400, body: graphErrorBody(131099) })], fires: [] },
     { name: 'quiet in traffic on a broken envelope (error-envelope says that)', contract: trafficExpectation(), observations: [observation({ status: 400, body: { error: { code: 100 } } })], fires: [] },
+    {
+      name: 'quiet in traffic when the same request without a parameter worked (parameter-rejection says it is drift)',
+      contract: trafficExpectation(),
+      observations: [observation({ url: 'https://graph.facebook.com/v21.0/7' }), observation({ url: 'https://graph.facebook.com/v21.0/7?phone_number_id=2', status: 400, body: graphErrorBody(190) })],
+      fires: [],
+    },
   ],
   'api-version': [
     { name: 'quiet when served as requested', observations: [observation()], fires: [] },

@@ -90,7 +90,8 @@ describe('driftwatch check', () => {
     const contracts = tempDir()
     cpSync(join(ROOT, 'contracts', 'meta'), contracts, { recursive: true })
     const f = join(contracts, 'phone-numbers.get.yaml')
-    writeFileSync(f, readFileSync(f, 'utf8').replace('framing: content-length', 'framing: chunked'))
+    // The probe narrows its operation's framing to chunked; the simulator answers with a Content-Length.
+    writeFileSync(f, readFileSync(f, 'utf8').replace('expect:\n  status: 200\n', 'expect:\n  status: 200\n  framing: chunked\n'))
     const out = tempDir()
     const r = await cli(['check', '--contracts', contracts, '--only', 'phone-numbers.*', '--out', out, '--format', 'md'])
     expect(r.code).toBe(1)

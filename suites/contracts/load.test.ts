@@ -1,6 +1,7 @@
 /**
- * Contract loading: the Meta pack loads in a valid order, and bad files fail with file, line,
- * path inside the file and a message that says how to fix it, all problems at once.
+ * Contract loading: the Meta pack (operations and probes) loads in a valid order, and bad files
+ * fail with file, line, path inside the file and a message that says how to fix it, all problems
+ * at once.
  */
 import { mkdtempSync, mkdirSync, writeFileSync, cpSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -14,11 +15,28 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-/** A contract dir with the given files (name -> content) and a copy of the Meta schemas. */
+/** An operation the minimal probes exercise. */
+const OPERATION = `id: t.get
+title: T
+node: phone_number
+source: a test fixture, not Meta's word
+request:
+  method: GET
+  path: /{api_version}/{phone_number_id}
+responses:
+  200:
+    framing: content-length
+  error:
+    codes: [100]
+`
+
+/** A contract dir with the given files (name -> content; operations/ paths allowed), operation t.get, and a copy of the Meta schemas. */
 function pack(files: Record<string, string>, withSchemas = true): string {
   const dir = mkdtempSync(join(tmpdir(), 'dw-contracts-'))
   dirs.push(dir)
   if (withSchemas) cpSync('contracts/meta/schemas', join(dir, 'schemas'), { recursive: true })
+  mkdirSync(join(dir, 'operations'))
+  writeFileSync(join(dir, 'operations', 't.get.yaml'), OPERATION)
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
   return dir
 }
@@ -35,6 +53,7 @@ function problems(dir: string) {
 
 const MINIMAL = `id: a.b
 title: A
+operation: t.get
 request:
   method: GET
   path: /{api_version}/{phone_number_id}
@@ -45,13 +64,16 @@ expect:
 describe('the Meta pack', () => {
   const p = loadContracts('contracts/meta')
 
-  it('loads every contract with its file name as id', () => {
-    expect(p.contracts.length).toBeGreaterThanOrEqual(12)
-    for (const c of p.contracts) expect(c.file).toBe(`contracts/meta/${c.id}.yaml`)
+  it('loads every probe and operation with its file name as id, and every probe names an operation', () => {
+    expect(p.probes.length).toBe(13)
+    for (const c of p.probes) expect(c.file).toBe(`contracts/meta/${c.id}.yaml`)
+    expect(p.operations.length).toBeGreaterThanOrEqual(7)
+    for (const o of p.operations) expect(o.file).toBe(`contracts/meta/operations/${o.id}.yaml`)
+    for (const c of p.probes) expect(p.operation(c.operation), c.id).toBeDefined()
   })
 
   it('orders dependencies first: upload, retrieve, download, then delete last of the media chain', () => {
-    const ids = p.contracts.map((c) => c.id)
+    const ids = p.probes.map((c) => c.id)
     const at = (id: string) => ids.indexOf(id)
     expect(at('media.upload')).toBeLessThan(at('media.retrieve-url'))
     expect(at('media.retrieve-url')).toBeLessThan(at('media.download'))
@@ -66,11 +88,15 @@ describe('the Meta pack', () => {
   })
 
   it('normalises shorthands: header names lowercased, captures as pointers, side-effecting calls not repeatable', () => {
-    const upload = p.contracts.find((c) => c.id === 'media.upload')!
+    const upload = p.probes.find((c) => c.id === 'media.upload')!
     expect(upload.repeatable).toBe(false)
+    expect(upload.request).toMatchObject({ method: 'POST', path: '/{api_version}/{phone_number_id}/media' }) // from its operation
     expect(upload.capture).toEqual([{ name: 'media_id', from: 'body', pointer: '/id', optional: false }])
-    expect(upload.expect.headers.required[0]).toEqual({ name: 'facebook-api-version', severity: 'breaking' })
-    const templates = p.contracts.find((c) => c.id === 'templates.list')!
+    expect(upload.expect.headers!.required[0]).toEqual({ name: 'facebook-api-version', severity: 'breaking' })
+    const op = p.operation('messages.send-text')!
+    expect(op.responses[0]!.headers.required).toContainEqual({ name: 'x-business-use-case-usage', severity: 'warning' })
+    expect(op.error).toMatchObject({ statuses: 'error', error: { severity: 'warning', includesCommon: true } })
+    const templates = p.probes.find((c) => c.id === 'templates.list')!
     expect(templates.capture[0]).toMatchObject({ name: 'templates_next', optional: true })
   })
 })
@@ -79,19 +105,19 @@ describe('bad contracts fail with file, line, path and the fix', () => {
   it('names an unknown field and suggests the right one', () => {
     const dir = pack({ 'a.b.yaml': MINIMAL.replace('expect:', 'expct:\n  status: 200\nexpect:') })
     const ps = problems(dir)
-    expect(ps).toContainEqual(expect.objectContaining({ path: '/expct', line: 6, message: 'unknown field "expct"; did you mean "expect"?' }))
+    expect(ps).toContainEqual(expect.objectContaining({ path: '/expct', line: 7, message: 'unknown field "expct"; did you mean "expect"?' }))
   })
 
   it('names a bad enum value with the allowed ones and the line', () => {
     const dir = pack({ 'a.b.yaml': `${MINIMAL}  framing: chunky\n` })
     const [p] = problems(dir)
-    expect(p).toMatchObject({ file: expect.stringContaining('a.b.yaml'), path: '/expect/framing', line: 8 })
+    expect(p).toMatchObject({ file: expect.stringContaining('a.b.yaml'), path: '/expect/framing', line: 9 })
     expect(p!.message).toContain('must be one of content-length, chunked, any (got "chunky")')
   })
 
   it('explains a wrong-shaped status', () => {
     const [p] = problems(pack({ 'a.b.yaml': MINIMAL.replace('status: 200', 'status: "200"') }))
-    expect(p).toMatchObject({ path: '/expect/status', line: 7 })
+    expect(p).toMatchObject({ path: '/expect/status', line: 8 })
     expect(p!.message).toContain('must be a status code or a list of them')
   })
 
@@ -155,18 +181,18 @@ describe('bad contracts fail with file, line, path and the fix', () => {
       }
     })()!
     expect(err.code).toBe('DW_CONTRACT_INVALID')
-    expect(err.message).toMatch(/invalid contracts \(2 problems\):\n {2}.*a\.b\.yaml:8:\d+ at \/expect\/framing: must be one of/)
+    expect(err.message).toMatch(/invalid contracts \(2 problems\):\n {2}.*a\.b\.yaml:9:\d+ at \/expect\/framing: must be one of/)
   })
 
   it('explains a capture name that cannot be a variable', () => {
     const [p] = problems(pack({ 'a.b.yaml': `${MINIMAL}capture:\n  MediaId: /id\n` }))
-    expect(p).toMatchObject({ path: '/capture/MediaId', line: 9 })
+    expect(p).toMatchObject({ path: '/capture/MediaId', line: 10 })
     expect(p!.message).toContain('must be lowercase snake_case')
   })
 
   it('accepts JSON contract files too', () => {
-    const dir = pack({ 'j.son.json': JSON.stringify({ id: 'j.son', title: 'J', request: { method: 'GET', path: '/x' }, expect: { status: [200] } }) })
-    expect(loadContracts(dir).contracts.map((c) => c.id)).toEqual(['j.son'])
+    const dir = pack({ 'j.son.json': JSON.stringify({ id: 'j.son', title: 'J', operation: 't.get', request: { method: 'GET', path: '/{api_version}/{phone_number_id}' }, expect: { status: [200] } }) })
+    expect(loadContracts(dir).probes.map((c) => c.id)).toEqual(['j.son'])
   })
 
   it('fails clearly on a missing or empty directory', () => {
@@ -176,6 +202,40 @@ describe('bad contracts fail with file, line, path and the fix', () => {
     dirs.push(empty)
     mkdirSync(join(empty, 'schemas'))
     expect(() => loadContracts(empty)).toThrow(/no contract files/)
+  })
+
+  it('rejects a probe whose operation does not exist, with a suggestion', () => {
+    const [p] = problems(pack({ 'a.b.yaml': MINIMAL.replace('operation: t.get', 'operation: t.gets') }))
+    expect(p).toMatchObject({ path: '/operation', line: 3 })
+    expect(p!.message).toContain('unknown operation "t.gets"; did you mean "t.get"?')
+  })
+
+  it('rejects a probe path that is not a path of its operation', () => {
+    const [p] = problems(pack({ 'a.b.yaml': MINIMAL.replace('/{api_version}/{phone_number_id}', '/{api_version}/{phone_number_id}/media') }))
+    expect(p).toMatchObject({ path: '/request/path' })
+    expect(p!.message).toContain('is not a path of t.get (/{api_version}/{phone_number_id})')
+  })
+
+  it('rejects a probe that takes another operation\'s id (recordings are keyed by id)', () => {
+    const ps = problems(pack({ 'operations/u.get.yaml': OPERATION.replace('id: t.get', 'id: u.get'), 'u.get.yaml': MINIMAL.replace('id: a.b', 'id: u.get') }))
+    expect(ps[0]!.message).toContain('"u.get" is also an operation\'s id, but this probe exercises t.get')
+  })
+
+  it('rejects operation files with a path parameter that names no node, a Graph error listed by status, and no success', () => {
+    const bad = OPERATION.replace('id: t.get', 'id: t.bad').replace('{phone_number_id}', '{phone_numbr}').replace('  200:\n    framing: content-length\n', '  400:\n    framing: content-length\n')
+    const msgs = problems(pack({ 'operations/t.bad.yaml': bad })).map((p) => `${p.path}: ${p.message}`)
+    expect(msgs).toContainEqual(expect.stringContaining('/request/path: path parameter {phone_numbr} names no node: a parameter is {<node>_id}'))
+    expect(msgs).toContainEqual(expect.stringContaining('/responses/400: Graph errors are described once under "error"'))
+    expect(msgs).toContainEqual(expect.stringContaining('/responses: document at least one success (2xx) response'))
+  })
+
+  it('rejects an operation without a source, with an unknown field, or with a request body schema that does not compile', () => {
+    const bad = OPERATION.replace('id: t.get', 'id: t.bad').replace('source: a test fixture, not Meta\'s word\n', 'sorce: x\n').replace('  method: GET\n', '  method: POST\n  body:\n    type: json\n    schema: { type: nope }\n')
+    const msgs = problems(pack({ 'operations/t.bad.yaml': bad })).map((p) => `${p.path}: ${p.message}`)
+    expect(msgs).toContainEqual('/sorce: unknown field "sorce"; did you mean "source"?')
+    expect(msgs).toContainEqual(': missing required field "source"')
+    const bodyOnly = OPERATION.replace('id: t.get', 'id: t.bad').replace('  method: GET\n', '  method: POST\n  body:\n    type: json\n    schema: { type: nope }\n')
+    expect(problems(pack({ 'operations/t.bad.yaml': bodyOnly })).map((p) => `${p.path}: ${p.message}`)).toContainEqual(expect.stringMatching(/^\/request\/body\/schema: not a valid JSON Schema/))
   })
 
   it('reports a body schema that does not compile', () => {

@@ -89,7 +89,8 @@ describe('driftwatch gate', () => {
     expect(i.status).toBe('failed')
     expect(i.contract).toBe('media.retrieve-url')
     const asContracted = i.problems.filter((p) => p.source === 'contract').map((p) => p.message)
-    expect(asContracted).toEqual([expect.stringMatching(/^sends POST \/v23\.0\/\d+, but contracts\/meta\/media\.retrieve-url\.yaml says this endpoint rejects POST \(it takes GET, DELETE\); as last recorded \(media\.post-method\), POST gets 405\. Send GET\.$/)])
+    // The pact cannot pin the form body, but the answer it expects is a media item's: the client reads media, with the wrong method.
+    expect(asContracted).toEqual([expect.stringMatching(/^sends POST \/v23\.0\/\d+, but contracts\/meta\/operations\/media\.retrieve-url\.yaml says this endpoint takes GET, DELETE, not POST; as last recorded \(media\.post-method\), POST gets 405\. Send GET\.$/)])
     const asRecorded = i.problems.filter((p) => p.source === 'recording').map((p) => p.message)
     expect(asRecorded.some((m) => /media\.post-method\/sim-baseline.*(status|405)/i.test(m))).toBe(true)
   })
@@ -110,7 +111,23 @@ describe('driftwatch gate', () => {
     expect(i.problems).toEqual([{ source: 'recording', message: expect.stringMatching(/^as last recorded \(media\.retrieve-url\/sim-baseline, .*\), \$\.file_size: /) }])
   })
 
-  it('stops a request no contract describes, naming the request', async () => {
+  it('stops a request no operation describes, naming the request', async () => {
+    const pacts = await retrievePact(
+      'business-client',
+      (p) =>
+        p
+          .addInteraction()
+          .uponReceiving('list my businesses')
+          .withRequest('GET', '/v23.0/me/businesses', (b) => b.headers(bearer))
+          .willRespondWith(200, (b) => b.jsonBody({ data: [] })),
+      async (url) => fetch(`${url}/v23.0/me/businesses`, { headers: { authorization: 'Bearer t' } }),
+    )
+    const i = only(await gate(pacts))
+    expect(i.status).toBe('failed')
+    expect(i.problems[0]!.message).toBe('no operation describes GET /v23.0/me/businesses: the upstream, as contracted, does not offer it. Fix the request, or add an operation for it in ' + join(ROOT, 'contracts/meta') + '/operations.')
+  })
+
+  it('refuses to judge an operation no probe records, until its traffic is recorded (record --from)', async () => {
     const pacts = await retrievePact(
       'profile-client',
       (p) =>
@@ -121,9 +138,9 @@ describe('driftwatch gate', () => {
           .willRespondWith(200, (b) => b.jsonBody({ data: [] })),
       async (url) => fetch(`${url}/v23.0/106540352242922/whatsapp_business_profile`, { headers: { authorization: 'Bearer t' } }),
     )
-    const i = only(await gate(pacts))
-    expect(i.status).toBe('failed')
-    expect(i.problems[0]!.message).toBe('no contract describes GET /v23.0/106540352242922/whatsapp_business_profile: the upstream, as contracted, does not offer it. Fix the request, or add a contract for it in ' + join(ROOT, 'contracts/meta') + '.')
+    const err = await gate(pacts).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'DW_RECORDINGS_MISSING' })
+    expect((err as Error).message).toMatch(/^no golden recording for business-profile\.get in .*: record business-profile\.get from captured traffic with driftwatch record --from <traffic\.har\|cassette\.yml>/)
   })
 
   it('stops a send whose body lacks what the contract sends, and one without a token', async () => {

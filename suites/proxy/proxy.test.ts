@@ -75,13 +75,22 @@ describe('driftwatch proxy', () => {
   })
 
   it('flags POST with method=get as consumer drift, live, whatever the upstream answers', async () => {
-    const { sim, proxy, seen } = await setup()
+    const { sim, proxy, seen, client } = await setup()
     const legacy = new LegacyClient({ baseUrl: proxy.url, apiVersion: 'v23.0', token: sim.credentials.token })
+    // An id the session has not seen: the body's method=get says the client meant GET, whichever operation it was after.
     await expect(legacy.retrieve('1390000000007919')).rejects.toThrow()
     await proxy.idle()
     expect(seen).toHaveLength(1)
-    expect(seen[0]!.contract).toBe('media.post-method')
-    expect(seen[0]!.findings.map((f) => [f.check, f.severity, f.title])).toContainEqual(['consumer-method', 'breaking', 'Our client sent POST where the endpoint takes GET or DELETE'])
+    expect(seen[0]).toMatchObject({ attribution: 'wrong-method' })
+    expect(seen[0]!.contract).toBeUndefined()
+    expect(seen[0]!.findings.map((f) => [f.contract, f.check, f.severity, f.title])).toEqual([['(unattributed)', 'consumer-method', 'breaking', 'Our client sent POST where the endpoint takes GET']])
+    // An id the session's own upload named: the media endpoint, which takes GET and DELETE; nothing is recorded for it.
+    const { id } = await client.upload(sim.credentials.phoneNumberId, { bytes: PNG, filename: 'dot.png', mimeType: 'image/png' })
+    await expect(legacy.retrieve(id)).rejects.toThrow()
+    await proxy.idle()
+    expect(seen.at(-1)).toMatchObject({ contract: 'media.retrieve-url', attribution: 'wrong-method' })
+    expect(seen.at(-1)!.recording).toBeUndefined()
+    expect(seen.at(-1)!.findings.map((f) => [f.check, f.severity, f.title])).toEqual([['consumer-method', 'breaking', 'Our client sent POST where the endpoint takes GET or DELETE']])
   })
 
   it('keeps the upstream framing: a chunked response reaches the client chunked, and is reported', async () => {
@@ -114,12 +123,12 @@ describe('driftwatch proxy', () => {
     expect(errors[0]).not.toContain(sim.credentials.token)
   })
 
-  it('lists a request no contract describes instead of dropping it, and answers 502 when the upstream is gone', async () => {
+  it('lists a request no operation describes instead of dropping it, and answers 502 when the upstream is gone', async () => {
     const { sim, proxy, seen } = await setup()
     const res = await request(`${proxy.url}/v23.0/me/businesses`, { headers: { authorization: `Bearer ${sim.credentials.token}` } })
     await res.body.text()
     await proxy.idle()
-    expect(seen[0]!.findings.map((f) => [f.contract, f.check, f.severity, f.title])).toEqual([['(no contract)', 'contract-match', 'info', 'No contract describes GET /v23.0/me/businesses']])
+    expect(seen[0]!.findings.map((f) => [f.contract, f.check, f.severity, f.title])).toEqual([['(no operation)', 'attribution', 'info', 'No operation describes GET /{api_version}/me/businesses']])
     await sim.close()
     running.splice(running.indexOf(sim), 1)
     const gone = await request(`${proxy.url}/v23.0/${sim.credentials.phoneNumberId}`)

@@ -17,7 +17,9 @@ describe.each(Object.values(reporters).map((r) => [r.id, r] as const))('%s repor
   it('matches its golden file', () => {
     const out = reporter.render(sampleReport)
     const file = join(GOLDEN, reporter.fileName)
-    if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, out)
+    if (process.env.UPDATE_GOLDEN) writeFileSync(file, out)
+    // A missing golden is a failure, not a new baseline: a test that writes what it compares with cannot fail.
+    expect(existsSync(file), `${file} is missing: run UPDATE_GOLDEN=1 npx vitest run suites/reporters and review it`).toBe(true)
     expect(out).toBe(readFileSync(file, 'utf8'))
   })
 })
@@ -25,6 +27,19 @@ describe.each(Object.values(reporters).map((r) => [r.id, r] as const))('%s repor
 describe('report.json', () => {
   it('round-trips to the same report', () => {
     expect(JSON.parse(reporters.json.render(sampleReport))).toEqual(sampleReport)
+  })
+})
+
+describe('report.md of traffic (verify, proxy)', () => {
+  const traffic = { ...sampleReport, target: 'har:traffic.har', summary: { ...sampleReport.summary, entries: 74, attributed: 71, unattributed: 3 } }
+  it('says how many exchanges were read, attributed and not, instead of requests sent', () => {
+    const md = reporters.md.render(traffic)
+    expect(md).toContain('| Exchanges | 74 read: 71 attributed to an operation, 3 not (each said why under "What changed") |')
+    expect(md).not.toContain('| Requests sent |')
+  })
+  it('an inconclusive run where nothing was attributed says so', () => {
+    const none = { ...traffic, outcome: 'inconclusive' as const, findings: [], summary: { ...traffic.summary, breaking: 0, warning: 0, attributed: 0, unattributed: 74, inconclusive: 0 } }
+    expect(reporters.md.render(none).split('\n')[0]).toBe('# driftwatch: INCONCLUSIVE: no exchange could be attributed to an operation')
   })
 })
 

@@ -1,15 +1,16 @@
 /**
  * `driftwatch verify`: a HAR written by hand from the HAR 1.2 spec (headers as {name, value}
- * arrays, a base64 media body, an HTTP/2 entry with pseudo-headers, a token in a query string),
- * and driftwatch's own recordings. Findings are asserted exactly; every file written is grepped
- * for the token and the phone number the HAR carries.
+ * arrays, a base64 media body, an HTTP/2 entry with pseudo-headers, a token in a query string)
+ * holding both 2026 incidents, and driftwatch's own recordings. Findings are asserted exactly;
+ * every file written is grepped for the token and the phone number the HAR carries.
  */
 import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli.ts'
 import { HarnessError } from '../../src/errors.ts'
-import { runVerify, UNMATCHED } from '../../src/verify/verify.ts'
+import { NO_OPERATION, UNATTRIBUTED } from '../../src/judge/index.ts'
+import { runVerify } from '../../src/verify/verify.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -27,48 +28,53 @@ function captureIO() {
 }
 
 describe('verify a HAR', () => {
-  it('judges each entry under the contract it matches, and says exactly what drifted', async () => {
-    const { report, entries } = await verify(HAR)
-    expect(entries).toBe(6)
+  it('attributes each entry to the operation it is, and says exactly what drifted', async () => {
+    const { report, counts } = await verify(HAR)
+    expect(counts).toEqual({ entries: 6, attributed: 5, unattributed: 1 })
+    expect(report.summary).toMatchObject({ entries: 6, attributed: 5, unattributed: 1 })
     expect(report.target).toBe('har:suites/verify/fixtures/meta-media.har')
     expect(report.findings.map((f) => [f.contract, f.check, f.severity]).sort()).toEqual(
       [
-        // Feb 6 2026: our client sent POST with method=get, and this server accepted it.
-        ['media.post-method', 'consumer-method', 'breaking'],
-        ['media.post-method', 'method-conformance', 'breaking'],
-        // Jan 20 2026: the optional phone_number_id made Meta answer 190, chunked.
-        ['media.retrieve-url.with-phone-number-id', 'status-conformance', 'breaking'],
-        ['media.retrieve-url.with-phone-number-id', 'framing-conformance', 'breaking'],
-        [UNMATCHED, 'contract-match', 'info'],
+        // Jan 20 2026: the optional phone_number_id made Meta answer 190 to a token the plain retrieve just used, chunked.
+        ['media.retrieve-url', 'parameter-rejection', 'breaking'],
+        ['media.retrieve-url', 'framing-conformance', 'breaking'],
+        // Feb 6 2026: our client sent POST with method=get to a media id the traffic had named, and this server accepted it.
+        ['media.retrieve-url', 'consumer-method', 'breaking'],
+        ['media.retrieve-url', 'method-conformance', 'breaking'],
+        [NO_OPERATION, 'attribution', 'info'],
       ].sort(),
     )
     const byContract = Object.fromEntries(report.results.map((r) => [r.contract, r]))
-    // The clean entries pass: retrieve, the base64 download (sha256 and size checked against the retrieve before it), the HTTP/2 phone number.
-    expect(byContract['media.retrieve-url']).toMatchObject({ status: 'passed', probes: 1 })
+    // The download (sha256 and size checked against the retrieve that handed out its URL) and the HTTP/2 phone number pass.
+    expect(byContract['media.retrieve-url']).toMatchObject({ status: 'failed', probes: 3 })
     expect(byContract['media.download']).toMatchObject({ status: 'passed', probes: 1 })
     expect(byContract['phone-numbers.get']).toMatchObject({ status: 'passed', probes: 1 })
-    expect(byContract['templates.list']).toMatchObject({ status: 'skipped', reason: 'not in the traffic of suites/verify/fixtures/meta-media.har' })
-    const unmatched = report.findings.find((f) => f.contract === UNMATCHED)!
-    expect(unmatched.title).toBe('No contract describes GET /v23.0/me/businesses')
+    expect(Object.keys(byContract).sort()).toEqual(['media.download', 'media.retrieve-url', 'phone-numbers.get'])
+    const unmatched = report.findings.find((f) => f.contract === NO_OPERATION)!
+    expect(unmatched.title).toBe('No operation describes GET /{api_version}/me/businesses')
     expect(unmatched.message).toContain('suites/verify/fixtures/meta-media.har entry 6')
     const consumer = report.findings.find((f) => f.check === 'consumer-method')!
     expect(consumer.title).toBe('Our client sent POST where the endpoint takes GET or DELETE')
     expect(consumer.message).toContain('with body method=get')
-    expect(report.findings.find((f) => f.check === 'status-conformance')!.title).toBe('Status 400 instead of 200 with query parameter phone_number_id')
+    expect(consumer.message).toContain('id 1390000000004242 is a media (media.retrieve-url answered for it (suites/verify/fixtures/meta-media.har entry 1))')
+    const trigger = report.findings.find((f) => f.check === 'parameter-rejection')!
+    expect(trigger.title).toBe('Status 400 instead of 200 with query parameter phone_number_id')
+    expect(trigger.message).toContain('The same request without phone_number_id succeeded in this traffic (200, 2026-01-20T09:14:02.118Z)')
   })
 
-  it('lists traffic to hosts no contract touches once per host, not once per request', async () => {
+  it('lists traffic to hosts no operation touches once per host, not once per request', async () => {
     const har = JSON.parse(readFileSync(HAR, 'utf8'))
     const asset = (path: string) => ({ ...har.log.entries[5], request: { ...har.log.entries[5].request, url: `https://fonts.example.net${path}`, headers: [] } })
     har.log.entries.push(asset('/a.woff2'), asset('/b.woff2'), asset('/css?family=Inter'))
     const file = join(dir(), 'browser.har')
     writeFileSync(file, JSON.stringify(har))
     const { report } = await verify(file)
-    const unmatched = report.findings.filter((f) => f.contract === UNMATCHED).map((f) => [f.title, f.samples])
+    const unmatched = report.findings.filter((f) => f.contract === NO_OPERATION).map((f) => [f.title, f.samples])
     expect(unmatched).toEqual([
-      ['No contract describes GET /v23.0/me/businesses', 1],
-      ['No contract covers fonts.example.net (3 entries)', 3],
+      ['No operation describes GET /{api_version}/me/businesses', 1],
+      ['No operation covers fonts.example.net (3 entries)', 3],
     ])
+    expect(report.summary).toMatchObject({ entries: 9, attributed: 5, unattributed: 4 })
   })
 
   it('keeps no token and no phone number in any report it writes', async () => {
@@ -85,25 +91,70 @@ describe('verify a HAR', () => {
 
   it('judges an entry whose exporter left the body out on status and headers only', async () => {
     const har = JSON.parse(readFileSync(HAR, 'utf8'))
-    har.log.entries = [har.log.entries[0]]
-    delete har.log.entries[0].response.content.text
+    // The retrieve, without its body, after the upload that named its media id.
+    const upload = { ...har.log.entries[0], request: { ...har.log.entries[0].request, method: 'POST', url: 'https://graph.facebook.com/v23.0/106540352242922/media' }, response: { ...har.log.entries[0].response, content: { size: 27, mimeType: 'application/json; charset=UTF-8', text: '{"id":"1390000000004242"}' }, headers: har.log.entries[0].response.headers.map((h: { name: string; value: string }) => (h.name === 'Content-Length' ? { ...h, value: '25' } : h)) } }
+    har.log.entries = [upload, har.log.entries[0]]
+    delete har.log.entries[1].response.content.text
     const file = join(dir(), 'no-body.har')
     writeFileSync(file, JSON.stringify(har))
     const { report } = await verify(file)
     expect(report.findings).toEqual([])
-    expect(report.results.find((r) => r.contract === 'media.retrieve-url')).toMatchObject({ status: 'passed' })
+    expect(report.results.map((r) => [r.contract, r.status])).toEqual([['media.upload', 'passed'], ['media.retrieve-url', 'passed']])
+    // Truncate the declared length: a transport finding, judged without the body.
+    har.log.entries[1].response.headers = har.log.entries[1].response.headers.filter((h: { name: string }) => h.name !== 'Content-Length').concat([{ name: 'Transfer-Encoding', value: 'chunked' }])
+    writeFileSync(file, JSON.stringify(har))
+    expect((await verify(file)).report.findings.map((f) => [f.contract, f.check, f.title])).toEqual([['media.retrieve-url', 'framing-conformance', 'Framing changed to chunked (contract: content-length)']])
   })
 
-  it('reads status 0 (a request the browser aborted) as no response: info, not drift', async () => {
+  it('an entry whose operation the traffic does not settle is unattributed, with its candidates, and never judged on a guess', async () => {
+    const har = JSON.parse(readFileSync(HAR, 'utf8'))
+    har.log.entries = [har.log.entries[0]]
+    delete har.log.entries[0].response.content.text
+    const file = join(dir(), 'unsettled.har')
+    writeFileSync(file, JSON.stringify(har))
+    const { report } = await verify(file)
+    expect(report.findings.map((f) => [f.contract, f.check, f.severity])).toEqual([[UNATTRIBUTED, 'attribution', 'info']])
+    expect(report.findings[0]!.message).toContain('To settle it, set WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_WABA_ID')
+    expect(report.outcome).toBe('inconclusive')
+  })
+
+  it('reads status 0 (a request the browser aborted) as no response: info, not drift, and nothing attributed is inconclusive', async () => {
     const har = JSON.parse(readFileSync(HAR, 'utf8'))
     har.log.entries = [har.log.entries[0]]
     har.log.entries[0].response = { status: 0, statusText: '', httpVersion: '', headers: [], cookies: [], content: { size: 0, mimeType: 'x-unknown' }, redirectURL: '', headersSize: -1, bodySize: -1 }
     const file = join(dir(), 'aborted.har')
     writeFileSync(file, JSON.stringify(har))
     const { report } = await verify(file)
-    expect(report.findings.map((f) => [f.contract, f.check, f.severity, f.title])).toEqual([['media.retrieve-url', 'transport', 'info', 'Upstream unreachable (DW_HAR_NO_RESPONSE)']])
-    expect(report.results.find((r) => r.contract === 'media.retrieve-url')).toMatchObject({ status: 'inconclusive', reason: expect.stringContaining('none with a usable response') })
+    // Without an answer nothing says whether /{id} was a media item or a phone number: unattributed, and only what both agree on is said.
+    expect(report.findings.map((f) => [f.contract, f.check, f.severity])).toEqual([
+      [UNATTRIBUTED, 'attribution', 'info'],
+      [UNATTRIBUTED, 'transport', 'info'],
+    ])
+    expect(report.findings[0]!.title).toMatch(/^Unattributed: GET \/\{api_version\}\/\{id\} could be .*media\.retrieve-url.*phone-numbers\.get/)
+    expect(report.findings[1]!.title).toBe('Upstream unreachable (DW_HAR_NO_RESPONSE)')
+    expect(report.summary).toMatchObject({ entries: 1, attributed: 0, unattributed: 1 })
     expect(report.outcome).toBe('inconclusive')
+  })
+
+  it('hostile entries are findings or attribution notes, never an internal error: a body nested 50,000 deep, a broken percent-escape', async () => {
+    const har = JSON.parse(readFileSync(HAR, 'utf8'))
+    const deep = `${'['.repeat(50_000)}${']'.repeat(50_000)}`
+    const first = har.log.entries[0]
+    const nested = { ...first, response: { ...first.response, content: { size: deep.length, mimeType: 'application/json; charset=UTF-8', text: deep }, headers: first.response.headers.map((h: { name: string; value: string }) => (h.name === 'Content-Length' ? { ...h, value: String(deep.length) } : h)) } }
+    const broken = { ...har.log.entries[5], request: { ...har.log.entries[5].request, url: 'https://graph.facebook.com/v23.0/%E0%A4%A' } }
+    har.log.entries = [first, nested, broken]
+    const file = join(dir(), 'hostile.har')
+    writeFileSync(file, JSON.stringify(har))
+    const { report } = await verify(file)
+    expect(report.outcome).toBe('drift')
+    expect(report.findings.map((f) => [f.contract, f.check, f.severity, f.title])).toEqual([
+      ['media.retrieve-url', 'body-schema-conformance', 'breaking', 'Body is not JSON'],
+      [NO_OPERATION, 'attribution', 'info', 'No operation describes GET /{api_version}/%E0%A4%A'],
+    ])
+    expect(report.findings[0]!.message).toContain('nested deeper than 256 levels')
+    const cli = captureIO()
+    expect(await main(['verify', file, '--out', dir(), '--quiet'], cli.io)).toBe(1)
+    expect(cli.err.join('\n')).not.toContain('DW_INTERNAL')
   })
 
   it('fails a malformed HAR with the file, the JSON path and what is wrong', async () => {
@@ -128,14 +179,15 @@ describe('verify a HAR', () => {
     expect(b.err.join('\n')).toContain('nope.har does not exist')
     const c = captureIO()
     expect(await main(['verify'], c.io)).toBe(2)
-    expect(c.err.join('\n')).toContain('verify takes one HAR file or recordings directory')
+    expect(c.err.join('\n')).toContain('verify takes one HAR file, cassette or recordings directory')
   })
 })
 
 describe('verify recordings', () => {
   it('passes the committed golden recordings against the contracts they were made for', async () => {
-    const { report, entries } = await verify('recordings/meta')
-    expect(entries).toBeGreaterThanOrEqual(13)
+    const { report, counts } = await verify('recordings/meta')
+    expect(counts.entries).toBeGreaterThanOrEqual(13)
+    expect(counts.unattributed).toBe(0)
     expect(report.findings).toEqual([])
     expect(report.results.every((r) => r.status === 'passed')).toBe(true)
   })

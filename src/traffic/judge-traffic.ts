@@ -1,0 +1,265 @@
+/**
+ * Captured traffic, attributed and judged: the pipeline `verify`, `proxy` and `record --from`
+ * share. Each entry is placed in traffic order (attribution learns ids as it goes): under an
+ * operation, as a method the node does not take (consumer drift), as unattributed (with its
+ * candidates), or as something no operation describes. Then each operation's exchanges are judged
+ * together by the judge; unattributed exchanges only by what all their candidates agree on.
+ */
+import { allChecks } from '../checks/index.ts'
+import { operationExpectation, probeExpectation, rejectedMethodExpectation, type Expectation } from '../contracts/expectation.ts'
+import type { ContractPack, Operation } from '../contracts/types.ts'
+import { isDrift, type Finding } from '../finding.ts'
+import { consumerMethod, foreignHost, judge, judgeAgreed, noOperation, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
+import type { ContractResult } from '../report.ts'
+import { attribute, learn, mediaForDownload, type TrafficState } from './attribute.ts'
+import type { TrafficEntry } from './entry.ts'
+
+/** What judging traffic needs. */
+export interface TrafficJudgeOptions {
+  pack: ContractPack
+  state: TrafficState
+  /** ISO time findings are first seen at. */
+  since: string
+  /** The pack's directory, as messages name it. */
+  contractsDir: string
+  /** Where the traffic came from, for result lines: `traffic.har`. */
+  label: string
+  /** Golden recordings by operation (or probe) id. */
+  golden?: ReadonlyMap<string, Golden>
+  /** Hosts that are the upstream besides Meta's own (the proxy's --upstream): what no operation describes there is listed request by request. */
+  upstreamHosts?: readonly string[]
+}
+
+/** Where one entry went. */
+export type Placement =
+  | { kind: 'attributed'; exp: Expectation; basis: readonly string[] }
+  | { kind: 'wrong-method'; exp?: Expectation; finding: Finding }
+  | { kind: 'unattributed'; candidates: readonly Operation[]; reason: string; basis: readonly string[] }
+  | { kind: 'none'; reason: string }
+
+/** Counts for report.json's summary: every entry is attributed or said why not. */
+export interface TrafficCounts {
+  entries: number
+  attributed: number
+  unattributed: number
+}
+
+interface Group {
+  exp: Expectation
+  op: Operation
+  items: TrafficEntry[]
+  consumer: Finding[]
+}
+
+/** Hosts whose unmatched traffic is listed request by request (the upstream's own); others once per host. */
+const META_HOSTS = /(^|\.)(facebook\.com|fbsbx\.com)$/
+
+/**
+ * Checks for exchanges judged by agreement: not graph-error (its "documented for <operation>" would
+ * name a guess; the unattributed finding says what the exchange answered), and none that need a
+ * body the capture left out.
+ */
+function agreedChecks(hasBody: boolean): typeof allChecks {
+  return allChecks.filter((c) => c.id !== 'graph-error' && (hasBody || c.needs !== 'body'))
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return ''
+  }
+}
+
+/** Places entries as they come and judges them when asked. */
+export class TrafficJudge {
+  readonly counts: TrafficCounts = { entries: 0, attributed: 0, unattributed: 0 }
+  private readonly groups = new Map<string, Group>()
+  private readonly ambiguous = new Map<string, { method: string; candidates: readonly Operation[]; items: (TrafficEntry & { reason: string; basis: readonly string[] })[] }>()
+  private readonly unmatched: { entry: TrafficEntry; reason: string }[] = []
+  /** Consumer findings about exchanges whose operation is not known (a legacy method override to an unknown id). */
+  private readonly consumerOnly: Finding[] = []
+  private readonly seenHosts = new Set<string>()
+
+  constructor(private readonly opts: TrafficJudgeOptions) {
+    for (const h of opts.upstreamHosts ?? []) this.seenHosts.add(h)
+  }
+
+  /** Attributes one entry (in traffic order), learns what it says, and files it for judging. */
+  place(entry: TrafficEntry): Placement {
+    const { pack, state } = this.opts
+    const o = entry.observation
+    this.counts.entries++
+    const hinted = entry.hint ? this.hinted(entry.hint) : undefined
+    if (hinted) {
+      this.file(hinted.exp.id, hinted.exp, hinted.op, entry)
+      learn(hinted.op, o, entry.source, state)
+      this.counts.attributed++
+      this.seenHosts.add(hostOf(o.request.url))
+      return { kind: 'attributed', exp: hinted.exp, basis: [`recorded as ${entry.hint}`] }
+    }
+    const a = attribute(pack, o, entry.requestBody, state)
+    if (a.operation) {
+      const exp = operationExpectation(a.operation)
+      this.file(a.operation.id, exp, a.operation, entry)
+      learn(a.operation, o, entry.source, state)
+      this.counts.attributed++
+      this.seenHosts.add(hostOf(o.request.url))
+      return { kind: 'attributed', exp, basis: a.basis }
+    }
+    if (a.wrongMethod) {
+      const how = a.basis.length ? `The traffic said: ${a.basis.join('; ')}.` : ''
+      this.seenHosts.add(hostOf(o.request.url))
+      if (!a.wrongMethod.certain) {
+        // The method is wrong whichever operation it was after; which one, the traffic does not say.
+        const finding = consumerMethod(undefined, a.wrongMethod.accepts, entry, how)
+        this.consumerOnly.push(finding)
+        this.counts.unattributed++
+        return { kind: 'wrong-method', finding }
+      }
+      // Report under the operation that reads the node (GET), else the first one on it.
+      const op = a.wrongMethod.operations.find((x) => x.request.method === 'GET') ?? a.wrongMethod.operations[0]!
+      const method = o.request.method.toUpperCase() as Operation['request']['method']
+      const exp = rejectedMethodExpectation(op, method, a.wrongMethod.accepts)
+      const finding = consumerMethod(op, a.wrongMethod.accepts, entry, how)
+      this.file(`${op.id} ${method}`, exp, op, entry).consumer.push(finding)
+      this.counts.attributed++
+      return { kind: 'wrong-method', exp, finding }
+    }
+    this.counts.unattributed++
+    if (a.candidates.length > 1) {
+      const key = `${o.request.method} ${a.candidates.map((c) => c.id).join(',')}`
+      const g = this.ambiguous.get(key) ?? { method: o.request.method, candidates: a.candidates, items: [] }
+      g.items.push({ ...entry, reason: a.reason ?? 'ambiguous', basis: a.basis })
+      this.ambiguous.set(key, g)
+      return { kind: 'unattributed', candidates: a.candidates, reason: a.reason ?? 'ambiguous', basis: a.basis }
+    }
+    const reason = a.reason ?? 'no operation describes it'
+    this.unmatched.push({ entry, reason })
+    return { kind: 'none', reason }
+  }
+
+  private hinted(id: string): { exp: Expectation; op: Operation } | undefined {
+    const { pack } = this.opts
+    const probe = pack.probes.find((p) => p.id === id)
+    if (probe) {
+      const op = pack.operation(probe.operation)!
+      return { exp: probeExpectation(probe, op), op }
+    }
+    const op = pack.operation(id)
+    return op ? { exp: operationExpectation(op), op } : undefined
+  }
+
+  private file(key: string, exp: Expectation, op: Operation, entry: TrafficEntry): Group {
+    const g = this.groups.get(key) ?? { exp, op, items: [], consumer: [] }
+    g.items.push(entry)
+    this.groups.set(key, g)
+    return g
+  }
+
+  /** Judges one group: entries with bodies by every check, entries whose capture left the body out by those that need none. */
+  private async judgeGroup(g: Group): Promise<{ findings: Finding[]; usable: number }> {
+    const { pack, state, since } = this.opts
+    const golden = this.opts.golden?.get(g.exp.id)
+    const media = (o: TrafficEntry['observation']) => mediaForDownload(g.op, o, state)
+    const withBody = g.items.filter((e) => e.hasBody).map((e) => e.observation)
+    const bare = g.items.filter((e) => !e.hasBody).map((e) => e.observation)
+    const findings: Finding[] = [...g.consumer]
+    let usable = 0
+    if (withBody.length) {
+      const v = await judge(g.exp, withBody, { pack, since, media, ...(golden ? { golden } : {}) })
+      findings.push(...v.findings)
+      usable += v.usable
+    }
+    if (bare.length) {
+      const v = await judge(g.exp, bare, { pack, since, checks: allChecks.filter((c) => c.needs !== 'body') })
+      findings.push(...v.findings)
+      usable += v.usable
+    }
+    return { findings, usable }
+  }
+
+  /**
+   * Judges one entry as soon as it is placed (the proxy's live line): alone under its operation,
+   * by agreement when unattributed, or as something no operation describes. The session's
+   * judgeAll sees every exchange together (sample consistency across identical requests).
+   */
+  async judgeOne(entry: TrafficEntry, placement: Placement): Promise<Finding[]> {
+    const { pack, since, state } = this.opts
+    const o = entry.observation
+    switch (placement.kind) {
+      case 'attributed':
+      case 'wrong-method': {
+        if (!placement.exp) return placement.kind === 'wrong-method' ? [placement.finding] : []
+        const op = placement.exp.operation
+        const v = await judge(placement.exp, [o], { pack, since, media: (x) => mediaForDownload(op, x, state), ...(entry.hasBody ? {} : { checks: allChecks.filter((c) => c.needs !== 'body') }) })
+        return placement.kind === 'wrong-method' ? [placement.finding, ...v.findings] : v.findings
+      }
+      case 'unattributed': {
+        const agreed = await judgeAgreed(UNATTRIBUTED, placement.candidates.map((c) => operationExpectation(c)), [o], { pack, since, checks: agreedChecks(entry.hasBody) })
+        return [unattributed(o.request.method, placement.candidates, [{ ...entry, reason: placement.reason, basis: placement.basis }]), ...agreed]
+      }
+      case 'none': {
+        const host = hostOf(o.request.url)
+        return [this.seenHosts.has(host) || META_HOSTS.test(host.replace(/:\d+$/, '')) ? noOperation(entry, this.opts.contractsDir, placement.reason) : foreignHost(host, [entry], this.opts.contractsDir)]
+      }
+    }
+  }
+
+  /** Judges everything placed so far: findings, and one result per operation (or probe) seen. */
+  async judgeAll(): Promise<{ findings: Finding[]; results: ContractResult[] }> {
+    const findings: Finding[] = []
+    const byId = new Map<string, { exp: Expectation; entries: number; usable: number; failed: boolean }>()
+    for (const g of this.groups.values()) {
+      const v = await this.judgeGroup(g)
+      findings.push(...v.findings)
+      const r = byId.get(g.exp.id) ?? { exp: g.exp, entries: 0, usable: 0, failed: false }
+      r.entries += g.items.length
+      r.usable += v.usable
+      r.failed ||= v.findings.some(isDrift)
+      byId.set(g.exp.id, r)
+    }
+    for (const g of this.ambiguous.values()) {
+      findings.push(unattributed(g.method, g.candidates, g.items))
+      for (const hasBody of [true, false]) {
+        const observations = g.items.filter((e) => e.hasBody === hasBody).map((e) => e.observation)
+        if (observations.length) findings.push(...(await judgeAgreed(UNATTRIBUTED, g.candidates.map((c) => operationExpectation(c)), observations, { pack: this.opts.pack, since: this.opts.since, checks: agreedChecks(hasBody) })))
+      }
+    }
+    findings.push(...this.consumerOnly, ...this.unmatchedFindings())
+    const results: ContractResult[] = [...byId.values()].map(({ exp, entries, usable, failed }) => {
+      const n = `${entries} entr${entries === 1 ? 'y' : 'ies'} from ${this.opts.label}`
+      return {
+        contract: exp.id,
+        title: exp.title,
+        file: exp.file,
+        request: exp.request,
+        status: failed ? 'failed' : usable > 0 ? 'passed' : 'inconclusive',
+        reason: failed || usable > 0 ? n : `${n}, none with a usable response`,
+        probes: entries,
+        durationMs: 0,
+      }
+    })
+    return { findings, results }
+  }
+
+  /**
+   * Exchanges no operation describes: one finding per request shape on the upstream's own hosts
+   * (and hosts other entries were attributed on), one per host elsewhere (a browser HAR's fonts
+   * and analytics are one line each, not hundreds).
+   */
+  private unmatchedFindings(): Finding[] {
+    const out = new Map<string, Finding>()
+    const foreign = new Map<string, TrafficEntry[]>()
+    for (const { entry, reason } of this.unmatched) {
+      const host = hostOf(entry.observation.request.url)
+      if (this.seenHosts.has(host) || META_HOSTS.test(host.replace(/:\d+$/, ''))) {
+        const f = noOperation(entry, this.opts.contractsDir, reason)
+        const had = out.get(f.title)
+        if (had) had.samples = had.of = had.samples + 1
+        else out.set(f.title, f)
+      } else foreign.set(host, [...(foreign.get(host) ?? []), entry])
+    }
+    return [...out.values(), ...[...foreign].map(([host, list]) => foreignHost(host, list, this.opts.contractsDir))]
+  }
+}

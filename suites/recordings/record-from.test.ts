@@ -1,0 +1,118 @@
+/**
+ * Captured traffic as the baseline: `record --from` turns a HAR into golden recordings (one file
+ * per operation the traffic settles, redacted like `record`), re-recording the same traffic
+ * changes no byte, and `verify` of today's traffic compares it with yesterday's: a header that
+ * appears is news (info, naming the header and the golden's date), one that disappears a warning.
+ * Ids minted per run inside error messages never churn a recording.
+ */
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../src/cli.ts'
+import { runRecordFromTraffic } from '../../src/record.ts'
+import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
+import { loadRecordings, prepareRecording, writeRecording, type Recording } from '../../src/recordings/store.ts'
+import { Redactor } from '../../src/transport/redact.ts'
+import { runVerify } from '../../src/verify/verify.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const HAR = join(ROOT, 'suites', 'verify', 'fixtures', 'meta-media.har')
+const TOKEN = 'EAAGhar0fixture0token0not0real0ZDZD'
+const ENV = { WHATSAPP_PHONE_NUMBER_ID: '106540352242922' }
+const { dir } = tempDirs('dw-record-from-')
+
+const files = (d: string): string[] => readdirSync(d, { recursive: true, encoding: 'utf8' }).map((f) => join(d, f)).filter((f) => statSync(f).isFile())
+
+describe('record --from', () => {
+  it('writes one recording per operation the traffic settles, redacted, and nothing for what it does not', async () => {
+    const out = dir()
+    const r = await runRecordFromTraffic({ input: HAR, contractsDir: 'contracts/meta', recordingsDir: out, env: ENV, cwd: ROOT })
+    expect(r.files.map((f) => [relative(out, f.file), f.status]).sort()).toEqual([
+      ['media.download/meta-media.json', 'written'],
+      ['media.retrieve-url/meta-media.json', 'written'],
+      ['phone-numbers.get/meta-media.json', 'written'],
+    ])
+    // The POST with method=get (consumer drift) and /me/businesses (no operation) are not goldens.
+    expect(r.counts).toEqual({ entries: 6, attributed: 5, unattributed: 1 })
+    const recs = loadRecordings(out)
+    const retrieve = recs.get('media.retrieve-url')![0]!
+    expect(retrieve).toMatchObject({ contract: 'media.retrieve-url', name: 'meta-media', target: 'https://graph.facebook.com', apiVersion: 'v23.0' })
+    expect(retrieve.observations.map((o) => [o.request.method, o.response?.status])).toEqual([['GET', 200], ['GET', 400]])
+    expect(recs.get('media.download')![0]!.target).toBe('https://lookaside.fbsbx.com')
+    for (const f of files(out)) {
+      const text = readFileSync(f, 'utf8')
+      expect(text, f).not.toContain(TOKEN)
+      expect(text, f).not.toContain('415-555-0123')
+    }
+    // The same traffic again: nothing but volatile values could differ, so no file is touched.
+    const again = await runRecordFromTraffic({ input: HAR, contractsDir: 'contracts/meta', recordingsDir: out, env: ENV, cwd: ROOT })
+    expect(again.files.map((f) => f.status)).toEqual(['unchanged', 'unchanged', 'unchanged'])
+  })
+
+  it("verify compares today's traffic with yesterday's recording: a new header is news, a missing one a warning", async () => {
+    const out = dir()
+    await runRecordFromTraffic({ input: HAR, contractsDir: 'contracts/meta', recordingsDir: out, env: ENV, cwd: ROOT })
+    const har = JSON.parse(readFileSync(HAR, 'utf8'))
+    const headers = har.log.entries[0].response.headers as { name: string; value: string }[]
+    har.log.entries[0].response.headers = [...headers.filter((h) => h.name !== 'x-fb-rev'), { name: 'x-fb-experiment', value: 'on' }]
+    const today = join(dir(), 'today.har')
+    writeFileSync(today, JSON.stringify(har))
+    const { report } = await runVerify({ input: today, contractsDir: 'contracts/meta', recordingsDir: out, outDir: dir(), formats: ['json'], env: ENV, cwd: ROOT })
+    const golden = report.findings.filter((f) => f.check === 'golden-diff').map((f) => [f.contract, f.severity, f.title])
+    expect(golden).toEqual([
+      ['media.retrieve-url', 'warning', 'Header x-fb-rev is no longer sent'],
+      ['media.retrieve-url', 'info', 'New header x-fb-experiment'],
+    ])
+    expect(report.findings.find((f) => f.title === 'New header x-fb-experiment')!.message).toContain('Recorded: no x-fb-experiment in the recording "meta-media" of 2026-01-20 09:14 UTC')
+    // Without the recordings, the same traffic gives no golden-diff at all.
+    const alone = await runVerify({ input: today, contractsDir: 'contracts/meta', outDir: dir(), formats: ['json'], env: ENV, cwd: ROOT })
+    expect(alone.report.findings.filter((f) => f.check === 'golden-diff')).toEqual([])
+  })
+
+  it('from the CLI: --from takes no probing flags, and says what it left out', async () => {
+    const out: string[] = []
+    const err: string[] = []
+    const io = { stdout: (s: string) => out.push(s), stderr: (s: string) => err.push(s), cwd: ROOT, env: ENV }
+    expect(await main(['record', '--from', HAR, '--out', dir(), '--name', 'yesterday'], io)).toBe(0)
+    expect(out.join('\n')).toMatch(/Recorded 5 of 6 exchanges as 3 operations in .*: 3 written \(.*media\.retrieve-url\/yesterday\.json.*\), 0 unchanged but for volatile values; 1 not recorded/)
+    expect(err.join('\n')).toContain('? No operation describes GET /{api_version}/me/businesses: not recorded')
+    expect(await main(['record', '--from', HAR, '--target', 'sim'], io)).toBe(2)
+    expect(err.join('\n')).toContain('--from records captured traffic and sends nothing: --target does not apply')
+  })
+})
+
+describe('re-recording never churns a file because an error message embeds a freshly minted id', () => {
+  it('an id inside an error message, www-authenticate and the request URL is not a change', async () => {
+    const out = dir()
+    const errorOf = (id: string): Recording => {
+      const message = `Unsupported post request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`
+      const text = JSON.stringify({ error: { message, type: 'GraphMethodException', code: 100, error_subcode: 33, fbtrace_id: 'Abc' } })
+      return {
+        version: 1,
+        contract: 'media.post-method',
+        name: 'live',
+        target: 'https://graph.facebook.com',
+        apiVersion: 'v23.0',
+        recordedAt: '2026-11-24T00:00:00.000Z',
+        observations: [
+          {
+            contract: 'media.post-method',
+            sample: 1,
+            startedAt: '2026-11-24T00:00:00.000Z',
+            request: { method: 'POST', url: `https://graph.facebook.com/v23.0/${id}?phone_number_id=106540352242922`, headers: [], bodySize: 10, bodyExcerpt: 'method=get', tokenSent: true },
+            response: { status: 400, statusText: 'Bad Request', rawHeaders: [['Content-Type', 'application/json; charset=UTF-8'], ['WWW-Authenticate', `OAuth "Facebook Platform" "invalid_request" "${message}"`]], framing: { kind: 'content-length', declaredLength: text.length, bytesRead: text.length }, body: { size: text.length, sha256: 'x', keptBytes: text.length, truncated: false, text, json: JSON.parse(text) } },
+            timings: { totalMs: 1 },
+          },
+        ],
+      }
+    }
+    const redactor = new Redactor()
+    expect((await writeRecording(out, prepareRecording(errorOf('1390000000007919'), new PersonalDataRedactor()), redactor)).status).toBe('written')
+    expect((await writeRecording(out, prepareRecording(errorOf('1390000000008888'), new PersonalDataRedactor()), redactor)).status).toBe('unchanged')
+    // A real change in the message still counts.
+    const changed = errorOf('1390000000008888')
+    ;(changed.observations[0]!.response!.body.json as { error: { code: number } }).error.code = 131009
+    expect((await writeRecording(out, prepareRecording(changed, new PersonalDataRedactor()), redactor)).status).toBe('written')
+  })
+})
