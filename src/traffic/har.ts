@@ -64,6 +64,8 @@ export function readHar(file: string, redactor: Redactor, personal: PersonalData
     const c = e.response.content
     if (c.encoding !== undefined && c.encoding !== 'base64') fail(`${at}.response.content.encoding`, `is "${c.encoding}"; only base64 (or none) is defined`)
     const { observation, hasBody } = toObservation(e, i + 1)
+    // Only attribution reads the whole request body, but it sits next to what is written: secrets out here too.
+    const requestBody = typeof e.request.postData?.text === 'string' ? redactor.text(e.request.postData.text) : undefined
     if (e.response.status === 0) {
       // Browsers record aborted, blocked or failed requests with status 0: there was no response to judge.
       delete observation.response
@@ -71,11 +73,11 @@ export function readHar(file: string, redactor: Redactor, personal: PersonalData
     }
     const safe: Observation = {
       ...observation,
-      request: { ...observation.request, url: redactor.url(observation.request.url), headers: redactor.headers(observation.request.headers), ...(observation.request.bodyExcerpt ? { bodyExcerpt: redactor.text(observation.request.bodyExcerpt) } : {}) },
+      // Redact the whole body, then cut the excerpt: a token cut in half at the boundary would slip past the pattern.
+      request: { ...observation.request, url: redactor.url(observation.request.url), headers: redactor.headers(observation.request.headers), ...(requestBody ? { bodyExcerpt: requestBody.slice(0, 500) } : {}) },
       ...(observation.response ? { response: { ...observation.response, rawHeaders: redactor.headers(observation.response.rawHeaders), body: redactBody(observation.response.body, redactor) } } : {}),
     }
-    const requestBody = e.request.postData?.text
-    return { source: `${rel} entry ${i + 1}`, observation: redactPersonal(safe, personal), hasBody, ...(typeof requestBody === 'string' ? { requestBody } : {}) }
+    return { source: `${rel} entry ${i + 1}`, observation: redactPersonal(safe, personal), hasBody, ...(requestBody !== undefined ? { requestBody } : {}) }
   })
 }
 
@@ -125,7 +127,7 @@ function toObservation(e: HarEntry, entry: number): { observation: Observation; 
       url: e.request.url,
       headers: reqHeaders,
       bodySize: Math.max(0, e.request.bodySize ?? (postText ? Buffer.byteLength(postText) : 0)),
-      ...(postText ? { bodyExcerpt: postText.slice(0, 500) } : {}),
+      ...(postText ? { bodyExcerpt: postText } : {}),
       tokenSent: reqHeaders.some(([n, v]) => n.toLowerCase() === 'authorization' && /^bearer\s/i.test(v)) || /[?&]access_token=/.test(e.request.url),
     },
     response: {
