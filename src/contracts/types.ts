@@ -265,6 +265,13 @@ export const CONFIG_VARIABLES = ['api_version', 'phone_number_id', 'waba_id', 't
 /** Configuration variables that may be absent; probes needing them are skipped, not failed. */
 export const OPTIONAL_CONFIG_VARIABLES = ['test_recipient'] as const
 
+const NODE_WORDS: Record<string, string> = { media: 'media item', phone_number: 'phone number', waba: 'WABA', business_profile: 'business profile', subscribed_app: 'app subscription' }
+
+/** A node kind in words: `media` -> `media item`, `phone_number` -> `phone number`. */
+export function describeNode(kind: NodeKind): string {
+  return NODE_WORDS[kind] ?? kind.replace(/_/g, ' ')
+}
+
 /** The node a path parameter names: `{media_id}` -> media; undefined for `{api_version}` and parameters that are not ids. */
 export function nodeOfParameter(name: string): NodeKind | undefined {
   return /^([a-z][a-z0-9_]*)_id$/.exec(name)?.[1]

@@ -3,7 +3,7 @@
  * not take (Feb 6 2026: POST with method=get to a media id), an exchange whose operation the
  * traffic does not settle (never judged on a guess), an exchange no operation describes.
  */
-import type { HttpMethod, Operation } from '../contracts/types.ts'
+import { describeNode, type HttpMethod, type Operation } from '../contracts/types.ts'
 import { evidenceFrom, type Finding } from '../finding.ts'
 import { describeStatus } from '../graph/index.ts'
 import type { Observation } from '../observation.ts'
@@ -49,7 +49,7 @@ function finding(base: Omit<Finding, 'evidence' | 'since' | 'new' | 'samples' | 
 export function consumerMethod(op: Operation | undefined, accepts: readonly HttpMethod[], e: Exchange, how: string): Finding {
   const o = e.observation
   const takes = accepts.join(' or ')
-  const where = op ? `${op.file} and the other operations on this ${op.node.replace(/_/g, ' ')} take ${takes}; none takes ${o.request.method}.` : `Whichever operation it was after takes ${takes}.`
+  const where = op ? `${op.file} and the other operations on this ${describeNode(op.node)} take ${takes}; none takes ${o.request.method}.` : `Whichever operation it was after takes ${takes}.`
   return finding({
     contract: op?.id ?? UNATTRIBUTED,
     check: 'consumer-method',

@@ -16,7 +16,7 @@
  * is reported as such, with the candidates; it is never judged on a guess.
  */
 import type { ContractPack, HttpMethod, MediaExpectation, NodeKind, Operation } from '../contracts/types.ts'
-import { nodeOfParameter } from '../contracts/types.ts'
+import { describeNode, nodeOfParameter } from '../contracts/types.ts'
 import { describeFields, isVersionSegment, knownFields, parseFields, pathSegments } from '../graph/index.ts'
 import { parseJsonBody } from '../json.ts'
 import type { Observation } from '../observation.ts'
@@ -138,7 +138,7 @@ const ids = (list: readonly { op: Operation }[]) => list.map((b) => b.op.id).joi
  * The request-side steps (path, node, method, query, fields, body) without the response: what a
  * request alone says it is. `attribute` adds the response's fit.
  */
-export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson'>, req: RequestView, state: TrafficState, contentType?: string, options: AttributionOptions = {}): Attribution & { bound: Bound[]; onPath: Bound[] } {
+export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson'>, req: RequestView, state: TrafficState, contentType?: string, options: AttributionOptions = {}): Attribution & { bound: Bound[]; onPath: Bound[]; settled: boolean } {
   const segments = pathSegments(req.url.pathname)
   const basis: string[] = []
   let bound: Bound[] = []
@@ -146,7 +146,7 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
     const params = bindPath(op.request.path, segments)
     if (params) bound.push({ op, params })
   }
-  if (bound.length === 0) return { candidates: [], basis, bound, onPath: [], reason: `no operation has the path ${req.url.pathname}` }
+  if (bound.length === 0) return { candidates: [], basis, bound, onPath: [], settled: true, reason: `no operation has the path ${req.url.pathname}` }
   if (!isVersionSegment(segments[0] ?? '') && bound.some((b) => b.op.request.path.startsWith('/{api_version}'))) basis.push('no version in the path: Graph serves the app\'s default version')
 
   // The node each id names, from what the traffic or the configuration said.
@@ -155,17 +155,19 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
   if (known.size > 0) {
     const fits = (b: Bound) => [...b.params].every(([name, v]) => !known.has(v) || nodeOfParameter(name) === known.get(v)!.node)
     const kept = bound.filter(fits)
-    for (const [v, k] of known) basis.push(`id ${v} is a ${k.node.replace('_', ' ')} (${k.from})`)
+    for (const [v, k] of known) basis.push(`id ${v} is a ${describeNode(k.node)} (${k.from})`)
     if (kept.length > 0) bound = kept
-    else return { candidates: [], basis, bound: [], onPath: [], reason: `the ids in ${req.url.pathname} name nodes no operation on this path acts on` }
+    else return { candidates: [], basis, bound: [], onPath: [], settled: true, reason: `the ids in ${req.url.pathname} name nodes no operation on this path acts on` }
   }
 
   const method = req.method.toUpperCase()
   const onPath = bound
+  // The node is settled when an id said it, or every operation on this path acts on the same node.
+  let settled = known.size > 0 || new Set(onPath.map((b) => b.op.node)).size === 1
   const same = bound.filter((b) => b.op.request.method === method)
   if (same.length === 0) {
     const accepts = sortMethods(bound.map((b) => b.op.request.method))
-    return { candidates: [], basis, bound: [], onPath, wrongMethod: { operations: bound.map((b) => b.op), accepts, certain: true } }
+    return { candidates: [], basis, bound: [], onPath, settled: true, wrongMethod: { operations: bound.map((b) => b.op), accepts, certain: true } }
   }
   bound = same
 
@@ -175,7 +177,10 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
   const selection = fieldsText !== undefined ? parseFields(fieldsText) : undefined
   const requested = selection?.map((f) => f.name) ?? []
   let step = narrow(bound, (b) => Object.entries(b.op.request.query).every(([k, q]) => !q.required || query.has(k)) && (b.op.request.query.fields?.includes ?? []).every((n) => requested.includes(n)))
-  if (step.narrowed) basis.push(`the query (${[...new Set(query.keys())].join(', ') || 'none'}) is what ${ids(step.list)} takes`)
+  if (step.narrowed) {
+    basis.push(`the query (${[...new Set(query.keys())].join(', ') || 'none'}) is what ${ids(step.list)} takes`)
+    settled = true
+  }
   bound = step.list
   if (selection && bound.length > 1) {
     const knows = (b: Bound) => {
@@ -184,7 +189,10 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
       return requested.every((n) => n === 'id' || names.includes(n))
     }
     step = narrow(bound, knows)
-    if (step.narrowed) basis.push(`fields=${describeFields(selection)} are fields of ${ids(step.list)}`)
+    if (step.narrowed) {
+      basis.push(`fields=${describeFields(selection)} are fields of ${ids(step.list)}`)
+      settled = true
+    }
     bound = step.list
   }
   if (req.body !== undefined && bound.length > 1) {
@@ -192,8 +200,10 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
       const body = bodyAs(b.op, req.body, contentType)
       return b.op.request.body?.schema !== undefined && body !== undefined && pack.requestFits(b.op, body)
     })
-    if (step.narrowed) basis.push(`the request body is what ${ids(step.list)} sends`)
-    else if (options.closestBody) {
+    if (step.narrowed) {
+      basis.push(`the request body is what ${ids(step.list)} sends`)
+      settled = true
+    } else if (options.closestBody) {
       const broken = (b: Bound) => {
         const body = bodyAs(b.op, req.body, contentType)
         return b.op.request.body?.schema === undefined || body === undefined ? Infinity : pack.requestViolations(b.op, body).length
@@ -212,7 +222,12 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
     if (step.narrowed) basis.push(`${ids(step.list)} takes every query parameter sent`)
     bound = step.list
   }
-  return bound.length === 1 ? { operation: bound[0]!.op, candidates: [bound[0]!.op], basis, bound, onPath } : { candidates: bound.map((b) => b.op), basis, bound, onPath, reason: `the request alone does not tell ${ids(bound)} apart` }
+  // A lone candidate whose request body fits its schema is settled by the request as well.
+  if (bound.length === 1 && req.body !== undefined && bound[0]!.op.request.body?.schema !== undefined) {
+    const body = bodyAs(bound[0]!.op, req.body, contentType)
+    if (body !== undefined && pack.requestFits(bound[0]!.op, body)) settled = true
+  }
+  return bound.length === 1 ? { operation: bound[0]!.op, candidates: [bound[0]!.op], basis, bound, onPath, settled } : { candidates: bound.map((b) => b.op), basis, bound, onPath, settled, reason: `the request alone does not tell ${ids(bound)} apart` }
 }
 
 /**
@@ -255,8 +270,10 @@ export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' 
 }
 
 function resolve(pack: Parameters<typeof attribute>[0], method: string, url: URL, body: string | undefined, o: Observation, state: TrafficState, contentType: string | undefined, options: AttributionOptions): Attribution & { onPath: Bound[] } {
-  const { bound, onPath, ...a } = attributeRequest(pack, { method, url, ...(body !== undefined ? { body } : {}) }, state, contentType, options)
-  if (a.operation || bound.length < 2) return { ...a, onPath }
+  const { bound, onPath, settled, ...a } = attributeRequest(pack, { method, url, ...(body !== undefined ? { body } : {}) }, state, contentType, options)
+  // Settled by the request, or nothing to choose from. A lone candidate on a path of several nodes is not settled:
+  // POST /{id} is a template edit only if the id is a template, and the answer may say it is not.
+  if ((a.operation && settled) || bound.length === 0) return { ...a, onPath }
   const r = o.response
   if (!r || r.status >= 300 || r.body.json === undefined) return { ...a, onPath }
   const json = r.body.json
@@ -281,9 +298,15 @@ function resolve(pack: Parameters<typeof attribute>[0], method: string, url: URL
     if (reading.length === 1) {
       const node = reading[0]!.op.node
       const ops = onPath.filter((b) => b.op.node === node).map((b) => b.op)
-      return { candidates: [], onPath, basis: [...a.basis, `the answer is what ${reading[0]!.op.id} (${reading[0]!.op.request.method}) returns`], wrongMethod: { operations: ops, accepts: sortMethods(ops.map((x) => x.request.method)), certain: true } }
+      const said = [...a.basis, `the answer is what ${reading[0]!.op.id} (${reading[0]!.op.request.method}) returns: the id is a ${describeNode(node)}`]
+      // That node takes this method after all: its operation, whose answer drifted.
+      const same = bound.filter((b) => b.op.node === node)
+      if (same.length === 1) return { operation: same[0]!.op, candidates: [same[0]!.op], basis: said, onPath }
+      return { candidates: [], onPath, basis: said, wrongMethod: { operations: ops, accepts: sortMethods(ops.map((x) => x.request.method)), certain: true } }
     }
   }
+  // A lone candidate the answer does not contradict (nor another operation's answer fit better) stays the operation.
+  if (a.operation) return best > 0 ? { ...a, onPath, basis: [...a.basis, `the response fits ${a.operation.id}`] } : { ...a, onPath }
   const fit = narrow(bound, (b) => score(b) === best && best > 0)
   if (!fit.narrowed) return { ...a, onPath, reason: `${a.reason}, and the answer fits ${best > 0 ? 'every one of them' : 'none of their documented successes'}` }
   const basis = [...a.basis, `the response fits ${ids(fit.list)}`]

@@ -110,7 +110,7 @@ describe('attribution', () => {
     // Without an answer (an error) nothing else would settle GET /{id}; the id does.
     const a = run(exchange('GET', `${G}/v23.0/1390000000004242`, { status: 400, answer: { error: { message: 'x', type: 'OAuthException', code: 100 } } }), state)
     expect(a.operation?.id).toBe('media.get')
-    expect(a.basis).toContain('id 1390000000004242 is a media (media.upload returned it (entry 1))')
+    expect(a.basis).toContain('id 1390000000004242 is a media item (media.upload returned it (entry 1))')
     const list = exchange('GET', `${G}/v23.0/${WABA}/phone_numbers`, { answer: { data: [{ id: '222000000000001', display_phone_number: '+1 555' }] } })
     learn(run(list, state).operation!, list.o, 'entry 2', state)
     expect(run(exchange('GET', `${G}/v23.0/222000000000001`, { status: 400 }), state).operation?.id).toBe('phone.get')
@@ -120,7 +120,7 @@ describe('attribution', () => {
     const state = trafficState({ phoneNumberId: PHONE, wabaId: WABA })
     const a = run(exchange('GET', `${G}/v23.0/${WABA}`, { status: 400 }), state)
     expect(a.operation?.id).toBe('waba.get')
-    expect(a.basis[0]).toBe(`id ${WABA} is a waba (WHATSAPP_WABA_ID)`)
+    expect(a.basis[0]).toBe(`id ${WABA} is a WABA (WHATSAPP_WABA_ID)`)
   })
 
   it('fields= names decide: analytics is the WABA analytics operation, a phone number field is not', () => {
@@ -192,7 +192,20 @@ describe('attribution', () => {
     // A POST with no body the client meant as a read: only GET /{media_id} answers like this.
     const a = run(exchange('POST', `${G}/v23.0/1390000000004242`, { answer: { url: 'https://x', sha256: 'a', id: '1390000000004242' } }))
     expect(a.wrongMethod).toMatchObject({ accepts: ['GET', 'DELETE'], certain: true })
-    expect(a.basis.at(-1)).toBe('the answer is what media.get (GET) returns')
+    expect(a.basis.at(-1)).toBe('the answer is what media.get (GET) returns: the id is a media item')
+  })
+
+  it('a lone operation for the method is not settled on a path of several nodes: the answer is consulted', () => {
+    // DELETE /{id} is only media.delete here, but the id could be anything: a success that fits settles it...
+    const a = run(exchange('DELETE', `${G}/v23.0/5550000000002`, { answer: { success: true } }))
+    expect(a.operation?.id).toBe('media.delete')
+    expect(a.basis.at(-1)).toBe('the response fits media.delete')
+    // ...an answer only another method gives says the node: a media item, which DELETE is an operation of (its answer drifted).
+    const b = run(exchange('DELETE', `${G}/v23.0/5550000000002`, { answer: { url: 'https://x', sha256: 'a', id: '5550000000002' } }))
+    expect(b.operation?.id).toBe('media.delete')
+    expect(b.basis.at(-1)).toBe('the answer is what media.get (GET) returns: the id is a media item')
+    // An error says nothing either way: the lone candidate stays.
+    expect(run(exchange('DELETE', `${G}/v23.0/5550000000002`, { status: 400, answer: { error: { message: 'x', type: 'GraphMethodException', code: 100 } } })).operation?.id).toBe('media.delete')
   })
 
   it('a URL that does not parse is said, not thrown', () => {

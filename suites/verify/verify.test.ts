@@ -56,7 +56,7 @@ describe('verify a HAR', () => {
     const consumer = report.findings.find((f) => f.check === 'consumer-method')!
     expect(consumer.title).toBe('Our client sent POST where the endpoint takes GET or DELETE')
     expect(consumer.message).toContain('with body method=get')
-    expect(consumer.message).toContain('id 1390000000004242 is a media (media.retrieve-url answered for it (suites/verify/fixtures/meta-media.har entry 1))')
+    expect(consumer.message).toContain('id 1390000000004242 is a media item (media.retrieve-url answered for it (suites/verify/fixtures/meta-media.har entry 1))')
     const trigger = report.findings.find((f) => f.check === 'parameter-rejection')!
     expect(trigger.title).toBe('Status 400 instead of 200 with query parameter phone_number_id')
     expect(trigger.message).toContain('The same request without phone_number_id succeeded in this traffic (200, 2026-01-20T09:14:02.118Z)')
