@@ -4,10 +4,13 @@
  * status) and as last recorded (Pact's own Verifier against a replay of the golden recordings).
  * Offline: no network beyond loopback.
  */
+import { checks } from '../checks/index.ts'
+import { operationExpectation } from '../contracts/expectation.ts'
 import { loadContracts } from '../contracts/load.ts'
 import { pathFits } from '../contracts/probes.ts'
 import type { ContractPack, Operation, Probe } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
+import { judge } from '../judge/index.ts'
 import type { Observation } from '../observation.ts'
 import { latestRecording, loadRecordings, type Recording } from '../recordings/store.ts'
 import { attribute, attributeRequest, trafficState, type Attribution } from '../traffic/attribute.ts'
@@ -95,13 +98,17 @@ function observationOf(i: PactInteraction): { o: Observation; body?: string } {
   return { o, ...(body !== undefined ? { body } : {}) }
 }
 
-/** Request-side problems of an interaction against the operation that describes it. */
-function contractProblems(i: PactInteraction, op: Operation, pack: ContractPack): string[] {
+/**
+ * Problems of an interaction against the operation that describes it: the status it expects,
+ * judged by the judge as any exchange of that operation would be (a pact's example body names
+ * only what the client reads, so only the status is judged), then the request side.
+ */
+async function contractProblems(i: PactInteraction, o: Observation, op: Operation, pack: ContractPack): Promise<string[]> {
   const out: string[] = []
   const r = i.request
   const documented = op.responses.flatMap((x) => x.statuses as readonly number[])
-  const status = i.response.status
-  if (!documented.includes(status) && !(status >= 400 && op.error)) out.push(`expects ${status}, but ${op.file} documents ${documented.join(' or ')}${op.error ? ' and Graph errors' : ''}`)
+  const { findings } = await judge(operationExpectation(op), [o], { pack, since: o.startedAt, checks: [checks['status-conformance']] })
+  for (const f of findings) out.push(`expects ${i.response.status} (${f.title}): ${op.file} documents ${documented.join(' or ')}${op.error ? ' and Graph errors' : ''}`)
   for (const [k, q] of Object.entries(op.request.query)) if (q.required && !(k in r.query)) out.push(`lacks query parameter ${k}, which ${op.file} requires`)
   if (!/^bearer\s/i.test(r.headers.authorization ?? '') && !('access_token' in r.query)) out.push(`sends no bearer token; ${op.file} is called with Authorization: Bearer <token>`)
   const b = op.request.body
@@ -168,7 +175,7 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
     if (a.wrongMethod) {
       const lastAnswer = rec ? `; as last recorded (${rec.contract}), ${i.request.method} gets ${rec.observations[0]?.response?.status ?? 'no answer'}` : ''
       result.problems.push({ source: 'contract', message: `sends ${i.request.method} ${i.request.path}, but ${op.file} says this endpoint takes ${a.wrongMethod.accepts.join(', ')}, not ${i.request.method}${lastAnswer}. Send ${a.wrongMethod.accepts[0]}.` })
-    } else for (const message of contractProblems(i, op, pack)) result.problems.push({ source: 'contract', message })
+    } else for (const message of await contractProblems(i, o, op, pack)) result.problems.push({ source: 'contract', message })
     pending.push({ i, result, ...(rec ? { rec } : {}) })
   }
   if (missing.size > 0) {

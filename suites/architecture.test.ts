@@ -1,0 +1,41 @@
+/**
+ * The dependency rules the README's Architecture section states, checked on the source: one judge
+ * for every command (verify, proxy and gate never import the probe loop), checks and reporters do
+ * no I/O, undici only in the transport. A rule that is only written down drifts; this one fails.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+const SRC = join(import.meta.dirname, '..', 'src')
+const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(SRC, f))
+
+/** Module specifiers a file imports (static and dynamic). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+  return [...text.matchAll(/(?:from\s+|import\()\s*'([^']+)'/g)].map((m) => m[1]!)
+}
+
+/** Files under `dir` (relative to src) that import something matching `banned`. */
+function offenders(dir: string, banned: RegExp): string[] {
+  return files.filter((f) => relative(SRC, f).startsWith(`${dir}/`)).flatMap((f) => importsOf(f).filter((i) => banned.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`))
+}
+
+describe('architecture', () => {
+  it('verify, proxy, gate and traffic never import the probe loop (runner/): they judge through the judge', () => {
+    for (const dir of ['verify', 'proxy', 'gate', 'traffic', 'judge']) expect(offenders(dir, /\/runner\//), dir).toEqual([])
+  })
+  it('the probe loop does not import traffic handling', () => {
+    expect(offenders('runner', /\/traffic\//)).toEqual([])
+  })
+  it('checks and reporters do no I/O and never import undici', () => {
+    for (const dir of ['checks', 'reporters', 'graph', 'judge']) expect(offenders(dir, /^(undici|node:fs|node:net|node:http|node:child_process)/), dir).toEqual([])
+  })
+  it('the harness uses undici in the transport only (the typed client is the consumer side, with its own)', () => {
+    const users = files.filter((f) => importsOf(f).includes('undici')).map((f) => relative(SRC, f))
+    expect(users.filter((f) => !f.startsWith('transport/') && !f.startsWith('client/'))).toEqual([])
+  })
+  it('checks judge through the Graph rules, not their own copies', () => {
+    expect(files.filter((f) => relative(SRC, f).startsWith('checks/')).filter((f) => /const (OUTAGE|THROTTLE)_CODES/.test(readFileSync(f, 'utf8')))).toEqual([])
+  })
+})
