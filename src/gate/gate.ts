@@ -114,8 +114,9 @@ async function contractProblems(i: PactInteraction, o: Observation, op: Operatio
   const b = op.request.body
   if (b) {
     const ct = (r.headers['content-type'] ?? r.body?.contentType ?? '').toLowerCase()
-    const want = b.type === 'json' ? 'application/json' : b.type === 'form' ? 'application/x-www-form-urlencoded' : 'multipart/form-data'
-    if (!ct.startsWith(want)) out.push(`sends ${ct || 'no'} content type; ${op.file} takes ${want}`)
+    // Graph reads its parameters from a JSON body or a form alike; a file upload needs multipart.
+    const want = b.type === 'multipart' ? ['multipart/form-data'] : ['application/json', 'application/x-www-form-urlencoded']
+    if (!want.some((w) => ct.startsWith(w))) out.push(`sends ${ct || 'no'} content type; ${op.file} takes ${want.join(' or ')}`)
     if (b.type === 'json' && r.body?.json !== undefined) {
       const violations = pack.requestViolations(op, r.body.json)
       const missing = violations.filter((v) => v.keyword === 'required').map((v) => v.path.replace(/^\$\./, ''))
