@@ -4,21 +4,20 @@
  * recordings, one file per operation. The checks run too, so a recording made while the upstream
  * drifts says so before anyone commits it.
  */
-import { basename, relative, resolve } from 'node:path'
+import { basename } from 'node:path'
 import { runInSession, type CheckOptions } from './check.ts'
-import { loadContracts } from './contracts/load.ts'
 import type { Probe } from './contracts/types.ts'
 import { HarnessError } from './errors.ts'
 import { apiVersionIn } from './graph/index.ts'
 import type { Observation } from './observation.ts'
 import { PersonalDataRedactor } from './recordings/personal-data.ts'
 import { prepareRecording, writeRecording, type Recording, type WriteStatus } from './recordings/store.ts'
-import { outcomeOf, summarize, type Report } from './report.ts'
+import type { Report } from './report.ts'
 import { openSession } from './session.ts'
 import { trafficState } from './traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from './traffic/judge-traffic.ts'
-import { readTraffic } from './traffic/read.ts'
-import { Redactor } from './transport/redact.ts'
+import { openTraffic } from './traffic/read.ts'
+import type { Redactor } from './transport/redact.ts'
 
 /** Options of a record run. */
 export interface RecordOptions extends Omit<CheckOptions, 'outDir' | 'formats' | 'recordingsDir'> {
@@ -102,15 +101,10 @@ export interface RecordFromResult {
  */
 export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<RecordFromResult> {
   const cwd = opts.cwd ?? process.cwd()
-  const input = resolve(cwd, opts.input)
-  const rel = relative(cwd, input) || input
-  const pack = loadContracts(opts.contractsDir, { cwd })
-  const redactor = new Redactor({ secrets: [opts.env.WHATSAPP_ACCESS_TOKEN], personal: [opts.env.WHATSAPP_TEST_RECIPIENT] })
-  const { kind, entries } = await readTraffic(input, redactor, new PersonalDataRedactor(), cwd)
+  const { rel, pack, redactor, kind, entries } = await openTraffic({ ...opts, cwd })
   if (kind === 'recordings') throw new HarnessError('DW_USAGE', `${rel} is a recordings directory already; record --from takes a HAR file or a VCR cassette`)
   if (entries.length === 0) throw new HarnessError('DW_USAGE', `${rel} holds no exchanges: nothing to record`)
-  const startedAt = new Date().toISOString()
-  const traffic = new TrafficJudge({ pack, state: trafficState({ phoneNumberId: opts.env.WHATSAPP_PHONE_NUMBER_ID, wabaId: opts.env.WHATSAPP_WABA_ID }), since: startedAt, contractsDir: opts.contractsDir, label: rel })
+  const traffic = new TrafficJudge({ pack, state: trafficState({ phoneNumberId: opts.env.WHATSAPP_PHONE_NUMBER_ID, wabaId: opts.env.WHATSAPP_WABA_ID }), since: new Date().toISOString(), contractsDir: opts.contractsDir, label: rel })
   const byOperation = new Map<string, Observation[]>()
   for (const e of entries) {
     const placed = traffic.place(e)
@@ -119,11 +113,9 @@ export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<Rec
     list.push({ ...e.observation, contract: placed.exp.id, sample: list.length + 1 })
     byOperation.set(placed.exp.id, list)
   }
-  const { findings, results } = await traffic.judgeAll()
-  const summary = { ...summarize(results, findings), ...traffic.counts }
-  const report: Report = { version: 1, target: `${kind}:${rel}`, apiVersion: entries.map((e) => apiVersionIn(e.observation.request.url)).find(Boolean) ?? 'unversioned', startedAt, finishedAt: new Date().toISOString(), outcome: outcomeOf(summary), summary, findings: findings.map((f) => redactor.deep(f)), results }
+  const report = await traffic.report(`${kind}:${rel}`, redactor)
 
-  const name = opts.name ?? basename(input).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-')
+  const name = opts.name ?? basename(rel).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-')
   // One per run: placeholders are numbered in the order values first appear, the same every run.
   const personal = new PersonalDataRedactor()
   const files: RecordFromResult['files'] = []

@@ -27,7 +27,7 @@ import { apiVersionIn } from '../graph/index.ts'
 import type { Observation, RawHeader } from '../observation.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { prepareRecording, writeRecording, type Recording } from '../recordings/store.ts'
-import { outcomeOf, summarize, type Report } from '../report.ts'
+import type { Report } from '../report.ts'
 import type { FormatId } from '../reporters/index.ts'
 import { trafficState } from '../traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
@@ -248,19 +248,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       server.closeAllConnections()
       await queue
       await transport.close()
-      const { findings, results } = await traffic.judgeAll()
-      const summary = { ...summarize(results, findings), ...traffic.counts }
-      const report: Report = {
-        version: 1,
-        target: `proxy:${upstream.origin}`,
-        apiVersion: exchanges.map((e) => apiVersionIn(e.path)).find(Boolean) ?? 'unversioned',
-        startedAt,
-        finishedAt: new Date().toISOString(),
-        outcome: outcomeOf(summary),
-        summary,
-        findings: findings.map((f) => redactor.deep(f)),
-        results,
-      }
+      const report = await traffic.report(`proxy:${upstream.origin}`, redactor)
       const files = opts.reportDir ? (await writeReports(report, { outDir: opts.reportDir, formats: opts.formats ?? ['json', 'md'], redactor, cwd })).files : []
       return { report, files, counts: traffic.counts }
     },

@@ -10,7 +10,9 @@ import { operationExpectation, probeExpectation, rejectedMethodExpectation, type
 import type { ContractPack, Operation } from '../contracts/types.ts'
 import { isDrift, type Finding } from '../finding.ts'
 import { consumerMethod, foreignHost, judge, judgeAgreed, noOperation, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
-import type { ContractResult } from '../report.ts'
+import { apiVersionIn } from '../graph/index.ts'
+import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
+import type { Redactor } from '../transport/redact.ts'
 import { attribute, learn, mediaForDownload, type TrafficState } from './attribute.ts'
 import type { TrafficEntry } from './entry.ts'
 
@@ -80,6 +82,8 @@ export class TrafficJudge {
   /** Consumer findings about exchanges whose operation is not known (a legacy method override to an unknown id). */
   private readonly consumerOnly: Finding[] = []
   private readonly seenHosts = new Set<string>()
+  /** The Graph version each entry asked for, in order (the report names the first). */
+  private readonly versions: (string | undefined)[] = []
 
   constructor(private readonly opts: TrafficJudgeOptions) {
     for (const h of opts.upstreamHosts ?? []) this.seenHosts.add(h)
@@ -90,6 +94,7 @@ export class TrafficJudge {
     const { pack, state } = this.opts
     const o = entry.observation
     this.counts.entries++
+    this.versions.push(apiVersionIn(o.request.url))
     const hinted = entry.hint ? this.hinted(entry.hint) : undefined
     if (hinted) {
       this.file(hinted.exp.id, hinted.exp, hinted.op, entry)
@@ -241,6 +246,23 @@ export class TrafficJudge {
       }
     })
     return { findings, results }
+  }
+
+  /** Judges everything placed and builds the report: `target` as report.json names it, summary with the traffic counts. */
+  async report(target: string, redactor: Redactor): Promise<Report> {
+    const { findings, results } = await this.judgeAll()
+    const summary = { ...summarize(results, findings), ...this.counts }
+    return {
+      version: 1,
+      target,
+      apiVersion: this.versions.find(Boolean) ?? 'unversioned',
+      startedAt: this.opts.since,
+      finishedAt: new Date().toISOString(),
+      outcome: outcomeOf(summary),
+      summary,
+      findings: findings.map((f) => redactor.deep(f)),
+      results,
+    }
   }
 
   /**

@@ -4,11 +4,13 @@
  * directory of driftwatch recordings. The format is told from the content, not the extension.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
-import { relative } from 'node:path'
+import { relative, resolve } from 'node:path'
+import { loadContracts } from '../contracts/load.ts'
+import type { ContractPack } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
-import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
+import { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { loadRecordings, type Recording } from '../recordings/store.ts'
-import type { Redactor } from '../transport/redact.ts'
+import { Redactor } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
 import { readHar } from './har.ts'
 
@@ -51,4 +53,24 @@ export async function readTraffic(input: string, redactor: Redactor, personal: P
   // Loaded on demand: most runs read HARs or recordings.
   const { readCassette } = await import('./vcr.ts')
   return { kind: 'cassette', entries: readCassette(input, redactor, personal, cwd) }
+}
+
+/** Captured traffic opened for judging: the pack, a redactor for every output, the entries. */
+export interface OpenedTraffic {
+  /** The input as messages name it (relative to cwd). */
+  rel: string
+  pack: ContractPack
+  redactor: Redactor
+  kind: TrafficKind
+  entries: TrafficEntry[]
+}
+
+/** Loads the pack and reads the input with the environment's secrets and test recipient redacted. */
+export async function openTraffic(opts: { input: string; contractsDir: string; env: Readonly<Record<string, string | undefined>>; cwd: string }): Promise<OpenedTraffic> {
+  const input = resolve(opts.cwd, opts.input)
+  const rel = relative(opts.cwd, input) || input
+  const pack = loadContracts(opts.contractsDir, { cwd: opts.cwd })
+  const redactor = new Redactor({ secrets: [opts.env.WHATSAPP_ACCESS_TOKEN], personal: [opts.env.WHATSAPP_TEST_RECIPIENT] })
+  const { kind, entries } = await readTraffic(input, redactor, new PersonalDataRedactor(), opts.cwd)
+  return { rel, pack, redactor, kind, entries }
 }

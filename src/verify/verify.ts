@@ -7,18 +7,15 @@
  * traffic), today's traffic is also compared with them.
  */
 import { existsSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
-import { loadContracts } from '../contracts/load.ts'
+import { resolve } from 'node:path'
 import { HarnessError } from '../errors.ts'
-import { apiVersionIn } from '../graph/index.ts'
-import { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { chooseGolden, loadRecordings } from '../recordings/store.ts'
-import { outcomeOf, summarize, type Report } from '../report.ts'
+import type { Report } from '../report.ts'
 import type { FormatId } from '../reporters/index.ts'
 import { trafficState } from '../traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
-import { readTraffic } from '../traffic/read.ts'
-import { Redactor } from '../transport/redact.ts'
+import { openTraffic } from '../traffic/read.ts'
+import type { Redactor } from '../transport/redact.ts'
 import { writeReports } from '../write-reports.ts'
 
 /** Options of a verify run (the CLI flags, resolved). */
@@ -49,13 +46,8 @@ function originOf(urls: readonly string[]): string | undefined {
 /** Runs verify end to end and writes the reports. */
 export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; files: string[]; redactor: Redactor; counts: TrafficCounts }> {
   const cwd = opts.cwd ?? process.cwd()
-  const input = resolve(cwd, opts.input)
-  const rel = relative(cwd, input) || input
-  const pack = loadContracts(opts.contractsDir, { cwd })
-  const redactor = new Redactor({ secrets: [opts.env.WHATSAPP_ACCESS_TOKEN], personal: [opts.env.WHATSAPP_TEST_RECIPIENT] })
-  const { kind, entries } = await readTraffic(input, redactor, new PersonalDataRedactor(), cwd)
+  const { rel, pack, redactor, kind, entries } = await openTraffic({ ...opts, cwd })
   if (entries.length === 0) throw new HarnessError('DW_USAGE', `${rel} holds no ${kind === 'recordings' ? 'recordings' : kind === 'har' ? 'HAR entries' : 'interactions'}: nothing to verify`)
-  const startedAt = new Date().toISOString()
 
   // Yesterday's traffic (record --from) as the golden of today's: only recordings of the same origin, never the simulator's.
   const origin = originOf(entries.map((e) => e.observation.request.url))
@@ -64,26 +56,13 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   const traffic = new TrafficJudge({
     pack,
     state: trafficState({ phoneNumberId: opts.env.WHATSAPP_PHONE_NUMBER_ID, wabaId: opts.env.WHATSAPP_WABA_ID }),
-    since: startedAt,
+    since: new Date().toISOString(),
     contractsDir: opts.contractsDir,
     label: rel,
     ...(recordings?.size ? { golden: recordings } : {}),
   })
   for (const e of entries) traffic.place(e)
-  const { findings, results } = await traffic.judgeAll()
-
-  const summary = { ...summarize(results, findings), ...traffic.counts }
-  const report: Report = {
-    version: 1,
-    target: `${kind === 'recordings' ? 'recordings' : kind}:${rel}`,
-    apiVersion: entries.map((e) => apiVersionIn(e.observation.request.url)).find(Boolean) ?? 'unversioned',
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    outcome: outcomeOf(summary),
-    summary,
-    findings: findings.map((f) => redactor.deep(f)),
-    results,
-  }
+  const report = await traffic.report(`${kind}:${rel}`, redactor)
   const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd })
   return { ...written, redactor, counts: traffic.counts }
 }

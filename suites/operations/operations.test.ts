@@ -98,3 +98,14 @@ for (const file of files) {
     })
   })
 }
+
+describe('README: the operations list', () => {
+  it('is exactly the pack\'s operations (npm run operations-table regenerates it)', async () => {
+    const { OPERATIONS_MARKERS, renderOperations } = await import('../../scripts/operations-table.ts')
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8')
+    const [start, end] = OPERATIONS_MARKERS
+    expect(readme.indexOf(start), 'README has the operations markers').toBeGreaterThan(0)
+    const inReadme = readme.slice(readme.indexOf(start) + start.length, readme.indexOf(end)).trim()
+    expect(inReadme, 'README operations list is stale: run npm run operations-table').toBe(renderOperations('contracts/meta', join(import.meta.dirname, '..', '..')))
+  })
+})
