@@ -157,8 +157,8 @@ describe('driftwatch gate', () => {
     const i = only(await gate(pacts))
     expect(i.contract).toBe('messages.send-text')
     expect(i.problems.filter((p) => p.source === 'contract').map((p) => p.message)).toEqual([
-      'sends no bearer token; contracts/meta/messages.send-text.yaml is called with Authorization: Bearer <token>',
-      'request body lacks messaging_product, recipient_type, which contracts/meta/messages.send-text.yaml sends',
+      'sends no bearer token; contracts/meta/operations/messages.send-text.yaml is called with Authorization: Bearer <token>',
+      'request body lacks messaging_product, which contracts/meta/operations/messages.send-text.yaml requires',
     ])
   })
 
