@@ -56,6 +56,12 @@ export interface ObservedRequest {
   tokenSent: boolean
   /** Set when the URL's host is not allowlisted and the token was withheld on purpose. */
   tokenWithheld?: { host: string; allowed: string[] }
+  /**
+   * Which requests are samples of one another (sample-consistency). Absent: identical method, URL
+   * and body, as a probe's samples are (sent back to back on purpose). Captured traffic sets it,
+   * because there an identical request is not always a sample: see TrafficJudge.
+   */
+  sampleOf?: string
 }
 
 /** Where a transport failure happened; `connect` failures mean the upstream was not reached at all. */

@@ -6,6 +6,9 @@
  *
  * Samples are identical requests: same method, URL and body. Different requests to one operation
  * (another id, another `fields=`, an error the application asked for) are never "inconsistent".
+ * In captured traffic an identical request is not always a sample: a create sent twice is answered
+ * "created", then "already exists", and a read after a delete finds nothing. The traffic judge says
+ * which requests are samples (ObservedRequest.sampleOf).
  * Different error codes within one status are not judged here: Meta reorders its validation, and
  * error-code-conformance owns codes.
  */
@@ -31,9 +34,14 @@ function splitBy(indexes: readonly number[], observations: readonly Observation[
   return [...groups.entries()].map(([label, list]) => ({ label, indexes: list })).sort((a, b) => b.indexes.length - a.indexes.length)
 }
 
-/** What makes two requests the same request: method, URL (secrets already redacted) and body. */
-export function requestIdentity(o: Observation): string {
+/** Method, URL (secrets already redacted) and body: what makes two requests the same request. */
+export function sameRequest(o: Observation): string {
   return `${o.request.method} ${o.request.url}\u0000${o.request.bodyExcerpt ?? ''}`
+}
+
+/** Which samples are compared: what the producer said (captured traffic), else the same request. */
+export function requestIdentity(o: Observation): string {
+  return o.request.sampleOf ?? sameRequest(o)
 }
 
 function finding(dimension: string, splits: Split[], n: number, exp: Expectation, consequence: string): FindingDraft {

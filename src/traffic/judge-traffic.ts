@@ -10,10 +10,11 @@ import { operationExpectation, probeExpectation, rejectedMethodExpectation, type
 import type { ContractPack, Operation } from '../contracts/types.ts'
 import { isDrift, type Finding } from '../finding.ts'
 import { consumerMethod, foreignHost, judge, judgeAgreed, noOperation, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
-import { apiVersionIn } from '../graph/index.ts'
+import { sameRequest } from '../checks/sample-consistency.ts'
+import { apiVersionIn, isVersionSegment, pathSegments } from '../graph/index.ts'
 import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
 import type { Redactor } from '../transport/redact.ts'
-import { attribute, learn, mediaForDownload, type TrafficState } from './attribute.ts'
+import { attribute, learn, legacyOverride, mediaForDownload, type TrafficState } from './attribute.ts'
 import type { TrafficEntry } from './entry.ts'
 
 /** What judging traffic needs. */
@@ -84,14 +85,17 @@ export class TrafficJudge {
   private readonly seenHosts = new Set<string>()
   /** The Graph version each entry asked for, in order (the report names the first). */
   private readonly versions: (string | undefined)[] = []
+  /** Changes seen so far per node and per path (host and path without version): reads on either side of one are not samples of each other. */
+  private readonly changes = new Map<string, number>()
 
   constructor(private readonly opts: TrafficJudgeOptions) {
     for (const h of opts.upstreamHosts ?? []) this.seenHosts.add(h)
   }
 
   /** Attributes one entry (in traffic order), learns what it says, and files it for judging. */
-  place(entry: TrafficEntry): Placement {
+  place(captured: TrafficEntry): Placement {
     const { pack, state } = this.opts
+    const entry = this.asSample(captured)
     const o = entry.observation
     this.counts.entries++
     this.versions.push(apiVersionIn(o.request.url))
@@ -142,6 +146,38 @@ export class TrafficJudge {
     const reason = a.reason ?? 'no operation describes it'
     this.unmatched.push({ entry, reason })
     return { kind: 'none', reason }
+  }
+
+  /**
+   * Says which earlier requests this one is a sample of (sample-consistency). Only reads are
+   * samples: a request that changes something (POST, DELETE; a legacy `method=get` is a read) may
+   * rightly be answered differently the second time ("created", then "already exists"), so it is a
+   * sample of nothing. And a change on a node starts new samples of every read of that node and of
+   * the changed path: a retrieve before a delete and the same retrieve after it are two questions.
+   * Traffic does not say whether a change explains a new answer; a false "intermittent" on real
+   * traffic costs more than a missed one, so the split errs that way.
+   */
+  private asSample(entry: TrafficEntry): TrafficEntry {
+    const o = entry.observation
+    let url: URL
+    try {
+      url = new URL(o.request.url)
+    } catch {
+      return entry
+    }
+    const segments = pathSegments(url.pathname).filter((s) => !isVersionSegment(s))
+    const node = `${url.host}/${segments[0] ?? ''}`
+    const path = `${url.host}/${segments.join('/')}`
+    const contentType = o.request.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1]
+    const method = legacyOverride(o.request.method, url, entry.requestBody, contentType) ?? o.request.method.toUpperCase()
+    let sampleOf: string
+    if (method === 'GET' || method === 'HEAD') {
+      sampleOf = `${sameRequest(o)}\u0000after ${this.changes.get(node) ?? 0}/${this.changes.get(path) ?? 0} changes`
+    } else {
+      for (const k of new Set([node, path])) this.changes.set(k, (this.changes.get(k) ?? 0) + 1)
+      sampleOf = `${sameRequest(o)}\u0000change ${this.counts.entries + 1}`
+    }
+    return { ...entry, observation: { ...o, request: { ...o.request, sampleOf } } }
   }
 
   private hinted(id: string): { exp: Expectation; op: Operation } | undefined {
