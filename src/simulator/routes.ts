@@ -142,6 +142,12 @@ async function sendMessage(req: SimRequest, state: SimulatorState, ctx: GraphCon
     return graphErrorResponse(ctx, ERRORS.invalidParameter('Request body is not valid JSON.'))
   }
   if (body.messaging_product !== 'whatsapp') return graphErrorResponse(ctx, ERRORS.requiredParameter('messaging_product'))
+  // Not a send: marks a received message read (and, with typing_indicator, shows "typing..."). FACTS.md; spec example "Send typing indicator and read receipt".
+  if (body.status !== undefined) {
+    if (body.status !== 'read') return graphErrorResponse(ctx, ERRORS.invalidParameter('Param status must be read.'))
+    if (typeof body.message_id !== 'string' || !body.message_id.startsWith('wamid.')) return graphErrorResponse(ctx, ERRORS.invalidParameter('Invalid message_id'))
+    return graphJson(ctx, { success: true })
+  }
   const to = typeof body.to === 'string' ? body.to : undefined
   if (!to) return graphErrorResponse(ctx, ERRORS.requiredParameter('to'))
   // Meta runs several validations and may reorder them (seed 003); the baseline checks the recipient first.

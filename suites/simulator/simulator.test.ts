@@ -194,6 +194,16 @@ describe('messages and templates', () => {
     expect(res.json.messages[0].id).toMatch(/^wamid\./)
   })
 
+  it('marks a message read (with or without a typing indicator) with {"success": true}, not a wamid', async () => {
+    const path = `/v23.0/${sim.credentials.phoneNumberId}/messages`
+    for (const extra of [{}, { typing_indicator: { type: 'text' } }]) {
+      const res = await call('POST', path, { body: JSON.stringify({ messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.HBgLMTYzMTU1NTAxMDAVAgASGBQ', ...extra }), contentType: 'application/json' })
+      expect([res.status, res.json]).toEqual([200, { success: true }])
+    }
+    const bad = await call('POST', path, { body: JSON.stringify({ messaging_product: 'whatsapp', status: 'read', message_id: '42' }), contentType: 'application/json' })
+    expect([bad.status, bad.json.error.code]).toEqual([400, 100])
+  })
+
   it('pages templates with cursors and paging.next, and no next on the last page', async () => {
     const first = await call('GET', `/v23.0/${sim.credentials.wabaId}/message_templates?limit=2`)
     expect(first.json.data).toHaveLength(2)
