@@ -125,6 +125,12 @@ const table: Record<CheckId, Case[]> = {
       ctx: ctx(goldenOf([observation()])),
       fires: [['info', 'HTTP version was 1.1, is now 1.0']],
     },
+    {
+      name: 'says nothing of an HTTP version one side did not capture (a VCR cassette keeps none)',
+      observations: [(({ httpVersion: _v, ...r }) => ({ ...observation(), response: r }))(observation().response!)],
+      ctx: ctx(goldenOf([observation()])),
+      fires: [],
+    },
     { name: 'quiet without a recording', observations: [observation()], fires: [] },
   ],
   transport: [
