@@ -16,6 +16,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli.ts'
+import { runRecordFromTraffic } from '../../src/record.ts'
 import { openTraffic } from '../../src/traffic/read.ts'
 import { trafficState } from '../../src/traffic/attribute.ts'
 import { TrafficJudge, type Placement } from '../../src/traffic/judge-traffic.ts'
@@ -24,6 +25,7 @@ import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const HAR = join(import.meta.dirname, 'fixtures', 'cloud-api-traffic.har')
+const CASSETTE = join(import.meta.dirname, 'fixtures', 'cloud-api-traffic.cassette.yml')
 const EXPECTED = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'cloud-api-traffic.expected.json'), 'utf8')) as {
   configured: { WHATSAPP_PHONE_NUMBER_ID: string; WHATSAPP_WABA_ID: string }
   token: string
@@ -74,31 +76,56 @@ function withRepeat(entryNumber: number, before: number): string {
 
 const entryOf = (what: string) => EXPECTED.entries.find((e) => e.request.startsWith(what))!
 
-describe('verify on traffic as an application makes it', () => {
+describe.each([
+  ['a HAR', HAR, 'har:suites/verify/fixtures/cloud-api-traffic.har'],
+  ['a Ruby VCR cassette', CASSETTE, 'cassette:suites/verify/fixtures/cloud-api-traffic.cassette.yml'],
+])('verify on traffic as an application makes it, as %s', (_kind, input, target) => {
   it('attributes every exchange to what a person says it is', async () => {
-    const { pack, entries } = await openTraffic({ input: HAR, contractsDir: 'contracts/meta', env: ENV, cwd: ROOT })
+    const { pack, entries } = await openTraffic({ input, contractsDir: 'contracts/meta', env: ENV, cwd: ROOT })
     expect(entries).toHaveLength(EXPECTED.entries.length)
-    const judge = new TrafficJudge({ pack, state: trafficState({ phoneNumberId: ENV.WHATSAPP_PHONE_NUMBER_ID, wabaId: ENV.WHATSAPP_WABA_ID }), since: '2026-11-25T00:00:00.000Z', contractsDir: 'contracts/meta', label: 'cloud-api-traffic.har' })
+    const judge = new TrafficJudge({ pack, state: trafficState({ phoneNumberId: ENV.WHATSAPP_PHONE_NUMBER_ID, wabaId: ENV.WHATSAPP_WABA_ID }), since: '2026-11-25T00:00:00.000Z', contractsDir: 'contracts/meta', label: 'cloud-api-traffic' })
     const got = entries.map((e, i) => ({ entry: i + 1, request: EXPECTED.entries[i]!.request, ...verdict(judge.place(e)) }))
     const want = EXPECTED.entries.map(({ why: _why, ...e }) => ({ ...e, ...(e.unattributed ? { unattributed: [...e.unattributed].sort() } : {}) }))
     expect(got).toEqual(want)
-    // Every operation in the pack but the probes' own is met at least once: this is the surface SDKs call.
+    // Every operation in the pack is met at least once: this is the surface SDKs call.
     const met = new Set(EXPECTED.entries.map((e) => e.operation).filter(Boolean))
     expect(pack.operations.filter((op) => !met.has(op.id)).map((op) => op.id)).toEqual([])
   })
 
-  it('finds no drift in it, and says what it could not attribute and why', async () => {
+  it('finds no drift in it, and says only what a person would want to know', async () => {
     const out = dir()
-    const { report, counts } = await verify(HAR, out)
+    const { report, counts } = await verify(input, out)
+    expect(report.target).toBe(target)
     const attributed = EXPECTED.entries.filter((e) => e.operation).length
     expect(counts).toEqual({ entries: EXPECTED.entries.length, attributed, unattributed: EXPECTED.entries.length - attributed })
     expect(report.findings.filter((f) => f.severity !== 'info').map((f) => `${f.contract} ${f.check}: ${f.title}`)).toEqual([])
     expect(report.outcome).toBe('pass')
-    const infos = report.findings.map((f) => f.title).sort()
-    expect(infos).toContain('Unattributed: GET /{api_version}/{id} could be templates.get or waba.get')
-    expect(infos).toContain('No operation covers crm.example.com (2 entries)')
-    // The token the HAR carries appears in no file verify wrote.
+    // Info is what happened, not noise: errors the application got, an expired token, what could not be attributed.
+    expect([...new Set(report.findings.map((f) => f.check))].sort()).toEqual(['attribution', 'credentials', 'graph-error'])
+    const titles = report.findings.map((f) => f.title)
+    expect(titles).toContain('Unattributed: GET /{api_version}/{id} could be templates.get or waba.get')
+    expect(titles).toContain('No operation covers crm.example.com (2 entries)')
+    expect(titles).toContain('The application got Graph error 131047 (OAuthException)')
+    // The token the traffic carries appears in no file verify wrote.
     for (const f of readdirSync(out)) expect(readFileSync(join(out, f), 'utf8'), f).not.toContain(EXPECTED.token)
+  })
+})
+
+describe('verify on traffic as an application makes it', () => {
+  it('takes the cassette recorded with record --from as the golden of the HAR, and finds them alike', async () => {
+    const recordings = dir()
+    const rec = await runRecordFromTraffic({ input: CASSETTE, contractsDir: 'contracts/meta', recordingsDir: recordings, env: ENV, cwd: ROOT })
+    expect(rec.files).toHaveLength(36)
+    const { report } = await runVerify({ input: HAR, contractsDir: 'contracts/meta', recordingsDir: recordings, outDir: dir(), formats: ['json'], env: ENV, cwd: ROOT })
+    expect(report.findings.filter((f) => f.check === 'golden-diff' || f.check === 'schema-drift' || f.severity !== 'info').map((f) => `${f.contract}: ${f.title}`)).toEqual([])
+    // And they were compared: the upload answered without a header the recording has is told.
+    const har = JSON.parse(readFileSync(HAR, 'utf8')) as { log: { entries: { request: { url: string }; response: { headers: { name: string }[] } }[] } }
+    const upload = har.log.entries.find((e) => e.request.url.endsWith('/media'))!
+    upload.response.headers = upload.response.headers.filter((h) => h.name !== 'Strict-Transport-Security')
+    const changed = join(dir(), 'changed.har')
+    writeFileSync(changed, JSON.stringify(har))
+    const again = await runVerify({ input: changed, contractsDir: 'contracts/meta', recordingsDir: recordings, outDir: dir(), formats: ['json'], env: ENV, cwd: ROOT })
+    expect(again.report.findings.filter((f) => f.check === 'golden-diff').map((f) => `${f.contract}: ${f.title}`)).toEqual(['media.upload: Header strict-transport-security is no longer sent'])
   })
 
   it('exits 0 from the CLI, as the README runs it: with no ids configured, the traffic names them', async () => {
