@@ -103,6 +103,22 @@ export function noOperation(e: Exchange, contractsDir: string, reason: string): 
   })
 }
 
+/** An exchange whose URL does not parse: not attributed, not judged, said plainly; the rest of the traffic is judged. */
+export function malformedUrl(e: Exchange): Finding {
+  const o = e.observation
+  return finding({
+    contract: NO_OPERATION,
+    check: 'attribution',
+    severity: 'info',
+    title: `Unreadable URL in ${e.source}`,
+    message: `${e.source}: ${o.request.method} ${o.request.url} is not a URL (it does not parse), so this exchange was neither attributed nor judged; the others were.\nThe capture is damaged at this entry: export it again, or ignore the entry if it is not Graph traffic.`,
+    expected: 'an absolute http(s) URL',
+    actual: o.request.url,
+    first: o,
+    samples: 1,
+  })
+}
+
 /** Exchanges to a host no operation covers (a browser HAR's fonts, a webhook relay): one finding per host. */
 export function foreignHost(host: string, exchanges: readonly Exchange[], contractsDir: string): Finding {
   const first = exchanges[0]!

@@ -158,5 +158,12 @@ export async function judgeAgreed(id: string, candidates: readonly Expectation[]
   const [first, ...rest] = verdicts
   if (!first) return []
   const agreed = first.findings.filter((f) => rest.every((v) => v.findings.some((g) => causeKey(g) === causeKey(f))))
-  return agreed.map((f) => ({ ...f, contract: id }))
+  return agreed.map((f) => {
+    // Candidates agree on the cause but may each word what they expect (a schema of their own): name each, never one as if it were the contract.
+    const each = verdicts.map((v, i) => ({ id: candidates[i]!.id, g: v.findings.find((g) => causeKey(g) === causeKey(f))! }))
+    const expected = [...new Set(each.map((x) => x.g.expected))]
+    if (expected.length === 1) return { ...f, contract: id }
+    const contract = `Contract (every candidate finds this): ${each.map((x) => `${x.id}: ${x.g.expected}`).join('; ')}`
+    return { ...f, contract: id, expected: each.map((x) => `${x.id}: ${x.g.expected}`).join('; '), message: f.message.split('\n').map((line) => (line.startsWith('Contract:') ? contract : line)).join('\n') }
+  })
 }

@@ -9,7 +9,7 @@ import { allChecks } from '../checks/index.ts'
 import { operationExpectation, probeExpectation, rejectedMethodExpectation, type Expectation } from '../contracts/expectation.ts'
 import type { ContractPack, Operation } from '../contracts/types.ts'
 import { isDrift, type Finding } from '../finding.ts'
-import { consumerMethod, foreignHost, judge, judgeAgreed, noOperation, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
+import { consumerMethod, foreignHost, judge, judgeAgreed, malformedUrl, noOperation, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
 import { sameRequest } from '../checks/sample-consistency.ts'
 import { apiVersionIn, isVersionSegment, pathSegments } from '../graph/index.ts'
 import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
@@ -242,6 +242,7 @@ export class TrafficJudge {
       }
       case 'none': {
         const host = hostOf(o.request.url)
+        if (!host) return [malformedUrl(entry)]
         return [this.seenHosts.has(host) || META_HOSTS.test(host.replace(/:\d+$/, '')) ? noOperation(entry, this.opts.contractsDir, placement.reason) : foreignHost(host, [entry], this.opts.contractsDir)]
       }
     }
@@ -309,15 +310,17 @@ export class TrafficJudge {
   private unmatchedFindings(): Finding[] {
     const out = new Map<string, Finding>()
     const foreign = new Map<string, TrafficEntry[]>()
+    const malformed: Finding[] = []
     for (const { entry, reason } of this.unmatched) {
       const host = hostOf(entry.observation.request.url)
-      if (this.seenHosts.has(host) || META_HOSTS.test(host.replace(/:\d+$/, ''))) {
+      if (!host) malformed.push(malformedUrl(entry))
+      else if (this.seenHosts.has(host) || META_HOSTS.test(host.replace(/:\d+$/, ''))) {
         const f = noOperation(entry, this.opts.contractsDir, reason)
         const had = out.get(f.title)
         if (had) had.samples = had.of = had.samples + 1
         else out.set(f.title, f)
       } else foreign.set(host, [...(foreign.get(host) ?? []), entry])
     }
-    return [...out.values(), ...[...foreign].map(([host, list]) => foreignHost(host, list, this.opts.contractsDir))]
+    return [...malformed, ...out.values(), ...[...foreign].map(([host, list]) => foreignHost(host, list, this.opts.contractsDir))]
   }
 }
