@@ -3,24 +3,45 @@
  * target. A reader (or a Ctrl-C) never sees a half-written report.
  */
 import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+
+/** Temporary files being written now: removed if the process exits mid-write (a second Ctrl-C). */
+const pending = new Set<string>()
+let hooked = false
+
+function track(tmp: string): void {
+  pending.add(tmp)
+  if (hooked) return
+  hooked = true
+  process.on('exit', removePendingTempFiles)
+}
+
+/** Removes every temporary file still being written; the target files are left as they were. */
+export function removePendingTempFiles(): void {
+  for (const tmp of pending) rmSync(tmp, { force: true })
+  pending.clear()
+}
 
 /** Writes `data` to `path` atomically (same-directory temp file + rename). */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
-  const fh = await open(tmp, 'w', 0o644)
+  track(tmp)
   try {
-    await fh.writeFile(data)
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  try {
+    const fh = await open(tmp, 'w', 0o644)
+    try {
+      await fh.writeFile(data)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
     await rename(tmp, path)
   } catch (err) {
     await rm(tmp, { force: true })
     throw err
+  } finally {
+    pending.delete(tmp)
   }
 }
 

@@ -5,7 +5,7 @@
 import type { Probe } from './contracts/types.ts'
 import { isHarnessError } from './errors.ts'
 import type { Observation } from './observation.ts'
-import { summarize, type Report } from './report.ts'
+import { summarize, type FailOn, type Report } from './report.ts'
 import type { FormatId } from './reporters/index.ts'
 import { DEFAULT_RETRY } from './runner/retry.ts'
 import { runContracts, type ProgressEvent, type RetryEvent } from './runner/run.ts'
@@ -18,10 +18,14 @@ export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
   apiVersion: string
   outDir: string
   formats: readonly FormatId[]
+  /** The severity that is drift in every report format (default breaking). */
+  failOn?: FailOn
   samples?: number
   /** Seconds the run may spend waiting out downtime or throttling (default 60; 0 disables retries). */
   retryBudgetSeconds?: number
   signal?: AbortSignal
+  /** Second Ctrl-C: abandon cleanup probes too. */
+  halt?: AbortSignal
   /** Called once the target is up and contracts are loaded. */
   onStart?: (info: StartInfo) => void
   onProgress?: (e: ProgressEvent) => void
@@ -39,6 +43,8 @@ export interface StartInfo {
   /** Golden recordings compared with: how many contracts have one, and the oldest recording's time. */
   golden: { contracts: number; oldest?: string }
   redactor: Redactor
+  /** Problems the run carries on past (a malformed recording while re-recording), said before anything is sent. */
+  warnings: string[]
 }
 
 /** The written report, its files, and the redactor every printed line must also go through. */
@@ -60,6 +66,7 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
     ...(session.scenario ? { scenario: session.scenario } : {}),
     golden: { contracts: session.golden.size, ...(recorded[0] ? { oldest: recorded[0] } : {}) },
     redactor: session.redactor,
+    warnings: session.warnings,
   })
   return runContracts({
     pack: session.pack,
@@ -72,6 +79,7 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
     ...(opts.only ? { only: opts.only } : {}),
     ...(opts.samples ? { samples: opts.samples } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.halt ? { halt: opts.halt } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
     ...(opts.onObservations ? { onObservations: opts.onObservations } : {}),
@@ -84,7 +92,7 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
 export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const session = await openSession(opts)
   const startedAt = new Date().toISOString()
-  const write = (report: Report) => writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor: session.redactor, ...(opts.cwd ? { cwd: opts.cwd } : {}) })
+  const write = (report: Report) => writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor: session.redactor, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) })
   try {
     const report = await runInSession(session, opts)
     return { ...(await write(report)), redactor: session.redactor }

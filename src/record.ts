@@ -12,7 +12,9 @@ import { apiVersionIn } from './graph/index.ts'
 import type { Observation } from './observation.ts'
 import { PersonalDataRedactor } from './recordings/personal-data.ts'
 import { prepareRecording, writeRecording, type Recording, type WriteStatus } from './recordings/store.ts'
-import type { Report } from './report.ts'
+import { settle, type Report } from './report.ts'
+import type { FormatId } from './reporters/index.ts'
+import { writeReports } from './write-reports.ts'
 import { openSession } from './session.ts'
 import { trafficState } from './traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from './traffic/judge-traffic.ts'
@@ -23,6 +25,9 @@ import type { Redactor } from './transport/redact.ts'
 export interface RecordOptions extends Omit<CheckOptions, 'outDir' | 'formats' | 'recordingsDir'> {
   /** Recordings directory, e.g. `recordings/meta`. */
   recordingsDir: string
+  /** Where the report of the recording run goes (what drifted while recording); none when undefined. */
+  outDir?: string
+  formats?: readonly FormatId[]
   /** File name (without .json); default `sim-<scenario>` for the simulator, `live` otherwise. */
   name?: string
 }
@@ -35,6 +40,10 @@ export interface RecordResult {
   redactor: Redactor
   /** Problems the run carried on past. */
   warnings: string[]
+  /** Probes cut short by an interrupt: nothing of theirs was written. */
+  notRecorded: string[]
+  /** The report files written (when outDir was given). */
+  reportFiles: string[]
 }
 
 /** Largest binary body kept in a recording (media downloads replay from it). */
@@ -65,7 +74,9 @@ export async function runRecord(opts: RecordOptions): Promise<RecordResult> {
       }
       files.push(await writeRecording(opts.recordingsDir, prepareRecording(rec, personal), session.redactor))
     }
-    return { report, files, redactor: session.redactor, warnings: session.warnings }
+    const notRecorded = report.results.filter((r) => r.status === 'skipped' && r.reason?.startsWith('interrupted after')).map((r) => r.contract)
+    const written = opts.outDir ? await writeReports(report, { outDir: opts.outDir, formats: opts.formats ?? ['json', 'md'], redactor: session.redactor, failOn: opts.failOn ?? 'never', ...(opts.cwd ? { cwd: opts.cwd } : {}) }) : undefined
+    return { report: written?.report ?? settle(report, opts.failOn ?? 'never'), files, redactor: session.redactor, warnings: [], notRecorded, reportFiles: written?.files ?? [] }
   } finally {
     await session.close()
   }

@@ -3,8 +3,8 @@
  */
 import { findingKey, severityRank, type Finding, type Severity } from './finding.ts'
 
-/** Overall result of a run. */
-export type Outcome = 'pass' | 'drift' | 'inconclusive' | 'error'
+/** Overall result of a run. `interrupted`: cut short by Ctrl-C or SIGTERM; the findings cover what ran. */
+export type Outcome = 'pass' | 'drift' | 'inconclusive' | 'error' | 'interrupted'
 
 /** What happened to one contract. */
 export type ContractStatus = 'passed' | 'failed' | 'skipped' | 'inconclusive'
@@ -58,6 +58,8 @@ export interface Report {
   results: ContractResult[]
   /** Set when the run was cut short (Ctrl-C). */
   interrupted?: boolean
+  /** The --fail-on the outcome, the contracts' status and JUnit's failures were decided with. */
+  failOn?: FailOn
   /** Set when outcome is `error`. */
   error?: { code: string; message: string }
 }
@@ -82,9 +84,15 @@ export function summarize(results: readonly ContractResult[], findings: readonly
   }
 }
 
-/** drift if any breaking or warning finding; otherwise inconclusive if some contract could not be judged; else pass. */
-export function outcomeOf(summary: Summary): Outcome {
-  if (summary.breaking > 0 || summary.warning > 0) return 'drift'
+/** Whether a finding of this severity is a failure at `failOn`: the one rule every output follows. */
+export function failsAt(severity: Severity, failOn: FailOn): boolean {
+  return failOn !== 'never' && severityRank(severity) >= severityRank(failOn)
+}
+
+/** drift if a finding reaches `failOn`; otherwise inconclusive if some contract could not be judged; else pass. */
+export function outcomeOf(summary: Summary, failOn: FailOn = 'breaking'): Outcome {
+  const failing = failOn === 'never' ? 0 : failOn === 'breaking' ? summary.breaking : failOn === 'warning' ? summary.breaking + summary.warning : summary.breaking + summary.warning + summary.info
+  if (failing > 0) return 'drift'
   if (summary.inconclusive > 0) return 'inconclusive'
   // Traffic none of which could be attributed: nothing was judged against an operation.
   if (summary.entries !== undefined && summary.attributed === 0) return 'inconclusive'
@@ -93,12 +101,34 @@ export function outcomeOf(summary: Summary): Outcome {
   return 'pass'
 }
 
-/** 2 on harness error; 1 when a finding reaches `failOn`; else 3 when some contract could not be judged; else 0. */
-export function exitCodeOf(report: Pick<Report, 'outcome' | 'findings' | 'summary'>, failOn: FailOn): 0 | 1 | 2 | 3 {
-  if (report.outcome === 'error') return 2
-  if (failOn !== 'never' && report.findings.some((f) => severityRank(f.severity) >= severityRank(failOn))) return 1
-  if (report.summary.inconclusive > 0 || report.outcome === 'inconclusive') return 3
-  return 0
+/**
+ * Decides a report at `failOn`, once, for every output: a contract fails when one of its findings
+ * reaches the threshold (a warning below it leaves the contract passed, shown as a warning), the
+ * summary is counted from that, and the outcome follows. report.json, report.md, junit.xml, the
+ * headline and the exit code all read what this returns, so they cannot disagree.
+ */
+export function settle(report: Report, failOn: FailOn): Report {
+  const results = report.results.map((r) => {
+    if (r.status !== 'passed' && r.status !== 'failed') return r
+    const failing = report.findings.some((f) => f.contract === r.contract && failsAt(f.severity, failOn))
+    return failing === (r.status === 'failed') ? r : { ...r, status: failing ? ('failed' as const) : ('passed' as const) }
+  })
+  const s = report.summary
+  const summary: Summary = {
+    ...summarize(results, report.findings),
+    probes: s.probes,
+    ...(s.entries !== undefined ? { entries: s.entries, attributed: s.attributed ?? 0, unattributed: s.unattributed ?? 0 } : {}),
+  }
+  const outcome: Outcome = report.outcome === 'error' ? 'error' : report.interrupted || report.outcome === 'interrupted' ? 'interrupted' : outcomeOf(summary, failOn)
+  return { ...report, results, summary, outcome, failOn }
+}
+
+/** The exit code of an outcome: 0 pass, 1 drift, 2 harness error, 3 inconclusive, 130 interrupted. */
+export const EXIT_CODE: Record<Outcome, 0 | 1 | 2 | 3 | 130> = { pass: 0, drift: 1, error: 2, inconclusive: 3, interrupted: 130 }
+
+/** The exit code of a report decided at `failOn` (default: the one it was settled with, else breaking). */
+export function exitCodeOf(report: Report, failOn: FailOn = report.failOn ?? 'breaking'): 0 | 1 | 2 | 3 | 130 {
+  return EXIT_CODE[settle(report, failOn).outcome]
 }
 
 /** Carries `since` forward from the previous report: a finding it already had keeps its first-seen time. */

@@ -7,7 +7,7 @@ import { loadContracts } from './contracts/load.ts'
 import type { ContractPack } from './contracts/types.ts'
 import { resolveTarget } from './config.ts'
 import { HarnessError } from './errors.ts'
-import { chooseGolden, loadRecordings, type Recording } from './recordings/store.ts'
+import { chooseGolden, loadRecordings, type Recording, type RecordingProblem } from './recordings/store.ts'
 import { selectProbes, type Selected } from './runner/select.ts'
 import { startSimulator, type RunningSimulator } from './simulator/server.ts'
 import { DEFAULT_TOKEN_HOSTS, HostPolicy } from './transport/host-policy.ts'
@@ -60,16 +60,18 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   const pack = loadContracts(opts.contractsDir, opts.cwd ? { cwd: opts.cwd } : {})
   if (pack.probes.length === 0) throw new HarnessError('DW_USAGE', `${opts.contractsDir} holds operations but no probes: check and record send probes (<id>.yaml at the top of the pack); judge traffic against operations with driftwatch verify`)
   const selected = selectProbes(pack.probes, opts.only) // a glob matching nothing fails here, before the simulator starts
-  // A malformed recording fails here too, with its path, before any probe (unless re-recording, which is its fix).
+  // A malformed recording fails here too, each named with its repair, before any probe (unless
+  // re-recording, which is the repair: then only that contract goes without its golden).
   const warnings: string[] = []
   let golden = new Map<string, Recording>()
   if (opts.recordingsDir) {
-    try {
-      golden = chooseGolden(loadRecordings(opts.recordingsDir, opts.cwd), target.kind === 'sim' ? 'sim' : target.baseUrl)
-    } catch (err) {
-      if (!(opts.tolerateBadRecordings && err instanceof HarnessError && err.code === 'DW_RECORDING_INVALID')) throw err
-      warnings.push(`${err.message.replace(/; re-record it with driftwatch record$/, '')}: comparing with no golden recording this time; this run rewrites it`)
+    const problems: RecordingProblem[] = []
+    golden = chooseGolden(loadRecordings(opts.recordingsDir, opts.cwd, problems), target.kind === 'sim' ? 'sim' : target.baseUrl)
+    if (problems.length && !opts.tolerateBadRecordings) {
+      const list = problems.map((p) => `  ${p.message}\n    fix: ${p.repair}`).join('\n')
+      throw new HarnessError('DW_RECORDING_INVALID', `${problems.length === 1 ? 'a golden recording is' : `${problems.length} golden recordings are`} unreadable; nothing was sent:\n${list}`, { file: problems[0]!.file })
     }
+    for (const p of problems) warnings.push(`${p.message}: ${p.contract} is compared with no golden recording this run, and this run rewrites it if it records ${p.contract}`)
   }
 
   let sim: RunningSimulator | undefined

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { ensureDir, writeFileAtomic } from './atomic-write.ts'
 import { HarnessError } from './errors.ts'
-import { carrySince, type Report } from './report.ts'
+import { carrySince, settle, type FailOn, type Report } from './report.ts'
 import { reporters, type FormatId } from './reporters/index.ts'
 import type { Redactor } from './transport/redact.ts'
 
@@ -15,6 +15,8 @@ export interface WriteOptions {
   outDir: string
   formats: readonly FormatId[]
   redactor: Redactor
+  /** The threshold every format decides drift with (report.json records it); default the report's own, else breaking. */
+  failOn?: FailOn
   cwd?: string
 }
 
@@ -30,11 +32,11 @@ export function readPreviousReport(outDir: string): Report | undefined {
   }
 }
 
-/** Carries `since` from the previous report, writes every file atomically, returns the report written and the paths. */
+/** Carries `since` from the previous report, settles it at --fail-on, writes every file atomically, returns the report written and the paths. */
 export async function writeReports(report: Report, opts: WriteOptions): Promise<{ report: Report; files: string[] }> {
   const cwd = opts.cwd ?? process.cwd()
   const previous = readPreviousReport(opts.outDir)
-  const final: Report = { ...report, findings: carrySince(report.findings, previous) }
+  const final: Report = settle({ ...report, findings: carrySince(report.findings, previous) }, opts.failOn ?? report.failOn ?? 'breaking')
   try {
     await ensureDir(opts.outDir)
   } catch (err) {

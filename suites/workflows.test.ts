@@ -51,7 +51,7 @@ function expectValid(calls: ReturnType<typeof driftwatchCalls>): void {
   for (const c of calls) {
     const options = COMMAND_OPTIONS[c.command as keyof typeof COMMAND_OPTIONS]
     expect(options, `driftwatch ${c.command} is a command`).toBeDefined()
-    for (const flag of c.flags.keys()) expect(Object.keys(options), `driftwatch ${c.command} --${flag}`).toContain(flag)
+    for (const flag of c.flags.keys()) expect(Object.keys(options ?? {}), `driftwatch ${c.command} --${flag}`).toContain(flag)
   }
 }
 

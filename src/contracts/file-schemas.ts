@@ -92,6 +92,7 @@ export const probeFileSchema = {
     preflight: { type: 'boolean' },
     samples: { type: 'integer', minimum: 1, maximum: 100 },
     repeatable: { type: 'boolean' },
+    cleanup: { type: 'boolean' },
     request: {
       type: 'object',
       additionalProperties: false,

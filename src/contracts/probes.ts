@@ -29,6 +29,7 @@ interface RawProbe {
   preflight?: boolean
   samples?: number
   repeatable?: boolean
+  cleanup?: boolean
   request?: {
     method?: HttpMethod
     path?: string
@@ -134,6 +135,7 @@ export function normaliseProbe(p: ParsedFile, problems: ContractProblem[], opera
     preflight: raw.preflight ?? false,
     samples: raw.samples ?? 1,
     repeatable: raw.repeatable ?? safe,
+    cleanup: raw.cleanup ?? false,
     request: {
       method,
       ...(path !== undefined ? { path } : {}),

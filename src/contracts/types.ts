@@ -212,6 +212,11 @@ export interface Probe {
   samples: number
   /** False for side-effecting calls (upload, delete, send): they always take one sample. */
   repeatable: boolean
+  /**
+   * Undoes what earlier probes did (deletes the uploaded media). It still runs after the first
+   * Ctrl-C, when its inputs were captured, so an interrupted run leaves nothing on the account.
+   */
+  cleanup: boolean
   request: RequestSpec
   expect: ProbeExpectations
   capture: Capture[]

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { basename, join, relative } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import { ensureDir, writeFileAtomic } from '../atomic-write.ts'
 import { HarnessError } from '../errors.ts'
@@ -148,7 +148,27 @@ function redactBody(b: ObservedBody, json: unknown, personal: PersonalDataRedact
 }
 
 /** Every recording in a directory, by contract id; a malformed file fails with its path and what is wrong. */
-export function loadRecordings(dir: string, cwd: string = process.cwd()): Map<string, Recording[]> {
+/** A recording that cannot be read, and how to repair it. */
+export interface RecordingProblem {
+  file: string
+  contract: string
+  message: string
+  /** Commands that repair it. */
+  repair: string
+}
+
+function repairOf(rel: string, contract: string, dir: string, cwd: string): string {
+  const name = basename(rel, '.json')
+  const where = relative(cwd, dir) || '.'
+  const dirFlag = where === 'recordings/meta' ? '' : ` --recordings ${where}`
+  return `re-record it with \`driftwatch record --only ${contract} --name ${name}${dirFlag}\` (add --target <base-url> if it was recorded live), or restore it with \`git checkout -- ${rel}\``
+}
+
+/**
+ * Reads every recording under `dir`. A malformed one throws DW_RECORDING_INVALID naming the file
+ * and the commands that repair it, unless `problems` is given: then it is listed there and skipped.
+ */
+export function loadRecordings(dir: string, cwd: string = process.cwd(), problems?: RecordingProblem[]): Map<string, Recording[]> {
   const out = new Map<string, Recording[]>()
   if (!existsSync(dir)) return out
   for (const contract of readdirSync(dir).sort()) {
@@ -157,18 +177,24 @@ export function loadRecordings(dir: string, cwd: string = process.cwd()): Map<st
     for (const f of readdirSync(cdir).filter((x) => x.endsWith('.json')).sort()) {
       const file = join(cdir, f)
       const rel = relative(cwd, file) || file
-      let rec: Recording
+      let rec: Recording | undefined
+      let problem: string | undefined
       try {
         rec = JSON.parse(readFileSync(file, 'utf8')) as Recording
       } catch (err) {
-        throw new HarnessError('DW_RECORDING_INVALID', `recording ${rel} is not valid JSON: ${(err as Error).message}`, { file: rel })
+        problem = `is not valid JSON (${(err as Error).message})`
       }
-      const problem =
-        rec?.version !== 1 ? 'missing or unknown "version" (expected 1)'
-        : rec.contract !== contract ? `"contract" is "${rec.contract}" but the file is in ${contract}/`
-        : !Array.isArray(rec.observations) || rec.observations.length === 0 ? '"observations" must be a non-empty list'
+      problem ??=
+        rec?.version !== 1 ? 'has a missing or unknown "version" (expected 1)'
+        : rec.contract !== contract ? `says "contract": "${rec.contract}" but the file is in ${contract}/`
+        : !Array.isArray(rec.observations) || rec.observations.length === 0 ? 'has no "observations" (a non-empty list is required)'
         : undefined
-      if (problem) throw new HarnessError('DW_RECORDING_INVALID', `recording ${rel}: ${problem}; re-record it with driftwatch record`, { file: rel })
+      if (problem !== undefined || !rec) {
+        const p: RecordingProblem = { file: rel, contract, message: `recording ${rel} ${problem}`, repair: repairOf(rel, contract, dir, cwd) }
+        if (!problems) throw new HarnessError('DW_RECORDING_INVALID', `${p.message}: ${p.repair}`, { file: rel })
+        problems.push(p)
+        continue
+      }
       const list = out.get(contract) ?? []
       list.push(rec)
       out.set(contract, list)

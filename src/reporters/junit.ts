@@ -1,10 +1,11 @@
 /**
- * junit.xml: one testcase per contract, so CI systems show drift as failed tests. Breaking and
- * warning findings are failures; skipped and inconclusive contracts are skipped with their reason;
- * info findings go to system-out.
+ * junit.xml: one testcase per contract, so CI systems show drift as failed tests. Findings at or
+ * above the report's --fail-on are failures (the same rule as the exit code and the headline);
+ * skipped and inconclusive contracts are skipped with their reason; findings below the threshold
+ * go to system-out, so a job that driftwatch passed is not failed by its own JUnit file.
  */
 import type { Finding } from '../finding.ts'
-import type { Report } from '../report.ts'
+import { failsAt, type Report } from '../report.ts'
 import type { Reporter } from './reporter.ts'
 
 /** Escapes text for XML content and attributes, dropping characters XML 1.0 forbids. */
@@ -32,7 +33,9 @@ export const junitReporter: Reporter = {
   fileName: 'junit.xml',
   render(report: Report) {
     const total = Date.parse(report.finishedAt) - Date.parse(report.startedAt)
-    const failures = report.results.filter((r) => report.findings.some((f) => f.contract === r.contract && f.severity !== 'info')).length
+    const failOn = report.failOn ?? 'breaking'
+    const fails = (f: Finding) => failsAt(f.severity, failOn)
+    const failures = report.results.filter((r) => report.findings.some((f) => f.contract === r.contract && fails(f))).length
     const skipped = report.results.filter((r) => r.status === 'skipped' || r.status === 'inconclusive').length
     const lines = [
       '<?xml version="1.0" encoding="UTF-8"?>',
@@ -43,13 +46,14 @@ export const junitReporter: Reporter = {
       ...(report.scenario ? [`      <property name="scenario" value="${xmlEscape(report.scenario)}"/>`] : []),
       `      <property name="apiVersion" value="${xmlEscape(report.apiVersion)}"/>`,
       `      <property name="outcome" value="${report.outcome}"/>`,
+      `      <property name="failOn" value="${failOn}"/>`,
       `    </properties>`,
     ]
     for (const r of report.results) {
       const group = r.contract.split('.')[0] ?? r.contract
       const mine = report.findings.filter((f) => f.contract === r.contract)
-      const bad = mine.filter((f) => f.severity !== 'info')
-      const info = mine.filter((f) => f.severity === 'info')
+      const bad = mine.filter(fails)
+      const info = mine.filter((f) => !fails(f))
       const open = `    <testcase classname="driftwatch.${xmlEscape(group)}" name="${xmlEscape(r.contract)}" file="${xmlEscape(r.file)}" time="${seconds(r.durationMs)}"`
       const body: string[] = []
       if (bad.length > 0) {

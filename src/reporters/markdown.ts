@@ -32,11 +32,16 @@ function duration(ms: number): string {
 
 function headline(r: Report): string {
   const s = r.summary
+  const failOn = r.failOn ?? 'breaking'
+  // Findings that do not fail at --fail-on are shown as what they are, not as drift.
+  const below = [failOn === 'never' && s.breaking ? `${s.breaking} breaking` : '', (failOn === 'never' || failOn === 'breaking') && s.warning ? `${s.warning} warning` : ''].filter(Boolean).join(', ')
   switch (r.outcome) {
     case 'pass':
-      return 'PASS: no drift'
+      return below ? `PASS: no drift at --fail-on ${failOn} (${below} below it)` : 'PASS: no drift'
     case 'drift':
-      return `DRIFT: ${[s.breaking && `${s.breaking} breaking`, s.warning && `${s.warning} warning`].filter(Boolean).join(', ')}`
+      return `DRIFT: ${[s.breaking && `${s.breaking} breaking`, s.warning && `${s.warning} warning`, failOn === 'info' && s.info && `${s.info} info`].filter(Boolean).join(', ')}`
+    case 'interrupted':
+      return `INTERRUPTED: the report covers what ran before Ctrl-C (${s.breaking} breaking, ${s.warning} warning so far)`
     case 'inconclusive':
       if (s.entries !== undefined && s.attributed === 0) return 'INCONCLUSIVE: no exchange could be attributed to an operation'
       return `INCONCLUSIVE: ${s.inconclusive} contract${s.inconclusive === 1 ? '' : 's'} could not be checked`
@@ -136,7 +141,9 @@ export const markdownReporter: Reporter = {
     }
     lines.push('## Contracts', '', '| Contract | Request | Result | Requests | Time |', '|---|---|---|---|---|')
     for (const c of r.results) {
-      lines.push(`| \`${c.contract}\` | \`${cell(c.request)}\` | ${RESULT[c.status] ?? c.status}${c.reason ? `: ${cell(c.reason)}` : ''} | ${c.probes} | ${duration(c.durationMs)} |`)
+      const below = c.status === 'passed' ? r.findings.filter((f) => f.contract === c.contract && f.severity !== 'info').length : 0
+      const result = below ? `✅ passed, ${below} warning${below === 1 ? '' : 's'} below --fail-on` : RESULT[c.status] ?? c.status
+      lines.push(`| \`${c.contract}\` | \`${cell(c.request)}\` | ${result}${c.reason ? `: ${cell(c.reason)}` : ''} | ${c.probes} | ${duration(c.durationMs)} |`)
     }
     lines.push('')
     return lines.join('\n')

@@ -16,7 +16,7 @@ import { judge } from '../judge/index.ts'
 import { headerValue, type Observation } from '../observation.ts'
 import type { Recording } from '../recordings/store.ts'
 import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
-import type { Transport } from '../transport/transport.ts'
+import { ABORTED, type Transport } from '../transport/transport.ts'
 import { buildRequest } from './build-request.ts'
 import { DEFAULT_RETRY, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.ts'
 import { selectProbes } from './select.ts'
@@ -60,7 +60,10 @@ export interface RunOptions {
   only?: readonly string[]
   /** Overrides every repeatable contract's sample count. */
   samples?: number
+  /** First Ctrl-C: stop sending; the request in flight is abandoned, cleanup probes still run. */
   signal?: AbortSignal
+  /** Second Ctrl-C: cleanup is abandoned too; the report is written with what was observed. */
+  halt?: AbortSignal
   onProgress?: (e: ProgressEvent) => void
   onRetry?: (e: RetryEvent) => void
   /** Every contract's observations, after its checks ran. */
@@ -103,9 +106,12 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
     let contractFindings: Finding[] = []
 
     const missing = contract.uses.find((v) => vars[v] === undefined)
-    if (opts.signal?.aborted) {
+    // After Ctrl-C only cleanup runs (with its own signal: a second Ctrl-C), and only when it has what it needs.
+    const cleaningUp = opts.signal?.aborted === true && contract.cleanup && missing === undefined && !opts.halt?.aborted
+    const signal = cleaningUp ? opts.halt : opts.signal
+    if (opts.signal?.aborted && !cleaningUp) {
       interrupted = true
-      result = { ...base, status: 'skipped', reason: 'run interrupted before this contract', probes: 0, durationMs: 0 }
+      result = { ...base, status: 'skipped', reason: interruptedReason(contract, missing, opts.halt?.aborted === true), probes: 0, durationMs: 0 }
     } else if (credentialsRejected !== undefined) {
       result = { ...base, status: 'skipped', reason: `not run: ${credentialsRejected}`, probes: 0, durationMs: 0 }
     } else if (missing !== undefined) {
@@ -115,25 +121,40 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
       const observations: Observation[] = []
       let gaveUp = false
       // Once the upstream is down and the retry budget cannot wait it out, stop sampling: no hammering.
-      for (let s = 1; s <= samples && !opts.signal?.aborted && !gaveUp; s++) {
+      let abandoned = 0
+      for (let s = 1; s <= samples && !signal?.aborted && !gaveUp; s++) {
         const req = await buildRequest(contract, vars, opts.baseUrl, s)
         // Retry what Meta documents as transient (downtime, throttling) within the run's budget.
         for (let attempt = 0; ; attempt++) {
-          const o = await opts.transport.send(req, opts.signal)
+          const o = await opts.transport.send(req, signal)
+          // Abandoned by Ctrl-C: not something the upstream did, so not an observation to judge or record.
+          if (o.transportError?.code === ABORTED) {
+            abandoned++
+            break
+          }
           observations.push(o)
           const a = availabilityOf(o, exp)
-          if ((a !== 'outage' && a !== 'throttled') || opts.signal?.aborted) break
+          if ((a !== 'outage' && a !== 'throttled') || signal?.aborted) break
           const delay = budget.next(attempt, parseRetryAfter(headerValue(o.response!.rawHeaders, 'retry-after')))
           if (delay === undefined) {
             gaveUp = true
             break
           }
           opts.onRetry?.({ contract: contract.id, cause: describeStatus(o.response!), availability: a, delayMs: delay, remainingMs: budget.remainingMs })
-          await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined)
-          if (opts.signal?.aborted) break
+          await sleep(delay, undefined, signal ? { signal } : {}).catch(() => undefined)
+          if (signal?.aborted) break
         }
       }
       if (opts.signal?.aborted) interrupted = true
+      const complete = observations.filter((o) => o.response !== undefined || o.transportError !== undefined).length
+      if (signal?.aborted && (abandoned > 0 || complete < samples) && !gaveUp) {
+        // Cut short: a partial set of samples is neither judged (no invented drift) nor recorded.
+        result = { ...base, status: 'skipped', reason: `interrupted after ${complete} of ${samples} sample${samples === 1 ? '' : 's'}${abandoned ? ' (the request in flight was abandoned)' : ''}: not judged, not recorded${contract.repeatable ? '' : '; it may have taken effect upstream'}`, probes: observations.length + abandoned, durationMs: Math.round(performance.now() - t0) }
+        statusOf.set(contract.id, result)
+        results.push(result)
+        opts.onProgress?.({ index: i + 1, total: selected.length, result, findings: [] })
+        continue
+      }
       const golden = opts.golden?.get(contract.id)
       const media = contract.expect.media ? (deepFill(contract.expect.media, vars) as MediaExpectation) : undefined
       const verdict = await judge(exp, observations, {
@@ -169,7 +190,7 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
     apiVersion: opts.apiVersion,
     startedAt,
     finishedAt: new Date().toISOString(),
-    outcome: outcomeOf(summary),
+    outcome: interrupted ? 'interrupted' : outcomeOf(summary),
     summary,
     findings,
     results,
@@ -197,6 +218,12 @@ export function captureValues(c: Probe, observations: readonly Observation[], va
     if (source?.response) v = cap.from === 'header' ? headerValue(source.response.rawHeaders, cap.pointer) : pointerGet(source.response.body.json, cap.pointer)
     vars[cap.name] = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined
   }
+}
+
+function interruptedReason(contract: Probe, missing: string | undefined, halted: boolean): string {
+  if (!contract.cleanup) return 'run interrupted before this contract'
+  if (halted) return 'cleanup abandoned by a second Ctrl-C: what it undoes is left upstream'
+  return `cleanup not run: {${missing}} was never captured, so there is nothing of this run's to undo`
 }
 
 function skipReason(variable: string, capturedBy: Map<string, string>, statusOf: Map<string, ContractResult>): string {

@@ -78,6 +78,14 @@ class DeadlineError extends Error {
   readonly code = 'DW_DEADLINE'
 }
 
+/** The code of an exchange abandoned because the run was interrupted: not something the upstream did. */
+export const ABORTED = 'DW_ABORTED'
+
+/** Error used to abandon an exchange when the run is interrupted (Ctrl-C, SIGTERM). */
+class AbortedError extends Error {
+  readonly code = ABORTED
+}
+
 /** Sends prepared requests over one keep-alive connection per origin and records observations. */
 export class Transport {
   private readonly opts: Required<Omit<TransportOptions, 'token'>> & { token?: string }
@@ -244,7 +252,7 @@ class Exchange {
   ) {
     this.deadline = setTimeout(Exchange.expire, timeoutMs, this, timeoutMs)
     if (signal) {
-      this.onAbort = () => this.abort?.(new DeadlineError('run aborted'))
+      this.onAbort = () => this.abort?.(new AbortedError('run interrupted; request abandoned'))
       signal.addEventListener('abort', this.onAbort, { once: true })
     }
   }
@@ -255,7 +263,7 @@ class Exchange {
 
   onConnect(abort: (reason: Error) => void): void {
     this.abort = abort
-    if (this.signal?.aborted) abort(new DeadlineError('run aborted'))
+    if (this.signal?.aborted) abort(new AbortedError('run interrupted; request abandoned'))
   }
 
   onHeaders(statusCode: number, raw: Buffer[], _resume: () => void, statusMessage?: string): boolean {

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { HarnessError } from '../errors.ts'
 import { chooseGolden, loadRecordings } from '../recordings/store.ts'
-import type { Report } from '../report.ts'
+import type { FailOn, Report } from '../report.ts'
 import type { FormatId } from '../reporters/index.ts'
 import { trafficState } from '../traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
@@ -27,6 +27,8 @@ export interface VerifyOptions {
   recordingsDir?: string
   outDir: string
   formats: readonly FormatId[]
+  /** The severity that is drift in every report format (default breaking). */
+  failOn?: FailOn
   env: Readonly<Record<string, string | undefined>>
   cwd?: string
 }
@@ -63,6 +65,6 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   })
   for (const e of entries) traffic.place(e)
   const report = await traffic.report(`${kind}:${rel}`, redactor)
-  const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd })
+  const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd, ...(opts.failOn ? { failOn: opts.failOn } : {}) })
   return { ...written, redactor, counts: traffic.counts }
 }

@@ -230,7 +230,7 @@ describe('driftwatch sim', () => {
       child.on('close', resolve)
       child.kill('SIGINT')
     })
-    expect(code).toBe(0)
+    expect(code).toBe(130)
   })
 })
 
@@ -253,8 +253,44 @@ describe('arguments (in-process)', () => {
     for (const flag of ['--port', '--host', '--scenario', '--help']) expect(sim.out).toContain(flag)
   })
 
+  it('every command answers `help <command>` and `<command> --help` alike, with the same exit-code section', async () => {
+    const { COMMANDS } = await import('../../src/cli.ts')
+    const codes = (await run(['--help'])).out.slice((await run(['--help'])).out.indexOf('Exit codes'))
+    expect(codes).toMatch(/^Exit codes \(every command\):\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}130 /)
+    for (const c of COMMANDS) {
+      const viaHelp = await run(['help', c.name])
+      const viaFlag = await run([c.name, '--help'])
+      expect(viaHelp.code, c.name).toBe(0)
+      expect(viaHelp.out, c.name).toBe(viaFlag.out)
+      expect(viaHelp.out, c.name).toMatch(new RegExp(`^driftwatch ${c.name}: `))
+      expect(viaHelp.out.endsWith(codes), `${c.name} --help ends with the shared exit codes`).toBe(true)
+      // Global options: one meaning, one wording, in every command.
+      for (const g of ['--quiet', '--debug', '--help']) expect(viaHelp.out, `${c.name} ${g}`).toContain(g)
+    }
+    expect((await run(['help', 'chek'])).err).toContain('did you mean "check"?')
+  })
+
+  it('every command that writes a report takes --out, --format and --fail-on, with one wording', async () => {
+    const { COMMAND_OPTIONS } = await import('../../src/cli.ts')
+    for (const name of ['check', 'record', 'verify', 'gate', 'proxy']) {
+      const o = COMMAND_OPTIONS[name]!
+      expect(Object.keys(o), name).toEqual(expect.arrayContaining(['out', 'format', 'fail-on', 'quiet', 'debug', 'help']))
+      expect(o['format']!.help, name).toBe(COMMAND_OPTIONS['check']!['format']!.help)
+      expect(o.out!.help, name).toMatch(/^where the reports go/)
+    }
+  })
+
   it.each([
-    [['check', '--bogus'], "Unknown option '--bogus'"],
+    [['check', '--bogus'], 'unknown option "--bogus" for check (see driftwatch help check)'],
+    [['check', '--sample', '3'], 'unknown option "--sample" for check; did you mean "--samples"?'],
+    [['verify', 'x.har', '--fail-one', 'warning'], 'did you mean "--fail-on"?'],
+    [['chek'], 'unknown command "chek"; did you mean "check"?'],
+    [['check', '--samples', '-1'], '--samples must be a whole number from 1 to 100 (got "-1")'],
+    [['check', '--timeout', '-5'], '--timeout must be a whole number from 100 up (got "-5")'],
+    [['sim', '--port', '-1'], '--port must be a whole number from 0 to 65535 (got "-1")'],
+    [['proxy', '--upstream', 'http://x', '--report-dir', 'r'], '--report-dir is now --out (reports)'],
+    [['record', '--out', 'recordings/meta'], "--out is where record's reports go, and recordings/meta holds recordings: pass the recordings directory as --recordings recordings/meta"],
+    [['check', '--fail-on', 'warn'], 'did you mean "warning"?'],
     [['check', '--samples', 'x'], '--samples must be a whole number'],
     [['check', '--fail-on', 'sometimes'], '--fail-on must be breaking, warning, info or never'],
     [['check', '--format', 'md,pdf'], '--format takes a comma-separated list of json, md, junit'],

@@ -38,6 +38,7 @@ export function expectation(over: Partial<Omit<Probe, 'expect'>> & { expect?: Pa
     preflight: false,
     samples: 1,
     repeatable: true,
+    cleanup: false,
     request: { method: 'GET', path: '/{api_version}/1', query: {}, headers: {}, auth: 'bearer' },
     capture: [],
     uses: [],

@@ -74,7 +74,7 @@ describe('record --from', () => {
     const out: string[] = []
     const err: string[] = []
     const io = { stdout: (s: string) => out.push(s), stderr: (s: string) => err.push(s), cwd: ROOT, env: ENV }
-    expect(await main(['record', '--from', HAR, '--out', dir(), '--name', 'yesterday'], io)).toBe(0)
+    expect(await main(['record', '--from', HAR, '--recordings', dir(), '--name', 'yesterday'], io)).toBe(0)
     expect(out.join('\n')).toMatch(/Recorded 5 of 6 exchanges as 3 operations in .*: 3 written \(.*media\.retrieve-url\/yesterday\.json.*\), 0 unchanged but for volatile values; 1 not recorded/)
     expect(err.join('\n')).toContain('? No operation describes GET /{api_version}/me/businesses: not recorded')
     expect(await main(['record', '--from', HAR, '--target', 'sim'], io)).toBe(2)

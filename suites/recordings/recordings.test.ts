@@ -5,7 +5,7 @@
  * Redaction is proved by grepping every file a run wrote for the token and the phone numbers.
  */
 import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runCheck } from '../../src/check.ts'
 import { HarnessError } from '../../src/errors.ts'
@@ -95,8 +95,14 @@ describe('record -> re-record -> check -> drift', () => {
     const err = await runCheck({ target: 'sim', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: copy, outDir: dir(), formats: ['json'], env: {}, cwd: ROOT }).catch((e: unknown) => e)
     expect((err as HarnessError).code).toBe('DW_RECORDING_INVALID')
     expect((err as Error).message).toMatch(/media\.delete\/sim-baseline\.json is not valid JSON/)
-    const r = await runRecord({ target: 'sim', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: copy, env: {}, cwd: ROOT })
-    expect(r.warnings).toEqual([expect.stringMatching(/media\.delete\/sim-baseline\.json is not valid JSON.*this run rewrites it$/)])
+    // The repair is named: the command that re-records exactly that file, or git to restore it.
+    expect((err as Error).message).toContain(`fix: re-record it with \`driftwatch record --only media.delete --name sim-baseline --recordings ${relative(ROOT, copy)}\``)
+    expect((err as Error).message).toContain('nothing was sent')
+    // record says so before it sends anything, and only media.delete goes without its golden.
+    const said: string[][] = []
+    const r = await runRecord({ target: 'sim', contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: copy, env: {}, cwd: ROOT, onStart: (i) => said.push(i.warnings), onProgress: () => said.push(['probe']) })
+    expect(said[0]).toEqual([expect.stringMatching(/media\.delete\/sim-baseline\.json is not valid JSON.*media\.delete is compared with no golden recording this run/)])
+    expect(said[1]).toEqual(['probe'])
     expect(r.files.find((f) => f.file.endsWith('media.delete/sim-baseline.json'))!.status).toBe('written')
     expect(loadRecordings(copy).get('media.delete')![0]!.observations).toHaveLength(1)
   })

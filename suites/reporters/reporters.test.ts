@@ -9,6 +9,7 @@ import { FORMATS } from '../../src/cli.ts'
 import { reporters } from '../../src/reporters/index.ts'
 import { fence } from '../../src/reporters/markdown.ts'
 import { xmlEscape } from '../../src/reporters/junit.ts'
+import { settle } from '../../src/report.ts'
 import { sampleReport } from './sample-report.ts'
 
 const GOLDEN = join(import.meta.dirname, 'golden')
@@ -77,7 +78,16 @@ describe('junit.xml', () => {
     expect(xml.match(/<testcase /g)).toHaveLength(4)
     expect(xml).toContain('<failure type="breaking" message="Framing changed to chunked (contract: content-length)">')
     expect(xml).toContain('<skipped message="skipped: needs {test_recipient}: set WHATSAPP_TEST_RECIPIENT to run it"/>')
-    expect(xml).toMatch(/<testsuites name="driftwatch" tests="4" failures="3" errors="0" skipped="1" time="3.250">/)
+    expect(xml).toMatch(/<testsuites name="driftwatch" tests="4" failures="1" errors="0" skipped="1" time="3.250">/)
+  })
+  it('fails exactly what --fail-on fails: a warning below it is output, not a failure', () => {
+    const warningOnly = sampleReport.results.find((r) => sampleReport.findings.filter((f) => f.contract === r.contract).every((f) => f.severity === 'warning') && sampleReport.findings.some((f) => f.contract === r.contract))!
+    const at = (failOn: 'breaking' | 'warning' | 'never') => reporters.junit.render(settle(sampleReport, failOn))
+    expect(at("breaking")).toMatch(/failures="1"/)
+    expect(at('breaking')).toMatch(new RegExp(`name="${warningOnly.contract.replace(/\./g, '\\.')}"[^>]*>\\n\\s*<system-out>\\[warning\\]`))
+    expect(at('warning')).toMatch(/failures="3"/)
+    expect(at('never')).toMatch(/failures="0"/)
+    expect(at('never')).not.toContain('<failure')
   })
   it('escapes markup and drops characters XML forbids', () => {
     expect(xmlEscape('a<b>&"c\'\u0001')).toBe('a&lt;b&gt;&amp;&quot;c&apos;')

@@ -9,6 +9,7 @@ export const sampleReport: Report = {
   startedAt: '2026-11-22T02:00:00.000Z',
   finishedAt: '2026-11-22T02:00:03.250Z',
   outcome: 'drift',
+  failOn: 'breaking',
   summary: { contracts: 4, probes: 6, passed: 0, failed: 3, skipped: 1, inconclusive: 0, breaking: 1, warning: 2, info: 1 },
   findings: [
     {

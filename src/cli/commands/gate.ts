@@ -1,0 +1,50 @@
+import { resolve } from 'node:path'
+import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+
+export const gate: Command = {
+  name: 'gate',
+  summary: 'before deploying a client, check its pact files against the contracts and the golden recordings. Offline and fast.',
+  usage: ['gate [options]'],
+  about: `Each pact interaction must be something the upstream accepts, as contracted (method, path,
+required parameters, bearer token, content type, status) and as last recorded: the recordings are
+replayed as a provider and Pact's own Verifier checks every interaction against them. A failing
+interaction is breaking: any --fail-on but never fails the gate.`,
+  options: {
+    pacts: { type: 'string', arg: '<dir|file>', help: `pact files (default ${DEFAULTS.pacts})` },
+    recordings: { type: 'string', arg: '<dir>', help: `golden recordings (default ${DEFAULTS.recordings})` },
+    contracts: { type: 'string', arg: '<dir>', help: `contract pack (default ${DEFAULTS.contracts})` },
+    ...reportOptions(DEFAULTS.gateOut),
+    ...GLOBAL,
+  },
+  notes: 'Reports: gate.json always; gate.md and junit.xml as --format asks (json,md,junit; default all).',
+  async run(v, _positionals, io) {
+    const failOn = parseFailOn(str(v, 'fail-on'))
+    const formats = parseFormats(str(v, 'format'))
+    const t0 = Date.now()
+    const { runGate } = await import('../../gate/gate.ts')
+    const { writeGateReport } = await import('../../gate/gate-report.ts')
+    const report = await runGate({
+      pactsPath: resolve(io.cwd, str(v, 'pacts') ?? DEFAULTS.pacts),
+      recordingsDir: resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings),
+      contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
+      cwd: io.cwd,
+    })
+    const files = await writeGateReport(report, resolve(io.cwd, str(v, 'out') ?? DEFAULTS.gateOut), io.cwd, formats)
+    io.stderr(`driftwatch gate: ${report.summary.interactions} interactions in ${report.pacts.join(', ')}`)
+    for (const i of report.interactions) {
+      if (v.quiet && i.status === 'passed') continue
+      io.stderr(`  ${i.status === 'passed' ? '✓' : '✗'} ${i.description}: ${i.request} → ${i.contract ?? 'no contract'}`)
+      for (const p of i.problems) io.stderr(`      ${p.source === 'contract' ? 'as contracted' : 'as recorded'}: ${p.message}`)
+    }
+    const s = report.summary
+    const secs = ((Date.now() - t0) / 1000).toFixed(1)
+    const fails = report.outcome === 'fail' && failOn !== 'never'
+    io.stdout(
+      report.outcome === 'pass' ? `GATE PASSED: ${s.passed} of ${s.interactions} interactions match the upstream as contracted and as last recorded (${secs} s)`
+      : fails ? `GATE FAILED: ${s.failed} of ${s.interactions} interactions would fail against the upstream (${secs} s)`
+      : `GATE PASSED (--fail-on never): ${s.failed} of ${s.interactions} interactions would fail against the upstream (${secs} s)`,
+    )
+    io.stdout(`Reports: ${files.join(', ')}`)
+    return fails ? 1 : 0
+  },
+}

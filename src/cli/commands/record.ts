@@ -1,0 +1,77 @@
+import { relative, resolve } from 'node:path'
+import { HarnessError } from '../../errors.ts'
+import { exitCodeOf } from '../../report.ts'
+import { finalLine } from '../lines.ts'
+import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type CliIO, type Command, type Values } from '../options.ts'
+import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
+
+export const record: Command = {
+  name: 'record',
+  summary: 'probe the target and write what it did as golden recordings.',
+  usage: ['record [options]', 'record --from <traffic.har|cassette.yml> [--recordings <dir>] [--name <name>] [--contracts <dir>]'],
+  about: `Writes <recordings>/<probe-id>/<name>.json per probe that ran: status, headers in wire order,
+framing, HTTP version, body (binary as base64), timings. Before it touches disk: secrets removed,
+phone numbers, wa_id and names replaced by stable placeholders, volatile values (dates, ids,
+signed URLs) listed. A file whose only changes would be volatile values is left untouched, so
+re-recording an unchanged upstream gives no git diff. The checks run against the recordings
+already there, so drift seen while recording is reported (in --out) before you commit it.
+An interrupted run records nothing of a probe it did not finish.
+
+With --from, nothing is sent: captured traffic (a HAR or a VCR cassette) is attributed to
+operations as verify does and written as <recordings>/<operation-id>/<name>.json, one file per
+operation it settles, with the same redaction and placeholders. Yesterday's traffic becomes the
+golden that \`driftwatch verify\` compares today's with. Unattributed exchanges are listed, not recorded.`,
+  options: {
+    from: { type: 'string', arg: '<file>', help: "record captured traffic instead of probing (name defaults to the file's base name)" },
+    ...PROBE_OPTIONS,
+    recordings: { type: 'string', arg: '<dir>', help: `where the recordings are written, and compared with first (default ${DEFAULTS.recordings})` },
+    name: { type: 'string', arg: '<name>', help: 'file name without .json (default sim-<scenario> for the simulator, live otherwise)' },
+    ...reportOptions(DEFAULTS.recordOut, 'never'),
+    ...GLOBAL,
+  },
+  async run(v, _positionals, io) {
+    checkFileName(str(v, 'name'))
+    refuseRecordingsAsOut('record', str(v, 'out'), io.cwd)
+    const recordingsDir = resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
+    const failOn = parseFailOn(str(v, 'fail-on'), 'never')
+    const formats = parseFormats(str(v, 'format'))
+    const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.recordOut)
+    if (str(v, 'from') !== undefined) return recordFrom(str(v, 'from')!, recordingsDir, v, io)
+    const flags = runFlags(v, io)
+    const t0 = Date.now()
+    const { runRecord } = await import('../../record.ts')
+    const result = await runRecord({ ...flags, recordingsDir, outDir, formats, failOn, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, failOn, io) })
+    const { report, files } = result
+    for (const w of result.warnings) io.stderr(`Warning: ${w}`)
+    io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
+    const written = files.filter((f) => f.status === 'written')
+    const where = relative(io.cwd, recordingsDir) || '.'
+    io.stdout(`Recorded ${files.length} contract${files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${files.length - written.length} unchanged but for volatile values (left as they were)`)
+    if (result.notRecorded.length) io.stderr(`Not recorded (interrupted before they finished): ${result.notRecorded.join(', ')}; their recordings are left as they were.`)
+    io.stdout(`Reports: ${result.reportFiles.join(', ')}`)
+    if (report.summary.breaking + report.summary.warning > 0) {
+      io.stderr('Note: the upstream drifted from the contracts while recording (see the lines above). Review the recordings before committing them as golden.')
+    }
+    const code = exitCodeOf(report)
+    if (code === 130 || code === 1) return code
+    if (files.length === 0) return report.summary.inconclusive > 0 ? 3 : 2
+    return 0
+  },
+}
+
+/** `record --from <traffic>`: captured traffic becomes golden recordings, one file per operation it settles. */
+async function recordFrom(from: string, recordingsDir: string, v: Values, io: CliIO): Promise<number> {
+  const probing = ['target', 'only', 'samples', 'api-version', 'scenario', 'allow-host', 'timeout', 'retry-budget'].filter((k) => v[k] !== undefined)
+  if (probing.length) throw new HarnessError('DW_USAGE', `--from records captured traffic and sends nothing: ${probing.map((k) => `--${k}`).join(', ')} ${probing.length === 1 ? 'does' : 'do'} not apply (see driftwatch help record)`)
+  const t0 = Date.now()
+  const { runRecordFromTraffic } = await import('../../record.ts')
+  const r = await runRecordFromTraffic({ input: from, contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts, recordingsDir, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), env: io.env, cwd: io.cwd })
+  const c = r.counts
+  const written = r.files.filter((f) => f.status === 'written')
+  const where = relative(io.cwd, recordingsDir) || '.'
+  if (!v.quiet) for (const f of r.report.findings.filter((x) => x.check === 'attribution')) io.stderr(r.redactor.text(`  ? ${f.title}${f.samples > 1 ? ` (${f.samples}×)` : ''}: not recorded`))
+  io.stdout(r.redactor.text(finalLine(r.report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
+  io.stdout(`Recorded ${c.attributed} of ${c.entries} exchanges as ${r.files.length} operation${r.files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${r.files.length - written.length} unchanged but for volatile values; ${c.unattributed} not recorded (unattributed or no operation, listed above)`)
+  if (r.report.summary.breaking + r.report.summary.warning > 0) io.stderr('Note: this traffic drifts from the operations (see the report fields above, or run driftwatch verify on it). Review the recordings before committing them as golden.')
+  return r.files.length === 0 ? 2 : 0
+}

@@ -1,0 +1,62 @@
+import { resolve } from 'node:path'
+import { HarnessError } from '../../errors.ts'
+import { isDrift } from '../../finding.ts'
+import { exitCodeOf, failsAt } from '../../report.ts'
+import { finalLine } from '../lines.ts'
+import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+
+export const verify: Command = {
+  name: 'verify',
+  summary: 'judge traffic you already have against the operations, offline.',
+  usage: ['verify <file.har | cassette.yml | recordings-dir> [options]'],
+  positionals: true,
+  about: `A HAR 1.2 file (browsers, mitmproxy, Charles, proxies; base64 bodies), a VCR cassette (Ruby VCR or
+Python vcrpy, as SDK and application test suites keep them), or a directory of driftwatch
+recordings. Each exchange is attributed to the operation the traffic says it is (path, the node
+each id names as learned from earlier answers or WHATSAPP_PHONE_NUMBER_ID / WHATSAPP_WABA_ID,
+method, query, fields=, request body, then the answer's fit) and judged by the same checks as
+\`check\`. An error the application asked for is a documented answer, not drift. An exchange the
+traffic does not settle is reported as unattributed, with its candidates, and never judged on a
+guess. A method the endpoint does not take (POST to a media id) is consumer drift.`,
+  options: {
+    contracts: { type: 'string', arg: '<dir>', help: `contract pack (default ${DEFAULTS.contracts})` },
+    recordings: { type: 'string', arg: '<dir>', help: `golden recordings of the traffic's own origin to compare with, e.g. made\nfrom yesterday's traffic by driftwatch record --from (default ${DEFAULTS.recordings})` },
+    ...reportOptions(DEFAULTS.verifyOut),
+    ...GLOBAL,
+  },
+  notes: `Secrets (Authorization, cookies, access_token) and personal data in the traffic never reach the
+reports. report.json's summary counts entries, attributed and unattributed. Exit 2 also for an
+unreadable or malformed file, or nothing to verify; 3 when no entry had a usable response.`,
+  async run(v, positionals, io) {
+    if (positionals.length !== 1) throw new HarnessError('DW_USAGE', `verify takes one HAR file, cassette or recordings directory (got ${positionals.length ? positionals.join(' ') : 'none'}; see driftwatch help verify)`)
+    const failOn = parseFailOn(str(v, 'fail-on'))
+    const formats = parseFormats(str(v, 'format'))
+    const t0 = Date.now()
+    const { runVerify } = await import('../../verify/verify.ts')
+    const { report, files, redactor, counts } = await runVerify({
+      input: positionals[0]!,
+      contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
+      recordingsDir: str(v, 'recordings') ?? DEFAULTS.recordings,
+      outDir: resolve(io.cwd, str(v, 'out') ?? DEFAULTS.verifyOut),
+      formats,
+      failOn,
+      env: io.env,
+      cwd: io.cwd,
+    })
+    io.stderr(`driftwatch verify: ${counts.entries} entries from ${report.target}: ${counts.attributed} attributed to an operation, ${counts.unattributed} not${v.quiet ? '' : ' (each says why below)'}`)
+    for (const r of report.results) {
+      const own = report.findings.filter((f) => f.contract === r.contract && isDrift(f))
+      const failing = own.some((f) => failsAt(f.severity, failOn))
+      const mark = r.status === 'passed' ? (own.length ? '!' : '✓') : r.status === 'failed' ? '✗' : '?'
+      if (v.quiet && !failing) continue
+      io.stderr(redactor.text(`  ${mark} ${r.contract}: ${r.reason ?? ''}${own.length ? `; ${own.map((f) => f.title).join('; ')}` : ''}`))
+    }
+    if (!v.quiet) {
+      const { NO_OPERATION, UNATTRIBUTED } = await import('../../judge/index.ts')
+      for (const f of report.findings.filter((x) => x.check === 'attribution' && (x.contract === UNATTRIBUTED || x.contract === NO_OPERATION))) io.stderr(redactor.text(`  ? ${f.title}${f.samples > 1 ? ` (${f.samples}×)` : ''}`))
+    }
+    io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
+    io.stdout(`Reports: ${files.join(', ')}`)
+    return exitCodeOf(report)
+  },
+}

@@ -1,0 +1,38 @@
+/**
+ * The lines commands print: a contract's progress line and the final summary line. Both read the
+ * report as settled at --fail-on, so a warning below the threshold shows as a warning (!), never
+ * as a cross, and the headline says what the exit code says.
+ */
+import { failsAt, type FailOn, type Report } from '../report.ts'
+import type { ProgressEvent } from '../runner/run.ts'
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length)
+}
+
+/** ✓ passed, ✗ drift at --fail-on, ! findings below it, - skipped, ? inconclusive. */
+export function progressLine(e: ProgressEvent, failOn: FailOn): { mark: string; text: string } {
+  const r = e.result
+  const width = String(e.total).length
+  const idx = `[${String(e.index).padStart(width)}/${e.total}]`
+  const failing = e.findings.some((f) => failsAt(f.severity, failOn))
+  const drift = e.findings.filter((f) => f.severity !== 'info')
+  const mark = r.status === 'skipped' ? '-' : r.status === 'inconclusive' ? '?' : failing ? '✗' : drift.length ? '!' : '✓'
+  const worst = e.findings.find((f) => f.severity === 'breaking') ?? e.findings.find((f) => f.severity === 'warning') ?? e.findings[0]
+  const more = drift.length - 1
+  let tail = ''
+  if (r.status === 'skipped' || r.status === 'inconclusive') tail = `${r.status}: ${r.reason ?? ''}`
+  else if (worst) tail = `${worst.severity}: ${worst.title}${more > 0 ? ` (+${more} more)` : ''}`
+  const stats = r.status === 'skipped' ? '' : `${r.probes} req ${String(r.durationMs).padStart(5)} ms  `
+  return { mark, text: `  ${idx} ${mark} ${pad(r.contract, 42)} ${stats}${tail}`.trimEnd() }
+}
+
+const HEAD: Record<Report['outcome'], string> = { pass: 'PASS', drift: 'DRIFT', inconclusive: 'INCONCLUSIVE', error: 'ERROR', interrupted: 'INTERRUPTED' }
+
+/** `PASS: 13 contracts (...), findings: ... (1.2 s)`, from the settled report. */
+export function finalLine(report: Report, seconds: string, counted = 'requests'): string {
+  const s = report.summary
+  const failOn = report.failOn ?? 'breaking'
+  const below = report.outcome !== 'drift' && failOn !== 'info' && s.breaking + s.warning > 0 ? `; ${failOn === 'never' ? 'none fails with --fail-on never' : `below --fail-on ${failOn}`}` : ''
+  return `${HEAD[report.outcome]}: ${s.contracts} contracts (${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive), ${s.probes} ${counted}, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info${below} (${seconds} s)`
+}

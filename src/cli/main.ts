@@ -1,0 +1,145 @@
+/**
+ * The command line: a dispatch table of commands, each with its own module and options table
+ * (src/cli/commands/). Parses arguments, calls the library, prints progress and picks the exit
+ * code; the exit codes are the same for every command (EXIT_CODES).
+ */
+import { readFileSync } from 'node:fs'
+import { ContractError, HarnessError, isHarnessError } from '../errors.ts'
+import { check } from './commands/check.ts'
+import { gate } from './commands/gate.ts'
+import { importCommand } from './commands/import.ts'
+import { proxy } from './commands/proxy.ts'
+import { record } from './commands/record.ts'
+import { sim } from './commands/sim.ts'
+import { verify } from './commands/verify.ts'
+import { EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
+
+export { FORMATS, type CliIO } from './options.ts'
+
+/** Every command, in the order the main help lists them. */
+export const COMMANDS: readonly Command[] = [check, record, verify, importCommand, proxy, gate, sim]
+
+const byName = new Map(COMMANDS.map((c) => [c.name, c]))
+
+/** Every command's parseArgs flags, for callers (and tests) that validate command lines against the CLI. */
+export const COMMAND_OPTIONS = Object.fromEntries(COMMANDS.map((c) => [c.name, c.options])) as Record<string, Command['options']>
+
+function mainHelp(): string {
+  const rows = COMMANDS.flatMap((c) => c.usage.slice(0, 1).map((u) => [`driftwatch ${u}`, c.summary] as const))
+  rows.push(['driftwatch help <command>', "a command's options (also driftwatch <command> --help)"], ['driftwatch --version', 'the version'])
+  return [
+    'driftwatch: catch upstream API drift before production breaks.',
+    '',
+    'Usage:',
+    ...rows.map(([u, s]) => `  ${u}\n      ${s}`),
+    '',
+    'Global options (one meaning in every command that takes them):',
+    ...Object.entries(GLOBAL).map(([n, o]) => `  ${`${'short' in o ? `-${o.short}, ` : ''}--${n}`.padEnd(14)}${o.help}`),
+    '  --out <dir>   where the reports go (import: where the drafts go)',
+    '  --format      reports to write besides report.json: json,md,junit',
+    '  --fail-on     the lowest severity that is drift, exits 1 and fails JUnit',
+    '',
+    EXIT_CODES,
+  ].join('\n')
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+function unknownCommand(name: string): HarnessError {
+  return new HarnessError('DW_USAGE', `unknown command "${name}"${suggest(name, COMMANDS.map((c) => c.name))} (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see driftwatch --help)`)
+}
+
+/** Runs the CLI with `args` (without node and script); returns the exit code. */
+export async function main(args: string[], io: CliIO = defaultIO()): Promise<number> {
+  const [name, ...rest] = args
+  try {
+    if (name === undefined || name === '--help' || name === '-h') {
+      io.stdout(mainHelp())
+      return name === undefined ? 2 : 0
+    }
+    if (name === 'help') {
+      if (rest.length === 0) {
+        io.stdout(mainHelp())
+        return 0
+      }
+      const cmd = byName.get(rest[0]!)
+      if (!cmd) throw unknownCommand(rest[0]!)
+      io.stdout(helpText(cmd))
+      return 0
+    }
+    if (name === '--version' || name === '-v') {
+      io.stdout(version())
+      return 0
+    }
+    const cmd = byName.get(name)
+    if (!cmd) throw unknownCommand(name)
+    const { values, positionals } = parseCommand(cmd, rest)
+    if (values.help) {
+      io.stdout(helpText(cmd))
+      return 0
+    }
+    return await cmd.run(values, positionals, io)
+  } catch (err) {
+    return reportError(err, io, args.includes('--debug'))
+  }
+}
+
+function reportError(err: unknown, io: CliIO, debug: boolean): number {
+  if (err instanceof ContractError) {
+    io.stderr(`driftwatch: ${err.message}`)
+    io.stderr('Fix the files above; nothing was probed.')
+  } else if (isHarnessError(err)) {
+    io.stderr(`driftwatch: ${err.message} [${err.code}]`)
+  } else {
+    io.stderr(`driftwatch: internal error: ${(err as Error)?.message ?? String(err)} [DW_INTERNAL]`)
+    if (debug && err instanceof Error && err.stack) io.stderr(err.stack)
+    else io.stderr('Re-run with --debug for a stack trace, and please report it.')
+  }
+  return 2
+}
+
+/**
+ * Entry point for the bin: real streams. The first SIGINT/SIGTERM stops sending (cleanup still
+ * runs, reports are written, exit 130); the second abandons cleanup and the run writes what it
+ * observed at once; a third, or a run that has not ended 5 s after the second, exits at once.
+ * Temporary files are removed on the way out whichever way it ends (see atomic-write).
+ */
+export async function runFromProcess(): Promise<number> {
+  const first = new AbortController()
+  const second = new AbortController()
+  let signals = 0
+  const onSignal = () => {
+    signals++
+    if (signals === 1) {
+      process.stderr.write('\ndriftwatch: stopping: no new requests; cleanup and reports follow (Ctrl-C again to skip cleanup)\n')
+      first.abort()
+    } else if (signals === 2) {
+      process.stderr.write('\ndriftwatch: skipping cleanup; writing what was observed (Ctrl-C again to quit now)\n')
+      second.abort()
+      setTimeout(() => process.exit(130), 5000).unref()
+    } else process.exit(130)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return main(process.argv.slice(2), { ...defaultIO(), interrupt: first.signal, halt: second.signal })
+}
+
+function defaultIO(): CliIO {
+  // `driftwatch check | head -1` closes our stdout early: that is the reader's choice, not a crash.
+  // Stop writing to a closed stream; the run (and its report files and exit code) carries on.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err
+    })
+  }
+  return {
+    stdout: (l) => process.stdout.write(`${l}\n`),
+    stderr: (l) => process.stderr.write(`${l}\n`),
+    env: process.env,
+    cwd: process.cwd(),
+    tty: process.stderr.isTTY === true,
+  }
+}
