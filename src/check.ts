@@ -11,6 +11,7 @@ import { DEFAULT_RETRY } from './runner/retry.ts'
 import { runContracts, type ProgressEvent, type RetryEvent } from './runner/run.ts'
 import { openSession, type Session, type SessionOptions } from './session.ts'
 import type { Redactor } from './transport/redact.ts'
+import { assertWritable } from './preflight.ts'
 import { writeReports } from './write-reports.ts'
 
 /** Options of a check run (the CLI flags, resolved). */
@@ -90,6 +91,7 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
 
 /** Runs a check end to end. Throws HarnessError for configuration problems found before any probe. */
 export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
+  await assertWritable(opts.outDir, '--out', opts.cwd)
   const session = await openSession(opts)
   const startedAt = new Date().toISOString()
   const write = (report: Report) => writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor: session.redactor, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) })

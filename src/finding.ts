@@ -2,7 +2,8 @@
  * Findings are data: the upstream (or our client) did something the contract does not allow.
  * A check returns them; it never throws for a mismatch.
  */
-import type { Observation, RawHeader } from './observation.ts'
+import { hexPreview, isBinaryText, type Observation, type RawHeader } from './observation.ts'
+import { curlFor } from './reproduce.ts'
 
 /** How bad a finding is. `breaking`: clients following the contract fail. `warning`: they will soon, or some do. `info`: worth knowing. */
 export type Severity = 'breaking' | 'warning' | 'info'
@@ -23,6 +24,8 @@ export interface Evidence {
   /** Response headers in wire order, original case. */
   headers?: RawHeader[]
   bodyExcerpt?: string
+  /** A curl command that sends the same request (token as $WHATSAPP_ACCESS_TOKEN). */
+  curl?: string
 }
 
 /** What a check returns for one problem, before the runner adds sampling and timing. */
@@ -65,9 +68,13 @@ export function causeKey(f: Pick<Finding, 'severity' | 'check' | 'title'>): stri
   return `${f.severity}\u0000${f.check}\u0000${f.title}`
 }
 
-/** Drafts that fold into one finding across samples: same check, severity, title, expected and actual. */
-export function foldKey(d: Pick<FindingDraft, 'check' | 'severity' | 'title' | 'expected' | 'actual'>): string {
-  return `${d.check}\u0000${d.severity}\u0000${d.title}\u0000${d.expected}\u0000${d.actual}`
+/**
+ * Drafts that fold into one finding across samples: same check, severity and title (titles carry
+ * the essential values). Details that differ per sample (a parse error's position in random bytes)
+ * do not split one cause into rows; the first sample's detail stands for them.
+ */
+export function foldKey(d: Pick<FindingDraft, 'check' | 'severity' | 'title'>): string {
+  return `${d.check}\u0000${d.severity}\u0000${d.title}`
 }
 
 /** Drift is anything above info: info findings are worth knowing, never a failure. */
@@ -83,15 +90,17 @@ export function worstFirst(a: Pick<Finding, 'severity'>, b: Pick<Finding, 'sever
 /** Builds evidence from an observation; headers and bodies are already redacted by the transport. */
 export function evidenceFrom(o: Observation | undefined, maxBody = 600): Evidence {
   if (!o) return {}
-  const ev: Evidence = { request: `${o.request.method} ${o.request.url}` }
+  const ev: Evidence = { request: `${o.request.method} ${o.request.url}`, curl: curlFor(o.request) }
   if (o.response) {
     ev.status = o.response.status
     ev.headers = o.response.rawHeaders
     const b = o.response.body
-    if (b.text !== undefined) {
+    if (b.text !== undefined && b.hexPreview === undefined && !isBinaryText(b.text.slice(0, maxBody))) {
       ev.bodyExcerpt = b.text.length > maxBody ? `${b.text.slice(0, maxBody)}… (${b.size} bytes in all)` : b.text
     } else if (b.size > 0) {
-      ev.bodyExcerpt = `<binary, ${b.size} bytes, sha256 ${b.sha256}>`
+      // Bytes are described, never dumped: size, hash, and the first bytes in hex.
+      const preview = b.hexPreview ?? (b.base64 ? hexPreview(Buffer.from(b.base64, 'base64')) : undefined)
+      ev.bodyExcerpt = `<${b.text !== undefined ? 'not UTF-8 text' : 'binary'}, ${b.size} bytes, sha256 ${b.sha256}${preview ? `; first bytes: ${preview}` : ''}>`
     }
   } else if (o.transportError) {
     ev.bodyExcerpt = `<no response: ${o.transportError.code}: ${o.transportError.message}>`

@@ -39,6 +39,27 @@ export interface ObservedBody {
   json?: unknown
   /** Parse error message when the body claimed or looked like JSON but did not parse. */
   jsonError?: string
+  /**
+   * For a body that is not text (binary, or bytes that are not valid UTF-8 under a text content
+   * type): its first bytes in hex, so reports show `size + sha256 + preview` and never raw bytes.
+   */
+  hexPreview?: string
+}
+
+/** How many leading bytes a hex preview shows. */
+export const HEX_PREVIEW_BYTES = 32
+
+/** `89 50 4e 47 …`: the first bytes of a body, in hex. */
+export function hexPreview(bytes: Uint8Array): string {
+  return Buffer.from(bytes.subarray(0, HEX_PREVIEW_BYTES)).toString('hex').replace(/(..)(?!$)/g, '$1 ')
+}
+
+/** Control characters (but tab and newlines) and U+FFFD: text that is really bytes. */
+const NOT_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFD]/
+
+/** True when a body's kept bytes are not readable text. */
+export function isBinaryText(text: string): boolean {
+  return NOT_TEXT.test(text)
 }
 
 /** The request as sent (redacted). */

@@ -14,6 +14,7 @@ import { PersonalDataRedactor } from './recordings/personal-data.ts'
 import { prepareRecording, writeRecording, type Recording, type WriteStatus } from './recordings/store.ts'
 import { settle, type Report } from './report.ts'
 import type { FormatId } from './reporters/index.ts'
+import { assertWritable } from './preflight.ts'
 import { writeReports } from './write-reports.ts'
 import { openSession } from './session.ts'
 import { trafficState } from './traffic/attribute.ts'
@@ -51,6 +52,8 @@ const KEEP_BINARY_BYTES = 16 * 1024 * 1024
 
 /** Records every selected contract that ran; skipped contracts leave their old recordings alone. */
 export async function runRecord(opts: RecordOptions): Promise<RecordResult> {
+  await assertWritable(opts.recordingsDir, '--recordings', opts.cwd)
+  if (opts.outDir) await assertWritable(opts.outDir, '--out', opts.cwd)
   // Compared with what is recorded there now: the run says what changed before it is overwritten.
   const session = await openSession({ ...opts, keepBinaryBytes: KEEP_BINARY_BYTES, recordingsDir: opts.recordingsDir, tolerateBadRecordings: true })
   try {
@@ -112,6 +115,7 @@ export interface RecordFromResult {
  */
 export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<RecordFromResult> {
   const cwd = opts.cwd ?? process.cwd()
+  await assertWritable(opts.recordingsDir, '--recordings', cwd)
   const { rel, pack, redactor, kind, entries } = await openTraffic({ ...opts, cwd })
   if (kind === 'recordings') throw new HarnessError('DW_USAGE', `${rel} is a recordings directory already; record --from takes a HAR file or a VCR cassette`)
   if (entries.length === 0) throw new HarnessError('DW_USAGE', `${rel} holds no exchanges: nothing to record`)

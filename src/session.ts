@@ -58,7 +58,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   const target = resolveTarget(opts.target, opts.env)
   if (target.kind === 'live' && opts.scenario) throw new HarnessError('DW_USAGE', '--scenario only applies to --target sim (scenarios are simulator behaviours)')
   const pack = loadContracts(opts.contractsDir, opts.cwd ? { cwd: opts.cwd } : {})
-  if (pack.probes.length === 0) throw new HarnessError('DW_USAGE', `${opts.contractsDir} holds operations but no probes: check and record send probes (<id>.yaml at the top of the pack); judge traffic against operations with driftwatch verify`)
+  if (pack.probes.length === 0) throw new HarnessError('DW_USAGE', `${opts.contractsDir} holds operations but no probes: check and record send probes (<id>.yaml anywhere in the pack outside operations/, schemas/ and fixtures/); judge traffic against operations with driftwatch verify`)
   const selected = selectProbes(pack.probes, opts.only) // a glob matching nothing fails here, before the simulator starts
   // A malformed recording fails here too, each named with its repair, before any probe (unless
   // re-recording, which is the repair: then only that contract goes without its golden).

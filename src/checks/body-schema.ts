@@ -16,7 +16,8 @@ export const bodySchemaCheck = perObservation('body-schema-conformance', 'the bo
   if (!hit || !schema) return []
   const { r } = hit
   if (r.body.json === undefined) {
-    const why = r.body.jsonError ? `does not parse: ${r.body.jsonError}` : r.body.size === 0 ? 'is empty' : 'is not JSON'
+    // Bytes that are not text are described (first bytes in hex), never quoted.
+    const why = r.body.hexPreview !== undefined ? `is not UTF-8 text, so not JSON (first bytes: ${r.body.hexPreview.slice(0, 47)})` : r.body.jsonError ? `does not parse: ${r.body.jsonError}` : r.body.size === 0 ? 'is empty' : 'is not JSON'
     return [{ severity: 'breaking', title: `Body ${r.body.size === 0 ? 'is empty' : 'is not JSON'}`, message: `Received: a ${r.body.size}-byte body that ${why}\nContract: JSON matching ${schema}\nClients that parse the body throw.`, expected: `JSON matching ${schema}`, actual: why }]
   }
   if (ctx.schemaDrift) return []

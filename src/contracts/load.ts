@@ -1,5 +1,6 @@
 /**
- * Loads a contract pack: operations (`operations/*.yaml`), probes (`*.yaml` at the top level) and
+ * Loads a contract pack: operations (YAML under `operations/`), probes (YAML anywhere else but
+ * `schemas/` and `fixtures/`, subfolders included) and
  * body schemas (`schemas/*.json`). Each file is parsed with positions, validated against its file
  * schema and normalised; cross-file rules run last. Every problem found is reported together,
  * each with file, path and line, before anything is sent.
@@ -45,11 +46,28 @@ const OPERATION_HINTS: FileHints = {
   },
 }
 
-function filesIn(dir: string): string[] {
+/** Folders of a pack that hold something other than probes. */
+const NOT_PROBES = new Set(['operations', 'schemas', 'fixtures'])
+
+/**
+ * Contract files under `dir`, subfolders included (a pack may group its files in folders: a file
+ * silently ignored is a contract silently not checked). `skipTop` names top-level folders that
+ * hold other kinds of file. Hidden files and folders are skipped.
+ */
+function filesIn(dir: string, skipTop: ReadonlySet<string> = new Set()): string[] {
   if (!existsSync(dir)) return []
-  return readdirSync(dir)
-    .filter((f) => CONTRACT_EXTENSIONS.has(extname(f)) && statSync(join(dir, f)).isFile())
-    .sort()
+  const out: string[] = []
+  const walk = (sub: string) => {
+    for (const e of readdirSync(join(dir, sub), { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue
+      const relPath = sub ? join(sub, e.name) : e.name
+      if (e.isDirectory()) {
+        if (!(sub === '' && skipTop.has(e.name))) walk(relPath)
+      } else if (CONTRACT_EXTENSIONS.has(extname(e.name)) && statSync(join(dir, relPath)).isFile()) out.push(relPath)
+    }
+  }
+  walk('')
+  return out.sort()
 }
 
 function parseAll(dir: string, files: readonly string[], validate: ValidateFunction, fileSchema: object, hints: FileHints, rel: (p: string) => string, problems: ContractProblem[]): ParsedFile[] {
@@ -76,7 +94,7 @@ export function loadContracts(dir: string, options: LoadOptions = {}): ContractP
     throw new HarnessError('DW_CONTRACTS_NOT_FOUND', `contract directory not found: ${rel(absDir)} (pass --contracts <dir>)`, { dir: rel(absDir) })
   }
   const opDir = join(absDir, 'operations')
-  const probeFiles = filesIn(absDir)
+  const probeFiles = filesIn(absDir, NOT_PROBES)
   const opFiles = filesIn(opDir)
   if (probeFiles.length === 0 && opFiles.length === 0) {
     throw new HarnessError('DW_CONTRACTS_NOT_FOUND', `no contract files in ${rel(absDir)}: operations go in ${rel(opDir)}/*.yaml, probes in ${rel(absDir)}/*.yaml`, { dir: rel(absDir) })

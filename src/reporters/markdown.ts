@@ -9,18 +9,29 @@ import type { Reporter } from './reporter.ts'
 const ICON: Record<Severity, string> = { breaking: '🔴 breaking', warning: '🟠 warning', info: '🔵 info' }
 const RESULT: Record<string, string> = { passed: '✅ passed', failed: '❌ drift', skipped: '⏭️ skipped', inconclusive: '❔ inconclusive' }
 
+/**
+ * Text a person can read: control characters become \xNN and a run of replacement characters
+ * (bytes that were not UTF-8) becomes `[not UTF-8 ×N]`, so no report ever carries raw bytes.
+ */
+export function printable(s: string): string {
+  return s
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/\uFFFD+/g, (run) => `[not UTF-8 ×${run.length}]`)
+}
+
 /** Escapes a value for a Markdown table cell (one line, no pipes). */
 export function cell(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;')
+  return printable(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;')
 }
 
 /** Escapes text for a heading or list item: one line, no raw HTML. */
 export function inline(s: string): string {
-  return s.replace(/\r?\n/g, ' ').replace(/</g, '&lt;')
+  return printable(s).replace(/\r?\n/g, ' ').replace(/</g, '&lt;')
 }
 
 /** A fenced block whose fence is longer than any backtick run inside, so content cannot break out. */
-export function fence(content: string, lang = ''): string {
+export function fence(raw: string, lang = ''): string {
+  const content = printable(raw)
   const longest = Math.max(2, ...[...content.matchAll(/`+/g)].map((m) => m[0].length))
   const f = '`'.repeat(longest + 1)
   return `${f}${lang}\n${content.replace(/\s+$/, '')}\n${f}`
@@ -105,6 +116,7 @@ function detail(g: Group, i: number, r: Report): string {
     if (ev.headers?.length) out.push('', fence(ev.headers.map(([n, v]) => `${n}: ${v}`).join('\n'), 'http'))
     if (ev.bodyExcerpt) out.push('', fence(ev.bodyExcerpt, ev.bodyExcerpt.trimStart().startsWith('{') ? 'json' : 'text'))
   }
+  if (ev.curl) out.push('', 'Reproduce (export WHATSAPP_ACCESS_TOKEN first):', '', fence(ev.curl, 'sh'))
   return out.join('\n')
 }
 

@@ -4,12 +4,13 @@
  * timings. Nothing the upstream does can crash this: malformed, truncated, reset, slow or huge
  * responses end as a TransportFailure inside the observation.
  */
+import { isUtf8 } from 'node:buffer'
 import { createHash, hash as cryptoHash, type Hash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Client, buildConnector, type Dispatcher } from 'undici'
 import type { AuthMode, HttpMethod } from '../contracts/types.ts'
-import type { Framing, Observation, ObservedBody, RawHeader, TransportFailure, TransportPhase } from '../observation.ts'
+import { hexPreview, isBinaryText, type Framing, type Observation, type ObservedBody, type RawHeader, type TransportFailure, type TransportPhase } from '../observation.ts'
 import { isoNow } from '../clock.ts'
 import { parseJsonBody } from '../json.ts'
 import { HostPolicy } from './host-policy.ts'
@@ -329,7 +330,7 @@ class Exchange {
     if (r) {
       const sha256 = this.hash ? this.hash.digest('hex') : hashOnce(this.first ?? EMPTY)
       const kept = this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept, this.keptLen)
-      r.body = makeBody(kept, this.size, sha256, this.textual, contentTypeOf(r.rawHeaders))
+      r.body = makeBody(kept, this.size, sha256, this.textual, contentTypeOf(r.rawHeaders), this.first)
       this.result.raw = kept
       r.framing.bytesRead = this.size
       if (this.tap) r.framing.wireBytes = this.tap.wireBytes
@@ -388,14 +389,17 @@ export function framingOf(headers: readonly RawHeader[], status: number, method:
   return { kind: 'close-delimited', bytesRead: 0 }
 }
 
-function makeBody(kept: Buffer, size: number, sha256: string, textual: boolean, contentType: string | undefined): ObservedBody {
+function makeBody(kept: Buffer, size: number, sha256: string, textual: boolean, contentType: string | undefined, first: Buffer | undefined): ObservedBody {
   const body: ObservedBody = { size, sha256, keptBytes: kept.length, truncated: kept.length < size }
   if (!textual) {
     if (kept.length > 0) body.base64 = kept.toString('base64')
+    if (first?.length) body.hexPreview = hexPreview(first)
     return body
   }
   const text = kept.toString('utf8')
   body.text = text
+  // A text content type over bytes that are not text: said as bytes in every report, never dumped raw.
+  if (kept.length > 0 && (!isUtf8(kept) || isBinaryText(text))) body.hexPreview = hexPreview(kept)
   const looksJson = (contentType ?? '').toLowerCase().includes('json') || /^\s*[[{]/.test(text)
   if (looksJson && size > 0) {
     if (body.truncated) body.jsonError = `body is ${size} bytes; only the first ${kept.length} were kept, so it was not parsed`

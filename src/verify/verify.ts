@@ -16,6 +16,7 @@ import { trafficState } from '../traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
 import { openTraffic } from '../traffic/read.ts'
 import type { Redactor } from '../transport/redact.ts'
+import { assertWritable } from '../preflight.ts'
 import { writeReports } from '../write-reports.ts'
 
 /** Options of a verify run (the CLI flags, resolved). */
@@ -48,6 +49,7 @@ function originOf(urls: readonly string[]): string | undefined {
 /** Runs verify end to end and writes the reports. */
 export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; files: string[]; redactor: Redactor; counts: TrafficCounts }> {
   const cwd = opts.cwd ?? process.cwd()
+  await assertWritable(opts.outDir, '--out', cwd)
   const { rel, pack, redactor, kind, entries } = await openTraffic({ ...opts, cwd })
   if (entries.length === 0) throw new HarnessError('DW_USAGE', `${rel} holds no ${kind === 'recordings' ? 'recordings' : kind === 'har' ? 'HAR entries' : 'interactions'}: nothing to verify`)
 

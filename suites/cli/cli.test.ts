@@ -135,14 +135,38 @@ describe('driftwatch check', () => {
     writeFileSync(file, 'x')
     const r = await cli(['check', '--only', 'phone-numbers.get', '--out', join(file, 'sub'), '--quiet'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/cannot create output directory .*a-file\/sub \(ENOTDIR\); pass --out with a writable directory \[DW_OUTPUT_FAILED\]/)
-    expect(r.stderr).toContain('1 contracts against') // --only is counted before the run starts
+    expect(r.stderr).toMatch(/cannot create output directory .*a-file\/sub \(ENOTDIR\); pass --out with a writable directory\. Nothing was sent\. \[DW_OUTPUT_FAILED\]/)
+    // Found before the run starts, not after a live upload, send and delete.
+    expect(r.stderr).not.toContain('contracts against')
     if (process.platform === 'linux') {
       // Node's own recursive mkdir spins forever here (procfs answers ENOENT); ours must not.
       const p = await cli(['check', '--only', 'phone-numbers.get', '--out', '/proc/driftwatch-test/out', '--quiet'])
       expect(p.code).toBe(2)
       expect(p.stderr).toContain('[DW_OUTPUT_FAILED]')
     }
+  })
+
+  it('an unwritable --out or --recordings stops check, record, verify and proxy before a single request', async () => {
+    const sim = await startSimulator()
+    sims.push(sim)
+    const file = join(tempDir(), 'a-file')
+    writeFileSync(file, 'x')
+    const bad = join(file, 'sub')
+    const runs: [string[], string][] = [
+      [['check', '--target', sim.url, '--out', bad], '--out'],
+      [['record', '--target', sim.url, '--recordings', bad], '--recordings'],
+      [['record', '--target', sim.url, '--recordings', tempDir(), '--out', bad], '--out'],
+      [['verify', 'suites/verify/fixtures/cloud-api-traffic.har', '--out', bad], '--out'],
+      [['proxy', '--upstream', sim.url, '--port', '0', '--out', bad], '--out'],
+      [['gate', '--out', bad], '--out'],
+    ]
+    for (const [args, flag] of runs) {
+      const err: string[] = []
+      const code = await main(args, { stdout: () => undefined, stderr: (l) => err.push(l), env: simEnv(sim), cwd: ROOT })
+      expect(code, args.join(' ')).toBe(2)
+      expect(err.join('\n'), args.join(' ')).toContain(`pass ${flag} with a writable directory. Nothing was sent. [DW_OUTPUT_FAILED]`)
+    }
+    expect(sim.requests).toBe(0)
   })
 
   it('--only that matches nothing is a usage error before anything starts', async () => {

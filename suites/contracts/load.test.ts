@@ -101,6 +101,27 @@ describe('the Meta pack', () => {
   })
 })
 
+describe('probes in subfolders', () => {
+  it('are loaded (a pack may group its probes in folders), and validated like any other', () => {
+    const dir = pack({})
+    mkdirSync(join(dir, 'media'))
+    writeFileSync(join(dir, 'media', 'a.b.yaml'), MINIMAL)
+    expect(loadContracts(dir).probes.map((p) => p.id)).toEqual(['a.b'])
+    writeFileSync(join(dir, 'media', 'a.b.yaml'), MINIMAL.replace('title:', 'titel:'))
+    const found = problems(dir)!
+    expect(found.length).toBeGreaterThan(0)
+    expect(new Set(found.map((p) => p.file))).toEqual(new Set([expect.stringMatching(/media\/a\.b\.yaml$/)]))
+  })
+  it('but not schemas/, fixtures/ or operations/ (other kinds of file), nor hidden folders', () => {
+    const dir = pack({ 'a.b.yaml': MINIMAL })
+    mkdirSync(join(dir, 'fixtures'))
+    writeFileSync(join(dir, 'fixtures', 'payload.json'), '{"not": "a probe"}')
+    mkdirSync(join(dir, '.git'))
+    writeFileSync(join(dir, '.git', 'x.yaml'), 'junk: [')
+    expect(loadContracts(dir).probes.map((p) => p.id)).toEqual(['a.b'])
+  })
+})
+
 describe('bad contracts fail with file, line, path and the fix', () => {
   it('names an unknown field and suggests the right one', () => {
     const dir = pack({ 'a.b.yaml': MINIMAL.replace('expect:', 'expct:\n  status: 200\nexpect:') })

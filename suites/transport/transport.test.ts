@@ -9,6 +9,9 @@ import { HostPolicy } from '../../src/transport/host-policy.ts'
 import { Redactor } from '../../src/transport/redact.ts'
 import { INVALID_TOKEN, Transport, type PreparedRequest, type TransportOptions } from '../../src/transport/transport.ts'
 import { closedPort, rawServer, type RawReply, type RawServer } from '../helpers/raw-server.ts'
+import { evidenceFrom } from '../../src/finding.ts'
+import { markdownReporter } from '../../src/reporters/markdown.ts'
+import { sampleReport } from '../reporters/sample-report.ts'
 
 const TOKEN = 'EAAtransportTestTokenDoNotLeak0123456789'
 const JSON_BODY = '{"id":"4490709327384033"}'
@@ -101,7 +104,30 @@ describe('what crosses the wire is recorded', () => {
 
   it('hashes a binary body in full but keeps none of it in memory', async () => {
     const r = (await make().send(req('/png'))).response!
-    expect(r.body).toEqual({ size: 2048, sha256: sha(Buffer.alloc(2048, 7)), keptBytes: 0, truncated: true })
+    // Only its first bytes, in hex, so reports can describe it without holding or dumping it.
+    expect(r.body).toEqual({ size: 2048, sha256: sha(Buffer.alloc(2048, 7)), keptBytes: 0, truncated: true, hexPreview: Array(32).fill('07').join(' ') })
+  })
+
+  it('marks bytes that are not UTF-8 under a JSON content type, and a report shows size, sha256 and hex, never the bytes', async () => {
+    const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x7b, 0x80, 0x81, 0x1b])
+    const server = await rawServer(() => ({ bytes: Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${bytes.length}\r\n\r\n`, 'latin1'), bytes]) }))
+    try {
+      const o = await make().send({ ...req('/'), url: `${server.url}/x` })
+      expect(o.response!.body.hexPreview).toBe('ff fe 00 01 7b 80 81 1b')
+      const ev = evidenceFrom(o)
+      expect(ev.bodyExcerpt).toBe(`<not UTF-8 text, 8 bytes, sha256 ${sha(bytes)}; first bytes: ff fe 00 01 7b 80 81 1b>`)
+      const md = markdownReporter.render({ ...sampleReport, findings: [{ ...sampleReport.findings[0]!, evidence: ev, message: `raw: ${o.response!.body.text}` }] })
+      expect(md).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFD]/)
+      expect(md).toContain('\\x01')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('leaves real text alone: no preview for a UTF-8 JSON body', async () => {
+    const r = (await make().send(req('/cl'))).response!
+    expect(r.body.json).toBeDefined()
+    expect(r.body.hexPreview).toBeUndefined()
   })
 
   it('keeps at most keepBytes of a text body and does not parse a partial JSON', async () => {

@@ -21,6 +21,9 @@ interaction is breaking: any --fail-on but never fails the gate.`,
     const failOn = parseFailOn(str(v, 'fail-on'))
     const formats = parseFormats(str(v, 'format'))
     const t0 = Date.now()
+    const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.gateOut)
+    const { assertWritable } = await import('../../preflight.ts')
+    await assertWritable(outDir, '--out', io.cwd)
     const { runGate } = await import('../../gate/gate.ts')
     const { writeGateReport } = await import('../../gate/gate-report.ts')
     const report = await runGate({
@@ -29,7 +32,7 @@ interaction is breaking: any --fail-on but never fails the gate.`,
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       cwd: io.cwd,
     })
-    const files = await writeGateReport(report, resolve(io.cwd, str(v, 'out') ?? DEFAULTS.gateOut), io.cwd, formats)
+    const files = await writeGateReport(report, outDir, io.cwd, formats)
     io.stderr(`driftwatch gate: ${report.summary.interactions} interactions in ${report.pacts.join(', ')}`)
     for (const i of report.interactions) {
       if (v.quiet && i.status === 'passed') continue

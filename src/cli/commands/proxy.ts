@@ -41,6 +41,10 @@ answer from the upstream (unreachable), and otherwise 130, as every command stop
     const failOn = parseFailOn(str(v, 'fail-on'))
     const formats = parseFormats(str(v, 'format'))
     const recordingsDir = v['no-record'] ? undefined : resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
+    const reportDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.proxyOut)
+    const { assertWritable } = await import('../../preflight.ts')
+    await assertWritable(reportDir, '--out', io.cwd)
+    if (recordingsDir) await assertWritable(recordingsDir, '--recordings', io.cwd)
     const { startProxy } = await import('../../proxy/proxy.ts')
     let failing = 0
     let failures = 0
@@ -51,7 +55,7 @@ answer from the upstream (unreachable), and otherwise 130, as every command stop
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       ...(recordingsDir ? { recordingsDir } : {}),
       ...(str(v, 'name') ? { name: str(v, 'name')! } : {}),
-      reportDir: resolve(io.cwd, str(v, 'out') ?? DEFAULTS.proxyOut),
+      reportDir,
       formats,
       env: io.env,
       cwd: io.cwd,
