@@ -3,7 +3,7 @@
  * files written by real Pact V4 consumer tests, Pact's own Verifier against the replay. Each wrong
  * consumer must be stopped with the interaction, the contract and what differs.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
@@ -85,6 +85,7 @@ describe('driftwatch gate', () => {
           .willRespondWith(200, (b) => b.jsonBody({ url: string('https://lookaside.fbsbx.com/x'), mime_type: string('image/png'), sha256: string('a'.repeat(64)), file_size: integer(463), id: string(MEDIA) })),
       (url) => new LegacyOverrideClient({ baseUrl: url, apiVersion: 'v23.0', token: 't' }).retrieve(MEDIA),
     )
+    if (process.env.UPDATE_EXAMPLES) cpSync(pacts, join(ROOT, 'examples', 'legacy-pacts'), { recursive: true })
     const i = only(await gate(pacts))
     expect(i.status).toBe('failed')
     expect(i.contract).toBe('media.retrieve-url')
@@ -93,6 +94,10 @@ describe('driftwatch gate', () => {
     expect(asContracted).toEqual([expect.stringMatching(/^sends POST \/v23\.0\/\d+, but contracts\/meta\/operations\/media\.retrieve-url\.yaml says this endpoint takes GET, DELETE, not POST; as last recorded \(media\.post-method\), POST gets 405\. Send GET\.$/)])
     const asRecorded = i.problems.filter((p) => p.source === 'recording').map((p) => p.message)
     expect(asRecorded.some((m) => /media\.post-method\/sim-baseline.*(status|405)/i.test(m))).toBe(true)
+    // The README runs the gate on a committed copy of this pact: it must say what this test's pact says.
+    const file = 'legacy-override-client-whatsapp-cloud-api.json'
+    const interactions = (p: string) => (JSON.parse(readFileSync(p, 'utf8')) as { interactions: { description: string; request: unknown; response: unknown }[] }).interactions.map(({ description, request, response }) => ({ description, request, response }))
+    expect(interactions(join(ROOT, 'examples', 'legacy-pacts', file)), `regenerate examples/legacy-pacts/${file} from this test's pact`).toEqual(interactions(join(pacts, file)))
   })
 
   it('stops a client coded against Meta\'s spec (file_size as a string) that real traffic contradicts', async () => {
