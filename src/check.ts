@@ -22,6 +22,8 @@ export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
   /** The severity that is drift in every report format (default breaking). */
   failOn?: FailOn
   samples?: number
+  /** `fresh` (default): each sample of a repeatable probe over its own new connection; `reuse`: one keep-alive connection. */
+  connection?: 'fresh' | 'reuse'
   /** Seconds the run may spend waiting out downtime or throttling (default 60; 0 disables retries). */
   retryBudgetSeconds?: number
   signal?: AbortSignal
@@ -79,6 +81,7 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
     transport: session.transport,
     ...(opts.only ? { only: opts.only } : {}),
     ...(opts.samples ? { samples: opts.samples } : {}),
+    ...(opts.connection ? { connection: opts.connection } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.halt ? { halt: opts.halt } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

@@ -122,6 +122,24 @@ export interface Timings {
   reusedConnection?: boolean
 }
 
+/**
+ * Which connection carried a sample: what tells the servers of a fleet apart. Meta rolls changes
+ * out by server, so when samples disagree the first question is what the failing ones shared.
+ */
+export interface ConnectionInfo {
+  /** `fresh`: a new connection opened for this sample alone; `shared`: the run's keep-alive connection. */
+  mode: 'fresh' | 'shared'
+  /** True when the request went over a connection that had already carried a response. */
+  reused: boolean
+  /** The peer's address as connected (for a fleet behind one name: which of its addresses). */
+  remoteAddress?: string
+  remotePort?: number
+  /** TLS only: whether the handshake resumed a cached session (fresh connections never do). */
+  tlsSessionReused?: boolean
+  /** TLS only: the protocol version, e.g. `TLSv1.3`. */
+  tlsProtocol?: string
+}
+
 /** One probe sample: the request, the response (if any) and any transport failure. */
 export interface Observation {
   contract: string
@@ -133,6 +151,8 @@ export interface Observation {
   response?: ObservedResponse
   transportError?: TransportFailure
   timings: Timings
+  /** The connection that carried it; absent in traffic captured without it. */
+  connection?: ConnectionInfo
 }
 
 // Checks look headers up by name many times per observation; index each header list once.

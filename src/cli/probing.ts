@@ -18,6 +18,7 @@ export const PROBE_OPTIONS = {
   contracts: { type: 'string', arg: '<dir>', help: `contract pack directory (default ${DEFAULTS.contracts})` },
   only: { type: 'string', multiple: true, arg: '<id-glob>', help: "only these contracts (and what they depend on); comma-separated too,\ne.g. --only 'media.*'" },
   samples: { type: 'string', arg: '<N>', help: "samples per repeatable contract, 1-100 (overrides each contract's own)" },
+  connection: { type: 'string', arg: 'fresh|reuse', help: "how the samples of a repeatable contract travel: fresh (default) opens a\nnew connection per sample, round-robin over every address the host\nresolves to, so a fleet split per connection shows; reuse sends them\nall over one keep-alive connection (one server sees them all)" },
   'api-version': { type: 'string', arg: '<vN.N>', help: `Graph API version to request (default ${DEFAULTS.apiVersion})` },
   scenario: { type: 'string', arg: '<name>', help: `simulator behaviour, with --target sim (default baseline); one of:\n${scenarioNames().join(', ')}` },
   'allow-host': { type: 'string', multiple: true, arg: '<host>', help: 'another host that may receive the token' },
@@ -31,6 +32,8 @@ export function runFlags(v: Values, io: CliIO) {
   const samples = wholeNumber(str(v, 'samples'), '--samples', 1, 100)
   const timeoutMs = wholeNumber(str(v, 'timeout'), '--timeout', 100)
   const retryBudgetSeconds = wholeNumber(str(v, 'retry-budget'), '--retry-budget', 0)
+  const connection = str(v, 'connection')
+  if (connection !== undefined && connection !== 'fresh' && connection !== 'reuse') throw new HarnessError('DW_USAGE', `--connection must be fresh or reuse, not "${connection}"`)
   const scenario = str(v, 'scenario')
   if (scenario !== undefined && !scenarios[scenario]) throw new HarnessError('DW_USAGE', `unknown scenario "${scenario}" (available: ${scenarioNames().join(', ')})`)
   const only = v.only as string[] | undefined
@@ -41,6 +44,7 @@ export function runFlags(v: Values, io: CliIO) {
     apiVersion,
     ...(only ? { only } : {}),
     ...(samples ? { samples } : {}),
+    ...(connection ? { connection: connection as 'fresh' | 'reuse' } : {}),
     ...(scenario ? { scenario } : {}),
     ...(allowHosts ? { allowHosts } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),

@@ -60,6 +60,12 @@ export interface RunOptions {
   only?: readonly string[]
   /** Overrides every repeatable contract's sample count. */
   samples?: number
+  /**
+   * How the samples of a repeatable probe travel. `fresh` (default): one new connection per sample,
+   * round-robin over the host's addresses, so a fleet split per connection shows. `reuse`: every
+   * request over the run's keep-alive connection (cheaper; sees one server per connection).
+   */
+  connection?: 'fresh' | 'reuse'
   /** First Ctrl-C: stop sending; the request in flight is abandoned, cleanup probes still run. */
   signal?: AbortSignal
   /** Second Ctrl-C: cleanup is abandoned too; the report is written with what was observed. */
@@ -124,6 +130,7 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
       let abandoned = 0
       for (let s = 1; s <= samples && !signal?.aborted && !gaveUp; s++) {
         const req = await buildRequest(contract, vars, opts.baseUrl, s)
+        if (samples > 1 && opts.connection !== 'reuse') req.connection = 'fresh'
         // Retry what Meta documents as transient (downtime, throttling) within the run's budget.
         for (let attempt = 0; ; attempt++) {
           const o = await opts.transport.send(req, signal)

@@ -15,6 +15,14 @@ export interface ScenarioContext {
   random: () => number
   /** Milliseconds since the server started. */
   uptimeMs: () => number
+  /**
+   * Which server of the simulated fleet took this request (0-based). A backend is pinned per TCP
+   * connection, round-robin, as a load balancer that balances connections (not requests) does: every
+   * request on a keep-alive connection meets the same backend.
+   */
+  backend: number
+  /** How many backends the fleet has. */
+  fleetSize: number
 }
 
 /** A named behaviour: call `next()` for the baseline response (or `next(otherRequest)`), then change it, or answer without it. */
@@ -63,4 +71,16 @@ export function rewriteJson(res: SimResponse, edit: (body: Record<string, unknow
   }
   edit(body)
   return { ...res, body: Buffer.from(JSON.stringify(body)) }
+}
+
+/** Replaces a response header's value where it is sent (first occurrence, wire position kept); a response without it is left alone. */
+export function withHeader(res: SimResponse, name: string, value: string): SimResponse {
+  const lower = name.toLowerCase()
+  let found = false
+  const headers = res.headers.map(([n, v]): [string, string] => {
+    if (found || n.toLowerCase() !== lower) return [n, v]
+    found = true
+    return [n, value]
+  })
+  return found ? { ...res, headers } : res
 }

@@ -4,7 +4,7 @@
  * checks are exercised over a real socket.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { HarnessError } from '../errors.ts'
 import { graphErrorResponse, statusText, type SimResponse } from './graph.ts'
@@ -25,15 +25,35 @@ export interface SimulatorOptions {
   scenario?: string | Scenario
   /** Seed for scenarios that draw random numbers. */
   seed?: number
+  /** Servers in the simulated fleet, pinned per connection round-robin (default 8). */
+  fleetSize?: number
+  /**
+   * More loopback addresses to listen on, on the same port (e.g. `127.0.0.2`): a host that resolves
+   * to several addresses, for fresh-connection sampling. The URL uses `host`.
+   */
+  alsoListenOn?: string[]
 }
+
+/** The path of the simulator's control endpoint (never part of Graph's paths, which start with a version or an id). */
+export const CONTROL_PATH = '/__sim/scenario'
 
 /** A started simulator. */
 export interface RunningSimulator {
   /** Base URL, e.g. `http://127.0.0.1:43210`. */
   url: string
   credentials: SimulatorCredentials
-  scenario: Scenario
+  /** The scenario answering now (it changes with setScenario or the control endpoint). */
+  readonly scenario: Scenario
   state: SimulatorState
+  /**
+   * Switches the scenario while running, as a rollout on Meta's side would: requests that arrive
+   * after the switch get the new behaviour. Also `POST /__sim/scenario` with `{"scenario": "<name>"}`.
+   */
+  setScenario(name: string): Scenario
+  /** Every address:port it listens on. */
+  readonly addresses: string[]
+  /** Connections accepted so far (each pinned to one backend). */
+  readonly connections: number
   /** Requests handled so far. */
   readonly requests: number
   close(): Promise<void>
@@ -42,48 +62,115 @@ export interface RunningSimulator {
 /** Starts the simulator and resolves once it listens. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const requested = options.scenario ?? 'baseline'
-  const scenario = typeof requested === 'string' ? scenarios[requested]?.() : requested
-  if (!scenario) throw new HarnessError('DW_USAGE', `unknown scenario "${String(requested)}" (available: ${scenarioNames().join(', ')})`)
+  let scenario = typeof requested === 'string' ? build(requested) : requested
   const state = new SimulatorState()
   const random = seededRandom(options.seed ?? 20260120)
   const started = performance.now()
+  const fleetSize = Math.max(1, options.fleetSize ?? 8)
+  const backendOf = new WeakMap<Socket, number>()
+  let connections = 0
   let requests = 0
   let base = ''
+  const setScenario = (name: string): Scenario => (scenario = build(name))
 
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.url?.startsWith(CONTROL_PATH)) {
+      control(req, res, () => scenario, setScenario).catch(() => res.destroy())
+      return
+    }
     requests++
     const n = requests
+    const backend = backendOf.get(req.socket) ?? 0
+    // Bound now: a switch while this request is being read applies to the next one.
+    const answering = scenario
     handle(req, res, async (simReq) => {
       const next = (override?: SimRequest) => route(override ?? simReq, state, base)
-      return scenario.respond(simReq, next, { state, requestNumber: n, random, uptimeMs: () => performance.now() - started })
+      return answering.respond(simReq, next, { state, requestNumber: n, random, uptimeMs: () => performance.now() - started, backend, fleetSize })
     }).catch(() => res.destroy())
-  })
-  server.keepAliveTimeout = 5_000
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new HarnessError('DW_SIMULATOR_FAILED', `simulator could not listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}: ${err.code ?? err.message}`, { code: err.code })),
-    )
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve())
-  })
-  const addr = server.address() as AddressInfo
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
-  base = `http://${host}:${addr.port}`
+  }
+  const servers: Server[] = []
+  const host = options.host ?? '127.0.0.1'
+  let port = options.port ?? 0
+  for (const address of [host, ...(options.alsoListenOn ?? [])]) {
+    const server = createServer(listener)
+    server.keepAliveTimeout = 5_000
+    server.on('connection', (socket: Socket) => backendOf.set(socket, connections++ % fleetSize))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new HarnessError('DW_SIMULATOR_FAILED', `simulator could not listen on ${address}:${port}: ${err.code ?? err.message}`, { code: err.code })),
+      )
+      server.listen(port, address, () => resolve())
+    }).catch(async (err: unknown) => {
+      await Promise.all(servers.map((s) => closeServer(s)))
+      throw err
+    })
+    servers.push(server)
+    port = (server.address() as AddressInfo).port
+  }
+  const urlOf = (s: Server) => {
+    const addr = s.address() as AddressInfo
+    return `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
+  }
+  base = `http://${urlOf(servers[0]!)}`
 
   return {
     url: base,
     credentials: state.credentials,
-    scenario,
+    get scenario() {
+      return scenario
+    },
+    setScenario,
     state,
+    addresses: servers.map(urlOf),
     get requests() {
       return requests
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
+    get connections() {
+      return connections
+    },
+    close: async () => {
+      await Promise.all(servers.map((s) => closeServer(s)))
+    },
   }
+}
+
+function build(name: string): Scenario {
+  const scenario = scenarios[name]?.()
+  if (!scenario) throw new HarnessError('DW_USAGE', `unknown scenario "${name}" (available: ${scenarioNames().join(', ')})`)
+  return scenario
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
+}
+
+/** `GET /__sim/scenario`: which scenario answers; `POST` with `{"scenario": "<name>"}`: switch to another. */
+async function control(req: IncomingMessage, res: ServerResponse, current: () => Scenario, set: (name: string) => Scenario): Promise<void> {
+  const reply = (status: number, body: unknown) => {
+    const text = JSON.stringify(body)
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) })
+    res.end(text)
+  }
+  const body = await readBody(req)
+  if (req.method === 'GET') return reply(200, { scenario: current().name, available: scenarioNames() })
+  if (req.method !== 'POST') return reply(405, { error: `use GET to read the scenario or POST {"scenario": "<name>"} to switch; not ${req.method}` })
+  let name: unknown
+  try {
+    name = (JSON.parse(body?.toString('utf8') ?? '') as { scenario?: unknown }).scenario
+  } catch {
+    name = undefined
+  }
+  if (typeof name !== 'string') return reply(400, { error: 'send {"scenario": "<name>"} as JSON', available: scenarioNames() })
+  const previous = current().name
+  try {
+    set(name)
+  } catch (err) {
+    return reply(400, { error: (err as Error).message, available: scenarioNames() })
+  }
+  return reply(200, { scenario: name, previous, switchedAt: new Date().toISOString() })
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

@@ -5,12 +5,14 @@
  * responses end as a TransportFailure inside the observation.
  */
 import { isUtf8 } from 'node:buffer'
+import { lookup as dnsLookup } from 'node:dns/promises'
+import { isIP, type LookupFunction } from 'node:net'
 import { createHash, hash as cryptoHash, type Hash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Client, buildConnector, type Dispatcher } from 'undici'
 import type { AuthMode, HttpMethod } from '../contracts/types.ts'
-import { hexPreview, isBinaryText, type Framing, type Observation, type ObservedBody, type RawHeader, type TransportFailure, type TransportPhase } from '../observation.ts'
+import { hexPreview, isBinaryText, type ConnectionInfo, type Framing, type Observation, type ObservedBody, type RawHeader, type TransportFailure, type TransportPhase } from '../observation.ts'
 import { isoNow } from '../clock.ts'
 import { parseJsonBody } from '../json.ts'
 import { HostPolicy } from './host-policy.ts'
@@ -32,7 +34,17 @@ export interface PreparedRequest {
   /** Short text form of the body for evidence (JSON or form), redacted by the transport. */
   bodyExcerpt?: string
   auth: AuthMode
+  /**
+   * `shared` (default): the run's keep-alive connection to the origin. `fresh`: a new TCP (and TLS,
+   * with no session resumption) connection for this request alone, to the next of the addresses
+   * the host resolves to, round-robin; so samples of one request meet different servers of a
+   * fleet that load-balances per connection.
+   */
+  connection?: 'shared' | 'fresh'
 }
+
+/** Resolves a host name to every address it has (dns.lookup with `all: true` by default). */
+export type ResolveAll = (hostname: string) => Promise<{ address: string; family: number }[]>
 
 /** Transport settings; all sizes in bytes, times in milliseconds. */
 export interface TransportOptions {
@@ -54,6 +66,8 @@ export interface TransportOptions {
   /** Least time between two request starts to the same origin (politeness on live APIs). */
   minIntervalMs?: number
   userAgent?: string
+  /** How fresh connections find a host's addresses; tests pass their own. */
+  resolve?: ResolveAll
 }
 
 const DEFAULTS = {
@@ -65,6 +79,7 @@ const DEFAULTS = {
   keepBinaryBytes: 0,
   minIntervalMs: 0,
   userAgent: 'driftwatch/0.1 (+contract probes; https://github.com/driftwatch)',
+  resolve: ((hostname) => dnsLookup(hostname, { all: true })) as ResolveAll,
 }
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ECONNABORTED', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN'])
@@ -92,6 +107,9 @@ export class Transport {
   private readonly opts: Required<Omit<TransportOptions, 'token'>> & { token?: string }
   private readonly clients = new Map<string, Client>()
   private readonly lastStart = new Map<string, number>()
+  /** Per host name: its addresses (resolved once per run) and the next one a fresh connection takes. */
+  private readonly fleets = new Map<string, Promise<{ addresses: { address: string; family: number }[]; next: number }>>()
+  private readonly fresh = new Set<Client>()
   private closed = false
 
   constructor(options: TransportOptions) {
@@ -145,13 +163,31 @@ export class Transport {
 
     if (this.opts.minIntervalMs > 0) await this.pace(url.origin)
     if (this.closed) throw new Error('transport is closed')
-    const client = this.client(url.origin)
+    const fresh = req.connection === 'fresh' ? await this.freshClient(url) : undefined
+    if (fresh && 'failure' in fresh) {
+      observation.transportError = { ...fresh.failure, message: redactor.text(fresh.failure.message) }
+      observation.connection = { mode: 'fresh', reused: false }
+      return { observation, body: EMPTY }
+    }
+    const client = fresh?.client ?? this.client(url.origin)
     const t0 = performance.now()
-    const result = await this.exchange(client, url, req, headers, signal)
+    let result: ExchangeResult
+    try {
+      result = await this.exchange(client, url, req, headers, signal)
+    } finally {
+      if (fresh) {
+        this.fresh.delete(fresh.client)
+        // Not awaited: the response is complete; the socket's teardown is not part of the exchange.
+        fresh.client.destroy().catch(() => undefined)
+      }
+    }
     const timings: Observation['timings'] = { totalMs: round(performance.now() - t0) }
     if (result.ttfb !== undefined) timings.ttfbMs = round(result.ttfb - t0)
     if (result.reused !== undefined) timings.reusedConnection = result.reused
     observation.timings = timings
+    const connection: ConnectionInfo = { mode: fresh ? 'fresh' : 'shared', reused: result.reused ?? false, ...result.peer }
+    if (fresh && connection.remoteAddress === undefined) connection.remoteAddress = fresh.address
+    observation.connection = connection
     const r = result.response
     if (r) {
       // The response object is ours and fresh: redact in place. Everything derived from the body is
@@ -170,8 +206,9 @@ export class Transport {
   /** Closes every connection. */
   async close(): Promise<void> {
     this.closed = true
-    const all = [...this.clients.values()]
+    const all = [...this.clients.values(), ...this.fresh]
     this.clients.clear()
+    this.fresh.clear()
     await Promise.all(all.map((c) => c.destroy().catch(() => undefined)))
   }
 
@@ -183,6 +220,36 @@ export class Transport {
       this.clients.set(origin, c)
     }
     return c
+  }
+
+  /**
+   * A one-off client for one request: a new connection to the next address of the host, with TLS
+   * session resumption off, so each sample is a first meeting with whichever server takes it.
+   */
+  private async freshClient(url: URL): Promise<{ client: Client; address: string } | { failure: TransportFailure }> {
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    let fleet = this.fleets.get(host)
+    if (!fleet) {
+      fleet = isIP(host) ? Promise.resolve({ addresses: [{ address: host, family: isIP(host) }], next: 0 }) : this.opts.resolve(host).then((addresses) => ({ addresses, next: 0 }))
+      this.fleets.set(host, fleet)
+    }
+    let f: Awaited<typeof fleet>
+    try {
+      f = await fleet
+      if (f.addresses.length === 0) throw Object.assign(new Error(`${host} resolves to no address`), { code: 'ENOTFOUND' })
+    } catch (err) {
+      this.fleets.delete(host) // try again on the next request: DNS failures can be brief
+      return { failure: classify(err, false) }
+    }
+    const pick = f.addresses[f.next++ % f.addresses.length]!
+    const lookup: LookupFunction = (_name, options, callback) => {
+      if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [pick])
+      else callback(null, pick.address, pick.family)
+    }
+    const connect = tappedConnector(buildConnector({ timeout: this.opts.connectTimeoutMs, allowH2: false, maxCachedSessions: 0, lookup } as buildConnector.BuildOptions))
+    const client = new Client(url.origin, { connect, pipelining: 1, allowH2: false, keepAliveTimeout: 1 })
+    this.fresh.add(client)
+    return { client, address: pick.address }
   }
 
   private async pace(origin: string): Promise<void> {
@@ -273,6 +340,13 @@ class Exchange {
     const head = tap?.claimHead()
     this.result.ttfb = performance.now()
     this.result.reused = tap ? tap.completed > 0 : undefined
+    if (tap?.remoteAddress !== undefined) {
+      const peer: ExchangeResult['peer'] = { remoteAddress: tap.remoteAddress }
+      if (tap.remotePort !== undefined) peer.remotePort = tap.remotePort
+      if (tap.tlsSessionReused !== undefined) peer.tlsSessionReused = tap.tlsSessionReused
+      if (tap.tlsProtocol !== undefined) peer.tlsProtocol = tap.tlsProtocol
+      this.result.peer = peer
+    }
     const rawHeaders: RawHeader[] = new Array(raw.length >> 1)
     for (let i = 0; i + 1 < raw.length; i += 2) rawHeaders[i >> 1] = [raw[i]!.toString('latin1'), raw[i + 1]!.toString('utf8')]
     const ct = contentTypeOf(rawHeaders)
@@ -353,6 +427,7 @@ interface ExchangeResult {
   failure?: TransportFailure
   ttfb?: number
   reused?: boolean
+  peer?: Pick<ConnectionInfo, 'remoteAddress' | 'remotePort' | 'tlsSessionReused' | 'tlsProtocol'>
 }
 
 function flatten(headers: readonly RawHeader[]): string[] {

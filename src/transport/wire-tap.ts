@@ -30,6 +30,12 @@ export class SocketTap {
   wireBytes = 0
   /** Responses completed on this socket; > 0 means the connection was reused. */
   completed = 0
+  /** The peer, as connected: which server (or front-end) took this connection. */
+  remoteAddress: string | undefined
+  remotePort: number | undefined
+  /** TLS only: whether the handshake resumed a cached session, and the protocol version. */
+  tlsSessionReused: boolean | undefined
+  tlsProtocol: string | undefined
 
   /** Records a chunk read off the socket. */
   feed(chunk: Buffer): void {
@@ -78,6 +84,13 @@ export function tappedConnector(base: buildConnector.connector): buildConnector.
         return
       }
       const tap = new SocketTap()
+      const s = socket as Socket & { encrypted?: boolean; isSessionReused?: () => boolean; getProtocol?: () => string | null }
+      tap.remoteAddress = s.remoteAddress
+      tap.remotePort = s.remotePort
+      if (s.encrypted) {
+        tap.tlsSessionReused = s.isSessionReused?.()
+        tap.tlsProtocol = s.getProtocol?.() ?? undefined
+      }
       ;(socket as Socket).on('data', (chunk: Buffer) => {
         lastActive = tap
         tap.feed(chunk)
