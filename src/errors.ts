@@ -19,6 +19,7 @@ export type HarnessErrorCode =
   | 'DW_SPEC_INVALID'
   | 'DW_SIMULATOR_FAILED'
   | 'DW_OUTPUT_FAILED'
+  | 'DW_STATE_FAILED'
   | 'DW_INTERNAL'
 
 /** One problem inside a contract or schema file, located precisely enough to fix it. */

@@ -12,12 +12,13 @@ import { proxy } from './commands/proxy.ts'
 import { record } from './commands/record.ts'
 import { sim } from './commands/sim.ts'
 import { verify } from './commands/verify.ts'
+import { watch } from './commands/watch.ts'
 import { EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
 
 export { FORMATS, type CliIO } from './options.ts'
 
 /** Every command, in the order the main help lists them. */
-export const COMMANDS: readonly Command[] = [check, record, verify, importCommand, proxy, gate, sim]
+export const COMMANDS: readonly Command[] = [check, watch, record, verify, importCommand, proxy, gate, sim]
 
 const byName = new Map(COMMANDS.map((c) => [c.name, c]))
 

@@ -45,6 +45,8 @@ export const DEFAULTS = {
   format: 'json,md,junit',
   failOn: 'breaking',
   simPort: 8787,
+  watchState: 'reports/watch/state.db',
+  budget: '960/day',
 } as const
 
 /** One row of a command's options table. */

@@ -241,6 +241,15 @@ export function requestDifferences(v: Probe['request'], base: Probe['request']):
 }
 
 /** Dependencies of a probe: explicit `after` plus the probes that capture what it uses. */
+/**
+ * What a probe cannot run without when selected: its captures' sources, and its `after` list,
+ * except for a cleanup probe, whose `after` only orders it (last, when those run): deleting the
+ * uploaded media needs the upload, not every other media probe.
+ */
+export function prerequisitesOf(c: Probe, all: readonly Probe[]): string[] {
+  return c.cleanup ? dependenciesOf({ ...c, after: [] }, all) : dependenciesOf(c, all)
+}
+
 export function dependenciesOf(c: Probe, all: readonly Probe[]): string[] {
   const deps = new Set(c.after)
   for (const v of c.uses) {

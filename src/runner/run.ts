@@ -58,8 +58,12 @@ export interface RunOptions {
   variables: Readonly<Record<string, string | undefined>>
   transport: Transport
   only?: readonly string[]
+  /** With `only`: false leaves the preflight probe out unless asked for (watch's cycles). */
+  preflight?: boolean
   /** Overrides every repeatable contract's sample count. */
   samples?: number
+  /** Without `samples`: the most samples any contract takes (watch keeps cycles cheap). */
+  samplesCap?: number
   /**
    * How the samples of a repeatable probe travel. `fresh` (default): one new connection per sample,
    * round-robin over the host's addresses, so a fleet split per connection shows. `reuse`: every
@@ -82,17 +86,21 @@ export interface RunOptions {
   golden?: ReadonlyMap<string, Recording>
 }
 
-/** Samples a contract takes: one if it has side effects; at least three for a method-rejection probe, since one sample cannot show a split fleet. */
-export function samplesFor(c: Probe, requested: number | undefined): number {
+/**
+ * Samples a contract takes: one if it has side effects; else what was requested, or its own count
+ * capped at `cap`; at least three for a method-rejection probe, since one sample cannot show a split fleet.
+ */
+export function samplesFor(c: Probe, requested: number | undefined, cap?: number): number {
   if (!c.repeatable) return 1
   const min = c.expect.methods?.rejects.includes(c.request.method) ? 3 : 1
-  return Math.max(requested ?? c.samples, min)
+  const n = requested ?? (cap !== undefined ? Math.min(c.samples, cap) : c.samples)
+  return Math.max(n, min)
 }
 
 /** Runs the selected probes and returns the report (never throws for upstream behaviour). */
 export async function runContracts(opts: RunOptions): Promise<Report> {
   const startedAt = new Date().toISOString()
-  const selected = selectProbes(opts.pack.probes, opts.only)
+  const selected = selectProbes(opts.pack.probes, opts.only, opts.preflight === false ? { preflight: false } : {})
   const vars: Record<string, string | undefined> = { ...opts.variables, api_version: opts.apiVersion }
   const capturedBy = new Map<string, string>()
   for (const c of opts.pack.probes) for (const cap of c.capture) capturedBy.set(cap.name, c.id)
@@ -123,7 +131,7 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
     } else if (missing !== undefined) {
       result = { ...base, status: 'skipped', reason: skipReason(missing, capturedBy, statusOf), probes: 0, durationMs: 0 }
     } else {
-      const samples = samplesFor(contract, opts.samples)
+      const samples = samplesFor(contract, opts.samples, opts.samplesCap)
       const observations: Observation[] = []
       let gaveUp = false
       // Once the upstream is down and the retry budget cannot wait it out, stop sampling: no hammering.

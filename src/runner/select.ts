@@ -3,7 +3,7 @@
  * before a download can), in pack order.
  */
 import picomatch from 'picomatch'
-import { dependenciesOf } from '../contracts/probes.ts'
+import { prerequisitesOf } from '../contracts/probes.ts'
 import type { Probe } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
 
@@ -15,8 +15,12 @@ export interface Selected {
 
 const matchers = new Map<string, (id: string) => boolean>()
 
-/** Selects by id globs (comma-separated allowed); empty or undefined selects everything. */
-export function selectProbes(contracts: readonly Probe[], globs: readonly string[] | undefined): Selected[] {
+/**
+ * Selects by id globs (comma-separated allowed); empty or undefined selects everything. The
+ * preflight probe joins every selection unless `preflight: false` (watch runs it only when it
+ * needs to know whether the token still works).
+ */
+export function selectProbes(contracts: readonly Probe[], globs: readonly string[] | undefined, opts: { preflight?: boolean } = {}): Selected[] {
   const patterns = (globs ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean)
   if (patterns.length === 0) return contracts.map((probe) => ({ probe, requested: true }))
   const key = patterns.join('\u0000')
@@ -27,12 +31,12 @@ export function selectProbes(contracts: readonly Probe[], globs: readonly string
     throw new HarnessError('DW_USAGE', `--only ${patterns.join(',')} matches no probe (ids: ${contracts.map((c) => c.id).join(', ')})`)
   }
   // Preflight contracts always run: they tell a rejected token from drift before anything else.
-  const needed = new Set([...requested, ...contracts.filter((c) => c.preflight).map((c) => c.id)])
+  const needed = new Set([...requested, ...(opts.preflight === false ? [] : contracts.filter((c) => c.preflight).map((c) => c.id))])
   const stack = [...needed]
   while (stack.length > 0) {
     const id = stack.pop()!
     const c = contracts.find((x) => x.id === id)!
-    for (const d of dependenciesOf(c, contracts)) {
+    for (const d of prerequisitesOf(c, contracts)) {
       if (!needed.has(d)) {
         needed.add(d)
         stack.push(d)

@@ -1,0 +1,117 @@
+import { resolve, relative } from 'node:path'
+import { DEFAULTS, GLOBAL, parseFailOn, str, wholeNumber, type Command } from '../options.ts'
+import { PROBE_OPTIONS, runFlags } from '../probing.ts'
+
+const { 'retry-budget': _retry, ...probeOptions } = PROBE_OPTIONS
+
+export const watch: Command = {
+  name: 'watch',
+  summary: 'probe continuously under a request budget; alert once per new drift.',
+  usage: ['watch [options]'],
+  about: `A long-running monitor. It probes the contracts a few at a time, spreading its requests evenly
+over the day within --budget, probing first what is stale, what drifted or changed recently, and what
+is cheap. A drift (one contract and check) raises one alert when it appears and one recovery when it
+has been gone for --recover-after runs; never the same alert every cycle, not even after a restart
+(state is kept in an SQLite file). When Meta is in downtime, throttling or rejects the token, a
+circuit breaker backs off (1 min doubling to 30 min) and tests the water with one cheap probe.`,
+  options: {
+    ...probeOptions,
+    recordings: { type: 'string', arg: '<dir>', help: `golden recordings to compare with (default ${DEFAULTS.recordings}; none if absent)` },
+    budget: { type: 'string', arg: '<N/day|N/hour>', help: `requests the watch may send, spread evenly (default ${DEFAULTS.budget}: a fifth of\nMeta's lowest per-WABA limit of 200 calls an hour)` },
+    'alert-webhook': { type: 'string', multiple: true, arg: '[json=|slack=]<url>', help: 'POST each alert as JSON, or as a Slack incoming-webhook message\n(slack= or a hooks.slack.com URL); alerts always go to stdout too' },
+    'metrics-port': { type: 'string', arg: '<N>', help: 'serve Prometheus /metrics and /healthz on this port (0 picks one)' },
+    'metrics-host': { type: 'string', arg: '<addr>', help: 'address for --metrics-port (default 127.0.0.1; 0.0.0.0 in a container)' },
+    state: { type: 'string', arg: '<file>', help: `SQLite file for open drifts, schedule and history (default ${DEFAULTS.watchState})` },
+    'fail-on': { type: 'string', arg: '<level>', help: 'breaking | warning | info: the lowest severity that is drift and alerted (default breaking)' },
+    'recover-after': { type: 'string', arg: '<N>', help: 'judged runs without a drift before its recovery alert (default 2)' },
+    cycles: { type: 'string', arg: '<N>', help: 'stop after N cycles (default: run until Ctrl-C or SIGTERM)' },
+    ...GLOBAL,
+  },
+  notes: `Stopping: the first Ctrl-C or SIGTERM lets the cycle in flight finish, saves the state and exits 0;
+a second abandons the cycle. With --cycles, the exit code is 1 when a drift is open at the end.`,
+  async run(v, _positionals, io) {
+    const flags = runFlags(v, io)
+    const failOnArg = parseFailOn(str(v, 'fail-on'))
+    const failOn = failOnArg === 'never' ? 'breaking' : failOnArg
+    const { parseBudget, DAY_MS } = await import('../../watch/schedule.ts')
+    const perDay = parseBudget(str(v, 'budget') ?? DEFAULTS.budget)
+    const maxCycles = wholeNumber(str(v, 'cycles'), '--cycles', 1)
+    const recoverAfter = wholeNumber(str(v, 'recover-after'), '--recover-after', 1, 100)
+    const metricsPort = wholeNumber(str(v, 'metrics-port'), '--metrics-port', 0, 65535)
+    const { webhookSink, alertLine } = await import('../../watch/alerts.ts')
+    const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
+    const statePath = resolve(io.cwd, str(v, 'state') ?? DEFAULTS.watchState)
+    const { assertWritable } = await import('../../preflight.ts')
+    const { dirname } = await import('node:path')
+    await assertWritable(dirname(statePath), '--state', io.cwd)
+    const { WatchStore } = await import('../../watch/store.ts')
+    const { openSession } = await import('../../session.ts')
+    const { runWatch } = await import('../../watch/watch.ts')
+    const { WatchMetrics, serveMetrics } = await import('../../watch/metrics.ts')
+    const store = new WatchStore(statePath)
+    const session = await openSession({ ...flags, recordingsDir: resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings) }).catch((err: unknown) => {
+      store.close()
+      throw err
+    })
+    const metrics = new WatchMetrics()
+    let lastCycleAt = Date.now()
+    let breakerUntil: string | undefined
+    const server =
+      metricsPort === undefined
+        ? undefined
+        : await serveMetrics(metrics, metricsPort, () => {
+            const staleMs = Date.now() - lastCycleAt
+            const limit = Math.max(3 * (DAY_MS / perDay) * 20, 60_000)
+            const ok = !breakerUntil && staleMs < limit
+            return { ok, detail: { lastCycleSecondsAgo: Math.round(staleMs / 1000), ...(breakerUntil ? { breakerOpenUntil: breakerUntil } : {}), budgetPerDay: perDay } }
+          }, str(v, 'metrics-host') ?? '127.0.0.1').catch(async (err: unknown) => {
+            store.close()
+            await session.close()
+            throw err
+          })
+    const open = store.openDrifts()
+    const every = (DAY_MS / perDay / 1000).toFixed(perDay > 8640 ? 1 : 0)
+    io.stdout(
+      session.redactor.text(
+        [
+          `driftwatch watch: ${session.selected.length} contracts against ${session.label === 'sim' ? `the simulator (${session.baseUrl}, scenario ${session.scenario ?? 'baseline'})` : session.label}, budget ${perDay}/day (a request every ${every} s on average)`,
+          `  state ${relative(io.cwd, statePath) || statePath}${open.length ? `: ${open.length} drift${open.length === 1 ? '' : 's'} open from before, not alerted again` : ''}`,
+          `  alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`,
+          ...(session.label === 'sim' ? [`  switch the simulator's scenario while it runs: curl -X POST ${session.baseUrl}/__sim/scenario -d '{"scenario":"media-chunked"}'`] : []),
+        ].join('\n'),
+      ),
+    )
+    const quiet = v.quiet === true
+    const result = await runWatch({
+      session,
+      store,
+      apiVersion: flags.apiVersion,
+      perDay,
+      failOn,
+      sinks,
+      metrics,
+      ...(flags.samples ? { samples: flags.samples } : {}),
+      ...(flags.connection ? { connection: flags.connection } : {}),
+      ...(recoverAfter ? { recoverAfter } : {}),
+      ...(maxCycles ? { maxCycles } : {}),
+      ...(io.interrupt ? { signal: io.interrupt } : {}),
+      ...(io.halt ? { halt: io.halt } : {}),
+      onCycle: (e) => {
+        lastCycleAt = Date.now()
+        breakerUntil = e.breakerUntil
+        if (quiet && e.healthy && e.drift.length === 0) return
+        const what = !e.healthy ? `upstream unhealthy (${e.outcome}); breaker open until ${e.breakerUntil ?? '?'}` : e.drift.length ? `drift: ${e.drift.map((f) => `${f.contract} ${f.check}`).join(', ')}` : 'ok'
+        io.stdout(session.redactor.text(`[${e.startedAt.slice(11, 19)}] cycle ${e.n} ${e.unit.id} (${e.unit.contracts.length} contract${e.unit.contracts.length === 1 ? '' : 's'}, ${e.requests} request${e.requests === 1 ? '' : 's'}): ${what}`))
+      },
+      onAlert: (a, delivery) => {
+        io.stdout(session.redactor.text(`ALERT ${alertLine(a)}`))
+        for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
+      },
+    })
+    await server?.close()
+    await session.close()
+    store.close()
+    io.stdout(`watch stopped after ${result.cycles} cycle${result.cycles === 1 ? '' : 's'}, ${result.requests} requests, ${result.alerts} alert${result.alerts === 1 ? '' : 's'}; ${result.open.length} drift${result.open.length === 1 ? '' : 's'} open (kept in the state)`)
+    return maxCycles !== undefined && result.open.length > 0 ? 1 : 0
+  },
+}

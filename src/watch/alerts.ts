@@ -1,0 +1,118 @@
+/**
+ * Alerts: one when a drift opens, one when it clears. Sinks: stdout, a generic JSON webhook, and a
+ * Slack-compatible incoming webhook. A sink that fails is retried twice and then recorded as
+ * undelivered; it never stops the watch. Webhook URLs are secrets (a Slack hook URL is its own
+ * credential): only their host is ever printed.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { request } from 'undici'
+import { HarnessError } from '../errors.ts'
+import type { Finding, Severity } from '../finding.ts'
+
+/** What an alert says. Everything in it was already redacted by the run that produced the finding. */
+export interface Alert {
+  kind: 'drift' | 'recovery'
+  /** `contract check`: the identity watch tracks. */
+  key: string
+  contract: string
+  check: string
+  severity: Severity
+  title: string
+  /** The finding's message (drift only). */
+  message?: string
+  /** The finding's evidence, short: request line, status, curl. */
+  evidence?: Pick<NonNullable<Finding['evidence']>, 'request' | 'status' | 'curl'>
+  target: string
+  /** When the drift was first seen, and (recovery) when it cleared. */
+  since: string
+  at: string
+}
+
+/** A place alerts go. */
+export interface AlertSink {
+  /** For logs: `stdout`, `webhook https://hooks.example.com`, never the full URL. */
+  label: string
+  send(alert: Alert): Promise<void>
+}
+
+/** The generic JSON body: the alert as is, with a schema marker. */
+export function jsonPayload(a: Alert): Record<string, unknown> {
+  return { source: 'driftwatch', version: 1, ...a }
+}
+
+/** One line, for stdout and chat. */
+export function alertLine(a: Alert): string {
+  return a.kind === 'drift'
+    ? `DRIFT ${a.severity} on ${a.contract} (${a.target}): ${a.title} [${a.check}, since ${a.since}]`
+    : `RECOVERED ${a.contract} (${a.target}): ${a.title} no longer seen [${a.check}, drifting since ${a.since}, cleared ${a.at}]`
+}
+
+/** A Slack incoming-webhook body: `text` for notifications, blocks for the detail. */
+export function slackPayload(a: Alert): Record<string, unknown> {
+  const icon = a.kind === 'recovery' ? ':white_check_mark:' : a.severity === 'breaking' ? ':rotating_light:' : ':warning:'
+  const blocks: Record<string, unknown>[] = [{ type: 'section', text: { type: 'mrkdwn', text: `${icon} *${a.kind === 'drift' ? `Drift (${a.severity})` : 'Recovered'}* on \`${a.contract}\`: ${a.title}` } }]
+  if (a.kind === 'drift' && a.message) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: '```' + a.message.slice(0, 2500) + '```' } })
+  const ctx = [`check \`${a.check}\``, `target ${a.target}`, a.kind === 'drift' ? `since ${a.since}` : `drifting since ${a.since}, cleared ${a.at}`]
+  if (a.evidence?.curl) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'Reproduce: ```' + a.evidence.curl + '```' } })
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: ctx.join(' · ') }] })
+  return { text: alertLine(a), blocks }
+}
+
+/**
+ * `--alert-webhook` values: `<url>` (JSON; Slack format when the host is hooks.slack.com),
+ * `json=<url>` or `slack=<url>`.
+ */
+export function parseWebhook(spec: string): { url: URL; format: 'json' | 'slack' } {
+  const m = /^(json|slack)=(.*)$/.exec(spec)
+  const raw = m ? m[2]! : spec
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new HarnessError('DW_USAGE', `--alert-webhook needs an http(s) URL, optionally prefixed json= or slack=; got "${spec.replace(/\/\/.*/, '//…')}"`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HarnessError('DW_USAGE', `--alert-webhook needs an http(s) URL, not ${url.protocol}`)
+  const format = (m?.[1] as 'json' | 'slack' | undefined) ?? (url.hostname === 'hooks.slack.com' ? 'slack' : 'json')
+  return { url, format }
+}
+
+/** A webhook sink: POST JSON, 10 s deadline, two retries with backoff. */
+export function webhookSink(spec: string, opts: { timeoutMs?: number; retryDelayMs?: number } = {}): AlertSink {
+  const { url, format } = parseWebhook(spec)
+  const timeoutMs = opts.timeoutMs ?? 10_000
+  const retryDelayMs = opts.retryDelayMs ?? 1_000
+  return {
+    label: `${format} webhook ${url.protocol}//${url.host}`,
+    async send(alert) {
+      const body = JSON.stringify(format === 'slack' ? slackPayload(alert) : jsonPayload(alert))
+      let last = ''
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1))
+        try {
+          const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'driftwatch-watch' }, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+          await res.body.dump()
+          if (res.statusCode >= 200 && res.statusCode < 300) return
+          last = `HTTP ${res.statusCode}`
+          if (res.statusCode < 500 && res.statusCode !== 429) break // the hook refuses this payload: retrying will not help
+        } catch (err) {
+          last = (err as { code?: string }).code ?? (err as Error).message
+        }
+      }
+      throw new Error(`not delivered (${last})`)
+    },
+  }
+}
+
+/** Sends to every sink; returns what happened per sink, for the log and the state. */
+export async function deliver(alert: Alert, sinks: readonly AlertSink[]): Promise<string[]> {
+  return Promise.all(
+    sinks.map(async (s) => {
+      try {
+        await s.send(alert)
+        return `${s.label}: delivered`
+      } catch (err) {
+        return `${s.label}: ${(err as Error).message}`
+      }
+    }),
+  )
+}

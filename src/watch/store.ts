@@ -1,0 +1,158 @@
+/**
+ * `watch`'s memory across cycles and restarts: an SQLite file (better-sqlite3, synchronous, WAL).
+ * It holds which drifts are open and whether they were alerted (so a restart never re-alerts),
+ * each contract's schedule state, every cycle with its findings (the history), the alerts sent, and
+ * the requests spent per UTC day against the budget.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { HarnessError } from '../errors.ts'
+import type { Finding, Severity } from '../finding.ts'
+import type { ContractState } from './schedule.ts'
+
+const SCHEMA_VERSION = 1
+
+/**
+ * A drift as watch tracks it: one per contract and check. Drifts of one incident share a group
+ * (the key of the drift that raised the alert): a drift joins an open group when it is on the same
+ * contract, or is the same cause (check and title) on another contract; only a new group alerts.
+ */
+export interface OpenDrift {
+  key: string
+  group: string
+  contract: string
+  check: string
+  severity: Severity
+  title: string
+  openedAt: string
+  lastSeenAt: string
+  alertedAt?: string
+  /** Consecutive judged runs of the contract without it. */
+  cleanRuns: number
+}
+
+/** One cycle as history keeps it. */
+export interface CycleRow {
+  id: number
+  startedAt: string
+  finishedAt: string
+  unit: string
+  requests: number
+  outcome: string
+  healthy: boolean
+}
+
+export class WatchStore {
+  private readonly db: Database.Database
+
+  constructor(readonly file: string) {
+    try {
+      mkdirSync(dirname(file), { recursive: true })
+      this.db = new Database(file)
+      this.db.pragma('journal_mode = WAL')
+      this.db.pragma('busy_timeout = 5000')
+    } catch (err) {
+      throw new HarnessError('DW_STATE_FAILED', `cannot open watch state ${file}: ${(err as Error).message}; pass --state <file> in a writable folder`, { file })
+    }
+    const version = this.db.pragma('user_version', { simple: true }) as number
+    if (version > SCHEMA_VERSION) throw new HarnessError('DW_STATE_FAILED', `${file} was written by a newer driftwatch (state version ${version}; this one reads ${SCHEMA_VERSION}): upgrade driftwatch or use another --state file`, { file })
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS cycles (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, target TEXT NOT NULL, unit TEXT NOT NULL, contracts TEXT NOT NULL, requests INTEGER NOT NULL, outcome TEXT NOT NULL, healthy INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS cycle_findings (cycle_id INTEGER NOT NULL REFERENCES cycles(id), contract TEXT NOT NULL, check_id TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS cycle_findings_contract ON cycle_findings(contract, check_id);
+      CREATE TABLE IF NOT EXISTS contracts (id TEXT PRIMARY KEY, last_run_at INTEGER, last_changed_at INTEGER, open INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS drifts (key TEXT PRIMARY KEY, group_key TEXT NOT NULL, contract TEXT NOT NULL, check_id TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL, opened_at TEXT NOT NULL, last_seen_at TEXT NOT NULL, alerted_at TEXT, clean_runs INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS incidents (group_key TEXT NOT NULL, contract TEXT NOT NULL, check_id TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL, opened_at TEXT NOT NULL, closed_at TEXT);
+      CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, title TEXT NOT NULL, delivered TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS spend (day TEXT PRIMARY KEY, requests INTEGER NOT NULL);
+    `)
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`)
+  }
+
+  openDrifts(): OpenDrift[] {
+    return this.rows('SELECT * FROM drifts ORDER BY opened_at').map(({ groupKey, checkId, alertedAt, ...r }) => ({ ...r, group: groupKey, check: checkId, ...(alertedAt ? { alertedAt } : {}) }) as OpenDrift)
+  }
+
+  /** Rows with snake_case columns as camelCase keys; NULL columns left out. */
+  private rows(sql: string, ...params: unknown[]): Record<string, any>[] {
+    return (this.db.prepare(sql).all(...params) as Record<string, unknown>[]).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v])))
+  }
+
+  saveDrift(d: OpenDrift): void {
+    this.db
+      .prepare('INSERT INTO drifts (key, group_key, contract, check_id, severity, title, opened_at, last_seen_at, alerted_at, clean_runs) VALUES (@key, @group, @contract, @check, @severity, @title, @openedAt, @lastSeenAt, @alertedAt, @cleanRuns) ON CONFLICT(key) DO UPDATE SET severity = @severity, title = @title, last_seen_at = @lastSeenAt, alerted_at = @alertedAt, clean_runs = @cleanRuns')
+      .run({ ...d, alertedAt: d.alertedAt ?? null })
+  }
+
+  closeDrift(key: string): void {
+    this.db.prepare('DELETE FROM drifts WHERE key = ?').run(key)
+  }
+
+  /** An incident (an alerted group of drifts) opens with the drift that raised it. */
+  openIncident(d: OpenDrift): void {
+    this.db.prepare('INSERT INTO incidents (group_key, contract, check_id, severity, title, opened_at) VALUES (?, ?, ?, ?, ?, ?)').run(d.group, d.contract, d.check, d.severity, d.title, d.openedAt)
+  }
+
+  /** The open incident of a group: the drift that raised its alert. */
+  incident(group: string): Pick<OpenDrift, 'contract' | 'check' | 'severity' | 'title' | 'openedAt'> | undefined {
+    const r = this.db.prepare('SELECT * FROM incidents WHERE group_key = ? AND closed_at IS NULL ORDER BY rowid DESC LIMIT 1').get(group) as Record<string, string> | undefined
+    return r && { contract: r.contract!, check: r.check_id!, severity: r.severity as Severity, title: r.title!, openedAt: r.opened_at! }
+  }
+
+  closeIncident(group: string, at: string): void {
+    this.db.prepare('UPDATE incidents SET closed_at = ? WHERE group_key = ? AND closed_at IS NULL').run(at, group)
+  }
+
+  contractStates(): Map<string, ContractState> {
+    const out = new Map<string, ContractState>()
+    for (const r of this.db.prepare('SELECT * FROM contracts').all() as Record<string, number | string | null>[]) {
+      out.set(r.id as string, { ...(r.last_run_at !== null ? { lastRunAt: r.last_run_at as number } : {}), ...(r.last_changed_at !== null ? { lastChangedAt: r.last_changed_at as number } : {}), open: r.open === 1 })
+    }
+    return out
+  }
+
+  saveContractStates(states: ReadonlyMap<string, ContractState>): void {
+    const put = this.db.prepare('INSERT INTO contracts (id, last_run_at, last_changed_at, open) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_run_at = excluded.last_run_at, last_changed_at = excluded.last_changed_at, open = excluded.open')
+    this.db.transaction(() => {
+      for (const [id, s] of states) put.run(id, s.lastRunAt ?? null, s.lastChangedAt ?? null, s.open ? 1 : 0)
+    })()
+  }
+
+  /** Appends a cycle and its findings (the history); returns its id. */
+  addCycle(c: Omit<CycleRow, 'id'> & { target: string; contracts: readonly string[] }, findings: readonly Finding[]): number {
+    return this.db.transaction(() => {
+      const id = Number(this.db.prepare('INSERT INTO cycles (started_at, finished_at, target, unit, contracts, requests, outcome, healthy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(c.startedAt, c.finishedAt, c.target, c.unit, c.contracts.join(','), c.requests, c.outcome, c.healthy ? 1 : 0).lastInsertRowid)
+      const put = this.db.prepare('INSERT INTO cycle_findings (cycle_id, contract, check_id, severity, title) VALUES (?, ?, ?, ?, ?)')
+      for (const f of findings) put.run(id, f.contract, f.check, f.severity, f.title)
+      const day = c.finishedAt.slice(0, 10)
+      this.db.prepare('INSERT INTO spend (day, requests) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET requests = requests + excluded.requests').run(day, c.requests)
+      return id
+    })()
+  }
+
+  cycles(limit = 100): CycleRow[] {
+    return this.rows('SELECT id, started_at, finished_at, unit, requests, outcome, healthy FROM cycles ORDER BY id DESC LIMIT ?', limit).map((r) => ({ ...r, healthy: r.healthy === 1 }) as CycleRow)
+  }
+
+  /** Requests spent on a UTC day (`YYYY-MM-DD`). */
+  spentOn(day: string): number {
+    return ((this.db.prepare('SELECT requests FROM spend WHERE day = ?').get(day) as { requests: number } | undefined)?.requests) ?? 0
+  }
+
+  lastHealthyCycle(): string | undefined {
+    return (this.db.prepare('SELECT finished_at FROM cycles WHERE healthy = 1 ORDER BY id DESC LIMIT 1').get() as { finished_at: string } | undefined)?.finished_at
+  }
+
+  addAlert(a: { at: string; kind: string; key: string; title: string; delivered: string }): void {
+    this.db.prepare('INSERT INTO alerts (at, kind, key, title, delivered) VALUES (?, ?, ?, ?, ?)').run(a.at, a.kind, a.key, a.title, a.delivered)
+  }
+
+  alerts(): { at: string; kind: string; key: string; title: string; delivered: string }[] {
+    return this.db.prepare('SELECT at, kind, key, title, delivered FROM alerts ORDER BY id').all() as { at: string; kind: string; key: string; title: string; delivered: string }[]
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}

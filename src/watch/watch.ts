@@ -1,0 +1,221 @@
+/**
+ * `driftwatch watch` as a library call: probe continuously under a request budget, keep state in
+ * SQLite, alert once per new drift and once when it clears.
+ *
+ * One cycle = one unit (schedule.ts) run as a small check: contract -> probe -> observation ->
+ * checks -> findings, exactly as `check` does; then the findings at or above the alert threshold
+ * are compared with the open drifts (store.ts). A drift is one contract and check: it opens (alert)
+ * the first time it is seen, stays open while it is seen (no alert), and clears (recovery alert)
+ * after `recoverAfter` judged runs of its contract without it, so an intermittent drift (Feb 6 2026)
+ * that one cycle happens to miss does not flap.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { failsAt, type FailOn } from '../report.ts'
+import { severityRank, type Finding } from '../finding.ts'
+import { DEFAULT_RETRY } from '../runner/retry.ts'
+import { runContracts } from '../runner/run.ts'
+import type { Session } from '../session.ts'
+import { deliver, type Alert, type AlertSink } from './alerts.ts'
+import type { WatchMetrics } from './metrics.ts'
+import { buildUnits, Schedule, type Unit } from './schedule.ts'
+import type { OpenDrift, WatchStore } from './store.ts'
+
+/** Time for the loop; the bench runs it faster than real time (pacing and priorities unchanged). */
+export interface WatchClock {
+  now(): number
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
+export const realClock: WatchClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : {}).catch(() => undefined),
+}
+
+/** A clock that runs `scale` times faster than real time from now on. */
+export function scaledClock(scale: number): WatchClock {
+  const t0 = Date.now()
+  return {
+    now: () => t0 + (Date.now() - t0) * scale,
+    sleep: (ms, signal) => sleep(ms / scale, undefined, signal ? { signal } : {}).catch(() => undefined),
+  }
+}
+
+/** One finished cycle, for a live display. */
+export interface CycleEvent {
+  n: number
+  unit: Unit
+  why: string
+  startedAt: string
+  requests: number
+  healthy: boolean
+  outcome: string
+  /** Findings at or above the threshold this cycle. */
+  drift: Finding[]
+  /** When the breaker holds probing back after this cycle, until when (ISO). */
+  breakerUntil?: string
+}
+
+export interface WatchOptions {
+  session: Session
+  store: WatchStore
+  apiVersion: string
+  perDay: number
+  /** Findings at or above this are drift and alerted (default breaking). */
+  failOn?: FailOn
+  sinks: readonly AlertSink[]
+  metrics?: WatchMetrics
+  /** Samples per repeatable contract per cycle (default WATCH_SAMPLES). */
+  samples?: number
+  connection?: 'fresh' | 'reuse'
+  /** Judged runs without a drift before it counts as cleared (default 2). */
+  recoverAfter?: number
+  clock?: WatchClock
+  random?: () => number
+  /** Stop after the cycle in flight (SIGTERM, first Ctrl-C). */
+  signal?: AbortSignal
+  /** Abandon the cycle in flight too (second Ctrl-C). */
+  halt?: AbortSignal
+  /** Stop after this many cycles (tests, one-shot CI use). */
+  maxCycles?: number
+  onCycle?: (e: CycleEvent) => void
+  onAlert?: (a: Alert, delivery: string[]) => void
+}
+
+export interface WatchResult {
+  cycles: number
+  requests: number
+  alerts: number
+  open: OpenDrift[]
+}
+
+/**
+ * The most samples a repeatable contract takes in a cycle, unless --samples says otherwise: three,
+ * the least a method-rejection probe takes. Cycles stay cheap; the fleet is covered over many cycles.
+ */
+export const WATCH_SAMPLES = 3
+
+const driftKey = (contract: string, check: string) => `${contract} ${check}`
+
+/** Runs until the signal (or maxCycles). Never throws for upstream behaviour. */
+export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
+  const { session, store } = opts
+  const clock = opts.clock ?? realClock
+  const failOn = opts.failOn ?? 'breaking'
+  const recoverAfter = Math.max(1, opts.recoverAfter ?? 2)
+  const probes = session.pack.probes
+  const preflight = probes.find((p) => p.preflight)?.id
+  const units = buildUnits(probes, session.selected.map((s) => s.probe), opts.samples, WATCH_SAMPLES)
+  const schedule = new Schedule(units, { perDay: opts.perDay, ...(opts.random ? { random: opts.random } : {}), ...(preflight ? { preflight } : {}) })
+  schedule.restore(store.contractStates())
+  const drifts = new Map(store.openDrifts().map((d) => [d.key, d]))
+  opts.metrics?.budget.set(opts.perDay)
+  opts.metrics?.setOpen([...drifts.values()])
+  const last = store.lastHealthyCycle()
+  if (last) opts.metrics?.lastSuccess.set(Date.parse(last) / 1000)
+  let cycles = 0
+  let requests = 0
+  let alerts = 0
+
+  const iso = () => new Date(clock.now()).toISOString()
+  const raise = async (alert: Alert) => {
+    const delivery = await deliver(alert, opts.sinks)
+    store.addAlert({ at: alert.at, kind: alert.kind, key: alert.key, title: alert.title, delivered: delivery.join('; ') })
+    opts.metrics?.alerts.inc({ kind: alert.kind })
+    opts.onAlert?.(alert, delivery)
+    alerts++
+  }
+
+  while (!opts.signal?.aborted && (opts.maxCycles === undefined || cycles < opts.maxCycles)) {
+    const decision = schedule.next(clock.now())
+    if (decision.waitMs > 0) await clock.sleep(decision.waitMs, opts.signal)
+    if (opts.signal?.aborted) break
+    const unit = decision.unit
+    const startedAt = iso()
+    const report = await runContracts({
+      pack: session.pack,
+      target: session.label,
+      baseUrl: session.baseUrl,
+      apiVersion: opts.apiVersion,
+      variables: session.variables,
+      transport: session.transport,
+      only: unit.contracts,
+      ...(unit.id === preflight ? {} : { preflight: false }),
+      ...(opts.samples ? { samples: opts.samples } : { samplesCap: WATCH_SAMPLES }),
+      ...(opts.connection ? { connection: opts.connection } : {}),
+      // SIGTERM lets the cycle in flight finish; only a second one abandons it.
+      ...(opts.halt ? { signal: opts.halt } : {}),
+      golden: session.golden,
+      // No waiting out downtime inside a cycle: the breaker backs off between cycles instead.
+      retry: { ...DEFAULT_RETRY, budgetMs: 0 },
+    })
+    cycles++
+    const at = clock.now()
+    const spent = report.results.reduce((n, r) => n + r.probes, 0)
+    requests += spent
+    const judged = report.results.filter((r) => r.status === 'passed' || r.status === 'failed').map((r) => r.contract)
+    const healthy = !report.results.some((r) => r.status === 'inconclusive' || (r.status === 'skipped' && /token was rejected|interrupted/.test(r.reason ?? '')))
+
+    // The worst finding per contract and check, at or above the threshold.
+    const seen = new Map<string, Finding>()
+    for (const f of report.findings) {
+      if (!failsAt(f.severity, failOn)) continue
+      const k = driftKey(f.contract, f.check)
+      const prev = seen.get(k)
+      if (!prev || severityRank(f.severity) > severityRank(prev.severity)) seen.set(k, f)
+    }
+    const changed = new Set<string>()
+    const now = new Date(at).toISOString()
+    for (const [k, f] of seen) {
+      const open = drifts.get(k)
+      if (open) {
+        const d: OpenDrift = { ...open, severity: severityRank(f.severity) > severityRank(open.severity) ? f.severity : open.severity, title: f.title, lastSeenAt: now, cleanRuns: 0 }
+        drifts.set(k, d)
+        store.saveDrift(d)
+        continue
+      }
+      // One incident, one alert: join the group of an open drift on this contract, or of the same cause elsewhere.
+      const joined = [...drifts.values()].find((d) => d.contract === f.contract) ?? [...drifts.values()].find((d) => d.check === f.check && d.title === f.title)
+      const d: OpenDrift = { key: k, group: joined?.group ?? k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, openedAt: now, lastSeenAt: now, cleanRuns: 0 }
+      changed.add(f.contract)
+      if (!joined) {
+        d.alertedAt = now
+        store.openIncident(d)
+        await raise({ kind: 'drift', key: k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, message: f.message, evidence: { ...(f.evidence.request ? { request: f.evidence.request } : {}), ...(f.evidence.status !== undefined ? { status: f.evidence.status } : {}), ...(f.evidence.curl ? { curl: f.evidence.curl } : {}) }, target: session.label, since: now, at: now })
+      }
+      drifts.set(k, d)
+      store.saveDrift(d)
+    }
+    for (const [k, d] of [...drifts]) {
+      if (seen.has(k) || !judged.includes(d.contract)) continue
+      d.cleanRuns++
+      if (d.cleanRuns < recoverAfter) {
+        store.saveDrift(d)
+        continue
+      }
+      drifts.delete(k)
+      store.closeDrift(k)
+      changed.add(d.contract)
+      if ([...drifts.values()].some((o) => o.group === d.group)) continue // the incident is not over yet
+      const lead = store.incident(d.group) ?? d
+      store.closeIncident(d.group, now)
+      await raise({ kind: 'recovery', key: d.group, contract: lead.contract, check: lead.check, severity: lead.severity, title: lead.title, target: session.label, since: lead.openedAt, at: now })
+    }
+
+    const openContracts = new Set([...drifts.values()].map((d) => d.contract))
+    schedule.done(unit, at, spent, { healthy, ran: judged, open: openContracts, changed })
+    store.saveContractStates(schedule.contracts)
+    store.addCycle({ startedAt, finishedAt: now, target: session.label, unit: unit.id, contracts: unit.contracts, requests: spent, outcome: report.outcome, healthy }, report.findings)
+    const m = opts.metrics
+    if (m) {
+      m.requests.inc(spent)
+      m.requestsToday.set(store.spentOn(now.slice(0, 10)))
+      m.cycles.inc({ outcome: report.outcome })
+      for (const r of report.results) if (r.probes > 0) m.probeSeconds.observe({ contract: r.contract }, r.durationMs / 1000)
+      m.setOpen([...drifts.values()])
+      if (healthy) m.lastSuccess.set(at / 1000)
+      m.breakerOpen.set(schedule.breakerOpen(at) ? 1 : 0)
+    }
+    opts.onCycle?.({ n: cycles, unit, why: decision.why, startedAt, requests: spent, healthy, outcome: report.outcome, drift: [...seen.values()], ...(schedule.breakerOpen(at) ? { breakerUntil: new Date(schedule.breakerOpenUntil).toISOString() } : {}) })
+  }
+  return { cycles, requests, alerts, open: [...drifts.values()] }
+}
