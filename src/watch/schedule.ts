@@ -6,8 +6,9 @@
  *   upload, retrieve, download, delete. Each unit is run as one small `check`.
  * - **Priority.** Each contract is worth its staleness (time since it last ran, capped), times 4
  *   while it is "hot" (a finding open now, or its findings changed in the last day: what changed
- *   recently changes again, and an open drift needs probing to see it clear). A unit is worth the
- *   sum over its contracts divided by its cost in requests: cheap units that refresh much win.
+ *   recently changes again, and an open drift needs probing to see it clear). The most urgent
+ *   contract goes next, by the cheapest unit that includes it: every contract is refreshed about as
+ *   often as every other, and a dear one (eight samples, an upload to read back) costs only itself.
  * - **Budget.** Requests are spread evenly over the day: after a cycle that spent n requests, the
  *   next starts n day-shares later (a day-share is 24 h / budget), with ±10% jitter so many
  *   watchers do not fall into step. There are no bursts to save up.
@@ -130,15 +131,12 @@ export class Schedule {
     return this.breakerUntil
   }
 
-  priority(unit: Unit, now: number): number {
-    let worth = 0
-    for (const id of unit.contracts) {
-      const c = this.contracts.get(id)!
-      const stale = c.lastRunAt === undefined ? MAX_STALENESS_MS : Math.min(MAX_STALENESS_MS, now - c.lastRunAt)
-      const hot = c.open || (c.lastChangedAt !== undefined && now - c.lastChangedAt < HOT_FOR_MS)
-      worth += stale * (hot ? HOT_WEIGHT : 1)
-    }
-    return worth / Math.max(1, unit.cost)
+  /** How urgent a contract is: its staleness, capped, times 4 while hot. */
+  urgency(id: string, now: number): number {
+    const c = this.contracts.get(id)!
+    const stale = c.lastRunAt === undefined ? MAX_STALENESS_MS : Math.min(MAX_STALENESS_MS, now - c.lastRunAt)
+    const hot = c.open || (c.lastChangedAt !== undefined && now - c.lastChangedAt < HOT_FOR_MS)
+    return stale * (hot ? HOT_WEIGHT : 1)
   }
 
   /** The next unit and how long to wait for it (budget pacing, or the breaker). */
@@ -148,16 +146,19 @@ export class Schedule {
       const probe = this.units.find((u) => u.id === this.opts.preflight)
       if (probe) return { unit: probe, waitMs: start - now, why: `breaker half-open after ${this.failures} failed cycle${this.failures === 1 ? '' : 's'}: testing with ${probe.id}` }
     }
-    let best = this.units[0]!
-    let bestScore = -1
-    for (const u of this.units) {
-      const score = this.priority(u, start)
-      if (score > bestScore) {
-        best = u
-        bestScore = score
+    let most = ''
+    let mostUrgency = -1
+    for (const id of this.contracts.keys()) {
+      const u = this.urgency(id, start)
+      if (u > mostUrgency) {
+        most = id
+        mostUrgency = u
       }
     }
-    return { unit: best, waitMs: start - now, why: `priority ${Math.round(bestScore / 1000)}` }
+    let best: Unit | undefined
+    for (const u of this.units) if (u.contracts.includes(most) && (!best || u.cost < best.cost || (u.cost === best.cost && u.contracts.length < best.contracts.length))) best = u
+    const last = this.contracts.get(most)!.lastRunAt
+    return { unit: best!, waitMs: start - now, why: `${most} is the most urgent (${last === undefined ? 'never run' : `last run ${Math.round((start - last) / 60_000)} min ago`}${this.contracts.get(most)!.open ? ', drift open' : ''})` }
   }
 
   /**

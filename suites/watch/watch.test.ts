@@ -205,6 +205,12 @@ describe('the schedule', () => {
     expect(s.next(t).unit.id).toBe('templates.list') // the stalest single contract, cost 1
     s.contracts.get('auth.invalid-token')!.open = true
     expect(s.next(t).unit.id).toBe('auth.invalid-token') // open drift: 4× weight
+    s.contracts.get('auth.invalid-token')!.open = false
+    s.contracts.get('media.download')!.lastRunAt = t - 120_000
+    const d = s.next(t)
+    expect(d.unit.id).toBe('media.download') // the cheapest unit with media.download, not the post-method one that also reads it
+    expect(d.unit.cost).toBe(4)
+    expect(d.why).toBe('media.download is the most urgent (last run 2 min ago)')
   })
 
   it('opens the breaker on an unhealthy cycle, doubling, and tests with the preflight', () => {
