@@ -75,8 +75,8 @@ describe('README', () => {
     for (const d of ['contracts', 'suites', 'examples', 'specs', 'pacts']) symlinkSync(join(ROOT, d), join(sandbox, d))
     cpSync(join(ROOT, 'recordings'), join(sandbox, 'recordings'), { recursive: true })
     afterAll(() => rmSync(sandbox, { recursive: true, force: true }))
-    // Long-running (proxy, sim) or live (a real base URL): parsed above, not run here.
-    const runnable = examples.filter((e) => !['proxy', 'sim'].includes(e.args[0]!) && !e.args.some((a) => /^https:\/\//.test(a)))
+    // Long-running (proxy, sim, watch without --cycles) or live (a real base URL): parsed above, not run here.
+    const runnable = examples.filter((e) => !['proxy', 'sim'].includes(e.args[0]!) && !(e.args[0] === 'watch' && !e.args.includes('--cycles')) && !e.args.some((a) => /^https:\/\//.test(a)))
 
     it.each(runnable.map((e) => [e.line, e.text.trim(), e] as const))('line %i: %s', async (_line, _text, e) => {
       const err: string[] = []

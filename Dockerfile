@@ -1,0 +1,36 @@
+# driftwatch in a container, for `driftwatch watch` (the default command) or any other command.
+#   docker build -t driftwatch .
+#   docker run --rm -v driftwatch-state:/data -p 127.0.0.1:9464:9464 \
+#     -e WHATSAPP_ACCESS_TOKEN -e WHATSAPP_PHONE_NUMBER_ID -e WHATSAPP_WABA_ID \
+#     driftwatch watch --target https://graph.facebook.com --state /data/state.db \
+#       --metrics-port 9464 --metrics-host 0.0.0.0
+# See examples/watch/compose.yaml for a compose file.
+
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+# better-sqlite3 compiles itself when no prebuilt binary matches the platform: the toolchain stays
+# in this stage, not in the image that runs.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production PACT_DO_NOT_TRACK=true
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY src ./src
+COPY contracts ./contracts
+COPY recordings ./recordings
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 9464
+# Healthy while cycles succeed; unhealthy when the breaker is open or no cycle finished lately.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=2m \
+  CMD node -e "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+ENTRYPOINT ["node", "bin/driftwatch.js"]
+CMD ["watch", "--state", "/data/state.db", "--metrics-port", "9464", "--metrics-host", "0.0.0.0"]
