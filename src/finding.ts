@@ -47,6 +47,8 @@ export interface FindingDraft {
 /** A finding as it appears in the report: the check's draft plus where, evidence, sampling and history. */
 export interface Finding extends Omit<FindingDraft, 'observationIndex' | 'samples'> {
   contract: string
+  /** The target's name, in a report of several targets. */
+  target?: string
   evidence: Evidence
   /** Samples that showed this finding. */
   samples: number
@@ -59,8 +61,8 @@ export interface Finding extends Omit<FindingDraft, 'observationIndex' | 'sample
 }
 
 /** Identity of a finding across runs: same contract, check and title (titles carry the essential values). */
-export function findingKey(f: Pick<Finding, 'contract' | 'check' | 'title'>): string {
-  return `${f.contract}\u0000${f.check}\u0000${f.title}`
+export function findingKey(f: Pick<Finding, 'contract' | 'check' | 'title' | 'target'>): string {
+  return `${f.target ?? ''}\u0000${f.contract}\u0000${f.check}\u0000${f.title}`
 }
 
 /** One cause, whatever the contract: the same finding on eleven contracts is one row in report.md. */

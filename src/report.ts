@@ -12,6 +12,8 @@ export type ContractStatus = 'passed' | 'failed' | 'skipped' | 'inconclusive'
 /** Per-contract result, so every format can list what ran, not only what failed. */
 export interface ContractResult {
   contract: string
+  /** The target's name, in a report of several targets (check --targets). */
+  target?: string
   title: string
   file: string
   /** `GET /{api_version}/{media_id}`: the request template, free of ids and secrets. */
@@ -42,6 +44,29 @@ export interface Summary {
   unattributed?: number
 }
 
+/** One target of a report of several (check --targets): its own outcome and counts. */
+export interface TargetSection {
+  /** The name the targets file gives it. */
+  name: string
+  /** `sim` or the base URL. */
+  target: string
+  scenario?: string
+  outcome: Outcome
+  summary: Summary
+  /** Set when the target could not be run at all (missing credentials, unreachable configuration). */
+  error?: { code: string; message: string }
+}
+
+/** `media.download`, or `acme-br/media.download` in a report of several targets. */
+export function contractLabel(x: { contract: string; target?: string }): string {
+  return x.target ? `${x.target}/${x.contract}` : x.contract
+}
+
+/** Same contract of the same target. */
+export function sameContract(a: { contract: string; target?: string }, b: { contract: string; target?: string }): boolean {
+  return a.contract === b.contract && a.target === b.target
+}
+
 /** report.json, version 1. */
 export interface Report {
   version: 1
@@ -62,6 +87,10 @@ export interface Report {
   failOn?: FailOn
   /** Set when outcome is `error`. */
   error?: { code: string; message: string }
+  /** A report of several targets (check --targets, merge): each target's outcome; results and findings carry `target`. */
+  targets?: TargetSection[]
+  /** check --shard i/n: which share of the targets this report holds. */
+  shard?: { index: number; of: number }
 }
 
 /** Threshold for a failing exit code. */
@@ -110,7 +139,7 @@ export function outcomeOf(summary: Summary, failOn: FailOn = 'breaking'): Outcom
 export function settle(report: Report, failOn: FailOn): Report {
   const results = report.results.map((r) => {
     if (r.status !== 'passed' && r.status !== 'failed') return r
-    const failing = report.findings.some((f) => f.contract === r.contract && failsAt(f.severity, failOn))
+    const failing = report.findings.some((f) => sameContract(f, r) && failsAt(f.severity, failOn))
     return failing === (r.status === 'failed') ? r : { ...r, status: failing ? ('failed' as const) : ('passed' as const) }
   })
   const s = report.summary
@@ -119,8 +148,18 @@ export function settle(report: Report, failOn: FailOn): Report {
     probes: s.probes,
     ...(s.entries !== undefined ? { entries: s.entries, attributed: s.attributed ?? 0, unattributed: s.unattributed ?? 0 } : {}),
   }
-  const outcome: Outcome = report.outcome === 'error' ? 'error' : report.interrupted || report.outcome === 'interrupted' ? 'interrupted' : outcomeOf(summary, failOn)
-  return { ...report, results, summary, outcome, failOn }
+  const targets = report.targets?.map((t): TargetSection => {
+    const mine = results.filter((r) => r.target === t.name)
+    const ts = summarize(mine, report.findings.filter((f) => f.target === t.name))
+    return { ...t, summary: ts, outcome: t.error ? 'error' : report.interrupted ? 'interrupted' : outcomeOf(ts, failOn) }
+  })
+  let outcome: Outcome = report.outcome === 'error' && !targets ? 'error' : report.interrupted || report.outcome === 'interrupted' ? 'interrupted' : outcomeOf(summary, failOn)
+  // Several targets: drift anywhere is drift; else a target that could not run is an error; else the worst of the rest.
+  if (targets && outcome !== 'interrupted') {
+    const any = (o: Outcome) => targets.some((t) => t.outcome === o)
+    outcome = any('drift') ? 'drift' : any('error') ? 'error' : any('inconclusive') ? 'inconclusive' : 'pass'
+  }
+  return { ...report, results, summary, outcome, failOn, ...(targets ? { targets } : {}) }
 }
 
 /** The exit code of an outcome: 0 pass, 1 drift, 2 harness error, 3 inconclusive, 130 interrupted. */

@@ -34,5 +34,7 @@ export function finalLine(report: Report, seconds: string, counted = 'requests')
   const s = report.summary
   const failOn = report.failOn ?? 'breaking'
   const below = report.outcome !== 'drift' && failOn !== 'info' && s.breaking + s.warning > 0 ? `; ${failOn === 'never' ? 'none fails with --fail-on never' : `below --fail-on ${failOn}`}` : ''
-  return `${HEAD[report.outcome]}: ${s.contracts} contracts (${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive), ${s.probes} ${counted}, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info${below} (${seconds} s)`
+  const t = report.targets
+  const on = t ? ` on ${t.filter((x) => x.outcome === 'drift').length} of ${t.length} targets${t.some((x) => x.outcome === 'error') ? ` (${t.filter((x) => x.outcome === 'error').length} could not run)` : ''}` : ''
+  return `${HEAD[report.outcome]}${on}: ${s.contracts} contracts (${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive), ${s.probes} ${counted}, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info${below} (${seconds} s)`
 }

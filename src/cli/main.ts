@@ -8,6 +8,7 @@ import { ContractError, HarnessError, isHarnessError } from '../errors.ts'
 import { check } from './commands/check.ts'
 import { gate } from './commands/gate.ts'
 import { importCommand } from './commands/import.ts'
+import { merge } from './commands/merge.ts'
 import { proxy } from './commands/proxy.ts'
 import { record } from './commands/record.ts'
 import { sim } from './commands/sim.ts'
@@ -18,7 +19,7 @@ import { EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type C
 export { FORMATS, type CliIO } from './options.ts'
 
 /** Every command, in the order the main help lists them. */
-export const COMMANDS: readonly Command[] = [check, watch, record, verify, importCommand, proxy, gate, sim]
+export const COMMANDS: readonly Command[] = [check, watch, merge, record, verify, importCommand, proxy, gate, sim]
 
 const byName = new Map(COMMANDS.map((c) => [c.name, c]))
 

@@ -46,6 +46,7 @@ export const DEFAULTS = {
   failOn: 'breaking',
   simPort: 8787,
   watchState: 'reports/watch/state.db',
+  mergeOut: 'reports/merged',
   budget: '960/day',
 } as const
 

@@ -5,7 +5,7 @@
  * go to system-out, so a job that driftwatch passed is not failed by its own JUnit file.
  */
 import type { Finding } from '../finding.ts'
-import { failsAt, type Report } from '../report.ts'
+import { contractLabel, failsAt, sameContract, type Report } from '../report.ts'
 import type { Reporter } from './reporter.ts'
 
 /** Escapes text for XML content and attributes, dropping characters XML 1.0 forbids. */
@@ -35,7 +35,7 @@ export const junitReporter: Reporter = {
     const total = Date.parse(report.finishedAt) - Date.parse(report.startedAt)
     const failOn = report.failOn ?? 'breaking'
     const fails = (f: Finding) => failsAt(f.severity, failOn)
-    const failures = report.results.filter((r) => report.findings.some((f) => f.contract === r.contract && fails(f))).length
+    const failures = report.results.filter((r) => report.findings.some((f) => sameContract(f, r) && fails(f))).length
     const skipped = report.results.filter((r) => r.status === 'skipped' || r.status === 'inconclusive').length
     const lines = [
       '<?xml version="1.0" encoding="UTF-8"?>',
@@ -51,10 +51,10 @@ export const junitReporter: Reporter = {
     ]
     for (const r of report.results) {
       const group = r.contract.split('.')[0] ?? r.contract
-      const mine = report.findings.filter((f) => f.contract === r.contract)
+      const mine = report.findings.filter((f) => sameContract(f, r))
       const bad = mine.filter(fails)
       const info = mine.filter((f) => !fails(f))
-      const open = `    <testcase classname="driftwatch.${xmlEscape(group)}" name="${xmlEscape(r.contract)}" file="${xmlEscape(r.file)}" time="${seconds(r.durationMs)}"`
+      const open = `    <testcase classname="driftwatch.${r.target ? `${xmlEscape(r.target)}.` : ''}${xmlEscape(group)}" name="${xmlEscape(contractLabel(r))}" file="${xmlEscape(r.file)}" time="${seconds(r.durationMs)}"`
       const body: string[] = []
       if (bad.length > 0) {
         const first = bad[0]!

@@ -3,7 +3,7 @@
  * what changed; details with evidence follow; the per-contract table closes.
  */
 import { causeKey, worstFirst, type Finding, type Severity } from '../finding.ts'
-import type { Report } from '../report.ts'
+import { contractLabel, sameContract, type Report } from '../report.ts'
 import type { Reporter } from './reporter.ts'
 
 const ICON: Record<Severity, string> = { breaking: '🔴 breaking', warning: '🟠 warning', info: '🔵 info' }
@@ -50,6 +50,7 @@ function headline(r: Report): string {
     case 'pass':
       return below ? `PASS: no drift at --fail-on ${failOn} (${below} below it)` : 'PASS: no drift'
     case 'drift':
+      if (r.targets) return `DRIFT on ${r.targets.filter((t) => t.outcome === 'drift').length} of ${r.targets.length} targets: ${s.breaking} breaking, ${s.warning} warning`
       return `DRIFT: ${[s.breaking && `${s.breaking} breaking`, s.warning && `${s.warning} warning`, failOn === 'info' && s.info && `${s.info} info`].filter(Boolean).join(', ')}`
     case 'interrupted':
       return `INTERRUPTED: the report covers what ran before Ctrl-C (${s.breaking} breaking, ${s.warning} warning so far)`
@@ -84,7 +85,7 @@ export function groupFindings(findings: readonly Finding[]): Group[] {
 }
 
 function contractsCell(g: Group): string {
-  const ids = g.all.map((f) => `\`${f.contract}\``)
+  const ids = g.all.map((f) => `\`${contractLabel(f)}\``)
   return ids.length <= 3 ? ids.join(', ') : `${ids.slice(0, 2).join(', ')} and ${ids.length - 2} more`
 }
 
@@ -97,8 +98,8 @@ function samplesCell(g: Group): string {
 function detail(g: Group, i: number, r: Report): string {
   const f = g.first
   const where = g.all.map((x) => {
-    const res = r.results.find((c) => c.contract === x.contract)
-    return `\`${x.contract}\`${res ? ` (\`${res.request}\`, ${res.file})` : ''}${g.all.length > 1 ? `: ${x.samples} of ${x.of}` : ''}`
+    const res = r.results.find((c) => sameContract(c, x))
+    return `\`${contractLabel(x)}\`${res ? ` (\`${res.request}\`, ${res.file})` : ''}${g.all.length > 1 ? `: ${x.samples} of ${x.of}` : ''}`
   })
   const out = [
     `### ${i}. ${ICON[f.severity]}: ${inline(f.title)}`,
@@ -112,7 +113,7 @@ function detail(g: Group, i: number, r: Report): string {
   ]
   const ev = f.evidence
   if (ev.request || ev.status !== undefined) {
-    out.push('', `Evidence${g.all.length > 1 ? ` (from \`${f.contract}\`)` : ''}: \`${ev.request ?? ''}\`${ev.status !== undefined ? ` → ${ev.status}` : ''}`)
+    out.push('', `Evidence${g.all.length > 1 ? ` (from \`${contractLabel(f)}\`)` : ''}: \`${ev.request ?? ''}\`${ev.status !== undefined ? ` → ${ev.status}` : ''}`)
     if (ev.headers?.length) out.push('', fence(ev.headers.map(([n, v]) => `${n}: ${v}`).join('\n'), 'http'))
     if (ev.bodyExcerpt) out.push('', fence(ev.bodyExcerpt, ev.bodyExcerpt.trimStart().startsWith('{') ? 'json' : 'text'))
   }
@@ -140,6 +141,12 @@ export const markdownReporter: Reporter = {
       `| Findings | ${s.breaking} breaking, ${s.warning} warning, ${s.info} info |`,
       '',
     ]
+    if (r.targets) {
+      const drifting = r.targets.filter((t) => t.outcome === 'drift').length
+      lines.push(`## Targets: drift on ${drifting} of ${r.targets.length}${r.shard ? ` (shard ${r.shard.index}/${r.shard.of})` : ''}`, '', '| Target | Base URL | Outcome | Contracts | Findings |', '|---|---|---|---|---|')
+      for (const t of r.targets) lines.push(`| ${cell(t.name)} | ${cell(t.target)}${t.scenario ? ` (\`${t.scenario}\`)` : ''} | ${t.outcome}${t.error ? `: ${cell(t.error.message)}` : ''} | ${t.summary.passed} passed, ${t.summary.failed} with drift, ${t.summary.skipped + t.summary.inconclusive} not judged | ${t.summary.breaking} breaking, ${t.summary.warning} warning, ${t.summary.info} info |`)
+      lines.push('')
+    }
     if (r.error) lines.push(`**Harness error** \`${r.error.code}\`: ${cell(r.error.message)}`, '')
     // One row per cause: the same check, severity and title on several contracts is one thing to fix.
     const groups = groupFindings(r.findings)
@@ -153,9 +160,9 @@ export const markdownReporter: Reporter = {
     }
     lines.push('## Contracts', '', '| Contract | Request | Result | Requests | Time |', '|---|---|---|---|---|')
     for (const c of r.results) {
-      const below = c.status === 'passed' ? r.findings.filter((f) => f.contract === c.contract && f.severity !== 'info').length : 0
+      const below = c.status === 'passed' ? r.findings.filter((f) => sameContract(f, c) && f.severity !== 'info').length : 0
       const result = below ? `✅ passed, ${below} warning${below === 1 ? '' : 's'} below --fail-on` : RESULT[c.status] ?? c.status
-      lines.push(`| \`${c.contract}\` | \`${cell(c.request)}\` | ${result}${c.reason ? `: ${cell(c.reason)}` : ''} | ${c.probes} | ${duration(c.durationMs)} |`)
+      lines.push(`| \`${contractLabel(c)}\` | \`${cell(c.request)}\` | ${result}${c.reason ? `: ${cell(c.reason)}` : ''} | ${c.probes} | ${duration(c.durationMs)} |`)
     }
     lines.push('')
     return lines.join('\n')

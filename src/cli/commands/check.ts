@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
-import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+import { HarnessError } from '../../errors.ts'
+import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
 import { finalLine } from '../lines.ts'
 import { exitCodeOf } from '../../report.ts'
@@ -13,6 +14,9 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
   options: {
     ...PROBE_OPTIONS,
     recordings: { type: 'string', arg: '<dir>', help: `golden recordings to compare with (golden-diff, schema-drift; default ${DEFAULTS.recordings}; none if absent)` },
+    targets: { type: 'string', arg: '<file>', help: 'a targets file (YAML: name, target, env names of each credential): probe\nevery target, several at once, one report section each (instead of --target)' },
+    shard: { type: 'string', arg: '<i/n>', help: 'with --targets: only shard i of n (a deterministic share); join the shards\nwith driftwatch merge' },
+    concurrency: { type: 'string', arg: '<N>', help: 'with --targets: targets probed at once, 1-64 (default 4)' },
     ...reportOptions(DEFAULTS.out),
     ...GLOBAL,
   },
@@ -22,6 +26,34 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     const flags = runFlags(v, io)
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.out)
     const t0 = Date.now()
+    const targetsFile = str(v, 'targets')
+    if (targetsFile === undefined && (v.shard !== undefined || v.concurrency !== undefined)) throw new HarnessError('DW_USAGE', `--${v.shard !== undefined ? 'shard' : 'concurrency'} only applies with --targets <file>`)
+    if (targetsFile !== undefined) {
+      if (v.target !== undefined || v.scenario !== undefined) throw new HarnessError('DW_USAGE', `--targets replaces --${v.target !== undefined ? 'target' : 'scenario'}: give each target (and its scenario) in the targets file`)
+      const { parseShard } = await import('../../targets.ts')
+      const { runCheckTargets } = await import('../../check-targets.ts')
+      const shard = str(v, 'shard') !== undefined ? parseShard(str(v, 'shard')!) : undefined
+      const concurrency = wholeNumber(str(v, 'concurrency'), '--concurrency', 1, 64)
+      const { target: _t, scenario: _s, ...common } = flags
+      const { report, files } = await runCheckTargets({
+        ...common,
+        targetsFile,
+        ...(shard ? { shard } : {}),
+        ...(concurrency ? { concurrency } : {}),
+        recordingsDir: resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings),
+        outDir,
+        formats,
+        failOn,
+        onTarget: (e) => {
+          if (v.quiet === true && e.section.outcome === 'pass') return
+          const s = e.section.summary
+          io.stdout(`  [${String(e.index).padStart(String(e.total).length)}/${e.total}] ${e.section.name.padEnd(24)} ${e.section.outcome.toUpperCase()}${e.section.error ? `: ${e.section.error.message} [${e.section.error.code}]` : `: ${s.contracts} contracts, ${s.probes} requests, ${s.breaking} breaking, ${s.warning} warning`} (${(e.durationMs / 1000).toFixed(1)} s)`)
+        },
+      })
+      io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))
+      io.stdout(`Reports: ${files.join(', ')}`)
+      return exitCodeOf(report)
+    }
     // Loaded on demand: --help and usage errors answer without loading undici, ajv and yaml.
     const { runCheck } = await import('../../check.ts')
     const recordingsDir = resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)

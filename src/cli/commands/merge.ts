@@ -1,0 +1,35 @@
+import { resolve } from 'node:path'
+import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+import { finalLine } from '../lines.ts'
+import { exitCodeOf } from '../../report.ts'
+
+export const merge: Command = {
+  name: 'merge',
+  summary: 'join the reports of several shards into one.',
+  usage: ['merge <report.json...> [options]'],
+  about: `Joins the report.json files that check --targets --shard i/n wrote on several machines (a CI
+matrix) into one report, in target-name order, as if one machine had run every target. The merged
+outcome follows the same rule as every report: drift on any target at or above --fail-on is drift.`,
+  positionals: true,
+  options: {
+    ...reportOptions(DEFAULTS.mergeOut),
+    ...GLOBAL,
+  },
+  async run(v, positionals, io) {
+    const failOn = parseFailOn(str(v, 'fail-on'))
+    const formats = parseFormats(str(v, 'format'))
+    const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.mergeOut)
+    const t0 = Date.now()
+    const { readReports, mergeReports } = await import('../../merge.ts')
+    const { assertWritable } = await import('../../preflight.ts')
+    const { writeReports } = await import('../../write-reports.ts')
+    const { Redactor } = await import('../../transport/redact.ts')
+    const inputs = readReports(positionals, io.cwd)
+    await assertWritable(outDir, '--out', io.cwd)
+    // The shards' reports were redacted when written; the pattern-based pass runs again on the way out.
+    const { report, files } = await writeReports(mergeReports(inputs), { outDir, formats, failOn, redactor: new Redactor({ secrets: [] }), cwd: io.cwd })
+    io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))
+    io.stdout(`Reports: ${files.join(', ')}`)
+    return exitCodeOf(report)
+  },
+}

@@ -1,0 +1,65 @@
+/**
+ * `driftwatch merge <report.json...>`: joins the reports of several shards (check --targets
+ * --shard i/n on several machines) into one, as if one machine had run every target. A report of
+ * a single target joins as a section named after its target. Two reports of one target, or of
+ * different API versions, are refused: the merged report would say something no run saw.
+ */
+import { readFileSync } from 'node:fs'
+import { relative, resolve } from 'node:path'
+import { HarnessError } from './errors.ts'
+import { summarize, type Report, type TargetSection } from './report.ts'
+
+/** Reads report.json files, naming the file and the fix when one is not a driftwatch report. */
+export function readReports(files: readonly string[], cwd = process.cwd()): { file: string; report: Report }[] {
+  if (files.length === 0) throw new HarnessError('DW_USAGE', 'merge needs the report.json files to join, e.g. driftwatch merge shard-*/report.json')
+  return files.map((f) => {
+    const path = resolve(cwd, f)
+    const shown = relative(cwd, path) || path
+    let r: Report
+    try {
+      r = JSON.parse(readFileSync(path, 'utf8')) as Report
+    } catch (err) {
+      throw new HarnessError('DW_CONFIG_INVALID', `${shown}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(err as Error).message})`}; pass the report.json files that check --out wrote`, { file: shown })
+    }
+    if (r?.version !== 1 || !Array.isArray(r.results) || !Array.isArray(r.findings) || typeof r.summary !== 'object') throw new HarnessError('DW_CONFIG_INVALID', `${shown} is not a driftwatch report.json (version 1 with results and findings)`, { file: shown })
+    return { file: shown, report: r }
+  })
+}
+
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+
+/** One report of every target in the inputs, in target-name order (as an unsharded run writes it). */
+export function mergeReports(inputs: readonly { file: string; report: Report }[]): Report {
+  const apiVersions = new Set(inputs.map((i) => i.report.apiVersion))
+  if (apiVersions.size > 1) throw new HarnessError('DW_USAGE', `the reports probed different API versions (${inputs.map((i) => `${i.file}: ${i.report.apiVersion}`).join(', ')}); merge reports of one run`)
+  const sections: { section: TargetSection; report: Report; file: string }[] = []
+  const owner = new Map<string, string>()
+  for (const { file, report } of inputs) {
+    const own: TargetSection[] = report.targets ?? [{ name: report.target, target: report.target, ...(report.scenario ? { scenario: report.scenario } : {}), outcome: report.outcome, summary: report.summary, ...(report.error ? { error: report.error } : {}) }]
+    for (const s of own) {
+      const before = owner.get(s.name)
+      if (before) throw new HarnessError('DW_USAGE', `target ${s.name} is in both ${before} and ${file}: each target belongs to one shard (were two shards given the same --shard?)`)
+      owner.set(s.name, file)
+      sections.push({ section: s, report, file })
+    }
+  }
+  sections.sort((a, b) => byName(a.section, b.section))
+  const mine = <T extends { target?: string }>(xs: readonly T[], s: TargetSection, multi: boolean) => (multi ? xs.filter((x) => x.target === s.name) : xs.map((x) => ({ ...x, target: s.name })))
+  const results = sections.flatMap(({ section, report }) => mine(report.results, section, report.targets !== undefined))
+  const findings = sections.flatMap(({ section, report }) => mine(report.findings, section, report.targets !== undefined))
+  const times = inputs.map((i) => i.report)
+  const interrupted = times.some((r) => r.interrupted || r.outcome === 'interrupted')
+  return {
+    version: 1,
+    target: `${sections.length} target${sections.length === 1 ? '' : 's'} merged from ${inputs.length} report${inputs.length === 1 ? '' : 's'}`,
+    apiVersion: [...apiVersions][0]!,
+    startedAt: times.map((r) => r.startedAt).sort()[0]!,
+    finishedAt: times.map((r) => r.finishedAt).sort().at(-1)!,
+    outcome: 'pass', // settled when written
+    summary: summarize(results, findings),
+    findings,
+    results,
+    targets: sections.map((s) => s.section),
+    ...(interrupted ? { interrupted: true } : {}),
+  }
+}
