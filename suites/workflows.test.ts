@@ -8,6 +8,7 @@ import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { COMMAND_OPTIONS } from '../src/cli.ts'
 import { ENV } from '../src/config.ts'
+import { loadTargets } from '../src/targets.ts'
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> }
 
@@ -122,5 +123,33 @@ describe('.github/workflows/pre-deploy-gate.yml', () => {
     expect(wf.env?.PACT_DO_NOT_TRACK).toBe('true')
     const out = String(calls[0]!.flags.get('out'))
     expect(runs.some((l) => l.includes(`cat ${out}/gate.md >> "$GITHUB_STEP_SUMMARY"`))).toBe(true)
+  })
+})
+
+describe('.github/workflows/nightly-accounts.yml', () => {
+  const { wf, runs } = load('.github/workflows/nightly-accounts.yml')
+  const calls = driftwatchCalls(runs)
+  const jobs = wf.jobs as Record<string, { steps: Step[]; needs?: string; strategy?: { matrix: { shard: number[] } } }>
+
+  it('runs one shard per matrix entry and merges every shard the matrix makes', () => {
+    const shards = jobs.shard!.strategy!.matrix.shard
+    expect(shards).toEqual([1, 2, 3])
+    const check = calls.find((c) => c.command === 'check')!
+    expect(check.flags.get('targets')).toBe('targets.yaml')
+    expect(runs.find((l) => l.includes('npx driftwatch check'))).toContain(`--shard \${{ matrix.shard }}/${shards.length} `)
+    const merge = runs.find((l) => l.includes('npx driftwatch merge'))!
+    for (const i of shards) expect(merge).toContain(`shards/shard-${i}/report.json`)
+    expect(jobs.merge!.needs).toBe('shard')
+    expectValid(calls)
+  })
+
+  it('publishes the merged report it wrote', () => {
+    const merge = calls.find((c) => c.command === 'merge')!
+    const out = String(merge.flags.get('out'))
+    expect(runs.some((l) => l.includes(`cat ${out}/report.md >> "$GITHUB_STEP_SUMMARY"`))).toBe(true)
+  })
+
+  it('its example targets file loads', () => {
+    expect(loadTargets('examples/targets.yaml').map((t) => t.name)).toEqual(['acme-br', 'acme-de', 'lab-baseline', 'lab-chunked'])
   })
 })
