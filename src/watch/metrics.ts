@@ -13,8 +13,8 @@ import { HarnessError } from '../errors.ts'
 
 export class WatchMetrics {
   readonly registry = new Registry()
-  readonly openFindings = new Gauge({ name: 'driftwatch_open_findings', help: 'Findings open now (drift watch alerted on, or below the alert threshold), by contract, check and severity', labelNames: ['contract', 'check', 'severity'] as const, registers: [this.registry] })
-  readonly probeSeconds = new Histogram({ name: 'driftwatch_probe_duration_seconds', help: 'Time to run one contract (all its samples), by contract', labelNames: ['contract'] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] })
+  readonly openFindings = new Gauge({ name: 'driftwatch_open_findings', help: 'Findings open now (drift watch at or above the alert threshold), by target, contract, check and severity', labelNames: ['target', 'contract', 'check', 'severity'] as const, registers: [this.registry] })
+  readonly probeSeconds = new Histogram({ name: 'driftwatch_probe_duration_seconds', help: 'Time to run one contract (all its samples), by target and contract', labelNames: ['target', 'contract'] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] })
   readonly requests = new Counter({ name: 'driftwatch_requests_total', help: 'Requests sent to the upstream', registers: [this.registry] })
   readonly requestsToday = new Gauge({ name: 'driftwatch_requests_today', help: 'Requests sent today (UTC), against driftwatch_budget_requests_per_day', registers: [this.registry] })
   readonly budget = new Gauge({ name: 'driftwatch_budget_requests_per_day', help: 'The request budget (--budget)', registers: [this.registry] })
@@ -23,10 +23,13 @@ export class WatchMetrics {
   readonly lastSuccess = new Gauge({ name: 'driftwatch_last_successful_cycle_timestamp_seconds', help: 'Unix time of the last cycle that reached a healthy upstream', registers: [this.registry] })
   readonly breakerOpen = new Gauge({ name: 'driftwatch_breaker_open', help: '1 while the circuit breaker holds probing back (downtime, throttling, rejected token)', registers: [this.registry] })
 
-  /** Replaces the open-findings gauge with the current set. */
-  setOpen(open: readonly { contract: string; check: string; severity: string }[]): void {
+  private readonly open = new Map<string, readonly { contract: string; check: string; severity: string }[]>()
+
+  /** Replaces one target's open findings in the gauge (each target's watch loop reports its own). */
+  setOpen(target: string, open: readonly { contract: string; check: string; severity: string }[]): void {
+    this.open.set(target, open)
     this.openFindings.reset()
-    for (const o of open) this.openFindings.inc({ contract: o.contract, check: o.check, severity: o.severity })
+    for (const [t, list] of this.open) for (const o of list) this.openFindings.inc({ target: t, contract: o.contract, check: o.check, severity: o.severity })
   }
 }
 

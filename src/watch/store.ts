@@ -70,8 +70,9 @@ export class WatchStore {
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`)
   }
 
-  openDrifts(): OpenDrift[] {
-    return this.rows('SELECT * FROM drifts ORDER BY opened_at').map(({ groupKey, checkId, alertedAt, ...r }) => ({ ...r, group: groupKey, check: checkId, ...(alertedAt ? { alertedAt } : {}) }) as OpenDrift)
+  /** Open drifts; with a scope (a target's name), only that target's (their keys start with `<scope>/`). */
+  openDrifts(scope?: string): OpenDrift[] {
+    return this.rows(scope ? "SELECT * FROM drifts WHERE key LIKE ? ESCAPE '\\' ORDER BY opened_at" : "SELECT * FROM drifts WHERE key NOT LIKE '%/%' ORDER BY opened_at", ...(scope ? [`${likeEscape(scope)}/%`] : [])).map(({ groupKey, checkId, alertedAt, ...r }) => ({ ...r, group: groupKey, check: checkId, ...(alertedAt ? { alertedAt } : {}) }) as OpenDrift)
   }
 
   /** Rows with snake_case columns as camelCase keys; NULL columns left out. */
@@ -104,18 +105,22 @@ export class WatchStore {
     this.db.prepare('UPDATE incidents SET closed_at = ? WHERE group_key = ? AND closed_at IS NULL').run(at, group)
   }
 
-  contractStates(): Map<string, ContractState> {
+  /** Each contract's schedule state; with a scope, that target's (stored as `<scope>/<contract>`). */
+  contractStates(scope?: string): Map<string, ContractState> {
     const out = new Map<string, ContractState>()
+    const prefix = scope ? `${scope}/` : ''
     for (const r of this.db.prepare('SELECT * FROM contracts').all() as Record<string, number | string | null>[]) {
-      out.set(r.id as string, { ...(r.last_run_at !== null ? { lastRunAt: r.last_run_at as number } : {}), ...(r.last_changed_at !== null ? { lastChangedAt: r.last_changed_at as number } : {}), open: r.open === 1 })
+      const id = r.id as string
+      if (scope ? !id.startsWith(prefix) : id.includes('/')) continue
+      out.set(id.slice(prefix.length), { ...(r.last_run_at !== null ? { lastRunAt: r.last_run_at as number } : {}), ...(r.last_changed_at !== null ? { lastChangedAt: r.last_changed_at as number } : {}), open: r.open === 1 })
     }
     return out
   }
 
-  saveContractStates(states: ReadonlyMap<string, ContractState>): void {
+  saveContractStates(states: ReadonlyMap<string, ContractState>, scope?: string): void {
     const put = this.db.prepare('INSERT INTO contracts (id, last_run_at, last_changed_at, open) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_run_at = excluded.last_run_at, last_changed_at = excluded.last_changed_at, open = excluded.open')
     this.db.transaction(() => {
-      for (const [id, s] of states) put.run(id, s.lastRunAt ?? null, s.lastChangedAt ?? null, s.open ? 1 : 0)
+      for (const [id, s] of states) put.run(scope ? `${scope}/${id}` : id, s.lastRunAt ?? null, s.lastChangedAt ?? null, s.open ? 1 : 0)
     })()
   }
 
@@ -155,4 +160,8 @@ export class WatchStore {
   close(): void {
     this.db.close()
   }
+}
+
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`)
 }

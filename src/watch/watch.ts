@@ -42,6 +42,8 @@ export function scaledClock(scale: number): WatchClock {
 
 /** One finished cycle, for a live display. */
 export interface CycleEvent {
+  /** The target's name (watch --targets), else the target label. */
+  target: string
   n: number
   unit: Unit
   why: string
@@ -57,6 +59,11 @@ export interface CycleEvent {
 
 export interface WatchOptions {
   session: Session
+  /**
+   * The target's name when one state file serves several targets (watch --targets): drifts,
+   * schedule and cycles are kept apart by it, and alerts name it.
+   */
+  scope?: string
   store: WatchStore
   apiVersion: string
   perDay: number
@@ -94,11 +101,13 @@ export interface WatchResult {
  */
 export const WATCH_SAMPLES = 3
 
-const driftKey = (contract: string, check: string) => `${contract} ${check}`
 
 /** Runs until the signal (or maxCycles). Never throws for upstream behaviour. */
 export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
   const { session, store } = opts
+  const scope = opts.scope
+  const targetName = scope ?? session.label
+  const driftKey = (contract: string, check: string) => `${scope ? `${scope}/` : ''}${contract} ${check}`
   const clock = opts.clock ?? realClock
   const failOn = opts.failOn ?? 'breaking'
   const recoverAfter = Math.max(1, opts.recoverAfter ?? 2)
@@ -106,10 +115,10 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
   const preflight = probes.find((p) => p.preflight)?.id
   const units = buildUnits(probes, session.selected.map((s) => s.probe), opts.samples, WATCH_SAMPLES)
   const schedule = new Schedule(units, { perDay: opts.perDay, ...(opts.random ? { random: opts.random } : {}), ...(preflight ? { preflight } : {}) })
-  schedule.restore(store.contractStates())
-  const drifts = new Map(store.openDrifts().map((d) => [d.key, d]))
+  schedule.restore(store.contractStates(scope))
+  const drifts = new Map(store.openDrifts(scope).map((d) => [d.key, d]))
   opts.metrics?.budget.set(opts.perDay)
-  opts.metrics?.setOpen([...drifts.values()])
+  opts.metrics?.setOpen(targetName, [...drifts.values()])
   const last = store.lastHealthyCycle()
   if (last) opts.metrics?.lastSuccess.set(Date.parse(last) / 1000)
   let cycles = 0
@@ -180,7 +189,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
       if (!joined) {
         d.alertedAt = now
         store.openIncident(d)
-        await raise({ kind: 'drift', key: k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, message: f.message, evidence: { ...(f.evidence.request ? { request: f.evidence.request } : {}), ...(f.evidence.status !== undefined ? { status: f.evidence.status } : {}), ...(f.evidence.curl ? { curl: f.evidence.curl } : {}) }, target: session.label, since: now, at: now })
+        await raise({ kind: 'drift', key: k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, message: f.message, evidence: { ...(f.evidence.request ? { request: f.evidence.request } : {}), ...(f.evidence.status !== undefined ? { status: f.evidence.status } : {}), ...(f.evidence.curl ? { curl: f.evidence.curl } : {}) }, target: targetName, since: now, at: now })
       }
       drifts.set(k, d)
       store.saveDrift(d)
@@ -198,24 +207,24 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
       if ([...drifts.values()].some((o) => o.group === d.group)) continue // the incident is not over yet
       const lead = store.incident(d.group) ?? d
       store.closeIncident(d.group, now)
-      await raise({ kind: 'recovery', key: d.group, contract: lead.contract, check: lead.check, severity: lead.severity, title: lead.title, target: session.label, since: lead.openedAt, at: now })
+      await raise({ kind: 'recovery', key: d.group, contract: lead.contract, check: lead.check, severity: lead.severity, title: lead.title, target: targetName, since: lead.openedAt, at: now })
     }
 
     const openContracts = new Set([...drifts.values()].map((d) => d.contract))
     schedule.done(unit, at, spent, { healthy, ran: judged, open: openContracts, changed })
-    store.saveContractStates(schedule.contracts)
-    store.addCycle({ startedAt, finishedAt: now, target: session.label, unit: unit.id, contracts: unit.contracts, requests: spent, outcome: report.outcome, healthy }, report.findings)
+    store.saveContractStates(schedule.contracts, scope)
+    store.addCycle({ startedAt, finishedAt: now, target: targetName, unit: unit.id, contracts: unit.contracts, requests: spent, outcome: report.outcome, healthy }, report.findings)
     const m = opts.metrics
     if (m) {
       m.requests.inc(spent)
       m.requestsToday.set(store.spentOn(now.slice(0, 10)))
       m.cycles.inc({ outcome: report.outcome })
-      for (const r of report.results) if (r.probes > 0) m.probeSeconds.observe({ contract: r.contract }, r.durationMs / 1000)
-      m.setOpen([...drifts.values()])
+      for (const r of report.results) if (r.probes > 0) m.probeSeconds.observe({ target: targetName, contract: r.contract }, r.durationMs / 1000)
+      m.setOpen(targetName, [...drifts.values()])
       if (healthy) m.lastSuccess.set(at / 1000)
       m.breakerOpen.set(schedule.breakerOpen(at) ? 1 : 0)
     }
-    opts.onCycle?.({ n: cycles, unit, why: decision.why, startedAt, requests: spent, healthy, outcome: report.outcome, drift: [...seen.values()], ...(schedule.breakerOpen(at) ? { breakerUntil: new Date(schedule.breakerOpenUntil).toISOString() } : {}) })
+    opts.onCycle?.({ target: targetName, n: cycles, unit, why: decision.why, startedAt, requests: spent, healthy, outcome: report.outcome, drift: [...seen.values()], ...(schedule.breakerOpen(at) ? { breakerUntil: new Date(schedule.breakerOpenUntil).toISOString() } : {}) })
   }
   return { cycles, requests, alerts, open: [...drifts.values()] }
 }

@@ -4,7 +4,7 @@
  * re-alert an open drift, and the metrics scrape is Prometheus text. The budget is set high so the
  * loop runs at test speed; pacing itself is tested on the schedule.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -169,7 +169,7 @@ describe('watch', () => {
       expect(names.has(line.split(/[{ ]/)[0]!.replace(/_(bucket|sum|count)$/, ''))).toBe(true)
     }
     expect(text).toContain('driftwatch_requests_total ')
-    expect(text).toMatch(/driftwatch_probe_duration_seconds_bucket\{le="0\.05",contract="phone-numbers\.get"\} \d+/)
+    expect(text).toMatch(/driftwatch_probe_duration_seconds_bucket\{le="0\.05",target="http:\/\/127\.0\.0\.1:\d+",contract="phone-numbers\.get"\} \d+/)
     expect(text).toContain(`driftwatch_budget_requests_per_day ${FAST}`)
     expect(text).toMatch(/driftwatch_last_successful_cycle_timestamp_seconds \d+/)
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
@@ -286,6 +286,22 @@ describe('driftwatch watch (the command)', () => {
     expect(t.out.filter((l) => l.startsWith('ALERT DRIFT breaking on media.retrieve-url'))).toHaveLength(1)
     expect(hook.got).toHaveLength(1)
     expect(t.out.some((l) => / cycle \d+ .*: ok$/.test(l))).toBe(false) // --quiet: only cycles that need attention
+  })
+
+  it('watches every target of a targets file at once, alerting per target, in one state file', async () => {
+    const hook = await receiver()
+    const dir = tmp()
+    writeFileSync(join(dir, 't.yaml'), 'targets:\n  - { name: calm, target: sim }\n  - { name: rolling, target: sim, scenario: media-chunked }\n')
+    const t = io()
+    const code = await main(['watch', '--targets', join(dir, 't.yaml'), '--budget', '5000000/day', '--cycles', '12', '--state', join(dir, 'w.db'), '--alert-webhook', hook.url, '--quiet'], t.io)
+    expect(code).toBe(1)
+    expect(hook.got.map((a) => [a.target, a.kind])).toEqual([['rolling', 'drift']])
+    const kept = new WatchStore(join(dir, 'w.db'))
+    expect(kept.openDrifts('rolling').length).toBeGreaterThan(0)
+    expect(kept.openDrifts('calm')).toEqual([])
+    expect(kept.openDrifts()).toEqual([]) // unscoped (a single-target watch) sees none of them
+    expect(kept.contractStates('calm').size).toBe(13)
+    kept.close()
   })
 
   it('refuses a bad budget and a bad webhook before sending anything', async () => {

@@ -1,4 +1,6 @@
 import { resolve, relative } from 'node:path'
+import { HarnessError } from '../../errors.ts'
+import type { Session } from '../../session.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, str, wholeNumber, type Command } from '../options.ts'
 import { PROBE_OPTIONS, runFlags } from '../probing.ts'
 
@@ -21,6 +23,7 @@ circuit breaker backs off (1 min doubling to 30 min) and tests the water with on
     'alert-webhook': { type: 'string', multiple: true, arg: '[json=|slack=]<url>', help: 'POST each alert as JSON, or as a Slack incoming-webhook message\n(slack= or a hooks.slack.com URL); alerts always go to stdout too' },
     'metrics-port': { type: 'string', arg: '<N>', help: 'serve Prometheus /metrics and /healthz on this port (0 picks one)' },
     'metrics-host': { type: 'string', arg: '<addr>', help: 'address for --metrics-port (default 127.0.0.1; 0.0.0.0 in a container)' },
+    targets: { type: 'string', arg: '<file>', help: 'a targets file (as check --targets): watch every target at once, each with\nits own budget, schedule and credentials, in one state file' },
     state: { type: 'string', arg: '<file>', help: `SQLite file for open drifts, schedule and history (default ${DEFAULTS.watchState})` },
     'fail-on': { type: 'string', arg: '<level>', help: 'breaking | warning | info: the lowest severity that is drift and alerted (default breaking)' },
     'recover-after': { type: 'string', arg: '<N>', help: 'judged runs without a drift before its recovery alert (default 2)' },
@@ -49,68 +52,92 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
     const { runWatch } = await import('../../watch/watch.ts')
     const { WatchMetrics, serveMetrics } = await import('../../watch/metrics.ts')
     const store = new WatchStore(statePath)
-    const session = await openSession({ ...flags, recordingsDir: resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings) }).catch((err: unknown) => {
+    const recordingsDir = resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
+    const targetsFile = str(v, 'targets')
+    if (targetsFile !== undefined && (v.target !== undefined || v.scenario !== undefined)) throw new HarnessError('DW_USAGE', `--targets replaces --${v.target !== undefined ? 'target' : 'scenario'}: give each target (and its scenario) in the targets file`)
+    // One session per target: its own token, simulator or connections, and pacing.
+    const watched: { scope?: string; session: Session }[] = []
+    const closeAll = async () => {
+      for (const w of watched) await w.session.close()
       store.close()
+    }
+    try {
+      if (targetsFile === undefined) watched.push({ session: await openSession({ ...flags, recordingsDir }) })
+      else {
+        const { loadTargets, targetEnvironment } = await import('../../targets.ts')
+        const { target: _t, scenario: _s, ...common } = flags
+        for (const t of loadTargets(targetsFile, io.cwd)) watched.push({ scope: t.name, session: await openSession({ ...common, target: t.target, ...(t.scenario ? { scenario: t.scenario } : {}), recordingsDir, env: targetEnvironment(t, io.env) }) })
+      }
+    } catch (err) {
+      await closeAll()
       throw err
-    })
+    }
     const metrics = new WatchMetrics()
     let lastCycleAt = Date.now()
-    let breakerUntil: string | undefined
+    const breakers = new Map<string, string | undefined>()
     const server =
       metricsPort === undefined
         ? undefined
         : await serveMetrics(metrics, metricsPort, () => {
             const staleMs = Date.now() - lastCycleAt
             const limit = Math.max(3 * (DAY_MS / perDay) * 20, 60_000)
-            const ok = !breakerUntil && staleMs < limit
-            return { ok, detail: { lastCycleSecondsAgo: Math.round(staleMs / 1000), ...(breakerUntil ? { breakerOpenUntil: breakerUntil } : {}), budgetPerDay: perDay } }
+            const open = [...breakers].filter(([, until]) => until !== undefined)
+            const ok = open.length === 0 && staleMs < limit
+            return { ok, detail: { lastCycleSecondsAgo: Math.round(staleMs / 1000), ...(open.length ? { breakerOpenUntil: Object.fromEntries(open) } : {}), budgetPerDay: perDay } }
           }, str(v, 'metrics-host') ?? '127.0.0.1').catch(async (err: unknown) => {
-            store.close()
-            await session.close()
+            await closeAll()
             throw err
           })
-    const open = store.openDrifts()
+    const open = store.openDrifts().length + watched.reduce((n, w) => n + (w.scope ? store.openDrifts(w.scope).length : 0), 0)
     const every = (DAY_MS / perDay / 1000).toFixed(perDay > 8640 ? 1 : 0)
+    const first = watched[0]!.session
+    const what = watched.length > 1 || watched[0]!.scope ? `${watched.length} targets of ${targetsFile} (${watched.map((w) => w.scope).join(', ')})` : first.label === 'sim' ? `the simulator (${first.baseUrl}, scenario ${first.scenario ?? 'baseline'})` : first.label
+    const redact = (line: string) => watched.reduce((l, w) => w.session.redactor.text(l), line)
     io.stdout(
-      session.redactor.text(
+      redact(
         [
-          `driftwatch watch: ${session.selected.length} contracts against ${session.label === 'sim' ? `the simulator (${session.baseUrl}, scenario ${session.scenario ?? 'baseline'})` : session.label}, budget ${perDay}/day (a request every ${every} s on average)`,
-          `  state ${relative(io.cwd, statePath) || statePath}${open.length ? `: ${open.length} drift${open.length === 1 ? '' : 's'} open from before, not alerted again` : ''}`,
+          `driftwatch watch: ${first.selected.length} contracts against ${what}, budget ${perDay}/day${watched.length > 1 ? ' per target' : ''} (a request every ${every} s on average)`,
+          `  state ${relative(io.cwd, statePath) || statePath}${open ? `: ${open} drift${open === 1 ? '' : 's'} open from before, not alerted again` : ''}`,
           `  alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`,
-          ...(session.label === 'sim' ? [`  switch the simulator's scenario while it runs: curl -X POST ${session.baseUrl}/__sim/scenario -d '{"scenario":"media-chunked"}'`] : []),
+          ...watched.filter((w) => w.session.label === 'sim').map((w) => `  switch ${w.scope ? `${w.scope}'s` : "the simulator's"} scenario while it runs: curl -X POST ${w.session.baseUrl}/__sim/scenario -d '{"scenario":"media-chunked"}'`),
         ].join('\n'),
       ),
     )
     const quiet = v.quiet === true
-    const result = await runWatch({
-      session,
-      store,
-      apiVersion: flags.apiVersion,
-      perDay,
-      failOn,
-      sinks,
-      metrics,
-      ...(flags.samples ? { samples: flags.samples } : {}),
-      ...(flags.connection ? { connection: flags.connection } : {}),
-      ...(recoverAfter ? { recoverAfter } : {}),
-      ...(maxCycles ? { maxCycles } : {}),
-      ...(io.interrupt ? { signal: io.interrupt } : {}),
-      ...(io.halt ? { halt: io.halt } : {}),
-      onCycle: (e) => {
-        lastCycleAt = Date.now()
-        breakerUntil = e.breakerUntil
-        if (quiet && e.healthy && e.drift.length === 0) return
-        const what = !e.healthy ? `upstream unhealthy (${e.outcome}); breaker open until ${e.breakerUntil ?? '?'}` : e.drift.length ? `drift: ${e.drift.map((f) => `${f.contract} ${f.check}`).join(', ')}` : 'ok'
-        io.stdout(session.redactor.text(`[${e.startedAt.slice(11, 19)}] cycle ${e.n} ${e.unit.id} (${e.unit.contracts.length} contract${e.unit.contracts.length === 1 ? '' : 's'}, ${e.requests} request${e.requests === 1 ? '' : 's'}): ${what}`))
-      },
-      onAlert: (a, delivery) => {
-        io.stdout(session.redactor.text(`ALERT ${alertLine(a)}`))
-        for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
-      },
-    })
+    const results = await Promise.all(
+      watched.map((w) =>
+        runWatch({
+          session: w.session,
+          ...(w.scope ? { scope: w.scope } : {}),
+          store,
+          apiVersion: flags.apiVersion,
+          perDay,
+          failOn,
+          sinks,
+          metrics,
+          ...(flags.samples ? { samples: flags.samples } : {}),
+          ...(flags.connection ? { connection: flags.connection } : {}),
+          ...(recoverAfter ? { recoverAfter } : {}),
+          ...(maxCycles ? { maxCycles } : {}),
+          ...(io.interrupt ? { signal: io.interrupt } : {}),
+          ...(io.halt ? { halt: io.halt } : {}),
+          onCycle: (e) => {
+            lastCycleAt = Date.now()
+            breakers.set(e.target, e.breakerUntil)
+            if (quiet && e.healthy && e.drift.length === 0) return
+            const what = !e.healthy ? `upstream unhealthy (${e.outcome}); breaker open until ${e.breakerUntil ?? '?'}` : e.drift.length ? `drift: ${e.drift.map((f) => `${f.contract} ${f.check}`).join(', ')}` : 'ok'
+            io.stdout(redact(`[${e.startedAt.slice(11, 19)}] ${w.scope ? `${w.scope} ` : ''}cycle ${e.n} ${e.unit.id} (${e.unit.contracts.length} contract${e.unit.contracts.length === 1 ? '' : 's'}, ${e.requests} request${e.requests === 1 ? '' : 's'}): ${what}`))
+          },
+          onAlert: (a, delivery) => {
+            io.stdout(redact(`ALERT ${alertLine(a)}`))
+            for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
+          },
+        }),
+      ),
+    )
+    const result = { cycles: results.reduce((n, r) => n + r.cycles, 0), requests: results.reduce((n, r) => n + r.requests, 0), alerts: results.reduce((n, r) => n + r.alerts, 0), open: results.flatMap((r) => r.open) }
     await server?.close()
-    await session.close()
-    store.close()
+    await closeAll()
     io.stdout(`watch stopped after ${result.cycles} cycle${result.cycles === 1 ? '' : 's'}, ${result.requests} requests, ${result.alerts} alert${result.alerts === 1 ? '' : 's'}; ${result.open.length} drift${result.open.length === 1 ? '' : 's'} open (kept in the state)`)
     return maxCycles !== undefined && result.open.length > 0 ? 1 : 0
   },
