@@ -5,7 +5,6 @@
  * credential): only their host is ever printed.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { request } from 'undici'
 import { HarnessError } from '../errors.ts'
 import type { Finding, Severity } from '../finding.ts'
 
@@ -89,13 +88,15 @@ export function webhookSink(spec: string, opts: { timeoutMs?: number; retryDelay
       for (let attempt = 0; attempt < 3; attempt++) {
         if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1))
         try {
-          const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'driftwatch-watch' }, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
-          await res.body.dump()
-          if (res.statusCode >= 200 && res.statusCode < 300) return
-          last = `HTTP ${res.statusCode}`
-          if (res.statusCode < 500 && res.statusCode !== 429) break // the hook refuses this payload: retrying will not help
+          // fetch, not the transport: an alert is not a probe (no wire capture, no token policy), and undici stays the transport's.
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'driftwatch-watch' }, body, signal: AbortSignal.timeout(timeoutMs) })
+          await res.arrayBuffer().catch(() => undefined)
+          if (res.status >= 200 && res.status < 300) return
+          last = `HTTP ${res.status}`
+          if (res.status < 500 && res.status !== 429) break // the hook refuses this payload: retrying will not help
         } catch (err) {
-          last = (err as { code?: string }).code ?? (err as Error).message
+          const e = err as { name?: string; cause?: { code?: string }; message: string }
+          last = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message)
         }
       }
       throw new Error(`not delivered (${last})`)
