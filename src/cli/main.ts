@@ -9,6 +9,8 @@ import { check } from './commands/check.ts'
 import { gate } from './commands/gate.ts'
 import { importCommand } from './commands/import.ts'
 import { merge } from './commands/merge.ts'
+import { history } from './commands/history.ts'
+import { diff } from './commands/diff.ts'
 import { proxy } from './commands/proxy.ts'
 import { record } from './commands/record.ts'
 import { sim } from './commands/sim.ts'
@@ -19,7 +21,7 @@ import { EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type C
 export { FORMATS, type CliIO } from './options.ts'
 
 /** Every command, in the order the main help lists them. */
-export const COMMANDS: readonly Command[] = [check, watch, merge, record, verify, importCommand, proxy, gate, sim]
+export const COMMANDS: readonly Command[] = [check, watch, history, diff, merge, record, verify, importCommand, proxy, gate, sim]
 
 const byName = new Map(COMMANDS.map((c) => [c.name, c]))
 

@@ -5,7 +5,7 @@
  * errors answer at once.
  */
 import { readdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { closest, distance } from 'fastest-levenshtein'
 import { HarnessError } from '../errors.ts'
@@ -45,8 +45,8 @@ export const DEFAULTS = {
   format: 'json,md,junit',
   failOn: 'breaking',
   simPort: 8787,
-  watchState: 'reports/watch/state.db',
   mergeOut: 'reports/merged',
+  history: 'reports/history.db',
   budget: '960/day',
 } as const
 
@@ -77,6 +77,19 @@ export function reportOptions(defaultOut: string, defaultFailOn: FailOn = DEFAUL
     format: { type: 'string', arg: '<list>', help: `reports to write besides report.json: json,md,junit (default ${DEFAULTS.format})` },
     'fail-on': { type: 'string', arg: '<level>', help: `breaking | warning | info | never: the lowest severity that is drift, exits 1 and fails JUnit (default ${defaultFailOn})` },
   }
+}
+
+/** The history options of the commands that append runs to it (check, verify). */
+export const HISTORY_OPTIONS = {
+  history: { type: 'string', arg: '<file>', help: 'the history database this run is added to (default history.db next to\nthe --out folder, e.g. reports/history.db); driftwatch history reads it' },
+  'no-history': { type: 'boolean', help: 'do not add this run to the history' },
+} as const satisfies OptionTable
+
+/** Where a run's history goes: --history, else history.db in the parent of the reports folder; undefined with --no-history. */
+export function historyFile(v: Values, outDir: string, cwd: string): string | undefined {
+  if (v['no-history'] === true) return undefined
+  const h = typeof v.history === 'string' ? v.history : undefined
+  return h ? resolve(cwd, h) : join(dirname(outDir), 'history.db')
 }
 
 /** The exit-code section, the same in every --help. */

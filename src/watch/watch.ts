@@ -18,7 +18,7 @@ import type { Session } from '../session.ts'
 import { deliver, type Alert, type AlertSink } from './alerts.ts'
 import type { WatchMetrics } from './metrics.ts'
 import { buildUnits, Schedule, type Unit } from './schedule.ts'
-import type { OpenDrift, WatchStore } from './store.ts'
+import type { OpenDrift, HistoryStore } from '../history/store.ts'
 
 /** Time for the loop; the bench runs it faster than real time (pacing and priorities unchanged). */
 export interface WatchClock {
@@ -64,7 +64,7 @@ export interface WatchOptions {
    * schedule and cycles are kept apart by it, and alerts name it.
    */
   scope?: string
-  store: WatchStore
+  store: HistoryStore
   apiVersion: string
   perDay: number
   /** Findings at or above this are drift and alerted (default breaking). */
@@ -213,7 +213,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     const openContracts = new Set([...drifts.values()].map((d) => d.contract))
     schedule.done(unit, at, spent, { healthy, ran: judged, open: openContracts, changed })
     store.saveContractStates(schedule.contracts, scope)
-    store.addCycle({ startedAt, finishedAt: now, target: targetName, unit: unit.id, contracts: unit.contracts, requests: spent, outcome: report.outcome, healthy }, report.findings)
+    store.addCycle({ startedAt, finishedAt: now, target: targetName, unit: unit.id, contracts: unit.contracts, requests: spent, outcome: report.outcome, healthy }, report.findings, report.results)
     const m = opts.metrics
     if (m) {
       m.requests.inc(spent)

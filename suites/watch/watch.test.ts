@@ -17,7 +17,7 @@ import { startSimulator, type RunningSimulator } from '../../src/simulator/serve
 import { slackPayload, webhookSink, type Alert } from '../../src/watch/alerts.ts'
 import { serveMetrics, WatchMetrics } from '../../src/watch/metrics.ts'
 import { buildUnits, DAY_MS, parseBudget, Schedule } from '../../src/watch/schedule.ts'
-import { WatchStore } from '../../src/watch/store.ts'
+import { HistoryStore } from '../../src/history/store.ts'
 import { runWatch, type CycleEvent, type WatchOptions } from '../../src/watch/watch.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -83,7 +83,7 @@ describe('watch', () => {
       for (const c of e.unit.contracts) ranSince.set(c, (ranSince.get(c) ?? 0) + 1)
     }
     const everyContractRan = (times: number) => session.pack.probes.every((p) => (ranSince.get(p.id) ?? 0) >= times)
-    let store = new WatchStore(state)
+    let store = new HistoryStore(state)
     cleanup.push(() => store.close())
     const base = { session, apiVersion: 'v23.0', perDay: FAST, sinks: [webhookSink(hook.url)], random: () => 0.5, onCycle: counting } as const
 
@@ -102,7 +102,7 @@ describe('watch', () => {
 
     // Restart (a new process would open the same file): the drift is still there, and is not alerted again.
     store.close()
-    store = new WatchStore(state)
+    store = new HistoryStore(state)
     ranSince.clear()
     await watchUntil({ ...base, store }, () => everyContractRan(2))
     expect(hook.got).toHaveLength(1)
@@ -123,7 +123,7 @@ describe('watch', () => {
   it('alerts once for Feb 6 (a fleet split per connection), from fresh-connection samples', async () => {
     const { sim, session } = await simAndSession()
     const hook = await receiver()
-    const store = new WatchStore(join(tmp(), 'state.db'))
+    const store = new HistoryStore(join(tmp(), 'state.db'))
     cleanup.push(() => store.close())
     sim.setScenario('media-post-intermittent')
     let postRuns = 0
@@ -135,7 +135,7 @@ describe('watch', () => {
   it('keeps watching when a webhook refuses, and records the alert as undelivered', async () => {
     const { sim, session } = await simAndSession()
     const hook = await receiver(500)
-    const store = new WatchStore(join(tmp(), 'state.db'))
+    const store = new HistoryStore(join(tmp(), 'state.db'))
     cleanup.push(() => store.close())
     sim.setScenario('media-chunked')
     const delivered: string[][] = []
@@ -148,7 +148,7 @@ describe('watch', () => {
 
   it('serves Prometheus text and a health endpoint', async () => {
     const { session } = await simAndSession()
-    const store = new WatchStore(join(tmp(), 'state.db'))
+    const store = new HistoryStore(join(tmp(), 'state.db'))
     cleanup.push(() => store.close())
     const metrics = new WatchMetrics()
     await runWatch({ session, store, apiVersion: 'v23.0', perDay: FAST, sinks: [], metrics, maxCycles: 5 })
@@ -272,7 +272,7 @@ describe('driftwatch watch (the command)', () => {
     expect(code).toBe(0)
     expect(lines.filter((l) => / cycle \d+ /.test(l))).toHaveLength(3)
     expect(lines.at(-1)).toMatch(/^watch stopped after 3 cycles, \d+ requests, 0 alerts; 0 drifts open \(kept in the state\)$/)
-    const kept = new WatchStore(join(dir, 'w.db'))
+    const kept = new HistoryStore(join(dir, 'w.db'))
     expect(kept.cycles()).toHaveLength(3)
     kept.close()
   })
@@ -296,7 +296,7 @@ describe('driftwatch watch (the command)', () => {
     const code = await main(['watch', '--targets', join(dir, 't.yaml'), '--budget', '5000000/day', '--cycles', '12', '--state', join(dir, 'w.db'), '--alert-webhook', hook.url, '--quiet'], t.io)
     expect(code).toBe(1)
     expect(hook.got.map((a) => [a.target, a.kind])).toEqual([['rolling', 'drift']])
-    const kept = new WatchStore(join(dir, 'w.db'))
+    const kept = new HistoryStore(join(dir, 'w.db'))
     expect(kept.openDrifts('rolling').length).toBeGreaterThan(0)
     expect(kept.openDrifts('calm')).toEqual([])
     expect(kept.openDrifts()).toEqual([]) // unscoped (a single-target watch) sees none of them

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path'
 import { HarnessError } from '../../errors.ts'
-import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
+import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
 import { finalLine } from '../lines.ts'
-import { exitCodeOf } from '../../report.ts'
+import { exitCodeOf, type Report } from '../../report.ts'
+import type { CliIO, Values } from '../options.ts'
 
 export const check: Command = {
   name: 'check',
@@ -18,6 +19,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     shard: { type: 'string', arg: '<i/n>', help: 'with --targets: only shard i of n (a deterministic share); join the shards\nwith driftwatch merge' },
     concurrency: { type: 'string', arg: '<N>', help: 'with --targets: targets probed at once, 1-64 (default 4)' },
     ...reportOptions(DEFAULTS.out),
+    ...HISTORY_OPTIONS,
     ...GLOBAL,
   },
   async run(v, _positionals, io) {
@@ -52,6 +54,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
       })
       io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))
       io.stdout(`Reports: ${files.join(', ')}`)
+      await addToHistory(v, outDir, report, io)
       return exitCodeOf(report)
     }
     // Loaded on demand: --help and usage errors answer without loading undici, ajv and yaml.
@@ -65,7 +68,17 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     }
     io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
     io.stdout(`Reports: ${files.join(', ')}`)
+    await addToHistory(v, outDir, report, io)
     if (report.outcome === 'interrupted') io.stderr('Interrupted: the report covers the contracts that ran; the others are listed as skipped.')
     return exitCodeOf(report)
   },
+}
+
+/** Adds the run to the history database (said on stderr when it cannot be; the run's outcome stands). */
+export async function addToHistory(v: Values, outDir: string, report: Report, io: CliIO, command = 'check'): Promise<void> {
+  const file = historyFile(v, outDir, io.cwd)
+  if (!file) return
+  const { recordRun } = await import('../../history/record.ts')
+  const problem = recordRun(file, command, report)
+  if (problem) io.stderr(`driftwatch: ${problem}`)
 }

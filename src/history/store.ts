@@ -1,15 +1,20 @@
 /**
- * `watch`'s memory across cycles and restarts: an SQLite file (better-sqlite3, synchronous, WAL).
- * It holds which drifts are open and whether they were alerted (so a restart never re-alerts),
- * each contract's schedule state, every cycle with its findings (the history), the alerts sent, and
- * the requests spent per UTC day against the budget.
+ * The history database: one SQLite file (better-sqlite3, synchronous, WAL) that every `check`,
+ * `verify` and `watch` run appends to (`reports/history.db` next to the reports by default), and
+ * that `watch` also keeps its memory in.
+ *
+ * - History: every run (a check, a verify, a watch cycle), what each contract's result was, and
+ *   its findings. `driftwatch history` reads episodes from it: when a finding first appeared, when
+ *   it cleared, how often it came back.
+ * - watch: which drifts are open and whether they were alerted (a restart never re-alerts), each
+ *   contract's schedule state, the incidents and alerts, and the requests spent per UTC day.
  */
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { HarnessError } from '../errors.ts'
 import type { Finding, Severity } from '../finding.ts'
-import type { ContractState } from './schedule.ts'
+import type { ContractState } from '../watch/schedule.ts'
 
 const SCHEMA_VERSION = 1
 
@@ -32,9 +37,11 @@ export interface OpenDrift {
   cleanRuns: number
 }
 
-/** One cycle as history keeps it. */
+/** One run as history keeps it: a check, a verify, or a watch cycle. */
 export interface CycleRow {
   id: number
+  command: string
+  target: string
   startedAt: string
   finishedAt: string
   unit: string
@@ -43,7 +50,7 @@ export interface CycleRow {
   healthy: boolean
 }
 
-export class WatchStore {
+export class HistoryStore {
   private readonly db: Database.Database
 
   constructor(readonly file: string) {
@@ -53,13 +60,15 @@ export class WatchStore {
       this.db.pragma('journal_mode = WAL')
       this.db.pragma('busy_timeout = 5000')
     } catch (err) {
-      throw new HarnessError('DW_STATE_FAILED', `cannot open watch state ${file}: ${(err as Error).message}; pass --state <file> in a writable folder`, { file })
+      throw new HarnessError('DW_STATE_FAILED', `cannot open the history database ${file}: ${(err as Error).message}; pass --history <file> (watch: --state <file>) in a writable folder`, { file })
     }
     const version = this.db.pragma('user_version', { simple: true }) as number
-    if (version > SCHEMA_VERSION) throw new HarnessError('DW_STATE_FAILED', `${file} was written by a newer driftwatch (state version ${version}; this one reads ${SCHEMA_VERSION}): upgrade driftwatch or use another --state file`, { file })
+    if (version > SCHEMA_VERSION) throw new HarnessError('DW_STATE_FAILED', `${file} was written by a newer driftwatch (state version ${version}; this one reads ${SCHEMA_VERSION}): upgrade driftwatch or use another --history/--state file`, { file })
     this.db.exec(`
-      CREATE TABLE IF NOT EXISTS cycles (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, target TEXT NOT NULL, unit TEXT NOT NULL, contracts TEXT NOT NULL, requests INTEGER NOT NULL, outcome TEXT NOT NULL, healthy INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS cycle_findings (cycle_id INTEGER NOT NULL REFERENCES cycles(id), contract TEXT NOT NULL, check_id TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS cycles (id INTEGER PRIMARY KEY, command TEXT NOT NULL DEFAULT 'watch', started_at TEXT NOT NULL, finished_at TEXT NOT NULL, target TEXT NOT NULL, unit TEXT NOT NULL, contracts TEXT NOT NULL, requests INTEGER NOT NULL, outcome TEXT NOT NULL, healthy INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS cycle_results (cycle_id INTEGER NOT NULL REFERENCES cycles(id), target TEXT NOT NULL, contract TEXT NOT NULL, status TEXT NOT NULL, duration_ms INTEGER NOT NULL DEFAULT 0);
+      CREATE INDEX IF NOT EXISTS cycle_results_contract ON cycle_results(contract);
+      CREATE TABLE IF NOT EXISTS cycle_findings (cycle_id INTEGER NOT NULL REFERENCES cycles(id), target TEXT NOT NULL DEFAULT '', contract TEXT NOT NULL, check_id TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS cycle_findings_contract ON cycle_findings(contract, check_id);
       CREATE TABLE IF NOT EXISTS contracts (id TEXT PRIMARY KEY, last_run_at INTEGER, last_changed_at INTEGER, open INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS drifts (key TEXT PRIMARY KEY, group_key TEXT NOT NULL, contract TEXT NOT NULL, check_id TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL, opened_at TEXT NOT NULL, last_seen_at TEXT NOT NULL, alerted_at TEXT, clean_runs INTEGER NOT NULL DEFAULT 0);
@@ -124,20 +133,39 @@ export class WatchStore {
     })()
   }
 
-  /** Appends a cycle and its findings (the history); returns its id. */
-  addCycle(c: Omit<CycleRow, 'id'> & { target: string; contracts: readonly string[] }, findings: readonly Finding[]): number {
+  /**
+   * Appends a run (the history): the run, each contract's result (per target in a run of several),
+   * and its findings; returns its id.
+   */
+  addCycle(c: Omit<CycleRow, 'id' | 'command'> & { command?: string; contracts: readonly string[] }, findings: readonly Finding[], results: readonly { contract: string; target?: string; status: string; durationMs?: number }[] = []): number {
     return this.db.transaction(() => {
-      const id = Number(this.db.prepare('INSERT INTO cycles (started_at, finished_at, target, unit, contracts, requests, outcome, healthy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(c.startedAt, c.finishedAt, c.target, c.unit, c.contracts.join(','), c.requests, c.outcome, c.healthy ? 1 : 0).lastInsertRowid)
-      const put = this.db.prepare('INSERT INTO cycle_findings (cycle_id, contract, check_id, severity, title) VALUES (?, ?, ?, ?, ?)')
-      for (const f of findings) put.run(id, f.contract, f.check, f.severity, f.title)
+      const id = Number(this.db.prepare('INSERT INTO cycles (command, started_at, finished_at, target, unit, contracts, requests, outcome, healthy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(c.command ?? 'watch', c.startedAt, c.finishedAt, c.target, c.unit, c.contracts.join(','), c.requests, c.outcome, c.healthy ? 1 : 0).lastInsertRowid)
+      const res = this.db.prepare('INSERT INTO cycle_results (cycle_id, target, contract, status, duration_ms) VALUES (?, ?, ?, ?, ?)')
+      for (const r of results) res.run(id, r.target ?? c.target, r.contract, r.status, Math.round(r.durationMs ?? 0))
+      const put = this.db.prepare('INSERT INTO cycle_findings (cycle_id, target, contract, check_id, severity, title) VALUES (?, ?, ?, ?, ?, ?)')
+      for (const f of findings) put.run(id, f.target ?? c.target, f.contract, f.check, f.severity, f.title)
       const day = c.finishedAt.slice(0, 10)
       this.db.prepare('INSERT INTO spend (day, requests) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET requests = requests + excluded.requests').run(day, c.requests)
       return id
     })()
   }
 
+  /** Every contract result since `since` (ISO), oldest first, with the findings of that run on that contract. */
+  timeline(since?: string): { run: number; command: string; at: string; target: string; contract: string; status: string; durationMs: number; findings: { check: string; severity: Severity; title: string }[] }[] {
+    const rows = this.rows(`SELECT r.cycle_id AS run, c.command, c.finished_at AS at, r.target, r.contract, r.status, r.duration_ms FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id ${since ? 'WHERE c.finished_at >= ?' : ''} ORDER BY c.finished_at, r.cycle_id`, ...(since ? [since] : []))
+    const found = this.rows(`SELECT f.cycle_id AS run, f.target, f.contract, f.check_id, f.severity, f.title FROM cycle_findings f JOIN cycles c ON c.id = f.cycle_id ${since ? 'WHERE c.finished_at >= ?' : ''}`, ...(since ? [since] : []))
+    const byKey = new Map<string, { check: string; severity: Severity; title: string }[]>()
+    for (const f of found) {
+      const k = `${f.run}\u0000${f.target}\u0000${f.contract}`
+      const list = byKey.get(k) ?? []
+      list.push({ check: f.checkId, severity: f.severity, title: f.title })
+      byKey.set(k, list)
+    }
+    return rows.map((r) => ({ run: r.run, command: r.command, at: r.at, target: r.target, contract: r.contract, status: r.status, durationMs: r.durationMs ?? 0, findings: byKey.get(`${r.run}\u0000${r.target}\u0000${r.contract}`) ?? [] }))
+  }
+
   cycles(limit = 100): CycleRow[] {
-    return this.rows('SELECT id, started_at, finished_at, unit, requests, outcome, healthy FROM cycles ORDER BY id DESC LIMIT ?', limit).map((r) => ({ ...r, healthy: r.healthy === 1 }) as CycleRow)
+    return this.rows('SELECT id, command, target, started_at, finished_at, unit, requests, outcome, healthy FROM cycles ORDER BY id DESC LIMIT ?', limit).map((r) => ({ ...r, healthy: r.healthy === 1 }) as CycleRow)
   }
 
   /** Requests spent on a UTC day (`YYYY-MM-DD`). */

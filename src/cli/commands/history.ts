@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs'
+import { relative, resolve } from 'node:path'
+import { HarnessError } from '../../errors.ts'
+import { DEFAULTS, GLOBAL, parseFailOn, str, type Command } from '../options.ts'
+
+export const history: Command = {
+  name: 'history',
+  summary: 'when each finding first appeared, when it cleared, and how often it came back.',
+  usage: ['history [options]'],
+  about: `Reads the history database that check, verify and watch add every run to, and prints, per
+contract and check, each episode of a finding: when it appeared and when it cleared (a run where the
+contract was not judged neither starts nor ends one), and how often it flapped (came back after
+clearing). Worst first.`,
+  options: {
+    history: { type: 'string', arg: '<file>', help: `the history database (default ${DEFAULTS.history})` },
+    contract: { type: 'string', arg: '<id-glob>', help: "only these contracts, e.g. --contract 'media.*'" },
+    target: { type: 'string', arg: '<name>', help: 'only this target (sim, a base URL, or a targets-file name)' },
+    since: { type: 'string', arg: '<30d|12h|date>', help: 'only runs since then (default: all)' },
+    json: { type: 'boolean', help: 'print JSON instead of text' },
+    'fail-on': { type: 'string', arg: '<level>', help: 'breaking | warning | info | never: exit 1 while a finding at or above it is\nopen (default breaking)' },
+    ...GLOBAL,
+  },
+  notes: 'Exit 0 when no finding at --fail-on is open at the end of the history, 1 when one is.',
+  async run(v, _positionals, io) {
+    const file = resolve(io.cwd, str(v, 'history') ?? DEFAULTS.history)
+    const shown = relative(io.cwd, file) || file
+    if (!existsSync(file)) throw new HarnessError('DW_USAGE', `no history at ${shown}: check, verify and watch add every run to it (next to their --out folder); pass --history <file>`)
+    const { sinceTime, episodes } = await import('../../history/episodes.ts')
+    const sinceText = str(v, 'since')
+    const since = sinceText !== undefined ? sinceTime(sinceText) : undefined
+    if (sinceText !== undefined && since === undefined) throw new HarnessError('DW_USAGE', `--since must be like 30d, 12h, 90m or a date (2026-11-01); not "${sinceText}"`)
+    const { HistoryStore } = await import('../../history/store.ts')
+    const store = new HistoryStore(file)
+    let timeline
+    try {
+      timeline = store.timeline(since)
+    } finally {
+      store.close()
+    }
+    const filter = { ...(str(v, 'contract') ? { contract: str(v, 'contract')! } : {}), ...(str(v, 'target') ? { target: str(v, 'target')! } : {}) }
+    const list = episodes(timeline, filter)
+    const { failsAt } = await import('../../report.ts')
+    const failOn = parseFailOn(str(v, 'fail-on'))
+    const openAtThreshold = list.some((h) => h.open && failsAt(h.episodes.at(-1)!.severity, failOn))
+    const runs = new Set(timeline.map((t) => t.run)).size
+    if (v.json === true) {
+      io.stdout(JSON.stringify({ history: shown, runs, findings: list }, null, 2))
+      return openAtThreshold ? 1 : 0
+    }
+    const at = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
+    io.stdout(`history ${shown}: ${runs} run${runs === 1 ? '' : 's'}${since ? ` since ${at(since)}` : ''}${timeline.length ? ` (${at(timeline[0]!.at)} to ${at(timeline.at(-1)!.at)})` : ''}; ${list.length} finding${list.length === 1 ? '' : 's'} seen, ${list.filter((h) => h.open).length} open now`)
+    for (const h of list) {
+      const e = h.episodes.at(-1)!
+      io.stdout('')
+      io.stdout(`${h.open ? 'OPEN   ' : 'cleared'} ${h.target === 'sim' ? '' : `${h.target} `}${h.contract} ${h.check} (${e.severity}): ${e.title}`)
+      io.stdout(`        seen in ${h.seen} of ${h.judged} judged runs; ${h.episodes.length} episode${h.episodes.length === 1 ? '' : 's'}${h.flaps ? `, flapped ${h.flaps}×` : ''}`)
+      for (const ep of h.episodes) io.stdout(`        appeared ${at(ep.appearedAt)} (run ${ep.appearedRun})${ep.clearedAt ? `, cleared ${at(ep.clearedAt)} (run ${ep.clearedRun})` : ', still open'}`)
+    }
+    return openAtThreshold ? 1 : 0
+  },
+}

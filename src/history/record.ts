@@ -1,0 +1,26 @@
+/**
+ * Appends a finished run to the history database. The reports are the run's record; the history
+ * is what the next person asks ("since when? how often?"), so a history that cannot be written is
+ * said on stderr and the run's outcome stands.
+ */
+import type { Report } from '../report.ts'
+import { HistoryStore } from './store.ts'
+
+/** Appends `report` as one run of `command`; returns a warning to print when it could not. */
+export function recordRun(file: string, command: string, report: Report): string | undefined {
+  if (report.outcome === 'error') return undefined
+  let store: HistoryStore | undefined
+  try {
+    store = new HistoryStore(file)
+    store.addCycle(
+      { command, startedAt: report.startedAt, finishedAt: report.finishedAt, target: report.target, unit: command, contracts: report.results.map((r) => r.contract), requests: report.summary.probes, outcome: report.outcome, healthy: report.outcome !== 'inconclusive' },
+      report.findings,
+      report.results,
+    )
+    return undefined
+  } catch (err) {
+    return `the run was not added to the history ${file}: ${(err as Error).message}`
+  } finally {
+    store?.close()
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * History (issue 11): every check adds its run to the history database next to the reports;
+ * `driftwatch history` tells each finding's episodes; `driftwatch diff` compares two reports.
+ * The sequence is the issue's own: baseline, media-chunked, baseline, media-chunked,
+ * error-code-reorder into one reports folder.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { main, type CliIO } from '../../src/cli.ts'
+import { episodes } from '../../src/history/episodes.ts'
+import type { FindingHistory } from '../../src/history/episodes.ts'
+import { diffReports } from '../../src/history/diff.ts'
+import type { Report } from '../../src/report.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const dir = mkdtempSync(join(tmpdir(), 'dw-history-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function io(): { out: string[]; err: string[]; io: CliIO } {
+  const out: string[] = []
+  const err: string[] = []
+  return { out, err, io: { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd: ROOT } }
+}
+
+const SEQUENCE = ['baseline', 'media-chunked', 'baseline', 'media-chunked', 'error-code-reorder']
+const reports: Report[] = []
+
+describe('history across five runs', () => {
+  beforeAll(async () => {
+    for (const scenario of SEQUENCE) {
+      const t = io()
+      await main(['check', '--scenario', scenario, '--out', join(dir, 'latest'), '--quiet'], t.io)
+      reports.push(JSON.parse(readFileSync(join(dir, 'latest', 'report.json'), 'utf8')) as Report)
+    }
+  }, 120_000)
+
+  it('shows the chunked-framing finding appearing twice and clearing twice', async () => {
+    expect(existsSync(join(dir, 'history.db'))).toBe(true) // next to the --out folder
+    const t = io()
+    expect(await main(['history', '--history', join(dir, 'history.db'), '--json'], t.io)).toBe(0)
+    const h = JSON.parse(t.out.join('\n')) as { runs: number; findings: FindingHistory[] }
+    expect(h.runs).toBe(5)
+    const framing = h.findings.filter((f) => f.check === 'framing-conformance')
+    expect(framing.map((f) => f.contract).sort()).toEqual(['media.retrieve-url', 'media.retrieve-url.with-phone-number-id'])
+    for (const f of framing) {
+      expect(f.episodes.map((e) => [e.appearedRun, e.clearedRun])).toEqual([
+        [2, 3],
+        [4, 5],
+      ])
+      expect(f).toMatchObject({ flaps: 1, open: false, seen: 2, judged: 5 })
+    }
+  })
+
+  it('prints it for people, filtered by contract', async () => {
+    const t = io()
+    await main(['history', '--history', join(dir, 'history.db'), '--contract', 'media.retrieve-url'], t.io)
+    const text = t.out.join('\n')
+    expect(text).toMatch(/^history .*history\.db: 5 runs .*; 1 finding seen, 0 open now$/m)
+    expect(text).toContain('cleared media.retrieve-url framing-conformance (breaking): Framing changed to chunked (contract: content-length)')
+    expect(text).toContain('seen in 2 of 5 judged runs; 2 episodes, flapped 1×')
+    expect(text).not.toContain('with-phone-number-id')
+  })
+
+  it('diff says what appeared and what cleared between two of the runs', () => {
+    const appeared = diffReports(reports[0]!, reports[1]!)
+    expect(appeared.appeared.map((f) => [f.contract, f.check])).toEqual([
+      ['media.retrieve-url', 'framing-conformance'],
+      ['media.retrieve-url.with-phone-number-id', 'framing-conformance'],
+    ])
+    expect(appeared.cleared).toEqual([])
+    const cleared = diffReports(reports[1]!, reports[2]!)
+    expect(cleared.cleared).toHaveLength(2)
+    expect(cleared.appeared).toEqual([])
+  })
+
+  it('diff from the command line exits 1 when something at --fail-on appeared, 0 when it cleared', async () => {
+    const a = io()
+    const files = [0, 1].map((i) => join(dir, `r${i}.json`))
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(files[0]!, JSON.stringify(reports[0]))
+    writeFileSync(files[1]!, JSON.stringify(reports[1]))
+    expect(await main(['diff', files[0]!, files[1]!], a.io)).toBe(1)
+    expect(a.out.join('\n')).toContain('2 appeared, 0 cleared, 0 changed')
+    const b = io()
+    expect(await main(['diff', files[1]!, files[0]!], b.io)).toBe(0)
+    expect(b.out.join('\n')).toContain('0 appeared, 2 cleared')
+  })
+})
+
+describe('episodes', () => {
+  const entry = (run: number, status: string, findings: { check: string; severity: 'breaking' | 'warning' | 'info'; title: string }[] = []) => ({ run, command: 'check', at: `2026-11-0${run}T00:00:00.000Z`, target: 'sim', contract: 'c', status, durationMs: 1, findings })
+  const drift = [{ check: 'framing-conformance', severity: 'breaking' as const, title: 'chunked' }]
+
+  it('a run that did not judge the contract neither ends nor starts an episode', () => {
+    const [h] = episodes([entry(1, 'failed', drift), entry(2, 'skipped'), entry(3, 'inconclusive'), entry(4, 'failed', drift), entry(5, 'passed')])
+    expect(h!.episodes).toEqual([{ appearedAt: '2026-11-01T00:00:00.000Z', appearedRun: 1, clearedAt: '2026-11-05T00:00:00.000Z', clearedRun: 5, severity: 'breaking', title: 'chunked' }])
+    expect(h).toMatchObject({ flaps: 0, judged: 3, seen: 2 })
+  })
+
+  it('an episode still open at the end is open', () => {
+    const [h] = episodes([entry(1, 'passed'), entry(2, 'failed', drift)])
+    expect(h).toMatchObject({ open: true, flaps: 0 })
+    expect(h!.episodes[0]!.clearedAt).toBeUndefined()
+  })
+})
+
+describe('adding runs to the history', () => {
+  it('--no-history adds nothing; a missing history is said plainly', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-nohist-'))
+    try {
+      await main(['check', '--only', 'phone-numbers.get', '--out', join(d, 'out'), '--no-history', '--quiet'], io().io)
+      expect(existsSync(join(d, 'history.db'))).toBe(false)
+      const t = io()
+      expect(await main(['history', '--history', join(d, 'history.db')], t.io)).toBe(2)
+      expect(t.err.join('\n')).toContain('no history at')
+    } finally {
+      rmSync(d, { recursive: true, force: true })
+    }
+  })
+})
