@@ -56,9 +56,12 @@ export function jsonDepth(text: string, limit = Infinity): number {
   return max
 }
 
+/** The `jsonError` of a body nested deeper than MAX_JSON_DEPTH (checks word that case themselves). */
+export const TOO_DEEP_TO_PARSE = `nested deeper than ${MAX_JSON_DEPTH} levels; not parsed (no API answer nests this deep)`
+
 /** Parses a JSON text; `jsonError` says why not (syntax, or nesting beyond MAX_JSON_DEPTH). */
 export function parseJsonBody(text: string): { json?: unknown; jsonError?: string } {
-  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return { jsonError: `nested deeper than ${MAX_JSON_DEPTH} levels; not parsed (no API answer nests this deep)` }
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return { jsonError: TOO_DEEP_TO_PARSE }
   try {
     return { json: JSON.parse(text) }
   } catch (err) {

@@ -6,7 +6,7 @@
  * reason, exactly as a body off the wire would be, so it is judged as a finding.
  */
 import { Ajv, type ErrorObject } from 'ajv'
-import { MAX_JSON_DEPTH, MAX_WALK_DEPTH, valueDepth } from '../json.ts'
+import { MAX_JSON_DEPTH, MAX_WALK_DEPTH, TOO_DEEP_TO_PARSE, valueDepth } from '../json.ts'
 import type { Observation } from '../observation.ts'
 
 const str = { type: 'string' }
@@ -86,7 +86,7 @@ export function recordingProblem(rec: { observations: unknown[] }): string | und
     const body = (o as Partial<Observation> | null)?.response?.body
     if (body && typeof body === 'object' && body.json !== undefined && valueDepth(body.json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
       delete body.json
-      body.jsonError = `nested deeper than ${MAX_JSON_DEPTH} levels; not parsed (no API answer nests this deep)`
+      body.jsonError = TOO_DEEP_TO_PARSE
     }
   }
   // What is left is a handful of levels of structure; anything deeper is damage (and would overflow ajv and the walkers).
