@@ -37,6 +37,12 @@ function graphish(base: string): string {
   })
 }
 
+/** A Graph-like body whose captured values (ids, media URL, next page) are hostile: the next probes are built from them. */
+function hostileCaptures(rng: Rng, base: string): string {
+  const bad = () => rng.pick(['http://[::1', '%', `${base}/%E0%A4%A`, 'javascript:alert(1)', '', '1\r\nX-Injected: 1', '../../../etc/passwd', 'x'.repeat(10_000), `${base}/a b`, 'ftp://graph.facebook.com/x', `https://evil.example/${'?'.repeat(3)}`])
+  return JSON.stringify({ id: rng.pick([bad(), 1390000000007919, null, ['1'], { id: 1 }]), url: bad(), mime_type: 'image/png', sha256: bad(), file_size: rng.pick([-1, 1e308, '68', null]), data: [{ id: bad() }], paging: { cursors: { after: bad() }, next: bad() } })
+}
+
 const graphError = (code: number) => JSON.stringify({ error: { message: 'Invalid parameter', type: 'OAuthException', code, fbtrace_id: 'AbCdEf' } })
 
 function response(status: string, headers: string[], body: string | Buffer): Buffer {
@@ -58,6 +64,7 @@ export interface MalformedKind {
 /** Every kind; the fuzz test draws from these. */
 export const MALFORMED_KINDS: readonly MalformedKind[] = [
   { name: 'graph-like 200', reply: (_r, base) => once('graph-like 200', { write: json('200 OK', graphish(base), ['facebook-api-version: v23.0']) }) },
+  { name: 'hostile captured values', reply: (r, base) => once('hostile captured values', { write: json('200 OK', hostileCaptures(r, base), ['facebook-api-version: v23.0']) }) },
   { name: 'graph error 400', reply: (r) => once('graph error 400', { write: json('400 Bad Request', graphError(r.pick([100, 190, 2, 131009]))) }) },
   {
     name: 'bad status line',
