@@ -3,28 +3,13 @@
  * (`"url": "javascript:alert(1)"`), the probe is not sent and says why, naming the value and
  * where it came from; the run goes on. It used to end the run with DW_INTERNAL ("Invalid URL").
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Report } from '../../src/report.ts'
-import { brokenPromise, runCli } from './cli-outcome.ts'
-import { hostileServer } from './hostile-server.ts'
-
-const ENV = { WHATSAPP_ACCESS_TOKEN: 'EAAfuzz0token0not0real0fuzz0ZDZD', WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_WABA_ID: '102290129340398' }
+import { checkAgainst, jsonReply } from './cli-outcome.ts'
 
 /** `check --only media.download` (and what it needs) against an upstream whose retrieve hands out `mediaUrl`. */
-async function downloadFrom(mediaUrl: (base: string) => string): Promise<{ code: number; report: Report }> {
-  const srv = await hostileServer((_head, base) => {
-    const body = JSON.stringify({ id: '1390000000007919', url: mediaUrl(base), mime_type: 'image/png', sha256: '00', file_size: 2 })
-    return { label: 'answer', steps: [{ write: `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` }] }
-  })
-  try {
-    const r = await runCli(['check', '--target', srv.url, '--only', 'media.download', '--recordings', 'suites/fuzz/none', '--retry-budget', '0'], ENV)
-    expect(brokenPromise(r)).toBeUndefined()
-    return { code: r.code, report: JSON.parse(readFileSync(join(r.out, 'report.json'), 'utf8')) as Report }
-  } finally {
-    await srv.close()
-  }
+function downloadFrom(mediaUrl: (base: string) => string): Promise<{ code: number; report: Report }> {
+  return checkAgainst('media.download', (_head, base) => jsonReply(JSON.stringify({ id: '1390000000007919', url: mediaUrl(base), mime_type: 'image/png', sha256: '00', file_size: 2 })))
 }
 
 describe('a captured value that makes no URL', () => {

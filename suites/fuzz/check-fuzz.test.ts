@@ -6,7 +6,7 @@
  * seed, and DRIFTWATCH_FUZZ_SEED replays it.
  */
 import { describe, expect, it } from 'vitest'
-import { brokenPromise, explain, runCli } from './cli-outcome.ts'
+import { brokenPromise, explain, FUZZ_ENV, runCli } from './cli-outcome.ts'
 import { hostileServer } from './hostile-server.ts'
 import { MALFORMED_KINDS } from './malformed-http.ts'
 import { fuzzSeed, Rng } from './seed.ts'
@@ -14,7 +14,7 @@ import { fuzzSeed, Rng } from './seed.ts'
 const SEED = fuzzSeed()
 const CAPTURABLE = MALFORMED_KINDS.filter((k) => k.name === 'graph-like 200' || k.name === 'hostile captured values')
 const RUNS = 8
-const ENV = { WHATSAPP_ACCESS_TOKEN: 'EAAfuzz0token0not0real0fuzz0ZDZD', WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_WABA_ID: '102290129340398', WHATSAPP_TEST_RECIPIENT: '+1 631-555-0142' }
+const ENV = { ...FUZZ_ENV, WHATSAPP_TEST_RECIPIENT: '+1 631-555-0142' }
 
 describe(`check against malformed HTTP (seed ${SEED})`, () => {
   it(`${RUNS} runs, a random kind of answer for every request: a report and an honest exit, or a DW_ error`, async () => {

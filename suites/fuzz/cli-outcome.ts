@@ -6,7 +6,10 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { expect } from 'vitest'
 import { main, type CliIO } from '../../src/cli/main.ts'
+import type { Report } from '../../src/report.ts'
+import { hostileServer, type Reply } from './hostile-server.ts'
 
 /** What one CLI run left behind. */
 export interface CliRun {
@@ -64,4 +67,24 @@ export function brokenPromise(r: CliRun): string | undefined {
 /** The failure message: what broke, how to replay it, and what the run printed. */
 export function explain(r: CliRun, why: string, seed: number, what: string): string {
   return [`${what}: ${why}`, `replay with DRIFTWATCH_FUZZ_SEED=${seed}`, `exit ${r.code}`, `stderr:\n${r.stderr.slice(0, 4000)}`, `stdout:\n${r.stdout.slice(0, 1000)}`].join('\n')
+}
+
+/** Credentials for a live-target run against a loopback server (fake, and shaped like Meta's). */
+export const FUZZ_ENV = { WHATSAPP_ACCESS_TOKEN: 'EAAfuzz0token0not0real0fuzz0ZDZD', WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_WABA_ID: '102290129340398' }
+
+/** A 200 answer with a JSON body. */
+export function jsonReply(body: string): Reply {
+  return { label: 'json', steps: [{ write: `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}` }] }
+}
+
+/** `check --only <only>` against a server answering `answer(head, base)`; asserts the promise, returns the exit code and report. */
+export async function checkAgainst(only: string, answer: (head: string, base: string) => Reply): Promise<{ code: number; report: Report }> {
+  const srv = await hostileServer(answer)
+  try {
+    const r = await runCli(['check', '--target', srv.url, '--only', only, '--recordings', 'suites/fuzz/none', '--retry-budget', '0'], FUZZ_ENV)
+    expect(brokenPromise(r)).toBeUndefined()
+    return { code: r.code, report: JSON.parse(readFileSync(join(r.out, 'report.json'), 'utf8')) as Report }
+  } finally {
+    await srv.close()
+  }
 }

@@ -3,33 +3,18 @@
  * DW_INTERNAL and lost every other contract's result. Now it is a finding on that contract (with
  * the limit stated), and the other contracts are judged as usual.
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { MAX_JSON_DEPTH } from '../../src/json.ts'
 import type { Report } from '../../src/report.ts'
-import { brokenPromise, runCli } from './cli-outcome.ts'
-import { hostileServer } from './hostile-server.ts'
+import { checkAgainst, FUZZ_ENV, jsonReply } from './cli-outcome.ts'
 import { deepJson, MALFORMED_KINDS } from './malformed-http.ts'
 import { Rng } from './seed.ts'
 
-const ENV = { WHATSAPP_ACCESS_TOKEN: 'EAAfuzz0token0not0real0fuzz0ZDZD', WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_WABA_ID: '102290129340398' }
 const graphLike = MALFORMED_KINDS.find((k) => k.name === 'graph-like 200')!
 
 /** `check` of the phone number and the template list; the phone number's answer nested `depth` deep. */
-async function checkWithPhoneNumberNested(depth: number): Promise<{ code: number; report: Report }> {
-  const srv = await hostileServer((head, base) => {
-    if (!head.startsWith(`GET /v23.0/${ENV.WHATSAPP_PHONE_NUMBER_ID}`)) return graphLike.reply(new Rng(1), base)
-    const body = deepJson(depth, 'object')
-    return { label: 'deep', steps: [{ write: `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` }] }
-  })
-  try {
-    const r = await runCli(['check', '--target', srv.url, '--only', 'phone-numbers.get,templates.list', '--recordings', 'suites/fuzz/none', '--retry-budget', '0'], ENV)
-    expect(brokenPromise(r)).toBeUndefined()
-    return { code: r.code, report: JSON.parse(readFileSync(join(r.out, 'report.json'), 'utf8')) as Report }
-  } finally {
-    await srv.close()
-  }
+function checkWithPhoneNumberNested(depth: number): Promise<{ code: number; report: Report }> {
+  return checkAgainst('phone-numbers.get,templates.list', (head, base) => (head.startsWith(`GET /v23.0/${FUZZ_ENV.WHATSAPP_PHONE_NUMBER_ID}`) ? jsonReply(deepJson(depth, 'object')) : graphLike.reply(new Rng(1), base)))
 }
 
 describe('an answer nested 20,000 levels deep', () => {
