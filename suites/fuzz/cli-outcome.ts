@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { tempDirs } from '../helpers/temp-dirs.ts'
 import { expect } from 'vitest'
 import { main, type CliIO } from '../../src/cli/main.ts'
 import type { Report } from '../../src/report.ts'
@@ -19,9 +20,12 @@ export interface CliRun {
   out: string
 }
 
+// Report directories go when the test file ends, unless DRIFTWATCH_FUZZ_KEEP asks to look at them.
+const outDirs = tempDirs('dw-fuzz-out-')
+
 /** Runs `driftwatch <args> --out <tmp>` in-process with a captured io. */
 export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const out = mkdtempSync(join(tmpdir(), 'dw-fuzz-'))
+  const out = process.env.DRIFTWATCH_FUZZ_KEEP ? mkdtempSync(join(tmpdir(), 'dw-fuzz-kept-')) : outDirs.dir()
   const stdout: string[] = []
   const stderr: string[] = []
   const io: CliIO = { stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l), env, cwd: join(import.meta.dirname, '..', '..') }
