@@ -14,7 +14,7 @@ import { seededRandom } from '../src/simulator/scenario.ts'
 import { startSimulator } from '../src/simulator/server.ts'
 import type { AlertSink } from '../src/watch/alerts.ts'
 import { DAY_MS, DEFAULT_BUDGET_PER_DAY } from '../src/watch/schedule.ts'
-import { WatchStore } from '../src/watch/store.ts'
+import { HistoryStore } from '../src/history/store.ts'
 import { runWatch, type WatchClock } from '../src/watch/watch.ts'
 
 const GOAL_MS = 5 * 60_000
@@ -52,7 +52,7 @@ async function trial(incident: string | undefined, perDay: number, seed: number,
   const sim = await startSimulator()
   const c = sim.credentials
   const session = await openSession({ target: sim.url, contractsDir: 'contracts/meta', minIntervalMs: 0, env: { WHATSAPP_ACCESS_TOKEN: c.token, WHATSAPP_PHONE_NUMBER_ID: c.phoneNumberId, WHATSAPP_WABA_ID: c.wabaId, WHATSAPP_TEST_RECIPIENT: c.testRecipient } })
-  const store = new WatchStore(':memory:')
+  const store = new HistoryStore(':memory:')
   const t0 = Date.UTC(2026, 0, 20, 9, 0, 0)
   const { clock, at } = virtualClock(t0)
   const random = seededRandom(seed)

@@ -5,6 +5,7 @@
  * ("`$.file_size` was integer, is now string") and this check only reports bodies that are not
  * JSON at all: one cause, one finding.
  */
+import { MAX_JSON_DEPTH, TOO_DEEP_TO_PARSE } from '../json.ts'
 import { expectedResponse, perObservation } from './check.ts'
 
 const MAX_VIOLATIONS = 12
@@ -15,6 +16,10 @@ export const bodySchemaCheck = perObservation('body-schema-conformance', 'the bo
   const schema = hit && ctx.bodySchema(o, hit.spec)
   if (!hit || !schema) return []
   const { r } = hit
+  if (r.body.jsonError === TOO_DEEP_TO_PARSE) {
+    const actual = `a body nested deeper than ${MAX_JSON_DEPTH} levels: not checked against the schema`
+    return [{ severity: 'breaking', title: `Body nested deeper than ${MAX_JSON_DEPTH} levels`, message: `Received: a ${r.body.size}-byte JSON body nested deeper than ${MAX_JSON_DEPTH} levels (no API answer nests this deep): not parsed, not checked against the schema\nContract: JSON matching ${schema}\nClients that walk the body recursively overflow their stack.`, expected: `JSON matching ${schema}`, actual }]
+  }
   if (r.body.json === undefined) {
     // Bytes that are not text are described (first bytes in hex), never quoted.
     const why = r.body.hexPreview !== undefined ? `is not UTF-8 text, so not JSON (first bytes: ${r.body.hexPreview.slice(0, 47)})` : r.body.jsonError ? `does not parse: ${r.body.jsonError}` : r.body.size === 0 ? 'is empty' : 'is not JSON'

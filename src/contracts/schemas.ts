@@ -9,6 +9,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import type { ContractProblem } from '../errors.ts'
 import { HarnessError } from '../errors.ts'
+import { MAX_JSON_DEPTH, valueDepth } from '../json.ts'
 import { parseFields, projectSchema } from '../graph/index.ts'
 import { parseFile, pointerSegments } from './parse.ts'
 import type { SchemaViolation } from './types.ts'
@@ -83,6 +84,8 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
     validate(name, body) {
       const v = validators.get(name)
       if (!v) throw new HarnessError('DW_SCHEMA_INVALID', `schema ${name} is not loaded`)
+      // ajv recurses with the data (and deep-compares for enum, const, uniqueItems): measure first.
+      if (valueDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return [TOO_DEEP_VIOLATION]
       if (v(body)) return []
       return (v.errors ?? []).map(toViolation)
     },
@@ -104,6 +107,9 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
     },
   }
 }
+
+/** A body ajv was not given: too deep to validate, and certainly not what any schema describes. */
+export const TOO_DEEP_VIOLATION: SchemaViolation = { path: '$', keyword: 'depth', message: `is nested deeper than ${MAX_JSON_DEPTH} levels: not checked against the schema` }
 
 /** Turns an ajv instance path (`/data/0/file_size`) into a JSON path (`$.data[0].file_size`). */
 export function toJsonPath(instancePath: string, extra?: string): string {

@@ -10,6 +10,7 @@
  *
  * Business names (`verified_name`) are public and kept; secrets are the Redactor's job, not this.
  */
+import { MAX_WALK_DEPTH, TOO_DEEP } from '../json.ts'
 
 /** Keys whose string values are phone numbers or WhatsApp ids. */
 const PHONE_KEYS = new Set(['wa_id', 'display_phone_number', 'phone_number', 'phone', 'input', 'to', 'from', 'recipient_id'])
@@ -35,9 +36,9 @@ export class PersonalDataRedactor {
     return this.phones.size + this.names.size
   }
 
-  /** A copy of a JSON value with personal data replaced (keys decide what is personal). */
+  /** A copy of a JSON value with personal data replaced (keys decide what is personal); below MAX_WALK_DEPTH, TOO_DEEP. */
   json(value: unknown): unknown {
-    return this.visit(value, undefined, undefined)
+    return this.visit(value, undefined, undefined, 0)
   }
 
   /** Applies every replacement made so far to raw text (a body's bytes, a URL, a header value), plus numbers in free text. */
@@ -97,7 +98,8 @@ export class PersonalDataRedactor {
     if (escaped !== real) this.replaced.set(escaped, fake)
   }
 
-  private visit(v: unknown, key: string | undefined, parent: string | undefined): unknown {
+  private visit(v: unknown, key: string | undefined, parent: string | undefined, depth: number): unknown {
+    if (v && typeof v === 'object' && depth >= MAX_WALK_DEPTH) return TOO_DEEP
     if (typeof v === 'string') {
       if (key && PHONE_KEYS.has(key) && looksLikePhone(v)) return this.phone(v)
       // A wamid is base64 of, among others, the recipient's number: keep the prefix, replace the rest.
@@ -106,10 +108,10 @@ export class PersonalDataRedactor {
       return v.replace(E164_IN_TEXT, (m) => this.phone(m))
     }
     // Array elements inherit the array's key as their parent (`contacts: [{ profile: { name } }]`).
-    if (Array.isArray(v)) return v.map((x) => this.visit(x, key, parent))
+    if (Array.isArray(v)) return v.map((x) => this.visit(x, key, parent, depth + 1))
     if (v && typeof v === 'object') {
       const out: Record<string, unknown> = {}
-      for (const [k, x] of Object.entries(v)) out[k] = this.visit(x, k, key)
+      for (const [k, x] of Object.entries(v)) out[k] = this.visit(x, k, key, depth + 1)
       return out
     }
     return v

@@ -15,6 +15,7 @@ import { HarnessError } from '../errors.ts'
 import type { Observation, ObservedBody } from '../observation.ts'
 import type { Redactor } from '../transport/redact.ts'
 import type { PersonalDataRedactor } from './personal-data.ts'
+import { recordingProblem } from './recording-shape.ts'
 import { isVolatileHeader, stableView, volatileBodyPaths } from './volatile.ts'
 
 /** One recording file. */
@@ -188,7 +189,7 @@ export function loadRecordings(dir: string, cwd: string = process.cwd(), problem
         rec?.version !== 1 ? 'has a missing or unknown "version" (expected 1)'
         : rec.contract !== contract ? `says "contract": "${rec.contract}" but the file is in ${contract}/`
         : !Array.isArray(rec.observations) || rec.observations.length === 0 ? 'has no "observations" (a non-empty list is required)'
-        : undefined
+        : recordingProblem(rec)
       if (problem !== undefined || !rec) {
         const p: RecordingProblem = { file: rel, contract, message: `recording ${rel} ${problem}`, repair: repairOf(rel, contract, dir, cwd) }
         if (!problems) throw new HarnessError('DW_RECORDING_INVALID', `${p.message}: ${p.repair}`, { file: rel })

@@ -4,6 +4,7 @@
  * Recordings list them as volatile; comparisons (re-recording, golden-diff) never compare them
  * byte for byte.
  */
+import { MAX_WALK_DEPTH, TOO_DEEP } from '../json.ts'
 import type { Observation, RawHeader } from '../observation.ts'
 
 /** Response headers whose values change per call. Their presence still counts; their values do not. */
@@ -41,20 +42,21 @@ export function isVolatileKey(key: string): boolean {
   return VOLATILE_KEYS.test(key)
 }
 
-/** JSON pointers (array indices as `*`) of the volatile values in a body, sorted and unique. */
+/** JSON pointers (array indices as `*`) of the volatile values in a body, sorted and unique; none below MAX_WALK_DEPTH. */
 export function volatileBodyPaths(json: unknown): string[] {
   const out = new Set<string>()
-  const walk = (v: unknown, path: string): void => {
-    if (Array.isArray(v)) for (const x of v) walk(x, `${path}/*`)
+  const walk = (v: unknown, path: string, depth: number): void => {
+    if (depth >= MAX_WALK_DEPTH) return
+    if (Array.isArray(v)) for (const x of v) walk(x, `${path}/*`, depth + 1)
     else if (v && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
         const p = `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`
         if (isVolatileKey(k) && (typeof x === 'string' || typeof x === 'number')) out.add(p)
-        else walk(x, p)
+        else walk(x, p, depth + 1)
       }
     }
   }
-  walk(json, '')
+  walk(json, '', 0)
   return [...out].sort()
 }
 
@@ -70,13 +72,14 @@ export function maskIds(s: string): string {
   return s.replace(ID_IN_TEXT, '<id>')
 }
 
-/** A JSON value with volatile values replaced by `"<volatile>"`, and ids inside other strings by `<id>`. */
-export function maskVolatile(json: unknown): unknown {
+/** A JSON value with volatile values replaced by `"<volatile>"`, and ids inside other strings by `<id>`; below MAX_WALK_DEPTH, TOO_DEEP. */
+export function maskVolatile(json: unknown, depth = 0): unknown {
   if (typeof json === 'string') return maskIds(json)
-  if (Array.isArray(json)) return json.map(maskVolatile)
+  if (json && typeof json === 'object' && depth >= MAX_WALK_DEPTH) return TOO_DEEP
+  if (Array.isArray(json)) return json.map((x) => maskVolatile(x, depth + 1))
   if (json && typeof json === 'object') {
     const out: Record<string, unknown> = {}
-    for (const [k, x] of Object.entries(json)) out[k] = isVolatileKey(k) && (typeof x === 'string' || typeof x === 'number') ? '<volatile>' : maskVolatile(x)
+    for (const [k, x] of Object.entries(json)) out[k] = isVolatileKey(k) && (typeof x === 'string' || typeof x === 'number') ? '<volatile>' : maskVolatile(x, depth + 1)
     return out
   }
   return json

@@ -23,10 +23,34 @@ async function fileBytes(path: string): Promise<Buffer> {
   return b
 }
 
-/** Resolves the probe's request against the variables; throws MissingVariableError if one is absent. */
+/**
+ * A request that cannot be built because a value captured from an earlier answer makes no URL
+ * (`"url": "http://[::1"`): the probe is not sent, and the reason says which value it was.
+ */
+export class UnbuildableRequest extends Error {
+  constructor(
+    message: string,
+    /** The variables the URL is built from. */
+    readonly variables: readonly string[],
+  ) {
+    super(message)
+  }
+}
+
+/** Resolves the probe's request against the variables; throws UnbuildableRequest when the URL does not parse. */
 export async function buildRequest(c: Probe, vars: Variables, baseUrl: string, sample: number): Promise<PreparedRequest> {
   const r = c.request
-  const url = r.path !== undefined ? new URL(baseUrl.replace(/\/+$/, '') + fill(r.path, vars, encodeURIComponent)) : new URL(fill(r.url!, vars))
+  const text = r.path !== undefined ? baseUrl.replace(/\/+$/, '') + fill(r.path, vars, encodeURIComponent) : fill(r.url!, vars)
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {}
+  // Only http(s) has an origin to connect to; `javascript:` or `ftp:` from an answer is no request to send.
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    const variables = c.uses.filter((v) => (r.url ?? r.path ?? '').includes(`{${v}}`))
+    const from = variables.length ? ` built from ${variables.map((v) => `{${v}}`).join(', ')}` : ''
+    throw new UnbuildableRequest(`its URL${from} is not an http(s) URL: ${JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text)}`, variables)
+  }
   for (const [k, v] of Object.entries(r.query)) url.searchParams.append(k, fill(v, vars))
 
   const headers: RawHeader[] = Object.entries(r.headers).map(([k, v]) => [k, fill(v, vars)])

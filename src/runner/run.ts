@@ -17,7 +17,7 @@ import { headerValue, type Observation } from '../observation.ts'
 import type { Recording } from '../recordings/store.ts'
 import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
 import { ABORTED, type Transport } from '../transport/transport.ts'
-import { buildRequest } from './build-request.ts'
+import { buildRequest, UnbuildableRequest } from './build-request.ts'
 import { DEFAULT_RETRY, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.ts'
 import { selectProbes } from './select.ts'
 
@@ -136,8 +136,16 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
       let gaveUp = false
       // Once the upstream is down and the retry budget cannot wait it out, stop sampling: no hammering.
       let abandoned = 0
+      let unbuildable: UnbuildableRequest | undefined
       for (let s = 1; s <= samples && !signal?.aborted && !gaveUp; s++) {
-        const req = await buildRequest(contract, vars, opts.baseUrl, s)
+        let req: Awaited<ReturnType<typeof buildRequest>>
+        try {
+          req = await buildRequest(contract, vars, opts.baseUrl, s)
+        } catch (err) {
+          if (!(err instanceof UnbuildableRequest)) throw err
+          unbuildable = err
+          break
+        }
         if (samples > 1 && opts.connection !== 'reuse') req.connection = 'fresh'
         // Retry what Meta documents as transient (downtime, throttling) within the run's budget.
         for (let attempt = 0; ; attempt++) {
@@ -165,6 +173,15 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
       if (signal?.aborted && (abandoned > 0 || complete < samples) && !gaveUp) {
         // Cut short: a partial set of samples is neither judged (no invented drift) nor recorded.
         result = { ...base, status: 'skipped', reason: `interrupted after ${complete} of ${samples} sample${samples === 1 ? '' : 's'}${abandoned ? ' (the request in flight was abandoned)' : ''}: not judged, not recorded${contract.repeatable ? '' : '; it may have taken effect upstream'}`, probes: observations.length + abandoned, durationMs: Math.round(performance.now() - t0) }
+        statusOf.set(contract.id, result)
+        results.push(result)
+        opts.onProgress?.({ index: i + 1, total: selected.length, result, findings: [] })
+        continue
+      }
+      if (unbuildable !== undefined && observations.length === 0) {
+        // The answer that handed out the value is where the drift is, and its own checks say so.
+        const sources = [...new Set(unbuildable.variables.map((v) => capturedBy.get(v)).filter((x) => x !== undefined))]
+        result = { ...base, status: 'skipped', reason: `not sent: ${unbuildable.message}${sources.length ? ` (captured from ${sources.join(', ')})` : ''}`, probes: 0, durationMs: Math.round(performance.now() - t0) }
         statusOf.set(contract.id, result)
         results.push(result)
         opts.onProgress?.({ index: i + 1, total: selected.length, result, findings: [] })

@@ -84,6 +84,9 @@ function againstContract(input: SchemaDriftInput, inferred: () => InferredSchema
     } else if (v.keyword === 'required') {
       before = 'present (required)'
       words = `\`${v.path}\` is required by the contract and is now missing${inSamples}`
+    } else if (v.keyword === 'depth') {
+      before = 'checked against the schema'
+      words = `\`${v.path}\` ${v.message}${inSamples}`
     } else if (v.keyword === 'additionalProperties') {
       before = 'not allowed'
       words = `\`${v.path}\` (${nowTypes}) is new, and the contract allows no fields it does not list${inSamples}`

@@ -20,6 +20,8 @@ export interface InferredSchema {
   items?: InferredSchema
 }
 
+import { MAX_WALK_DEPTH } from '../json.ts'
+
 const TYPE_ORDER: JsonType[] = ['null', 'boolean', 'integer', 'number', 'string', 'array', 'object']
 
 /** The JSON type of a value. */
@@ -32,22 +34,27 @@ export function jsonTypeOf(v: unknown): JsonType {
   return 'object'
 }
 
-/** Infers one schema that every value satisfies, and no type or field that was not observed. */
-export function inferSchema(values: readonly unknown[]): InferredSchema {
+/**
+ * Infers one schema that every value satisfies, and no type or field that was not observed.
+ * Below MAX_WALK_DEPTH only types are recorded (no items or properties): deeper is not a shape
+ * anyone compares, and the walk would overflow the stack.
+ */
+export function inferSchema(values: readonly unknown[], depth = 0): InferredSchema {
   const types = new Set(values.map(jsonTypeOf))
   if (types.has('number')) types.delete('integer') // number covers the whole numbers seen alongside
   const sorted = TYPE_ORDER.filter((t) => types.has(t))
   const out: InferredSchema = { type: sorted.length === 1 ? sorted[0]! : sorted }
+  if (depth >= MAX_WALK_DEPTH) return out
 
   // Values, lengths and ranges are not recorded: a media's size or a page's length changes on
   // every call. Types, presence and structure are what a consumer's code depends on.
   const elements = values.filter(Array.isArray).flat()
-  if (elements.length > 0) out.items = inferSchema(elements)
+  if (elements.length > 0) out.items = inferSchema(elements, depth + 1)
   const objects = values.filter((v): v is Record<string, unknown> => jsonTypeOf(v) === 'object')
   if (objects.length > 0) {
     const keys = [...new Set(objects.flatMap((o) => Object.keys(o)))].sort()
     out.properties = {}
-    for (const k of keys) out.properties[k] = inferSchema(objects.filter((o) => k in o).map((o) => o[k]))
+    for (const k of keys) out.properties[k] = inferSchema(objects.filter((o) => k in o).map((o) => o[k]), depth + 1)
     out.required = keys.filter((k) => objects.every((o) => k in o))
     out.additionalProperties = false
   }

@@ -2,6 +2,7 @@
  * Redaction of secrets and personal data. Applied twice: when the transport records a request
  * (so observations never hold the token), and as a last pass over every file or line written.
  */
+import { MAX_WALK_DEPTH, TOO_DEEP } from '../json.ts'
 import type { RawHeader } from '../observation.ts'
 
 /** Replacement text for a secret. */
@@ -11,7 +12,8 @@ const SECRET_QUERY_PARAMS = ['access_token', 'appsecret_proof', 'client_secret',
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-hub-signature', 'x-hub-signature-256'])
 
 const BEARER = /\b(Bearer|OAuth)\s+(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,}/g
-const QUERY_SECRET = new RegExp(`([?&;](?:${SECRET_QUERY_PARAMS.join('|')})=)([^&#\\s"'<>]+)`, 'gi')
+// The value stops before `\"`: this pass also runs over rendered JSON, where a URL in double quotes ends in an escaped quote.
+const QUERY_SECRET = new RegExp(`([?&;](?:${SECRET_QUERY_PARAMS.join('|')})=)((?:[^&#\\s"'<>\\\\]|\\\\(?!"))+)`, 'gi')
 // Meta user/system tokens start with EAA; redact anything that looks like one even if we were not told.
 const META_TOKEN = /\bEAA[A-Za-z0-9]{20,}/g
 // One cheap test that every pattern above needs to match; most strings (header values, JSON fields) fail it.
@@ -83,17 +85,22 @@ export class Redactor {
     return t === v ? h : [n, t]
   }
 
-  /** Applies `text` to every string (values, not keys) in a JSON-like value; unchanged parts keep their identity. */
+  /**
+   * Applies `text` to every string (values, not keys) in a JSON-like value; unchanged parts keep
+   * their identity. Whatever is nested deeper than MAX_WALK_DEPTH is replaced by TOO_DEEP: a walk
+   * that deep would overflow the stack, and what was not walked was not redacted.
+   */
   deep<T>(value: T): T {
-    return this.visit(value) as T
+    return this.visit(value, 0) as T
   }
 
-  private visit(v: unknown): unknown {
+  private visit(v: unknown, depth: number): unknown {
     if (typeof v === 'string') return this.text(v)
+    if (v && typeof v === 'object' && depth >= MAX_WALK_DEPTH) return TOO_DEEP
     if (Array.isArray(v)) {
       let out: unknown[] | undefined
       for (let i = 0; i < v.length; i++) {
-        const x = this.visit(v[i])
+        const x = this.visit(v[i], depth + 1)
         if (x !== v[i] && !out) out = v.slice(0, i)
         out?.push(x)
       }
@@ -103,7 +110,7 @@ export class Redactor {
       let out: Record<string, unknown> | undefined
       for (const k in v) {
         const x = (v as Record<string, unknown>)[k]
-        const y = this.visit(x)
+        const y = this.visit(x, depth + 1)
         if (y !== x) out ??= { ...(v as Record<string, unknown>) }
         if (out) out[k] = y
       }

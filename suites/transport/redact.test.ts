@@ -18,6 +18,11 @@ describe('Redactor', () => {
     expect(r.url('https://graph.facebook.com/v23.0/me?access_token=xyz123&fields=id&appsecret_proof=abc')).toBe('https://graph.facebook.com/v23.0/me?access_token=[REDACTED]&fields=id&appsecret_proof=[REDACTED]')
   })
 
+  it('keeps rendered JSON valid: a secret query value ends before an escaped quote', () => {
+    const json = JSON.stringify({ curl: 'curl "https://graph.facebook.com/v23.0/1?access_token=xyz123"', url: 'https://x/?code=a\\b' })
+    expect(JSON.parse(r.text(json))).toEqual({ curl: 'curl "https://graph.facebook.com/v23.0/1?access_token=[REDACTED]"', url: 'https://x/?code=[REDACTED]' })
+  })
+
   it('removes anything shaped like a Meta token', () => {
     expect(r.text('token EAAGm0PX4ZCpsBAKZCZAbcdefghijklmnopq end')).toBe('token [REDACTED] end')
   })

@@ -148,7 +148,7 @@ describe('verify a HAR', () => {
     const { report } = await verify(file)
     expect(report.outcome).toBe('drift')
     expect(report.findings.map((f) => [f.contract, f.check, f.severity, f.title])).toEqual([
-      ['media.retrieve-url', 'body-schema-conformance', 'breaking', 'Body is not JSON'],
+      ['media.retrieve-url', 'body-schema-conformance', 'breaking', 'Body nested deeper than 256 levels'],
       [NO_OPERATION, 'attribution', 'info', 'No operation describes GET /{api_version}/%E0%A4%A'],
     ])
     expect(report.findings[0]!.message).toContain('nested deeper than 256 levels')
