@@ -54,8 +54,8 @@ export function hexPreview(bytes: Uint8Array): string {
   return Buffer.from(bytes.subarray(0, HEX_PREVIEW_BYTES)).toString('hex').replace(/(..)(?!$)/g, '$1 ')
 }
 
-/** Control characters (but tab and newlines) and U+FFFD: text that is really bytes. */
-const NOT_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFD]/
+/** Control characters (C0 but tab and newlines, DEL, C1) and U+FFFD: text that is really bytes. */
+const NOT_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]/
 
 /** True when a body's kept bytes are not readable text. */
 export function isBinaryText(text: string): boolean {

@@ -15,7 +15,7 @@ const RESULT: Record<string, string> = { passed: '✅ passed', failed: '❌ drif
  */
 export function printable(s: string): string {
   return s
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u2028\u2029]/g, (c) => (c.charCodeAt(0) > 0xff ? `\\u${c.charCodeAt(0).toString(16)}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
     .replace(/\uFFFD+/g, (run) => `[not UTF-8 ×${run.length}]`)
 }
 

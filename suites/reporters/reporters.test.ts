@@ -100,3 +100,16 @@ describe('CLI --format names', () => {
     expect([...FORMATS].sort()).toEqual(Object.keys(reporters).sort())
   })
 })
+
+describe('report.md never carries raw control characters', () => {
+  it('escapes C0 and C1 controls and line separators in header values; plain text passes untouched', async () => {
+    const { printable } = await import('../../src/reporters/markdown.ts')
+    expect(printable('a\u0085b\u009bc\u0007d\u2028e')).toBe('a\\x85b\\x9bc\\x07d\\u2028e')
+    expect(printable('Transfer-Encoding: chunked; café ✓')).toBe('Transfer-Encoding: chunked; café ✓')
+  })
+  it('a text body holding C1 controls is described as bytes, not dumped', async () => {
+    const { isBinaryText } = await import('../../src/observation.ts')
+    expect(isBinaryText('{"ok":true}\u0085')).toBe(true)
+    expect(isBinaryText('{"name":"José"}')).toBe(false)
+  })
+})
