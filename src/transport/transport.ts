@@ -497,5 +497,10 @@ function classify(err: unknown, responseStarted: boolean): TransportFailure {
   else phase = 'request'
   if (code === 'UND_ERR_SOCKET' && responseStarted) message = `connection closed before the body was complete: ${message}`
   if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') message = `body length does not match Content-Length: ${message}`
+  // undici asserts on some framings llhttp lets through: that is a malformed response, not our bug.
+  if (code === 'ERR_ASSERTION') {
+    message = `malformed response: the HTTP parser could not follow its framing (${message})`
+    if (phase === 'request') phase = 'headers'
+  }
   return { code, message, phase, unreachable: phase === 'connect' }
 }
