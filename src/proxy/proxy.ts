@@ -353,6 +353,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   const drain = async (): Promise<void> => {
     try {
+      // Requests and answers already waiting on the sockets go first; this exchange's recording and judging after.
+      await yieldToIo()
       while (backlog.length && !aborted) {
         const p = backlog.shift()!
         const live = !stopping && backlog.length < liveBound
