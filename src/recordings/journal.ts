@@ -59,6 +59,8 @@ export interface JournalStats {
   bytes: number
   /** Longest time from an exchange's answer to its line being on disk, in ms. */
   maxLagMs: number
+  /** Longest single write + fsync of a batch, in ms (the disk's share of maxLagMs). */
+  maxSyncMs: number
   /** Lines waiting to be written. */
   queued: number
   /** Lines a failed write lost or the writer refused after it failed: answered, never on disk. */
@@ -82,7 +84,7 @@ export class JournalWriter {
   private failure: Error | undefined
   private closed = false
   private readonly max: number
-  readonly stats: JournalStats = { lines: 0, bytes: 0, maxLagMs: 0, queued: 0, lost: 0 }
+  readonly stats: JournalStats = { lines: 0, bytes: 0, maxLagMs: 0, maxSyncMs: 0, queued: 0, lost: 0 }
 
   private constructor(
     readonly file: string,
@@ -167,9 +169,11 @@ export class JournalWriter {
         this.queuedBytes = 0
         this.oldest = Infinity
         const buf = Buffer.from(lines.join(''))
+        const t0 = performance.now()
         try {
           await this.fh.writeFile(buf)
           await this.fh.datasync()
+          this.stats.maxSyncMs = Math.max(this.stats.maxSyncMs, performance.now() - t0)
         } catch (err) {
           this.failure = err as Error
           this.stats.lost += this.stats.queued
