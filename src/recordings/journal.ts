@@ -105,11 +105,16 @@ export class JournalWriter {
       if (code === 'EEXIST') throw new HarnessError('DW_USAGE', `the journal ${file} is in use by another driftwatch proxy: stop it, or pass another --name`, { file })
       throw new HarnessError('DW_OUTPUT_FAILED', `cannot create the journal ${file} (${code ?? (err as Error).message}); pass --recordings with a writable directory, or --no-record`, { file })
     }
-    appending.add(file)
     const w = new JournalWriter(file, fh, opts)
     const head = Buffer.from(`${JSON.stringify({ journal: 1, ...header })}\n`)
-    await fh.writeFile(head)
-    await fh.datasync()
+    try {
+      await fh.writeFile(head)
+      await fh.datasync()
+    } catch (err) {
+      await fh.close().catch(() => undefined)
+      throw new HarnessError('DW_OUTPUT_FAILED', `cannot write the journal ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --recordings with a writable directory, or --no-record`, { file })
+    }
+    appending.add(file)
     w.stats.bytes = head.length
     return w
   }
