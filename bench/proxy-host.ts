@@ -44,7 +44,7 @@ if (mode === 'sim') {
     if (m.cmd === 'stop') {
       const t0 = performance.now()
       const session = await proxy.close({ interrupted: true })
-      send({ stopped: true, closeSeconds: (performance.now() - t0) / 1000, stats: session.stats, compacted: session.compaction?.exchanges ?? 0, outcome: session.report.outcome, ...memory() })
+      send({ stopped: true, closeSeconds: (performance.now() - t0) / 1000, compactSeconds: session.timings.compactMs / 1000, judgeSeconds: session.timings.judgeMs / 1000, stats: session.stats, compacted: session.compaction?.exchanges ?? 0, outcome: session.report.outcome, ...memory() })
       process.exit(0)
     }
   })
@@ -61,8 +61,15 @@ if (mode === 'sim') {
   const n = Number(upstream ?? 20_000)
   const before = memory()
   for (let i = 0; i < n; i++) traffic.place({ source: `bench ${i}`, observation: structuredClone(sent[i % 3]!), hasBody: true })
+  const placed = memory()
+  // And judged live, as the proxy does under its live bound: what that adds to what is kept.
+  const judged = new TrafficJudge({ pack: loadContracts('contracts/meta'), state: trafficState({}), since: new Date().toISOString(), contractsDir: 'contracts/meta', label: 'bench', upstreamHosts: [new URL(sim.url).host] })
+  for (let i = 0; i < n; i++) {
+    const entry = { source: `bench ${i}`, observation: structuredClone(sent[i % 3]!), hasBody: true }
+    await judged.judgeOne(entry, judged.place(entry))
+  }
   const after = memory()
-  send({ entries: n, bytesPerEntry: ((after.heapMb - before.heapMb) * 1048576) / n, observationJsonBytes: Math.round(sent.reduce((b, o) => b + JSON.stringify(o).length, 0) / 3) })
+  send({ entries: n, bytesPerEntry: ((placed.heapMb - before.heapMb) * 1048576) / n, bytesPerJudgedEntry: ((after.heapMb - placed.heapMb) * 1048576) / n, observationJsonBytes: Math.round(sent.reduce((b, o) => b + JSON.stringify(o).length, 0) / 3) })
   process.exit(0)
 } else {
   throw new Error(`unknown mode ${mode}`)

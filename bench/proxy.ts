@@ -102,10 +102,10 @@ try {
   const perExchange = ((end.heapMb - start.heapMb) * 1048576) / (stats.exchanges - (start.stats?.exchanges ?? 0))
   console.log(`  proxy JS heap after GC: start ${start.heapMb.toFixed(0)} MB, middle ${middle.heapMb.toFixed(0)} MB, end ${end.heapMb.toFixed(0)} MB (${perExchange.toFixed(0)} bytes held per exchange: the session judge keeps every exchange for the report at stop)`)
   const judge = await host(['judge', '20000'])
-  const j = judge.ready as { entries: number; bytesPerEntry: number; observationJsonBytes: number }
-  console.log(`  of which the session judge alone (TrafficJudge.place, ${j.entries} exchanges placed in a fresh process): ${j.bytesPerEntry.toFixed(0)} bytes per exchange (an observation is ${j.observationJsonBytes} bytes as JSON, on average)`)
-  const stop = await ask<{ closeSeconds: number; compacted: number; outcome: string; rssMb: number }>(proxy.child, 'stop')
-  console.log(`  stop (first Ctrl-C): ${stop.closeSeconds.toFixed(1)} s to compact ${stop.compacted} exchanges and judge the session (outcome ${stop.outcome})`)
+  const j = judge.ready as { entries: number; bytesPerEntry: number; bytesPerJudgedEntry: number; observationJsonBytes: number }
+  console.log(`  of which the session judge (TrafficJudge, ${j.entries} exchanges in a fresh process): ${j.bytesPerEntry.toFixed(0)} bytes per exchange placed, ${j.bytesPerJudgedEntry.toFixed(0)} placed and judged live (an observation is ${j.observationJsonBytes} bytes as JSON, on average)`)
+  const stop = await ask<{ closeSeconds: number; compactSeconds: number; judgeSeconds: number; compacted: number; outcome: string; rssMb: number }>(proxy.child, 'stop')
+  console.log(`  stop (first Ctrl-C): ${stop.closeSeconds.toFixed(1)} s: ${stop.compactSeconds.toFixed(1)} s to compact ${stop.compacted} exchanges, ${stop.judgeSeconds.toFixed(1)} s for the session judge's report (outcome ${stop.outcome})`)
   console.log('  (indicative: a shared 2-core machine, three busy processes; compare ratios within one run, not across runs)')
 } finally {
   proxy.child.kill()

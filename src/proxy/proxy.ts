@@ -147,6 +147,8 @@ export interface ProxySession {
   compaction?: CompactResult
   /** Where the journal is kept because a recording could not be written (undefined when it was compacted and removed). */
   journalKept?: string
+  /** How long the stop took: the final compaction and judging the whole session, in ms. */
+  timings: { compactMs: number; judgeMs: number }
 }
 
 /** What a stop at once (`abort`) left on disk. */
@@ -530,6 +532,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       if (compacting) await compacting.catch(() => undefined)
       let compaction: CompactResult | undefined
       let journalKept: string | undefined
+      const t0 = performance.now()
       if (journal) {
         compaction = await compact()
         if (aborted || !compaction) throw abortError()
@@ -538,10 +541,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         else await rm(journal.file, { force: true })
       }
       await transport.close()
-      const report = sessionReport(await traffic.report(`proxy:${upstream.origin}`, redactor), { failOn: opts.failOn ?? 'breaking', interrupted, causes: [...causes.values()], stats: snapshot(), origin: upstream.origin, startedAt, journalKept })
+      const t1 = performance.now()
+      const judged = await traffic.report(`proxy:${upstream.origin}`, redactor)
+      const timings = { compactMs: t1 - t0, judgeMs: performance.now() - t1 }
+      const report = sessionReport(judged, { failOn: opts.failOn ?? 'breaking', interrupted, causes: [...causes.values()], stats: snapshot(), origin: upstream.origin, startedAt, journalKept })
       if (aborted) throw abortError()
       const written = opts.reportDir ? await writeReports(report, { outDir: opts.reportDir, formats: opts.formats ?? ['json', 'md'], redactor, cwd, failOn: opts.failOn ?? 'breaking' }) : { report, files: [] }
-      return { report: written.report, files: written.files, counts: traffic.counts, stats: snapshot(), ...(compaction ? { compaction } : {}), ...(journalKept ? { journalKept } : {}) }
+      return { report: written.report, files: written.files, counts: traffic.counts, stats: snapshot(), timings, ...(compaction ? { compaction } : {}), ...(journalKept ? { journalKept } : {}) }
     },
     abort() {
       aborting ??= (async () => {

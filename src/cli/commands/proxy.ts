@@ -107,7 +107,7 @@ otherwise 130, as every command stopped by Ctrl-C.`,
     const st = session.stats
     const c = session.counts
     const comp = session.compaction
-    io.stdout(`proxy stopped: ${c.entries} exchange${c.entries === 1 ? '' : 's'} (${c.attributed} attributed, ${c.unattributed} not), ${st.exchanges - st.unanswered} answered by the upstream${st.unanswered ? `, ${st.unanswered} not (502 to the application)` : ''}${comp ? `, ${comp.exchanges} recorded into ${comp.recordings.length} recording${comp.recordings.length === 1 ? '' : 's'}` : ''}${st.notRecorded ? `, ${st.notRecorded} not recorded (see above)` : ''}${st.judgedLive < st.exchanges ? `, ${st.exchanges - st.judgedLive} judged at stop only` : ''}`)
+    io.stdout(`proxy stopped: ${c.entries} exchange${c.entries === 1 ? '' : 's'} (${c.attributed} attributed, ${c.unattributed} not), ${st.exchanges - st.unanswered} answered by the upstream${st.unanswered ? `, ${st.unanswered} not (502 to the application)` : ''}${comp ? `, ${comp.exchanges} recorded into ${comp.recordings.length} recording${comp.recordings.length === 1 ? '' : 's'}` : ''}${st.notRecorded ? `, ${st.notRecorded} not recorded (see above)` : ''}${st.judgedLive < st.exchanges ? `, ${st.exchanges - st.judgedLive} judged at stop only` : ''} (stop: compaction ${(session.timings.compactMs / 1000).toFixed(1)} s, judging ${(session.timings.judgeMs / 1000).toFixed(1)} s)`)
     if (session.journalKept) io.stderr(`The journal ${rel(session.journalKept)} is kept: it holds what could not be recorded; fix the cause above and start the proxy again to compact it.`)
     io.stdout(finalLine(session.report, ((Date.now() - t0) / 1000).toFixed(1), 'exchanges'))
     if (session.files.length) io.stdout(`Session report: ${session.files.join(', ')}`)
