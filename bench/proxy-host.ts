@@ -69,6 +69,8 @@ if (mode === 'sim') {
     await judged.judgeOne(entry, judged.place(entry))
   }
   const after = memory()
+  // Both judges stay alive until measured (an unused local may be collected early).
+  if (traffic.counts.entries + judged.counts.entries !== 2 * n) throw new Error('not every exchange was placed')
   send({ entries: n, bytesPerEntry: ((placed.heapMb - before.heapMb) * 1048576) / n, bytesPerJudgedEntry: ((after.heapMb - placed.heapMb) * 1048576) / n, observationJsonBytes: Math.round(sent.reduce((b, o) => b + JSON.stringify(o).length, 0) / 3) })
   process.exit(0)
 } else {
