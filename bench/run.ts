@@ -8,6 +8,8 @@
  *     bare undici loop sending the same requests over a keep-alive connection, interleaved rounds.
  *  2. memory: peak RSS of the harness downloading 1, 50 and 200 MB media bodies (flat is the goal).
  *  3. gate: wall time of the whole `driftwatch gate` command on the committed pacts and recordings.
+ *  4. proxy: the recording proxy vs the simulator direct (proxy.ts). `npm run bench -- --only proxy`
+ *     (or BENCH_ONLY=proxy) runs it alone; PROXY_BENCH_REQUESTS sets its soak (default 100,000).
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -15,6 +17,13 @@ import { join } from 'node:path'
 import { startSimulator } from '../src/simulator/server.ts'
 
 const here = import.meta.dirname
+const onlyAt = process.argv.indexOf('--only')
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : process.env.BENCH_ONLY
+if (only !== undefined && only !== 'proxy') throw new Error(`--only takes proxy (got "${only}")`)
+if (only === 'proxy') {
+  await import('./proxy.ts')
+  process.exit(0)
+}
 
 function child(args: string[], env: Record<string, string>): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -78,3 +87,6 @@ if (!existsSync(join(root, 'pacts'))) {
   times.sort((a, b) => a - b)
   console.log(`gate: whole command, ${times.length} runs: median ${(times[2]! / 1000).toFixed(2)} s, min ${(times[0]! / 1000).toFixed(2)} s, max ${(times[4]! / 1000).toFixed(2)} s (target < 3 s)`)
 }
+
+// 4. The recording proxy at line rate.
+await import('./proxy.ts')

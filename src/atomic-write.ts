@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
 /** Temporary files being written now: removed if the process exits mid-write (a second Ctrl-C). */
@@ -24,9 +24,67 @@ export function removePendingTempFiles(): void {
   pending.clear()
 }
 
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
+}
+
+/** A file being written piece by piece that appears at its path whole (commit) or not at all (discard). */
+export interface AtomicFile {
+  /** The temporary file written now. */
+  readonly tmp: string
+  write(data: string | Buffer): Promise<void>
+  /** fsync, close, rename over the target. */
+  commit(): Promise<void>
+  /** Closes and removes the temporary file; the target is left as it was. Safe to call twice, or after commit. */
+  discard(): Promise<void>
+}
+
+/**
+ * Opens a streamed atomic write (a recording compacted from a journal is too large to build as one
+ * string): the same temp file + rename as writeFileAtomic, removed on exit if never committed.
+ */
+export async function openAtomic(path: string): Promise<AtomicFile> {
+  const tmp = tempPathFor(path)
+  track(tmp)
+  let fh: FileHandle | undefined
+  try {
+    fh = await open(tmp, 'w', 0o644)
+  } catch (err) {
+    pending.delete(tmp)
+    throw err
+  }
+  let done = false
+  const file: FileHandle = fh
+  return {
+    tmp,
+    async write(data) {
+      // writeFile continues from the current position and loops over short writes.
+      await file.writeFile(data)
+    },
+    async commit() {
+      try {
+        await file.sync()
+        await file.close()
+        await rename(tmp, path)
+        done = true
+      } finally {
+        if (!done) await rm(tmp, { force: true })
+        pending.delete(tmp)
+      }
+    },
+    async discard() {
+      if (done) return
+      done = true
+      await file.close().catch(() => undefined)
+      await rm(tmp, { force: true })
+      pending.delete(tmp)
+    },
+  }
+}
+
 /** Writes `data` to `path` atomically (same-directory temp file + rename). */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
+  const tmp = tempPathFor(path)
   track(tmp)
   try {
     const fh = await open(tmp, 'w', 0o644)

@@ -30,6 +30,7 @@ export class PersonalDataRedactor {
   private readonly fakes = new Set<string>()
   /** Every real value replaced so far, with its placeholder: applied to raw text bodies too. */
   private readonly replaced = new Map<string, string>()
+  private longestFirst: [string, string][] | undefined
 
   /** How many distinct values were replaced. */
   get count(): number {
@@ -44,8 +45,9 @@ export class PersonalDataRedactor {
   /** Applies every replacement made so far to raw text (a body's bytes, a URL, a header value), plus numbers in free text. */
   text(s: string): string {
     let out = s
-    // Longest first: a value containing another is replaced whole.
-    for (const [real, fake] of [...this.replaced].sort((a, b) => b[0].length - a[0].length)) {
+    // Longest first: a value containing another is replaced whole. Sorted once per new value, not per call (the proxy calls this for every exchange).
+    this.longestFirst ??= [...this.replaced].sort((a, b) => b[0].length - a[0].length)
+    for (const [real, fake] of this.longestFirst) {
       if (out.includes(real)) out = out.split(real).join(fake)
     }
     return out.replace(E164_IN_TEXT, (m) => this.phone(m))
@@ -91,11 +93,15 @@ export class PersonalDataRedactor {
   }
 
   private remember(real: string, fake: string): void {
+    if (this.replaced.get(real) !== fake) this.longestFirst = undefined
     this.replaced.set(real, fake)
     this.fakes.add(fake)
     // JSON escapes non-ASCII and '/' in some encoders; replace the escaped spelling in raw bodies too.
     const escaped = JSON.stringify(real).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    if (escaped !== real) this.replaced.set(escaped, fake)
+    if (escaped !== real && this.replaced.get(escaped) !== fake) {
+      this.longestFirst = undefined
+      this.replaced.set(escaped, fake)
+    }
   }
 
   private visit(v: unknown, key: string | undefined, parent: string | undefined, depth: number): unknown {

@@ -55,10 +55,7 @@ export function prepareRecording(rec: Recording, personal: PersonalDataRedactor)
   const observations = rec.observations.map((o) => redactPersonal(o, personal))
   const headers = new Set<string>()
   const body = new Set<string>()
-  for (const o of observations) {
-    for (const [n] of o.response?.rawHeaders ?? []) if (isVolatileHeader(n)) headers.add(n.toLowerCase())
-    for (const p of volatileBodyPaths(o.response?.body.json)) body.add(p)
-  }
+  for (const o of observations) collectVolatile(o, headers, body)
   return {
     ...rec,
     volatile: { headers: [...headers].sort(), body: [...body].sort() },
@@ -66,6 +63,12 @@ export function prepareRecording(rec: Recording, personal: PersonalDataRedactor)
     redaction: REDACTION_RULES,
     observations,
   }
+}
+
+/** Adds the volatile response header names and body pointers of one observation to the sets (a recording's `volatile`). */
+export function collectVolatile(o: Observation, headers: Set<string>, body: Set<string>): void {
+  for (const [n] of o.response?.rawHeaders ?? []) if (isVolatileHeader(n)) headers.add(n.toLowerCase())
+  for (const p of volatileBodyPaths(o.response?.body.json)) body.add(p)
 }
 
 /** Whether two recordings show the same upstream behaviour (volatile values, times and origins aside). */
@@ -98,7 +101,8 @@ export async function writeRecording(dir: string, rec: Recording, redactor: Reda
   return { file, status: 'written' }
 }
 
-function readIfValid(file: string): Recording | undefined {
+/** The recording at `file` if it is one (version 1, observations listed), else undefined. */
+export function readIfValid(file: string): Recording | undefined {
   try {
     const r = JSON.parse(readFileSync(file, 'utf8')) as Recording
     return r?.version === 1 && Array.isArray(r.observations) ? r : undefined

@@ -10,7 +10,7 @@ import { isIP, type LookupFunction } from 'node:net'
 import { createHash, hash as cryptoHash, type Hash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Client, buildConnector, type Dispatcher } from 'undici'
+import { Client, Pool, buildConnector, type Dispatcher } from 'undici'
 import type { AuthMode, HttpMethod } from '../contracts/types.ts'
 import { hexPreview, isBinaryText, type ConnectionInfo, type Framing, type Observation, type ObservedBody, type RawHeader, type TransportFailure, type TransportPhase } from '../observation.ts'
 import { isoNow } from '../clock.ts'
@@ -68,6 +68,11 @@ export interface TransportOptions {
   userAgent?: string
   /** How fresh connections find a host's addresses; tests pass their own. */
   resolve?: ResolveAll
+  /**
+   * Keep-alive connections per origin (default 1: probes go one at a time). The proxy forwards
+   * what concurrent application requests send; one connection would queue them behind each other.
+   */
+  connections?: number
 }
 
 const DEFAULTS = {
@@ -80,6 +85,7 @@ const DEFAULTS = {
   minIntervalMs: 0,
   userAgent: 'driftwatch/0.1 (+contract probes; https://github.com/driftwatch)',
   resolve: ((hostname) => dnsLookup(hostname, { all: true })) as ResolveAll,
+  connections: 1,
 }
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ECONNABORTED', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN'])
@@ -102,10 +108,10 @@ class AbortedError extends Error {
   readonly code = ABORTED
 }
 
-/** Sends prepared requests over one keep-alive connection per origin and records observations. */
+/** Sends prepared requests over keep-alive connections (one per origin unless told) and records observations. */
 export class Transport {
   private readonly opts: Required<Omit<TransportOptions, 'token'>> & { token?: string }
-  private readonly clients = new Map<string, Client>()
+  private readonly clients = new Map<string, Client | Pool>()
   private readonly lastStart = new Map<string, number>()
   /** Per host name: its addresses (resolved once per run) and the next one a fresh connection takes. */
   private readonly fleets = new Map<string, Promise<{ addresses: { address: string; family: number }[]; next: number }>>()
@@ -212,11 +218,13 @@ export class Transport {
     await Promise.all(all.map((c) => c.destroy().catch(() => undefined)))
   }
 
-  private client(origin: string): Client {
+  private client(origin: string): Client | Pool {
     let c = this.clients.get(origin)
     if (!c) {
       const connect = tappedConnector(buildConnector({ timeout: this.opts.connectTimeoutMs, allowH2: false }))
-      c = new Client(origin, { connect, pipelining: 1, allowH2: false, keepAliveTimeout: 4_000 })
+      // One request at a time per connection either way: the wire tap relies on it (see wire-tap.ts).
+      const options = { connect, pipelining: 1, allowH2: false, keepAliveTimeout: 4_000 }
+      c = this.opts.connections > 1 ? new Pool(origin, { ...options, connections: this.opts.connections }) : new Client(origin, options)
       this.clients.set(origin, c)
     }
     return c
@@ -262,7 +270,7 @@ export class Transport {
     this.lastStart.set(origin, performance.now())
   }
 
-  private exchange(client: Client, url: URL, req: PreparedRequest, headers: RawHeader[], signal?: AbortSignal): Promise<ExchangeResult> {
+  private exchange(client: Client | Pool, url: URL, req: PreparedRequest, headers: RawHeader[], signal?: AbortSignal): Promise<ExchangeResult> {
     return new Promise<ExchangeResult>((resolve) => {
       const handler = new Exchange(req.method, this.opts.keepBytes, this.opts.keepBinaryBytes, this.opts.maxBodyBytes, this.opts.timeoutMs, resolve, signal)
       try {

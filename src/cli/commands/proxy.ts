@@ -1,7 +1,8 @@
 import { relative, resolve } from 'node:path'
 import { HarnessError } from '../../errors.ts'
 import { isDrift } from '../../finding.ts'
-import { failsAt } from '../../report.ts'
+import { exitCodeOf, failsAt } from '../../report.ts'
+import { finalLine } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
 
@@ -25,17 +26,29 @@ Responses are buffered to be checked: use it to record and review, not in produc
     recordings: { type: 'string', arg: '<dir>', help: `where recordings are written (default ${DEFAULTS.recordings})` },
     name: { type: 'string', arg: '<name>', help: 'recording file name (default proxy)' },
     'no-record': { type: 'boolean', help: 'check and print only, write no recordings' },
+    'compact-every': { type: 'string', arg: '<s>', help: 'compact the journal into the recording files every <s> seconds (default 30; 0: only at stop)' },
     ...reportOptions(DEFAULTS.proxyOut),
     ...GLOBAL,
   },
-  notes: `Ctrl-C (or SIGTERM) stops it: the whole session is judged (identical requests that got different
-answers show there), the session report is written to --out and a summary printed. It exits 1 if
-an exchange had drift at --fail-on, 2 if an exchange could not be recorded, 3 if no exchange got an
-answer from the upstream (unreachable), and otherwise 130, as every command stopped by Ctrl-C.`,
+  notes: `Recording is append-only: each exchange is a line in <recordings>/.journal/<name>.jsonl, on disk
+(fsynced) within milliseconds of its answer; the journal is compacted into the recording files
+every --compact-every seconds and when the proxy stops. When exchanges arrive faster than they
+can be recorded, new requests wait (the application sees latency; nothing is dropped); when they
+arrive faster than they can be judged live, their lines say "judged at stop" and the session
+report judges them. An upstream that does not answer gets the application a 502 naming driftwatch.
+
+Ctrl-C (or SIGTERM) stops it: no new requests, in-flight ones finish, the journal is compacted, the
+whole session is judged (identical requests that got different answers show there), the report is
+written to --out and a summary printed. A second Ctrl-C stops at once: every answered exchange is
+already in the journal, and the next proxy start with the same --recordings and --name compacts
+it; no report is written. Exit codes: 1 drift at --fail-on; 2 answered exchanges could not be
+recorded; 3 the upstream left exchanges unanswered (unreachable), or nothing was attributed;
+otherwise 130, as every command stopped by Ctrl-C.`,
   async run(v, _positionals, io) {
     const upstream = str(v, 'upstream')
     if (!upstream) throw new HarnessError('DW_USAGE', '--upstream is required, e.g. driftwatch proxy --upstream https://graph.facebook.com')
     const port = wholeNumber(str(v, 'port'), '--port', 0, 65535) ?? DEFAULTS.proxyPort
+    const compactEvery = wholeNumber(str(v, 'compact-every'), '--compact-every', 0) ?? 30
     checkFileName(str(v, 'name'))
     refuseRecordingsAsOut('proxy', str(v, 'out'), io.cwd)
     const failOn = parseFailOn(str(v, 'fail-on'))
@@ -46,8 +59,8 @@ answer from the upstream (unreachable), and otherwise 130, as every command stop
     await assertWritable(reportDir, '--out', io.cwd)
     if (recordingsDir) await assertWritable(recordingsDir, '--recordings', io.cwd)
     const { startProxy } = await import('../../proxy/proxy.ts')
-    let failing = 0
-    let failures = 0
+    const rel = (p: string) => relative(io.cwd, p) || '.'
+    const t0 = Date.now()
     const proxy = await startProxy({
       upstream,
       port,
@@ -57,35 +70,47 @@ answer from the upstream (unreachable), and otherwise 130, as every command stop
       ...(str(v, 'name') ? { name: str(v, 'name')! } : {}),
       reportDir,
       formats,
+      failOn,
+      compactEveryMs: compactEvery * 1000,
       env: io.env,
       cwd: io.cwd,
       onExchange: (e) => {
         const bad = e.findings.filter(isDrift)
         const fails = e.findings.some((f) => failsAt(f.severity, failOn))
-        if (fails) failing++
-        if (v.quiet && bad.length === 0) return
+        if (v.quiet && bad.length === 0 && e.status !== undefined) return
+        const mark = fails || e.status === undefined ? '✗' : !e.judged ? '·' : bad.length ? '!' : '✓'
         const what = e.contract ?? (e.attribution === 'unattributed' ? '(unattributed, not recorded)' : '(no operation)')
-        io.stderr(`${fails || e.status === undefined ? '✗' : bad.length ? '!' : '✓'} ${e.method} ${e.path} → ${e.status ?? 'no response'} ${what}${e.recording ? ` [recorded: ${relative(io.cwd, e.recording)}]` : ''}`)
+        const status = e.status ?? 'no answer from the upstream (502 to the application)'
+        io.stderr(`${mark} ${e.method} ${e.path} → ${status} ${what}${e.recording ? ` [recorded: ${rel(e.recording)}]` : ''}${e.judged ? '' : ' (judged at stop)'}`)
         for (const f of e.findings) io.stderr(`    ${f.severity}: ${f.title}`)
       },
-      onError: (message) => {
-        failures++
-        io.stderr(`✗ ${message}`)
-      },
+      onError: (message) => io.stderr(`✗ ${message}`),
     })
+    const r = proxy.recovered
+    if (r) io.stderr(`Recovered ${r.exchanges} exchange${r.exchanges === 1 ? '' : 's'} from ${rel(r.journal)}, left by an earlier session: ${r.recordings.map((x) => rel(x.file)).join(', ') || 'no recording'}`)
     io.stdout(`driftwatch proxy listening on ${proxy.url}, forwarding to ${upstream}`)
-    io.stdout(recordingsDir ? `Recording to ${relative(io.cwd, recordingsDir) || '.'}/<contract>/${str(v, 'name') ?? 'proxy'}.json. Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.` : `Not recording. Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.`)
+    io.stdout(recordingsDir ? `Recording to ${rel(recordingsDir)}/<contract>/${str(v, 'name') ?? 'proxy'}.json (journal: ${rel(proxy.journal!)}). Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.` : `Not recording. Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.`)
     await untilInterrupted(io)
-    const session = await proxy.close()
+    const closing = proxy.close({ interrupted: true })
+    closing.catch(() => undefined)
+    const halted = new Promise<undefined>((done) => {
+      if (io.halt?.aborted) done(undefined)
+      io.halt?.addEventListener('abort', () => done(undefined), { once: true })
+    })
+    const session = await Promise.race([closing, halted])
+    if (!session) {
+      const a = await proxy.abort()
+      const kept = a.journal ? `; ${a.stats.journaled} recorded exchange${a.stats.journaled === 1 ? ' is' : 's are'} in ${rel(a.journal)}, and the next proxy start with the same --recordings and --name turns ${a.stats.journaled === 1 ? 'it' : 'them'} into recordings` : ''
+      io.stderr(`proxy stopped at once: ${a.stats.exchanges} exchange${a.stats.exchanges === 1 ? '' : 's'} answered${kept}. No session report was written.`)
+      return 130
+    }
+    const st = session.stats
     const c = session.counts
-    const s = session.report.summary
-    const answered = proxy.exchanges.filter((e) => e.status !== undefined).length
-    failing = Math.max(failing, session.report.findings.filter((f) => failsAt(f.severity, failOn)).length)
-    io.stdout(`proxy stopped: ${c.entries} exchange${c.entries === 1 ? '' : 's'} (${c.attributed} attributed, ${c.unattributed} not), ${answered} answered by the upstream, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info${failures ? `, ${failures} not recorded (see above)` : ''}`)
+    const comp = session.compaction
+    io.stdout(`proxy stopped: ${c.entries} exchange${c.entries === 1 ? '' : 's'} (${c.attributed} attributed, ${c.unattributed} not), ${st.exchanges - st.unanswered} answered by the upstream${st.unanswered ? `, ${st.unanswered} not (502 to the application)` : ''}${comp ? `, ${comp.exchanges} recorded into ${comp.recordings.length} recording${comp.recordings.length === 1 ? '' : 's'}` : ''}${st.notRecorded ? `, ${st.notRecorded} not recorded (see above)` : ''}${st.judgedLive < st.exchanges ? `, ${st.exchanges - st.judgedLive} judged at stop only` : ''} (stop: compaction ${(session.timings.compactMs / 1000).toFixed(1)} s, judging ${(session.timings.judgeMs / 1000).toFixed(1)} s)`)
+    if (session.journalKept) io.stderr(`The journal ${rel(session.journalKept)} is kept: it holds what could not be recorded; fix the cause above and start the proxy again to compact it.`)
+    io.stdout(finalLine(session.report, ((Date.now() - t0) / 1000).toFixed(1), 'exchanges'))
     if (session.files.length) io.stdout(`Session report: ${session.files.join(', ')}`)
-    if (failing > 0) return 1
-    if (failures > 0) return 2
-    if (c.entries > 0 && answered === 0) return 3
-    return 130
+    return exitCodeOf(session.report)
   },
 }
