@@ -16,15 +16,15 @@
  *
  * - sample-consistency: per request identity, one class per (status, framing). Requests that
  *   change something are samples of nothing and are not kept. Policy: the most recently seen
- *   LIMITS.identities identities are kept; beyond that the least recently seen one that showed
- *   only one kind of answer is forgotten (a split is never forgotten), so a request that comes
- *   back after that many other requests starts afresh.
+ *   LIMITS.identities identities are kept, across every judge of the traffic (IdentityBudget);
+ *   beyond that the least recently seen one that showed only one kind of answer is forgotten (a
+ *   split is never forgotten), so a request that comes back after that many others starts afresh.
  * - golden-diff (with a golden recording): one class per status, framing, HTTP version, header
  *   names and the values of headers that are not volatile.
  * - schema-drift: one class per schema, inferred body shape and set of contract violations,
  *   bodies kept whole (they are what is compared).
  * - parameter-rejection and graph-error on token errors (190): the first success of each
- *   distinct request (the twin a token error is compared with; the last LIMITS.identities kept)
+ *   distinct request (the twin a token error is compared with; the last LIMITS.successes kept)
  *   and one class per request and error.
  *
  * Policy for every class list: at most LIMITS.classes classes; an exchange of a class beyond
@@ -43,7 +43,7 @@ import { isVolatileHeader } from '../recordings/volatile.ts'
 import { inferSchema } from '../schema/infer.ts'
 
 /** How much a judge keeps (see the policy above). */
-export const LIMITS = { identities: 4096, classes: 1024 }
+export const LIMITS = { identities: 4096, successes: 1024, classes: 1024 }
 
 /** How much of a body text a kept sample holds: one character past the evidence excerpt, so the evidence reads the same. */
 const KEPT_TEXT = 601
@@ -92,6 +92,38 @@ class Classes {
   }
 }
 
+/** One request identity's answers (sample-consistency). */
+interface Identity {
+  id: string
+  first: number
+  classes: Classes
+  /** The judge's map it lives in, so the budget can forget it there. */
+  owner: Map<string, Identity>
+}
+
+/**
+ * Identities kept across every judge of one traffic, least recently seen first: a read is forgotten
+ * when the total is over the limit and it showed only one kind of answer. One budget per traffic
+ * keeps the total flat however many operations the traffic touches.
+ */
+export class IdentityBudget {
+  private readonly lru = new Map<Identity, true>()
+  constructor(readonly limit = LIMITS.identities) {}
+
+  /** Marks an identity as just seen, and forgets the least recently seen ones over the limit. */
+  touch(identity: Identity): void {
+    this.lru.delete(identity)
+    this.lru.set(identity, true)
+    if (this.lru.size <= this.limit) return
+    for (const old of this.lru.keys()) {
+      if (old.classes.byKey.size > 1) continue
+      this.lru.delete(old)
+      old.owner.delete(old.id)
+      return
+    }
+  }
+}
+
 /** How parameter-rejection tells requests apart: method, host, path and the query without credentials. */
 function requestParts(o: Observation): { path: string; query: string } | undefined {
   try {
@@ -106,6 +138,8 @@ function requestParts(o: Observation): { path: string; query: string } | undefin
 /** What the judge needs, with the checks to run. */
 export interface IncrementalJudgeOptions extends Omit<JudgeOptions, 'checks' | 'basePassed'> {
   checks: readonly Check[]
+  /** Shared by every judge of one traffic (default: one of this judge's own). */
+  budget?: IdentityBudget
 }
 
 /** Whether an exchange can be a sample of another (a change, `TrafficJudge` says, is a sample of nothing). */
@@ -129,7 +163,8 @@ export class IncrementalJudge {
   private usable = 0
   private seq = 0
   private readonly folded = new Map<string, Folded>()
-  private readonly identities = new Map<string, { first: number; classes: Classes }>()
+  private readonly identities = new Map<string, Identity>()
+  private readonly budget: IdentityBudget
   private readonly golden: Classes | undefined
   private readonly bodies: Classes | undefined
   private readonly successes = new Map<string, Observation>()
@@ -142,6 +177,7 @@ export class IncrementalJudge {
     private readonly opts: IncrementalJudgeOptions,
   ) {
     this.ids = new Set(opts.checks.map((c) => c.id))
+    this.budget = opts.budget ?? new IdentityBudget()
     const drift = this.ids.has('schema-drift') && exp.responses.some((r) => r.bodySchema)
     this.each = opts.checks.filter((c) => !ACROSS.has(c.id) || TWIN.has(c.id)).map((c) => (drift ? besideSchemaDrift(c) : c))
     this.eachWithoutTwin = this.each.filter((c) => !TWIN.has(c.id))
@@ -190,7 +226,7 @@ export class IncrementalJudge {
       const key = `${parts.path}?${parts.query}`
       if (this.successes.has(key)) return
       this.successes.set(key, twinOf(o))
-      if (this.successes.size > LIMITS.identities) this.successes.delete(this.successes.keys().next().value!)
+      if (this.successes.size > LIMITS.successes) this.successes.delete(this.successes.keys().next().value!)
     }
   }
 
@@ -228,18 +264,13 @@ export class IncrementalJudge {
   private keepIdentity(o: Observation, seq: number, sample: () => Observation): void {
     const id = requestIdentity(o)
     const r = o.response!
-    let agg = this.identities.get(id)
-    if (agg) this.identities.delete(id)
-    else agg = { first: seq, classes: new Classes(LIMITS.classes) }
-    // Re-inserted: the map's order is least recently seen first.
-    this.identities.set(id, agg)
-    agg.classes.add(`${r.status}\u0000${r.framing.kind}`, sample)
-    if (this.identities.size <= LIMITS.identities) return
-    for (const [key, old] of this.identities) {
-      if (old.classes.byKey.size > 1) continue
-      this.identities.delete(key)
-      return
+    let identity = this.identities.get(id)
+    if (!identity) {
+      identity = { id, first: seq, classes: new Classes(LIMITS.classes), owner: this.identities }
+      this.identities.set(id, identity)
     }
+    identity.classes.add(`${r.status}\u0000${r.framing.kind}`, sample)
+    this.budget.touch(identity)
   }
 
   private goldenKey(o: Observation): string {

@@ -22,7 +22,7 @@ import { outcomeOf, summarize, type ContractResult, type Report } from '../repor
 import type { Redactor } from '../transport/redact.ts'
 import { attribute, learn, legacyOverride, mediaForDownload, type TrafficState } from './attribute.ts'
 import type { TrafficEntry } from './entry.ts'
-import { IncrementalJudge, keptSample } from './incremental-judge.ts'
+import { IdentityBudget, IncrementalJudge, keptSample } from './incremental-judge.ts'
 
 /** What judging traffic needs. */
 export interface TrafficJudgeOptions {
@@ -133,6 +133,8 @@ export class TrafficJudge {
   private apiVersion: string | undefined
   /** Changes seen so far per node and per path (host and path without version): reads on either side of one are not samples of each other. */
   private readonly changes = new Map<string, number>()
+  /** Identities sample-consistency keeps, shared by every judge of this traffic. */
+  private readonly budget = new IdentityBudget()
   /** Judging placed entries, in order; a failure surfaces in judgeAll. */
   private work: Promise<void> = Promise.resolve()
 
@@ -196,7 +198,7 @@ export class TrafficJudge {
       let judges = g.judges.get(entry.hasBody)
       if (!judges) {
         const checks = agreedChecks(entry.hasBody)
-        judges = a.candidates.map((c) => new IncrementalJudge(operationExpectation(c), { pack: this.opts.pack, since: this.opts.since, checks }))
+        judges = a.candidates.map((c) => new IncrementalJudge(operationExpectation(c), { pack: this.opts.pack, since: this.opts.since, checks, budget: this.budget }))
         g.judges.set(entry.hasBody, judges)
       }
       for (const j of judges) this.enqueue(() => j.add(o, { unique }))
@@ -292,9 +294,9 @@ export class TrafficJudge {
     let j: IncrementalJudge
     if (entry.hasBody) {
       const golden = this.opts.golden?.get(exp.id)
-      j = g.full ??= new IncrementalJudge(exp, { pack, since, checks: allChecks, media: (o) => mediaForDownload(op, o, state), ...(golden ? { golden } : {}) })
+      j = g.full ??= new IncrementalJudge(exp, { pack, since, checks: allChecks, budget: this.budget, media: (o) => mediaForDownload(op, o, state), ...(golden ? { golden } : {}) })
     } else {
-      j = g.bare ??= new IncrementalJudge(exp, { pack, since, checks: allChecks.filter((c) => c.needs !== 'body') })
+      j = g.bare ??= new IncrementalJudge(exp, { pack, since, checks: allChecks.filter((c) => c.needs !== 'body'), budget: this.budget })
     }
     const o = entry.observation
     this.enqueue(() => j.add(o, { unique }))
