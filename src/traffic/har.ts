@@ -54,8 +54,12 @@ export interface StreamOptions {
   progress?: ReadProgress
 }
 
-/** Bytes read at a time: large enough that parsing, not I/O, sets the pace. */
-const CHUNK = 1 << 20
+/**
+ * Bytes read at a time: large enough that parsing, not I/O, sets the pace, small enough that the
+ * entries one read completes (a few dozen) are judged before the next: entries that wait survive
+ * into V8's old space, and a 1 MB read (hundreds waiting) made the heap grow about 10% faster.
+ */
+const CHUNK = 64 * 1024
 
 /** A HAR smaller than this with no entries is read whole to say exactly what it lacks (no "log", "entries" not a list). */
 const SMALL = 64 * 1024 * 1024

@@ -62,7 +62,7 @@ export interface VerifyOptions {
 /** Entries the origin is told from, before judging starts (golden recordings are chosen by it). */
 const ORIGIN_SAMPLE = 1000
 /** Entries placed between waits for their judging: bounds the entries held while they wait. */
-const SETTLE_EVERY = 64
+const SETTLE_EVERY = 8
 
 /** The traffic's origin: the one most of its entries went to (a capture may hold fonts and analytics too). */
 function originOf(urls: readonly string[]): string | undefined {
@@ -117,10 +117,15 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
     if (n % SETTLE_EVERY === 0) await traffic.settled()
     if (n % every === 0) tell(false)
   }
-  for (const e of head.splice(0)) await place(e)
-  for (let r = await it.next(); !r.done; r = await it.next()) {
-    await place(r.value)
-    if (opts.signal?.aborted) break
+  try {
+    for (const e of head.splice(0)) await place(e)
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      await place(r.value)
+      if (opts.signal?.aborted) break
+    }
+  } finally {
+    // Stopped early (Ctrl-C, an error): close the file now, not when the reader is collected.
+    await it.return?.()
   }
   await traffic.settled()
   const interrupted = opts.signal?.aborted === true
