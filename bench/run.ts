@@ -8,22 +8,31 @@
  *     bare undici loop sending the same requests over a keep-alive connection, interleaved rounds.
  *  2. memory: peak RSS of the harness downloading 1, 50 and 200 MB media bodies (flat is the goal).
  *  3. gate: wall time of the whole `driftwatch gate` command on the committed pacts and recordings.
- *  4. proxy: the recording proxy vs the simulator direct (proxy.ts). `npm run bench -- --only proxy`
- *     (or BENCH_ONLY=proxy) runs it alone; PROXY_BENCH_REQUESTS sets its soak (default 100,000).
+ *  4. proxy: the recording proxy vs the simulator direct (proxy.ts); PROXY_BENCH_REQUESTS sets its
+ *     soak (default 100,000).
+ *  5. verify: a HAR of realistic Cloud API traffic (BENCH_VERIFY_MB, default 1024) written to the
+ *     temp directory, verified in a child process: peak RSS and entries/s against the goals; the
+ *     streaming parser alone on the same file (the ceiling); verify again with the old space
+ *     capped at BENCH_VERIFY_HEAP_MB (default 192, 0 skips) to show what it really holds.
+ *
+ *  6. watch: time from a seed incident to its alert, at the default budget and at 10x (watch.ts).
+ *
+ * `npm run bench -- --only <section>` (or BENCH_ONLY=<section>) runs one section alone: throughput,
+ * memory, gate, proxy, verify or watch.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator } from '../src/simulator/server.ts'
+import { writeLargeHar } from '../suites/helpers/large-har.ts'
 
 const here = import.meta.dirname
-const onlyAt = process.argv.indexOf('--only')
-const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : process.env.BENCH_ONLY
-if (only !== undefined && only !== 'proxy') throw new Error(`--only takes proxy (got "${only}")`)
-if (only === 'proxy') {
-  await import('./proxy.ts')
-  process.exit(0)
-}
+const onlyArg = process.argv.indexOf('--only')
+const only = onlyArg >= 0 ? process.argv[onlyArg + 1] : process.env.BENCH_ONLY
+const SECTIONS = ['throughput', 'memory', 'gate', 'proxy', 'verify', 'watch']
+if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`--only takes one of ${SECTIONS.join(', ')} (got "${only}")`)
+const runs = (section: string) => only === undefined || only === section
 
 function child(args: string[], env: Record<string, string>): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -34,6 +43,7 @@ function child(args: string[], env: Record<string, string>): Promise<unknown> {
   })
 }
 
+if (runs('throughput') || runs('memory')) {
 const sim = await startSimulator()
 const c = sim.credentials
 const env = { SIM_URL: sim.url, SIM_TOKEN: c.token, SIM_PHONE: c.phoneNumberId, SIM_WABA: c.wabaId }
@@ -71,10 +81,13 @@ try {
 } finally {
   await sim.close()
 }
+}
 
 // 3. The pre-deploy gate, as CI runs it: a fresh process each time, startup included.
 const root = join(here, '..')
-if (!existsSync(join(root, 'pacts'))) {
+if (!runs('gate')) {
+  // another section asked for alone
+} else if (!existsSync(join(root, 'pacts'))) {
   console.log('gate: skipped (no pacts/; run npm run test:consumer first)')
 } else {
   const times: number[] = []
@@ -89,4 +102,46 @@ if (!existsSync(join(root, 'pacts'))) {
 }
 
 // 4. The recording proxy at line rate.
-await import('./proxy.ts')
+if (runs('proxy')) await import('./proxy.ts')
+
+// 5. verify on a large HAR: flat memory and entries/s, measured in a child process of its own.
+if (runs('verify')) {
+  const mb = Number(process.env.BENCH_VERIFY_MB ?? 1024)
+  const dir = mkdtempSync(join(tmpdir(), 'dw-bench-verify-'))
+  try {
+    const file = join(dir, 'traffic.har')
+    const t0 = performance.now()
+    const written = await writeLargeHar(file, { bytes: mb * 1024 * 1024 })
+    console.log(`verify: ${(written.bytes / 1024 / 1024).toFixed(0)} MB HAR, ${written.entries.toLocaleString('en-US')} entries of Cloud API traffic, written in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    type Measured = { entries: number; seconds: number; cpuSeconds: number; peakRssMb: number; outcome: string; findings: number }
+    const measure = (mode: 'verify' | 'parse', flags: string[] = []) =>
+      new Promise<Measured>((resolveRun, reject) => {
+        const p = spawn(process.execPath, [...flags, '--import', 'tsx', join(here, 'verify-child.ts'), mode, file, join(dir, 'out')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+        let out = ''
+        p.stdout.on('data', (d: Buffer) => (out += d))
+        p.on('close', (code) => (code === 0 ? resolveRun(JSON.parse(out)) : reject(new Error(`verify bench child (${mode}) exited ${code}`))))
+      })
+    const r = await measure('verify')
+    const bare = await measure('parse')
+    // V8 grows its heap lazily when there is room: the same run with the old space capped shows what is really held.
+    const heapMb = Number(process.env.BENCH_VERIFY_HEAP_MB ?? 192)
+    const capped = heapMb > 0 ? await measure('verify', [`--max-old-space-size=${heapMb}`]) : undefined
+    const rate = r.entries / r.seconds
+    const goal = (ok: boolean) => (ok ? 'met' : 'NOT met')
+    const scale = 1024 / mb
+    console.log(`  ${r.entries.toLocaleString('en-US')} entries judged in ${r.seconds.toFixed(1)} s (${r.cpuSeconds.toFixed(1)} s CPU, startup included), outcome ${r.outcome}, ${r.findings} findings`)
+    console.log(`  peak RSS   : ${r.peakRssMb.toFixed(0)} MB (goal < 400 MB for 1 GB${scale !== 1 ? `; this is ${mb} MB` : ''}: ${goal(r.peakRssMb < 400)}); the parser alone peaks at ${bare.peakRssMb.toFixed(0)} MB`)
+    if (capped) console.log(`  peak RSS with --max-old-space-size=${heapMb}: ${capped.peakRssMb.toFixed(0)} MB, ${Math.round(capped.entries / capped.seconds).toLocaleString('en-US')} entries/s (${capped.entries.toLocaleString('en-US')} entries, outcome ${capped.outcome}): what verify holds, without V8's slack`)
+    console.log(`  throughput : ${Math.round(rate).toLocaleString('en-US')} entries/s wall, ${Math.round(r.entries / r.cpuSeconds).toLocaleString('en-US')} per CPU second (goal >= 20,000 entries/s: ${goal(rate >= 20000)})`)
+    console.log(`  the streaming parser alone on the same file: ${Math.round(bare.entries / bare.seconds).toLocaleString('en-US')} entries/s wall, ${Math.round(bare.entries / bare.cpuSeconds).toLocaleString('en-US')} per CPU second (the ceiling on this machine; ratio verify/parser ${(rate / (bare.entries / bare.seconds)).toFixed(2)})`)
+    console.log('  (a busy shared machine makes these indicative; the CPU-second rate is the steadier of the two)')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+// 6. watch: time to detect each seed incident.
+if (runs('watch')) {
+  const { benchWatch } = await import('./watch.ts')
+  await benchWatch()
+}

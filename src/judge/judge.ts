@@ -154,11 +154,15 @@ export async function judge(exp: Expectation, observations: readonly Observation
  * is not a guess.
  */
 export async function judgeAgreed(id: string, candidates: readonly Expectation[], observations: readonly Observation[], opts: JudgeOptions): Promise<Finding[]> {
-  const verdicts = await Promise.all(candidates.map((exp) => judge(exp, observations, opts)))
+  return agreed(id, candidates, await Promise.all(candidates.map((exp) => judge(exp, observations, opts))))
+}
+
+/** What every candidate's verdict (in the order of `candidates`) finds, under `id`: judgeAgreed's rule, for verdicts built elsewhere (incrementally, over a stream). */
+export function agreed(id: string, candidates: readonly Expectation[], verdicts: readonly Pick<Verdict, 'findings'>[]): Finding[] {
   const [first, ...rest] = verdicts
   if (!first) return []
-  const agreed = first.findings.filter((f) => rest.every((v) => v.findings.some((g) => causeKey(g) === causeKey(f))))
-  return agreed.map((f) => {
+  const shared = first.findings.filter((f) => rest.every((v) => v.findings.some((g) => causeKey(g) === causeKey(f))))
+  return shared.map((f) => {
     // Candidates agree on the cause but may each word what they expect (a schema of their own): name each, never one as if it were the contract.
     const each = verdicts.map((v, i) => ({ id: candidates[i]!.id, g: v.findings.find((g) => causeKey(g) === causeKey(f))! }))
     const expected = [...new Set(each.map((x) => x.g.expected))]

@@ -90,9 +90,17 @@ function looksLikeId(segment: string): boolean {
   return /^[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*$/.test(segment) && !isVersionSegment(segment)
 }
 
+/** A template's segments, split once: every entry is tried against every operation's template. */
+const templates = new Map<string, readonly string[]>()
+function templateSegments(template: string): readonly string[] {
+  let t = templates.get(template)
+  if (!t) templates.set(template, (t = pathSegments(template)))
+  return t
+}
+
 /** Binds a concrete path to an operation's template; the leading `{api_version}` may be absent. */
 export function bindPath(template: string, segments: readonly string[]): Map<string, string> | undefined {
-  let t = pathSegments(template)
+  let t = templateSegments(template)
   let p = segments
   if (t[0] === '{api_version}') {
     t = t.slice(1)

@@ -4,18 +4,25 @@
  * operation, as a method the node does not take (consumer drift), as unattributed (with its
  * candidates), or as something no operation describes. Then each operation's exchanges are judged
  * together by the judge; unattributed exchanges only by what all their candidates agree on.
+ *
+ * Bounded in memory: each exchange is judged as it is placed (IncrementalJudge keeps per-identity
+ * aggregates and excerpts, not observations), and what is said about unattributed and unmatched
+ * exchanges is kept as the first exchange and a count. Only attribution's learned ids grow with the
+ * traffic (one small record per id the traffic named).
  */
 import { allChecks } from '../checks/index.ts'
 import { operationExpectation, probeExpectation, rejectedMethodExpectation, type Expectation } from '../contracts/expectation.ts'
 import type { ContractPack, Operation } from '../contracts/types.ts'
 import { isDrift, type Finding } from '../finding.ts'
-import { consumerMethod, foreignHost, judge, judgeAgreed, malformedUrl, noOperation, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
+import { agreed, consumerMethod, foreignHost, judge, judgeAgreed, malformedUrl, noOperation, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
 import { sameRequest } from '../checks/sample-consistency.ts'
 import { apiVersionIn, isVersionSegment, pathSegments } from '../graph/index.ts'
+import { foldKey } from '../finding.ts'
 import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { attribute, learn, legacyOverride, mediaForDownload, type TrafficState } from './attribute.ts'
 import type { TrafficEntry } from './entry.ts'
+import { IdentityBudget, IncrementalJudge, keptSample } from './incremental-judge.ts'
 
 /** What judging traffic needs. */
 export interface TrafficJudgeOptions {
@@ -50,8 +57,46 @@ export interface TrafficCounts {
 interface Group {
   exp: Expectation
   op: Operation
-  items: TrafficEntry[]
-  consumer: Finding[]
+  entries: number
+  /** Entries with bodies, judged by every check; entries whose capture left the body out, by those that need none. */
+  full?: IncrementalJudge
+  bare?: IncrementalJudge
+  /** Consumer findings, folded: one per title, samples counted. */
+  consumer: Map<string, Finding>
+}
+
+interface Ambiguous {
+  method: string
+  candidates: readonly Operation[]
+  first: TrafficEntry & { reason: string; basis: readonly string[] }
+  entries: number
+  /** One judge per candidate, for entries with and without bodies. */
+  judges: Map<boolean, IncrementalJudge[]>
+}
+
+/** Exchanges no operation describes, per host: the first, how many, and the per-shape findings should the host turn out to be the upstream's. */
+interface Unmatched {
+  first: TrafficEntry
+  entries: number
+  shapes: Map<string, { finding: Finding; seq: number }>
+}
+
+/** At most this many request shapes per unmatched host, and unreadable URLs, are listed one by one; more are counted. */
+const MAX_LISTED = 100
+
+/** A list as long as `n` whose first element is `first`: what the consumer findings read of a list of exchanges (its length and its first). */
+function firstOf<T>(first: T, n: number): readonly T[] {
+  const list = new Array<T>(n)
+  list[0] = first
+  return list
+}
+
+/** Adds one to a folded finding, or keeps it as the first of its kind. */
+function fold(into: Map<string, Finding>, f: Finding): void {
+  const key = foldKey(f)
+  const had = into.get(key)
+  if (had) had.samples = had.of = had.samples + 1
+  else into.set(key, f)
 }
 
 /** Hosts whose unmatched traffic is listed request by request (the upstream's own); others once per host. */
@@ -78,15 +123,20 @@ function hostOf(url: string): string {
 export class TrafficJudge {
   readonly counts: TrafficCounts = { entries: 0, attributed: 0, unattributed: 0 }
   private readonly groups = new Map<string, Group>()
-  private readonly ambiguous = new Map<string, { method: string; candidates: readonly Operation[]; items: (TrafficEntry & { reason: string; basis: readonly string[] })[] }>()
-  private readonly unmatched: { entry: TrafficEntry; reason: string }[] = []
-  /** Consumer findings about exchanges whose operation is not known (a legacy method override to an unknown id). */
-  private readonly consumerOnly: Finding[] = []
+  private readonly ambiguous = new Map<string, Ambiguous>()
+  private readonly unmatched = new Map<string, Unmatched>()
+  private readonly malformed: Finding[] = []
+  /** Consumer findings about exchanges whose operation is not known (a legacy method override to an unknown id), folded. */
+  private readonly consumerOnly = new Map<string, Finding>()
   private readonly seenHosts = new Set<string>()
-  /** The Graph version each entry asked for, in order (the report names the first). */
-  private readonly versions: (string | undefined)[] = []
+  /** The first Graph version an entry asked for (the report names it). */
+  private apiVersion: string | undefined
   /** Changes seen so far per node and per path (host and path without version): reads on either side of one are not samples of each other. */
   private readonly changes = new Map<string, number>()
+  /** Identities sample-consistency keeps, shared by every judge of this traffic. */
+  private readonly budget = new IdentityBudget()
+  /** Judging placed entries, in order; a failure surfaces in judgeAll. */
+  private work: Promise<void> = Promise.resolve()
 
   constructor(private readonly opts: TrafficJudgeOptions) {
     for (const h of opts.upstreamHosts ?? []) this.seenHosts.add(h)
@@ -95,14 +145,14 @@ export class TrafficJudge {
   /** Attributes one entry (in traffic order), learns what it says, and files it for judging. */
   place(captured: TrafficEntry): Placement {
     const { pack, state } = this.opts
-    const entry = this.asSample(captured)
+    const { entry, unique } = this.asSample(captured)
     const o = entry.observation
     this.counts.entries++
-    this.versions.push(apiVersionIn(o.request.url))
+    this.apiVersion ??= apiVersionIn(o.request.url)
     const hinted = entry.hint ? this.hinted(entry.hint) : undefined
     if (hinted) {
-      this.file(hinted.exp.id, hinted.exp, hinted.op, entry)
       learn(hinted.op, o, entry.source, state)
+      this.file(hinted.exp.id, hinted.exp, hinted.op, entry, unique)
       this.counts.attributed++
       this.seenHosts.add(hostOf(o.request.url))
       return { kind: 'attributed', exp: hinted.exp, basis: [`recorded as ${entry.hint}`] }
@@ -110,8 +160,8 @@ export class TrafficJudge {
     const a = attribute(pack, o, entry.requestBody, state)
     if (a.operation) {
       const exp = operationExpectation(a.operation)
-      this.file(a.operation.id, exp, a.operation, entry)
       learn(a.operation, o, entry.source, state)
+      this.file(a.operation.id, exp, a.operation, entry, unique)
       this.counts.attributed++
       this.seenHosts.add(hostOf(o.request.url))
       return { kind: 'attributed', exp, basis: a.basis }
@@ -122,7 +172,7 @@ export class TrafficJudge {
       if (!a.wrongMethod.certain) {
         // The method is wrong whichever operation it was after; which one, the traffic does not say.
         const finding = consumerMethod(undefined, a.wrongMethod.accepts, entry, how)
-        this.consumerOnly.push(finding)
+        fold(this.consumerOnly, finding)
         this.counts.unattributed++
         return { kind: 'wrong-method', finding }
       }
@@ -131,21 +181,65 @@ export class TrafficJudge {
       const method = o.request.method.toUpperCase() as Operation['request']['method']
       const exp = rejectedMethodExpectation(op, method, a.wrongMethod.accepts)
       const finding = consumerMethod(op, a.wrongMethod.accepts, entry, how)
-      this.file(`${op.id} ${method}`, exp, op, entry).consumer.push(finding)
+      fold(this.file(`${op.id} ${method}`, exp, op, entry, unique).consumer, finding)
       this.counts.attributed++
       return { kind: 'wrong-method', exp, finding }
     }
     this.counts.unattributed++
     if (a.candidates.length > 1) {
       const key = `${o.request.method} ${a.candidates.map((c) => c.id).join(',')}`
-      const g = this.ambiguous.get(key) ?? { method: o.request.method, candidates: a.candidates, items: [] }
-      g.items.push({ ...entry, reason: a.reason ?? 'ambiguous', basis: a.basis })
-      this.ambiguous.set(key, g)
-      return { kind: 'unattributed', candidates: a.candidates, reason: a.reason ?? 'ambiguous', basis: a.basis }
+      const reason = a.reason ?? 'ambiguous'
+      let g = this.ambiguous.get(key)
+      if (!g) {
+        g = { method: o.request.method, candidates: a.candidates, first: { ...entry, observation: keptSample(o, false), reason, basis: a.basis }, entries: 0, judges: new Map() }
+        this.ambiguous.set(key, g)
+      }
+      g.entries++
+      let judges = g.judges.get(entry.hasBody)
+      if (!judges) {
+        const checks = agreedChecks(entry.hasBody)
+        judges = a.candidates.map((c) => new IncrementalJudge(operationExpectation(c), { pack: this.opts.pack, since: this.opts.since, checks, budget: this.budget }))
+        g.judges.set(entry.hasBody, judges)
+      }
+      for (const j of judges) this.enqueue(() => j.add(o, { unique }))
+      return { kind: 'unattributed', candidates: a.candidates, reason, basis: a.basis }
     }
     const reason = a.reason ?? 'no operation describes it'
-    this.unmatched.push({ entry, reason })
+    this.keepUnmatched(entry, reason)
     return { kind: 'none', reason }
+  }
+
+  /** Resolves when every entry placed so far has been judged; rejects with what judging one threw. */
+  settled(): Promise<void> {
+    return this.work
+  }
+
+  private enqueue(job: () => Promise<void>): void {
+    const next = this.work.then(job)
+    // Surfaced by settled() and judgeAll(); not an unhandled rejection in between.
+    next.catch(() => {})
+    this.work = next
+  }
+
+  private keepUnmatched(entry: TrafficEntry, reason: string): void {
+    const host = hostOf(entry.observation.request.url)
+    if (!host) {
+      const f = malformedUrl(entry)
+      if (this.malformed.length < MAX_LISTED) this.malformed.push(f)
+      else this.malformed[MAX_LISTED - 1]!.samples = this.malformed[MAX_LISTED - 1]!.of += 1
+      return
+    }
+    let u = this.unmatched.get(host)
+    if (!u) {
+      u = { first: { ...entry, observation: keptSample(entry.observation, false) }, entries: 0, shapes: new Map() }
+      this.unmatched.set(host, u)
+    }
+    u.entries++
+    // Whether the host is the upstream's is known only at the end (a later entry may be attributed on it): both are kept.
+    const f = noOperation(entry, this.opts.contractsDir, reason)
+    const had = u.shapes.get(f.title)
+    if (had) had.finding.samples = had.finding.of = had.finding.samples + 1
+    else if (u.shapes.size < MAX_LISTED) u.shapes.set(f.title, { finding: f, seq: this.counts.entries })
   }
 
   /**
@@ -157,13 +251,13 @@ export class TrafficJudge {
    * Traffic does not say whether a change explains a new answer; a false "intermittent" on real
    * traffic costs more than a missed one, so the split errs that way.
    */
-  private asSample(entry: TrafficEntry): TrafficEntry {
+  private asSample(entry: TrafficEntry): { entry: TrafficEntry; unique: boolean } {
     const o = entry.observation
     let url: URL
     try {
       url = new URL(o.request.url)
     } catch {
-      return entry
+      return { entry, unique: false }
     }
     const segments = pathSegments(url.pathname).filter((s) => !isVersionSegment(s))
     const node = `${url.host}/${segments[0] ?? ''}`
@@ -171,13 +265,14 @@ export class TrafficJudge {
     const contentType = o.request.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1]
     const method = legacyOverride(o.request.method, url, entry.requestBody, contentType) ?? o.request.method.toUpperCase()
     let sampleOf: string
-    if (method === 'GET' || method === 'HEAD') {
+    const read = method === 'GET' || method === 'HEAD'
+    if (read) {
       sampleOf = `${sameRequest(o)}\u0000after ${this.changes.get(node) ?? 0}/${this.changes.get(path) ?? 0} changes`
     } else {
       for (const k of new Set([node, path])) this.changes.set(k, (this.changes.get(k) ?? 0) + 1)
       sampleOf = `${sameRequest(o)}\u0000change ${this.counts.entries + 1}`
     }
-    return { ...entry, observation: { ...o, request: { ...o.request, sampleOf } } }
+    return { entry: { ...entry, observation: { ...o, request: { ...o.request, sampleOf } } }, unique: !read }
   }
 
   private hinted(id: string): { exp: Expectation; op: Operation } | undefined {
@@ -191,29 +286,30 @@ export class TrafficJudge {
     return op ? { exp: operationExpectation(op), op } : undefined
   }
 
-  private file(key: string, exp: Expectation, op: Operation, entry: TrafficEntry): Group {
-    const g = this.groups.get(key) ?? { exp, op, items: [], consumer: [] }
-    g.items.push(entry)
+  private file(key: string, exp: Expectation, op: Operation, entry: TrafficEntry, unique: boolean): Group {
+    const g: Group = this.groups.get(key) ?? { exp, op, entries: 0, consumer: new Map() }
     this.groups.set(key, g)
+    g.entries++
+    const { pack, state, since } = this.opts
+    let j: IncrementalJudge
+    if (entry.hasBody) {
+      const golden = this.opts.golden?.get(exp.id)
+      j = g.full ??= new IncrementalJudge(exp, { pack, since, checks: allChecks, budget: this.budget, media: (o) => mediaForDownload(op, o, state), ...(golden ? { golden } : {}) })
+    } else {
+      j = g.bare ??= new IncrementalJudge(exp, { pack, since, checks: allChecks.filter((c) => c.needs !== 'body'), budget: this.budget })
+    }
+    const o = entry.observation
+    this.enqueue(() => j.add(o, { unique }))
     return g
   }
 
   /** Judges one group: entries with bodies by every check, entries whose capture left the body out by those that need none. */
   private async judgeGroup(g: Group): Promise<{ findings: Finding[]; usable: number }> {
-    const { pack, state, since } = this.opts
-    const golden = this.opts.golden?.get(g.exp.id)
-    const media = (o: TrafficEntry['observation']) => mediaForDownload(g.op, o, state)
-    const withBody = g.items.filter((e) => e.hasBody).map((e) => e.observation)
-    const bare = g.items.filter((e) => !e.hasBody).map((e) => e.observation)
-    const findings: Finding[] = [...g.consumer]
+    const findings: Finding[] = [...g.consumer.values()]
     let usable = 0
-    if (withBody.length) {
-      const v = await judge(g.exp, withBody, { pack, since, media, ...(golden ? { golden } : {}) })
-      findings.push(...v.findings)
-      usable += v.usable
-    }
-    if (bare.length) {
-      const v = await judge(g.exp, bare, { pack, since, checks: allChecks.filter((c) => c.needs !== 'body') })
+    for (const j of [g.full, g.bare]) {
+      if (!j) continue
+      const v = await j.verdict()
       findings.push(...v.findings)
       usable += v.usable
     }
@@ -250,25 +346,26 @@ export class TrafficJudge {
 
   /** Judges everything placed so far: findings, and one result per operation (or probe) seen. */
   async judgeAll(): Promise<{ findings: Finding[]; results: ContractResult[] }> {
+    await this.work
     const findings: Finding[] = []
     const byId = new Map<string, { exp: Expectation; entries: number; usable: number; failed: boolean }>()
     for (const g of this.groups.values()) {
       const v = await this.judgeGroup(g)
       findings.push(...v.findings)
       const r = byId.get(g.exp.id) ?? { exp: g.exp, entries: 0, usable: 0, failed: false }
-      r.entries += g.items.length
+      r.entries += g.entries
       r.usable += v.usable
       r.failed ||= v.findings.some(isDrift)
       byId.set(g.exp.id, r)
     }
     for (const g of this.ambiguous.values()) {
-      findings.push(unattributed(g.method, g.candidates, g.items))
+      findings.push(unattributed(g.method, g.candidates, firstOf(g.first, g.entries)))
       for (const hasBody of [true, false]) {
-        const observations = g.items.filter((e) => e.hasBody === hasBody).map((e) => e.observation)
-        if (observations.length) findings.push(...(await judgeAgreed(UNATTRIBUTED, g.candidates.map((c) => operationExpectation(c)), observations, { pack: this.opts.pack, since: this.opts.since, checks: agreedChecks(hasBody) })))
+        const judges = g.judges.get(hasBody)
+        if (judges) findings.push(...agreed(UNATTRIBUTED, judges.map((j) => j.exp), await Promise.all(judges.map((j) => j.verdict()))))
       }
     }
-    findings.push(...this.consumerOnly, ...this.unmatchedFindings())
+    findings.push(...this.consumerOnly.values(), ...this.unmatchedFindings())
     const results: ContractResult[] = [...byId.values()].map(({ exp, entries, usable, failed }) => {
       const n = `${entries} entr${entries === 1 ? 'y' : 'ies'} from ${this.opts.label}`
       return {
@@ -292,7 +389,7 @@ export class TrafficJudge {
     return {
       version: 1,
       target,
-      apiVersion: this.versions.find(Boolean) ?? 'unversioned',
+      apiVersion: this.apiVersion ?? 'unversioned',
       startedAt: this.opts.since,
       finishedAt: new Date().toISOString(),
       outcome: outcomeOf(summary),
@@ -308,19 +405,12 @@ export class TrafficJudge {
    * and analytics are one line each, not hundreds).
    */
   private unmatchedFindings(): Finding[] {
-    const out = new Map<string, Finding>()
-    const foreign = new Map<string, TrafficEntry[]>()
-    const malformed: Finding[] = []
-    for (const { entry, reason } of this.unmatched) {
-      const host = hostOf(entry.observation.request.url)
-      if (!host) malformed.push(malformedUrl(entry))
-      else if (this.seenHosts.has(host) || META_HOSTS.test(host.replace(/:\d+$/, ''))) {
-        const f = noOperation(entry, this.opts.contractsDir, reason)
-        const had = out.get(f.title)
-        if (had) had.samples = had.of = had.samples + 1
-        else out.set(f.title, f)
-      } else foreign.set(host, [...(foreign.get(host) ?? []), entry])
+    const upstream: { finding: Finding; seq: number }[] = []
+    const foreign: Finding[] = []
+    for (const [host, u] of this.unmatched) {
+      if (this.seenHosts.has(host) || META_HOSTS.test(host.replace(/:\d+$/, ''))) upstream.push(...u.shapes.values())
+      else foreign.push(foreignHost(host, firstOf(u.first, u.entries), this.opts.contractsDir))
     }
-    return [...malformed, ...out.values(), ...[...foreign].map(([host, list]) => foreignHost(host, list, this.opts.contractsDir))]
+    return [...this.malformed, ...upstream.sort((a, b) => a.seq - b.seq).map((x) => x.finding), ...foreign]
   }
 }

@@ -2,8 +2,9 @@
  * Captured traffic from whatever a team has: a HAR 1.2 file (browsers, mitmproxy, Charles), a VCR
  * cassette (Ruby VCR or Python vcrpy, how most SDKs keep Meta's answers in their tests), or a
  * directory of driftwatch recordings. The format is told from the content, not the extension.
+ * A HAR is streamed (any size, flat memory); a cassette is read whole, up to MAX_CASSETTE_BYTES.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs'
 import { relative, resolve } from 'node:path'
 import { loadContracts } from '../contracts/load.ts'
 import type { ContractPack } from '../contracts/types.ts'
@@ -12,7 +13,7 @@ import { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { loadRecordings, type Recording } from '../recordings/store.ts'
 import { Redactor } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
-import { readHar } from './har.ts'
+import { streamHar, type StreamOptions } from './har.ts'
 
 /** What kind of capture it was. */
 export type TrafficKind = 'har' | 'cassette' | 'recordings'
@@ -32,16 +33,37 @@ export function recordingsAsTraffic(all: Map<string, Recording[]>, rel: string):
   return out.sort((a, b) => a.observation.startedAt.localeCompare(b.observation.startedAt))
 }
 
-/** Reads a HAR, a cassette or a recordings directory into entries, redacted. */
-export async function readTraffic(input: string, redactor: Redactor, personal: PersonalDataRedactor, cwd: string): Promise<{ kind: TrafficKind; entries: TrafficEntry[] }> {
+/** Captured traffic as a stream of entries, redacted. */
+export interface TrafficStream {
+  kind: TrafficKind
+  entries: AsyncIterable<TrafficEntry>
+}
+
+/**
+ * A cassette is YAML, parsed as one document (the YAML library composes the whole tree, at many
+ * times the file's size): larger ones are refused rather than exhausting memory.
+ */
+export const MAX_CASSETTE_BYTES = 64 * 1024 * 1024
+
+/** Entries already in memory as a stream that stops when the signal fires. */
+async function* listed(entries: readonly TrafficEntry[], signal: AbortSignal | undefined): AsyncGenerator<TrafficEntry> {
+  for (const e of entries) {
+    if (signal?.aborted) return
+    yield e
+  }
+}
+
+/** Opens a HAR, a cassette or a recordings directory as a stream of entries: a HAR is read as it is judged, the others whole. */
+export async function streamTraffic(input: string, redactor: Redactor, personal: PersonalDataRedactor, cwd: string, opts: StreamOptions = {}): Promise<TrafficStream> {
   const rel = relative(cwd, input) || input
-  let isDir: boolean
+  let stat: Stats
   try {
-    isDir = statSync(input).isDirectory()
+    stat = statSync(input)
   } catch {
     throw new HarnessError('DW_USAGE', `${rel} does not exist: give a HAR file (exported from a browser, mitmproxy, Charles), a VCR cassette, or a recordings directory`)
   }
-  if (isDir) return { kind: 'recordings', entries: recordingsAsTraffic(loadRecordings(input, cwd), rel) }
+  if (opts.progress) opts.progress.totalBytes = stat.isDirectory() ? 0 : stat.size
+  if (stat.isDirectory()) return { kind: 'recordings', entries: listed(recordingsAsTraffic(loadRecordings(input, cwd), rel), opts.signal) }
   // A HAR is one JSON object with "log"; anything else is read as a cassette (YAML, or JSON-serialised VCR).
   const head = Buffer.alloc(4096)
   const fd = openSync(input, 'r')
@@ -49,28 +71,62 @@ export async function readTraffic(input: string, redactor: Redactor, personal: P
   closeSync(fd)
   const text = head.subarray(0, n).toString('utf8')
   const har = /^\s*\{/.test(text) && !/"(http_)?interactions"\s*:/.test(text)
-  if (har) return { kind: 'har', entries: readHar(input, redactor, personal, cwd) }
+  if (har) return { kind: 'har', entries: streamHar(input, redactor, personal, cwd, opts) }
+  if (stat.size > MAX_CASSETTE_BYTES) {
+    throw new HarnessError('DW_CASSETTE_TOO_LARGE', `${rel} is ${(stat.size / 1024 / 1024).toFixed(0)} MB; cassettes are read whole and at most ${MAX_CASSETTE_BYTES / 1024 / 1024} MB are taken. Split it into smaller cassettes (one per test, as VCR records them), or capture the traffic as a HAR, which is read as a stream at any size.`, { file: rel, bytes: stat.size })
+  }
   // Loaded on demand: most runs read HARs or recordings.
   const { readCassette } = await import('./vcr.ts')
-  return { kind: 'cassette', entries: readCassette(input, redactor, personal, cwd) }
+  const entries = readCassette(input, redactor, personal, cwd)
+  if (opts.progress) opts.progress.bytesRead = stat.size
+  return { kind: 'cassette', entries: listed(entries, opts.signal) }
 }
 
-/** Captured traffic opened for judging: the pack, a redactor for every output, the entries. */
-export interface OpenedTraffic {
+/** Reads a HAR, a cassette or a recordings directory into entries, redacted (all of them in memory: small captures). */
+export async function readTraffic(input: string, redactor: Redactor, personal: PersonalDataRedactor, cwd: string): Promise<{ kind: TrafficKind; entries: TrafficEntry[] }> {
+  const { kind, entries } = await streamTraffic(input, redactor, personal, cwd)
+  const all: TrafficEntry[] = []
+  for await (const e of entries) all.push(e)
+  return { kind, entries: all }
+}
+
+/** Captured traffic opened for judging: the pack, a redactor for every output, the entries as a stream. */
+export interface OpenedTrafficStream {
   /** The input as messages name it (relative to cwd). */
   rel: string
   pack: ContractPack
   redactor: Redactor
   kind: TrafficKind
+  entries: AsyncIterable<TrafficEntry>
+}
+
+/** Captured traffic opened for judging, every entry in memory. */
+export interface OpenedTraffic extends Omit<OpenedTrafficStream, 'entries'> {
   entries: TrafficEntry[]
 }
 
-/** Loads the pack and reads the input with the environment's secrets and test recipient redacted. */
-export async function openTraffic(opts: { input: string; contractsDir: string; env: Readonly<Record<string, string | undefined>>; cwd: string }): Promise<OpenedTraffic> {
+/** What opening traffic needs. */
+export interface OpenTrafficOptions extends StreamOptions {
+  input: string
+  contractsDir: string
+  env: Readonly<Record<string, string | undefined>>
+  cwd: string
+}
+
+/** Loads the pack and opens the input as a stream, with the environment's secrets and test recipient redacted. */
+export async function openTrafficStream(opts: OpenTrafficOptions): Promise<OpenedTrafficStream> {
   const input = resolve(opts.cwd, opts.input)
   const rel = relative(opts.cwd, input) || input
   const pack = loadContracts(opts.contractsDir, { cwd: opts.cwd })
   const redactor = new Redactor({ secrets: [opts.env.WHATSAPP_ACCESS_TOKEN], personal: [opts.env.WHATSAPP_TEST_RECIPIENT] })
-  const { kind, entries } = await readTraffic(input, redactor, new PersonalDataRedactor(), opts.cwd)
+  const { kind, entries } = await streamTraffic(input, redactor, new PersonalDataRedactor(), opts.cwd, opts)
   return { rel, pack, redactor, kind, entries }
+}
+
+/** Loads the pack and reads the whole input (record --from, tests); verify streams with openTrafficStream. */
+export async function openTraffic(opts: OpenTrafficOptions): Promise<OpenedTraffic> {
+  const { entries, ...rest } = await openTrafficStream(opts)
+  const all: TrafficEntry[] = []
+  for await (const e of entries) all.push(e)
+  return { ...rest, entries: all }
 }

@@ -5,6 +5,10 @@
  * errors the application asked for are documented answers, not drift; a method the endpoint does
  * not take is consumer drift. With recordings of the same origin (`record --from` yesterday's
  * traffic), today's traffic is also compared with them.
+ *
+ * The input is judged as it is read (a HAR streams; see src/traffic/read.ts), so memory stays flat
+ * whatever its size; a progress callback says how far it got, and an abort signal stops reading
+ * with a report of what was judged, outcome `interrupted`.
  */
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -14,10 +18,25 @@ import type { FailOn, Report } from '../report.ts'
 import type { FormatId } from '../reporters/index.ts'
 import { trafficState } from '../traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
-import { openTraffic } from '../traffic/read.ts'
+import type { TrafficEntry } from '../traffic/entry.ts'
+import { openTrafficStream } from '../traffic/read.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { assertWritable } from '../preflight.ts'
 import { writeReports } from '../write-reports.ts'
+
+/** Where a verify run stands: what the progress callback gets. */
+export interface VerifyProgress {
+  /** Entries read and placed so far. */
+  entries: number
+  /** Bytes of the input read, and its size (0 for a recordings directory). */
+  bytesRead: number
+  totalBytes: number
+  entriesPerSecond: number
+  /** Seconds since reading began. */
+  seconds: number
+  /** True on the last call, once every entry read has been judged. */
+  done: boolean
+}
 
 /** Options of a verify run (the CLI flags, resolved). */
 export interface VerifyOptions {
@@ -32,7 +51,18 @@ export interface VerifyOptions {
   failOn?: FailOn
   env: Readonly<Record<string, string | undefined>>
   cwd?: string
+  /** Stops reading (Ctrl-C): what was read is judged, and the report says `interrupted`. */
+  signal?: AbortSignal
+  /** Called every `progressEvery` entries and once at the end. */
+  onProgress?: (p: VerifyProgress) => void
+  /** Entries between progress calls (default 1000). */
+  progressEvery?: number
 }
+
+/** Entries the origin is told from, before judging starts (golden recordings are chosen by it). */
+const ORIGIN_SAMPLE = 1000
+/** Entries placed between waits for their judging: bounds the entries held while they wait. */
+const SETTLE_EVERY = 8
 
 /** The traffic's origin: the one most of its entries went to (a capture may hold fonts and analytics too). */
 function originOf(urls: readonly string[]): string | undefined {
@@ -46,16 +76,26 @@ function originOf(urls: readonly string[]): string | undefined {
   return [...count].sort((a, b) => b[1] - a[1])[0]?.[0]
 }
 
-/** Runs verify end to end and writes the reports. */
+/** Runs verify end to end, entry by entry as the input is read, and writes the reports. */
 export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; files: string[]; redactor: Redactor; counts: TrafficCounts }> {
   const cwd = opts.cwd ?? process.cwd()
   await assertWritable(opts.outDir, '--out', cwd)
-  const { rel, pack, redactor, kind, entries } = await openTraffic({ ...opts, cwd })
-  if (entries.length === 0) throw new HarnessError('DW_USAGE', `${rel} holds no ${kind === 'recordings' ? 'recordings' : kind === 'har' ? 'HAR entries' : 'interactions'}: nothing to verify`)
+  const progress = { bytesRead: 0, totalBytes: 0 }
+  const { rel, pack, redactor, kind, entries } = await openTrafficStream({ ...opts, cwd, progress, ...(opts.signal ? { signal: opts.signal } : {}) })
+  const it = entries[Symbol.asyncIterator]()
+  const t0 = performance.now()
 
-  // Yesterday's traffic (record --from) as the golden of today's: only recordings of the same origin, never the simulator's.
-  const origin = originOf(entries.map((e) => e.observation.request.url))
-  const recordings = kind !== 'recordings' && origin && opts.recordingsDir && existsSync(resolve(cwd, opts.recordingsDir)) ? chooseGolden(loadRecordings(resolve(cwd, opts.recordingsDir), cwd), origin) : undefined
+  // Yesterday's traffic (record --from) as the golden of today's: only recordings of the same origin, never the
+  // simulator's. The origin is told from the first entries, read before judging starts.
+  const wantsGolden = kind !== 'recordings' && opts.recordingsDir !== undefined && existsSync(resolve(cwd, opts.recordingsDir))
+  const head: TrafficEntry[] = []
+  while (wantsGolden && head.length < ORIGIN_SAMPLE) {
+    const r = await it.next()
+    if (r.done) break
+    head.push(r.value)
+  }
+  const origin = wantsGolden ? originOf(head.map((e) => e.observation.request.url)) : undefined
+  const recordings = origin ? chooseGolden(loadRecordings(resolve(cwd, opts.recordingsDir!), cwd), origin) : undefined
 
   const traffic = new TrafficJudge({
     pack,
@@ -65,8 +105,34 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
     label: rel,
     ...(recordings?.size ? { golden: recordings } : {}),
   })
-  for (const e of entries) traffic.place(e)
-  const report = await traffic.report(`${kind}:${rel}`, redactor)
+  const every = Math.max(1, opts.progressEvery ?? 1000)
+  const tell = (done: boolean) => {
+    const seconds = (performance.now() - t0) / 1000
+    const n = traffic.counts.entries
+    opts.onProgress?.({ entries: n, bytesRead: progress.bytesRead, totalBytes: progress.totalBytes, entriesPerSecond: seconds > 0 ? n / seconds : 0, seconds, done })
+  }
+  const place = async (e: TrafficEntry) => {
+    traffic.place(e)
+    const n = traffic.counts.entries
+    if (n % SETTLE_EVERY === 0) await traffic.settled()
+    if (n % every === 0) tell(false)
+  }
+  try {
+    for (const e of head.splice(0)) await place(e)
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      await place(r.value)
+      if (opts.signal?.aborted) break
+    }
+  } finally {
+    // Stopped early (Ctrl-C, an error): close the file now, not when the reader is collected.
+    await it.return?.()
+  }
+  await traffic.settled()
+  const interrupted = opts.signal?.aborted === true
+  tell(true)
+  if (traffic.counts.entries === 0 && !interrupted) throw new HarnessError('DW_USAGE', `${rel} holds no ${kind === 'recordings' ? 'recordings' : kind === 'har' ? 'HAR entries' : 'interactions'}: nothing to verify`)
+  const judged = await traffic.report(`${kind}:${rel}`, redactor)
+  const report: Report = interrupted ? { ...judged, outcome: 'interrupted', interrupted: true } : judged
   const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd, ...(opts.failOn ? { failOn: opts.failOn } : {}) })
   return { ...written, redactor, counts: traffic.counts }
 }

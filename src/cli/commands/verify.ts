@@ -4,6 +4,18 @@ import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
 import { finalLine } from '../lines.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+import type { VerifyProgress } from '../../verify/verify.ts'
+
+/** How often a progress line is shown on a terminal. */
+const PROGRESS_MS = 2000
+
+const MB = 1024 * 1024
+
+/** `  read 125,503 entries, 180 of 200 MB (90%), 21,400 entries/s`. */
+export function progressText(p: VerifyProgress): string {
+  const bytes = p.totalBytes > 0 ? `, ${(p.bytesRead / MB).toFixed(0)} of ${(p.totalBytes / MB).toFixed(0)} MB (${Math.floor((p.bytesRead / p.totalBytes) * 100)}%)` : ''
+  return `  read ${p.entries.toLocaleString('en-US')} entries${bytes}, ${Math.round(p.entriesPerSecond).toLocaleString('en-US')} entries/s`
+}
 
 export const verify: Command = {
   name: 'verify',
@@ -25,14 +37,25 @@ guess. A method the endpoint does not take (POST to a media id) is consumer drif
     ...GLOBAL,
   },
   notes: `Secrets (Authorization, cookies, access_token) and personal data in the traffic never reach the
-reports. report.json's summary counts entries, attributed and unattributed. Exit 2 also for an
-unreadable or malformed file, or nothing to verify; 3 when no entry had a usable response.`,
+reports. report.json's summary counts entries, attributed and unattributed. A HAR is read as a
+stream, judged entry by entry, in flat memory whatever its size (on a terminal a progress line
+shows entries, bytes and entries/s); a cassette is read whole, up to 64 MB. Ctrl-C stops reading:
+the report covers the entries read, outcome interrupted, exit 130. Exit 2 also for an unreadable
+or malformed file (the message names the entry), or nothing to verify; 3 when no entry had a
+usable response.`,
   async run(v, positionals, io) {
     if (positionals.length !== 1) throw new HarnessError('DW_USAGE', `verify takes one HAR file, cassette or recordings directory (got ${positionals.length ? positionals.join(' ') : 'none'}; see driftwatch help verify)`)
     const failOn = parseFailOn(str(v, 'fail-on'))
     const formats = parseFormats(str(v, 'format'))
     const t0 = Date.now()
     const { runVerify } = await import('../../verify/verify.ts')
+    // On a terminal, a line at the first progress and then every PROGRESS_MS while a large capture is read; logs get the summary only.
+    let shown = 0
+    const onProgress = (p: VerifyProgress) => {
+      if (p.done || Date.now() - shown < PROGRESS_MS) return
+      shown = Date.now()
+      io.stderr(progressText(p))
+    }
     const { report, files, redactor, counts } = await runVerify({
       input: positionals[0]!,
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
@@ -42,7 +65,10 @@ unreadable or malformed file, or nothing to verify; 3 when no entry had a usable
       failOn,
       env: io.env,
       cwd: io.cwd,
+      ...(io.interrupt ? { signal: io.interrupt } : {}),
+      ...(io.tty ? { onProgress } : {}),
     })
+    if (report.outcome === 'interrupted') io.stderr(`Interrupted after ${counts.entries} entries: the report covers those, judged; the rest of ${report.target.replace(/^\w+:/, '')} was not read.`)
     io.stderr(`driftwatch verify: ${counts.entries} entries from ${report.target}: ${counts.attributed} attributed to an operation, ${counts.unattributed} not${v.quiet ? '' : ' (each says why below)'}`)
     for (const r of report.results) {
       const own = report.findings.filter((f) => f.contract === r.contract && isDrift(f))

@@ -1,0 +1,37 @@
+/**
+ * The child side of the verify bench (see run.ts): runs verify on one HAR, or (`parse`) only the
+ * streaming parser over it, the least any streaming reader does. Prints one JSON object on stdout.
+ */
+import { createReadStream } from 'node:fs'
+import { JSONParser } from '@streamparser/json'
+import { runVerify } from '../src/verify/verify.ts'
+
+const [mode, file, outDir] = process.argv.slice(2)
+const env = { WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_WABA_ID: '102290129340398' }
+const t0 = performance.now()
+const cpu0 = process.cpuUsage()
+let entries = 0
+let outcome = ''
+let findings = 0
+if (mode === 'parse') {
+  const parser = new JSONParser({ paths: ['$.log.entries.*'], keepStack: false })
+  parser.onValue = () => void entries++
+  for await (const chunk of createReadStream(file!, { highWaterMark: 1 << 20 })) parser.write(chunk as Buffer)
+} else {
+  const { counts, report } = await runVerify({ input: file!, contractsDir: 'contracts/meta', outDir: outDir!, formats: ['json'], env })
+  entries = counts.entries
+  outcome = report.outcome
+  findings = report.findings.length
+}
+const cpu = process.cpuUsage(cpu0)
+process.stdout.write(
+  JSON.stringify({
+    entries,
+    seconds: (performance.now() - t0) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    outcome,
+    findings,
+    // Peak resident set of this process, in MB (resourceUsage reports kilobytes).
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  }),
+)

@@ -1,0 +1,331 @@
+/**
+ * One expectation judged over a stream of exchanges, in memory that does not grow with the
+ * traffic: the verdict `judge(exp, everyObservation)` would give, without holding every
+ * observation. A 1 GB HAR and a 100,000-request proxy session stay flat.
+ *
+ * Checks that judge each exchange on its own (status, framing, headers, body schema, ...) run on
+ * each exchange as it comes, through the judge; their findings fold as the judge folds them (one
+ * per check and title, samples counted, the first exchange's evidence). What remains of an
+ * exchange is the finding's evidence, an excerpt.
+ *
+ * Checks that compare exchanges with each other keep aggregates instead of observations. Each
+ * aggregate holds classes of exchanges that the check cannot tell apart, with a count and the
+ * first exchange of the class as its sample (its body cut to the evidence excerpt); at the end
+ * the check runs on the samples, each repeated by its count, which gives it the same answer as
+ * the whole traffic would:
+ *
+ * - sample-consistency: per request identity, one class per (status, framing). Requests that
+ *   change something are samples of nothing and are not kept. Policy: the most recently seen
+ *   LIMITS.identities identities are kept, across every judge of the traffic (IdentityBudget);
+ *   beyond that the least recently seen one that showed only one kind of answer is forgotten (a
+ *   split is never forgotten), so a request that comes back after that many others starts afresh.
+ * - golden-diff (with a golden recording): one class per status, framing, HTTP version, header
+ *   names and the values of headers that are not volatile.
+ * - schema-drift: one class per schema, inferred body shape and set of contract violations,
+ *   bodies kept whole (they are what is compared).
+ * - parameter-rejection and graph-error on token errors (190): the first success of each
+ *   distinct request (the twin a token error is compared with; the last LIMITS.successes kept)
+ *   and one class per request and error.
+ *
+ * Policy for every class list: at most LIMITS.classes classes; an exchange of a class beyond
+ * that is counted (in `of`) but not compared. Real traffic has a handful per operation.
+ */
+import type { Check } from '../checks/check.ts'
+import { expectedResponse } from '../checks/check.ts'
+import { requestIdentity } from '../checks/sample-consistency.ts'
+import type { Expectation } from '../contracts/expectation.ts'
+import type { SchemaViolation } from '../contracts/types.ts'
+import { foldKey, isDrift, type Finding } from '../finding.ts'
+import { describeStatus, graphError } from '../graph/index.ts'
+import { bodySchemaFor, judge, viewsOf, type JudgeOptions, type Verdict } from '../judge/index.ts'
+import type { Observation } from '../observation.ts'
+import { isVolatileHeader } from '../recordings/volatile.ts'
+import { inferSchema } from '../schema/infer.ts'
+
+/** How much a judge keeps (see the policy above). */
+export const LIMITS = { identities: 4096, successes: 1024, classes: 1024 }
+
+/** How much of a body text a kept sample holds: one character past the evidence excerpt, so the evidence reads the same. */
+const KEPT_TEXT = 601
+
+/** Checks that compare exchanges with each other. */
+const ACROSS = new Set(['sample-consistency', 'golden-diff', 'schema-drift', 'parameter-rejection', 'graph-error'])
+/** Of those, the ones a token error needs the whole traffic for (the twin may come later). */
+const TWIN = new Set(['parameter-rejection', 'graph-error'])
+/** Query parameters that carry the token, not the question (as parameter-rejection reads a request). */
+const CREDENTIAL_PARAMS = new Set(['access_token', 'appsecret_proof'])
+
+/** An observation as a kept sample: the body cut to what evidence quotes, parsed JSON only when a check reads it. */
+export function keptSample(o: Observation, keepJson: boolean): Observation {
+  const r = o.response
+  if (!r) return o
+  const { json, text, base64, ...body } = r.body
+  return {
+    ...o,
+    response: {
+      ...r,
+      body: {
+        ...body,
+        ...(text !== undefined ? { text: text.length > KEPT_TEXT ? text.slice(0, KEPT_TEXT) : text } : {}),
+        ...(base64 !== undefined ? { base64: base64.slice(0, 64) } : {}),
+        ...(keepJson && json !== undefined ? { json } : {}),
+      },
+    },
+  }
+}
+
+/** Classes of exchanges a check cannot tell apart, in the order their first exchange came, each with a count. */
+class Classes {
+  readonly byKey = new Map<string, { sample: Observation; count: number }>()
+  constructor(private readonly limit: number) {}
+
+  add(key: string, sample: () => Observation): void {
+    const c = this.byKey.get(key)
+    if (c) c.count++
+    else if (this.byKey.size < this.limit) this.byKey.set(key, { sample: sample(), count: 1 })
+  }
+
+  /** Each class's sample, repeated by its count (the same object: the list costs a reference per exchange). */
+  expand(out: Observation[] = []): Observation[] {
+    for (const { sample, count } of this.byKey.values()) for (let i = 0; i < count; i++) out.push(sample)
+    return out
+  }
+}
+
+/** One request identity's answers (sample-consistency). */
+interface Identity {
+  id: string
+  first: number
+  classes: Classes
+  /** The judge's map it lives in, so the budget can forget it there. */
+  owner: Map<string, Identity>
+}
+
+/**
+ * Identities kept across every judge of one traffic, least recently seen first: a read is forgotten
+ * when the total is over the limit and it showed only one kind of answer. One budget per traffic
+ * keeps the total flat however many operations the traffic touches.
+ */
+export class IdentityBudget {
+  private readonly lru = new Map<Identity, true>()
+  constructor(readonly limit = LIMITS.identities) {}
+
+  /** Marks an identity as just seen, and forgets the least recently seen ones over the limit. */
+  touch(identity: Identity): void {
+    this.lru.delete(identity)
+    this.lru.set(identity, true)
+    if (this.lru.size <= this.limit) return
+    for (const old of this.lru.keys()) {
+      if (old.classes.byKey.size > 1) continue
+      this.lru.delete(old)
+      old.owner.delete(old.id)
+      return
+    }
+  }
+}
+
+/** How parameter-rejection tells requests apart: method, host, path and the query without credentials. */
+function requestParts(o: Observation): { path: string; query: string } | undefined {
+  try {
+    const u = new URL(o.request.url)
+    const query = [...u.searchParams].filter(([k]) => !CREDENTIAL_PARAMS.has(k)).map(([k, v]) => `${k}=${v}`).sort().join('&')
+    return { path: `${o.request.method} ${u.host}${u.pathname}`, query }
+  } catch {
+    return undefined
+  }
+}
+
+/** What the judge needs, with the checks to run. */
+export interface IncrementalJudgeOptions extends Omit<JudgeOptions, 'checks' | 'basePassed'> {
+  checks: readonly Check[]
+  /** Shared by every judge of one traffic (default: one of this judge's own). */
+  budget?: IdentityBudget
+}
+
+/** Whether an exchange can be a sample of another (a change, `TrafficJudge` says, is a sample of nothing). */
+export interface AddOptions {
+  unique?: boolean
+}
+
+/** A folded finding and where it first came: the exchange's sequence and its place in that exchange's verdict. */
+interface Folded {
+  finding: Finding
+  seq: number
+  at: number
+}
+
+/** Judges one expectation over exchanges added one by one; `verdict()` says what judging them all at once would. */
+export class IncrementalJudge {
+  private readonly ids: Set<string>
+  private readonly each: readonly Check[]
+  private readonly eachWithoutTwin: readonly Check[]
+  private readonly views = { any: 0, headers: 0, body: 0 }
+  private usable = 0
+  private seq = 0
+  private readonly folded = new Map<string, Folded>()
+  private readonly identities = new Map<string, Identity>()
+  private readonly budget: IdentityBudget
+  private readonly golden: Classes | undefined
+  private readonly bodies: Classes | undefined
+  private readonly successes = new Map<string, Observation>()
+  private readonly tokenErrors = new Classes(LIMITS.classes)
+  /** Violations of each body sample, by schema: computed once, read again by the final judge. */
+  private readonly violations = new WeakMap<object, Map<string, SchemaViolation[]>>()
+
+  constructor(
+    readonly exp: Expectation,
+    private readonly opts: IncrementalJudgeOptions,
+  ) {
+    this.ids = new Set(opts.checks.map((c) => c.id))
+    this.budget = opts.budget ?? new IdentityBudget()
+    const drift = this.ids.has('schema-drift') && exp.responses.some((r) => r.bodySchema)
+    this.each = opts.checks.filter((c) => !ACROSS.has(c.id) || TWIN.has(c.id)).map((c) => (drift ? besideSchemaDrift(c) : c))
+    this.eachWithoutTwin = this.each.filter((c) => !TWIN.has(c.id))
+    this.golden = opts.golden && this.ids.has('golden-diff') ? new Classes(LIMITS.classes) : undefined
+    this.bodies = this.ids.has('schema-drift') && exp.responses.some((r) => r.bodySchema) ? new Classes(LIMITS.classes) : undefined
+  }
+
+  /** Exchanges added. */
+  get count(): number {
+    return this.seq
+  }
+
+  /** Judges one exchange (in traffic order) and keeps what the checks across exchanges need. */
+  async add(o: Observation, opts: AddOptions = {}): Promise<void> {
+    const seq = this.seq++
+    const v = viewsOf(this.exp, [o])
+    this.views.any += v.any.length
+    this.views.headers += v.headers.length
+    this.views.body += v.body.length
+    const twinWanted = v.body.length > 0 && this.isTokenError(o)
+    const verdict = await judge(this.exp, [o], { ...this.opts, checks: twinWanted ? this.eachWithoutTwin : this.each })
+    this.usable += verdict.usable
+    verdict.findings.forEach((f, at) => {
+      const key = foldKey(f)
+      const had = this.folded.get(key)
+      if (had) had.finding.samples += f.samples
+      else this.folded.set(key, { finding: f, seq, at })
+    })
+    let lean: Observation | undefined
+    const sample = () => (lean ??= keptSample(o, false))
+    if (v.headers.length > 0) {
+      if (this.ids.has('sample-consistency') && !opts.unique) this.keepIdentity(o, seq, sample)
+      if (this.golden) this.golden.add(this.goldenKey(o), sample)
+    }
+    if (v.body.length === 0) return
+    if (this.bodies) this.keepBody(o)
+    if (!this.ids.has('parameter-rejection') && !this.ids.has('graph-error')) return
+    const r = o.response!
+    if (twinWanted) {
+      const parts = requestParts(o)
+      const e = graphError(r.body.json)!
+      this.tokenErrors.add(`${parts?.path}?${parts?.query}\u0000${describeStatus(r)}\u0000${e.type}\u0000${e.subcode}\u0000${e.message !== undefined}`, () => keptSample(o, true))
+    } else if (r.status < 300) {
+      const parts = requestParts(o)
+      if (!parts) return
+      const key = `${parts.path}?${parts.query}`
+      if (this.successes.has(key)) return
+      this.successes.set(key, twinOf(o))
+      if (this.successes.size > LIMITS.successes) this.successes.delete(this.successes.keys().next().value!)
+    }
+  }
+
+  /** The verdict over every exchange added so far (non-destructive: more may be added after). */
+  async verdict(): Promise<Verdict> {
+    const across = new Map<string, Finding[]>()
+    const run = async (ids: string[], observations: Observation[], pack?: JudgeOptions['pack']) => {
+      const checks = this.opts.checks.filter((c) => ids.includes(c.id))
+      if (checks.length === 0 || observations.length === 0) return
+      const v = await judge(this.exp, observations, { ...this.opts, ...(pack ? { pack } : {}), checks })
+      for (const f of v.findings) across.set(f.check, [...(across.get(f.check) ?? []), f])
+    }
+    const identities = [...this.identities.values()].sort((a, b) => a.first - b.first)
+    await run(['sample-consistency'], identities.reduce<Observation[]>((out, i) => i.classes.expand(out), []))
+    if (this.golden) await run(['golden-diff'], this.golden.expand())
+    if (this.bodies) await run(['schema-drift'], this.bodies.expand(), { validateBody: (schema, body) => this.validate(schema, body), projectedSchema: (schema, fields) => this.opts.pack.projectedSchema(schema, fields) })
+    await run(['parameter-rejection', 'graph-error'], [...this.successes.values(), ...this.tokenErrors.expand()])
+
+    const byCheck = new Map<string, Folded[]>()
+    for (const f of this.folded.values()) byCheck.set(f.finding.check, [...(byCheck.get(f.finding.check) ?? []), f])
+    const findings: Finding[] = []
+    for (const c of this.opts.checks) {
+      const mine = (byCheck.get(c.id) ?? []).sort((a, b) => a.seq - b.seq || a.at - b.at).map((f) => f.finding)
+      for (const f of [...mine, ...(across.get(c.id) ?? [])]) findings.push({ ...f, of: this.views[c.needs] })
+    }
+    const status = findings.some(isDrift) ? 'failed' : this.usable === 0 ? 'inconclusive' : 'passed'
+    return { findings, status, usable: this.usable }
+  }
+
+  private isTokenError(o: Observation): boolean {
+    const r = o.response
+    return (this.ids.has('parameter-rejection') || this.ids.has('graph-error')) && !!r && r.status >= 400 && graphError(r.body.json)?.code === 190
+  }
+
+  private keepIdentity(o: Observation, seq: number, sample: () => Observation): void {
+    const id = requestIdentity(o)
+    const r = o.response!
+    let identity = this.identities.get(id)
+    if (!identity) {
+      identity = { id, first: seq, classes: new Classes(LIMITS.classes), owner: this.identities }
+      this.identities.set(id, identity)
+    }
+    identity.classes.add(`${r.status}\u0000${r.framing.kind}`, sample)
+    this.budget.touch(identity)
+  }
+
+  private goldenKey(o: Observation): string {
+    const r = o.response!
+    // Values of volatile headers are never compared with the recording, only their presence: leaving them out keeps the classes few.
+    const headers = r.rawHeaders.map(([n, v]) => {
+      const name = n.toLowerCase()
+      return isVolatileHeader(name) || name.startsWith('x-fb-') ? name : `${name}: ${v}`
+    })
+    return [r.status, r.framing.kind, r.httpVersion ?? '', ...headers].join('\u0000')
+  }
+
+  private keepBody(o: Observation): void {
+    const hit = expectedResponse(o, this.exp)
+    const json = hit?.r.body.json
+    if (!hit || json === undefined || hit.r.body.truncated) return
+    const schema = bodySchemaFor(this.opts.pack, o, hit.spec)
+    if (!schema) return
+    const violations = this.opts.pack.validateBody(schema, json)
+    const broken = [...new Set(violations.map((x) => `${x.path.replace(/\[\d+\]/g, '[*]')} ${x.keyword}`))].sort()
+    this.bodies!.add(`${schema}\u0000${JSON.stringify(inferSchema([json]))}\u0000${broken.join('\u0000')}`, () => {
+      const sample = keptSample(o, true)
+      this.violations.set(sample.response!.body.json as object, new Map([[schema, violations]]))
+      return sample
+    })
+  }
+
+  private validate(schema: string, body: unknown): SchemaViolation[] {
+    const known = body !== null && typeof body === 'object' ? this.violations.get(body) : undefined
+    const hit = known?.get(schema)
+    if (hit) return hit
+    const found = this.opts.pack.validateBody(schema, body)
+    if (known) known.set(schema, found)
+    return found
+  }
+}
+
+/**
+ * A check as it runs when the judge computed schema deltas for the same exchanges: body-schema-conformance then
+ * leaves schema violations to schema-drift (one cause, one finding). Judged one by one, the deltas come at the end.
+ */
+function besideSchemaDrift(c: Check): Check {
+  if (c.id !== 'body-schema-conformance') return c
+  return { ...c, run: (observations, exp, ctx) => c.run(observations, exp, { ...ctx, schemaDrift: ctx.schemaDrift ?? { deltas: [], observationIndex: [] } }) }
+}
+
+/** A success as a token error's twin: what parameter-rejection reads of it (request, status, time), nothing more. */
+function twinOf(o: Observation): Observation {
+  const r = o.response!
+  return {
+    contract: o.contract,
+    sample: o.sample,
+    startedAt: o.startedAt,
+    request: { method: o.request.method, url: o.request.url, headers: [], bodySize: 0, tokenSent: o.request.tokenSent },
+    response: { status: r.status, statusText: r.statusText, rawHeaders: [], framing: r.framing, body: { size: 0, sha256: '', keptBytes: 0, truncated: false } },
+    timings: o.timings,
+  }
+}
