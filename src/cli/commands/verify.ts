@@ -3,7 +3,8 @@ import { HarnessError } from '../../errors.ts'
 import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
 import { finalLine } from '../lines.ts'
-import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+import { addToHistory } from './check.ts'
 import type { VerifyProgress } from '../../verify/verify.ts'
 
 /** How often a progress line is shown on a terminal. */
@@ -34,6 +35,7 @@ guess. A method the endpoint does not take (POST to a media id) is consumer drif
     contracts: { type: 'string', arg: '<dir>', help: `contract pack (default ${DEFAULTS.contracts})` },
     recordings: { type: 'string', arg: '<dir>', help: `golden recordings of the traffic's own origin to compare with, e.g. made\nfrom yesterday's traffic by driftwatch record --from (default ${DEFAULTS.recordings})` },
     ...reportOptions(DEFAULTS.verifyOut),
+    ...HISTORY_OPTIONS,
     ...GLOBAL,
   },
   notes: `Secrets (Authorization, cookies, access_token) and personal data in the traffic never reach the
@@ -83,6 +85,7 @@ usable response.`,
     }
     io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
     io.stdout(`Reports: ${files.join(', ')}`)
+    await addToHistory(v, resolve(io.cwd, str(v, 'out') ?? DEFAULTS.verifyOut), report, io, 'verify')
     return exitCodeOf(report)
   },
 }
