@@ -293,7 +293,9 @@ export class IncrementalJudge {
     const broken = [...new Set(violations.map((x) => `${x.path.replace(/\[\d+\]/g, '[*]')} ${x.keyword}`))].sort()
     this.bodies!.add(`${schema}\u0000${JSON.stringify(inferSchema([json]))}\u0000${broken.join('\u0000')}`, () => {
       const sample = keptSample(o, true)
-      this.violations.set(sample.response!.body.json as object, new Map([[schema, violations]]))
+      // Only objects can key the cache; a body of null, a string or a number is validated again when asked.
+      const kept = sample.response!.body.json
+      if (kept !== null && typeof kept === 'object') this.violations.set(kept, new Map([[schema, violations]]))
       return sample
     })
   }
