@@ -100,10 +100,10 @@ try {
   const growth = end.rssMb / middle.rssMb - 1
   console.log(`  proxy RSS: start ${start.rssMb.toFixed(0)} MB, middle ${middle.rssMb.toFixed(0)} MB, end ${end.rssMb.toFixed(0)} MB (goal flat, middle to end within 10%: ${verdict(growth <= 0.1)}, +${(growth * 100).toFixed(0)}%)`)
   const perExchange = ((end.heapMb - start.heapMb) * 1048576) / (stats.exchanges - (start.stats?.exchanges ?? 0))
-  console.log(`  proxy JS heap after GC: start ${start.heapMb.toFixed(0)} MB, middle ${middle.heapMb.toFixed(0)} MB, end ${end.heapMb.toFixed(0)} MB (${perExchange.toFixed(0)} bytes held per exchange: the session judge keeps every exchange for the report at stop)`)
+  console.log(`  proxy JS heap after GC: start ${start.heapMb.toFixed(0)} MB, middle ${middle.heapMb.toFixed(0)} MB, end ${end.heapMb.toFixed(0)} MB (${perExchange.toFixed(0)} bytes held per exchange: the session judge keeps aggregates and a bounded sample per kind of answer, not the exchanges)`)
   const judge = await host(['judge', '20000'])
   const j = judge.ready as { entries: number; bytesPerEntry: number; bytesPerJudgedEntry: number; observationJsonBytes: number }
-  console.log(`  of which the session judge (TrafficJudge, ${j.entries} exchanges in a fresh process): ${j.bytesPerEntry.toFixed(0)} bytes per exchange placed, ${j.bytesPerJudgedEntry.toFixed(0)} placed and judged live (an observation is ${j.observationJsonBytes} bytes as JSON, on average)`)
+  console.log(`  of which the session judge (TrafficJudge, ${j.entries} exchanges in a fresh process): ${j.bytesPerEntry.toFixed(0)} bytes per exchange placed, ${j.bytesPerJudgedEntry.toFixed(0)} placed and judged live (an observation is ${j.observationJsonBytes} bytes as JSON, on average; measured while its bounds still fill, and noisy: the heap line above is the long-run figure)`)
   const stop = await ask<{ closeSeconds: number; compactSeconds: number; judgeSeconds: number; compacted: number; outcome: string; rssMb: number }>(proxy.child, 'stop')
   console.log(`  stop (first Ctrl-C): ${stop.closeSeconds.toFixed(1)} s: ${stop.compactSeconds.toFixed(1)} s to compact ${stop.compacted} exchanges, ${stop.judgeSeconds.toFixed(1)} s for the session judge's report (outcome ${stop.outcome})`)
   console.log('  (indicative: a shared 2-core machine, three busy processes; compare ratios within one run, not across runs)')

@@ -86,7 +86,11 @@ async function schemaDrift(exp: Expectation, body: readonly Observation[], opts:
   const cohorts = new Map<string, { index: number; json: unknown }[]>()
   body.forEach((o, index) => {
     const key = keyOf(o)
-    if (key) cohorts.set(key, [...(cohorts.get(key) ?? []), { index, json: o.response!.body.json }])
+    if (!key) return
+    const cohort = cohorts.get(key)
+    // Appended in place: copying the cohort per body made a long session's report quadratic.
+    if (cohort) cohort.push({ index, json: o.response!.body.json })
+    else cohorts.set(key, [{ index, json: o.response!.body.json }])
   })
   const deltas: SchemaDelta[] = []
   const observationIndex: number[] = []

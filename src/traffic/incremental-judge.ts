@@ -237,7 +237,11 @@ export class IncrementalJudge {
       const checks = this.opts.checks.filter((c) => ids.includes(c.id))
       if (checks.length === 0 || observations.length === 0) return
       const v = await judge(this.exp, observations, { ...this.opts, ...(pack ? { pack } : {}), checks })
-      for (const f of v.findings) across.set(f.check, [...(across.get(f.check) ?? []), f])
+      for (const f of v.findings) {
+        const list = across.get(f.check)
+        if (list) list.push(f)
+        else across.set(f.check, [f])
+      }
     }
     const identities = [...this.identities.values()].sort((a, b) => a.first - b.first)
     await run(['sample-consistency'], identities.reduce<Observation[]>((out, i) => i.classes.expand(out), []))
@@ -246,7 +250,11 @@ export class IncrementalJudge {
     await run(['parameter-rejection', 'graph-error'], [...this.successes.values(), ...this.tokenErrors.expand()])
 
     const byCheck = new Map<string, Folded[]>()
-    for (const f of this.folded.values()) byCheck.set(f.finding.check, [...(byCheck.get(f.finding.check) ?? []), f])
+    for (const f of this.folded.values()) {
+      const list = byCheck.get(f.finding.check)
+      if (list) list.push(f)
+      else byCheck.set(f.finding.check, [f])
+    }
     const findings: Finding[] = []
     for (const c of this.opts.checks) {
       const mine = (byCheck.get(c.id) ?? []).sort((a, b) => a.seq - b.seq || a.at - b.at).map((f) => f.finding)
