@@ -37,6 +37,7 @@ export const sim: Command = {
         `  npx driftwatch check --target ${running.url}`,
         '',
         `Or by hand: curl -H "Authorization: Bearer ${c.token}" ${running.url}/v23.0/${c.phoneNumberId}`,
+        `Switch the scenario while it runs (a rollout): curl -X POST ${running.url}/__sim/scenario -d '{"scenario":"media-chunked"}'`,
         'Ctrl-C to stop.',
       ].join('\n'),
     )
