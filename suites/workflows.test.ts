@@ -88,11 +88,13 @@ describe('.github/workflows/nightly-drift.yml', () => {
     for (const name of Object.values(ENV)) expect(probe.env?.[name], name).toBe(`\${{ secrets.${name} }}`)
   })
 
-  it('publishes the report it wrote: job summary, artifact, and the cache that carries "since"', () => {
+  it('publishes the report it wrote: job summary, artifact, and the caches that carry "since" and the history', () => {
     const out = String(calls[0]!.flags.get('out'))
     expect(runs.some((l) => l.includes(`cat ${out}/report.md >> "$GITHUB_STEP_SUMMARY"`))).toBe(true)
     expect(steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!.with!.path).toBe(`${out}/`)
-    expect(steps.filter((s) => s.uses?.startsWith('actions/cache/')).map((s) => s.with!.path)).toEqual([`${out}/report.json`, `${out}/report.json`])
+    // The history lives next to the --out folder (history.db in its parent): restored before, saved after.
+    const history = `${out.split('/').slice(0, -1).join('/')}/history.db`
+    expect(steps.filter((s) => s.uses?.startsWith('actions/cache/')).map((s) => s.with!.path)).toEqual([`${out}/report.json`, history, `${out}/report.json`, history])
   })
 
   it('maps every exit code: 1 fails, 3 warns unless the token was rejected, anything else fails', () => {
