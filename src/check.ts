@@ -6,7 +6,7 @@ import type { Probe } from './contracts/types.ts'
 import { isHarnessError } from './errors.ts'
 import type { Observation } from './observation.ts'
 import { summarize, type FailOn, type Report } from './report.ts'
-import type { FormatId } from './reporters/index.ts'
+import type { FormatId, RenderContext } from './reporters/index.ts'
 import { DEFAULT_RETRY } from './runner/retry.ts'
 import { runContracts, type ProgressEvent, type RetryEvent } from './runner/run.ts'
 import { openSession, type Session, type SessionOptions } from './session.ts'
@@ -21,6 +21,8 @@ export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
   formats: readonly FormatId[]
   /** The severity that is drift in every report format (default breaking). */
   failOn?: FailOn
+  /** The contracts' past results, for report.html's timelines. */
+  history?: RenderContext['history']
   samples?: number
   /** `fresh` (default): each sample of a repeatable probe over its own new connection; `reuse`: one keep-alive connection. */
   connection?: 'fresh' | 'reuse'
@@ -97,7 +99,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   await assertWritable(opts.outDir, '--out', opts.cwd)
   const session = await openSession(opts)
   const startedAt = new Date().toISOString()
-  const write = (report: Report) => writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor: session.redactor, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) })
+  const write = (report: Report) => writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor: session.redactor, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.history ? { history: opts.history } : {}) })
   try {
     const report = await runInSession(session, opts)
     return { ...(await write(report)), redactor: session.redactor }

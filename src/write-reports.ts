@@ -7,7 +7,7 @@ import { join, relative } from 'node:path'
 import { ensureDir, writeFileAtomic } from './atomic-write.ts'
 import { HarnessError } from './errors.ts'
 import { carrySince, settle, type FailOn, type Report } from './report.ts'
-import { reporters, type FormatId } from './reporters/index.ts'
+import { reporters, type FormatId, type RenderContext } from './reporters/index.ts'
 import type { Redactor } from './transport/redact.ts'
 
 /** Where and what to write. */
@@ -18,6 +18,8 @@ export interface WriteOptions {
   /** The threshold every format decides drift with (report.json records it); default the report's own, else breaking. */
   failOn?: FailOn
   cwd?: string
+  /** The contracts' past results, for report.html's timelines. */
+  history?: RenderContext['history']
 }
 
 /** Reads the previous report.json in `outDir`, if any and readable; a broken one is ignored. */
@@ -48,7 +50,7 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
     const r = reporters[f]
     const path = join(opts.outDir, r.fileName)
     try {
-      await writeFileAtomic(path, opts.redactor.text(r.render(final)))
+      await writeFileAtomic(path, opts.redactor.text(r.render(final, opts.history ? { history: opts.history } : {})))
     } catch (err) {
       throw new HarnessError('DW_OUTPUT_FAILED', `cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --out with a writable directory`)
     }

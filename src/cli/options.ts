@@ -27,7 +27,7 @@ export interface CliIO {
 }
 
 // Formats `--format` accepts; kept here (not read from the reporters) so --help loads nothing heavy.
-export const FORMATS: readonly FormatId[] = ['json', 'md', 'junit']
+export const FORMATS: readonly FormatId[] = ['json', 'md', 'junit', 'html']
 
 export const DEFAULTS = {
   target: 'sim',
@@ -74,7 +74,7 @@ export const GLOBAL = {
 export function reportOptions(defaultOut: string, defaultFailOn: FailOn = DEFAULTS.failOn): OptionTable {
   return {
     out: { type: 'string', arg: '<dir>', help: `where the reports go (default ${defaultOut})` },
-    format: { type: 'string', arg: '<list>', help: `reports to write besides report.json: json,md,junit (default ${DEFAULTS.format})` },
+    format: { type: 'string', arg: '<list>', help: `reports to write besides report.json: json,md,junit,html (default ${DEFAULTS.format})` },
     'fail-on': { type: 'string', arg: '<level>', help: `breaking | warning | info | never: the lowest severity that is drift, exits 1 and fails JUnit (default ${defaultFailOn})` },
   }
 }

@@ -1,4 +1,5 @@
 /** The registry of report formats, by the names `--format` accepts. */
+import { htmlReporter } from './html.ts'
 import { jsonReporter } from './json.ts'
 import { junitReporter } from './junit.ts'
 import { markdownReporter } from './markdown.ts'
@@ -9,9 +10,10 @@ export const reporters = {
   json: jsonReporter,
   md: markdownReporter,
   junit: junitReporter,
+  html: htmlReporter,
 } as const satisfies Record<string, Reporter>
 
 /** A format name `--format` accepts. */
 export type FormatId = keyof typeof reporters
 
-export type { Reporter } from './reporter.ts'
+export type { Reporter, RenderContext } from './reporter.ts'

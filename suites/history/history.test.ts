@@ -31,7 +31,7 @@ describe('history across five runs', () => {
   beforeAll(async () => {
     for (const scenario of SEQUENCE) {
       const t = io()
-      await main(['check', '--scenario', scenario, '--out', join(dir, 'latest'), '--quiet'], t.io)
+      await main(['check', '--scenario', scenario, '--out', join(dir, 'latest'), '--format', 'json,md,html', '--quiet'], t.io)
       reports.push(JSON.parse(readFileSync(join(dir, 'latest', 'report.json'), 'utf8')) as Report)
     }
   }, 120_000)
@@ -51,6 +51,14 @@ describe('history across five runs', () => {
       ])
       expect(f).toMatchObject({ flaps: 1, open: false, seen: 2, judged: 5 })
     }
+  })
+
+  it("report.html's timeline shows the same: drift, cleared, drift, cleared", () => {
+    const html = readFileSync(join(dir, 'latest', 'report.html'), 'utf8')
+    const row = html.split('\n').find((l) => l.startsWith('<tr id="media.retrieve-url"'))!
+    expect([...row.matchAll(/<rect [^>]*class="(\w+)"/g)].map((m) => m[1])).toEqual(['pass', 'drift', 'pass', 'drift', 'pass'])
+    const calm = html.split('\n').find((l) => l.startsWith('<tr id="templates.list"'))!
+    expect([...calm.matchAll(/<rect [^>]*class="(\w+)"/g)].map((m) => m[1])).toEqual(['pass', 'pass', 'pass', 'pass', 'pass'])
   })
 
   it('prints it for people, filtered by contract', async () => {

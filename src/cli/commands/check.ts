@@ -60,7 +60,8 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     // Loaded on demand: --help and usage errors answer without loading undici, ajv and yaml.
     const { runCheck } = await import('../../check.ts')
     const recordingsDir = resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
-    const result = await runCheck({ ...flags, outDir, formats, failOn, recordingsDir, ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
+    const history = formats.includes('html') ? await pastResults(v, outDir, io, flags.target) : undefined
+    const result = await runCheck({ ...flags, outDir, formats, failOn, recordingsDir, ...(history ? { history } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     if (report.outcome === 'error') {
       io.stderr(`driftwatch: the run failed: ${report.error?.message ?? 'unknown error'} [${report.error?.code ?? 'DW_INTERNAL'}]`)
@@ -81,4 +82,23 @@ export async function addToHistory(v: Values, outDir: string, report: Report, io
   const { recordRun } = await import('../../history/record.ts')
   const problem = recordRun(file, command, report)
   if (problem) io.stderr(`driftwatch: ${problem}`)
+}
+
+/** The contracts' past results on this target from the history database, for report.html; none when there is no history. */
+async function pastResults(v: Values, outDir: string, io: CliIO, target: string) {
+  const file = historyFile(v, outDir, io.cwd)
+  const { existsSync } = await import('node:fs')
+  if (!file || !existsSync(file)) return undefined
+  const { HistoryStore } = await import('../../history/store.ts')
+  const store = new HistoryStore(file)
+  try {
+    return store
+      .timeline()
+      .filter((p) => p.target === target)
+      .map(({ at, contract, status, durationMs }) => ({ at, contract, status, durationMs }))
+  } catch {
+    return undefined
+  } finally {
+    store.close()
+  }
 }

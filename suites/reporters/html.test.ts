@@ -1,0 +1,63 @@
+/**
+ * report.html: self-contained (no network), escaped, deep-linkable, filterable, and its timelines
+ * are the history's. The browser tests (issue 11) will open it in Chromium; these read the file.
+ */
+import { describe, expect, it } from 'vitest'
+import { renderHtml } from '../../src/reporters/html.ts'
+import { settle, type Report } from '../../src/report.ts'
+import { Redactor } from '../../src/transport/redact.ts'
+import { sampleReport } from './sample-report.ts'
+
+const html = renderHtml(settle(sampleReport, 'breaking'))
+
+describe('report.html', () => {
+  it('loads nothing from anywhere: a CSP forbids it, and no src or href leaves the file', () => {
+    expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"`)
+    for (const m of html.matchAll(/\b(?:src|href)="([^"]*)"/g)) expect(m[1]!.startsWith('#'), m[0]).toBe(true)
+    expect(html).not.toMatch(/<link\b|@import|url\(/)
+  })
+
+  it('shows the findings worst first, one row per cause, each linked to its evidence', () => {
+    const rows = [...html.matchAll(/<tr data-severity="(\w+)"[^>]*><td>(\d+)<\/td>/g)].map((m) => [m[2], m[1]])
+    expect(rows).toEqual([
+      ['1', 'breaking'],
+      ['2', 'warning'],
+      ['3', 'info'],
+    ])
+    expect(html).toContain('<a href="#finding-1">Framing changed to chunked (contract: content-length)</a>')
+    expect(html).toContain('<section class="finding" id="finding-1" data-severity="breaking" data-contracts="media.retrieve-url">')
+  })
+
+  it('gives every contract a deep link, and the evidence its headers in wire order with the named ones highlighted', () => {
+    expect(html).toContain('<tr id="media.retrieve-url" data-contract="media.retrieve-url">')
+    expect(html).toMatch(/<tr><th>Content-Type<\/th><td>application\/json; charset=UTF-8<\/td><\/tr>\n<tr class="named" title="named by this finding"><th>Transfer-Encoding<\/th><td>chunked<\/td><\/tr>/)
+    expect(html).toContain('Framing: <b>Transfer-Encoding: chunked</b>')
+  })
+
+  it('escapes what the upstream said: no markup gets through', () => {
+    expect(html).toContain('Pipes | and &lt;tags&gt; &amp; ```fences``` survive')
+    expect(html).not.toContain('<tags>')
+    const hostile: Report = { ...sampleReport, target: '<script>alert(1)</script>', findings: [{ ...sampleReport.findings[0]!, title: '"><img src=x onerror=alert(1)>' }] }
+    const out = renderHtml(settle(hostile, 'breaking'))
+    expect(out).not.toContain('<script>alert(1)</script>')
+    expect(out).not.toContain('<img src=x')
+  })
+
+  it('draws each contract\'s timeline from the history plus this run, failed runs in red', () => {
+    const history = ['passed', 'failed', 'passed', 'failed'].map((status, i) => ({ at: `2026-11-0${i + 1}T00:00:00Z`, contract: 'media.retrieve-url', status, durationMs: 10 + i }))
+    const out = renderHtml(settle(sampleReport, 'breaking'), { history })
+    const row = out.split('\n').find((l) => l.startsWith('<tr id="media.retrieve-url"'))!
+    expect(row).toContain('aria-label="5 runs: 3 with drift"')
+    expect([...row.matchAll(/<rect [^>]*class="(\w+)"/g)].map((m) => m[1])).toEqual(['pass', 'drift', 'pass', 'drift', 'drift'])
+    const other = out.split('\n').find((l) => l.startsWith('<tr id="media.upload"'))!
+    expect(other).toContain('aria-label="1 run: 0 with drift"') // a warning below --fail-on is not drift
+  })
+
+  it('goes through the same redaction as every output', () => {
+    const token = 'EAAGsecrettokenvalue1234567890'
+    const leaky: Report = { ...sampleReport, findings: [{ ...sampleReport.findings[0]!, message: `echoed ${token}` }] }
+    const out = new Redactor({ secrets: [token] }).text(renderHtml(settle(leaky, 'breaking')))
+    expect(out).not.toContain(token)
+    expect(out).toContain('[REDACTED]')
+  })
+})
