@@ -92,6 +92,8 @@ describe('.github/workflows/nightly-drift.yml', () => {
     const out = String(calls[0]!.flags.get('out'))
     expect(runs.some((l) => l.includes(`cat ${out}/report.md >> "$GITHUB_STEP_SUMMARY"`))).toBe(true)
     expect(steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!.with!.path).toBe(`${out}/`)
+    // report.html goes with the artifact: people would rather look than read.
+    expect(String(calls[0]!.flags.get('format')).split(',')).toContain('html')
     // The history lives next to the --out folder (history.db in its parent): restored before, saved after.
     const history = `${out.split('/').slice(0, -1).join('/')}/history.db`
     expect(steps.filter((s) => s.uses?.startsWith('actions/cache/')).map((s) => s.with!.path)).toEqual([`${out}/report.json`, history, `${out}/report.json`, history])
