@@ -26,6 +26,8 @@ export interface Evidence {
   bodyExcerpt?: string
   /** A curl command that sends the same request (token as $WHATSAPP_ACCESS_TOKEN). */
   curl?: string
+  /** For a finding against the golden recording: what the recording holds for the same status, to put side by side. */
+  golden?: { recording: string; recordedAt: string; status?: number; bodyExcerpt?: string }
 }
 
 /** What a check returns for one problem, before the runner adds sampling and timing. */

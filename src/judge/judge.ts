@@ -13,7 +13,7 @@ import { allChecks } from '../checks/index.ts'
 import { expectedResponse, type Check, type CheckContext } from '../checks/check.ts'
 import type { Expectation } from '../contracts/expectation.ts'
 import type { ContractPack, MediaExpectation, ResponseExpectation } from '../contracts/types.ts'
-import { causeKey, evidenceFrom, foldKey, isDrift, type Finding, type FindingDraft } from '../finding.ts'
+import { causeKey, evidenceFrom, foldKey, isDrift, type Evidence, type Finding, type FindingDraft } from '../finding.ts'
 import { availabilityOf } from '../graph/index.ts'
 import type { Observation } from '../observation.ts'
 import type { ContractStatus } from '../report.ts'
@@ -24,6 +24,18 @@ export interface Golden {
   name: string
   recordedAt: string
   observations: readonly Observation[]
+}
+
+/** The checks that compare with the golden recording: their evidence carries the recording's side. */
+const AGAINST_GOLDEN = new Set(['golden-diff', 'schema-drift'])
+
+/** Adds the golden recording's answer of the same status (or its first) to a finding's evidence. */
+function withGolden(ev: Evidence, check: string, obs: Observation, golden: Golden | undefined): Evidence {
+  if (!golden || !AGAINST_GOLDEN.has(check)) return ev
+  const same = golden.observations.find((o) => o.response?.status === obs.response?.status) ?? golden.observations[0]
+  if (!same) return ev
+  const g = evidenceFrom(same)
+  return { ...ev, golden: { recording: golden.name, recordedAt: golden.recordedAt, ...(g.status !== undefined ? { status: g.status } : {}), ...(g.bodyExcerpt !== undefined ? { bodyExcerpt: g.bodyExcerpt } : {}) } }
 }
 
 /** What the judge needs besides the expectation and observations. */
@@ -140,7 +152,7 @@ export async function judge(exp: Expectation, observations: readonly Observation
     message: draft.message,
     expected: draft.expected,
     actual: draft.actual,
-    evidence: evidenceFrom(obs),
+    evidence: withGolden(evidenceFrom(obs), draft.check, obs, opts.golden),
     samples: count,
     of,
     since: opts.since,

@@ -17,6 +17,7 @@
  */
 import { causeKey, worstFirst, type Finding, type Severity } from '../finding.ts'
 import { contractLabel, sameContract, type ContractResult, type Report } from '../report.ts'
+import { isVolatileKey } from '../recordings/volatile.ts'
 import { printable } from './markdown.ts'
 import type { Reporter } from './reporter.ts'
 
@@ -76,9 +77,49 @@ function evidence(f: Finding): string {
     for (const [n, v] of ev.headers) out.push(`<tr${named.has(n.toLowerCase()) ? ' class="named" title="named by this finding"' : ''}><th>${esc(n)}</th><td>${esc(v)}</td></tr>`)
     out.push('</tbody></table>')
   }
-  if (ev.bodyExcerpt) out.push(`<pre class="body">${esc(ev.bodyExcerpt)}</pre>`)
+  if (ev.golden?.bodyExcerpt && ev.bodyExcerpt) out.push(sideBySide(ev.golden, ev.bodyExcerpt))
+  else if (ev.bodyExcerpt) out.push(`<pre class="body">${esc(ev.bodyExcerpt)}</pre>`)
   if (ev.curl) out.push(`<details><summary>Reproduce (export WHATSAPP_ACCESS_TOKEN first)</summary><pre>${esc(ev.curl)}</pre></details>`)
   return out.join('\n')
+}
+
+/** A body as lines: pretty JSON when it parses (an excerpt cut short does not), else as sent. */
+function lines(text: string): string[] {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2).split('\n')
+  } catch {
+    return text.split('\n')
+  }
+}
+
+/** Line pairs of a longest-common-subsequence diff: [golden line, this run's line], either absent. */
+function diffLines(a: readonly string[], b: readonly string[]): [string | undefined, string | undefined][] {
+  const n = a.length
+  const m = b.length
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0))
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!)
+  const out: [string | undefined, string | undefined][] = []
+  let i = 0
+  let j = 0
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) out.push([a[i++], b[j++]])
+    else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) out.push([undefined, b[j++]])
+    else out.push([a[i++], undefined])
+  }
+  return out
+}
+
+const keyOf = (line: string | undefined) => (line ? /^\s*"([^"]+)":/.exec(line)?.[1] : undefined)
+
+/** The golden recording's body beside this run's, line by line; values that change every run are dimmed, not flagged. */
+function sideBySide(golden: NonNullable<Finding['evidence']['golden']>, now: string): string {
+  const rows = diffLines(lines(golden.bodyExcerpt!), lines(now)).map(([a, b]) => {
+    const key = keyOf(a) ?? keyOf(b)
+    const volatile = key !== undefined && isVolatileKey(key)
+    const cls = volatile ? 'volatile' : a === undefined ? 'add' : b === undefined ? 'del' : a === b ? 'same' : 'change'
+    return `<tr class="${cls}"><td>${a === undefined ? '' : esc(a)}</td><td>${b === undefined ? '' : esc(b)}</td></tr>`
+  })
+  return `<table class="diff"><caption>Body: the golden recording "${esc(golden.recording)}" of ${esc(golden.recordedAt)}${golden.status !== undefined ? ` (${golden.status})` : ''} beside this run; values that change every run are dimmed</caption><thead><tr><th>golden</th><th>this run</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
 
 /** A strip of past results (and this run's), one cell per run, with a latency line over it. */
@@ -103,6 +144,8 @@ section.finding{background:#fff;border:1px solid #ddd;border-radius:6px;padding:
 pre{background:#f3f3f3;padding:8px;overflow:auto;white-space:pre-wrap;word-break:break-all}
 table.headers th{font-family:ui-monospace,monospace;white-space:nowrap}table.headers td{font-family:ui-monospace,monospace;word-break:break-all}
 tr.named{background:#fff3c4;font-weight:600}
+table.diff{table-layout:fixed;font-family:ui-monospace,monospace;font-size:12px}table.diff td{white-space:pre-wrap;word-break:break-all;border:none;padding:0 8px;width:50%}
+table.diff tr.del td:first-child,table.diff tr.change td:first-child{background:#fde2e1}table.diff tr.add td:last-child,table.diff tr.change td:last-child{background:#dff5e3}table.diff tr.volatile{opacity:.45}
 svg.timeline rect.pass{fill:#1f7a3a}svg.timeline rect.drift{fill:#b3261e}svg.timeline rect.none{fill:#bbb}svg.timeline .latency{fill:none;stroke:#333;stroke-width:1}
 #filters{margin:12px 0;padding:8px;border:1px solid #ddd;background:#fff}
 [hidden]{display:none!important}

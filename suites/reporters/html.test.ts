@@ -61,3 +61,37 @@ describe('report.html', () => {
     expect(out).toContain('[REDACTED]')
   })
 })
+
+describe('report.html: a finding against the golden recording', () => {
+  const base = sampleReport.findings[0]!
+  const finding = {
+    ...base,
+    check: 'schema-drift',
+    title: '`$.sha256` is required by the contract and is now missing',
+    evidence: {
+      ...base.evidence,
+      bodyExcerpt: '{"url":"https://lookaside.fbsbx.com/b","mime_type":"image/png","file_size":463,"id":"2"}',
+      golden: { recording: 'sim-baseline', recordedAt: '2026-11-24T06:39:34.727Z', status: 200, bodyExcerpt: '{"url":"https://lookaside.fbsbx.com/a","mime_type":"image/png","sha256":"bc98","file_size":463,"id":"1"}' },
+    },
+  }
+  const out = renderHtml(settle({ ...sampleReport, findings: [finding] }, 'breaking'))
+  const rows = [...out.matchAll(/<tr class="(\w+)"><td>([^<]*)<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => [m[1], m[2]!.trim(), m[3]!.trim()])
+
+  it('puts the golden body beside this run, line by line, the missing field flagged', () => {
+    expect(out).toContain('Body: the golden recording "sim-baseline" of 2026-11-24T06:39:34.727Z (200) beside this run')
+    expect(rows).toContainEqual(['del', '&quot;sha256&quot;: &quot;bc98&quot;,', ''])
+    expect(rows).toContainEqual(['same', '&quot;mime_type&quot;: &quot;image/png&quot;,', '&quot;mime_type&quot;: &quot;image/png&quot;,'])
+  })
+
+  it('dims the values that change every run instead of flagging them', () => {
+    const volatile = rows.filter((r) => r[0] === 'volatile').map((r) => r[1] || r[2] || '')
+    expect(volatile.some((l) => l.startsWith('&quot;url&quot;'))).toBe(true)
+    expect(volatile.some((l) => l.startsWith('&quot;id&quot;'))).toBe(true)
+    expect(rows.filter((r) => r[0] === 'add' || r[0] === 'change')).toEqual([])
+  })
+
+  it('without a golden side, shows the body alone', () => {
+    expect(html).not.toContain('<table class="diff">')
+    expect(html).toContain('<pre class="body">')
+  })
+})
