@@ -66,8 +66,19 @@ describe('report.html in Chromium', () => {
     expect(strip).toEqual(['pass', 'drift', 'pass', 'drift', 'pass', 'drift'])
     const box = await page.$eval('tr[id="media.retrieve-url"] svg.timeline', (s) => s.getBoundingClientRect().toJSON() as DOMRect)
     expect(box.width).toBeGreaterThan(40)
-    expect(box.height).toBeGreaterThan(10)
+    expect(box.height).toBeGreaterThanOrEqual(12)
     expect(await page.$eval('tr[id="media.retrieve-url"] svg.timeline rect.drift', (r) => getComputedStyle(r).fill)).toBe('rgb(179, 38, 30)')
+  })
+
+  it('charts latency per request under the timeline, one dot per run, aligned with it', async () => {
+    const chart = 'tr[id="media.retrieve-url"] svg.latency'
+    expect(await page.$$eval(`${chart} circle`, (cs) => cs.length)).toBe(6)
+    expect(await page.$eval(chart, (s) => s.getAttribute('aria-label'))).toMatch(/^Latency per request over 6 runs: max \d+ ms · median \d+ ms · now \d+ ms$/)
+    const strip = await page.$eval('tr[id="media.retrieve-url"] svg.timeline', (s) => s.getBoundingClientRect().toJSON() as DOMRect & { top: number; left: number })
+    const box = await page.$eval(chart, (s) => s.getBoundingClientRect().toJSON() as DOMRect & { top: number; left: number })
+    expect(box.top).toBeGreaterThanOrEqual(strip.top + strip.height) // under the strip
+    expect(box.left).toBe(strip.left) // run i at the same x in both
+    expect(box.height).toBeGreaterThan(20)
   })
 
   it('filters by severity and by contract, and follows deep links', async () => {
@@ -100,7 +111,14 @@ describe('report.html in Chromium', () => {
     expect(png.subarray(1, 4).toString()).toBe('PNG')
     expect(png.readUInt32BE(16)).toBe(1200)
     expect(png.length).toBeGreaterThan(20_000)
-    if (process.env.UPDATE_SCREENSHOT) copyFileSync(shot, join(ROOT, 'docs', 'report-html.png'))
+    // And the contracts with their timelines and latency charts, for the README too.
+    const contracts = join(ROOT, 'reports', 'browser', 'report-html-contracts.png')
+    await (await page.$('table.contracts'))!.screenshot({ path: contracts })
+    expect(readFileSync(contracts).length).toBeGreaterThan(20_000)
+    if (process.env.UPDATE_SCREENSHOT) {
+      copyFileSync(shot, join(ROOT, 'docs', 'report-html.png'))
+      copyFileSync(contracts, join(ROOT, 'docs', 'report-html-contracts.png'))
+    }
   })
 
   it('stays small and works without JavaScript', async () => {

@@ -70,8 +70,10 @@ export function sameContract(a: { contract: string; target?: string }, b: { cont
 /** report.json, version 1. */
 export interface Report {
   version: 1
-  /** `sim` or the base URL probed. */
+  /** `sim` or the base URL probed; for verify, the traffic read (`har:<file>`). */
   target: string
+  /** verify: the origin most of the traffic went to (`https://graph.facebook.com`). */
+  origin?: string
   /** Simulator scenario, when the target is the simulator. */
   scenario?: string
   apiVersion: string
@@ -91,6 +93,17 @@ export interface Report {
   targets?: TargetSection[]
   /** check --shard i/n: which share of the targets this report holds. */
   shard?: { index: number; of: number }
+}
+
+/**
+ * The target a run is kept under in the history: what it probed, or for traffic, where the traffic
+ * went, so that tonight's HAR and last night's (two files) are one line of history.
+ */
+export function historyTarget(r: Pick<Report, 'target' | 'origin'>): string {
+  if (!r.origin) return r.target
+  // A local upstream (the simulator, a test server) listens on a new port each time: one history for all of them.
+  const loopback = /^(https?:\/\/)(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.exec(r.origin)
+  return `traffic ${loopback ? `${loopback[1]}${loopback[2]}` : r.origin}`
 }
 
 /** Threshold for a failing exit code. */

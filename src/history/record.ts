@@ -3,7 +3,7 @@
  * is what the next person asks ("since when? how often?"), so a history that cannot be written is
  * said on stderr and the run's outcome stands.
  */
-import type { Report } from '../report.ts'
+import { historyTarget, type Report } from '../report.ts'
 import { HistoryStore } from './store.ts'
 
 /** Appends `report` as one run of `command`; returns a warning to print when it could not. */
@@ -13,7 +13,7 @@ export function recordRun(file: string, command: string, report: Report): string
   try {
     store = new HistoryStore(file)
     store.addCycle(
-      { command, startedAt: report.startedAt, finishedAt: report.finishedAt, target: report.target, unit: command, contracts: report.results.map((r) => r.contract), requests: report.summary.probes, outcome: report.outcome, healthy: report.outcome !== 'inconclusive' },
+      { command, startedAt: report.startedAt, finishedAt: report.finishedAt, target: historyTarget(report), unit: command, contracts: report.results.map((r) => r.contract), requests: report.summary.probes, outcome: report.outcome, healthy: report.outcome !== 'inconclusive' },
       report.findings,
       report.results,
     )

@@ -16,7 +16,8 @@ import { HarnessError } from '../errors.ts'
 import type { Finding, Severity } from '../finding.ts'
 import type { ContractState } from '../watch/schedule.ts'
 
-const SCHEMA_VERSION = 1
+/** 2: cycle_results.requests (a contract's requests in the run, for its latency per request). */
+const SCHEMA_VERSION = 2
 
 /**
  * A drift as watch tracks it: one per contract and check. Drifts of one incident share a group
@@ -76,6 +77,8 @@ export class HistoryStore {
       CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, title TEXT NOT NULL, delivered TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS spend (day TEXT PRIMARY KEY, requests INTEGER NOT NULL);
     `)
+    const columns = (this.db.pragma('table_info(cycle_results)') as { name: string }[]).map((c) => c.name)
+    if (!columns.includes('requests')) this.db.exec('ALTER TABLE cycle_results ADD COLUMN requests INTEGER NOT NULL DEFAULT 0')
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`)
   }
 
@@ -137,11 +140,11 @@ export class HistoryStore {
    * Appends a run (the history): the run, each contract's result (per target in a run of several),
    * and its findings; returns its id.
    */
-  addCycle(c: Omit<CycleRow, 'id' | 'command'> & { command?: string; contracts: readonly string[] }, findings: readonly Finding[], results: readonly { contract: string; target?: string; status: string; durationMs?: number }[] = []): number {
+  addCycle(c: Omit<CycleRow, 'id' | 'command'> & { command?: string; contracts: readonly string[] }, findings: readonly Finding[], results: readonly { contract: string; target?: string; status: string; durationMs?: number; probes?: number }[] = []): number {
     return this.db.transaction(() => {
       const id = Number(this.db.prepare('INSERT INTO cycles (command, started_at, finished_at, target, unit, contracts, requests, outcome, healthy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(c.command ?? 'watch', c.startedAt, c.finishedAt, c.target, c.unit, c.contracts.join(','), c.requests, c.outcome, c.healthy ? 1 : 0).lastInsertRowid)
-      const res = this.db.prepare('INSERT INTO cycle_results (cycle_id, target, contract, status, duration_ms) VALUES (?, ?, ?, ?, ?)')
-      for (const r of results) res.run(id, r.target ?? c.target, r.contract, r.status, Math.round(r.durationMs ?? 0))
+      const res = this.db.prepare('INSERT INTO cycle_results (cycle_id, target, contract, status, duration_ms, requests) VALUES (?, ?, ?, ?, ?, ?)')
+      for (const r of results) res.run(id, r.target ?? c.target, r.contract, r.status, Math.round(r.durationMs ?? 0), r.probes ?? 0)
       const put = this.db.prepare('INSERT INTO cycle_findings (cycle_id, target, contract, check_id, severity, title) VALUES (?, ?, ?, ?, ?, ?)')
       for (const f of findings) put.run(id, f.target ?? c.target, f.contract, f.check, f.severity, f.title)
       const day = c.finishedAt.slice(0, 10)
@@ -162,6 +165,22 @@ export class HistoryStore {
       byKey.set(k, list)
     }
     return rows.map((r) => ({ run: r.run, command: r.command, at: r.at, target: r.target, contract: r.contract, status: r.status, durationMs: r.durationMs ?? 0, findings: byKey.get(`${r.run}\u0000${r.target}\u0000${r.contract}`) ?? [] }))
+  }
+
+  /**
+   * Each contract's latest results (at most `perContract`) that finished before `before` (ISO), oldest
+   * first: the past that report.html draws under a run. Bounded, so a long watch history stays cheap.
+   */
+  recentResults(before: string, perContract = 60): { at: string; target: string; contract: string; status: string; durationMs: number; requests: number }[] {
+    return this.rows(
+      `SELECT at, target, contract, status, duration_ms, requests FROM (
+         SELECT c.finished_at AS at, r.target, r.contract, r.status, r.duration_ms, r.requests, r.cycle_id,
+                ROW_NUMBER() OVER (PARTITION BY r.target, r.contract ORDER BY c.finished_at DESC, r.cycle_id DESC) AS n
+         FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id WHERE c.finished_at < ?)
+       WHERE n <= ? ORDER BY at, cycle_id`,
+      before,
+      perContract,
+    ).map((r) => ({ at: r.at, target: r.target, contract: r.contract, status: r.status, durationMs: r.durationMs ?? 0, requests: r.requests ?? 0 }))
   }
 
   cycles(limit = 100): CycleRow[] {

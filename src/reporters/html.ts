@@ -9,30 +9,20 @@
  * - Evidence per cause: the request line, the status line, the raw response headers in wire order
  *   (those the finding names highlighted), framing, a body excerpt, and a curl to reproduce.
  * - Contracts: one row each with a deep link (`report.html#media.download`) and, given a history,
- *   a strip of its past results and a latency line.
+ *   a strip of its past results and, under it, a chart of its latency per request over the same runs.
  * - Filters by severity and contract (JavaScript; without it everything shows).
  *
  * Pure: no I/O. Everything is escaped; the writer's redaction pass runs over the file as over every
  * other format.
  */
 import { causeKey, worstFirst, type Finding, type Severity } from '../finding.ts'
-import { contractLabel, sameContract, type ContractResult, type Report } from '../report.ts'
+import { contractLabel, historyTarget, sameContract, type ContractResult, type Report } from '../report.ts'
 import { isVolatileKey } from '../recordings/volatile.ts'
 import { printable } from './markdown.ts'
-import type { Reporter } from './reporter.ts'
+import type { HistoryPoint, RenderContext, Reporter } from './reporter.ts'
 
-/** One past result of a contract, from the history database, oldest first. */
-export interface HistoryPoint {
-  at: string
-  target?: string
-  contract: string
-  status: string
-  durationMs: number
-}
-
-export interface HtmlContext {
-  history?: readonly HistoryPoint[]
-}
+export type { HistoryPoint }
+type HtmlContext = RenderContext
 
 const esc = (s: string) => printable(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
 
@@ -122,22 +112,56 @@ function sideBySide(golden: NonNullable<Finding['evidence']['golden']>, now: str
   return `<table class="diff"><caption>Body: the golden recording "${esc(golden.recording)}" of ${esc(golden.recordedAt)}${golden.status !== undefined ? ` (${golden.status})` : ''} beside this run; values that change every run are dimmed</caption><thead><tr><th>golden</th><th>this run</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
 
-/** A strip of past results (and this run's), one cell per run, with a latency line over it. */
-function timeline(points: readonly { status: string; durationMs: number; at: string }[]): string {
+/** Width of one run in the timeline and the latency chart (narrower for long histories). */
+const cellWidth = (runs: number) => (runs > 30 ? 5 : runs > 15 ? 8 : 12)
+
+/** A strip of past results (and this run's), one cell per run: green passed, red drift, grey not judged. */
+function timeline(points: readonly HistoryPoint[]): string {
   if (points.length === 0) return ''
-  const w = 8
+  const w = cellWidth(points.length)
   const width = points.length * w
-  const max = Math.max(1, ...points.map((p) => p.durationMs))
-  const cells = points.map((p, i) => `<rect x="${i * w}" y="14" width="${w - 1}" height="8" class="${STATUS_CLASS[p.status] ?? 'none'}"><title>${esc(p.at)}: ${esc(p.status)}, ${duration(p.durationMs)}</title></rect>`)
-  const line = points.map((p, i) => `${i * w + w / 2},${(12 - (p.durationMs / max) * 11).toFixed(1)}`).join(' ')
-  return `<svg class="timeline" role="img" aria-label="${points.length} run${points.length === 1 ? '' : 's'}: ${points.filter((p) => p.status === 'failed').length} with drift" width="${width}" height="22" viewBox="0 0 ${width} 22">${cells.join('')}<polyline points="${line}" class="latency"/></svg>`
+  const cells = points.map((p, i) => `<rect x="${i * w}" y="0" width="${w - 1}" height="12" class="${STATUS_CLASS[p.status] ?? 'none'}"><title>${esc(p.at)}: ${esc(p.status)}, ${duration(p.durationMs)}</title></rect>`)
+  return `<svg class="timeline" role="img" aria-label="${points.length} run${points.length === 1 ? '' : 's'}: ${points.filter((p) => p.status === 'failed').length} with drift" width="${width}" height="12" viewBox="0 0 ${width} 12">${cells.join('')}</svg>`
+}
+
+/** A run's time per request on a contract; none when it sent nothing or the history does not say. */
+function perRequest(p: HistoryPoint): number | undefined {
+  return p.requests && p.requests > 0 && p.status !== 'skipped' ? p.durationMs / p.requests : undefined
+}
+
+/**
+ * Probe latency over the same runs as the timeline (one column per run, aligned with it): time per
+ * request, the scale's top labelled, a dot per run with its value, gaps where a run sent nothing.
+ */
+function latencyChart(points: readonly HistoryPoint[]): string {
+  const values = points.map(perRequest)
+  const known = values.filter((v): v is number => v !== undefined)
+  if (known.length === 0) return ''
+  const w = cellWidth(points.length)
+  const top = 12
+  const h = 24
+  const max = Math.max(1, ...known)
+  const sorted = [...known].sort((a, b) => a - b)
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!
+  const now = values[values.length - 1]
+  const xy = values.map((v, i) => (v === undefined ? undefined : { x: i * w + w / 2, y: top + h - (v / max) * h, v, at: points[i]!.at }))
+  const segments: string[][] = [[]]
+  for (const p of xy) {
+    if (p) segments[segments.length - 1]!.push(`${p.x.toFixed(1)},${p.y.toFixed(1)}`)
+    else if (segments[segments.length - 1]!.length) segments.push([])
+  }
+  const lines = segments.filter((s) => s.length > 1).map((s) => `<polyline points="${s.join(' ')}"/>`)
+  const dots = xy.flatMap((p) => (p ? [`<circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="1.8"><title>${esc(p.at)}: ${duration(p.v)} per request</title></circle>`] : []))
+  const width = Math.max(points.length * w, 200)
+  const label = `max ${duration(max)} · median ${duration(median)}${now !== undefined ? ` · now ${duration(now)}` : ''}`
+  return `<svg class="latency" role="img" aria-label="Latency per request over ${points.length} run${points.length === 1 ? '' : 's'}: ${label}" width="${width}" height="${top + h + 2}" viewBox="0 0 ${width} ${top + h + 2}"><text x="0" y="9">${label}</text><line x1="0" y1="${top + h + 0.5}" x2="${points.length * w}" y2="${top + h + 0.5}" class="axis"/>${lines.join('')}${dots.join('')}</svg>`
 }
 
 const STYLE = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
 main{max-width:1100px;margin:0 auto;padding:0 16px 48px}
 .band{padding:16px;color:#fff}.band.pass{background:#1f7a3a}.band.drift,.band.error{background:#b3261e}.band.inconclusive,.band.interrupted{background:#6b6b6b}
-.band h1{margin:0 0 8px;font-size:22px}.band dl{display:flex;flex-wrap:wrap;gap:4px 24px;margin:0}.band dt{opacity:.8}.band dd{margin:0 0 0 4px;font-weight:600}
+.band h1{margin:0 0 8px;font-size:22px}.band dl{display:flex;flex-wrap:wrap;gap:4px 24px;margin:0}.band dl>div{display:flex}.band dt{opacity:.8}.band dd{margin:0 0 0 6px;font-weight:600}
 table{border-collapse:collapse;width:100%;margin:8px 0}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #ddd;vertical-align:top}
 .sev{font-weight:700}.sev.breaking{color:#b3261e}.sev.warning{color:#8a5a00}.sev.info{color:#555}
 section.finding{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 16px;margin:12px 0}
@@ -146,7 +170,7 @@ table.headers th{font-family:ui-monospace,monospace;white-space:nowrap}table.hea
 tr.named{background:#fff3c4;font-weight:600}
 table.diff{table-layout:fixed;font-family:ui-monospace,monospace;font-size:12px}table.diff td{white-space:pre-wrap;word-break:break-all;border:none;padding:0 8px;width:50%}
 table.diff tr.del td:first-child,table.diff tr.change td:first-child{background:#fde2e1}table.diff tr.add td:last-child,table.diff tr.change td:last-child{background:#dff5e3}table.diff tr.volatile{opacity:.45}
-svg.timeline rect.pass{fill:#1f7a3a}svg.timeline rect.drift{fill:#b3261e}svg.timeline rect.none{fill:#bbb}svg.timeline .latency{fill:none;stroke:#333;stroke-width:1}
+svg.timeline rect.pass{fill:#1f7a3a}svg.timeline rect.drift{fill:#b3261e}svg.timeline rect.none{fill:#bbb}\nsvg.latency{display:block;margin-top:3px}svg.latency polyline{fill:none;stroke:#335;stroke-width:1}svg.latency circle{fill:#335}svg.latency .axis{stroke:#ccc}svg.latency text{font-size:9px;fill:#555}
 #filters{margin:12px 0;padding:8px;border:1px solid #ddd;background:#fff}
 [hidden]{display:none!important}
 `
@@ -183,11 +207,11 @@ export function renderHtml(r: Report, ctx: HtmlContext = {}): string {
     `<title>driftwatch: ${HEADLINE[r.outcome]} ${esc(r.target)}</title>`,
     `<style>${STYLE}</style></head><body>`,
     `<header class="band ${r.outcome}" id="summary"><h1>driftwatch: ${HEADLINE[r.outcome]}</h1><dl>`,
-    `<dt>Target</dt><dd>${esc(r.target)}${r.scenario ? ` (scenario ${esc(r.scenario)})` : ''}</dd>`,
-    `<dt>API version</dt><dd>${esc(r.apiVersion)}</dd>`,
-    `<dt>Run</dt><dd>${esc(r.startedAt)} (${duration(ms)})</dd>`,
-    `<dt>Contracts</dt><dd>${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive</dd>`,
-    `<dt>Findings</dt><dd>${s.breaking} breaking, ${s.warning} warning, ${s.info} info</dd>`,
+    `<div><dt>Target</dt><dd>${esc(r.target)}${r.scenario ? ` (scenario ${esc(r.scenario)})` : ''}${r.origin ? ` (traffic to ${esc(r.origin)})` : ''}</dd></div>`,
+    `<div><dt>API version</dt><dd>${esc(r.apiVersion)}</dd></div>`,
+    `<div><dt>Run</dt><dd>${esc(r.startedAt)} (${duration(ms)})</dd></div>`,
+    `<div><dt>Contracts</dt><dd>${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive</dd></div>`,
+    `<div><dt>Findings</dt><dd>${s.breaking} breaking, ${s.warning} warning, ${s.info} info</dd></div>`,
     '</dl></header><main>',
   )
   out.push(
@@ -220,7 +244,7 @@ export function renderHtml(r: Report, ctx: HtmlContext = {}): string {
       )
     })
   }
-  out.push('<h2>Contracts</h2><table class="contracts"><thead><tr><th>Contract</th><th>Request</th><th>Result</th><th>Requests</th><th>Time</th><th>History</th></tr></thead><tbody>')
+  out.push('<h2>Contracts</h2><table class="contracts"><thead><tr><th>Contract</th><th>Request</th><th>Result</th><th>Requests</th><th>Time</th><th>History (results; latency per request)</th></tr></thead><tbody>')
   for (const c of r.results) out.push(contractRow(c, r, ctx))
   out.push('</tbody></table></main>', `<script>${SCRIPT}</script>`, '</body></html>', '')
   return out.join('\n')
@@ -228,10 +252,12 @@ export function renderHtml(r: Report, ctx: HtmlContext = {}): string {
 
 function contractRow(c: ContractResult, r: Report, ctx: HtmlContext): string {
   const label = contractLabel(c)
-  const past = (ctx.history ?? []).filter((p) => sameContract(p, c))
-  const points = [...past, { at: r.startedAt, status: c.status, durationMs: c.durationMs }]
+  // The history of this contract on this target, finished before this run (a merged report's shards may already be in it).
+  const target = c.target ?? historyTarget(r)
+  const past = (ctx.history ?? []).filter((p) => p.contract === c.contract && p.target === target && p.at < r.startedAt)
+  const points: HistoryPoint[] = [...past, { at: r.startedAt, contract: c.contract, status: c.status, durationMs: c.durationMs, requests: c.probes }]
   const worst = r.findings.filter((f) => sameContract(f, c)).sort(worstFirst)[0]
-  return `<tr id="${esc(label)}" data-contract="${esc(label)}"><td><a href="#${esc(label)}">${esc(label)}</a></td><td><code>${esc(c.request)}</code></td><td class="${STATUS_CLASS[c.status] ?? ''}">${esc(c.status)}${c.reason ? `: ${esc(c.reason)}` : ''}${worst ? ` <span class="sev ${worst.severity}">(${esc(worst.title)})</span>` : ''}</td><td>${c.probes}</td><td>${duration(c.durationMs)}</td><td>${timeline(points)}</td></tr>`
+  return `<tr id="${esc(label)}" data-contract="${esc(label)}"><td><a href="#${esc(label)}">${esc(label)}</a></td><td><code>${esc(c.request)}</code></td><td class="${STATUS_CLASS[c.status] ?? ''}">${esc(c.status)}${c.reason ? `: ${esc(c.reason)}` : ''}${worst ? ` <span class="sev ${worst.severity}">(${esc(worst.title)})</span>` : ''}</td><td>${c.probes}</td><td>${duration(c.durationMs)}</td><td>${timeline(points)}${latencyChart(points)}</td></tr>`
 }
 
 export const htmlReporter: Reporter = {

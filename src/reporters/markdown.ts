@@ -133,7 +133,7 @@ export const markdownReporter: Reporter = {
       '',
       '| | |',
       '|---|---|',
-      `| Target | ${cell(r.target)}${r.scenario ? ` (scenario \`${r.scenario}\`)` : ''} |`,
+      `| Target | ${cell(r.target)}${r.scenario ? ` (scenario \`${r.scenario}\`)` : ''}${r.origin ? ` (traffic to ${cell(r.origin)})` : ''} |`,
       `| API version | ${r.apiVersion} |`,
       `| Run | ${r.startedAt} (${duration(ms)})${r.interrupted ? ', **interrupted**' : ''} |`,
       `| Contracts | ${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive |`,

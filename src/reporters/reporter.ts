@@ -1,9 +1,22 @@
 /** A reporter renders the canonical report into one file format. Pure: no I/O. */
 import type { Report } from '../report.ts'
 
+/** One past result of a contract, from the history database, oldest first. */
+export interface HistoryPoint {
+  /** When that run finished. */
+  at: string
+  /** The history target it ran against (see historyTarget()). */
+  target?: string
+  contract: string
+  status: string
+  durationMs: number
+  /** Requests the contract sent in that run (0 or absent when the history does not say). */
+  requests?: number
+}
+
 /** What a format may show besides the report: the contracts' past results (report.html's timelines). */
 export interface RenderContext {
-  history?: readonly { at: string; target?: string; contract: string; status: string; durationMs: number }[]
+  history?: readonly HistoryPoint[]
 }
 
 /** One output format. */

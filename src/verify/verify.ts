@@ -16,6 +16,7 @@ import { HarnessError } from '../errors.ts'
 import { chooseGolden, loadRecordings } from '../recordings/store.ts'
 import type { FailOn, Report } from '../report.ts'
 import type { FormatId } from '../reporters/index.ts'
+import type { RenderContext } from '../reporters/reporter.ts'
 import { trafficState } from '../traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
 import type { TrafficEntry } from '../traffic/entry.ts'
@@ -43,6 +44,8 @@ export interface VerifyOptions {
   /** A HAR file, a VCR cassette, or a recordings directory. */
   input: string
   contractsDir: string
+  /** The contracts' past results, for report.html's timelines. */
+  history?: RenderContext['history']
   /** Golden recordings to compare the traffic with (those of the traffic's own origin); default none. */
   recordingsDir?: string
   outDir: string
@@ -85,17 +88,17 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   const it = entries[Symbol.asyncIterator]()
   const t0 = performance.now()
 
-  // Yesterday's traffic (record --from) as the golden of today's: only recordings of the same origin, never the
-  // simulator's. The origin is told from the first entries, read before judging starts.
+  // The origin is told from the first entries, read before judging starts: the report and the history name it, and
+  // yesterday's traffic (record --from) is the golden of today's: only recordings of the same origin, never the simulator's.
   const wantsGolden = kind !== 'recordings' && opts.recordingsDir !== undefined && existsSync(resolve(cwd, opts.recordingsDir))
   const head: TrafficEntry[] = []
-  while (wantsGolden && head.length < ORIGIN_SAMPLE) {
+  while (head.length < ORIGIN_SAMPLE && !opts.signal?.aborted) {
     const r = await it.next()
     if (r.done) break
     head.push(r.value)
   }
-  const origin = wantsGolden ? originOf(head.map((e) => e.observation.request.url)) : undefined
-  const recordings = origin ? chooseGolden(loadRecordings(resolve(cwd, opts.recordingsDir!), cwd), origin) : undefined
+  const origin = originOf(head.map((e) => e.observation.request.url))
+  const recordings = origin && wantsGolden ? chooseGolden(loadRecordings(resolve(cwd, opts.recordingsDir!), cwd), origin) : undefined
 
   const traffic = new TrafficJudge({
     pack,
@@ -132,7 +135,8 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   tell(true)
   if (traffic.counts.entries === 0 && !interrupted) throw new HarnessError('DW_USAGE', `${rel} holds no ${kind === 'recordings' ? 'recordings' : kind === 'har' ? 'HAR entries' : 'interactions'}: nothing to verify`)
   const judged = await traffic.report(`${kind}:${rel}`, redactor)
-  const report: Report = interrupted ? { ...judged, outcome: 'interrupted', interrupted: true } : judged
-  const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd, ...(opts.failOn ? { failOn: opts.failOn } : {}) })
+  const located: Report = origin ? { ...judged, origin } : judged
+  const report: Report = interrupted ? { ...located, outcome: 'interrupted', interrupted: true } : located
+  const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.history ? { history: opts.history } : {}) })
   return { ...written, redactor, counts: traffic.counts }
 }

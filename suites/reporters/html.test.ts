@@ -44,13 +44,50 @@ describe('report.html', () => {
   })
 
   it('draws each contract\'s timeline from the history plus this run, failed runs in red', () => {
-    const history = ['passed', 'failed', 'passed', 'failed'].map((status, i) => ({ at: `2026-11-0${i + 1}T00:00:00Z`, contract: 'media.retrieve-url', status, durationMs: 10 + i }))
+    const history = ['passed', 'failed', 'passed', 'failed'].map((status, i) => ({ at: `2026-11-0${i + 1}T00:00:00Z`, target: 'sim', contract: 'media.retrieve-url', status, durationMs: 10 + i, requests: 1 }))
     const out = renderHtml(settle(sampleReport, 'breaking'), { history })
     const row = out.split('\n').find((l) => l.startsWith('<tr id="media.retrieve-url"'))!
     expect(row).toContain('aria-label="5 runs: 3 with drift"')
     expect([...row.matchAll(/<rect [^>]*class="(\w+)"/g)].map((m) => m[1])).toEqual(['pass', 'drift', 'pass', 'drift', 'drift'])
     const other = out.split('\n').find((l) => l.startsWith('<tr id="media.upload"'))!
     expect(other).toContain('aria-label="1 run: 0 with drift"') // a warning below --fail-on is not drift
+  })
+
+  it("draws only this target's past, and only what finished before this run", () => {
+    const point = { target: 'sim', contract: 'media.retrieve-url', status: 'failed', durationMs: 9, requests: 1 }
+    const history = [
+      { ...point, at: '2026-11-01T00:00:00Z', target: 'traffic https://graph.facebook.com' },
+      { ...point, at: '2026-11-02T00:00:00Z', contract: 'media.upload' },
+      { ...point, at: '2026-11-23T00:00:00Z' }, // after the sample report started: a merged shard, already in the history
+      { ...point, at: '2026-11-03T00:00:00Z', status: 'passed' },
+    ]
+    const row = renderHtml(settle(sampleReport, 'breaking'), { history }).split('\n').find((l) => l.startsWith('<tr id="media.retrieve-url"'))!
+    expect([...row.matchAll(/<rect [^>]*class="(\w+)"/g)].map((m) => m[1])).toEqual(['pass', 'drift'])
+  })
+
+  it('charts latency per request over the same runs, with gaps where a run sent nothing', () => {
+    const history = [
+      { at: '2026-11-01T00:00:00Z', status: 'passed', durationMs: 40, requests: 2 }, // 20 ms each
+      { at: '2026-11-02T00:00:00Z', status: 'skipped', durationMs: 0, requests: 0 },
+      { at: '2026-11-03T00:00:00Z', status: 'passed', durationMs: 120, requests: 3 }, // 40 ms
+      { at: '2026-11-04T00:00:00Z', status: 'passed', durationMs: 30, requests: 1 },
+    ].map((p) => ({ ...p, target: 'sim', contract: 'phone-numbers.get' }))
+    const row = renderHtml(settle(sampleReport, 'breaking'), { history }).split('\n').find((l) => l.startsWith('<tr id="phone-numbers.get"'))!
+    // This run: 1530 ms over 3 requests = 510 ms each, the highest.
+    expect(row).toContain('aria-label="Latency per request over 5 runs: max 510 ms · median 30 ms · now 510 ms"')
+    expect([...row.matchAll(/<circle [^>]*><title>([^<]*)<\/title>/g)].map((m) => m[1])).toEqual([
+      '2026-11-01T00:00:00Z: 20 ms per request',
+      '2026-11-03T00:00:00Z: 40 ms per request',
+      '2026-11-04T00:00:00Z: 30 ms per request',
+      '2026-11-22T02:00:00.000Z: 510 ms per request',
+    ])
+    expect(row.match(/<polyline /g)).toHaveLength(1) // the skipped run breaks the line: the lone first point has no segment
+  })
+
+  it('draws no latency chart for a contract that never sent a request', () => {
+    const row = renderHtml(settle(sampleReport, 'breaking')).split('\n').find((l) => l.startsWith('<tr id="messages.send-text"'))!
+    expect(row).toContain('<svg class="timeline"')
+    expect(row).not.toContain('<svg class="latency"')
   })
 
   it('goes through the same redaction as every output', () => {

@@ -37,8 +37,10 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
       const shard = str(v, 'shard') !== undefined ? parseShard(str(v, 'shard')!) : undefined
       const concurrency = wholeNumber(str(v, 'concurrency'), '--concurrency', 1, 64)
       const { target: _t, scenario: _s, ...common } = flags
+      const history = await pastResults(v, outDir, io, formats)
       const { report, files } = await runCheckTargets({
         ...common,
+        ...(history ? { history } : {}),
         targetsFile,
         ...(shard ? { shard } : {}),
         ...(concurrency ? { concurrency } : {}),
@@ -60,7 +62,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     // Loaded on demand: --help and usage errors answer without loading undici, ajv and yaml.
     const { runCheck } = await import('../../check.ts')
     const recordingsDir = resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
-    const history = formats.includes('html') ? await pastResults(v, outDir, io, flags.target) : undefined
+    const history = await pastResults(v, outDir, io, formats)
     const result = await runCheck({ ...flags, outDir, formats, failOn, recordingsDir, ...(history ? { history } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     if (report.outcome === 'error') {
@@ -84,21 +86,9 @@ export async function addToHistory(v: Values, outDir: string, report: Report, io
   if (problem) io.stderr(`driftwatch: ${problem}`)
 }
 
-/** The contracts' past results on this target from the history database, for report.html; none when there is no history. */
-async function pastResults(v: Values, outDir: string, io: CliIO, target: string) {
-  const file = historyFile(v, outDir, io.cwd)
-  const { existsSync } = await import('node:fs')
-  if (!file || !existsSync(file)) return undefined
-  const { HistoryStore } = await import('../../history/store.ts')
-  const store = new HistoryStore(file)
-  try {
-    return store
-      .timeline()
-      .filter((p) => p.target === target)
-      .map(({ at, contract, status, durationMs }) => ({ at, contract, status, durationMs }))
-  } catch {
-    return undefined
-  } finally {
-    store.close()
-  }
+/** The contracts' recent past from the history database (report.html's timelines); none without html or a history. */
+export async function pastResults(v: Values, outDir: string, io: CliIO, formats: readonly string[], before?: string) {
+  if (!formats.includes('html')) return undefined
+  const { pastResults: load } = await import('../../history/past.ts')
+  return load(historyFile(v, outDir, io.cwd), before)
 }

@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
 import { finalLine } from '../lines.ts'
 import { exitCodeOf } from '../../report.ts'
+import { pastResults } from './check.ts'
 
 export const merge: Command = {
   name: 'merge',
@@ -13,6 +14,7 @@ outcome follows the same rule as every report: drift on any target at or above -
   positionals: true,
   options: {
     ...reportOptions(DEFAULTS.mergeOut),
+    history: { type: 'string', arg: '<file>', help: "the history database report.html's timelines are drawn from (default\nhistory.db next to the --out folder); merge adds nothing to it: the shards did" },
     ...GLOBAL,
   },
   async run(v, positionals, io) {
@@ -27,7 +29,9 @@ outcome follows the same rule as every report: drift on any target at or above -
     const inputs = readReports(positionals, io.cwd)
     await assertWritable(outDir, '--out', io.cwd)
     // The shards' reports were redacted when written; the pattern-based pass runs again on the way out.
-    const { report, files } = await writeReports(mergeReports(inputs), { outDir, formats, failOn, redactor: new Redactor({ secrets: [] }), cwd: io.cwd })
+    const merged = mergeReports(inputs)
+    const history = await pastResults(v, outDir, io, formats, merged.startedAt)
+    const { report, files } = await writeReports(merged, { outDir, formats, failOn, redactor: new Redactor({ secrets: [] }), cwd: io.cwd, ...(history ? { history } : {}) })
     io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))
     io.stdout(`Reports: ${files.join(', ')}`)
     return exitCodeOf(report)

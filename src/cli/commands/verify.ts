@@ -4,7 +4,7 @@ import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
 import { finalLine } from '../lines.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
-import { addToHistory } from './check.ts'
+import { addToHistory, pastResults } from './check.ts'
 import type { VerifyProgress } from '../../verify/verify.ts'
 
 /** How often a progress line is shown on a terminal. */
@@ -58,12 +58,15 @@ usable response.`,
       shown = Date.now()
       io.stderr(progressText(p))
     }
+    const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.verifyOut)
+    const history = await pastResults(v, outDir, io, formats)
     const { report, files, redactor, counts } = await runVerify({
       input: positionals[0]!,
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       recordingsDir: str(v, 'recordings') ?? DEFAULTS.recordings,
-      outDir: resolve(io.cwd, str(v, 'out') ?? DEFAULTS.verifyOut),
+      outDir,
       formats,
+      ...(history ? { history } : {}),
       failOn,
       env: io.env,
       cwd: io.cwd,
@@ -85,7 +88,7 @@ usable response.`,
     }
     io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
     io.stdout(`Reports: ${files.join(', ')}`)
-    await addToHistory(v, resolve(io.cwd, str(v, 'out') ?? DEFAULTS.verifyOut), report, io, 'verify')
+    await addToHistory(v, outDir, report, io, 'verify')
     return exitCodeOf(report)
   },
 }
