@@ -16,9 +16,11 @@
  *     capped at BENCH_VERIFY_HEAP_MB (default 192, 0 skips) to show what it really holds.
  *
  *  6. watch: time from a seed incident to its alert, at the default budget and at 10x (watch.ts).
+ *  7. html: report.html of the largest scenario with a full history behind it: its size, and the time
+ *     headless Chromium takes to open it (html.ts).
  *
  * `npm run bench -- --only <section>` (or BENCH_ONLY=<section>) runs one section alone: throughput,
- * memory, gate, proxy, verify or watch.
+ * memory, gate, proxy, verify, watch or html.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -30,7 +32,7 @@ import { writeLargeHar } from '../suites/helpers/large-har.ts'
 const here = import.meta.dirname
 const onlyArg = process.argv.indexOf('--only')
 const only = onlyArg >= 0 ? process.argv[onlyArg + 1] : process.env.BENCH_ONLY
-const SECTIONS = ['throughput', 'memory', 'gate', 'proxy', 'verify', 'watch']
+const SECTIONS = ['throughput', 'memory', 'gate', 'proxy', 'verify', 'watch', 'html']
 if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`--only takes one of ${SECTIONS.join(', ')} (got "${only}")`)
 const runs = (section: string) => only === undefined || only === section
 
@@ -144,4 +146,10 @@ if (runs('verify')) {
 if (runs('watch')) {
   const { benchWatch } = await import('./watch.ts')
   await benchWatch()
+}
+
+// 7. report.html: size and time to open in headless Chromium.
+if (runs('html')) {
+  const { benchHtml } = await import('./html.ts')
+  await benchHtml()
 }
