@@ -171,7 +171,14 @@ describe('redaction of every file written', () => {
       const out = dir()
       const recs = join(out, 'recordings')
       await runRecord({ target: sim.url, contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recs, env, cwd: ROOT, minIntervalMs: 0 })
-      await runCheck({ target: sim.url, contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recs, outDir: join(out, 'reports'), formats: ['json', 'md', 'junit'], env, cwd: ROOT, minIntervalMs: 0 })
+      await runCheck({ target: sim.url, contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recs, outDir: join(out, 'reports'), formats: ['json', 'md', 'junit', 'html'], env, cwd: ROOT, minIntervalMs: 0 })
+      // Drifting runs too: their evidence carries bodies, headers, curls and the golden side beside them.
+      for (const scenario of ['error-code-unknown', 'media-sha256-missing']) {
+        sim.setScenario(scenario)
+        await runCheck({ target: sim.url, contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recs, outDir: join(out, scenario), formats: ['json', 'md', 'junit', 'html'], env, cwd: ROOT, minIntervalMs: 0 })
+      }
+      expect(readFileSync(join(out, 'error-code-unknown', 'report.html'), 'utf8')).toContain('<section class="finding"')
+      expect(readFileSync(join(out, 'media-sha256-missing', 'report.html'), 'utf8')).toContain('<table class="diff">')
       const files = filesUnder(out)
       expect(files.length).toBeGreaterThan(13)
       const secrets = [sim.credentials.token, sim.credentials.testRecipient, '631-555-0142', '6315550142']
