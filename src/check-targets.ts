@@ -14,7 +14,7 @@ import { runInSession } from './check.ts'
 import { openSession } from './session.ts'
 import { loadTargets, shardOf, targetEnvironment, type Target } from './targets.ts'
 import { Redactor } from './transport/redact.ts'
-import type { RenderContext } from './reporters/reporter.ts'
+import type { Past } from './history/since.ts'
 import { writeReports } from './write-reports.ts'
 
 export interface TargetsCheckOptions {
@@ -34,8 +34,8 @@ export interface TargetsCheckOptions {
   outDir: string
   formats: readonly FormatId[]
   failOn?: FailOn
-  /** The contracts' past results, for report.html's timelines. */
-  history?: RenderContext['history']
+  /** The run's past from the history (since when; report.html's timelines). */
+  past?: Past
   env: Readonly<Record<string, string | undefined>>
   cwd?: string
   signal?: AbortSignal
@@ -84,7 +84,7 @@ export async function runCheckTargets(opts: TargetsCheckOptions): Promise<{ repo
     ...(interrupted ? { interrupted: true } : {}),
   }
   const redactor = new Redactor({ secrets, personal })
-  return writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.history ? { history: opts.history } : {}) })
+  return writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.past ? { past: opts.past } : {}) })
 }
 
 async function runTarget(t: Target, opts: TargetsCheckOptions, secrets: string[], personal: (string | undefined)[]): Promise<{ section: TargetSection; report?: Report }> {

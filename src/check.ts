@@ -6,7 +6,8 @@ import type { Probe } from './contracts/types.ts'
 import { isHarnessError } from './errors.ts'
 import type { Observation } from './observation.ts'
 import { summarize, type FailOn, type Report } from './report.ts'
-import type { FormatId, RenderContext } from './reporters/index.ts'
+import type { Past } from './history/since.ts'
+import type { FormatId } from './reporters/index.ts'
 import { DEFAULT_RETRY } from './runner/retry.ts'
 import { runContracts, type ProgressEvent, type RetryEvent } from './runner/run.ts'
 import { openSession, type Session, type SessionOptions } from './session.ts'
@@ -21,8 +22,8 @@ export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
   formats: readonly FormatId[]
   /** The severity that is drift in every report format (default breaking). */
   failOn?: FailOn
-  /** The contracts' past results, for report.html's timelines. */
-  history?: RenderContext['history']
+  /** The run's past from the history (since when; report.html's timelines). */
+  past?: Past
   samples?: number
   /** `fresh` (default): each sample of a repeatable probe over its own new connection; `reuse`: one keep-alive connection. */
   connection?: 'fresh' | 'reuse'
@@ -99,7 +100,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   await assertWritable(opts.outDir, '--out', opts.cwd)
   const session = await openSession(opts)
   const startedAt = new Date().toISOString()
-  const write = (report: Report) => writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor: session.redactor, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.history ? { history: opts.history } : {}) })
+  const write = (report: Report) => writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor: session.redactor, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.past ? { past: opts.past } : {}) })
   try {
     const report = await runInSession(session, opts)
     return { ...(await write(report)), redactor: session.redactor }

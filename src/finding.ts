@@ -58,8 +58,10 @@ export interface Finding extends Omit<FindingDraft, 'observationIndex' | 'sample
   of: number
   /** ISO time this finding was first reported: this run, or an earlier run whose report still showed it. */
   since: string
-  /** False when the previous report in the same output directory already had this finding. */
+  /** False when the finding was already open: in the history's latest run of the contract, else in the previous report in the same output directory. */
   new: boolean
+  /** From the history: earlier episodes of this finding (same contract and check) that cleared, and when the last one did. */
+  recurring?: { cleared: number; lastClearedAt: string }
 }
 
 /** Identity of a finding across runs: same contract, check and title (titles carry the essential values). */

@@ -6,8 +6,10 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { ensureDir, writeFileAtomic } from './atomic-write.ts'
 import { HarnessError } from './errors.ts'
-import { carrySince, settle, type FailOn, type Report } from './report.ts'
-import { reporters, type FormatId, type RenderContext } from './reporters/index.ts'
+import { applyPast, type Past } from './history/since.ts'
+import { withoutPersonalData } from './recordings/personal-data.ts'
+import { carrySince, historyTarget, settle, type FailOn, type Report } from './report.ts'
+import { reporters, type FormatId } from './reporters/index.ts'
 import type { Redactor } from './transport/redact.ts'
 
 /** Where and what to write. */
@@ -18,8 +20,8 @@ export interface WriteOptions {
   /** The threshold every format decides drift with (report.json records it); default the report's own, else breaking. */
   failOn?: FailOn
   cwd?: string
-  /** The contracts' past results, for report.html's timelines. */
-  history?: RenderContext['history']
+  /** The run's past from the history: since when each finding is open, and report.html's timelines. */
+  past?: Past
 }
 
 /** Reads the previous report.json in `outDir`, if any and readable; a broken one is ignored. */
@@ -34,11 +36,14 @@ export function readPreviousReport(outDir: string): Report | undefined {
   }
 }
 
-/** Carries `since` from the previous report, settles it at --fail-on, writes every file atomically, returns the report written and the paths. */
+/** Carries `since` from the previous report and the history, settles it at --fail-on, writes every file atomically, returns the report written and the paths. */
 export async function writeReports(report: Report, opts: WriteOptions): Promise<{ report: Report; files: string[] }> {
   const cwd = opts.cwd ?? process.cwd()
   const previous = readPreviousReport(opts.outDir)
-  const final: Report = settle({ ...report, findings: carrySince(report.findings, previous) }, opts.failOn ?? report.failOn ?? 'breaking')
+  // Personal data as every output has it: the placeholders recordings use (check's evidence carries live bodies).
+  const carried = carrySince(withoutPersonalData(report.findings), previous)
+  const findings = opts.past ? applyPast(carried, opts.past, historyTarget(report)) : carried
+  const final: Report = settle({ ...report, findings }, opts.failOn ?? report.failOn ?? 'breaking')
   try {
     await ensureDir(opts.outDir)
   } catch (err) {
@@ -50,7 +55,7 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
     const r = reporters[f]
     const path = join(opts.outDir, r.fileName)
     try {
-      await writeFileAtomic(path, opts.redactor.text(r.render(final, opts.history ? { history: opts.history } : {})))
+      await writeFileAtomic(path, opts.redactor.text(r.render(final, opts.past ? { history: opts.past.results } : {})))
     } catch (err) {
       throw new HarnessError('DW_OUTPUT_FAILED', `cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --out with a writable directory`)
     }

@@ -10,6 +10,7 @@
  *
  * Business names (`verified_name`) are public and kept; secrets are the Redactor's job, not this.
  */
+import type { Finding } from '../finding.ts'
 import { MAX_WALK_DEPTH, TOO_DEEP } from '../json.ts'
 
 /** Keys whose string values are phone numbers or WhatsApp ids. */
@@ -18,6 +19,8 @@ const PHONE_KEYS = new Set(['wa_id', 'display_phone_number', 'phone_number', 'ph
 const NAME_KEYS = new Set(['formatted_name', 'first_name', 'last_name', 'middle_name', 'full_name'])
 /** `name` is personal under these parents (a contact's profile), not elsewhere (templates have names). */
 const NAME_PARENTS = new Set(['profile', 'contacts', 'contact', 'user'])
+/** A placeholder's digits (`1555` and a zero-padded index): already replaced, by this run or the one that recorded it. */
+const PLACEHOLDER_DIGITS = /^15550*[1-9]\d{0,5}$/
 /** An international number inside free text, e.g. an error message quoting the recipient. */
 const E164_IN_TEXT = /\+\d[\d ()-]{8,18}\d/g
 
@@ -56,7 +59,7 @@ export class PersonalDataRedactor {
   /** The placeholder of a phone number: same punctuation and digit count, digits from the placeholder index. */
   phone(value: string): string {
     const digits = value.replace(/\D/g, '')
-    if (digits.length < 5 || this.fakes.has(value)) return value
+    if (digits.length < 5 || this.fakes.has(value) || PLACEHOLDER_DIGITS.test(digits)) return value
     let fakeDigits = this.phones.get(digits)
     if (!fakeDigits) {
       const n = String(this.phones.size + 1)
@@ -124,9 +127,57 @@ export class PersonalDataRedactor {
   }
 }
 
+/** Whether values under this key are personal data (replaced by placeholders wherever driftwatch writes them). */
+export function isPersonalKey(key: string): boolean {
+  return PHONE_KEYS.has(key) || NAME_KEYS.has(key)
+}
+
 /** A phone number or WhatsApp id as Meta writes them: digits with optional `+`, spaces, dashes, parentheses; not a date. */
 function looksLikePhone(v: string): boolean {
   if (!/^\+?[\d ().-]+$/.test(v) || /^\d{4}-\d{2}-\d{2}/.test(v)) return false
   const n = v.replace(/\D/g, '').length
   return n >= 7 && n <= 15
+}
+
+/** A shell-quoted `--data-raw '...'` body in a curl line, unquoted. */
+function curlBody(curl: string): string | undefined {
+  const m = /--data-raw '((?:[^']|'\\'')*)'/.exec(curl)
+  return m?.[1]?.split(`'\\''`).join(`'`)
+}
+
+/**
+ * Findings as a report shows them: personal data in their evidence and words replaced by the same
+ * placeholders recordings use (numbered across the report; placeholders already there are kept).
+ * Every JSON body is read first, so a truncated excerpt, a curl or a title that quotes a value gets
+ * the same placeholder as the body it came from.
+ */
+export function withoutPersonalData<F extends Finding>(findings: readonly F[]): F[] {
+  const pd = new PersonalDataRedactor()
+  const learn = (text: string | undefined) => {
+    if (!text) return
+    try {
+      pd.json(JSON.parse(text))
+    } catch {
+      // an excerpt cut short, or not JSON: replaced as text below
+    }
+  }
+  for (const f of findings) {
+    learn(f.evidence.golden?.bodyExcerpt)
+    learn(f.evidence.bodyExcerpt)
+    if (f.evidence.curl) learn(curlBody(f.evidence.curl))
+  }
+  const t = (s: string) => pd.text(s)
+  const opt = (s: string | undefined) => (s === undefined ? s : pd.text(s))
+  return findings.map((f) => {
+    const ev = f.evidence
+    const evidence = {
+      ...ev,
+      ...(ev.request !== undefined ? { request: t(ev.request) } : {}),
+      ...(ev.headers ? { headers: ev.headers.map(([n, v]) => [n, t(v)] as [string, string]) } : {}),
+      ...(ev.bodyExcerpt !== undefined ? { bodyExcerpt: t(ev.bodyExcerpt) } : {}),
+      ...(ev.curl !== undefined ? { curl: t(ev.curl) } : {}),
+      ...(ev.golden ? { golden: { ...ev.golden, ...(ev.golden.bodyExcerpt !== undefined ? { bodyExcerpt: opt(ev.golden.bodyExcerpt)! } : {}) } } : {}),
+    }
+    return { ...f, title: t(f.title), message: t(f.message), expected: t(f.expected), actual: t(f.actual), evidence }
+  })
 }

@@ -17,8 +17,9 @@
  */
 import { causeKey, worstFirst, type Finding, type Severity } from '../finding.ts'
 import { contractLabel, historyTarget, sameContract, type ContractResult, type Report } from '../report.ts'
+import { isPersonalKey } from '../recordings/personal-data.ts'
 import { isVolatileKey } from '../recordings/volatile.ts'
-import { printable } from './markdown.ts'
+import { printable, sinceCell, sinceText } from './markdown.ts'
 import type { HistoryPoint, RenderContext, Reporter } from './reporter.ts'
 
 export type { HistoryPoint }
@@ -91,25 +92,37 @@ function diffLines(a: readonly string[], b: readonly string[]): [string | undefi
   const out: [string | undefined, string | undefined][] = []
   let i = 0
   let j = 0
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) out.push([a[i++], b[j++]])
-    else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) out.push([undefined, b[j++]])
-    else out.push([a[i++], undefined])
+  // Between two common lines, what the golden had and what this run has instead are paired line by
+  // line (a changed value is one row, side by side); the longer side's rest stands alone.
+  const gone: string[] = []
+  const came: string[] = []
+  const flush = () => {
+    for (let k = 0; k < Math.max(gone.length, came.length); k++) out.push([gone[k], came[k]])
+    gone.length = 0
+    came.length = 0
   }
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) {
+      flush()
+      out.push([a[i++], b[j++]])
+    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) came.push(b[j++]!)
+    else gone.push(a[i++]!)
+  }
+  flush()
   return out
 }
 
 const keyOf = (line: string | undefined) => (line ? /^\s*"([^"]+)":/.exec(line)?.[1] : undefined)
 
-/** The golden recording's body beside this run's, line by line; values that change every run are dimmed, not flagged. */
+/** The golden recording's body beside this run's, line by line; values that change every run, and personal data (placeholders), are dimmed, not flagged. */
 function sideBySide(golden: NonNullable<Finding['evidence']['golden']>, now: string): string {
   const rows = diffLines(lines(golden.bodyExcerpt!), lines(now)).map(([a, b]) => {
     const key = keyOf(a) ?? keyOf(b)
-    const volatile = key !== undefined && isVolatileKey(key)
+    const volatile = key !== undefined && (isVolatileKey(key) || isPersonalKey(key))
     const cls = volatile ? 'volatile' : a === undefined ? 'add' : b === undefined ? 'del' : a === b ? 'same' : 'change'
     return `<tr class="${cls}"><td>${a === undefined ? '' : esc(a)}</td><td>${b === undefined ? '' : esc(b)}</td></tr>`
   })
-  return `<table class="diff"><caption>Body: the golden recording "${esc(golden.recording)}" of ${esc(golden.recordedAt)}${golden.status !== undefined ? ` (${golden.status})` : ''} beside this run; values that change every run are dimmed</caption><thead><tr><th>golden</th><th>this run</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+  return `<table class="diff"><caption>Body: the golden recording "${esc(golden.recording)}" of ${esc(golden.recordedAt)}${golden.status !== undefined ? ` (${golden.status})` : ''} beside this run; values that change every run, and personal data (placeholders), are dimmed</caption><thead><tr><th>golden</th><th>this run</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
 
 /** Width of one run in the timeline and the latency chart (narrower for long histories). */
@@ -226,7 +239,7 @@ export function renderHtml(r: Report, ctx: HtmlContext = {}): string {
     gs.forEach((g, i) => {
       const cs = g.all.map((f) => contractLabel(f))
       out.push(
-        `<tr data-severity="${g.first.severity}" data-contracts="${esc(cs.join(' '))}"><td>${i + 1}</td><td class="sev ${g.first.severity}">${g.first.severity}</td><td><a href="#finding-${i + 1}">${esc(g.first.title)}</a></td><td>${cs.map((c) => `<a href="#${esc(c)}">${esc(c)}</a>`).join(', ')}</td><td>${g.all.reduce((n, f) => n + f.samples, 0)}/${g.all.reduce((n, f) => n + f.of, 0)}</td><td>${g.first.new ? 'new' : esc(g.first.since)}</td></tr>`,
+        `<tr data-severity="${g.first.severity}" data-contracts="${esc(cs.join(' '))}"><td>${i + 1}</td><td class="sev ${g.first.severity}">${g.first.severity}</td><td><a href="#finding-${i + 1}">${esc(g.first.title)}</a></td><td>${cs.map((c) => `<a href="#${esc(c)}">${esc(c)}</a>`).join(', ')}</td><td>${g.all.reduce((n, f) => n + f.samples, 0)}/${g.all.reduce((n, f) => n + f.of, 0)}</td><td>${esc(sinceCell(g.first))}</td></tr>`,
       )
     })
     out.push('</tbody></table><h2>Evidence</h2>')
@@ -236,7 +249,7 @@ export function renderHtml(r: Report, ctx: HtmlContext = {}): string {
       out.push(
         `<section class="finding" id="finding-${i + 1}" data-severity="${f.severity}" data-contracts="${esc(cs.join(' '))}">`,
         `<h3><span class="sev ${f.severity}">${f.severity}</span> ${i + 1}. ${esc(f.title)}</h3>`,
-        `<p>Check <code>${esc(f.check)}</code> on ${cs.map((c) => `<a href="#${esc(c)}">${esc(c)}</a>`).join(', ')}; seen in ${g.all.reduce((n, x) => n + x.samples, 0)} of ${g.all.reduce((n, x) => n + x.of, 0)} samples, ${f.new ? 'new this run' : `since ${esc(f.since)}`}.</p>`,
+        `<p>Check <code>${esc(f.check)}</code> on ${cs.map((c) => `<a href="#${esc(c)}">${esc(c)}</a>`).join(', ')}; seen in ${g.all.reduce((n, x) => n + x.samples, 0)} of ${g.all.reduce((n, x) => n + x.of, 0)} samples, ${esc(sinceText(f))}.</p>`,
         `<table><tr><th>Expected</th><td>${esc(f.expected)}</td></tr><tr><th>Actual</th><td>${esc(f.actual)}</td></tr></table>`,
         `<pre class="message">${esc(f.message)}</pre>`,
         evidence(f),

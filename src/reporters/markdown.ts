@@ -62,8 +62,22 @@ function headline(r: Report): string {
   }
 }
 
-function since(f: Finding): string {
-  return f.new ? 'new this run' : `since ${f.since}`
+/** `new this run`, `since <time>`; with the history, whether it came back: `…; back after clearing 2× (last cleared <time>)`. */
+export function sinceText(f: Pick<Finding, 'new' | 'since' | 'recurring'>): string {
+  const back = f.recurring ? `; back after clearing ${f.recurring.cleared}× (last cleared ${f.recurring.lastClearedAt})` : ''
+  return `${f.new ? 'new this run' : `since ${f.since}`}${back}`
+}
+
+/** The table's short form: `new`, `new (back, 3rd time)`, `<time>`, `<time> (3rd time)`. */
+export function sinceCell(f: Pick<Finding, 'new' | 'since' | 'recurring'>): string {
+  const nth = f.recurring ? ordinal(f.recurring.cleared + 1) : undefined
+  if (f.new) return nth ? `new (back, ${nth} time)` : 'new'
+  return nth ? `${f.since} (${nth} time)` : f.since
+}
+
+function ordinal(n: number): string {
+  const tail = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th'
+  return `${n}${tail}`
 }
 
 /** Findings with the same check, severity and title: one cause, possibly seen on many contracts. */
@@ -105,7 +119,7 @@ function detail(g: Group, i: number, r: Report): string {
     `### ${i}. ${ICON[f.severity]}: ${inline(f.title)}`,
     '',
     g.all.length === 1 ? `- **Contract:** ${where[0]}` : `- **Contracts (${g.all.length}):** ${where.join('; ')}`,
-    `- **Check:** \`${f.check}\`, seen in ${g.all.length === 1 ? `${f.samples} of ${f.of} sample${f.of === 1 ? '' : 's'}` : `${samplesCell(g)} samples`}, ${since(f)}`,
+    `- **Check:** \`${f.check}\`, seen in ${g.all.length === 1 ? `${f.samples} of ${f.of} sample${f.of === 1 ? '' : 's'}` : `${samplesCell(g)} samples`}, ${sinceText(f)}`,
     `- **Expected:** ${cell(f.expected)}`,
     `- **Actual:** ${cell(f.actual)}`,
     '',
@@ -154,7 +168,7 @@ export const markdownReporter: Reporter = {
       lines.push(r.outcome === 'pass' ? 'No drift: every contract that ran matched.' : 'No findings.', '')
     } else {
       lines.push('## What changed', '', '| # | Severity | Finding | Contracts | Samples | Since |', '|---|---|---|---|---|---|')
-      groups.forEach((g, i) => lines.push(`| ${i + 1} | ${ICON[g.first.severity]} | ${cell(g.first.title)} | ${contractsCell(g)} | ${samplesCell(g)} | ${g.first.new ? 'new' : cell(g.first.since)} |`))
+      groups.forEach((g, i) => lines.push(`| ${i + 1} | ${ICON[g.first.severity]} | ${cell(g.first.title)} | ${contractsCell(g)} | ${samplesCell(g)} | ${cell(sinceCell(g.first))} |`))
       lines.push('', '## Details', '')
       groups.forEach((g, i) => lines.push(detail(g, i + 1, r), ''))
     }

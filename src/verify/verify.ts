@@ -16,7 +16,7 @@ import { HarnessError } from '../errors.ts'
 import { chooseGolden, loadRecordings } from '../recordings/store.ts'
 import type { FailOn, Report } from '../report.ts'
 import type { FormatId } from '../reporters/index.ts'
-import type { RenderContext } from '../reporters/reporter.ts'
+import type { Past } from '../history/since.ts'
 import { trafficState } from '../traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
 import type { TrafficEntry } from '../traffic/entry.ts'
@@ -44,8 +44,8 @@ export interface VerifyOptions {
   /** A HAR file, a VCR cassette, or a recordings directory. */
   input: string
   contractsDir: string
-  /** The contracts' past results, for report.html's timelines. */
-  history?: RenderContext['history']
+  /** The run's past from the history (since when; report.html's timelines). */
+  past?: Past
   /** Golden recordings to compare the traffic with (those of the traffic's own origin); default none. */
   recordingsDir?: string
   outDir: string
@@ -137,6 +137,6 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   const judged = await traffic.report(`${kind}:${rel}`, redactor)
   const located: Report = origin ? { ...judged, origin } : judged
   const report: Report = interrupted ? { ...located, outcome: 'interrupted', interrupted: true } : located
-  const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.history ? { history: opts.history } : {}) })
+  const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.past ? { past: opts.past } : {}) })
   return { ...written, redactor, counts: traffic.counts }
 }

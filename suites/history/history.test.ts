@@ -61,6 +61,15 @@ describe('history across five runs', () => {
     expect([...calm.matchAll(/<rect [^>]*class="(\w+)"/g)].map((m) => m[1])).toEqual(['pass', 'pass', 'pass', 'pass', 'pass'])
   })
 
+  it("the reports say it too: run 4's chunked framing is new, but back after clearing once", () => {
+    const framing = (r: Report) => r.findings.find((f) => f.contract === 'media.retrieve-url' && f.check === 'framing-conformance')
+    expect(framing(reports[1]!)).toMatchObject({ new: true })
+    expect(framing(reports[1]!)!.recurring).toBeUndefined()
+    expect(framing(reports[3]!)).toMatchObject({ new: true, recurring: { cleared: 1, lastClearedAt: reports[2]!.finishedAt } })
+    const md = readFileSync(join(dir, 'latest', 'report.md'), 'utf8')
+    expect(md).not.toContain('back after clearing') // run 5 has no chunked finding
+  })
+
   it('prints it for people, filtered by contract', async () => {
     const t = io()
     await main(['history', '--history', join(dir, 'history.db'), '--contract', 'media.retrieve-url'], t.io)
@@ -112,6 +121,27 @@ describe('episodes', () => {
     expect(h).toMatchObject({ open: true, flaps: 0 })
     expect(h!.episodes[0]!.clearedAt).toBeUndefined()
   })
+})
+
+describe('since when, from the history', () => {
+  it('a finding still open keeps the time it appeared even when the previous report.json is gone', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-since-'))
+    try {
+      const run = () => main(['check', '--scenario', 'media-chunked', '--only', 'media.retrieve-url', '--out', join(d, 'latest'), '--format', 'json,md,html', '--quiet'], io().io)
+      await run()
+      const first = JSON.parse(readFileSync(join(d, 'latest', 'report.json'), 'utf8')) as Report
+      await run()
+      rmSync(join(d, 'latest', 'report.json'))
+      await run()
+      const third = JSON.parse(readFileSync(join(d, 'latest', 'report.json'), 'utf8')) as Report
+      const f = third.findings.find((x) => x.check === 'framing-conformance')!
+      expect(f).toMatchObject({ new: false, since: first.finishedAt })
+      expect(readFileSync(join(d, 'latest', 'report.md'), 'utf8')).toContain(`since ${first.finishedAt}`)
+      expect(readFileSync(join(d, 'latest', 'report.html'), 'utf8')).toContain(`since ${first.finishedAt}`)
+    } finally {
+      rmSync(d, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
 
 describe('adding runs to the history', () => {

@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { runCheck } from '../../src/check.ts'
 import { HarnessError } from '../../src/errors.ts'
 import { runRecord } from '../../src/record.ts'
-import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
+import { PersonalDataRedactor, withoutPersonalData } from '../../src/recordings/personal-data.ts'
+import { sampleReport } from '../reporters/sample-report.ts'
 import { chooseGolden, loadRecordings, sameBehaviour, type Recording } from '../../src/recordings/store.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
@@ -158,6 +159,34 @@ describe('record -> re-record -> check -> drift', () => {
   })
 })
 
+describe("personal data in a report's findings", () => {
+  const base = sampleReport.findings[0]!
+  const finding = {
+    ...base,
+    title: 'Recipient +16315550199 rejected',
+    evidence: {
+      ...base.evidence,
+      bodyExcerpt: '{"display_phone_number":"+1 631-555-0142","contacts":[{"wa_id":"16315550199"}],"error":{"message":"Recipient +16315550199 is not in the allowed list and the body was cut sh',
+      curl: `curl -sS -i -X POST --data-raw '{"to":"16315550199","text":{"body":"it'\\''s"}}' 'https://graph.facebook.com/v23.0/1/messages'`,
+      golden: { recording: 'sim-baseline', recordedAt: '2026-11-01T00:00:00Z', bodyExcerpt: '{"display_phone_number":"+1 555-000-0002"}' },
+    },
+  }
+  const [out] = withoutPersonalData([finding])
+
+  it('replaces numbers in an excerpt cut short, the curl and the title with one placeholder each', () => {
+    const all = JSON.stringify(out)
+    expect(all).not.toContain('6315550199')
+    expect(all).not.toContain('631-555-0142')
+    expect(out!.title).toBe('Recipient +15550000001 rejected')
+    expect(out!.evidence.curl).toContain(`"to":"15550000001"`) // learnt from the curl's body: no + to find it by
+    expect(out!.evidence.bodyExcerpt).toContain('"wa_id":"15550000001"')
+  })
+
+  it('keeps placeholders already there, as in the golden recording', () => {
+    expect(out!.evidence.golden!.bodyExcerpt).toBe('{"display_phone_number":"+1 555-000-0002"}')
+  })
+})
+
 describe('redaction of every file written', () => {
   it('a live-style run with a known token and known phone numbers leaves none of them on disk', async () => {
     const sim = await startSimulator()
@@ -177,6 +206,10 @@ describe('redaction of every file written', () => {
         sim.setScenario(scenario)
         await runCheck({ target: sim.url, contractsDir: CONTRACTS, apiVersion: 'v23.0', recordingsDir: recs, outDir: join(out, scenario), formats: ['json', 'md', 'junit', 'html'], env, cwd: ROOT, minIntervalMs: 0 })
       }
+      // Warnings on every contract (an auto-upgraded version): evidence with the business number's body in it.
+      sim.setScenario('baseline')
+      await runCheck({ target: sim.url, contractsDir: CONTRACTS, apiVersion: 'v21.0', recordingsDir: recs, outDir: join(out, 'v21'), formats: ['json', 'md', 'junit', 'html'], env, cwd: ROOT, minIntervalMs: 0 })
+      expect(readFileSync(join(out, 'v21', 'report.html'), 'utf8')).toMatch(/display_phone_number&quot;:&quot;\+1 555-000-000\d/)
       expect(readFileSync(join(out, 'error-code-unknown', 'report.html'), 'utf8')).toContain('<section class="finding"')
       expect(readFileSync(join(out, 'media-sha256-missing', 'report.html'), 'utf8')).toContain('<table class="diff">')
       const files = filesUnder(out)

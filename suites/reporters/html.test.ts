@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { renderHtml } from '../../src/reporters/html.ts'
+import { markdownReporter } from '../../src/reporters/markdown.ts'
 import { settle, type Report } from '../../src/report.ts'
 import { Redactor } from '../../src/transport/redact.ts'
 import { sampleReport } from './sample-report.ts'
@@ -127,8 +128,42 @@ describe('report.html: a finding against the golden recording', () => {
     expect(rows.filter((r) => r[0] === 'add' || r[0] === 'change')).toEqual([])
   })
 
+  it('shows a changed value as one row, the golden value beside the new one', () => {
+    const changed = { ...finding, evidence: { ...finding.evidence, bodyExcerpt: '{"mime_type":"image/png","file_size":"463"}', golden: { ...finding.evidence.golden, bodyExcerpt: '{"mime_type":"image/png","file_size":463}' } } }
+    const out = renderHtml(settle({ ...sampleReport, findings: [changed] }, 'breaking'))
+    const diff = [...out.matchAll(/<tr class="(\w+)"><td>([^<]*)<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => [m[1], m[2]!.trim(), m[3]!.trim()])
+    expect(diff.filter((r) => r[0] !== 'same')).toEqual([['change', '&quot;file_size&quot;: 463', '&quot;file_size&quot;: &quot;463&quot;']])
+  })
+
   it('without a golden side, shows the body alone', () => {
     expect(html).not.toContain('<table class="diff">')
     expect(html).toContain('<pre class="body">')
+  })
+})
+
+describe('since when, a finding that came back', () => {
+  const base = sampleReport.findings[0]!
+  const back = { ...base, new: true, recurring: { cleared: 2, lastClearedAt: '2026-11-20T02:00:00.000Z' } }
+  const open = { ...base, new: false, since: '2026-11-21T02:00:00.000Z', recurring: { cleared: 1, lastClearedAt: '2026-11-19T02:00:00.000Z' } }
+
+  it('says new, and that it is back, in the table and the evidence', () => {
+    const out = renderHtml(settle({ ...sampleReport, findings: [back] }, 'breaking'))
+    expect(out).toContain('<td>new (back, 3rd time)</td>')
+    expect(out).toContain('new this run; back after clearing 2× (last cleared 2026-11-20T02:00:00.000Z)')
+    const md = markdownReporter.render(settle({ ...sampleReport, findings: [back] }, 'breaking'))
+    expect(md).toContain('| new (back, 3rd time) |')
+    expect(md).toContain('new this run; back after clearing 2× (last cleared 2026-11-20T02:00:00.000Z)')
+  })
+
+  it('an open one says since when, and which time it is', () => {
+    const out = renderHtml(settle({ ...sampleReport, findings: [open] }, 'breaking'))
+    expect(out).toContain('<td>2026-11-21T02:00:00.000Z (2nd time)</td>')
+    expect(out).toContain('since 2026-11-21T02:00:00.000Z; back after clearing 1×')
+  })
+
+  it('a finding with no past says new, and nothing more', () => {
+    const out = renderHtml(settle({ ...sampleReport, findings: [{ ...base, new: true }] }, 'breaking'))
+    expect(out).toContain('<td>new</td>')
+    expect(out).not.toContain('back after clearing')
   })
 })

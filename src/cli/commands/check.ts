@@ -37,10 +37,10 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
       const shard = str(v, 'shard') !== undefined ? parseShard(str(v, 'shard')!) : undefined
       const concurrency = wholeNumber(str(v, 'concurrency'), '--concurrency', 1, 64)
       const { target: _t, scenario: _s, ...common } = flags
-      const history = await pastResults(v, outDir, io, formats)
+      const past = await pastOf(v, outDir, io)
       const { report, files } = await runCheckTargets({
         ...common,
-        ...(history ? { history } : {}),
+        ...(past ? { past } : {}),
         targetsFile,
         ...(shard ? { shard } : {}),
         ...(concurrency ? { concurrency } : {}),
@@ -62,8 +62,8 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     // Loaded on demand: --help and usage errors answer without loading undici, ajv and yaml.
     const { runCheck } = await import('../../check.ts')
     const recordingsDir = resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
-    const history = await pastResults(v, outDir, io, formats)
-    const result = await runCheck({ ...flags, outDir, formats, failOn, recordingsDir, ...(history ? { history } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
+    const past = await pastOf(v, outDir, io)
+    const result = await runCheck({ ...flags, outDir, formats, failOn, recordingsDir, ...(past ? { past } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     if (report.outcome === 'error') {
       io.stderr(`driftwatch: the run failed: ${report.error?.message ?? 'unknown error'} [${report.error?.code ?? 'DW_INTERNAL'}]`)
@@ -86,9 +86,10 @@ export async function addToHistory(v: Values, outDir: string, report: Report, io
   if (problem) io.stderr(`driftwatch: ${problem}`)
 }
 
-/** The contracts' recent past from the history database (report.html's timelines); none without html or a history. */
-export async function pastResults(v: Values, outDir: string, io: CliIO, formats: readonly string[], before?: string) {
-  if (!formats.includes('html')) return undefined
-  const { pastResults: load } = await import('../../history/past.ts')
-  return load(historyFile(v, outDir, io.cwd), before)
+/** The run's past from the history database (since when each finding is open; report.html's timelines); none without a history. */
+export async function pastOf(v: Values, outDir: string, io: CliIO, before?: string) {
+  const file = historyFile(v, outDir, io.cwd)
+  if (!file) return undefined
+  const { loadPast } = await import('../../history/past.ts')
+  return loadPast(file, before)
 }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
 import { finalLine } from '../lines.ts'
 import { exitCodeOf } from '../../report.ts'
-import { pastResults } from './check.ts'
+import { pastOf } from './check.ts'
 
 export const merge: Command = {
   name: 'merge',
@@ -30,8 +30,8 @@ outcome follows the same rule as every report: drift on any target at or above -
     await assertWritable(outDir, '--out', io.cwd)
     // The shards' reports were redacted when written; the pattern-based pass runs again on the way out.
     const merged = mergeReports(inputs)
-    const history = await pastResults(v, outDir, io, formats, merged.startedAt)
-    const { report, files } = await writeReports(merged, { outDir, formats, failOn, redactor: new Redactor({ secrets: [] }), cwd: io.cwd, ...(history ? { history } : {}) })
+    const past = await pastOf(v, outDir, io, merged.startedAt)
+    const { report, files } = await writeReports(merged, { outDir, formats, failOn, redactor: new Redactor({ secrets: [] }), cwd: io.cwd, ...(past ? { past } : {}) })
     io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))
     io.stdout(`Reports: ${files.join(', ')}`)
     return exitCodeOf(report)

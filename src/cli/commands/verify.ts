@@ -4,7 +4,7 @@ import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
 import { finalLine } from '../lines.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
-import { addToHistory, pastResults } from './check.ts'
+import { addToHistory, pastOf } from './check.ts'
 import type { VerifyProgress } from '../../verify/verify.ts'
 
 /** How often a progress line is shown on a terminal. */
@@ -59,14 +59,14 @@ usable response.`,
       io.stderr(progressText(p))
     }
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.verifyOut)
-    const history = await pastResults(v, outDir, io, formats)
+    const past = await pastOf(v, outDir, io)
     const { report, files, redactor, counts } = await runVerify({
       input: positionals[0]!,
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       recordingsDir: str(v, 'recordings') ?? DEFAULTS.recordings,
       outDir,
       formats,
-      ...(history ? { history } : {}),
+      ...(past ? { past } : {}),
       failOn,
       env: io.env,
       cwd: io.cwd,

@@ -1,0 +1,41 @@
+/**
+ * A run's past as the reports use it (pure; loadPast() in past.ts reads it from the history
+ * database): each contract's recent results, and each finding's episodes.
+ */
+import type { Finding } from '../finding.ts'
+import type { HistoryPoint } from '../reporters/reporter.ts'
+
+/** One finding's past: a target's contract and check. */
+export interface FindingPast {
+  /** Seen in the latest run that judged the contract: the episode still open, and since when. */
+  openSince?: string
+  /** Earlier episodes that cleared, and when the last one did. */
+  cleared: number
+  lastClearedAt?: string
+  /** Judged runs of the contract, and how many of them had this finding. */
+  judged: number
+  seen: number
+}
+
+export interface Past {
+  /** Each contract's recent results, oldest first (report.html's timelines). */
+  results: HistoryPoint[]
+  /** By pastKey(target, contract, check). */
+  findings: ReadonlyMap<string, FindingPast>
+}
+
+export const pastKey = (target: string, contract: string, check: string) => `${target}\u0000${contract}\u0000${check}`
+
+/**
+ * Since when, from the history: a finding whose episode is still open keeps the time it appeared
+ * (even if the previous report.json is gone); one that cleared before and is back says so. Findings
+ * the history knows nothing of keep what the previous report said.
+ */
+export function applyPast(findings: readonly Finding[], past: Past, target: string): Finding[] {
+  return findings.map((f) => {
+    const p = past.findings.get(pastKey(f.target ?? target, f.contract, f.check))
+    if (!p) return f
+    const recurring = p.lastClearedAt ? { recurring: { cleared: p.cleared, lastClearedAt: p.lastClearedAt } } : {}
+    return p.openSince ? { ...f, since: p.openSince, new: false, ...recurring } : { ...f, ...recurring }
+  })
+}
