@@ -5,8 +5,9 @@
  * different API versions, are refused: the merged report would say something no run saw.
  */
 import { readFileSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { HarnessError } from './errors.ts'
+import { shownPath } from './paths.ts'
 import { summarize, type Report, type TargetSection } from './report.ts'
 
 /** Reads report.json files, naming the file and the fix when one is not a driftwatch report. */
@@ -14,7 +15,7 @@ export function readReports(files: readonly string[], cwd = process.cwd()): { fi
   if (files.length === 0) throw new HarnessError('DW_USAGE', 'merge needs the report.json files to join, e.g. driftwatch merge shard-*/report.json')
   return files.map((f) => {
     const path = resolve(cwd, f)
-    const shown = relative(cwd, path) || path
+    const shown = shownPath(cwd, path)
     let r: Report
     try {
       r = JSON.parse(readFileSync(path, 'utf8')) as Report

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { HarnessError } from '../../errors.ts'
+import { shownPath } from '../../paths.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, str, type Command } from '../options.ts'
 
 export const history: Command = {
@@ -23,7 +24,7 @@ clearing). Worst first.`,
   notes: 'Exit 0 when no finding at --fail-on is open at the end of the history, 1 when one is.',
   async run(v, _positionals, io) {
     const file = resolve(io.cwd, str(v, 'history') ?? DEFAULTS.history)
-    const shown = relative(io.cwd, file) || file
+    const shown = shownPath(io.cwd, file)
     if (!existsSync(file)) throw new HarnessError('DW_USAGE', `no history at ${shown}: check, verify and watch add every run to it (next to their --out folder); pass --history <file>`)
     const { sinceTime, episodes } = await import('../../history/episodes.ts')
     const sinceText = str(v, 'since')

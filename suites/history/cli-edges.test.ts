@@ -1,0 +1,64 @@
+/**
+ * history and diff at their edges, where a mistake used to look like an answer: two reports of
+ * different targets, a filter that matches nothing, a --since window with no run, a report.json
+ * given as the history, a folder given as a report, --history with --no-history. The fixtures are
+ * real check runs against the simulator, in a temp dir.
+ */
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { main, type CliIO } from '../../src/cli.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const dir = mkdtempSync(join(tmpdir(), 'dw-cli-edges-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const HISTORY = join(dir, 'reports', 'history.db')
+
+function io(cwd = ROOT): { out: string[]; err: string[]; text: () => string; io: CliIO } {
+  const out: string[] = []
+  const err: string[] = []
+  return { out, err, text: () => [...out, ...err].join('\n'), io: { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd } }
+}
+
+/** check against the simulator; its report.json copied to `<dir>/<keep>`. */
+async function check(args: string[], out: string, keep?: string): Promise<void> {
+  const t = io()
+  const code = await main(['check', ...args, '--out', join(dir, 'reports', out), '--format', 'json', '--quiet'], t.io)
+  expect([0, 1], t.text()).toContain(code)
+  if (keep) copyFileSync(join(dir, 'reports', out, 'report.json'), join(dir, keep))
+}
+
+beforeAll(async () => {
+  // One history (reports/history.db): sim baseline, sim media-chunked (open drift), then three lab targets.
+  await check(['--scenario', 'baseline'], 'latest', 'old.json')
+  await check(['--scenario', 'media-chunked'], 'latest', 'new.json')
+  await check(['--targets', join(ROOT, 'examples', 'targets-lab.yaml')], 'lab', 'lab.json')
+  await check(['--scenario', 'baseline', '--api-version', 'v22.0', '--no-history'], 'v22', 'v22.json')
+}, 120_000)
+
+describe('diff', () => {
+  it('shows paths outside the working directory absolute, inside it relative', async () => {
+    const t = io()
+    await main(['diff', join(dir, 'old.json'), join(dir, 'new.json')], t.io)
+    expect(t.out[0]).toContain(`${join(dir, 'old.json')} (`)
+    expect(t.out[0]).not.toContain('../')
+    const inside = io(dir)
+    await main(['diff', 'old.json', 'new.json'], inside.io)
+    expect(inside.out[0]).toMatch(/^old\.json \(.*\) → new\.json \(/)
+  })
+})
+
+describe('history', () => {
+  afterEach(() => vi.useRealTimers())
+
+  it('shows a history outside the working directory by its absolute path, one inside it relative', async () => {
+    const t = io()
+    expect(await main(['history', '--history', '/nonexistent/dir/h.db'], t.io)).toBe(2)
+    expect(t.err.join('\n')).toContain('no history at /nonexistent/dir/h.db:')
+    const inside = io(dir)
+    await main(['history', '--history', 'reports/history.db'], inside.io)
+    expect(inside.out[0]).toMatch(/^history reports\/history\.db: /)
+  })
+})
+
