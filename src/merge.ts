@@ -5,7 +5,7 @@
  * different API versions, are refused: the merged report would say something no run saw.
  */
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { HarnessError } from './errors.ts'
 import { shownPath } from './paths.ts'
 import { summarize, type Report, type TargetSection } from './report.ts'
@@ -20,7 +20,9 @@ export function readReports(files: readonly string[], cwd = process.cwd()): { fi
     try {
       r = JSON.parse(readFileSync(path, 'utf8')) as Report
     } catch (err) {
-      throw new HarnessError('DW_CONFIG_INVALID', `${shown}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(err as Error).message})`}; pass the report.json files that check --out wrote`, { file: shown })
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EISDIR') throw new HarnessError('DW_CONFIG_INVALID', `${shown} is a directory: pass its report.json (e.g. ${join(shown, 'report.json')})`, { file: shown })
+      throw new HarnessError('DW_CONFIG_INVALID', `${shown}: ${code === 'ENOENT' ? 'no such file' : `not JSON (${(err as Error).message})`}; pass the report.json files that check --out wrote`, { file: shown })
     }
     if (r?.version !== 1 || !Array.isArray(r.results) || !Array.isArray(r.findings) || typeof r.summary !== 'object') throw new HarnessError('DW_CONFIG_INVALID', `${shown} is not a driftwatch report.json (version 1 with results and findings)`, { file: shown })
     return { file: shown, report: r }

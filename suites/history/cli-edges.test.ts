@@ -38,6 +38,13 @@ beforeAll(async () => {
 }, 120_000)
 
 describe('diff', () => {
+  it('a folder given for a report: pass its report.json', async () => {
+    const t = io(dir)
+    expect(await main(['diff', 'reports/latest', 'new.json'], t.io)).toBe(2)
+    expect(t.err.join('\n')).toContain('reports/latest is a directory: pass its report.json (e.g. reports/latest/report.json)')
+    expect(t.err.join('\n')).not.toContain('EISDIR')
+  })
+
   it('shows paths outside the working directory absolute, inside it relative', async () => {
     const t = io()
     await main(['diff', join(dir, 'old.json'), join(dir, 'new.json')], t.io)
