@@ -38,6 +38,31 @@ beforeAll(async () => {
 }, 120_000)
 
 describe('diff', () => {
+  it('refuses two reports of different targets (it used to report false drift, exit 1)', async () => {
+    const t = io()
+    expect(await main(['diff', join(dir, 'old.json'), join(dir, 'lab.json')], t.io)).toBe(2)
+    expect(t.err.join('\n')).toContain('diff compares two runs of the same target: old is sim')
+    expect(t.err.join('\n')).toContain('new is targets lab-a, lab-b, lab-c')
+    expect(t.out).toEqual([])
+  })
+
+  it('warns, and goes on, when the API versions differ', async () => {
+    const t = io()
+    expect(await main(['diff', join(dir, 'old.json'), join(dir, 'v22.json')], t.io)).toBe(0)
+    expect(t.err.join('\n')).toMatch(/^Warning: .*API v23\.0.*v22\.0.*findings may differ because of the version/m)
+    expect(t.out.join('\n')).toMatch(/appeared, \d+ cleared/)
+  })
+
+  it('asks whether the reports were swapped when the new one is older', async () => {
+    const t = io()
+    expect(await main(['diff', join(dir, 'new.json'), join(dir, 'old.json')], t.io)).toBe(0)
+    expect(t.err.join('\n')).toMatch(/^Warning: the new report is older than the old one \(.*\): did you swap them\?/m)
+    expect(t.out.join('\n')).toContain('0 appeared, 2 cleared')
+    const right = io()
+    expect(await main(['diff', join(dir, 'old.json'), join(dir, 'new.json')], right.io)).toBe(1)
+    expect(right.err).toEqual([])
+  })
+
   it('a folder given for a report: pass its report.json', async () => {
     const t = io(dir)
     expect(await main(['diff', 'reports/latest', 'new.json'], t.io)).toBe(2)
