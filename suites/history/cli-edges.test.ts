@@ -84,6 +84,41 @@ describe('diff', () => {
 describe('history', () => {
   afterEach(() => vi.useRealTimers())
 
+  it('the full history has drift open (exit 1)', async () => {
+    const t = io()
+    expect(await main(['history', '--history', HISTORY], t.io)).toBe(1)
+  })
+
+  it('--contract that matches no contract in the history is a usage error listing the ones it has', async () => {
+    const t = io()
+    expect(await main(['history', '--history', HISTORY, '--contract', 'nonexistent'], t.io)).toBe(2)
+    const err = t.err.join('\n')
+    expect(err).toContain('--contract "nonexistent" matches no contract in')
+    expect(err).toContain('media.retrieve-url')
+    expect(t.out).toEqual([])
+    const typo = io()
+    expect(await main(['history', '--history', HISTORY, '--contract', 'media.*,medai.retrieve-url'], typo.io)).toBe(2)
+    expect(typo.err.join('\n')).toContain('--contract "medai.retrieve-url" matches no contract')
+  })
+
+  it('--target that matches no target in the history is a usage error listing the ones it has', async () => {
+    const t = io()
+    expect(await main(['history', '--history', HISTORY, '--target', 'nonexistent'], t.io)).toBe(2)
+    expect(t.err.join('\n')).toContain('--target "nonexistent" matches no target in')
+    expect(t.err.join('\n')).toContain('lab-a, lab-b, lab-c, sim')
+    const known = io()
+    expect(await main(['history', '--history', HISTORY, '--target', 'lab-b', '--contract', 'media.*'], known.io)).toBe(1)
+  })
+
+  it('--since with runs in the window: open is what the latest judged run saw, as in the full history', async () => {
+    const t = io()
+    expect(await main(['history', '--history', HISTORY, '--since', '1h', '--json'], t.io)).toBe(1)
+    const all = io()
+    await main(['history', '--history', HISTORY, '--json'], all.io)
+    const open = (lines: string[]) => (JSON.parse(lines.join('\n')) as { findings: { open: boolean }[] }).findings.filter((f) => f.open).length
+    expect(open(t.out)).toBe(open(all.out))
+  })
+
   it('shows a history outside the working directory by its absolute path, one inside it relative', async () => {
     const t = io()
     expect(await main(['history', '--history', '/nonexistent/dir/h.db'], t.io)).toBe(2)

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
-import { DEFAULTS, GLOBAL, parseFailOn, str, type Command } from '../options.ts'
+import picomatch from 'picomatch'
+import { DEFAULTS, GLOBAL, parseFailOn, str, suggest, type Command } from '../options.ts'
+import type { HistoryStore } from '../../history/store.ts'
 
 export const history: Command = {
   name: 'history',
@@ -21,7 +23,8 @@ clearing). Worst first.`,
     'fail-on': { type: 'string', arg: '<level>', help: 'breaking | warning | info | never: exit 1 while a finding at or above it is\nopen (default breaking)' },
     ...GLOBAL,
   },
-  notes: 'Exit 0 when no finding at --fail-on is open at the end of the history, 1 when one is.',
+  notes: `Exit 0 when no finding at --fail-on is open at the end of the history, 1 when one is. Exit 2
+also for a --contract or --target the history has never seen (the message lists those it has).`,
   async run(v, _positionals, io) {
     const file = resolve(io.cwd, str(v, 'history') ?? DEFAULTS.history)
     const shown = shownPath(io.cwd, file)
@@ -35,6 +38,7 @@ clearing). Worst first.`,
     let timeline
     try {
       timeline = store.timeline(since)
+      refuseUnmatched(since ? store.timeline() : timeline, shown, str(v, 'contract'), str(v, 'target'))
     } finally {
       store.close()
     }
@@ -59,4 +63,20 @@ clearing). Worst first.`,
     }
     return openAtThreshold ? 1 : 0
   },
+}
+
+/** A --target or --contract that matches nothing the history has ever seen is a typo, not an all-clear. */
+function refuseUnmatched(timeline: ReturnType<HistoryStore['timeline']>, shown: string, contract: string | undefined, target: string | undefined): void {
+  const names = (xs: string[]) => [...new Set(xs)].sort()
+  const some = (xs: string[], most = 15) => (xs.length === 0 ? 'none yet' : xs.length <= most ? xs.join(', ') : `${xs.slice(0, most).join(', ')} and ${xs.length - most} more`)
+  if (target !== undefined) {
+    const targets = names(timeline.map((t) => t.target))
+    if (!targets.includes(target)) throw new HarnessError('DW_USAGE', `--target "${target}" matches no target in ${shown}; pass one it has: ${some(targets)}${suggest(target, targets)}`)
+  }
+  if (contract === undefined) return
+  const contracts = names(timeline.filter((t) => target === undefined || t.target === target).map((t) => t.contract))
+  for (const glob of contract.split(',').map((g) => g.trim())) {
+    const match = picomatch(glob)
+    if (!contracts.some((c) => match(c))) throw new HarnessError('DW_USAGE', `--contract "${glob}" matches no contract in ${shown}${target ? ` for target ${target}` : ''}; pass one it has (or a glob like 'media.*'): ${some(contracts)}${suggest(glob, contracts)}`)
+  }
 }
