@@ -110,6 +110,16 @@ describe('history', () => {
     expect(await main(['history', '--history', HISTORY, '--target', 'lab-b', '--contract', 'media.*'], known.io)).toBe(1)
   })
 
+  it('--since with no judged run in the window says when the latest was, and exits 3 (nothing judged)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 3_600_000) // an hour after the runs
+    for (const extra of [[], ['--contract', 'media.*'], ['--json']]) {
+      const t = io()
+      expect(await main(['history', '--history', HISTORY, '--since', '1m', ...extra], t.io), t.text()).toBe(3)
+      expect(t.text()).toMatch(/no run since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ.*; the latest run (that did )?was at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/)
+    }
+  })
+
   it('--since with runs in the window: open is what the latest judged run saw, as in the full history', async () => {
     const t = io()
     expect(await main(['history', '--history', HISTORY, '--since', '1h', '--json'], t.io)).toBe(1)
@@ -117,6 +127,12 @@ describe('history', () => {
     await main(['history', '--history', HISTORY, '--json'], all.io)
     const open = (lines: string[]) => (JSON.parse(lines.join('\n')) as { findings: { open: boolean }[] }).findings.filter((f) => f.open).length
     expect(open(t.out)).toBe(open(all.out))
+  })
+
+  it('help history documents exit 3', async () => {
+    const t = io()
+    await main(['help', 'history'], t.io)
+    expect(t.out.join('\n')).toMatch(/3 when no\s+run in the --since window/)
   })
 
   it('shows a history outside the working directory by its absolute path, one inside it relative', async () => {
