@@ -9,8 +9,8 @@
  * - watch: which drifts are open and whether they were alerted (a restart never re-alerts), each
  *   contract's schedule state, the incidents and alerts, and the requests spent per UTC day.
  */
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { mkdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import { HarnessError } from '../errors.ts'
 import type { Finding, Severity } from '../finding.ts'
@@ -61,6 +61,13 @@ export class HistoryStore {
       this.db.pragma('journal_mode = WAL')
       this.db.pragma('busy_timeout = 5000')
     } catch (err) {
+      // A file that is there but is not SQLite (a report.json, say), or a folder: the wrong file was passed, not a permissions problem.
+      if ((err as { code?: string }).code === 'SQLITE_NOTADB') throw new HarnessError('DW_STATE_FAILED', `${file} is not a driftwatch history (not an SQLite database): pass --history with the history.db that check writes next to its --out folder (watch: --state)`, { file })
+      let folder = false
+      try {
+        folder = statSync(file).isDirectory()
+      } catch {}
+      if (folder) throw new HarnessError('DW_STATE_FAILED', `${file} is a directory: pass the history.db in it (--history ${join(file, 'history.db')}; watch: --state)`, { file })
       throw new HarnessError('DW_STATE_FAILED', `cannot open the history database ${file}: ${(err as Error).message}; pass --history <file> (watch: --state <file>) in a writable folder`, { file })
     }
     const version = this.db.pragma('user_version', { simple: true }) as number

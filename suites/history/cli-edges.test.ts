@@ -143,5 +143,22 @@ describe('history', () => {
     await main(['history', '--history', 'reports/history.db'], inside.io)
     expect(inside.out[0]).toMatch(/^history reports\/history\.db: /)
   })
+
+  it('a report.json given as the history: not a driftwatch history, pass the history.db check writes', async () => {
+    const t = io()
+    expect(await main(['history', '--history', join(dir, 'old.json')], t.io)).toBe(2)
+    const err = t.err.join('\n')
+    expect(err).toContain(`${join(dir, 'old.json')} is not a driftwatch history (not an SQLite database): pass --history with the history.db that check writes next to its --out folder`)
+    expect(err).not.toContain('writable folder')
+    const folder = io()
+    expect(await main(['history', '--history', join(dir, 'reports')], folder.io)).toBe(2)
+    expect(folder.err.join('\n')).toContain(`${join(dir, 'reports')} is a directory: pass the history.db in it`)
+  })
+
+  it('a history that cannot be opened still gets the writable-folder advice', async () => {
+    const t = io()
+    await main(['check', '--only', 'phone-numbers.get', '--out', join(dir, 'reports', 'blocked'), '--history', join(dir, 'old.json', 'h.db'), '--format', 'json', '--quiet'], t.io)
+    expect(t.err.join('\n')).toMatch(/cannot open the history database .*in a writable folder/)
+  })
 })
 
