@@ -162,3 +162,21 @@ describe('history', () => {
   })
 })
 
+describe('--history with --no-history', () => {
+  it('check refuses them together before probing anything', async () => {
+    const t = io()
+    const out = join(dir, 'reports', 'both')
+    expect(await main(['check', '--only', 'phone-numbers.get', '--out', out, '--no-history', '--history', join(dir, 'x.db'), '--quiet'], t.io)).toBe(2)
+    expect(t.err.join('\n')).toMatch(/--history .* --no-history|--no-history .* --history/)
+    expect(existsSync(out)).toBe(false)
+    expect(existsSync(join(dir, 'x.db'))).toBe(false)
+  })
+
+  it('verify refuses them together too', async () => {
+    const t = io()
+    const out = join(dir, 'reports', 'verify-both')
+    expect(await main(['verify', join(ROOT, 'suites', 'verify', 'fixtures', 'meta-media.har'), '--out', out, '--history', join(dir, 'y.db'), '--no-history', '--quiet'], t.io)).toBe(2)
+    expect(t.err.join('\n')).toMatch(/--history .* --no-history|--no-history .* --history/)
+    expect(existsSync(out)).toBe(false)
+  })
+})

@@ -3,7 +3,7 @@ import { HarnessError } from '../../errors.ts'
 import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
 import { finalLine } from '../lines.ts'
-import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
 import { addToHistory, pastResults } from './check.ts'
 import type { VerifyProgress } from '../../verify/verify.ts'
 
@@ -49,6 +49,7 @@ usable response.`,
     if (positionals.length !== 1) throw new HarnessError('DW_USAGE', `verify takes one HAR file, cassette or recordings directory (got ${positionals.length ? positionals.join(' ') : 'none'}; see driftwatch help verify)`)
     const failOn = parseFailOn(str(v, 'fail-on'))
     const formats = parseFormats(str(v, 'format'))
+    historyFile(v, resolve(io.cwd, str(v, 'out') ?? DEFAULTS.verifyOut), io.cwd) // --history with --no-history is refused before anything is read
     const t0 = Date.now()
     const { runVerify } = await import('../../verify/verify.ts')
     // On a terminal, a line at the first progress and then every PROGRESS_MS while a large capture is read; logs get the summary only.
