@@ -5,8 +5,9 @@
  * different API versions, are refused: the merged report would say something no run saw.
  */
 import { readFileSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { HarnessError } from './errors.ts'
+import { shownPath } from './paths.ts'
 import { summarize, type Report, type TargetSection } from './report.ts'
 
 /** Reads report.json files, naming the file and the fix when one is not a driftwatch report. */
@@ -14,12 +15,14 @@ export function readReports(files: readonly string[], cwd = process.cwd()): { fi
   if (files.length === 0) throw new HarnessError('DW_USAGE', 'merge needs the report.json files to join, e.g. driftwatch merge shard-*/report.json')
   return files.map((f) => {
     const path = resolve(cwd, f)
-    const shown = relative(cwd, path) || path
+    const shown = shownPath(cwd, path)
     let r: Report
     try {
       r = JSON.parse(readFileSync(path, 'utf8')) as Report
     } catch (err) {
-      throw new HarnessError('DW_CONFIG_INVALID', `${shown}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(err as Error).message})`}; pass the report.json files that check --out wrote`, { file: shown })
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EISDIR') throw new HarnessError('DW_CONFIG_INVALID', `${shown} is a directory: pass its report.json (e.g. ${join(shown, 'report.json')})`, { file: shown })
+      throw new HarnessError('DW_CONFIG_INVALID', `${shown}: ${code === 'ENOENT' ? 'no such file' : `not JSON (${(err as Error).message})`}; pass the report.json files that check --out wrote`, { file: shown })
     }
     if (r?.version !== 1 || !Array.isArray(r.results) || !Array.isArray(r.findings) || typeof r.summary !== 'object') throw new HarnessError('DW_CONFIG_INVALID', `${shown} is not a driftwatch report.json (version 1 with results and findings)`, { file: shown })
     return { file: shown, report: r }

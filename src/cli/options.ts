@@ -85,10 +85,11 @@ export const HISTORY_OPTIONS = {
   'no-history': { type: 'boolean', help: 'do not add this run to the history' },
 } as const satisfies OptionTable
 
-/** Where a run's history goes: --history, else history.db in the parent of the reports folder; undefined with --no-history. */
+/** Where a run's history goes: --history, else history.db in the parent of the reports folder; undefined with --no-history. Both flags: a usage error. */
 export function historyFile(v: Values, outDir: string, cwd: string): string | undefined {
-  if (v['no-history'] === true) return undefined
   const h = typeof v.history === 'string' ? v.history : undefined
+  if (v['no-history'] === true && h !== undefined) throw new HarnessError('DW_USAGE', `--history ${h} and --no-history contradict each other: drop --no-history to add the run to ${h}, or drop --history to add it to none`)
+  if (v['no-history'] === true) return undefined
   return h ? resolve(cwd, h) : join(dirname(outDir), 'history.db')
 }
 

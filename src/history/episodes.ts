@@ -34,14 +34,19 @@ export interface FindingHistory {
   seen: number
 }
 
+/** Whether a timeline entry judged a contract --contract (globs, comma-separated) and --target select. */
+export function judgedIn(filter: { contract?: string; target?: string } = {}): (entry: Timeline[number]) => boolean {
+  const match = filter.contract ? picomatch(filter.contract.split(',').map((g) => g.trim())) : () => true
+  return (entry) => match(entry.contract) && (!filter.target || entry.target === filter.target) && (entry.status === 'passed' || entry.status === 'failed')
+}
+
 /** Per contract and check, its episodes, worst and most recent first. */
 export function episodes(timeline: Timeline, filter: { contract?: string; target?: string } = {}): FindingHistory[] {
-  const match = filter.contract ? picomatch(filter.contract.split(',').map((g) => g.trim())) : () => true
+  const judged = judgedIn(filter)
   const out = new Map<string, FindingHistory>()
   const judgedRuns = new Map<string, number>()
   for (const entry of timeline) {
-    if (!match(entry.contract) || (filter.target && entry.target !== filter.target)) continue
-    if (entry.status !== 'passed' && entry.status !== 'failed') continue
+    if (!judged(entry)) continue
     const contractKey = `${entry.target}\u0000${entry.contract}`
     judgedRuns.set(contractKey, (judgedRuns.get(contractKey) ?? 0) + 1)
     // The worst finding per check in this run (one check can say several things about one contract).

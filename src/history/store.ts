@@ -9,8 +9,8 @@
  * - watch: which drifts are open and whether they were alerted (a restart never re-alerts), each
  *   contract's schedule state, the incidents and alerts, and the requests spent per UTC day.
  */
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { mkdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import { HarnessError } from '../errors.ts'
 import type { Finding, Severity } from '../finding.ts'
@@ -58,13 +58,35 @@ export class HistoryStore {
     try {
       mkdirSync(dirname(file), { recursive: true })
       this.db = new Database(file)
-      this.db.pragma('journal_mode = WAL')
       this.db.pragma('busy_timeout = 5000')
+      this.db.pragma('user_version', { simple: true }) // the first read: a file that is not SQLite fails here
     } catch (err) {
+      // A file that is there but is not SQLite (a report.json, say), or a folder: the wrong file was passed, not a permissions problem.
+      if ((err as { code?: string }).code === 'SQLITE_NOTADB') throw new HarnessError('DW_STATE_FAILED', `${file} is not a driftwatch history (not an SQLite database): pass --history with the history.db that check writes next to its --out folder (watch: --state)`, { file })
+      let folder = false
+      try {
+        folder = statSync(file).isDirectory()
+      } catch {}
+      if (folder) throw new HarnessError('DW_STATE_FAILED', `${file} is a directory: pass the history.db in it (--history ${join(file, 'history.db')}; watch: --state)`, { file })
       throw new HarnessError('DW_STATE_FAILED', `cannot open the history database ${file}: ${(err as Error).message}; pass --history <file> (watch: --state <file>) in a writable folder`, { file })
     }
+    try {
+      this.prepare(file)
+    } catch (err) {
+      // Not ours, or newer: leave the file as it was, closed.
+      this.db.close()
+      throw err
+    }
+  }
+
+  /** Checks the file is a history this driftwatch reads, then creates or upgrades its tables. */
+  private prepare(file: string): void {
     const version = this.db.pragma('user_version', { simple: true }) as number
     if (version > SCHEMA_VERSION) throw new HarnessError('DW_STATE_FAILED', `${file} was written by a newer driftwatch (state version ${version}; this one reads ${SCHEMA_VERSION}): upgrade driftwatch or use another --history/--state file`, { file })
+    // Another program's SQLite file passed by mistake: never add tables to it.
+    const tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name)
+    if (version === 0 && tables.length > 0 && !tables.includes('cycles')) throw new HarnessError('DW_STATE_FAILED', `${file} is an SQLite database but not a driftwatch history (it has no cycles table): pass --history with the history.db that check writes next to its --out folder (watch: --state)`, { file })
+    this.db.pragma('journal_mode = WAL')
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS cycles (id INTEGER PRIMARY KEY, command TEXT NOT NULL DEFAULT 'watch', started_at TEXT NOT NULL, finished_at TEXT NOT NULL, target TEXT NOT NULL, unit TEXT NOT NULL, contracts TEXT NOT NULL, requests INTEGER NOT NULL, outcome TEXT NOT NULL, healthy INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS cycle_results (cycle_id INTEGER NOT NULL REFERENCES cycles(id), target TEXT NOT NULL, contract TEXT NOT NULL, status TEXT NOT NULL, duration_ms INTEGER NOT NULL DEFAULT 0);

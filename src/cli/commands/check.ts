@@ -27,6 +27,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     const formats = parseFormats(str(v, 'format'))
     const flags = runFlags(v, io)
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.out)
+    historyFile(v, outDir, io.cwd) // --history with --no-history is refused before anything is probed
     const t0 = Date.now()
     const targetsFile = str(v, 'targets')
     if (targetsFile === undefined && (v.shard !== undefined || v.concurrency !== undefined)) throw new HarnessError('DW_USAGE', `--${v.shard !== undefined ? 'shard' : 'concurrency'} only applies with --targets <file>`)

@@ -1,5 +1,6 @@
 import { DEFAULTS, GLOBAL, parseFailOn, str, type Command } from '../options.ts'
 import { HarnessError } from '../../errors.ts'
+import type { Report } from '../../report.ts'
 
 export const diff: Command = {
   name: 'diff',
@@ -7,7 +8,9 @@ export const diff: Command = {
   usage: ['diff <old report.json> <new report.json> [options]'],
   about: `Compares two report.json files finding by finding (a target's contract and check): what
 appeared, what cleared, what changed severity or wording. Contracts the new report did not judge are
-listed apart: their findings neither cleared nor stayed.`,
+listed apart: their findings neither cleared nor stayed. Both must be runs of one target (of one set of
+targets): reports of different targets are refused. It warns when the API versions differ, and when
+the new report is older than the old one.`,
   positionals: true,
   options: {
     'fail-on': { type: 'string', arg: '<level>', help: `breaking | warning | info | never: exit 1 when a finding at or above it\nappeared or got worse (default ${DEFAULTS.failOn})` },
@@ -20,8 +23,14 @@ listed apart: their findings neither cleared nor stayed.`,
     const { readReports } = await import('../../merge.ts')
     const { diffReports } = await import('../../history/diff.ts')
     const [a, b] = readReports(positionals, io.cwd)
+    const { failsAt, historyTarget } = await import('../../report.ts')
+    // What the history would call the run's target; a multi-target report is its set of targets.
+    const identity = (r: Report) => (r.targets ? `targets ${r.targets.map((t) => t.name).sort().join(', ')}` : historyTarget(r))
+    const [was, is] = [identity(a!.report), identity(b!.report)]
+    if (was !== is) throw new HarnessError('DW_USAGE', `diff compares two runs of the same target: old is ${was} (${a!.file}), new is ${is} (${b!.file}); pass two report.json files of one target`)
+    if (a!.report.apiVersion !== b!.report.apiVersion) io.stderr(`Warning: the old report probed API ${a!.report.apiVersion}, the new one ${b!.report.apiVersion}: findings may differ because of the version, not only drift`)
+    if (b!.report.startedAt < a!.report.startedAt) io.stderr(`Warning: the new report is older than the old one (new ${b!.report.startedAt}, old ${a!.report.startedAt}): did you swap them? diff takes the old report first`)
     const d = diffReports(a!.report, b!.report)
-    const { failsAt } = await import('../../report.ts')
     const worse = [...d.appeared.map((x) => x.severity), ...d.changed.filter((c) => c.worse).map((c) => c.after.severity)].some((s) => failsAt(s, failOn))
     if (v.json === true) {
       io.stdout(JSON.stringify({ old: a!.file, new: b!.file, ...d }, null, 2))

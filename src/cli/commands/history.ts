@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { HarnessError } from '../../errors.ts'
-import { DEFAULTS, GLOBAL, parseFailOn, str, type Command } from '../options.ts'
+import { shownPath } from '../../paths.ts'
+import picomatch from 'picomatch'
+import { DEFAULTS, GLOBAL, parseFailOn, str, suggest, type Command } from '../options.ts'
+import type { HistoryStore } from '../../history/store.ts'
 
 export const history: Command = {
   name: 'history',
@@ -20,34 +23,55 @@ clearing). Worst first.`,
     'fail-on': { type: 'string', arg: '<level>', help: 'breaking | warning | info | never: exit 1 while a finding at or above it is\nopen (default breaking)' },
     ...GLOBAL,
   },
-  notes: 'Exit 0 when no finding at --fail-on is open at the end of the history, 1 when one is.',
+  notes: `Exit 0 when no finding at --fail-on is open at the end of the history, 1 when one is; 3 when no
+run in the --since window (or in the whole history) judged a contract, or one of --contract and
+--target: nothing judged is not all-clear, and the message says when the latest run was. Exit 2
+also for a --contract or --target the history has never seen (the message lists those it has).`,
   async run(v, _positionals, io) {
     const file = resolve(io.cwd, str(v, 'history') ?? DEFAULTS.history)
-    const shown = relative(io.cwd, file) || file
+    const shown = shownPath(io.cwd, file)
     if (!existsSync(file)) throw new HarnessError('DW_USAGE', `no history at ${shown}: check, verify and watch add every run to it (next to their --out folder); pass --history <file>`)
-    const { sinceTime, episodes } = await import('../../history/episodes.ts')
+    const failOn = parseFailOn(str(v, 'fail-on'))
+    const { sinceTime, episodes, judgedIn } = await import('../../history/episodes.ts')
     const sinceText = str(v, 'since')
     const since = sinceText !== undefined ? sinceTime(sinceText) : undefined
     if (sinceText !== undefined && since === undefined) throw new HarnessError('DW_USAGE', `--since must be like 30d, 12h, 90m or a date (2026-11-01); not "${sinceText}"`)
     const { HistoryStore } = await import('../../history/store.ts')
     const store = new HistoryStore(file)
-    let timeline
+    let all
     try {
-      timeline = store.timeline(since)
+      all = store.timeline()
     } finally {
       store.close()
     }
     const filter = { ...(str(v, 'contract') ? { contract: str(v, 'contract')! } : {}), ...(str(v, 'target') ? { target: str(v, 'target')! } : {}) }
+    if (all.length) refuseUnmatched(all, shown, filter.contract, filter.target)
+    // From --since to now: the window always holds the latest runs, so "open now" means the same as without it.
+    const timeline = since ? all.filter((t) => t.at >= since) : all
+    const at = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
+    const judged = judgedIn(filter)
+    if (!timeline.some(judged)) {
+      // Nothing judged is not all-clear (exit 3): say when the latest judged run was.
+      const scope = [filter.contract && `--contract ${filter.contract}`, filter.target && `--target ${filter.target}`].filter(Boolean).join(' ')
+      const subject = scope ? ` judged ${scope}` : timeline.length ? ' judged a contract' : ''
+      const latest = all.filter(judged).at(-1)?.at
+      const why = since
+        ? `no run since ${at(since)}${subject}; ${latest ? `the latest run${subject ? ' that did' : ''} was at ${at(latest)} (pass a longer --since)` : 'none before either'}`
+        : `no run in ${shown}${subject} yet`
+      if (v.json === true) {
+        io.stderr(`driftwatch: ${why}`)
+        io.stdout(JSON.stringify({ history: shown, runs: new Set(timeline.map((t) => t.run)).size, findings: [] }, null, 2))
+      } else io.stdout(`history ${shown}: ${why}`)
+      return 3
+    }
     const list = episodes(timeline, filter)
     const { failsAt } = await import('../../report.ts')
-    const failOn = parseFailOn(str(v, 'fail-on'))
     const openAtThreshold = list.some((h) => h.open && failsAt(h.episodes.at(-1)!.severity, failOn))
     const runs = new Set(timeline.map((t) => t.run)).size
     if (v.json === true) {
       io.stdout(JSON.stringify({ history: shown, runs, findings: list }, null, 2))
       return openAtThreshold ? 1 : 0
     }
-    const at = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
     io.stdout(`history ${shown}: ${runs} run${runs === 1 ? '' : 's'}${since ? ` since ${at(since)}` : ''}${timeline.length ? ` (${at(timeline[0]!.at)} to ${at(timeline.at(-1)!.at)})` : ''}; ${list.length} finding${list.length === 1 ? '' : 's'} seen, ${list.filter((h) => h.open).length} open now`)
     for (const h of list) {
       const e = h.episodes.at(-1)!
@@ -58,4 +82,20 @@ clearing). Worst first.`,
     }
     return openAtThreshold ? 1 : 0
   },
+}
+
+/** A --target or --contract that matches nothing the history has ever seen is a typo, not an all-clear. */
+function refuseUnmatched(timeline: ReturnType<HistoryStore['timeline']>, shown: string, contract: string | undefined, target: string | undefined): void {
+  const names = (xs: string[]) => [...new Set(xs)].sort()
+  const some = (xs: string[], most = 15) => (xs.length === 0 ? 'none yet' : xs.length <= most ? xs.join(', ') : `${xs.slice(0, most).join(', ')} and ${xs.length - most} more`)
+  if (target !== undefined) {
+    const targets = names(timeline.map((t) => t.target))
+    if (!targets.includes(target)) throw new HarnessError('DW_USAGE', `--target "${target}" matches no target in ${shown}; pass one it has: ${some(targets)}${suggest(target, targets)}`)
+  }
+  if (contract === undefined) return
+  const contracts = names(timeline.filter((t) => target === undefined || t.target === target).map((t) => t.contract))
+  for (const glob of contract.split(',').map((g) => g.trim())) {
+    const match = picomatch(glob)
+    if (!contracts.some((c) => match(c))) throw new HarnessError('DW_USAGE', `--contract "${glob}" matches no contract in ${shown}${target ? ` for target ${target}` : ''}; pass one it has (or a glob like 'media.*'): ${some(contracts)}${suggest(glob, contracts)}`)
+  }
 }

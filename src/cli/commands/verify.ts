@@ -49,6 +49,9 @@ usable response.`,
     if (positionals.length !== 1) throw new HarnessError('DW_USAGE', `verify takes one HAR file, cassette or recordings directory (got ${positionals.length ? positionals.join(' ') : 'none'}; see driftwatch help verify)`)
     const failOn = parseFailOn(str(v, 'fail-on'))
     const formats = parseFormats(str(v, 'format'))
+    const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.verifyOut)
+    // Read before anything else: --history with --no-history is refused here, before the capture is read.
+    const past = await pastOf(v, outDir, io)
     const t0 = Date.now()
     const { runVerify } = await import('../../verify/verify.ts')
     // On a terminal, a line at the first progress and then every PROGRESS_MS while a large capture is read; logs get the summary only.
@@ -58,8 +61,6 @@ usable response.`,
       shown = Date.now()
       io.stderr(progressText(p))
     }
-    const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.verifyOut)
-    const past = await pastOf(v, outDir, io)
     const { report, files, redactor, counts } = await runVerify({
       input: positionals[0]!,
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
