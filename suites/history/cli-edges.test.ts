@@ -129,6 +129,20 @@ describe('history', () => {
     expect(open(t.out)).toBe(open(all.out))
   })
 
+  it("--since that leaves out a contract's runs still counts its open finding, and says so", async () => {
+    const { readFileSync } = await import('node:fs')
+    // The window starts with the lab run: the sim's chunked drift (opened before) has no run in it.
+    const since = (JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as { startedAt: string }).startedAt
+    const t = io()
+    expect(await main(['history', '--history', HISTORY, '--since', since], t.io)).toBe(1)
+    expect(t.out.join('\n')).toMatch(/^OPEN {4}media\.retrieve-url framing-conformance \(breaking\)/m)
+    expect(t.out.join('\n')).toContain('the contract was last judged before --since, so the window shows none of its runs')
+    const j = io()
+    await main(['history', '--history', HISTORY, '--since', since, '--json'], j.io)
+    const open = (JSON.parse(j.out.join('\n')) as { openBeforeWindow?: { target: string; contract: string }[] }).openBeforeWindow ?? []
+    expect(open.map((h) => `${h.target}/${h.contract}`).sort()).toEqual(['sim/media.retrieve-url', 'sim/media.retrieve-url.with-phone-number-id'])
+  })
+
   it('help history documents exit 3', async () => {
     const t = io()
     await main(['help', 'history'], t.io)

@@ -65,20 +65,30 @@ also for a --contract or --target the history has never seen (the message lists 
       return 3
     }
     const list = episodes(timeline, filter)
+    // A contract last judged before the window may still have a finding open: the window narrows what is told, never what is open.
+    const key = (h: { target: string; contract: string; check: string }) => `${h.target}\u0000${h.contract}\u0000${h.check}`
+    const inWindow = new Set(list.map(key))
+    const openBefore = since ? episodes(all, filter).filter((h) => h.open && !inWindow.has(key(h))) : []
     const { failsAt } = await import('../../report.ts')
-    const openAtThreshold = list.some((h) => h.open && failsAt(h.episodes.at(-1)!.severity, failOn))
+    const openAtThreshold = [...list, ...openBefore].some((h) => h.open && failsAt(h.episodes.at(-1)!.severity, failOn))
     const runs = new Set(timeline.map((t) => t.run)).size
     if (v.json === true) {
-      io.stdout(JSON.stringify({ history: shown, runs, findings: list }, null, 2))
+      io.stdout(JSON.stringify({ history: shown, runs, findings: list, ...(openBefore.length ? { openBeforeWindow: openBefore } : {}) }, null, 2))
       return openAtThreshold ? 1 : 0
     }
-    io.stdout(`history ${shown}: ${runs} run${runs === 1 ? '' : 's'}${since ? ` since ${at(since)}` : ''}${timeline.length ? ` (${at(timeline[0]!.at)} to ${at(timeline.at(-1)!.at)})` : ''}; ${list.length} finding${list.length === 1 ? '' : 's'} seen, ${list.filter((h) => h.open).length} open now`)
+    io.stdout(`history ${shown}: ${runs} run${runs === 1 ? '' : 's'}${since ? ` since ${at(since)}` : ''}${timeline.length ? ` (${at(timeline[0]!.at)} to ${at(timeline.at(-1)!.at)})` : ''}; ${list.length} finding${list.length === 1 ? '' : 's'} seen, ${list.filter((h) => h.open).length + openBefore.length} open now`)
     for (const h of list) {
       const e = h.episodes.at(-1)!
       io.stdout('')
       io.stdout(`${h.open ? 'OPEN   ' : 'cleared'} ${h.target === 'sim' ? '' : `${h.target} `}${h.contract} ${h.check} (${e.severity}): ${e.title}`)
       io.stdout(`        seen in ${h.seen} of ${h.judged} judged runs; ${h.episodes.length} episode${h.episodes.length === 1 ? '' : 's'}${h.flaps ? `, flapped ${h.flaps}×` : ''}`)
       for (const ep of h.episodes) io.stdout(`        appeared ${at(ep.appearedAt)} (run ${ep.appearedRun})${ep.clearedAt ? `, cleared ${at(ep.clearedAt)} (run ${ep.clearedRun})` : ', still open'}`)
+    }
+    for (const h of openBefore) {
+      const e = h.episodes.at(-1)!
+      io.stdout('')
+      io.stdout(`OPEN    ${h.target === 'sim' ? '' : `${h.target} `}${h.contract} ${h.check} (${e.severity}): ${e.title}`)
+      io.stdout(`        open since ${at(e.appearedAt)} (run ${e.appearedRun}); the contract was last judged before --since, so the window shows none of its runs`)
     }
     return openAtThreshold ? 1 : 0
   },
