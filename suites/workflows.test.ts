@@ -153,6 +153,20 @@ describe('.github/workflows/nightly-accounts.yml', () => {
     expect(runs.some((l) => l.includes(`cat ${out}/report.md >> "$GITHUB_STEP_SUMMARY"`))).toBe(true)
   })
 
+  it('keeps the history with the merge job: shards add nothing, the merge job restores it before and saves it after', () => {
+    expect(calls.find((c) => c.command === 'check')!.flags.get('no-history')).toBe(true)
+    const merge = calls.find((c) => c.command === 'merge')!
+    expect(merge.flags.has('no-history')).toBe(false)
+    expect(String(merge.flags.get('format')).split(',')).toContain('html')
+    const history = `${String(merge.flags.get('out')).split('/').slice(0, -1).join('/')}/history.db`
+    const caches = jobs.merge!.steps.filter((s) => s.uses?.startsWith('actions/cache/'))
+    expect(caches.map((s) => [s.uses!.split('@')[0], s.with!.path])).toEqual([
+      ['actions/cache/restore', history],
+      ['actions/cache/save', history],
+    ])
+    expect(jobs.shard!.steps.some((s) => s.uses?.startsWith('actions/cache/'))).toBe(false)
+  })
+
   it('its example targets file loads', () => {
     expect(loadTargets('examples/targets.yaml').map((t) => t.name)).toEqual(['acme-br', 'acme-de', 'lab-baseline', 'lab-chunked'])
   })

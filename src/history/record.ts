@@ -6,12 +6,18 @@
 import { historyTarget, type Report } from '../report.ts'
 import { HistoryStore } from './store.ts'
 
-/** Appends `report` as one run of `command`; returns a warning to print when it could not. */
+/**
+ * Appends `report` as one run of `command`; returns a warning to print when it could not. A merged
+ * report (`command` merge) is added only when its shards' runs are not already there: shards on one
+ * machine share the history and added themselves; shards of a CI matrix could not.
+ */
 export function recordRun(file: string, command: string, report: Report): string | undefined {
   if (report.outcome === 'error') return undefined
   let store: HistoryStore | undefined
   try {
     store = new HistoryStore(file)
+    const targets = [...new Set(report.results.map((r) => r.target ?? historyTarget(report)))]
+    if (command === 'merge' && store.hasResultsSince(report.startedAt, targets)) return undefined
     store.addCycle(
       { command, startedAt: report.startedAt, finishedAt: report.finishedAt, target: historyTarget(report), unit: command, contracts: report.results.map((r) => r.contract), requests: report.summary.probes, outcome: report.outcome, healthy: report.outcome !== 'inconclusive' },
       report.findings,

@@ -205,6 +205,13 @@ export class HistoryStore {
     ).map((r) => ({ at: r.at, target: r.target, contract: r.contract, status: r.status, durationMs: r.durationMs ?? 0, requests: r.requests ?? 0 }))
   }
 
+  /** Whether any of these targets has a result that finished at or after `at` (a merge's shards, already added). */
+  hasResultsSince(at: string, targets: readonly string[]): boolean {
+    if (targets.length === 0) return false
+    const row = this.db.prepare(`SELECT 1 FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id WHERE c.finished_at >= ? AND r.target IN (${targets.map(() => '?').join(', ')}) LIMIT 1`).get(at, ...targets)
+    return row !== undefined
+  }
+
   cycles(limit = 100): CycleRow[] {
     return this.rows('SELECT id, command, target, started_at, finished_at, unit, requests, outcome, healthy FROM cycles ORDER BY id DESC LIMIT ?', limit).map((r) => ({ ...r, healthy: r.healthy === 1 }) as CycleRow)
   }

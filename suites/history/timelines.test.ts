@@ -73,6 +73,29 @@ describe('report.html timelines', () => {
     expect(s.get('lab-c/media.retrieve-url')).toEqual(['pass', 'pass'])
   }, 120_000)
 
+  it('merge in CI: shards without a history, the merge adds the merged run, once', async () => {
+    const d = fresh()
+    const targets = join(ROOT, 'examples', 'targets-lab.yaml')
+    const history = join(d, 'history.db')
+    for (let night = 0; night < 2; night++) {
+      for (const shard of ['1/2', '2/2']) await main(['check', '--targets', targets, '--shard', shard, '--out', join(d, `shard-${shard[0]}`), '--no-history', '--format', 'json', '--quiet'], quiet)
+      const merge = ['merge', join(d, 'shard-1', 'report.json'), join(d, 'shard-2', 'report.json'), '--out', join(d, 'merged'), '--history', history, '--format', 'json,html', '--quiet']
+      await main(merge, quiet)
+      if (night === 0) await main(merge, quiet) // merged again (a re-run job): not added twice
+    }
+    const store = new HistoryStore(history)
+    try {
+      expect(store.cycles().map((c) => c.command)).toEqual(['merge', 'merge'])
+    } finally {
+      store.close()
+    }
+    const s = strips(readFileSync(join(d, 'merged', 'report.html'), 'utf8'))
+    expect(s.get('lab-b/media.retrieve-url')).toEqual(['drift', 'drift'])
+    expect(s.get('lab-a/media.retrieve-url')).toEqual(['pass', 'pass'])
+    const merged = JSON.parse(readFileSync(join(d, 'merged', 'report.json'), 'utf8')) as { findings: { target?: string; contract: string; new: boolean }[] }
+    expect(merged.findings.find((f) => f.target === 'lab-b' && f.contract === 'media.retrieve-url')).toMatchObject({ new: false })
+  }, 120_000)
+
   it('a history written before the requests column existed is upgraded, and its old rows draw no latency', () => {
     const d = fresh()
     const file = join(d, 'history.db')

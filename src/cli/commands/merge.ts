@@ -1,8 +1,8 @@
 import { resolve } from 'node:path'
-import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
 import { finalLine } from '../lines.ts'
 import { exitCodeOf } from '../../report.ts'
-import { pastOf } from './check.ts'
+import { addToHistory, pastOf } from './check.ts'
 
 export const merge: Command = {
   name: 'merge',
@@ -10,11 +10,15 @@ export const merge: Command = {
   usage: ['merge <report.json...> [options]'],
   about: `Joins the report.json files that check --targets --shard i/n wrote on several machines (a CI
 matrix) into one report, in target-name order, as if one machine had run every target. The merged
-outcome follows the same rule as every report: drift on any target at or above --fail-on is drift.`,
+outcome follows the same rule as every report: drift on any target at or above --fail-on is drift.
+The merged run is added to the history (history.db next to --out, or --history) unless its shards,
+sharing that history on this machine, already added theirs; report.html draws its timelines and
+each finding's "since" from it. A CI matrix runs the shards with --no-history and keeps the history
+with the merge job.`,
   positionals: true,
   options: {
     ...reportOptions(DEFAULTS.mergeOut),
-    history: { type: 'string', arg: '<file>', help: "the history database report.html's timelines are drawn from (default\nhistory.db next to the --out folder); merge adds nothing to it: the shards did" },
+    ...HISTORY_OPTIONS,
     ...GLOBAL,
   },
   async run(v, positionals, io) {
@@ -34,6 +38,7 @@ outcome follows the same rule as every report: drift on any target at or above -
     const { report, files } = await writeReports(merged, { outDir, formats, failOn, redactor: new Redactor({ secrets: [] }), cwd: io.cwd, ...(past ? { past } : {}) })
     io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))
     io.stdout(`Reports: ${files.join(', ')}`)
+    await addToHistory(v, outDir, report, io, 'merge')
     return exitCodeOf(report)
   },
 }
