@@ -1,11 +1,15 @@
 /**
  * A process of the proxy benchmark (see proxy.ts), driven over IPC: `sim` runs the simulator,
- * `proxy <upstream> <recordings-dir>` runs the recording proxy in front of it, `judge <n>` measures
+ * `proxy <upstream> <recordings-dir>` runs the recording proxy in front of it, `bare <upstream>`
+ * a minimal pass-through proxy (the floor any Node proxy pays on this machine), `judge <n>` measures
  * what the session judge (TrafficJudge) alone keeps per exchange. The first two answer
  * `{ cmd: 'sample' }` with its RSS, heap after a GC, and the proxy's counters, and `{ cmd: 'stop' }`
  * by stopping (the proxy as a first Ctrl-C does: compaction, judging, report) and saying how long it took.
  */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { Pool } from 'undici'
 import { loadContracts } from '../src/contracts/load.ts'
 import { startProxy } from '../src/proxy/proxy.ts'
 import { startSimulator } from '../src/simulator/server.ts'
@@ -73,6 +77,37 @@ if (mode === 'sim') {
   if (traffic.counts.entries + judged.counts.entries !== 2 * n) throw new Error('not every exchange was placed')
   send({ entries: n, bytesPerEntry: ((placed.heapMb - before.heapMb) * 1048576) / n, bytesPerJudgedEntry: ((after.heapMb - placed.heapMb) * 1048576) / n, observationJsonBytes: Math.round(sent.reduce((b, o) => b + JSON.stringify(o).length, 0) / 3) })
   process.exit(0)
+} else if (mode === 'bare') {
+  // The floor for any Node proxy on this machine: node:http in, an undici Pool out, the body piped
+  // through untouched. No wire capture, no checks, no recording. What driftwatch's proxy costs beyond
+  // forwarding is its ratio to this one, measured in the same run.
+  const pool = new Pool(upstream!, { connections: 32 })
+  const server = createServer((req, res) => {
+    const headers: Record<string, string | string[]> = {}
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && k !== 'host' && k !== 'connection') headers[k] = v
+    pool
+      .request({ method: req.method as 'GET', path: req.url!, headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req })
+      .then((up) => {
+        const out: Record<string, string | string[]> = {}
+        for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive') out[k] = v
+        res.writeHead(up.statusCode, out)
+        up.body.pipe(res)
+      })
+      .catch(() => {
+        res.writeHead(502).end()
+      })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  send({ ready: true, url: `http://127.0.0.1:${port}`, ...memory() })
+  process.on('message', async (m: { cmd: string }) => {
+    if (m.cmd === 'stop') {
+      server.close()
+      await pool.close()
+      send({ stopped: true })
+      process.exit(0)
+    }
+  })
 } else {
   throw new Error(`unknown mode ${mode}`)
 }

@@ -2,8 +2,9 @@
  * The recording proxy at line rate (issue 9), run by hand: `npm run bench -- --only proxy` (or
  * BENCH_ONLY=proxy). Three processes, as in real use: the simulator, the recording proxy in front
  * of it, and a load generator with 10 concurrent keep-alive clients (load.ts). In the same run:
- *  1. direct vs through the proxy, interleaved rounds (PROXY_BENCH_ROUND requests each, default
- *     5,000), medians: throughput ratio and the latency the proxy adds at p50 and p99;
+ *  1. direct vs through the proxy vs through a bare pass-through proxy (what any Node proxy pays
+ *     here), interleaved rounds (PROXY_BENCH_ROUND requests each, default 5,000), medians:
+ *     throughput ratio and the latency the proxy adds at p50 and p99;
  *  2. a soak of PROXY_BENCH_REQUESTS through the proxy (default 100,000) in ten chunks: the proxy's
  *     RSS (and JS heap after a GC) at start, middle and end, and the longest time from an answer to
  *     its journal line being fsynced;
@@ -13,7 +14,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const here = import.meta.dirname
@@ -66,23 +67,30 @@ const sim = await host(['sim'])
 const creds = sim.ready
 const proxy = await host(['proxy', String(creds.url), recordings])
 const proxyUrl = String(proxy.ready.url)
+const bare = await host(['bare', String(creds.url)])
+const bareUrl = String(bare.ready.url)
 try {
   console.log(`proxy (loopback, ${CONCURRENCY} concurrent clients, GETs of the phone number and templates; load average at start ${loadavg()[0]!.toFixed(1)} on this machine)`)
   await load(String(creds.url), creds, 2_000)
   await load(proxyUrl, creds, 2_000)
+  await load(bareUrl, creds, 2_000)
   const direct: Load[] = []
   const through: Load[] = []
+  const floor: Load[] = []
   for (let r = 0; r < 3; r++) {
     direct.push(await load(String(creds.url), creds, ROUND))
     through.push(await load(proxyUrl, creds, ROUND))
+    floor.push(await load(bareUrl, creds, ROUND))
   }
   const d = { rps: med(direct.map((x) => x.perSecond)), p50: med(direct.map((x) => x.p50)), p99: med(direct.map((x) => x.p99)) }
   const p = { rps: med(through.map((x) => x.perSecond)), p50: med(through.map((x) => x.p50)), p99: med(through.map((x) => x.p99)) }
+  const b = { rps: med(floor.map((x) => x.perSecond)), p50: med(floor.map((x) => x.p50)), p99: med(floor.map((x) => x.p99)) }
   const failed = [...direct, ...through].reduce((n, x) => n + x.failed, 0)
   console.log(`  direct : ${d.rps.toFixed(0)} req/s, p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms (3 rounds of ${ROUND}, medians)`)
   console.log(`  proxy  : ${p.rps.toFixed(0)} req/s, p50 ${p.p50.toFixed(2)} ms, p99 ${p.p99.toFixed(2)} ms${failed ? `; ${failed} non-200 answers` : ''}`)
   const ratio = p.rps / d.rps
   console.log(`  throughput ratio proxy/direct: ${ratio.toFixed(2)} (goal >= 0.80: ${verdict(ratio >= 0.8)})`)
+  console.log(`  bare   : ${b.rps.toFixed(0)} req/s, p50 ${b.p50.toFixed(2)} ms, p99 ${b.p99.toFixed(2)} ms: a minimal node:http + undici pass-through, no capture, no recording (bare/direct ${(b.rps / d.rps).toFixed(2)}: the ceiling of any Node proxy in this three-process setup on ${availableParallelism()} cores; driftwatch/bare ${(p.rps / b.rps).toFixed(2)})`)
   console.log(`  added latency: p50 +${(p.p50 - d.p50).toFixed(2)} ms (goal <= 1 ms: ${verdict(p.p50 - d.p50 <= 1)}), p99 +${(p.p99 - d.p99).toFixed(2)} ms (goal <= 5 ms: ${verdict(p.p99 - d.p99 <= 5)})`)
 
   const chunk = Math.max(1, Math.floor(TOTAL / 10))
@@ -109,6 +117,7 @@ try {
   console.log('  (indicative: a shared 2-core machine, three busy processes; compare ratios within one run, not across runs)')
 } finally {
   proxy.child.kill()
+  bare.child.kill()
   await ask(sim.child, 'stop').catch(() => undefined)
   rmSync(recordings, { recursive: true, force: true })
 }
