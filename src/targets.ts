@@ -22,7 +22,7 @@ import { relative, resolve } from 'node:path'
 import { parse } from 'yaml'
 import { ENV } from './config.ts'
 import { HarnessError } from './errors.ts'
-import { scenarioNames } from './simulator/scenarios/index.ts'
+import { scenarioNames, unknownScenario } from './simulator/scenarios/index.ts'
 
 /** Which environment variable holds each credential of one target. */
 export interface TargetEnv {
@@ -75,7 +75,7 @@ export function loadTargets(file: string, cwd = process.cwd()): Target[] {
     if (typeof target !== 'string' || (target !== 'sim' && !/^https?:\/\/[^/?#]+\/?$/.test(target))) problems.push(`${at}.target: "${String(target)}" must be sim or a base URL such as https://graph.facebook.com (no path, no query)`)
     if (t.scenario !== undefined) {
       if (target !== 'sim') problems.push(`${at}.scenario: only for target: sim (scenarios are simulator behaviours)`)
-      else if (typeof t.scenario !== 'string' || !scenarioNames().includes(t.scenario)) problems.push(`${at}.scenario: unknown scenario "${String(t.scenario)}" (available: ${scenarioNames().join(', ')})`)
+      else if (typeof t.scenario !== 'string' || !scenarioNames().includes(t.scenario)) problems.push(`${at}.scenario: ${unknownScenario(String(t.scenario))}`)
     }
     let env: TargetEnv | undefined
     if (t.env !== undefined) {

@@ -95,11 +95,11 @@ export function historyFile(v: Values, outDir: string, cwd: string): string | un
 
 /** The exit-code section, the same in every --help. */
 export const EXIT_CODES = `Exit codes (every command):
-  0    nothing at or above --fail-on (gate: every interaction passes; record: recorded; sim: stopped)
+  0    nothing at or above --fail-on (gate: every interaction passes; record: recorded; watch: stopped)
   1    drift at or above --fail-on (gate: an interaction would fail)
   2    usage, configuration or harness error: the message names the file, the field and the fix
   3    inconclusive: nothing could be judged (upstream unreachable or in downtime, no usable entry)
-  130  interrupted by Ctrl-C or SIGTERM (proxy and sim stop this way); the reports cover what ran`
+  130  interrupted by Ctrl-C or SIGTERM (sim, and proxy with nothing else to report, end this way); the reports cover what ran`
 
 /** A command: its table, its help text and what it does. */
 export interface Command {

@@ -5,10 +5,10 @@
 import { parseApiVersion } from '../config.ts'
 import { HarnessError } from '../errors.ts'
 import type { ProgressEvent, RetryEvent } from '../runner/run.ts'
-import { scenarioNames, scenarios } from '../simulator/scenarios/index.ts'
+import { scenarioNames, scenarios, unknownScenario } from '../simulator/scenarios/index.ts'
 import type { Redactor } from '../transport/redact.ts'
 import type { StartInfo } from '../check.ts'
-import { DEFAULTS, str, wholeNumber, type CliIO, type OptionTable, type Values } from './options.ts'
+import { DEFAULTS, str, suggest, wholeNumber, type CliIO, type OptionTable, type Values } from './options.ts'
 import { progressLine } from './lines.ts'
 import type { FailOn } from '../report.ts'
 
@@ -33,9 +33,9 @@ export function runFlags(v: Values, io: CliIO) {
   const timeoutMs = wholeNumber(str(v, 'timeout'), '--timeout', 100)
   const retryBudgetSeconds = wholeNumber(str(v, 'retry-budget'), '--retry-budget', 0)
   const connection = str(v, 'connection')
-  if (connection !== undefined && connection !== 'fresh' && connection !== 'reuse') throw new HarnessError('DW_USAGE', `--connection must be fresh or reuse, not "${connection}"`)
+  if (connection !== undefined && connection !== 'fresh' && connection !== 'reuse') throw new HarnessError('DW_USAGE', `--connection must be fresh or reuse, not "${connection}"${suggest(connection, ['fresh', 'reuse'])}`)
   const scenario = str(v, 'scenario')
-  if (scenario !== undefined && !scenarios[scenario]) throw new HarnessError('DW_USAGE', `unknown scenario "${scenario}" (available: ${scenarioNames().join(', ')})`)
+  if (scenario !== undefined && !scenarios[scenario]) throw new HarnessError('DW_USAGE', unknownScenario(scenario))
   const only = v.only as string[] | undefined
   const allowHosts = v['allow-host'] as string[] | undefined
   return {

@@ -10,7 +10,7 @@ import { HarnessError } from '../errors.ts'
 import { graphErrorResponse, statusText, type SimResponse } from './graph.ts'
 import { route, servedVersion, type SimRequest } from './routes.ts'
 import { seededRandom, type Scenario } from './scenario.ts'
-import { scenarioNames, scenarios } from './scenarios/index.ts'
+import { scenarioNames, scenarios, unknownScenario } from './scenarios/index.ts'
 import { SimulatorState, type SimulatorCredentials } from './state.ts'
 
 const MAX_REQUEST_BYTES = 110 * 1024 * 1024
@@ -136,7 +136,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
 
 function build(name: string): Scenario {
   const scenario = scenarios[name]?.()
-  if (!scenario) throw new HarnessError('DW_USAGE', `unknown scenario "${name}" (available: ${scenarioNames().join(', ')})`)
+  if (!scenario) throw new HarnessError('DW_USAGE', unknownScenario(name))
   return scenario
 }
 

@@ -1,5 +1,5 @@
 import { HarnessError, isHarnessError } from '../../errors.ts'
-import { scenarioNames } from '../../simulator/scenarios/index.ts'
+import { scenarioNames, unknownScenario } from '../../simulator/scenarios/index.ts'
 import { DEFAULTS, GLOBAL, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
 
@@ -17,7 +17,7 @@ export const sim: Command = {
   async run(v, _positionals, io) {
     const port = wholeNumber(str(v, 'port'), '--port', 0, 65535) ?? DEFAULTS.simPort
     const scenario = str(v, 'scenario')
-    if (scenario !== undefined && !scenarioNames().includes(scenario)) throw new HarnessError('DW_USAGE', `unknown scenario "${scenario}" (available: ${scenarioNames().join(', ')})`)
+    if (scenario !== undefined && !scenarioNames().includes(scenario)) throw new HarnessError('DW_USAGE', unknownScenario(scenario))
     const { startSimulator } = await import('../../simulator/server.ts')
     const running = await startSimulator({ port, ...(str(v, 'host') ? { host: str(v, 'host')! } : {}), ...(scenario ? { scenario } : {}) }).catch((err: unknown) => {
       if (isHarnessError(err) && err.code === 'DW_SIMULATOR_FAILED') throw new HarnessError('DW_SIMULATOR_FAILED', `${err.message}; try --port 0 for a free port`)

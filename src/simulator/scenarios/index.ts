@@ -2,6 +2,7 @@
  * Every named simulator scenario. Stateful ones (a fleet's request counter, a downtime window) are
  * built fresh for each server, so two runs of the same scenario behave the same.
  */
+import { closest, distance } from 'fastest-levenshtein'
 import type { Scenario } from '../scenario.ts'
 import { apiUpdateDowntime } from './api-update-downtime.ts'
 import { authExpired } from './auth-expired.ts'
@@ -32,6 +33,14 @@ export const scenarios: Readonly<Record<string, () => Scenario>> = {
 /** Names of every scenario, in registry order. */
 export function scenarioNames(): string[] {
   return Object.keys(scenarios)
+}
+
+/** `unknown scenario "media-chunkd"; did you mean "media-chunked"? (available: …)`: one wording wherever a scenario is named. */
+export function unknownScenario(name: string): string {
+  const names = scenarioNames()
+  const best = closest(name, names)
+  const near = distance(name, best) <= Math.max(2, Math.floor(name.length / 3))
+  return `unknown scenario "${name}"${near ? `; did you mean "${best}"?` : ''} (available: ${names.join(', ')})`
 }
 
 export { apiUpdateDowntime, mediaPostIntermittent }
