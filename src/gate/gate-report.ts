@@ -11,7 +11,7 @@ import type { GateReport } from './gate.ts'
 export function renderGateMarkdown(r: GateReport): string {
   const s = r.summary
   const lines = [
-    `# driftwatch gate: ${r.outcome === 'pass' ? 'PASSED' : `FAILED: ${s.failed} of ${s.interactions} interactions`}`,
+    `# driftwatch gate: ${r.outcome === 'pass' ? 'PASSED' : `FAILED: ${s.failed} of ${s.interactions} interaction${s.interactions === 1 ? '' : 's'}`}`,
     '',
     `Pacts: ${r.pacts.join(', ')}. Run ${r.startedAt}.`,
     '',

@@ -10,6 +10,7 @@ import { loadContracts } from '../contracts/load.ts'
 import { pathFits } from '../contracts/probes.ts'
 import type { ContractPack, Operation, Probe } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
+import { isVersionSegment, pathSegments } from '../graph/paths.ts'
 import { judge } from '../judge/index.ts'
 import type { Observation } from '../observation.ts'
 import { latestRecording, loadRecordings, type Recording } from '../recordings/store.ts'
@@ -127,6 +128,22 @@ async function contractProblems(i: PactInteraction, o: Observation, op: Operatio
   return out
 }
 
+/**
+ * When the request alone does not tell its candidates apart, a probe that sends this very request
+ * (same method, same literal path, the status the consumer expects) does: `graph.unknown-object`
+ * says what `GET /v23.0/999999999999999` is. Only one operation may come out of it.
+ */
+function probedAs(pack: ContractPack, i: PactInteraction, candidates: readonly Operation[]): Operation | undefined {
+  if (candidates.length < 2) return undefined
+  const want = pathSegments(i.request.path)
+  const sendsThis = (p: Probe) => {
+    const have = p.request.path !== undefined ? pathSegments(p.request.path) : []
+    return have.length === want.length && have.every((seg, k) => (seg === '{api_version}' ? isVersionSegment(want[k]!) : seg === want[k]))
+  }
+  const ops = new Set(pack.probes.filter((p) => p.request.method === i.request.method && p.expect.status.includes(i.response.status) && sendsThis(p) && candidates.some((c) => c.id === p.operation)).map((p) => p.operation))
+  return ops.size === 1 ? candidates.find((c) => ops.has(c.id)) : undefined
+}
+
 /** The probe whose recording answers a request: one that sends this method on this path, preferring one that expects the status the consumer does. */
 function replayProbe(pack: ContractPack, method: string, path: string, status: number, op?: Operation): Probe | undefined {
   const sends = pack.probes.filter((p) => p.request.method === method && (op ? p.operation === op.id : true) && (p.request.path !== undefined ? pathFits(p.request.path.replace(/\/\d{6,}(?=\/|$)/g, '/{id}'), path) : false))
@@ -149,7 +166,7 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
     const { o, body } = observationOf(i)
     // A consumer's pact names only the fields it reads, and may send an incomplete body: attribution forgives both, and the problems below say what is wrong.
     const a: Attribution = attribute(pack, o, body, trafficState(), { closestBody: true, partialResponse: true })
-    const op = a.operation ?? (a.wrongMethod?.certain ? (a.wrongMethod.operations.find((x) => x.request.method === 'GET') ?? a.wrongMethod.operations[0]) : undefined)
+    const op = a.operation ?? (a.wrongMethod?.certain ? (a.wrongMethod.operations.find((x) => x.request.method === 'GET') ?? a.wrongMethod.operations[0]) : undefined) ?? probedAs(pack, i, a.candidates)
     if (!op) {
       result.problems.push({
         source: 'contract',

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { MatchersV3, PactV4 } from '@pact-foundation/pact'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MetaMediaClient, type ClientCall } from '../../src/client/meta-media-client.ts'
+import { GraphApiError, MetaMediaClient, type ClientCall } from '../../src/client/meta-media-client.ts'
 import { HarnessError } from '../../src/errors.ts'
 import { runGate, type GateReport } from '../../src/gate/gate.ts'
 import { runRecord } from '../../src/record.ts'
@@ -132,6 +132,36 @@ describe('driftwatch gate', () => {
     expect(i.problems[0]!.message).toBe('no operation describes GET /v23.0/me/businesses: the upstream, as contracted, does not offer it. Fix the request, or add an operation for it in ' + join(ROOT, 'contracts/meta') + '/operations.')
   })
 
+  // The shipped consumer test's error interaction (suites/consumer): GET of an id no node has.
+  const unknownObject = (id: string) =>
+    retrievePact(
+      'error-reading-client',
+      (p) =>
+        p
+          .addInteraction()
+          .uponReceiving('a request for an unknown object')
+          .withRequest('GET', `/v23.0/${id}`, (b) => b.headers(bearer))
+          .willRespondWith(400, (b) => b.jsonBody({ error: { message: string('Unsupported get request.'), type: 'GraphMethodException', code: 100, error_subcode: 33 } })),
+      // The 400 is what the consumer expects; anything else (a refused connection) fails the test as itself.
+      (url) =>
+        new MetaMediaClient({ baseUrl: url, apiVersion: 'v23.0', token: 't' }).retrieve(id).catch((e: unknown) => {
+          if (!(e instanceof GraphApiError)) throw e
+        }),
+    )
+
+  it('passes the shipped error interaction: a probe that sends this very request tells which operation it is', async () => {
+    // Four operations live at /{id}; graph.unknown-object probes exactly this path for media.retrieve-url.
+    const i = only(await gate(await unknownObject('999999999999999')))
+    expect(i).toMatchObject({ status: 'passed', contract: 'media.retrieve-url', problems: [] })
+    expect(i.replayedFrom).toMatch(/^graph\.unknown-object\/sim-baseline \(recorded /)
+  })
+
+  it('still asks which operation a bare /{id} is when no probe sends that very request', async () => {
+    const i = only(await gate(await unknownObject('888888888888888')))
+    expect(i.status).toBe('failed')
+    expect(i.problems[0]!.message).toMatch(/^GET \/v23\.0\/888888888888888 could be media\.retrieve-url or phone-numbers\.get or templates\.get or waba\.get .*name the fields the client reads/)
+  })
+
   it('refuses to judge an operation no probe records, until its traffic is recorded (record --from)', async () => {
     const pacts = await retrievePact(
       'profile-client',
@@ -209,7 +239,7 @@ describe('driftwatch gate (CLI)', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('✗ retrieve a media URL: GET /v23.0/1390000000007919 → media.retrieve-url')
     expect(r.stderr).toMatch(/as recorded: as last recorded \(media\.retrieve-url\/sim-baseline, .*\), \$\.file_size:/)
-    expect(r.stdout).toMatch(/^GATE FAILED: 1 of 1 interactions would fail against the upstream/)
+    expect(r.stdout).toMatch(/^GATE FAILED: 1 of 1 interaction would fail against the upstream/)
     expect(JSON.parse(readFileSync(join(out, 'gate.json'), 'utf8'))).toMatchObject({ outcome: 'fail', summary: { interactions: 1, failed: 1 } })
   })
 

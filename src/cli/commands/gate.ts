@@ -33,7 +33,7 @@ interaction is breaking: any --fail-on but never fails the gate.`,
       cwd: io.cwd,
     })
     const files = await writeGateReport(report, outDir, io.cwd, formats)
-    io.stderr(`driftwatch gate: ${report.summary.interactions} interactions in ${report.pacts.join(', ')}`)
+    io.stderr(`driftwatch gate: ${report.summary.interactions} interaction${report.summary.interactions === 1 ? '' : 's'} in ${report.pacts.join(', ')}`)
     for (const i of report.interactions) {
       if (v.quiet && i.status === 'passed') continue
       io.stderr(`  ${i.status === 'passed' ? '✓' : '✗'} ${i.description}: ${i.request} → ${i.contract ?? 'no contract'}`)
@@ -43,9 +43,9 @@ interaction is breaking: any --fail-on but never fails the gate.`,
     const secs = ((Date.now() - t0) / 1000).toFixed(1)
     const fails = report.outcome === 'fail' && failOn !== 'never'
     io.stdout(
-      report.outcome === 'pass' ? `GATE PASSED: ${s.passed} of ${s.interactions} interactions match the upstream as contracted and as last recorded (${secs} s)`
-      : fails ? `GATE FAILED: ${s.failed} of ${s.interactions} interactions would fail against the upstream (${secs} s)`
-      : `GATE PASSED (--fail-on never): ${s.failed} of ${s.interactions} interactions would fail against the upstream (${secs} s)`,
+      report.outcome === 'pass' ? `GATE PASSED: ${s.passed} of ${s.interactions} interaction${s.interactions === 1 ? '' : 's'} match the upstream as contracted and as last recorded (${secs} s)`
+      : fails ? `GATE FAILED: ${s.failed} of ${s.interactions} interaction${s.interactions === 1 ? '' : 's'} would fail against the upstream (${secs} s)`
+      : `GATE PASSED (--fail-on never): ${s.failed} of ${s.interactions} interaction${s.interactions === 1 ? '' : 's'} would fail against the upstream (${secs} s)`,
     )
     io.stdout(`Reports: ${files.join(', ')}`)
     return fails ? 1 : 0
