@@ -36,5 +36,12 @@ export function finalLine(report: Report, seconds: string, counted = 'requests')
   const below = report.outcome !== 'drift' && failOn !== 'info' && s.breaking + s.warning > 0 ? `; ${failOn === 'never' ? 'none fails with --fail-on never' : `below --fail-on ${failOn}`}` : ''
   const t = report.targets
   const on = t ? ` on ${t.filter((x) => x.outcome === 'drift').length} of ${t.length} targets${t.some((x) => x.outcome === 'error') ? ` (${t.filter((x) => x.outcome === 'error').length} could not run)` : ''}` : ''
-  return `${HEAD[report.outcome]}${on}: ${s.contracts} contracts (${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive), ${s.probes} ${counted}, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info${below} (${seconds} s)`
+  // Traffic no contract covers ((no operation), (unattributed)) has findings but no result row: name it, or DRIFT would sit over "0 with drift".
+  const judged = new Set(report.results.map((r) => r.contract))
+  const outsideOf = new Map<string, number>()
+  for (const f of report.findings) if (!judged.has(f.contract) && f.severity !== 'info') outsideOf.set(f.contract, (outsideOf.get(f.contract) ?? 0) + 1)
+  const outside = outsideOf.size ? `; outside them: ${[...outsideOf].map(([c, n]) => `${c} ${n} finding${n === 1 ? '' : 's'}`).join(', ')}` : ''
+  const one: Record<string, string> = { requests: 'request', exchanges: 'exchange', 'entries judged': 'entry judged' }
+  const unit = s.probes === 1 ? (one[counted] ?? counted) : counted
+  return `${HEAD[report.outcome]}${on}: ${s.contracts} contract${s.contracts === 1 ? '' : 's'} (${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive${outside}), ${s.probes} ${unit}, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info${below} (${seconds} s)`
 }

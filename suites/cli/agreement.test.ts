@@ -3,7 +3,7 @@
  * junit.xml all follow one rule from --fail-on. Each case reproduces what a user saw before.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -53,6 +53,40 @@ describe('one rule from --fail-on', () => {
     expect(failed).toBeGreaterThan(0)
     expect(r.junit).toMatch(new RegExp(`<testsuites name="driftwatch" tests="13" failures="${failed}"`))
     expect(r.md).toMatch(/^# driftwatch: DRIFT: \d+ warning/)
+  })
+})
+
+describe('the headline names drift outside the contracts', () => {
+  /** A HAR of entries `[method, path, form body?, status, response body]`, as a browser would save it. */
+  function har(entries: [string, string, string | undefined, number, string][]): string {
+    const dir = mkdtempSync(join(tmpdir(), 'dw-agree-har-'))
+    tmp.push(dir)
+    const file = join(dir, 'traffic.har')
+    const entry = ([method, path, form, status, body]: (typeof entries)[number], i: number) => ({
+      startedDateTime: new Date(Date.UTC(2026, 11, 1, 10, 0, i)).toISOString(),
+      time: 5,
+      request: { method, url: `https://graph.facebook.com${path}`, httpVersion: 'HTTP/1.1', headers: [{ name: 'Authorization', value: 'Bearer x' }], queryString: [], cookies: [], headersSize: -1, bodySize: form?.length ?? 0, ...(form ? { postData: { mimeType: 'application/x-www-form-urlencoded', text: form } } : {}) },
+      response: { status, statusText: '', httpVersion: 'HTTP/1.1', headers: [{ name: 'Content-Type', value: 'application/json; charset=UTF-8' }], cookies: [], content: { size: body.length, mimeType: 'application/json', text: body }, redirectURL: '', headersSize: -1, bodySize: body.length },
+      cache: {},
+      timings: { send: 0, wait: 5, receive: 0 },
+    })
+    writeFileSync(file, JSON.stringify({ log: { version: '1.2', creator: { name: 'test', version: '1' }, entries: entries.map(entry) } }))
+    return file
+  }
+  const error = JSON.stringify({ error: { message: 'Unsupported post request.', type: 'GraphMethodException', code: 100, error_subcode: 33, fbtrace_id: 'AbC' } })
+
+  it('a POST with method=get to an id nothing names is drift with no contract row: the headline says where it is', async () => {
+    // The id is unknown (no WHATSAPP_* set, nothing earlier named it): the exchange is unattributed, its finding breaking.
+    const r = await run(['verify', har([['POST', '/v23.0/1390000000007919', 'method=get', 405, error]]), '--no-history'])
+    expect(r.code).toBe(1)
+    expect(r.report.findings.some((f) => f.contract === '(unattributed)' && f.severity === 'breaking')).toBe(true)
+    expect(r.stdout).toMatch(/^DRIFT: 0 contracts \(0 passed, 0 with drift, 0 skipped, 0 inconclusive; outside them: \(unattributed\) 1 finding\), 0 entries judged, findings: 1 breaking/)
+  })
+
+  it('info about traffic outside the contracts (a path no operation has) stays out of the headline', async () => {
+    const r = await run(['verify', har([['GET', '/v23.0/me/businesses', undefined, 200, '{"data":[]}']]), '--no-history'])
+    expect(r.report.findings.map((f) => [f.contract, f.severity])).toEqual([['(no operation)', 'info']])
+    expect(r.stdout).not.toContain('outside them')
   })
 })
 
