@@ -127,7 +127,8 @@ export function foreignHost(host: string, exchanges: readonly Exchange[], contra
     contract: NO_OPERATION,
     check: 'attribution',
     severity: 'info',
-    title: `No operation covers ${host || 'this host'} (${n} entr${n === 1 ? 'y' : 'ies'})`,
+    // The count is the finding's samples: every output shows it there (report.md's column, the CLI's ×).
+    title: `No operation covers ${host || 'this host'}`,
     message: `${n} entr${n === 1 ? 'y goes' : 'ies go'} to ${host}, which no operation in ${contractsDir} describes; first: ${first.source}, ${first.observation.request.method} ${pathOf(first.observation.request.url)}.\nIf this host is part of the upstream you care about, add operations for it; otherwise it is other traffic the capture picked up.`,
     expected: 'an operation for this host',
     actual: `${n} entries to ${host}`,
