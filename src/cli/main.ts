@@ -118,7 +118,9 @@ export async function runFromProcess(): Promise<number> {
   const onSignal = () => {
     signals++
     if (signals === 1) {
-      process.stderr.write('\ndriftwatch: stopping: no new requests; cleanup and reports follow (Ctrl-C again to skip cleanup)\n')
+      // The simulator has nothing to clean up or report: it just closes.
+      const said = process.argv[2] === 'sim' ? 'stopping the simulator' : 'stopping: no new requests; cleanup and reports follow (Ctrl-C again to skip cleanup)'
+      process.stderr.write(`\ndriftwatch: ${said}\n`)
       first.abort()
     } else if (signals === 2) {
       process.stderr.write('\ndriftwatch: skipping cleanup; writing what was observed (Ctrl-C again to quit now)\n')
