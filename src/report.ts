@@ -67,6 +67,17 @@ export function sameContract(a: { contract: string; target?: string }, b: { cont
   return a.contract === b.contract && a.target === b.target
 }
 
+/** A finding open in the previous judged run that this run, judging the same contract, no longer has. */
+export interface ClearedFinding {
+  contract: string
+  target?: string
+  check: string
+  severity: Severity
+  title: string
+  /** When its episode began. */
+  since: string
+}
+
 /** report.json, version 1. */
 export interface Report {
   version: 1
@@ -91,6 +102,8 @@ export interface Report {
   error?: { code: string; message: string }
   /** A report of several targets (check --targets, merge): each target's outcome; results and findings carry `target`. */
   targets?: TargetSection[]
+  /** From the history: findings open before this run, on contracts it judged, that it no longer has. */
+  cleared?: ClearedFinding[]
   /** check --shard i/n: which share of the targets this report holds. */
   shard?: { index: number; of: number }
 }

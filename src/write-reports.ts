@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { ensureDir, writeFileAtomic } from './atomic-write.ts'
 import { HarnessError } from './errors.ts'
-import { applyPast, type Past } from './history/since.ts'
+import { applyPast, clearedBy, type Past } from './history/since.ts'
 import { withoutPersonalData } from './recordings/personal-data.ts'
 import { carrySince, historyTarget, settle, type FailOn, type Report } from './report.ts'
 import { reporters, type FormatId } from './reporters/index.ts'
@@ -43,7 +43,8 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
   // Personal data as every output has it: the placeholders recordings use (check's evidence carries live bodies).
   const carried = carrySince(withoutPersonalData(report.findings), previous)
   const findings = opts.past ? applyPast(carried, opts.past, historyTarget(report)) : carried
-  const final: Report = settle({ ...report, findings }, opts.failOn ?? report.failOn ?? 'breaking')
+  const cleared = opts.past ? clearedBy(findings, report.results, opts.past, historyTarget(report)) : []
+  const final: Report = settle({ ...report, findings, ...(cleared.length ? { cleared } : {}) }, opts.failOn ?? report.failOn ?? 'breaking')
   try {
     await ensureDir(opts.outDir)
   } catch (err) {

@@ -29,7 +29,7 @@ export function loadPast(file: string | undefined, before: string = new Date().t
       const closed = h.episodes.filter((e) => e.clearedAt !== undefined)
       const open = h.open ? h.episodes[h.episodes.length - 1] : undefined
       findings.set(pastKey(h.target, h.contract, h.check), {
-        ...(open ? { openSince: open.appearedAt } : {}),
+        ...(open ? { openSince: open.appearedAt, open: { severity: open.severity, title: open.title } } : {}),
         cleared: closed.length,
         ...(closed.length ? { lastClearedAt: closed[closed.length - 1]!.clearedAt! } : {}),
         judged: h.judged,

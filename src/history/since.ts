@@ -2,13 +2,15 @@
  * A run's past as the reports use it (pure; loadPast() in past.ts reads it from the history
  * database): each contract's recent results, and each finding's episodes.
  */
-import type { Finding } from '../finding.ts'
+import { severityRank, type Finding, type Severity } from '../finding.ts'
+import type { ClearedFinding, ContractResult } from '../report.ts'
 import type { HistoryPoint } from '../reporters/reporter.ts'
 
 /** One finding's past: a target's contract and check. */
 export interface FindingPast {
-  /** Seen in the latest run that judged the contract: the episode still open, and since when. */
+  /** Seen in the latest run that judged the contract: the episode still open, since when, and what it said at its worst. */
   openSince?: string
+  open?: { severity: Severity; title: string }
   /** Earlier episodes that cleared, and when the last one did. */
   cleared: number
   lastClearedAt?: string
@@ -38,4 +40,23 @@ export function applyPast(findings: readonly Finding[], past: Past, target: stri
     const recurring = p.lastClearedAt ? { recurring: { cleared: p.cleared, lastClearedAt: p.lastClearedAt } } : {}
     return p.openSince ? { ...f, since: p.openSince, new: false, ...recurring } : { ...f, ...recurring }
   })
+}
+
+/**
+ * What this run cleared: findings whose episode was open before it, on contracts this run judged
+ * (passed or drifted; a skipped or inconclusive contract says nothing either way), that it no
+ * longer finds. A run that fixes things says so, not only `history` and `diff`.
+ */
+export function clearedBy(findings: readonly Finding[], results: readonly ContractResult[], past: Past, target: string): ClearedFinding[] {
+  const still = new Set(findings.map((f) => pastKey(f.target ?? target, f.contract, f.check)))
+  const judged = results.filter((r) => r.status === 'passed' || r.status === 'failed')
+  const out: ClearedFinding[] = []
+  for (const r of judged) {
+    const prefix = pastKey(r.target ?? target, r.contract, '')
+    for (const [key, p] of past.findings) {
+      if (!key.startsWith(prefix) || !p.openSince || !p.open || still.has(key)) continue
+      out.push({ contract: r.contract, ...(r.target ? { target: r.target } : {}), check: key.slice(prefix.length), severity: p.open.severity, title: p.open.title, since: p.openSince })
+    }
+  }
+  return out.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.contract.localeCompare(b.contract))
 }

@@ -19,7 +19,7 @@ import { causeKey, worstFirst, type Finding, type Severity } from '../finding.ts
 import { contractLabel, historyTarget, sameContract, type ContractResult, type Report } from '../report.ts'
 import { isPersonalKey } from '../recordings/personal-data.ts'
 import { isVolatileKey } from '../recordings/volatile.ts'
-import { printable, sinceCell, sinceText } from './markdown.ts'
+import { clearedSummary, printable, sinceCell, sinceText } from './markdown.ts'
 import type { HistoryPoint, RenderContext, Reporter } from './reporter.ts'
 
 export type { HistoryPoint }
@@ -225,6 +225,7 @@ export function renderHtml(r: Report, ctx: HtmlContext = {}): string {
     `<div><dt>Run</dt><dd>${esc(r.startedAt)} (${duration(ms)})</dd></div>`,
     `<div><dt>Contracts</dt><dd>${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive</dd></div>`,
     `<div><dt>Findings</dt><dd>${s.breaking} breaking, ${s.warning} warning, ${s.info} info</dd></div>`,
+    ...(r.cleared?.length ? [`<div><dt>Cleared</dt><dd><a href="#cleared">${esc(clearedSummary(r))}</a></dd></div>`] : []),
     '</dl></header><main>',
   )
   out.push(
@@ -256,6 +257,11 @@ export function renderHtml(r: Report, ctx: HtmlContext = {}): string {
         '</section>',
       )
     })
+  }
+  if (r.cleared?.length) {
+    out.push('<h2 id="cleared">Cleared in this run</h2><p>Open before this run, on contracts it judged again, and gone now.</p><table class="cleared"><thead><tr><th>Severity</th><th>Finding</th><th>Contract</th><th>Check</th><th>Open since</th></tr></thead><tbody>')
+    for (const c of r.cleared) out.push(`<tr><td class="sev ${c.severity}">${c.severity}</td><td>${esc(c.title)}</td><td><a href="#${esc(contractLabel(c))}">${esc(contractLabel(c))}</a></td><td><code>${esc(c.check)}</code></td><td>${esc(c.since)}</td></tr>`)
+    out.push('</tbody></table>')
   }
   out.push('<h2>Contracts</h2><table class="contracts"><thead><tr><th>Contract</th><th>Request</th><th>Result</th><th>Requests</th><th>Time</th><th>History (results; latency per request)</th></tr></thead><tbody>')
   for (const c of r.results) out.push(contractRow(c, r, ctx))

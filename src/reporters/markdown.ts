@@ -62,6 +62,13 @@ function headline(r: Report): string {
   }
 }
 
+/** `2 findings open before this run are gone (1 breaking, 1 warning)`. */
+export function clearedSummary(r: Pick<Report, 'cleared'>): string {
+  const c = r.cleared ?? []
+  const by = (['breaking', 'warning', 'info'] as const).map((v) => [v, c.filter((x) => x.severity === v).length] as const).filter(([, n]) => n > 0)
+  return `${c.length} finding${c.length === 1 ? '' : 's'} open before this run ${c.length === 1 ? 'is' : 'are'} gone (${by.map(([v, n]) => `${n} ${v}`).join(', ')})`
+}
+
 /** `new this run`, `since <time>`; with the history, whether it came back: `…; back after clearing 2× (last cleared <time>)`. */
 export function sinceText(f: Pick<Finding, 'new' | 'since' | 'recurring'>): string {
   const back = f.recurring ? `; back after clearing ${f.recurring.cleared}× (last cleared ${f.recurring.lastClearedAt})` : ''
@@ -153,6 +160,7 @@ export const markdownReporter: Reporter = {
       `| Contracts | ${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive |`,
       s.entries !== undefined ? `| Exchanges | ${s.entries} read: ${s.attributed} attributed to an operation, ${s.unattributed} not (each said why under "What changed") |` : `| Requests sent | ${s.probes} |`,
       `| Findings | ${s.breaking} breaking, ${s.warning} warning, ${s.info} info |`,
+      ...(r.cleared?.length ? [`| Cleared | ${clearedSummary(r)}: see "Cleared in this run" |`] : []),
       '',
     ]
     if (r.targets) {
@@ -171,6 +179,11 @@ export const markdownReporter: Reporter = {
       groups.forEach((g, i) => lines.push(`| ${i + 1} | ${ICON[g.first.severity]} | ${cell(g.first.title)} | ${contractsCell(g)} | ${samplesCell(g)} | ${cell(sinceCell(g.first))} |`))
       lines.push('', '## Details', '')
       groups.forEach((g, i) => lines.push(detail(g, i + 1, r), ''))
+    }
+    if (r.cleared?.length) {
+      lines.push('## Cleared in this run', '', 'Open before this run, on contracts it judged again, and gone now.', '', '| Severity | Finding | Contract | Check | Open since |', '|---|---|---|---|---|')
+      for (const c of r.cleared) lines.push(`| ${ICON[c.severity]} | ${cell(c.title)} | \`${contractLabel(c)}\` | \`${c.check}\` | ${c.since} |`)
+      lines.push('')
     }
     lines.push('## Contracts', '', '| Contract | Request | Result | Requests | Time |', '|---|---|---|---|---|')
     for (const c of r.results) {

@@ -12,7 +12,9 @@ import { main, type CliIO } from '../../src/cli.ts'
 import { episodes } from '../../src/history/episodes.ts'
 import type { FindingHistory } from '../../src/history/episodes.ts'
 import { diffReports } from '../../src/history/diff.ts'
-import type { Report } from '../../src/report.ts'
+import type { Finding } from '../../src/finding.ts'
+import { clearedBy, pastKey, type Past } from '../../src/history/since.ts'
+import type { ContractResult, Report } from '../../src/report.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const dir = mkdtempSync(join(tmpdir(), 'dw-history-'))
@@ -70,6 +72,25 @@ describe('history across five runs', () => {
     expect(md).not.toContain('back after clearing') // run 5 has no chunked finding
   })
 
+  it('a run that clears a finding says so: runs 3 and 5 list the chunked framing as cleared, with when it began', () => {
+    const cleared = reports.map((r) => (r.cleared ?? []).map((c) => `${c.contract} ${c.check} ${c.severity} since ${c.since}`))
+    // An episode begins with the run that first had it (the history's time for a run is when it finished).
+    const began = (run: number) => reports[run]!.finishedAt
+    expect(cleared).toEqual([
+      [],
+      [],
+      [`media.retrieve-url framing-conformance breaking since ${began(1)}`, `media.retrieve-url.with-phone-number-id framing-conformance breaking since ${began(1)}`],
+      [],
+      [`media.retrieve-url framing-conformance breaking since ${began(3)}`, `media.retrieve-url.with-phone-number-id framing-conformance breaking since ${began(3)}`],
+    ])
+    const md = readFileSync(join(dir, 'latest', 'report.md'), 'utf8')
+    expect(md).toContain('| Cleared | 2 findings open before this run are gone (2 breaking): see "Cleared in this run" |')
+    expect(md).toContain(`| 🔴 breaking | Framing changed to chunked (contract: content-length) | \`media.retrieve-url\` | \`framing-conformance\` | ${began(3)} |`)
+    const html = readFileSync(join(dir, 'latest', 'report.html'), 'utf8')
+    expect(html).toContain('<h2 id="cleared">Cleared in this run</h2>')
+    expect(html).toContain('<dt>Cleared</dt><dd><a href="#cleared">2 findings open before this run are gone (2 breaking)</a></dd>')
+  })
+
   it('prints it for people, filtered by contract', async () => {
     const t = io()
     await main(['history', '--history', join(dir, 'history.db'), '--contract', 'media.retrieve-url'], t.io)
@@ -120,6 +141,23 @@ describe('episodes', () => {
     const [h] = episodes([entry(1, 'passed'), entry(2, 'failed', drift)])
     expect(h).toMatchObject({ open: true, flaps: 0 })
     expect(h!.episodes[0]!.clearedAt).toBeUndefined()
+  })
+})
+
+describe('cleared by a run', () => {
+  const past: Past = { results: [], findings: new Map([[pastKey('sim', 'c', 'framing-conformance'), { openSince: '2026-11-01T00:00:00.000Z', open: { severity: 'breaking', title: 'chunked' }, cleared: 0, judged: 1, seen: 1 }]]) }
+  const result = (status: ContractResult['status']) => ({ contract: 'c', title: 'c', file: 'c.yaml', request: 'GET /', status, probes: 1, durationMs: 1 }) as ContractResult
+  const finding = { contract: 'c', check: 'framing-conformance' } as Finding
+
+  it('a contract judged again without the finding cleared it', () => {
+    expect(clearedBy([], [result('passed')], past, 'sim')).toEqual([{ contract: 'c', check: 'framing-conformance', severity: 'breaking', title: 'chunked', since: '2026-11-01T00:00:00.000Z' }])
+  })
+
+  it('a contract not judged (skipped, inconclusive), another target, or the finding still there clears nothing', () => {
+    expect(clearedBy([], [result('skipped')], past, 'sim')).toEqual([])
+    expect(clearedBy([], [result('inconclusive')], past, 'sim')).toEqual([])
+    expect(clearedBy([], [result('passed')], past, 'https://graph.facebook.com')).toEqual([])
+    expect(clearedBy([finding], [result('failed')], past, 'sim')).toEqual([])
   })
 })
 
