@@ -6,26 +6,34 @@
 import { historyTarget, type Report } from '../report.ts'
 import { HistoryStore } from './store.ts'
 
+/** What adding a run did: `runs` of its target the history now holds, or the `problem` that stopped it. */
+export interface Recorded {
+  runs?: number
+  target?: string
+  problem?: string
+}
+
 /**
- * Appends `report` as one run of `command`; returns a warning to print when it could not. A merged
- * report (`command` merge) is added only when its shards' runs are not already there: shards on one
- * machine share the history and added themselves; shards of a CI matrix could not.
+ * Appends `report` as one run of `command`. A merged report (`command` merge) is added only when its
+ * shards' runs are not already there: shards on one machine share the history and added themselves;
+ * shards of a CI matrix could not.
  */
-export function recordRun(file: string, command: string, report: Report): string | undefined {
-  if (report.outcome === 'error') return undefined
+export function recordRun(file: string, command: string, report: Report): Recorded {
+  if (report.outcome === 'error') return {}
   let store: HistoryStore | undefined
   try {
     store = new HistoryStore(file)
-    const targets = [...new Set(report.results.map((r) => r.target ?? historyTarget(report)))]
-    if (command === 'merge' && store.hasResultsSince(report.startedAt, targets)) return undefined
+    const target = historyTarget(report)
+    const targets = [...new Set(report.results.map((r) => r.target ?? target))]
+    if (command === 'merge' && store.hasResultsSince(report.startedAt, targets)) return {}
     store.addCycle(
-      { command, startedAt: report.startedAt, finishedAt: report.finishedAt, target: historyTarget(report), unit: command, contracts: report.results.map((r) => r.contract), requests: report.summary.probes, outcome: report.outcome, healthy: report.outcome !== 'inconclusive' },
+      { command, startedAt: report.startedAt, finishedAt: report.finishedAt, target, unit: command, contracts: report.results.map((r) => r.contract), requests: report.summary.probes, outcome: report.outcome, healthy: report.outcome !== 'inconclusive' },
       report.findings,
       report.results,
     )
-    return undefined
+    return { runs: store.runsOf(target), target }
   } catch (err) {
-    return `the run was not added to the history ${file}: ${(err as Error).message}`
+    return { problem: `the run was not added to the history ${file}: ${(err as Error).message}` }
   } finally {
     store?.close()
   }

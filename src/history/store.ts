@@ -206,6 +206,11 @@ export class HistoryStore {
   }
 
   /** Whether any of these targets has a result that finished at or after `at` (a merge's shards, already added). */
+  /** How many runs the history holds of `target`. */
+  runsOf(target: string): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM cycles WHERE target = ?').get(target) as { n: number }).n
+  }
+
   hasResultsSince(at: string, targets: readonly string[]): boolean {
     if (targets.length === 0) return false
     const row = this.db.prepare(`SELECT 1 FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id WHERE c.finished_at >= ? AND r.target IN (${targets.map(() => '?').join(', ')}) LIMIT 1`).get(at, ...targets)

@@ -183,11 +183,29 @@ describe('since when, from the history', () => {
 })
 
 describe('adding runs to the history', () => {
+  it('each run says which history it went to, and how many runs of its target it holds', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-where-'))
+    try {
+      const said: string[] = []
+      for (let i = 0; i < 2; i++) {
+        const t = { ...io().io, cwd: d }
+        const out: string[] = []
+        await main(['check', '--contracts', join(ROOT, 'contracts/meta'), '--recordings', join(ROOT, 'recordings/meta'), '--only', 'phone-numbers.get', '--out', join(d, 'out'), '--quiet'], { ...t, stdout: (l) => out.push(l) })
+        said.push(out.find((l) => l.startsWith('History:'))!)
+      }
+      expect(said).toEqual(['History: history.db (its first run of sim)', 'History: history.db (2 runs of sim)'])
+    } finally {
+      rmSync(d, { recursive: true, force: true })
+    }
+  })
+
   it('--no-history adds nothing; a missing history is said plainly', async () => {
     const d = mkdtempSync(join(tmpdir(), 'dw-nohist-'))
     try {
-      await main(['check', '--only', 'phone-numbers.get', '--out', join(d, 'out'), '--no-history', '--quiet'], io().io)
+      const quiet = io()
+      await main(['check', '--only', 'phone-numbers.get', '--out', join(d, 'out'), '--no-history', '--quiet'], quiet.io)
       expect(existsSync(join(d, 'history.db'))).toBe(false)
+      expect(quiet.out.join('\n')).not.toContain('History:')
       const t = io()
       expect(await main(['history', '--history', join(d, 'history.db')], t.io)).toBe(2)
       expect(t.err.join('\n')).toContain('no history at')

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path'
+import { relative, resolve } from 'node:path'
 import { HarnessError } from '../../errors.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
@@ -83,8 +83,10 @@ export async function addToHistory(v: Values, outDir: string, report: Report, io
   const file = historyFile(v, outDir, io.cwd)
   if (!file) return
   const { recordRun } = await import('../../history/record.ts')
-  const problem = recordRun(file, command, report)
-  if (problem) io.stderr(`driftwatch: ${problem}`)
+  const added = recordRun(file, command, report)
+  if (added.problem) io.stderr(`driftwatch: ${added.problem}`)
+  // Said where it went: a history next to a shared --out (say /tmp) would otherwise mix in runs unseen.
+  else if (added.runs) io.stdout(`History: ${relative(io.cwd, file) || file}${report.targets ? ` (${report.targets.length} targets, each its own line)` : ` (${added.runs === 1 ? 'its first run' : `${added.runs} runs`} of ${added.target})`}`)
 }
 
 /** The run's past from the history database (since when each finding is open; report.html's timelines); none without a history. */
