@@ -271,6 +271,7 @@ describe('driftwatch watch (the command)', () => {
     const code = await main(['watch', '--budget', '5000000/day', '--state', join(dir, 'w.db')], t.io)
     expect(code).toBe(0)
     expect(lines.filter((l) => / cycle \d+ /.test(l))).toHaveLength(3)
+    expect(lines.join('\n')).toContain(`/__sim/scenario -d '{"scenario":"media-chunked"}'`) // the way to see it catch drift
     expect(lines.at(-1)).toMatch(/^watch stopped after 3 cycles, \d+ requests, 0 alerts; 0 drifts open \(kept in the state\)$/)
     const kept = new HistoryStore(join(dir, 'w.db'))
     expect(kept.cycles()).toHaveLength(3)
@@ -286,6 +287,7 @@ describe('driftwatch watch (the command)', () => {
     expect(t.out.filter((l) => l.startsWith('ALERT DRIFT breaking on media.retrieve-url'))).toHaveLength(1)
     expect(hook.got).toHaveLength(1)
     expect(t.out.some((l) => / cycle \d+ .*: ok$/.test(l))).toBe(false) // --quiet: only cycles that need attention
+    expect(t.out.join('\n')).toContain(`/__sim/scenario -d '{"scenario":"baseline"}'`) // already chunked: the hint is the way back
   })
 
   it('watches every target of a targets file at once, alerting per target, in one state file', async () => {
