@@ -50,6 +50,8 @@ export function mergeReports(inputs: readonly { file: string; report: Report }[]
   const mine = <T extends { target?: string }>(xs: readonly T[], s: TargetSection, multi: boolean) => (multi ? xs.filter((x) => x.target === s.name) : xs.map((x) => ({ ...x, target: s.name })))
   const results = sections.flatMap(({ section, report }) => mine(report.results, section, report.targets !== undefined))
   const findings = sections.flatMap(({ section, report }) => mine(report.findings, section, report.targets !== undefined))
+  // What the shards cleared (from their history); a merge with a history of its own works it out again when written.
+  const cleared = sections.flatMap(({ section, report }) => mine(report.cleared ?? [], section, report.targets !== undefined))
   const times = inputs.map((i) => i.report)
   const interrupted = times.some((r) => r.interrupted || r.outcome === 'interrupted')
   return {
@@ -63,6 +65,7 @@ export function mergeReports(inputs: readonly { file: string; report: Report }[]
     findings,
     results,
     targets: sections.map((s) => s.section),
+    ...(cleared.length ? { cleared } : {}),
     ...(interrupted ? { interrupted: true } : {}),
   }
 }

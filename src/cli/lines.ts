@@ -3,7 +3,7 @@
  * report as settled at --fail-on, so a warning below the threshold shows as a warning (!), never
  * as a cross, and the headline says what the exit code says.
  */
-import { failsAt, type FailOn, type Report } from '../report.ts'
+import { contractLabel, failsAt, type FailOn, type Report } from '../report.ts'
 import type { ProgressEvent } from '../runner/run.ts'
 
 function pad(s: string, n: number): string {
@@ -37,9 +37,9 @@ export function finalLine(report: Report, seconds: string, counted = 'requests')
   const t = report.targets
   const on = t ? ` on ${t.filter((x) => x.outcome === 'drift').length} of ${t.length} targets${t.some((x) => x.outcome === 'error') ? ` (${t.filter((x) => x.outcome === 'error').length} could not run)` : ''}` : ''
   // Traffic no contract covers ((no operation), (unattributed)) has findings but no result row: name it, or DRIFT would sit over "0 with drift".
-  const judged = new Set(report.results.map((r) => r.contract))
+  const judged = new Set(report.results.map((r) => contractLabel(r)))
   const outsideOf = new Map<string, number>()
-  for (const f of report.findings) if (!judged.has(f.contract) && f.severity !== 'info') outsideOf.set(f.contract, (outsideOf.get(f.contract) ?? 0) + 1)
+  for (const f of report.findings) if (!judged.has(contractLabel(f)) && (f.severity !== 'info' || failsAt(f.severity, failOn))) outsideOf.set(contractLabel(f), (outsideOf.get(contractLabel(f)) ?? 0) + 1)
   const outside = outsideOf.size ? `; outside them: ${[...outsideOf].map(([c, n]) => `${c} ${n} finding${n === 1 ? '' : 's'}`).join(', ')}` : ''
   const one: Record<string, string> = { requests: 'request', exchanges: 'exchange', 'entries judged': 'entry judged' }
   const unit = s.probes === 1 ? (one[counted] ?? counted) : counted

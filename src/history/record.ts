@@ -6,10 +6,12 @@
 import { historyTarget, type Report } from '../report.ts'
 import { HistoryStore } from './store.ts'
 
-/** What adding a run did: `runs` of its target the history now holds, or the `problem` that stopped it. */
+/** What adding a run did: the runs of each of its targets the history now holds, or the `problem` that stopped it. */
 export interface Recorded {
-  runs?: number
-  target?: string
+  /** Target → runs held, in the run's order. */
+  runs?: Map<string, number>
+  /** A merge whose shards had already added themselves: nothing new was added. */
+  already?: boolean
   problem?: string
 }
 
@@ -25,13 +27,14 @@ export function recordRun(file: string, command: string, report: Report): Record
     store = new HistoryStore(file)
     const target = historyTarget(report)
     const targets = [...new Set(report.results.map((r) => r.target ?? target))]
-    if (command === 'merge' && store.hasResultsSince(report.startedAt, targets)) return {}
+    const held = () => new Map(targets.map((t) => [t, store!.runsOf(t)]))
+    if (command === 'merge' && store.hasResultsSince(report.startedAt, targets)) return { runs: held(), already: true }
     store.addCycle(
       { command, startedAt: report.startedAt, finishedAt: report.finishedAt, target, unit: command, contracts: report.results.map((r) => r.contract), requests: report.summary.probes, outcome: report.outcome, healthy: report.outcome !== 'inconclusive' },
       report.findings,
       report.results,
     )
-    return { runs: store.runsOf(target), target }
+    return { runs: held() }
   } catch (err) {
     return { problem: `the run was not added to the history ${file}: ${(err as Error).message}` }
   } finally {

@@ -58,5 +58,5 @@ export function clearedBy(findings: readonly Finding[], results: readonly Contra
       out.push({ contract: r.contract, ...(r.target ? { target: r.target } : {}), check: key.slice(prefix.length), severity: p.open.severity, title: p.open.title, since: p.openSince })
     }
   }
-  return out.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.contract.localeCompare(b.contract))
+  return out.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || (a.target ?? '').localeCompare(b.target ?? '') || a.contract.localeCompare(b.contract))
 }

@@ -205,12 +205,12 @@ export class HistoryStore {
     ).map((r) => ({ at: r.at, target: r.target, contract: r.contract, status: r.status, durationMs: r.durationMs ?? 0, requests: r.requests ?? 0 }))
   }
 
-  /** Whether any of these targets has a result that finished at or after `at` (a merge's shards, already added). */
-  /** How many runs the history holds of `target`. */
+  /** How many runs the history holds with results for `target` (one target of a run of several counts too). */
   runsOf(target: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM cycles WHERE target = ?').get(target) as { n: number }).n
+    return (this.db.prepare('SELECT COUNT(DISTINCT cycle_id) AS n FROM cycle_results WHERE target = ?').get(target) as { n: number }).n
   }
 
+  /** Whether any of these targets has a result that finished at or after `at` (a merge's shards, already added). */
   hasResultsSince(at: string, targets: readonly string[]): boolean {
     if (targets.length === 0) return false
     const row = this.db.prepare(`SELECT 1 FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id WHERE c.finished_at >= ? AND r.target IN (${targets.map(() => '?').join(', ')}) LIMIT 1`).get(at, ...targets)

@@ -87,6 +87,10 @@ describe('the headline names drift outside the contracts', () => {
     const r = await run(['verify', har([['GET', '/v23.0/me/businesses', undefined, 200, '{"data":[]}']]), '--no-history'])
     expect(r.report.findings.map((f) => [f.contract, f.severity])).toEqual([['(no operation)', 'info']])
     expect(r.stdout).not.toContain('outside them')
+    // Unless info is what fails the run.
+    const strict = await run(['verify', har([['GET', '/v23.0/me/businesses', undefined, 200, '{"data":[]}']]), '--no-history', '--fail-on', 'info'])
+    expect(strict.code).toBe(1)
+    expect(strict.stdout).toMatch(/^DRIFT: 0 contracts \(0 passed, 0 with drift, 0 skipped, 0 inconclusive; outside them: \(no operation\) 1 finding\)/)
   })
 })
 

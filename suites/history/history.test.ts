@@ -193,7 +193,7 @@ describe('adding runs to the history', () => {
         await main(['check', '--contracts', join(ROOT, 'contracts/meta'), '--recordings', join(ROOT, 'recordings/meta'), '--only', 'phone-numbers.get', '--out', join(d, 'out'), '--quiet'], { ...t, stdout: (l) => out.push(l) })
         said.push(out.find((l) => l.startsWith('History:'))!)
       }
-      expect(said).toEqual(['History: history.db (its first run of sim)', 'History: history.db (2 runs of sim)'])
+      expect(said).toEqual(['History: history.db (1 run of sim)', 'History: history.db (2 runs of sim)'])
     } finally {
       rmSync(d, { recursive: true, force: true })
     }

@@ -59,13 +59,22 @@ describe('report.html timelines', () => {
   it('check --targets, then merge: each target keeps its own line, and the shards are not drawn twice', async () => {
     const d = fresh()
     const targets = join(ROOT, 'examples', 'targets-lab.yaml')
+    const said: string[] = []
+    const listening: CliIO = { ...quiet, stdout: (l) => void (l.startsWith('History:') && said.push(l)) }
     // Two nights of shards: each writes its share into the one history next to the reports.
     for (let night = 0; night < 2; night++) {
       for (const shard of ['1/2', '2/2']) {
-        await main(['check', '--targets', targets, '--shard', shard, '--out', join(d, `shard-${shard[0]}`), '--history', join(d, 'history.db'), '--format', 'json', '--quiet'], quiet)
+        await main(['check', '--targets', targets, '--shard', shard, '--out', join(d, `shard-${shard[0]}`), '--history', join(d, 'history.db'), '--format', 'json', '--quiet'], listening)
       }
-      await main(['merge', join(d, 'shard-1', 'report.json'), join(d, 'shard-2', 'report.json'), '--out', join(d, 'merged'), '--history', join(d, 'history.db'), '--format', 'json,html', '--quiet'], quiet)
+      await main(['merge', join(d, 'shard-1', 'report.json'), join(d, 'shard-2', 'report.json'), '--out', join(d, 'merged'), '--history', join(d, 'history.db'), '--format', 'json,html', '--quiet'], listening)
     }
+    // Each run says where it went (outside the working folder: the whole path), per target; the merge that added nothing says so.
+    const at = join(d, 'history.db')
+    expect(said.slice(3)).toEqual([
+      `History: ${at} (2 runs of lab-a, 2 runs of lab-c)`,
+      `History: ${at} (2 runs of lab-b)`,
+      `History: ${at} (the shards' runs, added by them; 2 runs of lab-a, 2 runs of lab-b, 2 runs of lab-c)`,
+    ])
     const s = strips(readFileSync(join(d, 'merged', 'report.html'), 'utf8'))
     // Night one's result, then tonight's (from the merged report itself): two cells, not three.
     expect(s.get('lab-b/media.retrieve-url')).toEqual(['drift', 'drift'])

@@ -86,7 +86,13 @@ export async function addToHistory(v: Values, outDir: string, report: Report, io
   const added = recordRun(file, command, report)
   if (added.problem) io.stderr(`driftwatch: ${added.problem}`)
   // Said where it went: a history next to a shared --out (say /tmp) would otherwise mix in runs unseen.
-  else if (added.runs) io.stdout(`History: ${relative(io.cwd, file) || file}${report.targets ? ` (${report.targets.length} targets, each its own line)` : ` (${added.runs === 1 ? 'its first run' : `${added.runs} runs`} of ${added.target})`}`)
+  else if (added.runs?.size) {
+    const rel = relative(io.cwd, file)
+    const where = rel && !rel.startsWith('..') ? rel : file
+    const held = [...added.runs].map(([t, n]) => `${n} run${n === 1 ? '' : 's'} of ${t}`)
+    const shown = held.length > 3 ? [...held.slice(0, 3), `${held.length - 3} more targets`] : held
+    io.stdout(`History: ${where} (${added.already ? "the shards' runs, added by them; " : ''}${shown.join(', ')})`)
+  }
 }
 
 /** The run's past from the history database (since when each finding is open; report.html's timelines); none without a history. */
