@@ -11,6 +11,7 @@ import { withoutPersonalData } from './recordings/personal-data.ts'
 import { carrySince, historyTarget, settle, type FailOn, type Report } from './report.ts'
 import { reporters, type FormatId } from './reporters/index.ts'
 import type { Redactor } from './transport/redact.ts'
+import { untrusting } from './render/index.ts'
 
 /** Where and what to write. */
 export interface WriteOptions {
@@ -56,7 +57,7 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
     const r = reporters[f]
     const path = join(opts.outDir, r.fileName)
     try {
-      await writeFileAtomic(path, opts.redactor.text(r.render(final, opts.past ? { history: opts.past.results } : {})))
+      await writeFileAtomic(path, opts.redactor.text(r.render(untrusting(final), untrusting(opts.past ? { history: opts.past.results } : {}))))
     } catch (err) {
       throw new HarnessError('DW_OUTPUT_FAILED', `cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --out with a writable directory`)
     }

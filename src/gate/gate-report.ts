@@ -3,47 +3,51 @@ import { join, relative } from 'node:path'
 import { ensureDir, writeFileAtomic } from '../atomic-write.ts'
 import { HarnessError } from '../errors.ts'
 import type { FormatId } from '../reporters/index.ts'
-import { xmlEscape } from '../reporters/junit.ts'
-import { cell, inline } from '../reporters/markdown.ts'
+import { cell, cellCode, code, joinMd, md, text, untrusted, untrusting, xml, type Md, type Untrusting, type Xml } from '../render/index.ts'
 import type { GateReport } from './gate.ts'
 
-/** Renders the gate report as Markdown: a summary, then each interaction with its problems. */
-export function renderGateMarkdown(r: GateReport): string {
+/** Renders the gate report as Markdown: a summary, then each interaction with its problems. Pact files are input: every value is placed escaped. */
+export function renderGateMarkdown(report: GateReport): string {
+  const r: Untrusting<GateReport> = untrusting(report)
   const s = r.summary
-  const lines = [
-    `# driftwatch gate: ${r.outcome === 'pass' ? 'PASSED' : `FAILED: ${s.failed} of ${s.interactions} interaction${s.interactions === 1 ? '' : 's'}`}`,
-    '',
-    `Pacts: ${r.pacts.join(', ')}. Run ${r.startedAt}.`,
-    '',
-    '| Interaction | Request | Contract | Result |',
-    '|---|---|---|---|',
-    ...r.interactions.map((i) => `| ${cell(i.description)} | \`${cell(i.request)}\` | ${i.contract ? `\`${i.contract}\`` : 'none'} | ${i.status === 'passed' ? '✅ passed' : '❌ failed'} |`),
-    '',
+  const lines: Md[] = [
+    md`# driftwatch gate: ${r.outcome === 'pass' ? md`PASSED` : md`FAILED: ${s.failed} of ${s.interactions} interaction${s.interactions === 1 ? undefined : md`s`}`}`,
+    md``,
+    md`Pacts: ${joinMd(r.pacts.map(text), md`, `)}. Run ${text(r.startedAt)}.`,
+    md``,
+    md`| Interaction | Request | Contract | Result |`,
+    md`|---|---|---|---|`,
+    ...r.interactions.map((i) => md`| ${cell(i.description)} | ${cellCode(i.request)} | ${i.contract ? cellCode(i.contract) : md`none`} | ${i.status === 'passed' ? md`✅ passed` : md`❌ failed`} |`),
+    md``,
   ]
   for (const i of r.interactions.filter((x) => x.problems.length)) {
-    lines.push(`## ${inline(i.description)}`, '', `\`${i.request}\` (${i.pact})${i.contractFile ? `, described by ${i.contractFile}` : ''}${i.replayedFrom ? `, replayed from ${i.replayedFrom}` : ''}`, '')
-    for (const p of i.problems) lines.push(`- **${p.source === 'contract' ? 'As contracted' : 'As last recorded'}:** ${inline(p.message)}`)
-    lines.push('')
+    lines.push(md`## ${text(i.description)}`, md``, md`${code(i.request)} (${text(i.pact)})${i.contractFile ? md`, described by ${text(i.contractFile)}` : undefined}${i.replayedFrom ? md`, replayed from ${text(i.replayedFrom)}` : undefined}`, md``)
+    for (const p of i.problems) lines.push(md`- **${p.source === 'contract' ? md`As contracted` : md`As last recorded`}:** ${text(p.message)}`)
+    lines.push(md``)
   }
-  return lines.join('\n')
+  return joinMd(lines, md`\n`).toString()
 }
 
 /** Renders the gate report as JUnit XML: one testcase per pact interaction, a failure per failing one. */
-export function renderGateJunit(r: GateReport): string {
-  const secs = ((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(3)
+export function renderGateJunit(report: GateReport): string {
+  const r: Untrusting<GateReport> = untrusting(report)
+  const secs = untrusted(((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(3))
   const s = r.summary
-  const lines = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="driftwatch gate" tests="${s.interactions}" failures="${s.failed}" errors="0" skipped="0" time="${secs}">`,
-    `  <testsuite name="driftwatch gate" tests="${s.interactions}" failures="${s.failed}" errors="0" skipped="0" time="${secs}" timestamp="${xmlEscape(r.startedAt)}">`,
+  const lines: Xml[] = [
+    xml`<?xml version="1.0" encoding="UTF-8"?>`,
+    xml`<testsuites name="driftwatch gate" tests="${s.interactions}" failures="${s.failed}" errors="0" skipped="0" time="${secs}">`,
+    xml`  <testsuite name="driftwatch gate" tests="${s.interactions}" failures="${s.failed}" errors="0" skipped="0" time="${secs}" timestamp="${r.startedAt}">`,
   ]
   for (const i of r.interactions) {
-    const open = `    <testcase classname="driftwatch.gate.${xmlEscape(i.contract ?? 'unknown')}" name="${xmlEscape(i.description)}" file="${xmlEscape(i.pact)}"`
-    if (i.status === 'passed') lines.push(`${open}/>`)
-    else lines.push(`${open}>`, `      <failure type="breaking" message="${xmlEscape(i.problems[0]?.message ?? 'failed')}">${xmlEscape(i.problems.map((p) => `${p.source === 'contract' ? 'As contracted' : 'As last recorded'}: ${p.message}`).join('\n'))}</failure>`, '    </testcase>')
+    const open = xml`    <testcase classname="driftwatch.gate.${i.contract ?? untrusted('unknown')}" name="${i.description}" file="${i.pact}"`
+    if (i.status === 'passed') lines.push(xml`${open}/>`)
+    else {
+      const all = untrusted(i.problems.map((p) => `${p.source === 'contract' ? 'As contracted' : 'As last recorded'}: ${p.message}`).join('\n'))
+      lines.push(xml`${open}>`, xml`      <failure type="breaking" message="${i.problems[0]?.message ?? untrusted('failed')}">${all}</failure>`, xml`    </testcase>`)
+    }
   }
-  lines.push('  </testsuite>', '</testsuites>', '')
-  return lines.join('\n')
+  lines.push(xml`  </testsuite>`, xml`</testsuites>`, xml``)
+  return lines.map(String).join('\n')
 }
 
 /** Writes gate.json and the asked formats (gate.md, junit.xml) into `dir`; returns their paths relative to cwd. */

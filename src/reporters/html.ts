@@ -15,63 +15,51 @@
  * Pure: no I/O. Everything is escaped; the writer's redaction pass runs over the file as over every
  * other format.
  */
-import { causeKey, worstFirst, type Finding, type Severity } from '../finding.ts'
+import { worstFirst, type Finding, type Severity } from '../finding.ts'
 import { contractLabel, historyTarget, sameContract, type ContractResult, type Report } from '../report.ts'
 import { isPersonalKey } from '../recordings/personal-data.ts'
 import { isVolatileKey } from '../recordings/volatile.ts'
-import { clearedSummary, printable, sinceCell, sinceText } from './markdown.ts'
+import { cspHash, html, joinHtml, untrusted, type Html, type Untrusted, type Untrusting } from '../render/index.ts'
 import type { HistoryPoint, RenderContext, Reporter } from './reporter.ts'
+import { clearedSummary, duration, groupFindings, groupSamples, sinceCell, sinceText, type Group } from './wording.ts'
 
 export type { HistoryPoint }
-type HtmlContext = RenderContext
+type R = Untrusting<Report>
+type F = Untrusting<Finding>
+type Point = Untrusting<HistoryPoint>
 
-const esc = (s: string) => printable(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+const HEADLINE: Record<Report['outcome'], Html> = { pass: html`PASS`, drift: html`DRIFT`, inconclusive: html`INCONCLUSIVE`, error: html`ERROR`, interrupted: html`INTERRUPTED` }
+const STATUS_CLASS: Record<string, Html> = { passed: html`pass`, failed: html`drift`, skipped: html`none`, inconclusive: html`none` }
+const SEVERITY: readonly Severity[] = ['breaking', 'warning', 'info']
 
-const HEADLINE: Record<Report['outcome'], string> = { pass: 'PASS', drift: 'DRIFT', inconclusive: 'INCONCLUSIVE', error: 'ERROR', interrupted: 'INTERRUPTED' }
-const STATUS_CLASS: Record<string, string> = { passed: 'pass', failed: 'drift', skipped: 'none', inconclusive: 'none' }
-
-function duration(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`
-}
-
-interface Group {
-  first: Finding
-  all: Finding[]
-}
-
-function groups(findings: readonly Finding[]): Group[] {
-  const m = new Map<string, Group>()
-  for (const f of findings) {
-    const g = m.get(causeKey(f))
-    if (g) g.all.push(f)
-    else m.set(causeKey(f), { first: f, all: [f] })
-  }
-  return [...m.values()].sort((a, b) => worstFirst(a.first, b.first))
-}
+const label = (x: { contract: Untrusted; target?: Untrusted | undefined }): Untrusted => untrusted(contractLabel(x))
+const headline = (o: R['outcome']): Html => HEADLINE[o as Report['outcome']] ?? html`${o}`
+const statusClass = (s: Untrusted): Html => STATUS_CLASS[s] ?? html`none`
+/** A severity as a class name: one of three words, whatever a crafted report says. */
+const sevClass = (s: Untrusted): Html => (SEVERITY.includes(s as Severity) ? html`${s}` : html`unknown`)
 
 /** Header names a finding talks about: highlighted in its evidence. */
-function namedHeaders(f: Finding): Set<string> {
+function namedHeaders(f: F): Set<string> {
   const text = `${f.title}\n${f.expected}\n${f.actual}\n${f.message}`.toLowerCase()
   return new Set((f.evidence.headers ?? []).map(([n]) => n.toLowerCase()).filter((n) => text.includes(n)))
 }
 
-function evidence(f: Finding): string {
+function evidence(f: F): Html {
   const ev = f.evidence
   const named = namedHeaders(f)
-  const out: string[] = []
-  if (ev.request) out.push(`<p class="req"><code>${esc(ev.request)}</code>${ev.status !== undefined ? ` → <b>${ev.status}</b>` : ''}</p>`)
+  const out: Html[] = []
+  if (ev.request) out.push(html`<p class="req"><code>${ev.request}</code>${ev.status !== undefined ? html` → <b>${ev.status}</b>` : undefined}</p>`)
   if (ev.headers?.length) {
     const te = ev.headers.find(([n]) => n.toLowerCase() === 'transfer-encoding')?.[1]
     const cl = ev.headers.find(([n]) => n.toLowerCase() === 'content-length')?.[1]
-    out.push(`<p class="framing">Framing: ${te ? `<b>Transfer-Encoding: ${esc(te)}</b>` : cl !== undefined ? `Content-Length: ${esc(cl)}` : 'neither Content-Length nor Transfer-Encoding'}</p>`)
-    out.push('<table class="headers"><caption>Response headers, in wire order</caption><tbody>')
-    for (const [n, v] of ev.headers) out.push(`<tr${named.has(n.toLowerCase()) ? ' class="named" title="named by this finding"' : ''}><th>${esc(n)}</th><td>${esc(v)}</td></tr>`)
-    out.push('</tbody></table>')
+    out.push(html`<p class="framing">Framing: ${te ? html`<b>Transfer-Encoding: ${te}</b>` : cl !== undefined ? html`Content-Length: ${cl}` : html`neither Content-Length nor Transfer-Encoding`}</p>`)
+    const rows = ev.headers.map(([n, v]) => html`<tr${named.has(n.toLowerCase()) ? html` class="named" title="named by this finding"` : undefined}><th>${n}</th><td>${v}</td></tr>`)
+    out.push(html`<table class="headers"><caption>Response headers, in wire order</caption><tbody>`, ...rows, html`</tbody></table>`)
   }
   if (ev.golden?.bodyExcerpt && ev.bodyExcerpt) out.push(sideBySide(ev.golden, ev.bodyExcerpt))
-  else if (ev.bodyExcerpt) out.push(`<pre class="body">${esc(ev.bodyExcerpt)}</pre>`)
-  if (ev.curl) out.push(`<details><summary>Reproduce (export WHATSAPP_ACCESS_TOKEN first)</summary><pre>${esc(ev.curl)}</pre></details>`)
-  return out.join('\n')
+  else if (ev.bodyExcerpt) out.push(html`<pre class="body">${ev.bodyExcerpt}</pre>`)
+  if (ev.curl) out.push(html`<details><summary>Reproduce (export WHATSAPP_ACCESS_TOKEN first)</summary><pre>${ev.curl}</pre></details>`)
+  return joinHtml(out, html`\n`)
 }
 
 /** A body as lines: pretty JSON when it parses (an excerpt cut short does not), else as sent. */
@@ -115,30 +103,30 @@ function diffLines(a: readonly string[], b: readonly string[]): [string | undefi
 const keyOf = (line: string | undefined) => (line ? /^\s*"([^"]+)":/.exec(line)?.[1] : undefined)
 
 /** The golden recording's body beside this run's, line by line; values that change every run, and personal data (placeholders), are dimmed, not flagged. */
-function sideBySide(golden: NonNullable<Finding['evidence']['golden']>, now: string): string {
+function sideBySide(golden: NonNullable<F['evidence']['golden']>, now: Untrusted): Html {
   const rows = diffLines(lines(golden.bodyExcerpt!), lines(now)).map(([a, b]) => {
     const key = keyOf(a) ?? keyOf(b)
     const volatile = key !== undefined && (isVolatileKey(key) || isPersonalKey(key))
-    const cls = volatile ? 'volatile' : a === undefined ? 'add' : b === undefined ? 'del' : a === b ? 'same' : 'change'
-    return `<tr class="${cls}"><td>${a === undefined ? '' : esc(a)}</td><td>${b === undefined ? '' : esc(b)}</td></tr>`
+    const cls = volatile ? html`volatile` : a === undefined ? html`add` : b === undefined ? html`del` : a === b ? html`same` : html`change`
+    return html`<tr class="${cls}"><td>${a === undefined ? undefined : untrusted(a)}</td><td>${b === undefined ? undefined : untrusted(b)}</td></tr>`
   })
-  return `<table class="diff"><caption>Body: the golden recording "${esc(golden.recording)}" of ${esc(golden.recordedAt)}${golden.status !== undefined ? ` (${golden.status})` : ''} beside this run; values that change every run, and personal data (placeholders), are dimmed</caption><thead><tr><th>golden</th><th>this run</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+  return html`<table class="diff"><caption>Body: the golden recording "${golden.recording}" of ${golden.recordedAt}${golden.status !== undefined ? html` (${golden.status})` : undefined} beside this run; values that change every run, and personal data (placeholders), are dimmed</caption><thead><tr><th>golden</th><th>this run</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
 /** Width of one run in the timeline and the latency chart (narrower for long histories). */
 const cellWidth = (runs: number) => (runs > 30 ? 5 : runs > 15 ? 8 : 12)
 
 /** A strip of past results (and this run's), one cell per run: green passed, red drift, grey not judged. */
-function timeline(points: readonly HistoryPoint[]): string {
-  if (points.length === 0) return ''
+function timeline(points: readonly Point[]): Html {
+  if (points.length === 0) return html``
   const w = cellWidth(points.length)
   const width = points.length * w
-  const cells = points.map((p, i) => `<rect x="${i * w}" y="0" width="${w - 1}" height="12" class="${STATUS_CLASS[p.status] ?? 'none'}"><title>${esc(p.at)}: ${esc(p.status)}, ${duration(p.durationMs)}</title></rect>`)
-  return `<svg class="timeline" role="img" aria-label="${points.length} run${points.length === 1 ? '' : 's'}: ${points.filter((p) => p.status === 'failed').length} with drift" width="${width}" height="12" viewBox="0 0 ${width} 12">${cells.join('')}</svg>`
+  const cells = points.map((p, i) => html`<rect x="${i * w}" y="0" width="${w - 1}" height="12" class="${statusClass(p.status)}"><title>${p.at}: ${p.status}, ${duration(p.durationMs)}</title></rect>`)
+  return html`<svg class="timeline" role="img" aria-label="${points.length} run${points.length === 1 ? undefined : html`s`}: ${points.filter((p) => p.status === 'failed').length} with drift" width="${width}" height="12" viewBox="0 0 ${width} 12">${cells}</svg>`
 }
 
 /** A run's time per request on a contract; none when it sent nothing or the history does not say. */
-function perRequest(p: HistoryPoint): number | undefined {
+function perRequest(p: Point): number | undefined {
   return p.requests && p.requests > 0 && p.status !== 'skipped' ? p.durationMs / p.requests : undefined
 }
 
@@ -146,10 +134,10 @@ function perRequest(p: HistoryPoint): number | undefined {
  * Probe latency over the same runs as the timeline (one column per run, aligned with it): time per
  * request, the scale's top labelled, a dot per run with its value, gaps where a run sent nothing.
  */
-function latencyChart(points: readonly HistoryPoint[]): string {
+function latencyChart(points: readonly Point[]): Html {
   const values = points.map(perRequest)
-  const known = values.filter((v): v is number => v !== undefined)
-  if (known.length === 0) return ''
+  const known = values.filter((v): v is number => v !== undefined && Number.isFinite(v))
+  if (known.length === 0) return html``
   const w = cellWidth(points.length)
   const top = 12
   const h = 24
@@ -163,14 +151,15 @@ function latencyChart(points: readonly HistoryPoint[]): string {
     if (p) segments[segments.length - 1]!.push(`${p.x.toFixed(1)},${p.y.toFixed(1)}`)
     else if (segments[segments.length - 1]!.length) segments.push([])
   }
-  const lines = segments.filter((s) => s.length > 1).map((s) => `<polyline points="${s.join(' ')}"/>`)
-  const dots = xy.flatMap((p) => (p ? [`<circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="1.8"><title>${esc(p.at)}: ${duration(p.v)} per request</title></circle>`] : []))
+  // Coordinates are numbers formatted here: the only strings in a polyline are ours.
+  const polylines = segments.filter((s) => s.length > 1).map((s) => html`<polyline points="${untrusted(s.join(' '))}"/>`)
+  const dots = xy.flatMap((p) => (p ? [html`<circle cx="${untrusted(p.x.toFixed(1))}" cy="${untrusted(p.y.toFixed(1))}" r="1.8"><title>${p.at}: ${duration(p.v)} per request</title></circle>`] : []))
   const width = Math.max(points.length * w, 200)
-  const label = `max ${duration(max)} · median ${duration(median)}${now !== undefined ? ` · now ${duration(now)}` : ''}`
-  return `<svg class="latency" role="img" aria-label="Latency per request over ${points.length} run${points.length === 1 ? '' : 's'}: ${label}" width="${width}" height="${top + h + 2}" viewBox="0 0 ${width} ${top + h + 2}"><text x="0" y="9">${label}</text><line x1="0" y1="${top + h + 0.5}" x2="${points.length * w}" y2="${top + h + 0.5}" class="axis"/>${lines.join('')}${dots.join('')}</svg>`
+  const label = untrusted(`max ${duration(max)} · median ${duration(median)}${now !== undefined ? ` · now ${duration(now)}` : ''}`)
+  return html`<svg class="latency" role="img" aria-label="Latency per request over ${points.length} run${points.length === 1 ? undefined : html`s`}: ${label}" width="${width}" height="${top + h + 2}" viewBox="0 0 ${width} ${top + h + 2}"><text x="0" y="9">${label}</text><line x1="0" y1="${top + h + 0.5}" x2="${points.length * w}" y2="${top + h + 0.5}" class="axis"/>${polylines}${dots}</svg>`
 }
 
-const STYLE = `
+const STYLE = html`
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
 main{max-width:1100px;margin:0 auto;padding:0 16px 48px}
 .band{padding:16px;color:#fff}.band.pass{background:#1f7a3a}.band.drift,.band.error{background:#b3261e}.band.inconclusive,.band.interrupted{background:#6b6b6b}
@@ -188,7 +177,7 @@ svg.timeline rect.pass{fill:#1f7a3a}svg.timeline rect.drift{fill:#b3261e}svg.tim
 [hidden]{display:none!important}
 `
 
-const SCRIPT = `
+const SCRIPT = html`
 (function(){
   var f=document.getElementById('filters');f.hidden=false;
   function apply(){
@@ -204,79 +193,92 @@ const SCRIPT = `
 })();
 `
 
+/**
+ * No network, ever (the file is opened from artifacts and mail), and exactly the style and the
+ * script this file was built with, by hash: no 'unsafe-inline', so an injected <script>, onerror=
+ * or javascript: link could not run even if it got past escaping.
+ */
+const CSP = html`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'sha256-${cspHash(STYLE)}'; script-src 'sha256-${cspHash(SCRIPT)}'; img-src data:; base-uri 'none'; form-action 'none'">`
+
 /** Renders report.html. */
-export function renderHtml(r: Report, ctx: HtmlContext = {}): string {
+export function renderHtml(r: R, ctx: Untrusting<RenderContext> = {}): string {
   const s = r.summary
   const ms = Date.parse(r.finishedAt) - Date.parse(r.startedAt)
-  const gs = groups(r.findings)
-  const labels = [...new Set(r.results.map((x) => contractLabel(x)))]
-  const out: string[] = []
+  const gs = groupFindings(r.findings)
+  const labels = [...new Set(r.results.map(label))]
+  const links = (cs: readonly Untrusted[]) => joinHtml(cs.map((c) => html`<a href="#${c}">${c}</a>`), html`, `)
+  const out: Html[] = []
   out.push(
-    '<!doctype html>',
-    '<html lang="en"><head><meta charset="utf-8">',
-    // No network, ever: the file is opened from artifacts and mail.
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>driftwatch: ${HEADLINE[r.outcome]} ${esc(r.target)}</title>`,
-    `<style>${STYLE}</style></head><body>`,
-    `<header class="band ${r.outcome}" id="summary"><h1>driftwatch: ${HEADLINE[r.outcome]}</h1><dl>`,
-    `<div><dt>Target</dt><dd>${esc(r.target)}${r.scenario ? ` (scenario ${esc(r.scenario)})` : ''}${r.origin ? ` (traffic to ${esc(r.origin)})` : ''}</dd></div>`,
-    `<div><dt>API version</dt><dd>${esc(r.apiVersion)}</dd></div>`,
-    `<div><dt>Run</dt><dd>${esc(r.startedAt)} (${duration(ms)})</dd></div>`,
-    `<div><dt>Contracts</dt><dd>${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive</dd></div>`,
-    `<div><dt>Findings</dt><dd>${s.breaking} breaking, ${s.warning} warning, ${s.info} info</dd></div>`,
-    ...(r.cleared?.length ? [`<div><dt>Cleared</dt><dd><a href="#cleared">${esc(clearedSummary(r))}</a></dd></div>`] : []),
-    '</dl></header><main>',
+    html`<!doctype html>`,
+    html`<html lang="en"><head><meta charset="utf-8">`,
+    CSP,
+    html`<meta name="referrer" content="no-referrer">`,
+    html`<meta name="viewport" content="width=device-width, initial-scale=1">`,
+    html`<title>driftwatch: ${headline(r.outcome)} ${r.target}</title>`,
+    html`<style>${STYLE}</style></head><body>`,
+    html`<header class="band ${outcomeClass(r.outcome)}" id="summary"><h1>driftwatch: ${headline(r.outcome)}</h1><dl>`,
+    html`<div><dt>Target</dt><dd>${r.target}${r.scenario ? html` (scenario ${r.scenario})` : undefined}${r.origin ? html` (traffic to ${r.origin})` : undefined}</dd></div>`,
+    html`<div><dt>API version</dt><dd>${r.apiVersion}</dd></div>`,
+    html`<div><dt>Run</dt><dd>${r.startedAt} (${duration(ms)})</dd></div>`,
+    html`<div><dt>Contracts</dt><dd>${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive</dd></div>`,
+    html`<div><dt>Findings</dt><dd>${s.breaking} breaking, ${s.warning} warning, ${s.info} info</dd></div>`,
+    ...(r.cleared?.length ? [html`<div><dt>Cleared</dt><dd><a href="#cleared">${clearedSummary(r)}</a></dd></div>`] : []),
+    html`</dl></header><main>`,
   )
   out.push(
-    '<form id="filters" hidden><b>Show</b> ',
-    ...(['breaking', 'warning', 'info'] as Severity[]).map((v) => `<label><input type="checkbox" name="severity" value="${v}" checked> ${v}</label> `),
-    `<label>contract <select name="contract"><option value="">all</option>${labels.map((l) => `<option value="${esc(l)}">${esc(l)}</option>`).join('')}</select></label>`,
-    '</form>',
+    html`<form id="filters" hidden><b>Show</b> `,
+    ...SEVERITY.map((v) => html`<label><input type="checkbox" name="severity" value="${untrusted(v)}" checked> ${untrusted(v)}</label> `),
+    html`<label>contract <select name="contract"><option value="">all</option>${labels.map((l) => html`<option value="${l}">${l}</option>`)}</select></label>`,
+    html`</form>`,
   )
-  if (gs.length === 0) out.push(`<p>${r.outcome === 'pass' ? 'No drift: every contract that ran matched.' : 'No findings.'}</p>`)
+  if (gs.length === 0) out.push(html`<p>${r.outcome === 'pass' ? html`No drift: every contract that ran matched.` : html`No findings.`}</p>`)
   else {
-    out.push('<h2>What changed</h2><table class="causes"><thead><tr><th>#</th><th>Severity</th><th>Finding</th><th>Contracts</th><th>Samples</th><th>Since</th></tr></thead><tbody>')
+    out.push(html`<h2>What changed</h2><table class="causes"><thead><tr><th>#</th><th>Severity</th><th>Finding</th><th>Contracts</th><th>Samples</th><th>Since</th></tr></thead><tbody>`)
     gs.forEach((g, i) => {
-      const cs = g.all.map((f) => contractLabel(f))
-      out.push(
-        `<tr data-severity="${g.first.severity}" data-contracts="${esc(cs.join(' '))}"><td>${i + 1}</td><td class="sev ${g.first.severity}">${g.first.severity}</td><td><a href="#finding-${i + 1}">${esc(g.first.title)}</a></td><td>${cs.map((c) => `<a href="#${esc(c)}">${esc(c)}</a>`).join(', ')}</td><td>${g.all.reduce((n, f) => n + f.samples, 0)}/${g.all.reduce((n, f) => n + f.of, 0)}</td><td>${esc(sinceCell(g.first))}</td></tr>`,
-      )
+      const cs = g.all.map(label)
+      const { seen, of } = groupSamples(g)
+      const sev = sevClass(g.first.severity)
+      out.push(html`<tr data-severity="${sev}" data-contracts="${untrusted(cs.join(' '))}"><td>${i + 1}</td><td class="sev ${sev}">${sev}</td><td><a href="#finding-${i + 1}">${g.first.title}</a></td><td>${links(cs)}</td><td>${seen}/${of}</td><td>${sinceCell(g.first)}</td></tr>`)
     })
-    out.push('</tbody></table><h2>Evidence</h2>')
+    out.push(html`</tbody></table><h2>Evidence</h2>`)
     gs.forEach((g, i) => {
       const f = g.first
-      const cs = g.all.map((x) => contractLabel(x))
+      const cs = g.all.map(label)
+      const { seen, of } = groupSamples(g)
+      const sev = sevClass(f.severity)
       out.push(
-        `<section class="finding" id="finding-${i + 1}" data-severity="${f.severity}" data-contracts="${esc(cs.join(' '))}">`,
-        `<h3><span class="sev ${f.severity}">${f.severity}</span> ${i + 1}. ${esc(f.title)}</h3>`,
-        `<p>Check <code>${esc(f.check)}</code> on ${cs.map((c) => `<a href="#${esc(c)}">${esc(c)}</a>`).join(', ')}; seen in ${g.all.reduce((n, x) => n + x.samples, 0)} of ${g.all.reduce((n, x) => n + x.of, 0)} samples, ${esc(sinceText(f))}.</p>`,
-        `<table><tr><th>Expected</th><td>${esc(f.expected)}</td></tr><tr><th>Actual</th><td>${esc(f.actual)}</td></tr></table>`,
-        `<pre class="message">${esc(f.message)}</pre>`,
+        html`<section class="finding" id="finding-${i + 1}" data-severity="${sev}" data-contracts="${untrusted(cs.join(' '))}">`,
+        html`<h3><span class="sev ${sev}">${sev}</span> ${i + 1}. ${f.title}</h3>`,
+        html`<p>Check <code>${f.check}</code> on ${links(cs)}; seen in ${seen} of ${of} samples, ${sinceText(f)}.</p>`,
+        html`<table><tr><th>Expected</th><td>${f.expected}</td></tr><tr><th>Actual</th><td>${f.actual}</td></tr></table>`,
+        html`<pre class="message">${f.message}</pre>`,
         evidence(f),
-        '</section>',
+        html`</section>`,
       )
     })
   }
   if (r.cleared?.length) {
-    out.push('<h2 id="cleared">Cleared in this run</h2><p>Open before this run, on contracts it judged again, and gone now.</p><table class="cleared"><thead><tr><th>Severity</th><th>Finding</th><th>Contract</th><th>Check</th><th>Open since</th></tr></thead><tbody>')
-    for (const c of r.cleared) out.push(`<tr><td class="sev ${c.severity}">${c.severity}</td><td>${esc(c.title)}</td><td><a href="#${esc(contractLabel(c))}">${esc(contractLabel(c))}</a></td><td><code>${esc(c.check)}</code></td><td>${esc(c.since)}</td></tr>`)
-    out.push('</tbody></table>')
+    out.push(html`<h2 id="cleared">Cleared in this run</h2><p>Open before this run, on contracts it judged again, and gone now.</p><table class="cleared"><thead><tr><th>Severity</th><th>Finding</th><th>Contract</th><th>Check</th><th>Open since</th></tr></thead><tbody>`)
+    for (const c of r.cleared) out.push(html`<tr><td class="sev ${sevClass(c.severity)}">${sevClass(c.severity)}</td><td>${c.title}</td><td>${links([label(c)])}</td><td><code>${c.check}</code></td><td>${c.since}</td></tr>`)
+    out.push(html`</tbody></table>`)
   }
-  out.push('<h2>Contracts</h2><table class="contracts"><thead><tr><th>Contract</th><th>Request</th><th>Result</th><th>Requests</th><th>Time</th><th>History (results; latency per request)</th></tr></thead><tbody>')
+  out.push(html`<h2>Contracts</h2><table class="contracts"><thead><tr><th>Contract</th><th>Request</th><th>Result</th><th>Requests</th><th>Time</th><th>History (results; latency per request)</th></tr></thead><tbody>`)
   for (const c of r.results) out.push(contractRow(c, r, ctx))
-  out.push('</tbody></table></main>', `<script>${SCRIPT}</script>`, '</body></html>', '')
-  return out.join('\n')
+  out.push(html`</tbody></table></main>`, html`<script>${SCRIPT}</script>`, html`</body></html>`, html``)
+  return joinHtml(out, html`\n`).toString()
 }
 
-function contractRow(c: ContractResult, r: Report, ctx: HtmlContext): string {
-  const label = contractLabel(c)
+const OUTCOME_CLASS = new Set(['pass', 'drift', 'inconclusive', 'error', 'interrupted'])
+const outcomeClass = (o: Untrusted): Html => (OUTCOME_CLASS.has(o) ? html`${o}` : html`error`)
+
+function contractRow(c: Untrusting<ContractResult>, r: R, ctx: Untrusting<RenderContext>): Html {
+  const id = label(c)
   // The history of this contract on this target, finished before this run (a merged report's shards may already be in it).
   const target = c.target ?? historyTarget(r)
   const past = (ctx.history ?? []).filter((p) => p.contract === c.contract && p.target === target && p.at < r.startedAt)
-  const points: HistoryPoint[] = [...past, { at: r.startedAt, contract: c.contract, status: c.status, durationMs: c.durationMs, requests: c.probes }]
+  const points: Point[] = [...past, { at: r.startedAt, contract: c.contract, status: c.status, durationMs: c.durationMs, requests: c.probes }]
   const worst = r.findings.filter((f) => sameContract(f, c)).sort(worstFirst)[0]
-  return `<tr id="${esc(label)}" data-contract="${esc(label)}"><td><a href="#${esc(label)}">${esc(label)}</a></td><td><code>${esc(c.request)}</code></td><td class="${STATUS_CLASS[c.status] ?? ''}">${esc(c.status)}${c.reason ? `: ${esc(c.reason)}` : ''}${worst ? ` <span class="sev ${worst.severity}">(${esc(worst.title)})</span>` : ''}</td><td>${c.probes}</td><td>${duration(c.durationMs)}</td><td>${timeline(points)}${latencyChart(points)}</td></tr>`
+  return html`<tr id="${id}" data-contract="${id}"><td><a href="#${id}">${id}</a></td><td><code>${c.request}</code></td><td class="${statusClass(c.status)}">${c.status}${c.reason ? html`: ${c.reason}` : undefined}${worst ? html` <span class="sev ${sevClass(worst.severity)}">(${worst.title})</span>` : undefined}</td><td>${c.probes}</td><td>${duration(c.durationMs)}</td><td>${timeline(points)}${latencyChart(points)}</td></tr>`
 }
 
 export const htmlReporter: Reporter = {

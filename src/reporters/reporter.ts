@@ -1,5 +1,10 @@
-/** A reporter renders the canonical report into one file format. Pure: no I/O. */
+/**
+ * A reporter renders the canonical report into one file format. Pure: no I/O. It is handed the
+ * report as Untrusting<Report>: every string in it came from the wire, a capture or another report,
+ * and reaches the output only through the escaping of the format's medium (src/render/).
+ */
 import type { Report } from '../report.ts'
+import type { Untrusting } from '../render/index.ts'
 
 /** One past result of a contract, from the history database, oldest first. */
 export interface HistoryPoint {
@@ -24,5 +29,5 @@ export interface Reporter {
   id: string
   /** File name inside the output directory. */
   fileName: string
-  render(report: Report, context?: RenderContext): string
+  render(report: Untrusting<Report>, context?: Untrusting<RenderContext>): string
 }

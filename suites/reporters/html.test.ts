@@ -2,18 +2,39 @@
  * report.html: self-contained (no network), escaped, deep-linkable, filterable, and its timelines
  * are the history's. The browser tests (issue 11) will open it in Chromium; these read the file.
  */
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { renderHtml } from '../../src/reporters/html.ts'
+import { renderHtml as render } from '../../src/reporters/html.ts'
 import { markdownReporter } from '../../src/reporters/markdown.ts'
+import { untrusting } from '../../src/render/index.ts'
+import type { RenderContext } from '../../src/reporters/reporter.ts'
 import { settle, type Report } from '../../src/report.ts'
 import { Redactor } from '../../src/transport/redact.ts'
 import { sampleReport } from './sample-report.ts'
 
+/** What writeReports does: the report goes in untrusted. */
+const renderHtml = (r: Report, ctx: RenderContext = {}) => render(untrusting(r), untrusting(ctx))
+
 const html = renderHtml(settle(sampleReport, 'breaking'))
 
 describe('report.html', () => {
+  it('runs only its own script and style: the CSP allows them by hash, never unsafe-inline, and no element has an event handler', () => {
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)![1]!
+    expect(csp).not.toContain('unsafe-inline')
+    const sha = (code: string) => createHash('sha256').update(code, 'utf8').digest('base64')
+    const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!)
+    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]!)
+    expect(scripts).toHaveLength(1)
+    expect(styles).toHaveLength(1)
+    expect(csp).toContain(`script-src 'sha256-${sha(scripts[0]!)}'`)
+    expect(csp).toContain(`style-src 'sha256-${sha(styles[0]!)}'`)
+    expect(html).not.toMatch(/<[^>]+\son[a-z]+\s*=/i)
+    expect(html).not.toMatch(/\sstyle\s*=/i)
+  })
+
   it('loads nothing from anywhere: a CSP forbids it, and no src or href leaves the file', () => {
-    expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"`)
+    expect(html).toContain(`content="default-src 'none'; style-src 'sha256-`)
+    expect(html).toContain(`img-src data:; base-uri 'none'; form-action 'none'"`)
     for (const m of html.matchAll(/\b(?:src|href)="([^"]*)"/g)) expect(m[1]!.startsWith('#'), m[0]).toBe(true)
     expect(html).not.toMatch(/<link\b|@import|url\(/)
   })
@@ -150,7 +171,7 @@ describe('since when, a finding that came back', () => {
     const out = renderHtml(settle({ ...sampleReport, findings: [back] }, 'breaking'))
     expect(out).toContain('<td>new (back, 3rd time)</td>')
     expect(out).toContain('new this run; back after clearing 2× (last cleared 2026-11-20T02:00:00.000Z)')
-    const md = markdownReporter.render(settle({ ...sampleReport, findings: [back] }, 'breaking'))
+    const md = markdownReporter.render(untrusting(settle({ ...sampleReport, findings: [back] }, 'breaking')))
     expect(md).toContain('| new (back, 3rd time) |')
     expect(md).toContain('new this run; back after clearing 2× (last cleared 2026-11-20T02:00:00.000Z)')
   })

@@ -7,16 +7,15 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FORMATS } from '../../src/cli.ts'
 import { reporters } from '../../src/reporters/index.ts'
-import { fence } from '../../src/reporters/markdown.ts'
-import { xmlEscape } from '../../src/reporters/junit.ts'
 import { settle } from '../../src/report.ts'
+import { block, escapeXml, untrusted, untrusting } from '../../src/render/index.ts'
 import { sampleReport } from './sample-report.ts'
 
 const GOLDEN = join(import.meta.dirname, 'golden')
 
 describe.each(Object.values(reporters).map((r) => [r.id, r] as const))('%s reporter', (_id, reporter) => {
   it('matches its golden file', () => {
-    const out = reporter.render(sampleReport)
+    const out = reporter.render(untrusting(sampleReport))
     const file = join(GOLDEN, reporter.fileName)
     if (process.env.UPDATE_GOLDEN) writeFileSync(file, out)
     // A missing golden is a failure, not a new baseline: a test that writes what it compares with cannot fail.
@@ -27,25 +26,25 @@ describe.each(Object.values(reporters).map((r) => [r.id, r] as const))('%s repor
 
 describe('report.json', () => {
   it('round-trips to the same report', () => {
-    expect(JSON.parse(reporters.json.render(sampleReport))).toEqual(sampleReport)
+    expect(JSON.parse(reporters.json.render(untrusting(sampleReport)))).toEqual(sampleReport)
   })
 })
 
 describe('report.md of traffic (verify, proxy)', () => {
   const traffic = { ...sampleReport, target: 'har:traffic.har', summary: { ...sampleReport.summary, entries: 74, attributed: 71, unattributed: 3 } }
   it('says how many exchanges were read, attributed and not, instead of requests sent', () => {
-    const md = reporters.md.render(traffic)
+    const md = reporters.md.render(untrusting(traffic))
     expect(md).toContain('| Exchanges | 74 read: 71 attributed to an operation, 3 not (each said why under "What changed") |')
     expect(md).not.toContain('| Requests sent |')
   })
   it('an inconclusive run where nothing was attributed says so', () => {
     const none = { ...traffic, outcome: 'inconclusive' as const, findings: [], summary: { ...traffic.summary, breaking: 0, warning: 0, attributed: 0, unattributed: 74, inconclusive: 0 } }
-    expect(reporters.md.render(none).split('\n')[0]).toBe('# driftwatch: INCONCLUSIVE: no exchange could be attributed to an operation')
+    expect(reporters.md.render(untrusting(none)).split('\n')[0]).toBe('# driftwatch: INCONCLUSIVE: no exchange could be attributed to an operation')
   })
 })
 
 describe('report.md', () => {
-  const md = reporters.md.render(sampleReport)
+  const md = reporters.md.render(untrusting(sampleReport))
   it('opens with the outcome and a summary table an on-call engineer reads first', () => {
     const top = md.split('\n').slice(0, 12).join('\n')
     expect(top).toContain('# driftwatch: DRIFT: 1 breaking, 2 warning')
@@ -65,15 +64,16 @@ describe('report.md', () => {
     expect(md).toContain('- **Contracts (2):** `phone-numbers.get`')
   })
   it('keeps per-contract findings in report.json (grouping is presentation)', () => {
-    expect(sampleReport.findings.filter((f) => f.check === 'api-version')).toHaveLength(2)
+    const written = JSON.parse(reporters.json.render(untrusting(sampleReport))) as typeof sampleReport
+    expect(written.findings.filter((f) => f.check === 'api-version').map((f) => f.contract)).toEqual(['phone-numbers.get', 'media.upload'])
   })
   it('cannot be broken out of by backticks in content', () => {
-    expect(fence('a ``` b')).toBe('````\na ``` b\n````')
+    expect(String(block(untrusted('a ``` b')))).toBe('````\na ``` b\n````')
   })
 })
 
 describe('junit.xml', () => {
-  const xml = reporters.junit.render(sampleReport)
+  const xml = reporters.junit.render(untrusting(sampleReport))
   it('has one testcase per contract, failures for drift and skipped with the reason', () => {
     expect(xml.match(/<testcase /g)).toHaveLength(4)
     expect(xml).toContain('<failure type="breaking" message="Framing changed to chunked (contract: content-length)">')
@@ -82,15 +82,15 @@ describe('junit.xml', () => {
   })
   it('fails exactly what --fail-on fails: a warning below it is output, not a failure', () => {
     const warningOnly = sampleReport.results.find((r) => sampleReport.findings.filter((f) => f.contract === r.contract).every((f) => f.severity === 'warning') && sampleReport.findings.some((f) => f.contract === r.contract))!
-    const at = (failOn: 'breaking' | 'warning' | 'never') => reporters.junit.render(settle(sampleReport, failOn))
+    const at = (failOn: 'breaking' | 'warning' | 'never') => reporters.junit.render(untrusting(settle(sampleReport, failOn)))
     expect(at("breaking")).toMatch(/failures="1"/)
     expect(at('breaking')).toMatch(new RegExp(`name="${warningOnly.contract.replace(/\./g, '\\.')}"[^>]*>\\n\\s*<system-out>\\[warning\\]`))
     expect(at('warning')).toMatch(/failures="3"/)
     expect(at('never')).toMatch(/failures="0"/)
     expect(at('never')).not.toContain('<failure')
   })
-  it('escapes markup and drops characters XML forbids', () => {
-    expect(xmlEscape('a<b>&"c\'\u0001')).toBe('a&lt;b&gt;&amp;&quot;c&apos;')
+  it('escapes markup, and shows the characters XML forbids instead of sending them', () => {
+    expect(escapeXml(untrusted('a<b>&"c\'\u0001'))).toBe('a&lt;b&gt;&amp;&quot;c&apos;\\x01')
     expect(xml).not.toContain('<tags>')
   })
 })
@@ -103,7 +103,7 @@ describe('CLI --format names', () => {
 
 describe('report.md never carries raw control characters', () => {
   it('escapes C0 and C1 controls and line separators in header values; plain text passes untouched', async () => {
-    const { printable } = await import('../../src/reporters/markdown.ts')
+    const { printable } = await import('../../src/render/index.ts')
     expect(printable('a\u0085b\u009bc\u0007d\u2028e')).toBe('a\\x85b\\x9bc\\x07d\\u2028e')
     expect(printable('Transfer-Encoding: chunked; café ✓')).toBe('Transfer-Encoding: chunked; café ✓')
   })

@@ -11,6 +11,7 @@ import { INVALID_TOKEN, Transport, type PreparedRequest, type TransportOptions }
 import { closedPort, rawServer, type RawReply, type RawServer } from '../helpers/raw-server.ts'
 import { evidenceFrom } from '../../src/finding.ts'
 import { markdownReporter } from '../../src/reporters/markdown.ts'
+import { untrusting } from '../../src/render/index.ts'
 import { sampleReport } from '../reporters/sample-report.ts'
 
 const TOKEN = 'EAAtransportTestTokenDoNotLeak0123456789'
@@ -116,7 +117,7 @@ describe('what crosses the wire is recorded', () => {
       expect(o.response!.body.hexPreview).toBe('ff fe 00 01 7b 80 81 1b')
       const ev = evidenceFrom(o)
       expect(ev.bodyExcerpt).toBe(`<not UTF-8 text, 8 bytes, sha256 ${sha(bytes)}; first bytes: ff fe 00 01 7b 80 81 1b>`)
-      const md = markdownReporter.render({ ...sampleReport, findings: [{ ...sampleReport.findings[0]!, evidence: ev, message: `raw: ${o.response!.body.text}` }] })
+      const md = markdownReporter.render(untrusting({ ...sampleReport, findings: [{ ...sampleReport.findings[0]!, evidence: ev, message: `raw: ${o.response!.body.text}` }] }))
       expect(md).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFD]/)
       expect(md).toContain('\\x01')
     } finally {
