@@ -16,6 +16,7 @@ import { record } from './commands/record.ts'
 import { sim } from './commands/sim.ts'
 import { verify } from './commands/verify.ts'
 import { watch } from './commands/watch.ts'
+import { terminalSafe } from '../render/index.ts'
 import { EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
 
 export { FORMATS, type CliIO } from './options.ts'
@@ -57,7 +58,10 @@ function unknownCommand(name: string): HarnessError {
 }
 
 /** Runs the CLI with `args` (without node and script); returns the exit code. */
-export async function main(args: string[], io: CliIO = defaultIO()): Promise<number> {
+export async function main(args: string[], outer: CliIO = defaultIO()): Promise<number> {
+  // Every line any command prints passes the terminal's last guard: no control character from a
+  // header, a capture or a report (ESC, CSI, BEL, a lone CR) reaches an engineer's terminal or a CI log.
+  const io: CliIO = { ...outer, stdout: (l) => outer.stdout(terminalSafe(l)), stderr: (l) => outer.stderr(terminalSafe(l)) }
   const [name, ...rest] = args
   try {
     if (name === undefined || name === '--help' || name === '-h') {

@@ -2,6 +2,7 @@
  * What the commands that send probes (check, record) share: their flags, parsed and validated,
  * and their progress lines.
  */
+import { term, untrusted } from '../render/index.ts'
 import { parseApiVersion } from '../config.ts'
 import { HarnessError } from '../errors.ts'
 import type { ProgressEvent, RetryEvent } from '../runner/run.ts'
@@ -65,7 +66,7 @@ export function runProgress(command: string, apiVersion: string, quiet: boolean,
       const where = info.target === 'sim' ? `the simulator (${info.baseUrl}, scenario ${info.scenario ?? 'baseline'})` : info.target
       const golden = info.golden.contracts ? `; compared with golden recordings of ${info.golden.contracts} contracts (oldest ${info.golden.oldest!.slice(0, 10)})` : '; no golden recordings for this target'
       io.stderr(`driftwatch ${command}: ${info.contracts} contracts against ${where}, API ${apiVersion}${golden}`)
-      for (const w of info.warnings) io.stderr(`Warning: ${w}`)
+      for (const w of info.warnings) io.stderr(String(term`Warning: ${untrusted(w)}`))
     },
     onProgress: (e: ProgressEvent) => {
       const line = progressLine(e, failOn)
@@ -73,6 +74,6 @@ export function runProgress(command: string, apiVersion: string, quiet: boolean,
       io.stderr(redactor!.text(line.text))
     },
     onRetry: (e: RetryEvent) =>
-      io.stderr(redactor!.text(`  ↻ ${e.contract}: upstream ${e.availability === 'throttled' ? 'throttling' : 'in downtime'}, ${e.cause}; retrying in ${(e.delayMs / 1000).toFixed(1)} s (${(e.remainingMs / 1000).toFixed(0)} s of retry budget left)`)),
+      io.stderr(redactor!.text(`  ↻ ${e.contract}: upstream ${e.availability === 'throttled' ? 'throttling' : 'in downtime'}, ${String(term`${untrusted(e.cause)}`)}; retrying in ${(e.delayMs / 1000).toFixed(1)} s (${(e.remainingMs / 1000).toFixed(0)} s of retry budget left)`)),
   }
 }

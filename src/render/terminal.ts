@@ -19,11 +19,15 @@ export function termBlock(u: Untrusted, indent = '    '): Term {
   return fragment('term', printable(u).split('\n').map((l) => indent + l).join('\n'))
 }
 
+// What printable() shows, less the replacement character (text here is ours or already shown).
+const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g
+
 /**
  * The last guard on the way to stdout and stderr: every control character but newline and tab is
- * shown, not sent. driftwatch itself prints no escape sequences (no colours, no cursor moves), so
- * any ESC, CSI or BEL at this point came from outside.
+ * shown as `\u001b`, not sent. driftwatch itself prints no escape sequences (no colours, no cursor
+ * moves), so any ESC, CSI or BEL at this point came from outside. The `\u` form keeps a `--json`
+ * line valid JSON (JSON.stringify leaves C1 controls and U+2028 raw; `\u009b` reads back the same).
  */
 export function terminalSafe(line: string | Term): string {
-  return printable(String(line))
+  return String(line).replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HarnessError } from '../errors.ts'
 import type { Finding, Severity } from '../finding.ts'
+import { slack, slackBlock, slackCode, slackText, term, untrusted, untrusting, webhookJson } from '../render/index.ts'
 
 /** What an alert says. Everything in it was already redacted by the run that produced the finding. */
 export interface Alert {
@@ -34,27 +35,32 @@ export interface AlertSink {
   send(alert: Alert): Promise<void>
 }
 
-/** The generic JSON body: the alert as is, with a schema marker. */
+/** The generic JSON body: the alert as is, with a schema marker (written by webhookJson: controls shown, markup characters as \u escapes). */
 export function jsonPayload(a: Alert): Record<string, unknown> {
   return { source: 'driftwatch', version: 1, ...a }
 }
 
-/** One line, for stdout and chat. */
-export function alertLine(a: Alert): string {
-  return a.kind === 'drift'
-    ? `DRIFT ${a.severity} on ${a.contract} (${a.target}): ${a.title} [${a.check}, since ${a.since}]`
-    : `RECOVERED ${a.contract} (${a.target}): ${a.title} no longer seen [${a.check}, drifting since ${a.since}, cleared ${a.at}]`
+/** One line, for stdout and chat; every value from the finding is shown on one line with its controls visible. */
+export function alertLine(alert: Alert): string {
+  const a = untrusting(alert)
+  return String(
+    a.kind === 'drift'
+      ? term`DRIFT ${a.severity} on ${a.contract} (${a.target}): ${a.title} [${a.check}, since ${a.since}]`
+      : term`RECOVERED ${a.contract} (${a.target}): ${a.title} no longer seen [${a.check}, drifting since ${a.since}, cleared ${a.at}]`,
+  )
 }
 
-/** A Slack incoming-webhook body: `text` for notifications, blocks for the detail. */
-export function slackPayload(a: Alert): Record<string, unknown> {
-  const icon = a.kind === 'recovery' ? ':white_check_mark:' : a.severity === 'breaking' ? ':rotating_light:' : ':warning:'
-  const blocks: Record<string, unknown>[] = [{ type: 'section', text: { type: 'mrkdwn', text: `${icon} *${a.kind === 'drift' ? `Drift (${a.severity})` : 'Recovered'}* on \`${a.contract}\`: ${a.title}` } }]
-  if (a.kind === 'drift' && a.message) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: '```' + a.message.slice(0, 2500) + '```' } })
-  const ctx = [`check \`${a.check}\``, `target ${a.target}`, a.kind === 'drift' ? `since ${a.since}` : `drifting since ${a.since}, cleared ${a.at}`]
-  if (a.evidence?.curl) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'Reproduce: ```' + a.evidence.curl + '```' } })
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: ctx.join(' · ') }] })
-  return { text: alertLine(a), blocks }
+/** A Slack incoming-webhook body: `text` for notifications, blocks for the detail; every value placed through Slack's escaping. */
+export function slackPayload(alert: Alert): Record<string, unknown> {
+  const a = untrusting(alert)
+  const icon = a.kind === 'recovery' ? slack`:white_check_mark:` : a.severity === 'breaking' ? slack`:rotating_light:` : slack`:warning:`
+  const head = a.kind === 'drift' ? slack`Drift (${slackText(a.severity)})` : slack`Recovered`
+  const blocks: Record<string, unknown>[] = [{ type: 'section', text: { type: 'mrkdwn', text: String(slack`${icon} *${head}* on ${slackCode(a.contract)}: ${slackText(a.title)}`) } }]
+  if (a.kind === 'drift' && a.message) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: String(slackBlock(untrusted(a.message.slice(0, 2500)))) } })
+  const when = a.kind === 'drift' ? slack`since ${slackText(a.since)}` : slack`drifting since ${slackText(a.since)}, cleared ${slackText(a.at)}`
+  if (a.evidence?.curl) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: String(slack`Reproduce: ${slackBlock(a.evidence.curl)}`) } })
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: String(slack`check ${slackCode(a.check)} · target ${slackText(a.target)} · ${when}`) }] })
+  return { text: String(slackText(untrusted(alertLine(alert)))), blocks }
 }
 
 /**
@@ -83,7 +89,7 @@ export function webhookSink(spec: string, opts: { timeoutMs?: number; retryDelay
   return {
     label: `${format} webhook ${url.protocol}//${url.host}`,
     async send(alert) {
-      const body = JSON.stringify(format === 'slack' ? slackPayload(alert) : jsonPayload(alert))
+      const body = webhookJson(format === 'slack' ? slackPayload(alert) : jsonPayload(alert))
       let last = ''
       for (let attempt = 0; attempt < 3; attempt++) {
         if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1))

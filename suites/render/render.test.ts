@@ -78,7 +78,9 @@ describe('markdown', () => {
 describe('terminal', () => {
   it('shows every control of an untrusted value on one line, and the last guard catches what a command forgot', () => {
     expect(String(term`✗ ${u('GET\u001b[2J\n✓ fine')} → ${200}`)).toBe('✗ GET\\x1b[2J\\n✓ fine → 200')
-    expect(terminalSafe(`raw \u001b]0;title\u0007 line\nnext`)).toBe('raw \\x1b]0;title\\x07 line\nnext')
+    expect(terminalSafe(`raw \u001b]0;title\u0007 line\nnext`)).toBe('raw \\u001b]0;title\\u0007 line\nnext')
+    const json = JSON.stringify({ title: 'a\u009bb\u2028c\u202ed' })
+    expect(JSON.parse(terminalSafe(json))).toEqual({ title: 'a\u009bb\u2028c\u202ed' })
     expect(terminalSafe('✓ phone-numbers.get   1 req    41 ms')).toBe('✓ phone-numbers.get   1 req    41 ms')
   })
 })

@@ -1,4 +1,5 @@
 import { relative, resolve } from 'node:path'
+import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
@@ -52,7 +53,8 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
         onTarget: (e) => {
           if (v.quiet === true && e.section.outcome === 'pass') return
           const s = e.section.summary
-          io.stdout(`  [${String(e.index).padStart(String(e.total).length)}/${e.total}] ${e.section.name.padEnd(24)} ${e.section.outcome.toUpperCase()}${e.section.error ? `: ${e.section.error.message} [${e.section.error.code}]` : `: ${s.contracts} contracts, ${s.probes} requests, ${s.breaking} breaking, ${s.warning} warning`} (${(e.durationMs / 1000).toFixed(1)} s)`)
+          const why = e.section.error ? term`: ${u(e.section.error.message)} [${u(e.section.error.code)}]` : term`: ${s.contracts} contracts, ${s.probes} requests, ${s.breaking} breaking, ${s.warning} warning`
+          io.stdout(String(term`  [${u(String(e.index).padStart(String(e.total).length))}/${e.total}] ${u(e.section.name.padEnd(24))} ${u(e.section.outcome.toUpperCase())}${why} (${u((e.durationMs / 1000).toFixed(1))} s)`))
         },
       })
       io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))
@@ -67,7 +69,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     const result = await runCheck({ ...flags, outDir, formats, failOn, recordingsDir, ...(past ? { past } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     if (report.outcome === 'error') {
-      io.stderr(`driftwatch: the run failed: ${report.error?.message ?? 'unknown error'} [${report.error?.code ?? 'DW_INTERNAL'}]`)
+      io.stderr(String(term`driftwatch: the run failed: ${u(report.error?.message ?? 'unknown error')} [${u(report.error?.code ?? 'DW_INTERNAL')}]`))
       if (v.debug && result.cause instanceof Error && result.cause.stack) io.stderr(result.cause.stack)
     }
     io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))

@@ -1,4 +1,5 @@
 import { DEFAULTS, GLOBAL, parseFailOn, str, type Command } from '../options.ts'
+import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import type { Report } from '../../report.ts'
 
@@ -28,23 +29,24 @@ the new report is older than the old one.`,
     const identity = (r: Report) => (r.targets ? `targets ${r.targets.map((t) => t.name).sort().join(', ')}` : historyTarget(r))
     const [was, is] = [identity(a!.report), identity(b!.report)]
     if (was !== is) throw new HarnessError('DW_USAGE', `diff compares two runs of the same target: old is ${was} (${a!.file}), new is ${is} (${b!.file}); pass two report.json files of one target`)
-    if (a!.report.apiVersion !== b!.report.apiVersion) io.stderr(`Warning: the old report probed API ${a!.report.apiVersion}, the new one ${b!.report.apiVersion}: findings may differ because of the version, not only drift`)
-    if (b!.report.startedAt < a!.report.startedAt) io.stderr(`Warning: the new report is older than the old one (new ${b!.report.startedAt}, old ${a!.report.startedAt}): did you swap them? diff takes the old report first`)
+    if (a!.report.apiVersion !== b!.report.apiVersion) io.stderr(String(term`Warning: the old report probed API ${u(a!.report.apiVersion)}, the new one ${u(b!.report.apiVersion)}: findings may differ because of the version, not only drift`))
+    if (b!.report.startedAt < a!.report.startedAt) io.stderr(String(term`Warning: the new report is older than the old one (new ${u(b!.report.startedAt)}, old ${u(a!.report.startedAt)}): did you swap them? diff takes the old report first`))
     const d = diffReports(a!.report, b!.report)
     const worse = [...d.appeared.map((x) => x.severity), ...d.changed.filter((c) => c.worse).map((c) => c.after.severity)].some((s) => failsAt(s, failOn))
     if (v.json === true) {
       io.stdout(JSON.stringify({ old: a!.file, new: b!.file, ...d }, null, 2))
       return worse ? 1 : 0
     }
-    const row = (x: { target?: string; contract: string; check: string; severity: string; title: string }) => `  ${x.severity.padEnd(8)} ${x.target ? `${x.target}/` : ''}${x.contract} ${x.check}: ${x.title}`
-    io.stdout(`${a!.file} (${a!.report.startedAt}) → ${b!.file} (${b!.report.startedAt}): ${d.appeared.length} appeared, ${d.cleared.length} cleared, ${d.changed.length} changed, ${d.unchanged} unchanged`)
+    // Both reports are input (CI artifacts): every value from them is untrusted, one line.
+    const row = (x: { target?: string; contract: string; check: string; severity: string; title: string }) => String(term`  ${u(x.severity.padEnd(8))} ${x.target ? term`${u(x.target)}/` : undefined}${u(x.contract)} ${u(x.check)}: ${u(x.title)}`)
+    io.stdout(`${String(term`${u(a!.file)} (${u(a!.report.startedAt)}) → ${u(b!.file)} (${u(b!.report.startedAt)})`)}: ${d.appeared.length} appeared, ${d.cleared.length} cleared, ${d.changed.length} changed, ${d.unchanged} unchanged`)
     if (d.appeared.length) io.stdout('Appeared:')
     for (const x of d.appeared) io.stdout(row(x))
     if (d.cleared.length) io.stdout('Cleared:')
     for (const x of d.cleared) io.stdout(row(x))
     if (d.changed.length) io.stdout('Changed:')
-    for (const c of d.changed) io.stdout(`  ${c.before.severity} → ${c.after.severity}${c.worse ? ' (worse)' : ''} ${c.after.target ? `${c.after.target}/` : ''}${c.after.contract} ${c.after.check}: ${c.before.title === c.after.title ? c.after.title : `"${c.before.title}" → "${c.after.title}"`}`)
-    if (d.notJudged.length) io.stdout(`Not judged in the new report (its findings there neither cleared nor stayed): ${d.notJudged.join(', ')}`)
+    for (const c of d.changed) io.stdout(String(term`  ${u(c.before.severity)} → ${u(c.after.severity)}${c.worse ? term` (worse)` : undefined} ${c.after.target ? term`${u(c.after.target)}/` : undefined}${u(c.after.contract)} ${u(c.after.check)}: ${c.before.title === c.after.title ? u(c.after.title) : term`"${u(c.before.title)}" → "${u(c.after.title)}"`}`))
+    if (d.notJudged.length) io.stdout(String(term`Not judged in the new report (its findings there neither cleared nor stayed): ${u(d.notJudged.join(', '))}`))
     return worse ? 1 : 0
   },
 }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { term, untrusted as u } from '../../render/index.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
 
 export const gate: Command = {
@@ -36,8 +37,9 @@ interaction is breaking: any --fail-on but never fails the gate.`,
     io.stderr(`driftwatch gate: ${report.summary.interactions} interaction${report.summary.interactions === 1 ? '' : 's'} in ${report.pacts.join(', ')}`)
     for (const i of report.interactions) {
       if (v.quiet && i.status === 'passed') continue
-      io.stderr(`  ${i.status === 'passed' ? '✓' : '✗'} ${i.description}: ${i.request} → ${i.contract ?? 'no contract'}`)
-      for (const p of i.problems) io.stderr(`      ${p.source === 'contract' ? 'as contracted' : 'as recorded'}: ${p.message}`)
+      // Descriptions, requests and problems quote the pact files: untrusted, one line each.
+      io.stderr(String(term`  ${u(i.status === 'passed' ? '✓' : '✗')} ${u(i.description)}: ${u(i.request)} → ${u(i.contract ?? 'no contract')}`))
+      for (const p of i.problems) io.stderr(String(term`      ${u(p.source === 'contract' ? 'as contracted' : 'as recorded')}: ${u(p.message)}`))
     }
     const s = report.summary
     const secs = ((Date.now() - t0) / 1000).toFixed(1)

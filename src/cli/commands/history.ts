@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { term, untrusted as u } from '../../render/index.ts'
 import { resolve } from 'node:path'
 import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
@@ -80,14 +81,15 @@ also for a --contract or --target the history has never seen (the message lists 
     for (const h of list) {
       const e = h.episodes.at(-1)!
       io.stdout('')
-      io.stdout(`${h.open ? 'OPEN   ' : 'cleared'} ${h.target === 'sim' ? '' : `${h.target} `}${h.contract} ${h.check} (${e.severity}): ${e.title}`)
+      // Titles and names were stored from the wire: untrusted, one line.
+      io.stdout(String(term`${u(h.open ? 'OPEN   ' : 'cleared')} ${h.target === 'sim' ? undefined : term`${u(h.target)} `}${u(h.contract)} ${u(h.check)} (${u(e.severity)}): ${u(e.title)}`))
       io.stdout(`        seen in ${h.seen} of ${h.judged} judged runs; ${h.episodes.length} episode${h.episodes.length === 1 ? '' : 's'}${h.flaps ? `, flapped ${h.flaps}×` : ''}`)
       for (const ep of h.episodes) io.stdout(`        appeared ${at(ep.appearedAt)} (run ${ep.appearedRun})${ep.clearedAt ? `, cleared ${at(ep.clearedAt)} (run ${ep.clearedRun})` : ', still open'}`)
     }
     for (const h of openBefore) {
       const e = h.episodes.at(-1)!
       io.stdout('')
-      io.stdout(`OPEN    ${h.target === 'sim' ? '' : `${h.target} `}${h.contract} ${h.check} (${e.severity}): ${e.title}`)
+      io.stdout(String(term`OPEN    ${h.target === 'sim' ? undefined : term`${u(h.target)} `}${u(h.contract)} ${u(h.check)} (${u(e.severity)}): ${u(e.title)}`))
       io.stdout(`        open since ${at(e.appearedAt)} (run ${e.appearedRun}); the contract was last judged before --since, so the window shows none of its runs`)
     }
     return openAtThreshold ? 1 : 0

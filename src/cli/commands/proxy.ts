@@ -1,4 +1,5 @@
 import { relative, resolve } from 'node:path'
+import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
@@ -81,10 +82,11 @@ otherwise 130, as every command stopped by Ctrl-C.`,
         const mark = fails || e.status === undefined ? '✗' : !e.judged ? '·' : bad.length ? '!' : '✓'
         const what = e.contract ?? (e.attribution === 'unattributed' ? '(unattributed, not recorded)' : '(no operation)')
         const status = e.status ?? 'no answer from the upstream (502 to the application)'
-        io.stderr(`${mark} ${e.method} ${e.path} → ${status} ${what}${e.recording ? ` [recorded: ${rel(e.recording)}]` : ''}${e.judged ? '' : ' (judged at stop)'}`)
-        for (const f of e.findings) io.stderr(`    ${f.severity}: ${f.title}`)
+        // Method and path are the application's request as sent: untrusted, one line each.
+        io.stderr(String(term`${u(mark)} ${u(e.method)} ${u(e.path)} → ${u(String(status))} ${u(what)}${e.recording ? term` [recorded: ${u(rel(e.recording))}]` : undefined}${e.judged ? undefined : term` (judged at stop)`}`))
+        for (const f of e.findings) io.stderr(String(term`    ${u(f.severity)}: ${u(f.title)}`))
       },
-      onError: (message) => io.stderr(`✗ ${message}`),
+      onError: (message) => io.stderr(String(term`✗ ${u(message)}`)),
     })
     const r = proxy.recovered
     if (r) io.stderr(`Recovered ${r.exchanges} exchange${r.exchanges === 1 ? '' : 's'} from ${rel(r.journal)}, left by an earlier session: ${r.recordings.map((x) => rel(x.file)).join(', ') || 'no recording'}`)

@@ -1,4 +1,5 @@
 import { relative, resolve } from 'node:path'
+import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { exitCodeOf } from '../../report.ts'
 import { finalLine } from '../lines.ts'
@@ -42,7 +43,7 @@ golden that \`driftwatch verify\` compares today's with. Unattributed exchanges 
     const { runRecord } = await import('../../record.ts')
     const result = await runRecord({ ...flags, recordingsDir, outDir, formats, failOn, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
-    for (const w of result.warnings) io.stderr(`Warning: ${w}`)
+    for (const w of result.warnings) io.stderr(String(term`Warning: ${u(w)}`))
     io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
     const written = files.filter((f) => f.status === 'written')
     const where = relative(io.cwd, recordingsDir) || '.'
@@ -69,7 +70,7 @@ async function recordFrom(from: string, recordingsDir: string, v: Values, io: Cl
   const c = r.counts
   const written = r.files.filter((f) => f.status === 'written')
   const where = relative(io.cwd, recordingsDir) || '.'
-  if (!v.quiet) for (const f of r.report.findings.filter((x) => x.check === 'attribution')) io.stderr(r.redactor.text(`  ? ${f.title}${f.samples > 1 ? ` (${f.samples}×)` : ''}: not recorded`))
+  if (!v.quiet) for (const f of r.report.findings.filter((x) => x.check === 'attribution')) io.stderr(r.redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}: not recorded`)))
   io.stdout(r.redactor.text(finalLine(r.report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
   io.stdout(`Recorded ${c.attributed} of ${c.entries} exchanges as ${r.files.length} operation${r.files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${r.files.length - written.length} unchanged but for volatile values; ${c.unattributed} not recorded (unattributed or no operation, listed above)`)
   if (r.report.summary.breaking + r.report.summary.warning > 0) io.stderr('Note: this traffic drifts from the operations (see the report fields above, or run driftwatch verify on it). Review the recordings before committing them as golden.')

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
@@ -75,17 +76,17 @@ usable response.`,
       ...(io.tty ? { onProgress } : {}),
     })
     if (report.outcome === 'interrupted') io.stderr(`Interrupted after ${counts.entries} entries: the report covers those, judged; the rest of ${report.target.replace(/^\w+:/, '')} was not read.`)
-    io.stderr(`driftwatch verify: ${counts.entries} entries from ${report.target}: ${counts.attributed} attributed to an operation, ${counts.unattributed} not${v.quiet ? '' : ' (each says why below)'}`)
+    io.stderr(`driftwatch verify: ${counts.entries} entries from ${String(term`${u(report.target)}`)}: ${counts.attributed} attributed to an operation, ${counts.unattributed} not${v.quiet ? '' : ' (each says why below)'}`)
     for (const r of report.results) {
       const own = report.findings.filter((f) => f.contract === r.contract && isDrift(f))
       const failing = own.some((f) => failsAt(f.severity, failOn))
       const mark = r.status === 'passed' ? (own.length ? '!' : '✓') : r.status === 'failed' ? '✗' : '?'
       if (v.quiet && !failing) continue
-      io.stderr(redactor.text(`  ${mark} ${r.contract}: ${r.reason ?? ''}${own.length ? `; ${own.map((f) => f.title).join('; ')}` : ''}`))
+      io.stderr(redactor.text(String(term`  ${u(mark)} ${u(r.contract)}: ${u(r.reason ?? '')}${own.length ? term`; ${u(own.map((f) => f.title).join('; '))}` : undefined}`)))
     }
     if (!v.quiet) {
       const { NO_OPERATION, UNATTRIBUTED } = await import('../../judge/index.ts')
-      for (const f of report.findings.filter((x) => x.check === 'attribution' && (x.contract === UNATTRIBUTED || x.contract === NO_OPERATION))) io.stderr(redactor.text(`  ? ${f.title}${f.samples > 1 ? ` (${f.samples}×)` : ''}`))
+      for (const f of report.findings.filter((x) => x.check === 'attribution' && (x.contract === UNATTRIBUTED || x.contract === NO_OPERATION))) io.stderr(redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}`)))
     }
     io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
     io.stdout(`Reports: ${files.join(', ')}`)
