@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import { HarnessError } from './errors.ts'
 import { shownPath } from './paths.ts'
 import { summarize, type Report, type TargetSection } from './report.ts'
+import { reportProblem } from './report-schema.ts'
 
 /** Reads report.json files, naming the file and the fix when one is not a driftwatch report. */
 export function readReports(files: readonly string[], cwd = process.cwd()): { file: string; report: Report }[] {
@@ -16,16 +17,18 @@ export function readReports(files: readonly string[], cwd = process.cwd()): { fi
   return files.map((f) => {
     const path = resolve(cwd, f)
     const shown = shownPath(cwd, path)
-    let r: Report
+    let r: unknown
     try {
-      r = JSON.parse(readFileSync(path, 'utf8')) as Report
+      r = JSON.parse(readFileSync(path, 'utf8'))
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'EISDIR') throw new HarnessError('DW_CONFIG_INVALID', `${shown} is a directory: pass its report.json (e.g. ${join(shown, 'report.json')})`, { file: shown })
       throw new HarnessError('DW_CONFIG_INVALID', `${shown}: ${code === 'ENOENT' ? 'no such file' : `not JSON (${(err as Error).message})`}; pass the report.json files that check --out wrote`, { file: shown })
     }
-    if (r?.version !== 1 || !Array.isArray(r.results) || !Array.isArray(r.findings) || typeof r.summary !== 'object') throw new HarnessError('DW_CONFIG_INVALID', `${shown} is not a driftwatch report.json (version 1 with results and findings)`, { file: shown })
-    return { file: shown, report: r }
+    // Another machine's file: checked against the report schema (types, closed enums, no unknown field) before anything reads it.
+    const problem = reportProblem(r)
+    if (problem) throw new HarnessError('DW_REPORT_INVALID', `${shown} is not a valid driftwatch report.json (version 1): ${problem}. Pass the report.json files that check --out wrote, unedited`, { file: shown })
+    return { file: shown, report: r as Report }
   })
 }
 

@@ -88,8 +88,11 @@ export interface Report {
   /** Simulator scenario, when the target is the simulator. */
   scenario?: string
   apiVersion: string
+  /** When the run started and ended: every time in a report (since, cleared, the history) is run time. */
   startedAt: string
   finishedAt: string
+  /** Traffic (verify, record --from): when the first and last exchange happened, by the capture's own clock. */
+  captured?: { from: string; to: string }
   outcome: Outcome
   summary: Summary
   findings: Finding[]

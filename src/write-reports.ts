@@ -10,6 +10,7 @@ import { applyPast, clearedBy, type Past } from './history/since.ts'
 import { withoutPersonalData } from './recordings/personal-data.ts'
 import { carrySince, historyTarget, settle, type FailOn, type Report } from './report.ts'
 import { reporters, type FormatId } from './reporters/index.ts'
+import { isReport } from './report-schema.ts'
 import type { Redactor } from './transport/redact.ts'
 import { untrusting } from './render/index.ts'
 
@@ -25,13 +26,13 @@ export interface WriteOptions {
   past?: Past
 }
 
-/** Reads the previous report.json in `outDir`, if any and readable; a broken one is ignored. */
+/** Reads the previous report.json in `outDir`, if any and valid (checked against the report schema); anything else is ignored. */
 export function readPreviousReport(outDir: string): Report | undefined {
   const file = join(outDir, 'report.json')
   if (!existsSync(file)) return undefined
   try {
-    const r = JSON.parse(readFileSync(file, 'utf8')) as Report
-    return r && r.version === 1 && Array.isArray(r.findings) ? r : undefined
+    const r: unknown = JSON.parse(readFileSync(file, 'utf8'))
+    return isReport(r) ? r : undefined
   } catch {
     return undefined
   }

@@ -219,7 +219,8 @@ export function renderHtml(r: R, ctx: Untrusting<RenderContext> = {}): string {
     html`<header class="band ${outcomeClass(r.outcome)}" id="summary"><h1>driftwatch: ${headline(r.outcome)}</h1><dl>`,
     html`<div><dt>Target</dt><dd>${r.target}${r.scenario ? html` (scenario ${r.scenario})` : undefined}${r.origin ? html` (traffic to ${r.origin})` : undefined}</dd></div>`,
     html`<div><dt>API version</dt><dd>${r.apiVersion}</dd></div>`,
-    html`<div><dt>Run</dt><dd>${r.startedAt} (${duration(ms)})</dd></div>`,
+    html`<div><dt>Run</dt><dd>${r.startedAt} (${duration(ms)})${r.captured ? html`; every time in this report is run time` : undefined}</dd></div>`,
+    ...(r.captured ? [html`<div><dt>Traffic captured</dt><dd>${r.captured.from} to ${r.captured.to}, by the capture's clock</dd></div>`] : []),
     html`<div><dt>Contracts</dt><dd>${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive</dd></div>`,
     html`<div><dt>Findings</dt><dd>${s.breaking} breaking, ${s.warning} warning, ${s.info} info</dd></div>`,
     ...(r.cleared?.length ? [html`<div><dt>Cleared</dt><dd><a href="#cleared">${clearedSummary(r)}</a></dd></div>`] : []),
@@ -233,7 +234,7 @@ export function renderHtml(r: R, ctx: Untrusting<RenderContext> = {}): string {
   )
   if (gs.length === 0) out.push(html`<p>${r.outcome === 'pass' ? html`No drift: every contract that ran matched.` : html`No findings.`}</p>`)
   else {
-    out.push(html`<h2>What changed</h2><table class="causes"><thead><tr><th>#</th><th>Severity</th><th>Finding</th><th>Contracts</th><th>Samples</th><th>Since</th></tr></thead><tbody>`)
+    out.push(html`<h2>What changed</h2><table class="causes"><thead><tr><th>#</th><th>Severity</th><th>Finding</th><th>Contracts</th><th>Samples</th><th>Since${r.captured ? html` (run time)` : undefined}</th></tr></thead><tbody>`)
     gs.forEach((g, i) => {
       const cs = g.all.map(label)
       const { seen, of } = groupSamples(g)

@@ -95,7 +95,8 @@ export const markdownReporter: Reporter = {
       md`|---|---|`,
       md`| Target | ${cell(r.target)}${r.scenario ? md` (scenario ${cellCode(r.scenario)})` : undefined}${r.origin ? md` (traffic to ${cell(r.origin)})` : undefined} |`,
       md`| API version | ${cell(r.apiVersion)} |`,
-      md`| Run | ${cell(r.startedAt)} (${cell(duration(ms))})${r.interrupted ? md`, **interrupted**` : undefined} |`,
+      md`| Run | ${cell(r.startedAt)} (${cell(duration(ms))})${r.interrupted ? md`, **interrupted**` : undefined}${r.captured ? md`; every time in this report is run time` : undefined} |`,
+      ...(r.captured ? [md`| Traffic captured | ${cell(r.captured.from)} to ${cell(r.captured.to)}, by the capture's clock |`] : []),
       md`| Contracts | ${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive |`,
       s.entries !== undefined ? md`| Exchanges | ${s.entries} read: ${s.attributed} attributed to an operation, ${s.unattributed} not (each said why under "What changed") |` : md`| Requests sent | ${s.probes} |`,
       md`| Findings | ${s.breaking} breaking, ${s.warning} warning, ${s.info} info |`,
@@ -116,7 +117,7 @@ export const markdownReporter: Reporter = {
     if (groups.length === 0) {
       lines.push(r.outcome === 'pass' ? md`No drift: every contract that ran matched.` : md`No findings.`, md``)
     } else {
-      lines.push(md`## What changed`, md``, md`| # | Severity | Finding | Contracts | Samples | Since |`, md`|---|---|---|---|---|---|`)
+      lines.push(md`## What changed`, md``, md`| # | Severity | Finding | Contracts | Samples | Since${r.captured ? md` (run time)` : undefined} |`, md`|---|---|---|---|---|---|`)
       groups.forEach((g, i) => lines.push(md`| ${i + 1} | ${icon(g.first.severity)} | ${cell(g.first.title)} | ${contractsCell(g)} | ${samplesCell(g)} | ${cell(sinceCell(g.first))} |`))
       lines.push(md``, md`## Details`, md``)
       groups.forEach((g, i) => lines.push(detail(g, i + 1, r), md``))

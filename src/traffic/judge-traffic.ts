@@ -122,6 +122,8 @@ function hostOf(url: string): string {
 /** Places entries as they come and judges them when asked. */
 export class TrafficJudge {
   readonly counts: TrafficCounts = { entries: 0, attributed: 0, unattributed: 0 }
+  /** When the traffic itself happened (capture time), first and last exchange: reported apart from the run's own times. */
+  private captured: { from: string; to: string } | undefined
   private readonly groups = new Map<string, Group>()
   private readonly ambiguous = new Map<string, Ambiguous>()
   private readonly unmatched = new Map<string, Unmatched>()
@@ -148,6 +150,7 @@ export class TrafficJudge {
     const { entry, unique } = this.asSample(captured)
     const o = entry.observation
     this.counts.entries++
+    this.noteCaptureTime(o.startedAt)
     this.apiVersion ??= apiVersionIn(o.request.url)
     const hinted = entry.hint ? this.hinted(entry.hint) : undefined
     if (hinted) {
@@ -382,7 +385,20 @@ export class TrafficJudge {
     return { findings, results }
   }
 
-  /** Judges everything placed and builds the report: `target` as report.json names it, summary with the traffic counts. */
+  private noteCaptureTime(at: string): void {
+    const t = Date.parse(at)
+    if (!Number.isFinite(t)) return
+    const iso = new Date(t).toISOString()
+    if (!this.captured) this.captured = { from: iso, to: iso }
+    else if (iso < this.captured.from) this.captured.from = iso
+    else if (iso > this.captured.to) this.captured.to = iso
+  }
+
+  /**
+   * Judges everything placed and builds the report: `target` as report.json names it, summary with the
+   * traffic counts. One time base: every time in the report is run time (a finding is new as of this
+   * run; the history says since when), and when the traffic happened is said apart, as `captured`.
+   */
   async report(target: string, redactor: Redactor): Promise<Report> {
     const { findings, results } = await this.judgeAll()
     const summary = { ...summarize(results, findings), ...this.counts }
@@ -392,9 +408,10 @@ export class TrafficJudge {
       apiVersion: this.apiVersion ?? 'unversioned',
       startedAt: this.opts.since,
       finishedAt: new Date().toISOString(),
+      ...(this.captured ? { captured: this.captured } : {}),
       outcome: outcomeOf(summary),
       summary,
-      findings: findings.map((f) => redactor.deep(f)),
+      findings: findings.map((f) => redactor.deep({ ...f, since: this.opts.since })),
       results,
     }
   }

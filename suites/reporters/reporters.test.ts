@@ -37,6 +37,17 @@ describe('report.md of traffic (verify, proxy)', () => {
     expect(md).toContain('| Exchanges | 74 read: 71 attributed to an operation, 3 not (each said why under "What changed") |')
     expect(md).not.toContain('| Requests sent |')
   })
+  it('says when the traffic happened apart from the run, and that every other time is run time', () => {
+    const captured = { ...traffic, captured: { from: '2026-02-06T15:00:00.000Z', to: '2026-02-06T16:00:00.000Z' } }
+    const md = reporters.md.render(untrusting(captured))
+    expect(md).toContain('| Traffic captured | 2026-02-06T15:00:00.000Z to 2026-02-06T16:00:00.000Z, by the capture\'s clock |')
+    expect(md).toContain('; every time in this report is run time |')
+    expect(md).toContain('| Samples | Since (run time) |')
+    const html = reporters.html.render(untrusting(captured))
+    expect(html).toContain('<dt>Traffic captured</dt><dd>2026-02-06T15:00:00.000Z to 2026-02-06T16:00:00.000Z, by the capture\'s clock</dd>')
+    // A run with no capture (check, the proxy) has one clock and says nothing about it.
+    expect(reporters.md.render(untrusting(traffic))).not.toMatch(/Traffic captured|run time/)
+  })
   it('an inconclusive run where nothing was attributed says so', () => {
     const none = { ...traffic, outcome: 'inconclusive' as const, findings: [], summary: { ...traffic.summary, breaking: 0, warning: 0, attributed: 0, unattributed: 74, inconclusive: 0 } }
     expect(reporters.md.render(untrusting(none)).split('\n')[0]).toBe('# driftwatch: INCONCLUSIVE: no exchange could be attributed to an operation')
