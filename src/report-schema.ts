@@ -9,13 +9,14 @@
  * A test validates every report the commands write against this schema, so the two cannot drift.
  */
 import { Ajv, type ErrorObject } from 'ajv'
+import addFormatsModule from 'ajv-formats'
 import { MAX_WALK_DEPTH, valueDepth } from './json.ts'
 import type { Report } from './report.ts'
 
 const str = { type: 'string' } as const
 const int = { type: 'integer', minimum: 0 } as const
 const num = { type: 'number', minimum: 0 } as const
-const iso = { type: 'string', maxLength: 64 } as const
+const iso = { type: 'string', format: 'date-time' } as const
 const severity = { enum: ['breaking', 'warning', 'info'] } as const
 const outcome = { enum: ['pass', 'drift', 'inconclusive', 'error', 'interrupted'] } as const
 const closed = (properties: Record<string, unknown>, required: readonly string[]) => ({ type: 'object', additionalProperties: false, properties, required })
@@ -95,6 +96,9 @@ export const REPORT_SCHEMA = closed(
   ['version', 'target', 'apiVersion', 'startedAt', 'finishedAt', 'outcome', 'summary', 'findings', 'results'],
 )
 
+// ajv-formats is CommonJS with a default export; under NodeNext the default lands on `.default`.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats: string[]) => Ajv
+
 let validate: ReturnType<Ajv['compile']> | undefined
 
 /** `findings[0].evidence.status`, from an ajv error (the missing or unknown field's name included). */
@@ -140,7 +144,7 @@ function words(e: ErrorObject, doc: unknown): string {
  */
 export function reportProblem(doc: unknown): string | undefined {
   if (valueDepth(doc, MAX_WALK_DEPTH) > MAX_WALK_DEPTH) return `it is nested deeper than ${MAX_WALK_DEPTH} levels; no report.json is`
-  validate ??= new Ajv({ allErrors: false, strict: true }).compile(REPORT_SCHEMA)
+  validate ??= addFormats(new Ajv({ allErrors: false, strict: true }), ['date-time']).compile(REPORT_SCHEMA)
   if (validate(doc)) return undefined
   return words(validate.errors![0]!, doc)
 }

@@ -63,6 +63,7 @@ describe('a report that is not one is refused, naming the file and the field', (
     ['a field report.json does not have', (r: Record<string, any>) => (r.findings[0].evidence.onclick = 'x'), /findings\[0\]\.evidence\.onclick is not a field of report\.json version 1/],
     ['a required field missing', (r: Record<string, any>) => delete r.summary.breaking, /summary\.breaking is missing/],
     ['another version', (r: Record<string, any>) => (r.version = 2), /version must be 1 \(got 2\)/],
+    ['markup where a time goes', (r: Record<string, any>) => (r.findings[1].since = '<script>x</script>'), /findings\[1\]\.since must match format "date-time" \(got "<script>x<\/script>"\)/],
     ['a header that is not a name and a value', (r: Record<string, any>) => (r.findings[0].evidence.headers = [['only-a-name']]), /findings\[0\]\.evidence\.headers\[0\] must NOT have fewer than 2 items/],
   ])('%s', async (_what, spoil, message) => {
     const d = tmp.dir()
