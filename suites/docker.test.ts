@@ -52,7 +52,8 @@ const RECORDS = new Set(['record', 'proxy'])
 /**
  * The last stage of a Dockerfile as a small file-ownership model: which user owns each path after
  * WORKDIR, COPY (--chown), RUN mkdir/chown and USER, and whether a path exists (a copied folder's
- * contents are the build context's, minus nothing: .dockerignore only drops what no COPY here names).
+ * contents are taken from the build context as it is here; what .dockerignore drops from a copied
+ * folder would have that folder's owner anyway).
  */
 class ImageModel {
   private readonly owners: { path: string; owner: string; tree: boolean }[] = []
