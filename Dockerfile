@@ -1,9 +1,16 @@
 # driftwatch in a container, for `driftwatch watch` (the default command) or any other command.
+# Every command runs as the unprivileged user node, from /app, where what the commands write by
+# default belongs to node: reports/ (reports, and the history in each --out folder), recordings/
+# (record and proxy write the golden recordings, proxy its journal), contracts/openapi (import's
+# drafts), and /data (watch's state). Mount a named volume to keep them (Docker gives a new named
+# volume the folder's owner; a bind mount must be writable by uid 1000).
 #   docker build -t driftwatch .
 #   docker run --rm -v driftwatch-state:/data -p 127.0.0.1:9464:9464 \
 #     -e WHATSAPP_ACCESS_TOKEN -e WHATSAPP_PHONE_NUMBER_ID -e WHATSAPP_WABA_ID \
 #     driftwatch watch --target https://graph.facebook.com --state /data/state.db \
 #       --metrics-port 9464 --metrics-host 0.0.0.0
+#   docker run --rm -v driftwatch-reports:/app/reports driftwatch check --scenario media-chunked
+#   docker run --rm -v "$PWD/captures:/captures:ro" -v driftwatch-reports:/app/reports driftwatch verify /captures/tonight.har
 # See examples/watch/compose.yaml for a compose file.
 
 FROM node:20-bookworm-slim AS deps
@@ -19,13 +26,17 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production PACT_DO_NOT_TRACK=true
+# The code and the contracts stay root's: the user that runs cannot change what judges.
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src
 COPY contracts ./contracts
-COPY recordings ./recordings
-RUN mkdir -p /data && chown node:node /data
+# Read by check and verify, written by record and proxy (and proxy's journal, recordings/meta/.journal).
+COPY --chown=node:node recordings ./recordings
+# The folders the other commands write by default (suites/docker.test.ts checks each command's against this).
+RUN mkdir -p /app/reports /app/contracts/openapi /data \
+ && chown node:node /app/reports /app/contracts/openapi /data
 USER node
 VOLUME ["/data"]
 EXPOSE 9464

@@ -49,7 +49,7 @@ export async function benchHtml(): Promise<void> {
       const out = join(dir, scenario)
       mkdirSync(out, { recursive: true })
       copyFileSync(history, join(out, 'history.db'))
-      await main(['check', '--scenario', scenario, '--out', join(out, 'latest'), '--format', 'json,html', '--quiet'], quiet)
+      await main(['check', '--scenario', scenario, '--out', join(out, 'latest'), '--history', join(out, 'history.db'), '--format', 'json,html', '--quiet'], quiet)
       const file = join(out, 'latest', 'report.html')
       sizes.push({ scenario, file, bytes: statSync(file).size })
     }

@@ -111,15 +111,25 @@ export interface Report {
   shard?: { index: number; of: number }
 }
 
-/**
- * The target a run is kept under in the history: what it probed, or for traffic, where the traffic
- * went, so that tonight's HAR and last night's (two files) are one line of history.
- */
-export function historyTarget(r: Pick<Report, 'target' | 'origin'>): string {
+/** What a run judged: what it probed, or for traffic, where the traffic went (`traffic <origin>`); diff compares runs of one. */
+export function trafficTarget(r: Pick<Report, 'target' | 'origin'>): string {
   if (!r.origin) return r.target
   // A local upstream (the simulator, a test server) listens on a new port each time: one history for all of them.
   const loopback = /^(https?:\/\/)(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.exec(r.origin)
   return `traffic ${loopback ? `${loopback[1]}${loopback[2]}` : r.origin}`
+}
+
+/**
+ * The series a run is kept under in the history: what it probed; for a verified file, where the
+ * traffic went and which file (as given): `traffic https://graph.facebook.com from captures/tonight.har`.
+ * The file joins the key because one origin is not one application: two unrelated captures verified
+ * into one --out must not clear or date each other's findings. A capture verified from one path
+ * every night is one series.
+ */
+export function historyTarget(r: Pick<Report, 'target' | 'origin'>): string {
+  const traffic = trafficTarget(r)
+  const input = r.origin ? /^(?:har|cassette|recordings):(.+)$/s.exec(r.target)?.[1] : undefined
+  return input ? `${traffic} from ${input}` : traffic
 }
 
 /** Threshold for a failing exit code. */

@@ -38,10 +38,21 @@ export function readPreviousReport(outDir: string): Report | undefined {
   }
 }
 
+/**
+ * Whether the report.json already in --out is an earlier run of the same series as `report` (the
+ * history's key, see historyTarget()): only then does it date this run's findings. A report of
+ * several targets keeps them apart itself (each finding carries its target).
+ */
+function sameSeries(previous: Report, report: Report): boolean {
+  if (previous.targets || report.targets) return Boolean(previous.targets && report.targets)
+  return historyTarget(previous) === historyTarget(report)
+}
+
 /** Carries `since` from the previous report and the history, settles it at --fail-on, writes every file atomically, returns the report written and the paths. */
 export async function writeReports(report: Report, opts: WriteOptions): Promise<{ report: Report; files: string[] }> {
   const cwd = opts.cwd ?? process.cwd()
-  const previous = readPreviousReport(opts.outDir)
+  const before = readPreviousReport(opts.outDir)
+  const previous = before && sameSeries(before, report) ? before : undefined
   // Personal data as every output has it: the placeholders recordings use (check's evidence carries live bodies).
   const carried = carrySince(withoutPersonalData(report.findings), previous)
   const findings = opts.past ? applyPast(carried, opts.past, historyTarget(report)) : carried

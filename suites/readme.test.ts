@@ -1,7 +1,8 @@
 /**
  * Every command the README shows runs as written. Synopsis lines name only flags the command
  * has; every `npx driftwatch ...` example parses; the ones that are offline and finish are run
- * (in a scratch copy of the repository's inputs) and, where the README says "exit N", exit N.
+ * (in a scratch copy of the repository's inputs), each announcing its exit code in its comment
+ * ("# ...; exit N"), and must exit exactly that.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -37,7 +38,9 @@ function words(cmd: string): string[] {
 }
 
 const lines = codeLines()
-const examples = lines.filter((l) => /^(\$ )?npx driftwatch /.test(l.text.trim())).map((l) => ({ ...l, args: words(l.text.trim().replace(/^\$ /, '')).slice(2), exit: l.text.match(/\bexit (\d+)\b/)?.[1] }))
+/** The exit code an example's trailing comment announces (`# ...; exit 1`). */
+const announced = (text: string) => /#.*\bexit (\d+)\b/.exec(text)?.[1]
+const examples = lines.filter((l) => /^(\$ )?npx driftwatch /.test(l.text.trim())).map((l) => ({ ...l, args: words(l.text.trim().replace(/^\$ /, '')).slice(2), exit: announced(l.text) }))
 const synopses = lines.filter((l) => /^driftwatch [a-z]+ +[[<-]/.test(l.text.trim()) || /^ {10,}\[--/.test(l.text))
 
 describe('README', () => {
@@ -78,11 +81,16 @@ describe('README', () => {
     // Long-running (proxy, sim, watch without --cycles) or live (a real base URL): parsed above, not run here.
     const runnable = examples.filter((e) => !['proxy', 'sim'].includes(e.args[0]!) && !(e.args[0] === 'watch' && !e.args.includes('--cycles')) && !e.args.some((a) => /^https:\/\//.test(a)))
 
+    it('every example it runs says its exit code (`# ...; exit N`): a reader must know a 1 is expected', () => {
+      const unsaid = runnable.filter((e) => e.exit === undefined).map((e) => `README line ${e.line}: ${e.text.trim()}`)
+      expect(unsaid, 'add "# exit N" (the code it exits with) to these examples').toEqual([])
+    })
+
     it.each(runnable.map((e) => [e.line, e.text.trim(), e] as const))('line %i: %s', async (_line, _text, e) => {
       const err: string[] = []
       const code = await main(e.args, { stdout: () => undefined, stderr: (l) => err.push(l), env: { PACT_DO_NOT_TRACK: 'true' }, cwd: sandbox })
-      if (e.exit !== undefined) expect(code, err.join('\n')).toBe(Number(e.exit))
-      else expect([0, 1], err.join('\n')).toContain(code)
+      expect(e.exit, `README line ${e.line} says no exit code`).toBeDefined()
+      expect(code, err.join('\n')).toBe(Number(e.exit))
     })
   })
 })

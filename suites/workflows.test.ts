@@ -1,9 +1,11 @@
 /**
  * The CI workflows users copy must keep working as the CLI evolves: they parse, every
  * `npm run` script exists, every `npx driftwatch` command and flag exists, and the paths they
- * read are the ones the commands write.
+ * read are the ones the commands write. And they carry no foot-gun: a step gets only the secrets
+ * it names, through env: (never toJSON(secrets), never through eval or an expression pasted into
+ * the shell script, where a `$` or a backtick in a value would run).
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { COMMAND_OPTIONS } from '../src/cli.ts'
@@ -25,11 +27,17 @@ interface Workflow {
   jobs: Record<string, { steps: Step[]; env?: Record<string, string> }>
 }
 
-function load(file: string): { wf: Workflow; steps: Step[]; runs: string[] } {
-  const wf = parse(readFileSync(file, 'utf8')) as Workflow
+function load(file: string): { wf: Workflow; steps: Step[]; runs: string[]; text: string } {
+  const text = readFileSync(file, 'utf8')
+  const wf = parse(text) as Workflow
   const steps = Object.values(wf.jobs).flatMap((j) => j.steps)
-  return { wf, steps, runs: steps.flatMap((s) => (s.run ? s.run.split('\n') : [])) }
+  return { wf, steps, runs: steps.flatMap((s) => (s.run ? s.run.split('\n') : [])), text }
 }
+
+/** `${{ secrets.NAME }}` for each name: what a step's env: holds for the secrets it needs. */
+const fromSecrets = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, `\${{ secrets.${n} }}`]))
+/** The env: entries of a step that read a secret. */
+const secretEnv = (step: Step) => Object.fromEntries(Object.entries(step.env ?? {}).filter(([, v]) => /\bsecrets\b/.test(String(v))))
 
 /** Every `npx driftwatch ...` line: the command and its flags, validated against the CLI. */
 function driftwatchCalls(runs: string[]): { command: string; flags: Map<string, string | true> }[] {
@@ -83,9 +91,9 @@ describe('.github/workflows/nightly-drift.yml', () => {
     expect(runs.some((l) => l.trim() === 'npm ci')).toBe(true)
   })
 
-  it('passes every credential from secrets, and the required ones are exactly what the CLI reads', () => {
+  it('passes exactly the credentials the CLI reads, each from its secret, and nothing else', () => {
     const probe = steps.find((s) => s.run?.includes('npx driftwatch check'))!
-    for (const name of Object.values(ENV)) expect(probe.env?.[name], name).toBe(`\${{ secrets.${name} }}`)
+    expect(probe.env).toEqual(fromSecrets(Object.values(ENV)))
   })
 
   it('publishes the report it wrote: job summary, artifact, and the caches that carry "since" and the history', () => {
@@ -94,8 +102,8 @@ describe('.github/workflows/nightly-drift.yml', () => {
     expect(steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!.with!.path).toBe(`${out}/`)
     // report.html goes with the artifact: people would rather look than read.
     expect(String(calls[0]!.flags.get('format')).split(',')).toContain('html')
-    // The history lives next to the --out folder (history.db in its parent): restored before, saved after.
-    const history = `${out.split('/').slice(0, -1).join('/')}/history.db`
+    // The history is history.db in the --out folder: restored before, saved after.
+    const history = `${out}/history.db`
     expect(steps.filter((s) => s.uses?.startsWith('actions/cache/')).map((s) => s.with!.path)).toEqual([`${out}/report.json`, history, `${out}/report.json`, history])
   })
 
@@ -131,7 +139,7 @@ describe('.github/workflows/pre-deploy-gate.yml', () => {
 })
 
 describe('.github/workflows/nightly-accounts.yml', () => {
-  const { wf, runs } = load('.github/workflows/nightly-accounts.yml')
+  const { wf, runs, text } = load('.github/workflows/nightly-accounts.yml')
   const calls = driftwatchCalls(runs)
   const jobs = wf.jobs as Record<string, { steps: Step[]; needs?: string; strategy?: { matrix: { shard: number[] } } }>
 
@@ -140,7 +148,8 @@ describe('.github/workflows/nightly-accounts.yml', () => {
     expect(shards).toEqual([1, 2, 3])
     const check = calls.find((c) => c.command === 'check')!
     expect(check.flags.get('targets')).toBe('targets.yaml')
-    expect(runs.find((l) => l.includes('npx driftwatch check'))).toContain(`--shard \${{ matrix.shard }}/${shards.length} `)
+    expect(check.flags.get('shard')).toBe(`"$SHARD/${shards.length}"`)
+    expect(jobs.shard!.steps.find((s) => s.run?.includes('npx driftwatch check'))!.env!.SHARD).toBe('${{ matrix.shard }}')
     const merge = runs.find((l) => l.includes('npx driftwatch merge'))!
     for (const i of shards) expect(merge).toContain(`shards/shard-${i}/report.json`)
     expect(jobs.merge!.needs).toBe('shard')
@@ -158,7 +167,7 @@ describe('.github/workflows/nightly-accounts.yml', () => {
     const merge = calls.find((c) => c.command === 'merge')!
     expect(merge.flags.has('no-history')).toBe(false)
     expect(String(merge.flags.get('format')).split(',')).toContain('html')
-    const history = `${String(merge.flags.get('out')).split('/').slice(0, -1).join('/')}/history.db`
+    const history = `${String(merge.flags.get('out'))}/history.db`
     const caches = jobs.merge!.steps.filter((s) => s.uses?.startsWith('actions/cache/'))
     expect(caches.map((s) => [s.uses!.split('@')[0], s.with!.path])).toEqual([
       ['actions/cache/restore', history],
@@ -169,5 +178,46 @@ describe('.github/workflows/nightly-accounts.yml', () => {
 
   it('its example targets file loads', () => {
     expect(loadTargets('examples/targets.yaml').map((t) => t.name)).toEqual(['acme-br', 'acme-de', 'lab-baseline', 'lab-chunked'])
+  })
+
+  it('passes exactly the secrets its targets file names, each by name through env:', () => {
+    const check = calls.find((c) => c.command === 'check')!
+    const given = String(check.flags.get('targets'))
+    // targets.yaml is the user's own; the repository holds the example the workflow says to copy there.
+    const file = existsSync(given) ? given : /\bcopy (examples\/\S+\.ya?ml)\b/.exec(text)?.[1]
+    expect(file, `the workflow reads ${given}: it names the example to copy there ("copy examples/....yaml")`).toBeDefined()
+    const names = loadTargets(file!).flatMap((t) => (t.env ? Object.values(t.env) : []))
+    expect(names.length).toBeGreaterThan(3)
+    const step = jobs.shard!.steps.find((s) => s.run?.includes('npx driftwatch check'))!
+    expect(secretEnv(step)).toEqual(fromSecrets(names))
+  })
+})
+
+describe.each(readdirSync('.github/workflows').filter((f) => /\.ya?ml$/.test(f)))('.github/workflows/%s has no foot-gun', (name) => {
+  const { wf, steps, text } = load(`.github/workflows/${name}`)
+
+  it('never hands a step every secret (toJSON(secrets)), and no step evals', () => {
+    expect(text).not.toMatch(/toJSON\s*\(\s*secrets\s*\)/i)
+    for (const s of steps) expect(s.run ?? '', s.name).not.toMatch(/(^|[\s;&|(`$])eval\b/m)
+  })
+
+  it('pastes no ${{ expression }} into a shell script: values reach it through env:', () => {
+    for (const s of steps) expect(s.run ?? '', s.name).not.toContain('${{')
+  })
+
+  it('reads secrets only in the env: of a step, each under its own name', () => {
+    const jobs = wf.jobs as Record<string, { env?: Record<string, string>; steps: Step[] }>
+    expect(JSON.stringify(wf.env ?? {})).not.toMatch(/\bsecrets\b/)
+    for (const j of Object.values(jobs)) expect(JSON.stringify(j.env ?? {})).not.toMatch(/\bsecrets\b/)
+    for (const s of steps) {
+      expect(JSON.stringify(s.with ?? {}), s.name ?? s.uses).not.toMatch(/\bsecrets\b/)
+      for (const [k, v] of Object.entries(secretEnv(s))) expect(v, `${s.name} env ${k}`).toBe(`\${{ secrets.${k} }}`)
+    }
+  })
+
+  it('checks out without leaving the token in .git/config', () => {
+    const checkouts = steps.filter((s) => s.uses?.startsWith('actions/checkout'))
+    expect(checkouts.length).toBeGreaterThan(0)
+    for (const s of checkouts) expect(s.with?.['persist-credentials'], name).toBe(false)
   })
 })

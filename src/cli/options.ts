@@ -5,7 +5,7 @@
  * errors answer at once.
  */
 import { readdirSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { closest, distance } from 'fastest-levenshtein'
 import { HarnessError } from '../errors.ts'
@@ -46,7 +46,8 @@ export const DEFAULTS = {
   failOn: 'breaking',
   simPort: 8787,
   mergeOut: 'reports/merged',
-  history: 'reports/history.db',
+  /** watch's state (and history) when --state is not given; check, verify and merge keep theirs in --out. */
+  state: 'reports/history.db',
   budget: '960/day',
 } as const
 
@@ -79,18 +80,26 @@ export function reportOptions(defaultOut: string, defaultFailOn: FailOn = DEFAUL
   }
 }
 
-/** The history options of the commands that append runs to it (check, verify). */
+/** The history options of the commands that append runs to it (check, verify, merge). */
 export const HISTORY_OPTIONS = {
-  history: { type: 'string', arg: '<file>', help: 'the history database this run is added to (default history.db next to\nthe --out folder, e.g. reports/history.db); driftwatch history reads it' },
+  history: { type: 'string', arg: '<file>', help: 'the history database this run is added to (default history.db in the --out\nfolder: one folder, one series of runs); share one only on purpose' },
   'no-history': { type: 'boolean', help: 'do not add this run to the history' },
 } as const satisfies OptionTable
 
-/** Where a run's history goes: --history, else history.db in the parent of the reports folder; undefined with --no-history. Both flags: a usage error. */
+/** The history file of the runs written to `outDir` when no --history is given. */
+export const HISTORY_FILE = 'history.db'
+
+/**
+ * Where a run's history goes: --history, else history.db inside the reports folder; undefined with
+ * --no-history (both flags: a usage error). Inside, not next to it: `--out /tmp/x` used to write
+ * /tmp/history.db, shared with whatever else wrote to /tmp, and an unrelated run's findings came
+ * back as "since" and "cleared". An output folder is one series of runs; sharing is asked for.
+ */
 export function historyFile(v: Values, outDir: string, cwd: string): string | undefined {
   const h = typeof v.history === 'string' ? v.history : undefined
   if (v['no-history'] === true && h !== undefined) throw new HarnessError('DW_USAGE', `--history ${h} and --no-history contradict each other: drop --no-history to add the run to ${h}, or drop --history to add it to none`)
   if (v['no-history'] === true) return undefined
-  return h ? resolve(cwd, h) : join(dirname(outDir), 'history.db')
+  return h ? resolve(cwd, h) : join(outDir, HISTORY_FILE)
 }
 
 /** The exit-code section, the same in every --help. */

@@ -1,7 +1,7 @@
 /**
  * The history database: one SQLite file (better-sqlite3, synchronous, WAL) that every `check`,
- * `verify` and `watch` run appends to (`reports/history.db` next to the reports by default), and
- * that `watch` also keeps its memory in.
+ * `verify` and `merge` run appends to (`history.db` in its --out folder by default: one folder, one
+ * series of runs), and that `watch` keeps its memory in (--state).
  *
  * - History: every run (a check, a verify, a watch cycle), what each contract's result was, and
  *   its findings. `driftwatch history` reads episodes from it: when a finding first appeared, when
@@ -62,7 +62,7 @@ export class HistoryStore {
       this.db.pragma('user_version', { simple: true }) // the first read: a file that is not SQLite fails here
     } catch (err) {
       // A file that is there but is not SQLite (a report.json, say), or a folder: the wrong file was passed, not a permissions problem.
-      if ((err as { code?: string }).code === 'SQLITE_NOTADB') throw new HarnessError('DW_STATE_FAILED', `${file} is not a driftwatch history (not an SQLite database): pass --history with the history.db that check writes next to its --out folder (watch: --state)`, { file })
+      if ((err as { code?: string }).code === 'SQLITE_NOTADB') throw new HarnessError('DW_STATE_FAILED', `${file} is not a driftwatch history (not an SQLite database): pass --history with the history.db that check writes in its --out folder (watch: --state)`, { file })
       let folder = false
       try {
         folder = statSync(file).isDirectory()
@@ -85,7 +85,7 @@ export class HistoryStore {
     if (version > SCHEMA_VERSION) throw new HarnessError('DW_STATE_FAILED', `${file} was written by a newer driftwatch (state version ${version}; this one reads ${SCHEMA_VERSION}): upgrade driftwatch or use another --history/--state file`, { file })
     // Another program's SQLite file passed by mistake: never add tables to it.
     const tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name)
-    if (version === 0 && tables.length > 0 && !tables.includes('cycles')) throw new HarnessError('DW_STATE_FAILED', `${file} is an SQLite database but not a driftwatch history (it has no cycles table): pass --history with the history.db that check writes next to its --out folder (watch: --state)`, { file })
+    if (version === 0 && tables.length > 0 && !tables.includes('cycles')) throw new HarnessError('DW_STATE_FAILED', `${file} is an SQLite database but not a driftwatch history (it has no cycles table): pass --history with the history.db that check writes in its --out folder (watch: --state)`, { file })
     this.db.pragma('journal_mode = WAL')
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS cycles (id INTEGER PRIMARY KEY, command TEXT NOT NULL DEFAULT 'watch', started_at TEXT NOT NULL, finished_at TEXT NOT NULL, target TEXT NOT NULL, unit TEXT NOT NULL, contracts TEXT NOT NULL, requests INTEGER NOT NULL, outcome TEXT NOT NULL, healthy INTEGER NOT NULL);

@@ -70,7 +70,7 @@ describe('driftwatch check', () => {
     })
     expect(r.stderr).not.toMatch(/EPIPE|Unhandled/)
     expect(r.code).toBe(0)
-    expect(readdirSync(out).sort()).toEqual(['junit.xml', 'report.json', 'report.md'])
+    expect(readdirSync(out).sort()).toEqual(['history.db', 'junit.xml', 'report.json', 'report.md'])
   })
 
   it('against the embedded simulator: exit 0, progress on stderr, summary and report paths on stdout', async () => {
@@ -80,7 +80,7 @@ describe('driftwatch check', () => {
     expect(r.stderr).toMatch(/driftwatch check: \d+ contracts against the simulator \(http:\/\/127\.0\.0\.1:\d+, scenario baseline\), API v23\.0; compared with golden recordings of 13 contracts \(oldest \d{4}-\d{2}-\d{2}\)/)
     expect(r.stderr).toMatch(/\[ 1\/\d+\] ✓ /)
     expect(r.stdout).toMatch(/^PASS: \d+ contracts \(\d+ passed, 0 with drift, 0 skipped, 0 inconclusive\)/)
-    expect(readdirSync(out).sort()).toEqual(['junit.xml', 'report.json', 'report.md'])
+    expect(readdirSync(out).sort()).toEqual(['history.db', 'junit.xml', 'report.json', 'report.md'])
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))
     expect(report).toMatchObject({ version: 1, target: 'sim', apiVersion: 'v23.0', outcome: 'pass', findings: [] })
     expect(Object.keys(report.summary)).toEqual(expect.arrayContaining(['contracts', 'probes', 'passed', 'skipped', 'breaking', 'warning', 'info']))

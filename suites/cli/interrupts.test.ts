@@ -99,7 +99,7 @@ describe('Ctrl-C while a request is in flight', () => {
     expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toMatch(/<testsuites name="driftwatch" tests="\d+" failures="0"/)
     expect(run.out[0]).toMatch(/^INTERRUPTED: /)
     expect(run.err.join('\n')).not.toContain('✗')
-    expect(files(out)).toEqual(['junit.xml', 'report.json', 'report.md'])
+    expect(files(out)).toEqual(['history.db', 'junit.xml', 'report.json', 'report.md'])
   })
 
   it('check: a second Ctrl-C abandons cleanup, says what was left upstream, and still writes every report with no temp file', async () => {
@@ -112,7 +112,7 @@ describe('Ctrl-C while a request is in flight', () => {
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report
     expect(report.findings).toEqual([])
     expect(report.results.find((r) => r.contract === 'media.delete')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^interrupted after 0 of 1 sample \(the request in flight was abandoned\)/) })
-    expect(files(out)).toEqual(['junit.xml', 'report.json', 'report.md'])
+    expect(files(out)).toEqual(['history.db', 'junit.xml', 'report.json', 'report.md'])
   })
 
   it('record: the probe cut short is not recorded (its golden stays as it was), and verify of the folder still passes', async () => {

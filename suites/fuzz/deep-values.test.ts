@@ -77,9 +77,13 @@ describe('walkers stop at the limit', () => {
     expect(inferSchema([{ a: [1] }])).toEqual({ type: 'object', properties: { a: { type: 'array', items: { type: 'integer' } } }, required: ['a'], additionalProperties: false })
   })
 
-  it('schema drift against a recording compares deep bodies without overflowing', async () => {
-    const deltas = await schemaDeltas({ bodies: [nested(DEEP, 1)], golden: { bodies: [nested(DEEP, 'x')], recordedAt: '2026-11-24T00:00:00Z' }, validate: () => [] })
-    expect(Array.isArray(deltas)).toBe(true)
+  it('schema drift against a recording compares deep bodies without overflowing: what changed above the limit is found, below it is not walked', async () => {
+    const golden = { bodies: [nested(DEEP, 'x')], recordedAt: '2026-11-24T00:00:00Z' }
+    expect(await schemaDeltas({ bodies: [nested(DEEP, 1)], golden, validate: () => [] })).toEqual([])
+    const changed = nested(DEEP, 'x') as [{ wa_id: unknown }]
+    changed[0].wa_id = 16315550199
+    const deltas = await schemaDeltas({ bodies: [changed], golden, validate: () => [] })
+    expect(deltas.map((d) => [d.path, d.kind, d.before, d.after])).toEqual([['$[*].wa_id', 'changed', 'string', 'integer']])
   })
 })
 

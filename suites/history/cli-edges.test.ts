@@ -21,16 +21,17 @@ function io(cwd = ROOT): { out: string[]; err: string[]; text: () => string; io:
   return { out, err, text: () => [...out, ...err].join('\n'), io: { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd } }
 }
 
-/** check against the simulator; its report.json copied to `<dir>/<keep>`. */
+/** check against the simulator, into the one shared --history unless told --no-history; its report.json copied to `<dir>/<keep>`. */
 async function check(args: string[], out: string, keep?: string): Promise<void> {
   const t = io()
-  const code = await main(['check', ...args, '--out', join(dir, 'reports', out), '--format', 'json', '--quiet'], t.io)
+  const history = args.includes('--no-history') ? [] : ['--history', HISTORY]
+  const code = await main(['check', ...args, '--out', join(dir, 'reports', out), ...history, '--format', 'json', '--quiet'], t.io)
   expect([0, 1], t.text()).toContain(code)
   if (keep) copyFileSync(join(dir, 'reports', out, 'report.json'), join(dir, keep))
 }
 
 beforeAll(async () => {
-  // One history (reports/history.db): sim baseline, sim media-chunked (open drift), then three lab targets.
+  // One history (reports/history.db, shared on purpose with --history): sim baseline, sim media-chunked (open drift), then three lab targets.
   await check(['--scenario', 'baseline'], 'latest', 'old.json')
   await check(['--scenario', 'media-chunked'], 'latest', 'new.json')
   await check(['--targets', join(ROOT, 'examples', 'targets-lab.yaml')], 'lab', 'lab.json')
@@ -162,7 +163,7 @@ describe('history', () => {
     const t = io()
     expect(await main(['history', '--history', join(dir, 'old.json')], t.io)).toBe(2)
     const err = t.err.join('\n')
-    expect(err).toContain(`${join(dir, 'old.json')} is not a driftwatch history (not an SQLite database): pass --history with the history.db that check writes next to its --out folder`)
+    expect(err).toContain(`${join(dir, 'old.json')} is not a driftwatch history (not an SQLite database): pass --history with the history.db that check writes in its --out folder`)
     expect(err).not.toContain('writable folder')
     const folder = io()
     expect(await main(['history', '--history', join(dir, 'reports')], folder.io)).toBe(2)
@@ -198,6 +199,18 @@ describe('--history with --no-history', () => {
     expect(t.err.join('\n')).toMatch(/--history .* --no-history|--no-history .* --history/)
     expect(existsSync(out)).toBe(false)
     expect(existsSync(join(dir, 'x.db'))).toBe(false)
+  })
+
+  it('history: --out (the runs\' folder) or --history (a file), not both; by default check\'s folder', async () => {
+    const both = io()
+    expect(await main(['history', '--out', join(dir, 'reports', 'latest'), '--history', HISTORY], both.io)).toBe(2)
+    expect(both.err.join('\n')).toContain('both name a history: pass --out <folder> for the runs written there, or --history <file>')
+    const bare = io(dir)
+    expect(await main(['history'], bare.io)).toBe(2)
+    expect(bare.err.join('\n')).toContain('no history at reports/latest/history.db: ')
+    const lab = io(dir)
+    expect(await main(['history', '--history', 'reports/history.db', '--target', 'lab-b'], lab.io)).toBe(1)
+    expect(lab.out[0]).toMatch(/^history reports\/history\.db: /)
   })
 
   it('verify refuses them together too', async () => {

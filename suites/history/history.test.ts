@@ -1,5 +1,5 @@
 /**
- * History (issue 11): every check adds its run to the history database next to the reports;
+ * History (issue 11): every check adds its run to the history database in its --out folder;
  * `driftwatch history` tells each finding's episodes; `driftwatch diff` compares two reports.
  * The sequence is the issue's own: baseline, media-chunked, baseline, media-chunked,
  * error-code-reorder into one reports folder.
@@ -39,9 +39,10 @@ describe('history across five runs', () => {
   }, 120_000)
 
   it('shows the chunked-framing finding appearing twice and clearing twice', async () => {
-    expect(existsSync(join(dir, 'history.db'))).toBe(true) // next to the --out folder
+    expect(existsSync(join(dir, 'latest', 'history.db'))).toBe(true) // in the --out folder
+    expect(existsSync(join(dir, 'history.db'))).toBe(false) // not next to it
     const t = io()
-    expect(await main(['history', '--history', join(dir, 'history.db'), '--json'], t.io)).toBe(0)
+    expect(await main(['history', '--out', join(dir, 'latest'), '--json'], t.io)).toBe(0)
     const h = JSON.parse(t.out.join('\n')) as { runs: number; findings: FindingHistory[] }
     expect(h.runs).toBe(5)
     const framing = h.findings.filter((f) => f.check === 'framing-conformance')
@@ -93,7 +94,7 @@ describe('history across five runs', () => {
 
   it('prints it for people, filtered by contract', async () => {
     const t = io()
-    await main(['history', '--history', join(dir, 'history.db'), '--contract', 'media.retrieve-url'], t.io)
+    await main(['history', '--history', join(dir, 'latest', 'history.db'), '--contract', 'media.retrieve-url'], t.io)
     const text = t.out.join('\n')
     expect(text).toMatch(/^history .*history\.db: 5 runs .*; 1 finding seen, 0 open now$/m)
     expect(text).toContain('cleared media.retrieve-url framing-conformance (breaking): Framing changed to chunked (contract: content-length)')
@@ -193,7 +194,7 @@ describe('adding runs to the history', () => {
         await main(['check', '--contracts', join(ROOT, 'contracts/meta'), '--recordings', join(ROOT, 'recordings/meta'), '--only', 'phone-numbers.get', '--out', join(d, 'out'), '--quiet'], { ...t, stdout: (l) => out.push(l) })
         said.push(out.find((l) => l.startsWith('History:'))!)
       }
-      expect(said).toEqual(['History: history.db (1 run of sim)', 'History: history.db (2 runs of sim)'])
+      expect(said).toEqual(['History: out/history.db (1 run of sim)', 'History: out/history.db (2 runs of sim)'])
     } finally {
       rmSync(d, { recursive: true, force: true })
     }
@@ -204,11 +205,11 @@ describe('adding runs to the history', () => {
     try {
       const quiet = io()
       await main(['check', '--only', 'phone-numbers.get', '--out', join(d, 'out'), '--no-history', '--quiet'], quiet.io)
-      expect(existsSync(join(d, 'history.db'))).toBe(false)
+      expect(existsSync(join(d, 'out', 'history.db'))).toBe(false)
       expect(quiet.out.join('\n')).not.toContain('History:')
       const t = io()
-      expect(await main(['history', '--history', join(d, 'history.db')], t.io)).toBe(2)
-      expect(t.err.join('\n')).toContain('no history at')
+      expect(await main(['history', '--out', join(d, 'out')], t.io)).toBe(2)
+      expect(t.err.join('\n')).toContain(`no history at ${join(d, 'out', 'history.db')}: check, verify and merge add every run to history.db in their --out folder`)
     } finally {
       rmSync(d, { recursive: true, force: true })
     }

@@ -1,13 +1,13 @@
 /**
  * report.html draws each contract's past from the history, whichever command wrote the report:
- * check (one target or several), verify (the traffic's origin is its line of history, whatever the
- * file is called) and merge (shards already in the history are not drawn twice). A history written
+ * check (one target or several), verify (the traffic's origin and the file's path are its line of
+ * history: tonight's capture at one path, not any file of the same origin) and merge (shards already in the history are not drawn twice). A history written
  * before the requests column existed is upgraded in place.
  */
 import Database from 'better-sqlite3'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { main, type CliIO } from '../../src/cli.ts'
 import { HistoryStore } from '../../src/history/store.ts'
@@ -32,28 +32,33 @@ function strips(html: string): Map<string, string[]> {
 }
 
 describe('report.html timelines', () => {
-  it('verify: two captures of the same origin under different names are one line of history', async () => {
+  it('verify: one capture path verified night after night is one line of history; another file is a line of its own', async () => {
     const d = fresh()
-    const monday = join(d, 'traffic-monday.har')
-    const tuesday = join(d, 'traffic-tuesday.har')
-    copyFileSync(HAR, monday)
-    copyFileSync(HAR, tuesday)
-    await main(['verify', monday, '--out', join(d, 'latest'), '--format', 'json,html', '--quiet'], quiet)
-    await main(['verify', tuesday, '--out', join(d, 'latest'), '--format', 'json,html', '--quiet'], quiet)
-    const store = new HistoryStore(join(d, 'history.db'))
+    const tonight = join(d, 'tonight.har')
+    const other = join(d, 'other-app.har')
+    copyFileSync(HAR, tonight)
+    copyFileSync(HAR, other)
+    const verify = (file: string) => main(['verify', file, '--out', join(d, 'latest'), '--format', 'json,html', '--quiet'], quiet)
+    await verify(tonight)
+    await verify(tonight)
+    const judged = () => [...strips(readFileSync(join(d, 'latest', 'report.html'), 'utf8'))].filter(([, cells]) => cells.length > 0)
+    expect(judged().length).toBeGreaterThan(0)
+    for (const [, cells] of judged()) expect(cells).toHaveLength(2)
+    expect(readFileSync(join(d, 'latest', 'report.html'), 'utf8')).toContain('(traffic to https://graph.facebook.com)')
+    // The same traffic under another name, into the same folder: not tonight's capture, so no past drawn under it.
+    await verify(other)
+    for (const [, cells] of judged()) expect(cells).toHaveLength(1)
+    const store = new HistoryStore(join(d, 'latest', 'history.db'))
     try {
-      expect(store.cycles().map((c) => [c.command, c.target])).toEqual([
-        ['verify', 'traffic https://graph.facebook.com'],
-        ['verify', 'traffic https://graph.facebook.com'],
+      const series = (file: string) => `traffic https://graph.facebook.com from ${relative(ROOT, file)}`
+      expect(store.cycles().map((c) => [c.command, c.target]).reverse()).toEqual([
+        ['verify', series(tonight)],
+        ['verify', series(tonight)],
+        ['verify', series(other)],
       ])
     } finally {
       store.close()
     }
-    const html = readFileSync(join(d, 'latest', 'report.html'), 'utf8')
-    expect(html).toContain('(traffic to https://graph.facebook.com)')
-    const judged = [...strips(html)].filter(([, cells]) => cells.length > 0)
-    expect(judged.length).toBeGreaterThan(0)
-    for (const [, cells] of judged) expect(cells).toHaveLength(2)
   }, 60_000)
 
   it('check --targets, then merge: each target keeps its own line, and the shards are not drawn twice', async () => {

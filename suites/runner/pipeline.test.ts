@@ -145,11 +145,12 @@ describe('drift is caught, precisely', () => {
         delete body.sha256
         return { ...res, body: Buffer.from(JSON.stringify(body)) }
       }),
-      only: ['media.retrieve-url'],
+      only: ['media.retrieve-url', 'media.download'],
     })
     expect(r.findings.map((f) => f.title)).toEqual(['`$.sha256` is required by the contract and is now missing', '`$.file_size` was integer, is now string'])
-    // the download needs the sha256 that went missing: skipped with the reason, not failed
-    expect(r.results.find((x) => x.contract === 'media.download')).toBeUndefined()
+    // the download (selected: it needs the sha256 that went missing) is skipped with the reason, not failed
+    expect(r.results.find((x) => x.contract === 'media.download')).toMatchObject({ status: 'skipped', reason: 'needs {media_sha256} from media.retrieve-url, which failed' })
+    expect(r.findings.filter((f) => f.contract === 'media.download')).toEqual([])
   })
 
   it('a required header going away and the content type changing', async () => {

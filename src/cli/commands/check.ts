@@ -1,6 +1,7 @@
-import { relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
+import { shownPath } from '../../paths.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
 import { finalLine } from '../lines.ts'
@@ -87,10 +88,9 @@ export async function addToHistory(v: Values, outDir: string, report: Report, io
   const { recordRun } = await import('../../history/record.ts')
   const added = recordRun(file, command, report)
   if (added.problem) io.stderr(`driftwatch: ${added.problem}`)
-  // Said where it went: a history next to a shared --out (say /tmp) would otherwise mix in runs unseen.
+  // Said where it went, and how much it holds: a shared --history would otherwise mix in runs unseen.
   else if (added.runs?.size) {
-    const rel = relative(io.cwd, file)
-    const where = rel && !rel.startsWith('..') ? rel : file
+    const where = shownPath(io.cwd, file)
     const held = [...added.runs].map(([t, n]) => `${n} run${n === 1 ? '' : 's'} of ${t}`)
     const shown = held.length > 3 ? [...held.slice(0, 3), `${held.length - 3} more targets`] : held
     io.stdout(`History: ${where} (${added.already ? "the shards' runs, added by them; " : ''}${shown.join(', ')})`)

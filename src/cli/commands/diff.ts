@@ -24,9 +24,9 @@ the new report is older than the old one.`,
     const { readReports } = await import('../../merge.ts')
     const { diffReports } = await import('../../history/diff.ts')
     const [a, b] = readReports(positionals, io.cwd)
-    const { failsAt, historyTarget } = await import('../../report.ts')
-    // What the history would call the run's target; a multi-target report is its set of targets.
-    const identity = (r: Report) => (r.targets ? `targets ${r.targets.map((t) => t.name).sort().join(', ')}` : historyTarget(r))
+    const { failsAt, trafficTarget } = await import('../../report.ts')
+    // What the run judged (for traffic, its origin: tonight's capture and last night's compare, whatever the files are called); a multi-target report is its set of targets.
+    const identity = (r: Report) => (r.targets ? `targets ${r.targets.map((t) => t.name).sort().join(', ')}` : trafficTarget(r))
     const [was, is] = [identity(a!.report), identity(b!.report)]
     if (was !== is) throw new HarnessError('DW_USAGE', `diff compares two runs of the same target: old is ${was} (${a!.file}), new is ${is} (${b!.file}); pass two report.json files of one target`)
     if (a!.report.apiVersion !== b!.report.apiVersion) io.stderr(String(term`Warning: the old report probed API ${u(a!.report.apiVersion)}, the new one ${u(b!.report.apiVersion)}: findings may differ because of the version, not only drift`))

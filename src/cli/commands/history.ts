@@ -1,22 +1,23 @@
 import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
-import { resolve } from 'node:path'
 import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
 import picomatch from 'picomatch'
-import { DEFAULTS, GLOBAL, parseFailOn, str, suggest, type Command } from '../options.ts'
+import { DEFAULTS, GLOBAL, HISTORY_FILE, parseFailOn, str, suggest, type Command } from '../options.ts'
 import type { HistoryStore } from '../../history/store.ts'
 
 export const history: Command = {
   name: 'history',
   summary: 'when each finding first appeared, when it cleared, and how often it came back.',
   usage: ['history [options]'],
-  about: `Reads the history database that check, verify and watch add every run to, and prints, per
-contract and check, each episode of a finding: when it appeared and when it cleared (a run where the
-contract was not judged neither starts nor ends one), and how often it flapped (came back after
-clearing). Worst first.`,
+  about: `Reads the history database that check, verify and merge add every run to (history.db in their
+--out folder) and watch keeps (--state), and prints, per contract and check, each episode of a
+finding: when it appeared and when it cleared (a run where the contract was not judged neither
+starts nor ends one), and how often it flapped (came back after clearing). Worst first.`,
   options: {
-    history: { type: 'string', arg: '<file>', help: `the history database (default ${DEFAULTS.history})` },
+    out: { type: 'string', arg: '<dir>', help: `the --out folder of the runs to read: its ${HISTORY_FILE} (default ${DEFAULTS.out})` },
+    history: { type: 'string', arg: '<file>', help: 'the history database to read instead (a shared --history, or watch --state)' },
     contract: { type: 'string', arg: '<id-glob>', help: "only these contracts, e.g. --contract 'media.*'" },
     target: { type: 'string', arg: '<name>', help: 'only this target (sim, a base URL, or a targets-file name)' },
     since: { type: 'string', arg: '<30d|12h|date>', help: 'only runs since then (default: all)' },
@@ -29,9 +30,10 @@ run in the --since window (or in the whole history) judged a contract, or one of
 --target: nothing judged is not all-clear, and the message says when the latest run was. Exit 2
 also for a --contract or --target the history has never seen (the message lists those it has).`,
   async run(v, _positionals, io) {
-    const file = resolve(io.cwd, str(v, 'history') ?? DEFAULTS.history)
+    if (str(v, 'out') !== undefined && str(v, 'history') !== undefined) throw new HarnessError('DW_USAGE', `--out ${str(v, 'out')} and --history ${str(v, 'history')} both name a history: pass --out <folder> for the runs written there, or --history <file>`)
+    const file = resolve(io.cwd, str(v, 'history') ?? join(str(v, 'out') ?? DEFAULTS.out, HISTORY_FILE))
     const shown = shownPath(io.cwd, file)
-    if (!existsSync(file)) throw new HarnessError('DW_USAGE', `no history at ${shown}: check, verify and watch add every run to it (next to their --out folder); pass --history <file>`)
+    if (!existsSync(file)) throw new HarnessError('DW_USAGE', `no history at ${shown}: check, verify and merge add every run to ${HISTORY_FILE} in their --out folder (watch: --state); pass --out <that folder> or --history <file>`)
     const failOn = parseFailOn(str(v, 'fail-on'))
     const { sinceTime, episodes, judgedIn } = await import('../../history/episodes.ts')
     const sinceText = str(v, 'since')

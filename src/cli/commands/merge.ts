@@ -11,8 +11,8 @@ export const merge: Command = {
   about: `Joins the report.json files that check --targets --shard i/n wrote on several machines (a CI
 matrix) into one report, in target-name order, as if one machine had run every target. The merged
 outcome follows the same rule as every report: drift on any target at or above --fail-on is drift.
-The merged run is added to the history (history.db next to --out, or --history) unless its shards,
-sharing that history on this machine, already added theirs; report.html draws its timelines and
+The merged run is added to the history (history.db in --out, or --history) unless its shards,
+sharing that --history on this machine, already added theirs; report.html draws its timelines and
 each finding's "since" from it. A CI matrix runs the shards with --no-history and keeps the history
 with the merge job.`,
   positionals: true,

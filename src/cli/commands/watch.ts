@@ -24,7 +24,7 @@ circuit breaker backs off (1 min doubling to 30 min) and tests the water with on
     'metrics-port': { type: 'string', arg: '<N>', help: 'serve Prometheus /metrics and /healthz on this port (0 picks one)' },
     'metrics-host': { type: 'string', arg: '<addr>', help: 'address for --metrics-port (default 127.0.0.1; 0.0.0.0 in a container)' },
     targets: { type: 'string', arg: '<file>', help: 'a targets file (as check --targets): watch every target at once, each with\nits own budget, schedule and credentials, in one state file' },
-    state: { type: 'string', arg: '<file>', help: `the history database, where watch also keeps open drifts and its schedule\n(default ${DEFAULTS.history}, the one check and verify add to)` },
+    state: { type: 'string', arg: '<file>', help: `the history database, where watch also keeps open drifts and its schedule\n(default ${DEFAULTS.state}; check, verify and merge keep theirs in their --out\nfolder: pass one of those to keep watch's cycles in the same series)` },
     'fail-on': { type: 'string', arg: '<level>', help: 'breaking | warning | info: the lowest severity that is drift and alerted (default breaking)' },
     'recover-after': { type: 'string', arg: '<N>', help: 'judged runs without a drift before its recovery alert (default 2)' },
     cycles: { type: 'string', arg: '<N>', help: 'stop after N cycles (default: run until Ctrl-C or SIGTERM)' },
@@ -43,7 +43,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
     const metricsPort = wholeNumber(str(v, 'metrics-port'), '--metrics-port', 0, 65535)
     const { webhookSink, alertLine } = await import('../../watch/alerts.ts')
     const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
-    const statePath = resolve(io.cwd, str(v, 'state') ?? DEFAULTS.history)
+    const statePath = resolve(io.cwd, str(v, 'state') ?? DEFAULTS.state)
     const { assertWritable } = await import('../../preflight.ts')
     const { dirname } = await import('node:path')
     await assertWritable(dirname(statePath), '--state', io.cwd)
