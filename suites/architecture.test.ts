@@ -35,6 +35,12 @@ describe('architecture', () => {
     const users = files.filter((f) => importsOf(f).includes('undici')).map((f) => relative(SRC, f))
     expect(users.filter((f) => !f.startsWith('transport/') && !f.startsWith('client/'))).toEqual([])
   })
+  it('only src/render makes output fragments: everything else escapes through a medium tag or placing function', () => {
+    const users = files.filter((f) => !relative(SRC, f).startsWith('render/') && importsOf(f).some((i) => /render\/fragment(\.ts)?$/.test(i))).map((f) => relative(SRC, f))
+    expect(users).toEqual([])
+    // Reporters import the media from the front door, and never hand a report to a renderer unmarked.
+    expect(offenders('reporters', /render\/(?!index\.ts$)/)).toEqual([])
+  })
   it('checks judge through the Graph rules, not their own copies', () => {
     expect(files.filter((f) => relative(SRC, f).startsWith('checks/')).filter((f) => /const (OUTAGE|THROTTLE)_CODES/.test(readFileSync(f, 'utf8')))).toEqual([])
   })
