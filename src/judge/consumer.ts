@@ -159,6 +159,11 @@ export function unattributed(method: string, candidates: readonly Operation[], e
   const ids = candidates.map((c) => c.id)
   const could = ids.length > 1 ? `${ids.slice(0, -1).join(', ')} or ${ids[ids.length - 1]}` : ids[0] ?? 'nothing'
   const n = exchanges.length
+  // Candidates on one node differ by the request itself (an image with both id and link): no id would tell them apart.
+  const settle =
+    new Set(candidates.map((c) => c.node)).size === 1
+      ? 'The request itself does not say which it is: send what one of them takes (the docs of each say what decides it).'
+      : 'To settle it, set WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_WABA_ID, or capture the request that produced the id (an upload, a list) in the same traffic.'
   return finding({
     contract: UNATTRIBUTED,
     check: 'attribution',
@@ -167,7 +172,7 @@ export function unattributed(method: string, candidates: readonly Operation[], e
     message:
       `${n} exchange${n === 1 ? '' : 's'} (first: ${first.source}, ${method} ${pathOf(first.observation.request.url)}, answered ${answered(first.observation)}).\n` +
       `Why not attributed: ${first.reason}.${first.basis.length ? ` What the traffic did say: ${first.basis.join('; ')}.` : ''}\n` +
-      'Only what every candidate agrees on was judged for these exchanges: nothing is reported on a guess. To settle it, set WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_WABA_ID, or capture the request that produced the id (an upload, a list) in the same traffic.',
+      `Only what every candidate agrees on was judged for these exchanges: nothing is reported on a guess. ${settle}`,
     expected: 'one operation',
     actual: `one of ${ids.join(', ')}`,
     first: first.observation,

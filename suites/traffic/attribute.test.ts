@@ -10,23 +10,12 @@ import { describe, expect, it } from 'vitest'
 import { loadContracts } from '../../src/contracts/load.ts'
 import type { Observation } from '../../src/observation.ts'
 import { attribute, learn, mediaForDownload, trafficState, type TrafficState } from '../../src/traffic/attribute.ts'
+import { operationYaml } from '../helpers/operation-yaml.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const { dir } = tempDirs('dw-attr-')
 
-const op = (id: string, node: string, method: string, path: string, extra = '', schema?: string) => `id: ${id}
-title: ${id}
-node: ${node}
-source: a test pack
-request:
-  method: ${method}
-  path: ${path}
-${extra}responses:
-  200:
-    framing: content-length${schema ? `\n    body: { schema: ${schema} }` : ''}
-  error:
-    codes: [100]
-`
+const op = operationYaml
 
 function testPack() {
   const d = dir()
