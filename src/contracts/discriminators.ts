@@ -171,11 +171,14 @@ function weighNode(s: unknown, v: unknown, at: string, sp: string, w: Walk, bran
     const props = isSchema(s.properties) ? s.properties : {}
     for (const k of strings(s.required)) {
       const path = childPath(at, k)
-      if (!(strict || branch || w.ruledOut.has(path) || pins(props[k], w.resolve))) continue
-      if (hasOwn(v, k)) {
+      const pinned = pins(props[k], w.resolve)
+      if (!(strict || branch || pinned || w.ruledOut.has(path))) continue
+      if (!hasOwn(v, k)) r.lacks++
+      else if (!pinned) {
+        // A pinned key counts by its value (below): present with another value, it decided nothing.
         r.matches++
         r.decided.push(path)
-      } else r.lacks++
+      }
     }
     for (const [k, p] of Object.entries(props)) {
       if (hasOwn(v, k)) add(r, weighNode(p, v[k], childPath(at, k), sp && `${sp}/properties/${schemaSegment(k)}`, w, false, strict, depth + 1))

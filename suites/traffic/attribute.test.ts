@@ -133,6 +133,36 @@ describe('attribution', () => {
     expect(run(exchange('POST', url, { body: { messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.X', typing_indicator: { type: 'text' } }, answer: { success: true } })).operation?.id).toBe('messages.typing')
   })
 
+  it('the body decides by what tells the sends apart, not by everything its schema says', () => {
+    const url = `${G}/v23.0/${PHONE}/messages`
+    // A typing indicator whose status is not the pinned "read": no schema fits, the one key only it takes decides.
+    const a = run(exchange('POST', url, { body: { status: 'READ', typing_indicator: { type: 'text' } }, answer: { success: true } }))
+    expect(a.operation?.id).toBe('messages.typing')
+    expect(a.basis.at(-1)).toBe("no operation's deciding fields all hold; the body is closest to what messages.typing sends ($.typing_indicator)")
+    expect(a.offSchema?.map((v) => [v.path, v.keyword])).toEqual([['$.status', 'const']])
+    // A body with nothing that tells them apart stays open.
+    expect(run(exchange('POST', url, { body: { hello: 'world' }, status: 400 })).candidates.map((c) => c.id).sort()).toEqual(['messages.read', 'messages.text', 'messages.typing'])
+  })
+
+  it("the gate's closestBody still narrows where nothing decides: the operations whose schema the body breaks least", () => {
+    const e = exchange('POST', `${G}/v23.0/${PHONE}/messages`, { body: {}, status: 400 })
+    expect(run(e).candidates).toHaveLength(3)
+    const a = attribute(pack, e.o, e.body, trafficState(), { closestBody: true })
+    expect(a.candidates.map((c) => c.id).sort()).toEqual(['messages.read', 'messages.text'])
+    expect(a.basis.at(-1)).toBe('the request body is closest to what messages.read, messages.text sends')
+  })
+
+  it('says no departure for a body it cannot read, or an operation without a body schema', () => {
+    const garbled = run(exchange('POST', `${G}/v23.0/${PHONE}`, { body: '{"pin": ', contentType: 'application/json', answer: { success: true } }), trafficState({ phoneNumberId: PHONE }))
+    expect(garbled.operation?.id).toBe('phone.pin')
+    expect(garbled.offSchema).toBeUndefined()
+    const state = trafficState({ wabaId: WABA })
+    expect(run(exchange('DELETE', `${G}/v23.0/${WABA}/message_templates?name=x`, { body: { anything: 1 }, answer: { success: true } }), state).offSchema).toBeUndefined()
+    // Read, the same body says where it departs.
+    expect(run(exchange('POST', `${G}/v23.0/${PHONE}`, { body: { pin: 123456 }, answer: { success: true } }), trafficState({ phoneNumberId: PHONE })).offSchema).toBeUndefined()
+    expect(run(exchange('POST', `${G}/v23.0/${PHONE}`, { body: { code: '1' }, answer: { success: true } }), trafficState({ phoneNumberId: PHONE })).offSchema?.map((v) => v.path)).toEqual(['$.pin'])
+  })
+
   it('required query parameters decide, the most specific wins: hsm_id is a delete by id', () => {
     const url = `${G}/v23.0/${WABA}/message_templates`
     expect(run(exchange('DELETE', `${url}?name=order_update`, { answer: { success: true } })).operation?.id).toBe('template.delete-by-name')
