@@ -66,6 +66,8 @@ export function consumerMethod(op: Operation | undefined, accepts: readonly Http
 
 /** At most this many departures of one request body are said one by one; the rest are one more finding. */
 export const MAX_DEPARTURES = 8
+/** At most this many kinds of departure per operation across traffic (a body's own keys can name paths); the rest are counted in one finding. */
+export const MAX_DEPARTURE_KINDS = 100
 
 const a = (type: string) => (type === 'null' ? 'null' : `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`)
 
@@ -85,6 +87,8 @@ function departure(v: SchemaViolation): { reason: string; expected: string; actu
       const documented = v.message.replace(/^must be (one of )?/, '').replace(/, is .*$/s, '')
       return { reason: `${at} is not ${v.keyword === 'enum' ? 'one of the documented values' : 'the documented value'}`, expected: documented, actual: 'another value', fix: `send ${v.keyword === 'enum' ? 'one of ' : ''}${documented} at ${at}` }
     }
+    case 'depth':
+      return { reason: `${at} is nested too deep to compare with the docs`, expected: 'a body the docs describe', actual: 'nested too deep', fix: 'send a body nested as the docs describe' }
     case 'additionalProperties': {
       const parent = path.replace(/(\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]]*\])$/, '') || '$'
       return { reason: `\`${parent}\` has fields the docs do not list`, expected: 'only the documented fields', actual: `also ${path}`, fix: `leave ${at} out` }
@@ -150,6 +154,17 @@ export function requestOffSchema(op: Operation, violations: readonly SchemaViola
     )
   }
   return said
+}
+
+/** Stands for a departure past MAX_DEPARTURE_KINDS kinds of an operation: one finding, counted, naming the first it stands for. */
+export function moreDepartures(f: Finding): Finding {
+  return {
+    ...f,
+    title: `More kinds of departure from the docs than the ${MAX_DEPARTURE_KINDS} listed`,
+    message: `${MAX_DEPARTURE_KINDS} kinds of departure from the docs are listed for this operation; the others are counted here, first: ${f.title}.\n${f.message}`,
+    expected: 'the documented request body',
+    actual: 'more departures',
+  }
 }
 
 /** Exchanges the traffic could not attribute to one operation: said once per request shape, with the candidates and why. */

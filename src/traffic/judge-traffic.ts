@@ -14,7 +14,7 @@ import { allChecks } from '../checks/index.ts'
 import { operationExpectation, probeExpectation, rejectedMethodExpectation, type Expectation } from '../contracts/expectation.ts'
 import type { ContractPack, Operation } from '../contracts/types.ts'
 import { isDrift, type Finding } from '../finding.ts'
-import { agreed, consumerMethod, foreignHost, judge, judgeAgreed, malformedUrl, noOperation, requestOffSchema, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
+import { agreed, consumerMethod, foreignHost, judge, judgeAgreed, malformedUrl, MAX_DEPARTURE_KINDS, moreDepartures, noOperation, requestOffSchema, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
 import { sameRequest } from '../checks/sample-consistency.ts'
 import { apiVersionIn, isVersionSegment, pathSegments } from '../graph/index.ts'
 import { foldKey } from '../finding.ts'
@@ -164,7 +164,7 @@ export class TrafficJudge {
       const g = this.file(a.operation.id, exp, a.operation, entry, unique)
       // A body the docs do not describe: said once per path and reason under its operation, folded across exchanges.
       const findings = a.offSchema ? requestOffSchema(a.operation, a.offSchema, entry) : []
-      for (const f of findings) fold(g.consumer, f)
+      for (const f of findings) fold(g.consumer, g.consumer.size < MAX_DEPARTURE_KINDS || g.consumer.has(foldKey(f)) ? f : moreDepartures(f))
       this.counts.attributed++
       this.seenHosts.add(hostOf(o.request.url))
       return { kind: 'attributed', exp, basis: a.basis, ...(findings.length > 0 ? { findings } : {}) }

@@ -5,13 +5,17 @@
  * And the unattributed finding's advice: ids settle a path of several nodes, not a body that
  * leaves two operations on one node open.
  */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadContracts } from '../../src/contracts/load.ts'
 import type { Operation, SchemaViolation } from '../../src/contracts/types.ts'
-import { MAX_DEPARTURES, requestOffSchema, unattributed } from '../../src/judge/index.ts'
+import { MAX_DEPARTURE_KINDS, MAX_DEPARTURES, requestOffSchema, unattributed } from '../../src/judge/index.ts'
 import type { Observation } from '../../src/observation.ts'
 import { trafficState } from '../../src/traffic/attribute.ts'
 import { TrafficJudge } from '../../src/traffic/judge-traffic.ts'
+import { operationYaml } from '../helpers/operation-yaml.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const pack = loadContracts('contracts/meta')
 const text = pack.operation('messages.send-text')!
@@ -45,6 +49,7 @@ describe('the request-schema finding', () => {
       { path: '$.code_method', keyword: 'enum', message: 'must be one of "SMS", "VOICE", is "sms"' },
       { path: '$.text.extra', keyword: 'additionalProperties', message: 'is not allowed by the schema' },
       { path: '$.pin', keyword: 'pattern', message: 'must match pattern "^[0-9]{6}$", is "12"' },
+      { path: '$', keyword: 'depth', message: 'is nested deeper than 256 levels: not checked against the schema' },
     ].map((v) => said(v)[0]!.title)
     expect(titles).toEqual([
       '`$.text.preview_url` is a string, documented as a boolean; Meta answered 200',
@@ -56,6 +61,7 @@ describe('the request-schema finding', () => {
       '`$.code_method` is not one of the documented values; Meta answered 200',
       '`$.text` has fields the docs do not list; Meta answered 200',
       '`$.pin` breaks the documented pattern rule; Meta answered 200',
+      '`$` is nested too deep to compare with the docs; Meta answered 200',
     ])
   })
 
@@ -115,6 +121,41 @@ describe('request-schema findings in traffic', () => {
     expect((await judge.judgeOne(fits, quiet)).map((f) => f.check)).not.toContain('request-schema')
     const { findings } = await judge.judgeAll()
     expect(findings.filter((f) => f.check === 'request-schema').map((f) => [f.contract, f.title, f.samples])).toEqual([['messages.send-text', '`$.to` is an integer, documented as a string; Meta answered 200', 2]])
+  })
+})
+
+describe('request-schema findings across a long capture', () => {
+  const { dir } = tempDirs('dw-request-schema-')
+  /** An operation whose schema types the values of any key: a hostile body's keys name its departures' paths. */
+  function labelsPack() {
+    const d = dir()
+    mkdirSync(join(d, 'operations'))
+    writeFileSync(join(d, 'operations', 'labels.set.yaml'), operationYaml('labels.set', 'label', 'POST', '/{api_version}/{phone_number_id}/labels', '  body:\n    type: json\n    schema: { type: object, additionalProperties: { type: string } }\n'))
+    return loadContracts(d)
+  }
+  const run = async (exchanges: number) => {
+    const labels = labelsPack()
+    const judge = new TrafficJudge({ pack: labels, state: trafficState(), since: '2026-03-02T00:00:00.000Z', contractsDir: 'labels', label: 'traffic.har' })
+    for (let i = 0; i < exchanges; i++) {
+      const body = JSON.stringify({ [`k${i}`]: i })
+      const o = { ...observation(200, { success: true }, body), request: { ...observation(200).request, url: 'https://graph.facebook.com/v21.0/109000000000888/labels' } }
+      judge.place({ source: `traffic.har entry ${i + 1}`, observation: o, hasBody: true, requestBody: body })
+    }
+    return (await judge.judgeAll()).findings.filter((f) => f.check === 'request-schema')
+  }
+
+  it(`lists ${MAX_DEPARTURE_KINDS} kinds of departure per operation, and counts the rest in one finding`, async () => {
+    const findings = await run(MAX_DEPARTURE_KINDS + 5)
+    expect(findings).toHaveLength(MAX_DEPARTURE_KINDS + 1)
+    const more = findings.find((f) => f.title === `More kinds of departure from the docs than the ${MAX_DEPARTURE_KINDS} listed`)!
+    expect(more.samples).toBe(5)
+    expect(more.message).toContain(`first: \`$.k${MAX_DEPARTURE_KINDS}\` is an integer, documented as a string; Meta answered 200`)
+  })
+
+  it('lists every kind while there are no more than that', async () => {
+    const findings = await run(MAX_DEPARTURE_KINDS)
+    expect(findings).toHaveLength(MAX_DEPARTURE_KINDS)
+    expect(findings.some((f) => f.title.startsWith('More kinds'))).toBe(false)
   })
 })
 
