@@ -338,7 +338,9 @@ export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' 
   const override = legacyOverride(o.request.method, url, body, contentType)
   if (!override) {
     const { onPath: _onPath, ...a } = resolve(pack, o.request.method, url, body, o, state, contentType, options)
-    const offSchema = a.operation ? departures(pack, a.operation, body, contentType) : []
+    // Departures only from the body as sent, whole: an excerpt cut short would be missing what it only lost.
+    const whole = requestBody ?? (body !== undefined && Buffer.byteLength(body) >= o.request.bodySize ? body : undefined)
+    const offSchema = a.operation ? departures(pack, a.operation, whole, contentType) : []
     return offSchema.length > 0 ? { ...a, offSchema } : a
   }
   // The client meant another method: what it meant says which operation it was after; that it sent POST is the mistake.

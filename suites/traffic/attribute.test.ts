@@ -163,6 +163,18 @@ describe('attribution', () => {
     expect(run(exchange('POST', `${G}/v23.0/${PHONE}`, { body: { code: '1' }, answer: { success: true } }), trafficState({ phoneNumberId: PHONE })).offSchema?.map((v) => v.path)).toEqual(['$.pin'])
   })
 
+  it('says departures from the body as sent, whole: not from an excerpt cut short', () => {
+    const state = () => trafficState({ phoneNumberId: PHONE })
+    const e = exchange('POST', `${G}/v23.0/${PHONE}`, { body: 'code=1&pin=123456', answer: { success: true } })
+    // The excerpt alone, cut before the pin: the operation is still told, but nothing is said of a pin it only lost.
+    e.o.request.bodyExcerpt = 'code=1'
+    expect(attribute(pack, e.o, undefined, state())).toMatchObject({ operation: { id: 'phone.pin' } })
+    expect(attribute(pack, e.o, undefined, state()).offSchema).toBeUndefined()
+    // An excerpt as long as the body is the body.
+    e.o.request.bodySize = 'code=1'.length
+    expect(attribute(pack, e.o, undefined, state()).offSchema?.map((v) => v.path)).toEqual(['$.pin'])
+  })
+
   it('required query parameters decide, the most specific wins: hsm_id is a delete by id', () => {
     const url = `${G}/v23.0/${WABA}/message_templates`
     expect(run(exchange('DELETE', `${url}?name=order_update`, { answer: { success: true } })).operation?.id).toBe('template.delete-by-name')
