@@ -65,7 +65,8 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
       problems.push({ file: s.file, path: '', line: 1, column: 1, message: `schema does not compile: ${(err as Error).message}` })
     }
   }
-  const byName = new Map(parsed.map((s) => [s.name, s.schema]))
+  // Files by name, and operations' inline request schemas by key (attribution reads what decides an operation from them).
+  const byName = new Map<string, object>(parsed.map((s) => [s.name, s.schema]))
   const json = (name: string): unknown => byName.get(name)
   const compile = (schema: object): ValidateFunction => {
     const { $id: _id, ...rest } = schema as Record<string, unknown>
@@ -101,6 +102,7 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
     addInline(key, schema, problem) {
       try {
         validators.set(key, compile(schema))
+        byName.set(key, schema)
       } catch (err) {
         problem(`not a valid JSON Schema: ${(err as Error).message}`)
       }
@@ -136,13 +138,18 @@ function short(v: unknown): string {
 }
 
 function toViolation(e: ErrorObject): SchemaViolation {
+  const v = violationOf(e)
+  return e.schemaPath ? { ...v, schemaPath: e.schemaPath } : v
+}
+
+function violationOf(e: ErrorObject): SchemaViolation {
   switch (e.keyword) {
     case 'required':
       return { path: toJsonPath(e.instancePath, (e.params as { missingProperty: string }).missingProperty), keyword: 'required', message: 'is missing (required)' }
     case 'additionalProperties':
       return { path: toJsonPath(e.instancePath, (e.params as { additionalProperty: string }).additionalProperty), keyword: 'additionalProperties', message: 'is not allowed by the schema' }
     case 'type':
-      return { path: toJsonPath(e.instancePath), keyword: 'type', message: `must be ${(e.params as { type: string }).type}, is ${jsonType(e.data)} ${short(e.data)}`, allowed: String((e.params as { type: string | string[] }).type).split(',').join(' or ') }
+      return { path: toJsonPath(e.instancePath), keyword: 'type', message: `must be ${(e.params as { type: string }).type}, is ${jsonType(e.data)} ${short(e.data)}`, allowed: String((e.params as { type: string | string[] }).type).split(',').join(' or '), actual: jsonType(e.data) }
     case 'enum':
       return { path: toJsonPath(e.instancePath), keyword: 'enum', message: `must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map(short).join(', ')}, is ${short(e.data)}` }
     case 'const':

@@ -262,6 +262,10 @@ export interface SchemaViolation {
   keyword: string
   /** For `type`: the type(s) the schema allows, e.g. `integer`. */
   allowed?: string
+  /** For `type`: the JSON type the value has, e.g. `string`. */
+  actual?: string
+  /** Where in the schema the rule is, as ajv says it: `#/anyOf/2/properties/image/required`. */
+  schemaPath?: string
 }
 
 /** Variables the runner provides from configuration, not from captures. */

@@ -1,11 +1,12 @@
 /**
  * Findings about the traffic rather than the upstream: our client used a method the endpoint does
- * not take (Feb 6 2026: POST with method=get to a media id), an exchange whose operation the
- * traffic does not settle (never judged on a guess), an exchange no operation describes.
+ * not take (Feb 6 2026: POST with method=get to a media id), a request body the docs do not
+ * describe (Meta took it, or refused it), an exchange whose operation the traffic does not settle
+ * (never judged on a guess), an exchange no operation describes.
  */
-import { describeNode, type HttpMethod, type Operation } from '../contracts/types.ts'
+import { describeNode, type HttpMethod, type Operation, type SchemaViolation } from '../contracts/types.ts'
 import { evidenceFrom, type Finding } from '../finding.ts'
-import { describeStatus } from '../graph/index.ts'
+import { describeStatus, errorCodeLabel, graphError } from '../graph/index.ts'
 import type { Observation } from '../observation.ts'
 
 /** Contract label of findings about exchanges whose operation the traffic does not settle. */
@@ -63,6 +64,109 @@ export function consumerMethod(op: Operation | undefined, accepts: readonly Http
   })
 }
 
+/** At most this many departures of one request body are said one by one; the rest are one more finding. */
+export const MAX_DEPARTURES = 8
+/** At most this many kinds of departure per operation across traffic (a body's own keys can name paths); the rest are counted in one finding. */
+export const MAX_DEPARTURE_KINDS = 100
+
+const a = (type: string) => (type === 'null' ? 'null' : `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`)
+
+/** What a departure is, in words: `reason` names the path and never a value from the body (it is the finding's title, and folds across exchanges). */
+function departure(v: SchemaViolation): { reason: string; expected: string; actual: string; fix: string } {
+  const path = v.path.replace(/\[\d+\]/g, '[*]')
+  const at = `\`${path}\``
+  switch (v.keyword) {
+    case 'type':
+      return { reason: `${at} is ${a(v.actual ?? 'another type')}, documented as ${a(v.allowed ?? 'another type')}`, expected: v.allowed ?? 'another type', actual: v.actual ?? 'another type', fix: `send ${a(v.allowed ?? 'the documented type')} at ${at}` }
+    case 'required':
+      return { reason: `${at} is missing; the docs require it`, expected: `${path} present`, actual: 'missing', fix: `send ${at}` }
+    case 'not':
+      return { reason: `${at} is present; the docs rule it out for this operation`, expected: `no ${path}`, actual: 'present', fix: `leave ${at} out, or call the operation that takes it` }
+    case 'const':
+    case 'enum': {
+      const documented = v.message.replace(/^must be (one of )?/, '').replace(/, is .*$/s, '')
+      return { reason: `${at} is not ${v.keyword === 'enum' ? 'one of the documented values' : 'the documented value'}`, expected: documented, actual: 'another value', fix: `send ${v.keyword === 'enum' ? 'one of ' : ''}${documented} at ${at}` }
+    }
+    case 'depth':
+      return { reason: `${at} is nested too deep to compare with the docs`, expected: 'a body the docs describe', actual: 'nested too deep', fix: 'send a body nested as the docs describe' }
+    case 'additionalProperties': {
+      const parent = path.replace(/(\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]]*\])$/, '') || '$'
+      return { reason: `\`${parent}\` has fields the docs do not list`, expected: 'only the documented fields', actual: `also ${path}`, fix: `leave ${at} out` }
+    }
+    default:
+      return { reason: `${at} breaks the documented ${v.keyword} rule`, expected: v.keyword, actual: v.message.replace(/, is .*$/s, ''), fix: `send what the docs describe at ${at} (${v.message.replace(/, is .*$/s, '')})` }
+  }
+}
+
+/** How the upstream answered the request, as a title says it: `Meta answered 200`, `Meta answered 400 (code 100)`. */
+function answeredBriefly(o: Observation): { words: string; took?: boolean } {
+  const r = o.response
+  if (!r) return { words: `no answer came (${o.transportError?.code ?? 'no response'})` }
+  const e = r.status >= 400 ? graphError(r.body.json) : undefined
+  return { words: `Meta answered ${r.status}${e?.code !== undefined ? ` (code ${errorCodeLabel(e)})` : ''}`, took: r.status < 400 }
+}
+
+/**
+ * Where a request body departs from its operation's documented schema, once per path and reason:
+ * `` `$.text.preview_url` is a string, documented as a boolean; Meta answered 200 ``. Info, never
+ * drift: it is what the app sent, and whether Meta took it is in the title. A 200 says the app
+ * leans on leniency the docs do not promise; an error says this is likely why the request failed.
+ * No value from the body is quoted (it may be a phone number); the evidence holds the exchange.
+ */
+export function requestOffSchema(op: Operation, violations: readonly SchemaViolation[], e: Exchange): Finding[] {
+  const o = e.observation
+  const answer = answeredBriefly(o)
+  const what = `${e.source}: ${o.request.method} ${pathOf(o.request.url)}, answered ${answered(o)}.`
+  const then =
+    answer.took === true
+      ? 'Meta took it: nothing broke and this is not drift, but the app relies on what the docs do not promise, and a Meta that enforced its docs would refuse it.'
+      : answer.took === false
+        ? 'Meta refused it: this departure from the docs may be why (the error in the evidence says what Meta objected to), and if so the bug is in the app.'
+        : 'No answer came, so whether Meta takes it is not known.'
+  const said = violations.slice(0, violations.length > MAX_DEPARTURES ? MAX_DEPARTURES - 1 : MAX_DEPARTURES).map((v) => {
+    const d = departure(v)
+    return finding({
+      contract: op.id,
+      check: 'request-schema',
+      severity: 'info',
+      title: `${d.reason}; ${answer.words}`,
+      message: `${what}\nThe request body differs from ${op.file}: ${d.reason}. ${then}\nTo fix: ${d.fix}; or, if Meta documents this form, correct the request schema in ${op.file}.`,
+      expected: d.expected,
+      actual: d.actual,
+      first: o,
+      samples: 1,
+    })
+  })
+  const rest = violations.length - said.length
+  if (rest > 0) {
+    said.push(
+      finding({
+        contract: op.id,
+        check: 'request-schema',
+        severity: 'info',
+        title: `The request body differs from the docs in more places; ${answer.words}`,
+        message: `${what}\n${rest} more departures from ${op.file} than the ${said.length} listed, first: ${departure(violations[said.length]!).reason}. ${then}`,
+        expected: 'the documented request body',
+        actual: `${violations.length} departures`,
+        first: o,
+        samples: 1,
+      }),
+    )
+  }
+  return said
+}
+
+/** Stands for a departure past MAX_DEPARTURE_KINDS kinds of an operation: one finding, counted, naming the first it stands for. */
+export function moreDepartures(f: Finding): Finding {
+  return {
+    ...f,
+    title: `More kinds of departure from the docs than the ${MAX_DEPARTURE_KINDS} listed`,
+    message: `${MAX_DEPARTURE_KINDS} kinds of departure from the docs are listed for this operation; the others are counted here, first: ${f.title}.\n${f.message}`,
+    expected: 'the documented request body',
+    actual: 'more departures',
+  }
+}
+
 /** Exchanges the traffic could not attribute to one operation: said once per request shape, with the candidates and why. */
 export function unattributed(method: string, candidates: readonly Operation[], exchanges: readonly (Exchange & { reason: string; basis: readonly string[] })[]): Finding {
   const first = exchanges[0]!
@@ -70,6 +174,11 @@ export function unattributed(method: string, candidates: readonly Operation[], e
   const ids = candidates.map((c) => c.id)
   const could = ids.length > 1 ? `${ids.slice(0, -1).join(', ')} or ${ids[ids.length - 1]}` : ids[0] ?? 'nothing'
   const n = exchanges.length
+  // Candidates on one node differ by the request itself (an image with both id and link): no id would tell them apart.
+  const settle =
+    new Set(candidates.map((c) => c.node)).size === 1
+      ? 'The request itself does not say which it is: send what one of them takes (the docs of each say what decides it).'
+      : 'To settle it, set WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_WABA_ID, or capture the request that produced the id (an upload, a list) in the same traffic.'
   return finding({
     contract: UNATTRIBUTED,
     check: 'attribution',
@@ -78,7 +187,7 @@ export function unattributed(method: string, candidates: readonly Operation[], e
     message:
       `${n} exchange${n === 1 ? '' : 's'} (first: ${first.source}, ${method} ${pathOf(first.observation.request.url)}, answered ${answered(first.observation)}).\n` +
       `Why not attributed: ${first.reason}.${first.basis.length ? ` What the traffic did say: ${first.basis.join('; ')}.` : ''}\n` +
-      'Only what every candidate agrees on was judged for these exchanges: nothing is reported on a guess. To settle it, set WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_WABA_ID, or capture the request that produced the id (an upload, a list) in the same traffic.',
+      `Only what every candidate agrees on was judged for these exchanges: nothing is reported on a guess. ${settle}`,
     expected: 'one operation',
     actual: `one of ${ids.join(', ')}`,
     first: first.observation,

@@ -8,14 +8,20 @@
  *    media id, a phone_numbers list names phone ids, a template list names template ids), then
  *    configured ids (WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_WABA_ID);
  * 3. the method (a method no operation on that node takes is the consumer's mistake: Feb 6 2026);
- * 4. the request: required query parameters, the `fields=` names requested, the body
- *    (`"status": "read"` is a mark-as-read, `"type": "text"` a text message);
+ * 4. the request: required query parameters, the `fields=` names requested, the body. A body that
+ *    fits one operation's documented schema is that operation; else what decides between the
+ *    operations on the path (src/contracts/discriminators.ts: `"status": "read"` is a mark-as-read,
+ *    `"type": "text"` a text message, `image.id` a send by id), whatever else the body gets wrong:
+ *    Meta accepts more than it documents (`"to": 16505551234`, `"preview_url": "true"`);
  * 5. only then the response's fit: a success whose body fits one operation's schema.
  *
  * A step that would rule out every candidate says nothing and is skipped. What is still ambiguous
- * is reported as such, with the candidates; it is never judged on a guess.
+ * is reported as such, with the candidates; it is never judged on a guess. An attributed request
+ * whose body the documented schema does not describe says where (`offSchema`): what the app sent
+ * that Meta's docs do not, whether Meta took it or not.
  */
-import type { ContractPack, HttpMethod, MediaExpectation, NodeKind, Operation } from '../contracts/types.ts'
+import { compareEvidence, decides, meantViolations, ruledOutPaths, weighBody, type BodyEvidence } from '../contracts/discriminators.ts'
+import type { ContractPack, HttpMethod, MediaExpectation, NodeKind, Operation, SchemaViolation } from '../contracts/types.ts'
 import { describeNode, nodeOfParameter } from '../contracts/types.ts'
 import { describeFields, isVersionSegment, knownFields, parseFields, pathSegments } from '../graph/index.ts'
 import { parseJsonBody } from '../json.ts'
@@ -73,6 +79,8 @@ export interface Attribution {
   wrongMethod?: { operations: Operation[]; accepts: HttpMethod[]; certain: boolean }
   /** Why it is not attributed (ambiguous or unknown), in words. */
   reason?: string
+  /** Where the request body of the attributed operation departs from its documented schema (absent when it does not). */
+  offSchema?: SchemaViolation[]
 }
 
 interface Bound {
@@ -118,13 +126,68 @@ export function bindPath(template: string, segments: readonly string[]): Map<str
   return params
 }
 
-/** The request body as the operation would read it: JSON, or a form as an object; undefined when unreadable. */
+/**
+ * The request body as the operation would read it: JSON, or a form as an object; undefined when
+ * unreadable. Graph reads a JSON operation's parameters from a form too, objects as JSON text
+ * (`text={"body":"hi"}`), so a form sent to one is read that way.
+ */
 function bodyAs(op: Operation, text: string | undefined, contentType: string | undefined): unknown {
   if (text === undefined || !op.request.body) return undefined
   const ct = (contentType ?? '').toLowerCase()
-  if (op.request.body.type === 'json' || ct.includes('json')) return parseJsonBody(text).json
-  if (op.request.body.type === 'form' || ct.includes('x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text))
+  const type = op.request.body.type
+  if (type === 'form' || (type === 'json' && ct.includes('x-www-form-urlencoded'))) {
+    const form: Record<string, unknown> = Object.fromEntries(new URLSearchParams(text))
+    if (type === 'json') for (const [k, v] of Object.entries(form)) if (typeof v === 'string' && /^\s*[[{]/.test(v)) form[k] = parseJsonBody(v).json ?? v
+    return form
+  }
+  if (type === 'json' || ct.includes('json')) return parseJsonBody(text).json
+  if (ct.includes('x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text))
   return undefined
+}
+
+type SchemaPack = Pick<ContractPack, 'operations' | 'schemaJson'>
+
+/** A `$ref` in a request schema: a schema file of the pack by name (`message-sent.json#/properties/x`). */
+function resolver(pack: SchemaPack): (ref: string) => unknown {
+  return (ref) => {
+    const [file, pointer = ''] = ref.replace(/^https:\/\/driftwatch\.invalid\/schemas\//, '').split('#')
+    let node = pack.schemaJson(file!)
+    for (const raw of pointer.split('/').slice(1)) {
+      const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~')
+      node = node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined
+    }
+    return node
+  }
+}
+
+/** Keys the operations on each operation's method and path rule out (so requiring one decides): computed once per pack. */
+const ruledOutByOp = new WeakMap<Operation, ReadonlySet<string>>()
+function ruledOutNear(pack: SchemaPack, op: Operation): ReadonlySet<string> {
+  let set = ruledOutByOp.get(op)
+  if (set) return set
+  const resolve = resolver(pack)
+  const same = pack.operations.filter((o) => o.request.method === op.request.method && o.request.path === op.request.path && o.request.body?.schema)
+  set = new Set(same.flatMap((o) => ruledOutPaths(pack.schemaJson(o.request.body!.schema!), resolve)))
+  for (const o of same) ruledOutByOp.set(o, set)
+  ruledOutByOp.set(op, set)
+  return set
+}
+
+/** How a body stands against what decides an operation; undefined when the operation has no body schema. */
+function weigh(pack: SchemaPack, op: Operation, body: unknown): BodyEvidence | undefined {
+  const schema = op.request.body?.schema ? pack.schemaJson(op.request.body.schema) : undefined
+  return schema === undefined ? undefined : weighBody(schema, body, ruledOutNear(pack, op), resolver(pack))
+}
+
+/** The JSON paths that decided, without those every candidate shares (`$.messaging_product`). */
+function decidingPaths(winner: BodyEvidence, all: readonly (BodyEvidence | undefined)[]): string[] {
+  const shared = (p: string) => all.every((e) => e?.decided.includes(p))
+  return [...new Set(winner.decided)].filter((p) => !shared(p))
+}
+
+/** ` ($.type, $.text)`: the deciding paths as a basis names them. */
+function listed(paths: readonly string[]): string {
+  return paths.length > 0 ? ` (${paths.slice(0, 4).join(', ')}${paths.length > 4 ? ', ...' : ''})` : ''
 }
 
 const METHOD_ORDER: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
@@ -204,16 +267,28 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
     bound = step.list
   }
   if (req.body !== undefined && bound.length > 1) {
-    step = narrow(bound, (b) => {
-      const body = bodyAs(b.op, req.body, contentType)
-      return b.op.request.body?.schema !== undefined && body !== undefined && pack.requestFits(b.op, body)
-    })
-    if (step.narrowed) {
-      basis.push(`the request body is what ${ids(step.list)} sends`)
-      settled = true
-    } else if (options.closestBody) {
+    const bodies = new Map(bound.map((b) => [b, bodyAs(b.op, req.body, contentType)]))
+    step = narrow(bound, (b) => b.op.request.body?.schema !== undefined && bodies.get(b) !== undefined && pack.requestFits(b.op, bodies.get(b)))
+    if (step.narrowed) basis.push(`the request body is what ${ids(step.list)} sends`)
+    else {
+      // What decides between them, whatever else the body gets wrong: the values and keys each operation's schema pins.
+      const evidence = new Map(bound.map((b) => [b, bodies.get(b) === undefined ? undefined : weigh(pack, b.op, bodies.get(b))]))
+      const all = [...evidence.values()]
+      step = narrow(bound, (b) => evidence.get(b) !== undefined && decides(evidence.get(b)!))
+      if (step.narrowed) basis.push(`the fields that decide${listed(decidingPaths(evidence.get(step.list[0]!)!, all))} are what ${ids(step.list)} sends`)
+      else {
+        // None has all it takes (an image with both id and link, a send without type): the ones the body carries most of what
+        // decides, less what it contradicts or lacks; only if the body carries something that tells them apart.
+        const best = all.filter((e) => e !== undefined).sort(compareEvidence)[0]
+        const telling = best ? decidingPaths(best, all) : []
+        step = telling.length > 0 ? narrow(bound, (b) => evidence.get(b) !== undefined && compareEvidence(evidence.get(b)!, best!) === 0) : step
+        if (step.narrowed) basis.push(`no operation's deciding fields all hold; the body is closest to what ${ids(step.list)} sends${listed(telling)}`)
+      }
+    }
+    if (step.narrowed) settled = true
+    else if (options.closestBody) {
       const broken = (b: Bound) => {
-        const body = bodyAs(b.op, req.body, contentType)
+        const body = bodies.get(b)
         return b.op.request.body?.schema === undefined || body === undefined ? Infinity : pack.requestViolations(b.op, body).length
       }
       const least = Math.min(...bound.map(broken))
@@ -263,7 +338,10 @@ export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' 
   const override = legacyOverride(o.request.method, url, body, contentType)
   if (!override) {
     const { onPath: _onPath, ...a } = resolve(pack, o.request.method, url, body, o, state, contentType, options)
-    return a
+    // Departures only from the body as sent, whole: an excerpt cut short would be missing what it only lost.
+    const whole = requestBody ?? (body !== undefined && Buffer.byteLength(body) >= o.request.bodySize ? body : undefined)
+    const offSchema = a.operation ? departures(pack, a.operation, whole, contentType) : []
+    return offSchema.length > 0 ? { ...a, offSchema } : a
   }
   // The client meant another method: what it meant says which operation it was after; that it sent POST is the mistake.
   const meant = resolve(pack, override, url, undefined, o, state, contentType, options)
@@ -275,6 +353,19 @@ export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' 
   }
   if (meant.wrongMethod) return { candidates: [], basis, wrongMethod: meant.wrongMethod }
   return { candidates: [], basis, wrongMethod: { operations: meant.candidates, accepts: [override], certain: false }, reason: meant.reason ?? 'ambiguous' }
+}
+
+/**
+ * Where an attributed request's body departs from its operation's documented schema, read against
+ * the alternative the body meant (the image branch of a media send, not the other four).
+ */
+function departures(pack: Parameters<typeof attribute>[0], op: Operation, text: string | undefined, contentType: string | undefined): SchemaViolation[] {
+  if (!op.request.body?.schema) return []
+  const body = bodyAs(op, text, contentType)
+  if (body === undefined) return []
+  const violations = pack.requestViolations(op, body)
+  const evidence = violations.length > 0 ? weigh(pack, op, body) : undefined
+  return evidence ? meantViolations(violations, evidence) : violations
 }
 
 function resolve(pack: Parameters<typeof attribute>[0], method: string, url: URL, body: string | undefined, o: Observation, state: TrafficState, contentType: string | undefined, options: AttributionOptions): Attribution & { onPath: Bound[] } {

@@ -14,7 +14,7 @@ import { allChecks } from '../checks/index.ts'
 import { operationExpectation, probeExpectation, rejectedMethodExpectation, type Expectation } from '../contracts/expectation.ts'
 import type { ContractPack, Operation } from '../contracts/types.ts'
 import { isDrift, type Finding } from '../finding.ts'
-import { agreed, consumerMethod, foreignHost, judge, judgeAgreed, malformedUrl, noOperation, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
+import { agreed, consumerMethod, foreignHost, judge, judgeAgreed, malformedUrl, MAX_DEPARTURE_KINDS, moreDepartures, noOperation, requestOffSchema, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
 import { sameRequest } from '../checks/sample-consistency.ts'
 import { apiVersionIn, isVersionSegment, pathSegments } from '../graph/index.ts'
 import { foldKey } from '../finding.ts'
@@ -42,7 +42,7 @@ export interface TrafficJudgeOptions {
 
 /** Where one entry went. */
 export type Placement =
-  | { kind: 'attributed'; exp: Expectation; basis: readonly string[] }
+  | { kind: 'attributed'; exp: Expectation; basis: readonly string[]; findings?: readonly Finding[] }
   | { kind: 'wrong-method'; exp?: Expectation; finding: Finding }
   | { kind: 'unattributed'; candidates: readonly Operation[]; reason: string; basis: readonly string[] }
   | { kind: 'none'; reason: string }
@@ -164,10 +164,13 @@ export class TrafficJudge {
     if (a.operation) {
       const exp = operationExpectation(a.operation)
       learn(a.operation, o, entry.source, state)
-      this.file(a.operation.id, exp, a.operation, entry, unique)
+      const g = this.file(a.operation.id, exp, a.operation, entry, unique)
+      // A body the docs do not describe: said once per path and reason under its operation, folded across exchanges.
+      const findings = a.offSchema ? requestOffSchema(a.operation, a.offSchema, entry) : []
+      for (const f of findings) fold(g.consumer, g.consumer.size < MAX_DEPARTURE_KINDS || g.consumer.has(foldKey(f)) ? f : moreDepartures(f))
       this.counts.attributed++
       this.seenHosts.add(hostOf(o.request.url))
-      return { kind: 'attributed', exp, basis: a.basis }
+      return { kind: 'attributed', exp, basis: a.basis, ...(findings.length > 0 ? { findings } : {}) }
     }
     if (a.wrongMethod) {
       const how = a.basis.length ? `The traffic said: ${a.basis.join('; ')}.` : ''
@@ -333,7 +336,7 @@ export class TrafficJudge {
         if (!placement.exp) return placement.kind === 'wrong-method' ? [placement.finding] : []
         const op = placement.exp.operation
         const v = await judge(placement.exp, [o], { pack, since, media: (x) => mediaForDownload(op, x, state), ...(entry.hasBody ? {} : { checks: allChecks.filter((c) => c.needs !== 'body') }) })
-        return placement.kind === 'wrong-method' ? [placement.finding, ...v.findings] : v.findings
+        return placement.kind === 'wrong-method' ? [placement.finding, ...v.findings] : [...(placement.findings ?? []), ...v.findings]
       }
       case 'unattributed': {
         const agreed = await judgeAgreed(UNATTRIBUTED, placement.candidates.map((c) => operationExpectation(c)), [o], { pack, since, checks: agreedChecks(entry.hasBody) })

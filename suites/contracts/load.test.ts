@@ -83,7 +83,7 @@ describe('the Meta pack', () => {
 
   it('compiles the body schemas once and maps violations to JSON paths', () => {
     const v = p.validateBody('media-url.json', { messaging_product: 'whatsapp', url: 'https://x/y', mime_type: 'image/png', sha256: 'a'.repeat(64), file_size: '303833', id: '1' })
-    expect(v).toEqual([{ path: '$.file_size', keyword: 'type', allowed: 'integer', message: 'must be integer, is string "303833"' }])
+    expect(v).toEqual([{ path: '$.file_size', keyword: 'type', allowed: 'integer', actual: 'string', message: 'must be integer, is string "303833"', schemaPath: '#/properties/file_size/type' }])
     expect(p.validateBody('templates-page.json', { data: [{ name: 'x' }] }).map((x) => x.path)).toContain('$.data[0].components')
   })
 

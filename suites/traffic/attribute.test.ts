@@ -10,23 +10,12 @@ import { describe, expect, it } from 'vitest'
 import { loadContracts } from '../../src/contracts/load.ts'
 import type { Observation } from '../../src/observation.ts'
 import { attribute, learn, mediaForDownload, trafficState, type TrafficState } from '../../src/traffic/attribute.ts'
+import { operationYaml } from '../helpers/operation-yaml.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const { dir } = tempDirs('dw-attr-')
 
-const op = (id: string, node: string, method: string, path: string, extra = '', schema?: string) => `id: ${id}
-title: ${id}
-node: ${node}
-source: a test pack
-request:
-  method: ${method}
-  path: ${path}
-${extra}responses:
-  200:
-    framing: content-length${schema ? `\n    body: { schema: ${schema} }` : ''}
-  error:
-    codes: [100]
-`
+const op = operationYaml
 
 function testPack() {
   const d = dir()
@@ -142,6 +131,48 @@ describe('attribution', () => {
     expect(run(exchange('POST', url, { body: { messaging_product: 'whatsapp', to: '1', type: 'text', text: { body: 'hi' } } })).operation?.id).toBe('messages.text')
     expect(run(exchange('POST', url, { body: { messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.X' }, answer: { success: true } })).operation?.id).toBe('messages.read')
     expect(run(exchange('POST', url, { body: { messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.X', typing_indicator: { type: 'text' } }, answer: { success: true } })).operation?.id).toBe('messages.typing')
+  })
+
+  it('the body decides by what tells the sends apart, not by everything its schema says', () => {
+    const url = `${G}/v23.0/${PHONE}/messages`
+    // A typing indicator whose status is not the pinned "read": no schema fits, the one key only it takes decides.
+    const a = run(exchange('POST', url, { body: { status: 'READ', typing_indicator: { type: 'text' } }, answer: { success: true } }))
+    expect(a.operation?.id).toBe('messages.typing')
+    expect(a.basis.at(-1)).toBe("no operation's deciding fields all hold; the body is closest to what messages.typing sends ($.typing_indicator)")
+    expect(a.offSchema?.map((v) => [v.path, v.keyword])).toEqual([['$.status', 'const']])
+    // A body with nothing that tells them apart stays open.
+    expect(run(exchange('POST', url, { body: { hello: 'world' }, status: 400 })).candidates.map((c) => c.id).sort()).toEqual(['messages.read', 'messages.text', 'messages.typing'])
+  })
+
+  it("the gate's closestBody still narrows where nothing decides: the operations whose schema the body breaks least", () => {
+    const e = exchange('POST', `${G}/v23.0/${PHONE}/messages`, { body: {}, status: 400 })
+    expect(run(e).candidates).toHaveLength(3)
+    const a = attribute(pack, e.o, e.body, trafficState(), { closestBody: true })
+    expect(a.candidates.map((c) => c.id).sort()).toEqual(['messages.read', 'messages.text'])
+    expect(a.basis.at(-1)).toBe('the request body is closest to what messages.read, messages.text sends')
+  })
+
+  it('says no departure for a body it cannot read, or an operation without a body schema', () => {
+    const garbled = run(exchange('POST', `${G}/v23.0/${PHONE}`, { body: '{"pin": ', contentType: 'application/json', answer: { success: true } }), trafficState({ phoneNumberId: PHONE }))
+    expect(garbled.operation?.id).toBe('phone.pin')
+    expect(garbled.offSchema).toBeUndefined()
+    const state = trafficState({ wabaId: WABA })
+    expect(run(exchange('DELETE', `${G}/v23.0/${WABA}/message_templates?name=x`, { body: { anything: 1 }, answer: { success: true } }), state).offSchema).toBeUndefined()
+    // Read, the same body says where it departs.
+    expect(run(exchange('POST', `${G}/v23.0/${PHONE}`, { body: { pin: 123456 }, answer: { success: true } }), trafficState({ phoneNumberId: PHONE })).offSchema).toBeUndefined()
+    expect(run(exchange('POST', `${G}/v23.0/${PHONE}`, { body: { code: '1' }, answer: { success: true } }), trafficState({ phoneNumberId: PHONE })).offSchema?.map((v) => v.path)).toEqual(['$.pin'])
+  })
+
+  it('says departures from the body as sent, whole: not from an excerpt cut short', () => {
+    const state = () => trafficState({ phoneNumberId: PHONE })
+    const e = exchange('POST', `${G}/v23.0/${PHONE}`, { body: 'code=1&pin=123456', answer: { success: true } })
+    // The excerpt alone, cut before the pin: the operation is still told, but nothing is said of a pin it only lost.
+    e.o.request.bodyExcerpt = 'code=1'
+    expect(attribute(pack, e.o, undefined, state())).toMatchObject({ operation: { id: 'phone.pin' } })
+    expect(attribute(pack, e.o, undefined, state()).offSchema).toBeUndefined()
+    // An excerpt as long as the body is the body.
+    e.o.request.bodySize = 'code=1'.length
+    expect(attribute(pack, e.o, undefined, state()).offSchema?.map((v) => v.path)).toEqual(['$.pin'])
   })
 
   it('required query parameters decide, the most specific wins: hsm_id is a delete by id', () => {
