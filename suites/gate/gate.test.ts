@@ -36,10 +36,25 @@ beforeAll(async () => {
 afterAll(() => tmp.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 /** Writes a one-interaction pact for a consumer that believes `expectation` about retrieve-media. */
-async function retrievePact(consumer: string, build: (p: PactV4) => ReturnType<PactV4['addInteraction']> extends infer U ? unknown : never, run: (url: string) => Promise<unknown>): Promise<string> {
+async function retrievePact(consumer: string, build: (p: PactV4) => ReturnType<PactV4['addInteraction']> extends infer U ? unknown : never, run: (url: string) => Promise<unknown>, attempt = 1): Promise<string> {
   const pacts = dir()
   const pact = new PactV4({ consumer, provider: 'whatsapp-cloud-api', dir: pacts, logLevel: 'error' })
-  await (build(pact) as { executeTest: (fn: (m: { url: string }) => Promise<unknown>) => Promise<unknown> }).executeTest((m) => run(m.url))
+  // Pact reports "expected but not received" in place of the client's own error: keep that error, it is the cause.
+  let clientError: unknown
+  try {
+    await (build(pact) as { executeTest: (fn: (m: { url: string }) => Promise<unknown>) => Promise<unknown> }).executeTest((m) =>
+      run(m.url).catch((e: unknown) => {
+        clientError = e
+        throw e
+      }),
+    )
+  } catch (err) {
+    if (!clientError) throw err
+    // A mock server that refused or dropped the connection it had just opened (seen rarely, under load) is Pact's, not the client's: once more.
+    const code = (clientError as { code?: string; cause?: { code?: string } }).code ?? (clientError as { cause?: { code?: string } }).cause?.code
+    if (attempt === 1 && code && /^(ECONNREFUSED|ECONNRESET|UND_ERR_SOCKET|EPIPE)$/.test(code)) return retrievePact(consumer, build, run, 2)
+    throw clientError
+  }
   return pacts
 }
 
