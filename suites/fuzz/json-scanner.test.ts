@@ -230,7 +230,7 @@ describe(`the JSON scanner agrees with JSON.parse (seed ${SEED})`, () => {
     let refused = 0
     for (let i = 0; i < 3000; i++) {
       const r = rng.fork(i)
-      let bytes = Buffer.from(randomJson(r))
+      let bytes: Buffer = Buffer.from(randomJson(r))
       for (let k = r.int(1, 3); k > 0; k--) bytes = mutate(r, bytes)
       const want = reference(bytes)
       const got = scan(bytes, chunking(r), r.pick([TEXT, BYTES, SKIP]))
