@@ -77,12 +77,12 @@ export class CapturedText {
     if (base64) this.b64 = new Reading()
   }
 
-  /** Content without escapes: the file's bytes, the same as latin1 text, and whether all of it is base64 characters (see ScanHandler). */
-  raw(buf: Buffer, start: number, end: number, latin1: string, base64ish: boolean): void {
+  /** Content without escapes: the file's bytes, and whether all of them are base64 characters (see ScanHandler.raw). */
+  raw(buf: Buffer, start: number, end: number, base64ish: boolean): void {
     const bytes = buf.subarray(start, end)
     // Bytes that are not UTF-8 read as the file's text reads them (U+FFFD for each bad sequence).
     this.utf8.add(base64ish || isUtf8(bytes) ? bytes : Buffer.from(bytes.toString('utf8'), 'utf8'))
-    if (this.b64) this.base64Piece(latin1, base64ish)
+    if (this.b64) this.base64Piece(buf.toString('latin1', start, end), base64ish)
   }
 
   /** Content that held escapes, decoded to UTF-8 (see ScanHandler.decodedBytes). */

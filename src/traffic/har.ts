@@ -93,13 +93,22 @@ const ENTRY: Shape = {
 }
 const ROOT: Shape = { fields: { log: { fields: { entries: { items: ENTRY, entries: true } } } } }
 
-/** A container being filled: its shape, where it is (for messages), and the key a value goes to next. */
+/** A container being filled: its shape, where it is (for messages, worked out only when one is needed), and the key a value goes to next. */
 interface Frame {
   shape: Shape
   value: Record<string, unknown> | unknown[]
   array: boolean
-  path: string
+  parent: Frame | undefined
+  /** Its key in the parent, or its index there. */
+  at: string | number
   key: string | undefined
+}
+
+/** `log.entries[3].request.headers[0]`: a frame's path, and a child's under it. */
+function pathOf(frame: Frame | undefined, child?: string | number): string {
+  const parts: (string | number)[] = child === undefined ? [] : [child]
+  for (let f = frame; f?.parent; f = f.parent) parts.unshift(f.at)
+  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
 }
 
 /** Thrown by the builder; streamHar words it with the file. */
@@ -140,22 +149,29 @@ class HarBuilder implements ScanHandler {
 
   /** The path of what is being read now (the deepest known place). */
   get path(): string {
-    return this.skipping > 0 ? this.skipPath : this.frames.at(-1)?.path ?? ''
+    return this.skipping > 0 ? this.skipPath : pathOf(this.frames.at(-1))
   }
 
-  /** The shape and path of the value that comes next in the innermost frame (undefined: skip it). */
-  private next(): { shape: Shape | undefined; path: string } {
+  /** The shape of the value that comes next in the innermost frame (undefined: skip it). */
+  private next(): Shape | undefined {
     const top = this.frames.at(-1)
-    if (!top) return { shape: ROOT, path: '' }
-    if (top.array) return { shape: top.shape.items, path: `${top.path}[${top.shape.entries ? this.entries - 1 : top.value.length}]` }
+    if (!top) return ROOT
+    if (top.array) return top.shape.items
     const key = top.key
-    const shape = key !== undefined && Object.hasOwn(top.shape.fields!, key) ? top.shape.fields![key] : undefined
-    return { shape, path: top.path ? `${top.path}.${key}` : key ?? '' }
+    return key !== undefined && Object.hasOwn(top.shape.fields!, key) ? top.shape.fields![key] : undefined
   }
 
-  private skip(path: string): void {
+  /** Where the next value is in the innermost frame: its key, or its index. */
+  private nextAt(): string | number {
+    const top = this.frames.at(-1)
+    if (!top) return ''
+    if (top.array) return top.shape.entries ? this.entries - 1 : (top.value as unknown[]).length
+    return top.key ?? ''
+  }
+
+  private skip(): void {
     this.skipping = 1
-    this.skipPath = path
+    this.skipPath = pathOf(this.frames.at(-1), this.nextAt())
   }
 
   /** Puts a complete value where it belongs (an entry, when it is one, goes to `ready`). */
@@ -196,25 +212,26 @@ class HarBuilder implements ScanHandler {
       return
     }
     this.entryStarts()
-    const { shape, path } = this.next()
+    const shape = this.next()
     const top = this.frames.at(-1)
     if (!top) this.rootKind = array ? 'other' : 'object'
-    else if (path === 'log') this.logKind = array ? 'other' : 'object'
+    else if (top.shape === ROOT && top.key === 'log') this.logKind = array ? 'other' : 'object'
     else if (shape?.entries) {
       this.entriesKind = array ? 'list' : 'other'
       if (!array) this.entriesMap = true
     }
-    if (!shape) return this.skip(path)
+    if (!shape) return this.skip()
     if (shape.entries && array) this.where = 'inside'
     if (array ? !shape.items : !shape.fields) {
       // Not the kind the HAR says: an empty one of its kind tells harEntry what it is.
       this.place(array ? [] : {})
-      return this.skip(path)
+      return this.skip()
     }
     const value = array ? [] : {}
+    const at = this.nextAt()
     // An entry goes to `ready` when it is complete (close), the entries list nowhere: it is not kept.
     if (!shape.entries && !top?.shape.entries) this.place(value)
-    this.frames.push({ shape, value, array, path, key: undefined })
+    this.frames.push({ shape, value, array, parent: top, at, key: undefined })
   }
 
   close(): void {
@@ -241,7 +258,7 @@ class HarBuilder implements ScanHandler {
   stringStart(): StringMode {
     if (this.skipping > 0) return SKIP
     this.entryStarts()
-    const { shape } = this.next()
+    const shape = this.next()
     if (!shape) return SKIP
     this.text = ''
     if (!shape.body) return TEXT
@@ -249,9 +266,9 @@ class HarBuilder implements ScanHandler {
     return BYTES
   }
 
-  raw(buf: Buffer, start: number, end: number, latin1: string, base64ish: boolean): boolean {
+  raw(buf: Buffer, start: number, end: number, base64ish: boolean): boolean {
     if (this.capture) {
-      this.capture.raw(buf, start, end, latin1, base64ish)
+      this.capture.raw(buf, start, end, base64ish)
       return true
     }
     return this.keepText(buf.toString('utf8', start, end))
@@ -279,7 +296,7 @@ class HarBuilder implements ScanHandler {
       this.capture = undefined
       return
     }
-    if (!this.next().shape) return
+    if (!this.next()) return
     this.spend(this.text.length)
     this.place(this.text)
     this.text = ''
@@ -288,7 +305,7 @@ class HarBuilder implements ScanHandler {
   scalar(value: number | boolean | null): void {
     if (this.skipping > 0) return
     this.entryStarts()
-    if (this.next().shape) this.place(value)
+    if (this.next()) this.place(value)
   }
 }
 

