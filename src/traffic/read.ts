@@ -76,8 +76,8 @@ export async function streamTraffic(input: string, redactor: Redactor, personal:
     throw new HarnessError('DW_CASSETTE_TOO_LARGE', `${rel} is ${(stat.size / 1024 / 1024).toFixed(0)} MB; cassettes are read whole and at most ${MAX_CASSETTE_BYTES / 1024 / 1024} MB are taken. Split it into smaller cassettes (one per test, as VCR records them), or capture the traffic as a HAR, which is read as a stream at any size.`, { file: rel, bytes: stat.size })
   }
   // Loaded on demand: most runs read HARs or recordings.
-  const { readCassette } = await import('./vcr.ts')
-  const entries = readCassette(input, redactor, personal, cwd)
+  const { readCassetteResponsive } = await import('./read-cassette.ts')
+  const entries = await readCassetteResponsive(input, stat.size, redactor, personal, cwd, opts.signal)
   if (opts.progress) opts.progress.bytesRead = stat.size
   return { kind: 'cassette', entries: listed(entries, opts.signal) }
 }

@@ -161,6 +161,24 @@ describe('SIGTERM is honoured within 1 s wherever it lands', () => {
     rmSync(file)
   }, 120_000)
 
+  it('while a large cassette is parsed (YAML is parsed in one synchronous pass, about 1 MB/s): exit 130', async () => {
+    const out = dir()
+    const file = join(out, 'large.yml')
+    // The fixture's interactions repeated: 20 MB, which the YAML library takes 15 s or more to parse.
+    const source = readFileSync(join(import.meta.dirname, 'fixtures', 'cloud-api-traffic.cassette.yml'), 'utf8')
+    const interactions = source.slice(source.indexOf('\n  - request:'), source.lastIndexOf('\nrecorded_with'))
+    writeFileSync(file, `${source.slice(0, source.indexOf('\n  - request:'))}${interactions.repeat(Math.ceil((20 * MB) / interactions.length))}\n`)
+    const run = startCli(verifyArgs(file, out), { env: ENV })
+    // The CLI starts in 1-2 s; the parse then runs for many seconds: 3 s in, the signal lands mid-parse.
+    await new Promise((r) => setTimeout(r, 3000))
+    const sent = performance.now()
+    run.child.kill('SIGTERM')
+    const r = await run.ended
+    expect(r.at - sent).toBeLessThan(1000)
+    expect(r.code).toBe(130)
+    expect(reportIn(out)).toMatchObject({ outcome: 'interrupted' })
+  }, 60_000)
+
   it('on a 400,000-deep HAR: the DW_ error, or the signal, whichever came first, within 1 s', async () => {
     const out = dir()
     const file = join(out, 'deep.har')
