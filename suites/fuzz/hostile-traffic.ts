@@ -191,6 +191,7 @@ const CASSETTE_MUTATIONS: Mutation<CassetteDoc>[] = [
   { name: 'bad base64', apply: (rng, doc) => { const i = interactionOf(rng, doc); if (i?.response) i.response.body = { encoding: 'ASCII-8BIT', base64_string: rng.pick(['!!!not base64', '====', 'QUJ', rng.bytes(300).toString('base64')]) } } },
   { name: 'binary text in a body', apply: (rng, doc) => { const i = interactionOf(rng, doc); if (i?.response) i.response.body = { encoding: 'UTF-8', string: rng.bytes(200).toString('latin1') } } },
   { name: 'a weird status', apply: (rng, doc) => { const i = interactionOf(rng, doc); if (i?.response) i.response.status = rng.pick<unknown>([{ code: 'abc' }, { code: -1 }, { code: 99999 }, 200, null, { code: 1.5 }]) } },
+  { name: 'a body of megabytes', apply: (rng, doc) => { const i = interactionOf(rng, doc); if (i?.response) i.response.body = rng.chance(0.5) ? { encoding: 'ASCII-8BIT', base64_string: rng.bytes(1024).toString('base64').repeat(rng.int(700, 3000)) } : { encoding: 'UTF-8', string: 'é{"'.repeat(rng.int(200_000, 700_000)) } } },
   { name: 'odd headers', apply: (rng, doc) => { const i = interactionOf(rng, doc); if (i?.response) i.response.headers = rng.pick<unknown>([{ 'Content-Length': ['-1'] }, { 'Content-Type': [null] }, { '': [''] }, ['not', 'a', 'map'], { X: [['nested']] }, { 'Content-Encoding': ['gzip'] }]) } },
 ]
 
