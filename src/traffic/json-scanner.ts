@@ -217,11 +217,6 @@ export class JsonScanner {
     this.maxKey = opts.maxKey ?? 256
   }
 
-  /** Bytes scanned so far. */
-  get position(): number {
-    return this.offset
-  }
-
   /** Scans one more chunk of the input. */
   write(chunk: Buffer): void {
     let buf = chunk

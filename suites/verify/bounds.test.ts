@@ -11,13 +11,21 @@
  * - a valid HAR holding a 560 MB string (past V8's longest string) is read and judged, never called
  *   "not valid JSON".
  *
+ * - what an entry keeps: bodies and other fields up to their caps, a secret at the cut redacted whole.
+ *
  * Files are generated on the fly in a temp dir (streamed to disk) and removed afterwards.
  */
+import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { HarnessError } from '../../src/errors.ts'
+import type { Observation } from '../../src/observation.ts'
+import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
 import type { Report } from '../../src/report.ts'
+import { KEPT_FIELD_CHARS } from '../../src/traffic/har.ts'
+import { readTraffic } from '../../src/traffic/read.ts'
+import { Redactor } from '../../src/transport/redact.ts'
 import { runVerify } from '../../src/verify/verify.ts'
 import { writeLargeHar, writeMediaHar } from '../helpers/large-har.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
@@ -241,4 +249,57 @@ describe('bodies past the kept-text cap are hashed and counted as they stream', 
     expect(report.summary).toMatchObject({ entries: 2, attributed: 2 })
     expect(report.findings.filter((f) => f.check === 'media-integrity')).toEqual([])
   }, 180_000)
+})
+
+describe('what an entry keeps: fields and bodies up to a cap, cut after redaction', () => {
+  const TOKEN = 'EAAGbounds0test0token0not0real0ZDZD'
+  /** The media fixture's first entry with its response body, and a response header, replaced. */
+  function harWith(body: string, mime: string, header = 'short'): string {
+    const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'meta-media.har'), 'utf8'))
+    const e = fixture.log.entries[0]
+    e.response.content = { size: Buffer.byteLength(body), mimeType: mime, text: body }
+    e.response.headers.push({ name: 'X-Note', value: header })
+    const file = join(dir(), 'kept.har')
+    writeFileSync(file, JSON.stringify({ log: { version: '1.2', entries: [e] } }))
+    return file
+  }
+  const read = async (file: string) => (await readTraffic(file, new Redactor({ secrets: [TOKEN] }), new PersonalDataRedactor(), ROOT)).entries[0]!.observation
+
+  it('keeps a body under 1 MiB whole and parses it; cuts one over to 1 MiB, with its full size and hash', async () => {
+    const small = JSON.stringify({ data: 'x'.repeat(1000) })
+    const under = (await read(harWith(small, 'application/json'))).response!.body
+    expect(under).toMatchObject({ size: small.length, keptBytes: small.length, truncated: false, text: small })
+    expect(under.json).toEqual(JSON.parse(small))
+    const large = JSON.stringify({ data: 'y'.repeat(3 * MB) })
+    const over = (await read(harWith(large, 'application/json'))).response!.body
+    expect(over).toMatchObject({ size: large.length, keptBytes: MB, truncated: true, sha256: createHash('sha256').update(large).digest('hex') })
+    expect(over.text).toBe(large.slice(0, MB))
+    expect(over.json).toBeUndefined()
+    expect(over.jsonError).toMatch(/only the first 1048576 were kept/)
+  })
+
+  it('redacts a secret that straddles the cap before cutting: no part of it is kept', async () => {
+    const body = `${'z'.repeat(MB - 10)}${TOKEN}${'z'.repeat(100)}`
+    const text = (await read(harWith(body, 'text/plain'))).response!.body.text!
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MB)
+    expect(text.includes(TOKEN.slice(0, 8))).toBe(false)
+    expect(text.endsWith('z'.repeat(10))).toBe(false)
+  })
+
+  it('keeps a field other than a body up to 1 M characters, and refuses an entry over 16 M characters besides its bodies', async () => {
+    const note = (o: Observation) => o.response!.rawHeaders.find(([n]) => n === 'X-Note')![1]
+    expect(note(await read(harWith('{}', 'application/json', 'short')))).toBe('short')
+    expect(note(await read(harWith('{}', 'application/json', 'n'.repeat(3 * MB)))).length).toBe(KEPT_FIELD_CHARS)
+    const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'meta-media.har'), 'utf8'))
+    const e = fixture.log.entries[0]
+    for (let i = 0; i < 20; i++) e.request.headers.push({ name: `X-${i}`, value: 'h'.repeat(MB) })
+    const file = join(dir(), 'budget.har')
+    writeFileSync(file, JSON.stringify({ log: { entries: [e] } }))
+    const err = await read(file).then(
+      () => undefined,
+      (x: unknown) => x as HarnessError,
+    )
+    expect(err?.code).toBe('DW_HAR_INVALID')
+    expect(err?.message).toMatch(/log\.entries\[0\]\.request\.headers\[\d+\] holds more than 16 M characters besides its bodies.*\(entry 1\)/)
+  })
 })
