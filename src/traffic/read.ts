@@ -2,7 +2,8 @@
  * Captured traffic from whatever a team has: a HAR 1.2 file (browsers, mitmproxy, Charles), a VCR
  * cassette (Ruby VCR or Python vcrpy, how most SDKs keep Meta's answers in their tests), or a
  * directory of driftwatch recordings. The format is told from the content, not the extension.
- * A HAR is streamed (any size, flat memory); a cassette is read whole, up to MAX_CASSETTE_BYTES.
+ * A HAR is streamed (any size, flat memory); a cassette is read whole, up to MAX_CASSETTE_BYTES, in
+ * a worker thread when it is large (read-cassette.ts), so that a signal is seen while its YAML parses.
  */
 import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs'
 import { relative, resolve } from 'node:path'
