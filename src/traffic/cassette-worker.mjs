@@ -10,8 +10,8 @@ const { readCassette } = await import('./vcr.ts')
 const { Redactor } = await import('../transport/redact.ts')
 const { PersonalDataRedactor } = await import('../recordings/personal-data.ts')
 const { HarnessError } = await import('../errors.ts')
-// The redactors arrive as their data (structured clone): given back their methods.
-const redactor = Object.setPrototypeOf(workerData.redactor, Redactor.prototype)
+// The redactor is made from the options the caller's was made from; the personal-data redactor arrives as its data.
+const redactor = new Redactor(workerData.redactorOptions)
 const personal = Object.setPrototypeOf(workerData.personal, PersonalDataRedactor.prototype)
 try {
   parentPort.postMessage({ entries: readCassette(workerData.file, redactor, personal, workerData.cwd) })

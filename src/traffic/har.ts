@@ -438,7 +438,7 @@ function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, pers
     ...observation,
     // Redact the whole body, then cut the excerpt: a token cut in half at the boundary would slip past the pattern.
     request: { ...observation.request, url: redactor.url(observation.request.url), headers: redactor.headers(observation.request.headers), ...(requestBody ? { bodyExcerpt: requestBody.slice(0, 500) } : {}) },
-    ...(observation.response ? { response: { ...observation.response, rawHeaders: redactor.headers(observation.response.rawHeaders), body: redactBody(observation.response.body, redactor) } } : {}),
+    ...(observation.response ? { response: cutToCap({ ...observation.response, rawHeaders: redactor.headers(observation.response.rawHeaders), body: redactBody(observation.response.body, redactor) }) } : {}),
   }
   return { source: `${rel} entry ${i + 1}`, observation: redactPersonal(safe, personal), hasBody, ...(requestBody !== undefined ? { requestBody } : {}) }
 }
@@ -453,8 +453,13 @@ function keptText(text: string, truncated: boolean): string {
   return bytes.toString('utf8', 0, end)
 }
 
+/** A response whose body passed the cap: its redacted text cut to the cap (see keptText). */
+function cutToCap(r: NonNullable<Observation['response']>): NonNullable<Observation['response']> {
+  return r.body.truncated && r.body.text !== undefined ? { ...r, body: { ...r.body, text: keptText(r.body.text, true) } } : r
+}
+
 function redactBody(b: ObservedBody, redactor: Redactor): ObservedBody {
-  return { ...b, ...(b.text !== undefined ? { text: keptText(redactor.text(b.text), b.truncated) } : {}), ...(b.json !== undefined ? { json: redactor.deep(b.json) } : {}) }
+  return { ...b, ...(b.text !== undefined ? { text: redactor.text(b.text) } : {}), ...(b.json !== undefined ? { json: redactor.deep(b.json) } : {}) }
 }
 
 function headersOf(list: HarHeader[]): RawHeader[] {

@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads'
 import { HarnessError, type HarnessErrorCode } from '../errors.ts'
 import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
-import type { Redactor } from '../transport/redact.ts'
+import type { Redactor, RedactorOptions } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
 import { readCassette } from './vcr.ts'
 
@@ -16,15 +16,27 @@ export const CASSETTE_IN_WORKER_BYTES = 512 * 1024
 
 type Reply = { entries: TrafficEntry[] } | { error: { harness: boolean; code?: HarnessErrorCode; message: string; details?: Record<string, unknown> } }
 
+/** How a cassette is read: where, and what the worker needs to build the same redactor. */
+export interface ReadCassetteOptions {
+  size: number
+  cwd: string
+  /** What `redactor` was made from: the worker makes its own from it. Without it the cassette is read in place. */
+  redactorOptions?: RedactorOptions
+  signal?: AbortSignal
+}
+
 /** Reads a cassette as readCassette does; a large one in a worker, which `signal` ends (then no entries). */
-export async function readCassetteResponsive(file: string, size: number, redactor: Redactor, personal: PersonalDataRedactor, cwd: string, signal?: AbortSignal): Promise<TrafficEntry[]> {
-  if (size <= CASSETTE_IN_WORKER_BYTES) return readCassette(file, redactor, personal, cwd)
+export async function readCassetteResponsive(file: string, redactor: Redactor, personal: PersonalDataRedactor, opts: ReadCassetteOptions): Promise<TrafficEntry[]> {
+  const { cwd, signal } = opts
+  if (opts.size <= CASSETTE_IN_WORKER_BYTES || !opts.redactorOptions) return readCassette(file, redactor, personal, cwd)
   if (signal?.aborted) return []
   let worker: Worker
   try {
-    worker = new Worker(new URL('./cassette-worker.mjs', import.meta.url), { workerData: { file, cwd, redactor, personal } })
+    // The redactor is built again from its options (never copied: a copy could lose what it knows), personal-data
+    // placeholders continue from the caller's (copied as data).
+    worker = new Worker(new URL('./cassette-worker.mjs', import.meta.url), { workerData: { file, cwd, redactorOptions: opts.redactorOptions, personal } })
   } catch {
-    // Redactors that no longer clone as data: read in place rather than not at all.
+    // State that does not copy as data: read in place rather than not at all.
     return readCassette(file, redactor, personal, cwd)
   }
   return new Promise<TrafficEntry[]>((resolve, reject) => {

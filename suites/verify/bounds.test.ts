@@ -16,7 +16,7 @@
  * Files are generated on the fly in a temp dir (streamed to disk) and removed afterwards.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { HarnessError } from '../../src/errors.ts'
@@ -24,7 +24,9 @@ import type { Observation } from '../../src/observation.ts'
 import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
 import type { Report } from '../../src/report.ts'
 import { KEPT_FIELD_CHARS } from '../../src/traffic/har.ts'
+import { CASSETTE_IN_WORKER_BYTES, readCassetteResponsive } from '../../src/traffic/read-cassette.ts'
 import { readTraffic } from '../../src/traffic/read.ts'
+import { readCassette } from '../../src/traffic/vcr.ts'
 import { Redactor } from '../../src/transport/redact.ts'
 import { runVerify } from '../../src/verify/verify.ts'
 import { writeLargeHar, writeMediaHar } from '../helpers/large-har.ts'
@@ -301,5 +303,26 @@ describe('what an entry keeps: fields and bodies up to a cap, cut after redactio
     )
     expect(err?.code).toBe('DW_HAR_INVALID')
     expect(err?.message).toMatch(/log\.entries\[0\]\.request\.headers\[\d+\] holds more than 16 M characters besides its bodies.*\(entry 1\)/)
+  })
+})
+
+describe('a large cassette is read in a worker thread', () => {
+  it('gives the entries a read in place gives, secrets redacted the same way', async () => {
+    const file = join(dir(), 'large.yml')
+    const token = 'EAAGtraffic0fixture0token0not0real0ZDZD'
+    const source = readFileSync(join(import.meta.dirname, 'fixtures', 'cloud-api-traffic.cassette.yml'), 'utf8')
+    const start = source.indexOf('\n  - request:')
+    const interactions = source.slice(start, source.lastIndexOf('\nrecorded_with'))
+    writeFileSync(file, `${source.slice(0, start)}${interactions.repeat(6)}\n`)
+    expect(statSync(file).size).toBeGreaterThan(CASSETTE_IN_WORKER_BYTES)
+    expect(readFileSync(file, 'utf8')).toContain(token)
+    const redactorOptions = { secrets: [token] }
+    const inWorker = await readCassetteResponsive(file, new Redactor(redactorOptions), new PersonalDataRedactor(), { size: statSync(file).size, cwd: ROOT, redactorOptions })
+    const inPlace = readCassette(file, new Redactor(redactorOptions), new PersonalDataRedactor(), ROOT)
+    expect(inWorker.length).toBe(72 * 6)
+    expect(inWorker).toEqual(inPlace)
+    expect(JSON.stringify(inWorker)).not.toContain(token)
+    // A signal that has already fired reads nothing.
+    expect(await readCassetteResponsive(file, new Redactor(redactorOptions), new PersonalDataRedactor(), { size: statSync(file).size, cwd: ROOT, redactorOptions, signal: AbortSignal.abort() })).toEqual([])
   })
 })

@@ -74,7 +74,7 @@ usable response.`,
       ...(io.interrupt ? { signal: io.interrupt } : {}),
       ...(io.tty ? { onProgress } : {}),
     })
-    if (report.outcome === 'interrupted') io.stderr(`Interrupted after ${counts.entries} entries: the report covers those, judged; the rest of ${report.target.replace(/^\w+:/, '')} was not.`)
+    if (report.outcome === 'interrupted') io.stderr(`Interrupted after ${counts.entries} entries: the report covers those, judged; the rest of ${report.target.replace(/^\w+:/, '')} was not read.`)
     io.stderr(`driftwatch verify: ${counts.entries} entries from ${report.target}: ${counts.attributed} attributed to an operation, ${counts.unattributed} not${v.quiet ? '' : ' (each says why below)'}`)
     for (const r of report.results) {
       const own = report.findings.filter((f) => f.contract === r.contract && isDrift(f))
