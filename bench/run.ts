@@ -12,8 +12,12 @@
  *     soak (default 100,000).
  *  5. verify: a HAR of realistic Cloud API traffic (BENCH_VERIFY_MB, default 1024) written to the
  *     temp directory, verified in a child process: peak RSS and entries/s against the goals; the
- *     streaming parser alone on the same file (the ceiling); verify again with the old space
- *     capped at BENCH_VERIFY_HEAP_MB (default 192, 0 skips) to show what it really holds.
+ *     HAR reader alone on the same file (the ceiling); verify again with the old space capped at
+ *     BENCH_VERIFY_HEAP_MB (default 192, 0 skips) to show what it really holds. Then real-shaped
+ *     traffic (BENCH_VERIFY_REAL_MB, default 256): each copy's upload a multipart body of
+ *     BENCH_VERIFY_MEDIA_MB (default 4) binary bytes and its download as much base64, most of the
+ *     bytes in a few large bodies as in real captures: MB/s, entries/s and peak RSS, next to issue
+ *     17's figures before the byte-level reader (7 MB/s, 1,788 entries/s).
  *
  *  6. watch: time from a seed incident to its alert, at the default budget and at 10x (watch.ts).
  *  7. html: report.html of the largest scenario with a full history behind it: its size, and the time
@@ -137,6 +141,20 @@ if (runs('verify')) {
     console.log(`  throughput : ${Math.round(rate).toLocaleString('en-US')} entries/s wall, ${Math.round(r.entries / r.cpuSeconds).toLocaleString('en-US')} per CPU second (goal >= 20,000 entries/s: ${goal(rate >= 20000)})`)
     console.log(`  the streaming parser alone on the same file: ${Math.round(bare.entries / bare.seconds).toLocaleString('en-US')} entries/s wall, ${Math.round(bare.entries / bare.cpuSeconds).toLocaleString('en-US')} per CPU second (the ceiling on this machine; ratio verify/parser ${(rate / (bare.entries / bare.seconds)).toFixed(2)})`)
     console.log('  (a busy shared machine makes these indicative; the CPU-second rate is the steadier of the two)')
+
+    const realMb = Number(process.env.BENCH_VERIFY_REAL_MB ?? 256)
+    const mediaMb = Number(process.env.BENCH_VERIFY_MEDIA_MB ?? 4)
+    if (realMb > 0) {
+      rmSync(file, { force: true })
+      const real = await writeLargeHar(file, { bytes: realMb * 1024 * 1024, media: { bytes: mediaMb * 1024 * 1024 } })
+      const mbOf = real.bytes / 1024 / 1024
+      const v = await measure('verify')
+      const p = await measure('parse')
+      console.log(`verify on real-shaped traffic: ${mbOf.toFixed(0)} MB, ${real.entries.toLocaleString('en-US')} entries, each copy of the traffic with a ${mediaMb} MB multipart upload and a ${mediaMb} MB base64 download`)
+      console.log(`  verify     : ${(mbOf / v.seconds).toFixed(1)} MB/s, ${Math.round(v.entries / v.seconds).toLocaleString('en-US')} entries/s wall (${(mbOf / v.cpuSeconds).toFixed(1)} MB per CPU second), peak RSS ${v.peakRssMb.toFixed(0)} MB, outcome ${v.outcome}`)
+      console.log(`  reader only: ${(mbOf / p.seconds).toFixed(1)} MB/s wall, ${(mbOf / p.cpuSeconds).toFixed(1)} MB per CPU second, peak RSS ${p.peakRssMb.toFixed(0)} MB`)
+      console.log(`  before (issue 17, @streamparser/json): 7 MB/s, 1,788 entries/s; ${v.seconds > 0 && mbOf / v.seconds > 7 ? `now ${(mbOf / v.seconds / 7).toFixed(1)}x` : 'NOT faster'}`)
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -1,9 +1,11 @@
 /**
  * The child side of the verify bench (see run.ts): runs verify on one HAR, or (`parse`) only the
- * streaming parser over it, the least any streaming reader does. Prints one JSON object on stdout.
+ * HAR reader over it (scanning, bodies hashed, entries built and redacted; nothing judged), the
+ * least verify does. Prints one JSON object on stdout.
  */
-import { createReadStream } from 'node:fs'
-import { JSONParser } from '@streamparser/json'
+import { PersonalDataRedactor } from '../src/recordings/personal-data.ts'
+import { streamHar } from '../src/traffic/har.ts'
+import { Redactor } from '../src/transport/redact.ts'
 import { runVerify } from '../src/verify/verify.ts'
 
 const [mode, file, outDir] = process.argv.slice(2)
@@ -14,9 +16,7 @@ let entries = 0
 let outcome = ''
 let findings = 0
 if (mode === 'parse') {
-  const parser = new JSONParser({ paths: ['$.log.entries.*'], keepStack: false })
-  parser.onValue = () => void entries++
-  for await (const chunk of createReadStream(file!, { highWaterMark: 1 << 20 })) parser.write(chunk as Buffer)
+  for await (const _ of streamHar(file!, new Redactor({ secrets: [], personal: [] }), new PersonalDataRedactor())) entries++
 } else {
   const { counts, report } = await runVerify({ input: file!, contractsDir: 'contracts/meta', outDir: outDir!, formats: ['json'], env })
   entries = counts.entries

@@ -20,6 +20,7 @@ import { openSession } from './session.ts'
 import { trafficState } from './traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from './traffic/judge-traffic.ts'
 import { openTraffic } from './traffic/read.ts'
+import { Breather } from './traffic/breather.ts'
 import type { Redactor } from './transport/redact.ts'
 
 /** Options of a record run. */
@@ -96,6 +97,8 @@ export interface RecordFromOptions {
   name?: string
   env: Readonly<Record<string, string | undefined>>
   cwd?: string
+  /** Stops reading and judging (Ctrl-C): nothing is recorded, and the report says `interrupted`. */
+  signal?: AbortSignal
 }
 
 /** What `record --from` wrote, and what it could not record and why. */
@@ -117,18 +120,26 @@ export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<Rec
   const cwd = opts.cwd ?? process.cwd()
   await assertWritable(opts.recordingsDir, '--recordings', cwd)
   const { rel, pack, redactor, kind, entries } = await openTraffic({ ...opts, cwd })
+  const interrupted = () => opts.signal?.aborted === true
   if (kind === 'recordings') throw new HarnessError('DW_USAGE', `${rel} is a recordings directory already; record --from takes a HAR file or a VCR cassette`)
-  if (entries.length === 0) throw new HarnessError('DW_USAGE', `${rel} holds no exchanges: nothing to record`)
+  if (entries.length === 0 && !interrupted()) throw new HarnessError('DW_USAGE', `${rel} holds no exchanges: nothing to record`)
   const traffic = new TrafficJudge({ pack, state: trafficState({ phoneNumberId: opts.env.WHATSAPP_PHONE_NUMBER_ID, wabaId: opts.env.WHATSAPP_WABA_ID }), since: new Date().toISOString(), contractsDir: opts.contractsDir, label: rel })
   const byOperation = new Map<string, Observation[]>()
+  // Judging runs as promise callbacks: a turn of the event loop now and then lets Ctrl-C in.
+  const breather = new Breather()
   for (const e of entries) {
+    await breather.breathe()
+    if (interrupted()) break
     const placed = traffic.place(e)
     if (placed.kind !== 'attributed') continue
     const list = byOperation.get(placed.exp.id) ?? []
     list.push({ ...e.observation, contract: placed.exp.id, sample: list.length + 1 })
     byOperation.set(placed.exp.id, list)
   }
-  const report = await traffic.report(`${kind}:${rel}`, redactor)
+  const judged = await traffic.report(`${kind}:${rel}`, redactor)
+  // A capture cut short is no baseline: nothing is recorded, the recordings on disk stay as they were.
+  if (interrupted()) return { report: { ...judged, outcome: 'interrupted', interrupted: true }, files: [], counts: traffic.counts, redactor }
+  const report = judged
 
   const name = opts.name ?? basename(rel).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-')
   // One per run: placeholders are numbered in the order values first appear, the same every run.

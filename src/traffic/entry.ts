@@ -13,7 +13,10 @@ export interface TrafficEntry {
   observation: Observation
   /** False when the capture left the response body out: judged on status, headers and framing only. */
   hasBody: boolean
-  /** The request body as sent, whole, for attribution only (`"status": "read"` vs `"type": "text"`); never written anywhere. */
+  /**
+   * The request body as sent, for attribution only (`"status": "read"` vs `"type": "text"`); never written
+   * anywhere. A HAR's is whole up to KEPT_BODY_BYTES (1 MiB), its first 1 MiB beyond (a multipart upload of a video).
+   */
   requestBody?: string
   /** What the capture says it is (a recording names its probe or operation); attribution is skipped. */
   hint?: string

@@ -9,20 +9,23 @@
  * Secrets (Authorization, cookies, `access_token`) and personal data are redacted here, before
  * anything else reads the entries.
  *
- * Read as a stream (@streamparser/json, which emits each `log.entries` element as it completes and
- * keeps no parent): a HAR of any size is read in memory of about one entry.
+ * Read as a stream (json-scanner.ts) in work linear in the file and memory of about one entry,
+ * whatever the file holds: of an entry, only the fields read below are kept (headers, URL and the
+ * like up to KEPT_FIELD_CHARS each and ENTRY_BUDGET in all), bodies are hashed and counted as they
+ * stream and kept up to KEPT_BODY_BYTES (captured-text.ts), everything else is checked as JSON and
+ * skipped. A file nested deeper than MAX_JSON_DEPTH is refused at that depth, naming the entry.
  */
-import { createHash } from 'node:crypto'
-import { createReadStream, readFileSync, statSync } from 'node:fs'
-import { JSONParser } from '@streamparser/json'
+import { createReadStream, statSync } from 'node:fs'
 import { relative } from 'node:path'
 import { HarnessError } from '../errors.ts'
+import { MAX_JSON_DEPTH, parseJsonBody } from '../json.ts'
 import type { FramingKind, Observation, ObservedBody, RawHeader } from '../observation.ts'
 import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { redactPersonal } from '../recordings/store.ts'
 import type { Redactor } from '../transport/redact.ts'
-import { parseJsonBody } from '../json.ts'
+import { CapturedText, KEPT_BODY_BYTES, type BodyReading } from './captured-text.ts'
 import type { TrafficEntry } from './entry.ts'
+import { BYTES, JsonScanner, ScanError, SKIP, TEXT, type ScanHandler, type StringMode } from './json-scanner.ts'
 
 interface HarHeader {
   name: string
@@ -32,11 +35,10 @@ interface HarHeader {
 interface HarEntry {
   startedDateTime: string
   time?: number
-  request: { method: string; url: string; httpVersion?: string; headers: HarHeader[]; postData?: { mimeType?: string; text?: string }; bodySize?: number }
-  response: { status: number; statusText?: string; httpVersion?: string; headers: HarHeader[]; content: { size?: number; mimeType?: string; text?: string; encoding?: string } }
+  request: { method: string; url: string; httpVersion?: string; headers: HarHeader[]; postData?: { mimeType?: string; text?: CapturedText }; bodySize?: number }
+  response: { status: number; statusText?: string; httpVersion?: string; headers: HarHeader[]; content: { size?: number; mimeType?: string; text?: CapturedText; encoding?: string } }
   timings?: { wait?: number }
 }
-
 
 const TEXTUAL = /^(text\/|application\/(json|javascript|x-www-form-urlencoded|xml)|[^;]*\+json)/i
 
@@ -61,10 +63,251 @@ export interface StreamOptions {
  */
 const CHUNK = 64 * 1024
 
-/** A HAR smaller than this with no entries is read whole to say exactly what it lacks (no "log", "entries" not a list). */
-const SMALL = 64 * 1024 * 1024
+/** Characters kept of a field other than a body (a URL, a header value): a data: URL can be megabytes. */
+export const KEPT_FIELD_CHARS = 1024 * 1024
+
+/** Characters and values kept of one entry besides its bodies: far more than any exporter writes, far less than memory. */
+export const ENTRY_BUDGET = 16 * 1024 * 1024
 
 const SPEC = '(HAR 1.2: http://www.softwareishard.com/blog/har-12-spec/)'
+
+/** The fields of an entry that are read: `fields` of an object, `items` of a list, `body` a streamed text; `{}` a scalar. */
+interface Shape {
+  fields?: Record<string, Shape>
+  items?: Shape
+  body?: 'base64-or-text' | 'text'
+  /** log.entries: each item is an entry, handed over when complete and not kept. */
+  entries?: true
+}
+
+const LEAF: Shape = {}
+const HEADERS: Shape = { items: { fields: { name: LEAF, value: LEAF } } }
+const ENTRY: Shape = {
+  fields: {
+    startedDateTime: LEAF,
+    time: LEAF,
+    request: { fields: { method: LEAF, url: LEAF, httpVersion: LEAF, headers: HEADERS, postData: { fields: { mimeType: LEAF, text: { body: 'text' } } }, bodySize: LEAF } },
+    response: { fields: { status: LEAF, statusText: LEAF, httpVersion: LEAF, headers: HEADERS, content: { fields: { size: LEAF, mimeType: LEAF, text: { body: 'base64-or-text' }, encoding: LEAF } } } },
+    timings: { fields: { wait: LEAF } },
+  },
+}
+const ROOT: Shape = { fields: { log: { fields: { entries: { items: ENTRY, entries: true } } } } }
+
+/** A container being filled: its shape, where it is (for messages, worked out only when one is needed), and the key a value goes to next. */
+interface Frame {
+  shape: Shape
+  value: Record<string, unknown> | unknown[]
+  array: boolean
+  parent: Frame | undefined
+  /** Its key in the parent, or its index there. */
+  at: string | number
+  key: string | undefined
+}
+
+/** `log.entries[3].request.headers[0]`: a frame's path, and a child's under it. */
+function pathOf(frame: Frame | undefined, child?: string | number): string {
+  const parts: (string | number)[] = child === undefined ? [] : [child]
+  for (let f = frame; f?.parent; f = f.parent) parts.unshift(f.at)
+  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
+}
+
+/** Thrown by the builder; streamHar words it with the file. */
+class EntryProblem extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Builds entries from the scanner's events, keeping only what Shape names: a field of the wrong
+ * kind is kept as an empty value of its kind (`{}`, `[]`) for harEntry to name, and unknown fields
+ * are skipped as they stream, at any depth, without a frame per level.
+ */
+class HarBuilder implements ScanHandler {
+  readonly ready: { raw: unknown; index: number }[] = []
+  private readonly frames: Frame[] = []
+  /** Levels of a skipped value still open (0: not skipping). */
+  private skipping = 0
+  /** Where the skipped value is, for messages. */
+  private skipPath = ''
+  /** log.entries turned out to be a map. */
+  private entriesMap = false
+  /** Entries started (the one being read is entries - 1). */
+  entries = 0
+  /** Where the reader stands: before log.entries, inside it, or past it. */
+  where: 'before' | 'inside' | 'after' = 'before'
+  /** What the top of the file was, for a file with no entries. */
+  rootKind: 'object' | 'other' | undefined
+  logKind: 'object' | 'other' | undefined
+  entriesKind: 'list' | 'other' | undefined
+  private text = ''
+  private capture: CapturedText | undefined
+  private used = 0
+
+  /** The path of what is being read now (the deepest known place). */
+  get path(): string {
+    return this.skipping > 0 ? this.skipPath : pathOf(this.frames.at(-1))
+  }
+
+  /** The shape of the value that comes next in the innermost frame (undefined: skip it). */
+  private next(): Shape | undefined {
+    const top = this.frames.at(-1)
+    if (!top) return ROOT
+    if (top.array) return top.shape.items
+    const key = top.key
+    return key !== undefined && Object.hasOwn(top.shape.fields!, key) ? top.shape.fields![key] : undefined
+  }
+
+  /** Where the next value is in the innermost frame: its key, or its index. */
+  private nextAt(): string | number {
+    const top = this.frames.at(-1)
+    if (!top) return ''
+    if (top.array) return top.shape.entries ? this.entries - 1 : (top.value as unknown[]).length
+    return top.key ?? ''
+  }
+
+  private skip(): void {
+    this.skipping = 1
+    this.skipPath = pathOf(this.frames.at(-1), this.nextAt())
+  }
+
+  /** Puts a complete value where it belongs (an entry, when it is one, goes to `ready`). */
+  private place(value: unknown): void {
+    const top = this.frames.at(-1)
+    if (!top) return
+    if (top.shape.entries) {
+      this.ready.push({ raw: value, index: this.entries - 1 })
+      return
+    }
+    this.spend(1)
+    if (top.array) (top.value as unknown[]).push(value)
+    else if (top.key !== undefined) {
+      // JSON.parse makes "__proto__" an own key; an assignment would set the prototype.
+      if (top.key === '__proto__') Object.defineProperty(top.value, top.key, { value, enumerable: true, writable: true, configurable: true })
+      else (top.value as Record<string, unknown>)[top.key] = value
+    }
+  }
+
+  private spend(n: number): void {
+    if (this.where !== 'inside') return
+    this.used += n
+    if (this.used > ENTRY_BUDGET) throw new EntryProblem(`holds more than ${ENTRY_BUDGET / 1024 / 1024} M characters besides its bodies (headers, URL and other fields); no exporter writes that much`, this.path)
+  }
+
+  /** A value begins in the entries list: a new entry. */
+  private entryStarts(): void {
+    const top = this.frames.at(-1)
+    if (top?.shape.entries) {
+      this.entries++
+      this.used = 0
+    }
+  }
+
+  open(array: boolean): void {
+    if (this.skipping > 0) {
+      this.skipping++
+      return
+    }
+    this.entryStarts()
+    const shape = this.next()
+    const top = this.frames.at(-1)
+    if (!top) this.rootKind = array ? 'other' : 'object'
+    else if (top.shape === ROOT && top.key === 'log') this.logKind = array ? 'other' : 'object'
+    else if (shape?.entries) {
+      this.entriesKind = array ? 'list' : 'other'
+      if (!array) this.entriesMap = true
+    }
+    if (!shape) return this.skip()
+    if (shape.entries && array) this.where = 'inside'
+    if (array ? !shape.items : !shape.fields) {
+      // Not the kind the HAR says: an empty one of its kind tells harEntry what it is.
+      this.place(array ? [] : {})
+      return this.skip()
+    }
+    const value = array ? [] : {}
+    const at = this.nextAt()
+    // An entry goes to `ready` when it is complete (close), the entries list nowhere: it is not kept.
+    if (!shape.entries && !top?.shape.entries) this.place(value)
+    this.frames.push({ shape, value, array, parent: top, at, key: undefined })
+  }
+
+  close(): void {
+    if (this.skipping > 0) {
+      if (--this.skipping === 0) this.entriesMap = false
+      return
+    }
+    const done = this.frames.pop()!
+    if (done.shape.entries) {
+      this.where = 'after'
+      return
+    }
+    const top = this.frames.at(-1)
+    if (top?.shape.entries) this.ready.push({ raw: done.value, index: this.entries - 1 })
+  }
+
+  key(name: string, long: boolean): void {
+    if (this.skipping === 1 && this.entriesMap) throw new EntryProblem(`log.entries must be a list of entries, not a map (it has a key "${name.slice(0, 64)}")`, 'log.entries')
+    if (this.skipping > 0) return
+    // A key longer than any field's name is no field's.
+    this.frames.at(-1)!.key = long ? '\u0000long' : name
+  }
+
+  stringStart(): StringMode {
+    if (this.skipping > 0) return SKIP
+    this.entryStarts()
+    const shape = this.next()
+    if (!shape) return SKIP
+    this.text = ''
+    if (!shape.body) return TEXT
+    this.capture = new CapturedText(shape.body === 'base64-or-text')
+    return BYTES
+  }
+
+  raw(buf: Buffer, start: number, end: number, base64ish: boolean): boolean {
+    if (this.capture) {
+      this.capture.raw(buf, start, end, base64ish)
+      return true
+    }
+    return this.keepText(buf.toString('utf8', start, end))
+  }
+
+  decoded(text: string): boolean {
+    return this.keepText(text)
+  }
+
+  decodedBytes(bytes: Buffer): boolean {
+    this.capture!.decodedBytes(bytes)
+    return true
+  }
+
+  private keepText(piece: string): boolean {
+    const room = KEPT_FIELD_CHARS - this.text.length
+    this.text += piece.length > room ? piece.slice(0, room) : piece
+    return piece.length < room
+  }
+
+  stringEnd(): void {
+    if (this.skipping > 0) return
+    if (this.capture) {
+      this.place(this.capture)
+      this.capture = undefined
+      return
+    }
+    if (!this.next()) return
+    this.spend(this.text.length)
+    this.place(this.text)
+    this.text = ''
+  }
+
+  scalar(value: number | boolean | null): void {
+    if (this.skipping > 0) return
+    this.entryStarts()
+    if (this.next()) this.place(value)
+  }
+}
 
 /**
  * Reads a HAR file as a stream, entry by entry, in memory that does not grow with the file (an
@@ -81,28 +324,47 @@ export async function* streamHar(file: string, redactor: Redactor, personal: Per
     throw invalid(`cannot read ${rel} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
   }
   if (opts.progress) opts.progress.totalBytes = size
-  const parser = new JSONParser({ paths: ['$.log.entries.*'], keepStack: false })
-  const ready: { raw: unknown; key: unknown }[] = []
-  parser.onValue = ({ value, key }) => {
-    ready.push({ raw: value, key })
-  }
-  let index = 0
+  const har = new HarBuilder()
+  const scanner = new JsonScanner(har, { maxDepth: MAX_JSON_DEPTH })
+  let yielded = 0
   let bytes = 0
-  const notJson = (why: string) => invalid(`${rel} is not valid JSON ${index > 0 ? `in entry ${index + 1} (log.entries[${index}], after ${index} complete entries)` : 'before its first entry'}: ${why}. Export the HAR again; a HAR is one JSON document.`, { entry: index + 1, byte: bytes })
+  const where = () => {
+    const n = har.entries
+    if (har.where === 'inside' && n > 0) return { text: `in entry ${n} (log.entries[${n - 1}], after ${n - 1} complete entries)`, short: `entry ${n}`, entry: n }
+    if (har.where === 'after') return { text: `after its last entry (entry ${n})`, short: `after entry ${n}`, entry: n }
+    return { text: 'before its first entry', short: 'before the first entry', entry: 0 }
+  }
+  /** A scanner or builder error, worded with the file, the entry and the fix. */
+  const explain = (err: unknown): HarnessError => {
+    const at = where()
+    const extra = { entry: at.entry, ...(err instanceof ScanError ? { byte: err.byte } : {}) }
+    if (err instanceof ScanError && err.kind === 'depth') {
+      const path = har.path || 'the document'
+      return invalid(`${rel}: ${path} is nested deeper than ${MAX_JSON_DEPTH} levels (${at.short}); a HAR nests about 7, and a body's own JSON is a string that does not count. Not read: export the HAR again. ${SPEC}`, { ...extra, path })
+    }
+    if (err instanceof ScanError) return invalid(`${rel} is not valid JSON ${at.text}: ${err.message}. Export the HAR again; a HAR is one JSON document.`, extra)
+    if (err instanceof EntryProblem) return invalid(`${rel}: ${err.path} ${err.message} (${at.short}) ${SPEC}`, { ...extra, path: err.path })
+    throw err
+  }
   const stream = createReadStream(file, { highWaterMark: CHUNK })
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       if (opts.signal?.aborted) return
       bytes += chunk.length
       try {
-        parser.write(chunk)
+        scanner.write(chunk)
       } catch (err) {
         // Entries completed in this chunk before the error are still good: judge them, then fail on the broken one.
-        index = yield* drain()
-        throw notJson((err as Error).message)
+        yield* drain()
+        throw explain(err)
       }
       if (opts.progress) opts.progress.bytesRead = bytes
-      index = yield* drain()
+      yield* drain()
+    }
+    try {
+      scanner.end()
+    } catch (err) {
+      throw explain(err)
     }
   } catch (err) {
     if (err instanceof HarnessError) throw err
@@ -110,19 +372,14 @@ export async function* streamHar(file: string, redactor: Redactor, personal: Per
   } finally {
     stream.destroy()
   }
-  if (!parser.isEnded) throw notJson(`the file ends at byte ${bytes}, in the middle of the document (cut short?)`)
-  if (index === 0) explainEmpty(file, rel, size)
+  if (yielded === 0) explainEmpty(har, rel)
 
-  function* drain(): Generator<TrafficEntry, number> {
-    let i = index
-    const batch = ready.splice(0)
-    for (const { raw, key } of batch) {
-      if (opts.signal?.aborted) return i
-      if (typeof key !== 'number') throw invalid(`${rel}: log.entries must be a list of entries, not a map (it has a key "${String(key)}") ${SPEC}`, { path: 'log.entries' })
-      yield harEntry(raw, i, rel, redactor, personal)
-      i++
+  function* drain(): Generator<TrafficEntry> {
+    for (const { raw, index } of har.ready.splice(0)) {
+      if (opts.signal?.aborted) return
+      yield harEntry(raw, index, rel, redactor, personal)
+      yielded++
     }
-    return i
   }
 }
 
@@ -134,18 +391,13 @@ export async function readHar(file: string, redactor: Redactor, personal: Person
 }
 
 /** A HAR that yielded no entry: says what it lacks ("log", "entries" as a list); an empty list is the caller's to report. */
-function explainEmpty(file: string, rel: string, size: number): void {
-  if (size > SMALL) return
+function explainEmpty(har: HarBuilder, rel: string): void {
   const fail = (path: string, what: string): never => {
     throw new HarnessError('DW_HAR_INVALID', `${rel}: ${path} ${what} ${SPEC}`, { file: rel, path })
   }
-  const log = (JSON.parse(readFileSync(file, 'utf8')) as { log?: { entries?: unknown } } | null)?.log
-  if (!log || typeof log !== 'object') fail('log', 'is missing: this is not a HAR file')
-  if (!Array.isArray(log!.entries)) fail('log.entries', 'must be a list of entries')
+  if (har.rootKind !== 'object' || har.logKind !== 'object') fail('log', 'is missing: this is not a HAR file')
+  if (har.entriesKind !== 'list') fail('log.entries', 'must be a list of entries')
 }
-
-/** Not base64 (nor base64url): what Buffer.from would silently skip. */
-const NOT_BASE64 = /[^A-Za-z0-9+/=_\-\s]/
 
 /** One HAR entry, checked, as a redacted TrafficEntry; a malformed one fails naming the entry, the JSON path and what is wrong. */
 function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, personal: PersonalDataRedactor): TrafficEntry {
@@ -163,16 +415,20 @@ function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, pers
   if (!e.response.content || typeof e.response.content !== 'object') fail(`${at}.response.content`, 'is missing')
   const c = e.response.content
   if (c.encoding !== undefined && c.encoding !== 'base64') fail(`${at}.response.content.encoding`, `is "${c.encoding}"; only base64 (or none) is defined`)
-  if (c.text !== undefined && c.text !== null && typeof c.text !== 'string') fail(`${at}.response.content.text`, 'must be text')
+  if (c.text !== undefined && c.text !== null && !(c.text instanceof CapturedText)) fail(`${at}.response.content.text`, 'must be text')
   if (c.mimeType !== undefined && typeof c.mimeType !== 'string') fail(`${at}.response.content.mimeType`, 'must be text')
-  if (c.encoding === 'base64' && typeof c.text === 'string' && NOT_BASE64.test(c.text)) fail(`${at}.response.content.text`, 'is not base64, though content.encoding says it is')
-  if (e.request.postData?.text !== undefined && typeof e.request.postData.text !== 'string') fail(`${at}.request.postData.text`, 'must be text')
+  const captured = c.text instanceof CapturedText ? c.text : undefined
+  const body = captured && (c.encoding === 'base64' ? captured.base64() : captured.text())
+  if (captured && !body) fail(`${at}.response.content.text`, 'is not base64, though content.encoding says it is')
+  const post = e.request.postData?.text
+  if (post !== undefined && !(post instanceof CapturedText)) fail(`${at}.request.postData.text`, 'must be text')
   for (const [path, v] of [['time', e.time], ['response.content.size', c.size], ['request.bodySize', e.request.bodySize]] as const) {
     if (v !== undefined && v !== null && typeof v !== 'number') fail(`${at}.${path}`, 'must be a number')
   }
-  const { observation, hasBody } = toObservation(e, i + 1)
-  // Only attribution reads the whole request body, but it sits next to what is written: secrets out here too.
-  const requestBody = typeof e.request.postData?.text === 'string' ? redactor.text(e.request.postData.text) : undefined
+  const request = post?.text()
+  const { observation, hasBody } = toObservation(e, i + 1, body, request)
+  // Only attribution reads the request body, but it sits next to what is written: secrets out here too.
+  const requestBody = request ? keptText(redactor.text(request.window.toString('utf8')), request.truncated) : undefined
   if (e.response.status === 0) {
     // Browsers record aborted, blocked or failed requests with status 0: there was no response to judge.
     delete observation.response
@@ -182,9 +438,24 @@ function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, pers
     ...observation,
     // Redact the whole body, then cut the excerpt: a token cut in half at the boundary would slip past the pattern.
     request: { ...observation.request, url: redactor.url(observation.request.url), headers: redactor.headers(observation.request.headers), ...(requestBody ? { bodyExcerpt: requestBody.slice(0, 500) } : {}) },
-    ...(observation.response ? { response: { ...observation.response, rawHeaders: redactor.headers(observation.response.rawHeaders), body: redactBody(observation.response.body, redactor) } } : {}),
+    ...(observation.response ? { response: cutToCap({ ...observation.response, rawHeaders: redactor.headers(observation.response.rawHeaders), body: redactBody(observation.response.body, redactor) }) } : {}),
   }
   return { source: `${rel} entry ${i + 1}`, observation: redactPersonal(safe, personal), hasBody, ...(requestBody !== undefined ? { requestBody } : {}) }
+}
+
+/** A body's kept text: whole, or (past the cap) the redacted window cut to the cap on a character boundary. */
+function keptText(text: string, truncated: boolean): string {
+  if (!truncated) return text
+  const bytes = Buffer.from(text, 'utf8')
+  if (bytes.length <= KEPT_BODY_BYTES) return text
+  let end = KEPT_BODY_BYTES
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--
+  return bytes.toString('utf8', 0, end)
+}
+
+/** A response whose body passed the cap: its redacted text cut to the cap (see keptText). */
+function cutToCap(r: NonNullable<Observation['response']>): NonNullable<Observation['response']> {
+  return r.body.truncated && r.body.text !== undefined ? { ...r, body: { ...r.body, text: keptText(r.body.text, true) } } : r
 }
 
 function redactBody(b: ObservedBody, redactor: Redactor): ObservedBody {
@@ -196,18 +467,19 @@ function headersOf(list: HarHeader[]): RawHeader[] {
   return list.filter((h) => typeof h?.name === 'string' && !h.name.startsWith(':')).map((h) => [h.name, String(h.value ?? '')])
 }
 
-function toObservation(e: HarEntry, entry: number): { observation: Observation; hasBody: boolean } {
+function toObservation(e: HarEntry, entry: number, read: BodyReading | undefined, request: BodyReading | undefined): { observation: Observation; hasBody: boolean } {
   const reqHeaders = headersOf(e.request.headers)
   const rawHeaders = headersOf(e.response.headers)
   const header = (name: string) => rawHeaders.find(([n]) => n.toLowerCase() === name)?.[1]
   const c = e.response.content
-  const hasBody = typeof c.text === 'string'
-  const bytes = hasBody ? Buffer.from(c.text!, c.encoding === 'base64' ? 'base64' : 'utf8') : Buffer.alloc(0)
+  const hasBody = read !== undefined
   const mime = c.mimeType ?? header('content-type') ?? ''
   const textual = TEXTUAL.test(mime) || (!c.encoding && hasBody)
-  const text = textual && hasBody ? bytes.toString('utf8') : undefined
-  const { json, jsonError } = text !== undefined && text.length > 0 && (/json|javascript/i.test(mime) || /^\s*[[{]/.test(text)) ? parseJsonBody(text) : {}
-  const size = hasBody ? bytes.length : Math.max(0, c.size ?? 0)
+  // The window: the whole text when it is under the cap; cut to the cap after redaction (redactBody) when not.
+  const text = textual && read ? read.window.toString('utf8') : undefined
+  const looksJson = text !== undefined && text.length > 0 && (/json|javascript/i.test(mime) || /^\s*[[{]/.test(text))
+  const { json, jsonError } = !looksJson ? {} : read!.truncated ? { jsonError: `body is ${read!.size} bytes; only the first ${KEPT_BODY_BYTES} were kept, so it was not parsed` } : parseJsonBody(text)
+  const size = read ? read.size : Math.max(0, c.size ?? 0)
   const declared = header('content-length')
   const te = header('transfer-encoding')
   const version = (e.response.httpVersion ?? '').replace(/^HTTP\//i, '').toLowerCase()
@@ -216,14 +488,13 @@ function toObservation(e: HarEntry, entry: number): { observation: Observation; 
   const kind: FramingKind = te && /chunked/i.test(te) ? 'chunked' : declared !== undefined ? 'content-length' : size === 0 ? 'none' : h2 ? 'chunked' : 'close-delimited'
   const body: ObservedBody = {
     size,
-    sha256: hasBody ? createHash('sha256').update(bytes).digest('hex') : '',
-    keptBytes: hasBody ? bytes.length : 0,
-    truncated: !hasBody && size > 0,
+    sha256: read ? read.sha256 : '',
+    keptBytes: read ? Math.min(read.size, KEPT_BODY_BYTES) : 0,
+    truncated: read ? read.truncated : size > 0,
     ...(text !== undefined ? { text } : {}),
     ...(json !== undefined ? { json } : {}),
     ...(jsonError !== undefined ? { jsonError } : {}),
   }
-  const postText = e.request.postData?.text
   const observation: Observation = {
     contract: '',
     sample: entry,
@@ -232,8 +503,7 @@ function toObservation(e: HarEntry, entry: number): { observation: Observation; 
       method: e.request.method.toUpperCase(),
       url: e.request.url,
       headers: reqHeaders,
-      bodySize: Math.max(0, e.request.bodySize ?? (postText ? Buffer.byteLength(postText) : 0)),
-      ...(postText ? { bodyExcerpt: postText } : {}),
+      bodySize: Math.max(0, e.request.bodySize ?? request?.size ?? 0),
       tokenSent: reqHeaders.some(([n, v]) => n.toLowerCase() === 'authorization' && /^bearer\s/i.test(v)) || /[?&]access_token=/.test(e.request.url),
     },
     response: {

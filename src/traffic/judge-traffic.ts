@@ -22,6 +22,7 @@ import { outcomeOf, summarize, type ContractResult, type Report } from '../repor
 import type { Redactor } from '../transport/redact.ts'
 import { attribute, learn, legacyOverride, mediaForDownload, type TrafficState } from './attribute.ts'
 import type { TrafficEntry } from './entry.ts'
+import { Breather } from './breather.ts'
 import { IdentityBudget, IncrementalJudge, keptSample } from './incremental-judge.ts'
 
 /** What judging traffic needs. */
@@ -355,7 +356,10 @@ export class TrafficJudge {
     await this.work
     const findings: Finding[] = []
     const byId = new Map<string, { exp: Expectation; entries: number; usable: number; failed: boolean }>()
+    // Each verdict is promise callbacks only: a turn of the event loop between them lets Ctrl-C in.
+    const breather = new Breather()
     for (const g of this.groups.values()) {
+      await breather.breathe()
       const v = await this.judgeGroup(g)
       findings.push(...v.findings)
       const r = byId.get(g.exp.id) ?? { exp: g.exp, entries: 0, usable: 0, failed: false }
@@ -365,6 +369,7 @@ export class TrafficJudge {
       byId.set(g.exp.id, r)
     }
     for (const g of this.ambiguous.values()) {
+      await breather.breathe()
       findings.push(unattributed(g.method, g.candidates, firstOf(g.first, g.entries)))
       for (const hasBody of [true, false]) {
         const judges = g.judges.get(hasBody)

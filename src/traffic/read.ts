@@ -2,7 +2,8 @@
  * Captured traffic from whatever a team has: a HAR 1.2 file (browsers, mitmproxy, Charles), a VCR
  * cassette (Ruby VCR or Python vcrpy, how most SDKs keep Meta's answers in their tests), or a
  * directory of driftwatch recordings. The format is told from the content, not the extension.
- * A HAR is streamed (any size, flat memory); a cassette is read whole, up to MAX_CASSETTE_BYTES.
+ * A HAR is streamed (any size, flat memory); a cassette is read whole, up to MAX_CASSETTE_BYTES, in
+ * a worker thread when it is large (read-cassette.ts), so that a signal is seen while its YAML parses.
  */
 import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs'
 import { relative, resolve } from 'node:path'
@@ -11,7 +12,7 @@ import type { ContractPack } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { loadRecordings, type Recording } from '../recordings/store.ts'
-import { Redactor } from '../transport/redact.ts'
+import { Redactor, type RedactorOptions } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
 import { streamHar, type StreamOptions } from './har.ts'
 
@@ -53,8 +54,13 @@ async function* listed(entries: readonly TrafficEntry[], signal: AbortSignal | u
   }
 }
 
+/** How traffic is streamed: a HAR's options, and what the redactor was made from (a large cassette's worker makes its own). */
+export interface TrafficStreamOptions extends StreamOptions {
+  redactorOptions?: RedactorOptions
+}
+
 /** Opens a HAR, a cassette or a recordings directory as a stream of entries: a HAR is read as it is judged, the others whole. */
-export async function streamTraffic(input: string, redactor: Redactor, personal: PersonalDataRedactor, cwd: string, opts: StreamOptions = {}): Promise<TrafficStream> {
+export async function streamTraffic(input: string, redactor: Redactor, personal: PersonalDataRedactor, cwd: string, opts: TrafficStreamOptions = {}): Promise<TrafficStream> {
   const rel = relative(cwd, input) || input
   let stat: Stats
   try {
@@ -76,8 +82,8 @@ export async function streamTraffic(input: string, redactor: Redactor, personal:
     throw new HarnessError('DW_CASSETTE_TOO_LARGE', `${rel} is ${(stat.size / 1024 / 1024).toFixed(0)} MB; cassettes are read whole and at most ${MAX_CASSETTE_BYTES / 1024 / 1024} MB are taken. Split it into smaller cassettes (one per test, as VCR records them), or capture the traffic as a HAR, which is read as a stream at any size.`, { file: rel, bytes: stat.size })
   }
   // Loaded on demand: most runs read HARs or recordings.
-  const { readCassette } = await import('./vcr.ts')
-  const entries = readCassette(input, redactor, personal, cwd)
+  const { readCassetteResponsive } = await import('./read-cassette.ts')
+  const entries = await readCassetteResponsive(input, redactor, personal, { size: stat.size, cwd, ...(opts.redactorOptions ? { redactorOptions: opts.redactorOptions } : {}), ...(opts.signal ? { signal: opts.signal } : {}) })
   if (opts.progress) opts.progress.bytesRead = stat.size
   return { kind: 'cassette', entries: listed(entries, opts.signal) }
 }
@@ -118,8 +124,9 @@ export async function openTrafficStream(opts: OpenTrafficOptions): Promise<Opene
   const input = resolve(opts.cwd, opts.input)
   const rel = relative(opts.cwd, input) || input
   const pack = loadContracts(opts.contractsDir, { cwd: opts.cwd })
-  const redactor = new Redactor({ secrets: [opts.env.WHATSAPP_ACCESS_TOKEN], personal: [opts.env.WHATSAPP_TEST_RECIPIENT] })
-  const { kind, entries } = await streamTraffic(input, redactor, new PersonalDataRedactor(), opts.cwd, opts)
+  const redactorOptions = { secrets: [opts.env.WHATSAPP_ACCESS_TOKEN], personal: [opts.env.WHATSAPP_TEST_RECIPIENT] }
+  const redactor = new Redactor(redactorOptions)
+  const { kind, entries } = await streamTraffic(input, redactor, new PersonalDataRedactor(), opts.cwd, { ...opts, redactorOptions })
   return { rel, pack, redactor, kind, entries }
 }
 

@@ -21,6 +21,7 @@ import { trafficState } from '../traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
 import type { TrafficEntry } from '../traffic/entry.ts'
 import { openTrafficStream } from '../traffic/read.ts'
+import { Breather } from '../traffic/breather.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { assertWritable } from '../preflight.ts'
 import { writeReports } from '../write-reports.ts'
@@ -64,6 +65,8 @@ export interface VerifyOptions {
 
 /** Entries the origin is told from, before judging starts (golden recordings are chosen by it). */
 const ORIGIN_SAMPLE = 1000
+/** ...or fewer, when their kept bodies reach this many characters: entries with 1 MB bodies are not held by the thousand. */
+const ORIGIN_SAMPLE_CHARS = 64 * 1024 * 1024
 /** Entries placed between waits for their judging: bounds the entries held while they wait. */
 const SETTLE_EVERY = 8
 
@@ -87,15 +90,20 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   const { rel, pack, redactor, kind, entries } = await openTrafficStream({ ...opts, cwd, progress, ...(opts.signal ? { signal: opts.signal } : {}) })
   const it = entries[Symbol.asyncIterator]()
   const t0 = performance.now()
+  // Judging runs as promise callbacks between reads: a turn of the event loop now and then lets Ctrl-C in.
+  const breather = new Breather()
 
   // The origin is told from the first entries, read before judging starts: the report and the history name it, and
   // yesterday's traffic (record --from) is the golden of today's: only recordings of the same origin, never the simulator's.
   const wantsGolden = kind !== 'recordings' && opts.recordingsDir !== undefined && existsSync(resolve(cwd, opts.recordingsDir))
   const head: TrafficEntry[] = []
-  while (head.length < ORIGIN_SAMPLE && !opts.signal?.aborted) {
+  let held = 0
+  while (head.length < ORIGIN_SAMPLE && held < ORIGIN_SAMPLE_CHARS && !opts.signal?.aborted) {
     const r = await it.next()
     if (r.done) break
     head.push(r.value)
+    held += (r.value.observation.response?.body.text?.length ?? 0) + (r.value.requestBody?.length ?? 0)
+    await breather.breathe()
   }
   const origin = originOf(head.map((e) => e.observation.request.url))
   const recordings = origin && wantsGolden ? chooseGolden(loadRecordings(resolve(cwd, opts.recordingsDir!), cwd), origin) : undefined
@@ -119,9 +127,13 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
     const n = traffic.counts.entries
     if (n % SETTLE_EVERY === 0) await traffic.settled()
     if (n % every === 0) tell(false)
+    await breather.breathe()
   }
   try {
-    for (const e of head.splice(0)) await place(e)
+    for (const e of head.splice(0)) {
+      await place(e)
+      if (opts.signal?.aborted) break
+    }
     for (let r = await it.next(); !r.done; r = await it.next()) {
       await place(r.value)
       if (opts.signal?.aborted) break

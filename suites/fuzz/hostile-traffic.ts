@@ -1,9 +1,10 @@
 /**
  * Malformed captures for `verify`: HAR files and VCR cassettes (and recordings directories) mutated
  * at random from real fixtures. Structured mutations (a field of the wrong type, a broken URL, a
- * body nested 50,000 levels deep, bad base64, binary text) and textual ones (truncation, stray
- * bytes, YAML anchor bombs, deep flow collections), so both the parsers and everything after them
- * meet hostile input.
+ * body nested 50,000 levels deep, bad base64, binary text), the HAR's own structure nested far past
+ * 256 levels (up to 400,000), strings of megabytes (a header, a URL, a body, base64 of up to 16 MB,
+ * one the file ends inside), and textual ones (truncation, stray bytes, YAML anchor bombs, deep flow
+ * collections), so both the parsers and everything after them meet hostile input.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -15,6 +16,25 @@ const ROOT = join(import.meta.dirname, '..', '..')
 
 /** Deep values cannot be built with JSON.stringify: a marker is spliced with the raw text afterwards. */
 const DEEP_MARK = '@@DEEP@@'
+
+/** Where the HAR's own structure goes deep (not a body string): replaced by raw nesting after JSON.stringify. */
+const NEST_MARK = '@@NEST@@'
+/** Where a string of megabytes goes: replaced after JSON.stringify, so the generator never builds the value twice. */
+const LONG_MARK = '@@LONG@@'
+/** Where the file ends inside a string of megabytes. */
+const CUT_MARK = '@@CUT@@'
+
+/** Raw JSON nested `depth` levels, arrays or objects. */
+function nesting(rng: Rng, depth: number): string {
+  return rng.chance(0.5) ? `${'['.repeat(depth)}0${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}`
+}
+
+/** The text of a JSON string of megabytes: plain, escaped binary, or base64 (for a base64 body). */
+function longString(rng: Rng, base64: boolean): string {
+  const mb = rng.int(1, base64 ? 16 : 4)
+  if (base64) return JSON.stringify(rng.bytes(1024).toString('base64').repeat(mb * 768))
+  return JSON.stringify(rng.pick(['x', 'é', '\u0000', 'QUJD', rng.bytes(64).toString('latin1')]).repeat(mb * 1024 * 64).slice(0, mb * 1024 * 1024))
+}
 
 /** URLs a broken exporter or a hand-edited capture may hold. */
 export const BAD_URLS = [
@@ -100,6 +120,10 @@ const HAR_MUTATIONS: Mutation<HarDoc>[] = [
   { name: 'invalid JSON in a JSON body', apply: (rng, doc) => { const e = entryOf(rng, doc); if (e?.response?.content) e.response.content.text = rng.pick(['{"id":', '{"a":1}{', '[', 'null', '"str"', '{"__proto__":{"polluted":1}}']) } },
   { name: 'a weird status', apply: (rng, doc) => { const e = entryOf(rng, doc); if (e?.response) e.response.status = rng.pick([0, -1, 99, 600, 999, 1e10, 200.5, NaN]) } },
   { name: 'odd headers', apply: (rng, doc) => { const e = entryOf(rng, doc); if (e?.response) e.response.headers = rng.pick<unknown>([[{ name: '', value: '' }], [{ name: 'Content-Length', value: '-1' }, { name: 'Transfer-Encoding', value: 'chunked, gzip' }], [{ name: 'Content-Type', value: 'application/json; charset=ebcdic' }], [{ name: 1, value: null }], [{ name: 'X', value: 'x'.repeat(200_000) }], [null]]) } },
+  { name: 'structure nested far past 256 levels', apply: (rng, doc) => { const e = entryOf(rng, doc); if (e) { const where = rng.pick(['request', 'response', 'content', 'entry', '_extra', 'headers']); if (where === 'content' && e.response?.content) e.response.content.text = NEST_MARK; else if (where === 'headers' && Array.isArray(e.request?.headers)) e.request.headers.push({ name: 'X-Deep', value: NEST_MARK }); else if (where === 'entry') doc.log.entries[doc.log.entries.indexOf(e)] = NEST_MARK as never; else e[where] = NEST_MARK } } },
+  { name: 'a string of megabytes', apply: (rng, doc) => { const e = entryOf(rng, doc); if (!e?.request) return; const where = rng.pick(['url', 'header', 'postData', 'content', 'comment']); if (where === 'url') e.request.url = LONG_MARK; else if (where === 'header' && Array.isArray(e.response?.headers)) e.response.headers.push({ name: 'X-Long', value: LONG_MARK }); else if (where === 'postData') e.request.postData = { mimeType: 'application/json', text: LONG_MARK }; else if (where === 'content' && e.response?.content) Object.assign(e.response.content, { text: LONG_MARK, encoding: undefined }); else e.comment = LONG_MARK } },
+  { name: 'a huge base64 body', apply: (rng, doc) => { const e = entryOf(rng, doc); if (e?.response?.content) Object.assign(e.response.content, { encoding: 'base64', mimeType: rng.pick(['image/png', 'application/json', 'video/mp4']), text: `${LONG_MARK}64` }) } },
+  { name: 'the file ends inside a string of megabytes', apply: (rng, doc) => { const e = entryOf(rng, doc); if (e?.response?.content) e.response.content.text = CUT_MARK } },
   { name: 'entries duplicated', apply: (rng, doc) => { const e = entryOf(rng, doc); if (e) for (let i = 0; i < 50; i++) doc.log.entries.push(e) } },
   { name: 'a weird method', apply: (rng, doc) => { const e = entryOf(rng, doc); if (e?.request) e.request.method = rng.pick(['', 'get', 'PROPFIND', 'G E T', '\u0000', 'CONNECT']) } },
 ]
@@ -116,6 +140,12 @@ export function hostileHar(rng: Rng): { what: string; bytes: Buffer } {
     m.apply(rng, doc)
   }
   let text = JSON.stringify(doc, null, 1).replaceAll(JSON.stringify(DEEP_MARK), () => JSON.stringify(deepJson(rng.pick([300, 50_000]), 'mixed')))
+  text = text.replaceAll(JSON.stringify(NEST_MARK), () => nesting(rng, rng.int(257, rng.chance(0.5) ? 2_000 : 400_000)))
+  // One string of megabytes each (an entry duplicated 50 times holds the mark 51 times): the others are short.
+  text = text.replace(JSON.stringify(`${LONG_MARK}64`), () => longString(rng, true)).replace(JSON.stringify(LONG_MARK), () => longString(rng, false))
+  text = text.replaceAll(JSON.stringify(`${LONG_MARK}64`), '"QUJD"').replaceAll(JSON.stringify(LONG_MARK), '"long"')
+  const cut = text.indexOf(JSON.stringify(CUT_MARK))
+  if (cut >= 0) text = `${text.slice(0, cut)}${longString(rng, rng.chance(0.5)).slice(0, -1)}`
   // Also deep as raw structure rather than as a body string, now and then.
   if (rng.chance(0.1)) text = text.replace('"cache"', `"deep": ${deepJson(50_000)}, "cache"`)
   if (rng.chance(0.25)) {
@@ -161,6 +191,7 @@ const CASSETTE_MUTATIONS: Mutation<CassetteDoc>[] = [
   { name: 'bad base64', apply: (rng, doc) => { const i = interactionOf(rng, doc); if (i?.response) i.response.body = { encoding: 'ASCII-8BIT', base64_string: rng.pick(['!!!not base64', '====', 'QUJ', rng.bytes(300).toString('base64')]) } } },
   { name: 'binary text in a body', apply: (rng, doc) => { const i = interactionOf(rng, doc); if (i?.response) i.response.body = { encoding: 'UTF-8', string: rng.bytes(200).toString('latin1') } } },
   { name: 'a weird status', apply: (rng, doc) => { const i = interactionOf(rng, doc); if (i?.response) i.response.status = rng.pick<unknown>([{ code: 'abc' }, { code: -1 }, { code: 99999 }, 200, null, { code: 1.5 }]) } },
+  { name: 'a body of megabytes', apply: (rng, doc) => { const i = interactionOf(rng, doc); if (i?.response) i.response.body = rng.chance(0.5) ? { encoding: 'ASCII-8BIT', base64_string: rng.bytes(1024).toString('base64').repeat(rng.int(700, 3000)) } : { encoding: 'UTF-8', string: 'é{"'.repeat(rng.int(200_000, 700_000)) } } },
   { name: 'odd headers', apply: (rng, doc) => { const i = interactionOf(rng, doc); if (i?.response) i.response.headers = rng.pick<unknown>([{ 'Content-Length': ['-1'] }, { 'Content-Type': [null] }, { '': [''] }, ['not', 'a', 'map'], { X: [['nested']] }, { 'Content-Encoding': ['gzip'] }]) } },
 ]
 

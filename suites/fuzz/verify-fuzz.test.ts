@@ -1,7 +1,9 @@
 /**
  * `driftwatch verify` on hostile captures: HARs and VCR cassettes (and recordings directories,
  * which `check` also reads as its golden) mutated at random from real fixtures (truncated, wrong
- * types, bodies nested 50,000 deep, bad base64, broken URLs, binary bodies, YAML bombs). Each ends
+ * types, bodies nested 50,000 deep, the HAR's structure nested up to 400,000 deep, strings and
+ * base64 bodies of megabytes, a file ending inside one, bad base64, broken URLs, binary bodies,
+ * YAML bombs). Each ends
  * with a report and an honest exit code, or a DW_ error naming what is wrong: never an internal
  * error, never a stack trace. Seeded: a failure prints the seed, and DRIFTWATCH_FUZZ_SEED replays it.
  */

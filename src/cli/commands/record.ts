@@ -66,8 +66,12 @@ async function recordFrom(from: string, recordingsDir: string, v: Values, io: Cl
   if (probing.length) throw new HarnessError('DW_USAGE', `--from records captured traffic and sends nothing: ${probing.map((k) => `--${k}`).join(', ')} ${probing.length === 1 ? 'does' : 'do'} not apply (see driftwatch help record)`)
   const t0 = Date.now()
   const { runRecordFromTraffic } = await import('../../record.ts')
-  const r = await runRecordFromTraffic({ input: from, contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts, recordingsDir, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), env: io.env, cwd: io.cwd })
+  const r = await runRecordFromTraffic({ input: from, contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts, recordingsDir, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), env: io.env, cwd: io.cwd, ...(io.interrupt ? { signal: io.interrupt } : {}) })
   const c = r.counts
+  if (r.report.outcome === 'interrupted') {
+    io.stderr(`Interrupted after ${c.entries} exchanges: nothing recorded (a capture cut short is no baseline); the recordings in ${relative(io.cwd, recordingsDir) || '.'} are as they were.`)
+    return 130
+  }
   const written = r.files.filter((f) => f.status === 'written')
   const where = relative(io.cwd, recordingsDir) || '.'
   if (!v.quiet) for (const f of r.report.findings.filter((x) => x.check === 'attribution')) io.stderr(r.redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}: not recorded`)))

@@ -1,0 +1,343 @@
+/**
+ * The streaming JSON scanner that reads HARs is hostile-input code written by hand (see its header
+ * for why), so it is held to JSON.parse: on random documents, valid and broken, cut into random
+ * chunks (1 byte to 64 KB, so every escape, UTF-8 sequence, number and literal is split somewhere),
+ * it must accept exactly what JSON.parse accepts and rebuild exactly the value JSON.parse builds;
+ * bodies read as bytes must be exactly Buffer.from(JSON.parse(...)). Nesting past its limit is a
+ * depth error, never a stack overflow. A body's base64 reading must equal Buffer.from(text, 'base64').
+ * Seeded: a failure prints the seed, and DRIFTWATCH_FUZZ_SEED replays it.
+ */
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { jsonDepth } from '../../src/json.ts'
+import { CapturedText, KEPT_BODY_BYTES } from '../../src/traffic/captured-text.ts'
+import { BYTES, JsonScanner, ScanError, SKIP, TEXT, type ScanHandler, type StringMode } from '../../src/traffic/json-scanner.ts'
+import { fuzzSeed, Rng } from './seed.ts'
+
+const SEED = fuzzSeed()
+
+/** Rebuilds the value from the scanner's events; strings as text, or (bytes) as UTF-8 bytes checked separately. */
+class Builder implements ScanHandler {
+  readonly stack: { value: Record<string, unknown> | unknown[]; key?: string }[] = []
+  root: unknown
+  done = false
+  private text = ''
+  private bytes: Buffer[] = []
+  /** Every string read as bytes, in document order. */
+  readonly byteStrings: Buffer[] = []
+  constructor(private readonly mode: StringMode) {}
+
+  private put(v: unknown): void {
+    const top = this.stack.at(-1)
+    if (!top) {
+      this.root = v
+      this.done = true
+    } else if (Array.isArray(top.value)) top.value.push(v)
+    else Object.defineProperty(top.value, top.key!, { value: v, enumerable: true, writable: true, configurable: true })
+  }
+
+  open(array: boolean): void {
+    const value = array ? [] : {}
+    this.put(value)
+    this.done = false
+    this.stack.push({ value })
+  }
+  close(): void {
+    this.stack.pop()
+    if (this.stack.length === 0) this.done = true
+  }
+  key(name: string): void {
+    this.stack.at(-1)!.key = name
+  }
+  stringStart(): StringMode {
+    this.text = ''
+    this.bytes = []
+    return this.mode
+  }
+  raw(buf: Buffer, start: number, end: number): boolean {
+    if (this.mode === BYTES) {
+      const b = buf.subarray(start, end)
+      // As the file's text reads invalid UTF-8: U+FFFD.
+      this.bytes.push(Buffer.from(b.toString('utf8')))
+    } else this.text += buf.toString('utf8', start, end)
+    return true
+  }
+  decoded(text: string): boolean {
+    this.text += text
+    return true
+  }
+  decodedBytes(bytes: Buffer): boolean {
+    this.bytes.push(Buffer.from(bytes.toString('utf8')))
+    return true
+  }
+  stringEnd(): void {
+    if (this.mode === BYTES) {
+      const all = Buffer.concat(this.bytes)
+      this.byteStrings.push(all)
+      this.put({ utf8: all.toString('hex') })
+    } else this.put(this.text)
+  }
+  scalar(value: number | boolean | null): void {
+    this.put(value)
+  }
+}
+
+/** Scans `bytes` in chunks of the given sizes; the value, or the error. */
+function scan(bytes: Buffer, sizes: (i: number) => number, mode: StringMode = TEXT, maxDepth = 10_000): { value?: unknown; error?: ScanError; builder: Builder } {
+  const builder = new Builder(mode)
+  const scanner = new JsonScanner(builder, { maxDepth, maxKey: 1e9 })
+  try {
+    let at = 0
+    for (let i = 0; at < bytes.length; i++) {
+      const n = Math.max(1, sizes(i))
+      scanner.write(bytes.subarray(at, at + n))
+      at += n
+    }
+    scanner.end()
+    return { value: builder.root, builder }
+  } catch (err) {
+    if (err instanceof ScanError) return { error: err, builder }
+    throw err
+  }
+}
+
+/** What JSON.parse makes of the same bytes (read as a file is: UTF-8, a BOM skipped). */
+function reference(bytes: Buffer): { value?: unknown; error?: string } {
+  let text = bytes.toString('utf8')
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+  try {
+    return { value: JSON.parse(text) }
+  } catch (err) {
+    return { error: (err as Error).message }
+  }
+}
+
+/** The value with every string as `{ utf8: hex }`, as a BYTES Builder rebuilds it. */
+function stringsAsBytes(v: unknown): unknown {
+  if (typeof v === 'string') return { utf8: Buffer.from(v).toString('hex') }
+  if (Array.isArray(v)) return v.map(stringsAsBytes)
+  if (v && typeof v === 'object') {
+    const out = {}
+    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: stringsAsBytes(x), enumerable: true, writable: true, configurable: true })
+    return out
+  }
+  return v
+}
+
+const STRING_PARTS = ['a', 'Z', ' ', 'é', '€', '😀', '\u0000', '\u001f', '"', '\\', '/', '\n', '\t', '\u2028', '\ud800', '\udc00', '\ud83d', '\ude00', 'ĀĀ', '\u007f', 'QUJD', '==']
+
+function randomString(rng: Rng): string {
+  let s = ''
+  const n = rng.chance(0.1) ? rng.int(0, 3000) : rng.int(0, 12)
+  for (let i = 0; i < n; i++) s += rng.pick(STRING_PARTS)
+  return s
+}
+
+function randomNumber(rng: Rng): string {
+  switch (rng.int(0, 5)) {
+    case 0:
+      return String(rng.int(-1000, 1000))
+    case 1:
+      return String((rng.next() - 0.5) * 10 ** rng.int(-300, 300))
+    case 2:
+      return `${rng.pick(['', '-'])}${rng.int(0, 9)}.${'7'.repeat(rng.int(1, 40))}e${rng.pick(['', '+', '-'])}${rng.int(0, 400)}`
+    case 3:
+      // Longer than the scanner keeps verbatim: its value is worked out from the digits counted.
+      return `${rng.pick(['', '-'])}${rng.int(1, 9)}${'3'.repeat(rng.int(400, 1200))}${rng.chance(0.5) ? `.${'9'.repeat(rng.int(1, 900))}` : ''}${rng.chance(0.5) ? `e-${rng.int(0, 1500)}` : ''}`
+    case 4:
+      return `0.${'0'.repeat(rng.int(0, 1000))}1${rng.chance(0.5) ? `E${'0'.repeat(rng.int(0, 600))}${rng.int(0, 9)}` : ''}`
+    default:
+      return rng.pick(['0', '-0', '0e0', '1E+2', '-0.0', '1e999', '-1e-999'])
+  }
+}
+
+/** A JSON text of a random value, with random whitespace and random escaping. */
+function randomJson(rng: Rng, depth = 0): string {
+  const ws = () => (rng.chance(0.2) ? rng.pick([' ', '\n', '\t', '\r\n  ']) : '')
+  const str = (s: string) => {
+    // Escapes JSON.stringify does not write, now and then: \/ and \uXXXX (either case) for ordinary characters.
+    const escapeMore = rng.chance(0.3)
+    let out = '"'
+    for (const c of s) {
+      if (escapeMore && /[a-z/]/.test(c) && rng.chance(0.3)) out += c === '/' ? '\\/' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+      else out += JSON.stringify(c).slice(1, -1).replace(/\\u00([0-9a-f]{2})/g, (m, h: string) => (escapeMore ? `\\u00${h.toUpperCase()}` : m))
+    }
+    return `${out}"`
+  }
+  const kind = depth > 6 ? rng.int(0, 3) : rng.int(0, 5)
+  switch (kind) {
+    case 0:
+      return str(randomString(rng))
+    case 1:
+      return randomNumber(rng)
+    case 2:
+      return rng.pick(['true', 'false', 'null'])
+    case 3:
+      return `"${'x'.repeat(rng.int(0, 5))}"`
+    case 4: {
+      const items = Array.from({ length: rng.int(0, 5) }, () => `${ws()}${randomJson(rng, depth + 1)}${ws()}`)
+      return `[${items.join(',')}${items.length ? '' : ws()}]`
+    }
+    default: {
+      const keys = Array.from({ length: rng.int(0, 5) }, () => `${ws()}${str(rng.chance(0.1) ? '__proto__' : randomString(rng))}${ws()}:${ws()}${randomJson(rng, depth + 1)}${ws()}`)
+      return `{${keys.join(',')}${keys.length ? '' : ws()}}`
+    }
+  }
+}
+
+/** One broken byte: removed, doubled, replaced by a syntax character or by a random byte; or the text cut short. */
+function mutate(rng: Rng, bytes: Buffer): Buffer {
+  if (bytes.length === 0) return Buffer.from(rng.pick(['', ' ', '{', '"']))
+  const at = rng.int(0, bytes.length - 1)
+  switch (rng.int(0, 4)) {
+    case 0:
+      return Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1)])
+    case 1:
+      return Buffer.concat([bytes.subarray(0, at), bytes.subarray(at, at + 1), bytes.subarray(at)])
+    case 2:
+      return Buffer.concat([bytes.subarray(0, at), Buffer.from(rng.pick(['"', '\\', ',', ':', '[', ']', '{', '}', '-', '.', 'e', '0', 'u', '\u0001', ' ', 'x'])), bytes.subarray(at + 1)])
+    case 3:
+      return Buffer.concat([bytes.subarray(0, at), Buffer.from([rng.int(0, 255)]), bytes.subarray(at + 1)])
+    default:
+      return bytes.subarray(0, at)
+  }
+}
+
+const chunking = (rng: Rng) => {
+  const kind = rng.int(0, 3)
+  return (_i: number) => (kind === 0 ? 1 : kind === 1 ? rng.int(1, 7) : kind === 2 ? rng.int(1, 300) : 64 * 1024)
+}
+
+describe(`the JSON scanner agrees with JSON.parse (seed ${SEED})`, () => {
+  it('on 1,500 valid documents, in random chunks: the same value, and bodies as the same bytes', () => {
+    const rng = new Rng(SEED).fork('valid')
+    for (let i = 0; i < 1500; i++) {
+      const r = rng.fork(i)
+      const text = randomJson(r)
+      const bytes = Buffer.from(text)
+      const want = reference(bytes)
+      const got = scan(bytes, chunking(r))
+      expect.soft(got.error?.message, `case ${i} (replay with DRIFTWATCH_FUZZ_SEED=${SEED}): ${text.slice(0, 300)}`).toBeUndefined()
+      expect.soft(got.value, `case ${i}: ${text.slice(0, 300)}`).toEqual(want.value)
+      // As bytes: each string is what Buffer.from writes for JSON.parse's string (a lone surrogate as U+FFFD).
+      const asBytes = scan(bytes, chunking(r), BYTES)
+      expect.soft(asBytes.value, `case ${i} as bytes: ${text.slice(0, 300)}`).toEqual(stringsAsBytes(want.value))
+    }
+  })
+
+  it('on 3,000 broken documents: refused exactly when JSON.parse refuses, with a ScanError and a byte offset', () => {
+    const rng = new Rng(SEED).fork('broken')
+    let refused = 0
+    for (let i = 0; i < 3000; i++) {
+      const r = rng.fork(i)
+      let bytes: Buffer = Buffer.from(randomJson(r))
+      for (let k = r.int(1, 3); k > 0; k--) bytes = mutate(r, bytes)
+      const want = reference(bytes)
+      const got = scan(bytes, chunking(r), r.pick([TEXT, BYTES, SKIP]))
+      const what = `case ${i} (replay with DRIFTWATCH_FUZZ_SEED=${SEED}): ${JSON.stringify(bytes.toString('latin1').slice(0, 300))}`
+      expect.soft(got.error === undefined, `${what}: JSON.parse says ${want.error ?? 'valid'}, the scanner ${got.error?.message ?? 'valid'}`).toBe(want.error === undefined)
+      if (got.error) {
+        refused++
+        expect.soft(got.error.byte).toBeGreaterThanOrEqual(0)
+        expect.soft(got.error.byte).toBeLessThanOrEqual(bytes.length)
+      } else if (got.value !== undefined && want.value !== undefined && r.chance(0.5)) expect.soft(scan(bytes, chunking(r)).value, what).toEqual(want.value)
+    }
+    // The mutations do break documents (the comparison is not vacuous).
+    expect(refused).toBeGreaterThan(1000)
+  })
+
+  it('refuses nesting past its limit at that depth, at any depth up to 400,000, without recursion', () => {
+    const rng = new Rng(SEED).fork('deep')
+    for (let i = 0; i < 40; i++) {
+      const depth = rng.int(1, rng.chance(0.5) ? 600 : 400_000)
+      const limit = rng.int(1, 300)
+      const open = Array.from({ length: depth }, () => rng.pick(['[', '{"k":'])).join('')
+      const close = [...open.matchAll(/\[|\{"k":/g)].map((m) => (m[0] === '[' ? ']' : '}')).reverse().join('')
+      const text = `${open}1${close}`
+      const got = scan(Buffer.from(text), () => rng.int(1, 70_000), SKIP, limit)
+      if (depth > limit) {
+        expect(got.error?.kind, `depth ${depth}, limit ${limit}`).toBe('depth')
+        // Refused where the limit is crossed, not after reading the rest.
+        expect(got.error!.byte).toBeLessThanOrEqual(open.length)
+      } else {
+        expect(got.error, `depth ${depth}, limit ${limit}`).toBeUndefined()
+        expect(jsonDepth(text)).toBe(depth)
+      }
+    }
+  })
+
+  it('reads a string of 64 MB in bounded pieces, never as one string, with its length and hash right', () => {
+    const piece = Buffer.from('0123456789abcdef\\n\\u00e9\\"'.repeat(4096))
+    const n = Math.ceil((64 * 1024 * 1024) / piece.length)
+    let longest = 0
+    let bytes = 0
+    const hash = createHash('sha256')
+    const h: ScanHandler = {
+      open() {},
+      close() {},
+      key() {},
+      scalar() {},
+      stringEnd() {},
+      stringStart: () => BYTES,
+      decoded: () => true,
+      raw: () => true,
+      decodedBytes(b) {
+        longest = Math.max(longest, b.length)
+        bytes += b.length
+        hash.update(b)
+        return true
+      },
+    }
+    const scanner = new JsonScanner(h, { maxDepth: 4 })
+    const want = createHash('sha256')
+    const decodedPiece = Buffer.from('0123456789abcdef\né"'.repeat(4096))
+    scanner.write(Buffer.from('["'))
+    for (let i = 0; i < n; i++) {
+      scanner.write(piece)
+      want.update(decodedPiece)
+    }
+    scanner.write(Buffer.from('"]'))
+    scanner.end()
+    expect(bytes).toBe(decodedPiece.length * n)
+    expect(hash.digest('hex')).toBe(want.digest('hex'))
+    expect(longest).toBeLessThanOrEqual(piece.length + 8)
+  })
+})
+
+describe(`a body's base64 reading agrees with Buffer.from(text, 'base64') (seed ${SEED})`, () => {
+  const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_'
+  it('on 2,000 texts of base64, padding anywhere, whitespace and base64url, streamed in random pieces', () => {
+    const rng = new Rng(SEED).fork('base64')
+    for (let i = 0; i < 2000; i++) {
+      const r = rng.fork(i)
+      let text = ''
+      for (let n = r.int(0, r.chance(0.1) ? 5000 : 40); n > 0; n--) text += r.chance(0.05) ? r.pick([' ', '\n', '\r\n', '\t', '=', '==']) : ALPHABET[r.int(0, ALPHABET.length - 1)]
+      const c = new CapturedText(true)
+      for (let at = 0; at < text.length; ) {
+        const n = r.int(1, 50)
+        const buf = Buffer.from(text.slice(at, at + n))
+        c.raw(buf, 0, buf.length, !/[^A-Za-z0-9+/=_-]/.test(buf.toString('latin1')))
+        at += n
+      }
+      const want = Buffer.from(text, 'base64')
+      const got = c.base64()!
+      expect.soft({ size: got.size, sha256: got.sha256 }, `case ${i} (replay with DRIFTWATCH_FUZZ_SEED=${SEED}): ${JSON.stringify(text.slice(0, 200))}`).toEqual({ size: want.length, sha256: createHash('sha256').update(want).digest('hex') })
+      expect.soft(got.window.equals(want.subarray(0, got.window.length))).toBe(true)
+    }
+  })
+
+  it('has none for a text with a character that is not base64, and keeps the cap of the rest', () => {
+    const c = new CapturedText(true)
+    const buf = Buffer.from('QUJD!QUJD')
+    c.raw(buf, 0, buf.length, false)
+    expect(c.base64()).toBeUndefined()
+    expect(c.text().size).toBe(9)
+    const big = new CapturedText(false)
+    const part = Buffer.alloc(1024 * 1024, 'a')
+    for (let i = 0; i < 3; i++) big.raw(part, 0, part.length, true)
+    const t = big.text()
+    expect(t).toMatchObject({ size: 3 * 1024 * 1024, truncated: true })
+    expect(t.window.length).toBeGreaterThan(KEPT_BODY_BYTES)
+    expect(t.window.length).toBeLessThan(KEPT_BODY_BYTES + 64 * 1024)
+  })
+})
