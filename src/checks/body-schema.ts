@@ -20,6 +20,11 @@ export const bodySchemaCheck = perObservation('body-schema-conformance', 'the bo
     const actual = `a body nested deeper than ${MAX_JSON_DEPTH} levels: not checked against the schema`
     return [{ severity: 'breaking', title: `Body nested deeper than ${MAX_JSON_DEPTH} levels`, message: `Received: a ${r.body.size}-byte JSON body nested deeper than ${MAX_JSON_DEPTH} levels (no API answer nests this deep): not parsed, not checked against the schema\nContract: JSON matching ${schema}\nClients that walk the body recursively overflow their stack.`, expected: `JSON matching ${schema}`, actual }]
   }
+  if (r.body.json === undefined && r.body.truncated && r.body.hexPreview === undefined && r.body.keptBytes > 0) {
+    // Larger than driftwatch keeps (1 MiB of text): whether it is JSON is unknown, so it is said, not judged.
+    const actual = `a ${r.body.size}-byte body, of which the first ${r.body.keptBytes} bytes were kept: not parsed, not checked against the schema`
+    return [{ severity: 'info', title: `Body larger than the ${r.body.keptBytes} bytes kept: not checked`, message: `Received: ${actual}\nContract: JSON matching ${schema}\nNothing is known to be wrong; bodies this large are hashed and counted, not parsed.`, expected: `JSON matching ${schema}`, actual }]
+  }
   if (r.body.json === undefined) {
     // Bytes that are not text are described (first bytes in hex), never quoted.
     const why = r.body.hexPreview !== undefined ? `is not UTF-8 text, so not JSON (first bytes: ${r.body.hexPreview.slice(0, 47)})` : r.body.jsonError ? `does not parse: ${r.body.jsonError}` : r.body.size === 0 ? 'is empty' : 'is not JSON'

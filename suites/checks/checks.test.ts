@@ -13,6 +13,13 @@ import { loadContracts } from '../../src/contracts/load.ts'
 import { schemaDeltas } from '../../src/schema/drift.ts'
 import { expectation as contract, ctx, GRAPH_HEADERS, graphErrorBody, observation, trafficExpectation } from '../helpers/fixtures.ts'
 
+/** The observation as a capture keeps a body larger than its cap: the first bytes, the whole size, not parsed. */
+function keptOnly(o: Observation, size: number): Observation {
+  const b = o.response!.body
+  return { ...o, response: { ...o.response!, body: { ...b, size, truncated: true, json: undefined, jsonError: `body is ${size} bytes; only the first ${b.keptBytes} were kept, so it was not parsed` } } }
+}
+
+
 interface Case {
   name: string
   contract?: Expectation
@@ -337,6 +344,12 @@ const table: Record<CheckId, Case[]> = {
       ],
     },
     { name: 'fires when the body is not JSON', contract: contract({ expect: { bodySchema: 'x.json' } }), observations: [observation({ body: '<html>oops</html>' })], fires: [['breaking', 'Body is not JSON']] },
+    {
+      name: 'says, as info, that a body larger than what is kept was not checked (it may well be JSON)',
+      contract: contract({ expect: { bodySchema: 'x.json' } }),
+      observations: [keptOnly(observation({ body: '{"data":[{"id":"1"},{"id":"2"' }), 2_000_000)],
+      fires: [['info', 'Body larger than the 29 bytes kept: not checked']],
+    },
     { name: 'quiet without a schema', observations: [observation({ body: 'anything' })], fires: [] },
   ],
   'error-envelope': [
