@@ -182,13 +182,9 @@ function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, pers
     ...observation,
     // Redact the whole body, then cut the excerpt: a token cut in half at the boundary would slip past the pattern.
     request: { ...observation.request, url: redactor.url(observation.request.url), headers: redactor.headers(observation.request.headers), ...(requestBody ? { bodyExcerpt: requestBody.slice(0, 500) } : {}) },
-    ...(observation.response ? { response: { ...observation.response, rawHeaders: redactor.headers(observation.response.rawHeaders), body: redactBody(observation.response.body, redactor) } } : {}),
+    ...(observation.response ? { response: redactor.response(observation.response) } : {}),
   }
   return { source: `${rel} entry ${i + 1}`, observation: redactPersonal(safe, personal), hasBody, ...(requestBody !== undefined ? { requestBody } : {}) }
-}
-
-function redactBody(b: ObservedBody, redactor: Redactor): ObservedBody {
-  return { ...b, ...(b.text !== undefined ? { text: redactor.text(b.text) } : {}), ...(b.json !== undefined ? { json: redactor.deep(b.json) } : {}) }
 }
 
 function headersOf(list: HarHeader[]): RawHeader[] {
