@@ -16,6 +16,7 @@ import { record } from './commands/record.ts'
 import { sim } from './commands/sim.ts'
 import { verify } from './commands/verify.ts'
 import { watch } from './commands/watch.ts'
+import { Redactor, secretsFromEnv } from '../transport/redact.ts'
 import { EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
 
 export { FORMATS, type CliIO } from './options.ts'
@@ -57,7 +58,8 @@ function unknownCommand(name: string): HarnessError {
 }
 
 /** Runs the CLI with `args` (without node and script); returns the exit code. */
-export async function main(args: string[], io: CliIO = defaultIO()): Promise<number> {
+export async function main(args: string[], given: CliIO = defaultIO()): Promise<number> {
+  const io = redactingIO(given)
   const [name, ...rest] = args
   try {
     if (name === undefined || name === '--help' || name === '-h') {
@@ -89,6 +91,19 @@ export async function main(args: string[], io: CliIO = defaultIO()): Promise<num
   } catch (err) {
     return reportError(err, io, args.includes('--debug'))
   }
+}
+
+/**
+ * Every line a command prints passes the environment's secrets (SECRET_ENV) through a redactor, in
+ * every spelling: the last guard for lines no command thought could hold one (an error message
+ * quoting an upstream, a path). Patterns are left to each command's own redactor: `sim` prints its
+ * Meta-shaped test token on purpose.
+ */
+function redactingIO(io: CliIO): CliIO {
+  const secrets = secretsFromEnv(io.env)
+  if (secrets.length === 0) return io
+  const r = new Redactor({ secrets, patterns: false })
+  return { ...io, stdout: (l) => io.stdout(r.text(l)), stderr: (l) => io.stderr(r.text(l)) }
 }
 
 function reportError(err: unknown, io: CliIO, debug: boolean): number {
