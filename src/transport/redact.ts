@@ -5,11 +5,11 @@
  * A secret is known as bytes and found in every spelling captures, reports and logs give it: plain
  * and in any letter case; hex (either case, bytes spaced as a preview prints them, or not, or as
  * `\x45`/`0x45`); base64 and base64url at each of the three alignments it can have inside a longer
- * stream, also wrapped over lines; percent-encoded (some or all characters, `+` for a space);
- * JSON-escaped (`\u0045` for some or all characters, `\/`); HTML character references (`&#69;`,
- * `&#x45;`, also as `&amp;#69;`). Text gets `[REDACTED]` in place. A body that is bytes rather than
- * text and holds a secret keeps only its size and sha256 (`body`): bytes cannot be redacted in place
- * without lying about them.
+ * stream, also wrapped over lines; percent-encoded (some or all characters); JSON-escaped (`\u0045`
+ * for some or all characters, `\/`) or backslash-escaped as Markdown does; HTML character references
+ * (`&#69;`, `&#x45;`, `&gt;`, also as `&amp;#69;`). Text gets `[REDACTED]` in place. A body that is
+ * bytes rather than text and holds a secret keeps only its size and sha256 (`body`): bytes cannot
+ * be redacted in place without lying about them.
  */
 import { MAX_WALK_DEPTH, TOO_DEEP } from '../json.ts'
 import { PREVIEW_WITHHELD, type Observation, type ObservedBody, type ObservedResponse, type RawHeader } from '../observation.ts'
@@ -312,11 +312,12 @@ function literalSpellings(bytes: Buffer): string[] {
 }
 
 /**
- * Escapes a spelling may use, for lower-case text: percent-encoding, JSON `\uXXXX`, `\/` and `\"`
- * however many times the backslash was escaped itself, HTML references (`&#69;`, `&#x45;`, also
- * escaped again as `&amp;#69;`).
+ * Escapes a spelling may use, for lower-case text: percent-encoding; JSON `\uXXXX` and a backslash
+ * before punctuation (JSON's `\/` and `\"`, Markdown's `\>`, `\_`, ...), however many times the
+ * backslash was escaped itself; HTML and XML references (`&#69;`, `&#x45;`, `&gt;`), also escaped
+ * again (`&amp;#69;`).
  */
-const ESCAPE = /%([0-9a-f]{2})|\\+u([0-9a-f]{4})|\\+([/"])|&(?:amp;)?#(?:x([0-9a-f]{1,6})|(\d{1,7}));/g
+const ESCAPE = /%([0-9a-f]{2})|\\+u([0-9a-f]{4})|\\+([!-/:-@[-`{-~])|&(?:amp;)?(?:#(?:x([0-9a-f]{1,6})|(\d{1,7}))|(lt|gt|quot|apos|amp));/g
 /** Text that may hold an escape; most does not, and then decoding is skipped. */
 const MAY_ESCAPE = /[%\\&]/
 /**
@@ -326,8 +327,11 @@ const MAY_ESCAPE = /[%\\&]/
  */
 const GAPS = /[\s:,-]+|\\[rnx]|<br ?\/?>|0x/g
 
-function decode(m: string, pct?: string, u?: string, json?: string, hexRef?: string, decRef?: string): string {
-  const code = json !== undefined ? json.charCodeAt(0) : decRef !== undefined ? Number(decRef) : parseInt(pct ?? u ?? hexRef!, 16)
+const NAMED: Record<string, string> = { lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' }
+
+function decode(m: string, pct?: string, u?: string, escaped?: string, hexRef?: string, decRef?: string, named?: string): string {
+  if (named !== undefined) return NAMED[named]!
+  const code = escaped !== undefined ? escaped.charCodeAt(0) : decRef !== undefined ? Number(decRef) : parseInt(pct ?? u ?? hexRef!, 16)
   return code > 0x10ffff ? m : String.fromCodePoint(code).toLowerCase()
 }
 

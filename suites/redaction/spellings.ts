@@ -38,6 +38,8 @@ export function spell(secret: string): Record<string, string> {
     'json all': chars.map(u).join(''),
     'json first only': `${u(chars[0]!)}${chars.slice(1).join('')}`,
     html: chars.map((c) => `&#${c.codePointAt(0)};`).join(''),
+    // As a Markdown renderer escapes punctuation (the token has some).
+    markdown: secret.replace(/[!-/:-@[-`{-~]/g, '\\$&'),
   }
 }
 
@@ -61,13 +63,14 @@ function needles(secret: string): { what: string; needle: string }[] {
   return out
 }
 
-/** Decodes what an output may have escaped: percent-encoding, JSON `\uXXXX` and `\/`, HTML references (also escaped once more). */
+/** Decodes what an output may have escaped: percent-encoding, JSON `\uXXXX`, a backslash before punctuation (JSON, Markdown), HTML references (also escaped once more). */
 function decoded(s: string): string {
   return s
     .replace(/&amp;/g, '&')
+    .replace(/&(lt|gt|quot|apos);/g, (_, n: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'" })[n]!)
     .replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
     .replace(/\\u([0-9a-f]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
-    .replace(/\\\//g, '/')
+    .replace(/\\([!-/:-@[-`{-~])/g, '$1')
     .replace(/&#x([0-9a-f]+);/g, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
     .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
 }

@@ -15,7 +15,8 @@ import { writeReports } from '../../src/write-reports.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 import { leaks, spell } from './spellings.ts'
 
-const TOKEN = 'Zq7vK2pX9mW4nR8sT1uY6bC3dF5gH0jL-w/x+y'
+// Not alphanumeric only: its base64 holds + and / at every alignment, so base64url differs from base64.
+const TOKEN = 'Zq7vK2pX?>~9mW4nR8sT1uY6bC3dF5gH0jL-w/x+y~?>'
 const APP_SECRET = '3f2a9c1e5b7d4086a2c4e6f8b0d1c3e5'
 const tmp = tempDirs('dw-redaction-reports-')
 
