@@ -68,6 +68,8 @@ export class Redactor {
   /** `literals` and `reduced` as one alternation each: literal alternations compile in no time and run fast. */
   private readonly literalTest: RegExp | undefined
   private readonly reducedTest: RegExp | undefined
+  /** The escapes that can stand for a character of a spelling (see escapesFor). */
+  private readonly escape: RegExp
   /** Text shorter than this cannot hold a spelling of a known secret. */
   private readonly shortest: number
   /** Lower-case FRAGMENT-long pieces of each literal spelling, reduced too. */
@@ -84,7 +86,8 @@ export class Redactor {
     // Longest first, so that where spellings overlap the longer is placed first.
     const byLength = (a: string, b: string) => b.length - a.length
     this.literals = uniq(bytes.flatMap(literalSpellings)).sort(byLength)
-    this.reduced = uniq(this.literals.map((l) => reduce(l))).filter((l) => l.length >= MIN_SECRET).sort(byLength)
+    this.escape = escapesFor(this.literals)
+    this.reduced = uniq(this.literals.map((l) => reduce(l, this.escape))).filter((l) => l.length >= MIN_SECRET).sort(byLength)
     if (this.literals.length) this.literalTest = new RegExp(this.literals.map(escapeRe).join('|'))
     if (this.reduced.length) this.reducedTest = new RegExp(this.reduced.map(escapeRe).join('|'))
     this.shortest = Math.min(...this.reduced.map((l) => l.length), ...this.literals.map((l) => l.length))
@@ -113,7 +116,7 @@ export class Redactor {
   private holdsKnown(s: string): boolean {
     if (!this.literalTest || !this.reducedTest || s.length < this.shortest) return false
     const lower = s.toLowerCase()
-    return this.literalTest.test(lower) || this.reducedTest.test(reduce(lower))
+    return this.literalTest.test(lower) || this.reducedTest.test(reduce(lower, this.escape))
   }
 
   /** `s` with every known secret, in every spelling, replaced by REDACTED (holdsKnown said there is one). */
@@ -126,7 +129,7 @@ export class Redactor {
     const literal = splice(s, ranges)
     // Most echoes are literal: placing escaped, spaced or wrapped spellings (a slower walk) only when one remains.
     if (ranges.length && !this.holdsKnown(literal)) return literal
-    const r = reduceMapped(lower)
+    const r = reduceMapped(lower, this.escape)
     for (const l of this.reduced) for (let i = r.text.indexOf(l); i >= 0; i = r.text.indexOf(l, i + l.length)) ranges.push([r.from[i]!, r.to[i + l.length - 1]!])
     // Found but not placed cannot happen (reduceMapped reduces as reduce does); if it did, the text goes rather than the secret with it.
     return ranges.length ? splice(s, ranges) : REDACTED
@@ -157,7 +160,7 @@ export class Redactor {
   private showsFragment(bytes: Uint8Array): boolean {
     if (this.fragments.size === 0) return false
     const lower = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1').toLowerCase()
-    for (const s of [lower, reduce(lower)]) for (let i = 0; i + FRAGMENT <= s.length; i++) if (this.fragments.has(s.slice(i, i + FRAGMENT))) return true
+    for (const s of [lower, reduce(lower, this.escape)]) for (let i = 0; i + FRAGMENT <= s.length; i++) if (this.fragments.has(s.slice(i, i + FRAGMENT))) return true
     return false
   }
 
@@ -312,27 +315,52 @@ function literalSpellings(bytes: Buffer): string[] {
 }
 
 /**
- * Escapes a spelling may use, for lower-case text: percent-encoding; JSON `\uXXXX` and a backslash
- * before punctuation (JSON's `\/` and `\"`, Markdown's `\>`, `\_`, ...), however many times the
- * backslash was escaped itself; HTML and XML references (`&#69;`, `&#x45;`, `&gt;`), also escaped
- * again (`&amp;#69;`).
+ * The escapes a spelling may use, for lower-case text: percent-encoding; JSON `\uXXXX`; a backslash
+ * before punctuation (JSON's `\/`, Markdown's `\>`, `\_`), however many times the backslash was
+ * escaped itself; HTML and XML references (`&#69;`, `&#x45;`, `&gt;`), also escaped again
+ * (`&amp;#69;`). A backslash or a named reference only before a character some spelling has: JSON
+ * text is full of `\"`, and decoding what cannot be part of a secret costs time and finds nothing.
  */
-const ESCAPE = /%([0-9a-f]{2})|\\+u([0-9a-f]{4})|\\+([!-/:-@[-`{-~])|&(?:amp;)?(?:#(?:x([0-9a-f]{1,6})|(\d{1,7}))|(lt|gt|quot|apos|amp));/g
+function escapesFor(literals: readonly string[]): RegExp {
+  const chars = new Set(literals.join(''))
+  const punct = [...chars].filter((c) => /[!-/:-@[-`{-~]/.test(c))
+  const named = Object.keys(NAMED).filter((n) => chars.has(NAMED[n]!))
+  // Alternatives left out, not made unmatchable: an alternative that can never match still slows every search five times.
+  const backslash = punct.length ? `|\\\\+(?<esc>[${punct.map((c) => `\\${c}`).join('')}])` : ''
+  const names = named.length ? `|(?<named>${named.join('|')})` : ''
+  return new RegExp(`%(?<pct>[0-9a-f]{2})|\\\\+u(?<u>[0-9a-f]{4})${backslash}|&(?:amp;)?(?:#(?:x(?<hex>[0-9a-f]{1,6})|(?<dec>\\d{1,7}))${names});`, 'g')
+}
+/** Named references decoded (for a secret with one of these characters). */
+const NAMED: Record<string, string> = { lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' }
 /** Text that may hold an escape; most does not, and then decoding is skipped. */
 const MAY_ESCAPE = /[%\\&]/
 /**
  * Gaps: what sits between the characters of a spaced or wrapped spelling (whitespace, as a
- * renderer may turn a line break into a space; `:`, `,`, `-`; line breaks escaped as `\n` or
- * rendered as `<br>`), and the `0x` and `\x` before hex bytes.
+ * renderer may turn a line break into a space; `:`, `,`, `-`; line breaks escaped as `\n`, however
+ * many backslashes, or rendered as `<br>`), and the `0x` and `\x` before hex bytes.
  */
-const GAPS = /[\s:,-]+|\\[rnx]|<br ?\/?>|0x/g
+const GAPS = /[\s:,-]+|\\+[rnx]|<br ?\/?>|0x/g
 
-const NAMED: Record<string, string> = { lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' }
+/** The groups an escape expression (escapesFor) captures. */
+interface EscapeGroups {
+  pct?: string
+  u?: string
+  esc?: string
+  hex?: string
+  dec?: string
+  named?: string
+}
 
-function decode(m: string, pct?: string, u?: string, escaped?: string, hexRef?: string, decRef?: string, named?: string): string {
-  if (named !== undefined) return NAMED[named]!
-  const code = escaped !== undefined ? escaped.charCodeAt(0) : decRef !== undefined ? Number(decRef) : parseInt(pct ?? u ?? hexRef!, 16)
+/** What the escape `m` stands for, lower-cased. */
+function decode(m: string, g: EscapeGroups): string {
+  if (g.named !== undefined) return NAMED[g.named]!
+  const code = g.esc !== undefined ? g.esc.charCodeAt(0) : g.dec !== undefined ? Number(g.dec) : parseInt(g.pct ?? g.u ?? g.hex!, 16)
   return code > 0x10ffff ? m : String.fromCodePoint(code).toLowerCase()
+}
+
+/** `decode` as a replace callback: the groups object comes last. */
+function decodeMatch(m: string, ...rest: unknown[]): string {
+  return decode(m, rest.at(-1) as EscapeGroups)
 }
 
 /**
@@ -341,9 +369,9 @@ function decode(m: string, pct?: string, u?: string, escaped?: string, hexRef?: 
  * reduced text, find it however it was escaped, spaced or wrapped. `lower` is lower-cased already.
  * Two replaces in the regexp engine: a loop over character codes in JavaScript was three times slower.
  */
-function reduce(lower: string): string {
+function reduce(lower: string, escape: RegExp): string {
   let t = lower
-  for (let i = 0; i < 2 && MAY_ESCAPE.test(t); i++) t = t.replace(ESCAPE, decode)
+  for (let i = 0; i < 2 && MAY_ESCAPE.test(t); i++) t = t.replace(escape, decodeMatch)
   return t.replace(GAPS, '')
 }
 
@@ -358,14 +386,14 @@ interface Mapped {
  * `reduce` with where each character came from, to place `[REDACTED]`: the same replaces with the
  * same expressions, so it reduces exactly as `reduce` does. Slower; only run on text known to hold a secret.
  */
-function reduceMapped(lower: string): Mapped {
+function reduceMapped(lower: string, escape: RegExp): Mapped {
   let m: Mapped = { text: lower, from: Int32Array.from({ length: lower.length }, (_, i) => i), to: Int32Array.from({ length: lower.length }, (_, i) => i + 1) }
-  for (let i = 0; i < 2 && MAY_ESCAPE.test(m.text); i++) m = mappedReplace(m, ESCAPE, decode)
+  for (let i = 0; i < 2 && MAY_ESCAPE.test(m.text); i++) m = mappedReplace(m, escape, (x) => decode(x[0], x.groups ?? {}))
   return mappedReplace(m, GAPS, () => '')
 }
 
 /** One `text.replace(re, replacement)` where every replacement is shorter than what it replaces, carrying the origins of the characters kept and made. */
-function mappedReplace(m: Mapped, re: RegExp, replacement: (...match: string[]) => string): Mapped {
+function mappedReplace(m: Mapped, re: RegExp, replacement: (match: RegExpExecArray) => string): Mapped {
   const t = m.text
   const from = new Int32Array(t.length)
   const to = new Int32Array(t.length)
@@ -380,7 +408,7 @@ function mappedReplace(m: Mapped, re: RegExp, replacement: (...match: string[]) 
   }
   for (const match of t.matchAll(re)) {
     keep(match.index)
-    const made = replacement(...(match as unknown as string[]))
+    const made = replacement(match as RegExpExecArray)
     parts.push(made)
     for (let k = 0; k < made.length; k++, n++) {
       from[n] = m.from[match.index]!

@@ -70,7 +70,7 @@ function decoded(s: string): string {
     .replace(/&(lt|gt|quot|apos);/g, (_, n: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'" })[n]!)
     .replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
     .replace(/\\u([0-9a-f]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
-    .replace(/\\([!-/:-@[-`{-~])/g, '$1')
+    .replace(/\\+([!-/:-@[-`{-~])/g, '$1')
     .replace(/&#x([0-9a-f]+);/g, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
     .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
 }
@@ -83,7 +83,7 @@ function decoded(s: string): string {
 export function leaks(output: string, secret: string): string[] {
   const lower = output.toLowerCase()
   const plainer = decoded(lower).toLowerCase()
-  const gapless = plainer.replace(/\\[rn]|<br ?\/?>|0x|\\x|[\s:,-]/g, '')
+  const gapless = plainer.replace(/\\+[rnx]|<br ?\/?>|0x|[\s:,-]/g, '')
   // One line per kind of piece and haystack: the first place it shows, with what surrounds it.
   const found = new Map<string, string>()
   for (const { what, needle } of needles(secret)) {
