@@ -174,11 +174,23 @@ export class Redactor {
     if (b.hexPreview === PREVIEW_WITHHELD && b.text === undefined && b.base64 === undefined) return b
     const isBytes = b.text === undefined || b.hexPreview !== undefined
     if (isBytes && b.size > 0 && this.bodyHoldsSecret(b, kept)) return { size: b.size, sha256: b.sha256, keptBytes: 0, truncated: true, hexPreview: PREVIEW_WITHHELD }
-    const text = b.text !== undefined ? this.text(b.text) : undefined
+    // A capture cut short can end inside a secret: the piece at its end is cut off as well.
+    const text = b.text !== undefined ? this.text(b.truncated ? this.withoutTrailingPiece(b.text) : b.text) : undefined
     const json = b.json !== undefined ? this.deep(b.json) : undefined
     const jsonError = b.jsonError !== undefined ? this.text(b.jsonError) : undefined
     if (text === b.text && json === b.json && jsonError === b.jsonError) return b
     return { ...b, ...(text !== undefined ? { text } : {}), ...(json !== undefined ? { json } : {}), ...(jsonError !== undefined ? { jsonError } : {}) }
+  }
+
+  /** `text` cut where a FRAGMENT-long piece of a secret starts near its end (then ending in REDACTED), or as it is. */
+  private withoutTrailingPiece(text: string): string {
+    if (this.fragments.size === 0) return text
+    const from = Math.max(0, text.length - this.reach)
+    const tail = text.slice(from)
+    const lower = tail.toLowerCase()
+    if (lower.length !== tail.length) return text
+    for (let i = 0; i + FRAGMENT <= lower.length; i++) if (this.fragments.has(lower.slice(i, i + FRAGMENT))) return text.slice(0, from + i) + REDACTED
+    return text
   }
 
   private bodyHoldsSecret(b: ObservedBody, kept: Uint8Array | undefined): boolean {

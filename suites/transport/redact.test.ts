@@ -176,6 +176,14 @@ describe('Redactor: bytes', () => {
     expect(r.body({ ...binary(bytes), size: 10_000, truncated: true }).hexPreview).toBe(PREVIEW_WITHHELD)
   })
 
+  it('cuts a text body cut short where it ends inside a secret, and leaves one that ends elsewhere', () => {
+    const text = `{"data":"${'x'.repeat(900)} ${TOKEN.slice(0, 20)}`
+    const cut = r.body({ size: 100_000, sha256: 'x', keptBytes: text.length, truncated: true, text })
+    expect(cut.text).toBe(`{"data":"${'x'.repeat(900)} [REDACTED]`)
+    const clean = { size: 100_000, sha256: 'x', keptBytes: 20, truncated: true, text: '{"data":"nothing here' }
+    expect(r.body(clean)).toBe(clean)
+  })
+
   it('keeps a binary body that holds no secret as it is (the same object)', () => {
     const b = binary(noise(4096, 5))
     expect(r.body(b)).toBe(b)
