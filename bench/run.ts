@@ -22,9 +22,11 @@
  *  6. watch: time from a seed incident to its alert, at the default budget and at 10x (watch.ts).
  *  7. html: report.html of the largest scenario with a full history behind it: its size, and the time
  *     headless Chromium takes to open it (html.ts).
+ *  8. redaction: what finding secrets in every spelling costs per string, per MB of text and of
+ *     binary body, and as a share of a whole check run (redaction.ts).
  *
  * `npm run bench -- --only <section>` (or BENCH_ONLY=<section>) runs one section alone: throughput,
- * memory, gate, proxy, verify, watch or html.
+ * memory, gate, proxy, verify, watch, html or redaction.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -36,7 +38,7 @@ import { writeLargeHar } from '../suites/helpers/large-har.ts'
 const here = import.meta.dirname
 const onlyArg = process.argv.indexOf('--only')
 const only = onlyArg >= 0 ? process.argv[onlyArg + 1] : process.env.BENCH_ONLY
-const SECTIONS = ['throughput', 'memory', 'gate', 'proxy', 'verify', 'watch', 'html']
+const SECTIONS = ['throughput', 'memory', 'gate', 'proxy', 'verify', 'watch', 'html', 'redaction']
 if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`--only takes one of ${SECTIONS.join(', ')} (got "${only}")`)
 const runs = (section: string) => only === undefined || only === section
 
@@ -170,4 +172,10 @@ if (runs('watch')) {
 if (runs('html')) {
   const { benchHtml } = await import('./html.ts')
   await benchHtml()
+}
+
+// 8. Redaction: secrets in every spelling, per string, per MB, and inside a check run.
+if (runs('redaction')) {
+  const { benchRedaction } = await import('./redaction.ts')
+  await benchRedaction()
 }

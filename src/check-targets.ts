@@ -13,7 +13,7 @@ import { DEFAULT_RETRY } from './runner/retry.ts'
 import { runInSession } from './check.ts'
 import { openSession } from './session.ts'
 import { loadTargets, shardOf, targetEnvironment, type Target } from './targets.ts'
-import { Redactor } from './transport/redact.ts'
+import { Redactor, secretsFromEnv } from './transport/redact.ts'
 import type { Past } from './history/since.ts'
 import { writeReports } from './write-reports.ts'
 
@@ -104,7 +104,7 @@ async function runTarget(t: Target, opts: TargetsCheckOptions, secrets: string[]
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
     })
     try {
-      for (const v of [env.WHATSAPP_ACCESS_TOKEN]) if (v) secrets.push(v)
+      secrets.push(...secretsFromEnv(env))
       personal.push(env.WHATSAPP_TEST_RECIPIENT)
       const report = await runInSession(session, {
         apiVersion: opts.apiVersion,

@@ -2,7 +2,7 @@
  * Findings are data: the upstream (or our client) did something the contract does not allow.
  * A check returns them; it never throws for a mismatch.
  */
-import { hexPreview, isBinaryText, type Observation, type RawHeader } from './observation.ts'
+import { isBinaryText, PREVIEW_WITHHELD, type Observation, type RawHeader } from './observation.ts'
 import { curlFor } from './reproduce.ts'
 
 /** How bad a finding is. `breaking`: clients following the contract fail. `warning`: they will soon, or some do. `info`: worth knowing. */
@@ -104,8 +104,9 @@ export function evidenceFrom(o: Observation | undefined, maxBody = 600): Evidenc
     if (b.text !== undefined && b.hexPreview === undefined && !isBinaryText(b.text.slice(0, maxBody))) {
       ev.bodyExcerpt = b.text.length > maxBody ? `${b.text.slice(0, maxBody)}… (${b.size} bytes in all)` : b.text
     } else if (b.size > 0) {
-      // Bytes are described, never dumped: size, hash, and the first bytes in hex.
-      const preview = b.hexPreview ?? (b.base64 ? hexPreview(Buffer.from(b.base64, 'base64')) : undefined)
+      // Bytes are described, never dumped: size, hash, and the first bytes in hex as the redactor
+      // let them through (never recomputed from base64 here: this function does not know the secrets).
+      const preview = b.hexPreview === PREVIEW_WITHHELD ? 'withheld, they hold a secret' : b.hexPreview
       ev.bodyExcerpt = `<${b.text !== undefined ? 'not UTF-8 text' : 'binary'}, ${b.size} bytes, sha256 ${b.sha256}${preview ? `; first bytes: ${preview}` : ''}>`
     }
   } else if (o.transportError) {

@@ -46,6 +46,12 @@ export interface ObservedBody {
   hexPreview?: string
 }
 
+/**
+ * The hexPreview of a body whose bytes hold a secret: nothing of them is kept (no preview, no text,
+ * no base64), only their size and sha256.
+ */
+export const PREVIEW_WITHHELD = '[REDACTED]'
+
 /** How many leading bytes a hex preview shows. */
 export const HEX_PREVIEW_BYTES = 32
 

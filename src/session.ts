@@ -11,7 +11,7 @@ import { chooseGolden, loadRecordings, type Recording, type RecordingProblem } f
 import { selectProbes, type Selected } from './runner/select.ts'
 import { startSimulator, type RunningSimulator } from './simulator/server.ts'
 import { DEFAULT_TOKEN_HOSTS, HostPolicy } from './transport/host-policy.ts'
-import { Redactor } from './transport/redact.ts'
+import { Redactor, secretsFromEnv } from './transport/redact.ts'
 import { Transport } from './transport/transport.ts'
 
 /** Where to probe and how. */
@@ -88,7 +88,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     token = target.token
     variables = target.variables
   }
-  const redactor = new Redactor({ secrets: [token], personal: [variables.test_recipient] })
+  // The environment's secrets too: against the simulator the token sent is its own, but a real one may be set (and echoed).
+  const redactor = new Redactor({ secrets: [token, ...secretsFromEnv(opts.env)], personal: [variables.test_recipient] })
   const transport = new Transport({
     token,
     hostPolicy: new HostPolicy({ allowHosts: [...DEFAULT_TOKEN_HOSTS, new URL(baseUrl).host, ...(opts.allowHosts ?? [])] }),

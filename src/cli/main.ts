@@ -17,6 +17,7 @@ import { sim } from './commands/sim.ts'
 import { verify } from './commands/verify.ts'
 import { watch } from './commands/watch.ts'
 import { terminalSafe } from '../render/index.ts'
+import { Redactor, secretsFromEnv } from '../transport/redact.ts'
 import { EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
 
 export { FORMATS, type CliIO } from './options.ts'
@@ -58,10 +59,11 @@ function unknownCommand(name: string): HarnessError {
 }
 
 /** Runs the CLI with `args` (without node and script); returns the exit code. */
-export async function main(args: string[], outer: CliIO = defaultIO()): Promise<number> {
-  // Every line any command prints passes the terminal's last guard: no control character from a
-  // header, a capture or a report (ESC, CSI, BEL, a lone CR) reaches an engineer's terminal or a CI log.
-  const io: CliIO = { ...outer, stdout: (l) => outer.stdout(terminalSafe(l)), stderr: (l) => outer.stderr(terminalSafe(l)) }
+export async function main(args: string[], given: CliIO = defaultIO()): Promise<number> {
+  // Every line any command prints passes the terminal's last guard (no control character from a
+  // header, a capture or a report: ESC, CSI, BEL, a lone CR) and the environment's secrets are redacted.
+  const redacting = redactingIO(given)
+  const io: CliIO = { ...redacting, stdout: (l) => redacting.stdout(terminalSafe(l)), stderr: (l) => redacting.stderr(terminalSafe(l)) }
   const [name, ...rest] = args
   try {
     if (name === undefined || name === '--help' || name === '-h') {
@@ -93,6 +95,19 @@ export async function main(args: string[], outer: CliIO = defaultIO()): Promise<
   } catch (err) {
     return reportError(err, io, args.includes('--debug'))
   }
+}
+
+/**
+ * Every line a command prints passes the environment's secrets (SECRET_ENV) through a redactor, in
+ * every spelling: the last guard for lines no command thought could hold one (an error message
+ * quoting an upstream, a path). Patterns are left to each command's own redactor: `sim` prints its
+ * Meta-shaped test token on purpose.
+ */
+function redactingIO(io: CliIO): CliIO {
+  const secrets = secretsFromEnv(io.env)
+  if (secrets.length === 0) return io
+  const r = new Redactor({ secrets, patterns: false })
+  return { ...io, stdout: (l) => io.stdout(r.text(l)), stderr: (l) => io.stderr(r.text(l)) }
 }
 
 function reportError(err: unknown, io: CliIO, debug: boolean): number {

@@ -50,7 +50,7 @@ import { trafficState } from '../traffic/attribute.ts'
 import type { TrafficEntry } from '../traffic/entry.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
 import { HostPolicy } from '../transport/host-policy.ts'
-import { Redactor } from '../transport/redact.ts'
+import { Redactor, secretsFromEnv } from '../transport/redact.ts'
 import { Transport } from '../transport/transport.ts'
 import { writeReports } from '../write-reports.ts'
 
@@ -230,9 +230,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const liveBound = opts.liveJudgeBacklog ?? 64
   const name = opts.name ?? 'proxy'
   const dir = opts.recordingsDir
-  // Tokens the application sends are learned as it sends them, so every later write scrubs them verbatim too.
-  const secrets = new Set<string>()
-  let redactor = new Redactor()
+  // Tokens the application sends are learned as it sends them, so every later write scrubs them in every spelling too.
+  const secrets = new Set<string>(secretsFromEnv(opts.env))
+  let redactor = new Redactor({ secrets: [...secrets] })
   const transport = new Transport({
     hostPolicy: new HostPolicy({ allowHosts: [upstream.host] }),
     redactor,
@@ -401,7 +401,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       void check.finally(() => dirChecks.delete(check))
     }
     const before = personal.count
-    const o = redactPersonal({ ...p.observation, contract: id }, personal)
+    // The transport's redactor knew only the environment's secrets; this one knows every token learned so far.
+    const o = redactPersonal(redactor.observation({ ...p.observation, contract: id }), personal)
     if (journal.append(redactor.text(JSON.stringify({ personalData: personal.count - before, observation: o })), p.answeredAt)) return { entry, placement, recording: recordingPath(dir!, id, name) }
     if (!journalFailureSaid) {
       journalFailureSaid = true

@@ -97,7 +97,9 @@ class Sink {
     readonly rec: Omit<Recording, 'observations'>,
   ) {}
 
-  async add(o: Observation, personalData: number, redactor: Redactor | undefined): Promise<void> {
+  async add(journaled: Observation, personalData: number, redactor: Redactor | undefined): Promise<void> {
+    // Again as a whole observation (as writeRecording does): a journal from an older session may hold bytes this redactor withholds.
+    const o = redactor ? redactor.observation(journaled) : journaled
     this.observations++
     this.personalData += personalData
     collectVolatile(o, this.headers, this.body)

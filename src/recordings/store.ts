@@ -46,8 +46,11 @@ export function recordingPath(dir: string, contract: string, name: string): stri
   return join(dir, contract, `${name}.json`)
 }
 
-/** Bump when redaction or volatile rules change: files written under older rules are rewritten on the next record. */
-export const REDACTION_RULES = 1
+/**
+ * Bump when redaction or volatile rules change: files written under older rules are rewritten on the next record.
+ * 2: secrets in every spelling (hex, base64, escaped, any case), and binary bodies holding one keep no bytes.
+ */
+export const REDACTION_RULES = 2
 
 /** Personal data out and volatile values listed: the recording as it will be written. */
 export function prepareRecording(rec: Recording, personal: PersonalDataRedactor): Recording {
@@ -90,11 +93,14 @@ export function sameBehaviour(a: Recording, b: Recording): boolean {
  */
 export async function writeRecording(dir: string, rec: Recording, redactor: Redactor): Promise<{ file: string; status: WriteStatus }> {
   const file = recordingPath(dir, rec.contract, rec.name)
+  // Observation by observation first: text can be redacted in place in the file, but a binary body's
+  // base64 cannot, so one holding a secret in any spelling keeps its size and hash only.
+  const safe: Recording = { ...rec, observations: rec.observations.map((o) => redactor.observation(o)) }
   const existing = readIfValid(file)
-  if (existing && sameBehaviour(existing, rec)) return { file, status: 'unchanged' }
+  if (existing && sameBehaviour(existing, safe)) return { file, status: 'unchanged' }
   try {
     await ensureDir(join(dir, rec.contract))
-    await writeFileAtomic(file, redactor.text(`${JSON.stringify(rec, null, 2)}\n`))
+    await writeFileAtomic(file, redactor.text(`${JSON.stringify(safe, null, 2)}\n`))
   } catch (err) {
     throw new HarnessError('DW_OUTPUT_FAILED', `cannot write recording ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
   }

@@ -438,7 +438,8 @@ function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, pers
     ...observation,
     // Redact the whole body, then cut the excerpt: a token cut in half at the boundary would slip past the pattern.
     request: { ...observation.request, url: redactor.url(observation.request.url), headers: redactor.headers(observation.request.headers), ...(requestBody ? { bodyExcerpt: requestBody.slice(0, 500) } : {}) },
-    ...(observation.response ? { response: cutToCap({ ...observation.response, rawHeaders: redactor.headers(observation.response.rawHeaders), body: redactBody(observation.response.body, redactor) }) } : {}),
+    // Redacted whole (a binary body holding a secret keeps only its size and hash), then cut to the cap.
+    ...(observation.response ? { response: cutToCap(redactor.response(observation.response, body?.window)) } : {}),
   }
   return { source: `${rel} entry ${i + 1}`, observation: redactPersonal(safe, personal), hasBody, ...(requestBody !== undefined ? { requestBody } : {}) }
 }
@@ -456,10 +457,6 @@ function keptText(text: string, truncated: boolean): string {
 /** A response whose body passed the cap: its redacted text cut to the cap (see keptText). */
 function cutToCap(r: NonNullable<Observation['response']>): NonNullable<Observation['response']> {
   return r.body.truncated && r.body.text !== undefined ? { ...r, body: { ...r.body, text: keptText(r.body.text, true) } } : r
-}
-
-function redactBody(b: ObservedBody, redactor: Redactor): ObservedBody {
-  return { ...b, ...(b.text !== undefined ? { text: redactor.text(b.text) } : {}), ...(b.json !== undefined ? { json: redactor.deep(b.json) } : {}) }
 }
 
 function headersOf(list: HarHeader[]): RawHeader[] {

@@ -12,7 +12,7 @@ import type { ContractPack } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { loadRecordings, type Recording } from '../recordings/store.ts'
-import { Redactor, type RedactorOptions } from '../transport/redact.ts'
+import { Redactor, secretsFromEnv, type RedactorOptions } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
 import { streamHar, type StreamOptions } from './har.ts'
 
@@ -69,7 +69,12 @@ export async function streamTraffic(input: string, redactor: Redactor, personal:
     throw new HarnessError('DW_USAGE', `${rel} does not exist: give a HAR file (exported from a browser, mitmproxy, Charles), a VCR cassette, or a recordings directory`)
   }
   if (opts.progress) opts.progress.totalBytes = stat.isDirectory() ? 0 : stat.size
-  if (stat.isDirectory()) return { kind: 'recordings', entries: listed(recordingsAsTraffic(loadRecordings(input, cwd), rel), opts.signal) }
+  if (stat.isDirectory()) {
+    // Recordings are files anyone may have edited or written under older rules: redacted again as they are read.
+    const all = loadRecordings(input, cwd)
+    for (const list of all.values()) for (const rec of list) rec.observations = rec.observations.map((o) => redactor.observation(o))
+    return { kind: 'recordings', entries: listed(recordingsAsTraffic(all, rel), opts.signal) }
+  }
   // A HAR is one JSON object with "log"; anything else is read as a cassette (YAML, or JSON-serialised VCR).
   const head = Buffer.alloc(4096)
   const fd = openSync(input, 'r')
@@ -124,7 +129,8 @@ export async function openTrafficStream(opts: OpenTrafficOptions): Promise<Opene
   const input = resolve(opts.cwd, opts.input)
   const rel = relative(opts.cwd, input) || input
   const pack = loadContracts(opts.contractsDir, { cwd: opts.cwd })
-  const redactorOptions = { secrets: [opts.env.WHATSAPP_ACCESS_TOKEN], personal: [opts.env.WHATSAPP_TEST_RECIPIENT] }
+  // The large-cassette worker builds its own redactor from the same options.
+  const redactorOptions = { secrets: secretsFromEnv(opts.env), personal: [opts.env.WHATSAPP_TEST_RECIPIENT] }
   const redactor = new Redactor(redactorOptions)
   const { kind, entries } = await streamTraffic(input, redactor, new PersonalDataRedactor(), opts.cwd, { ...opts, redactorOptions })
   return { rel, pack, redactor, kind, entries }

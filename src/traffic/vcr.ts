@@ -205,7 +205,7 @@ function readInteraction(raw: unknown, at: Path, rel: string, fail: (path: Path,
   const safe: Observation = {
     ...observation,
     request: { ...observation.request, url: redactor.url(url), headers: redactor.headers(reqHeaders) },
-    response: { ...r, rawHeaders: redactor.headers(r.rawHeaders), body: redactBody(r.body, redactor) },
+    response: redactor.response(r),
   }
   // The request's own JSON says which values are phone numbers (`"to": "16315550142"`); register them before any text pass.
   if (requestText !== undefined) {
@@ -343,8 +343,4 @@ function responseOf(status: number, statusText: string, rawHeaders: RawHeader[],
     framing: { kind, bytesRead: wire, ...(declared !== undefined && /^\s*\d+\s*$/.test(declared) ? { declaredLength: Number(declared) } : {}) },
     body,
   }
-}
-
-function redactBody(b: ObservedBody, redactor: Redactor): ObservedBody {
-  return { ...b, ...(b.text !== undefined ? { text: redactor.text(b.text) } : {}), ...(b.json !== undefined ? { json: redactor.deep(b.json) } : {}) }
 }

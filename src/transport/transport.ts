@@ -194,17 +194,9 @@ export class Transport {
     const connection: ConnectionInfo = { mode: fresh ? 'fresh' : 'shared', reused: result.reused ?? false, ...result.peer }
     if (fresh && connection.remoteAddress === undefined) connection.remoteAddress = fresh.address
     observation.connection = connection
-    const r = result.response
-    if (r) {
-      // The response object is ours and fresh: redact in place. Everything derived from the body is
-      // redacted too, since an upstream may echo the token back.
-      r.rawHeaders = redactor.headers(r.rawHeaders)
-      const b = r.body
-      if (b.text !== undefined) b.text = redactor.text(b.text)
-      if (b.json !== undefined) b.json = redactor.deep(b.json)
-      if (b.jsonError !== undefined) b.jsonError = redactor.text(b.jsonError)
-      observation.response = r
-    }
+    // An upstream may echo the token back in any spelling: the status line, headers and everything
+    // derived from the body are redacted, and a binary body holding a secret keeps its size and hash only.
+    if (result.response) observation.response = redactor.response(result.response, result.raw)
     if (result.failure) observation.transportError = { ...result.failure, message: redactor.text(result.failure.message) }
     return { observation, body: result.raw ?? EMPTY }
   }

@@ -126,7 +126,9 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
   let alerts = 0
 
   const iso = () => new Date(clock.now()).toISOString()
-  const raise = async (alert: Alert) => {
+  const raise = async (drafted: Alert) => {
+    // Built from findings already redacted; one more pass all the same, since the payload leaves the machine.
+    const alert = session.redactor.deep(drafted)
     const delivery = await deliver(alert, opts.sinks)
     store.addAlert({ at: alert.at, kind: alert.kind, key: alert.key, title: alert.title, delivered: delivery.join('; ') })
     opts.metrics?.alerts.inc({ kind: alert.kind })

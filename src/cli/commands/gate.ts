@@ -27,12 +27,16 @@ interaction is breaking: any --fail-on but never fails the gate.`,
     await assertWritable(outDir, '--out', io.cwd)
     const { runGate } = await import('../../gate/gate.ts')
     const { writeGateReport } = await import('../../gate/gate-report.ts')
-    const report = await runGate({
+    const { Redactor, secretsFromEnv } = await import('../../transport/redact.ts')
+    // The recordings replayed are files anyone may have edited: what the gate writes and prints is redacted like any report.
+    const redactor = new Redactor({ secrets: secretsFromEnv(io.env) })
+    const unredacted = await runGate({
       pactsPath: resolve(io.cwd, str(v, 'pacts') ?? DEFAULTS.pacts),
       recordingsDir: resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings),
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       cwd: io.cwd,
     })
+    const report = redactor.deep(unredacted)
     const files = await writeGateReport(report, outDir, io.cwd, formats)
     io.stderr(`driftwatch gate: ${report.summary.interactions} interaction${report.summary.interactions === 1 ? '' : 's'} in ${report.pacts.join(', ')}`)
     for (const i of report.interactions) {

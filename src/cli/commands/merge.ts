@@ -29,13 +29,13 @@ with the merge job.`,
     const { readReports, mergeReports } = await import('../../merge.ts')
     const { assertWritable } = await import('../../preflight.ts')
     const { writeReports } = await import('../../write-reports.ts')
-    const { Redactor } = await import('../../transport/redact.ts')
+    const { Redactor, secretsFromEnv } = await import('../../transport/redact.ts')
     const inputs = readReports(positionals, io.cwd)
     await assertWritable(outDir, '--out', io.cwd)
-    // The shards' reports were redacted when written; the pattern-based pass runs again on the way out.
+    // The shards' reports were redacted when written; the pattern-based pass runs again on the way out, with the secrets this environment holds.
     const merged = mergeReports(inputs)
     const past = await pastOf(v, outDir, io, merged.startedAt)
-    const { report, files } = await writeReports(merged, { outDir, formats, failOn, redactor: new Redactor({ secrets: [] }), cwd: io.cwd, ...(past ? { past } : {}) })
+    const { report, files } = await writeReports(merged, { outDir, formats, failOn, redactor: new Redactor({ secrets: secretsFromEnv(io.env) }), cwd: io.cwd, ...(past ? { past } : {}) })
     io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))
     io.stdout(`Reports: ${files.join(', ')}`)
     await addToHistory(v, outDir, report, io, 'merge')
