@@ -63,17 +63,20 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
   } catch (err) {
     throw new HarnessError('DW_OUTPUT_FAILED', `cannot create output directory ${opts.outDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --out with a writable directory`)
   }
+  // Redacted as data first (every string, keys too), then each rendered file as text: a renderer's
+  // escaping could otherwise split a secret the text pass looks for.
+  const safe = opts.redactor.deep(final)
   const formats: FormatId[] = ['json', ...opts.formats.filter((f) => f !== 'json')]
   const files: string[] = []
   for (const f of formats) {
     const r = reporters[f]
     const path = join(opts.outDir, r.fileName)
     try {
-      await writeFileAtomic(path, opts.redactor.text(r.render(untrusting(final), untrusting(opts.past ? { history: opts.past.results } : {}))))
+      await writeFileAtomic(path, opts.redactor.text(r.render(untrusting(safe), untrusting(opts.past ? { history: opts.past.results } : {}))))
     } catch (err) {
       throw new HarnessError('DW_OUTPUT_FAILED', `cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --out with a writable directory`)
     }
     files.push(relative(cwd, path) || path)
   }
-  return { report: final, files }
+  return { report: safe, files }
 }

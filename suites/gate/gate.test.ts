@@ -42,13 +42,19 @@ async function retrievePact(consumer: string, build: (p: PactV4) => ReturnType<P
   // Pact reports "expected but not received" in place of the client's own error: keep that error, it is the cause.
   let clientError: unknown
   try {
-    await (build(pact) as { executeTest: (fn: (m: { url: string }) => Promise<unknown>) => Promise<unknown> }).executeTest((m) =>
-      run(m.url).catch((e: unknown) => {
+    await (build(pact) as { executeTest: (fn: (m: { url: string }) => Promise<unknown>) => Promise<unknown> }).executeTest(async (m) => {
+      const answered = await run(m.url).catch((e: unknown) => {
         clientError = e
         throw e
-      }),
-    )
+      })
+      // Under load, Pact's mock server can answer a request and record the match only after the
+      // verification has read its list (pact-foundation/pact-js#1835): give it a moment.
+      await new Promise((r) => setTimeout(r, 50))
+      return answered
+    })
   } catch (err) {
+    // That same race, if the moment was not enough: the client had its answer, so once more.
+    if (!clientError && attempt === 1 && /expected but not received/.test(String((err as Error).message))) return retrievePact(consumer, build, run, 2)
     if (!clientError) throw err
     // A mock server that refused or dropped the connection it had just opened (seen rarely, under load) is Pact's, not the client's: once more.
     const code = (clientError as { code?: string; cause?: { code?: string } }).code ?? (clientError as { cause?: { code?: string } }).cause?.code
