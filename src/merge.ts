@@ -4,6 +4,7 @@
  * a single target joins as a section named after its target. Two reports of one target, or of
  * different API versions, are refused: the merged report would say something no run saw.
  */
+import { oneLine } from './render/index.ts'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { HarnessError } from './errors.ts'
@@ -37,14 +38,14 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
 /** One report of every target in the inputs, in target-name order (as an unsharded run writes it). */
 export function mergeReports(inputs: readonly { file: string; report: Report }[]): Report {
   const apiVersions = new Set(inputs.map((i) => i.report.apiVersion))
-  if (apiVersions.size > 1) throw new HarnessError('DW_USAGE', `the reports probed different API versions (${inputs.map((i) => `${i.file}: ${i.report.apiVersion}`).join(', ')}); merge reports of one run`)
+  if (apiVersions.size > 1) throw new HarnessError('DW_USAGE', `the reports probed different API versions (${inputs.map((i) => `${i.file}: ${oneLine(i.report.apiVersion)}`).join(', ')}); merge reports of one run`)
   const sections: { section: TargetSection; report: Report; file: string }[] = []
   const owner = new Map<string, string>()
   for (const { file, report } of inputs) {
     const own: TargetSection[] = report.targets ?? [{ name: report.target, target: report.target, ...(report.scenario ? { scenario: report.scenario } : {}), outcome: report.outcome, summary: report.summary, ...(report.error ? { error: report.error } : {}) }]
     for (const s of own) {
       const before = owner.get(s.name)
-      if (before) throw new HarnessError('DW_USAGE', `target ${s.name} is in both ${before} and ${file}: each target belongs to one shard (were two shards given the same --shard?)`)
+      if (before) throw new HarnessError('DW_USAGE', `target ${oneLine(s.name)} is in both ${before} and ${file}: each target belongs to one shard (were two shards given the same --shard?)`)
       owner.set(s.name, file)
       sections.push({ section: s, report, file })
     }

@@ -107,6 +107,8 @@ export interface RecordFromResult {
   report: Report
   files: { file: string; status: WriteStatus }[]
   counts: TrafficCounts
+  /** Exchanges written into the recordings (attributed ones whose method the endpoint takes). */
+  recorded: number
   redactor: Redactor
 }
 
@@ -138,7 +140,7 @@ export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<Rec
   }
   const judged = await traffic.report(`${kind}:${rel}`, redactor)
   // A capture cut short is no baseline: nothing is recorded, the recordings on disk stay as they were.
-  if (interrupted()) return { report: { ...judged, outcome: 'interrupted', interrupted: true }, files: [], counts: traffic.counts, redactor }
+  if (interrupted()) return { report: { ...judged, outcome: 'interrupted', interrupted: true }, files: [], counts: traffic.counts, recorded: 0, redactor }
   const report = judged
 
   const name = opts.name ?? basename(rel).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-')
@@ -158,5 +160,5 @@ export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<Rec
     }
     files.push(await writeRecording(opts.recordingsDir, prepareRecording(rec, personal), redactor))
   }
-  return { report, files, counts: traffic.counts, redactor }
+  return { report, files, counts: traffic.counts, recorded: [...byOperation.values()].reduce((n, list) => n + list.length, 0), redactor }
 }

@@ -14,8 +14,9 @@ import { MAX_WALK_DEPTH, valueDepth } from './json.ts'
 import type { Report } from './report.ts'
 
 const str = { type: 'string' } as const
-const int = { type: 'integer', minimum: 0 } as const
-const num = { type: 'number', minimum: 0 } as const
+// Counts and durations: whole, not negative, and of a size a run can reach (a crafted 1e30 reads as nonsense).
+const int = { type: 'integer', minimum: 0, maximum: 1e12 } as const
+const num = { type: 'number', minimum: 0, maximum: 1e12 } as const
 const iso = { type: 'string', format: 'date-time' } as const
 const severity = { enum: ['breaking', 'warning', 'info'] } as const
 const outcome = { enum: ['pass', 'drift', 'inconclusive', 'error', 'interrupted'] } as const
@@ -31,11 +32,11 @@ const HEADER = { type: 'array', minItems: 2, maxItems: 2, items: str }
 const EVIDENCE = closed(
   {
     request: str,
-    status: { type: 'integer' },
+    status: { type: 'integer', minimum: 0, maximum: 999 },
     headers: { type: 'array', items: HEADER },
     bodyExcerpt: str,
     curl: str,
-    golden: closed({ recording: str, recordedAt: str, status: { type: 'integer' }, bodyExcerpt: str }, ['recording', 'recordedAt']),
+    golden: closed({ recording: str, recordedAt: str, status: { type: 'integer', minimum: 0, maximum: 999 }, bodyExcerpt: str }, ['recording', 'recordedAt']),
   },
   [],
 )

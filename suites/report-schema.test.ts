@@ -63,6 +63,8 @@ describe('a report that is not one is refused, naming the file and the field', (
     ['a field report.json does not have', (r: Record<string, any>) => (r.findings[0].evidence.onclick = 'x'), /findings\[0\]\.evidence\.onclick is not a field of report\.json version 1/],
     ['a required field missing', (r: Record<string, any>) => delete r.summary.breaking, /summary\.breaking is missing/],
     ['another version', (r: Record<string, any>) => (r.version = 2), /version must be 1 \(got 2\)/],
+    ['a count no run reaches', (r: Record<string, any>) => (r.findings[0].samples = 1e30), /findings\[0\]\.samples must be <= 1000000000000 \(got 1e\+30\)/],
+    ['a status no HTTP answer has', (r: Record<string, any>) => (r.findings[0].evidence.status = -1), /findings\[0\]\.evidence\.status must be >= 0 \(got -1\)/],
     ['markup where a time goes', (r: Record<string, any>) => (r.findings[1].since = '<script>x</script>'), /findings\[1\]\.since must match format "date-time" \(got "<script>x<\/script>"\)/],
     ['a header that is not a name and a value', (r: Record<string, any>) => (r.findings[0].evidence.headers = [['only-a-name']]), /findings\[0\]\.evidence\.headers\[0\] must NOT have fewer than 2 items/],
   ])('%s', async (_what, spoil, message) => {

@@ -20,7 +20,7 @@ export function termBlock(u: Untrusted, indent = '    '): Term {
 }
 
 // What printable() shows, less the replacement character (text here is ours or already shown).
-const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g
+const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028\u2029\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/g
 
 /**
  * The last guard on the way to stdout and stderr: every control character but newline and tab is

@@ -40,9 +40,10 @@ export function untrusting<T>(value: T): Untrusting<T> {
 /**
  * Control characters a person must see rather than have interpreted: C0 (except tab and newline),
  * DEL, C1 (0x9b is a CSI on 8-bit terminals), line and paragraph separators, and the bidirectional
- * overrides and isolates that make text display in another order than it reads ("Trojan Source").
+ * overrides and isolates that make text display in another order than it reads ("Trojan Source"),
+ * and the zero-width characters that hide inside a word (a token split by one would read whole).
  */
-const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g
+const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028\u2029\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/g
 
 /** `\x1b`, `\x9b`, `\u202e`: how a control character is shown. */
 function shown(c: string): string {

@@ -33,8 +33,9 @@ const STATUS_CLASS: Record<string, Html> = { passed: html`pass`, failed: html`dr
 const SEVERITY: readonly Severity[] = ['breaking', 'warning', 'info']
 
 const label = (x: { contract: Untrusted; target?: Untrusted | undefined }): Untrusted => untrusted(contractLabel(x))
-const headline = (o: R['outcome']): Html => HEADLINE[o as Report['outcome']] ?? html`${o}`
-const statusClass = (s: Untrusted): Html => STATUS_CLASS[s] ?? html`none`
+// Own keys only: a crafted value such as __proto__ must not reach Object.prototype.
+const headline = (o: R['outcome']): Html => (Object.hasOwn(HEADLINE, o) ? HEADLINE[o as Report['outcome']] : html`${o}`)
+const statusClass = (s: Untrusted): Html => (Object.hasOwn(STATUS_CLASS, s) ? STATUS_CLASS[s]! : html`none`)
 /** A severity as a class name: one of three words, whatever a crafted report says. */
 const sevClass = (s: Untrusted): Html => (SEVERITY.includes(s as Severity) ? html`${s}` : html`unknown`)
 

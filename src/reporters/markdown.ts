@@ -16,7 +16,8 @@ type R = Untrusting<Report>
 const ICON: Record<Severity, Md> = { breaking: md`🔴 breaking`, warning: md`🟠 warning`, info: md`🔵 info` }
 const RESULT: Record<string, Md> = { passed: md`✅ passed`, failed: md`❌ drift`, skipped: md`⏭️ skipped`, inconclusive: md`❔ inconclusive` }
 
-const icon = (s: Severity): Md => ICON[s] ?? cell(untrusted(s))
+// Own keys only: a crafted value such as __proto__ must not reach Object.prototype.
+const icon = (s: Severity): Md => (Object.hasOwn(ICON, s) ? ICON[s] : cell(untrusted(s)))
 const label = (x: { contract: Untrusted; target?: Untrusted | undefined }): Untrusted => untrusted(contractLabel(x))
 const plural = (n: number, one: string, many = `${one}s`) => (n === 1 ? one : many)
 
@@ -130,7 +131,7 @@ export const markdownReporter: Reporter = {
     lines.push(md`## Contracts`, md``, md`| Contract | Request | Result | Requests | Time |`, md`|---|---|---|---|---|`)
     for (const c of r.results) {
       const below = c.status === 'passed' ? r.findings.filter((f) => sameContract(f, c) && f.severity !== 'info').length : 0
-      const result = below ? md`✅ passed, ${below} ${text(untrusted(plural(below, 'warning')))} below --fail-on` : RESULT[c.status] ?? cell(c.status)
+      const result = below ? md`✅ passed, ${below} ${text(untrusted(plural(below, 'warning')))} below --fail-on` : Object.hasOwn(RESULT, c.status) ? RESULT[c.status]! : cell(c.status)
       lines.push(md`| ${cellCode(label(c))} | ${cellCode(c.request)} | ${result}${c.reason ? md`: ${cell(c.reason)}` : undefined} | ${c.probes} | ${cell(duration(c.durationMs))} |`)
     }
     lines.push(md``)

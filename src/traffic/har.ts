@@ -15,6 +15,7 @@
  * stream and kept up to KEPT_BODY_BYTES (captured-text.ts), everything else is checked as JSON and
  * skipped. A file nested deeper than MAX_JSON_DEPTH is refused at that depth, naming the entry.
  */
+import { oneLine } from '../render/index.ts'
 import { createReadStream, statSync } from 'node:fs'
 import { relative } from 'node:path'
 import { HarnessError } from '../errors.ts'
@@ -316,7 +317,8 @@ class HarBuilder implements ScanHandler {
  */
 export async function* streamHar(file: string, redactor: Redactor, personal: PersonalDataRedactor, cwd = process.cwd(), opts: StreamOptions = {}): AsyncGenerator<TrafficEntry> {
   const rel = relative(cwd, file) || file
-  const invalid = (what: string, extra: Record<string, unknown> = {}) => new HarnessError('DW_HAR_INVALID', what, { file: rel, ...extra })
+  // Messages quote the file's keys and values: one line, controls shown, so a crafted key cannot forge a line.
+  const invalid = (what: string, extra: Record<string, unknown> = {}) => new HarnessError('DW_HAR_INVALID', oneLine(what), { file: rel, ...extra })
   let size: number
   try {
     size = statSync(file).size
@@ -393,7 +395,7 @@ export async function readHar(file: string, redactor: Redactor, personal: Person
 /** A HAR that yielded no entry: says what it lacks ("log", "entries" as a list); an empty list is the caller's to report. */
 function explainEmpty(har: HarBuilder, rel: string): void {
   const fail = (path: string, what: string): never => {
-    throw new HarnessError('DW_HAR_INVALID', `${rel}: ${path} ${what} ${SPEC}`, { file: rel, path })
+    throw new HarnessError('DW_HAR_INVALID', oneLine(`${rel}: ${path} ${what} ${SPEC}`), { file: rel, path })
   }
   if (har.rootKind !== 'object' || har.logKind !== 'object') fail('log', 'is missing: this is not a HAR file')
   if (har.entriesKind !== 'list') fail('log.entries', 'must be a list of entries')
@@ -403,7 +405,7 @@ function explainEmpty(har: HarBuilder, rel: string): void {
 function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, personal: PersonalDataRedactor): TrafficEntry {
   const at = `log.entries[${i}]`
   const fail = (path: string, what: string): never => {
-    throw new HarnessError('DW_HAR_INVALID', `${rel}: ${path} ${what} (entry ${i + 1}) ${SPEC}`, { file: rel, path, entry: i + 1 })
+    throw new HarnessError('DW_HAR_INVALID', oneLine(`${rel}: ${path} ${what} (entry ${i + 1}) ${SPEC}`), { file: rel, path, entry: i + 1 })
   }
   const e = raw as HarEntry
   if (!e || typeof e !== 'object' || Array.isArray(e)) fail(at, 'must be an object')

@@ -4,6 +4,7 @@
  * on the main thread would wait that long. In a worker, the main thread stays free: an abort ends
  * the worker at once and no entry is read. Small cassettes, the usual kind, are read in place.
  */
+import { oneLine } from '../render/index.ts'
 import { Worker } from 'node:worker_threads'
 import { HarnessError, type HarnessErrorCode } from '../errors.ts'
 import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
@@ -53,7 +54,7 @@ export async function readCassetteResponsive(file: string, redactor: Redactor, p
       done()
       if ('entries' in m) resolve(m.entries)
       else if (m.error.harness) reject(new HarnessError(m.error.code!, m.error.message, m.error.details))
-      else reject(new HarnessError('DW_CASSETTE_INVALID', `cannot read the cassette: ${m.error.message}`, { file }))
+      else reject(new HarnessError('DW_CASSETTE_INVALID', oneLine(`cannot read the cassette: ${m.error.message}`), { file }))
     })
     worker.once('error', (err) => {
       done()

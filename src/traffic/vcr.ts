@@ -15,6 +15,7 @@
  * else reads the entries. Cassettes are hostile input too: YAML nested deeper than any cassette is
  * refused before the YAML composer (which recurses) sees it.
  */
+import { oneLine } from '../render/index.ts'
 import { createHash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
 import { readFileSync } from 'node:fs'
@@ -74,13 +75,13 @@ export function readCassette(file: string, redactor: Redactor, personal: Persona
     // Aliases beyond the library's default count (100) are refused: the "billion laughs" expansion.
     root = doc.toJS()
   } catch (err) {
-    throw new HarnessError('DW_CASSETTE_INVALID', `${rel} is not a usable cassette: ${(err as Error).message}`, { file: rel })
+    throw new HarnessError('DW_CASSETTE_INVALID', oneLine(`${rel} is not a usable cassette: ${(err as Error).message}`), { file: rel })
   }
   const format = detect(root, rel)
   const list = format === 'ruby' ? 'http_interactions' : 'interactions'
   const fail = (path: Path, what: string): never => {
     const dotted = dotPath(path)
-    throw new HarnessError('DW_CASSETTE_INVALID', `${at(path)}: ${dotted} ${what}`, { file: rel, path: dotted })
+    throw new HarnessError('DW_CASSETTE_INVALID', oneLine(`${at(path)}: ${dotted} ${what}`), { file: rel, path: dotted })
   }
   const items = (root as Record<string, unknown>)[list]
   if (!Array.isArray(items)) fail([list], `must be a list of interactions (${FORMATS})`)
@@ -92,7 +93,7 @@ function parseYaml(source: string, rel: string): { doc: Document.Parsed; lines: 
   const lines = new LineCounter()
   const fail = (offset: number, what: string): never => {
     const { line, col } = lines.linePos(offset)
-    throw new HarnessError('DW_CASSETTE_INVALID', `${rel}:${line}:${col}: ${what}`, { file: rel, line, column: col })
+    throw new HarnessError('DW_CASSETTE_INVALID', oneLine(`${rel}:${line}:${col}: ${what}`), { file: rel, line, column: col })
   }
   try {
     // The lexer and parser are iterative; only composing the document recurses, so depth is measured on the CST first.

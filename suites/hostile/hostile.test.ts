@@ -39,8 +39,15 @@ const files = () => runs.outputs.flatMap((o) => filesUnder(o.dir))
 const reportsNamed = (name: string) => files().filter((f) => basename(f) === name)
 
 describe('the hostile runs ran', () => {
-  it('every command ran to a verdict (0 pass, 1 drift), and the payloads reached its outputs, escaped', () => {
-    for (const p of runs.printed) expect([0, 1], `${p.label}: ${p.stderr.toString().slice(-500)}`).toContain(p.code)
+  it('every command ran to its verdict (0 pass, 1 drift; 2 for what it must refuse), and the payloads reached its outputs, escaped', () => {
+    for (const p of runs.printed) expect(p.expected, `${p.label}: ${p.stderr.toString().slice(-500)}`).toContain(p.code)
+    // The refusals name what they refused, in the DW_ code of their kind.
+    const said = (label: string) => runs.printed.find((p) => p.label === label)!.stderr.toString()
+    expect(said('merge, versions differ')).toContain('[DW_USAGE]')
+    expect(said('diff, targets differ')).toContain('[DW_USAGE]')
+    expect(said('verify, a malformed HAR')).toContain('[DW_HAR_INVALID]')
+    expect(said('verify, a bad content.encoding')).toContain('[DW_HAR_INVALID]')
+    expect(said('verify, a malformed cassette')).toContain('[DW_CASSETTE_INVALID]')
     const md = (label: string) => readFileSync(join(runs.outputs.find((o) => o.label === label)!.dir, 'report.md'), 'utf8')
     // The markers say which field each payload was planted in: seen in the output, so it was rendered (escaped), not dropped.
     expect(md('reporters')).toContain('r.findings\\[0\\].title')
@@ -59,6 +66,14 @@ describe('a terminal', () => {
       const text = (p.stdout.toString('utf8') + p.stderr.toString('utf8')).replace(/\r\n/g, '\n')
       const found = controlsIn(text)
       expect(found.map(([i, c]) => `0x${c.toString(16)} at ${i}: ${JSON.stringify(text.slice(Math.max(0, i - 30), i + 10))}`), p.label).toEqual([])
+    }
+  })
+  it('gets no line it did not write: untrusted text stays on its own line, whatever newlines it holds', () => {
+    // The payload's Markdown starts lines of its own after a newline; printed raw, these lines would appear.
+    const forged = /^(# injected heading|- injected item|\| a \| b \||\| c \| d \||\|---\|---\|)/
+    for (const p of runs.printed) {
+      const lines = (p.stdout.toString('utf8') + p.stderr.toString('utf8')).replace(/\r\n/g, '\n').split('\n')
+      expect(lines.filter((l) => forged.test(l)), p.label).toEqual([])
     }
   })
   it('shows what was there: the escape sequences appear as text', () => {

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { Redactor } from '../../src/transport/redact.ts'
 import { writeReports } from '../../src/write-reports.ts'
-import { APP_SECRET, TOKEN } from '../helpers/hostile.ts'
+import { APP_SECRET, payload, TOKEN } from '../helpers/hostile.ts'
 import { hostileCassette, hostileHar, hostileReport, hostileShard, hostileUpstream } from './inputs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -21,6 +21,8 @@ const BIN = join(ROOT, 'bin', 'driftwatch.js')
 export interface Printed {
   label: string
   code: number | null
+  /** The exit codes this run may end with: a verdict (0, 1), or 2 where the input is refused on purpose. */
+  expected: number[]
   stdout: Buffer
   stderr: Buffer
 }
@@ -36,7 +38,7 @@ export interface HostileRuns {
 
 const ENV = { ...process.env, WHATSAPP_ACCESS_TOKEN: TOKEN, WHATSAPP_APP_SECRET: APP_SECRET, WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_WABA_ID: '102290129340398', PACT_DO_NOT_TRACK: 'true', NO_COLOR: '' }
 
-function run(label: string, args: string[], opts: { pty?: boolean } = {}): Promise<Printed> {
+function run(label: string, args: string[], opts: { pty?: boolean; expected?: number[] } = {}): Promise<Printed> {
   const t0 = Date.now()
   // Under `script`, the command has a real terminal (progress lines on), and what it prints is what a terminal receives.
   const [cmd, argv] = opts.pty ? ['script', ['-qefc', [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' '), '/dev/null']] : [process.execPath, [BIN, ...args]]
@@ -49,7 +51,7 @@ function run(label: string, args: string[], opts: { pty?: boolean } = {}): Promi
     child.on('error', reject)
     child.on('close', (code) => {
       if (process.env.DW_HOSTILE_TIMES) console.log(`${label}: exit ${code} in ${Date.now() - t0} ms`)
-      resolve({ label, code, stdout: Buffer.concat(out), stderr: Buffer.concat(err) })
+      resolve({ label, code, expected: opts.expected ?? [0, 1], stdout: Buffer.concat(out), stderr: Buffer.concat(err) })
     })
   })
 }
@@ -92,6 +94,11 @@ export async function hostileRuns(dir: string): Promise<HostileRuns> {
   runs.printed.push(await run('merge', ['merge', join(shards, 'a.json'), join(shards, 'b.json'), '--out', out('merge'), ...formats]))
   runs.printed.push(await run('diff', ['diff', join(shards, 'a.json'), join(shards, 'a-later.json')]))
   runs.printed.push(await run('diff --json', ['diff', join(shards, 'a.json'), join(shards, 'a-later.json'), '--json']))
+  // Refusals quote the reports too: another API version, another target, a target in two shards.
+  writeFileSync(join(shards, 'other-version.json'), JSON.stringify({ ...hostileShard('shard-c'), apiVersion: payload('other apiVersion') }))
+  runs.printed.push(await run('merge, versions differ', ['merge', join(shards, 'a.json'), join(shards, 'other-version.json'), '--out', join(dir, 'refused')], { expected: [2] }))
+  runs.printed.push(await run('merge, a target twice', ['merge', join(shards, 'a.json'), join(shards, 'a-later.json'), '--out', join(dir, 'refused')], { expected: [2] }))
+  runs.printed.push(await run('diff, targets differ', ['diff', join(shards, 'a.json'), join(shards, 'b.json')], { expected: [2] }))
 
   // A hostile upstream, probed; then the history of those runs, and watch with both webhook formats.
   const upstream = await hostileUpstream()
@@ -122,6 +129,18 @@ export async function hostileRuns(dir: string): Promise<HostileRuns> {
   runs.printed.push(await run('verify har (on a terminal)', ['verify', har, '--out', out('verify-har-tty'), ...formats], { pty: true }))
   runs.printed.push(await run('verify cassette', ['verify', cassette, '--out', out('verify-cassette'), ...formats]))
   runs.printed.push(await run('record --from', ['record', '--from', har, '--recordings', join(out('record-from'), 'recordings')]))
+  // A malformed capture is refused naming the entry and the field: the name it quotes is the capture's own.
+  const broken = join(dir, 'broken.har')
+  writeFileSync(broken, `{"log":{"entries":[{${JSON.stringify(payload('key'))}:${'['.repeat(300)}${']'.repeat(300)}}]}}`)
+  runs.printed.push(await run('verify, a malformed HAR', ['verify', broken, '--out', join(dir, 'refused')], { expected: [2] }))
+  const badEncoding = join(dir, 'bad-encoding.har')
+  const entry = JSON.parse(hostileHar()) as { log: { entries: { response: { content: { encoding?: string } } }[] } }
+  entry.log.entries[0]!.response.content.encoding = payload('encoding')
+  writeFileSync(badEncoding, JSON.stringify(entry))
+  runs.printed.push(await run('verify, a bad content.encoding', ['verify', badEncoding, '--out', join(dir, 'refused')], { expected: [2] }))
+  const badCassette = join(dir, 'bad-cassette.json')
+  writeFileSync(badCassette, JSON.stringify({ http_interactions: [{ request: { method: payload('cassette method'), uri: 5 } }] }))
+  runs.printed.push(await run('verify, a malformed cassette', ['verify', badCassette, '--out', join(dir, 'refused')], { expected: [2] }))
   return runs
 }
 

@@ -55,6 +55,12 @@ describe('report.html', () => {
     expect(html).toContain('Framing: <b>Transfer-Encoding: chunked</b>')
   })
 
+  it('a history point whose status is not one it knows (even __proto__) is drawn grey, not looked up on Object.prototype', () => {
+    const history = ['__proto__', 'constructor', 'failed'].map((status, i) => ({ at: `2026-11-0${i + 1}T00:00:00Z`, target: 'sim', contract: 'media.retrieve-url', status, durationMs: 10, requests: 1 }))
+    const row = renderHtml(settle(sampleReport, 'breaking'), { history }).split('\n').find((l) => l.startsWith('<tr id="media.retrieve-url"'))!
+    expect([...row.matchAll(/<rect [^>]*class="(\w+)"/g)].map((m) => m[1])).toEqual(['none', 'none', 'drift', 'drift'])
+  })
+
   it('escapes what the upstream said: no markup gets through', () => {
     expect(html).toContain('Pipes | and &lt;tags&gt; &amp; ```fences``` survive')
     expect(html).not.toContain('<tags>')

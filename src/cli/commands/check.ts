@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { term, untrusted as u } from '../../render/index.ts'
+import { oneLine, term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
@@ -91,7 +91,8 @@ export async function addToHistory(v: Values, outDir: string, report: Report, io
   // Said where it went, and how much it holds: a shared --history would otherwise mix in runs unseen.
   else if (added.runs?.size) {
     const where = shownPath(io.cwd, file)
-    const held = [...added.runs].map(([t, n]) => `${n} run${n === 1 ? '' : 's'} of ${t}`)
+    // Target names may come from a merged shard's report: one line each.
+    const held = [...added.runs].map(([t, n]) => `${n} run${n === 1 ? '' : 's'} of ${oneLine(t)}`)
     const shown = held.length > 3 ? [...held.slice(0, 3), `${held.length - 3} more targets`] : held
     io.stdout(`History: ${where} (${added.already ? "the shards' runs, added by them; " : ''}${shown.join(', ')})`)
   }

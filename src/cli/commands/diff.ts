@@ -1,5 +1,5 @@
 import { DEFAULTS, GLOBAL, parseFailOn, str, type Command } from '../options.ts'
-import { term, untrusted as u } from '../../render/index.ts'
+import { oneLine, term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import type { Report } from '../../report.ts'
 
@@ -28,7 +28,7 @@ the new report is older than the old one.`,
     // What the run judged (for traffic, its origin: tonight's capture and last night's compare, whatever the files are called); a multi-target report is its set of targets.
     const identity = (r: Report) => (r.targets ? `targets ${r.targets.map((t) => t.name).sort().join(', ')}` : trafficTarget(r))
     const [was, is] = [identity(a!.report), identity(b!.report)]
-    if (was !== is) throw new HarnessError('DW_USAGE', `diff compares two runs of the same target: old is ${was} (${a!.file}), new is ${is} (${b!.file}); pass two report.json files of one target`)
+    if (was !== is) throw new HarnessError('DW_USAGE', `diff compares two runs of the same target: old is ${oneLine(was)} (${a!.file}), new is ${oneLine(is)} (${b!.file}); pass two report.json files of one target`)
     if (a!.report.apiVersion !== b!.report.apiVersion) io.stderr(String(term`Warning: the old report probed API ${u(a!.report.apiVersion)}, the new one ${u(b!.report.apiVersion)}: findings may differ because of the version, not only drift`))
     if (b!.report.startedAt < a!.report.startedAt) io.stderr(String(term`Warning: the new report is older than the old one (new ${u(b!.report.startedAt)}, old ${u(a!.report.startedAt)}): did you swap them? diff takes the old report first`))
     const d = diffReports(a!.report, b!.report)

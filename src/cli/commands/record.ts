@@ -76,7 +76,7 @@ async function recordFrom(from: string, recordingsDir: string, v: Values, io: Cl
   const where = relative(io.cwd, recordingsDir) || '.'
   if (!v.quiet) for (const f of r.report.findings.filter((x) => x.check === 'attribution')) io.stderr(r.redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}: not recorded`)))
   io.stdout(r.redactor.text(finalLine(r.report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
-  io.stdout(`Recorded ${c.attributed} of ${c.entries} exchanges as ${r.files.length} operation${r.files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${r.files.length - written.length} unchanged but for volatile values; ${c.unattributed} not recorded (unattributed or no operation, listed above)`)
+  io.stdout(`Recorded ${r.recorded} of ${c.entries} exchanges as ${r.files.length} operation${r.files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${r.files.length - written.length} unchanged but for volatile values; ${c.entries - r.recorded} not recorded (unattributed, no operation, or a method the endpoint does not take: listed above)`)
   if (r.report.summary.breaking + r.report.summary.warning > 0) io.stderr('Note: this traffic drifts from the operations (see the report fields above, or run driftwatch verify on it). Review the recordings before committing them as golden.')
   return r.files.length === 0 ? 2 : 0
 }
