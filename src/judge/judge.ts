@@ -120,6 +120,9 @@ async function schemaDrift(exp: Expectation, body: readonly Observation[], opts:
   return { deltas, observationIndex }
 }
 
+/** Above this many observations a check's run is long enough (tens of ms) to let signals in before it. */
+const LARGE_VIEW = 10_000
+
 /** Judges observations against an expectation. Never throws for upstream behaviour. */
 export async function judge(exp: Expectation, observations: readonly Observation[], opts: JudgeOptions): Promise<Verdict> {
   const checks = opts.checks ?? allChecks
@@ -137,6 +140,9 @@ export async function judge(exp: Expectation, observations: readonly Observation
   for (const check of checks) {
     const view = views[check.needs]
     if (view.length === 0) continue
+    // A capture's final verdict hands every check its exchanges at once: between checks over many,
+    // the event loop gets a turn, so Ctrl-C and SIGTERM are seen while a large capture is judged.
+    if (view.length > LARGE_VIEW) await new Promise<void>((r) => setImmediate(r))
     for (const d of check.run(view, exp, ctx)) {
       const key = foldKey(d)
       const g = groups.get(key)

@@ -30,6 +30,7 @@
  * Policy for every class list: at most LIMITS.classes classes; an exchange of a class beyond
  * that is counted (in `of`) but not compared. Real traffic has a handful per operation.
  */
+import { Breather } from './breather.ts'
 import type { Check } from '../checks/check.ts'
 import { expectedResponse } from '../checks/check.ts'
 import { requestIdentity } from '../checks/sample-consistency.ts'
@@ -244,9 +245,14 @@ export class IncrementalJudge {
       }
     }
     const identities = [...this.identities.values()].sort((a, b) => a.first - b.first)
+    // Each of these judges as many exchanges as the traffic had: a turn of the event loop between them lets Ctrl-C in.
+    const breather = new Breather()
     await run(['sample-consistency'], identities.reduce<Observation[]>((out, i) => i.classes.expand(out), []))
+    await breather.breathe()
     if (this.golden) await run(['golden-diff'], this.golden.expand())
+    await breather.breathe()
     if (this.bodies) await run(['schema-drift'], this.bodies.expand(), { validateBody: (schema, body) => this.validate(schema, body), projectedSchema: (schema, fields) => this.opts.pack.projectedSchema(schema, fields) })
+    await breather.breathe()
     await run(['parameter-rejection', 'graph-error'], [...this.successes.values(), ...this.tokenErrors.expand()])
 
     const byCheck = new Map<string, Folded[]>()
