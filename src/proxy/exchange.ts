@@ -20,10 +20,12 @@ export type ProxyMode = 'production' | 'review'
 /**
  * One finished exchange as the request path saw it (answered, failed before an answer, or cut
  * mid-body). `observation` is built like a probe's: request headers and URL already redacted of
- * the token (Authorization, access_token); response body kept up to the capture cap in
- * `observation.response.body` (text/json/base64 of the kept prefix), with `size` and `sha256`
- * over every byte that passed and `truncated` when more passed than was kept. Bodies are NOT yet
- * redacted: the observer redacts everything it writes or reports.
+ * the token (Authorization, access_token). The request path does no per-byte work beyond copying
+ * the kept prefix and hashing: `observation.response.body` carries only `size` and `sha256` (over
+ * every byte that passed), `keptBytes` and `truncated`; the observer completes text / json /
+ * base64 / hexPreview from `responseBody` (and inflates it when the upstream compressed it), off
+ * the request path. Bodies are NOT yet redacted: the observer redacts everything it writes or
+ * reports.
  */
 export interface CapturedExchange {
   /** 1-based order in which requests arrived. */
@@ -31,6 +33,8 @@ export interface CapturedExchange {
   observation: Observation
   /** The request body's first bytes, up to the capture cap (`observation.request.bodySize` is its full size). */
   requestBody: Uint8Array
+  /** The response body's first bytes, up to the capture cap, as they came off the wire (after de-chunking, before any decompression). */
+  responseBody?: Uint8Array
   /** sha256 (hex) of every request body byte that passed. */
   requestSha256?: string
   /** Tokens the application sent that the proxy had not seen before (Authorization bearer, access_token): the observer's redactor learns them. */
