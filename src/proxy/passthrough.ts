@@ -431,12 +431,23 @@ class Exchange implements ForwardHandler {
     this.finish()
   }
 
-  /** Resets the application's connection: its client fails as it would have on the upstream's own failure. */
+  /**
+   * Ends the application's connection so that its client fails as it would have on the upstream's
+   * own failure. Before the head: reset. After it, what was already written goes first (node:http
+   * holds the last writes corked until the next tick), then a body with a length or chunks ends
+   * early (a premature end fails every client), and a close-delimited one is reset (its end would
+   * read as complete).
+   */
   private cut(): void {
     this.done = true
     const socket = this.res.socket
-    if (socket && !socket.destroyed) socket.resetAndDestroy()
-    else this.res.destroy()
+    if (!socket || socket.destroyed) this.res.destroy()
+    else if (!this.headed) socket.resetAndDestroy()
+    else {
+      while (socket.writableCorked) socket.uncork()
+      if (this.response?.framing.kind === 'close-delimited') socket.resetAndDestroy()
+      else socket.destroySoon()
+    }
     this.finish()
   }
 
