@@ -374,6 +374,16 @@ class Exchange implements ForwardHandler {
   }
 
   onError(err: Error): void {
+    try {
+      this.failed(err)
+    } catch {
+      // Nothing the upstream or the application does may throw into undici: the application's connection goes.
+      this.res.destroy()
+      this.finish()
+    }
+  }
+
+  private failed(err: Error): void {
     this.endTap()
     if (this.done || this.appLeft()) return this.finish()
     const f = (this.failure ??= classify(err, this.headed))
@@ -400,7 +410,8 @@ class Exchange implements ForwardHandler {
   private appLeft(): boolean {
     if (this.appGone) return true
     const req = this.req
-    if (!req.socket.destroyed && !(req.destroyed && !req.complete)) return false
+    const socket = this.res.socket
+    if (socket && !socket.destroyed && !(req.destroyed && !req.complete)) return false
     this.onAppClose()
     return true
   }
