@@ -19,8 +19,7 @@ import { DEFAULT_RETRY } from '../runner/retry.ts'
 import { runContracts } from '../runner/run.ts'
 import type { Session } from '../session.ts'
 import type { Alert, AlertSink } from './alerts.ts'
-import { coveredProbes, DEFAULT_TRAFFIC_WINDOW_MS, operationOf } from '../live/coverage.ts'
-import { Incidents, TRAFFIC_RECOVERY } from '../live/incidents.ts'
+import { coveredProbes, DEFAULT_TRAFFIC_WINDOW_MS, Incidents, operationOf, TRAFFIC_RECOVERY } from '../live/index.ts'
 import type { WatchMetrics } from './metrics.ts'
 import { buildUnits, Schedule, type Unit } from './schedule.ts'
 import type { OpenDrift, HistoryStore } from '../history/store.ts'
@@ -157,7 +156,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
 
   while (!opts.signal?.aborted && (opts.maxCycles === undefined || cycles < opts.maxCycles)) {
     // What live traffic judged lately (driftwatch proxy on the same state file) is not probed.
-    const fresh = store.coveredSince(clock.now() - trafficWindowMs, scope)
+    const fresh = trafficWindowMs > 0 ? store.coveredSince(clock.now() - trafficWindowMs, scope) : new Map<string, number>()
     const covered = coveredProbes(probes, fresh)
     opts.metrics?.trafficCovered.set({ target: targetName }, covered.size)
     const decision = schedule.nextExcept(clock.now(), covered)
