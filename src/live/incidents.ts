@@ -33,6 +33,9 @@ export interface RecoveryRule {
  */
 export const TRAFFIC_RECOVERY: RecoveryRule = { cleanRuns: 20, quietMs: 5 * 60_000 }
 
+/** How stale the time live traffic last saw an open drift may be in the state. */
+const SEEN_EVERY_MS = 1_000
+
 /** Who judged: `probes` (watch) or live `traffic` (proxy). */
 export type IncidentSource = 'probes' | 'traffic'
 
@@ -158,7 +161,9 @@ export class Incidents {
       if (open) {
         const d: OpenDrift = { ...open, severity: severityRank(f.severity) > severityRank(open.severity) ? f.severity : open.severity, title: f.title, lastSeenAt: now, cleanRuns: 0, ...traffic }
         drifts.set(k, d)
-        plan.save.push(d)
+        // A drift on every exchange is written once a second, not once an exchange: only when it was last seen matters, to the second.
+        const same = d.severity === open.severity && d.title === open.title && open.cleanRuns === 0
+        if (!(source === 'traffic' && same && open.trafficSeenAt !== undefined && j.at - Date.parse(open.trafficSeenAt) < SEEN_EVERY_MS)) plan.save.push(d)
         continue
       }
       // One incident, one alert: join the group of an open drift on this contract (or operation), or of the same cause elsewhere.
