@@ -54,18 +54,21 @@ describe('proxy metrics', () => {
     m.setOpen([{ contract: 'media.retrieve-url', check: 'framing-conformance', severity: 'breaking' }])
     m.alert('drift')
     const got = await scrape(s.url)
-    expect(got.get('driftwatch_proxy_exchanges_total{operation="media.upload",status="200"}')).toBe(2)
-    expect(got.get('driftwatch_proxy_exchanges_total{operation="messages.send-text",status="400"}')).toBe(1)
-    expect(got.get('driftwatch_proxy_exchanges_total{operation="unattributed",status="none"}')).toBe(1)
-    expect(got.get('driftwatch_proxy_forwarded_total')).toBe(7)
-    expect(got.get('driftwatch_proxy_captured_total')).toBe(4)
-    expect(got.get('driftwatch_proxy_judged_total')).toBe(4)
-    expect(got.get('driftwatch_proxy_skipped_total{reason="queue-full"}')).toBe(3)
-    expect(got.get('driftwatch_proxy_skipped_total{reason="observer-failed"}')).toBe(0)
-    expect(got.get('driftwatch_proxy_queue_depth')).toBe(2)
-    expect(got.get('driftwatch_proxy_drifts_open{contract="media.retrieve-url",check="framing-conformance",severity="breaking"}')).toBe(1)
-    expect(got.get('driftwatch_proxy_alerts_total{kind="drift"}')).toBe(1)
-    expect(got.get('driftwatch_proxy_alerts_total{kind="recovery"}')).toBe(0)
+    const want: [string, number][] = [
+      ['driftwatch_proxy_exchanges_total{operation="media.upload",status="200"}', 2],
+      ['driftwatch_proxy_exchanges_total{operation="messages.send-text",status="400"}', 1],
+      ['driftwatch_proxy_exchanges_total{operation="unattributed",status="none"}', 1],
+      ['driftwatch_proxy_forwarded_total', 7],
+      ['driftwatch_proxy_captured_total', 4],
+      ['driftwatch_proxy_judged_total', 4],
+      ['driftwatch_proxy_skipped_total{reason="queue-full"}', 3],
+      ['driftwatch_proxy_skipped_total{reason="observer-failed"}', 0],
+      ['driftwatch_proxy_queue_depth', 2],
+      ['driftwatch_proxy_drifts_open{contract="media.retrieve-url",check="framing-conformance",severity="breaking"}', 1],
+      ['driftwatch_proxy_alerts_total{kind="drift"}', 1],
+      ['driftwatch_proxy_alerts_total{kind="recovery"}', 0],
+    ]
+    expect(want.map(([k]) => [k, got.get(k)])).toEqual(want)
   })
 
   it('starts at zero: no exchange series, counters at 0, no drift open', async () => {
