@@ -142,7 +142,6 @@ export class Incidents {
     const drifts = new Map(current.map((d) => [d.key, { ...d }]))
     const now = new Date(j.at).toISOString()
     const plan: Plan = { alerts: [], changed: new Set(), seen: new Map(), open: [], save: [], close: [], openIncidents: [], closeIncidents: [] }
-    const from = source === 'traffic' ? { source } : {}
 
     // The worst finding per contract and check, at or above the threshold.
     for (const f of j.findings) {
@@ -175,7 +174,7 @@ export class Incidents {
         d.alertedAt = now
         plan.openIncidents.push(d)
         const ev = f.evidence
-        plan.alerts.push({ kind: 'drift', key: k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, message: f.message, evidence: { ...(ev.request ? { request: ev.request } : {}), ...(ev.status !== undefined ? { status: ev.status } : {}), ...(ev.curl ? { curl: ev.curl } : {}) }, target, since: now, at: now, ...from })
+        plan.alerts.push({ kind: 'drift', key: k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, message: f.message, evidence: { ...(ev.request ? { request: ev.request } : {}), ...(ev.status !== undefined ? { status: ev.status } : {}), ...(ev.curl ? { curl: ev.curl } : {}) }, target, since: now, at: now, seenBy: source })
       }
       drifts.set(k, d)
       plan.save.push(d)
@@ -199,7 +198,7 @@ export class Incidents {
       if ([...drifts.values()].some((o) => o.group === d.group)) continue // the incident is not over yet
       const lead = this.opts.store.incident(d.group) ?? d
       plan.closeIncidents.push(d.group)
-      plan.alerts.push({ kind: 'recovery', key: d.group, contract: lead.contract, check: lead.check, severity: lead.severity, title: lead.title, target, since: lead.openedAt, at: now, ...from })
+      plan.alerts.push({ kind: 'recovery', key: d.group, contract: lead.contract, check: lead.check, severity: lead.severity, title: lead.title, target, since: lead.openedAt, at: now, seenBy: source })
     }
     plan.open = [...drifts.values()]
     return plan

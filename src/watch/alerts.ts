@@ -22,8 +22,8 @@ export interface Alert {
   message?: string
   /** The finding's evidence, short: request line, status, curl. */
   evidence?: Pick<NonNullable<Finding['evidence']>, 'request' | 'status' | 'curl'>
-  /** Who saw it: `traffic` when live traffic through `driftwatch proxy` did (absent: watch's probes). */
-  source?: 'probes' | 'traffic'
+  /** Who saw it: watch's `probes`, or live `traffic` through `driftwatch proxy`. */
+  seenBy?: 'probes' | 'traffic'
   target: string
   /** When the drift was first seen, and (recovery) when it cleared. */
   since: string
@@ -39,7 +39,7 @@ export interface AlertSink {
 
 /** The generic JSON body: the alert as is, with a schema marker (written by webhookJson: controls shown, markup characters as \u escapes). */
 export function jsonPayload(a: Alert): Record<string, unknown> {
-  return { source: 'driftwatch', version: 1, ...a }
+  return { ...a, source: 'driftwatch', version: 1 }
 }
 
 /** One line, for stdout and chat; every value from the finding is shown on one line with its controls visible. */
@@ -61,7 +61,7 @@ export function slackPayload(alert: Alert): Record<string, unknown> {
   if (a.kind === 'drift' && a.message) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: String(slackBlock(untrusted(a.message.slice(0, 2500)))) } })
   const when = a.kind === 'drift' ? slack`since ${slackText(a.since)}` : slack`drifting since ${slackText(a.since)}, cleared ${slackText(a.at)}`
   if (a.evidence?.curl) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: String(slack`Reproduce: ${slackBlock(a.evidence.curl)}`) } })
-  const seen = alert.source === 'traffic' && slack` · seen in live traffic`
+  const seen = alert.seenBy === 'traffic' && slack` · seen in live traffic`
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: String(slack`check ${slackCode(a.check)} · target ${slackText(a.target)}${seen} · ${when}`) }] })
   return { text: String(slackText(untrusted(alertLine(alert)))), blocks }
 }

@@ -48,7 +48,7 @@ describe('live traffic incidents', () => {
     for (let i = 0; i < 60; i++) await t.judged('media.retrieve-url', i % 3 === 2 ? [finding('media.retrieve-url', { n: i })] : [], at(i))
     await t.settled()
     expect(h.got).toHaveLength(1)
-    expect(h.got[0]).toMatchObject({ source: 'traffic', kind: 'drift', contract: 'media.retrieve-url', check: 'framing-conformance', target: `live traffic to ${UPSTREAM}`, evidence: { request: `GET ${UPSTREAM}/v23.0/1002`, status: 200 } })
+    expect(h.got[0]).toMatchObject({ source: 'driftwatch', seenBy: 'traffic', kind: 'drift', contract: 'media.retrieve-url', check: 'framing-conformance', target: `live traffic to ${UPSTREAM}`, evidence: { request: `GET ${UPSTREAM}/v23.0/1002`, status: 200 } })
     expect(JSON.stringify(h.got)).not.toContain('secret')
     expect(t.open()).toEqual([expect.objectContaining({ contract: 'media.retrieve-url', check: 'framing-conformance' })])
   })
@@ -79,7 +79,7 @@ describe('live traffic incidents', () => {
     await t.judged('media.download', [], at(300))
     await t.settled()
     expect(h.got.map((a) => a.kind)).toEqual(['drift', 'recovery'])
-    expect(h.got[1]).toMatchObject({ source: 'traffic', contract: 'media.download', since: new Date(at(0)).toISOString(), at: new Date(at(300)).toISOString() })
+    expect(h.got[1]).toMatchObject({ seenBy: 'traffic', contract: 'media.download', since: new Date(at(0)).toISOString(), at: new Date(at(300)).toISOString() })
     expect(t.open()).toEqual([])
   })
 
