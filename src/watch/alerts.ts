@@ -39,7 +39,7 @@ export interface AlertSink {
 
 /** The generic JSON body: the alert as is, with a schema marker (written by webhookJson: controls shown, markup characters as \u escapes). */
 export function jsonPayload(a: Alert): Record<string, unknown> {
-  return { ...a, source: 'driftwatch', version: 1 }
+  return { source: 'driftwatch', version: 1, ...a }
 }
 
 /** One line, for stdout and chat; every value from the finding is shown on one line with its controls visible. */
