@@ -5,6 +5,7 @@
  * two handles on one state file (as two processes would). Alerts are delivered to a real webhook
  * server on loopback, as JSON and as Slack.
  */
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -222,6 +223,35 @@ describe('one incident, whoever saw it (two handles on one state file)', () => {
     expect(db.prepare('SELECT COUNT(*) AS n FROM incidents').get()).toEqual({ n: 1 })
     expect(db.prepare('SELECT COUNT(*) AS n FROM drifts').get()).toEqual({ n: 1 })
   })
+  it('two processes judging the same drift at once raise one alert between them, and neither fails on the lock', async () => {
+    const file = join(tmp.dir(), 'state.db')
+    store(file).close() // created before either starts
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'traffic-child.ts'), file, '400'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+    while (!out.includes('ready') && child.exitCode === null) await new Promise((r) => setTimeout(r, 5))
+    const fromProbes: Alert[] = []
+    const probes = probesOn(store(file), fromProbes)
+    // Both write while the other does: the probes side records the same drift as fast as it can until the child is done.
+    const done = new Promise<number | null>((r) => child.on('exit', r))
+    let exited = false
+    void done.then(() => (exited = true))
+    let runs = 0
+    while (!exited) {
+      await raiseAll(probes, probes.record({ judged: ['media.upload'], findings: [finding('media.upload')], at: Date.now() }))
+      runs++
+      await new Promise((r) => setImmediate(r))
+    }
+    expect(await done, err).toBe(0)
+    const fromTraffic = JSON.parse(out.trim().split('\n').at(-1)!) as string[]
+    expect(runs).toBeGreaterThan(0)
+    expect([...fromTraffic, ...fromProbes.map((a) => a.kind)]).toEqual(['drift'])
+    const db = new Database(file, { readonly: true })
+    cleanup.push(() => db.close())
+    expect(db.prepare('SELECT COUNT(*) AS n FROM incidents').get()).toEqual({ n: 1 })
+  }, 60_000)
 })
 
 describe('the state file', () => {
