@@ -186,6 +186,20 @@ describe('one incident, whoever saw it (two handles on one state file)', () => {
     expect(t.open()).toHaveLength(1)
   })
 
+  it('a drift only probes saw clears on its operation\'s 20th clean exchange, not its 19th', async () => {
+    const file = join(tmp.dir(), 'state.db')
+    const fromTraffic: Alert[] = []
+    const probes = probesOn(store(file), [])
+    await raiseAll(probes, probes.record({ judged: ['media.download'], findings: [finding('media.download')], at: at(0) }))
+    const t = traffic(file, { onAlert: (a) => fromTraffic.push(a) })
+    for (let i = 1; i < TRAFFIC_RECOVERY.cleanRuns; i++) await t.judged('media.download', [], at(i))
+    await t.settled()
+    expect(fromTraffic).toEqual([])
+    await t.judged('media.download', [], at(TRAFFIC_RECOVERY.cleanRuns))
+    await t.settled()
+    expect(fromTraffic.map((a) => [a.kind, a.seenBy])).toEqual([['recovery', 'traffic']])
+  })
+
   it('a drift traffic saw is not cleared by two clean probe runs within traffic\'s quiet time; after it, it is', async () => {
     const file = join(tmp.dir(), 'state.db')
     const fromProbes: Alert[] = []
