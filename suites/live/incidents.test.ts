@@ -5,6 +5,7 @@
  * two handles on one state file (as two processes would). Alerts are delivered to a real webhook
  * server on loopback, as JSON and as Slack.
  */
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -185,6 +186,20 @@ describe('one incident, whoever saw it (two handles on one state file)', () => {
     expect(t.open()).toHaveLength(1)
   })
 
+  it('a drift only probes saw clears on its operation\'s 20th clean exchange, not its 19th', async () => {
+    const file = join(tmp.dir(), 'state.db')
+    const fromTraffic: Alert[] = []
+    const probes = probesOn(store(file), [])
+    await raiseAll(probes, probes.record({ judged: ['media.download'], findings: [finding('media.download')], at: at(0) }))
+    const t = traffic(file, { onAlert: (a) => fromTraffic.push(a) })
+    for (let i = 1; i < TRAFFIC_RECOVERY.cleanRuns; i++) await t.judged('media.download', [], at(i))
+    await t.settled()
+    expect(fromTraffic).toEqual([])
+    await t.judged('media.download', [], at(TRAFFIC_RECOVERY.cleanRuns))
+    await t.settled()
+    expect(fromTraffic.map((a) => [a.kind, a.seenBy])).toEqual([['recovery', 'traffic']])
+  })
+
   it('a drift traffic saw is not cleared by two clean probe runs within traffic\'s quiet time; after it, it is', async () => {
     const file = join(tmp.dir(), 'state.db')
     const fromProbes: Alert[] = []
@@ -222,6 +237,35 @@ describe('one incident, whoever saw it (two handles on one state file)', () => {
     expect(db.prepare('SELECT COUNT(*) AS n FROM incidents').get()).toEqual({ n: 1 })
     expect(db.prepare('SELECT COUNT(*) AS n FROM drifts').get()).toEqual({ n: 1 })
   })
+  it('two processes judging the same drift at once raise one alert between them, and neither fails on the lock', async () => {
+    const file = join(tmp.dir(), 'state.db')
+    store(file).close() // created before either starts
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'traffic-child.ts'), file, '400'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+    while (!out.includes('ready') && child.exitCode === null) await new Promise((r) => setTimeout(r, 5))
+    const fromProbes: Alert[] = []
+    const probes = probesOn(store(file), fromProbes)
+    // Both write while the other does: the probes side records the same drift as fast as it can until the child is done.
+    const done = new Promise<number | null>((r) => child.on('exit', r))
+    let exited = false
+    void done.then(() => (exited = true))
+    let runs = 0
+    while (!exited) {
+      await raiseAll(probes, probes.record({ judged: ['media.upload'], findings: [finding('media.upload')], at: Date.now() }))
+      runs++
+      await new Promise((r) => setImmediate(r))
+    }
+    expect(await done, err).toBe(0)
+    const fromTraffic = JSON.parse(out.trim().split('\n').at(-1)!) as string[]
+    expect(runs).toBeGreaterThan(0)
+    expect([...fromTraffic, ...fromProbes.map((a) => a.kind)]).toEqual(['drift'])
+    const db = new Database(file, { readonly: true })
+    cleanup.push(() => db.close())
+    expect(db.prepare('SELECT COUNT(*) AS n FROM incidents').get()).toEqual({ n: 1 })
+  }, 60_000)
 })
 
 describe('the state file', () => {
