@@ -357,10 +357,13 @@ export class JsonScanner {
       this.skimEscape = false
       i++
     }
+    // The next quote and backslash, searched again only once passed: escape-dense bodies would search to the end per escape.
+    let quote = -2
+    let slash = -2
     while (i < len) {
       if (inString) {
-        const quote = buf.indexOf(QUOTE, i)
-        const slash = buf.indexOf(BACKSLASH, i)
+        if (quote !== -1 && quote < i) quote = buf.indexOf(QUOTE, i)
+        if (slash !== -1 && slash < i) slash = buf.indexOf(BACKSLASH, i)
         if (slash !== -1 && (quote === -1 || slash < quote)) {
           // An escape: the byte after the backslash never ends the string.
           i = slash + 2
