@@ -77,6 +77,15 @@ export class CapturedText {
     if (base64) this.b64 = new Reading()
   }
 
+  /** A body already whole as a string (an entry JSON.parse read): the readings its streamed pieces would give. */
+  static of(text: string, base64: boolean): CapturedText {
+    const c = new CapturedText(base64)
+    const bytes = Buffer.from(text, 'utf8')
+    c.utf8.add(bytes)
+    if (c.b64) c.base64Piece(bytes.toString('latin1'), false)
+    return c
+  }
+
   /** Content without escapes: the file's bytes, and whether all of them are base64 characters (see ScanHandler.raw). */
   raw(buf: Buffer, start: number, end: number, base64ish: boolean): void {
     const bytes = buf.subarray(start, end)

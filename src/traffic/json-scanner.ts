@@ -49,6 +49,17 @@ export interface ScanHandler {
   stringEnd(): void
   /** A number, true, false or null. */
   scalar(value: number | boolean | null): void
+  /**
+   * Asked before a container opens: true to have it handed over whole (`whole`) rather than as
+   * events, when it turns out no larger than ScanOptions.wholeBytes. Must not change the handler.
+   */
+  wantsWhole?(array: boolean, depth: number): boolean
+  /**
+   * The container asked for, as its bytes (`parts` joined, from `{` or `[` to its end), found by
+   * bounds only: the handler parses it (JSON.parse). Returns false when it is not JSON: the scanner
+   * then reads the same bytes again as events, and throws where they break.
+   */
+  whole?(parts: readonly Buffer[], bytes: number): boolean
 }
 
 /** Why the input is not JSON, or deeper than allowed, and where (a byte offset). */
@@ -68,6 +79,8 @@ export interface ScanOptions {
   maxDepth: number
   /** Keys longer than this (in characters) are cut and reported `long`. Default 256. */
   maxKey?: number
+  /** The most bytes a container asked for whole (ScanHandler.wantsWhole) may take; larger ones are read as events. Default 1 MiB. */
+  wholeBytes?: number
 }
 
 // Byte values of JSON's syntax.
@@ -104,6 +117,8 @@ const NUMBER = 7
 const LITERAL = 8
 /** The document is complete: only whitespace may follow. */
 const DONE = 9
+/** Inside a container wanted whole: only its bounds are looked for. */
+const SKIM = 10
 
 // Where a number stands (JSON's grammar: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?).
 const N_SIGN = 0
@@ -204,6 +219,22 @@ export class JsonScanner {
   private slash = -2
   private slashIn: Buffer | undefined
 
+  // The container being skimmed (wanted whole).
+  /** Its bytes read so far, in earlier chunks (copies). */
+  private skimParts: Buffer[] = []
+  private skimBytes = 0
+  /** Where it began (a byte offset), and the state before it. */
+  private skimAt = -1
+  private skimFrom = VALUE
+  /** Containers open inside it (itself counted). */
+  private skimDepth = 0
+  private skimInString = false
+  /** A backslash ended the last chunk inside a string: the next byte is escaped. */
+  private skimEscape = false
+  /** A container that must be read as events (it was too large, or not JSON): its offset. */
+  private noSkimAt = -1
+  private readonly wholeBytes: number
+
   // The literal being read.
   private literal = ''
   private literalAt = 0
@@ -215,6 +246,7 @@ export class JsonScanner {
   ) {
     this.stack = new Uint8Array(opts.maxDepth + 1)
     this.maxKey = opts.maxKey ?? 256
+    this.wholeBytes = opts.wholeBytes ?? 1024 * 1024
   }
 
   /** Scans one more chunk of the input. */
@@ -228,15 +260,26 @@ export class JsonScanner {
     }
     let i = 0
     const len = buf.length
-    // A caller may write the same Buffer again with other bytes in it: nothing remembered of the last one holds.
-    this.slashIn = undefined
     if (!this.started && len > 0) {
       this.started = true
       // A BOM is not JSON, but editors and some exporters write one: it is not worth refusing a capture over.
       if (len >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3
     }
+    this.scan(buf, i, base)
+    this.offset += chunk.length
+  }
+
+  /** Scans buf from i (buf[0] is at byte `base` of the input). */
+  private scan(buf: Buffer, i: number, base: number): void {
+    const len = buf.length
+    // A caller may write the same Buffer again with other bytes in it: nothing remembered of the last one holds.
+    this.slashIn = undefined
     while (i < len) {
       const s = this.state
+      if (s === SKIM) {
+        i = this.skim(buf, i, len, base)
+        continue
+      }
       if (s === STRING) {
         i = this.string(buf, i, len, base)
         continue
@@ -299,11 +342,117 @@ export class JsonScanner {
           throw this.unexpected(b, at, 'the end of the document')
       }
     }
-    this.offset += chunk.length
+  }
+
+  /**
+   * Skims a container wanted whole from i: strings passed over with indexOf, brackets counted,
+   * nothing else looked at (JSON.parse checks the rest). Returns where it ended (or the chunk did).
+   * Past the size or depth bound, or refused by the handler, its bytes are read again as events.
+   */
+  private skim(buf: Buffer, i: number, len: number, base: number): number {
+    const start = i
+    let depth = this.skimDepth
+    let inString = this.skimInString
+    if (this.skimEscape) {
+      this.skimEscape = false
+      i++
+    }
+    // The next quote and backslash, searched again only once passed: escape-dense bodies would search to the end per escape.
+    let quote = -2
+    let slash = -2
+    while (i < len) {
+      if (inString) {
+        if (quote !== -1 && quote < i) quote = buf.indexOf(QUOTE, i)
+        if (slash !== -1 && slash < i) slash = buf.indexOf(BACKSLASH, i)
+        if (slash !== -1 && (quote === -1 || slash < quote)) {
+          // An escape: the byte after the backslash never ends the string.
+          i = slash + 2
+          if (i > len) {
+            this.skimEscape = true
+            i = len
+          }
+          continue
+        }
+        if (quote === -1) {
+          i = len
+          break
+        }
+        inString = false
+        i = quote + 1
+        continue
+      }
+      const b = buf[i]!
+      if (b === QUOTE) inString = true
+      else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+        depth++
+        if (this.depth + depth > this.opts.maxDepth) return this.unskim(buf, start, len, base)
+      } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
+        if (--depth === 0) {
+          i++
+          break
+        }
+      }
+      i++
+    }
+    this.skimBytes += i - start
+    if (this.skimBytes > this.wholeBytes) return this.unskim(buf, start, len, base)
+    if (depth > 0) {
+      // The chunk ended inside: its part is kept (a copy: the caller may reuse the chunk).
+      this.skimParts.push(Buffer.from(buf.subarray(start, i)))
+      this.skimDepth = depth
+      this.skimInString = inString
+      return i
+    }
+    const parts = this.skimParts
+    parts.push(buf.subarray(start, i))
+    const at = this.skimAt
+    const bytes = this.skimBytes
+    this.endSkim()
+    if (this.handler.whole!(parts, bytes)) {
+      this.afterValue()
+      return i
+    }
+    // Not JSON: read again as events, which throw where it breaks.
+    this.noSkimAt = at
+    this.state = this.skimFrom
+    this.scan(parts.length === 1 ? parts[0]! : Buffer.concat(parts), 0, at)
+    this.slashIn = undefined
+    return i
+  }
+
+  /** Reads the container being skimmed again as events, from its start to the end of this chunk. */
+  private unskim(buf: Buffer, start: number, len: number, base: number): number {
+    const parts = this.skimParts
+    parts.push(buf.subarray(start, len))
+    const at = this.skimAt
+    this.endSkim()
+    this.noSkimAt = at
+    this.state = this.skimFrom
+    this.scan(Buffer.concat(parts), 0, at)
+    this.slashIn = undefined
+    return len
+  }
+
+  private endSkim(): void {
+    this.skimParts = []
+    this.skimBytes = 0
+    this.skimDepth = 0
+    this.skimInString = false
+    this.skimEscape = false
+    this.skimAt = -1
   }
 
   /** The input is over: throws unless it was one complete JSON document. */
   end(): void {
+    while (this.state === SKIM) {
+      // Cut short inside a container wanted whole: read as events, so the handler knows where it stopped (one inside may be skimmed in turn).
+      const parts = this.skimParts
+      const at = this.skimAt
+      this.endSkim()
+      this.noSkimAt = at
+      this.state = this.skimFrom
+      this.scan(Buffer.concat(parts), 0, at)
+    }
     if (this.state === NUMBER && this.depth === 0 && (this.num === N_ZERO || this.num === N_INT || this.num === N_FRAC || this.num === N_EXP)) this.finishNumber()
     if (this.state === DONE) return
     const at = this.offset
@@ -330,6 +479,12 @@ export class JsonScanner {
     if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
       if (this.depth >= this.opts.maxDepth) throw new ScanError(`nested deeper than ${this.opts.maxDepth} levels`, at, 'depth')
       const array = b === OPEN_ARRAY
+      if (at !== this.noSkimAt && this.handler.wantsWhole?.(array, this.depth + 1)) {
+        this.skimAt = at
+        this.skimFrom = this.state
+        this.state = SKIM
+        return i
+      }
       this.stack[++this.depth] = array ? 1 : 0
       this.state = array ? VALUE_OR_CLOSE : KEY_OR_CLOSE
       this.handler.open(array, this.depth)

@@ -82,10 +82,41 @@ class Builder implements ScanHandler {
   }
 }
 
+/** A Builder that has containers at chosen depths handed over whole, and parses them with JSON.parse (as the HAR reader does entries). */
+class WholeBuilder extends Builder {
+  /** Containers handed over whole. */
+  wholes = 0
+  constructor(private readonly at: (depth: number) => boolean) {
+    super(TEXT)
+  }
+  wantsWhole(_array: boolean, depth: number): boolean {
+    return this.at(depth)
+  }
+  whole(parts: readonly Buffer[]): boolean {
+    try {
+      const value = JSON.parse(Buffer.concat(parts).toString('utf8'))
+      this.wholes++
+      // As the events build it: then closed at once.
+      this.open(Array.isArray(value))
+      const top = this.stack.at(-1)!
+      top.value = value
+      const parent = this.stack.at(-2)
+      if (parent) {
+        if (Array.isArray(parent.value)) parent.value[parent.value.length - 1] = value
+        else Object.defineProperty(parent.value, parent.key!, { value, enumerable: true, writable: true, configurable: true })
+      } else this.root = value
+      this.close()
+      return true
+    } catch {
+      return false
+    }
+  }
+}
+
 /** Scans `bytes` in chunks of the given sizes; the value, or the error. */
-function scan(bytes: Buffer, sizes: (i: number) => number, mode: StringMode = TEXT, maxDepth = 10_000): { value?: unknown; error?: ScanError; builder: Builder } {
-  const builder = new Builder(mode)
-  const scanner = new JsonScanner(builder, { maxDepth, maxKey: 1e9 })
+function scan(bytes: Buffer, sizes: (i: number) => number, mode: StringMode = TEXT, maxDepth = 10_000, whole?: { at: (depth: number) => boolean; bytes: number }): { value?: unknown; error?: ScanError; builder: Builder } {
+  const builder = whole ? new WholeBuilder(whole.at) : new Builder(mode)
+  const scanner = new JsonScanner(builder, { maxDepth, maxKey: 1e9, ...(whole ? { wholeBytes: whole.bytes } : {}) })
   try {
     let at = 0
     for (let i = 0; at < bytes.length; i++) {
@@ -304,6 +335,52 @@ describe(`the JSON scanner agrees with JSON.parse (seed ${SEED})`, () => {
   })
 })
 
+describe(`containers wanted whole (bounds found by bytes, JSON.parse builds them) read as events would (seed ${SEED})`, () => {
+  const wanting = (r: Rng) => {
+    const depths = new Set(Array.from({ length: r.int(1, 3) }, () => r.int(1, 4)))
+    return { at: (d: number) => depths.has(d), bytes: r.pick([1, 16, 200, 4096, 1024 * 1024]) }
+  }
+
+  it('on 1,500 valid documents, in random chunks, some containers over the size bound: the value JSON.parse builds', () => {
+    const rng = new Rng(SEED).fork('whole-valid')
+    let wholes = 0
+    for (let i = 0; i < 1500; i++) {
+      const r = rng.fork(i)
+      const text = randomJson(r)
+      const got = scan(Buffer.from(text), chunking(r), TEXT, 10_000, wanting(r))
+      wholes += (got.builder as WholeBuilder).wholes
+      expect.soft(got.error?.message, `case ${i} (replay with DRIFTWATCH_FUZZ_SEED=${SEED}): ${text.slice(0, 300)}`).toBeUndefined()
+      expect.soft(got.value, `case ${i}: ${text.slice(0, 300)}`).toEqual(reference(Buffer.from(text)).value)
+    }
+    // Containers were handed over whole (the comparison is not only of events).
+    expect(wholes).toBeGreaterThan(200)
+  })
+
+  it('on 3,000 broken documents and at depth limits: the same error, at the same byte, as events give', () => {
+    const rng = new Rng(SEED).fork('whole-broken')
+    let refused = 0
+    for (let i = 0; i < 3000; i++) {
+      const r = rng.fork(i)
+      let bytes: Buffer = Buffer.from(randomJson(r))
+      for (let k = r.int(1, 3); k > 0; k--) bytes = mutate(r, bytes)
+      const limit = r.pick([3, 5, 10_000])
+      const sizes = r.int(1, 300)
+      const events = scan(bytes, () => sizes, TEXT, limit)
+      const wholes = scan(bytes, () => sizes, TEXT, limit, wanting(r))
+      const what = `case ${i} (replay with DRIFTWATCH_FUZZ_SEED=${SEED}): ${JSON.stringify(bytes.toString('latin1').slice(0, 300))}`
+      if (events.error) refused++
+      // A bad escape is named by the piece of string it is in, and pieces end where chunks do: the two pieces overlap.
+      const piece = (e: ScanError | undefined) => (e ? /between bytes (\d+) and (\d+)/.exec(e.message)?.slice(1).map(Number) : undefined)
+      const [a, b] = [piece(wholes.error), piece(events.error)]
+      const same = (e: ScanError | undefined) => e && { message: a && b ? 'a bad escape' : e.message, byte: a && b ? 0 : e.byte, kind: e.kind }
+      expect.soft(same(wholes.error), what).toEqual(same(events.error))
+      if (a && b) expect.soft(a[0]! <= b[1]! && b[0]! <= a[1]!, `${what}: ${wholes.error!.message} vs ${events.error!.message}`).toBe(true)
+      if (!events.error) expect.soft(wholes.value, what).toEqual(events.value)
+    }
+    expect(refused).toBeGreaterThan(1000)
+  })
+})
+
 describe(`a body's base64 reading agrees with Buffer.from(text, 'base64') (seed ${SEED})`, () => {
   const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_'
   it('on 2,000 texts of base64, padding anywhere, whitespace and base64url, streamed in random pieces', () => {
@@ -323,6 +400,21 @@ describe(`a body's base64 reading agrees with Buffer.from(text, 'base64') (seed 
       const got = c.base64()!
       expect.soft({ size: got.size, sha256: got.sha256 }, `case ${i} (replay with DRIFTWATCH_FUZZ_SEED=${SEED}): ${JSON.stringify(text.slice(0, 200))}`).toEqual({ size: want.length, sha256: createHash('sha256').update(want).digest('hex') })
       expect.soft(got.window.equals(want.subarray(0, got.window.length))).toBe(true)
+    }
+  })
+
+  it('reads a body already whole (CapturedText.of, an entry JSON.parse read) as its streamed pieces', () => {
+    const rng = new Rng(SEED).fork('base64-whole')
+    for (let i = 0; i < 500; i++) {
+      const r = rng.fork(i)
+      let text = ''
+      for (let n = r.int(0, r.chance(0.1) ? 5000 : 40); n > 0; n--) text += r.chance(0.05) ? r.pick([' ', '\n', '=', 'é', '{', '\ud800']) : ALPHABET[r.int(0, ALPHABET.length - 1)]
+      const streamed = new CapturedText(true)
+      const bytes = Buffer.from(text)
+      streamed.decodedBytes(bytes)
+      const whole = CapturedText.of(text, true)
+      expect.soft(whole.base64(), `case ${i}: ${JSON.stringify(text.slice(0, 200))}`).toEqual(streamed.base64())
+      expect.soft(whole.text(), `case ${i}`).toEqual(streamed.text())
     }
   })
 

@@ -31,6 +31,33 @@ export interface LargeHarOptions {
   entries?: number
   bytes?: number
   media?: { bytes: number }
+  /**
+   * Each copy as real traffic differs from the last (default: copies the same but for their times):
+   * a new wamid per send, request and trace ids per answer (and the fbtrace_id of an error), the
+   * Date header, a new media id per upload, and recipients from a pool of 5,000. Same lengths, so
+   * Content-Length still holds.
+   */
+  varied?: boolean
+}
+
+/** Values of the fixture that real traffic never repeats, each with how a copy spells it (same length). */
+function variations(text: string): Map<string, (copy: number, span: number) => string> {
+  const out = new Map<string, (copy: number, span: number) => string>()
+  // The last n characters before any `=` padding become a number unique to the copy and the value.
+  const unique = (v: string, k: number, n: number, radix: number) => (copy: number) => {
+    const pad = /=*$/.exec(v)![0].length
+    const digits = (copy * 1024 + k).toString(radix).toUpperCase().padStart(n, '0').slice(-n)
+    return v.slice(0, v.length - pad - n) + digits + v.slice(v.length - pad)
+  }
+  const seen = (re: RegExp) => [...new Set([...text.matchAll(re)].map((m) => m[1]!))]
+  seen(/(wamid\.[A-Za-z0-9+/_=-]{20,})/g).forEach((v, k) => out.set(v, unique(v, k, 12, 16)))
+  for (const header of ['x-fb-request-id', 'x-fb-trace-id', 'X-FB-Debug']) {
+    seen(new RegExp(`"${header}",\\s*"value":\\s*"([^"]+)"`, 'g')).forEach((v, k) => out.set(v, unique(v, k, 8, 36)))
+  }
+  seen(/"Date",\s*"value":\s*"([^"]+)"/g).forEach((v) => out.set(v, (copy, span) => new Date(Date.parse(v) + copy * span).toUTCString()))
+  out.set('1037543291543636', (copy) => `1037${String(copy).padStart(12, '0')}`)
+  out.set('16505551234', (copy) => `1650555${String(copy % 5000).padStart(4, '0')}`)
+  return out
 }
 
 function fixtureEntries(): Entry[] {
@@ -84,14 +111,21 @@ export async function writeLargeHar(file: string, opts: LargeHarOptions): Promis
   const maxBytes = opts.bytes ?? Number.POSITIVE_INFINITY
   const w = writer(file)
   await w.write(HEAD)
-  // Each entry serialised once; each copy only shifts its time (the same application, later).
-  const texts = base.map((e) => JSON.stringify(e, null, 2).split(JSON.stringify(e.startedDateTime)))
+  // Each entry serialised once, cut where a copy differs: its time (the same application, later) and, varied, the values real traffic never repeats.
+  const vary = opts.varied ? variations(JSON.stringify(base)) : new Map<string, (copy: number, span: number) => string>()
+  const cut = new RegExp(`(${['"startedDateTime": "[^"]+"', ...[...vary.keys()].sort((a, b) => b.length - a.length).map((v) => v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))].join('|')})`)
+  const texts = base.map((e) => JSON.stringify(e, null, 2).split(cut))
+  const spell = (part: string, copy: number) => {
+    if (part.startsWith('"startedDateTime": "')) return `"startedDateTime": "${new Date(Date.parse(part.slice(20, -1)) + copy * span).toISOString()}"`
+    return vary.get(part)?.(copy, span) ?? part
+  }
   let n = 0
   while (n < maxEntries && w.bytes() < maxBytes) {
     const copy = Math.floor(n / base.length)
-    const e = base[n % base.length]!
-    const at = new Date(Date.parse(e.startedDateTime) + copy * span).toISOString()
-    await w.write(`${n ? ',\n' : ''}${texts[n % base.length]!.join(JSON.stringify(at))}`)
+    const parts = texts[n % base.length]!
+    let text = ''
+    for (let i = 0; i < parts.length; i++) text += i % 2 === 1 ? spell(parts[i]!, copy) : parts[i]!
+    await w.write(`${n ? ',\n' : ''}${text}`)
     n++
   }
   await w.write(TAIL)
