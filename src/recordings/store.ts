@@ -35,6 +35,8 @@ export interface Recording {
   personalData?: number
   /** Version of the redaction rules the file was written with; a file from older rules is rewritten, never kept. */
   redaction?: number
+  /** Exchanges the recorder saw (a proxy records the first few of each shape and counts the rest); absent when every one is in `observations`. */
+  exchanges?: number
   observations: Observation[]
 }
 
