@@ -18,7 +18,7 @@ import { apiVersionIn } from '../graph/index.ts'
 import type { Observation } from '../observation.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { isJournalOpen, journalFiles, journalPath, readJournal, type JournalHeader } from './journal.ts'
-import { collectVolatile, readIfValid, recordingPath, REDACTION_RULES, sameBehaviour, type Recording, type WriteStatus } from './store.ts'
+import { collectVolatile, PROXY_RECORDER, readIfValid, recordingPath, REDACTION_RULES, sameBehaviour, type Recording, type WriteStatus } from './store.ts'
 
 /** How to compact. */
 export interface CompactOptions {
@@ -74,7 +74,7 @@ function around(rec: Omit<Recording, 'observations'>): [head: string, tail: stri
 }
 
 // The key order the proxy's recordings always had: what was known first, then what the observations add up to.
-const HEAD_KEYS = ['version', 'contract', 'name', 'target', 'scenario', 'apiVersion', 'recordedAt'] as const
+const HEAD_KEYS = ['version', 'contract', 'name', 'target', 'scenario', 'apiVersion', 'recordedAt', 'recorder'] as const
 const TAIL_KEYS = ['volatile', 'personalData', 'redaction', 'exchanges'] as const
 
 function pick(rec: Omit<Recording, 'observations'>, keys: readonly string[]): Record<string, unknown> {
@@ -172,7 +172,7 @@ export async function compactJournal(journal: string, recordingsDir: string, opt
         const path = recordingPath(recordingsDir, contract, header!.name)
         try {
           await ensureDir(join(recordingsDir, contract))
-          const rec = { version: 1, contract, name: header!.name, target: header!.target, apiVersion: apiVersionIn(o.request.url) ?? 'unversioned', recordedAt: o.startedAt } as const
+          const rec = { version: 1, contract, name: header!.name, target: header!.target, apiVersion: apiVersionIn(o.request.url) ?? 'unversioned', recordedAt: o.startedAt, recorder: PROXY_RECORDER } as const
           sink = new Sink(contract, path, await openAtomic(path), rec)
           sinks.set(contract, sink)
         } catch (err) {

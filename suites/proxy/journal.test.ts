@@ -98,6 +98,7 @@ describe('compaction', () => {
       target: 'http://127.0.0.1:8787',
       apiVersion: 'v23.0',
       recordedAt: '2026-11-25T09:00:01.000Z',
+      recorder: 'driftwatch proxy',
       observations: [{ ...obs('a.get', 1), sample: 1 }, { ...obs('a.get', 3, { updated_time: '2026-11-25T09:00:00Z' }), sample: 2 }],
       volatile: { headers: ['x-fb-trace-id'], body: ['/id'] },
       personalData: 2,
