@@ -14,6 +14,7 @@ import type { CapturedExchange, IncidentSink } from '../../src/proxy/exchange.ts
 import { startProxy, type ProxyExchange, type ProxyOptions, type RunningProxy } from '../../src/proxy/proxy.ts'
 import { loadRecordings } from '../../src/recordings/store.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -184,5 +185,18 @@ describe('proxy recordings stay bounded', () => {
     const [small, large] = loadRecordings(out).get('phone-numbers.get')![0]!.observations.map((o) => o.response!.body)
     expect(small).toMatchObject({ truncated: false, json: { id: PHONE } })
     expect(large).toEqual({ size: big.length, sha256: createHash('sha256').update(big).digest('hex'), keptBytes: 0, truncated: true, jsonError: `body is ${big.length} bytes, over the 65536-byte recording cap: recorded as its size and sha256, not parsed` })
+  })
+
+  it('removes the temp file of a compaction that was interrupted, at the next start, and says which', async () => {
+    const up = await upstream()
+    const out = tmp.dir()
+    mkdirSync(join(out, 'phone-numbers.get'))
+    const stale = join(out, 'phone-numbers.get', '.proxy.json.tmp-4194303-00aa11bb')
+    writeFileSync(stale, '{"version": 1, "observations": [')
+    const { proxy } = await proxyTo(up.url, { recordingsDir: out })
+    expect(proxy.removedTemps).toEqual([stale])
+    expect(existsSync(stale)).toBe(false)
+    const { proxy: again } = await proxyTo(up.url, { recordingsDir: tmp.dir() })
+    expect(again.removedTemps).toEqual([])
   })
 })
