@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { setImmediate as yieldToIo } from 'node:timers/promises'
+import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises'
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
 import { ensureDir } from '../atomic-write.ts'
 import type { Finding } from '../finding.ts'
@@ -99,6 +99,12 @@ export interface ObserverOptions {
   onExchange?: (e: ObservedExchange) => void
   /** A failure the application never saw (a recording directory that cannot be made, an exchange that could not be judged). */
   onError?: (message: string) => void
+  /**
+   * Share of the main thread the observer may take (0-1; default 0.25 in production, 1 in review):
+   * after each slice it rests long enough to stay under it, so under load the application keeps the
+   * rest, and what the observer cannot keep up with is skipped and counted.
+   */
+  share?: number
   /** Called before each exchange is observed: tests make the observer slow with it. */
   beforeEach?: (x: CapturedExchange) => Promise<void> | void
 }
@@ -294,7 +300,11 @@ export class Observer {
         // A slice, not one exchange per turn: under load each turn also serves many sockets.
         if (this.queue.length && performance.now() - slice >= SLICE_MS) {
           await this.opts.traffic.settled()
-          await yieldToIo()
+          const busy = performance.now() - slice
+          const share = this.stopped ? 1 : Math.min(1, Math.max(0.01, this.opts.share ?? (this.opts.mode === 'production' ? 0.25 : 1)))
+          // Production rests between slices so that observing stays under its share of the thread; stopping, it drains at full speed.
+          if (share < 1) await sleep(busy * (1 / share - 1))
+          else await yieldToIo()
           slice = performance.now()
         }
       }

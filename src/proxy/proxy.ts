@@ -98,6 +98,8 @@ export interface ProxyOptions {
   /** Where judged exchanges become incidents (the SQLite state `watch` shares). */
   incidents?: IncidentSink
   metrics?: ObserverMetrics
+  /** Share of the main thread the observer may take (default 0.25 in production, 1 in review); see observer.ts. */
+  observerShare?: number
   /** Called before the observer takes each exchange: tests make it slow with it. */
   beforeObserve?: (x: CapturedExchange) => Promise<void> | void
   /** Upstream connections (default 32): concurrent application requests are forwarded concurrently. */
@@ -270,6 +272,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.onExchange ? { onExchange: opts.onExchange } : {}),
     ...(opts.beforeObserve ? { beforeEach: opts.beforeObserve } : {}),
+    ...(opts.observerShare !== undefined ? { share: opts.observerShare } : {}),
     onError: (m) => opts.onError?.(m),
   })
   const redactor = () => observer.redactor
