@@ -1,86 +1,75 @@
 /**
- * A process of the proxy benchmark (see proxy.ts), driven over IPC: `sim` runs the simulator,
- * `proxy <upstream> <recordings-dir>` runs the recording proxy in front of it, `bare <upstream>`
- * a minimal pass-through proxy (the floor any Node proxy pays on this machine), `judge <n>` measures
- * what the session judge (TrafficJudge) alone keeps per exchange. The first two answer
- * `{ cmd: 'sample' }` with its RSS, heap after a GC, and the proxy's counters, and `{ cmd: 'stop' }`
- * by stopping (the proxy as a first Ctrl-C does: compaction, judging, report) and saying how long it took.
+ * A process of the proxy benchmark (see proxy.ts), driven over IPC. Modes:
+ *  - `sim`: the simulator (the upstream of the throughput rounds and the soak);
+ *  - `big <mb>`: a plain upstream serving `/big`, a body of <mb> MB, and saying its sha256;
+ *  - `bare <upstream>`: a minimal pass-through proxy, node:http in, an undici pool out, no capture
+ *    (the ceiling any Node proxy reaches here: the goals are ratios to it);
+ *  - `passthrough <upstream>`: driftwatch's request path (src/proxy/passthrough.ts) with a capture
+ *    callback doing what production's offer does on the request path: push into a bounded queue,
+ *    drop and count when it is full (a timer empties the queue, as an observer keeping up would);
+ *  - `proxy <upstream> <recordings-dir> [mode]`: the recording proxy (`startProxy`), `mode` passed
+ *    through when given.
+ * Each answers `{ cmd: 'sample' }` with its RSS, JS heap after a GC, peak RSS and counters, and
+ * `{ cmd: 'stop' }` by stopping.
  */
+import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { performance } from 'node:perf_hooks'
 import { Pool } from 'undici'
-import { loadContracts } from '../src/contracts/load.ts'
-import { startProxy } from '../src/proxy/proxy.ts'
-import { startSimulator } from '../src/simulator/server.ts'
-import { trafficState } from '../src/traffic/attribute.ts'
-import { TrafficJudge } from '../src/traffic/judge-traffic.ts'
-import { HostPolicy } from '../src/transport/host-policy.ts'
-import { Redactor } from '../src/transport/redact.ts'
-import { Transport } from '../src/transport/transport.ts'
+import type { CapturedExchange } from '../src/proxy/exchange.ts'
+import type { ProxyOptions } from '../src/proxy/proxy.ts'
 
-const [mode, upstream, recordingsDir] = process.argv.slice(2)
+const [mode, upstream, arg] = process.argv.slice(2)
 const send = (m: unknown) => process.send!(m)
 
 function memory() {
   globalThis.gc?.()
   const m = process.memoryUsage()
-  return { rssMb: m.rss / 1048576, heapMb: m.heapUsed / 1048576 }
+  return { rssMb: m.rss / 1048576, heapMb: m.heapUsed / 1048576, peakRssMb: process.resourceUsage().maxRSS / 1024 }
 }
 
+/** Serves IPC commands: `sample` with memory and `counters()`, `stop` after `close()`. */
+function serve(counters: () => unknown, close: () => Promise<unknown>): void {
+  process.on('message', async (m: { cmd: string }) => {
+    if (m.cmd === 'sample') send({ ...memory(), stats: counters() })
+    if (m.cmd === 'stop') {
+      await close()
+      send({ stopped: true, ...memory() })
+      process.exit(0)
+    }
+  })
+}
+
+async function listen(server: ReturnType<typeof createServer>): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+// Each mode imports only what it runs: a process's RSS is its own contender's, not the whole harness's.
 if (mode === 'sim') {
+  const { startSimulator } = await import('../src/simulator/server.ts')
   const sim = await startSimulator()
   const c = sim.credentials
   send({ ready: true, url: sim.url, token: c.token, phone: c.phoneNumberId, waba: c.wabaId })
-  process.on('message', async (m: { cmd: string }) => {
-    if (m.cmd === 'sample') send({ ...memory() })
-    if (m.cmd === 'stop') {
-      await sim.close()
-      send({ stopped: true })
-      process.exit(0)
-    }
+  serve(() => undefined, () => sim.close())
+} else if (mode === 'big') {
+  // One megabyte of varied bytes, sent `mb` times: the sha256 of the whole is known before the first request.
+  const mb = Number(upstream)
+  const piece = Buffer.alloc(1048576)
+  for (let i = 0; i < piece.length; i++) piece[i] = (i * 131 + (i >> 8)) & 0xff
+  const hash = createHash('sha256')
+  for (let i = 0; i < mb; i++) hash.update(piece)
+  const sha256 = hash.digest('hex')
+  const server = createServer(async (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': mb * piece.length })
+    for (let i = 0; i < mb && !res.destroyed; i++) if (!res.write(piece)) await new Promise((r) => res.once('drain', r))
+    res.end()
   })
-} else if (mode === 'proxy') {
-  const proxy = await startProxy({ upstream: upstream!, contractsDir: 'contracts/meta', recordingsDir: recordingsDir!, port: 0 })
-  send({ ready: true, url: proxy.url, ...memory() })
-  process.on('message', async (m: { cmd: string }) => {
-    if (m.cmd === 'sample') send({ ...memory(), stats: proxy.stats() })
-    if (m.cmd === 'stop') {
-      const t0 = performance.now()
-      const session = await proxy.close({ interrupted: true })
-      send({ stopped: true, closeSeconds: (performance.now() - t0) / 1000, compactSeconds: session.timings.compactMs / 1000, judgeSeconds: session.timings.judgeMs / 1000, stats: session.stats, compacted: session.compaction?.exchanges ?? 0, outcome: session.report.outcome, ...memory() })
-      process.exit(0)
-    }
-  })
-} else if (mode === 'judge') {
-  // The session judge alone: what TrafficJudge.place keeps per exchange (the proxy calls it for every one).
-  const sim = await startSimulator()
-  const transport = new Transport({ hostPolicy: new HostPolicy({ allowHosts: [new URL(sim.url).host] }), redactor: new Redactor() })
-  // The same three reads the load generator sends, in turn.
-  const paths = [`/v23.0/${sim.credentials.phoneNumberId}`, `/v23.0/${sim.credentials.wabaId}/message_templates?limit=2`, `/v23.0/${sim.credentials.phoneNumberId}?fields=display_phone_number,verified_name`]
-  const sent = await Promise.all(paths.map((p) => transport.send({ contract: '', sample: 1, method: 'GET', url: `${sim.url}${p}`, headers: [['Authorization', `Bearer ${sim.credentials.token}`]], auth: 'none' })))
-  await transport.close()
-  await sim.close()
-  const traffic = new TrafficJudge({ pack: loadContracts('contracts/meta'), state: trafficState({}), since: new Date().toISOString(), contractsDir: 'contracts/meta', label: 'bench', upstreamHosts: [new URL(sim.url).host] })
-  const n = Number(upstream ?? 20_000)
-  const before = memory()
-  for (let i = 0; i < n; i++) traffic.place({ source: `bench ${i}`, observation: structuredClone(sent[i % 3]!), hasBody: true })
-  const placed = memory()
-  // And judged live, as the proxy does under its live bound: what that adds to what is kept.
-  const judged = new TrafficJudge({ pack: loadContracts('contracts/meta'), state: trafficState({}), since: new Date().toISOString(), contractsDir: 'contracts/meta', label: 'bench', upstreamHosts: [new URL(sim.url).host] })
-  for (let i = 0; i < n; i++) {
-    const entry = { source: `bench ${i}`, observation: structuredClone(sent[i % 3]!), hasBody: true }
-    await judged.judgeOne(entry, judged.place(entry))
-  }
-  const after = memory()
-  // Both judges stay alive until measured (an unused local may be collected early).
-  if (traffic.counts.entries + judged.counts.entries !== 2 * n) throw new Error('not every exchange was placed')
-  send({ entries: n, bytesPerEntry: ((placed.heapMb - before.heapMb) * 1048576) / n, bytesPerJudgedEntry: ((after.heapMb - placed.heapMb) * 1048576) / n, observationJsonBytes: Math.round(sent.reduce((b, o) => b + JSON.stringify(o).length, 0) / 3) })
-  process.exit(0)
+  send({ ready: true, url: await listen(server), sha256, bytes: mb * piece.length })
+  serve(() => undefined, () => new Promise((r) => server.close(r)))
 } else if (mode === 'bare') {
   // The floor for any Node proxy on this machine: node:http in, an undici Pool out, the body piped
-  // through untouched. No wire capture, no checks, no recording. What driftwatch's proxy costs beyond
-  // forwarding is its ratio to this one, measured in the same run.
+  // through untouched. No wire capture, no checks, no recording.
   const pool = new Pool(upstream!, { connections: 32 })
   const server = createServer((req, res) => {
     const headers: Record<string, string | string[]> = {}
@@ -97,17 +86,39 @@ if (mode === 'sim') {
         res.writeHead(502).end()
       })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  send({ ready: true, url: `http://127.0.0.1:${port}`, ...memory() })
-  process.on('message', async (m: { cmd: string }) => {
-    if (m.cmd === 'stop') {
-      server.close()
-      await pool.close()
-      send({ stopped: true })
-      process.exit(0)
-    }
+  send({ ready: true, url: await listen(server), ...memory() })
+  serve(() => undefined, async () => {
+    server.close()
+    await pool.close()
   })
+} else if (mode === 'passthrough') {
+  // What production's offer does on the request path: a bounded queue, dropped and counted when full.
+  const MAX_QUEUE = 1024
+  const queue: CapturedExchange[] = []
+  const counts = { offered: 0, captured: 0, skipped: 0 }
+  const capture = (x: CapturedExchange) => {
+    counts.offered++
+    if (queue.length >= MAX_QUEUE) counts.skipped++
+    else {
+      queue.push(x)
+      counts.captured++
+    }
+  }
+  // An observer that keeps up, without the observer's work (that is off the request path and measured elsewhere).
+  setInterval(() => queue.splice(0), 20).unref()
+  const { startPassthrough } = await import('../src/proxy/passthrough.ts')
+  const proxy = await startPassthrough({ upstream: upstream!, capture })
+  send({ ready: true, url: proxy.url, ...memory() })
+  serve(() => ({ ...proxy.stats(), ...counts }), () => proxy.close({ graceMs: 1_000 }))
+} else if (mode === 'proxy') {
+  // `mode` goes through once startProxy takes it (production / review); today's proxy ignores nothing it is not given.
+  const opts: ProxyOptions & { mode?: string } = { upstream: upstream!, contractsDir: 'contracts/meta', recordingsDir: arg!, port: 0 }
+  const proxyMode = process.argv[5]
+  if (proxyMode) opts.mode = proxyMode
+  const { startProxy } = await import('../src/proxy/proxy.ts')
+  const proxy = await startProxy(opts)
+  send({ ready: true, url: proxy.url, ...memory() })
+  serve(() => proxy.stats(), () => proxy.close({ interrupted: true }))
 } else {
   throw new Error(`unknown mode ${mode}`)
 }

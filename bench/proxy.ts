@@ -1,25 +1,33 @@
 /**
- * The recording proxy at line rate (issue 9), run by hand: `npm run bench -- --only proxy` (or
- * BENCH_ONLY=proxy). Three processes, as in real use: the simulator, the recording proxy in front
- * of it, and a load generator with 10 concurrent keep-alive clients (load.ts). In the same run:
- *  1. direct vs through the proxy vs through a bare pass-through proxy (what any Node proxy pays
- *     here), interleaved rounds (PROXY_BENCH_ROUND requests each, default 5,000), medians:
- *     throughput ratio and the latency the proxy adds at p50 and p99;
- *  2. a soak of PROXY_BENCH_REQUESTS through the proxy (default 100,000) in ten chunks: the proxy's
- *     RSS (and JS heap after a GC) at start, middle and end, and the longest time from an answer to
- *     its journal line being fsynced;
- *  3. the stop: how long compaction and judging the whole session take.
+ * The proxy's request path at line rate (issue 18), run by `npm run bench -- --only proxy`. Separate
+ * processes, as in real use: the simulator, each proxy in front of it, and a load generator with
+ * 10 concurrent keep-alive clients (load.ts). In one run:
+ *  1. interleaved rounds (PROXY_BENCH_ROUND requests each, default 5,000; the order rotates each
+ *     round) of every contender: direct; a bare pass-through proxy (node:http in, undici out, no
+ *     capture: the ceiling of any Node proxy here); driftwatch's pass-through with a capture callback
+ *     doing what production's offer does (a bounded queue, dropped and counted when full); and the
+ *     recording proxy (`startProxy`; PROXY_BENCH_MODE is passed to it as `mode` when set). Medians:
+ *     throughput ratio to bare, and the latency added to bare at p50 and p99, next to the goals;
+ *  2. what redacting the captured request (URL and headers) costs per request;
+ *  3. a soak of PROXY_BENCH_SOAK requests (default 1,000,000) through the pass-through in ten
+ *     chunks: its RSS at start, middle and end, and the counts;
+ *  4. a BENCH_BIG_MB body (default 1024) streamed through a fresh pass-through: its peak RSS, and
+ *     whether the sha256 the client computed equals the upstream's.
  * Each figure is printed next to its goal, met or not. On a shared 2-core machine the figures are
- * indicative: the three processes compete for the same cores with whatever else runs.
+ * indicative: the processes compete for the same cores with whatever else runs.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { Redactor } from '../src/transport/redact.ts'
 
 const here = import.meta.dirname
-const TOTAL = Number(process.env.PROXY_BENCH_REQUESTS ?? 100_000)
 const ROUND = Number(process.env.PROXY_BENCH_ROUND ?? 5_000)
+const ROUNDS = 3
+const SOAK = Number(process.env.PROXY_BENCH_SOAK ?? 1_000_000)
+const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 1024)
 const CONCURRENCY = 10
 
 interface Load {
@@ -32,10 +40,15 @@ interface Load {
 interface Sample {
   rssMb: number
   heapMb: number
-  stats?: { exchanges: number; maxDiskLagMs: number; maxSyncMs: number; journalBytes: number; judgedLive: number; waited: number; notRecorded: number }
+  peakRssMb: number
+  stats?: Record<string, number>
+}
+interface Host {
+  child: ChildProcess
+  ready: Record<string, unknown>
 }
 
-function host(args: string[]): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+function host(args: string[]): Promise<Host> {
   const child = fork(join(here, 'proxy-host.ts'), args, { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, ready: m as Record<string, unknown> }))
@@ -50,76 +63,102 @@ function ask<T>(child: ChildProcess, cmd: string): Promise<T> {
   })
 }
 
-function load(url: string, creds: Record<string, unknown>, n: number): Promise<Load> {
+function run<T>(script: string, args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'load.ts'), url, String(creds.token), String(creds.phone), String(creds.waba), String(n), String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const p = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     p.stdout.on('data', (d: Buffer) => (out += d))
-    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Load) : reject(new Error(`load generator exited ${code}`))))
+    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`${script} exited ${code}`))))
   })
 }
 
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met')
+const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(2)} ms`
 
 const recordings = mkdtempSync(join(tmpdir(), 'dw-bench-proxy-'))
-const sim = await host(['sim'])
-const creds = sim.ready
-const proxy = await host(['proxy', String(creds.url), recordings])
-const proxyUrl = String(proxy.ready.url)
-let bare: Awaited<ReturnType<typeof host>> | undefined
+const hosts: Host[] = []
+const start = async (args: string[]) => {
+  const h = await host(args)
+  hosts.push(h)
+  return h
+}
 try {
-  bare = await host(['bare', String(creds.url)])
-  const bareUrl = String(bare.ready.url)
-  console.log(`proxy (loopback, ${CONCURRENCY} concurrent clients, GETs of the phone number and templates; load average at start ${loadavg()[0]!.toFixed(1)} on this machine)`)
-  await load(String(creds.url), creds, 2_000)
-  await load(proxyUrl, creds, 2_000)
-  await load(bareUrl, creds, 2_000)
-  const direct: Load[] = []
-  const through: Load[] = []
-  const floor: Load[] = []
-  for (let r = 0; r < 3; r++) {
-    direct.push(await load(String(creds.url), creds, ROUND))
-    through.push(await load(proxyUrl, creds, ROUND))
-    floor.push(await load(bareUrl, creds, ROUND))
+  const sim = await start(['sim'])
+  const creds = sim.ready
+  const simUrl = String(creds.url)
+  const load = (url: string, n: number) => run<Load>('load.ts', [url, String(creds.token), String(creds.phone), String(creds.waba), String(n), String(CONCURRENCY)])
+  const bare = await start(['bare', simUrl])
+  const pass = await start(['passthrough', simUrl])
+  const recording = await start(['proxy', simUrl, recordings, ...(process.env.PROXY_BENCH_MODE ? [process.env.PROXY_BENCH_MODE] : [])])
+  const contenders = [
+    { name: 'direct', url: simUrl },
+    { name: 'bare', url: String(bare.ready.url) },
+    { name: 'passthrough', url: String(pass.ready.url) },
+    { name: `recording proxy${process.env.PROXY_BENCH_MODE ? ` (mode ${process.env.PROXY_BENCH_MODE})` : ''}`, url: String(recording.ready.url) },
+  ]
+  console.log(`proxy (loopback, ${CONCURRENCY} concurrent clients, GETs of the phone number and templates, ${ROUNDS} interleaved rounds of ${ROUND}, medians; ${availableParallelism()} cores, load average at start ${loadavg()[0]!.toFixed(1)})`)
+  for (const c of contenders) await load(c.url, 2_000)
+  const rounds = new Map<string, Load[]>(contenders.map((c) => [c.name, []]))
+  for (let r = 0; r < ROUNDS; r++) {
+    // Rotated, so no contender always runs right after the same one.
+    for (let i = 0; i < contenders.length; i++) {
+      const c = contenders[(i + r) % contenders.length]!
+      rounds.get(c.name)!.push(await load(c.url, ROUND))
+    }
   }
-  const d = { rps: med(direct.map((x) => x.perSecond)), p50: med(direct.map((x) => x.p50)), p99: med(direct.map((x) => x.p99)) }
-  const p = { rps: med(through.map((x) => x.perSecond)), p50: med(through.map((x) => x.p50)), p99: med(through.map((x) => x.p99)) }
-  const b = { rps: med(floor.map((x) => x.perSecond)), p50: med(floor.map((x) => x.p50)), p99: med(floor.map((x) => x.p99)) }
-  const failed = [...direct, ...through].reduce((n, x) => n + x.failed, 0)
-  console.log(`  direct : ${d.rps.toFixed(0)} req/s, p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms (3 rounds of ${ROUND}, medians)`)
-  console.log(`  proxy  : ${p.rps.toFixed(0)} req/s, p50 ${p.p50.toFixed(2)} ms, p99 ${p.p99.toFixed(2)} ms${failed ? `; ${failed} non-200 answers` : ''}`)
-  const ratio = p.rps / d.rps
-  console.log(`  throughput ratio proxy/direct: ${ratio.toFixed(2)} (goal >= 0.80: ${verdict(ratio >= 0.8)})`)
-  const bareFailed = floor.reduce((n, x) => n + x.failed, 0)
-  console.log(`  bare   : ${b.rps.toFixed(0)} req/s, p50 ${b.p50.toFixed(2)} ms, p99 ${b.p99.toFixed(2)} ms${bareFailed ? ` (${bareFailed} non-200 answers: the figure is not the ceiling)` : ''}: a minimal node:http + undici pass-through, no capture, no recording (bare/direct ${(b.rps / d.rps).toFixed(2)}: the ceiling of any Node proxy in this three-process setup on ${availableParallelism()} cores; driftwatch/bare ${(p.rps / b.rps).toFixed(2)})`)
-  console.log(`  added latency: p50 +${(p.p50 - d.p50).toFixed(2)} ms (goal <= 1 ms: ${verdict(p.p50 - d.p50 <= 1)}), p99 +${(p.p99 - d.p99).toFixed(2)} ms (goal <= 5 ms: ${verdict(p.p99 - d.p99 <= 5)})`)
+  const fig = (name: string) => {
+    const xs = rounds.get(name)!
+    return { rps: med(xs.map((x) => x.perSecond)), p50: med(xs.map((x) => x.p50)), p99: med(xs.map((x) => x.p99)), failed: xs.reduce((n, x) => n + x.failed, 0) }
+  }
+  const b = fig('bare')
+  for (const c of contenders) {
+    const f = fig(c.name)
+    const vsBare = c.name === 'bare' ? '' : `; ratio to bare ${(f.rps / b.rps).toFixed(2)}, p50 ${signed(f.p50 - b.p50)}, p99 ${signed(f.p99 - b.p99)}`
+    console.log(`  ${c.name.padEnd(16)}: ${f.rps.toFixed(0)} req/s, p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, ${f.failed} errors${vsBare}`)
+  }
+  const p = fig('passthrough')
+  const ratio = p.rps / b.rps
+  console.log(`  passthrough vs bare: throughput ${ratio.toFixed(2)} (goal >= 0.80: ${verdict(ratio >= 0.8)}), p99 ${signed(p.p99 - b.p99)} (goal within +2 ms: ${verdict(p.p99 - b.p99 <= 2)}), ${p.failed} errors (goal 0: ${verdict(p.failed === 0)})`)
 
-  const chunk = Math.max(1, Math.floor(TOTAL / 10))
-  const samples: Sample[] = [await ask<Sample>(proxy.child, 'sample')]
+  // What the request path pays to redact the captured request: a Graph-shaped URL with a token and the headers an SDK sends.
+  const redactor = new Redactor()
+  const url = `${simUrl}/v23.0/${creds.phone}?fields=display_phone_number,verified_name&access_token=EAAGm0PX4ZCpsBAKZC1234567890`
+  const headers: [string, string][] = [['Host', 'graph.facebook.com'], ['Authorization', 'Bearer EAAGm0PX4ZCpsBAKZC1234567890abcdef'], ['Accept', 'application/json'], ['User-Agent', 'node'], ['Accept-Encoding', 'gzip, deflate']]
+  const n = 100_000
+  let keep = 0
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) keep += redactor.url(url).length + redactor.headers(headers).length
+  const us = ((performance.now() - t0) * 1000) / n
+  if (keep === 0) throw new Error('redaction returned nothing')
+  console.log(`  redacting the captured request (URL with access_token, 5 headers): ${us.toFixed(2)} µs per request`)
+
+  // The soak: RSS at start, middle, end.
+  const chunk = Math.max(1, Math.floor(SOAK / 10))
+  const samples: Sample[] = [await ask<Sample>(pass.child, 'sample')]
   const soak: Load[] = []
   for (let i = 0; i < 10; i++) {
-    soak.push(await load(proxyUrl, creds, chunk))
-    samples.push(await ask<Sample>(proxy.child, 'sample'))
+    soak.push(await load(String(pass.ready.url), chunk))
+    samples.push(await ask<Sample>(pass.child, 'sample'))
   }
-  const [start, middle, end] = [samples[0]!, samples[5]!, samples[10]!]
-  const stats = end.stats!
-  const lag = stats.maxDiskLagMs
-  console.log(`  soak: ${chunk * 10} requests through the proxy at ${med(soak.map((x) => x.perSecond)).toFixed(0)} req/s (median of 10 chunks); ${stats.exchanges} exchanges in the session, ${stats.judgedLive} judged live, ${stats.waited} waited for room, ${stats.notRecorded} not recorded`)
-  console.log(`  on disk: longest answer -> fsynced journal line ${lag.toFixed(0)} ms (goal <= 1000 ms: ${verdict(lag <= 1000)}; the longest write + fsync of one batch took ${stats.maxSyncMs.toFixed(0)} ms); journal ${(stats.journalBytes / 1048576).toFixed(1)} MB, ${(stats.journalBytes / stats.exchanges).toFixed(0)} bytes per exchange`)
-  const growth = end.rssMb / middle.rssMb - 1
-  console.log(`  proxy RSS: start ${start.rssMb.toFixed(0)} MB, middle ${middle.rssMb.toFixed(0)} MB, end ${end.rssMb.toFixed(0)} MB (goal flat, middle to end within 10%: ${verdict(growth <= 0.1)}, +${(growth * 100).toFixed(0)}%)`)
-  const perExchange = ((end.heapMb - start.heapMb) * 1048576) / (stats.exchanges - (start.stats?.exchanges ?? 0))
-  console.log(`  proxy JS heap after GC: start ${start.heapMb.toFixed(0)} MB, middle ${middle.heapMb.toFixed(0)} MB, end ${end.heapMb.toFixed(0)} MB (${perExchange.toFixed(0)} bytes held per exchange: the session judge keeps aggregates and a bounded sample per kind of answer, not the exchanges)`)
-  const judge = await host(['judge', '20000'])
-  const j = judge.ready as { entries: number; bytesPerEntry: number; bytesPerJudgedEntry: number; observationJsonBytes: number }
-  console.log(`  of which the session judge (TrafficJudge, ${j.entries} exchanges in a fresh process): ${j.bytesPerEntry.toFixed(0)} bytes per exchange placed, ${j.bytesPerJudgedEntry.toFixed(0)} placed and judged live (an observation is ${j.observationJsonBytes} bytes as JSON, on average; measured while its bounds still fill, and noisy: the heap line above is the long-run figure)`)
-  const stop = await ask<{ closeSeconds: number; compactSeconds: number; judgeSeconds: number; compacted: number; outcome: string; rssMb: number }>(proxy.child, 'stop')
-  console.log(`  stop (first Ctrl-C): ${stop.closeSeconds.toFixed(1)} s: ${stop.compactSeconds.toFixed(1)} s to compact ${stop.compacted} exchanges, ${stop.judgeSeconds.toFixed(1)} s for the session judge's report (outcome ${stop.outcome})`)
-  console.log('  (indicative: a shared 2-core machine, three busy processes; compare ratios within one run, not across runs)')
+  const [s0, s5, s10] = [samples[0]!, samples[5]!, samples[10]!]
+  const growth = s10.rssMb / s5.rssMb - 1
+  const soakFailed = soak.reduce((x, l) => x + l.failed, 0)
+  const st = s10.stats!
+  console.log(`  soak: ${chunk * 10} requests through the passthrough at ${med(soak.map((x) => x.perSecond)).toFixed(0)} req/s (median of 10 chunks), ${soakFailed} errors; ${st.forwarded} forwarded, ${st.answered} answered, ${st.captured} captured, ${st.skipped} skipped (queue full)`)
+  console.log(`  passthrough RSS: start ${s0.rssMb.toFixed(0)} MB, middle ${s5.rssMb.toFixed(0)} MB, end ${s10.rssMb.toFixed(0)} MB (goal flat, middle to end within 10%: ${verdict(growth <= 0.1)}, ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(0)}%); JS heap after GC ${s0.heapMb.toFixed(0)} -> ${s10.heapMb.toFixed(0)} MB`)
+
+  // One large body through a fresh pass-through: its peak RSS is the body's cost alone.
+  const big = await start(['big', String(BIG_MB)])
+  const bigPass = await start(['passthrough', String(big.ready.url)])
+  const before = await ask<Sample>(bigPass.child, 'sample')
+  const got = await run<{ status: number; bytes: number; sha256: string; seconds: number }>('big-client.ts', [`${bigPass.ready.url}/big`])
+  const after = await ask<Sample>(bigPass.child, 'sample')
+  const same = got.sha256 === big.ready.sha256 && got.bytes === big.ready.bytes
+  console.log(`  ${BIG_MB} MB body through a fresh passthrough: ${got.bytes} bytes in ${got.seconds.toFixed(1)} s (${(got.bytes / 1048576 / got.seconds).toFixed(0)} MB/s), sha256 the client saw ${same ? 'equals' : 'DIFFERS from'} the upstream's; passthrough peak RSS ${after.peakRssMb.toFixed(0)} MB (${before.rssMb.toFixed(0)} MB before; goal < 150 MB: ${verdict(after.peakRssMb < 150)}); captured ${after.stats!.captured}, kept 1 MiB of it`)
+  console.log('  (indicative: a shared machine, several busy processes; compare ratios within one run, not across runs)')
 } finally {
-  proxy.child.kill()
-  bare?.child.kill()
-  await ask(sim.child, 'stop').catch(() => undefined)
+  for (const h of hosts.reverse()) await Promise.race([ask(h.child, 'stop'), new Promise((r) => setTimeout(r, 5_000))]).catch(() => undefined)
+  for (const h of hosts) h.child.kill()
   rmSync(recordings, { recursive: true, force: true })
 }

@@ -16,8 +16,12 @@ import { HarnessError } from '../errors.ts'
 import type { Finding, Severity } from '../finding.ts'
 import type { ContractState } from '../watch/schedule.ts'
 
-/** 2: cycle_results.requests (a contract's requests in the run, for its latency per request). */
-const SCHEMA_VERSION = 2
+/**
+ * 2: cycle_results.requests (a contract's requests in the run, for its latency per request).
+ * 3: coverage (which operations live traffic judged, and when: watch probes the others) and
+ *    drifts.traffic_seen_at (a drift live traffic saw clears only after a quiet time).
+ */
+const SCHEMA_VERSION = 3
 
 /**
  * A drift as watch tracks it: one per contract and check. Drifts of one incident share a group
@@ -34,8 +38,10 @@ export interface OpenDrift {
   openedAt: string
   lastSeenAt: string
   alertedAt?: string
-  /** Consecutive judged runs of the contract without it. */
+  /** Consecutive judged runs of the contract without it (a probe cycle or a live exchange each count one). */
   cleanRuns: number
+  /** When live traffic last saw it (ISO); absent when only probes did. */
+  trafficSeenAt?: string
 }
 
 /** One run as history keeps it: a check, a verify, or a watch cycle. */
@@ -53,6 +59,7 @@ export interface CycleRow {
 
 export class HistoryStore {
   private readonly db: Database.Database
+  private readonly statements = new Map<string, Database.Statement>()
 
   constructor(readonly file: string) {
     try {
@@ -98,15 +105,34 @@ export class HistoryStore {
       CREATE TABLE IF NOT EXISTS incidents (group_key TEXT NOT NULL, contract TEXT NOT NULL, check_id TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL, opened_at TEXT NOT NULL, closed_at TEXT);
       CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, title TEXT NOT NULL, delivered TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS spend (day TEXT PRIMARY KEY, requests INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS coverage (scope TEXT NOT NULL, contract TEXT NOT NULL, judged_at INTEGER NOT NULL, exchanges INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (scope, contract));
     `)
-    const columns = (this.db.pragma('table_info(cycle_results)') as { name: string }[]).map((c) => c.name)
-    if (!columns.includes('requests')) this.db.exec('ALTER TABLE cycle_results ADD COLUMN requests INTEGER NOT NULL DEFAULT 0')
+    const columns = (table: string) => (this.db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name)
+    if (!columns('cycle_results').includes('requests')) this.db.exec('ALTER TABLE cycle_results ADD COLUMN requests INTEGER NOT NULL DEFAULT 0')
+    if (!columns('drifts').includes('traffic_seen_at')) this.db.exec('ALTER TABLE drifts ADD COLUMN traffic_seen_at TEXT')
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`)
   }
 
   /** Open drifts; with a scope (a target's name), only that target's (their keys start with `<scope>/`). */
   openDrifts(scope?: string): OpenDrift[] {
-    return this.rows(scope ? "SELECT * FROM drifts WHERE key LIKE ? ESCAPE '\\' ORDER BY opened_at" : "SELECT * FROM drifts WHERE key NOT LIKE '%/%' ORDER BY opened_at", ...(scope ? [`${likeEscape(scope)}/%`] : [])).map(({ groupKey, checkId, alertedAt, ...r }) => ({ ...r, group: groupKey, check: checkId, ...(alertedAt ? { alertedAt } : {}) }) as OpenDrift)
+    // Read for every exchange the proxy judges: a prepared statement and a plain mapping (tens of µs, not hundreds).
+    const rows = (scope ? this.stmt("SELECT * FROM drifts WHERE key LIKE ? ESCAPE '\\' ORDER BY opened_at").all(`${likeEscape(scope)}/%`) : this.stmt("SELECT * FROM drifts WHERE key NOT LIKE '%/%' ORDER BY opened_at").all()) as Record<string, string | number | null>[]
+    return rows.map((r) => {
+      const d: OpenDrift = { key: r.key as string, group: r.group_key as string, contract: r.contract as string, check: r.check_id as string, severity: r.severity as Severity, title: r.title as string, openedAt: r.opened_at as string, lastSeenAt: r.last_seen_at as string, cleanRuns: r.clean_runs as number }
+      if (r.alerted_at !== null) d.alertedAt = r.alerted_at as string
+      if (r.traffic_seen_at !== null && r.traffic_seen_at !== undefined) d.trafficSeenAt = r.traffic_seen_at as string
+      return d
+    })
+  }
+
+  /** A prepared statement, prepared once per store. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql)
+    if (!st) {
+      st = this.db.prepare(sql)
+      this.statements.set(sql, st)
+    }
+    return st
   }
 
   /** Rows with snake_case columns as camelCase keys; NULL columns left out. */
@@ -115,28 +141,47 @@ export class HistoryStore {
   }
 
   saveDrift(d: OpenDrift): void {
-    this.db
-      .prepare('INSERT INTO drifts (key, group_key, contract, check_id, severity, title, opened_at, last_seen_at, alerted_at, clean_runs) VALUES (@key, @group, @contract, @check, @severity, @title, @openedAt, @lastSeenAt, @alertedAt, @cleanRuns) ON CONFLICT(key) DO UPDATE SET severity = @severity, title = @title, last_seen_at = @lastSeenAt, alerted_at = @alertedAt, clean_runs = @cleanRuns')
-      .run({ ...d, alertedAt: d.alertedAt ?? null })
+    this.stmt('INSERT INTO drifts (key, group_key, contract, check_id, severity, title, opened_at, last_seen_at, alerted_at, clean_runs, traffic_seen_at) VALUES (@key, @group, @contract, @check, @severity, @title, @openedAt, @lastSeenAt, @alertedAt, @cleanRuns, @trafficSeenAt) ON CONFLICT(key) DO UPDATE SET severity = @severity, title = @title, last_seen_at = @lastSeenAt, alerted_at = @alertedAt, clean_runs = @cleanRuns, traffic_seen_at = @trafficSeenAt')
+      .run({ ...d, alertedAt: d.alertedAt ?? null, trafficSeenAt: d.trafficSeenAt ?? null })
+  }
+
+  /**
+   * Runs `fn` as one write transaction taken at its start (BEGIN IMMEDIATE): `watch` and `proxy`
+   * may share this file from two processes, and each reads the open drifts and writes what it
+   * decided without the other deciding in between (the second waits, up to busy_timeout).
+   */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate()
+  }
+
+  /** Live traffic judged `contract` (an operation) at `at` (epoch ms), `exchanges` more times since the last call. */
+  cover(contract: string, at: number, exchanges = 1, scope?: string): void {
+    this.stmt('INSERT INTO coverage (scope, contract, judged_at, exchanges) VALUES (?, ?, ?, ?) ON CONFLICT(scope, contract) DO UPDATE SET judged_at = max(judged_at, excluded.judged_at), exchanges = exchanges + excluded.exchanges').run(scope ?? '', contract, at, exchanges)
+  }
+
+  /** Operations live traffic judged at or after `since` (epoch ms), with when it last did. */
+  coveredSince(since: number, scope?: string): Map<string, number> {
+    const rows = this.stmt('SELECT contract, judged_at FROM coverage WHERE scope = ? AND judged_at >= ?').all(scope ?? '', since) as { contract: string; judged_at: number }[]
+    return new Map(rows.map((r) => [r.contract, r.judged_at]))
   }
 
   closeDrift(key: string): void {
-    this.db.prepare('DELETE FROM drifts WHERE key = ?').run(key)
+    this.stmt('DELETE FROM drifts WHERE key = ?').run(key)
   }
 
   /** An incident (an alerted group of drifts) opens with the drift that raised it. */
   openIncident(d: OpenDrift): void {
-    this.db.prepare('INSERT INTO incidents (group_key, contract, check_id, severity, title, opened_at) VALUES (?, ?, ?, ?, ?, ?)').run(d.group, d.contract, d.check, d.severity, d.title, d.openedAt)
+    this.stmt('INSERT INTO incidents (group_key, contract, check_id, severity, title, opened_at) VALUES (?, ?, ?, ?, ?, ?)').run(d.group, d.contract, d.check, d.severity, d.title, d.openedAt)
   }
 
   /** The open incident of a group: the drift that raised its alert. */
   incident(group: string): Pick<OpenDrift, 'contract' | 'check' | 'severity' | 'title' | 'openedAt'> | undefined {
-    const r = this.db.prepare('SELECT * FROM incidents WHERE group_key = ? AND closed_at IS NULL ORDER BY rowid DESC LIMIT 1').get(group) as Record<string, string> | undefined
+    const r = this.stmt('SELECT * FROM incidents WHERE group_key = ? AND closed_at IS NULL ORDER BY rowid DESC LIMIT 1').get(group) as Record<string, string> | undefined
     return r && { contract: r.contract!, check: r.check_id!, severity: r.severity as Severity, title: r.title!, openedAt: r.opened_at! }
   }
 
   closeIncident(group: string, at: string): void {
-    this.db.prepare('UPDATE incidents SET closed_at = ? WHERE group_key = ? AND closed_at IS NULL').run(at, group)
+    this.stmt('UPDATE incidents SET closed_at = ? WHERE group_key = ? AND closed_at IS NULL').run(at, group)
   }
 
   /** Each contract's schedule state; with a scope, that target's (stored as `<scope>/<contract>`). */
@@ -231,7 +276,7 @@ export class HistoryStore {
   }
 
   addAlert(a: { at: string; kind: string; key: string; title: string; delivered: string }): void {
-    this.db.prepare('INSERT INTO alerts (at, kind, key, title, delivered) VALUES (?, ?, ?, ?, ?)').run(a.at, a.kind, a.key, a.title, a.delivered)
+    this.stmt('INSERT INTO alerts (at, kind, key, title, delivered) VALUES (?, ?, ?, ?, ?)').run(a.at, a.kind, a.key, a.title, a.delivered)
   }
 
   alerts(): { at: string; kind: string; key: string; title: string; delivered: string }[] {

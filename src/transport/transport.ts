@@ -494,7 +494,7 @@ function makeBody(kept: Buffer, size: number, sha256: string, textual: boolean, 
 }
 
 /** Names the failure in the terms an on-call engineer uses, and says whether the upstream was reached. */
-function classify(err: unknown, responseStarted: boolean): TransportFailure {
+export function classify(err: unknown, responseStarted: boolean): TransportFailure {
   const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } }
   // undici's HTTPParserError sometimes has no llhttp code; it still means "malformed response".
   const code = e.code ?? e.cause?.code ?? (e.name === 'HTTPParserError' ? 'HPE_MALFORMED_RESPONSE' : 'UNKNOWN')

@@ -22,6 +22,8 @@ export interface Alert {
   message?: string
   /** The finding's evidence, short: request line, status, curl. */
   evidence?: Pick<NonNullable<Finding['evidence']>, 'request' | 'status' | 'curl'>
+  /** Who saw it: watch's `probes`, or live `traffic` through `driftwatch proxy`. */
+  seenBy?: 'probes' | 'traffic'
   target: string
   /** When the drift was first seen, and (recovery) when it cleared. */
   since: string
@@ -59,7 +61,8 @@ export function slackPayload(alert: Alert): Record<string, unknown> {
   if (a.kind === 'drift' && a.message) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: String(slackBlock(untrusted(a.message.slice(0, 2500)))) } })
   const when = a.kind === 'drift' ? slack`since ${slackText(a.since)}` : slack`drifting since ${slackText(a.since)}, cleared ${slackText(a.at)}`
   if (a.evidence?.curl) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: String(slack`Reproduce: ${slackBlock(a.evidence.curl)}`) } })
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: String(slack`check ${slackCode(a.check)} · target ${slackText(a.target)} · ${when}`) }] })
+  const seen = alert.seenBy === 'traffic' && slack` · seen in live traffic`
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: String(slack`check ${slackCode(a.check)} · target ${slackText(a.target)}${seen} · ${when}`) }] })
   return { text: String(slackText(untrusted(alertLine(alert)))), blocks }
 }
 

@@ -1,8 +1,9 @@
 /**
  * `watch --metrics-port`: Prometheus metrics (prom-client, its own registry) and a health endpoint.
+ * The server (serveMetrics) also serves the proxy's (src/live/metrics.ts).
  *
  * - `/metrics`: open findings by contract/check/severity, probe latency histogram, requests spent
- *   against the budget, cycles, breaker state, last successful cycle.
+ *   against the budget, cycles, breaker state, last successful cycle, contracts live traffic covers.
  * - `/healthz`: 200 while cycles succeed (or none was due yet), 503 with the reason when the last
  *   successful cycle is older than three budget intervals or the breaker is open.
  */
@@ -21,6 +22,7 @@ export class WatchMetrics {
   readonly cycles = new Counter({ name: 'driftwatch_cycles_total', help: 'Cycles run, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] })
   readonly alerts = new Counter({ name: 'driftwatch_alerts_total', help: 'Alerts raised, by kind (drift, recovery)', labelNames: ['kind'] as const, registers: [this.registry] })
   readonly lastSuccess = new Gauge({ name: 'driftwatch_last_successful_cycle_timestamp_seconds', help: 'Unix time of the last cycle that reached a healthy upstream', registers: [this.registry] })
+  readonly trafficCovered = new Gauge({ name: 'driftwatch_traffic_covered_contracts', help: 'Contracts not probed because live traffic (driftwatch proxy, same state) judged their operation within --traffic-window, by target', labelNames: ['target'] as const, registers: [this.registry] })
   readonly breakerOpen = new Gauge({ name: 'driftwatch_breaker_open', help: '1 while the circuit breaker holds probing back (downtime, throttling, rejected token)', registers: [this.registry] })
 
   private readonly open = new Map<string, readonly { contract: string; check: string; severity: string }[]>()
@@ -39,8 +41,17 @@ export interface MetricsServer {
   close(): Promise<void>
 }
 
-/** Serves /metrics and /healthz on loopback (or `host`). `health` says whether watch is healthy and why not. */
-export async function serveMetrics(metrics: WatchMetrics, port: number, health: () => { ok: boolean; detail: Record<string, unknown> }, host = '127.0.0.1'): Promise<MetricsServer> {
+/** What /healthz answers: 200 when ok, else 503; `detail` is the JSON body's other fields. */
+export interface Health {
+  ok: boolean
+  detail: Record<string, unknown>
+}
+
+/**
+ * Serves /metrics (the registry's Prometheus text) and /healthz on loopback (or `host`), for
+ * `watch` and `proxy` alike. `health` says whether the command is healthy and why not.
+ */
+export async function serveMetrics(metrics: { registry: Registry }, port: number, health: () => Health, host = '127.0.0.1', command = 'watch'): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (path === '/metrics') {
@@ -64,7 +75,7 @@ export async function serveMetrics(metrics: WatchMetrics, port: number, health: 
       return
     }
     res.writeHead(404, { 'content-type': 'text/plain' })
-    res.end('driftwatch watch serves /metrics and /healthz\n')
+    res.end(`driftwatch ${command} serves /metrics and /healthz\n`)
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new HarnessError('DW_USAGE', `--metrics-port ${port}: cannot listen on ${host}:${port} (${err.code ?? err.message}); pick another port, or 0 for a free one`)))

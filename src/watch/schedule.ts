@@ -141,6 +141,15 @@ export class Schedule {
 
   /** The next unit and how long to wait for it (budget pacing, or the breaker). */
   next(now: number): Decision {
+    return this.nextExcept(now, new Set())!
+  }
+
+  /**
+   * As `next`, never for a contract in `skip` (live traffic judges it: watch spends its budget on
+   * the others); undefined when every contract is skipped. A skipped contract may still run inside
+   * another's unit (an upload before the download that is due).
+   */
+  nextExcept(now: number, skip: ReadonlySet<string>): Decision | undefined {
     const start = Math.max(now, this.notBefore, this.breakerUntil)
     if (this.failures > 0 && this.opts.preflight) {
       const probe = this.units.find((u) => u.id === this.opts.preflight)
@@ -149,12 +158,14 @@ export class Schedule {
     let most = ''
     let mostUrgency = -1
     for (const id of this.contracts.keys()) {
+      if (skip.has(id)) continue
       const u = this.urgency(id, start)
       if (u > mostUrgency) {
         most = id
         mostUrgency = u
       }
     }
+    if (mostUrgency < 0) return undefined
     let best: Unit | undefined
     for (const u of this.units) if (u.contracts.includes(most) && (!best || u.cost < best.cost || (u.cost === best.cost && u.contracts.length < best.contracts.length))) best = u
     const last = this.contracts.get(most)!.lastRunAt

@@ -3,19 +3,23 @@
  * SQLite, alert once per new drift and once when it clears.
  *
  * One cycle = one unit (schedule.ts) run as a small check: contract -> probe -> observation ->
- * checks -> findings, exactly as `check` does; then the findings at or above the alert threshold
- * are compared with the open drifts (store.ts). A drift is one contract and check: it opens (alert)
- * the first time it is seen, stays open while it is seen (no alert), and clears (recovery alert)
- * after `recoverAfter` judged runs of its contract without it, so an intermittent drift (Feb 6 2026)
- * that one cycle happens to miss does not flap.
+ * checks -> findings, exactly as `check` does; then the findings go to the incidents
+ * (src/live/incidents.ts, shared with the proxy's live traffic). A drift is one contract and check:
+ * it opens (alert) the first time it is seen, stays open while it is seen (no alert), and clears
+ * (recovery alert) after `recoverAfter` judged runs of its contract without it, so an intermittent
+ * drift (Feb 6 2026) that one cycle happens to miss does not flap.
+ *
+ * Contracts live traffic judged within the traffic window are not probed (src/live/coverage.ts):
+ * the budget goes to the others.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { failsAt, type FailOn } from '../report.ts'
-import { severityRank, type Finding } from '../finding.ts'
+import type { FailOn } from '../report.ts'
+import type { Finding } from '../finding.ts'
 import { DEFAULT_RETRY } from '../runner/retry.ts'
 import { runContracts } from '../runner/run.ts'
 import type { Session } from '../session.ts'
-import { deliver, type Alert, type AlertSink } from './alerts.ts'
+import type { Alert, AlertSink } from './alerts.ts'
+import { coveredProbes, DEFAULT_TRAFFIC_WINDOW_MS, Incidents, operationOf, TRAFFIC_RECOVERY } from '../live/index.ts'
 import type { WatchMetrics } from './metrics.ts'
 import { buildUnits, Schedule, type Unit } from './schedule.ts'
 import type { OpenDrift, HistoryStore } from '../history/store.ts'
@@ -53,6 +57,8 @@ export interface CycleEvent {
   outcome: string
   /** Findings at or above the threshold this cycle. */
   drift: Finding[]
+  /** Contracts not probed because live traffic judged their operation within the traffic window. */
+  covered: number
   /** When the breaker holds probing back after this cycle, until when (ISO). */
   breakerUntil?: string
 }
@@ -76,6 +82,11 @@ export interface WatchOptions {
   connection?: 'fresh' | 'reuse'
   /** Judged runs without a drift before it counts as cleared (default 2). */
   recoverAfter?: number
+  /**
+   * Contracts whose operation live traffic (driftwatch proxy on this state file) judged within
+   * this many ms are not probed (default DEFAULT_TRAFFIC_WINDOW_MS, 15 min).
+   */
+  trafficWindowMs?: number
   clock?: WatchClock
   random?: () => number
   /** Stop after the cycle in flight (SIGTERM, first Ctrl-C). */
@@ -107,37 +118,54 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
   const { session, store } = opts
   const scope = opts.scope
   const targetName = scope ?? session.label
-  const driftKey = (contract: string, check: string) => `${scope ? `${scope}/` : ''}${contract} ${check}`
   const clock = opts.clock ?? realClock
-  const failOn = opts.failOn ?? 'breaking'
-  const recoverAfter = Math.max(1, opts.recoverAfter ?? 2)
   const probes = session.pack.probes
   const preflight = probes.find((p) => p.preflight)?.id
   const units = buildUnits(probes, session.selected.map((s) => s.probe), opts.samples, WATCH_SAMPLES)
   const schedule = new Schedule(units, { perDay: opts.perDay, ...(opts.random ? { random: opts.random } : {}), ...(preflight ? { preflight } : {}) })
   schedule.restore(store.contractStates(scope))
-  const drifts = new Map(store.openDrifts(scope).map((d) => [d.key, d]))
+  const trafficWindowMs = opts.trafficWindowMs ?? DEFAULT_TRAFFIC_WINDOW_MS
+  let alerts = 0
+  const incidents = new Incidents({
+    store,
+    ...(scope ? { scope } : {}),
+    target: targetName,
+    source: 'probes',
+    failOn: opts.failOn ?? 'breaking',
+    // A drift live traffic saw also waits out traffic's quiet time: a probe that happens to miss an intermittent one does not clear it.
+    recovery: { cleanRuns: Math.max(1, opts.recoverAfter ?? 2), quietMs: TRAFFIC_RECOVERY.quietMs },
+    operationOf: operationOf(session.pack),
+    sinks: opts.sinks,
+    // Built from findings already redacted; one more pass all the same, since the payload leaves the machine.
+    redact: (a) => session.redactor.deep(a),
+    onAlert: (a, delivery) => {
+      opts.metrics?.alerts.inc({ kind: a.kind })
+      opts.onAlert?.(a, delivery)
+      alerts++
+    },
+  })
+  let open = incidents.open()
   opts.metrics?.budget.set(opts.perDay)
-  opts.metrics?.setOpen(targetName, [...drifts.values()])
+  opts.metrics?.setOpen(targetName, open)
   const last = store.lastHealthyCycle()
   if (last) opts.metrics?.lastSuccess.set(Date.parse(last) / 1000)
   let cycles = 0
   let requests = 0
-  let alerts = 0
 
   const iso = () => new Date(clock.now()).toISOString()
-  const raise = async (drafted: Alert) => {
-    // Built from findings already redacted; one more pass all the same, since the payload leaves the machine.
-    const alert = session.redactor.deep(drafted)
-    const delivery = await deliver(alert, opts.sinks)
-    store.addAlert({ at: alert.at, kind: alert.kind, key: alert.key, title: alert.title, delivered: delivery.join('; ') })
-    opts.metrics?.alerts.inc({ kind: alert.kind })
-    opts.onAlert?.(alert, delivery)
-    alerts++
-  }
 
   while (!opts.signal?.aborted && (opts.maxCycles === undefined || cycles < opts.maxCycles)) {
-    const decision = schedule.next(clock.now())
+    // What live traffic judged lately (driftwatch proxy on the same state file) is not probed.
+    const fresh = trafficWindowMs > 0 ? store.coveredSince(clock.now() - trafficWindowMs, scope) : new Map<string, number>()
+    const covered = coveredProbes(probes, fresh)
+    opts.metrics?.trafficCovered.set({ target: targetName }, covered.size)
+    const decision = schedule.nextExcept(clock.now(), covered)
+    if (!decision) {
+      // Everything is covered: look again when the first coverage goes stale.
+      const staleAt = Math.min(...fresh.values()) + trafficWindowMs
+      await clock.sleep(Math.max(1_000, staleAt - clock.now()), opts.signal)
+      continue
+    }
     if (decision.waitMs > 0) await clock.sleep(decision.waitMs, opts.signal)
     if (opts.signal?.aborted) break
     const unit = decision.unit
@@ -166,53 +194,13 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     const judged = report.results.filter((r) => r.status === 'passed' || r.status === 'failed').map((r) => r.contract)
     const healthy = !report.results.some((r) => r.status === 'inconclusive' || (r.status === 'skipped' && /token was rejected|interrupted/.test(r.reason ?? '')))
 
-    // The worst finding per contract and check, at or above the threshold.
-    const seen = new Map<string, Finding>()
-    for (const f of report.findings) {
-      if (!failsAt(f.severity, failOn)) continue
-      const k = driftKey(f.contract, f.check)
-      const prev = seen.get(k)
-      if (!prev || severityRank(f.severity) > severityRank(prev.severity)) seen.set(k, f)
-    }
-    const changed = new Set<string>()
+    const decided = incidents.record({ judged, findings: report.findings, at })
+    for (const a of decided.alerts) await incidents.raise(a)
+    open = decided.open
+    const changed = decided.changed
     const now = new Date(at).toISOString()
-    for (const [k, f] of seen) {
-      const open = drifts.get(k)
-      if (open) {
-        const d: OpenDrift = { ...open, severity: severityRank(f.severity) > severityRank(open.severity) ? f.severity : open.severity, title: f.title, lastSeenAt: now, cleanRuns: 0 }
-        drifts.set(k, d)
-        store.saveDrift(d)
-        continue
-      }
-      // One incident, one alert: join the group of an open drift on this contract, or of the same cause elsewhere.
-      const joined = [...drifts.values()].find((d) => d.contract === f.contract) ?? [...drifts.values()].find((d) => d.check === f.check && d.title === f.title)
-      const d: OpenDrift = { key: k, group: joined?.group ?? k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, openedAt: now, lastSeenAt: now, cleanRuns: 0 }
-      changed.add(f.contract)
-      if (!joined) {
-        d.alertedAt = now
-        store.openIncident(d)
-        await raise({ kind: 'drift', key: k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, message: f.message, evidence: { ...(f.evidence.request ? { request: f.evidence.request } : {}), ...(f.evidence.status !== undefined ? { status: f.evidence.status } : {}), ...(f.evidence.curl ? { curl: f.evidence.curl } : {}) }, target: targetName, since: now, at: now })
-      }
-      drifts.set(k, d)
-      store.saveDrift(d)
-    }
-    for (const [k, d] of [...drifts]) {
-      if (seen.has(k) || !judged.includes(d.contract)) continue
-      d.cleanRuns++
-      if (d.cleanRuns < recoverAfter) {
-        store.saveDrift(d)
-        continue
-      }
-      drifts.delete(k)
-      store.closeDrift(k)
-      changed.add(d.contract)
-      if ([...drifts.values()].some((o) => o.group === d.group)) continue // the incident is not over yet
-      const lead = store.incident(d.group) ?? d
-      store.closeIncident(d.group, now)
-      await raise({ kind: 'recovery', key: d.group, contract: lead.contract, check: lead.check, severity: lead.severity, title: lead.title, target: targetName, since: lead.openedAt, at: now })
-    }
 
-    const openContracts = new Set([...drifts.values()].map((d) => d.contract))
+    const openContracts = new Set(open.map((d) => d.contract))
     schedule.done(unit, at, spent, { healthy, ran: judged, open: openContracts, changed })
     store.saveContractStates(schedule.contracts, scope)
     store.addCycle({ startedAt, finishedAt: now, target: targetName, unit: unit.id, contracts: unit.contracts, requests: spent, outcome: report.outcome, healthy }, report.findings, report.results)
@@ -222,11 +210,11 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
       m.requestsToday.set(store.spentOn(now.slice(0, 10)))
       m.cycles.inc({ outcome: report.outcome })
       for (const r of report.results) if (r.probes > 0) m.probeSeconds.observe({ target: targetName, contract: r.contract }, r.durationMs / 1000)
-      m.setOpen(targetName, [...drifts.values()])
+      m.setOpen(targetName, open)
       if (healthy) m.lastSuccess.set(at / 1000)
       m.breakerOpen.set(schedule.breakerOpen(at) ? 1 : 0)
     }
-    opts.onCycle?.({ target: targetName, n: cycles, unit, why: decision.why, startedAt, requests: spent, healthy, outcome: report.outcome, drift: [...seen.values()], ...(schedule.breakerOpen(at) ? { breakerUntil: new Date(schedule.breakerOpenUntil).toISOString() } : {}) })
+    opts.onCycle?.({ target: targetName, n: cycles, unit, why: decision.why, startedAt, requests: spent, healthy, outcome: report.outcome, drift: [...decided.seen.values()], covered: covered.size, ...(schedule.breakerOpen(at) ? { breakerUntil: new Date(schedule.breakerOpenUntil).toISOString() } : {}) })
   }
-  return { cycles, requests, alerts, open: [...drifts.values()] }
+  return { cycles, requests, alerts, open }
 }

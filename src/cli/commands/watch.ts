@@ -15,7 +15,9 @@ over the day within --budget, probing first what is stale, what drifted or chang
 is cheap. A drift (one contract and check) raises one alert when it appears and one recovery when it
 has been gone for --recover-after runs; never the same alert every cycle, not even after a restart
 (state is kept in an SQLite file). When Meta is in downtime, throttling or rejects the token, a
-circuit breaker backs off (1 min doubling to 30 min) and tests the water with one cheap probe.`,
+circuit breaker backs off (1 min doubling to 30 min) and tests the water with one cheap probe.
+\`driftwatch proxy\` on the same state file shares the incidents (one drift, one alert, whoever saw
+it), and the contracts its live traffic judged within --traffic-window are not probed.`,
   options: {
     ...probeOptions,
     recordings: { type: 'string', arg: '<dir>', help: `golden recordings to compare with (default ${DEFAULTS.recordings}; none if absent)` },
@@ -27,6 +29,7 @@ circuit breaker backs off (1 min doubling to 30 min) and tests the water with on
     state: { type: 'string', arg: '<file>', help: `the history database, where watch also keeps open drifts and its schedule\n(default ${DEFAULTS.state}; check, verify and merge keep theirs in their --out\nfolder: pass one of those to keep watch's cycles in the same series)` },
     'fail-on': { type: 'string', arg: '<level>', help: 'breaking | warning | info: the lowest severity that is drift and alerted (default breaking)' },
     'recover-after': { type: 'string', arg: '<N>', help: 'judged runs without a drift before its recovery alert (default 2)' },
+    'traffic-window': { type: 'string', arg: '<s>', help: 'contracts whose operation live traffic (driftwatch proxy on the same --state)\njudged within this many seconds are not probed (default 900; 0: probe all)' },
     cycles: { type: 'string', arg: '<N>', help: 'stop after N cycles (default: run until Ctrl-C or SIGTERM)' },
     ...GLOBAL,
   },
@@ -41,6 +44,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
     const maxCycles = wholeNumber(str(v, 'cycles'), '--cycles', 1)
     const recoverAfter = wholeNumber(str(v, 'recover-after'), '--recover-after', 1, 100)
     const metricsPort = wholeNumber(str(v, 'metrics-port'), '--metrics-port', 0, 65535)
+    const trafficWindow = wholeNumber(str(v, 'traffic-window'), '--traffic-window', 0, 7 * 86_400)
     const { webhookSink, alertLine } = await import('../../watch/alerts.ts')
     const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
     const statePath = resolve(io.cwd, str(v, 'state') ?? DEFAULTS.state)
@@ -118,6 +122,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
           ...(flags.samples ? { samples: flags.samples } : {}),
           ...(flags.connection ? { connection: flags.connection } : {}),
           ...(recoverAfter ? { recoverAfter } : {}),
+          ...(trafficWindow !== undefined ? { trafficWindowMs: trafficWindow * 1000 } : {}),
           ...(maxCycles ? { maxCycles } : {}),
           ...(io.interrupt ? { signal: io.interrupt } : {}),
           ...(io.halt ? { halt: io.halt } : {}),
@@ -126,7 +131,8 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
             breakers.set(e.target, e.breakerUntil)
             if (quiet && e.healthy && e.drift.length === 0) return
             const what = !e.healthy ? `upstream unhealthy (${e.outcome}); breaker open until ${e.breakerUntil ?? '?'}` : e.drift.length ? `drift: ${e.drift.map((f) => `${f.contract} ${f.check}`).join(', ')}` : 'ok'
-            io.stdout(redact(`[${e.startedAt.slice(11, 19)}] ${w.scope ? `${w.scope} ` : ''}cycle ${e.n} ${e.unit.id} (${e.unit.contracts.length} contract${e.unit.contracts.length === 1 ? '' : 's'}, ${e.requests} request${e.requests === 1 ? '' : 's'}): ${what}`))
+            const covered = e.covered ? `; ${e.covered} covered by live traffic` : ''
+            io.stdout(redact(`[${e.startedAt.slice(11, 19)}] ${w.scope ? `${w.scope} ` : ''}cycle ${e.n} ${e.unit.id} (${e.unit.contracts.length} contract${e.unit.contracts.length === 1 ? '' : 's'}, ${e.requests} request${e.requests === 1 ? '' : 's'}${covered}): ${what}`))
           },
           onAlert: (a, delivery) => {
             io.stdout(redact(`ALERT ${alertLine(a)}`))

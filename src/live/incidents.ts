@@ -1,0 +1,210 @@
+/**
+ * Incidents, one rule for probes and live traffic: a drift (a contract and check at or above the
+ * alert threshold) opens the first time it is seen, stays open while it is seen, and clears after
+ * it has not been seen long enough. Drifts on one contract (or one operation), or the same cause
+ * on several contracts, are one incident: one alert when it opens, one recovery when its last
+ * drift clears.
+ *
+ * The state is the SQLite file `watch` keeps (src/history/store.ts), and `watch` and `proxy` may
+ * write it from two processes at once: every decision re-reads the open drifts inside one write
+ * transaction (BEGIN IMMEDIATE), so what one process opened the other sees as open, and neither
+ * alerts it again. A run that changes nothing (clean traffic, no drift open on its contract) only
+ * reads.
+ */
+import type { Finding } from '../finding.ts'
+import { severityRank } from '../finding.ts'
+import type { HistoryStore, OpenDrift } from '../history/store.ts'
+import { failsAt, type FailOn } from '../report.ts'
+import { deliver, type Alert, type AlertSink } from '../watch/alerts.ts'
+
+/** When a drift counts as cleared. */
+export interface RecoveryRule {
+  /** Judged runs of its contract in a row without it (a probe cycle or one live exchange each count one). */
+  cleanRuns: number
+  /** For a drift live traffic saw: also this long (ms) since traffic last saw it. */
+  quietMs: number
+}
+
+/**
+ * Traffic's rule: at least 20 clean exchanges of the operation in a row AND 5 minutes since
+ * traffic last saw the drift. An intermittent drift on 1 exchange in 10 comes back long before 5
+ * minutes at any rate that makes 20 exchanges; an operation called once an hour is not cleared by
+ * the clock alone.
+ */
+export const TRAFFIC_RECOVERY: RecoveryRule = { cleanRuns: 20, quietMs: 5 * 60_000 }
+
+/** How stale the time live traffic last saw an open drift may be in the state. */
+const SEEN_EVERY_MS = 1_000
+
+/** Who judged: `probes` (watch) or live `traffic` (proxy). */
+export type IncidentSource = 'probes' | 'traffic'
+
+export interface IncidentsOptions {
+  store: HistoryStore
+  /** The target's name when one state file serves several (watch --targets); keys start with `<scope>/`. */
+  scope?: string
+  /** Named in alerts: the target's name, or `live traffic to <upstream>`. */
+  target: string
+  source: IncidentSource
+  /** Findings at or above this are drift (default breaking). */
+  failOn?: FailOn
+  recovery: RecoveryRule
+  /**
+   * The operation whose live traffic stands for a contract (identity for an operation id; a probe's
+   * operation when traffic exercises what the probe does; undefined else): traffic's clean exchanges
+   * count toward a drift on it, and drifts on one operation are one incident. Default: identity.
+   */
+  operationOf?: (contract: string) => string | undefined
+  sinks: readonly AlertSink[]
+  /** Applied to every alert before it leaves (the findings are redacted already; one more pass). */
+  redact?: (a: Alert) => Alert
+  onAlert?: (a: Alert, delivery: string[]) => void
+}
+
+/** One judged run: a watch cycle, or one live exchange. */
+export interface Judgement {
+  /** Contracts judged (passed or failed): their open drifts not in `findings` ran clean once more. */
+  judged: readonly string[]
+  findings: readonly Finding[]
+  /** Epoch ms. */
+  at: number
+}
+
+/** What a judged run decided. */
+export interface Decision {
+  /** Alerts to raise, in order (drafted, not yet redacted or delivered). */
+  alerts: Alert[]
+  /** Contracts whose drifts opened or cleared. */
+  changed: Set<string>
+  /** The worst finding per drift key seen in the run (at or above the threshold). */
+  seen: Map<string, Finding>
+  /** Drifts open after the run. */
+  open: OpenDrift[]
+}
+
+interface Plan extends Decision {
+  save: OpenDrift[]
+  close: string[]
+  openIncidents: OpenDrift[]
+  closeIncidents: string[]
+}
+
+/** Open drifts and incidents over the shared state; `record` one judged run, `raise` its alerts. */
+export class Incidents {
+  private readonly failOn: FailOn
+  private readonly operationOf: (contract: string) => string | undefined
+
+  constructor(readonly opts: IncidentsOptions) {
+    this.failOn = opts.failOn ?? 'breaking'
+    this.operationOf = opts.operationOf ?? ((c) => c)
+  }
+
+  /** The state key of a drift: `[<scope>/]<contract> <check>`. */
+  key(contract: string, check: string): string {
+    return `${this.opts.scope ? `${this.opts.scope}/` : ''}${contract} ${check}`
+  }
+
+  /** Drifts open now, as the file says (another process may have changed them). */
+  open(): OpenDrift[] {
+    return this.opts.store.openDrifts(this.opts.scope)
+  }
+
+  /**
+   * Applies one judged run to the state and returns what it decided. Reads first; only when
+   * something changes does it take the write lock, re-read, and decide again from what is there.
+   */
+  record(j: Judgement): Decision {
+    const { store } = this.opts
+    const first = this.plan(this.open(), j)
+    if (!writes(first)) return first
+    return store.atomically(() => {
+      const p = this.plan(this.open(), j)
+      for (const d of p.openIncidents) store.openIncident(d)
+      for (const d of p.save) store.saveDrift(d)
+      for (const k of p.close) store.closeDrift(k)
+      for (const g of p.closeIncidents) store.closeIncident(g, new Date(j.at).toISOString())
+      return p
+    })
+  }
+
+  /** Redacts, delivers to every sink, and records the alert with how each delivery went. */
+  async raise(drafted: Alert): Promise<string[]> {
+    const alert = this.opts.redact ? this.opts.redact(drafted) : drafted
+    const delivery = await deliver(alert, this.opts.sinks)
+    this.opts.store.addAlert({ at: alert.at, kind: alert.kind, key: alert.key, title: alert.title, delivered: delivery.join('; ') })
+    this.opts.onAlert?.(alert, delivery)
+    return delivery
+  }
+
+  /** Pure: the open drifts and one run in, what changes out. */
+  private plan(current: readonly OpenDrift[], j: Judgement): Plan {
+    const { recovery, source, target } = this.opts
+    const drifts = new Map(current.map((d) => [d.key, { ...d }]))
+    const now = new Date(j.at).toISOString()
+    const plan: Plan = { alerts: [], changed: new Set(), seen: new Map(), open: [], save: [], close: [], openIncidents: [], closeIncidents: [] }
+
+    // The worst finding per contract and check, at or above the threshold.
+    for (const f of j.findings) {
+      if (!failsAt(f.severity, this.failOn)) continue
+      const k = this.key(f.contract, f.check)
+      const prev = plan.seen.get(k)
+      if (!prev || severityRank(f.severity) > severityRank(prev.severity)) plan.seen.set(k, f)
+    }
+    const sameOperation = (a: string, b: string) => {
+      const oa = this.operationOf(a)
+      return oa !== undefined && oa === this.operationOf(b)
+    }
+    for (const [k, f] of plan.seen) {
+      const open = drifts.get(k)
+      const traffic = source === 'traffic' ? { trafficSeenAt: now } : {}
+      if (open) {
+        const d: OpenDrift = { ...open, severity: severityRank(f.severity) > severityRank(open.severity) ? f.severity : open.severity, title: f.title, lastSeenAt: now, cleanRuns: 0, ...traffic }
+        drifts.set(k, d)
+        // A drift on every exchange is written once a second, not once an exchange: only when it was last seen matters, to the second.
+        const same = d.severity === open.severity && d.title === open.title && open.cleanRuns === 0
+        if (!(source === 'traffic' && same && open.trafficSeenAt !== undefined && j.at - Date.parse(open.trafficSeenAt) < SEEN_EVERY_MS)) plan.save.push(d)
+        continue
+      }
+      // One incident, one alert: join the group of an open drift on this contract (or operation), or of the same cause elsewhere.
+      const others = [...drifts.values()]
+      const joined = others.find((d) => d.contract === f.contract || sameOperation(d.contract, f.contract)) ?? others.find((d) => d.check === f.check && d.title === f.title)
+      const d: OpenDrift = { key: k, group: joined?.group ?? k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, openedAt: now, lastSeenAt: now, cleanRuns: 0, ...traffic }
+      plan.changed.add(f.contract)
+      if (!joined) {
+        d.alertedAt = now
+        plan.openIncidents.push(d)
+        const ev = f.evidence
+        plan.alerts.push({ kind: 'drift', key: k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, message: f.message, evidence: { ...(ev.request ? { request: ev.request } : {}), ...(ev.status !== undefined ? { status: ev.status } : {}), ...(ev.curl ? { curl: ev.curl } : {}) }, target, since: now, at: now, seenBy: source })
+      }
+      drifts.set(k, d)
+      plan.save.push(d)
+    }
+
+    // Probes judge a contract by its id; an exchange judges an operation, and with it the probes traffic stands for.
+    const judged = new Set(j.judged)
+    const ranClean = (d: OpenDrift) => judged.has(d.contract) || (source === 'traffic' && judged.has(this.operationOf(d.contract) ?? '\u0000'))
+    for (const [k, d] of [...drifts]) {
+      if (plan.seen.has(k) || !ranClean(d)) continue
+      const quiet = d.trafficSeenAt === undefined || j.at - Date.parse(d.trafficSeenAt) >= recovery.quietMs
+      if (d.cleanRuns + 1 < recovery.cleanRuns || !quiet) {
+        // Counting stops at the rule's number: a drift waiting out its quiet time costs no write per exchange.
+        if (d.cleanRuns < recovery.cleanRuns) plan.save.push({ ...d, cleanRuns: d.cleanRuns + 1 })
+        drifts.set(k, { ...d, cleanRuns: Math.min(recovery.cleanRuns, d.cleanRuns + 1) })
+        continue
+      }
+      drifts.delete(k)
+      plan.close.push(k)
+      plan.changed.add(d.contract)
+      if ([...drifts.values()].some((o) => o.group === d.group)) continue // the incident is not over yet
+      const lead = this.opts.store.incident(d.group) ?? d
+      plan.closeIncidents.push(d.group)
+      plan.alerts.push({ kind: 'recovery', key: d.group, contract: lead.contract, check: lead.check, severity: lead.severity, title: lead.title, target, since: lead.openedAt, at: now, seenBy: source })
+    }
+    plan.open = [...drifts.values()]
+    return plan
+  }
+}
+
+function writes(p: Plan): boolean {
+  return p.save.length + p.close.length + p.openIncidents.length + p.closeIncidents.length > 0
+}

@@ -1,0 +1,552 @@
+/**
+ * The request path of the production proxy (issue 18): node:http in, an undici pool out
+ * (transport/forwarder.ts), bytes streamed both ways as they arrive, with backpressure both ways.
+ * The application sees the upstream's status code and reason phrase, its headers in their case
+ * and order with repeats, and its framing: Content-Length stays that length, chunked stays
+ * chunked, a close-delimited body stays close-delimited (no length; the connection closes at its
+ * end). Only hop-by-hop headers are dropped (and Date is never added).
+ *
+ * Failures reach the application as the failure they are, never as a clean or rewritten answer:
+ * an upstream that cannot be reached gets it a 502, one that sends no head in time a 504 (both a
+ * Graph-shaped JSON error naming driftwatch); anything once the upstream has sent bytes (reset,
+ * truncated or malformed head or body) resets the application's connection, mid-body when the
+ * head was already forwarded, so its HTTP client fails as it would have direct.
+ *
+ * Capture is a tee: the first `captureBytes` of each body are copied, every byte is hashed and
+ * counted, and the exchange is handed to `capture` (once, after the application's response ended
+ * or was cut) as a CapturedExchange (exchange.ts). Nothing else happens here: no recordings, no
+ * judging, no JSON; the observer does that off this path.
+ */
+import { isAscii } from 'node:buffer'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { isoNow } from '../clock.ts'
+import { HarnessError } from '../errors.ts'
+import type { Observation, ObservedResponse, RawHeader, TransportFailure } from '../observation.ts'
+import { Forwarder, type ForwardHandler } from '../transport/forwarder.ts'
+import { Redactor } from '../transport/redact.ts'
+import { classify, framingOf } from '../transport/transport.ts'
+import { currentTap, type SocketTap } from '../transport/wire-tap.ts'
+import type { CapturedExchange } from './exchange.ts'
+import { BodyTee } from './passthrough-tee.ts'
+
+/** How to run the pass-through; sizes in bytes, times in milliseconds. */
+export interface PassthroughOptions {
+  /** Base URL requests are forwarded to, e.g. https://graph.facebook.com (its path is not used: the application's path is). */
+  upstream: string
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Default 0 (any free port). */
+  port?: number
+  /** Keep-alive connections to the upstream (default 32). */
+  connections?: number
+  /** Bytes of each request and response body kept for the capture (default 1 MiB); the rest is hashed and counted. */
+  captureBytes?: number
+  /** Called once per exchange after the application's response ended or was cut; must return at once (production: offer to a bounded queue). */
+  capture?: (x: CapturedExchange) => void
+  /** Called before each request is forwarded; a promise makes it wait (review mode's backpressure). Production passes none. */
+  admit?: () => Promise<void> | undefined
+  /** Drop the application's Accept-Encoding so bodies come back uncompressed (review mode, so recordings stay checkable). Default false: forwarded unchanged. */
+  stripAcceptEncoding?: boolean
+  /** No response head within this long: the application gets a 504 (default 30 s). */
+  headersTimeoutMs?: number
+  /** Longest silence while a response body streams before it is cut (default 300 s). */
+  bodyTimeoutMs?: number
+  connectTimeoutMs?: number
+  /** How long `close` lets in-flight exchanges finish (default 30 s). */
+  graceMs?: number
+  /** Redacts the captured request's URL and headers (default: the patterns alone, which is all these need). */
+  redactor?: Redactor
+}
+
+/** Counters of a running pass-through. */
+export interface PassthroughStats {
+  /** Requests sent on to the upstream. */
+  forwarded: number
+  /** Responses forwarded whole: the upstream's body ended as its framing said. */
+  answered: number
+  /** Responses cut after their head reached the application (the upstream reset or broke mid-body): the application's connection was reset. */
+  abortedMidBody: number
+  /** Requests that got no upstream answer: a 502 (unreachable), a 504 (no head in time), or a reset connection (the upstream broke before or inside its head). */
+  failedBeforeAnswer: number
+  /** Exchanges the application gave up on (it closed its connection before its answer ended): the upstream request was aborted too. */
+  appAborted: number
+  /** Requests that waited in `admit` before being forwarded. */
+  waited: number
+  /** Exchanges running now. */
+  inflight: number
+}
+
+/** A running pass-through. */
+export interface Passthrough {
+  /** http://host:port the application points at. */
+  url: string
+  stats(): PassthroughStats
+  /** Stops accepting, lets in-flight exchanges finish within the grace (default `graceMs`), then cuts what is left. */
+  close(opts?: { graceMs?: number }): Promise<void>
+  /** Cuts every connection now. */
+  abort(): Promise<void>
+}
+
+/** Hop-by-hop request headers, plus those the forwarder sets itself (Host) or cannot send (Expect: node:http answered it already). */
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect'])
+/** Hop-by-hop response headers: about the upstream's connection, not the message. Framing headers stay. */
+const NOT_RETURNED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'upgrade', 'te'])
+const DEFAULT_CAPTURE = 1024 * 1024
+/** Distinct tokens remembered as seen; past it every token is reported again (the observer dedups). */
+const MAX_KNOWN_SECRETS = 10_000
+const EMPTY = Buffer.alloc(0)
+const BEARER = /^(?:bearer|oauth)\s+(\S+)/i
+const CHUNKED = /(?:^|[\s,])chunked\s*$/i
+
+/** What every exchange of one pass-through shares. */
+interface Shared {
+  origin: string
+  upstreamHost: string
+  forwarder: Forwarder
+  stats: PassthroughStats
+  cap: number
+  capture: ((x: CapturedExchange) => void) | undefined
+  strip: boolean
+  redactor: Redactor
+  known: Set<string>
+  requests: number
+  stopping: boolean
+  idle: (() => void) | undefined
+}
+
+/** The --upstream URL, or a usage error that says what is wrong with it. */
+export function upstreamUrl(raw: string): URL {
+  let upstream: URL
+  try {
+    upstream = new URL(raw)
+  } catch {
+    throw new HarnessError('DW_USAGE', `--upstream must be a URL such as https://graph.facebook.com (got "${raw}")`)
+  }
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new HarnessError('DW_USAGE', `--upstream must be http or https (got ${upstream.protocol})`)
+  return upstream
+}
+
+/** Starts the pass-through; resolves once it listens. */
+export async function startPassthrough(opts: PassthroughOptions): Promise<Passthrough> {
+  const upstream = upstreamUrl(opts.upstream)
+  const forwarder = new Forwarder(upstream.origin, {
+    ...(opts.connections !== undefined ? { connections: opts.connections } : {}),
+    ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+    ...(opts.headersTimeoutMs !== undefined ? { headersTimeoutMs: opts.headersTimeoutMs } : {}),
+    ...(opts.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: opts.bodyTimeoutMs } : {}),
+  })
+  const shared: Shared = {
+    origin: upstream.origin,
+    upstreamHost: upstream.host,
+    forwarder,
+    stats: { forwarded: 0, answered: 0, abortedMidBody: 0, failedBeforeAnswer: 0, appAborted: 0, waited: 0, inflight: 0 },
+    cap: opts.captureBytes ?? DEFAULT_CAPTURE,
+    capture: opts.capture,
+    strip: opts.stripAcceptEncoding === true,
+    redactor: opts.redactor ?? new Redactor(),
+    known: new Set(),
+    requests: 0,
+    stopping: false,
+    idle: undefined,
+  }
+  const admit = opts.admit
+  // No limit on how long a request may take to arrive: a 100 MB upload over a slow link is the application's business.
+  const server: Server = createServer({ requestTimeout: 0 }, (req, res) => {
+    const x = new Exchange(shared, req, res)
+    const wait = admit?.()
+    if (!wait) return x.forward()
+    shared.stats.waited++
+    wait.then(
+      () => x.forward(),
+      () => x.forward(),
+    )
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      void forwarder.destroy()
+      reject(new HarnessError('DW_USAGE', `cannot listen on ${opts.host ?? '127.0.0.1'}:${opts.port ?? 0} (${err.code ?? err.message}); pick another --port`))
+    })
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve())
+  })
+  const addr = server.address() as AddressInfo
+  const stop = () => {
+    shared.stopping = true
+    server.close()
+    server.closeIdleConnections()
+  }
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
+    stats: () => ({ ...shared.stats }),
+    close({ graceMs = opts.graceMs ?? 30_000 } = {}) {
+      closing ??= (async () => {
+        stop()
+        if (shared.stats.inflight > 0) {
+          await new Promise<void>((resolve) => {
+            shared.idle = resolve
+            setTimeout(resolve, graceMs).unref()
+          })
+        }
+        server.closeAllConnections()
+        await forwarder.destroy()
+      })()
+      return closing
+    },
+    async abort() {
+      stop()
+      server.closeAllConnections()
+      await forwarder.destroy()
+    },
+  }
+}
+
+/**
+ * One exchange: the undici handler of its upstream request and the writer of its answer. A class,
+ * not closures: this runs for every request, and methods on a prototype cost nothing per request.
+ */
+class Exchange implements ForwardHandler {
+  private readonly index: number
+  private readonly startedAt: string
+  private t0 = 0
+  private ttfb = 0
+  private abortUpstream: ((reason: Error) => void) | undefined
+  /** The head was handed to node:http (writeHead). */
+  private headed = false
+  /** Body bytes (or the end) were written after the head, so the head went with them. */
+  private wrote = false
+  /** Nothing more is written to the application (answered, replied to, or cut). */
+  private done = false
+  /** Counted out and captured. */
+  private finished = false
+  private appGone = false
+  private resume: (() => void) | undefined
+  private response: ObservedResponse | undefined
+  private failure: TransportFailure | undefined
+  private tap: SocketTap | undefined
+  private chunked = false
+  private forwardedHeaders: string[] = []
+  private body: BodyTee | undefined
+  private requestBody: BodyTee | undefined
+
+  constructor(
+    private readonly s: Shared,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    this.index = ++s.requests
+    this.startedAt = isoNow()
+    s.stats.inflight++
+    res.on('close', this.onAppClose)
+  }
+
+  /** Sends the request on to the upstream, its body streaming as it arrives. */
+  forward(): void {
+    if (this.appGone) return
+    const { req, s } = this
+    const raw = req.rawHeaders
+    const headers: string[] = []
+    let hasBody = false
+    let listed: string | undefined
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!
+      const value = raw[i + 1]!
+      const lower = name.toLowerCase()
+      if (lower === 'content-length') hasBody = value !== '0'
+      else if (lower === 'transfer-encoding') hasBody = true
+      if (NOT_FORWARDED.has(lower)) {
+        if (lower === 'connection') listed = listed === undefined ? value : `${listed},${value}`
+        continue
+      }
+      if (s.strip && lower === 'accept-encoding') continue
+      headers.push(name, value)
+    }
+    // Headers the application's Connection header names are about that hop too.
+    this.forwardedHeaders = listed === undefined ? headers : dropListed(headers, listed)
+    if (s.stopping) this.res.shouldKeepAlive = false
+    let path = req.url ?? '/'
+    if (path[0] !== '/') {
+      // Absolute-form (an application configured with HTTP_PROXY): the path and query are what go on.
+      try {
+        const u = new URL(path)
+        path = `${u.pathname}${u.search}`
+      } catch {
+        path = '/'
+      }
+    }
+    s.stats.forwarded++
+    this.t0 = performance.now()
+    s.forwarder.dispatch({ path, method: req.method ?? 'GET', headers: this.forwardedHeaders, body: hasBody ? req : null }, this)
+  }
+
+  onConnect(abort: (reason: Error) => void): void {
+    this.abortUpstream = abort
+    if (this.appGone) abort(new Error('the application closed its connection'))
+  }
+
+  onBodySent(chunk: Buffer | string): void {
+    ;(this.requestBody ??= new BodyTee(this.s.cap)).add(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (status < 200) return true // informational: the final head follows (node:http cannot relay an arbitrary 1xx)
+    this.ttfb = performance.now()
+    this.resume = resume
+    const out: string[] = []
+    const rawHeaders: RawHeader[] = new Array(raw.length >> 1)
+    let te: string | undefined
+    let length = false
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!.toString('latin1')
+      const vb = raw[i + 1]!
+      // Latin-1 both ways: the application gets the upstream's bytes as they were.
+      const value = vb.toString('latin1')
+      rawHeaders[i >> 1] = [name, isAscii(vb) ? value : vb.toString('utf8')]
+      const lower = name.toLowerCase()
+      if (NOT_RETURNED.has(lower)) continue
+      if (lower === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`
+      else if (lower === 'content-length') length = true
+      out.push(name, value)
+    }
+    const tap = (this.tap = currentTap())
+    const head = tap?.claimHead()
+    const method = this.req.method ?? 'GET'
+    const framing = framingOf(rawHeaders, status, method)
+    this.body = new BodyTee(this.s.cap)
+    this.response = { status, statusText: statusText ?? '', rawHeaders, framing, body: { size: 0, sha256: '', keptBytes: 0, truncated: false } }
+    if (head) {
+      this.response.statusLine = head.statusLine
+      if (head.httpVersion) this.response.httpVersion = head.httpVersion
+    }
+    if (this.appGone) return false
+    const res = this.res
+    res.sendDate = false
+    this.chunked = te !== undefined && CHUNKED.test(te)
+    if (framing.kind === 'close-delimited' || (te !== undefined && !this.chunked)) {
+      // The body ends when the connection does: so it must here too, with no length and no chunking added.
+      res.useChunkedEncodingByDefault = false
+      res.shouldKeepAlive = false
+    } else if (!length && !this.chunked && framing.kind === 'none') {
+      // HEAD, 204, 304: no body, and node:http must not invent a length.
+      res.useChunkedEncodingByDefault = false
+    }
+    try {
+      res.writeHead(status, statusText ?? '', out)
+    } catch (err) {
+      // node:http refuses a head it considers invalid (a status below 100, a character it will not send): cut, as the app's own client would have failed on it.
+      this.failure = { code: 'DW_UNFORWARDABLE', message: `the upstream's response head cannot be forwarded: ${(err as Error).message}`, phase: 'headers', unreachable: false }
+      this.s.stats.failedBeforeAnswer++
+      this.cut()
+      this.abortUpstream?.(new Error('response head not forwardable'))
+      return false
+    }
+    this.headed = true
+    process.nextTick(Exchange.flushHead, this)
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.body!.add(chunk)
+    if (this.done || this.appGone) return false
+    this.wrote = true
+    if (this.res.write(chunk)) return true
+    // The application reads slower than the upstream sends: the upstream's socket waits for it.
+    this.res.once('drain', this.onDrain)
+    return false
+  }
+
+  onComplete(trailers: Buffer[] | null): void {
+    this.endTap()
+    if (this.done || this.appLeft()) return this.finish()
+    const res = this.res
+    if (trailers && trailers.length > 1 && this.chunked) {
+      const t: [string, string][] = []
+      for (let i = 0; i + 1 < trailers.length; i += 2) t.push([trailers[i]!.toString('latin1'), trailers[i + 1]!.toString('latin1')])
+      try {
+        res.addTrailers(t)
+      } catch {}
+    }
+    this.wrote = true
+    this.s.stats.answered++
+    res.end()
+    this.finish()
+  }
+
+  onError(err: Error): void {
+    try {
+      this.failed(err)
+    } catch {
+      // Nothing the upstream or the application does may throw into undici: the application's connection goes.
+      this.res.destroy()
+      this.finish()
+    }
+  }
+
+  private failed(err: Error): void {
+    this.endTap()
+    if (this.done || this.appLeft()) return this.finish()
+    const f = (this.failure ??= classify(err, this.headed))
+    if (this.headed) {
+      this.s.stats.abortedMidBody++
+      return this.cut()
+    }
+    this.s.stats.failedBeforeAnswer++
+    if (f.unreachable) this.reply(502, `the upstream ${this.s.origin} could not be reached (${f.code}: ${f.message})`)
+    else if (f.code === 'UND_ERR_HEADERS_TIMEOUT') this.reply(504, `the upstream ${this.s.origin} sent no response head in time (${f.code})`)
+    else this.cut()
+  }
+
+  /** The response's bytes on the wire are counted; the tap starts over for the connection's next response. */
+  private endTap(): void {
+    const tap = this.tap
+    if (!tap) return
+    if (this.response) this.response.framing.wireBytes = tap.wireBytes
+    tap.reset()
+    this.tap = undefined
+  }
+
+  /** Whether the application went away (closed its connection, or aborted its upload) before its answer ended. */
+  private appLeft(): boolean {
+    if (this.appGone) return true
+    const req = this.req
+    const socket = this.res.socket
+    if (socket && !socket.destroyed && !(req.destroyed && !req.complete)) return false
+    this.onAppClose()
+    return true
+  }
+
+  /** Sends the head on its own when no body byte followed it in the same turn (a slow first chunk): the application sees it as early as the upstream sent it. */
+  private static flushHead(x: Exchange): void {
+    if (!x.wrote && !x.done && !x.res.destroyed) x.res.flushHeaders()
+  }
+
+  private readonly onDrain = (): void => {
+    this.resume?.()
+  }
+
+  private readonly onAppClose = (): void => {
+    if (this.done || this.appGone || this.res.writableFinished) return
+    this.appGone = true
+    this.s.stats.appAborted++
+    this.failure ??= { code: 'DW_APP_ABORTED', message: 'the application closed its connection before its answer ended', phase: this.headed ? 'body' : 'headers', unreachable: false }
+    if (this.abortUpstream) this.abortUpstream(new Error('the application closed its connection'))
+    else if (this.t0 === 0) this.finish() // still waiting in admit: never forwarded
+  }
+
+  /** A Graph-shaped error from driftwatch: the upstream gave no answer to pass on. */
+  private reply(status: 502 | 504, message: string): void {
+    const text = JSON.stringify({ error: { message: `driftwatch proxy: ${this.s.redactor.text(message)}`, type: 'DriftwatchProxy', code: status } })
+    this.res.writeHead(status, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text) })
+    this.res.end(text)
+    this.finish()
+  }
+
+  /**
+   * Ends the application's connection so that its client fails as it would have on the upstream's
+   * own failure. Before the head: reset. After it, what was already written goes first (node:http
+   * holds the last writes corked until the next tick), then a body with a length or chunks ends
+   * early (a premature end fails every client), and a close-delimited one is reset (its end would
+   * read as complete).
+   */
+  private cut(): void {
+    this.done = true
+    const socket = this.res.socket
+    if (!socket || socket.destroyed) this.res.destroy()
+    else if (!this.headed) socket.resetAndDestroy()
+    else {
+      while (socket.writableCorked) socket.uncork()
+      if (this.response?.framing.kind === 'close-delimited') socket.resetAndDestroy()
+      else socket.destroySoon()
+    }
+    this.finish()
+  }
+
+  /** Once per exchange: counts it out and hands the capture over. */
+  private finish(): void {
+    this.done = true
+    if (this.finished) return
+    this.finished = true
+    const s = this.s
+    s.stats.inflight--
+    if (s.stats.inflight === 0) s.idle?.()
+    if (!s.capture) return
+    try {
+      s.capture(this.captured())
+    } catch {
+      // The capture must never break the request path.
+    }
+  }
+
+  private captured(): CapturedExchange {
+    const s = this.s
+    const now = performance.now()
+    const url = `${s.origin}${this.req.url ?? '/'}`
+    const sent: RawHeader[] = [['Host', s.upstreamHost]]
+    const h = this.forwardedHeaders
+    const secrets: string[] = []
+    for (let i = 0; i < h.length; i += 2) {
+      sent.push([h[i]!, h[i + 1]!])
+      if (h[i]!.length === 13 && h[i]!.toLowerCase() === 'authorization') {
+        const token = BEARER.exec(h[i + 1]!)?.[1]
+        if (token) secrets.push(token)
+      }
+    }
+    const query = url.indexOf('access_token=')
+    if (query >= 0) {
+      const token = new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('access_token')
+      if (token) secrets.push(token)
+    }
+    const newSecrets = secrets.filter((t) => learn(s.known, t))
+    const observation: Observation = {
+      contract: '',
+      sample: this.index,
+      startedAt: this.startedAt,
+      request: {
+        method: this.req.method ?? 'GET',
+        url: s.redactor.url(url),
+        headers: s.redactor.headers(sent),
+        bodySize: this.requestBody?.size ?? 0,
+        tokenSent: secrets.length > 0,
+      },
+      timings: { totalMs: round(this.t0 ? now - this.t0 : 0), ...(this.ttfb ? { ttfbMs: round(this.ttfb - this.t0) } : {}) },
+    }
+    const r = this.response
+    let responseBody: Buffer | undefined
+    if (r && this.body) {
+      const { size } = this.body
+      responseBody = this.body.keptBytes()
+      r.body = { size, sha256: this.body.sha256(), keptBytes: responseBody.length, truncated: responseBody.length < size }
+      r.framing.bytesRead = size
+      observation.response = r
+    }
+    if (this.failure) observation.transportError = { ...this.failure, message: s.redactor.text(this.failure.message) }
+    return {
+      index: this.index,
+      observation,
+      requestBody: this.requestBody?.keptBytes() ?? EMPTY,
+      ...(responseBody ? { responseBody } : {}),
+      ...(this.requestBody ? { requestSha256: this.requestBody.sha256() } : {}),
+      ...(newSecrets.length ? { newSecrets } : {}),
+      answeredAt: now,
+    }
+  }
+}
+
+/** True the first time `token` is seen (a bounded memory: past it every token counts as new). */
+function learn(known: Set<string>, token: string): boolean {
+  if (known.has(token)) return false
+  if (known.size < MAX_KNOWN_SECRETS) known.add(token)
+  return true
+}
+
+function dropListed(headers: string[], listed: string): string[] {
+  const names = new Set(listed.split(',').map((t) => t.trim().toLowerCase()))
+  const out: string[] = []
+  for (let i = 0; i < headers.length; i += 2) if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!)
+  return out
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
