@@ -112,9 +112,9 @@ if (mode === 'sim') {
   serve(() => ({ ...proxy.stats(), ...counts }), () => proxy.close({ graceMs: 1_000 }))
 } else if (mode === 'proxy') {
   // `mode` goes through once startProxy takes it (production / review); today's proxy ignores nothing it is not given.
-  const opts: ProxyOptions & { mode?: string } = { upstream: upstream!, contractsDir: 'contracts/meta', recordingsDir: arg!, port: 0 }
+  const opts: ProxyOptions = { upstream: upstream!, contractsDir: 'contracts/meta', recordingsDir: arg!, port: 0 }
   const proxyMode = process.argv[5]
-  if (proxyMode) opts.mode = proxyMode
+  if (proxyMode === 'production' || proxyMode === 'review') opts.mode = proxyMode
   const { startProxy } = await import('../src/proxy/proxy.ts')
   const proxy = await startProxy(opts)
   send({ ready: true, url: proxy.url, ...memory() })

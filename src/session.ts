@@ -67,11 +67,14 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   if (opts.recordingsDir) {
     const problems: RecordingProblem[] = []
     golden = chooseGolden(loadRecordings(opts.recordingsDir, opts.cwd, problems), target.kind === 'sim' ? 'sim' : target.baseUrl)
-    if (problems.length && !opts.tolerateBadRecordings) {
-      const list = problems.map((p) => `  ${p.message}\n    fix: ${p.repair}`).join('\n')
-      throw new HarnessError('DW_RECORDING_INVALID', `${problems.length === 1 ? 'a golden recording is' : `${problems.length} golden recordings are`} unreadable; nothing was sent:\n${list}`, { file: problems[0]!.file })
+    // A recording the proxy wrote never stops a run: it is a warning, and the contract goes without its golden.
+    const refused = problems.filter((p) => !p.proxy)
+    if (refused.length && !opts.tolerateBadRecordings) {
+      const list = refused.map((p) => `  ${p.message}\n    fix: ${p.repair}`).join('\n')
+      throw new HarnessError('DW_RECORDING_INVALID', `${refused.length === 1 ? 'a golden recording is' : `${refused.length} golden recordings are`} unreadable; nothing was sent:\n${list}`, { file: refused[0]!.file })
     }
-    for (const p of problems) warnings.push(`${p.message}: ${p.contract} is compared with no golden recording this run, and this run rewrites it if it records ${p.contract}`)
+    for (const p of problems.filter((x) => x.proxy)) warnings.push(`${p.message}: ${p.contract} is compared with no golden recording this run; fix: ${p.repair}`)
+    for (const p of problems.filter((x) => !x.proxy)) warnings.push(`${p.message}: ${p.contract} is compared with no golden recording this run, and this run rewrites it if it records ${p.contract}`)
   }
 
   let sim: RunningSimulator | undefined

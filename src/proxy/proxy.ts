@@ -1,58 +1,61 @@
 /**
- * `driftwatch proxy`: a recording proxy. Point an application (or curl) at it instead of the Graph
- * API; it forwards each request to the upstream through driftwatch's transport (so the exchange is
- * captured as exactly as a probe's), answers the application with what the upstream said, and
- * only then attributes the exchange to the operation it is (as verify does, learning ids as the
- * session goes), records it and judges it, reporting findings as they happen. When it stops, the
- * whole session is judged together and written as a report (entries, attributed, unattributed):
- * identical requests that got different answers show there.
+ * `driftwatch proxy`: a proxy in front of the Graph API that judges the traffic passing through.
+ * Point an application (or curl) at it instead of the Graph API; it forwards each request to the
+ * upstream, answers the application with what the upstream said, and hands the finished exchange
+ * to its observer (observer.ts), which attributes it to the operation it is (as verify does,
+ * learning ids as the session goes), judges it, records it and reports it, off the request path.
+ * When it stops, what the observer kept is judged together and written as a report.
+ *
+ * Two modes (exchange.ts says the seams):
+ * - production (the default): the application never waits for the observer. Its queue is bounded;
+ *   when it is full, the exchange is forwarded all the same and counted as skipped ('queue-full').
+ *   Accept-Encoding is forwarded: a compressed answer is inflated off the request path when it
+ *   was captured whole. Every forwarded exchange is captured or skipped, and the counts say which.
+ * - review: today's complete capture. When the observer's queue (or the journal's) is full, new
+ *   requests wait before they are forwarded (backpressure: the application sees latency, nothing
+ *   is dropped); Accept-Encoding is not forwarded so every answer can be checked and recorded as
+ *   sent. When more than `liveJudgeBacklog` wait, exchanges are recorded but judged only by the
+ *   session report.
  *
  * Consumer drift shows here first: a request with a method the endpoint does not take (the Feb 6
  * 2026 POST with method=get) is flagged whatever the upstream answered. Only answered exchanges of
  * one known operation are recorded: a wrong method, an unattributed exchange or a connection that
  * failed is never a golden.
  *
- * Recording is append-only: each exchange is one line in a journal (recordings/journal.ts), on
- * disk (fsynced) milliseconds after its answer, at the same cost for the 100,000th exchange as for
- * the first. The journal is compacted into the readable recording files at intervals and when the
- * proxy stops (recordings/compact.ts); a journal left by a proxy that died is compacted by the next
- * one to start. Memory is bounded: answered exchanges wait in a backlog of at most `maxBacklog`;
- * when it is full, new requests wait before they are forwarded (backpressure: the application sees
- * latency, nothing is dropped). When more than `liveJudgeBacklog` wait, exchanges are recorded but
- * not judged live (their line says so); the session report at stop judges every exchange.
+ * Recording is append-only and bounded: the first few distinct shapes of each operation and
+ * status become journal lines (recordings/journal.ts), bodies over the recording cap as their size
+ * and sha256; later exchanges of a known shape are counted. The journal rotates into numbered
+ * segments at a size and is compacted into the readable recording files at intervals and when the
+ * proxy stops (recordings/compact.ts), which then removes it; a journal left by a proxy that died is
+ * compacted by the next one to start, and temp files an interrupted compaction left are removed.
  *
- * Each response is buffered (up to the body cap) so it can be checked and recorded: a tool for
- * recording and reviewing, not for production traffic. Framing is passed through as the upstream
- * chose it (chunked stays chunked) so the application sees the wire truth. Headers that carry
- * secrets (Set-Cookie, a token echoed back) reach the application redacted, as recorded. An
- * upstream that does not answer gets the application a 502 with a Graph-shaped error naming
- * driftwatch, and the session a finding and an inconclusive result.
+ * Framing is passed through as the upstream chose it (chunked stays chunked). An upstream that does
+ * not answer gets the application a 502 with a Graph-shaped error naming driftwatch, and the session
+ * a finding and an inconclusive result.
  */
-import { rm } from 'node:fs/promises'
+import { performance } from 'node:perf_hooks'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
-import { setImmediate as yieldToIo } from 'node:timers/promises'
-import { ensureDir } from '../atomic-write.ts'
 import { loadContracts } from '../contracts/load.ts'
 import type { HttpMethod } from '../contracts/types.ts'
 import { HarnessError } from '../errors.ts'
 import type { Finding } from '../finding.ts'
 import type { Observation, RawHeader } from '../observation.ts'
-import { compactJournal, recoverJournal, type CompactResult } from '../recordings/compact.ts'
-import { JournalWriter, journalPath } from '../recordings/journal.ts'
+import { compactJournal, recoverJournal, removeJournal, removeStaleTemps, type CompactResult } from '../recordings/compact.ts'
+import { JournalWriter, journalFiles, journalPath } from '../recordings/journal.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
-import { recordingPath, redactPersonal } from '../recordings/store.ts'
 import { settle, type ContractResult, type FailOn, type Report } from '../report.ts'
 import type { FormatId } from '../reporters/index.ts'
 import { trafficState } from '../traffic/attribute.ts'
-import type { TrafficEntry } from '../traffic/entry.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
 import { HostPolicy } from '../transport/host-policy.ts'
 import { Redactor, secretsFromEnv } from '../transport/redact.ts'
 import { Transport } from '../transport/transport.ts'
 import { writeReports } from '../write-reports.ts'
+import type { CapturedExchange, IncidentSink, ObserverCounts, ProxyMode, SkipReason } from './exchange.ts'
+import { Observer, type ObservedExchange, type ObserverMetrics } from './observer.ts'
+
+export type { ProxyMode } from './exchange.ts'
 
 /** How to run the proxy. */
 export interface ProxyOptions {
@@ -72,58 +75,63 @@ export interface ProxyOptions {
   failOn?: FailOn
   /** WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_WABA_ID say which node an id is before the traffic does. */
   env?: Readonly<Record<string, string | undefined>>
+  /** production (default): the application never waits, exchanges over the queue are skipped and counted; review: complete capture with backpressure. */
+  mode?: ProxyMode
   /** Largest request or response body handled, in bytes. */
   maxBodyBytes?: number
+  /** Bytes of each body handed to the observer (default 1 MiB); past it the body is judged by its size and hash. */
+  captureBytes?: number
+  /** A response body over this many bytes is recorded as its size and sha256 only (default 64 KiB). */
+  recordBodyBytes?: number
+  /** Distinct shapes recorded per operation and status (default 5); later exchanges of a known shape are counted. */
+  maxShapes?: number
+  /** Journal bytes after which it rotates into a numbered segment (default 64 MiB). */
+  rotateBytes?: number
   timeoutMs?: number
   cwd?: string
   /** Journal compaction into the recording files every this many ms while running (default 30 s; 0: only at stop). */
   compactEveryMs?: number
-  /** Answered exchanges waiting to be recorded and judged above which new requests wait (default 1024). */
-  maxBacklog?: number
-  /** Waiting exchanges above which exchanges are recorded but not judged live (default 64); the session report judges them all. */
+  /** Exchanges waiting for the observer at most (default 1024): production skips beyond it, review makes new requests wait. */
+  queue?: number
+  /** Review mode: waiting exchanges above which exchanges are recorded but not judged live (default 64); the session report judges them all. */
   liveJudgeBacklog?: number
+  /** Where judged exchanges become incidents (the SQLite state `watch` shares). */
+  incidents?: IncidentSink
+  metrics?: ObserverMetrics
+  /** Share of the main thread the observer may take (default 0.25 in production, 1 in review); see observer.ts. */
+  observerShare?: number
+  /** Called before the observer takes each exchange: tests make it slow with it. */
+  beforeObserve?: (x: CapturedExchange) => Promise<void> | void
   /** Upstream connections (default 32): concurrent application requests are forwarded concurrently. */
   connections?: number
-  /** Called after each exchange is placed (and judged, unless the backlog was over the live bound), already redacted. */
+  /** Called after each exchange is observed (placed, and judged unless review mode was over the live bound), already redacted. */
   onExchange?: (e: ProxyExchange) => void
   /** Called when recording failed (the disk is full, a file sits where a directory should be); the application was answered regardless. */
   onError?: (message: string) => void
 }
 
 /** One request through the proxy, as reported live. */
-export interface ProxyExchange {
-  index: number
-  method: string
-  /** Path and query, redacted. */
-  path: string
-  /** The upstream's status; undefined when it did not answer (the application got a 502 from driftwatch). */
-  status?: number
-  /** The operation it was attributed to (or whose node it called with the wrong method). */
-  contract?: string
-  /** How attribution placed it: under an operation, as a wrong method, unattributed, or no operation at all. */
-  attribution: 'attributed' | 'wrong-method' | 'unattributed' | 'none'
-  /** False when the backlog was over the live bound: `findings` is empty and the session report judges it. */
-  judged: boolean
-  findings: Finding[]
-  /** Recording file it goes into at the next compaction, if it is recorded. */
-  recording?: string
-}
+export type ProxyExchange = ObservedExchange
 
 /** Counters of a running proxy: constant memory, whatever the session's length. */
 export interface ProxyStats {
-  /** Requests answered to the application, 502s from driftwatch included. */
+  /** Requests forwarded and answered to the application, 502s from driftwatch included. */
   exchanges: number
+  /** Of those, taken by the observer; the others are in `skipped`, by reason. */
+  captured: number
+  /** Exchanges forwarded but not observed, by reason (every forwarded exchange is captured or skipped). */
+  skipped: Record<SkipReason, number>
   /** Exchanges the upstream did not answer (connection refused, reset, timed out). */
   unanswered: number
   /** Exchange lines on disk in the journal (fsynced). */
   journaled: number
   /** Answered exchanges of a known operation that could not be recorded (a journal or recording write failed). */
   notRecorded: number
-  /** Exchanges judged live; the others were recorded and left to the session report. */
+  /** Exchanges judged live; the others were skipped, or (review) recorded and left to the session report. */
   judgedLive: number
-  /** Requests that waited for room in the backlog before being forwarded. */
+  /** Review mode: requests that waited for room in the observer's queue before being forwarded. */
   waited: number
-  /** Answered exchanges not yet recorded and judged. */
+  /** Exchanges waiting for the observer now. */
   backlog: number
   /** Longest time from an answer to its journal line being on disk, in ms. */
   maxDiskLagMs: number
@@ -165,8 +173,11 @@ export interface RunningProxy {
   journal?: string
   /** A journal an earlier session left behind, compacted when this one started. */
   recovered?: CompactResult & { journal: string }
+  /** Temp files of an interrupted compaction, removed when this one started. */
+  removedTemps: string[]
+  mode: ProxyMode
   stats(): ProxyStats
-  /** Resolves once every exchange answered so far is recorded (its journal line on disk) and judged or left for the report. */
+  /** Resolves once every exchange captured so far is observed (its journal line on disk) and judged or left for the report. */
   idle(): Promise<void>
   /** Compacts the journal into the recording files now (it also happens at intervals and at stop). */
   compact(): Promise<CompactResult | undefined>
@@ -178,7 +189,7 @@ export interface RunningProxy {
   close(opts?: { interrupted?: boolean }): Promise<ProxySession>
   /**
    * Stops at once (a second Ctrl-C): in-flight requests are abandoned, a running compaction is
-   * undone (no temp file stays), every answered exchange already taken is appended to the journal
+   * undone (no temp file stays), every exchange already captured is appended to the journal
    * and flushed; no report. The next proxy start with the same recordings and name compacts it.
    */
   abort(): Promise<AbortedSession>
@@ -186,24 +197,16 @@ export interface RunningProxy {
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length'])
 /**
- * Request headers not forwarded besides hop-by-hop ones. Accept-Encoding: a compressed answer could
- * not be checked or recorded as JSON, so the upstream is asked for identity bodies; every HTTP
- * client must accept those.
+ * Request headers review mode does not forward besides hop-by-hop ones. Accept-Encoding: a
+ * compressed answer larger than the capture could not be checked or recorded as JSON, so the
+ * upstream is asked for identity bodies; every HTTP client must accept those.
  */
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'accept-encoding'])
+const NOT_FORWARDED_IN_REVIEW = new Set([...HOP_BY_HOP, 'accept-encoding'])
 const DEFAULT_MAX = 64 * 1024 * 1024
-/** Longest run of recording and judging between two turns of the event loop, in ms. */
-const SLICE_MS = 2
 /** Distinct causes of unanswered exchanges kept for the report (each with its count). */
 const MAX_CAUSES = 20
-
-/** One answered exchange waiting to be recorded and judged. */
-interface Pending {
-  index: number
-  observation: Observation
-  requestBody: Buffer
-  answeredAt: number
-}
+/** Tokens the request path remembers having seen (the observer learns each once); beyond it, every token is handed over again. */
+const MAX_TOKENS = 1024
 
 /** Why the upstream did not answer, with how often. */
 interface Cause {
@@ -223,26 +226,24 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     throw new HarnessError('DW_USAGE', `--upstream must be a URL such as https://graph.facebook.com (got "${opts.upstream}")`)
   }
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new HarnessError('DW_USAGE', `--upstream must be http or https (got ${upstream.protocol})`)
+  const mode: ProxyMode = opts.mode ?? 'production'
   const cwd = opts.cwd ?? process.cwd()
   const pack = loadContracts(opts.contractsDir, { cwd })
   const max = opts.maxBodyBytes ?? DEFAULT_MAX
-  const maxBacklog = opts.maxBacklog ?? 1024
-  const liveBound = opts.liveJudgeBacklog ?? 64
+  const capture = Math.min(max, opts.captureBytes ?? 1024 * 1024)
   const name = opts.name ?? 'proxy'
   const dir = opts.recordingsDir
-  // Tokens the application sends are learned as it sends them, so every later write scrubs them in every spelling too.
-  const secrets = new Set<string>(secretsFromEnv(opts.env))
-  let redactor = new Redactor({ secrets: [...secrets] })
+  const envSecrets = secretsFromEnv(opts.env)
+  // The transport redacts what it can with the environment's secrets; the observer redacts again with every token the application sent.
   const transport = new Transport({
     hostPolicy: new HostPolicy({ allowHosts: [upstream.host] }),
-    redactor,
+    redactor: new Redactor({ secrets: envSecrets }),
     maxBodyBytes: max,
     keepBytes: max,
     keepBinaryBytes: max,
     connections: opts.connections ?? 32,
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   })
-  const personal = new PersonalDataRedactor()
   const startedAt = new Date().toISOString()
   const traffic = new TrafficJudge({
     pack,
@@ -253,25 +254,38 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     upstreamHosts: [upstream.host],
   })
 
-  const recovered = dir ? await recoverJournal(dir, name, { redactor }) : undefined
-  const journal = dir ? await JournalWriter.create(journalPath(dir, name), { name, target: upstream.origin, startedAt, pid: process.pid }) : undefined
+  const removedTemps = dir ? await removeStaleTemps(dir) : []
+  const recovered = dir ? await recoverJournal(dir, name, { redactor: new Redactor({ secrets: envSecrets }) }) : undefined
+  const journal = dir ? await JournalWriter.create(journalPath(dir, name), { name, target: upstream.origin, startedAt, pid: process.pid }, { ...(opts.rotateBytes ? { rotateBytes: opts.rotateBytes } : {}) }) : undefined
 
-  const stats: ProxyStats = { exchanges: 0, unanswered: 0, journaled: 0, notRecorded: 0, judgedLive: 0, waited: 0, backlog: 0, maxDiskLagMs: 0, maxSyncMs: 0, journalBytes: 0, compactions: 0 }
+  const observer = new Observer({
+    mode,
+    traffic,
+    secrets: envSecrets,
+    personal: new PersonalDataRedactor(),
+    ...(journal ? { journal: { writer: journal, dir: dir!, name } } : {}),
+    ...(opts.queue ? { queue: opts.queue } : {}),
+    ...(opts.liveJudgeBacklog !== undefined ? { liveJudgeBacklog: opts.liveJudgeBacklog } : {}),
+    ...(opts.recordBodyBytes ? { recordBodyBytes: opts.recordBodyBytes } : {}),
+    ...(opts.maxShapes ? { maxShapes: opts.maxShapes } : {}),
+    ...(opts.incidents ? { incidents: opts.incidents } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.onExchange ? { onExchange: opts.onExchange } : {}),
+    ...(opts.beforeObserve ? { beforeEach: opts.beforeObserve } : {}),
+    ...(opts.observerShare !== undefined ? { share: opts.observerShare } : {}),
+    onError: (m) => opts.onError?.(m),
+  })
+  const redactor = () => observer.redactor
+  const say = (message: string) => opts.onError?.(redactor().text(message))
+
+  const stats = { exchanges: 0, unanswered: 0, notRecorded: 0, waited: 0, compactions: 0 }
   const causes = new Map<string, Cause>()
-  const backlog: Pending[] = []
-  let draining: Promise<void> | undefined
-  let roomWaiters: (() => void)[] = []
+  const seenTokens = new Set<string>(envSecrets)
   let requests = 0
   let inflight = 0
   let inflightDone: (() => void) | undefined
   let stopping = false
   let aborted = false
-  /** Contracts whose recording directory was checked (and, if it failed, said so once). */
-  const checkedDirs = new Set<string>()
-  const dirChecks = new Set<Promise<void>>()
-  let journalFailureSaid = false
-
-  const say = (message: string) => opts.onError?.(redactor.text(message))
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (stopping) {
@@ -283,25 +297,28 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       reply(res, 413, { error: { message: `driftwatch proxy: request body over ${max} bytes`, type: 'DriftwatchProxy', code: 413 } })
       return
     }
-    // Backpressure: the backlog (or the journal's queue) is full, so this request waits before it is forwarded.
-    if (backlog.length >= maxBacklog || journal?.full) {
+    // Review mode: backpressure. The observer's queue (or the journal's) is full, so this request waits before it is forwarded.
+    if (mode === 'review' && observer.full) {
       stats.waited++
-      while ((backlog.length >= maxBacklog || journal?.full) && !aborted) await room()
+      while (observer.full && !aborted) await observer.whenRoom()
     }
     const index = ++requests
     const target = new URL(req.url ?? '/', upstream)
+    const notForwarded = mode === 'review' ? NOT_FORWARDED_IN_REVIEW : HOP_BY_HOP
     const headers: RawHeader[] = []
+    const newSecrets: string[] = []
+    const learn = (token: string | null | undefined) => {
+      if (!token || seenTokens.has(token)) return
+      if (seenTokens.size >= MAX_TOKENS) seenTokens.clear()
+      seenTokens.add(token)
+      newSecrets.push(token)
+    }
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const n = req.rawHeaders[i]!
-      if (!NOT_FORWARDED.has(n.toLowerCase())) headers.push([n, req.rawHeaders[i + 1]!])
-      if (n.toLowerCase() === 'authorization') {
-        const token = /^bearer\s+(\S+)/i.exec(req.rawHeaders[i + 1]!)?.[1]
-        if (token && !secrets.has(token)) {
-          secrets.add(token)
-          redactor = new Redactor({ secrets: [...secrets] })
-        }
-      }
+      if (!notForwarded.has(n.toLowerCase())) headers.push([n, req.rawHeaders[i + 1]!])
+      if (n.toLowerCase() === 'authorization') learn(/^bearer\s+(\S+)/i.exec(req.rawHeaders[i + 1]!)?.[1])
     }
+    learn(target.searchParams.get('access_token'))
     const tokenSent = headers.some(([n, v]) => n.toLowerCase() === 'authorization' && /^bearer\s/i.test(v)) || target.searchParams.has('access_token')
     const method = (req.method ?? 'GET').toUpperCase() as HttpMethod
     const contentType = headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? ''
@@ -332,10 +349,18 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     }
     stats.exchanges++
     if (!r) noteCause(observation)
-    // Answered: recording and judging happen after, off the request path.
-    backlog.push({ index, observation, requestBody: body, answeredAt: performance.now() })
-    stats.backlog = backlog.length
-    draining ??= drain()
+    // Answered: the observer takes it from here, off the request path. It gets the kept bytes, a hash and a size.
+    const kept = bytes.subarray(0, capture)
+    const x: CapturedExchange = {
+      index,
+      observation: r ? { ...observation, response: { ...r, body: { size: r.body.size, sha256: r.body.sha256, keptBytes: kept.length, truncated: kept.length < r.body.size } } } : observation,
+      requestBody: body.subarray(0, capture),
+      ...(r ? { responseBody: kept } : {}),
+      ...(newSecrets.length ? { newSecrets } : {}),
+      answeredAt: performance.now(),
+    }
+    if (mode === 'review') await observer.submit(x)
+    else observer.offer(x)
   }
 
   const noteCause = (o: Observation) => {
@@ -346,95 +371,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     const key = `${code}\u0000${message}`
     const c = causes.get(key)
     if (c) c.count++
-    else if (causes.size < MAX_CAUSES) causes.set(key, { code, message, unreachable: f?.unreachable === true, count: 1, example: `${o.request.method} ${o.request.url}` })
-  }
-
-  const room = () => new Promise<void>((resolve) => roomWaiters.push(resolve))
-  const release = () => {
-    if (backlog.length >= maxBacklog || journal?.full) return
-    const ws = roomWaiters
-    roomWaiters = []
-    for (const w of ws) w()
-  }
-
-  const drain = async (): Promise<void> => {
-    try {
-      // Requests and answers already waiting on the sockets go first; this exchange's recording and judging after.
-      await yieldToIo()
-      let slice = performance.now()
-      while (backlog.length && !aborted) {
-        const p = backlog.shift()!
-        const live = !stopping && backlog.length < liveBound
-        try {
-          await recordAndJudge(p, live)
-        } catch (err) {
-          say(`exchange ${p.index} (${p.observation.request.method} ${safePath(p.observation.request.url, redactor)}) was answered but not checked: ${(err as Error).message}`)
-        }
-        stats.backlog = backlog.length
-        if (journal?.full) await journal.whenRoom()
-        release()
-        // The event loop answers requests between slices: the application comes first. A slice, not one exchange per
-        // turn: under load each turn also serves many sockets, and a backlog served one per turn would reach the disk late.
-        if (backlog.length && performance.now() - slice >= SLICE_MS) {
-          await yieldToIo()
-          slice = performance.now()
-        }
-      }
-    } finally {
-      draining = undefined
-      release()
-    }
-  }
-
-  /** Places, journals and (when live) judges one exchange. Synchronous up to the journal append, so `abort` can run it too. */
-  const place = (p: Pending): { entry: TrafficEntry; placement: ReturnType<TrafficJudge['place']>; recording?: string } => {
-    const entry: TrafficEntry = { source: `proxy exchange ${p.index}`, observation: p.observation, hasBody: true, ...(p.requestBody.length ? { requestBody: p.requestBody.toString('utf8') } : {}) }
-    const placement = traffic.place(entry)
-    // Only answered exchanges of one known operation become recordings: a wrong method, a guess or a failed connection is not a golden.
-    if (placement.kind !== 'attributed' || !journal || !p.observation.response) return { entry, placement }
-    const id = placement.exp.id
-    if (!checkedDirs.has(id)) {
-      checkedDirs.add(id)
-      // Said now rather than at compaction: the one who can fix it is watching.
-      const check = ensureDir(join(dir!, id)).catch((err: unknown) => say(`exchange ${p.index} (${p.observation.request.method} ${safePath(p.observation.request.url, redactor)}) was answered but cannot be recorded: cannot write recording ${recordingPath(dir!, id, name)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); it is kept in the journal ${journal.file}`))
-      dirChecks.add(check)
-      void check.finally(() => dirChecks.delete(check))
-    }
-    const before = personal.count
-    // The transport's redactor knew only the environment's secrets; this one knows every token learned so far.
-    const o = redactPersonal(redactor.observation({ ...p.observation, contract: id }), personal)
-    if (journal.append(redactor.text(JSON.stringify({ personalData: personal.count - before, observation: o })), p.answeredAt)) return { entry, placement, recording: recordingPath(dir!, id, name) }
-    if (!journalFailureSaid) {
-      journalFailureSaid = true
-      say(`exchange ${p.index} and those after it were answered but not recorded: the journal ${journal.file} cannot be written (${(journal.error as NodeJS.ErrnoException | undefined)?.code ?? journal.error?.message ?? 'closed'})`)
-    }
-    return { entry, placement }
-  }
-
-  const recordAndJudge = async (p: Pending, live: boolean): Promise<void> => {
-    const { entry, placement, recording } = place(p)
-    const findings = live ? await traffic.judgeOne(entry, placement) : []
-    if (live) stats.judgedLive++
-    const contract = placement.kind === 'attributed' || placement.kind === 'wrong-method' ? placement.exp?.id : undefined
-    const o = p.observation
-    opts.onExchange?.({
-      index: p.index,
-      method: o.request.method,
-      path: safePath(o.request.url, redactor),
-      ...(o.response ? { status: o.response.status } : {}),
-      ...(contract ? { contract } : {}),
-      attribution: placement.kind,
-      judged: live,
-      findings: findings.map((f) => redactor.deep(f)),
-      ...(recording ? { recording } : {}),
-    })
+    else if (causes.size < MAX_CAUSES) causes.set(key, { code, message, unreachable: f?.unreachable === true, count: 1, example: `${o.request.method} ${redactor().url(o.request.url)}` })
   }
 
   // Compaction at intervals: never more than one at a time, and never more often than ten times its own
   // duration, so a long session's compactions stay a small share of the time however large the journal grows.
   let compacting: Promise<CompactResult | undefined> | undefined
   let compactAbort = new AbortController()
-  let lastCompaction: CompactResult | undefined
   let compactedLines = 0
   let nextCompactionAt = 0
   const failuresSaid = new Set<string>()
@@ -442,14 +385,21 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     if (!journal || aborted) return Promise.resolve(undefined)
     compacting ??= (async () => {
       try {
+        const counted = observer.takeCounted()
+        if (Object.keys(counted).length) journal.append(JSON.stringify({ counted }))
         await journal.flush()
         const lines = journal.stats.lines
         const t0 = performance.now()
-        const result = await compactJournal(journal.file, dir!, { redactor, signal: compactAbort.signal, end: journal.stats.bytes })
+        const held = journal.hold()
+        let result: CompactResult
+        try {
+          result = await compactJournal(journal.file, dir!, { redactor: redactor(), signal: compactAbort.signal, files: held.files, end: held.end })
+        } finally {
+          journal.release()
+        }
         nextCompactionAt = performance.now() + 10 * (performance.now() - t0)
         compactedLines = lines
         stats.compactions++
-        lastCompaction = result
         for (const f of result.failed) if (!failuresSaid.has(f.contract)) {
           failuresSaid.add(f.contract)
           say(`${f.message}: ${f.observations} exchange${f.observations === 1 ? '' : 's'} of ${f.contract} answered but not in a recording; they are kept in the journal ${journal.file}`)
@@ -463,7 +413,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   }
   const every = opts.compactEveryMs ?? 30_000
   const timer = every > 0 && journal ? setInterval(() => {
-    if (compacting || journal.stats.lines === compactedLines || performance.now() < nextCompactionAt) return
+    if (compacting || performance.now() < nextCompactionAt) return
+    if (journal.stats.lines === compactedLines && !observer.hasCounted) return
     compact().catch((err: unknown) => say(`compacting ${journal.file} failed: ${(err as Error).message}; the journal keeps every exchange, and the stop compacts again`))
   }, every) : undefined
   timer?.unref()
@@ -472,7 +423,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     inflight++
     handle(req, res)
       .catch((err: unknown) => {
-        if (!res.headersSent) reply(res, 500, { error: { message: `driftwatch proxy: ${redactor.text((err as Error).message)}`, type: 'DriftwatchProxy', code: 500 } })
+        if (!res.headersSent) reply(res, 500, { error: { message: `driftwatch proxy: ${redactor().text((err as Error).message)}`, type: 'DriftwatchProxy', code: 500 } })
         else res.destroy()
       })
       .finally(() => {
@@ -489,17 +440,26 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   })
   const addr = server.address() as AddressInfo
 
-  const snapshot = (): ProxyStats => ({ ...stats, backlog: backlog.length, journaled: journal?.stats.lines ?? 0, maxDiskLagMs: journal?.stats.maxLagMs ?? 0, maxSyncMs: journal?.stats.maxSyncMs ?? 0, journalBytes: journal?.stats.bytes ?? 0, notRecorded: stats.notRecorded + (journal?.stats.lost ?? 0) })
+  const snapshot = (): ProxyStats => {
+    const c = observer.counts
+    return {
+      ...stats,
+      captured: c.captured,
+      skipped: { ...c.skipped },
+      judgedLive: c.judged,
+      backlog: c.queued,
+      journaled: journal?.stats.lines ?? 0,
+      maxDiskLagMs: journal?.stats.maxLagMs ?? 0,
+      maxSyncMs: journal?.stats.maxSyncMs ?? 0,
+      journalBytes: journal?.stats.bytes ?? 0,
+      notRecorded: stats.notRecorded + (journal?.stats.lost ?? 0),
+    }
+  }
   const stopListening = () => {
     stopping = true
     if (timer) clearInterval(timer)
     server.close()
     server.closeIdleConnections()
-  }
-  const settled = async () => {
-    while (draining) await draining
-    await journal?.flush()
-    await Promise.all(dirChecks)
   }
   let aborting: Promise<AbortedSession> | undefined
   const abortError = () => Object.assign(new Error('the proxy was stopped at once; no report was written'), { name: 'AbortError' })
@@ -508,14 +468,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     url: `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
     ...(journal ? { journal: journal.file } : {}),
     ...(recovered ? { recovered } : {}),
+    removedTemps,
+    mode,
     stats: snapshot,
-    async idle() {
-      for (;;) {
-        await settled()
-        await yieldToIo()
-        if (!draining && backlog.length === 0) return
-      }
-    },
+    idle: () => observer.idle(),
     compact,
     async close({ interrupted = false } = {}) {
       stopListening()
@@ -527,27 +483,30 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         })
       }
       server.closeAllConnections()
-      await settled()
+      await observer.stop()
       if (aborted) throw abortError()
-      await journal?.close()
       if (compacting) await compacting.catch(() => undefined)
       let compaction: CompactResult | undefined
       let journalKept: string | undefined
       const t0 = performance.now()
       if (journal) {
-        compaction = await compact()
+        try {
+          compaction = await compact()
+        } finally {
+          await journal.close()
+        }
         if (aborted || !compaction) throw abortError()
         stats.notRecorded += compaction.failed.reduce((n, f) => n + f.observations, 0)
         if (compaction.failed.length) journalKept = journal.file
-        else await rm(journal.file, { force: true })
+        else await removeJournal(journalFiles(journal.file))
       }
       await transport.close()
       const t1 = performance.now()
-      const judged = await traffic.report(`proxy:${upstream.origin}`, redactor)
+      const judged = await traffic.report(`proxy:${upstream.origin}`, redactor())
       const timings = { compactMs: t1 - t0, judgeMs: performance.now() - t1 }
       const report = sessionReport(judged, { failOn: opts.failOn ?? 'breaking', interrupted, causes: [...causes.values()], stats: snapshot(), origin: upstream.origin, startedAt, journalKept })
       if (aborted) throw abortError()
-      const written = opts.reportDir ? await writeReports(report, { outDir: opts.reportDir, formats: opts.formats ?? ['json', 'md'], redactor, cwd, failOn: opts.failOn ?? 'breaking' }) : { report, files: [] }
+      const written = opts.reportDir ? await writeReports(report, { outDir: opts.reportDir, formats: opts.formats ?? ['json', 'md'], redactor: redactor(), cwd, failOn: opts.failOn ?? 'breaking' }) : { report, files: [] }
       return { report: written.report, files: written.files, counts: traffic.counts, stats: snapshot(), timings, ...(compaction ? { compaction } : {}), ...(journalKept ? { journalKept } : {}) }
     },
     abort() {
@@ -557,16 +516,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         server.closeAllConnections()
         compactAbort.abort()
         compactAbort = new AbortController()
-        // Everything already answered goes to the journal, unjudged: nothing answered is lost.
-        for (const p of backlog.splice(0)) {
-          try {
-            place(p)
-          } catch {}
-        }
+        // Everything already captured goes to the journal, unjudged: nothing captured is lost.
+        observer.abort()
         inflightDone?.()
-        roomWaiters.splice(0).forEach((w) => w())
         if (compacting) await compacting.catch(() => undefined)
-        await journal?.close()
+        if (journal) {
+          const counted = observer.takeCounted()
+          if (Object.keys(counted).length) journal.append(JSON.stringify({ counted }))
+          await journal.close()
+        }
         await transport.close()
         return { stats: snapshot(), ...(journal ? { journal: journal.file } : {}) }
       })()
@@ -607,6 +565,24 @@ function sessionReport(base: Report, facts: SessionFacts): Report {
     since: facts.startedAt,
     new: true,
   }))
+  const notCaptured = Object.values(stats.skipped).reduce((a, b) => a + b, 0)
+  if (notCaptured > 0) {
+    const why = Object.entries(stats.skipped).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ')
+    findings.push({
+      check: 'transport',
+      severity: 'info',
+      contract: '(proxy)',
+      title: `The session report covers ${stats.exchanges - notCaptured} of ${stats.exchanges} forwarded exchanges`,
+      message: `Received: ${stats.exchanges} exchanges forwarded; ${notCaptured} were not observed (${why}).\nEvery exchange was forwarded to the application; only these were not judged or recorded. queue-full: the observer was behind (production mode samples rather than delay the application); run with a larger --queue, or --mode review to capture everything with backpressure.`,
+      expected: 'every forwarded exchange observed',
+      actual: `${notCaptured} not observed (${why})`,
+      evidence: {},
+      samples: notCaptured,
+      of: stats.exchanges,
+      since: facts.startedAt,
+      new: true,
+    })
+  }
   const answered = stats.exchanges - stats.unanswered
   const upstream: ContractResult[] = stats.unanswered > 0 ? [{
     contract: '(upstream)',
@@ -647,13 +623,4 @@ function reply(res: ServerResponse, status: number, body: unknown, close = false
   const text = JSON.stringify(body)
   res.writeHead(status, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text), ...(close ? { Connection: 'close' } : {}) })
   res.end(text)
-}
-
-function safePath(url: string, redactor: Redactor): string {
-  try {
-    const u = new URL(url)
-    return redactor.url(`${u.pathname}${u.search}`)
-  } catch {
-    return redactor.url(url)
-  }
 }

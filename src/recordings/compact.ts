@@ -9,7 +9,7 @@
  * A journal left by a process that died (kill -9, a second Ctrl-C, a crash) is recovered the same
  * way by the next recorder to start.
  */
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ensureDir, openAtomic, type AtomicFile } from '../atomic-write.ts'
@@ -17,8 +17,8 @@ import { HarnessError } from '../errors.ts'
 import { apiVersionIn } from '../graph/index.ts'
 import type { Observation } from '../observation.ts'
 import type { Redactor } from '../transport/redact.ts'
-import { isJournalOpen, journalPath, readJournal, type JournalHeader } from './journal.ts'
-import { collectVolatile, readIfValid, recordingPath, REDACTION_RULES, sameBehaviour, type Recording, type WriteStatus } from './store.ts'
+import { isJournalOpen, journalFiles, journalPath, readJournal, type JournalHeader } from './journal.ts'
+import { collectVolatile, PROXY_RECORDER, readIfValid, recordingPath, REDACTION_RULES, sameBehaviour, type Recording, type WriteStatus } from './store.ts'
 
 /** How to compact. */
 export interface CompactOptions {
@@ -26,7 +26,9 @@ export interface CompactOptions {
   redactor?: Redactor
   /** Stops the compaction: temp files are removed and the recordings left as they were. */
   signal?: AbortSignal
-  /** Bytes of the journal to read (a compaction beside a running writer reads what was on disk when it began). */
+  /** The journal's files in order (default: its sealed segments, then itself; see journalFiles). */
+  files?: readonly string[]
+  /** Bytes of the journal itself to read (a compaction beside a running writer reads what was on disk when it began). */
   end?: number
   /** Recordings up to this size are compared with the file on disk, and left untouched when they show the same behaviour. Default 16 MiB. */
   compareUpTo?: number
@@ -72,8 +74,8 @@ function around(rec: Omit<Recording, 'observations'>): [head: string, tail: stri
 }
 
 // The key order the proxy's recordings always had: what was known first, then what the observations add up to.
-const HEAD_KEYS = ['version', 'contract', 'name', 'target', 'scenario', 'apiVersion', 'recordedAt'] as const
-const TAIL_KEYS = ['volatile', 'personalData', 'redaction'] as const
+const HEAD_KEYS = ['version', 'contract', 'name', 'target', 'scenario', 'apiVersion', 'recordedAt', 'recorder'] as const
+const TAIL_KEYS = ['volatile', 'personalData', 'redaction', 'exchanges'] as const
 
 function pick(rec: Omit<Recording, 'observations'>, keys: readonly string[]): Record<string, unknown> {
   const r = rec as unknown as Record<string, unknown>
@@ -83,6 +85,8 @@ function pick(rec: Omit<Recording, 'observations'>, keys: readonly string[]): Re
 /** One recording file being written. */
 class Sink {
   observations = 0
+  /** Exchanges of shapes already recorded: counted, not recorded again. */
+  counted = 0
   personalData = 0
   bytes = 0
   readonly headers = new Set<string>()
@@ -108,7 +112,7 @@ class Sink {
   }
 
   async finish(): Promise<void> {
-    const rec: Omit<Recording, 'observations'> = { ...this.rec, volatile: { headers: [...this.headers].sort(), body: [...this.body].sort() }, personalData: this.personalData, redaction: REDACTION_RULES }
+    const rec: Omit<Recording, 'observations'> = { ...this.rec, volatile: { headers: [...this.headers].sort(), body: [...this.body].sort() }, personalData: this.personalData, redaction: REDACTION_RULES, ...(this.counted > 0 ? { exchanges: this.observations + this.counted } : {}) }
     await this.write(around(rec)[1], true)
   }
 
@@ -136,15 +140,21 @@ export async function compactJournal(journal: string, recordingsDir: string, opt
     const message = `cannot write recording ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`
     failed.set(contract, { contract, file, observations: 0, message })
   }
+  const counted = new Map<string, number>()
   try {
-    for await (const line of readJournal(journal, opts.end)) {
+    for (const file of opts.files ?? journalFiles(journal))
+    for await (const line of readJournal(file, file === journal ? opts.end : undefined)) {
       opts.signal?.throwIfAborted()
       if (line.kind === 'header') {
         header = line.header
         continue
       }
+      if (line.kind === 'counted') {
+        for (const [c, n] of Object.entries(line.counted)) if (Number.isFinite(n) && n > 0) counted.set(c, (counted.get(c) ?? 0) + n)
+        continue
+      }
       if (line.kind === 'damaged') {
-        if (line.line === 1) throw new HarnessError('DW_RECORDING_INVALID', `${journal} has no journal header (${line.reason}): it is not a driftwatch journal, or it was damaged; move it out of the recordings directory`, { file: journal })
+        if (line.line === 1) throw new HarnessError('DW_RECORDING_INVALID', `${file} has no journal header (${line.reason}): it is not a driftwatch journal, or it was damaged; move it out of the recordings directory`, { file })
         damaged++
         firstDamage ??= `line ${line.line}: ${line.reason}`
         continue
@@ -162,7 +172,7 @@ export async function compactJournal(journal: string, recordingsDir: string, opt
         const path = recordingPath(recordingsDir, contract, header!.name)
         try {
           await ensureDir(join(recordingsDir, contract))
-          const rec = { version: 1, contract, name: header!.name, target: header!.target, apiVersion: apiVersionIn(o.request.url) ?? 'unversioned', recordedAt: o.startedAt } as const
+          const rec = { version: 1, contract, name: header!.name, target: header!.target, apiVersion: apiVersionIn(o.request.url) ?? 'unversioned', recordedAt: o.startedAt, recorder: PROXY_RECORDER } as const
           sink = new Sink(contract, path, await openAtomic(path), rec)
           sinks.set(contract, sink)
         } catch (err) {
@@ -184,6 +194,7 @@ export async function compactJournal(journal: string, recordingsDir: string, opt
     const recordings: CompactedRecording[] = []
     for (const sink of sinks.values()) {
       opts.signal?.throwIfAborted()
+      sink.counted = counted.get(sink.contract) ?? 0
       try {
         await sink.finish()
         const status = await settleFile(sink, opts.compareUpTo ?? 16 * 1024 * 1024)
@@ -195,6 +206,8 @@ export async function compactJournal(journal: string, recordingsDir: string, opt
       }
     }
     sinks.clear()
+    // Counted exchanges of a recording that could not be written are not in one either.
+    for (const f of failed.values()) f.observations += counted.get(f.contract) ?? 0
     return { header, exchanges, damaged, ...(firstDamage ? { firstDamage } : {}), recordings, failed: [...failed.values()] }
   } finally {
     // Aborted or thrown: nothing half-written is left behind.
@@ -234,19 +247,59 @@ function alive(pid: number): boolean {
  */
 export async function recoverJournal(recordingsDir: string, name: string, opts: CompactOptions = {}): Promise<(CompactResult & { journal: string }) | undefined> {
   const journal = journalPath(recordingsDir, name)
-  if (!existsSync(journal)) return undefined
+  const files = journalFiles(journal)
+  if (files.length === 0) return undefined
   let owner: number | undefined
-  for await (const line of readJournal(journal)) {
+  for await (const line of readJournal(files[0]!)) {
     if (line.kind === 'header') owner = line.header.pid
     break
   }
   if (isJournalOpen(journal) || (owner !== undefined && owner !== process.pid && alive(owner))) {
     throw new HarnessError('DW_USAGE', `the journal ${journal} belongs to a running driftwatch proxy${owner !== undefined ? ` (pid ${owner})` : ''}: stop it, or pass another --name`, { file: journal })
   }
-  const result = await compactJournal(journal, recordingsDir, opts)
+  const result = await compactJournal(journal, recordingsDir, { ...opts, files })
   if (result.failed.length) {
     throw new HarnessError('DW_OUTPUT_FAILED', `cannot recover the journal ${journal} left by an earlier proxy session: ${result.failed.map((f) => f.message).join('; ')}; fix that and start again (the journal is kept)`, { file: journal })
   }
-  await rm(journal, { force: true })
+  await removeJournal(files)
   return { ...result, journal }
+}
+
+/** Removes a journal's files once compacted (its sealed segments, then itself). */
+export async function removeJournal(files: readonly string[]): Promise<void> {
+  for (const f of files) await rm(f, { force: true })
+}
+
+/** `.<file>.tmp-<pid>-<hex>`: a temp file of an atomic write (atomic-write.ts). */
+const TEMP = /^\..+\.tmp-(\d+)-[0-9a-f]+$/
+
+/**
+ * Removes the temp files an interrupted compaction left (a process killed while writing a
+ * recording): those in `<recordings>/<contract>/` and `.journal/` whose process is gone. Returns
+ * what it removed, so the caller can say so.
+ */
+export async function removeStaleTemps(recordingsDir: string): Promise<string[]> {
+  const removed: string[] = []
+  let dirs: string[]
+  try {
+    dirs = readdirSync(recordingsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(recordingsDir, d.name))
+  } catch {
+    return removed
+  }
+  for (const dir of dirs) {
+    let names: string[]
+    try {
+      names = readdirSync(dir)
+    } catch {
+      continue
+    }
+    for (const n of names) {
+      const m = TEMP.exec(n)
+      if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue
+      const file = join(dir, n)
+      await rm(file, { force: true })
+      removed.push(file)
+    }
+  }
+  return removed
 }

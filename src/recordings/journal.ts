@@ -11,8 +11,9 @@
  * (group commit: under load a batch holds many lines, so the fsync cost is shared).
  */
 import { createReadStream } from 'node:fs'
-import { open, type FileHandle } from 'node:fs/promises'
-import { join } from 'node:path'
+import { existsSync, readdirSync } from 'node:fs'
+import { open, rename, type FileHandle } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { ensureDir } from '../atomic-write.ts'
@@ -31,6 +32,11 @@ export interface JournalHeader {
   pid: number
 }
 
+/** Exchanges journaled only as a count, by operation: their shape was already journaled (a line of its own). */
+export interface JournalCounted {
+  counted: Record<string, number>
+}
+
 /** One exchange: an observation already attributed (`observation.contract`) and redacted. */
 export interface JournalEntry {
   /** Distinct personal values this exchange was the first to show (summed into the recording's `personalData`). */
@@ -41,6 +47,25 @@ export interface JournalEntry {
 /** Where a recording name's journal lives. */
 export function journalPath(recordingsDir: string, name: string): string {
   return join(recordingsDir, '.journal', `${name}.jsonl`)
+}
+
+/**
+ * The sealed segments of a journal (`<name>.jsonl.1`, `.2`, ...: the writer rotates at a size), in
+ * the order they were written, then the journal itself when it exists: what compaction reads.
+ */
+export function journalFiles(journal: string): string[] {
+  const dir = dirname(journal)
+  const base = basename(journal)
+  let names: string[] = []
+  try {
+    names = readdirSync(dir)
+  } catch {}
+  const sealed = names
+    .filter((n) => n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)))
+    .map((n) => ({ n, seq: Number(n.slice(base.length + 1)) }))
+    .sort((a, b) => a.seq - b.seq)
+    .map(({ n }) => join(dir, n))
+  return existsSync(journal) ? [...sealed, journal] : sealed
 }
 
 /** Journals this process is appending to now. */
@@ -71,6 +96,8 @@ export interface JournalStats {
 export interface JournalWriterOptions {
   /** Bytes of lines waiting to be written above which `full` is true and producers wait (`whenRoom`). Default 8 MiB. */
   maxQueuedBytes?: number
+  /** Bytes after which the journal is sealed as a numbered segment and a new one begun (default 64 MiB). */
+  rotateBytes?: number
 }
 
 /** Appends lines to a journal through one file handle; see the file comment. */
@@ -84,14 +111,41 @@ export class JournalWriter {
   private failure: Error | undefined
   private closed = false
   private readonly max: number
+  private readonly rotateAt: number
+  /** Bytes in the file being appended to now (header included). */
+  private activeBytes = 0
+  private sealed = 0
+  private holds = 0
+  private head = Buffer.alloc(0)
   readonly stats: JournalStats = { lines: 0, bytes: 0, maxLagMs: 0, maxSyncMs: 0, queued: 0, lost: 0 }
 
   private constructor(
     readonly file: string,
-    private readonly fh: FileHandle,
+    private fh: FileHandle,
     opts: JournalWriterOptions,
   ) {
     this.max = opts.maxQueuedBytes ?? 8 * 1024 * 1024
+    this.rotateAt = opts.rotateBytes ?? 64 * 1024 * 1024
+  }
+
+  /** Segments sealed so far. */
+  get segments(): number {
+    return this.sealed
+  }
+
+  /**
+   * What a compaction beside the writer reads: the sealed segments and the journal up to the bytes
+   * on disk now. No segment is sealed until `release` is called (a rename under a reader would move
+   * the file it is about to open).
+   */
+  hold(): { files: string[]; end: number } {
+    this.holds++
+    return { files: journalFiles(this.file), end: this.activeBytes }
+  }
+
+  /** Ends a `hold`. */
+  release(): void {
+    this.holds = Math.max(0, this.holds - 1)
   }
 
   /** Creates the journal with its header; refuses one that exists (recover it first, see compact.ts). */
@@ -107,6 +161,7 @@ export class JournalWriter {
     }
     const w = new JournalWriter(file, fh, opts)
     const head = Buffer.from(`${JSON.stringify({ journal: 1, ...header })}\n`)
+    w.head = head
     try {
       await fh.writeFile(head)
       await fh.datasync()
@@ -116,6 +171,7 @@ export class JournalWriter {
     }
     appending.add(file)
     w.stats.bytes = head.length
+    w.activeBytes = head.length
     return w
   }
 
@@ -189,23 +245,42 @@ export class JournalWriter {
         this.stats.lines += lines.length
         this.stats.queued -= lines.length
         this.stats.bytes += buf.length
+        this.activeBytes += buf.length
         this.stats.maxLagMs = Math.max(this.stats.maxLagMs, performance.now() - oldest)
-        this.release()
+        if (this.activeBytes >= this.rotateAt && this.holds === 0) await this.rotate()
+        this.wake()
       }
     } finally {
       this.writing = undefined
-      this.release()
+      this.wake()
     }
   }
 
-  private release(): void {
+  /** Seals the journal as the next numbered segment and begins a new one with the same header. */
+  private async rotate(): Promise<void> {
+    const segment = `${this.file}.${this.sealed + 1}`
+    try {
+      await this.fh.close()
+      await rename(this.file, segment)
+      this.sealed++
+      this.fh = await open(this.file, 'wx', 0o600)
+      await this.fh.writeFile(this.head)
+      await this.fh.datasync()
+      this.activeBytes = this.head.length
+      this.stats.bytes += this.head.length
+    } catch (err) {
+      this.failure = err as Error
+    }
+  }
+
+  private wake(): void {
     if (this.full && !this.failure) return
     for (const w of this.waiters.splice(0)) w()
   }
 }
 
 /** One line read back from a journal. */
-export type JournalLine = { kind: 'header'; header: JournalHeader } | { kind: 'entry'; entry: JournalEntry } | { kind: 'damaged'; line: number; reason: string }
+export type JournalLine = { kind: 'header'; header: JournalHeader } | { kind: 'entry'; entry: JournalEntry } | { kind: 'counted'; counted: Record<string, number> } | { kind: 'damaged'; line: number; reason: string }
 
 /**
  * Reads a journal line by line, up to byte `end` (exclusive; default the whole file) so a
@@ -227,8 +302,9 @@ export async function* readJournal(file: string, end?: number): AsyncGenerator<J
         yield { kind: 'damaged', line: n, reason: `not JSON (${(err as Error).message})` }
         continue
       }
-      const v = value as Partial<JournalHeader & JournalEntry>
-      if (n === 1 && v.journal === 1 && typeof v.name === 'string' && typeof v.target === 'string') yield { kind: 'header', header: v as JournalHeader }
+      const v = value as Partial<JournalHeader & JournalEntry & JournalCounted>
+      if (n > 1 && v.counted && typeof v.counted === 'object') yield { kind: 'counted', counted: v.counted }
+      else if (n === 1 && v.journal === 1 && typeof v.name === 'string' && typeof v.target === 'string') yield { kind: 'header', header: v as JournalHeader }
       else if (v.observation && typeof v.observation.contract === 'string' && typeof v.observation.request?.url === 'string') yield { kind: 'entry', entry: { personalData: Number(v.personalData) || 0, observation: v.observation } }
       else yield { kind: 'damaged', line: n, reason: n === 1 ? 'no journal header' : 'not an exchange' }
     }

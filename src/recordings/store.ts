@@ -7,7 +7,7 @@
  * `gate` replays recordings as a provider; `check` compares with them (golden-diff, schema-drift).
  */
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs'
 import { basename, join, relative } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import { ensureDir, writeFileAtomic } from '../atomic-write.ts'
@@ -29,12 +29,16 @@ export interface Recording {
   scenario?: string
   apiVersion: string
   recordedAt: string
+  /** Who wrote it when not `record`: `driftwatch proxy` (a problem in such a file never stops another command). */
+  recorder?: string
   /** What is not compared byte for byte: response header names and body JSON pointers (`*` = any index). */
   volatile?: { headers: string[]; body: string[] }
   /** Distinct personal values replaced by placeholders. */
   personalData?: number
   /** Version of the redaction rules the file was written with; a file from older rules is rewritten, never kept. */
   redaction?: number
+  /** Exchanges the recorder saw (a proxy records the first few of each shape and counts the rest); absent when every one is in `observations`. */
+  exchanges?: number
   observations: Observation[]
 }
 
@@ -166,10 +170,33 @@ export interface RecordingProblem {
   message: string
   /** Commands that repair it. */
   repair: string
+  /** Written by the proxy: a problem with it is a warning, never a refusal (a proxy running beside a team must not stop their commands). */
+  proxy?: boolean
 }
 
-function repairOf(rel: string, contract: string, dir: string, cwd: string): string {
+/** What marks a recording the proxy wrote (compact.ts writes it among the first keys). */
+export const PROXY_RECORDER = 'driftwatch proxy'
+/** Recordings larger than this are not read (a proxy before bounded storage could write 1.5 GB); the file is named instead. */
+export const MAX_RECORDING_BYTES = 256 * 1024 * 1024
+
+/** Whether the file's first bytes say the proxy wrote it (read without reading the whole file: it may be huge or cut short). */
+function writtenByProxy(file: string): boolean {
+  let fd: number | undefined
+  try {
+    fd = openSync(file, 'r')
+    const head = Buffer.alloc(4096)
+    const n = readSync(fd, head, 0, head.length, 0)
+    return new RegExp(`"recorder":\\s*"${PROXY_RECORDER}"`).test(head.subarray(0, n).toString('utf8'))
+  } catch {
+    return false
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+function repairOf(rel: string, contract: string, dir: string, cwd: string, proxy: boolean): string {
   const name = basename(rel, '.json')
+  if (proxy) return `delete it (\`rm ${rel}\`) or move it out of ${relative(cwd, dir) || '.'}: the proxy writes it again, bounded, at its next compaction`
   const where = relative(cwd, dir) || '.'
   const dirFlag = where === 'recordings/meta' ? '' : ` --recordings ${where}`
   return `re-record it with \`driftwatch record --only ${contract} --name ${name}${dirFlag}\` (add --target <base-url> if it was recorded live), or restore it with \`git checkout -- ${rel}\``
@@ -178,6 +205,8 @@ function repairOf(rel: string, contract: string, dir: string, cwd: string): stri
 /**
  * Reads every recording under `dir`. A malformed one throws DW_RECORDING_INVALID naming the file
  * and the commands that repair it, unless `problems` is given: then it is listed there and skipped.
+ * A malformed (or over MAX_RECORDING_BYTES) one the proxy wrote never throws: it is listed in
+ * `problems`, or, without them, skipped with a process warning naming it and the fix.
  */
 export function loadRecordings(dir: string, cwd: string = process.cwd(), problems?: RecordingProblem[]): Map<string, Recording[]> {
   const out = new Map<string, Recording[]>()
@@ -190,10 +219,14 @@ export function loadRecordings(dir: string, cwd: string = process.cwd(), problem
       const rel = relative(cwd, file) || file
       let rec: Recording | undefined
       let problem: string | undefined
-      try {
-        rec = JSON.parse(readFileSync(file, 'utf8')) as Recording
-      } catch (err) {
-        problem = `is not valid JSON (${(err as Error).message})`
+      const size = statSync(file).size
+      if (size > MAX_RECORDING_BYTES) problem = `is ${Math.round(size / 1024 / 1024)} MB, over the ${MAX_RECORDING_BYTES / 1024 / 1024} MB a recording is read at`
+      else {
+        try {
+          rec = JSON.parse(readFileSync(file, 'utf8')) as Recording
+        } catch (err) {
+          problem = `is not valid JSON (${(err as Error).message})`
+        }
       }
       problem ??=
         rec?.version !== 1 ? 'has a missing or unknown "version" (expected 1)'
@@ -201,7 +234,12 @@ export function loadRecordings(dir: string, cwd: string = process.cwd(), problem
         : !Array.isArray(rec.observations) || rec.observations.length === 0 ? 'has no "observations" (a non-empty list is required)'
         : recordingProblem(rec)
       if (problem !== undefined || !rec) {
-        const p: RecordingProblem = { file: rel, contract, message: `recording ${rel} ${problem}`, repair: repairOf(rel, contract, dir, cwd) }
+        const proxy = rec?.recorder === PROXY_RECORDER || (rec === undefined && writtenByProxy(file))
+        const p: RecordingProblem = { file: rel, contract, message: `recording ${rel} ${problem}`, repair: repairOf(rel, contract, dir, cwd, proxy), ...(proxy ? { proxy } : {}) }
+        if (!problems && proxy) {
+          process.emitWarning(`${p.message}; it was skipped: ${p.repair}`, { code: 'DW_RECORDING_SKIPPED' })
+          continue
+        }
         if (!problems) throw new HarnessError('DW_RECORDING_INVALID', `${p.message}: ${p.repair}`, { file: rel })
         problems.push(p)
         continue

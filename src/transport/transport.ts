@@ -464,6 +464,16 @@ export function framingOf(headers: readonly RawHeader[], status: number, method:
   return { kind: 'close-delimited', bytesRead: 0 }
 }
 
+/**
+ * A body as the transport would have observed it, from bytes kept elsewhere (the proxy's request
+ * path keeps them; its observer completes the body off that path): text, JSON, base64 or a hex
+ * preview by the Content-Type, exactly as for a probe.
+ */
+export function observedBody(kept: Buffer, size: number, sha256: string, headers: readonly RawHeader[]): ObservedBody {
+  const ct = contentTypeOf(headers)
+  return makeBody(kept, size, sha256, ct === undefined || isTextual(ct), ct, kept)
+}
+
 function makeBody(kept: Buffer, size: number, sha256: string, textual: boolean, contentType: string | undefined, first: Buffer | undefined): ObservedBody {
   const body: ObservedBody = { size, sha256, keptBytes: kept.length, truncated: kept.length < size }
   if (!textual) {

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Observation } from '../../src/observation.ts'
-import { compactJournal, recoverJournal } from '../../src/recordings/compact.ts'
-import { JournalWriter, journalPath } from '../../src/recordings/journal.ts'
+import { compactJournal, recoverJournal, removeStaleTemps } from '../../src/recordings/compact.ts'
+import { JournalWriter, journalFiles, journalPath } from '../../src/recordings/journal.ts'
 import { loadRecordings, recordingPath, REDACTION_RULES, type Recording } from '../../src/recordings/store.ts'
 
 const tmp: string[] = []
@@ -98,6 +98,7 @@ describe('compaction', () => {
       target: 'http://127.0.0.1:8787',
       apiVersion: 'v23.0',
       recordedAt: '2026-11-25T09:00:01.000Z',
+      recorder: 'driftwatch proxy',
       observations: [{ ...obs('a.get', 1), sample: 1 }, { ...obs('a.get', 3, { updated_time: '2026-11-25T09:00:00Z' }), sample: 2 }],
       volatile: { headers: ['x-fb-trace-id'], body: ['/id'] },
       personalData: 2,
@@ -164,5 +165,54 @@ describe('compaction', () => {
     const d = dir()
     writeFileSync(join(d, 'x.jsonl'), 'hello\n')
     await expect(compactJournal(join(d, 'x.jsonl'), d)).rejects.toMatchObject({ code: 'DW_RECORDING_INVALID', message: expect.stringContaining('x.jsonl has no journal header') })
+  })
+})
+
+describe('bounded journal', () => {
+  it('rotates into numbered segments at its size, and compaction reads them in order, then the journal', async () => {
+    const d = dir()
+    const w = await JournalWriter.create(journalPath(d, 'proxy'), { name: 'proxy', target: 'http://127.0.0.1:8787', startedAt: '2026-11-25T09:00:00.000Z', pid: process.pid }, { rotateBytes: 2000 })
+    for (let i = 1; i <= 9; i++) {
+      w.append(JSON.stringify({ personalData: 0, observation: obs('a.get', i) }))
+      await w.flush()
+    }
+    await w.close()
+    const files = journalFiles(w.file)
+    expect(w.segments).toBeGreaterThan(1)
+    expect(files.map((f) => f.slice(d.length + 1))).toEqual([...Array.from({ length: w.segments }, (_, i) => `.journal/proxy.jsonl.${i + 1}`), '.journal/proxy.jsonl'])
+    const result = await compactJournal(w.file, d)
+    expect(result).toMatchObject({ exchanges: 9, damaged: 0 })
+    expect(loadRecordings(d).get('a.get')![0]!.observations.map((o) => o.startedAt)).toEqual(Array.from({ length: 9 }, (_, i) => `2026-11-25T09:00:0${i + 1}.000Z`))
+    // Recovery takes every segment and removes them all.
+    expect((await recoverJournal(d, 'proxy'))?.exchanges).toBe(9)
+    expect(journalFiles(w.file)).toEqual([])
+  })
+
+  it('under its size, stays one file', async () => {
+    const d = dir()
+    const file = await journalOf(d, [obs('a.get', 1), obs('a.get', 2)])
+    expect(journalFiles(file)).toEqual([file])
+  })
+
+  it('sums count lines into the recording: exchanges of a shape already recorded', async () => {
+    const d = dir()
+    const file = await journalOf(d, [obs('a.get', 1), obs('b.get', 2)])
+    appendFileSync(file, `${JSON.stringify({ counted: { 'a.get': 4 } })}\n${JSON.stringify({ counted: { 'a.get': 1 } })}\n`)
+    await compactJournal(file, d)
+    const recs = loadRecordings(d)
+    expect(recs.get('a.get')![0]).toMatchObject({ exchanges: 6, observations: [expect.anything()] })
+    expect(recs.get('b.get')![0]!.exchanges).toBeUndefined()
+  })
+
+  it("removes the temp files of a compaction whose process is gone, and keeps a running process's", async () => {
+    const d = dir()
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(join(d, 'a.get'))
+    const dead = join(d, 'a.get', '.proxy.json.tmp-4194303-0a1b2c3d')
+    const live = join(d, 'a.get', `.proxy.json.tmp-${process.ppid}-0a1b2c3d`)
+    writeFileSync(dead, '{"version": 1, "observations": [')
+    writeFileSync(live, '{"version": 1, "observations": [')
+    expect(await removeStaleTemps(d)).toEqual([dead])
+    expect(files(d).sort()).toEqual(['a.get', 'a.get/.proxy.json.tmp-' + process.ppid + '-0a1b2c3d'])
   })
 })

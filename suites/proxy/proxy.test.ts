@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { MetaMediaClient, type ClientCall } from '../../src/client/meta-media-client.ts'
-import { startProxy, type ProxyExchange, type RunningProxy } from '../../src/proxy/proxy.ts'
+import { startProxy, type ProxyExchange, type ProxyMode, type RunningProxy } from '../../src/proxy/proxy.ts'
 import { loadRecordings } from '../../src/recordings/store.ts'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts'
 
@@ -25,13 +25,13 @@ afterEach(async () => {
 })
 afterAll(() => tmp.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
-async function setup(scenario = 'baseline') {
+async function setup(scenario = 'baseline', mode: ProxyMode = 'production') {
   const sim = await startSimulator({ scenario })
   running.push(sim)
   const out = mkdtempSync(join(tmpdir(), 'dw-proxy-'))
   tmp.push(out)
   const seen: ProxyExchange[] = []
-  const proxy = await startProxy({ upstream: sim.url, contractsDir: CONTRACTS, recordingsDir: out, cwd: ROOT, onExchange: (e) => seen.push(e) })
+  const proxy = await startProxy({ upstream: sim.url, contractsDir: CONTRACTS, recordingsDir: out, cwd: ROOT, mode, onExchange: (e) => seen.push(e) })
   running.push(proxy)
   const client = new MetaMediaClient({ baseUrl: proxy.url, apiVersion: 'v23.0', token: sim.credentials.token, allowHosts: [new URL(sim.url).host] })
   return { sim, proxy, out, seen, client }
@@ -48,8 +48,8 @@ class LegacyClient extends MetaMediaClient {
 const files = (d: string): string[] => readdirSync(d, { recursive: true, encoding: 'utf8' }).map((f) => join(d, f)).filter((f) => statSync(f).isFile())
 
 describe('driftwatch proxy', () => {
-  it('passes a good client through unchanged, checks and records every exchange, redacted', async () => {
-    const { sim, proxy, out, seen, client } = await setup()
+  it('review mode: passes a good client through unchanged, checks and records every exchange, redacted', async () => {
+    const { sim, proxy, out, seen, client } = await setup('baseline', 'review')
     const { id } = await client.upload(sim.credentials.phoneNumberId, { bytes: PNG, filename: 'dot.png', mimeType: 'image/png' })
     const meta = await client.retrieve(id)
     const media = await client.download(meta) // the URL names the upstream's own host: straight there, as from lookaside

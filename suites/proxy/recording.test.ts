@@ -76,10 +76,10 @@ async function closedPort(): Promise<number> {
 }
 
 describe('recording proxy under pressure', () => {
-  it('writes the same bytes for the 200th exchange as for the 10th, and rewrites no recording until it compacts', async () => {
+  it('review mode writes the same bytes for the 200th exchange as for the 10th, and rewrites no recording until it compacts', async () => {
     const s = await sim()
     const out = dir()
-    const { proxy } = await proxyTo(s.url, { recordingsDir: out })
+    const { proxy } = await proxyTo(s.url, { recordingsDir: out, mode: 'review' })
     const perExchange: number[] = []
     for (let i = 0; i < 200; i++) {
       const before = proxy.stats().journalBytes
@@ -98,7 +98,7 @@ describe('recording proxy under pressure', () => {
     expect(journalLines(proxy.journal!)).toBe(200)
   })
 
-  it('a stop at once in the middle of a burst loses no answered exchange and leaves no temp file; the next start recovers them', async () => {
+  it('review mode: a stop at once in the middle of a burst loses no answered exchange and leaves no temp file; the next start recovers them', async () => {
     const s = await sim()
     const out = dir()
     let aborting: ReturnType<RunningProxy['abort']> | undefined
@@ -107,6 +107,7 @@ describe('recording proxy under pressure', () => {
     const { proxy } = await proxyTo(s.url, {
       recordingsDir: out,
       name: 'session',
+      mode: 'review',
       onExchange: (e) => {
         backlogs.push(proxy.stats().backlog)
         // A slow terminal: each live line takes longer than the drain's slice, so answers pile up behind it.
@@ -137,7 +138,7 @@ describe('recording proxy under pressure', () => {
     expect(journalLines(journalPath(out, 'session'))).toBe(aborted.stats.exchanges)
     expect(tempFiles(out)).toEqual([])
 
-    const { proxy: next } = await proxyTo(s.url, { recordingsDir: out, name: 'session' })
+    const { proxy: next } = await proxyTo(s.url, { recordingsDir: out, name: 'session', mode: 'review' })
     expect(next.recovered).toMatchObject({ exchanges: aborted.stats.exchanges, damaged: 0, recordings: [{ contract: 'phone-numbers.get', observations: aborted.stats.exchanges }] })
     expect(loadRecordings(out).get('phone-numbers.get')![0]!.observations).toHaveLength(aborted.stats.exchanges)
     expect(readdirSync(join(out, '.journal'))).toEqual(['session.jsonl']) // the new session's own, fresh
@@ -154,7 +155,9 @@ describe('recording proxy under pressure', () => {
     expect(session.report).toMatchObject({ outcome: 'interrupted', interrupted: true })
     expect(JSON.parse(readFileSync(join(reports, 'report.json'), 'utf8'))).toMatchObject({ outcome: 'interrupted', interrupted: true, summary: { entries: 5, attributed: 5 } })
     expect(exitCodeOf(session.report)).toBe(130)
-    expect(session.compaction).toMatchObject({ exchanges: 5, recordings: [{ contract: 'phone-numbers.get', observations: 5 }] })
+    // Five answers of one shape: the first is recorded, the other four counted.
+    expect(session.compaction).toMatchObject({ exchanges: 1, recordings: [{ contract: 'phone-numbers.get', observations: 1 }] })
+    expect(loadRecordings(out).get('phone-numbers.get')![0]).toMatchObject({ exchanges: 5, observations: [expect.anything()] })
     expect(existsSync(journalPath(out, 'proxy'))).toBe(false)
     expect(tempFiles(out)).toEqual([])
   })
@@ -210,10 +213,10 @@ describe('recording proxy under pressure', () => {
     expect(session.stats.unanswered).toBe(0)
   })
 
-  it('over the live bound, exchanges are recorded and judged in the session report, never dropped', async () => {
+  it('review mode, over the live bound: exchanges are recorded and judged in the session report, never dropped', async () => {
     const s = await sim()
     const out = dir()
-    const { proxy, seen } = await proxyTo(s.url, { recordingsDir: out, liveJudgeBacklog: 0 })
+    const { proxy, seen } = await proxyTo(s.url, { recordingsDir: out, liveJudgeBacklog: 0, mode: 'review' })
     await send(proxy, s, 2)
     const pool = new Pool(proxy.url)
     await (await pool.request({ method: 'GET', path: '/v23.0/me/businesses', headers: { authorization: `Bearer ${s.credentials.token}` } })).body.text()
@@ -286,11 +289,11 @@ describe('driftwatch proxy (the command)', () => {
     expect(o.out.join('\n')).toMatch(/INCONCLUSIVE: .*/)
   })
 
-  it('a second Ctrl-C exits 130 at once with every answered exchange in the journal and no temp file', async () => {
+  it('review mode: a second Ctrl-C exits 130 at once with every answered exchange in the journal and no temp file', async () => {
     const s = await sim()
     const out = dir()
     const o = io()
-    const run = main(['proxy', '--upstream', s.url, '--port', '0', '--recordings', out, '--out', dir(), '--format', 'json', '--quiet'], o)
+    const run = main(['proxy', '--mode', 'review', '--upstream', s.url, '--port', '0', '--recordings', out, '--out', dir(), '--format', 'json', '--quiet'], o)
     const url = await listening(o)
     const pool = new Pool(url, { connections: 5 })
     await Promise.all(Array.from({ length: 20 }, async () => (await pool.request({ method: 'GET', path: `/v23.0/${s.credentials.phoneNumberId}`, headers: { authorization: `Bearer ${s.credentials.token}` } })).body.text()))
