@@ -34,7 +34,8 @@ const WRITES: Record<string, string[]> = {
   gate: [DEFAULTS.gateOut],
   // Into the golden recordings (an existing operation's folder too); proxy also into its journal.
   record: [DEFAULTS.recordOut, DEFAULTS.recordings, join(DEFAULTS.recordings, 'media.retrieve-url')],
-  proxy: [DEFAULTS.proxyOut, DEFAULTS.recordings, join(DEFAULTS.recordings, '.journal')],
+  // And watch's state when --alert-webhook is given without --state.
+  proxy: [DEFAULTS.proxyOut, DEFAULTS.recordings, join(DEFAULTS.recordings, '.journal'), DEFAULTS.state],
   import: [DEFAULTS.importOut, join(DEFAULTS.importOut, 'operations'), join(DEFAULTS.importOut, 'schemas')],
   watch: [DEFAULTS.state],
   // These write nothing: history's --out and --history name what it reads.
