@@ -8,11 +8,14 @@
  * the CLI (`bin/driftwatch.js proxy` with the flags the compose example uses).
  */
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import Database from 'better-sqlite3'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.ts'
+import { DEFAULTS } from '../../src/cli/options.ts'
 import { loadContracts } from '../../src/contracts/load.ts'
 import { operationOf, ProxyMetrics, serveProxyMetrics, TrafficIncidents } from '../../src/live/index.ts'
 import { startProxy } from '../../src/proxy/proxy.ts'
@@ -24,6 +27,8 @@ import { webhookReceiver } from '../live/webhook-receiver.ts'
 const ROOT = join(import.meta.dirname, '..', '..')
 const CONTRACTS = join(ROOT, 'contracts/meta')
 const tmp = tempDirs('dw-proxy-alerts-')
+/** The recovery rule's quiet time: long enough that six clean exchanges on a busy machine fit inside it. */
+const QUIET_MS = 3_000
 const cleanup: (() => unknown)[] = []
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c()
@@ -79,7 +84,7 @@ describe('the production proxy raises alerts from live traffic', () => {
     const state = join(tmp.dir(), 'state.db')
     const pack = loadContracts(CONTRACTS)
     const metrics = new ProxyMetrics({ operations: pack.operations.map((o) => o.id) })
-    const incidents = new TrafficIncidents({ state, upstream: sim.url, recovery: { cleanRuns: 3, quietMs: 300 }, operationOf: operationOf(pack), sinks: [webhookSink(hook.url)], metrics })
+    const incidents = new TrafficIncidents({ state, upstream: sim.url, recovery: { cleanRuns: 3, quietMs: QUIET_MS }, operationOf: operationOf(pack), sinks: [webhookSink(hook.url)], metrics })
     cleanup.push(() => incidents.close())
     const server = await serveProxyMetrics(metrics, 0)
     cleanup.push(() => server.close())
@@ -109,13 +114,13 @@ describe('the production proxy raises alerts from live traffic', () => {
     expect(JSON.stringify(hook.got)).not.toContain(sim.credentials.token)
     expect(await driftsOpen(server.url)).toEqual([`media.retrieve-url ${hook.got[0]!.check}`])
 
-    // Rolled back: the rule (3 clean exchanges of the operation and 300 ms quiet) clears it, once.
+    // Rolled back: the rule (3 clean exchanges of the operation and QUIET_MS quiet) clears it, once.
     await switchScenario(sim, 'baseline')
     await appTraffic(proxy.url, sim, media, 6)
     await proxy.idle()
     await incidents.settled()
     expect(hook.got).toHaveLength(1) // clean exchanges, but not quiet long enough yet
-    await new Promise((r) => setTimeout(r, 400))
+    await new Promise((r) => setTimeout(r, QUIET_MS + 100))
     await until(async () => {
       await appTraffic(proxy.url, sim, media, 2)
       await proxy.idle()
@@ -181,4 +186,33 @@ describe('driftwatch proxy --state --alert-webhook --metrics-port (the CLI)', ()
     expect(await exited).toBe(1) // the session saw drift
     expect(out).toMatch(/proxy stopped: 8 forwarded, 8 captured, 8 judged live, 0 skipped/)
   }, 60_000)
+})
+
+describe('where the CLI keeps incidents', () => {
+  /** Starts `driftwatch proxy <args>` in-process in `cwd`, returns its startup lines, and stops it. */
+  async function startupLines(cwd: string, args: string[]): Promise<string[]> {
+    const out: string[] = []
+    const stop = new AbortController()
+    const run = main(['proxy', '--upstream', 'http://127.0.0.1:9', '--port', '0', '--contracts', CONTRACTS, '--no-record', '--out', join(cwd, 'out'), '--format', 'json', ...args], { stdout: (l) => out.push(l), stderr: () => undefined, env: {}, cwd, interrupt: stop.signal })
+    await until(() => out.some((l) => l.startsWith('Not recording')), 30_000, 'the startup lines')
+    stop.abort()
+    await run
+    return out
+  }
+
+  it("--alert-webhook without --state keeps incidents in watch's default state, and says so", async () => {
+    const hook = await webhookReceiver()
+    cleanup.push(() => hook.close())
+    const cwd = tmp.dir()
+    const out = await startupLines(cwd, ['--alert-webhook', hook.url])
+    expect(out[1]).toBe(`  state ${DEFAULTS.state} (watch's default: --alert-webhook needs a state; pass --state to choose); alerts to stdout, json webhook http://${new URL(hook.url).host}`)
+    expect(existsSync(join(cwd, DEFAULTS.state))).toBe(true)
+  })
+
+  it('neither --state nor --alert-webhook: no state written, and the startup line says there are no alerts', async () => {
+    const cwd = tmp.dir()
+    const out = await startupLines(cwd, [])
+    expect(out[1]).toBe('  no incident state (--state or --alert-webhook keeps one); no alerts')
+    expect(existsSync(join(cwd, DEFAULTS.state))).toBe(false)
+  })
 })
