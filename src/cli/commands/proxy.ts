@@ -14,7 +14,7 @@ export const proxy: Command = {
   summary: 'a proxy in front of the Graph API that judges and records the traffic passing through.',
   usage: ['proxy --upstream <url> [options]'],
   about: `Point your application's Graph API base URL (or curl) at the proxy. Each request is forwarded to
-the upstream, the answer goes back to the application unchanged (framing included), and the
+the upstream, the answer streams back to the application unchanged (framing included), and the
 exchange is attributed to the operation it is (as verify does), judged, printed live, and
 recorded (redacted: tokens, access_token, phone numbers, names) to <recordings>/<operation>/<name>.json;
 unattributed exchanges are printed with their candidates and not recorded. A method the endpoint
@@ -43,7 +43,7 @@ and watch spends its probes on what the traffic does not cover. --metrics-port s
     state: { type: 'string', arg: '<file>', help: `watch's state (its --state): drifts in the traffic open and clear incidents there\n(default ${DEFAULTS.state} when --alert-webhook is given; without either, none)` },
     'alert-webhook': { type: 'string', multiple: true, arg: '[json=|slack=]<url>', help: 'POST each alert as JSON, or as a Slack incoming-webhook message\n(slack= or a hooks.slack.com URL); alerts always go to stdout too' },
     'recover-after': { type: 'string', arg: '<N>', help: `clean exchanges of the operation in a row before a drift clears (default ${TRAFFIC_RECOVERY.cleanRuns})` },
-    'recover-quiet': { type: 'string', arg: '<s>', help: `and seconds since the traffic last showed it (default ${TRAFFIC_RECOVERY.quietMs / 1000})` },
+    'recover-quiet': { type: 'string', arg: '<s>', help: `and seconds since the traffic last showed the drift, both before it clears (default ${TRAFFIC_RECOVERY.quietMs / 1000})` },
     'metrics-port': { type: 'string', arg: '<N>', help: 'serve Prometheus /metrics and /healthz on this port (0 picks one)' },
     'metrics-host': { type: 'string', arg: '<addr>', help: 'address for --metrics-port (default 127.0.0.1; 0.0.0.0 in a container)' },
     ...reportOptions(DEFAULTS.proxyOut),
