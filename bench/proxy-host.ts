@@ -7,8 +7,10 @@
  *  - `passthrough <upstream>`: driftwatch's request path (src/proxy/passthrough.ts) with a capture
  *    callback doing what production's offer does on the request path: push into a bounded queue,
  *    drop and count when it is full (a timer empties the queue, as an observer keeping up would);
- *  - `proxy <upstream> <recordings-dir> [mode]`: the recording proxy (`startProxy`), `mode` passed
- *    through when given.
+ *  - `proxy <upstream> <recordings-dir> <production|review> [<state> <webhook>]`: the composed proxy
+ *    (`startProxy`) as `driftwatch proxy` runs it: its metrics (ProxyMetrics, as --metrics-port
+ *    feeds them) and, with a state file and a webhook URL, its incidents on that state (TrafficIncidents,
+ *    alerts to the webhook, as --state and --alert-webhook).
  * Each answers `{ cmd: 'sample' }` with its RSS, JS heap after a GC, peak RSS and counters, and
  * `{ cmd: 'stop' }` by stopping.
  */
@@ -17,7 +19,6 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Pool } from 'undici'
 import type { CapturedExchange } from '../src/proxy/exchange.ts'
-import type { ProxyOptions } from '../src/proxy/proxy.ts'
 
 const [mode, upstream, arg] = process.argv.slice(2)
 const send = (m: unknown) => process.send!(m)
@@ -50,7 +51,9 @@ if (mode === 'sim') {
   const { startSimulator } = await import('../src/simulator/server.ts')
   const sim = await startSimulator()
   const c = sim.credentials
-  send({ ready: true, url: sim.url, token: c.token, phone: c.phoneNumberId, waba: c.wabaId })
+  // One stored media: the alert figure retrieves it through the proxy after the simulator switches to media-chunked.
+  const media = sim.state.addMedia(Buffer.from('a small jpeg'), 'image/jpeg', 'a.jpg', c.phoneNumberId).id
+  send({ ready: true, url: sim.url, token: c.token, phone: c.phoneNumberId, waba: c.wabaId, media })
   serve(() => undefined, () => sim.close())
 } else if (mode === 'big') {
   // One megabyte of varied bytes, sent `mb` times: the sha256 of the whole is known before the first request.
@@ -111,14 +114,21 @@ if (mode === 'sim') {
   send({ ready: true, url: proxy.url, ...memory() })
   serve(() => ({ ...proxy.stats(), ...counts }), () => proxy.close({ graceMs: 1_000 }))
 } else if (mode === 'proxy') {
-  // `mode` goes through once startProxy takes it (production / review); today's proxy ignores nothing it is not given.
-  const opts: ProxyOptions = { upstream: upstream!, contractsDir: 'contracts/meta', recordingsDir: arg!, port: 0 }
-  const proxyMode = process.argv[5]
-  if (proxyMode === 'production' || proxyMode === 'review') opts.mode = proxyMode
+  const [proxyMode, state, webhook] = process.argv.slice(5)
+  if (proxyMode !== 'production' && proxyMode !== 'review') throw new Error(`proxy mode must be production or review (got ${proxyMode})`)
   const { startProxy } = await import('../src/proxy/proxy.ts')
-  const proxy = await startProxy(opts)
+  const { loadContracts } = await import('../src/contracts/load.ts')
+  const { operationOf, ProxyMetrics, TrafficIncidents } = await import('../src/live/index.ts')
+  const { webhookSink } = await import('../src/watch/alerts.ts')
+  const pack = loadContracts('contracts/meta')
+  const metrics = new ProxyMetrics({ operations: pack.operations.map((o) => o.id) })
+  const incidents = state && webhook ? new TrafficIncidents({ state, upstream: upstream!, operationOf: operationOf(pack), sinks: [webhookSink(webhook)], metrics }) : undefined
+  const proxy = await startProxy({ upstream: upstream!, contractsDir: 'contracts/meta', pack, recordingsDir: arg!, port: 0, mode: proxyMode, metrics, ...(incidents ? { incidents } : {}) })
   send({ ready: true, url: proxy.url, ...memory() })
-  serve(() => proxy.stats(), () => proxy.close({ interrupted: true }))
+  serve(() => proxy.stats(), async () => {
+    await proxy.close({ interrupted: true })
+    await incidents?.close()
+  })
 } else {
   throw new Error(`unknown mode ${mode}`)
 }

@@ -5,19 +5,27 @@
  *  1. interleaved rounds (PROXY_BENCH_ROUND requests each, default 5,000; the order rotates each
  *     round) of every contender: direct; a bare pass-through proxy (node:http in, undici out, no
  *     capture: the ceiling of any Node proxy here); driftwatch's pass-through with a capture callback
- *     doing what production's offer does (a bounded queue, dropped and counted when full); and the
- *     recording proxy (`startProxy`; PROXY_BENCH_MODE is passed to it as `mode` when set). Medians:
- *     throughput ratio to bare, and the latency added to bare at p50 and p99, next to the goals;
+ *     doing what production's offer does (a bounded queue, dropped and counted when full); the
+ *     composed proxy in production mode (`startProxy` with its observer, recordings, metrics, and
+ *     incidents on a state file alerting a webhook: what `driftwatch proxy --state --alert-webhook
+ *     --metrics-port` runs); and the composed proxy in review mode. Medians: throughput ratio to
+ *     bare, and the latency added to bare at p50 and p99, next to the goals; production's share of
+ *     exchanges skipped (sampled because the observer was behind);
  *  2. what redacting the captured request (URL and headers) costs per request;
- *  3. a soak of PROXY_BENCH_SOAK requests (default 1,000,000) through the pass-through in ten
+ *  3. a soak of PROXY_BENCH_SOAK requests (default 1,000,000) through the production proxy in ten
  *     chunks: its RSS at start, middle and end, and the counts;
- *  4. a BENCH_BIG_MB body (default 1024) streamed through a fresh pass-through: its peak RSS, and
- *     whether the sha256 the client computed equals the upstream's.
+ *  4. alert latency: the simulator switches to media-chunked, one app request retrieves a media
+ *     through the production proxy, and the time until the webhook has the drift alert is printed
+ *     (goal within 10 s);
+ *  5. a BENCH_BIG_MB body (default 1024) streamed through a fresh pass-through and a fresh
+ *     production proxy: their peak RSS, and whether the sha256 the client computed equals the upstream's.
  * Each figure is printed next to its goal, met or not. On a shared 2-core machine the figures are
  * indicative: the processes compete for the same cores with whatever else runs.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -42,6 +50,16 @@ interface Sample {
   heapMb: number
   peakRssMb: number
   stats?: Record<string, number>
+}
+/** The composed proxy's counters (ProxyStats), as a sample carries them. */
+interface ProxyCounters {
+  exchanges: number
+  answered: number
+  captured: number
+  judgedLive: number
+  journaled: number
+  waited: number
+  skipped: Record<string, number>
 }
 interface Host {
   child: ChildProcess
@@ -76,13 +94,25 @@ const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met')
 const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(2)} ms`
 
-const recordings = mkdtempSync(join(tmpdir(), 'dw-bench-proxy-'))
+const work = mkdtempSync(join(tmpdir(), 'dw-bench-proxy-'))
 const hosts: Host[] = []
 const start = async (args: string[]) => {
   const h = await host(args)
   hosts.push(h)
   return h
 }
+// The webhook the production proxy alerts: when each alert arrived.
+const alerts: { at: number; body: Record<string, unknown> }[] = []
+const hook = createServer((req, res) => {
+  const parts: Buffer[] = []
+  req.on('data', (c: Buffer) => parts.push(c))
+  req.on('end', () => {
+    alerts.push({ at: performance.now(), body: JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown> })
+    res.writeHead(200).end()
+  })
+})
+await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r))
+const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`
 try {
   const sim = await start(['sim'])
   const creds = sim.ready
@@ -90,14 +120,17 @@ try {
   const load = (url: string, n: number) => run<Load>('load.ts', [url, String(creds.token), String(creds.phone), String(creds.waba), String(n), String(CONCURRENCY)])
   const bare = await start(['bare', simUrl])
   const pass = await start(['passthrough', simUrl])
-  const recording = await start(['proxy', simUrl, recordings, ...(process.env.PROXY_BENCH_MODE ? [process.env.PROXY_BENCH_MODE] : [])])
+  const production = await start(['proxy', simUrl, join(work, 'production'), 'production', join(work, 'state.db'), hookUrl])
+  const review = await start(['proxy', simUrl, join(work, 'review'), 'review'])
   const contenders = [
     { name: 'direct', url: simUrl },
     { name: 'bare', url: String(bare.ready.url) },
     { name: 'passthrough', url: String(pass.ready.url) },
-    { name: `recording proxy${process.env.PROXY_BENCH_MODE ? ` (mode ${process.env.PROXY_BENCH_MODE})` : ''}`, url: String(recording.ready.url) },
+    { name: 'production', url: String(production.ready.url) },
+    { name: 'review', url: String(review.ready.url) },
   ]
   console.log(`proxy (loopback, ${CONCURRENCY} concurrent clients, GETs of the phone number and templates, ${ROUNDS} interleaved rounds of ${ROUND}, medians; ${availableParallelism()} cores, load average at start ${loadavg()[0]!.toFixed(1)})`)
+  console.log('  production and review are the composed proxy (startProxy: observer, journal and recordings; production also metrics and incidents on a state file alerting a webhook)')
   for (const c of contenders) await load(c.url, 2_000)
   const rounds = new Map<string, Load[]>(contenders.map((c) => [c.name, []]))
   for (let r = 0; r < ROUNDS; r++) {
@@ -115,11 +148,19 @@ try {
   for (const c of contenders) {
     const f = fig(c.name)
     const vsBare = c.name === 'bare' ? '' : `; ratio to bare ${(f.rps / b.rps).toFixed(2)}, p50 ${signed(f.p50 - b.p50)}, p99 ${signed(f.p99 - b.p99)}`
-    console.log(`  ${c.name.padEnd(16)}: ${f.rps.toFixed(0)} req/s, p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, ${f.failed} errors${vsBare}`)
+    console.log(`  ${c.name.padEnd(12)}: ${f.rps.toFixed(0)} req/s, p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, ${f.failed} errors${vsBare}`)
   }
-  const p = fig('passthrough')
-  const ratio = p.rps / b.rps
-  console.log(`  passthrough vs bare: throughput ${ratio.toFixed(2)} (goal >= 0.80: ${verdict(ratio >= 0.8)}), p99 ${signed(p.p99 - b.p99)} (goal within +2 ms: ${verdict(p.p99 - b.p99 <= 2)}), ${p.failed} errors (goal 0: ${verdict(p.failed === 0)})`)
+  const skippedOf = (st: ProxyCounters) => Object.values(st.skipped).reduce((x, y) => x + y, 0)
+  const prodStats = (await ask<Sample>(production.child, 'sample')).stats as unknown as ProxyCounters
+  const reviewStats = (await ask<Sample>(review.child, 'sample')).stats as unknown as ProxyCounters
+  for (const name of ['passthrough', 'production']) {
+    const p = fig(name)
+    const ratio = p.rps / b.rps
+    const skipped = name === 'production' ? `; ${skippedOf(prodStats)} of ${prodStats.exchanges} exchanges skipped (${((skippedOf(prodStats) / prodStats.exchanges) * 100).toFixed(1)}%, sampled: the observer was behind), ${prodStats.judgedLive} judged live` : ''
+    console.log(`  ${name} vs bare: throughput ${ratio.toFixed(2)} (goal >= 0.80: ${verdict(ratio >= 0.8)}), p99 ${signed(p.p99 - b.p99)} (goal within +2 ms: ${verdict(p.p99 - b.p99 <= 2)}), ${p.failed} errors (goal 0: ${verdict(p.failed === 0)})${skipped}`)
+  }
+  const rv = fig('review')
+  console.log(`  review vs bare (complete capture with backpressure; no throughput goal): throughput ${(rv.rps / b.rps).toFixed(2)}, p99 ${signed(rv.p99 - b.p99)}, ${rv.failed} errors; ${reviewStats.waited} requests waited for the observer, ${skippedOf(reviewStats)} skipped`)
 
   // What the request path pays to redact the captured request: a Graph-shaped URL with a token and the headers an SDK sends.
   const redactor = new Redactor()
@@ -133,32 +174,50 @@ try {
   if (keep === 0) throw new Error('redaction returned nothing')
   console.log(`  redacting the captured request (URL with access_token, 5 headers): ${us.toFixed(2)} µs per request`)
 
-  // The soak: RSS at start, middle, end.
+  // The soak through the composed production proxy: RSS at start, middle, end.
   const chunk = Math.max(1, Math.floor(SOAK / 10))
-  const samples: Sample[] = [await ask<Sample>(pass.child, 'sample')]
+  const samples: Sample[] = [await ask<Sample>(production.child, 'sample')]
   const soak: Load[] = []
   for (let i = 0; i < 10; i++) {
-    soak.push(await load(String(pass.ready.url), chunk))
-    samples.push(await ask<Sample>(pass.child, 'sample'))
+    soak.push(await load(String(production.ready.url), chunk))
+    samples.push(await ask<Sample>(production.child, 'sample'))
   }
   const [s0, s5, s10] = [samples[0]!, samples[5]!, samples[10]!]
   const growth = s10.rssMb / s5.rssMb - 1
   const soakFailed = soak.reduce((x, l) => x + l.failed, 0)
-  const st = s10.stats!
-  console.log(`  soak: ${chunk * 10} requests through the passthrough at ${med(soak.map((x) => x.perSecond)).toFixed(0)} req/s (median of 10 chunks), ${soakFailed} errors; ${st.forwarded} forwarded, ${st.answered} answered, ${st.captured} captured, ${st.skipped} skipped (queue full)`)
-  console.log(`  passthrough RSS: start ${s0.rssMb.toFixed(0)} MB, middle ${s5.rssMb.toFixed(0)} MB, end ${s10.rssMb.toFixed(0)} MB (goal flat, middle to end within 10%: ${verdict(growth <= 0.1)}, ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(0)}%); JS heap after GC ${s0.heapMb.toFixed(0)} -> ${s10.heapMb.toFixed(0)} MB`)
+  const st = s10.stats as unknown as ProxyCounters
+  console.log(`  soak: ${chunk * 10} requests through the production proxy at ${med(soak.map((x) => x.perSecond)).toFixed(0)} req/s (median of 10 chunks), ${soakFailed} errors (goal 0: ${verdict(soakFailed === 0)}); in total ${st.exchanges} forwarded, ${st.answered} answered, ${st.captured} captured, ${st.judgedLive} judged live, ${skippedOf(st)} skipped, ${st.journaled} journal lines`)
+  console.log(`  production proxy RSS: start ${s0.rssMb.toFixed(0)} MB, middle ${s5.rssMb.toFixed(0)} MB, end ${s10.rssMb.toFixed(0)} MB (goal flat, middle to end within 10%: ${verdict(growth <= 0.1)}, ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(0)}%); JS heap after GC ${s0.heapMb.toFixed(0)} -> ${s5.heapMb.toFixed(0)} -> ${s10.heapMb.toFixed(0)} MB`)
 
-  // One large body through a fresh pass-through: its peak RSS is the body's cost alone.
+  // Alert latency: the upstream rolls out chunked media answers; one app request shows it.
+  const control = await fetch(`${simUrl}/__sim/scenario`, { method: 'POST', body: JSON.stringify({ scenario: 'media-chunked' }) })
+  await control.arrayBuffer()
+  const before = alerts.length
+  const sent = performance.now()
+  const drifting = await fetch(`${production.ready.url}/v23.0/${creds.media}`, { headers: { authorization: `Bearer ${creds.token}` } })
+  await drifting.arrayBuffer()
+  const deadline = sent + 30_000
+  while (alerts.length === before && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+  const alert = alerts[before]
+  const alertS = alert ? (alert.at - sent) / 1000 : undefined
+  console.log(`  alert: ${alert ? `the webhook had the ${String(alert.body.kind)} alert on ${String(alert.body.contract)} ${alertS!.toFixed(2)} s after the first drifting request was sent` : 'NO alert within 30 s'} (goal within 10 s: ${verdict(alertS !== undefined && alertS <= 10)}; after the soak, ${st.exchanges} exchanges into the session)`)
+  await (await fetch(`${simUrl}/__sim/scenario`, { method: 'POST', body: JSON.stringify({ scenario: 'baseline' }) })).arrayBuffer()
+
+  // One large body through a fresh pass-through and a fresh production proxy: their peak RSS is the body's cost alone.
   const big = await start(['big', String(BIG_MB)])
-  const bigPass = await start(['passthrough', String(big.ready.url)])
-  const before = await ask<Sample>(bigPass.child, 'sample')
-  const got = await run<{ status: number; bytes: number; sha256: string; seconds: number }>('big-client.ts', [`${bigPass.ready.url}/big`])
-  const after = await ask<Sample>(bigPass.child, 'sample')
-  const same = got.sha256 === big.ready.sha256 && got.bytes === big.ready.bytes
-  console.log(`  ${BIG_MB} MB body through a fresh passthrough: ${got.bytes} bytes in ${got.seconds.toFixed(1)} s (${(got.bytes / 1048576 / got.seconds).toFixed(0)} MB/s), sha256 the client saw ${same ? 'equals' : 'DIFFERS from'} the upstream's; passthrough peak RSS ${after.peakRssMb.toFixed(0)} MB (${before.rssMb.toFixed(0)} MB before; goal < 150 MB: ${verdict(after.peakRssMb < 150)}); captured ${after.stats!.captured}, kept 1 MiB of it`)
+  for (const [name, args] of [['passthrough', ['passthrough', String(big.ready.url)]], ['production proxy', ['proxy', String(big.ready.url), join(work, 'big'), 'production']]] as const) {
+    const h = await start([...args])
+    const idle = await ask<Sample>(h.child, 'sample')
+    const got = await run<{ status: number; bytes: number; sha256: string; seconds: number }>('big-client.ts', [`${h.ready.url}/big`])
+    const after = await ask<Sample>(h.child, 'sample')
+    const same = got.sha256 === big.ready.sha256 && got.bytes === big.ready.bytes
+    console.log(`  ${BIG_MB} MB body through a fresh ${name}: ${got.bytes} bytes in ${got.seconds.toFixed(1)} s (${(got.bytes / 1048576 / got.seconds).toFixed(0)} MB/s), sha256 the client saw ${same ? 'equals' : 'DIFFERS from'} the upstream's; peak RSS ${after.peakRssMb.toFixed(0)} MB (${idle.rssMb.toFixed(0)} MB before; goal < 150 MB: ${verdict(after.peakRssMb < 150)}); captured ${after.stats!.captured}`)
+  }
   console.log('  (indicative: a shared machine, several busy processes; compare ratios within one run, not across runs)')
 } finally {
   for (const h of hosts.reverse()) await Promise.race([ask(h.child, 'stop'), new Promise((r) => setTimeout(r, 5_000))]).catch(() => undefined)
   for (const h of hosts) h.child.kill()
-  rmSync(recordings, { recursive: true, force: true })
+  hook.close()
+  hook.closeAllConnections()
+  rmSync(work, { recursive: true, force: true })
 }

@@ -34,7 +34,8 @@ const WRITES: Record<string, string[]> = {
   gate: [DEFAULTS.gateOut],
   // Into the golden recordings (an existing operation's folder too); proxy also into its journal.
   record: [DEFAULTS.recordOut, DEFAULTS.recordings, join(DEFAULTS.recordings, 'media.retrieve-url')],
-  proxy: [DEFAULTS.proxyOut, DEFAULTS.recordings, join(DEFAULTS.recordings, '.journal')],
+  // And watch's state when --alert-webhook is given without --state.
+  proxy: [DEFAULTS.proxyOut, DEFAULTS.recordings, join(DEFAULTS.recordings, '.journal'), DEFAULTS.state],
   import: [DEFAULTS.importOut, join(DEFAULTS.importOut, 'operations'), join(DEFAULTS.importOut, 'schemas')],
   watch: [DEFAULTS.state],
   // These write nothing: history's --out and --history name what it reads.
@@ -202,19 +203,30 @@ describe('Dockerfile', () => {
   })
 })
 
-describe('examples/watch/compose.yaml', () => {
-  const compose = parse(readFileSync('examples/watch/compose.yaml', 'utf8')) as { services: Record<string, { command: string[]; build: string; volumes?: string[] }> }
-  it.each(Object.keys(compose.services))('service %s runs a command line the CLI accepts, writing where the image user may', (name) => {
-    const s = compose.services[name]!
-    expect(existsSync(`examples/watch/${s.build}/Dockerfile`)).toBe(true)
-    expect(relative(process.cwd(), join('examples/watch', s.build))).toBe('')
-    // ${VAR:?message} is filled in by compose; any URL stands in for it here.
-    const args = s.command.map((a) => (a.startsWith('${') ? 'https://hooks.example.com/x' : a))
-    const values = parses(args)
-    for (const p of written(args, values)) {
-      expect(image.writable(posix.resolve(image.workdir, p)), `${name} writes ${p}`).toBe(true)
-      // A named volume mounted there starts with the image's folder and its owner; a path outside any volume is lost with the container.
-      if (p.startsWith('/')) expect(s.volumes?.some((v) => p.startsWith(`${v.split(':')[1]}/`) || p === v.split(':')[1]), `${name}: ${p} is in a volume`).toBe(true)
-    }
+for (const file of ['examples/watch/compose.yaml', 'examples/proxy/compose.yaml']) {
+  describe(file, () => {
+    const dir = dirname(file)
+    const compose = parse(readFileSync(file, 'utf8')) as { services: Record<string, { command: string[]; build?: string; image?: string; volumes?: string[] }> }
+    const ours = Object.keys(compose.services).filter((n) => compose.services[n]!.build !== undefined)
+    it.each(ours)('service %s runs a command line the CLI accepts, writing where the image user may', (name) => {
+      const s = compose.services[name]!
+      expect(existsSync(`${dir}/${s.build}/Dockerfile`)).toBe(true)
+      expect(relative(process.cwd(), join(dir, s.build!))).toBe('')
+      // ${VAR:?message} is filled in by compose; any URL stands in for it here.
+      const args = s.command.map((a) => (a.startsWith('${') ? 'https://hooks.example.com/x' : a))
+      const values = parses(args)
+      for (const p of written(args, values)) {
+        expect(image.writable(posix.resolve(image.workdir, p)), `${name} writes ${p}`).toBe(true)
+        // A named volume mounted there starts with the image's folder and its owner; a path outside any volume is lost with the container.
+        if (p.startsWith('/')) expect(s.volumes?.some((v) => p.startsWith(`${v.split(':')[1]}/`) || p === v.split(':')[1]), `${name}: ${p} is in a volume`).toBe(true)
+      }
+    })
+    // Services that are not driftwatch (the demo app): what they mount from the example folder is there.
+    const others = Object.keys(compose.services).filter((n) => compose.services[n]!.build === undefined)
+    if (others.length) it.each(others)('service %s mounts files that exist', (name) => {
+      const mounts = (compose.services[name]!.volumes ?? []).filter((v) => v.startsWith('./'))
+      expect(mounts.length).toBeGreaterThan(0)
+      for (const m of mounts) expect(existsSync(join(dir, m.split(':')[0]!)), m).toBe(true)
+    })
   })
-})
+}

@@ -41,8 +41,10 @@ export interface ObserverMetrics {
   exchange?(contract: string | undefined, status: number | undefined): void
   /** One exchange forwarded but not observed. */
   skipped?(reason: SkipReason): void
+  /** One exchange taken into the queue. */
+  captured?(): void
   /** Exchanges waiting now. */
-  queueDepth?(n: number): void
+  setQueue?(n: number): void
 }
 
 /** One exchange as reported live, redacted. */
@@ -264,8 +266,9 @@ export class Observer {
     this.queue.push(x)
     this.queuedBytes += (x.responseBody?.length ?? 0) + x.requestBody.length
     this.counts.captured++
+    this.opts.metrics?.captured?.()
     this.counts.queued = this.queue.length
-    this.opts.metrics?.queueDepth?.(this.queue.length)
+    this.opts.metrics?.setQueue?.(this.queue.length)
     this.draining ??= this.drain()
   }
 
@@ -293,7 +296,7 @@ export class Observer {
           this.say(`exchange ${x.index} (${o.request.method} ${safePath(o.request.url, this.redactor)}) was answered but not observed: ${(err as Error).message}`)
         }
         this.counts.queued = this.queue.length
-        this.opts.metrics?.queueDepth?.(this.queue.length)
+        this.opts.metrics?.setQueue?.(this.queue.length)
         const journal = this.opts.journal?.writer
         if (journal?.full) await journal.whenRoom()
         this.release()

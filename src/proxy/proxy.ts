@@ -1,8 +1,8 @@
 /**
  * `driftwatch proxy`: a proxy in front of the Graph API that judges the traffic passing through.
- * Point an application (or curl) at it instead of the Graph API; it forwards each request to the
- * upstream, answers the application with what the upstream said, and hands the finished exchange
- * to its observer (observer.ts), which attributes it to the operation it is (as verify does,
+ * Point an application (or curl) at it instead of the Graph API; the request path (passthrough.ts)
+ * streams each request to the upstream and its answer back as the bytes arrive, and hands the
+ * finished exchange (a capped copy, a hash and a size) to its observer (observer.ts), which attributes it to the operation it is (as verify does,
  * learning ids as the session goes), judges it, records it and reports it, off the request path.
  * When it stops, what the observer kept is judged together and written as a report.
  *
@@ -29,18 +29,17 @@
  * proxy stops (recordings/compact.ts), which then removes it; a journal left by a proxy that died is
  * compacted by the next one to start, and temp files an interrupted compaction left are removed.
  *
- * Framing is passed through as the upstream chose it (chunked stays chunked). An upstream that does
- * not answer gets the application a 502 with a Graph-shaped error naming driftwatch, and the session
- * a finding and an inconclusive result.
+ * Framing is passed through as the upstream chose it (chunked stays chunked), and failures as the
+ * failure they are: an upstream that cannot be reached gets the application a 502 with a
+ * Graph-shaped error naming driftwatch (no head in time: a 504); one that resets or truncates its
+ * answer mid-body cuts the application's connection mid-body, never a clean answer. Either way the
+ * session gets a finding and an inconclusive result. Judged exchanges go to the IncidentSink
+ * (alerts) and the metrics the caller passes (src/live composes them over watch's state).
  */
 import { performance } from 'node:perf_hooks'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { loadContracts } from '../contracts/load.ts'
-import type { HttpMethod } from '../contracts/types.ts'
-import { HarnessError } from '../errors.ts'
+import type { ContractPack } from '../contracts/types.ts'
 import type { Finding } from '../finding.ts'
-import type { Observation, RawHeader } from '../observation.ts'
 import { compactJournal, recoverJournal, removeJournal, removeStaleTemps, type CompactResult } from '../recordings/compact.ts'
 import { JournalWriter, journalFiles, journalPath } from '../recordings/journal.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
@@ -48,12 +47,11 @@ import { settle, type ContractResult, type FailOn, type Report } from '../report
 import type { FormatId } from '../reporters/index.ts'
 import { trafficState } from '../traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
-import { HostPolicy } from '../transport/host-policy.ts'
 import { Redactor, secretsFromEnv } from '../transport/redact.ts'
-import { Transport } from '../transport/transport.ts'
 import { writeReports } from '../write-reports.ts'
-import type { CapturedExchange, IncidentSink, ObserverCounts, ProxyMode, SkipReason } from './exchange.ts'
+import type { CapturedExchange, IncidentSink, ProxyMode, SkipReason } from './exchange.ts'
 import { Observer, type ObservedExchange, type ObserverMetrics } from './observer.ts'
+import { startPassthrough, upstreamUrl } from './passthrough.ts'
 
 export type { ProxyMode } from './exchange.ts'
 
@@ -64,6 +62,8 @@ export interface ProxyOptions {
   port?: number
   host?: string
   contractsDir: string
+  /** The pack in contractsDir, when the caller loaded it already (the CLI does, for metrics and incidents). */
+  pack?: ContractPack
   /** Where recordings go (`<dir>/<contract>/<name>.json`, journal in `<dir>/.journal/`); undefined records nothing. */
   recordingsDir?: string
   /** Recording file name without .json (default `proxy`). */
@@ -77,8 +77,6 @@ export interface ProxyOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** production (default): the application never waits, exchanges over the queue are skipped and counted; review: complete capture with backpressure. */
   mode?: ProxyMode
-  /** Largest request or response body handled, in bytes. */
-  maxBodyBytes?: number
   /** Bytes of each body handed to the observer (default 1 MiB); past it the body is judged by its size and hash. */
   captureBytes?: number
   /** A response body over this many bytes is recorded as its size and sha256 only (default 64 KiB). */
@@ -87,7 +85,10 @@ export interface ProxyOptions {
   maxShapes?: number
   /** Journal bytes after which it rotates into a numbered segment (default 64 MiB). */
   rotateBytes?: number
+  /** No response head from the upstream within this long: the application gets a 504 (default 30 s). */
   timeoutMs?: number
+  /** How long `close` lets in-flight exchanges finish before cutting them (default 30 s). */
+  graceMs?: number
   cwd?: string
   /** Journal compaction into the recording files every this many ms while running (default 30 s; 0: only at stop). */
   compactEveryMs?: number
@@ -97,7 +98,8 @@ export interface ProxyOptions {
   liveJudgeBacklog?: number
   /** Where judged exchanges become incidents (the SQLite state `watch` shares). */
   incidents?: IncidentSink
-  metrics?: ObserverMetrics
+  /** Told of every exchange forwarded, captured, judged and skipped, and the queue's depth (src/live ProxyMetrics fits). */
+  metrics?: ProxyMetricsSink
   /** Share of the main thread the observer may take (default 0.25 in production, 1 in review); see observer.ts. */
   observerShare?: number
   /** Called before the observer takes each exchange: tests make it slow with it. */
@@ -110,19 +112,30 @@ export interface ProxyOptions {
   onError?: (message: string) => void
 }
 
+/** What the proxy tells its metrics: the observer's, and each exchange the request path finished. */
+export interface ProxyMetricsSink extends ObserverMetrics {
+  forwarded?(): void
+}
+
 /** One request through the proxy, as reported live. */
 export type ProxyExchange = ObservedExchange
 
 /** Counters of a running proxy: constant memory, whatever the session's length. */
 export interface ProxyStats {
-  /** Requests forwarded and answered to the application, 502s from driftwatch included. */
+  /** Requests forwarded to the upstream. */
   exchanges: number
+  /** Of those, answered whole: the upstream's body ended as its framing said. */
+  answered: number
+  /** Cut after the head reached the application (the upstream reset or truncated the body): the application's connection was cut too. */
+  abortedMidBody: number
+  /** Got no upstream answer: a 502 (unreachable) or 504 (no head in time) from driftwatch, or a reset connection (the upstream broke before its head ended). */
+  failedBeforeAnswer: number
+  /** Given up by the application (it closed its connection before its answer ended). */
+  appAborted: number
   /** Of those, taken by the observer; the others are in `skipped`, by reason. */
   captured: number
   /** Exchanges forwarded but not observed, by reason (every forwarded exchange is captured or skipped). */
   skipped: Record<SkipReason, number>
-  /** Exchanges the upstream did not answer (connection refused, reset, timed out). */
-  unanswered: number
   /** Exchange lines on disk in the journal (fsynced). */
   journaled: number
   /** Answered exchanges of a known operation that could not be recorded (a journal or recording write failed). */
@@ -176,6 +189,8 @@ export interface RunningProxy {
   /** Temp files of an interrupted compaction, removed when this one started. */
   removedTemps: string[]
   mode: ProxyMode
+  /** Redacts every token the application sent so far (and the environment's): what leaves the proxy goes through it. */
+  readonly redactor: Redactor
   stats(): ProxyStats
   /** Resolves once every exchange captured so far is observed (its journal line on disk) and judged or left for the report. */
   idle(): Promise<void>
@@ -195,18 +210,8 @@ export interface RunningProxy {
   abort(): Promise<AbortedSession>
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length'])
-/**
- * Request headers review mode does not forward besides hop-by-hop ones. Accept-Encoding: a
- * compressed answer larger than the capture could not be checked or recorded as JSON, so the
- * upstream is asked for identity bodies; every HTTP client must accept those.
- */
-const NOT_FORWARDED_IN_REVIEW = new Set([...HOP_BY_HOP, 'accept-encoding'])
-const DEFAULT_MAX = 64 * 1024 * 1024
-/** Distinct causes of unanswered exchanges kept for the report (each with its count). */
+/** Distinct causes of upstream failures kept for the report (each with its count). */
 const MAX_CAUSES = 20
-/** Tokens the request path remembers having seen (the observer learns each once); beyond it, every token is handed over again. */
-const MAX_TOKENS = 1024
 
 /** Why the upstream did not answer, with how often. */
 interface Cause {
@@ -219,31 +224,13 @@ interface Cause {
 
 /** Starts the proxy on loopback; resolves once it listens. A journal an earlier session left is compacted first. */
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
-  let upstream: URL
-  try {
-    upstream = new URL(opts.upstream)
-  } catch {
-    throw new HarnessError('DW_USAGE', `--upstream must be a URL such as https://graph.facebook.com (got "${opts.upstream}")`)
-  }
-  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new HarnessError('DW_USAGE', `--upstream must be http or https (got ${upstream.protocol})`)
+  const upstream = upstreamUrl(opts.upstream)
   const mode: ProxyMode = opts.mode ?? 'production'
   const cwd = opts.cwd ?? process.cwd()
-  const pack = loadContracts(opts.contractsDir, { cwd })
-  const max = opts.maxBodyBytes ?? DEFAULT_MAX
-  const capture = Math.min(max, opts.captureBytes ?? 1024 * 1024)
+  const pack = opts.pack ?? loadContracts(opts.contractsDir, { cwd })
   const name = opts.name ?? 'proxy'
   const dir = opts.recordingsDir
   const envSecrets = secretsFromEnv(opts.env)
-  // The transport redacts what it can with the environment's secrets; the observer redacts again with every token the application sent.
-  const transport = new Transport({
-    hostPolicy: new HostPolicy({ allowHosts: [upstream.host] }),
-    redactor: new Redactor({ secrets: envSecrets }),
-    maxBodyBytes: max,
-    keepBytes: max,
-    keepBinaryBytes: max,
-    connections: opts.connections ?? 32,
-    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-  })
   const startedAt = new Date().toISOString()
   const traffic = new TrafficJudge({
     pack,
@@ -258,6 +245,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const recovered = dir ? await recoverJournal(dir, name, { redactor: new Redactor({ secrets: envSecrets }) }) : undefined
   const journal = dir ? await JournalWriter.create(journalPath(dir, name), { name, target: upstream.origin, startedAt, pid: process.pid }, { ...(opts.rotateBytes ? { rotateBytes: opts.rotateBytes } : {}) }) : undefined
 
+  const metrics = opts.metrics
   const observer = new Observer({
     mode,
     traffic,
@@ -269,7 +257,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ...(opts.recordBodyBytes ? { recordBodyBytes: opts.recordBodyBytes } : {}),
     ...(opts.maxShapes ? { maxShapes: opts.maxShapes } : {}),
     ...(opts.incidents ? { incidents: opts.incidents } : {}),
-    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(metrics ? { metrics } : {}),
     ...(opts.onExchange ? { onExchange: opts.onExchange } : {}),
     ...(opts.beforeObserve ? { beforeEach: opts.beforeObserve } : {}),
     ...(opts.observerShare !== undefined ? { share: opts.observerShare } : {}),
@@ -278,101 +266,51 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const redactor = () => observer.redactor
   const say = (message: string) => opts.onError?.(redactor().text(message))
 
-  const stats = { exchanges: 0, unanswered: 0, notRecorded: 0, waited: 0, compactions: 0 }
+  const stats = { notRecorded: 0, compactions: 0 }
   const causes = new Map<string, Cause>()
-  const seenTokens = new Set<string>(envSecrets)
-  let requests = 0
-  let inflight = 0
-  let inflightDone: (() => void) | undefined
-  let stopping = false
   let aborted = false
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (stopping) {
-      reply(res, 503, { error: { message: 'driftwatch proxy: stopping; the request was not forwarded', type: 'DriftwatchProxy', code: 503 } }, true)
-      return
-    }
-    const body = await readBody(req, max)
-    if (body === undefined) {
-      reply(res, 413, { error: { message: `driftwatch proxy: request body over ${max} bytes`, type: 'DriftwatchProxy', code: 413 } })
-      return
-    }
-    // Review mode: backpressure. The observer's queue (or the journal's) is full, so this request waits before it is forwarded.
-    if (mode === 'review' && observer.full) {
-      stats.waited++
-      while (observer.full && !aborted) await observer.whenRoom()
-    }
-    const index = ++requests
-    const target = new URL(req.url ?? '/', upstream)
-    const notForwarded = mode === 'review' ? NOT_FORWARDED_IN_REVIEW : HOP_BY_HOP
-    const headers: RawHeader[] = []
-    const newSecrets: string[] = []
-    const learn = (token: string | null | undefined) => {
-      if (!token || seenTokens.has(token)) return
-      if (seenTokens.size >= MAX_TOKENS) seenTokens.clear()
-      seenTokens.add(token)
-      newSecrets.push(token)
-    }
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const n = req.rawHeaders[i]!
-      if (!notForwarded.has(n.toLowerCase())) headers.push([n, req.rawHeaders[i + 1]!])
-      if (n.toLowerCase() === 'authorization') learn(/^bearer\s+(\S+)/i.exec(req.rawHeaders[i + 1]!)?.[1])
-    }
-    learn(target.searchParams.get('access_token'))
-    const tokenSent = headers.some(([n, v]) => n.toLowerCase() === 'authorization' && /^bearer\s/i.test(v)) || target.searchParams.has('access_token')
-    const method = (req.method ?? 'GET').toUpperCase() as HttpMethod
-    const contentType = headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? ''
-    const { observation, body: bytes } = await transport.sendKeepingBody({
-      contract: '',
-      sample: index,
-      method,
-      url: target.toString(),
-      headers,
-      ...(body.length ? { body, ...(/json|x-www-form-urlencoded|text\//i.test(contentType) ? { bodyExcerpt: body.subarray(0, 500).toString('utf8') } : {}) } : {}),
-      auth: 'none',
-    })
-    if (aborted) return
-    observation.request.tokenSent = tokenSent
-    const r = observation.response
-    if (!r || (observation.transportError && bytes.length < (r.body.size ?? 0))) {
-      const f = observation.transportError
-      const why = f ? `${f.code}: ${f.message}` : 'no response'
-      const what = f?.unreachable ? `the upstream ${upstream.origin} is unreachable` : 'the upstream failed'
-      if (!res.headersSent) reply(res, 502, { error: { message: `driftwatch proxy: ${what} (${why})`, type: 'DriftwatchProxy', code: 502 } })
-    } else {
-      // The upstream's headers, in its order and case; framing as it chose.
-      const out: string[] = []
-      for (const [n, v] of r.rawHeaders) if (!HOP_BY_HOP.has(n.toLowerCase())) out.push(n, v)
-      if (r.framing.kind !== 'chunked') out.push('Content-Length', String(bytes.length))
-      res.writeHead(r.status, r.statusText, out)
-      res.end(bytes)
-    }
-    stats.exchanges++
-    if (!r) noteCause(observation)
-    // Answered: the observer takes it from here, off the request path. It gets the kept bytes, a hash and a size.
-    const kept = bytes.subarray(0, capture)
-    const x: CapturedExchange = {
-      index,
-      observation: r ? { ...observation, response: { ...r, body: { size: r.body.size, sha256: r.body.sha256, keptBytes: kept.length, truncated: kept.length < r.body.size } } } : observation,
-      requestBody: body.subarray(0, capture),
-      ...(r ? { responseBody: kept } : {}),
-      ...(newSecrets.length ? { newSecrets } : {}),
-      answeredAt: performance.now(),
-    }
-    if (mode === 'review') await observer.submit(x)
-    else observer.offer(x)
-  }
-
-  const noteCause = (o: Observation) => {
-    stats.unanswered++
-    const f = o.transportError
-    const code = f?.code ?? 'NO_RESPONSE'
-    const message = f?.message ?? 'no response'
-    const key = `${code}\u0000${message}`
+  /** An upstream failure (not the application's own abort) is a cause in the session report; everything else costs nothing here. */
+  const noteCause = (x: CapturedExchange) => {
+    const f = x.observation.transportError
+    if (!f || f.code === 'DW_APP_ABORTED') return
+    const key = `${f.code}\u0000${f.message}`
     const c = causes.get(key)
     if (c) c.count++
-    else if (causes.size < MAX_CAUSES) causes.set(key, { code, message, unreachable: f?.unreachable === true, count: 1, example: `${o.request.method} ${redactor().url(o.request.url)}` })
+    else if (causes.size < MAX_CAUSES) causes.set(key, { code: f.code, message: f.message, unreachable: f.unreachable, count: 1, example: `${x.observation.request.method} ${x.observation.request.url}` })
   }
+  // The request path: bytes stream through; each finished exchange is handed over once. Production never waits
+  // for the observer (offer returns at once); review waits for room before forwarding, and submits every exchange.
+  const pass = await startPassthrough({
+    upstream: upstream.origin,
+    ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.connections !== undefined ? { connections: opts.connections } : {}),
+    ...(opts.captureBytes !== undefined ? { captureBytes: opts.captureBytes } : {}),
+    ...(opts.timeoutMs ? { headersTimeoutMs: opts.timeoutMs } : {}),
+    ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}),
+    redactor: new Redactor({ secrets: envSecrets }),
+    ...(mode === 'review'
+      ? {
+          admit: () => (observer.full ? observer.whenRoom() : undefined),
+          stripAcceptEncoding: true,
+          capture: (x: CapturedExchange) => {
+            metrics?.forwarded?.()
+            noteCause(x)
+            void observer.submit(x)
+          },
+        }
+      : {
+          capture: (x: CapturedExchange) => {
+            metrics?.forwarded?.()
+            noteCause(x)
+            observer.offer(x)
+          },
+        }),
+  }).catch(async (err: unknown) => {
+    await journal?.close()
+    throw err
+  })
 
   // Compaction at intervals: never more than one at a time, and never more often than ten times its own
   // duration, so a long session's compactions stay a small share of the time however large the journal grows.
@@ -419,31 +357,16 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   }, every) : undefined
   timer?.unref()
 
-  const server: Server = createServer((req, res) => {
-    inflight++
-    handle(req, res)
-      .catch((err: unknown) => {
-        if (!res.headersSent) reply(res, 500, { error: { message: `driftwatch proxy: ${redactor().text((err as Error).message)}`, type: 'DriftwatchProxy', code: 500 } })
-        else res.destroy()
-      })
-      .finally(() => {
-        inflight--
-        if (inflight === 0) inflightDone?.()
-      })
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new HarnessError('DW_USAGE', `cannot listen on ${opts.host ?? '127.0.0.1'}:${opts.port ?? 0} (${err.code ?? err.message}); pick another --port`)))
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve())
-  }).catch(async (err: unknown) => {
-    await journal?.close()
-    throw err
-  })
-  const addr = server.address() as AddressInfo
-
   const snapshot = (): ProxyStats => {
+    const p = pass.stats()
     const c = observer.counts
     return {
-      ...stats,
+      exchanges: p.forwarded,
+      answered: p.answered,
+      abortedMidBody: p.abortedMidBody,
+      failedBeforeAnswer: p.failedBeforeAnswer,
+      appAborted: p.appAborted,
+      waited: p.waited,
       captured: c.captured,
       skipped: { ...c.skipped },
       judgedLive: c.judged,
@@ -453,36 +376,28 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       maxSyncMs: journal?.stats.maxSyncMs ?? 0,
       journalBytes: journal?.stats.bytes ?? 0,
       notRecorded: stats.notRecorded + (journal?.stats.lost ?? 0),
+      compactions: stats.compactions,
     }
-  }
-  const stopListening = () => {
-    stopping = true
-    if (timer) clearInterval(timer)
-    server.close()
-    server.closeIdleConnections()
   }
   let aborting: Promise<AbortedSession> | undefined
   const abortError = () => Object.assign(new Error('the proxy was stopped at once; no report was written'), { name: 'AbortError' })
 
   return {
-    url: `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
+    url: pass.url,
     ...(journal ? { journal: journal.file } : {}),
     ...(recovered ? { recovered } : {}),
     removedTemps,
     mode,
+    get redactor() {
+      return redactor()
+    },
     stats: snapshot,
     idle: () => observer.idle(),
     compact,
     async close({ interrupted = false } = {}) {
-      stopListening()
-      // In-flight requests finish within the transport's timeout, or are abandoned; a second Ctrl-C abandons them at once (abort).
-      if (inflight > 0) {
-        await new Promise<void>((resolve) => {
-          inflightDone = resolve
-          setTimeout(resolve, (opts.timeoutMs ?? 30_000) + 1_000).unref()
-        })
-      }
-      server.closeAllConnections()
+      if (timer) clearInterval(timer)
+      // No new requests; in-flight ones finish within the grace (then are cut), each handed to the observer as it ends.
+      await pass.close()
       await observer.stop()
       if (aborted) throw abortError()
       if (compacting) await compacting.catch(() => undefined)
@@ -500,11 +415,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         if (compaction.failed.length) journalKept = journal.file
         else await removeJournal(journalFiles(journal.file))
       }
-      await transport.close()
       const t1 = performance.now()
       const judged = await traffic.report(`proxy:${upstream.origin}`, redactor())
       const timings = { compactMs: t1 - t0, judgeMs: performance.now() - t1 }
-      const report = sessionReport(judged, { failOn: opts.failOn ?? 'breaking', interrupted, causes: [...causes.values()], stats: snapshot(), origin: upstream.origin, startedAt, journalKept })
+      const report = sessionReport(judged, { failOn: opts.failOn ?? 'breaking', interrupted, causes: [...causes.values()].map((c) => ({ ...c, example: redactor().url(c.example) })), stats: snapshot(), origin: upstream.origin, startedAt, journalKept })
       if (aborted) throw abortError()
       const written = opts.reportDir ? await writeReports(report, { outDir: opts.reportDir, formats: opts.formats ?? ['json', 'md'], redactor: redactor(), cwd, failOn: opts.failOn ?? 'breaking' }) : { report, files: [] }
       return { report: written.report, files: written.files, counts: traffic.counts, stats: snapshot(), timings, ...(compaction ? { compaction } : {}), ...(journalKept ? { journalKept } : {}) }
@@ -512,20 +426,18 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     abort() {
       aborting ??= (async () => {
         aborted = true
-        stopListening()
-        server.closeAllConnections()
+        if (timer) clearInterval(timer)
         compactAbort.abort()
         compactAbort = new AbortController()
+        await pass.abort()
         // Everything already captured goes to the journal, unjudged: nothing captured is lost.
         observer.abort()
-        inflightDone?.()
         if (compacting) await compacting.catch(() => undefined)
         if (journal) {
           const counted = observer.takeCounted()
           if (Object.keys(counted).length) journal.append(JSON.stringify({ counted }))
           await journal.close()
         }
-        await transport.close()
         return { stats: snapshot(), ...(journal ? { journal: journal.file } : {}) }
       })()
       return aborting
@@ -556,7 +468,7 @@ function sessionReport(base: Report, facts: SessionFacts): Report {
     severity: 'info',
     contract: '(upstream)',
     title: c.unreachable ? `Upstream unreachable: ${c.message}` : `Upstream gave no answer: ${c.code}: ${c.message}`,
-    message: `Received: ${c.code}: ${c.message}, for ${c.count} of ${stats.exchanges} exchanges (e.g. ${c.example})\nThe application got a 502 from driftwatch, not an answer from ${facts.origin}. This is not drift: those exchanges could not be judged. Check that --upstream is right and reachable from here.`,
+    message: `Received: ${c.code}: ${c.message}, for ${c.count} of ${stats.exchanges} exchanges (e.g. ${c.example})\nThe application got ${c.unreachable ? 'a 502 from driftwatch' : 'the same failure (its connection cut where the upstream broke, or a 504 from driftwatch when no head came in time)'}, not an answer from ${facts.origin}. This is not drift: those exchanges could not be judged. Check that --upstream is right and reachable from here.`,
     expected: `an answer from ${facts.origin}`,
     actual: `${c.code}: ${c.message}`,
     evidence: { request: c.example },
@@ -583,15 +495,15 @@ function sessionReport(base: Report, facts: SessionFacts): Report {
       new: true,
     })
   }
-  const answered = stats.exchanges - stats.unanswered
-  const upstream: ContractResult[] = stats.unanswered > 0 ? [{
+  const failed = stats.failedBeforeAnswer + stats.abortedMidBody
+  const upstream: ContractResult[] = failed > 0 ? [{
     contract: '(upstream)',
     title: `The upstream ${facts.origin}`,
     file: '',
     request: '*',
     status: 'inconclusive',
-    reason: answered === 0 ? `no exchange got an answer (${stats.unanswered} tried)` : `${stats.unanswered} of ${stats.exchanges} exchanges got no answer`,
-    probes: stats.unanswered,
+    reason: stats.answered === 0 ? `no exchange got a whole answer (${failed} tried)` : `${failed} of ${stats.exchanges} exchanges got no whole answer`,
+    probes: failed,
     durationMs: 0,
   }] : []
   const report = settle({ ...base, findings: [...base.findings, ...findings], results: [...base.results, ...upstream] }, facts.failOn)
@@ -602,25 +514,4 @@ function sessionReport(base: Report, facts: SessionFacts): Report {
   }
   if (report.outcome === 'pass' && facts.interrupted) return { ...report, outcome: 'interrupted', interrupted: true }
   return report
-}
-
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = []
-    let size = 0
-    let over = false
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > max) over = true
-      else parts.push(c)
-    })
-    req.on('end', () => resolve(over ? undefined : Buffer.concat(parts)))
-    req.on('error', reject)
-  })
-}
-
-function reply(res: ServerResponse, status: number, body: unknown, close = false): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text), ...(close ? { Connection: 'close' } : {}) })
-  res.end(text)
 }

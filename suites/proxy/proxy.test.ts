@@ -134,6 +134,6 @@ describe('driftwatch proxy', () => {
     running.splice(running.indexOf(sim), 1)
     const gone = await request(`${proxy.url}/v23.0/${sim.credentials.phoneNumberId}`)
     expect(gone.statusCode).toBe(502)
-    expect(await gone.body.json()).toMatchObject({ error: { type: 'DriftwatchProxy', message: expect.stringMatching(/^driftwatch proxy: the upstream http:\/\/127.0.0.1:\d+ is unreachable \(ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:\d+\)$/) } })
+    expect(await gone.body.json()).toMatchObject({ error: { type: 'DriftwatchProxy', message: expect.stringMatching(/^driftwatch proxy: the upstream http:\/\/127.0.0.1:\d+ could not be reached \(ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:\d+\)$/) } })
   })
 })

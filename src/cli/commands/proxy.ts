@@ -1,4 +1,4 @@
-import { relative, resolve } from 'node:path'
+import { dirname, relative, resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { isDrift } from '../../finding.ts'
@@ -7,13 +7,14 @@ import { finalLine } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
 import type { ProxyStats } from '../../proxy/proxy.ts'
+import { TRAFFIC_RECOVERY } from '../../live/incidents.ts'
 
 export const proxy: Command = {
   name: 'proxy',
   summary: 'a proxy in front of the Graph API that judges and records the traffic passing through.',
   usage: ['proxy --upstream <url> [options]'],
   about: `Point your application's Graph API base URL (or curl) at the proxy. Each request is forwarded to
-the upstream, the answer goes back to the application unchanged (framing included), and the
+the upstream, the answer streams back to the application unchanged (framing included), and the
 exchange is attributed to the operation it is (as verify does), judged, printed live, and
 recorded (redacted: tokens, access_token, phone numbers, names) to <recordings>/<operation>/<name>.json;
 unattributed exchanges are printed with their candidates and not recorded. A method the endpoint
@@ -21,7 +22,12 @@ does not take (POST to a media id) is flagged as consumer drift. WHATSAPP_PHONE_
 WHATSAPP_WABA_ID, when set, tell attribution which node an id is before the traffic does.
 --mode production (the default) never makes the application wait for judging or recording:
 exchanges the observer cannot keep up with are forwarded, counted as skipped, and not judged.
---mode review captures every exchange completely: new requests wait when the observer is behind.`,
+--mode review captures every exchange completely: new requests wait when the observer is behind.
+With --state (or --alert-webhook), a drift in the traffic opens an incident in the state \`watch\`
+keeps: one alert when it opens, one recovery when it clears (--recover-after clean exchanges and
+--recover-quiet seconds), shared with a watch on the same file (one drift, one alert, whoever saw it),
+and watch spends its probes on what the traffic does not cover. --metrics-port serves Prometheus
+/metrics and /healthz.`,
   options: {
     upstream: { type: 'string', arg: '<url>', help: 'where to forward, e.g. https://graph.facebook.com (required)' },
     port: { type: 'string', arg: '<N>', help: `port to listen on (default ${DEFAULTS.proxyPort}; 0 picks a free one)` },
@@ -34,6 +40,12 @@ exchanges the observer cannot keep up with are forwarded, counted as skipped, an
     mode: { type: 'string', arg: '<mode>', help: 'production (default: never delays the application; skips and counts what it cannot observe) or review (captures everything; requests wait)' },
     'capture-bytes': { type: 'string', arg: '<N>', help: 'bytes of each body handed to the judge (default 1048576); past it a body is judged by its size and hash' },
     queue: { type: 'string', arg: '<n>', help: 'exchanges waiting to be judged at most (default 1024)' },
+    state: { type: 'string', arg: '<file>', help: `watch's state (its --state): drifts in the traffic open and clear incidents there\n(default ${DEFAULTS.state} when --alert-webhook is given; without either, none)` },
+    'alert-webhook': { type: 'string', multiple: true, arg: '[json=|slack=]<url>', help: 'POST each alert as JSON, or as a Slack incoming-webhook message\n(slack= or a hooks.slack.com URL); alerts always go to stdout too' },
+    'recover-after': { type: 'string', arg: '<N>', help: `clean exchanges of the operation in a row before a drift clears (default ${TRAFFIC_RECOVERY.cleanRuns})` },
+    'recover-quiet': { type: 'string', arg: '<s>', help: `and seconds since the traffic last showed the drift, both before it clears (default ${TRAFFIC_RECOVERY.quietMs / 1000})` },
+    'metrics-port': { type: 'string', arg: '<N>', help: 'serve Prometheus /metrics and /healthz on this port (0 picks one)' },
+    'metrics-host': { type: 'string', arg: '<addr>', help: 'address for --metrics-port (default 127.0.0.1; 0.0.0.0 in a container)' },
     ...reportOptions(DEFAULTS.proxyOut),
     ...GLOBAL,
   },
@@ -49,16 +61,20 @@ over 64 KiB is recorded as its size and sha256. The journal rotates into numbere
 and is compacted into the recording files every --compact-every seconds and when the proxy stops.
 In review mode, when exchanges arrive faster than they can be recorded, new requests wait (the
 application sees latency; nothing is dropped); when they arrive faster than they can be judged
-live, their lines say "judged at stop" and the session report judges them. An upstream that does
-not answer gets the application a 502 naming driftwatch.
+live, their lines say "judged at stop" and the session report judges them.
 
-Ctrl-C (or SIGTERM) stops it: no new requests, in-flight ones finish and are observed, the journal is
+Failures pass through as failures: an upstream that cannot be reached gets the application a 502
+naming driftwatch (no response head within 30 s: a 504); one that resets or truncates its answer
+cuts the application's connection at the same point, never a clean answer. When the proxy itself
+is down, the application's requests fail: run it with a restart policy (examples/proxy/compose.yaml).
+
+Ctrl-C (or SIGTERM) stops it: no new requests, in-flight ones finish (within 30 s) and are observed, the journal is
 flushed and compacted, what was captured is judged together (identical requests that got different
 answers show there; the report says how many of the forwarded exchanges it covers), the report is
 written to --out and a summary printed. A second Ctrl-C stops at once: every answered exchange is
 already in the journal, and the next proxy start with the same --recordings and --name compacts
 it; no report is written. Exit codes: 1 drift at --fail-on; 2 answered exchanges could not be
-recorded; 3 the upstream left exchanges unanswered (unreachable), or nothing was attributed;
+recorded; 3 the upstream left exchanges unanswered (unreachable, reset or cut), or nothing was attributed;
 otherwise 130, as every command stopped by Ctrl-C.`,
   async run(v, _positionals, io) {
     const upstream = str(v, 'upstream')
@@ -69,6 +85,13 @@ otherwise 130, as every command stopped by Ctrl-C.`,
     if (mode !== 'production' && mode !== 'review') throw new HarnessError('DW_USAGE', `--mode must be production or review (got "${mode}")`)
     const captureBytes = wholeNumber(str(v, 'capture-bytes'), '--capture-bytes', 0)
     const queue = wholeNumber(str(v, 'queue'), '--queue', 1)
+    const recoverAfter = wholeNumber(str(v, 'recover-after'), '--recover-after', 1, 100_000) ?? TRAFFIC_RECOVERY.cleanRuns
+    const recoverQuiet = wholeNumber(str(v, 'recover-quiet'), '--recover-quiet', 0, 7 * 86_400)
+    const metricsPort = wholeNumber(str(v, 'metrics-port'), '--metrics-port', 0, 65535)
+    const { webhookSink, alertLine } = await import('../../watch/alerts.ts')
+    const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
+    // Incidents need a state: --state, or watch's default when alerts are asked for without one (the startup line says which).
+    const statePath = str(v, 'state') !== undefined || sinks.length ? resolve(io.cwd, str(v, 'state') ?? DEFAULTS.state) : undefined
     checkFileName(str(v, 'name'))
     refuseRecordingsAsOut('proxy', str(v, 'out'), io.cwd)
     const failOn = parseFailOn(str(v, 'fail-on'))
@@ -78,16 +101,50 @@ otherwise 130, as every command stopped by Ctrl-C.`,
     const { assertWritable } = await import('../../preflight.ts')
     await assertWritable(reportDir, '--out', io.cwd)
     if (recordingsDir) await assertWritable(recordingsDir, '--recordings', io.cwd)
+    if (statePath) await assertWritable(dirname(statePath), '--state', io.cwd)
     const { startProxy } = await import('../../proxy/proxy.ts')
+    const { loadContracts } = await import('../../contracts/load.ts')
+    const { operationOf, ProxyMetrics, serveProxyMetrics, TrafficIncidents } = await import('../../live/index.ts')
+    const contractsDir = str(v, 'contracts') ?? DEFAULTS.contracts
+    const pack = loadContracts(contractsDir, { cwd: io.cwd })
+    const metrics = new ProxyMetrics({ operations: pack.operations.map((o) => o.id) })
     const rel = (p: string) => relative(io.cwd, p) || '.'
     const t0 = Date.now()
     let saidSkipped: number | undefined
     let proxy: Awaited<ReturnType<typeof startProxy>> | undefined
+    const redact = (line: string) => (proxy ? proxy.redactor.text(line) : line)
+    const incidents = statePath
+      ? new TrafficIncidents({
+          state: statePath,
+          upstream,
+          failOn: failOn === 'never' ? 'breaking' : failOn,
+          recovery: { cleanRuns: recoverAfter, quietMs: (recoverQuiet ?? TRAFFIC_RECOVERY.quietMs / 1000) * 1000 },
+          operationOf: operationOf(pack),
+          sinks,
+          redact: (a) => (proxy ? proxy.redactor.deep(a) : a),
+          metrics,
+          onAlert: (a, delivery) => {
+            io.stdout(redact(`ALERT ${alertLine(a)}`))
+            for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
+          },
+        })
+      : undefined
+    const server = metricsPort === undefined ? undefined : await serveProxyMetrics(metrics, metricsPort, str(v, 'metrics-host') ?? '127.0.0.1').catch(async (err: unknown) => {
+      await incidents?.close()
+      throw err
+    })
+    const shutdown = async () => {
+      await server?.close()
+      await incidents?.close()
+    }
     proxy = await startProxy({
       upstream,
       port,
       ...(str(v, 'host') ? { host: str(v, 'host')! } : {}),
-      contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
+      contractsDir,
+      pack,
+      metrics,
+      ...(incidents ? { incidents } : {}),
       ...(recordingsDir ? { recordingsDir } : {}),
       ...(str(v, 'name') ? { name: str(v, 'name')! } : {}),
       reportDir,
@@ -105,7 +162,7 @@ otherwise 130, as every command stopped by Ctrl-C.`,
         if (v.quiet && bad.length === 0 && e.status !== undefined) return
         const mark = fails || e.status === undefined ? '✗' : !e.judged ? '·' : bad.length ? '!' : '✓'
         const what = e.contract ?? (e.attribution === 'unattributed' ? '(unattributed, not recorded)' : '(no operation)')
-        const status = e.status ?? 'no answer from the upstream (502 to the application)'
+        const status = e.status ?? 'no answer from the upstream (the application saw the same failure)'
         // Method and path are the application's request as sent: untrusted, one line each.
         io.stderr(String(term`${u(mark)} ${u(e.method)} ${u(e.path)} → ${u(String(status))} ${u(what)}${e.recording ? (e.counted ? term` [counted in: ${u(rel(e.recording))}]` : term` [recorded: ${u(rel(e.recording))}]`) : undefined}${e.judged ? undefined : term` (judged at stop)`}`))
         const st = proxy?.stats()
@@ -117,11 +174,19 @@ otherwise 130, as every command stopped by Ctrl-C.`,
         for (const f of e.findings) io.stderr(String(term`    ${u(f.severity)}: ${u(f.title)}`))
       },
       onError: (message) => io.stderr(String(term`✗ ${u(message)}`)),
+    }).catch(async (err: unknown) => {
+      await shutdown()
+      throw err
     })
     const r = proxy.recovered
     if (r) io.stderr(`Recovered ${r.exchanges} exchange${r.exchanges === 1 ? '' : 's'} from ${rel(r.journal)}, left by an earlier session: ${r.recordings.map((x) => rel(x.file)).join(', ') || 'no recording'}`)
     for (const t of proxy.removedTemps) io.stderr(`Removed ${rel(t)}: a temp file an interrupted compaction left behind`)
     io.stdout(`driftwatch proxy listening on ${proxy.url}, forwarding to ${upstream} (${mode} mode)`)
+    const open = incidents?.open().length ?? 0
+    const state = statePath ? `state ${rel(statePath)}${str(v, 'state') === undefined ? ` (watch's default: --alert-webhook needs a state; pass --state to choose)` : ''}${open ? `: ${open} drift${open === 1 ? '' : 's'} open from before, not alerted again` : ''}` : 'no incident state (--state or --alert-webhook keeps one)'
+    // Webhook URLs are secrets: the sinks' labels carry their host only.
+    const alerts = statePath ? `alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''}` : 'no alerts'
+    io.stdout(`  ${state}; ${alerts}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`)
     io.stdout(recordingsDir ? `Recording to ${rel(recordingsDir)}/<contract>/${str(v, 'name') ?? 'proxy'}.json (journal: ${rel(proxy.journal!)}). Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.` : `Not recording. Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.`)
     await untilInterrupted(io)
     const closing = proxy.close({ interrupted: true })
@@ -133,20 +198,27 @@ otherwise 130, as every command stopped by Ctrl-C.`,
     const session = await Promise.race([closing, halted])
     if (!session) {
       const a = await proxy.abort()
+      await shutdown()
       const kept = a.journal ? `; ${a.stats.journaled} recorded exchange${a.stats.journaled === 1 ? ' is' : 's are'} in ${rel(a.journal)}, and the next proxy start with the same --recordings and --name turns ${a.stats.journaled === 1 ? 'it' : 'them'} into recordings` : ''
-      io.stderr(`proxy stopped at once: ${a.stats.exchanges} exchange${a.stats.exchanges === 1 ? '' : 's'} answered${kept}. No session report was written.`)
+      io.stderr(`proxy stopped at once: ${a.stats.answered} exchange${a.stats.answered === 1 ? '' : 's'} answered${kept}. No session report was written.`)
       return 130
     }
+    await shutdown()
     const st = session.stats
     const c = session.counts
     const comp = session.compaction
     io.stdout(`proxy stopped: ${counts(st)}`)
-    io.stdout(`judged: ${c.entries} exchange${c.entries === 1 ? '' : 's'} (${c.attributed} attributed, ${c.unattributed} not), ${st.exchanges - st.unanswered} answered by the upstream${st.unanswered ? `, ${st.unanswered} not (502 to the application)` : ''}${comp ? `, ${comp.exchanges} recorded into ${comp.recordings.length} recording${comp.recordings.length === 1 ? '' : 's'}` : ''}${st.notRecorded ? `, ${st.notRecorded} not recorded (see above)` : ''}${st.judgedLive < st.captured ? `, ${st.captured - st.judgedLive} judged at stop only` : ''} (stop: compaction ${(session.timings.compactMs / 1000).toFixed(1)} s, judging ${(session.timings.judgeMs / 1000).toFixed(1)} s)`)
+    io.stdout(`judged: ${c.entries} exchange${c.entries === 1 ? '' : 's'} (${c.attributed} attributed, ${c.unattributed} not), ${st.answered} answered whole by the upstream${failedUpstream(st) ? `, ${failedUpstream(st)} not (${st.failedBeforeAnswer} before an answer, ${st.abortedMidBody} cut mid-body: the application saw the same failure)` : ''}${st.appAborted ? `, ${st.appAborted} given up by the application` : ''}${comp ? `, ${comp.exchanges} recorded into ${comp.recordings.length} recording${comp.recordings.length === 1 ? '' : 's'}` : ''}${st.notRecorded ? `, ${st.notRecorded} not recorded (see above)` : ''}${st.judgedLive < st.captured ? `, ${st.captured - st.judgedLive} judged at stop only` : ''} (stop: compaction ${(session.timings.compactMs / 1000).toFixed(1)} s, judging ${(session.timings.judgeMs / 1000).toFixed(1)} s)`)
     if (session.journalKept) io.stderr(`The journal ${rel(session.journalKept)} is kept: it holds what could not be recorded; fix the cause above and start the proxy again to compact it.`)
     io.stdout(finalLine(session.report, ((Date.now() - t0) / 1000).toFixed(1), 'exchanges'))
     if (session.files.length) io.stdout(`Session report: ${session.files.join(', ')}`)
     return exitCodeOf(session.report)
   },
+}
+
+/** Exchanges the upstream failed: no answer, or one cut mid-body. */
+function failedUpstream(st: ProxyStats): number {
+  return st.failedBeforeAnswer + st.abortedMidBody
 }
 
 /** forwarded / captured / judged / skipped (why): what the proxy did with the traffic, in one line. */
