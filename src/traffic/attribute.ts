@@ -326,7 +326,7 @@ export function legacyOverride(method: string, url: URL, body: string | undefine
 }
 
 /** Attributes an exchange: the request-side steps, then, only if still ambiguous, the response's fit. */
-export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson' | 'validateBody' | 'projectedSchema'>, o: Observation, requestBody: string | undefined, state: TrafficState, options: AttributionOptions = {}): Attribution {
+export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson' | 'bodyFits' | 'projectedSchema'>, o: Observation, requestBody: string | undefined, state: TrafficState, options: AttributionOptions = {}): Attribution {
   let url: URL
   try {
     url = new URL(o.request.url)
@@ -381,7 +381,7 @@ function resolve(pack: Parameters<typeof attribute>[0], method: string, url: URL
   const score = (b: Bound): number => {
     const success = b.op.responses.find((x) => (x.statuses as readonly number[]).includes(r.status))
     if (!success?.bodySchema) return 0
-    if (!options.partialResponse) return pack.validateBody(fields ? pack.projectedSchema(success.bodySchema, fields) : success.bodySchema, json).length === 0 ? 1 : 0
+    if (!options.partialResponse) return pack.bodyFits(fields ? pack.projectedSchema(success.bodySchema, fields) : success.bodySchema, json) ? 1 : 0
     const known = knownFields(pack.schemaJson(success.bodySchema))
     const named = json && typeof json === 'object' && !Array.isArray(json) ? Object.keys(json) : []
     return named.filter((k) => known.includes(k)).length - named.filter((k) => !known.includes(k)).length
