@@ -74,6 +74,15 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
     const { $id: _id, ...rest } = schema as Record<string, unknown>
     return by.compile(rest)
   }
+  // ajv recurses with the data (and deep-compares for enum, const, uniqueItems): the depth is measured first, once per
+  // body (attribution asks a send's fifteen candidates about the same one).
+  const depths = new WeakMap<object, boolean>()
+  const tooDeep = (body: unknown): boolean => {
+    if (body === null || typeof body !== 'object') return false
+    let deep = depths.get(body)
+    if (deep === undefined) depths.set(body, (deep = valueDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH))
+    return deep
+  }
   // Yes or no: a second compilation that stops at the first error and words nothing, made on first use of each schema.
   let quick: Ajv | undefined
   const quickValidators = new Map<string, ValidateFunction | null>()
@@ -109,8 +118,7 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
     validate(name, body) {
       const v = validators.get(name)
       if (!v) throw new HarnessError('DW_SCHEMA_INVALID', `schema ${name} is not loaded`)
-      // ajv recurses with the data (and deep-compares for enum, const, uniqueItems): measure first.
-      if (valueDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return [TOO_DEEP_VIOLATION]
+      if (tooDeep(body)) return [TOO_DEEP_VIOLATION]
       if (v(body)) return []
       return (v.errors ?? []).map(toViolation)
     },
@@ -118,7 +126,7 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
       const v = quickValidator(name)
       // A schema the quick compiler could not take is answered by the worded one.
       if (!v) return this.validate(name, body).length === 0
-      if (valueDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return false
+      if (tooDeep(body)) return false
       return v(body) as boolean
     },
     project(name, fields) {
