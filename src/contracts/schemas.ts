@@ -27,6 +27,8 @@ export interface SchemaRegistry {
   properties(name: string): readonly string[] | undefined
   json(name: string): unknown
   validate(name: string, body: unknown): SchemaViolation[]
+  /** Whether the body fits: validate() without its words, stopping at the first violation (attribution tries many candidates). */
+  fits(name: string, body: unknown): boolean
   /** The key of `name` projected to a `fields=` value; `name` itself when the value does not parse. */
   project(name: string, fields: string): string
   /** Compiles an inline schema under `key`; a problem is pushed when it does not compile. */
@@ -68,9 +70,40 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
   // Files by name, and operations' inline request schemas by key (attribution reads what decides an operation from them).
   const byName = new Map<string, object>(parsed.map((s) => [s.name, s.schema]))
   const json = (name: string): unknown => byName.get(name)
-  const compile = (schema: object): ValidateFunction => {
+  const compile = (schema: object, by: Ajv = ajv): ValidateFunction => {
     const { $id: _id, ...rest } = schema as Record<string, unknown>
-    return ajv.compile(rest)
+    return by.compile(rest)
+  }
+  // ajv recurses with the data (and deep-compares for enum, const, uniqueItems): the depth is measured first, once per
+  // body (attribution asks a send's fifteen candidates about the same one).
+  const depths = new WeakMap<object, boolean>()
+  const tooDeep = (body: unknown): boolean => {
+    if (body === null || typeof body !== 'object') return false
+    let deep = depths.get(body)
+    if (deep === undefined) depths.set(body, (deep = valueDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH))
+    return deep
+  }
+  // Yes or no: a second compilation that stops at the first error and words nothing, made on first use of each schema.
+  let quick: Ajv | undefined
+  const quickValidators = new Map<string, ValidateFunction | null>()
+  /** The schema object each inline or projected key was compiled from (the quick compiler compiles it again). */
+  const sources = new Map<string, object>()
+  const quickValidator = (name: string): ValidateFunction | undefined => {
+    let v = quickValidators.get(name)
+    if (v !== undefined) return v ?? undefined
+    if (!quick) {
+      quick = new Ajv({ allErrors: false, strict: false })
+      addFormats(quick)
+      for (const p of parsed) if (validators.has(p.name)) quick.addSchema(p.schema)
+    }
+    try {
+      const source = sources.get(name)
+      v = source ? compile(source, quick) : ids.has(name) ? (quick.getSchema(ids.get(name)!) ?? null) : null
+    } catch {
+      v = null
+    }
+    quickValidators.set(name, v)
+    return v ?? undefined
   }
   return {
     has: (name) => validators.has(name) || ids.has(name),
@@ -85,10 +118,16 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
     validate(name, body) {
       const v = validators.get(name)
       if (!v) throw new HarnessError('DW_SCHEMA_INVALID', `schema ${name} is not loaded`)
-      // ajv recurses with the data (and deep-compares for enum, const, uniqueItems): measure first.
-      if (valueDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return [TOO_DEEP_VIOLATION]
+      if (tooDeep(body)) return [TOO_DEEP_VIOLATION]
       if (v(body)) return []
       return (v.errors ?? []).map(toViolation)
+    },
+    fits(name, body) {
+      const v = quickValidator(name)
+      // A schema the quick compiler could not take is answered by the worded one.
+      if (!v) return this.validate(name, body).length === 0
+      if (tooDeep(body)) return false
+      return v(body) as boolean
     },
     project(name, fields) {
       const key = `${name}#fields=${fields}`
@@ -96,13 +135,16 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
       const selection = parseFields(fields)
       const schema = byName.get(name)
       if (!selection || !schema) return name
-      validators.set(key, compile(projectSchema(schema, selection) as object))
+      const projected = projectSchema(schema, selection) as object
+      validators.set(key, compile(projected))
+      sources.set(key, projected)
       return key
     },
     addInline(key, schema, problem) {
       try {
         validators.set(key, compile(schema))
         byName.set(key, schema)
+        sources.set(key, schema)
       } catch (err) {
         problem(`not a valid JSON Schema: ${(err as Error).message}`)
       }

@@ -240,6 +240,8 @@ export interface ContractPack {
   operation(id: string): Operation | undefined
   /** Validates a body against a schema file name (or a key from `projectedSchema`); returns ajv-style errors or an empty list. */
   validateBody(schema: string, body: unknown): SchemaViolation[]
+  /** Whether a body fits a schema: validateBody's answer without its words (stops at the first violation). */
+  bodyFits(schema: string, body: unknown): boolean
   /** A schema key for `schema` narrowed to a `fields=` selection (compiled once per selection). */
   projectedSchema(schema: string, fields: string): string
   /** Whether a request body fits the operation's request body schema (true when it has none). */

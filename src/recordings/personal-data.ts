@@ -32,8 +32,14 @@ export class PersonalDataRedactor {
   /** Placeholders handed out: never replaced again (text passes run after JSON passes). */
   private readonly fakes = new Set<string>()
   /** Every real value replaced so far, with its placeholder: applied to raw text bodies too. */
-  private readonly replaced = new Map<string, string>()
-  private longestFirst: [string, string][] | undefined
+  private readonly replaced = new ValueIndex()
+
+  /** A redactor copied by structured clone (to a worker thread) made whole again: its prototypes are not copied. */
+  static revive(data: unknown): PersonalDataRedactor {
+    const p = Object.setPrototypeOf(data, PersonalDataRedactor.prototype) as PersonalDataRedactor
+    Object.setPrototypeOf(p.replaced, ValueIndex.prototype)
+    return p
+  }
 
   /** How many distinct values were replaced. */
   get count(): number {
@@ -48,12 +54,17 @@ export class PersonalDataRedactor {
   /** Applies every replacement made so far to raw text (a body's bytes, a URL, a header value), plus numbers in free text. */
   text(s: string): string {
     let out = s
-    // Longest first: a value containing another is replaced whole. Sorted once per new value, not per call (the proxy calls this for every exchange).
-    this.longestFirst ??= [...this.replaced].sort((a, b) => b[0].length - a[0].length)
-    for (const [real, fake] of this.longestFirst) {
+    // Only the values that occur in the text, found in one pass (every send adds a wamid: trying each would grow with the traffic).
+    // Longest first, as they were found in order of first appearance: a value containing another is replaced whole.
+    for (const [real, fake] of this.replaced.occurring(s)) {
       if (out.includes(real)) out = out.split(real).join(fake)
     }
     return out.replace(E164_IN_TEXT, (m) => this.phone(m))
+  }
+
+  /** Values compared with text so far: the work text() did, which grows with the text's length and not with the values seen. */
+  get comparisons(): number {
+    return this.replaced.comparisons
   }
 
   /** The placeholder of a phone number: same punctuation and digit count, digits from the placeholder index. */
@@ -96,15 +107,11 @@ export class PersonalDataRedactor {
   }
 
   private remember(real: string, fake: string): void {
-    if (this.replaced.get(real) !== fake) this.longestFirst = undefined
     this.replaced.set(real, fake)
     this.fakes.add(fake)
     // JSON escapes non-ASCII and '/' in some encoders; replace the escaped spelling in raw bodies too.
     const escaped = JSON.stringify(real).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    if (escaped !== real && this.replaced.get(escaped) !== fake) {
-      this.longestFirst = undefined
-      this.replaced.set(escaped, fake)
-    }
+    if (escaped !== real) this.replaced.set(escaped, fake)
   }
 
   private visit(v: unknown, key: string | undefined, parent: string | undefined, depth: number): unknown {
@@ -124,6 +131,77 @@ export class PersonalDataRedactor {
       return out
     }
     return v
+  }
+}
+
+/**
+ * The real values replaced so far, found in a text by the two characters they start with: one pass
+ * over the text, and at a position whose pair starts some value, one lookup per length of the
+ * values starting so (a handful), never one per value seen.
+ */
+class ValueIndex {
+  /** Real value -> its placeholder and the order it was first seen (ties in length keep that order, as replacement always has). */
+  private readonly values = new Map<string, { fake: string; order: number }>()
+  /** Bit set of the first two characters (low bytes) of every value: most positions of a text fail here. */
+  private readonly pairs = new Uint8Array(65536)
+  /** The exact first two characters -> the lengths of the values starting with them, longest first. */
+  private readonly lengths = new Map<number, number[]>()
+  /** Values of one character (a name `A`): tried on every text, at most one per character. */
+  private readonly single: string[] = []
+  comparisons = 0
+
+  set(real: string, fake: string): void {
+    // An empty name is nothing to replace (splitting on '' would put the placeholder between every character).
+    if (real === '') return
+    const known = this.values.get(real)
+    if (known) {
+      known.fake = fake
+      return
+    }
+    this.values.set(real, { fake, order: this.values.size })
+    if (real.length === 1) {
+      this.single.push(real)
+      return
+    }
+    const c0 = real.charCodeAt(0)
+    const c1 = real.charCodeAt(1)
+    this.pairs[((c0 & 0xff) << 8) | (c1 & 0xff)] = 1
+    const key = c0 * 0x10000 + c1
+    const lens = this.lengths.get(key)
+    if (!lens) this.lengths.set(key, [real.length])
+    else if (!lens.includes(real.length)) {
+      lens.push(real.length)
+      lens.sort((a, b) => b - a)
+    }
+  }
+
+  /** The values that occur in `s` with their placeholders, longest first (then in order first seen). */
+  occurring(s: string): [string, string][] {
+    let found: string[] | undefined
+    for (const v of this.single) {
+      this.comparisons++
+      if (s.includes(v)) (found ??= []).push(v)
+    }
+    const pairs = this.pairs
+    const n = s.length
+    let c1 = n > 0 ? s.charCodeAt(0) : 0
+    for (let i = 0; i + 1 < n; i++) {
+      const c0 = c1
+      c1 = s.charCodeAt(i + 1)
+      if (pairs[((c0 & 0xff) << 8) | (c1 & 0xff)] === 0) continue
+      const lens = this.lengths.get(c0 * 0x10000 + c1)
+      if (!lens) continue
+      for (const len of lens) {
+        if (i + len > n) continue
+        this.comparisons++
+        const candidate = s.slice(i, i + len)
+        if (this.values.has(candidate)) (found ??= []).push(candidate)
+      }
+    }
+    if (!found) return []
+    const unique = [...new Set(found)].map((real) => [real, this.values.get(real)!] as const)
+    unique.sort((a, b) => b[0].length - a[0].length || a[1].order - b[1].order)
+    return unique.map(([real, { fake }]) => [real, fake])
   }
 }
 

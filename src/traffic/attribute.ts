@@ -98,30 +98,41 @@ function looksLikeId(segment: string): boolean {
   return /^[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*$/.test(segment) && !isVersionSegment(segment)
 }
 
-/** A template's segments, split once: every entry is tried against every operation's template. */
-const templates = new Map<string, readonly string[]>()
-function templateSegments(template: string): readonly string[] {
+/** A template split once into literal segments and parameter names: every entry is tried against every operation's template. */
+interface Template {
+  /** Starts with `{api_version}` (then left out of segs: a path may omit its version). */
+  versioned: boolean
+  segs: readonly string[]
+  /** The parameter each segment binds (`{media_id}` -> media_id), undefined for a literal one. */
+  params: readonly (string | undefined)[]
+}
+const templates = new Map<string, Template>()
+function compiledTemplate(template: string): Template {
   let t = templates.get(template)
-  if (!t) templates.set(template, (t = pathSegments(template)))
+  if (!t) {
+    let segs = pathSegments(template)
+    const versioned = segs[0] === '{api_version}'
+    if (versioned) segs = segs.slice(1)
+    t = { versioned, segs, params: segs.map((x) => /^\{([a-z_]+)\}$/.exec(x)?.[1]) }
+    templates.set(template, t)
+  }
   return t
 }
 
 /** Binds a concrete path to an operation's template; the leading `{api_version}` may be absent. */
 export function bindPath(template: string, segments: readonly string[]): Map<string, string> | undefined {
-  let t = templateSegments(template)
-  let p = segments
-  if (t[0] === '{api_version}') {
-    t = t.slice(1)
-    if (p.length > 0 && isVersionSegment(p[0]!)) p = p.slice(1)
-  }
-  if (t.length !== p.length) return undefined
+  const t = compiledTemplate(template)
+  const off = t.versioned && segments.length > 0 && isVersionSegment(segments[0]!) ? 1 : 0
+  if (t.segs.length !== segments.length - off) return undefined
+  // Literals first, allocating nothing: most templates fail there.
+  for (let i = 0; i < t.segs.length; i++) if (t.params[i] === undefined && t.segs[i] !== segments[i + off]) return undefined
   const params = new Map<string, string>()
-  for (let i = 0; i < t.length; i++) {
-    const m = /^\{([a-z_]+)\}$/.exec(t[i]!)
-    if (m) {
-      if (!looksLikeId(p[i]!)) return undefined
-      params.set(m[1]!, p[i]!)
-    } else if (t[i] !== p[i]) return undefined
+  for (let i = 0; i < t.segs.length; i++) {
+    const name = t.params[i]
+    if (name === undefined) continue
+    const v = segments[i + off]!
+    if (!looksLikeId(v)) return undefined
+    params.set(name, v)
   }
   return params
 }
@@ -266,8 +277,16 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
     }
     bound = step.list
   }
+  // The body as each kind of operation reads it, parsed once per kind (a send has fifteen candidates, all JSON).
+  const read = new Map<string, unknown>()
+  const bodyFor = (op: Operation): unknown => {
+    const kind = op.request.body?.type
+    if (kind === undefined) return undefined
+    if (!read.has(kind)) read.set(kind, bodyAs(op, req.body, contentType))
+    return read.get(kind)
+  }
   if (req.body !== undefined && bound.length > 1) {
-    const bodies = new Map(bound.map((b) => [b, bodyAs(b.op, req.body, contentType)]))
+    const bodies = new Map(bound.map((b) => [b, bodyFor(b.op)]))
     step = narrow(bound, (b) => b.op.request.body?.schema !== undefined && bodies.get(b) !== undefined && pack.requestFits(b.op, bodies.get(b)))
     if (step.narrowed) basis.push(`the request body is what ${ids(step.list)} sends`)
     else {
@@ -307,7 +326,7 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
   }
   // A lone candidate whose request body fits its schema is settled by the request as well.
   if (bound.length === 1 && req.body !== undefined && bound[0]!.op.request.body?.schema !== undefined) {
-    const body = bodyAs(bound[0]!.op, req.body, contentType)
+    const body = bodyFor(bound[0]!.op)
     if (body !== undefined && pack.requestFits(bound[0]!.op, body)) settled = true
   }
   return bound.length === 1 ? { operation: bound[0]!.op, candidates: [bound[0]!.op], basis, bound, onPath, settled } : { candidates: bound.map((b) => b.op), basis, bound, onPath, settled, reason: `the request alone does not tell ${ids(bound)} apart` }
@@ -326,7 +345,7 @@ export function legacyOverride(method: string, url: URL, body: string | undefine
 }
 
 /** Attributes an exchange: the request-side steps, then, only if still ambiguous, the response's fit. */
-export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson' | 'validateBody' | 'projectedSchema'>, o: Observation, requestBody: string | undefined, state: TrafficState, options: AttributionOptions = {}): Attribution {
+export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson' | 'bodyFits' | 'projectedSchema'>, o: Observation, requestBody: string | undefined, state: TrafficState, options: AttributionOptions = {}): Attribution {
   let url: URL
   try {
     url = new URL(o.request.url)
@@ -362,7 +381,7 @@ export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' 
 function departures(pack: Parameters<typeof attribute>[0], op: Operation, text: string | undefined, contentType: string | undefined): SchemaViolation[] {
   if (!op.request.body?.schema) return []
   const body = bodyAs(op, text, contentType)
-  if (body === undefined) return []
+  if (body === undefined || pack.requestFits(op, body)) return []
   const violations = pack.requestViolations(op, body)
   const evidence = violations.length > 0 ? weigh(pack, op, body) : undefined
   return evidence ? meantViolations(violations, evidence) : violations
@@ -381,7 +400,7 @@ function resolve(pack: Parameters<typeof attribute>[0], method: string, url: URL
   const score = (b: Bound): number => {
     const success = b.op.responses.find((x) => (x.statuses as readonly number[]).includes(r.status))
     if (!success?.bodySchema) return 0
-    if (!options.partialResponse) return pack.validateBody(fields ? pack.projectedSchema(success.bodySchema, fields) : success.bodySchema, json).length === 0 ? 1 : 0
+    if (!options.partialResponse) return pack.bodyFits(fields ? pack.projectedSchema(success.bodySchema, fields) : success.bodySchema, json) ? 1 : 0
     const known = knownFields(pack.schemaJson(success.bodySchema))
     const named = json && typeof json === 'object' && !Array.isArray(json) ? Object.keys(json) : []
     return named.filter((k) => known.includes(k)).length - named.filter((k) => !known.includes(k)).length

@@ -12,7 +12,7 @@ const { PersonalDataRedactor } = await import('../recordings/personal-data.ts')
 const { HarnessError } = await import('../errors.ts')
 // The redactor is made from the options the caller's was made from; the personal-data redactor arrives as its data.
 const redactor = new Redactor(workerData.redactorOptions)
-const personal = Object.setPrototypeOf(workerData.personal, PersonalDataRedactor.prototype)
+const personal = PersonalDataRedactor.revive(workerData.personal)
 try {
   parentPort.postMessage({ entries: readCassette(workerData.file, redactor, personal, workerData.cwd) })
 } catch (err) {

@@ -166,6 +166,36 @@ function replacement(out: Buffer, j: number): number {
   return j + 3
 }
 
+/** A `\u` that may stand for more than ASCII (not `\u0000`..`\u007f`), or is an escaped backslash before a `u`. */
+const HIGH_ESCAPE = /\\u(?!00[0-7])/g
+
+/**
+ * String content whose escapes all stand for ASCII (binary in a multipart body: controls, quotes,
+ * backslashes; the rest raw UTF-8) decoded natively: the bytes read as latin1 keep each byte a
+ * character, JSON.parse decodes the escapes, and latin1 gives the bytes back. Undefined when an
+ * escape may not be ASCII or the content is not JSON: the byte loop decides (and words the error).
+ */
+function asciiEscapes(buf: Buffer, start: number, end: number): Buffer | undefined {
+  const latin1 = buf.toString('latin1', start, end)
+  HIGH_ESCAPE.lastIndex = 0
+  for (let m = HIGH_ESCAPE.exec(latin1); m; m = HIGH_ESCAPE.exec(latin1)) {
+    // An escape when an even run of backslashes stands before it; else a `u` after an escaped backslash.
+    if (backslashesBefore(buf, start + m.index, start) % 2 === 0) return undefined
+  }
+  try {
+    return Buffer.from(JSON.parse(`"${latin1}"`) as string, 'latin1')
+  } catch {
+    return undefined
+  }
+}
+
+/** How many backslashes stand right before buf[at], counting no further back than `from`. */
+function backslashesBefore(buf: Buffer, at: number, from: number): number {
+  let k = at
+  while (k > from && buf[k - 1] === BACKSLASH) k--
+  return at - k
+}
+
 /** How many bytes at the end of buf[start, end) begin a UTF-8 sequence that the end cuts short. */
 function utf8Tail(buf: Buffer, start: number, end: number): number {
   for (let k = 1; k <= 3 && end - k >= start; k++) {
@@ -634,45 +664,42 @@ export class JsonScanner {
 
   /**
    * Reads string content from i: pieces without escapes go as they are, pieces with escapes are
-   * decoded by JSON.parse. Returns where the string (or the chunk) ends.
+   * decoded. Returns where the string (or the chunk) ends. The end is the first quote after an even
+   * run of backslashes, found by indexOf and a look back: escape-dense bodies (binary in a
+   * multipart upload, an escape every few bytes) cost a search per quote, not one per escape.
    */
   private string(buf: Buffer, i: number, len: number, base: number): number {
     const start = i
-    let escaped = false
-    let quote = -2
     // The next backslash is remembered across strings of one chunk: most strings have none, and
     // searching anew for each would scan to the chunk's end once per string.
     if (this.slashIn !== buf) {
       this.slashIn = buf
       this.slash = -2
     }
-    let slash = this.slash
-    for (;;) {
-      if (quote !== -1 && quote < i) quote = buf.indexOf(QUOTE, i)
-      if (slash !== -1 && slash < i) this.slash = slash = buf.indexOf(BACKSLASH, i)
-      if (slash !== -1 && (quote === -1 || slash < quote)) {
-        // An escape: \X or \uXXXX. One cut off by the chunk's end waits for the next chunk.
-        const size = slash + 1 < len && buf[slash + 1] === SMALL_U ? 6 : 2
-        if (slash + size > len) {
-          this.piece(buf, start, slash, escaped, base)
-          this.carry = Buffer.from(buf.subarray(slash))
-          return len
-        }
-        escaped = true
-        i = slash + size
-        continue
-      }
-      if (quote !== -1) {
+    if (this.slash !== -1 && this.slash < start) this.slash = buf.indexOf(BACKSLASH, start)
+    const slash = this.slash
+    for (let from = start; ; ) {
+      const quote = buf.indexOf(QUOTE, from)
+      if (quote === -1) break
+      // A piece starts where no escape is open (a cut one was carried whole), so the run before the quote counts from there.
+      const escaped = slash !== -1 && slash < quote
+      if (!escaped || backslashesBefore(buf, quote, start) % 2 === 0) {
         this.piece(buf, start, quote, escaped, base)
         this.stringDone()
         return quote + 1
       }
-      // No end in this chunk: hand over what is whole, keep a UTF-8 sequence cut in two for the next.
-      const tail = utf8Tail(buf, start, len)
-      this.piece(buf, start, len - tail, escaped, base)
-      if (tail > 0) this.carry = Buffer.from(buf.subarray(len - tail))
-      return len
+      from = quote + 1
     }
+    // No end in this chunk: hand over what is whole; an escape cut off by the chunk's end, or a UTF-8 sequence cut in two, waits for the next.
+    let end = len - utf8Tail(buf, start, len)
+    if (slash !== -1) {
+      const last = buf.lastIndexOf(BACKSLASH, len - 1)
+      // The last backslash opens an escape when the run it ends is odd; \uXXXX holds no backslash, so no escape opened before it is still open.
+      if (last >= start && backslashesBefore(buf, last, start) % 2 === 0 && last + (last + 1 < len && buf[last + 1] === SMALL_U ? 6 : 2) > len) end = last
+    }
+    this.piece(buf, start, end, slash !== -1 && slash < end, base)
+    if (end < len) this.carry = Buffer.from(buf.subarray(end))
+    return len
   }
 
   /** Validates and hands over string content buf[start, end). */
@@ -704,6 +731,13 @@ export class JsonScanner {
       if (this.inKey) this.keyPiece(text)
       else if (!this.handler.decoded(text)) this.mode = SKIP
       return
+    }
+    if (!this.highSurrogate && this.mode === BYTES) {
+      const bytes = asciiEscapes(buf, start, end)
+      if (bytes) {
+        if (!this.handler.decodedBytes(bytes)) this.mode = SKIP
+        return
+      }
     }
     const n = this.unescape(buf, start, end)
     if (n < 0) throw this.badString(base + start, base + end)

@@ -124,7 +124,8 @@ function hostOf(url: string): string {
 export class TrafficJudge {
   readonly counts: TrafficCounts = { entries: 0, attributed: 0, unattributed: 0 }
   /** When the traffic itself happened (capture time), first and last exchange: reported apart from the run's own times. */
-  private captured: { from: string; to: string } | undefined
+  /** When the traffic happened, in ms since the epoch (dated as ISO once, in the report). */
+  private captured: { from: number; to: number } | undefined
   private readonly groups = new Map<string, Group>()
   private readonly ambiguous = new Map<string, Ambiguous>()
   private readonly unmatched = new Map<string, Unmatched>()
@@ -396,10 +397,9 @@ export class TrafficJudge {
   private noteCaptureTime(at: string): void {
     const t = Date.parse(at)
     if (!Number.isFinite(t)) return
-    const iso = new Date(t).toISOString()
-    if (!this.captured) this.captured = { from: iso, to: iso }
-    else if (iso < this.captured.from) this.captured.from = iso
-    else if (iso > this.captured.to) this.captured.to = iso
+    if (!this.captured) this.captured = { from: t, to: t }
+    else if (t < this.captured.from) this.captured.from = t
+    else if (t > this.captured.to) this.captured.to = t
   }
 
   /**
@@ -416,7 +416,7 @@ export class TrafficJudge {
       apiVersion: this.apiVersion ?? 'unversioned',
       startedAt: this.opts.since,
       finishedAt: new Date().toISOString(),
-      ...(this.captured ? { captured: this.captured } : {}),
+      ...(this.captured ? { captured: { from: new Date(this.captured.from).toISOString(), to: new Date(this.captured.to).toISOString() } } : {}),
       outcome: outcomeOf(summary),
       summary,
       findings: findings.map((f) => redactor.deep({ ...f, since: this.opts.since })),

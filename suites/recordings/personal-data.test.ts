@@ -1,0 +1,94 @@
+/**
+ * personal-data.ts's text(): the same replacements as trying every value seen, longest first, at a
+ * cost that follows the text and not the traffic seen before it (every send adds a wamid).
+ */
+import { describe, expect, it } from 'vitest'
+import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
+
+const E164_IN_TEXT = /\+\d[\d ()-]{8,18}\d/g
+
+/** The replacement as it was: every value seen, longest first (ties in order first seen), then numbers in free text. */
+function everyValue(p: PersonalDataRedactor, s: string): string {
+  const values = [...((p as unknown as { replaced: { values: Map<string, { fake: string }> } }).replaced.values)]
+  values.sort((a, b) => b[0].length - a[0].length)
+  let out = s
+  for (const [real, { fake }] of values) if (out.includes(real)) out = out.split(real).join(fake)
+  return out.replace(E164_IN_TEXT, (m) => p.phone(m))
+}
+
+/** A small deterministic generator, so a failure repeats. */
+function random(seed: number): () => number {
+  let x = seed
+  return () => {
+    x = (x * 1103515245 + 12345) % 2147483648
+    return x / 2147483648
+  }
+}
+
+const wamid = (k: number) => `wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI5QTNDQTVCM0I0Q0Q${k.toString(16).toUpperCase().padStart(12, '0')}`
+
+function body(r: () => number, k: number): unknown {
+  const names = ['Ana Souza', 'Ana', 'José Ñúñez', 'A', 'Souza', 'O\'Brien "Bob"', 'Zoë']
+  const phone = `1650555${String(Math.floor(r() * 40)).padStart(4, '0')}`
+  return {
+    contacts: [{ input: r() < 0.5 ? `+${phone}` : `+1 650-555-${phone.slice(-4)}`, wa_id: phone, profile: { name: names[Math.floor(r() * names.length)] } }],
+    messages: [{ id: wamid(k) }],
+    first_name: names[Math.floor(r() * names.length)],
+  }
+}
+
+describe('personal data in raw text', () => {
+  it('replaces exactly as trying every value seen, longest first, over 2,000 mixed texts', () => {
+    const r = random(7)
+    const fast = new PersonalDataRedactor()
+    const slow = new PersonalDataRedactor()
+    let differing = 0
+    let changed = 0
+    for (let k = 0; k < 2000; k++) {
+      const b = body(r, k)
+      fast.json(b)
+      slow.json(b)
+      // A raw body quoting values seen before, escaped spellings, a number in free text and a URL with a wamid in it.
+      const old = wamid(Math.floor(r() * (k + 1)))
+      const text = `${JSON.stringify(b)} ${JSON.stringify(body(r, k))} Jos\\u00e9 \\u00d1\\u00fa\\u00f1ez /v21.0/${old}?to=+1650555${String(Math.floor(r() * 60)).padStart(4, '0')} AnaAna`
+      const got = fast.text(text)
+      const want = everyValue(slow, text)
+      if (got !== want) differing++
+      if (got !== text) changed++
+      expect(got).toBe(want)
+    }
+    expect(differing).toBe(0)
+    // The corpus did exercise replacement: every text had values to replace.
+    expect(changed).toBe(2000)
+  })
+
+  it("costs the same whether 10 or 10,000 wamids were seen before (comparisons, not time)", () => {
+    const p = new PersonalDataRedactor()
+    for (let k = 0; k < 10; k++) p.json({ messages: [{ id: wamid(k) }], contacts: [{ wa_id: `1650555${String(k).padStart(4, '0')}` }] })
+    const text = `{"messages":[{"id":"${wamid(5)}"}],"contacts":[{"wa_id":"16505550005"}]} ${'x'.repeat(2000)}`
+    const before = p.comparisons
+    const first = p.text(text)
+    const few = p.comparisons - before
+    for (let k = 10; k < 10000; k++) p.json({ messages: [{ id: wamid(k) }], contacts: [{ wa_id: `1650555${String(k).padStart(4, '0')}` }] })
+    const mid = p.comparisons
+    expect(p.text(text)).toBe(first)
+    const many = p.comparisons - mid
+    expect(few).toBeGreaterThan(0)
+    expect(many).toBe(few)
+    expect(first).toContain('wamid.REDACTED6')
+  })
+
+  it('a text starting no value costs no comparison and comes back as it was', () => {
+    const p = new PersonalDataRedactor()
+    for (let k = 0; k < 1000; k++) p.json({ messages: [{ id: wamid(k) }] })
+    const before = p.comparisons
+    expect(p.text('{"status":"read","timestamp":"1733500000"}')).toBe('{"status":"read","timestamp":"1733500000"}')
+    expect(p.comparisons).toBe(before)
+  })
+
+  it('an empty name replaces nothing (it used to put the placeholder between every character)', () => {
+    const p = new PersonalDataRedactor()
+    p.json({ contacts: [{ profile: { first_name: '', last_name: 'Souza' } }] })
+    expect(p.text('{"last_name":"Souza","ok":true}')).toBe('{"last_name":"Person 2","ok":true}')
+  })
+})
