@@ -18,6 +18,11 @@ function track(tmp: string): void {
   process.on('exit', removePendingTempFiles)
 }
 
+/** Whether `tmp` is a temporary file this process is writing now (another with our pid is a leftover: a container's process is pid 1 on every start). */
+export function isPendingTemp(tmp: string): boolean {
+  return pending.has(tmp)
+}
+
 /** Removes every temporary file still being written; the target files are left as they were. */
 export function removePendingTempFiles(): void {
   for (const tmp of pending) rmSync(tmp, { force: true })

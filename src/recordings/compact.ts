@@ -12,7 +12,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ensureDir, openAtomic, type AtomicFile } from '../atomic-write.ts'
+import { ensureDir, isPendingTemp, openAtomic, type AtomicFile } from '../atomic-write.ts'
 import { HarnessError } from '../errors.ts'
 import { apiVersionIn } from '../graph/index.ts'
 import type { Observation } from '../observation.ts'
@@ -275,8 +275,10 @@ const TEMP = /^\..+\.tmp-(\d+)-[0-9a-f]+$/
 
 /**
  * Removes the temp files an interrupted compaction left (a process killed while writing a
- * recording): those in `<recordings>/<contract>/` and `.journal/` whose process is gone. Returns
- * what it removed, so the caller can say so.
+ * recording): those in `<recordings>/<contract>/` and `.journal/` that this process is not writing
+ * and whose process is gone. A temp named with our own pid is a leftover too, unless we are writing
+ * it: in a container the proxy is pid 1 on every start, so the pid alone says nothing. Returns what
+ * it removed, so the caller can say so.
  */
 export async function removeStaleTemps(recordingsDir: string): Promise<string[]> {
   const removed: string[] = []
@@ -295,8 +297,8 @@ export async function removeStaleTemps(recordingsDir: string): Promise<string[]>
     }
     for (const n of names) {
       const m = TEMP.exec(n)
-      if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue
       const file = join(dir, n)
+      if (!m || isPendingTemp(file) || (Number(m[1]) !== process.pid && alive(Number(m[1])))) continue
       await rm(file, { force: true })
       removed.push(file)
     }

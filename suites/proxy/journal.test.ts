@@ -5,11 +5,12 @@
  * unchanged recording alone, skips a line cut short by a crash, and leaves no temp file when
  * stopped halfway.
  */
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Observation } from '../../src/observation.ts'
+import { openAtomic } from '../../src/atomic-write.ts'
 import { compactJournal, recoverJournal, removeStaleTemps } from '../../src/recordings/compact.ts'
 import { JournalWriter, journalFiles, journalPath } from '../../src/recordings/journal.ts'
 import { loadRecordings, recordingPath, REDACTION_RULES, type Recording } from '../../src/recordings/store.ts'
@@ -214,5 +215,20 @@ describe('bounded journal', () => {
     writeFileSync(live, '{"version": 1, "observations": [')
     expect(await removeStaleTemps(d)).toEqual([dead])
     expect(files(d).sort()).toEqual(['a.get', 'a.get/.proxy.json.tmp-' + process.ppid + '-0a1b2c3d'])
+  })
+
+  it('removes a temp file named with our own pid that we are not writing (a container restarts as pid 1), and keeps the one we are', async () => {
+    const d = dir()
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(join(d, 'a.get'))
+    const leftover = join(d, 'a.get', `.proxy.json.tmp-${process.pid}-0a1b2c3d`)
+    writeFileSync(leftover, '{"version": 1, "observations": [')
+    const writing = await openAtomic(join(d, 'a.get', 'proxy.json'))
+    try {
+      expect(await removeStaleTemps(d)).toEqual([leftover])
+      expect(existsSync(writing.tmp)).toBe(true)
+    } finally {
+      await writing.discard()
+    }
   })
 })
