@@ -445,9 +445,9 @@ class Exchange implements ForwardHandler {
   /**
    * Ends the application's connection so that its client fails as it would have on the upstream's
    * own failure. Before the head: reset. After it, what was already written goes first (node:http
-   * holds the last writes corked until the next tick), then a body with a length or chunks ends
-   * early (a premature end fails every client), and a close-delimited one is reset (its end would
-   * read as complete).
+   * holds the last writes corked until the next tick), then the connection is reset when the
+   * upstream reset it or the body is close-delimited (its end would read as complete), and ends
+   * early otherwise (a body with a length or chunks that stops short fails every client).
    */
   private cut(): void {
     this.done = true
@@ -456,7 +456,10 @@ class Exchange implements ForwardHandler {
     else if (!this.headed) socket.resetAndDestroy()
     else {
       while (socket.writableCorked) socket.uncork()
-      if (this.response?.framing.kind === 'close-delimited') socket.resetAndDestroy()
+      // An upstream reset is passed on as a reset once what came before it is written: an app that
+      // retries on ECONNRESET must see ECONNRESET, not a clean close that its client words otherwise.
+      const reset = this.response?.framing.kind === 'close-delimited' || /ECONNRESET/.test(`${this.failure?.code} ${this.failure?.message}`)
+      if (reset) socket.write('', () => socket.resetAndDestroy())
       else socket.destroySoon()
     }
     this.finish()

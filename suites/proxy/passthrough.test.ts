@@ -216,6 +216,24 @@ describe('an upstream failure reaches the application as that failure', () => {
     expect(proxy.stats()).toMatchObject({ abortedMidBody: 1, answered: 0 })
   })
 
+  it.each([
+    ['Content-Length', 'Content-Length: 1000'],
+    ['chunked', 'Transfer-Encoding: chunked'],
+  ])('a %s body the upstream resets mid-way fails the app with the error it gets direct (a reset, not a clean close)', async (_kind, framing) => {
+    const body = framing.startsWith('Content') ? '{"data":[' : '9\r\n{"data":[\r\n'
+    const up = await hostileServer(() => ({ label: 'reset mid-body', steps: [{ write: `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n${framing}\r\n\r\n${body}` }, { wait: 30 }, { reset: true }] }))
+    cleanups.push(() => up.close())
+    const { proxy } = await through(up.url)
+    const failure = async (base: string) => {
+      const res = await request(`${base}/x`)
+      const err = (await res.body.text().then(() => undefined, (e: unknown) => e)) as { code?: string; cause?: { code?: string } } | undefined
+      return err?.cause?.code ?? err?.code
+    }
+    const direct = await failure(up.url)
+    expect(direct).toBe('ECONNRESET')
+    expect(await failure(proxy.url)).toBe(direct)
+  })
+
   it('a chunked stream cut before its last chunk: the application sees an error, not a clean end', async () => {
     const up = await rawServer(() => ({ bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n', end: true }))
     cleanups.push(() => up.close())
