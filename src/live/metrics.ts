@@ -38,16 +38,17 @@ export class ProxyMetrics {
   private readonly exchanges = new Counter({ name: 'driftwatch_proxy_exchanges_total', help: 'Exchanges judged, by operation (unattributed when none) and response status (none when no answer)', labelNames: ['operation', 'status'] as const, registers: [this.registry] })
   private readonly forwardedTotal = new Counter({ name: 'driftwatch_proxy_forwarded_total', help: 'Exchanges the proxy forwarded to the upstream', registers: [this.registry] })
   private readonly capturedTotal = new Counter({ name: 'driftwatch_proxy_captured_total', help: 'Exchanges taken into the observer queue', registers: [this.registry] })
-  private readonly judgedTotal = new Counter({ name: 'driftwatch_proxy_judged_total', help: 'Exchanges attributed and judged', registers: [this.registry] })
+  private readonly judgedTotal = new Counter({ name: 'driftwatch_proxy_judged_total', help: 'Exchanges the observer judged, attributed to an operation or not (driftwatch_proxy_exchanges_total has them by operation)', registers: [this.registry] })
   private readonly skippedTotal = new Counter({ name: 'driftwatch_proxy_skipped_total', help: 'Exchanges forwarded but not captured or not judged, by reason', labelNames: ['reason'] as const, registers: [this.registry] })
   private readonly queue = new Gauge({ name: 'driftwatch_proxy_queue_depth', help: 'Exchanges waiting for the observer', registers: [this.registry] })
   private readonly driftsOpen = new Gauge({ name: 'driftwatch_proxy_drifts_open', help: 'Drifts open now in the shared state (traffic and watch), by contract, check and severity', labelNames: ['contract', 'check', 'severity'] as const, registers: [this.registry] })
   private readonly alertsTotal = new Counter({ name: 'driftwatch_proxy_alerts_total', help: 'Alerts raised from live traffic, by kind (drift, recovery)', labelNames: ['kind'] as const, registers: [this.registry] })
+  private readonly undeliveredTotal = new Counter({ name: 'driftwatch_proxy_alerts_undelivered_total', help: 'Alerts a sink (webhook) did not take after its retries, by kind: nobody was told, and the incident is not alerted again', labelNames: ['kind'] as const, registers: [this.registry] })
 
   private readonly operations: ReadonlySet<string>
   private readonly windowMs: number
   private readonly now: () => number
-  private readonly counts = { forwarded: 0, captured: 0, judged: 0, queued: 0, skipped: { 'queue-full': 0, 'observer-failed': 0, stopping: 0 } as Record<SkipReason, number> }
+  private readonly counts = { forwarded: 0, captured: 0, judged: 0, queued: 0, alertsUndelivered: 0, skipped: { 'queue-full': 0, 'observer-failed': 0, stopping: 0 } as Record<SkipReason, number> }
   private open = 0
   private failure: string | undefined
   /** Since when every exchange offered was skipped (undefined once one is captured). */
@@ -60,7 +61,10 @@ export class ProxyMetrics {
     this.now = opts.now ?? Date.now
     // Every series present from the first scrape: a rate over a counter that appears late misses its first increments.
     for (const reason of SKIP_REASONS) this.skippedTotal.inc({ reason }, 0)
-    for (const kind of ['drift', 'recovery']) this.alertsTotal.inc({ kind }, 0)
+    for (const kind of ['drift', 'recovery']) {
+      this.alertsTotal.inc({ kind }, 0)
+      this.undeliveredTotal.inc({ kind }, 0)
+    }
   }
 
   /** The request path forwarded an exchange. */
@@ -108,6 +112,12 @@ export class ProxyMetrics {
   /** An alert was raised from live traffic. */
   alert(kind: 'drift' | 'recovery'): void {
     this.alertsTotal.inc({ kind })
+  }
+
+  /** An alert a sink did not take: counted, and shown on /healthz (which stays 200: the proxy still forwards and judges). */
+  undelivered(kind: 'drift' | 'recovery'): void {
+    this.undeliveredTotal.inc({ kind })
+    this.counts.alertsUndelivered++
   }
 
   /** The observer failed (its worker died, its state cannot be written): /healthz says 503 with this reason until cleared with undefined. */

@@ -20,6 +20,8 @@ import { Incidents, TRAFFIC_RECOVERY, type RecoveryRule } from './incidents.ts'
 /** What TrafficIncidents reports to metrics (ProxyMetrics has these). */
 export interface IncidentMetrics {
   alert(kind: Alert['kind']): void
+  /** An alert some sink did not take (after its retries): the incident stays open and is not alerted again. */
+  undelivered?(kind: Alert['kind']): void
   setOpen(open: readonly { contract: string; check: string; severity: string }[]): void
 }
 
@@ -74,6 +76,7 @@ export class TrafficIncidents implements IncidentSink {
       ...(opts.redact ? { redact: opts.redact } : {}),
       onAlert: (a, delivery) => {
         opts.metrics?.alert(a.kind)
+        if (delivery.some((d) => !d.endsWith(': delivered'))) opts.metrics?.undelivered?.(a.kind)
         opts.onAlert?.(a, delivery)
       },
     })

@@ -98,7 +98,7 @@ export function webhookSink(spec: string, opts: { timeoutMs?: number; retryDelay
         if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1))
         try {
           // fetch, not the transport: an alert is not a probe (no wire capture, no token policy), and undici stays the transport's.
-          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'driftwatch-watch' }, body, signal: AbortSignal.timeout(timeoutMs) })
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': `driftwatch-${alert.seenBy === 'traffic' ? 'proxy' : 'watch'}` }, body, signal: AbortSignal.timeout(timeoutMs) })
           await res.arrayBuffer().catch(() => undefined)
           if (res.status >= 200 && res.status < 300) return
           last = `HTTP ${res.status}`

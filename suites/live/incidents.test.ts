@@ -54,6 +54,23 @@ describe('live traffic incidents', () => {
     expect(t.open()).toEqual([expect.objectContaining({ contract: 'media.retrieve-url', check: 'framing-conformance' })])
   })
 
+  it('counts an alert no webhook took as undelivered (the incident stays open and is not alerted again); a delivered one is not counted', async () => {
+    const h = await hook()
+    const undelivered: string[] = []
+    const metrics = { alert: () => undefined, setOpen: () => undefined, undelivered: (k: string) => void undelivered.push(k) }
+    // A port nothing listens on: the sink gives up after its retries.
+    const dead = webhookSink('http://127.0.0.1:9/hook', { timeoutMs: 500, retryDelayMs: 1 })
+    const t = traffic(join(tmp.dir(), 'state.db'), { sinks: [dead], metrics })
+    for (let i = 0; i < 5; i++) await t.judged('media.retrieve-url', [finding('media.retrieve-url', { n: i })], at(i))
+    await t.settled()
+    expect(undelivered).toEqual(['drift'])
+    const ok = traffic(join(tmp.dir(), 'state.db'), { sinks: [webhookSink(h.url)], metrics })
+    await ok.judged('media.upload', [finding('media.upload', { n: 1 })], at(10))
+    await ok.settled()
+    expect(h.got).toHaveLength(1)
+    expect(undelivered).toEqual(['drift'])
+  })
+
   it('raises none on clean traffic, and records which operations it covered', async () => {
     const h = await hook()
     const file = join(tmp.dir(), 'state.db')

@@ -53,6 +53,7 @@ describe('proxy metrics', () => {
     m.setQueue(2)
     m.setOpen([{ contract: 'media.retrieve-url', check: 'framing-conformance', severity: 'breaking' }])
     m.alert('drift')
+    m.undelivered('drift')
     const got = await scrape(s.url)
     const want: [string, number][] = [
       ['driftwatch_proxy_exchanges_total{operation="media.upload",status="200"}', 2],
@@ -67,6 +68,8 @@ describe('proxy metrics', () => {
       ['driftwatch_proxy_drifts_open{contract="media.retrieve-url",check="framing-conformance",severity="breaking"}', 1],
       ['driftwatch_proxy_alerts_total{kind="drift"}', 1],
       ['driftwatch_proxy_alerts_total{kind="recovery"}', 0],
+      ['driftwatch_proxy_alerts_undelivered_total{kind="drift"}', 1],
+      ['driftwatch_proxy_alerts_undelivered_total{kind="recovery"}', 0],
     ]
     expect(want.map(([k]) => [k, got.get(k)])).toEqual(want)
   })
