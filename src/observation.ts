@@ -81,6 +81,12 @@ export interface ObservedRequest {
   bodyExcerpt?: string
   /** Whether the bearer token was attached. */
   tokenSent: boolean
+  /**
+   * Which credential it carried, when traffic carries several (the proxy: a multi-tenant app, a
+   * rotated token): a fingerprint salted per process, never the token. Requests with different
+   * credentials are not samples of one another (a 401 for one tenant is not an intermittent 200).
+   */
+  credential?: string
   /** Set when the URL's host is not allowlisted and the token was withheld on purpose. */
   tokenWithheld?: { host: string; allowed: string[] }
   /**

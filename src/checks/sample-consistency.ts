@@ -102,7 +102,7 @@ function splitBy(indexes: readonly number[], observations: readonly Observation[
 
 /** Method, URL (secrets already redacted) and body: what makes two requests the same request. */
 export function sameRequest(o: Observation): string {
-  return `${o.request.method} ${o.request.url}\u0000${o.request.bodyExcerpt ?? ''}`
+  return `${o.request.method} ${o.request.url}\u0000${o.request.bodyExcerpt ?? ''}${o.request.credential ? `\u0000${o.request.credential}` : ''}`
 }
 
 /** Which samples are compared: what the producer said (captured traffic), else the same request. */

@@ -18,6 +18,7 @@
  * judging, no JSON; the observer does that off this path.
  */
 import { isAscii } from 'node:buffer'
+import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -111,6 +112,8 @@ interface Shared {
   strip: boolean
   redactor: Redactor
   known: Set<string>
+  /** Salt of credential fingerprints, new each process. */
+  salt: Buffer
   requests: number
   stopping: boolean
   idle: (() => void) | undefined
@@ -147,6 +150,7 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Passth
     strip: opts.stripAcceptEncoding === true,
     redactor: opts.redactor ?? new Redactor(),
     known: new Set(),
+    salt: randomBytes(16),
     requests: 0,
     stopping: false,
     idle: undefined,
@@ -511,6 +515,7 @@ class Exchange implements ForwardHandler {
         headers: s.redactor.headers(sent),
         bodySize: this.requestBody?.size ?? 0,
         tokenSent: secrets.length > 0,
+        ...(secrets.length ? { credential: fingerprint(s.salt, secrets) } : {}),
       },
       timings: { totalMs: round(this.t0 ? now - this.t0 : 0), ...(this.ttfb ? { ttfbMs: round(this.ttfb - this.t0) } : {}) },
     }
@@ -534,6 +539,13 @@ class Exchange implements ForwardHandler {
       answeredAt: now,
     }
   }
+}
+
+/** A credential's fingerprint: salted per process (a token cannot be tested against it), short, the same for the same token. */
+function fingerprint(salt: Buffer, tokens: readonly string[]): string {
+  const h = createHash('sha256').update(salt)
+  for (const t of tokens) h.update(t).update('\u0000')
+  return h.digest('hex').slice(0, 12)
 }
 
 /** True the first time `token` is seen (a bounded memory: past it every token counts as new). */

@@ -211,6 +211,19 @@ const table: Record<CheckId, Case[]> = {
       fires: [],
     },
     {
+      name: 'quiet when the same request carried different credentials (a multi-tenant app through the proxy: one tenant\'s 401 is not an intermittent 200)',
+      observations: [
+        ...[200, 200].map((status) => ({ ...observation({ status }), request: { ...observation().request, credential: 'a1b2c3d4e5f6' } })),
+        ...[401, 401].map((status) => ({ ...observation({ status }), request: { ...observation().request, credential: '0f9e8d7c6b5a' } })),
+      ],
+      fires: [],
+    },
+    {
+      name: 'fires when one credential got both answers',
+      observations: [200, 401, 200].map((status) => ({ ...observation({ status }), request: { ...observation().request, credential: 'a1b2c3d4e5f6' } })),
+      fires: [['breaking', 'Inconsistent status across samples: 2× 200, 1× 401']],
+    },
+    {
       name: 'fires only among identical requests, counting that request\'s samples',
       observations: [observation({ url: 'https://graph.facebook.com/v23.0/111', status: 200 }), observation({ url: 'https://graph.facebook.com/v23.0/222', status: 400 }), observation({ url: 'https://graph.facebook.com/v23.0/111', status: 405 })],
       fires: [['breaking', 'Inconsistent status across samples: 1× 200, 1× 405']],

@@ -341,6 +341,22 @@ describe('the application leaving, admission, and what is captured of the reques
     expect(b!.newSecrets).toBeUndefined()
   })
 
+  it('fingerprints the credential (same token, same print; another token, another; none without one), never showing the token', async () => {
+    const up = await httpUpstream((_req, res) => res.end('{}'))
+    const { proxy, captured } = await through(up.url)
+    for (const auth of ['Bearer EAAGtenantONEtoken', 'Bearer EAAGtenantTWOtoken', 'Bearer EAAGtenantONEtoken', undefined]) {
+      const res = await request(`${proxy.url}/v23.0/me`, auth ? { headers: { authorization: auth } } : {})
+      await res.body.text()
+    }
+    await until(() => captured.length === 4)
+    const prints = captured.map((x) => x.observation.request.credential)
+    expect(prints[0]).toMatch(/^[0-9a-f]{12}$/)
+    expect(prints[2]).toBe(prints[0])
+    expect(prints[1]).not.toBe(prints[0])
+    expect(prints[3]).toBeUndefined()
+    expect(JSON.stringify(captured.map((x) => x.observation))).not.toContain('tenantONE')
+  })
+
   it('Accept-Encoding goes on unchanged, unless stripAcceptEncoding (review mode)', async () => {
     const seen: (string | undefined)[] = []
     const up = await httpUpstream((req, res) => {
