@@ -185,6 +185,24 @@ describe('driftwatch proxy --state --alert-webhook --metrics-port (the CLI)', ()
     child.kill('SIGTERM')
     expect(await exited).toBe(1) // the session saw drift
     expect(out).toMatch(/proxy stopped: 8 forwarded, 8 captured, 8 judged live, 0 skipped/)
+    expect(err).not.toContain('sampling:') // nothing was skipped: nothing to say
+  }, 60_000)
+
+  it('says once, even under --quiet, when the observer falls behind and exchanges go unjudged', async () => {
+    const { sim, media } = await simulator()
+    const dir = tmp.dir()
+    const out: string[] = []
+    const err: string[] = []
+    const stop = new AbortController()
+    const run = main(['proxy', '--upstream', sim.url, '--port', '0', '--contracts', CONTRACTS, '--no-record', '--out', join(dir, 'out'), '--format', 'json', '--queue', '1', '--quiet'], { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd: dir, interrupt: stop.signal })
+    await until(() => out.some((l) => l.startsWith('Not recording')), 30_000, 'the startup lines')
+    const url = /listening on (http:\/\/\S+),/.exec(out.join('\n'))![1]!
+    await Promise.all(Array.from({ length: 10 }, () => appTraffic(url, sim, media, 10)))
+    stop.abort()
+    await run
+    const sampling = err.filter((l) => l.includes('sampling:'))
+    expect(sampling).toHaveLength(1)
+    expect(sampling[0]).toMatch(/\d+ forwarded, \d+ captured, \d+ judged live, [1-9]\d* skipped \([1-9]\d* queue-full\)/)
   }, 60_000)
 })
 

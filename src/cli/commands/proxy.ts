@@ -111,6 +111,7 @@ otherwise 130, as every command stopped by Ctrl-C.`,
     const rel = (p: string) => relative(io.cwd, p) || '.'
     const t0 = Date.now()
     let saidSkipped: number | undefined
+    let saidSkippedAt = 0
     let proxy: Awaited<ReturnType<typeof startProxy>> | undefined
     const redact = (line: string) => (proxy ? proxy.redactor.text(line) : line)
     const incidents = statePath
@@ -157,6 +158,14 @@ otherwise 130, as every command stopped by Ctrl-C.`,
       env: io.env,
       cwd: io.cwd,
       onExchange: (e) => {
+        // Sampling needs attention even under --quiet: said when it starts, then at most every 10 s.
+        const st = proxy?.stats()
+        const skipped = st ? Object.values(st.skipped).reduce((a, b) => a + b, 0) : 0
+        if (st && skipped > (saidSkipped ?? 0) && (saidSkipped === undefined || Date.now() - saidSkippedAt >= 10_000)) {
+          saidSkipped = skipped
+          saidSkippedAt = Date.now()
+          io.stderr(String(term`· sampling: the observer is behind, so some exchanges are forwarded unjudged: ${u(counts(st))}`))
+        }
         const bad = e.findings.filter(isDrift)
         const fails = e.findings.some((f) => failsAt(f.severity, failOn))
         if (v.quiet && bad.length === 0 && e.status !== undefined) return
@@ -165,12 +174,6 @@ otherwise 130, as every command stopped by Ctrl-C.`,
         const status = e.status ?? 'no answer from the upstream (the application saw the same failure)'
         // Method and path are the application's request as sent: untrusted, one line each.
         io.stderr(String(term`${u(mark)} ${u(e.method)} ${u(e.path)} → ${u(String(status))} ${u(what)}${e.recording ? (e.counted ? term` [counted in: ${u(rel(e.recording))}]` : term` [recorded: ${u(rel(e.recording))}]`) : undefined}${e.judged ? undefined : term` (judged at stop)`}`))
-        const st = proxy?.stats()
-        const skipped = st ? Object.values(st.skipped).reduce((a, b) => a + b, 0) : 0
-        if (st && skipped > (saidSkipped ?? 0)) {
-          saidSkipped = skipped
-          io.stderr(String(term`    ${u(counts(st))}`))
-        }
         for (const f of e.findings) io.stderr(String(term`    ${u(f.severity)}: ${u(f.title)}`))
       },
       onError: (message) => io.stderr(String(term`✗ ${u(message)}`)),
