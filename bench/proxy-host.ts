@@ -7,8 +7,9 @@
  *  - `passthrough <upstream>`: driftwatch's request path (src/proxy/passthrough.ts) with a capture
  *    callback doing what production's offer does on the request path: push into a bounded queue,
  *    drop and count when it is full (a timer empties the queue, as an observer keeping up would);
- *  - `proxy <upstream> <recordings-dir> <production|review> [<state> <webhook>]`: the composed proxy
- *    (`startProxy`) as `driftwatch proxy` runs it: its metrics (ProxyMetrics, as --metrics-port
+ *  - `proxy <upstream> <recordings-dir> <production|production-thread|review> [<state> <webhook>]`: the composed proxy
+ *    (`startProxy`) as `driftwatch proxy` runs it (production-thread: its observer in a worker thread, resting to
+ *    PROXY_BENCH_THREAD_SHARE of it when set): its metrics (ProxyMetrics, as --metrics-port
  *    feeds them) and, with a state file and a webhook URL, its incidents on that state (TrafficIncidents,
  *    alerts to the webhook, as --state and --alert-webhook).
  * Each answers `{ cmd: 'sample' }` with its RSS, JS heap after a GC, peak RSS and counters, and
@@ -114,7 +115,9 @@ if (mode === 'sim') {
   send({ ready: true, url: proxy.url, ...memory() })
   serve(() => ({ ...proxy.stats(), ...counts }), () => proxy.close({ graceMs: 1_000 }))
 } else if (mode === 'proxy') {
-  const [proxyMode, state, webhook] = process.argv.slice(5)
+  // `production-thread`: production with the observer in a worker thread (--observer thread).
+  const [modeArg, state, webhook] = process.argv.slice(5)
+  const [proxyMode, where] = (modeArg ?? '').split('-')
   if (proxyMode !== 'production' && proxyMode !== 'review') throw new Error(`proxy mode must be production or review (got ${proxyMode})`)
   const { startProxy } = await import('../src/proxy/proxy.ts')
   const { loadContracts } = await import('../src/contracts/load.ts')
@@ -123,7 +126,7 @@ if (mode === 'sim') {
   const pack = loadContracts('contracts/meta')
   const metrics = new ProxyMetrics({ operations: pack.operations.map((o) => o.id) })
   const incidents = state && webhook ? new TrafficIncidents({ state, upstream: upstream!, operationOf: operationOf(pack), sinks: [webhookSink(webhook)], metrics }) : undefined
-  const proxy = await startProxy({ upstream: upstream!, contractsDir: 'contracts/meta', pack, recordingsDir: arg!, port: 0, mode: proxyMode, metrics, ...(incidents ? { incidents } : {}) })
+  const proxy = await startProxy({ upstream: upstream!, contractsDir: 'contracts/meta', pack, recordingsDir: arg!, port: 0, mode: proxyMode, observer: where === 'thread' ? 'thread' : 'inline', ...(where === 'thread' && process.env.PROXY_BENCH_THREAD_SHARE ? { observerShare: Number(process.env.PROXY_BENCH_THREAD_SHARE) } : {}), metrics, ...(incidents ? { incidents } : {}) })
   send({ ready: true, url: proxy.url, ...memory() })
   serve(() => proxy.stats(), async () => {
     await proxy.close({ interrupted: true })

@@ -121,16 +121,18 @@ try {
   const bare = await start(['bare', simUrl])
   const pass = await start(['passthrough', simUrl])
   const production = await start(['proxy', simUrl, join(work, 'production'), 'production', join(work, 'state.db'), hookUrl])
+  const thread = await start(['proxy', simUrl, join(work, 'thread'), 'production-thread', join(work, 'thread-state.db'), hookUrl])
   const review = await start(['proxy', simUrl, join(work, 'review'), 'review'])
   const contenders = [
     { name: 'direct', url: simUrl },
     { name: 'bare', url: String(bare.ready.url) },
     { name: 'passthrough', url: String(pass.ready.url) },
     { name: 'production', url: String(production.ready.url) },
+    { name: 'thread', url: String(thread.ready.url) },
     { name: 'review', url: String(review.ready.url) },
   ]
   console.log(`proxy (loopback, ${CONCURRENCY} concurrent clients, GETs of the phone number and templates, ${ROUNDS} interleaved rounds of ${ROUND}, medians; ${availableParallelism()} cores, load average at start ${loadavg()[0]!.toFixed(1)})`)
-  console.log('  production and review are the composed proxy (startProxy: observer, journal and recordings; production also metrics and incidents on a state file alerting a webhook)')
+  console.log('  production and review are the composed proxy (startProxy: observer, journal and recordings; production also metrics and incidents on a state file alerting a webhook); thread is production with its observer in a worker thread (--observer thread)')
   for (const c of contenders) await load(c.url, 2_000)
   const rounds = new Map<string, Load[]>(contenders.map((c) => [c.name, []]))
   for (let r = 0; r < ROUNDS; r++) {
@@ -152,11 +154,13 @@ try {
   }
   const skippedOf = (st: ProxyCounters) => Object.values(st.skipped).reduce((x, y) => x + y, 0)
   const prodStats = (await ask<Sample>(production.child, 'sample')).stats as unknown as ProxyCounters
+  const threadStats = (await ask<Sample>(thread.child, 'sample')).stats as unknown as ProxyCounters
   const reviewStats = (await ask<Sample>(review.child, 'sample')).stats as unknown as ProxyCounters
-  for (const name of ['passthrough', 'production']) {
+  for (const name of ['passthrough', 'production', 'thread']) {
     const p = fig(name)
     const ratio = p.rps / b.rps
-    const skipped = name === 'production' ? `; ${skippedOf(prodStats)} of ${prodStats.exchanges} exchanges skipped (${((skippedOf(prodStats) / prodStats.exchanges) * 100).toFixed(1)}%, sampled: the observer was behind), ${prodStats.judgedLive} judged live` : ''
+    const ps = name === 'production' ? prodStats : name === 'thread' ? threadStats : undefined
+    const skipped = ps ? `; ${skippedOf(ps)} of ${ps.exchanges} exchanges skipped (${((skippedOf(ps) / ps.exchanges) * 100).toFixed(1)}%, sampled: the observer was behind), ${ps.judgedLive} judged live (${((ps.judgedLive / ps.exchanges) * 100).toFixed(1)}%)` : ''
     console.log(`  ${name} vs bare: throughput ${ratio.toFixed(2)} (goal >= 0.80: ${verdict(ratio >= 0.8)}), p99 ${signed(p.p99 - b.p99)} (goal within +2 ms: ${verdict(p.p99 - b.p99 <= 2)}), ${p.failed} errors (goal 0: ${verdict(p.failed === 0)})${skipped}`)
   }
   const rv = fig('review')
@@ -174,20 +178,24 @@ try {
   if (keep === 0) throw new Error('redaction returned nothing')
   console.log(`  redacting the captured request (URL with access_token, 5 headers): ${us.toFixed(2)} µs per request`)
 
-  // The soak through the composed production proxy: RSS at start, middle, end.
+  // The soak through the composed production proxy (inline observer, then thread): RSS at start, middle, end.
   const chunk = Math.max(1, Math.floor(SOAK / 10))
-  const samples: Sample[] = [await ask<Sample>(production.child, 'sample')]
-  const soak: Load[] = []
-  for (let i = 0; i < 10; i++) {
-    soak.push(await load(String(production.ready.url), chunk))
-    samples.push(await ask<Sample>(production.child, 'sample'))
+  let st!: ProxyCounters
+  for (const [label, h] of [['production proxy', production], ['production proxy, observer thread', thread]] as const) {
+    const samples: Sample[] = [await ask<Sample>(h.child, 'sample')]
+    const soak: Load[] = []
+    for (let i = 0; i < 10; i++) {
+      soak.push(await load(String(h.ready.url), chunk))
+      samples.push(await ask<Sample>(h.child, 'sample'))
+    }
+    const [s0, s5, s10] = [samples[0]!, samples[5]!, samples[10]!]
+    const growth = s10.rssMb / s5.rssMb - 1
+    const soakFailed = soak.reduce((x, l) => x + l.failed, 0)
+    const sst = s10.stats as unknown as ProxyCounters
+    if (h === production) st = sst
+    console.log(`  soak: ${chunk * 10} requests through the ${label} at ${med(soak.map((x) => x.perSecond)).toFixed(0)} req/s (median of 10 chunks), p99 ${med(soak.map((x) => x.p99)).toFixed(2)} ms, ${soakFailed} errors (goal 0: ${verdict(soakFailed === 0)}); in total ${sst.exchanges} forwarded, ${sst.answered} answered, ${sst.captured} captured, ${sst.judgedLive} judged live, ${skippedOf(sst)} skipped, ${sst.journaled} journal lines`)
+    console.log(`  ${label} RSS: start ${s0.rssMb.toFixed(0)} MB, middle ${s5.rssMb.toFixed(0)} MB, end ${s10.rssMb.toFixed(0)} MB (goal flat, middle to end within 10%: ${verdict(growth <= 0.1)}, ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(0)}%); JS heap after GC ${s0.heapMb.toFixed(0)} -> ${s5.heapMb.toFixed(0)} -> ${s10.heapMb.toFixed(0)} MB`)
   }
-  const [s0, s5, s10] = [samples[0]!, samples[5]!, samples[10]!]
-  const growth = s10.rssMb / s5.rssMb - 1
-  const soakFailed = soak.reduce((x, l) => x + l.failed, 0)
-  const st = s10.stats as unknown as ProxyCounters
-  console.log(`  soak: ${chunk * 10} requests through the production proxy at ${med(soak.map((x) => x.perSecond)).toFixed(0)} req/s (median of 10 chunks), ${soakFailed} errors (goal 0: ${verdict(soakFailed === 0)}); in total ${st.exchanges} forwarded, ${st.answered} answered, ${st.captured} captured, ${st.judgedLive} judged live, ${skippedOf(st)} skipped, ${st.journaled} journal lines`)
-  console.log(`  production proxy RSS: start ${s0.rssMb.toFixed(0)} MB, middle ${s5.rssMb.toFixed(0)} MB, end ${s10.rssMb.toFixed(0)} MB (goal flat, middle to end within 10%: ${verdict(growth <= 0.1)}, ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(0)}%); JS heap after GC ${s0.heapMb.toFixed(0)} -> ${s5.heapMb.toFixed(0)} -> ${s10.heapMb.toFixed(0)} MB`)
 
   // Alert latency: the upstream rolls out chunked media answers; one app request shows it.
   const control = await fetch(`${simUrl}/__sim/scenario`, { method: 'POST', body: JSON.stringify({ scenario: 'media-chunked' }) })

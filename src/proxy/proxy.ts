@@ -36,21 +36,19 @@
  * session gets a finding and an inconclusive result. Judged exchanges go to the IncidentSink
  * (alerts) and the metrics the caller passes (src/live composes them over watch's state).
  */
-import { performance } from 'node:perf_hooks'
-import { loadContracts } from '../contracts/load.ts'
+import { availableParallelism } from 'node:os'
 import type { ContractPack } from '../contracts/types.ts'
 import type { Finding } from '../finding.ts'
-import { compactJournal, recoverJournal, removeJournal, removeStaleTemps, type CompactResult } from '../recordings/compact.ts'
-import { JournalWriter, journalFiles, journalPath } from '../recordings/journal.ts'
-import { PersonalDataRedactor } from '../recordings/personal-data.ts'
+import type { CompactResult } from '../recordings/compact.ts'
 import { settle, type ContractResult, type FailOn, type Report } from '../report.ts'
 import type { FormatId } from '../reporters/index.ts'
-import { trafficState } from '../traffic/attribute.ts'
-import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
+import type { TrafficCounts } from '../traffic/judge-traffic.ts'
 import { Redactor, secretsFromEnv } from '../transport/redact.ts'
 import { writeReports } from '../write-reports.ts'
 import type { CapturedExchange, IncidentSink, ProxyMode, SkipReason } from './exchange.ts'
-import { Observer, type ObservedExchange, type ObserverMetrics } from './observer.ts'
+import { createObserverSide, type ObserverSide, type ObserverSideOptions } from './observer-side.ts'
+import { startObserverThread, type ObserverThreadHooks } from './observer-thread.ts'
+import type { ObservedExchange, ObserverMetrics } from './observer.ts'
 import { startPassthrough, upstreamUrl } from './passthrough.ts'
 
 export type { ProxyMode } from './exchange.ts'
@@ -102,7 +100,15 @@ export interface ProxyOptions {
   metrics?: ProxyMetricsSink
   /** Share of the main thread the observer may take (default 0.25 in production, 1 in review); see observer.ts. */
   observerShare?: number
-  /** Called before the observer takes each exchange: tests make it slow with it. */
+  /**
+   * Where the observer runs (default inline): `inline` in slices on the main thread (observerShare of it);
+   * `thread` in a worker thread (observer-thread.ts), which leaves the main thread to the request path;
+   * `auto` a worker thread when os.availableParallelism() >= 2.
+   */
+  observer?: 'inline' | 'thread' | 'auto'
+  /** Tests of the thread observer: make it stall or crash (observer-thread.ts). */
+  threadHooks?: ObserverThreadHooks
+  /** Called before the observer takes each exchange (inline only): tests make it slow with it. */
   beforeObserve?: (x: CapturedExchange) => Promise<void> | void
   /** Upstream connections (default 32): concurrent application requests are forwarded concurrently. */
   connections?: number
@@ -227,46 +233,41 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const upstream = upstreamUrl(opts.upstream)
   const mode: ProxyMode = opts.mode ?? 'production'
   const cwd = opts.cwd ?? process.cwd()
-  const pack = opts.pack ?? loadContracts(opts.contractsDir, { cwd })
   const name = opts.name ?? 'proxy'
-  const dir = opts.recordingsDir
   const envSecrets = secretsFromEnv(opts.env)
   const startedAt = new Date().toISOString()
-  const traffic = new TrafficJudge({
-    pack,
-    state: trafficState({ phoneNumberId: opts.env?.WHATSAPP_PHONE_NUMBER_ID, wabaId: opts.env?.WHATSAPP_WABA_ID }),
-    since: startedAt,
-    contractsDir: opts.contractsDir,
-    label: `the proxy session to ${upstream.origin}`,
-    upstreamHosts: [upstream.host],
-  })
-
-  const removedTemps = dir ? await removeStaleTemps(dir) : []
-  const recovered = dir ? await recoverJournal(dir, name, { redactor: new Redactor({ secrets: envSecrets }) }) : undefined
-  const journal = dir ? await JournalWriter.create(journalPath(dir, name), { name, target: upstream.origin, startedAt, pid: process.pid }, { ...(opts.rotateBytes ? { rotateBytes: opts.rotateBytes } : {}) }) : undefined
-
   const metrics = opts.metrics
-  const observer = new Observer({
+  const sideOptions: ObserverSideOptions = {
     mode,
-    traffic,
+    origin: upstream.origin,
+    host: upstream.host,
+    contractsDir: opts.contractsDir,
+    cwd,
+    phoneNumberId: opts.env?.WHATSAPP_PHONE_NUMBER_ID,
+    wabaId: opts.env?.WHATSAPP_WABA_ID,
     secrets: envSecrets,
-    personal: new PersonalDataRedactor(),
-    ...(journal ? { journal: { writer: journal, dir: dir!, name } } : {}),
+    startedAt,
+    name,
+    ...(opts.recordingsDir ? { recordingsDir: opts.recordingsDir } : {}),
     ...(opts.queue ? { queue: opts.queue } : {}),
     ...(opts.liveJudgeBacklog !== undefined ? { liveJudgeBacklog: opts.liveJudgeBacklog } : {}),
     ...(opts.recordBodyBytes ? { recordBodyBytes: opts.recordBodyBytes } : {}),
     ...(opts.maxShapes ? { maxShapes: opts.maxShapes } : {}),
+    ...(opts.rotateBytes ? { rotateBytes: opts.rotateBytes } : {}),
+    ...(opts.compactEveryMs !== undefined ? { compactEveryMs: opts.compactEveryMs } : {}),
+    ...(opts.observerShare !== undefined ? { share: opts.observerShare } : {}),
     ...(opts.incidents ? { incidents: opts.incidents } : {}),
     ...(metrics ? { metrics } : {}),
     ...(opts.onExchange ? { onExchange: opts.onExchange } : {}),
-    ...(opts.beforeObserve ? { beforeEach: opts.beforeObserve } : {}),
-    ...(opts.observerShare !== undefined ? { share: opts.observerShare } : {}),
     onError: (m) => opts.onError?.(m),
-  })
+  }
+  const threaded = observerWhere(opts) === 'thread'
+  const observer: ObserverSide = threaded
+    ? await startObserverThread(sideOptions, { ...(opts.threadHooks ? { hooks: opts.threadHooks } : {}), ...(opts.pack ? { pack: opts.pack } : {}) })
+    : await createObserverSide({ ...sideOptions, ...(opts.pack ? { pack: opts.pack } : {}), ...(opts.beforeObserve ? { beforeEach: opts.beforeObserve } : {}) })
   const redactor = () => observer.redactor
   const say = (message: string) => opts.onError?.(redactor().text(message))
 
-  const stats = { notRecorded: 0, compactions: 0 }
   const causes = new Map<string, Cause>()
   let aborted = false
 
@@ -308,58 +309,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           },
         }),
   }).catch(async (err: unknown) => {
-    await journal?.close()
+    await observer.abort()
     throw err
   })
 
-  // Compaction at intervals: never more than one at a time, and never more often than ten times its own
-  // duration, so a long session's compactions stay a small share of the time however large the journal grows.
-  let compacting: Promise<CompactResult | undefined> | undefined
-  let compactAbort = new AbortController()
-  let compactedLines = 0
-  let nextCompactionAt = 0
-  const failuresSaid = new Set<string>()
-  const compact = (): Promise<CompactResult | undefined> => {
-    if (!journal || aborted) return Promise.resolve(undefined)
-    compacting ??= (async () => {
-      try {
-        const counted = observer.takeCounted()
-        if (Object.keys(counted).length) journal.append(JSON.stringify({ counted }))
-        await journal.flush()
-        const lines = journal.stats.lines
-        const t0 = performance.now()
-        const held = journal.hold()
-        let result: CompactResult
-        try {
-          result = await compactJournal(journal.file, dir!, { redactor: redactor(), signal: compactAbort.signal, files: held.files, end: held.end })
-        } finally {
-          journal.release()
-        }
-        nextCompactionAt = performance.now() + 10 * (performance.now() - t0)
-        compactedLines = lines
-        stats.compactions++
-        for (const f of result.failed) if (!failuresSaid.has(f.contract)) {
-          failuresSaid.add(f.contract)
-          say(`${f.message}: ${f.observations} exchange${f.observations === 1 ? '' : 's'} of ${f.contract} answered but not in a recording; they are kept in the journal ${journal.file}`)
-        }
-        return result
-      } finally {
-        compacting = undefined
-      }
-    })()
-    return compacting
-  }
-  const every = opts.compactEveryMs ?? 30_000
-  const timer = every > 0 && journal ? setInterval(() => {
-    if (compacting || performance.now() < nextCompactionAt) return
-    if (journal.stats.lines === compactedLines && !observer.hasCounted) return
-    compact().catch((err: unknown) => say(`compacting ${journal.file} failed: ${(err as Error).message}; the journal keeps every exchange, and the stop compacts again`))
-  }, every) : undefined
-  timer?.unref()
-
+  let notRecorded = 0
   const snapshot = (): ProxyStats => {
     const p = pass.stats()
     const c = observer.counts
+    const j = observer.journalStats()
     return {
       exchanges: p.forwarded,
       answered: p.answered,
@@ -371,12 +329,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       skipped: { ...c.skipped },
       judgedLive: c.judged,
       backlog: c.queued,
-      journaled: journal?.stats.lines ?? 0,
-      maxDiskLagMs: journal?.stats.maxLagMs ?? 0,
-      maxSyncMs: journal?.stats.maxSyncMs ?? 0,
-      journalBytes: journal?.stats.bytes ?? 0,
-      notRecorded: stats.notRecorded + (journal?.stats.lost ?? 0),
-      compactions: stats.compactions,
+      journaled: j?.lines ?? 0,
+      maxDiskLagMs: j?.maxLagMs ?? 0,
+      maxSyncMs: j?.maxSyncMs ?? 0,
+      journalBytes: j?.bytes ?? 0,
+      notRecorded: notRecorded + (j?.lost ?? 0),
+      compactions: observer.compactions(),
     }
   }
   let aborting: Promise<AbortedSession> | undefined
@@ -384,65 +342,47 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   return {
     url: pass.url,
-    ...(journal ? { journal: journal.file } : {}),
-    ...(recovered ? { recovered } : {}),
-    removedTemps,
+    ...(observer.journal ? { journal: observer.journal } : {}),
+    ...(observer.recovered ? { recovered: observer.recovered } : {}),
+    removedTemps: observer.removedTemps,
     mode,
     get redactor() {
       return redactor()
     },
     stats: snapshot,
     idle: () => observer.idle(),
-    compact,
+    compact: () => (aborted ? Promise.resolve(undefined) : observer.compact()),
     async close({ interrupted = false } = {}) {
-      if (timer) clearInterval(timer)
       // No new requests; in-flight ones finish within the grace (then are cut), each handed to the observer as it ends.
       await pass.close()
-      await observer.stop()
       if (aborted) throw abortError()
-      if (compacting) await compacting.catch(() => undefined)
-      let compaction: CompactResult | undefined
-      let journalKept: string | undefined
-      const t0 = performance.now()
-      if (journal) {
-        try {
-          compaction = await compact()
-        } finally {
-          await journal.close()
-        }
-        if (aborted || !compaction) throw abortError()
-        stats.notRecorded += compaction.failed.reduce((n, f) => n + f.observations, 0)
-        if (compaction.failed.length) journalKept = journal.file
-        else await removeJournal(journalFiles(journal.file))
-      }
-      const t1 = performance.now()
-      const judged = await traffic.report(`proxy:${upstream.origin}`, redactor())
-      const timings = { compactMs: t1 - t0, judgeMs: performance.now() - t1 }
-      const report = sessionReport(judged, { failOn: opts.failOn ?? 'breaking', interrupted, causes: [...causes.values()].map((c) => ({ ...c, example: redactor().url(c.example) })), stats: snapshot(), origin: upstream.origin, startedAt, journalKept })
+      const done = await observer.finish()
+      if (aborted || done.aborted) throw abortError()
+      notRecorded += done.notRecorded
+      const { compaction, journalKept } = done
+      const report = sessionReport(done.judged, { failOn: opts.failOn ?? 'breaking', interrupted, causes: [...causes.values()].map((c) => ({ ...c, example: redactor().url(c.example) })), stats: snapshot(), origin: upstream.origin, startedAt, journalKept })
       if (aborted) throw abortError()
       const written = opts.reportDir ? await writeReports(report, { outDir: opts.reportDir, formats: opts.formats ?? ['json', 'md'], redactor: redactor(), cwd, failOn: opts.failOn ?? 'breaking' }) : { report, files: [] }
-      return { report: written.report, files: written.files, counts: traffic.counts, stats: snapshot(), timings, ...(compaction ? { compaction } : {}), ...(journalKept ? { journalKept } : {}) }
+      return { report: written.report, files: written.files, counts: done.counts, stats: snapshot(), timings: done.timings, ...(compaction ? { compaction } : {}), ...(journalKept ? { journalKept } : {}) }
     },
     abort() {
       aborting ??= (async () => {
         aborted = true
-        if (timer) clearInterval(timer)
-        compactAbort.abort()
-        compactAbort = new AbortController()
         await pass.abort()
         // Everything already captured goes to the journal, unjudged: nothing captured is lost.
-        observer.abort()
-        if (compacting) await compacting.catch(() => undefined)
-        if (journal) {
-          const counted = observer.takeCounted()
-          if (Object.keys(counted).length) journal.append(JSON.stringify({ counted }))
-          await journal.close()
-        }
-        return { stats: snapshot(), ...(journal ? { journal: journal.file } : {}) }
+        await observer.abort()
+        return { stats: snapshot(), ...(observer.journal ? { journal: observer.journal } : {}) }
       })()
       return aborting
     },
   }
+}
+
+/** Where the observer runs: `auto` takes a worker thread when a second core is there (and no in-process test hook asks for the main thread). */
+function observerWhere(opts: ProxyOptions): 'inline' | 'thread' {
+  const want = opts.observer ?? 'inline'
+  if (want !== 'auto') return want
+  return availableParallelism() >= 2 && !opts.beforeObserve && opts.observerShare === undefined ? 'thread' : 'inline'
 }
 
 interface SessionFacts {

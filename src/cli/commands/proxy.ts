@@ -38,6 +38,7 @@ and watch spends its probes on what the traffic does not cover. --metrics-port s
     'no-record': { type: 'boolean', help: 'check and print only, write no recordings' },
     'compact-every': { type: 'string', arg: '<s>', help: 'compact the journal into the recording files every <s> seconds (default 30; 0: only at stop)' },
     mode: { type: 'string', arg: '<mode>', help: 'production (default: never delays the application; skips and counts what it cannot observe) or review (captures everything; requests wait)' },
+    observer: { type: 'string', arg: '<where>', help: 'inline (default: in slices on the main thread), thread (a worker thread: the main thread keeps only\nthe request path; it judges more of the traffic but, on a 2-core machine shared with the application,\nadds latency: the bench measured it worse at p99, so inline stays the default) or auto (a thread when a\nsecond core is there)' },
     'capture-bytes': { type: 'string', arg: '<N>', help: 'bytes of each body handed to the judge (default 1048576); past it a body is judged by its size and hash' },
     queue: { type: 'string', arg: '<n>', help: 'exchanges waiting to be judged at most (default 1024)' },
     state: { type: 'string', arg: '<file>', help: `watch's state (its --state): drifts in the traffic open and clear incidents there\n(default ${DEFAULTS.state} when --alert-webhook is given; without either, none)` },
@@ -83,6 +84,8 @@ otherwise 130, as every command stopped by Ctrl-C.`,
     const compactEvery = wholeNumber(str(v, 'compact-every'), '--compact-every', 0) ?? 30
     const mode = str(v, 'mode') ?? 'production'
     if (mode !== 'production' && mode !== 'review') throw new HarnessError('DW_USAGE', `--mode must be production or review (got "${mode}")`)
+    const observer = str(v, 'observer') ?? 'inline'
+    if (observer !== 'inline' && observer !== 'thread' && observer !== 'auto') throw new HarnessError('DW_USAGE', `--observer must be inline, thread or auto (got "${observer}")`)
     const captureBytes = wholeNumber(str(v, 'capture-bytes'), '--capture-bytes', 0)
     const queue = wholeNumber(str(v, 'queue'), '--queue', 1)
     const recoverAfter = wholeNumber(str(v, 'recover-after'), '--recover-after', 1, 100_000) ?? TRAFFIC_RECOVERY.cleanRuns
@@ -153,6 +156,7 @@ otherwise 130, as every command stopped by Ctrl-C.`,
       failOn,
       compactEveryMs: compactEvery * 1000,
       mode,
+      observer,
       ...(captureBytes !== undefined ? { captureBytes } : {}),
       ...(queue !== undefined ? { queue } : {}),
       env: io.env,
