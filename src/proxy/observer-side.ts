@@ -226,6 +226,8 @@ export async function createObserverSide(opts: ObserverSideOptions): Promise<Obs
         const counted = observer.takeCounted()
         if (Object.keys(counted).length) journal.append(JSON.stringify({ counted }))
         await journal.close()
+        // A journal that holds nothing (a start that failed to listen, a stop before any exchange) is not a session to recover.
+        if (journal.stats.lines === 0 && journal.stats.lost === 0) await removeJournal(journalFiles(journal.file))
       }
     },
   }
