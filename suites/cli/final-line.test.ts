@@ -1,0 +1,32 @@
+/**
+ * The last line a command prints: for the proxy its count is every exchange read (attributed or
+ * not), as the `judged:` line above it says; for check the requests its contracts sent.
+ */
+import { describe, expect, it } from 'vitest'
+import { finalLine } from '../../src/cli/lines.ts'
+import type { Report, Summary } from '../../src/report.ts'
+
+function report(summary: Partial<Summary>): Report {
+  return {
+    version: 1,
+    target: 'proxy:http://127.0.0.1:1',
+    startedAt: '2026-12-07T00:00:00.000Z',
+    finishedAt: '2026-12-07T00:00:01.000Z',
+    outcome: 'inconclusive',
+    failOn: 'breaking',
+    summary: { contracts: 1, probes: 0, passed: 0, failed: 0, skipped: 0, inconclusive: 1, breaking: 0, warning: 0, info: 0, ...summary },
+    results: [],
+    findings: [],
+  } as unknown as Report
+}
+
+describe('finalLine', () => {
+  it('counts the proxy\'s exchanges as its summary does: 2 read, none attributed, is "2 exchanges", not 0', () => {
+    expect(finalLine(report({ entries: 2, attributed: 0, unattributed: 2 }), '0.1', 'exchanges')).toMatch(/, 2 exchanges, findings:/)
+    expect(finalLine(report({ entries: 1, attributed: 1, unattributed: 0, probes: 1 }), '0.1', 'exchanges')).toMatch(/, 1 exchange, findings:/)
+  })
+
+  it('counts requests sent for check, whatever else the summary holds', () => {
+    expect(finalLine(report({ probes: 7 }), '0.1')).toMatch(/, 7 requests, findings:/)
+  })
+})
