@@ -41,9 +41,10 @@ function changeKinds(field: string, value: Json | undefined, into: Set<string>):
   for (const m of messages) {
     if (!isObj(m)) continue
     const inner = m['interactive']
-    into.add(m['type'] === 'interactive' && isObj(inner) ? `messages.interactive.${String(inner['type'])}` : `messages.${String(m['type'])}`)
+    const type = typeof m['type'] === 'string' ? m['type'] : 'untyped'
+    into.add(type === 'interactive' && isObj(inner) ? `messages.interactive.${String(inner['type'])}` : `messages.${type}`)
   }
-  for (const s of statuses) if (isObj(s)) into.add(`statuses.${String(s['status'])}`)
+  for (const s of statuses) if (isObj(s)) into.add(`statuses.${typeof s['status'] === 'string' ? s['status'] : 'unstated'}`)
   if (messages.length === 0 && statuses.length === 0) into.add(v['errors'] === undefined ? 'messages.other' : 'messages.errors')
 }
 
