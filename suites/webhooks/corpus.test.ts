@@ -194,5 +194,7 @@ describe('webhook corpus', () => {
     }
     expect(kindsOf(body, 'body', undefined)).toEqual(['account_alerts', 'messages.interactive.nfm_reply', 'messages.text'])
     expect(kindsOf({ statuses: [{ status: 'failed' }] }, 'value', 'messages')).toEqual(['statuses.failed'])
+    expect(kindsOf({ field: 'messages', value: { messages: [{ id: 'wamid.x' }] } }, 'change', undefined)).toEqual(['messages.untyped'])
+    expect(kindsOf({ field: 'messages', value: { errors: [{ code: 130429 }] } }, 'change', undefined)).toEqual(['messages.errors'])
   })
 })
