@@ -290,6 +290,22 @@ describe('driftwatch proxy (the command)', () => {
     expect(o.out.join('\n')).toMatch(/INCONCLUSIVE: .*/)
   })
 
+  it('a clean stop (Ctrl-C or SIGTERM, once) is how a proxy ends: PASS, exit 0, report outcome pass (issue 20)', async () => {
+    const s = await sim()
+    const reports = dir()
+    const o = io()
+    const run = main(['proxy', '--upstream', s.url, '--port', '0', '--recordings', dir(), '--out', reports, '--format', 'json', '--quiet'], o)
+    const url = await listening(o)
+    const pool = new Pool(url, { connections: 2 })
+    for (let i = 0; i < 3; i++) await (await pool.request({ method: 'GET', path: `/v23.0/${s.credentials.phoneNumberId}`, headers: { authorization: `Bearer ${s.credentials.token}` } })).body.text()
+    await pool.close()
+    o.first.abort()
+    expect(await run).toBe(0)
+    expect(o.out.join('\n')).toMatch(/^PASS: /m)
+    expect(o.out.join('\n')).not.toContain('INTERRUPTED')
+    expect(JSON.parse(readFileSync(join(reports, 'report.json'), 'utf8'))).toMatchObject({ outcome: 'pass' })
+  })
+
   it('review mode: a second Ctrl-C exits 130 at once with every answered exchange in the journal and no temp file', async () => {
     const s = await sim()
     const out = dir()

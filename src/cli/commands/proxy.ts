@@ -76,7 +76,8 @@ written to --out and a summary printed. A second Ctrl-C stops at once: every ans
 already in the journal, and the next proxy start with the same --recordings and --name compacts
 it; no report is written. Exit codes: 1 drift at --fail-on; 2 answered exchanges could not be
 recorded; 3 the upstream left exchanges unanswered (unreachable, reset or cut), or nothing was attributed;
-otherwise 130, as every command stopped by Ctrl-C.`,
+otherwise 0: Ctrl-C or SIGTERM is how a proxy ends, so a clean session stops PASS. 130 only after
+a second Ctrl-C (stopped at once, no report).`,
   async run(v, _positionals, io) {
     const upstream = str(v, 'upstream')
     if (!upstream) throw new HarnessError('DW_USAGE', '--upstream is required, e.g. driftwatch proxy --upstream https://graph.facebook.com')
@@ -196,7 +197,8 @@ otherwise 130, as every command stopped by Ctrl-C.`,
     io.stdout(`  ${state}; ${alerts}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`)
     io.stdout(recordingsDir ? `Recording to ${rel(recordingsDir)}/<contract>/${str(v, 'name') ?? 'proxy'}.json (journal: ${rel(proxy.journal!)}). Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.` : `Not recording. Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.`)
     await untilInterrupted(io)
-    const closing = proxy.close({ interrupted: true })
+    // Ctrl-C or SIGTERM is how a proxy session ends, not a cut-short run: a clean session is PASS, exit 0.
+    const closing = proxy.close()
     closing.catch(() => undefined)
     const halted = new Promise<undefined>((done) => {
       if (io.halt?.aborted) done(undefined)
