@@ -201,6 +201,23 @@ export function settle(report: Report, failOn: FailOn): Report {
   return { ...report, results, summary, outcome, failOn, ...(targets ? { targets } : {}) }
 }
 
+/**
+ * Where a multi-target outcome holds, for a headline: ` on 1 of 3 targets`, ` on all 2 targets`,
+ * ` on its 1 target (shard 1 of 2)`. It counts the targets whose outcome is the headline's, so
+ * "PASS" is never followed by the number of targets that drifted (it said "PASS on 0 of 2 targets").
+ * Plain text: numbers and fixed words only.
+ */
+export function targetsPhrase(outcome: Outcome, targets: readonly { outcome: Outcome }[], shard?: { index: number; of: number }): string {
+  const n = targets.length
+  const its = shard ? 'its ' : ''
+  const noun = `target${n === 1 ? '' : 's'}`
+  const where = shard ? ` (shard ${shard.index} of ${shard.of})` : ''
+  const k = targets.filter((t) => t.outcome === outcome).length
+  if (k === 0) return ` across ${its}${n} ${noun}${where}`
+  if (k < n) return ` on ${k} of ${its}${n} ${noun}${where}`
+  return n === 1 ? ` on ${its}1 target${where}` : ` on all ${its}${n} ${noun}${where}`
+}
+
 /** The exit code of an outcome: 0 pass, 1 drift, 2 harness error, 3 inconclusive, 130 interrupted. */
 export const EXIT_CODE: Record<Outcome, 0 | 1 | 2 | 3 | 130> = { pass: 0, drift: 1, error: 2, inconclusive: 3, interrupted: 130 }
 

@@ -4,7 +4,7 @@
  * as a cross, and the headline says what the exit code says. Titles, reasons and contract names
  * come from the wire or a report: they go through the terminal's `term` tag (one line, controls shown).
  */
-import { contractLabel, failsAt, type FailOn, type Report } from '../report.ts'
+import { contractLabel, failsAt, targetsPhrase, type FailOn, type Report } from '../report.ts'
 import { term, untrusted, untrusting, type Term } from '../render/index.ts'
 import type { ProgressEvent } from '../runner/run.ts'
 
@@ -40,7 +40,7 @@ export function finalLine(settled: Report, seconds: string, counted = 'requests'
   const below = report.outcome !== 'drift' && failOn !== 'info' && s.breaking + s.warning > 0 ? term`; ${failOn === 'never' ? term`none fails with --fail-on never` : term`below --fail-on ${untrusted(failOn)}`}` : undefined
   const t = report.targets
   const errors = t?.filter((x) => x.outcome === 'error').length ?? 0
-  const on = t ? term` on ${t.filter((x) => x.outcome === 'drift').length} of ${t.length} targets${errors ? term` (${errors} could not run)` : undefined}` : undefined
+  const on = t ? term`${untrusted(targetsPhrase(settled.outcome, t, settled.shard))}${errors ? term` (${errors} could not run)` : undefined}` : undefined
   // Traffic no contract covers ((no operation), (unattributed)) has findings but no result row: name it, or DRIFT would sit over "0 with drift".
   const judged = new Set(report.results.map((r) => contractLabel(r)))
   const outsideOf = new Map<string, number>()

@@ -6,7 +6,7 @@
  * wire becomes a link, an image, a heading or raw HTML.
  */
 import type { Severity } from '../finding.ts'
-import { contractLabel, sameContract, type Report } from '../report.ts'
+import { contractLabel, sameContract, targetsPhrase, type Report } from '../report.ts'
 import { block, cell, cellCode, code, joinMd, md, text, untrusted, type Md, type Untrusted, type Untrusting } from '../render/index.ts'
 import type { Reporter } from './reporter.ts'
 import { clearedSummary, duration, groupFindings, groupSamples, sinceCell, sinceText, type Group } from './wording.ts'
@@ -30,7 +30,7 @@ function headline(r: R): Md {
     case 'pass':
       return below ? md`PASS: no drift at --fail-on ${text(untrusted(failOn))} (${text(untrusted(below))} below it)` : md`PASS: no drift`
     case 'drift': {
-      if (r.targets) return md`DRIFT on ${r.targets.filter((t) => t.outcome === 'drift').length} of ${r.targets.length} targets: ${s.breaking} breaking, ${s.warning} warning`
+      if (r.targets) return md`DRIFT${text(untrusted(targetsPhrase('drift', r.targets, r.shard)))}: ${s.breaking} breaking, ${s.warning} warning`
       const parts = [s.breaking && `${s.breaking} breaking`, s.warning && `${s.warning} warning`, failOn === 'info' && s.info && `${s.info} info`].filter(Boolean).join(', ')
       return md`DRIFT: ${text(untrusted(parts))}`
     }
@@ -106,7 +106,7 @@ export const markdownReporter: Reporter = {
     lines.push(md``)
     if (r.targets) {
       const drifting = r.targets.filter((t) => t.outcome === 'drift').length
-      lines.push(md`## Targets: drift on ${drifting} of ${r.targets.length}${r.shard ? md` (shard ${r.shard.index}/${r.shard.of})` : undefined}`, md``, md`| Target | Base URL | Outcome | Contracts | Findings |`, md`|---|---|---|---|---|`)
+      lines.push(md`## Targets: drift on ${drifting} of ${r.shard ? md`its ` : undefined}${r.targets.length}${r.shard ? md` (shard ${r.shard.index}/${r.shard.of})` : undefined}`, md``, md`| Target | Base URL | Outcome | Contracts | Findings |`, md`|---|---|---|---|---|`)
       for (const t of r.targets) {
         lines.push(md`| ${cell(t.name)} | ${cell(t.target)}${t.scenario ? md` (${cellCode(t.scenario)})` : undefined} | ${cell(t.outcome)}${t.error ? md`: ${cell(t.error.message)}` : undefined} | ${t.summary.passed} passed, ${t.summary.failed} with drift, ${t.summary.skipped + t.summary.inconclusive} not judged | ${t.summary.breaking} breaking, ${t.summary.warning} warning, ${t.summary.info} info |`)
       }

@@ -30,3 +30,27 @@ describe('finalLine', () => {
     expect(finalLine(report({ probes: 7 }), '0.1')).toMatch(/, 7 requests, findings:/)
   })
 })
+
+describe('finalLine over targets (issue 20: "--shard 1/2" printed "PASS on 0 of 2 targets")', () => {
+  const withTargets = (outcome: Report['outcome'], outcomes: Report['outcome'][], shard?: { index: number; of: number }) =>
+    ({ ...report({}), outcome, targets: outcomes.map((o, i) => ({ name: `t${i}`, outcome: o })), ...(shard ? { shard } : {}) }) as unknown as Report
+
+  it('a passing shard counts its own targets, and says which shard', () => {
+    const line = finalLine(withTargets('pass', ['pass'], { index: 1, of: 2 }), '0.1')
+    expect(line).toMatch(/^PASS on its 1 target \(shard 1 of 2\): /)
+    expect(line).not.toMatch(/on 0 of/)
+  })
+
+  it('a passing run says all its targets passed', () => {
+    expect(finalLine(withTargets('pass', ['pass', 'pass']), '0.1')).toMatch(/^PASS on all 2 targets: /)
+  })
+
+  it('drift counts the targets that drifted, out of the shard\'s', () => {
+    expect(finalLine(withTargets('drift', ['pass', 'drift', 'drift']), '0.1')).toMatch(/^DRIFT on 2 of 3 targets: /)
+    expect(finalLine(withTargets('drift', ['drift', 'pass'], { index: 2, of: 3 }), '0.1')).toMatch(/^DRIFT on 1 of its 2 targets \(shard 2 of 3\): /)
+  })
+
+  it('an outcome no target has on its own (interrupted) names the targets without a count', () => {
+    expect(finalLine(withTargets('interrupted', ['pass', 'drift']), '0.1')).toMatch(/^INTERRUPTED across 2 targets: /)
+  })
+})
