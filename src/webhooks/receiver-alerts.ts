@@ -34,18 +34,19 @@ interface Streak {
   last?: string
 }
 
+/** What each incident's alerts say; `recovered` is read as "<it> no longer seen" (alertLine). */
 const ABOUT: Record<IncidentId, { severity: Severity; title: (n: number, last?: string) => string; message: string; recovered: string }> = {
   'app-delivery': {
     severity: 'breaking',
     title: (n, last) => `the app did not take ${n} webhook deliveries in a row${last ? ` (last: ${last})` : ''}`,
     message: 'Meta was answered 5xx (or the app\'s own non-2xx) so that it retries; it retries for up to 7 days. The journal keeps each delivery (redacted).',
-    recovered: 'the app takes webhook deliveries again',
+    recovered: 'the app failing webhook deliveries',
   },
   'webhook-signature': {
     severity: 'warning',
     title: (n) => `${n} webhook deliveries in a row failed the X-Hub-Signature-256 check`,
     message: 'They were answered 401/403 and not forwarded. If they are Meta\'s, the app secret in WHATSAPP_APP_SECRET is not the one Meta signs with (rotated?): nothing reaches the app.',
-    recovered: 'deliveries pass the signature check again',
+    recovered: 'deliveries failing the signature check',
   },
 }
 
