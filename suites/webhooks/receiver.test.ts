@@ -4,7 +4,7 @@
  * delivery never reaches the app or the disk, and a delivery the app does not take is on disk
  * (redacted) with a 5xx to Meta so that it retries.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startReceiver, type Receiver, type ReceiverEvent, type ReceiverOptions } from '../../src/webhooks/receiver.ts'
@@ -91,6 +91,43 @@ describe('a delivery with a good signature', () => {
     await sink.idle()
     expect(got.map((b) => b.toString())).toEqual([TEXT.toString(), BODIES.get('message_status/failed')!.toString()])
     expect(sink.stats).toMatchObject({ offered: 2, consumed: 2, skipped: 0 })
+  })
+})
+
+describe('framing and limits', () => {
+  it('a chunked delivery reaches the app whole, with its length (chunking is hop-by-hop)', async () => {
+    const a = await theApp()
+    const { r } = await receiver(a.url)
+    const headers = metaHeaders(r.url, TEXT).flatMap((x, i, all) => (i % 2 === 0 && x === 'Content-Length' ? [] : i % 2 === 1 && all[i - 1] === 'Content-Length' ? [] : [x]))
+    const got = await send(r.url, 'POST', '/', [...headers, 'Transfer-Encoding', 'chunked'], TEXT)
+    expect(got.status).toBe(200)
+    expect(a.seen[0]!.body.equals(TEXT)).toBe(true)
+    expect(pairs(a.seen[0]!.rawHeaders).filter(([n]) => /^(content-length|transfer-encoding)$/i.test(n))).toEqual([['Content-Length', String(TEXT.length)]])
+  })
+
+  it('a body over the limit is refused with 413, not forwarded, not kept', async () => {
+    const a = await theApp()
+    const { r, events } = await receiver(a.url, { maxBodyBytes: 100 })
+    const got = await send(r.url, 'POST', '/', metaHeaders(r.url, TEXT), TEXT)
+    expect(got.status).toBe(413)
+    expect(a.seen).toEqual([])
+    expect(r.counts()).toMatchObject({ received: 1, forwarded: 0, journaled: 0, rejected: { 'too-large': 1 } })
+    expect(events.map((e) => e.kind)).toEqual(['rejected'])
+  })
+
+  it('a journal that cannot be written: the delivery is forwarded all the same, counted, and /healthz turns 503', async () => {
+    const a = await theApp()
+    const out = tmp.dir()
+    writeFileSync(join(out, '.journal'), 'a file where the journal folder should be')
+    const events: ReceiverEvent[] = []
+    const r = await startReceiver({ forward: a.url, appSecret: SECRET, outDir: out, onEvent: (e) => events.push(e) })
+    cleanup.push(() => r.abort())
+    expect((await send(r.url, 'POST', '/', metaHeaders(r.url, TEXT), TEXT)).status).toBe(200)
+    expect(a.seen).toHaveLength(1)
+    expect(r.counts()).toMatchObject({ forwarded: 1, delivered: 1, journaled: 0, journalFailed: 1 })
+    expect(events[0]).toMatchObject({ kind: 'journal-failed', delivery: 1 })
+    expect(events[1]).toMatchObject({ kind: 'delivery', outcome: 'delivered', journaled: false })
+    expect(r.metrics.health().ok).toBe(false)
   })
 })
 
