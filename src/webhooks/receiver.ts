@@ -156,7 +156,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
         clearTimeout(timer)
         resolve(a)
       }
-      const out = send({ protocol: target.protocol, hostname: target.hostname, port: target.port, method, path, headers, agent }, (res) => {
+      const out = send({ protocol: target.protocol, hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'), port: target.port, method, path, headers, agent }, (res) => {
         const chunks: Buffer[] = []
         let size = 0
         res.on('data', (c: Buffer) => {
