@@ -5,7 +5,7 @@
  * wamids); webhooks carry more of a person than responses do: what they wrote (text bodies, media
  * captions, file names, order notes, flow answers), where they are (shared locations), the cards
  * they shared (emails, addresses, companies), business-scoped user ids and usernames, the
- * participant of a group, and the old and new number of a `user_changed_number` system message.
+ * participant and the id of a group, and the old and new number of a `user_changed_number` system message.
  *
  * One redactor per body: placeholders are numbered within the body (`Person 1` is the same person
  * throughout one body, and nothing links two bodies). Memory stays flat however long the receiver
@@ -72,6 +72,8 @@ function visit(v: unknown, key: string | undefined, parent: string | undefined, 
   }
   if (typeof v !== 'string' || v === '' || key === undefined) return v
   if (PHONE_KEYS.has(key)) return counted(s, s.pd.phone(v), v)
+  // A status to a group names the group, not a number: an id of people all the same.
+  if (key === 'recipient_id' && !/^\+?[\d ().-]+$/.test(v)) return counted(s, userId(v, s), v)
   if (NAME_KEYS.has(key)) return counted(s, s.pd.name(v), v)
   if (USER_ID.test(key)) return counted(s, userId(v, s), v)
   if (key === 'type') return v

@@ -1,9 +1,10 @@
 /**
- * What the receiver's tests share: Meta-shaped bodies (the pywa fixtures in ../shared/meta/webhooks,
- * MIT), a little app on loopback that records what reaches it, and a raw client that sends a
- * delivery with its headers in an exact order, as Meta's would.
+ * What the receiver's tests share: Meta-shaped bodies (pywa's, MIT, from the webhook corpus in
+ * suites/fixtures/webhooks/corpus/pywa; SOURCES.md cites them), a little app on loopback that
+ * records what reaches it, and a raw client that sends a delivery with its headers in an exact
+ * order, as Meta's would.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -12,16 +13,17 @@ import { signBody } from '../../src/webhooks/receiver-signature.ts'
 export const ROOT = join(import.meta.dirname, '..', '..')
 export const SECRET = 'app-secret-0123456789abcdef0123'
 
-/** ../shared from the main checkout, ../../shared from a worktree under wt/. */
-const META_DIR = [join(ROOT, '..', 'shared', 'meta', 'webhooks'), join(ROOT, '..', '..', 'shared', 'meta', 'webhooks')].find((d) => existsSync(d))
+const PYWA = join(ROOT, 'suites', 'fixtures', 'webhooks', 'corpus', 'pywa')
+/** pywa's file prefixes -> the fixture file they came from (message.json, message_status.json, system.json). */
+const GROUPS: Record<string, string> = { message: 'message', status: 'message_status', system: 'system' }
 
-/** Every fixture body, by `file/name`, as compact JSON bytes (how Meta sends them). */
+/** pywa's inbound message, status and system bodies, by `file/name` (`message/text`, `message_status/failed`), as compact JSON bytes (how Meta sends them). */
 export function metaBodies(): Map<string, Buffer> {
-  if (!META_DIR) throw new Error('the Meta webhook fixtures (../shared/meta/webhooks) are not there')
   const out = new Map<string, Buffer>()
-  for (const file of ['message', 'message_status', 'system']) {
-    const all = JSON.parse(readFileSync(join(META_DIR, `${file}.json`), 'utf8')) as Record<string, unknown>
-    for (const [name, body] of Object.entries(all)) out.set(`${file}/${name}`, Buffer.from(JSON.stringify(body)))
+  for (const f of readdirSync(PYWA).sort()) {
+    const m = /^(message|status|system)-(.+)\.json$/.exec(f)
+    if (!m) continue
+    out.set(`${GROUPS[m[1]!]}/${m[2]}`, Buffer.from(JSON.stringify(JSON.parse(readFileSync(join(PYWA, f), 'utf8')))))
   }
   return out
 }
