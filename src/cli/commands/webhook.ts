@@ -49,7 +49,7 @@ delivery (redacted body) and one per outcome (delivered / refused / failed, with
 Ctrl-C (or SIGTERM) stops it: no new connections, in-flight deliveries finish (within 30 s), the journal
 is flushed, and a summary is printed (received / forwarded / rejected / journaled). Exit codes: 0
 stopped; 2 the secret is missing, a flag is wrong, the port is busy (nothing is left behind), or a
-delivery could not be journaled.`,
+delivery could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retries them).`,
   async run(v, _positionals, io) {
     const forward = str(v, 'forward')
     if (!forward) throw new HarnessError('DW_USAGE', '--forward is required: the URL of your app\'s webhook endpoint, e.g. driftwatch webhook --forward http://127.0.0.1:3000/webhook')
@@ -144,11 +144,17 @@ delivery could not be journaled.`,
       if (io.halt?.aborted) done(undefined)
       io.halt?.addEventListener('abort', () => done(undefined), { once: true })
     })
-    const counts = (await Promise.race([closing, halted])) ?? (await receiver.abort())
-    await Promise.race([alerts.settled(), new Promise((r) => setTimeout(r, 15_000).unref())])
+    const graceful = await Promise.race([closing, halted])
+    // A second Ctrl-C: deliveries still in flight are cut (Meta got no answer, so it retries them) and alerts are not awaited.
+    const counts = graceful ?? (await receiver.abort())
+    if (graceful) await Promise.race([alerts.settled(), new Promise((r) => setTimeout(r, 15_000).unref())])
     await server?.close()
     const kept = receiver.journal.created && counts.journaled > 0 ? rel(receiver.journal.file) : undefined
     io.stdout(summary(counts, total, kept))
+    if (!graceful) {
+      io.stderr('webhook stopped at once: deliveries in flight were cut; Meta retries them (each is in the journal)')
+      return 130
+    }
     if (counts.journalFailed) {
       io.stderr(`driftwatch: ${counts.journalFailed} deliver${counts.journalFailed === 1 ? 'y' : 'ies'} could not be journaled (${receiver.journal.error?.message ?? 'see above'}); they were forwarded, and Meta retried those the app did not take. Fix --out and start again.`)
       return 2
