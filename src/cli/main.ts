@@ -16,6 +16,7 @@ import { record } from './commands/record.ts'
 import { sim } from './commands/sim.ts'
 import { verify } from './commands/verify.ts'
 import { watch } from './commands/watch.ts'
+import { webhook } from './commands/webhook.ts'
 import { terminalSafe } from '../render/index.ts'
 import { Redactor, secretsFromEnv } from '../transport/redact.ts'
 import { EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
@@ -23,7 +24,7 @@ import { EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type C
 export { FORMATS, type CliIO } from './options.ts'
 
 /** Every command, in the order the main help lists them. */
-export const COMMANDS: readonly Command[] = [check, watch, history, diff, merge, record, verify, importCommand, proxy, gate, sim]
+export const COMMANDS: readonly Command[] = [check, watch, history, diff, merge, record, verify, importCommand, proxy, webhook, gate, sim]
 
 const byName = new Map(COMMANDS.map((c) => [c.name, c]))
 

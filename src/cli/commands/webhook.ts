@@ -1,0 +1,176 @@
+/**
+ * `driftwatch webhook`: the receiver in front of the app (src/webhooks/receiver.ts), its metrics,
+ * its alerts and its lines. Starts listening before it touches the disk, so a busy port exits 2
+ * with nothing left behind; stops cleanly on Ctrl-C or SIGTERM and exits 0 with a summary.
+ */
+import { relative, resolve } from 'node:path'
+import { HarnessError } from '../../errors.ts'
+import { term, untrusted as u } from '../../render/index.ts'
+import { GLOBAL, str, wholeNumber, type Command } from '../options.ts'
+import { untilInterrupted } from '../signals.ts'
+import type { ReceiverCounts } from '../../webhooks/receiver-metrics.ts'
+
+/** The receiver's defaults (next to the simulator's 8787 and the proxy's 8788). */
+export const WEBHOOK_DEFAULTS = { port: 8789, out: 'reports/webhook', appTimeout: 10, alertAfter: 3 } as const
+
+/** Where Meta's app secret is read from (never a flag: command lines end up in shell histories and `ps`). */
+export const APP_SECRET_ENV = 'WHATSAPP_APP_SECRET'
+
+export const webhook: Command = {
+  name: 'webhook',
+  summary: 'a receiver in front of your webhook endpoint: checks signatures, journals, forwards, never loses a delivery.',
+  usage: ['webhook --forward <app-url> [options]'],
+  about: `Point Meta's callback URL at the receiver (through your TLS front: Meta calls https only), and
+--forward at the app's webhook URL. GET verification (hub.mode, hub.verify_token, hub.challenge) is
+forwarded and Meta gets the app's answer. Each POST's X-Hub-Signature-256 is checked against the raw
+body with the app secret from ${APP_SECRET_ENV}: missing gets 401, bad 403, neither is forwarded or
+kept. A good one is journaled (redacted: numbers, names, what people wrote or shared) and fsynced to
+<out>/.journal/ before it is forwarded byte-identical, headers in order; Meta gets the app's answer.
+An app that is down, resets or does not answer within --app-timeout gets Meta a 502 or 504, an app's
+own 5xx is passed on: either way Meta retries (for up to 7 days), and the journal keeps the body.`,
+  options: {
+    forward: { type: 'string', arg: '<url>', help: "the app's webhook URL, e.g. http://127.0.0.1:3000/webhook (required); the request's\npath (when not /) and query are appended to its path" },
+    port: { type: 'string', arg: '<N>', help: `port to listen on (default ${WEBHOOK_DEFAULTS.port}; 0 picks a free one)` },
+    host: { type: 'string', arg: '<addr>', help: 'address to bind (default 127.0.0.1; 0.0.0.0 in a container behind the TLS front)' },
+    out: { type: 'string', arg: '<dir>', help: `where the journal goes, in .journal/ (default ${WEBHOOK_DEFAULTS.out})` },
+    recordings: { type: 'string', arg: '<dir>', help: "where webhook recordings go once a judge is wired to the receiver; checked writable,\nnot written by the receiver itself" },
+    'app-timeout': { type: 'string', arg: '<s>', help: `seconds the app has to answer before Meta gets a 504 (default ${WEBHOOK_DEFAULTS.appTimeout})` },
+    'alert-webhook': { type: 'string', multiple: true, arg: '[json=|slack=]<url>', help: 'POST each alert as JSON, or as a Slack incoming-webhook message (slack= or a\nhooks.slack.com URL); alerts always go to stdout too' },
+    'alert-after': { type: 'string', arg: '<N>', help: `deliveries in a row the app fails (or that fail the signature) before an alert\n(default ${WEBHOOK_DEFAULTS.alertAfter}); the next good one sends the recovery` },
+    'metrics-port': { type: 'string', arg: '<N>', help: 'serve Prometheus /metrics and /healthz on this port (0 picks one)' },
+    'metrics-host': { type: 'string', arg: '<addr>', help: 'address for --metrics-port (default 127.0.0.1)' },
+    ...GLOBAL,
+  },
+  notes: `Lines: one per request on stderr (✓ delivered, ✗ not taken by the app, ! refused for its signature),
+with the path, the answer and the webhook fields; never a body, a query (the verify token is in it) or
+a signature. --quiet keeps only what needs attention. The journal holds one line per accepted
+delivery (redacted body) and one per outcome (delivered / refused / failed, with the status Meta got).
+
+Ctrl-C (or SIGTERM) stops it: no new connections, in-flight deliveries finish (within 30 s), the journal
+is flushed, and a summary is printed (received / forwarded / rejected / journaled). Exit codes: 0
+stopped; 2 the secret is missing, a flag is wrong, the port is busy (nothing is left behind), or a
+delivery could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retries them).`,
+  async run(v, _positionals, io) {
+    const forward = str(v, 'forward')
+    if (!forward) throw new HarnessError('DW_USAGE', '--forward is required: the URL of your app\'s webhook endpoint, e.g. driftwatch webhook --forward http://127.0.0.1:3000/webhook')
+    const secret = io.env[APP_SECRET_ENV]?.trim()
+    if (!secret) throw new HarnessError('DW_USAGE', `${APP_SECRET_ENV} is not set: the receiver checks each delivery's X-Hub-Signature-256 with your app secret. Copy it from the Meta App Dashboard (App settings > Basic > App secret), then: export ${APP_SECRET_ENV}=<secret> and start again (it is never printed)`)
+    const port = wholeNumber(str(v, 'port'), '--port', 0, 65535) ?? WEBHOOK_DEFAULTS.port
+    const appTimeout = wholeNumber(str(v, 'app-timeout'), '--app-timeout', 1, 3600) ?? WEBHOOK_DEFAULTS.appTimeout
+    const alertAfter = wholeNumber(str(v, 'alert-after'), '--alert-after', 1, 100_000) ?? WEBHOOK_DEFAULTS.alertAfter
+    const metricsPort = wholeNumber(str(v, 'metrics-port'), '--metrics-port', 0, 65535)
+    const { webhookSink, alertLine } = await import('../../watch/alerts.ts')
+    const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
+    const outDir = resolve(io.cwd, str(v, 'out') ?? WEBHOOK_DEFAULTS.out)
+    const recordingsDir = str(v, 'recordings') !== undefined ? resolve(io.cwd, str(v, 'recordings')!) : undefined
+    const rel = (p: string) => relative(io.cwd, p) || '.'
+
+    const { startReceiver } = await import('../../webhooks/receiver.ts')
+    const { ReceiverAlerts } = await import('../../webhooks/receiver-alerts.ts')
+    const { ReceiverMetrics, serveReceiverMetrics, total } = await import('../../webhooks/receiver-metrics.ts')
+    const { CountingSink } = await import('../../webhooks/receiver-sink.ts')
+    const { assertWritable } = await import('../../preflight.ts')
+    const target = (() => {
+      try {
+        const t = new URL(forward)
+        return `${t.origin}${t.pathname}`
+      } catch {
+        return forward
+      }
+    })()
+    // The judge (src/webhooks/index.ts, WebhookJudge) plugs in here as a QueuedSink; until then deliveries are counted.
+    const sink = new CountingSink()
+    const metrics = new ReceiverMetrics({ sinkSkipped: () => sink.stats.skipped })
+    const alerts = new ReceiverAlerts({
+      sinks,
+      after: alertAfter,
+      target,
+      onAlert: (a, delivery) => {
+        io.stdout(`ALERT ${alertLine(a)}`)
+        for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
+      },
+    })
+    // Listen first: a busy port must exit 2 before anything is created on disk.
+    const receiver = await startReceiver({
+      forward,
+      appSecret: secret,
+      ...(str(v, 'host') ? { host: str(v, 'host')! } : {}),
+      port,
+      outDir,
+      sink,
+      metrics,
+      alerts,
+      appTimeoutMs: appTimeout * 1000,
+      onEvent: (e) => {
+        if (e.kind === 'delivery') {
+          const ok = e.outcome === 'delivered'
+          if (v.quiet && ok && e.journaled) return
+          const fields = e.fields.length ? term` (${u(e.fields.join(', '))})` : undefined
+          const why = e.reason ? term`: ${u(e.reason)}` : undefined
+          const kept = ok ? undefined : e.journaled ? term`; in the journal, Meta retries` : term`; NOT journaled, Meta retries`
+          io.stderr(String(term`${u(ok ? '✓' : '✗')} POST ${u(e.path)} #${u(String(e.delivery))} ${u(String(e.bytes))} bytes${fields} → ${u(String(e.status))}${why}${kept}`))
+        } else if (e.kind === 'rejected') {
+          const what = e.reason === 'missing-signature' ? '401: no X-Hub-Signature-256' : e.reason === 'bad-signature' ? '403: X-Hub-Signature-256 does not match the body' : '413: body too large'
+          io.stderr(String(term`! POST ${u(e.path)} ${u(String(e.bytes))} bytes → ${u(what)}; not forwarded, not kept`))
+        } else if (e.kind === 'verification') {
+          if (v.quiet && e.status < 500) return
+          io.stderr(String(term`${u(e.status < 500 ? '✓' : '✗')} GET ${u(e.path)} (verification) → ${u(String(e.status))}${e.reason ? term`: ${u(e.reason)}` : undefined}`))
+        } else if (e.kind === 'method') {
+          io.stderr(String(term`! ${u(e.method)} ${u(e.path)} → 405: only GET and POST are taken`))
+        } else {
+          io.stderr(String(term`✗ delivery #${u(String(e.delivery))} could not be journaled (${u(e.message)}); forwarded all the same, /healthz says 503`))
+        }
+      },
+    })
+    let server: Awaited<ReturnType<typeof serveReceiverMetrics>> | undefined
+    try {
+      if (metricsPort !== undefined) server = await serveReceiverMetrics(metrics, metricsPort, str(v, 'metrics-host') ?? '127.0.0.1')
+      await assertWritable(outDir, '--out', io.cwd)
+      if (recordingsDir) await assertWritable(recordingsDir, '--recordings', io.cwd)
+    } catch (err) {
+      await server?.close()
+      await receiver.abort()
+      throw err
+    }
+
+    io.stdout(`driftwatch webhook listening on ${receiver.url}, forwarding to ${target}`)
+    const alertsTo = `alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''} after ${alertAfter} failing deliveries in a row`
+    io.stdout(`  journal ${rel(receiver.journal.file)} (created with the first delivery); judging: ${sink.label}${recordingsDir ? ` (--recordings ${rel(recordingsDir)} is the judge's)` : ''}; ${alertsTo}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`)
+    io.stdout(`Point Meta's callback URL at ${receiver.url} (through your https front); Ctrl-C to stop.`)
+
+    await untilInterrupted(io)
+    const closing = receiver.close()
+    const halted = new Promise<undefined>((done) => {
+      if (io.halt?.aborted) done(undefined)
+      io.halt?.addEventListener('abort', () => done(undefined), { once: true })
+    })
+    const graceful = await Promise.race([closing, halted])
+    // A second Ctrl-C: deliveries still in flight are cut (Meta got no answer, so it retries them) and alerts are not awaited.
+    const counts = graceful ?? (await receiver.abort())
+    if (graceful) await Promise.race([alerts.settled(), new Promise((r) => setTimeout(r, 15_000).unref())])
+    await server?.close()
+    const kept = receiver.journal.created && counts.journaled > 0 ? rel(receiver.journal.file) : undefined
+    io.stdout(summary(counts, total, kept))
+    if (!graceful) {
+      io.stderr('webhook stopped at once: deliveries in flight were cut; Meta retries them (each is in the journal)')
+      return 130
+    }
+    if (counts.journalFailed) {
+      io.stderr(`driftwatch: ${counts.journalFailed} deliver${counts.journalFailed === 1 ? 'y' : 'ies'} could not be journaled (${receiver.journal.error?.message ?? 'see above'}); they were forwarded, and Meta retried those the app did not take. Fix --out and start again.`)
+      return 2
+    }
+    return 0
+  },
+}
+
+/** The final line: received / forwarded / rejected / journaled, with what the app did with what it got. */
+function summary(c: ReceiverCounts, total: (t: Record<string, number>) => number, journal: string | undefined): string {
+  const rejected = total(c.rejected)
+  const appErrors = total(c.appErrors)
+  const why = (t: Record<string, number>) => Object.entries(t).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ')
+  return [
+    `webhook stopped: ${c.received} received, ${c.forwarded} forwarded (${c.delivered} taken by the app${appErrors ? `, ${appErrors} not: ${why(c.appErrors)}` : ''}), `,
+    `${rejected} rejected${rejected ? ` (${why(c.rejected)})` : ''}, ${c.journaled} journaled${journal ? ` in ${journal}` : ''}`,
+    c.verifications ? `, ${c.verifications} verification${c.verifications === 1 ? '' : 's'}` : '',
+  ].join('')
+}
