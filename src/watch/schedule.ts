@@ -39,9 +39,11 @@ const BREAKER_MAX_MS = 30 * 60_000
 
 /** `1000/day`, `40/hour`, `2/min`, or a bare number (per day) → requests per day. */
 export function parseBudget(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(day|d|hour|h|minute|min|m))?\s*$/i.exec(text)
+  // The unit is required: "--budget 10" was silently 10 a day, when the user may have meant an hour.
+  const m = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(day|d|hour|h|minute|min|m)\s*$/i.exec(text)
   const per = { day: 1, d: 1, hour: 24, h: 24, minute: 1440, min: 1440, m: 1440 } as const
-  const perDay = m ? Number(m[1]) * per[((m[2] ?? 'day').toLowerCase()) as keyof typeof per] : NaN
+  const perDay = m ? Number(m[1]) * per[m[2]!.toLowerCase() as keyof typeof per] : NaN
+  if (/^\s*\d+(?:\.\d+)?\s*$/.test(text)) throw new HarnessError('DW_USAGE', `--budget needs a unit: ${text.trim()}/day, ${text.trim()}/hour or ${text.trim()}/minute? e.g. --budget 1000/day`)
   if (!Number.isFinite(perDay) || perDay < 1) throw new HarnessError('DW_USAGE', `--budget must be requests per day, hour or minute, at least 1 a day, e.g. --budget 1000/day or --budget 40/hour; not "${text}"`)
   return perDay
 }

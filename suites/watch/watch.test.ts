@@ -231,7 +231,8 @@ describe('the schedule', () => {
   it('reads budgets per day, hour or minute, and refuses nonsense', () => {
     expect(parseBudget('1000/day')).toBe(1000)
     expect(parseBudget('40/hour')).toBe(960)
-    expect(parseBudget('500')).toBe(500)
+    expect(() => parseBudget('500')).toThrow('--budget needs a unit: 500/day, 500/hour or 500/minute?')
+    expect(parseBudget('500/d')).toBe(500)
     expect(() => parseBudget('lots')).toThrow(/--budget must be requests per day, hour or minute/)
     expect(() => parseBudget('0/day')).toThrow(/at least 1 a day/)
   })
