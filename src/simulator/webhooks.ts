@@ -385,6 +385,8 @@ export class WebhookSender {
         res.resume()
         res.on('end', () => done({ status: res.statusCode ?? 0 }))
         res.on('error', () => done({ status: res.statusCode ?? 0 }))
+        // A receiver that hangs up mid-answer still answered: its status decides.
+        res.on('close', () => done({ status: res.statusCode ?? 0 }))
       })
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)))
       req.on('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.message }))

@@ -183,6 +183,24 @@ describe('delivery failures', () => {
     expect((await sendText(sim, sim.credentials.testRecipient)).status).toBe(200)
   })
 
+  it('retries a receiver that hangs up without answering, and one that never answers within the timeout', async () => {
+    let calls = 0
+    const rude = http.createServer((req, res) => {
+      calls++
+      if (calls === 1) return req.socket.destroy()
+      if (calls === 2) return // never answers: the sender's timeout ends it
+      res.writeHead(200, { 'Content-Length': '0' }).end()
+    })
+    await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', resolve))
+    open.push({ close: () => new Promise<void>((resolve) => (rude.close(() => resolve()), rude.closeAllConnections())) })
+    const events: WebhookDeliveryEvent[] = []
+    const sim = await simulator({ webhooks: { url: `http://127.0.0.1:${(rude.address() as AddressInfo).port}/`, timeoutMs: 1_000, retry: { baseDelayMs: 5 }, onEvent: (e) => events.push(e) } })
+    sim.sendInbound({ type: 'location' })
+    await sim.webhooks!.idle()
+    expect(events.map((e) => `${e.outcome} ${e.status ?? e.error}`)).toEqual(['retrying ECONNRESET', 'retrying no answer within 1000 ms', 'delivered 200'])
+    expect(calls).toBe(3)
+  })
+
   it('drops pending retries at close instead of holding the process', async () => {
     const r = await receiver(() => 503)
     const events: WebhookDeliveryEvent[] = []
