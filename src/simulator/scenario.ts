@@ -40,17 +40,18 @@ export interface Scenario {
 
 /**
  * A finding the webhook judge must give when it judges what a scenario delivered, in the terms of
- * `Finding` (`contract`, `check`, `severity`), plus where in the body and in which webhook. The
- * deliveries to judge are those of WEBHOOK_DRIVE: one text to the test recipient, one to
- * UNDELIVERABLE_RECIPIENT. Findings fold per contract and check, so one entry stands for every
- * webhook that shows it.
+ * `Finding` (`contract`, `check`, `severity`, `title`), plus where the change is in the body and in
+ * which webhook. The deliveries to judge are those of WEBHOOK_DRIVE: one text to the test recipient,
+ * one to UNDELIVERABLE_RECIPIENT. Findings fold per contract, check and title, so one entry stands
+ * for every webhook that shows it. Contract and check ids are the webhook judge's (`webhook.statuses.<status>`,
+ * `schema-drift`, `webhook-sequence`).
  */
 export interface ExpectedWebhookFinding {
-  /** The webhook contract (`webhooks/statuses.<status>`; provisional until the webhook contracts land). */
   contract: string
   check: string
   severity: 'breaking' | 'warning' | 'info'
-  /** JSONPath of the changed field in the webhook body, when the finding is about one field. */
+  title: string
+  /** JSONPath of the changed field in the webhook body as delivered, for findings about one field. */
   path?: string
   /** Which status webhook carries the change; absent when every one does, or the finding is about the sequence. */
   webhook?: StatusSpec['status']

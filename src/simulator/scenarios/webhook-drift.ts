@@ -27,7 +27,8 @@ export const webhookStatusFieldRemoved: Scenario = {
   respond: answerAsBaseline,
   webhooks: {
     edit: onStatus('delivered', (st) => delete st.status),
-    expects: [{ contract: 'webhooks/statuses.delivered', check: 'schema-drift', severity: 'breaking', path: `${STATUS}.status`, webhook: 'delivered' }],
+    // Without `status` the judge cannot tell which status it is: the contract every status meets judges it.
+    expects: [{ contract: 'webhook.statuses.any', check: 'schema-drift', severity: 'breaking', title: '`$.statuses[*].status` is required by the contract and is now missing', path: `${STATUS}.status`, webhook: 'delivered' }],
   },
 }
 
@@ -40,7 +41,7 @@ export const webhookTypeChange: Scenario = {
     edit: onStatus('failed', (st) => {
       for (const e of st.errors as Record<string, unknown>[]) e.code = String(e.code)
     }),
-    expects: [{ contract: 'webhooks/statuses.failed', check: 'schema-drift', severity: 'breaking', path: `${STATUS}.errors[0].code`, webhook: 'failed' }],
+    expects: [{ contract: 'webhook.statuses.failed', check: 'schema-drift', severity: 'breaking', title: '`$.statuses[*].errors[*].code` was integer, is now string', path: `${STATUS}.errors[0].code`, webhook: 'failed' }],
   },
 }
 
@@ -53,6 +54,10 @@ export const webhookErrorsReshaped: Scenario = {
     edit: onStatus('failed', (st) => {
       st.errors = (st.errors as unknown[])[0]
     }),
-    expects: [{ contract: 'webhooks/statuses.failed', check: 'schema-drift', severity: 'breaking', path: `${STATUS}.errors`, webhook: 'failed' }],
+    expects: [
+      { contract: 'webhook.statuses.failed', check: 'schema-drift', severity: 'breaking', title: '`$.statuses[*].errors` was array, is now object', path: `${STATUS}.errors`, webhook: 'failed' },
+      // An object is not the errors[] a failed status must carry: the sequence judge says so too.
+      { contract: 'webhook.statuses.failed', check: 'webhook-sequence', severity: 'warning', title: 'Failed status without errors[]', webhook: 'failed' },
+    ],
   },
 }

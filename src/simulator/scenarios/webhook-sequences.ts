@@ -35,7 +35,8 @@ export const webhookDuplicates: Scenario = {
   respond: answerAsBaseline,
   webhooks: {
     plan: (statuses) => statuses.flatMap((s) => [s, s]),
-    expects: [{ contract: 'webhooks/statuses', check: 'status-sequence', severity: 'info' }],
+    // Info, never more: Meta delivers at least once (FACTS.md).
+    expects: (['sent', 'delivered', 'read', 'failed'] as const).map((status) => ({ contract: `webhook.statuses.${status}`, check: 'webhook-sequence', severity: 'info' as const, title: `Duplicate ${status} status for one message`, webhook: status })),
   },
 }
 
@@ -51,6 +52,6 @@ export const webhookDeliveredThenFailed: Scenario = {
       const kept = statuses.filter((s) => s.status !== 'read')
       return [...kept, { ...delivered, status: 'failed', timestamp: delivered.timestamp + 1, errors: [WEBHOOK_ERRORS.undeliverable()] }]
     },
-    expects: [{ contract: 'webhooks/statuses', check: 'status-sequence', severity: 'info', webhook: 'failed' }],
+    expects: [{ contract: 'webhook.statuses.failed', check: 'webhook-sequence', severity: 'info', title: 'Message both delivered and failed', webhook: 'failed' }],
   },
 }
