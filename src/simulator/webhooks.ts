@@ -155,7 +155,7 @@ function conversationId(messageId: string): string {
 }
 
 /** Inbound message types the simulator can send; `button_reply` and `list_reply` arrive as `type: "interactive"`. */
-export const INBOUND_TYPES = ['text', 'image', 'reaction', 'button_reply', 'list_reply', 'button', 'location'] as const
+export const INBOUND_TYPES = ['text', 'image', 'video', 'audio', 'document', 'sticker', 'reaction', 'button_reply', 'list_reply', 'button', 'location', 'unsupported'] as const
 /** One of INBOUND_TYPES. */
 export type InboundType = (typeof INBOUND_TYPES)[number]
 
@@ -166,7 +166,7 @@ export interface InboundSpec {
   from?: string
   /** The customer's profile name. */
   name?: string
-  /** `text`: the body; `image`: the caption; `button`: the button text. */
+  /** `text`: the body; `image`, `video`, `document`: the caption; `button`: the button text. */
   text?: string
   /** `reaction`: the emoji (default 👍). */
   emoji?: string
@@ -181,6 +181,15 @@ export interface InboundSpec {
 // A 1x1 PNG: an inbound image whose media the app can then retrieve and download from the simulator.
 const PIXEL = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6300010000050001' + '0d0a2db40000000049454e44ae426082', 'hex')
 
+/** What each inbound media type stores: MIME type, file name, bytes (placeholders except the image), and fields Meta adds. */
+const INBOUND_MEDIA: Record<string, { mime: string; file: string; bytes: Buffer; extra?: Record<string, unknown>; caption: boolean }> = {
+  image: { mime: 'image/png', file: 'inbound.png', bytes: PIXEL, caption: true },
+  video: { mime: 'video/mp4', file: 'inbound.mp4', bytes: Buffer.from('simulated video'), caption: true },
+  audio: { mime: 'audio/ogg', file: 'inbound.ogg', bytes: Buffer.from('simulated voice note'), extra: { voice: true }, caption: false },
+  document: { mime: 'application/pdf', file: 'invoice.pdf', bytes: Buffer.from('%PDF-1.4\n% simulated\n'), extra: { filename: 'invoice.pdf' }, caption: true },
+  sticker: { mime: 'image/webp', file: 'sticker.webp', bytes: Buffer.from('RIFF\x00\x00\x00\x00WEBP'), extra: { animated: false }, caption: false },
+}
+
 /** An inbound `messages` webhook body and its message's wamid. `image` stores a media item the app can fetch. */
 export function inboundBody(state: SimulatorState, spec: InboundSpec, now: number): { body: WebhookBody; messageId: string } {
   const c = state.credentials
@@ -194,10 +203,16 @@ export function inboundBody(state: SimulatorState, spec: InboundSpec, now: numbe
       message.text = { body: spec.text ?? 'Hello from the simulator' }
       message.type = 'text'
       break
-    case 'image': {
-      const media = state.addMedia(PIXEL, 'image/png', 'inbound.png', c.phoneNumberId)
-      message.type = 'image'
-      message.image = { ...(spec.text !== undefined ? { caption: spec.text } : {}), mime_type: media.mimeType, sha256: Buffer.from(media.sha256, 'hex').toString('base64'), id: media.id }
+    case 'image':
+    case 'video':
+    case 'audio':
+    case 'document':
+    case 'sticker': {
+      const m = INBOUND_MEDIA[spec.type]!
+      const media = state.addMedia(m.bytes, m.mime, m.file, c.phoneNumberId)
+      message.type = spec.type
+      const caption = m.caption && spec.text !== undefined ? { caption: spec.text } : {}
+      message[spec.type] = { ...caption, ...m.extra, mime_type: media.mimeType, sha256: Buffer.from(media.sha256, 'hex').toString('base64'), id: media.id }
       break
     }
     case 'reaction':
@@ -220,6 +235,11 @@ export function inboundBody(state: SimulatorState, spec: InboundSpec, now: numbe
     case 'location':
       message.location = { latitude: 48.8566, longitude: 2.3522, name: 'Simulated place', address: '1 Simulator Street' }
       message.type = 'location'
+      break
+    case 'unsupported':
+      // A type the Cloud API cannot show (e.g. a poll): Meta's catalogue 131051. Older payloads said `unknown`.
+      message.errors = [{ code: 131051, title: 'Message type unknown', message: 'Message type unknown', error_data: { details: 'Message type is currently not supported.' } }]
+      message.type = 'unsupported'
       break
   }
   const body = envelope(c, { contacts: [{ profile: { name: spec.name ?? 'Simulated Customer' }, wa_id: from }], messages: [message] })

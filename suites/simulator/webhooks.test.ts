@@ -10,7 +10,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEV_APP_SECRET, INBOUND_PATH, startSimulator, UNDELIVERABLE_RECIPIENT, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server.ts'
-import type { WebhookDeliveryEvent } from '../../src/simulator/webhooks.ts'
+import { INBOUND_TYPES, type WebhookDeliveryEvent } from '../../src/simulator/webhooks.ts'
 import { metaStatusProblems, postJson, sendText, startReceiver, statusOf, type Receiver } from './webhooks-receiver.ts'
 
 const SECRET = 'test-app-secret-0123456789abcdef'
@@ -253,6 +253,23 @@ describe('inbound messages on request', () => {
     expect(value.messages[0]).toMatchObject({ from: sim.credentials.testRecipient, id: res.id, type: 'text', text: { body: 'Where is my order?' } })
     expect(value.messages[0].timestamp).toMatch(/^\d{10}$/)
     expect(Object.keys(value.messages[0]).sort()).toEqual(Object.keys(inboundFixtures.text.entry[0].changes[0].value.messages[0]).sort())
+  })
+
+  it('sends every inbound type, each under Meta\'s type name, media ones with media the app can retrieve', async () => {
+    const r = await receiver()
+    const sim = await simulator({ webhooks: { url: r.url } })
+    const ids = INBOUND_TYPES.map((type) => sim.sendInbound({ type }))
+    await sim.webhooks!.idle()
+    const messages = r.received.map((g) => g.json.entry[0].changes[0].value.messages[0])
+    expect(messages.map((m) => m.id).sort()).toEqual([...ids].sort())
+    const types = messages.map((m) => m.type).sort()
+    expect(types).toEqual(['audio', 'button', 'document', 'image', 'interactive', 'interactive', 'location', 'reaction', 'sticker', 'text', 'unsupported', 'video'])
+    for (const m of messages) {
+      expect(m.from).toBe(sim.credentials.testRecipient)
+      if (m.type === 'unsupported') expect(m.errors).toEqual([expect.objectContaining({ code: 131051 })])
+      else expect(m[m.type], m.type).toBeTypeOf('object')
+      if (['image', 'video', 'audio', 'document', 'sticker'].includes(m.type)) expect(sim.state.media.get(m[m.type].id)?.mimeType, m.type).toBe(m[m.type].mime_type)
+    }
   })
 
   it('answers 400 for an unknown type or a non-string field, and sends nothing', async () => {
