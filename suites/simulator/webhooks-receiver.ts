@@ -22,6 +22,7 @@ export interface Receiver {
   close(): Promise<void>
 }
 
+/** Starts a receiver on a free loopback port; every POST is kept, answered with `answer`'s status. */
 export async function startReceiver(answer: (r: Received, index: number) => number = () => 200): Promise<Receiver> {
   const received: Received[] = []
   const waiters: { n: number; resolve: (r: Received[]) => void }[] = []
