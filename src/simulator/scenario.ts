@@ -5,6 +5,7 @@
 import type { SimResponse } from './graph.ts'
 import { mediaIdOf, type SimRequest } from './routes.ts'
 import type { SimulatorState } from './state.ts'
+import type { StatusSpec, WebhookBody } from './webhooks.ts'
 
 /** What a scenario can use besides the request. */
 export interface ScenarioContext {
@@ -33,7 +34,44 @@ export interface Scenario {
   /** Where the behaviour comes from (seed, FACTS.md section). */
   source: string
   respond(req: SimRequest, next: (override?: SimRequest) => Promise<SimResponse>, ctx: ScenarioContext): Promise<SimResponse>
+  /** How the scenario changes the status webhooks sent after each accepted send (absent: as Meta sends them). */
+  webhooks?: WebhookBehaviour
 }
+
+/**
+ * A finding the webhook judge must give when it judges what a scenario delivered, in the terms of
+ * `Finding` (`contract`, `check`, `severity`, `title`), plus where the change is in the body and in
+ * which webhook. The deliveries to judge are those of WEBHOOK_DRIVE: one text to the test recipient,
+ * one to UNDELIVERABLE_RECIPIENT. Findings fold per contract, check and title, so one entry stands
+ * for every webhook that shows it. Contract and check ids are the webhook judge's (`webhook.statuses.<status>`,
+ * `schema-drift`, `webhook-sequence`).
+ */
+export interface ExpectedWebhookFinding {
+  contract: string
+  check: string
+  severity: 'breaking' | 'warning' | 'info'
+  title: string
+  /** JSONPath of the changed field in the webhook body as delivered, for findings about one field. */
+  path?: string
+  /** Which status webhook carries the change; absent when every one does, or the finding is about the sequence. */
+  webhook?: StatusSpec['status']
+}
+
+/** A scenario's change to status webhooks, and the findings that change must produce. */
+export interface WebhookBehaviour {
+  /** Reorders, repeats, drops or adds one send's statuses (given in Meta's order); the result is delivered in its order. */
+  plan?(statuses: StatusSpec[]): StatusSpec[]
+  /** Edits a status webhook body before it is signed: the drift. */
+  edit?(body: WebhookBody, status: StatusSpec): void
+  /** Exactly what judging the deliveries of WEBHOOK_DRIVE must report; empty for a quiet scenario. */
+  expects: ExpectedWebhookFinding[]
+}
+
+/** The sends whose webhooks `expects` describes: what a test of a webhook scenario makes the simulator do. */
+export const WEBHOOK_DRIVE = [
+  { to: 'test-recipient', type: 'text' },
+  { to: 'undeliverable', type: 'text' },
+] as const
 
 /** Seeded PRNG (mulberry32): deterministic per seed. */
 export function seededRandom(seed: number): () => number {

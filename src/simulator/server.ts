@@ -12,6 +12,7 @@ import { route, servedVersion, type SimRequest } from './routes.ts'
 import { seededRandom, type Scenario } from './scenario.ts'
 import { scenarioNames, scenarios, unknownScenario } from './scenarios/index.ts'
 import { SimulatorState, type SimulatorCredentials } from './state.ts'
+import { baselineStatuses, inboundBody, INBOUND_TYPES, WebhookSender, type InboundSpec, type WebhookOptions } from './webhooks.ts'
 
 const MAX_REQUEST_BYTES = 110 * 1024 * 1024
 const CHUNK = 16 * 1024
@@ -32,10 +33,20 @@ export interface SimulatorOptions {
    * to several addresses, for fresh-connection sampling. The URL uses `host`.
    */
   alsoListenOn?: string[]
+  /**
+   * Send webhooks to this callback: status webhooks after each accepted send, inbound messages on
+   * request (`sendInbound`, `POST /__sim/webhooks/inbound`). Without it nothing is sent.
+   */
+  webhooks?: WebhookOptions
 }
 
 /** The path of the simulator's control endpoint (never part of Graph's paths, which start with a version or an id). */
 export const CONTROL_PATH = '/__sim/scenario'
+/** The control path that makes the simulator send an inbound message webhook: `POST` an InboundSpec as JSON. */
+export const INBOUND_PATH = '/__sim/webhooks/inbound'
+
+export { UNDELIVERABLE_RECIPIENT } from './state.ts'
+export { DEV_APP_SECRET } from './webhooks.ts'
 
 /** A started simulator. */
 export interface RunningSimulator {
@@ -56,6 +67,13 @@ export interface RunningSimulator {
   readonly connections: number
   /** Requests handled so far. */
   readonly requests: number
+  /** The webhook sender, when a callback URL was given: `stats`, `idle()`, `appSecretSource`. */
+  readonly webhooks: WebhookSender | undefined
+  /**
+   * Sends an inbound `messages` webhook (a customer writing, replying or reacting) and returns its
+   * wamid; the delivery runs in the background. Throws DW_USAGE without a callback URL.
+   */
+  sendInbound(spec: InboundSpec): string
   close(): Promise<void>
 }
 
@@ -72,8 +90,22 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   let requests = 0
   let base = ''
   const setScenario = (name: string): Scenario => (scenario = build(name))
+  const webhooks = options.webhooks ? new WebhookSender(options.webhooks) : undefined
+  const sendInbound = (spec: InboundSpec): string => {
+    if (!webhooks) throw new HarnessError('DW_USAGE', 'the simulator has no webhook callback URL: start it with one (sim --webhook-url <url>)')
+    if (!(INBOUND_TYPES as readonly string[]).includes(spec.type)) throw new HarnessError('DW_USAGE', `unknown inbound type "${String(spec.type)}" (one of ${INBOUND_TYPES.join(', ')})`)
+    const notText = Object.entries(spec).find(([, v]) => typeof v !== 'string')
+    if (notText) throw new HarnessError('DW_USAGE', `inbound message field "${notText[0]}" must be a string`)
+    const { body, messageId } = inboundBody(state, spec, nowSeconds())
+    webhooks.inbound(spec.type, messageId, body)
+    return messageId
+  }
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.url?.startsWith(INBOUND_PATH)) {
+      inboundControl(req, res, webhooks !== undefined, sendInbound).catch(() => res.destroy())
+      return
+    }
     if (req.url?.startsWith(CONTROL_PATH)) {
       control(req, res, () => scenario, setScenario).catch(() => res.destroy())
       return
@@ -86,7 +118,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     handle(req, res, async (simReq) => {
       const next = (override?: SimRequest) => route(override ?? simReq, state, base)
       return answering.respond(simReq, next, { state, requestNumber: n, random, uptimeMs: () => performance.now() - started, backend, fleetSize })
-    }).catch(() => res.destroy())
+    }, webhooks ? (simReq, out) => afterSend(simReq, out, state, webhooks, answering) : undefined).catch(() => res.destroy())
   }
   const servers: Server[] = []
   const host = options.host ?? '127.0.0.1'
@@ -128,8 +160,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     get connections() {
       return connections
     },
+    webhooks,
+    sendInbound,
     close: async () => {
       await Promise.all(servers.map((s) => closeServer(s)))
+      await webhooks?.close()
     },
   }
 }
@@ -149,11 +184,7 @@ function closeServer(server: Server): Promise<void> {
 
 /** `GET /__sim/scenario`: which scenario answers; `POST` with `{"scenario": "<name>"}`: switch to another. */
 async function control(req: IncomingMessage, res: ServerResponse, current: () => Scenario, set: (name: string) => Scenario): Promise<void> {
-  const reply = (status: number, body: unknown) => {
-    const text = JSON.stringify(body)
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) })
-    res.end(text)
-  }
+  const reply = (status: number, body: unknown) => replyJson(res, status, body)
   const body = await readBody(req)
   if (req.method === 'GET') return reply(200, { scenario: current().name, available: scenarioNames() })
   if (req.method !== 'POST') return reply(405, { error: `use GET to read the scenario or POST {"scenario": "<name>"} to switch; not ${req.method}` })
@@ -173,6 +204,59 @@ async function control(req: IncomingMessage, res: ServerResponse, current: () =>
   return reply(200, { scenario: name, previous, switchedAt: new Date().toISOString() })
 }
 
+function replyJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000)
+}
+
+/** After an accepted send (`POST /{phone-number-id}/messages` answered 200 with a wamid): queue its status webhooks. */
+function afterSend(req: SimRequest, out: SimResponse, state: SimulatorState, webhooks: WebhookSender, scenario: Scenario): void {
+  const c = state.credentials
+  if (req.method !== 'POST' || out.status !== 200 || !Buffer.isBuffer(out.body)) return
+  const m = req.url.pathname.match(/^\/v\d+\.\d+\/([^/]+)\/messages\/?$/)
+  if (m?.[1] !== c.phoneNumberId) return
+  let messageId: unknown
+  let to: unknown
+  let type: unknown
+  try {
+    messageId = (JSON.parse(out.body.toString('utf8')) as { messages?: { id?: unknown }[] }).messages?.[0]?.id
+    ;({ to, type } = JSON.parse(req.body.toString('utf8')) as { to?: unknown; type?: unknown })
+  } catch {
+    return
+  }
+  if (typeof messageId !== 'string' || typeof to !== 'string') return
+  const recipientId = to.replace(/\D/g, '')
+  const send = { messageId, recipientId, messageType: typeof type === 'string' ? type : 'text', undeliverable: state.undeliverable.has(recipientId) }
+  const planned = baselineStatuses(send, nowSeconds())
+  const behaviour = scenario.webhooks
+  webhooks.statuses(c, behaviour?.plan ? behaviour.plan(planned) : planned, behaviour?.edit?.bind(behaviour))
+}
+
+/** `POST /__sim/webhooks/inbound` with an InboundSpec (`{"type": "text", "text": "hi"}`): 202 and the message's wamid. */
+async function inboundControl(req: IncomingMessage, res: ServerResponse, enabled: boolean, send: (spec: InboundSpec) => string): Promise<void> {
+  const reply = (status: number, body: unknown) => replyJson(res, status, body)
+  const body = await readBody(req)
+  if (req.method !== 'POST') return reply(405, { error: `POST an inbound message as JSON, e.g. {"type": "text", "text": "hi"}; not ${req.method}`, types: INBOUND_TYPES })
+  if (!enabled) return reply(409, { error: 'the simulator has no webhook callback URL: start it with one (sim --webhook-url <url>)' })
+  let spec: InboundSpec
+  try {
+    spec = JSON.parse(body?.toString('utf8') ?? '') as InboundSpec
+    if (typeof spec !== 'object' || spec === null) throw new TypeError('not an object')
+  } catch {
+    return reply(400, { error: 'send an inbound message as JSON, e.g. {"type": "text", "text": "hi"}', types: INBOUND_TYPES })
+  }
+  try {
+    return reply(202, { id: send(spec) })
+  } catch (err) {
+    return reply(400, { error: (err as Error).message, types: INBOUND_TYPES })
+  }
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = []
   let size = 0
@@ -184,15 +268,17 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks)
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, respond: (r: SimRequest) => Promise<SimResponse>): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, respond: (r: SimRequest) => Promise<SimResponse>, after?: (r: SimRequest, out: SimResponse) => void): Promise<void> {
   const body = await readBody(req)
   const url = new URL(req.url ?? '/', 'http://simulator.invalid')
   let out: SimResponse
+  let simReq: SimRequest | undefined
   if (body === undefined) {
     out = { status: 413, statusText: statusText(413), headers: [['Content-Type', 'text/plain']], body: Buffer.from('request too large'), framing: 'content-length' }
   } else {
     try {
-      out = await respond({ method: req.method ?? 'GET', url, headers: req.headers, body })
+      simReq = { method: req.method ?? 'GET', url, headers: req.headers, body }
+      out = await respond(simReq)
     } catch (err) {
       // A simulator bug must show up as a finding, not as a hang: answer like Graph's unknown error.
       const ids = { requestId: 'simulator-error', traceId: 'simulator', debug: '' }
@@ -200,6 +286,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, respond: (r: Si
     }
   }
   await write(res, out)
+  if (after && simReq) {
+    try {
+      after(simReq, out)
+    } catch {
+      // Webhooks never break the API they follow.
+    }
+  }
 }
 
 /** Writes headers in order and the body with the framing asked for, honouring backpressure. */

@@ -42,6 +42,12 @@ export const SIM_CREDENTIALS: SimulatorCredentials = {
   testRecipient: '16315550199',
 }
 
+/**
+ * A recipient the simulator accepts sends to (200 with a wamid) but cannot deliver to: its status
+ * webhook is `failed` with 131026 "Message undeliverable", as for a number that is not on WhatsApp.
+ */
+export const UNDELIVERABLE_RECIPIENT = '16315550100'
+
 const TEMPLATES: Template[] = [
   {
     name: 'hello_world',
@@ -104,8 +110,13 @@ export class SimulatorState {
   readonly credentials: SimulatorCredentials
   readonly templates: readonly Template[] = TEMPLATES
   readonly media = new Map<string, StoredMedia>()
+  /** Recipients whose sends are accepted but end in a `failed` status webhook. */
+  readonly undeliverable = new Set<string>([UNDELIVERABLE_RECIPIENT])
+  /** The wamid of the last accepted send (what an inbound reply or reaction answers by default). */
+  lastSentMessageId: string | undefined
   private mediaCounter = 0
   private messageCounter = 0
+  private inboundCounter = 0
   private requestCounter = 0
 
   constructor(credentials: SimulatorCredentials = SIM_CREDENTIALS) {
@@ -139,6 +150,14 @@ export class SimulatorState {
   nextMessageId(): string {
     this.messageCounter++
     const raw = `${this.credentials.phoneNumberId}:${this.messageCounter}`
+    this.lastSentMessageId = `wamid.HBgL${Buffer.from(raw).toString('base64url').toUpperCase()}`
+    return this.lastSentMessageId
+  }
+
+  /** A fresh deterministic wamid for a message a customer sends (a different series from the business's). */
+  nextInboundMessageId(): string {
+    this.inboundCounter++
+    const raw = `${this.credentials.testRecipient}:in:${this.inboundCounter}`
     return `wamid.HBgL${Buffer.from(raw).toString('base64url').toUpperCase()}`
   }
 

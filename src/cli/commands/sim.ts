@@ -2,6 +2,25 @@ import { HarnessError, isHarnessError } from '../../errors.ts'
 import { scenarioNames, unknownScenario } from '../../simulator/scenarios/index.ts'
 import { DEFAULTS, GLOBAL, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
+import type { RunningSimulator } from '../../simulator/server.ts'
+import type { WebhookDeliveryEvent } from '../../simulator/webhooks.ts'
+
+/** What the simulator says about its webhooks: where they go, which secret signs them, how to send an inbound message. */
+function webhookLines(running: RunningSimulator, fixed: { DEV_APP_SECRET: string; UNDELIVERABLE_RECIPIENT: string; INBOUND_PATH: string }): string[] {
+  const { webhooks, url } = running
+  if (!webhooks) return ['No webhooks (start with --webhook-url <url> to receive signed status and inbound webhooks).']
+  const target = `${webhooks.url.origin}${webhooks.url.pathname}`
+  const secret =
+    webhooks.appSecretSource === 'env'
+      ? 'signed with WHATSAPP_APP_SECRET'
+      : `signed with the simulator's public dev secret "${fixed.DEV_APP_SECRET}" (WHATSAPP_APP_SECRET is not set; never use it in production)`
+  return [
+    '',
+    `Webhooks: POST to ${target}, X-Hub-Signature-256 ${secret}.`,
+    `  After each send: sent, delivered, read; a send to ${fixed.UNDELIVERABLE_RECIPIENT} gets failed (131026).`,
+    `  An inbound message: curl -X POST ${url}${fixed.INBOUND_PATH} -d '{"type":"text","text":"hi"}'`,
+  ]
+}
 
 export const sim: Command = {
   name: 'sim',
@@ -11,6 +30,7 @@ export const sim: Command = {
     port: { type: 'string', arg: '<N>', help: `port to listen on (default ${DEFAULTS.simPort}; 0 picks a free one)` },
     host: { type: 'string', arg: '<addr>', help: 'address to bind (default 127.0.0.1)' },
     scenario: { type: 'string', arg: '<name>', help: `behaviour to simulate (default baseline); one of:\n${scenarioNames().join(', ')}` },
+    'webhook-url': { type: 'string', arg: '<url>', help: 'POST signed webhooks here: sent/delivered/read (or failed) after each send, inbound\nmessages on request; signed with WHATSAPP_APP_SECRET (else a public dev secret)' },
     ...GLOBAL,
   },
   notes: 'It prints its URL and the fake credentials to export, then serves until Ctrl-C (exit 130).',
@@ -18,8 +38,15 @@ export const sim: Command = {
     const port = wholeNumber(str(v, 'port'), '--port', 0, 65535) ?? DEFAULTS.simPort
     const scenario = str(v, 'scenario')
     if (scenario !== undefined && !scenarioNames().includes(scenario)) throw new HarnessError('DW_USAGE', unknownScenario(scenario))
-    const { startSimulator } = await import('../../simulator/server.ts')
-    const running = await startSimulator({ port, ...(str(v, 'host') ? { host: str(v, 'host')! } : {}), ...(scenario ? { scenario } : {}) }).catch((err: unknown) => {
+    const webhookUrl = str(v, 'webhook-url')
+    if (webhookUrl !== undefined && !/^https?:\/\/[^/]/i.test(webhookUrl)) throw new HarnessError('DW_USAGE', '--webhook-url must be an http:// or https:// URL')
+    const appSecret = io.env.WHATSAPP_APP_SECRET || undefined
+    const server = await import('../../simulator/server.ts')
+    const { startSimulator } = server
+    const webhooks = webhookUrl === undefined ? undefined : { url: webhookUrl, ...(appSecret ? { appSecret, appSecretSource: 'env' as const } : {}), onEvent: (e: WebhookDeliveryEvent) => {
+      if (e.outcome === 'gave-up') io.stderr(`webhook ${e.kind} for ${e.messageId} not delivered after ${e.attempt} attempts (${e.status !== undefined ? `HTTP ${e.status}` : e.error})`)
+    } }
+    const running = await startSimulator({ port, ...(str(v, 'host') ? { host: str(v, 'host')! } : {}), ...(scenario ? { scenario } : {}), ...(webhooks ? { webhooks } : {}) }).catch((err: unknown) => {
       if (isHarnessError(err) && err.code === 'DW_SIMULATOR_FAILED') throw new HarnessError('DW_SIMULATOR_FAILED', `${err.message}; try --port 0 for a free port`)
       throw err
     })
@@ -38,6 +65,7 @@ export const sim: Command = {
         '',
         `Or by hand: curl -H "Authorization: Bearer ${c.token}" ${running.url}/v23.0/${c.phoneNumberId}`,
         `Switch the scenario while it runs (a rollout): curl -X POST ${running.url}/__sim/scenario -d '{"scenario":"media-chunked"}'`,
+        ...webhookLines(running, server),
         'Ctrl-C to stop.',
       ].join('\n'),
     )

@@ -11,6 +11,8 @@ import { errorCodeReorder, errorCodeUnknown } from './error-codes.ts'
 import { mediaChunked } from './media-chunked.ts'
 import { mediaPhoneNumberIdRejected } from './media-phone-number-id-rejected.ts'
 import { mediaPostIntermittent } from './media-post-intermittent.ts'
+import { webhookErrorsReshaped, webhookStatusFieldRemoved, webhookTypeChange } from './webhook-drift.ts'
+import { webhookDeliveredThenFailed, webhookDuplicates, webhookOutOfOrder } from './webhook-sequences.ts'
 import { graphRequestIdDropped, jsonServedAsJavascript, mediaFileSizeString, mediaSha256Missing, mediaUrlForeignHost } from './shape-drift.ts'
 
 /** Builders of every scenario by name. */
@@ -28,6 +30,17 @@ export const scenarios: Readonly<Record<string, () => Scenario>> = {
   'graph-request-id-dropped': () => graphRequestIdDropped,
   'json-served-as-javascript': () => jsonServedAsJavascript,
   'media-url-foreign-host': () => mediaUrlForeignHost,
+  'webhook-status-field-removed': () => webhookStatusFieldRemoved,
+  'webhook-type-change': () => webhookTypeChange,
+  'webhook-errors-reshaped': () => webhookErrorsReshaped,
+  'webhook-out-of-order': () => webhookOutOfOrder,
+  'webhook-duplicates': () => webhookDuplicates,
+  'webhook-delivered-then-failed': () => webhookDeliveredThenFailed,
+}
+
+/** Names of the scenarios that change webhooks (they declare `webhooks.expects`), in registry order. */
+export function webhookScenarioNames(): string[] {
+  return scenarioNames().filter((n) => scenarios[n]!().webhooks !== undefined)
 }
 
 /** Names of every scenario, in registry order. */
