@@ -282,8 +282,10 @@ export class WebhookJudge {
       const mine = v.findings.map(located)
       findings.push(...mine)
       const failed = [...mine, ...own.filter((f) => f.contract === j.contract.id)].some(isDrift)
-      const n = `${j.notifications} notification${j.notifications === 1 ? '' : 's'}`
-      contracts.push({ contract: j.contract.id, title: j.contract.title, file: j.contract.file, request: requestLine(j.contract), status: failed ? 'failed' : 'passed', reason: n, probes: j.notifications, durationMs: 0 })
+      // The envelope judges whole bodies that the other contracts judge notification by notification: counted once, by the notifications.
+      const whole = j.contract.kind === 'envelope'
+      const n = `${j.notifications} ${whole ? 'bod' : 'notification'}${j.notifications === 1 ? (whole ? 'y' : '') : whole ? 'ies' : 's'}`
+      contracts.push({ contract: j.contract.id, title: j.contract.title, file: j.contract.file, request: requestLine(j.contract), status: failed ? 'failed' : 'passed', reason: n, probes: whole ? 0 : j.notifications, durationMs: 0 })
     }
     findings.push(...own)
     return { findings, contracts, counts: { ...this.counts }, sequences: figures }
