@@ -6,7 +6,8 @@
  * (the change's value with one message or status) is validated against.
  *
  * Cheap to call: a pack is loaded once per directory and kept while its files are unchanged
- * (the receiver asks for it per body).
+ * (looked at again at most once a second), and each contract's schema is compiled on its first
+ * body (the receiver asks for the pack per body).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
@@ -103,7 +104,10 @@ function judgedSchema(c: WebhookContract): object {
   }
 }
 
-const cache = new Map<string, { stamp: string; pack: WebhookPack }>()
+const cache = new Map<string, { stamp: string; pack: WebhookPack; checkedAt: number }>()
+
+/** Within this many ms of the last look, a cached pack is returned without looking at its files again. */
+const RECHECK_MS = 1000
 
 /** Files' names and modification times: a pack is loaded again only when this changes. */
 function stampOf(dirs: readonly string[]): string {
@@ -127,9 +131,14 @@ export function loadWebhookContracts(dir: string, cwd: string = process.cwd()): 
   const absDir = resolve(cwd, dir)
   const whDir = join(absDir, 'webhooks')
   const schemaDir = join(absDir, 'schemas')
-  const stamp = stampOf([whDir, schemaDir])
   const hit = cache.get(absDir)
-  if (hit && hit.stamp === stamp) return hit.pack
+  const now = Date.now()
+  if (hit && now - hit.checkedAt < RECHECK_MS) return hit.pack
+  const stamp = stampOf([whDir, schemaDir])
+  if (hit && hit.stamp === stamp) {
+    hit.checkedAt = now
+    return hit.pack
+  }
   const rel = (p: string) => relative(cwd, p) || '.'
   if (!existsSync(whDir)) throw new HarnessError('DW_CONTRACTS_NOT_FOUND', `no webhook contracts: ${rel(whDir)} does not exist (pass --contracts <dir>)`, { dir: rel(whDir) })
   const problems: ContractProblem[] = []
@@ -175,19 +184,31 @@ export function loadWebhookContracts(dir: string, cwd: string = process.cwd()): 
       at(`id ${d.id} is used twice`)
       continue
     }
-    const c: WebhookContract = { ...d, description: (d.description ?? '').trim(), source: d.source.trim(), notes: d.notes ?? [], file: p.file }
-    schemas.addInline(c.id, judgedSchema(c), at)
-    contracts.push(c)
+    contracts.push({ ...d, description: (d.description ?? '').trim(), source: d.source.trim(), notes: d.notes ?? [], file: p.file })
   }
   if (problems.length > 0) throw new ContractError(problems)
   const byKind = new Map(contracts.map((c) => [c.kind, c]))
+  const byId = new Map(contracts.map((c) => [c.id, c]))
+  // Each contract's schema is compiled on its first body (about 50 ms each): a receiver that sees three kinds compiles three.
+  const compiled = new Set<string>()
+  const compile = (key: string) => {
+    const c = byId.get(key)
+    if (!c || compiled.has(key)) return
+    schemas.addInline(key, judgedSchema(c), (message) => {
+      throw new HarnessError('DW_SCHEMA_INVALID', `${c.file}: the schema of ${c.id} does not compile: ${message}`, { file: c.file })
+    })
+    compiled.add(key)
+  }
   const pack: WebhookPack = {
     dir: absDir,
     contracts,
     contract: (kind) => byKind.get(kind),
-    validateBody: (schema, body) => schemas.validate(schema, body),
+    validateBody: (schema, body) => {
+      compile(schema)
+      return schemas.validate(schema, body)
+    },
     knownErrorCode: (code) => codes.has(code) || ranges.some(([lo, hi]) => code >= lo && code <= hi),
   }
-  cache.set(absDir, { stamp, pack })
+  cache.set(absDir, { stamp, pack, checkedAt: now })
   return pack
 }

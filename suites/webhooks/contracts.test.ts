@@ -40,6 +40,10 @@ describe('webhook contracts', () => {
     expect(pack.knownErrorCode(999999)).toBe(false)
   })
 
+  it('compiles every contract\'s schema, each rejecting a body that is not an object', () => {
+    for (const c of pack.contracts) expect(pack.validateBody(c.id, 'not a value').length, c.id).toBeGreaterThan(0)
+  })
+
   it('is cached while its files are unchanged', () => {
     expect(loadWebhookContracts('contracts/meta', ROOT)).toBe(pack)
   })
@@ -50,10 +54,15 @@ describe('webhook contracts', () => {
   })
 
   it('fails the load naming the file of a contract whose $defs entry does not exist, or with an unknown key', () => {
-    const copy = dir()
-    cpSync(join(ROOT, 'contracts', 'meta', 'schemas'), join(copy, 'schemas'), { recursive: true })
-    cpSync(join(ROOT, 'contracts', 'meta', 'webhooks'), join(copy, 'webhooks'), { recursive: true })
-    expect(loadWebhookContracts(copy, ROOT).contracts.length).toBeGreaterThanOrEqual(KINDS.length)
+    const copyOf = () => {
+      const copy = dir()
+      cpSync(join(ROOT, 'contracts', 'meta', 'schemas'), join(copy, 'schemas'), { recursive: true })
+      cpSync(join(ROOT, 'contracts', 'meta', 'webhooks'), join(copy, 'webhooks'), { recursive: true })
+      return copy
+    }
+    expect(loadWebhookContracts(copyOf(), ROOT).contracts.length).toBeGreaterThanOrEqual(KINDS.length)
+    // Another directory: a pack loaded a moment ago is not looked at again within a second.
+    const copy = copyOf()
     writeFileSync(join(copy, 'webhooks', 'messages.text.yaml'), 'id: webhook.messages.text\ntitle: t\nfield: messages\nkind: messages.text\nschema: webhook-messages.json\ndef: nope\nsource: s\n')
     writeFileSync(join(copy, 'webhooks', 'messages.image.yaml'), 'id: webhook.messages.image\ntitle: t\nfield: messages\nkind: messages.image\nschema: webhook-messages.json\nsource: s\ncolour: blue\n')
     expect(() => loadWebhookContracts(copy, ROOT)).toThrow(/messages\.text\.yaml.*no \$defs entry nope[\s\S]*messages\.image\.yaml|messages\.image\.yaml[\s\S]*messages\.text\.yaml.*no \$defs entry nope/)
