@@ -60,6 +60,22 @@ describe('WebhookJudge: goldens', () => {
   })
 })
 
+describe('WebhookJudge: goldens, what varies with what people send', () => {
+  it('says a field only some recorded bodies had (a reply\'s context) as info, and one every recorded body had as a warning', async () => {
+    const recorder = new WebhookJudge({ since: SINCE, keep: true })
+    recorder.add(body(inbound(text({ context: { from: '16315550000', id: 'wamid.HBgLMTYzMTU1NTAwMDAVAgARGBI' } }))), { receivedAt: SINCE })
+    recorder.add(body(inbound(text())), { receivedAt: SINCE })
+    recorder.add(body(statuses(status('sent', 5, { conversation: { id: 'c1', origin: { type: 'utility' } } }))), { receivedAt: SINCE })
+    await recorder.verdict()
+    const golden = new Map([...recorder.observations()].map(([id, observations]) => [id, { name: 'yesterday', recordedAt: SINCE, observations }]))
+    const v = await judgeBodies([body(inbound(text())), body(statuses(status('sent', 6)))], golden)
+    expect(v.findings.map((f) => [f.severity, f.contract, f.title.replace(/ in the recording.*/, '')])).toEqual([
+      ['info', 'webhook.messages.text', '`$.messages[*].context` (object) was sent'],
+      ['warning', 'webhook.statuses.sent', '`$.statuses[*].conversation` (object) was in every sample'],
+    ])
+  })
+})
+
 describe('WebhookJudge: evidence', () => {
   it('says where the notification was and quotes it with people\'s numbers, names, text and captions replaced', async () => {
     const image = text({ type: 'image', image: { id: '1', mime_type: 'image/jpeg', sha256: 'x', caption: 'me at home' } })
