@@ -149,7 +149,7 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   await traffic.settled()
   const interrupted = opts.signal?.aborted === true
   tell(true)
-  if (traffic.counts.entries + webhooks.counts.entries === 0 && !interrupted) throw new HarnessError('DW_USAGE', `${rel} holds no ${kind === 'recordings' ? 'recordings' : kind === 'har' ? 'HAR entries' : 'interactions'}: nothing to verify`)
+  if (traffic.counts.entries + webhooks.counts.entries === 0 && !interrupted) throw new HarnessError('DW_USAGE', `${rel} holds no ${kind === 'recordings' ? 'recordings' : kind === 'har' ? 'HAR entries' : kind === 'webhooks' ? 'webhook bodies' : 'interactions'}: nothing to verify`)
   const judged = await webhooks.merge(await traffic.report(`${kind}:${rel}`, redactor), redactor)
   const located: Report = origin ? { ...judged, origin } : judged
   const report: Report = interrupted ? { ...located, outcome: 'interrupted', interrupted: true } : located
