@@ -23,7 +23,7 @@ import type { Observation } from '../observation.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import type { ContractResult } from '../report.ts'
 import { IncrementalJudge } from '../traffic/incremental-judge.ts'
-import { isWebhookBody, NO_ITEMS, notificationsOf, type Notification } from './body.ts'
+import { isWebhookBody, NO_ITEMS, notificationsOf, WEBHOOK_OBJECT, type Notification } from './body.ts'
 import { loadWebhookContracts, type WebhookContract, type WebhookPack } from './contracts.ts'
 import { redactWebhook } from './redact.ts'
 import { failedStatusDrafts, StatusSequences, type SequenceDraft, type SequenceFigures } from './sequences.ts'
@@ -158,7 +158,7 @@ export class WebhookJudge {
     const at = info.receivedAt ?? new Date().toISOString()
     if (!isWebhookBody(body)) {
       this.counts.unattributed++
-      this.note({ contract: 'webhook.envelope', severity: 'info', title: 'Not a WhatsApp Business Account webhook body: not judged', message: `Received: a body whose object is not ${'whatsapp_business_account'} or that has no entry\nOnly WhatsApp Business Account webhooks are under contract.`, expected: 'object whatsapp_business_account with entry[]', actual: 'another body', at: where }, undefined)
+      this.note(KIND_CHECK, { contract: 'webhook.envelope', severity: 'info', title: 'Not a WhatsApp Business Account webhook body: not judged', message: `Received: a body whose object is not ${WEBHOOK_OBJECT} or that has no entry\nOnly WhatsApp Business Account webhooks are under contract.`, expected: 'object whatsapp_business_account with entry[]', actual: 'another body', at: where }, undefined)
       return
     }
     const envelope = this.pack.contract('envelope')
@@ -181,7 +181,7 @@ export class WebhookJudge {
       const fallback = family && this.pack.contract(`${family}.*`)
       if (n.kind === NO_ITEMS || !family || !fallback) {
         const what = n.field === 'messages' ? 'A messages change with neither messages[] nor statuses[]' : `No contract for webhook field ${n.field}`
-        this.note({ contract: `webhook.${n.field}`, severity: n.field === 'messages' ? 'warning' : 'info', title: what, message: `Received: field ${n.field} at ${n.path}\n${n.field === 'messages' ? 'Meta sends inbound messages and statuses under this field; this change has neither, so nothing in it is judged.' : 'No webhook contract describes this field (contracts/meta/webhooks): it is counted as unattributed, not judged. Add a contract once the field is understood.'}`, expected: 'a field with a contract', actual: `field ${n.field}`, at }, value())
+        this.note(KIND_CHECK, { contract: `webhook.${n.field}`, severity: n.field === 'messages' ? 'warning' : 'info', title: what, message: `Received: field ${n.field} at ${n.path}\n${n.field === 'messages' ? 'Meta sends inbound messages and statuses under this field; this change has neither, so nothing in it is judged.' : 'No webhook contract describes this field (contracts/meta/webhooks): it is counted as unattributed, not judged. Add a contract once the field is understood.'}`, expected: 'a field with a contract', actual: `field ${n.field}`, at }, value())
         return false
       }
       contract = fallback
@@ -189,7 +189,7 @@ export class WebhookJudge {
       const raw = family === 'messages' ? n.item?.type : n.item?.status
       if (typeof raw === 'string') {
         const shown = n.kind.slice(family.length + 1)
-        this.note({ contract: fallback.id, severity: 'warning', title: family === 'messages' ? `Unknown message type ${shown}` : `Unknown status value ${shown}`, message: `Received: ${family === 'messages' ? `an inbound message of type ${shown}` : `a status ${shown}`} at ${n.path}\nNo webhook contract names it: judged against what every ${family === 'messages' ? 'message' : 'status'} carries (${fallback.file}). Applications that switch on it take their default path.`, expected: `a ${family === 'messages' ? 'message type' : 'status value'} a contract names`, actual: shown, at }, value())
+        this.note(KIND_CHECK, { contract: fallback.id, severity: 'warning', title: family === 'messages' ? `Unknown message type ${shown}` : `Unknown status value ${shown}`, message: `Received: ${family === 'messages' ? `an inbound message of type ${shown}` : `a status ${shown}`} at ${n.path}\nNo webhook contract names it: judged against what every ${family === 'messages' ? 'message' : 'status'} carries (${fallback.file}). Applications that switch on it take their default path.`, expected: `a ${family === 'messages' ? 'message type' : 'status value'} a contract names`, actual: shown, at }, value())
       }
       named = false
     }
@@ -197,12 +197,12 @@ export class WebhookJudge {
     if (n.item && n.kind.startsWith('messages.') && n.item.type === undefined) {
       // Meta's own Postman sample of a contacts message has no type: a warning, and the kind told from the content.
       const told = named ? `told from its content: ${n.kind.slice('messages.'.length)}` : 'and no content that tells its type'
-      this.note({ contract: contract.id, severity: 'warning', title: 'Message without type', message: `Received: an inbound message without type at ${n.path}, ${told}\nEvery message Meta sends names its type; applications that switch on it take their default path.`, expected: 'type (a string)', actual: 'no type', at }, redacted)
+      this.note(KIND_CHECK, { contract: contract.id, severity: 'warning', title: 'Message without type', message: `Received: an inbound message without type at ${n.path}, ${told}\nEvery message Meta sends names its type; applications that switch on it take their default path.`, expected: 'type (a string)', actual: 'no type', at }, redacted)
     }
     this.judge(contract, redacted, at, receivedAt)
     if (n.kind.startsWith('statuses.') && n.item && n.messageId !== undefined && typeof n.item.status === 'string') {
       this.sequences.add({ messageId: n.messageId, status: n.item.status, ...(n.timestamp !== undefined ? { timestamp: n.timestamp } : {}), at, contract: contract.id })
-      if (n.item.status === 'failed') for (const d of failedStatusDrafts(n.item, contract.id, at, this.pack.knownErrorCode)) this.note(d, redacted)
+      if (n.item.status === 'failed') for (const d of failedStatusDrafts(n.item, contract.id, at, this.pack.knownErrorCode)) this.note(SEQUENCE_CHECK, d, redacted)
     }
     return named
   }
@@ -231,7 +231,7 @@ export class WebhookJudge {
   }
 
   /** Folds one of this module's own findings (kind, sequence) by contract, check and title. */
-  private note(d: SequenceDraft | (Omit<SequenceDraft, 'severity'> & { severity: Finding['severity'] }), value: unknown, check = d.title.startsWith('Unknown') || d.title.startsWith('No contract') || d.title.startsWith('A messages change') || d.title.startsWith('Not a WhatsApp') || d.title === 'Message without type' ? KIND_CHECK : SEQUENCE_CHECK): void {
+  private note(check: typeof KIND_CHECK | typeof SEQUENCE_CHECK, d: SequenceDraft | (Omit<SequenceDraft, 'severity'> & { severity: Finding['severity'] }), value: unknown): void {
     const f: Finding = {
       contract: d.contract,
       check,
