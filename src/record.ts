@@ -22,6 +22,7 @@ import { TrafficJudge, type TrafficCounts } from './traffic/judge-traffic.ts'
 import { openTraffic } from './traffic/read.ts'
 import { Breather } from './traffic/breather.ts'
 import type { Redactor } from './transport/redact.ts'
+import { WebhookTraffic } from './webhooks/traffic.ts'
 
 /** Options of a record run. */
 export interface RecordOptions extends Omit<CheckOptions, 'outDir' | 'formats' | 'recordingsDir'> {
@@ -126,19 +127,22 @@ export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<Rec
   if (kind === 'recordings') throw new HarnessError('DW_USAGE', `${rel} is a recordings directory already; record --from takes a HAR file or a VCR cassette`)
   if (entries.length === 0 && !interrupted()) throw new HarnessError('DW_USAGE', `${rel} holds no exchanges: nothing to record`)
   const traffic = new TrafficJudge({ pack, state: trafficState({ phoneNumberId: opts.env.WHATSAPP_PHONE_NUMBER_ID, wabaId: opts.env.WHATSAPP_WABA_ID }), since: new Date().toISOString(), contractsDir: opts.contractsDir, label: rel })
+  // Webhook POSTs (or a file of webhook bodies) are recorded per webhook contract, as goldens of target `webhook`.
+  const webhooks = new WebhookTraffic({ contractsDir: opts.contractsDir, cwd, since: new Date().toISOString(), keep: true })
   const byOperation = new Map<string, Observation[]>()
   // Judging runs as promise callbacks: a turn of the event loop now and then lets Ctrl-C in.
   const breather = new Breather()
   for (const e of entries) {
     await breather.breathe()
     if (interrupted()) break
+    if (webhooks.take(e)) continue
     const placed = traffic.place(e)
     if (placed.kind !== 'attributed') continue
     const list = byOperation.get(placed.exp.id) ?? []
     list.push({ ...e.observation, contract: placed.exp.id, sample: list.length + 1 })
     byOperation.set(placed.exp.id, list)
   }
-  const judged = await traffic.report(`${kind}:${rel}`, redactor)
+  const judged = await webhooks.merge(await traffic.report(`${kind}:${rel}`, redactor), redactor)
   // A capture cut short is no baseline: nothing is recorded, the recordings on disk stay as they were.
   if (interrupted()) return { report: { ...judged, outcome: 'interrupted', interrupted: true }, files: [], counts: traffic.counts, recorded: 0, redactor }
   const report = judged
@@ -160,5 +164,11 @@ export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<Rec
     }
     files.push(await writeRecording(opts.recordingsDir, prepareRecording(rec, personal), redactor))
   }
-  return { report, files, counts: traffic.counts, recorded: [...byOperation.values()].reduce((n, list) => n + list.length, 0), redactor }
+  let recorded = [...byOperation.values()].reduce((n, list) => n + list.length, 0)
+  for (const rec of webhooks.recordings(name)) {
+    files.push(await writeRecording(opts.recordingsDir, prepareRecording(rec, personal), redactor))
+    recorded += rec.observations.length
+  }
+  const s = report.summary
+  return { report, files, counts: { entries: s.entries ?? 0, attributed: s.attributed ?? 0, unattributed: s.unattributed ?? 0 }, recorded, redactor }
 }

@@ -1,5 +1,5 @@
 /**
- * Loads a contract pack: operations (YAML under `operations/`), probes (YAML anywhere else but
+ * Loads a contract pack: operations (YAML under `operations/`), probes (YAML anywhere else but `webhooks/`,
  * `schemas/` and `fixtures/`, subfolders included) and
  * body schemas (`schemas/*.json`). Each file is parsed with positions, validated against its file
  * schema and normalised; cross-file rules run last. Every problem found is reported together,
@@ -47,7 +47,7 @@ const OPERATION_HINTS: FileHints = {
 }
 
 /** Folders of a pack that hold something other than probes. */
-const NOT_PROBES = new Set(['operations', 'schemas', 'fixtures'])
+const NOT_PROBES = new Set(['operations', 'schemas', 'fixtures', 'webhooks'])
 
 /**
  * Contract files under `dir`, subfolders included (a pack may group its files in folders: a file

@@ -15,9 +15,10 @@ import { loadRecordings, type Recording } from '../recordings/store.ts'
 import { Redactor, secretsFromEnv, type RedactorOptions } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
 import { streamHar, type StreamOptions } from './har.ts'
+import { looksLikeWebhookFile, streamWebhookFile } from '../webhooks/traffic.ts'
 
 /** What kind of capture it was. */
-export type TrafficKind = 'har' | 'cassette' | 'recordings'
+export type TrafficKind = 'har' | 'cassette' | 'recordings' | 'webhooks'
 
 /** Recordings as traffic: each observation tagged with the probe or operation it was recorded for, in the order the requests were made. */
 export function recordingsAsTraffic(all: Map<string, Recording[]>, rel: string): TrafficEntry[] {
@@ -81,6 +82,8 @@ export async function streamTraffic(input: string, redactor: Redactor, personal:
   const n = readSync(fd, head, 0, head.length, 0)
   closeSync(fd)
   const text = head.subarray(0, n).toString('utf8')
+  // Webhook bodies (JSON or JSONL) as Meta POSTs them: judged by the webhook contracts (src/webhooks).
+  if (looksLikeWebhookFile(text)) return { kind: 'webhooks', entries: streamWebhookFile(input, rel, opts) }
   const har = /^\s*\{/.test(text) && !/"(http_)?interactions"\s*:/.test(text)
   if (har) return { kind: 'har', entries: streamHar(input, redactor, personal, cwd, opts) }
   if (stat.size > MAX_CASSETTE_BYTES) {

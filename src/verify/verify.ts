@@ -25,6 +25,7 @@ import { Breather } from '../traffic/breather.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { assertWritable } from '../preflight.ts'
 import { writeReports } from '../write-reports.ts'
+import { WebhookTraffic } from '../webhooks/traffic.ts'
 
 /** Where a verify run stands: what the progress callback gets. */
 export interface VerifyProgress {
@@ -108,10 +109,11 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   const origin = originOf(head.map((e) => e.observation.request.url))
   const recordings = origin && wantsGolden ? chooseGolden(loadRecordings(resolve(cwd, opts.recordingsDir!), cwd), origin) : undefined
 
+  const since = new Date().toISOString()
   const traffic = new TrafficJudge({
     pack,
     state: trafficState({ phoneNumberId: opts.env.WHATSAPP_PHONE_NUMBER_ID, wabaId: opts.env.WHATSAPP_WABA_ID }),
-    since: new Date().toISOString(),
+    since,
     contractsDir: opts.contractsDir,
     label: rel,
     ...(recordings?.size ? { golden: recordings } : {}),
@@ -122,8 +124,10 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
     const n = traffic.counts.entries
     opts.onProgress?.({ entries: n, bytesRead: progress.bytesRead, totalBytes: progress.totalBytes, entriesPerSecond: seconds > 0 ? n / seconds : 0, seconds, done })
   }
+  // Webhook POSTs in the capture (or a file of webhook bodies) go to the webhook contracts, not API attribution.
+  const webhooks = new WebhookTraffic({ contractsDir: opts.contractsDir, cwd, since, ...(opts.recordingsDir ? { recordingsDir: opts.recordingsDir } : {}) })
   const place = async (e: TrafficEntry) => {
-    traffic.place(e)
+    if (!webhooks.take(e)) traffic.place(e)
     const n = traffic.counts.entries
     if (n % SETTLE_EVERY === 0) await traffic.settled()
     if (n % every === 0) tell(false)
@@ -145,10 +149,11 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   await traffic.settled()
   const interrupted = opts.signal?.aborted === true
   tell(true)
-  if (traffic.counts.entries === 0 && !interrupted) throw new HarnessError('DW_USAGE', `${rel} holds no ${kind === 'recordings' ? 'recordings' : kind === 'har' ? 'HAR entries' : 'interactions'}: nothing to verify`)
-  const judged = await traffic.report(`${kind}:${rel}`, redactor)
+  if (traffic.counts.entries + webhooks.counts.entries === 0 && !interrupted) throw new HarnessError('DW_USAGE', `${rel} holds no ${kind === 'recordings' ? 'recordings' : kind === 'har' ? 'HAR entries' : kind === 'webhooks' ? 'webhook bodies' : 'interactions'}: nothing to verify`)
+  const judged = await webhooks.merge(await traffic.report(`${kind}:${rel}`, redactor), redactor)
   const located: Report = origin ? { ...judged, origin } : judged
   const report: Report = interrupted ? { ...located, outcome: 'interrupted', interrupted: true } : located
   const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.past ? { past: opts.past } : {}) })
-  return { ...written, redactor, counts: traffic.counts }
+  const s = judged.summary
+  return { ...written, redactor, counts: { entries: s.entries ?? 0, attributed: s.attributed ?? 0, unattributed: s.unattributed ?? 0 } }
 }

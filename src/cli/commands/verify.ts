@@ -31,7 +31,9 @@ each id names as learned from earlier answers or WHATSAPP_PHONE_NUMBER_ID / WHAT
 method, query, fields=, request body, then the answer's fit) and judged by the same checks as
 \`check\`. An error the application asked for is a documented answer, not drift. An exchange the
 traffic does not settle is reported as unattributed, with its candidates, and never judged on a
-guess. A method the endpoint does not take (POST to a media id) is consumer drift.`,
+guess. A method the endpoint does not take (POST to a media id) is consumer drift. Webhooks (a HAR's
+POSTs carrying a WhatsApp webhook body, or a .json / .jsonl file of bodies) are judged against
+the webhook contracts (contracts/meta/webhooks) and counted with the entries.`,
   options: {
     contracts: { type: 'string', arg: '<dir>', help: `contract pack (default ${DEFAULTS.contracts})` },
     recordings: { type: 'string', arg: '<dir>', help: `golden recordings of the traffic's own origin to compare with, e.g. made\nfrom yesterday's traffic by driftwatch record --from (default ${DEFAULTS.recordings})` },
