@@ -46,9 +46,9 @@ export function finalLine(settled: Report, seconds: string, counted = 'requests'
   const outsideOf = new Map<string, number>()
   for (const f of report.findings) if (!judged.has(contractLabel(f)) && (f.severity !== 'info' || failsAt(f.severity, failOn))) outsideOf.set(contractLabel(f), (outsideOf.get(contractLabel(f)) ?? 0) + 1)
   const outside = outsideOf.size ? term`; outside them: ${untrusted([...outsideOf].map(([c, n]) => `${c} ${n} finding${n === 1 ? '' : 's'}`).join(', '))}` : undefined
-  const one: Record<string, string> = { requests: 'request', exchanges: 'exchange', 'entries judged': 'entry judged' }
+  const one: Record<string, string> = { requests: 'request', exchanges: 'exchange', deliveries: 'delivery', 'entries judged': 'entry judged' }
   // Traffic (the proxy) counts every exchange read, attributed or not, as its summary line above it did.
-  const n = counted === 'exchanges' && s.entries !== undefined ? s.entries : s.probes
+  const n = (counted === 'exchanges' || counted === 'deliveries') && s.entries !== undefined ? s.entries : s.probes
   const unit = untrusted(n === 1 ? (one[counted] ?? counted) : counted)
   const contracts = untrusted(`contract${s.contracts === 1 ? '' : 's'}`)
   return String(term`${HEAD[settled.outcome]}${on}: ${s.contracts} ${contracts} (${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive${outside}), ${n} ${unit}, findings: ${s.breaking} breaking, ${s.warning} warning, ${s.info} info${below} (${untrusted(seconds)} s)`)

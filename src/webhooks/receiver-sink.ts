@@ -62,7 +62,7 @@ export class QueuedSink implements WebhookSink {
   private idleWaiters: (() => void)[] = []
 
   constructor(
-    private readonly consume: (body: Buffer, info: WebhookInfo) => void,
+    private readonly consume: (body: Buffer, info: WebhookInfo) => unknown,
     opts: QueuedSinkOptions = {},
   ) {
     this.capacity = opts.capacity ?? 1024
@@ -79,7 +79,7 @@ export class QueuedSink implements WebhookSink {
     this.stats.queued = this.queue.length
     if (!this.draining) {
       this.draining = true
-      setImmediate(() => this.drain())
+      setImmediate(() => void this.drain())
     }
   }
 
@@ -95,11 +95,12 @@ export class QueuedSink implements WebhookSink {
     this.closed = true
   }
 
-  private drain(): void {
+  private async drain(): Promise<void> {
     const next = this.queue.shift()
     if (next) {
+      // An async consumer (the judge) is awaited: one body at a time, the queue's bound holds the rest.
       try {
-        this.consume(next[0], next[1])
+        await this.consume(next[0], next[1])
         this.stats.consumed++
       } catch {
         this.stats.failed++
@@ -107,7 +108,7 @@ export class QueuedSink implements WebhookSink {
     }
     this.stats.queued = this.queue.length
     if (this.queue.length) {
-      setImmediate(() => this.drain())
+      setImmediate(() => void this.drain())
       return
     }
     this.draining = false

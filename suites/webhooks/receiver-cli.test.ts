@@ -4,7 +4,6 @@
  * in-flight deliveries finish, the journal is flushed, exit 0 with the summary line; and nothing
  * it printed holds personal data or the app secret.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -13,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli.ts'
 import { signBody } from '../../src/webhooks/receiver-signature.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
-import { app, metaBodies, metaHeaders, PERSONAL, ROOT, SECRET, send, until } from './receiver-helpers.ts'
+import { app, metaBodies, metaHeaders, PERSONAL, SECRET, send, spawnWebhook, until } from './receiver-helpers.ts'
 
 const tmp = tempDirs('dw-wh-cli-')
 const cleanup: (() => Promise<unknown> | unknown)[] = []
@@ -21,17 +20,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c()
 })
 
-/** `driftwatch webhook <args>` as a child process with `env` added; its output as it comes and its exit code. */
-function start(args: string[], env: Record<string, string>): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/driftwatch.js'), 'webhook', ...args], { cwd: ROOT, env: { ...process.env, WHATSAPP_APP_SECRET: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d: Buffer) => (out += d))
-  child.stderr.on('data', (d: Buffer) => (err += d))
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
-  cleanup.push(() => child.exitCode === null && child.kill('SIGKILL'))
-  return { child, out: () => out, err: () => err, exited }
-}
+const start = (args: string[], env: Record<string, string>) => spawnWebhook(args, env, cleanup)
 
 describe('driftwatch webhook (the CLI)', () => {
   it('refuses to start without WHATSAPP_APP_SECRET: exit 2, the message names the variable and the fix', async () => {
@@ -87,7 +76,7 @@ describe('driftwatch webhook (the CLI)', () => {
     expect((await held).status).toBe(200)
     expect(await run.exited).toBe(0)
 
-    const summary = run.out().trim().split('\n').at(-1)!
+    const summary = run.out().trim().split('\n').find((l) => l.startsWith('webhook stopped:'))!
     expect(summary).toMatch(/^webhook stopped: 4 received, 2 forwarded \(2 taken by the app\), 2 rejected \(1 missing-signature, 1 bad-signature\), 2 journaled in \S+\.jsonl$/)
     const journalDir = join(dir, 'out', '.journal')
     const [file] = readdirSync(journalDir)

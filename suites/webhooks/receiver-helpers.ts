@@ -4,6 +4,7 @@
  * records what reaches it, and a raw client that sends a delivery with its headers in an exact
  * order, as Meta's would.
  */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -129,4 +130,24 @@ export function pairs(raw: string[], without: readonly string[] = []): [string, 
   const out: [string, string][] = []
   for (let i = 0; i + 1 < raw.length; i += 2) if (!without.includes(raw[i]!.toLowerCase())) out.push([raw[i]!, raw[i + 1]!])
   return out
+}
+
+/** A `driftwatch webhook` child process: its output as it comes and its exit code. */
+export interface WebhookChild {
+  child: ChildProcessWithoutNullStreams
+  out: () => string
+  err: () => string
+  exited: Promise<number | null>
+}
+
+/** `driftwatch webhook <args>` as a child process with `env` added (no app secret unless given); `cleanup` gets its kill. */
+export function spawnWebhook(args: string[], env: Record<string, string>, cleanup: (() => unknown)[]): WebhookChild {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/driftwatch.js'), 'webhook', ...args], { cwd: ROOT, env: { ...process.env, WHATSAPP_APP_SECRET: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d))
+  child.stderr.on('data', (d: Buffer) => (err += d))
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+  cleanup.push(() => child.exitCode === null && child.kill('SIGKILL'))
+  return { child, out: () => out, err: () => err, exited }
 }

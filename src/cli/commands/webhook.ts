@@ -3,10 +3,12 @@
  * its alerts and its lines. Starts listening before it touches the disk, so a busy port exits 2
  * with nothing left behind; stops cleanly on Ctrl-C or SIGTERM and exits 0 with a summary.
  */
-import { relative, resolve } from 'node:path'
+import { dirname, relative, resolve } from 'node:path'
 import { HarnessError } from '../../errors.ts'
+import { exitCodeOf } from '../../report.ts'
 import { term, untrusted as u } from '../../render/index.ts'
-import { GLOBAL, str, wholeNumber, type Command } from '../options.ts'
+import { finalLine } from '../lines.ts'
+import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
 import type { ReceiverCounts } from '../../webhooks/receiver-metrics.ts'
 
@@ -32,8 +34,12 @@ own 5xx is passed on: either way Meta retries (for up to 7 days), and the journa
     forward: { type: 'string', arg: '<url>', help: "the app's webhook URL, e.g. http://127.0.0.1:3000/webhook (required); the request's\npath (when not /) and query are appended to its path" },
     port: { type: 'string', arg: '<N>', help: `port to listen on (default ${WEBHOOK_DEFAULTS.port}; 0 picks a free one)` },
     host: { type: 'string', arg: '<addr>', help: 'address to bind (default 127.0.0.1; 0.0.0.0 in a container behind the TLS front)' },
-    out: { type: 'string', arg: '<dir>', help: `where the journal goes, in .journal/ (default ${WEBHOOK_DEFAULTS.out})` },
-    recordings: { type: 'string', arg: '<dir>', help: "where webhook recordings go once a judge is wired to the receiver; checked writable,\nnot written by the receiver itself" },
+    out: { type: 'string', arg: '<dir>', help: `where the session report goes at stop, and the journal in .journal/ (default ${WEBHOOK_DEFAULTS.out})` },
+    format: { type: 'string', arg: '<list>', help: `reports to write at stop besides report.json: json,md,junit,html (default ${DEFAULTS.format})` },
+    'fail-on': { type: 'string', arg: '<level>', help: `breaking | warning | info | never: the lowest severity that is drift: alerts, and exit 1 at stop\n(default ${DEFAULTS.failOn})` },
+    contracts: { type: 'string', arg: '<dir>', help: `contract pack whose webhooks/ judge each delivery (default ${DEFAULTS.contracts})` },
+    recordings: { type: 'string', arg: '<dir>', help: 'golden recordings of earlier webhook traffic (driftwatch record --from <capture>):\na field that appeared since is info naming it' },
+    state: { type: 'string', arg: '<file>', help: `watch's state (its --state): a drift in the deliveries opens an incident there, one alert,\none recovery (default ${DEFAULTS.state} when --alert-webhook is given)` },
     'app-timeout': { type: 'string', arg: '<s>', help: `seconds the app has to answer before Meta gets a 504 (default ${WEBHOOK_DEFAULTS.appTimeout})` },
     'alert-webhook': { type: 'string', multiple: true, arg: '[json=|slack=]<url>', help: 'POST each alert as JSON, or as a Slack incoming-webhook message (slack= or a\nhooks.slack.com URL); alerts always go to stdout too' },
     'alert-after': { type: 'string', arg: '<N>', help: `deliveries in a row the app fails (or that fail the signature) before an alert\n(default ${WEBHOOK_DEFAULTS.alertAfter}); the next good one sends the recovery` },
@@ -46,10 +52,16 @@ with the path, the answer and the webhook fields; never a body, a query (the ver
 a signature. --quiet keeps only what needs attention. The journal holds one line per accepted
 delivery (redacted body) and one per outcome (delivered / refused / failed, with the status Meta got).
 
+Each accepted body is judged against the webhook contracts (--contracts) off the forwarding path: a
+drift prints a line on stderr and, with --state or --alert-webhook, opens an incident in watch's state
+(one alert per new drift, one recovery once deliveries are clean again, as the proxy's traffic).
+
 Ctrl-C (or SIGTERM) stops it: no new connections, in-flight deliveries finish (within 30 s), the journal
-is flushed, and a summary is printed (received / forwarded / rejected / journaled). Exit codes: 0
-stopped; 2 the secret is missing, a flag is wrong, the port is busy (nothing is left behind), or a
-delivery could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retries them).`,
+is flushed, what was accepted is judged to the end (statuses per message id included) and the
+session report written to --out, and a summary is printed (received / forwarded / rejected /
+journaled, then judged). Exit codes: 0 stopped, no drift; 1 drift at --fail-on in what was delivered;
+2 the secret is missing, a flag is wrong, the port is busy (nothing is left behind), or a delivery
+could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retries them).`,
   async run(v, _positionals, io) {
     const forward = str(v, 'forward')
     if (!forward) throw new HarnessError('DW_USAGE', '--forward is required: the URL of your app\'s webhook endpoint, e.g. driftwatch webhook --forward http://127.0.0.1:3000/webhook')
@@ -68,7 +80,7 @@ delivery could not be journaled; 130 a second Ctrl-C cut deliveries in flight (M
     const { startReceiver } = await import('../../webhooks/receiver.ts')
     const { ReceiverAlerts } = await import('../../webhooks/receiver-alerts.ts')
     const { ReceiverMetrics, serveReceiverMetrics, total } = await import('../../webhooks/receiver-metrics.ts')
-    const { CountingSink } = await import('../../webhooks/receiver-sink.ts')
+    const { QueuedSink } = await import('../../webhooks/receiver-sink.ts')
     const { assertWritable } = await import('../../preflight.ts')
     const target = (() => {
       try {
@@ -78,8 +90,44 @@ delivery could not be journaled; 130 a second Ctrl-C cut deliveries in flight (M
         return forward
       }
     })()
-    // The judge (src/webhooks/index.ts, WebhookJudge) plugs in here as a QueuedSink; until then deliveries are counted.
-    const sink = new CountingSink()
+    const failOn = parseFailOn(str(v, 'fail-on'))
+    const formats = parseFormats(str(v, 'format'))
+    const contractsDir = str(v, 'contracts') ?? DEFAULTS.contracts
+    const startedAt = new Date().toISOString()
+    const t0 = Date.now()
+    // Drift incidents need a state: --state, or watch's default when alerts are asked for (as the proxy).
+    const statePath = str(v, 'state') !== undefined || sinks.length ? resolve(io.cwd, str(v, 'state') ?? DEFAULTS.state) : undefined
+    const { ReceiverJudging } = await import('../../webhooks/receiver-judging.ts')
+    const { TrafficIncidents } = await import('../../live/traffic-incidents.ts')
+    const { Redactor } = await import('../../transport/redact.ts')
+    // The app secret never leaves, even quoted inside a body.
+    const redactor = new Redactor({ secrets: [secret], personal: [] })
+    const openIncidents = (state: string) =>
+      new TrafficIncidents({
+          state,
+          upstream: target,
+          failOn: failOn === 'never' ? 'breaking' : failOn,
+          sinks,
+          redact: (a) => redactor.deep(a),
+          onAlert: (a, delivery) => {
+            io.stdout(`ALERT ${alertLine(a)}`)
+            for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
+          },
+        })
+    // The contracts load before anything listens (a bad pack exits 2 at once); nothing is written here.
+    const judging = new ReceiverJudging({
+      contractsDir,
+      cwd: io.cwd,
+      since: startedAt,
+      ...(recordingsDir ? { recordingsDir } : {}),
+      redactor,
+      failOn,
+      onFindings: (findings, delivery) => {
+        for (const f of findings) io.stderr(String(term`  ${u(f.severity)} ${u(f.contract)} (delivery #${u(String(delivery))}): ${u(f.title)}`))
+      },
+    })
+    // Judging runs off the forwarding path: a bounded queue, one body at a time.
+    const sink = new QueuedSink((body, info) => judging.take(body, info), { label: `against ${rel(resolve(io.cwd, contractsDir))}/webhooks${statePath ? `, incidents in ${rel(statePath)}` : ''}` })
     const metrics = new ReceiverMetrics({ sinkSkipped: () => sink.stats.skipped })
     const alerts = new ReceiverAlerts({
       sinks,
@@ -126,7 +174,10 @@ delivery could not be journaled; 130 a second Ctrl-C cut deliveries in flight (M
     try {
       if (metricsPort !== undefined) server = await serveReceiverMetrics(metrics, metricsPort, str(v, 'metrics-host') ?? '127.0.0.1')
       await assertWritable(outDir, '--out', io.cwd)
-      if (recordingsDir) await assertWritable(recordingsDir, '--recordings', io.cwd)
+      if (statePath) {
+        await assertWritable(dirname(statePath), '--state', io.cwd)
+        judging.incidents = openIncidents(statePath)
+      }
     } catch (err) {
       await server?.close()
       await receiver.abort()
@@ -135,7 +186,7 @@ delivery could not be journaled; 130 a second Ctrl-C cut deliveries in flight (M
 
     io.stdout(`driftwatch webhook listening on ${receiver.url}, forwarding to ${target}`)
     const alertsTo = `alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''} after ${alertAfter} failing deliveries in a row`
-    io.stdout(`  journal ${rel(receiver.journal.file)} (created with the first delivery); judging: ${sink.label}${recordingsDir ? ` (--recordings ${rel(recordingsDir)} is the judge's)` : ''}; ${alertsTo}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`)
+    io.stdout(`  journal ${rel(receiver.journal.file)} (created with the first delivery); judging ${sink.label}${recordingsDir ? ` with the goldens in ${rel(recordingsDir)}` : ''}; ${alertsTo}${statePath ? ', and one per new drift' : ''}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`)
     io.stdout(`Point Meta's callback URL at ${receiver.url} (through your https front); Ctrl-C to stop.`)
 
     await untilInterrupted(io)
@@ -152,14 +203,26 @@ delivery could not be journaled; 130 a second Ctrl-C cut deliveries in flight (M
     const kept = receiver.journal.created && counts.journaled > 0 ? rel(receiver.journal.file) : undefined
     io.stdout(summary(counts, total, kept))
     if (!graceful) {
+      await judging.incidents?.close()
       io.stderr('webhook stopped at once: deliveries in flight were cut; Meta retries them (each is in the journal)')
       return 130
     }
+    // What was accepted is judged to the end, then the session report is written (as verify's for a capture).
+    await sink.close()
+    await judging.incidents?.close()
+    const { writeReports } = await import('../../write-reports.ts')
+    const report = await judging.report(`webhook:${target}`, startedAt)
+    const written = await writeReports(report, { outDir, formats, redactor, cwd: io.cwd, failOn })
+    const c = judging.counts
+    io.stdout(`judged: ${c.entries} deliver${c.entries === 1 ? 'y' : 'ies'} (${c.attributed} attributed to a webhook contract, ${c.unattributed} not)${sink.stats.skipped ? `, ${sink.stats.skipped} not judged (the judge was behind; they were forwarded)` : ''}${judging.notJson ? `, ${judging.notJson} not JSON` : ''}`)
+    io.stdout(finalLine(written.report, ((Date.now() - t0) / 1000).toFixed(1), 'deliveries'))
+    if (written.files.length) io.stdout(`Session report: ${written.files.map((f) => rel(f)).join(', ')}`)
     if (counts.journalFailed) {
       io.stderr(`driftwatch: ${counts.journalFailed} deliver${counts.journalFailed === 1 ? 'y' : 'ies'} could not be journaled (${receiver.journal.error?.message ?? 'see above'}); they were forwarded, and Meta retried those the app did not take. Fix --out and start again.`)
       return 2
     }
-    return 0
+    // A session with no delivery is not a failed one: the receiver's job was to pass them on.
+    return c.entries === 0 ? 0 : exitCodeOf(written.report)
   },
 }
 
