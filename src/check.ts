@@ -3,9 +3,9 @@
  * if asked, probe, write the reports. The CLI only parses flags and picks the exit code.
  */
 import type { Probe } from './contracts/types.ts'
-import { isHarnessError } from './errors.ts'
+import { HarnessError, isHarnessError } from './errors.ts'
 import type { Observation } from './observation.ts'
-import { summarize, type FailOn, type Report } from './report.ts'
+import { outcomeOf, summarize, type FailOn, type Report } from './report.ts'
 import type { Past } from './history/since.ts'
 import type { FormatId } from './reporters/index.ts'
 import { DEFAULT_RETRY } from './runner/retry.ts'
@@ -38,6 +38,13 @@ export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
   onRetry?: (e: RetryEvent) => void
   /** Every contract's observations, after its checks ran (record uses this). */
   onObservations?: (probe: Probe, observations: readonly Observation[]) => void
+  /**
+   * Seconds to wait, after the test message is sent (messages.send-text), for its status webhooks:
+   * "sent, then delivered within N s" is the contract webhook.round-trip. The simulator only, today.
+   */
+  roundTripSeconds?: number
+  /** Called when the run starts waiting for the round trip's webhooks. */
+  onRoundTrip?: (info: { wamid?: string; seconds: number }) => void
 }
 
 /** What a run announces when it starts. */
@@ -98,11 +105,39 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
 /** Runs a check end to end. Throws HarnessError for configuration problems found before any probe. */
 export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   await assertWritable(opts.outDir, '--out', opts.cwd)
-  const session = await openSession(opts)
+  const tripping = opts.roundTripSeconds !== undefined
+  if (tripping && opts.target !== 'sim') throw new HarnessError('DW_USAGE', '--round-trip needs --target sim today: against Meta, the status webhooks go to your callback URL (driftwatch webhook in front of the app judges them as they come)')
+  const { StatusCollector, roundTrip } = tripping ? await import('./webhooks/round-trip.ts') : { StatusCollector: undefined, roundTrip: undefined }
+  const collector = await StatusCollector?.start()
+  let session: Session
+  try {
+    session = await openSession({ ...opts, ...(collector ? { simWebhooks: { url: collector.url, appSecret: collector.secret } } : {}) })
+  } catch (err) {
+    await collector?.close()
+    throw err
+  }
   const startedAt = new Date().toISOString()
   const write = (report: Report) => writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor: session.redactor, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.past ? { past: opts.past } : {}) })
+  // The test message of the run: messages.send-text's answer names it.
+  let sent: { wamid: string; at: number } | undefined
+  const onObservations = (probe: Probe, observations: readonly Observation[]) => {
+    if (tripping && probe.operation === 'messages.send-text' && !sent) {
+      const wamid = (observations.find((o) => o.response?.status === 200)?.response?.body.json as { messages?: { id?: unknown }[] } | undefined)?.messages?.[0]?.id
+      if (typeof wamid === 'string') sent = { wamid, at: Date.now() }
+    }
+    opts.onObservations?.(probe, observations)
+  }
   try {
-    const report = await runInSession(session, opts)
+    const probed = await runInSession(session, { ...opts, onObservations })
+    let report = probed
+    if (roundTrip && collector && probed.outcome !== 'interrupted') {
+      opts.onRoundTrip?.({ ...(sent ? { wamid: sent.wamid } : {}), seconds: opts.roundTripSeconds! })
+      const trip = await roundTrip({ collector, ...(sent ? { sent } : {}), waitMs: opts.roundTripSeconds! * 1000, ...(opts.signal ? { signal: opts.signal } : {}), contractsDir: opts.contractsDir, cwd: opts.cwd ?? process.cwd(), since: startedAt, redactor: session.redactor })
+      const results = [...probed.results, ...trip.results]
+      const findings = [...probed.findings, ...trip.findings]
+      const summary = { ...summarize(results, findings) }
+      report = { ...probed, results, findings, summary, outcome: opts.signal?.aborted ? 'interrupted' : outcomeOf(summary, opts.failOn) }
+    }
     return { ...(await write(report)), redactor: session.redactor }
   } catch (err) {
     if (isHarnessError(err)) throw err
@@ -122,5 +157,6 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     return { ...(await write(report)), redactor: session.redactor, cause: err }
   } finally {
     await session.close()
+    await collector?.close()
   }
 }

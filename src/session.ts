@@ -33,6 +33,8 @@ export interface SessionOptions {
   tolerateBadRecordings?: boolean
   env: Readonly<Record<string, string | undefined>>
   cwd?: string
+  /** Against the simulator: where it posts its webhooks, signed with this secret (check --round-trip). */
+  simWebhooks?: { url: string; appSecret: string }
 }
 
 /** An open session; `close` stops the simulator and the connections. */
@@ -82,7 +84,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   let token: string
   let variables: Record<string, string | undefined>
   if (target.kind === 'sim') {
-    sim = await startSimulator(opts.scenario ? { scenario: opts.scenario } : {})
+    sim = await startSimulator({ ...(opts.scenario ? { scenario: opts.scenario } : {}), ...(opts.simWebhooks ? { webhooks: { url: opts.simWebhooks.url, appSecret: opts.simWebhooks.appSecret } } : {}) })
     baseUrl = sim.url
     token = sim.credentials.token
     variables = { phone_number_id: sim.credentials.phoneNumberId, waba_id: sim.credentials.wabaId, test_recipient: sim.credentials.testRecipient }

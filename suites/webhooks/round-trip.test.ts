@@ -1,0 +1,127 @@
+/**
+ * The round trip (issue 19 item 6): check sends its test message and waits for that message's
+ * status webhooks. Against the simulator end to end (real sockets: the simulator signs and posts to
+ * the collector check starts), and roundTrip() alone against a collector fed by hand for the
+ * cases the simulator does not play: no delivered in time, a failed status, no test message.
+ */
+import { request } from 'node:http'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.ts'
+import { runCheck } from '../../src/check.ts'
+import { Redactor } from '../../src/transport/redact.ts'
+import { ROUND_TRIP_CONTRACT, roundTrip, StatusCollector } from '../../src/webhooks/round-trip.ts'
+import { signBody } from '../../src/webhooks/receiver-signature.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
+
+const tmp = tempDirs('dw-round-trip-')
+const CONTRACTS = 'contracts/meta'
+
+function check(scenario: string, seconds = 10) {
+  return runCheck({ target: 'sim', scenario, contractsDir: CONTRACTS, apiVersion: 'v23.0', env: {}, outDir: tmp.dir(), formats: ['json'], roundTripSeconds: seconds })
+}
+
+/** Posts a signed status webhook for `wamid` to the collector, as Meta would. */
+function post(c: StatusCollector, wamid: string, status: string, extra: Record<string, unknown> = {}, secret = c.secret): Promise<number> {
+  const body = Buffer.from(JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '16315550142', phone_number_id: '106540352242922' }, statuses: [{ id: wamid, status, timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: '16315550199', ...extra }] } }] }] }))
+  return new Promise((resolve, reject) => {
+    const req = request(c.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, secret) } }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode!))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+async function alone(feed: (c: StatusCollector, wamid: string) => Promise<unknown>, waitMs = 1500) {
+  const c = await StatusCollector.start()
+  try {
+    const wamid = 'wamid.HBgLMTYzMTU1NTAxOTkVAgARGBI0'
+    await feed(c, wamid)
+    return await roundTrip({ collector: c, sent: { wamid, at: Date.now() }, waitMs, settleMs: 50, contractsDir: CONTRACTS, cwd: process.cwd(), since: new Date().toISOString(), redactor: new Redactor() })
+  } finally {
+    await c.close()
+  }
+}
+
+describe('check --round-trip against the simulator', () => {
+  it('sent, delivered and read come: the round trip passes, the status bodies are judged and quiet', async () => {
+    const { report } = await check('baseline')
+    const row = report.results.find((r) => r.contract === ROUND_TRIP_CONTRACT)
+    expect(row?.status).toBe('passed')
+    expect(report.results.map((r) => r.contract)).toEqual(expect.arrayContaining(['webhook.statuses.sent', 'webhook.statuses.delivered', 'webhook.statuses.read']))
+    expect(report.findings.filter((f) => f.contract.startsWith('webhook.') && f.severity !== 'info')).toEqual([])
+    expect(report.outcome).toBe('pass')
+  }, 60_000)
+
+  it('a status without `status` (webhook-status-field-removed): breaking on the statuses contract, and no delivered seen (warning)', async () => {
+    const { report } = await check('webhook-status-field-removed', 3)
+    expect(report.findings).toEqual(expect.arrayContaining([expect.objectContaining({ contract: 'webhook.statuses.any', severity: 'breaking', check: 'schema-drift' })]))
+    expect(report.findings).toEqual(expect.arrayContaining([expect.objectContaining({ contract: ROUND_TRIP_CONTRACT, severity: 'warning', title: 'No delivered status webhook within 3 s (sent came)' })]))
+    expect(report.outcome).toBe('drift')
+  }, 60_000)
+
+  it('duplicates (webhook-duplicates): info only, the run passes', async () => {
+    const { report } = await check('webhook-duplicates')
+    expect(report.findings.filter((f) => f.contract.startsWith('webhook.')).map((f) => f.severity)).not.toContain('breaking')
+    expect(report.findings.some((f) => f.check === 'webhook-sequence' && f.severity === 'info')).toBe(true)
+    expect(report.outcome).toBe('pass')
+  }, 60_000)
+
+  it('is refused against a live base URL, before anything is sent (exit 2)', async () => {
+    const err: string[] = []
+    const code = await main(['check', '--target', 'https://graph.facebook.com', '--round-trip', '5', '--out', tmp.dir()], { stdout: () => undefined, stderr: (l) => err.push(l), env: { WHATSAPP_ACCESS_TOKEN: 'EAAtest', WHATSAPP_PHONE_NUMBER_ID: '1', WHATSAPP_WABA_ID: '2' }, cwd: process.cwd() })
+    expect(code).toBe(2)
+    expect(err.join('\n')).toContain('--round-trip needs --target sim today')
+  })
+})
+
+describe('roundTrip() on a collector', () => {
+  it('only sent within the wait: a warning naming what came', async () => {
+    const { results, findings } = await alone((c, w) => post(c, w, 'sent'), 800)
+    expect(results[0]).toMatchObject({ contract: ROUND_TRIP_CONTRACT, status: 'failed' })
+    expect(findings).toEqual([expect.objectContaining({ contract: ROUND_TRIP_CONTRACT, severity: 'warning', title: 'No delivered status webhook within 1 s (sent came)' })])
+    expect(findings[0]!.evidence.bodyExcerpt).toMatch(/^status webhooks for it: sent after -?\d/)
+  })
+
+  it('nothing at all: a warning that says no status came', async () => {
+    const { findings } = await alone(async () => undefined, 600)
+    expect(findings.map((f) => f.title)).toEqual(['No status webhook within 1 s of the send'])
+  })
+
+  it('sent then delivered: passes, no finding', async () => {
+    const { results, findings } = await alone(async (c, w) => {
+      await post(c, w, 'sent')
+      await post(c, w, 'delivered')
+    })
+    expect(results[0]!.status).toBe('passed')
+    expect(findings.filter((f) => f.severity !== 'info')).toEqual([])
+  })
+
+  it('a failed status: a warning that the test message failed', async () => {
+    const { findings } = await alone((c, w) => post(c, w, 'failed', { errors: [{ code: 131026, title: 'Message undeliverable', message: 'Message undeliverable', error_data: { details: 'Message Undeliverable.' } }] }))
+    expect(findings.map((f) => f.title)).toContain('The test message failed: a failed status webhook came for it')
+  })
+
+  it('a delivery signed with another secret is refused (403) and not counted', async () => {
+    const c = await StatusCollector.start()
+    try {
+      expect(await post(c, 'wamid.x', 'delivered', {}, 'not-the-secret')).toBe(403)
+      expect(c.bodies).toEqual([])
+      expect(c.refused).toBe(1)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('no test message sent: inconclusive, nothing waited for', async () => {
+    const c = await StatusCollector.start()
+    try {
+      const { results, findings } = await roundTrip({ collector: c, waitMs: 60_000, contractsDir: CONTRACTS, cwd: process.cwd(), since: new Date().toISOString(), redactor: new Redactor() })
+      expect(results).toEqual([expect.objectContaining({ status: 'inconclusive' })])
+      expect(findings).toEqual([])
+    } finally {
+      await c.close()
+    }
+  })
+})
