@@ -3,6 +3,7 @@
  * if asked, probe, write the reports. The CLI only parses flags and picks the exit code.
  */
 import type { Probe } from './contracts/types.ts'
+import { resolve } from 'node:path'
 import { HarnessError, isHarnessError } from './errors.ts'
 import type { Observation } from './observation.ts'
 import { outcomeOf, summarize, type FailOn, type Report } from './report.ts'
@@ -43,6 +44,8 @@ export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
    * "sent, then delivered within N s" is the contract webhook.round-trip. The simulator only, today.
    */
   roundTripSeconds?: number
+  /** Against Meta: the --out of the `driftwatch webhook` receiver in front of the app, whose journal the round trip reads. */
+  webhookJournal?: string
   /** Called when the run starts waiting for the round trip's webhooks. */
   onRoundTrip?: (info: { wamid?: string; seconds: number }) => void
 }
@@ -106,9 +109,12 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
 export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   await assertWritable(opts.outDir, '--out', opts.cwd)
   const tripping = opts.roundTripSeconds !== undefined
-  if (tripping && opts.target !== 'sim') throw new HarnessError('DW_USAGE', '--round-trip needs --target sim today: against Meta, the status webhooks go to your callback URL (driftwatch webhook in front of the app judges them as they come)')
-  const { StatusCollector, roundTrip } = tripping ? await import('./webhooks/round-trip.ts') : { StatusCollector: undefined, roundTrip: undefined }
-  const collector = await StatusCollector?.start()
+  if (tripping && opts.target !== 'sim' && opts.webhookJournal === undefined) throw new HarnessError('DW_USAGE', "--round-trip against Meta needs --webhook-journal <dir>: the --out of the driftwatch webhook receiver in front of your app (Meta posts the statuses to your callback URL, not to check), e.g. --webhook-journal reports/webhook")
+  if (opts.webhookJournal !== undefined && !tripping) throw new HarnessError('DW_USAGE', '--webhook-journal only applies with --round-trip <s>')
+  const { StatusCollector, JournalSource, roundTrip } = tripping ? await import('./webhooks/round-trip.ts') : { StatusCollector: undefined, JournalSource: undefined, roundTrip: undefined }
+  const collector = opts.target === 'sim' ? await StatusCollector?.start() : undefined
+  // A journal's earlier sessions are not this message's: read what arrives from a little before now.
+  const source = collector ?? (JournalSource && opts.webhookJournal !== undefined ? new JournalSource(resolve(opts.cwd ?? process.cwd(), opts.webhookJournal), Date.now() - 5_000) : undefined)
   let session: Session
   try {
     session = await openSession({ ...opts, ...(collector ? { simWebhooks: { url: collector.url, appSecret: collector.secret } } : {}) })
@@ -130,9 +136,9 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   try {
     const probed = await runInSession(session, { ...opts, onObservations })
     let report = probed
-    if (roundTrip && collector && probed.outcome !== 'interrupted') {
+    if (roundTrip && source && probed.outcome !== 'interrupted') {
       opts.onRoundTrip?.({ ...(sent ? { wamid: sent.wamid } : {}), seconds: opts.roundTripSeconds! })
-      const trip = await roundTrip({ collector, ...(sent ? { sent } : {}), waitMs: opts.roundTripSeconds! * 1000, ...(opts.signal ? { signal: opts.signal } : {}), contractsDir: opts.contractsDir, cwd: opts.cwd ?? process.cwd(), since: startedAt, redactor: session.redactor })
+      const trip = await roundTrip({ collector: source, ...(sent ? { sent } : {}), waitMs: opts.roundTripSeconds! * 1000, ...(opts.signal ? { signal: opts.signal } : {}), contractsDir: opts.contractsDir, cwd: opts.cwd ?? process.cwd(), since: startedAt, redactor: session.redactor })
       const results = [...probed.results, ...trip.results]
       const findings = [...probed.findings, ...trip.findings]
       const summary = { ...summarize(results, findings) }

@@ -36,6 +36,12 @@ export interface JournalDelivery {
   note?: string
   /** Personal values replaced in it. */
   personalData: number
+  /**
+   * The statuses it carries, in body order, with each message id as `messageIdHash` (a wamid names
+   * its recipient's number, so the body holds a placeholder): `check --round-trip --webhook-journal`
+   * finds its test message's statuses by the same hash.
+   */
+  statuses?: { messageIdHash: string; status: string; timestamp?: string }[]
 }
 
 /** What became of a journaled delivery. */

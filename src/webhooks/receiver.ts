@@ -25,6 +25,7 @@ import { Redactor } from '../transport/redact.ts'
 import type { ReceiverAlerts } from './receiver-alerts.ts'
 import { receiverJournalPath, WebhookJournal, type JournalOutcome } from './receiver-journal.ts'
 import { ReceiverMetrics, type AppErrorReason, type ReceiverCounts, type RejectReason } from './receiver-metrics.ts'
+import { statusIndex } from './status-index.ts'
 import { verifySignature } from './receiver-signature.ts'
 import { CountingSink, type WebhookSink } from './receiver-sink.ts'
 import { redactWebhookBody } from './redact-personal.ts'
@@ -268,6 +269,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
         bytes: body.length,
         ...(redacted ? { body: redacted.value } : { note: `not JSON (${parsed.jsonError}): kept as its size only` }),
         personalData: redacted?.replaced ?? 0,
+        ...statusIndex(parsed.json),
       })
       metrics.journaled()
     } catch (err) {

@@ -9,13 +9,16 @@
  * posts its webhooks there; the collector checks each signature as the receiver does.
  */
 import { randomBytes } from 'node:crypto'
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import type { Finding } from '../finding.ts'
 import type { ContractResult } from '../report.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { WebhookJudge } from './judge.ts'
 import { verifySignature } from './receiver-signature.ts'
+import { messageIdHash, statusItems } from './status-index.ts'
 
 /** The contract the round trip is judged as. */
 export const ROUND_TRIP_CONTRACT = 'webhook.round-trip'
@@ -28,7 +31,7 @@ export interface Collected {
 }
 
 /** A status webhook of one message, as it arrived. */
-interface StatusSeen {
+export interface StatusSeen {
   status: string
   /** Meta's timestamp (epoch seconds, as a string in the body), when it parses. */
   timestamp?: number
@@ -36,8 +39,21 @@ interface StatusSeen {
   errors?: unknown
 }
 
+/** Where the round trip's statuses come from: the collector (simulator) or the receiver's journal (Meta). */
+export interface StatusSource {
+  /** What the source is, for messages. */
+  readonly label: string
+  /** The statuses of message `wamid` seen so far, in arrival order. */
+  statusesOf(wamid: string): StatusSeen[]
+  /** Bodies to judge against the webhook contracts. */
+  bodiesFor(wamid: string): Collected[]
+  /** Resolves when something may have arrived, or after `ms`. */
+  next(ms: number): Promise<void>
+}
+
 /** Listens on loopback for signed webhook deliveries and keeps their bodies (the simulator's callback in a round trip). */
-export class StatusCollector {
+export class StatusCollector implements StatusSource {
+  readonly label = 'the collector on loopback'
   readonly secret = randomBytes(24).toString('hex')
   readonly bodies: Collected[] = []
   /** Deliveries refused for their signature (the simulator signs with the secret it was given: none expected). */
@@ -92,6 +108,15 @@ export class StatusCollector {
     })
   }
 
+  statusesOf(wamid: string): StatusSeen[] {
+    return statusesOf(this.bodies, wamid)
+  }
+
+  /** Every body the simulator posted (the run's only message and what it triggers). */
+  bodiesFor(): Collected[] {
+    return this.bodies
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.closeAllConnections()
@@ -104,27 +129,113 @@ export class StatusCollector {
 export function statusesOf(bodies: readonly Collected[], wamid: string): StatusSeen[] {
   const seen: StatusSeen[] = []
   for (const b of bodies) {
-    const entries = (b.body as { entry?: unknown })?.entry
-    if (!Array.isArray(entries)) continue
-    for (const e of entries) {
-      const changes = (e as { changes?: unknown })?.changes
-      if (!Array.isArray(changes)) continue
-      for (const c of changes) {
-        const statuses = (c as { value?: { statuses?: unknown } })?.value?.statuses
-        if (!Array.isArray(statuses)) continue
-        for (const s of statuses as Record<string, unknown>[]) {
-          if (s?.id !== wamid || typeof s.status !== 'string') continue
-          const ts = Number(s.timestamp)
-          seen.push({ status: s.status, ...(Number.isFinite(ts) ? { timestamp: ts } : {}), receivedAt: b.receivedAt, ...(s.errors !== undefined ? { errors: s.errors } : {}) })
-        }
-      }
+    for (const s of statusItems(b.body)) {
+      if (s.id !== wamid || typeof s.status !== 'string') continue
+      const ts = Number(s.timestamp)
+      seen.push({ status: s.status, ...(Number.isFinite(ts) ? { timestamp: ts } : {}), receivedAt: b.receivedAt, ...(s.errors !== undefined ? { errors: s.errors } : {}) })
     }
   }
   return seen
 }
 
+/**
+ * The receiver's journal (`driftwatch webhook --out <dir>`) as a status source: its delivery lines
+ * are read as they are appended; a status of the test message is found by `messageIdHash`, the
+ * body it came in (redacted) is judged.
+ */
+export class JournalSource implements StatusSource {
+  readonly label: string
+  private readonly offsets = new Map<string, number>()
+  private readonly lines: { receivedAt: number; body: unknown; statuses: { messageIdHash: string; status: string; timestamp?: string }[] }[] = []
+  private readonly dir: string
+
+  constructor(
+    dir: string,
+    /** Lines received before this (epoch ms) are an earlier session's: not read. */
+    private readonly notBefore: number,
+  ) {
+    this.dir = dir
+    this.label = `the receiver's journal in ${dir}`
+  }
+
+  /** Reads what was appended to every journal file since the last call. */
+  private read(): void {
+    // The receiver's --out (its journal appears in .journal/ with the first delivery), or that folder itself.
+    const files: string[] = []
+    for (const d of [join(this.dir, '.journal'), this.dir]) {
+      try {
+        for (const f of readdirSync(d)) if (f.startsWith('webhook-') && f.endsWith('.jsonl')) files.push(join(d, f))
+      } catch {
+        // Not there (yet).
+      }
+    }
+    for (const file of files) {
+      const from = this.offsets.get(file) ?? 0
+      let size: number
+      try {
+        size = statSync(file).size
+      } catch {
+        continue
+      }
+      if (size <= from) continue
+      const fd = openSync(file, 'r')
+      let text: string
+      try {
+        const buf = Buffer.alloc(size - from)
+        readSync(fd, buf, 0, buf.length, from)
+        text = buf.toString('utf8')
+      } finally {
+        closeSync(fd)
+      }
+      // Only whole lines: a line being appended is read next time.
+      const end = text.lastIndexOf('\n') + 1
+      this.offsets.set(file, from + Buffer.byteLength(text.slice(0, end)))
+      for (const line of text.slice(0, end).split('\n')) {
+        if (!line) continue
+        let d: { receivedAt?: unknown; body?: unknown; statuses?: unknown }
+        try {
+          d = JSON.parse(line) as typeof d
+        } catch {
+          continue
+        }
+        const at = typeof d.receivedAt === 'string' ? Date.parse(d.receivedAt) : NaN
+        if (!Array.isArray(d.statuses) || !Number.isFinite(at) || at < this.notBefore) continue
+        this.lines.push({ receivedAt: at, body: d.body, statuses: d.statuses as JournalSource['lines'][number]['statuses'] })
+      }
+    }
+  }
+
+  statusesOf(wamid: string): StatusSeen[] {
+    this.read()
+    const hash = messageIdHash(wamid)
+    const seen: StatusSeen[] = []
+    for (const l of this.lines) {
+      // The redacted body's statuses line up with the index (both skip items without id or status).
+      const items = statusItems(l.body).filter((s) => s.id !== undefined && typeof s.status === 'string')
+      l.statuses.forEach((s, i) => {
+        if (s.messageIdHash !== hash) return
+        const ts = Number(s.timestamp)
+        const errors = items[i]?.errors
+        seen.push({ status: s.status, ...(Number.isFinite(ts) ? { timestamp: ts } : {}), receivedAt: l.receivedAt, ...(errors !== undefined ? { errors } : {}) })
+      })
+    }
+    return seen
+  }
+
+  /** The bodies that carried the test message's statuses (other deliveries are the app's business). */
+  bodiesFor(wamid: string): Collected[] {
+    this.read()
+    const hash = messageIdHash(wamid)
+    return this.lines.filter((l) => l.statuses.some((s) => s.messageIdHash === hash)).map((l) => ({ body: l.body, receivedAt: l.receivedAt }))
+  }
+
+  next(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.min(ms, 500)))
+  }
+}
+
 export interface RoundTripOptions {
-  collector: StatusCollector
+  collector: StatusSource
   /** The test message: its id from the send's answer, and when the send was answered (epoch ms). */
   sent?: { wamid: string; at: number }
   /** How long to wait for `delivered`, in ms. */
@@ -147,17 +258,17 @@ export async function roundTrip(opts: RoundTripOptions): Promise<{ results: Cont
   }
   const { wamid, at } = opts.sent
   const deadline = at + opts.waitMs
-  const arrived = (s: string) => statusesOf(opts.collector.bodies, wamid).some((x) => x.status === s)
+  const arrived = (s: string) => opts.collector.statusesOf(wamid).some((x) => x.status === s)
   while (!arrived('delivered') && !arrived('failed') && Date.now() < deadline && !opts.signal?.aborted) await opts.collector.next(Math.min(250, Math.max(1, deadline - Date.now())))
   // Late statuses (read, a duplicate, a failed after delivered) join the judged sequence.
   if (!opts.signal?.aborted && (arrived('delivered') || arrived('failed'))) {
     const settle = Date.now() + (opts.settleMs ?? 1500)
     while (Date.now() < settle && !opts.signal?.aborted) await opts.collector.next(settle - Date.now())
   }
-  const seen = statusesOf(opts.collector.bodies, wamid)
+  const seen = opts.collector.statusesOf(wamid)
   const findings: Finding[] = []
   const judge = new WebhookJudge({ contractsDir: opts.contractsDir, cwd: opts.cwd, since: opts.since })
-  opts.collector.bodies.forEach((b, i) => judge.add(b.body, { receivedAt: new Date(b.receivedAt).toISOString(), where: `round-trip delivery ${i + 1}` }))
+  opts.collector.bodiesFor(wamid).forEach((b, i) => judge.add(b.body, { receivedAt: new Date(b.receivedAt).toISOString(), where: `round-trip delivery ${i + 1}` }))
   const verdict = await judge.verdict()
   findings.push(...verdict.findings.map((f) => opts.redactor.deep(f)))
 

@@ -9,6 +9,13 @@ import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main.ts'
 import { runCheck } from '../../src/check.ts'
 import { Redactor } from '../../src/transport/redact.ts'
+import { readdirSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { startSimulator } from '../../src/simulator/server.ts'
+import { startReceiver } from '../../src/webhooks/receiver.ts'
+import { messageIdHash } from '../../src/webhooks/status-index.ts'
 import { ROUND_TRIP_CONTRACT, roundTrip, StatusCollector } from '../../src/webhooks/round-trip.ts'
 import { signBody } from '../../src/webhooks/receiver-signature.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
@@ -68,11 +75,50 @@ describe('check --round-trip against the simulator', () => {
     expect(report.outcome).toBe('pass')
   }, 60_000)
 
-  it('is refused against a live base URL, before anything is sent (exit 2)', async () => {
+  it('against a live base URL without --webhook-journal: refused before anything is sent (exit 2), naming the flag', async () => {
     const err: string[] = []
     const code = await main(['check', '--target', 'https://graph.facebook.com', '--round-trip', '5', '--out', tmp.dir()], { stdout: () => undefined, stderr: (l) => err.push(l), env: { WHATSAPP_ACCESS_TOKEN: 'EAAtest', WHATSAPP_PHONE_NUMBER_ID: '1', WHATSAPP_WABA_ID: '2' }, cwd: process.cwd() })
     expect(code).toBe(2)
-    expect(err.join('\n')).toContain('--round-trip needs --target sim today')
+    expect(err.join('\n')).toContain('--round-trip against Meta needs --webhook-journal <dir>')
+  })
+})
+
+describe('check --round-trip --webhook-journal: the statuses at the receiver in front of the app', () => {
+  it('the simulator as Meta posts to driftwatch webhook, which journals and forwards; check finds its message by hash and passes', async () => {
+    const secret = 'round-trip-app-secret-0123456789'
+    const app = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => res.end('ok'))
+    })
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r))
+    const out = tmp.dir()
+    const receiver = await startReceiver({ forward: `http://127.0.0.1:${(app.address() as AddressInfo).port}/webhook`, appSecret: secret, outDir: out })
+    const sim = await startSimulator({ webhooks: { url: receiver.url, appSecret: secret } })
+    try {
+      const c = sim.credentials
+      const env = { WHATSAPP_ACCESS_TOKEN: c.token, WHATSAPP_PHONE_NUMBER_ID: c.phoneNumberId, WHATSAPP_WABA_ID: c.wabaId, WHATSAPP_TEST_RECIPIENT: c.testRecipient }
+      const { report } = await runCheck({ target: sim.url, contractsDir: CONTRACTS, apiVersion: 'v23.0', env, minIntervalMs: 0, outDir: tmp.dir(), formats: ['json'], roundTripSeconds: 10, webhookJournal: out, only: ['messages.send-text'] })
+      expect(report.results.find((r) => r.contract === ROUND_TRIP_CONTRACT)?.status).toBe('passed')
+      expect(report.results.map((r) => r.contract)).toEqual(expect.arrayContaining(['webhook.statuses.sent', 'webhook.statuses.delivered']))
+      expect(report.findings.filter((f) => f.severity !== 'info')).toEqual([])
+      // The journal names the message only by its hash: no wamid (it encodes the number) in the file.
+      const dir = join(out, '.journal')
+      const journal = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('')
+      expect(journal).toContain('wamid.REDACTED')
+      expect(journal).not.toMatch(/wamid\.HBg/)
+      expect(journal).not.toContain(c.testRecipient)
+      expect(journal).toMatch(/"messageIdHash":"[0-9a-f]{32}","status":"delivered"/)
+    } finally {
+      await sim.close()
+      await receiver.close()
+      await new Promise((r) => app.close(r))
+    }
+  }, 60_000)
+
+  it('messageIdHash is one-way and stable: the same id the same hash, another id another', () => {
+    expect(messageIdHash('wamid.A')).toBe(messageIdHash('wamid.A'))
+    expect(messageIdHash('wamid.A')).not.toBe(messageIdHash('wamid.B'))
+    expect(messageIdHash('wamid.A')).toMatch(/^[0-9a-f]{32}$/)
   })
 })
 

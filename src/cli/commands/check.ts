@@ -20,7 +20,8 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     targets: { type: 'string', arg: '<file>', help: 'a targets file (YAML: name, target, env names of each credential): probe\nevery target, several at once, one report section each (instead of --target)' },
     shard: { type: 'string', arg: '<i/n>', help: 'with --targets: only shard i of n (a deterministic share); join the shards\nwith driftwatch merge' },
     concurrency: { type: 'string', arg: '<N>', help: 'with --targets: targets probed at once, 1-64 (default 4)' },
-    'round-trip': { type: 'string', arg: '<s>', help: "after the test message is sent, wait up to <s> seconds for its status webhooks:\nsent then delivered in time passes, their absence is a warning, and every\nstatus body is judged against the webhook contracts (--target sim today)" },
+    'round-trip': { type: 'string', arg: '<s>', help: "after the test message is sent, wait up to <s> seconds for its status webhooks:\nsent then delivered in time passes, their absence is a warning, and every\nstatus body is judged against the webhook contracts" },
+    'webhook-journal': { type: 'string', arg: '<dir>', help: 'with --round-trip against Meta: the --out of the driftwatch webhook receiver in\nfront of your app, where the statuses arrive (read as they are journaled)' },
     ...reportOptions(DEFAULTS.out),
     ...HISTORY_OPTIONS,
     ...GLOBAL,
@@ -71,7 +72,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     const roundTripSeconds = wholeNumber(str(v, 'round-trip'), '--round-trip', 1, 3600)
     if (flags.scenario?.startsWith('webhook-') && roundTripSeconds === undefined) io.stderr(`note: scenario ${flags.scenario} changes only the simulator's webhooks; the API answers as baseline. Add --round-trip 10 to wait for them and judge them.`)
     const onRoundTrip = (i: { wamid?: string; seconds: number }) => io.stderr(i.wamid ? `  waiting up to ${i.seconds} s for the status webhooks of the test message (round trip)` : '  round trip: no test message was sent, nothing to wait for')
-    const result = await runCheck({ ...flags, outDir, formats, failOn, recordingsDir, ...(past ? { past } : {}), ...(roundTripSeconds !== undefined ? { roundTripSeconds, onRoundTrip } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
+    const result = await runCheck({ ...flags, outDir, formats, failOn, recordingsDir, ...(past ? { past } : {}), ...(roundTripSeconds !== undefined ? { roundTripSeconds, onRoundTrip } : {}), ...(str(v, 'webhook-journal') !== undefined ? { webhookJournal: str(v, 'webhook-journal')! } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     if (report.outcome === 'error') {
       io.stderr(String(term`driftwatch: the run failed: ${u(report.error?.message ?? 'unknown error')} [${u(report.error?.code ?? 'DW_INTERNAL')}]`))
