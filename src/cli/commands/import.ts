@@ -21,7 +21,7 @@ drafted (the spec has neither in a usable form). Operations are never sent: chec
     force: { type: 'boolean', help: 'overwrite drafts that already exist' },
     ...GLOBAL,
   },
-  notes: 'Exit 2 also for an unreadable spec, nothing selected, or drafts that exist without --force.',
+  notes: 'A draft that would not load is skipped with a line saying why; the rest are written (exit 0). Exit 2 for an unreadable spec, nothing selected, or drafts that exist without --force.',
   async run(v, positionals, io) {
     const [kind, spec, ...extra] = positionals
     if (kind !== 'openapi') throw new HarnessError('DW_USAGE', `import knows one format: driftwatch import openapi <spec> (got ${kind ? `"${kind}"` : 'nothing'})`)
