@@ -1,10 +1,11 @@
 /** gate.json (canonical) and gate.md, written atomically. */
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { ensureDir, writeFileAtomic } from '../atomic-write.ts'
 import { HarnessError } from '../errors.ts'
 import type { FormatId } from '../reporters/index.ts'
 import { cell, cellCode, code, cspHash, html, joinHtml, joinMd, md, text, untrusted, untrusting, xml, type Html, type Md, type Untrusting, type Xml } from '../render/index.ts'
 import type { GateReport } from './gate.ts'
+import { shownPath } from '../paths.ts'
 
 /** Renders the gate report as Markdown: a summary, then each interaction with its problems. Pact files are input: every value is placed escaped. */
 export function renderGateMarkdown(report: GateReport): string {
@@ -86,7 +87,7 @@ export async function writeGateReport(r: GateReport, dir: string, cwd: string, f
     if (formats.includes('html')) files.push([join(dir, 'gate.html'), renderGateHtml(r)])
     if (formats.includes('junit')) files.push([join(dir, 'junit.xml'), renderGateJunit(r)])
     for (const [path, text] of files) await writeFileAtomic(path, text)
-    return files.map(([path]) => relative(cwd, path) || path)
+    return files.map(([path]) => shownPath(cwd, path))
   } catch (err) {
     throw new HarnessError('DW_OUTPUT_FAILED', `cannot write the gate report in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --out with a writable directory`)
   }

@@ -14,7 +14,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, join, relative } from 'node:path'
+import { basename, join } from 'node:path'
 import YAML from 'yaml'
 import { ensureDir, writeFileAtomic } from '../atomic-write.ts'
 import { loadContracts } from '../contracts/load.ts'
@@ -88,7 +88,7 @@ function variableOf(param: string): string {
 /** Imports the selected operations and writes the drafts. */
 export async function importOpenApi(opts: ImportOptions): Promise<ImportResult> {
   const cwd = opts.cwd ?? process.cwd()
-  const rel = relative(cwd, opts.spec) || opts.spec
+  const rel = shownPath(cwd, opts.spec)
   let doc: { openapi?: string; paths?: Record<string, Record<string, unknown>>; components?: Record<string, Record<string, unknown>> }
   try {
     doc = YAML.parse(readFileSync(opts.spec, 'utf8'), { maxAliasCount: -1 })

@@ -1,6 +1,7 @@
 import { relative, resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
+import { shownPath } from '../../paths.ts'
 import { exitCodeOf, type FailOn } from '../../report.ts'
 import type { FormatId } from '../../reporters/index.ts'
 import { finalLine } from '../lines.ts'
@@ -48,7 +49,7 @@ Reports of how the traffic was judged are written to --out only when --out or --
     for (const w of result.warnings) io.stderr(String(term`Warning: ${u(w)}`))
     io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
     const written = files.filter((f) => f.status === 'written')
-    const where = relative(io.cwd, recordingsDir) || '.'
+    const where = shownPath(io.cwd, recordingsDir)
     io.stdout(`Recorded ${files.length} contract${files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${files.length - written.length} unchanged but for volatile values (left as they were)`)
     if (result.notRecorded.length) io.stderr(`Not recorded (interrupted before they finished): ${result.notRecorded.join(', ')}; their recordings are left as they were.`)
     io.stdout(`Reports: ${result.reportFiles.join(', ')}`)
@@ -77,11 +78,11 @@ async function recordFrom(from: string, recordingsDir: string, v: Values, io: Cl
   const r = await runRecordFromTraffic({ input: from, contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts, recordingsDir, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), env: io.env, cwd: io.cwd, ...(io.interrupt ? { signal: io.interrupt } : {}) })
   const c = r.counts
   if (r.report.outcome === 'interrupted') {
-    io.stderr(`Interrupted after ${c.entries} exchanges: nothing recorded (a capture cut short is no baseline); the recordings in ${relative(io.cwd, recordingsDir) || '.'} are as they were.`)
+    io.stderr(`Interrupted after ${c.entries} exchanges: nothing recorded (a capture cut short is no baseline); the recordings in ${shownPath(io.cwd, recordingsDir)} are as they were.`)
     return 130
   }
   const written = r.files.filter((f) => f.status === 'written')
-  const where = relative(io.cwd, recordingsDir) || '.'
+  const where = shownPath(io.cwd, recordingsDir)
   if (!v.quiet) for (const f of r.report.findings.filter((x) => x.check === 'attribution')) io.stderr(r.redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}: not recorded`)))
   io.stdout(r.redactor.text(finalLine(r.report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
   if (wantsReports) {
