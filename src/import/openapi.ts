@@ -184,10 +184,12 @@ export async function importOpenApi(opts: ImportOptions): Promise<ImportResult> 
 
   // Every draft must load like any pack. One the loader refuses is skipped and said, not written: the
   // rest of a large spec is still worth reviewing, and a pack that does not load helps no one.
-  for (const bad of refusedDrafts(drafts)) {
-    const i = drafts.findIndex((d) => d.id === bad.id)
-    drafts.splice(i, 1)
-    result.skipped.push({ operation: bad.id, reason: `its draft does not load (${bad.reason}); write it by hand` })
+  // Again after each removal: a cross-file rule may only show once the first problems are gone.
+  for (let refused = refusedDrafts(drafts); refused.length; refused = refusedDrafts(drafts)) {
+    for (const bad of refused) {
+      drafts.splice(drafts.findIndex((d) => d.id === bad.id), 1)
+      result.skipped.push({ operation: bad.id, reason: `its draft does not load (${bad.reason}); write it by hand` })
+    }
   }
   if (!drafts.some(isOperation)) throw new HarnessError('DW_USAGE', `nothing to import from ${rel}: no draft loads (${result.skipped.map((s) => `${s.operation}: ${s.reason}`).join('; ')})`)
 
@@ -223,6 +225,7 @@ const renderSchema = (d: Draft) => `${JSON.stringify(d.schema, null, 2)}\n`
  * copy, so nothing reaches the output directory before every draft there is known to load.
  */
 function refusedDrafts(drafts: readonly Draft[]): { id: string; reason: string }[] {
+  if (!drafts.some(isOperation)) return []
   const scratch = mkdtempSync(join(tmpdir(), 'dw-import-'))
   try {
     mkdirSync(join(scratch, 'operations'))

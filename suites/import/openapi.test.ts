@@ -3,7 +3,7 @@
  * README section the tool produces from it: drafts load as operations, say what the spec says, and
  * judging recorded traffic against them finds the disagreements FACTS.md lists.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import YAML from 'yaml'
 import { describe, expect, it } from 'vitest'
@@ -137,6 +137,12 @@ describe('import openapi of the whole shipped spec (issue 20)', () => {
     expect(lines.filter((l) => l.includes('skipped'))).toEqual([expect.stringMatching(/^ {2}skipped openapi\.: its draft does not load \(at \/id: .*\); write it by hand$/)])
     expect(lines.join('\n')).toContain('Drafted 1 operation and 1 schema')
     expect(loadContracts(out).operations.map((o) => o.id)).toEqual(['openapi.get-node'])
+    // Nothing that loads: exit 2, saying why, and nothing written.
+    const none = join(dir(), 'none.yaml')
+    writeFileSync(none, YAML.stringify({ openapi: '3.0.0', paths: { '/{Version}/{Node-ID}': { delete: { operationId: '--', responses: ok } } } }))
+    const empty = dir()
+    await expect(importOpenApi({ spec: none, outDir: empty, cwd: ROOT })).rejects.toThrow(/nothing to import from .*none\.yaml: no draft loads \(openapi\.: its draft does not load/)
+    expect(readdirSync(empty)).toEqual([])
   })
 })
 
