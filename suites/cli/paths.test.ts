@@ -46,6 +46,14 @@ describe('commands echo an absolute path outside the working directory as typed'
     expect(r.text).not.toContain('../')
   })
 
+  it('check --targets /proc/nope.yaml, and a relative one as typed', async () => {
+    const r = await run(['check', '--targets', '/proc/nope.yaml'])
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('--targets /proc/nope.yaml: no such file')
+    const typed = await run(['check', '--targets', '../nope/targets.yaml'])
+    expect(typed.text).toContain('--targets ../nope/targets.yaml: no such file')
+  })
+
   it('import openapi /proc/nope.yaml', async () => {
     const r = await run(['import', 'openapi', '/proc/nope.yaml', '--out', join(dir(), 'drafts')])
     expect(r.code).toBe(2)

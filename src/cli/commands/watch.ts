@@ -1,4 +1,5 @@
-import { resolve, relative } from 'node:path'
+import { resolve } from 'node:path'
+import { shownPath } from '../../paths.ts'
 import { HarnessError } from '../../errors.ts'
 import type { Session } from '../../session.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, str, wholeNumber, type Command } from '../options.ts'
@@ -106,7 +107,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
       redact(
         [
           `driftwatch watch: ${first.selected.length} contracts against ${what}, budget ${perDay}/day${watched.length > 1 ? ' per target' : ''} (a request every ${every} s on average)`,
-          `  state ${relative(io.cwd, statePath) || statePath}${open ? `: ${open} drift${open === 1 ? '' : 's'} open from before, not alerted again` : ''}`,
+          `  state ${shownPath(io.cwd, statePath)}${open ? `: ${open} drift${open === 1 ? '' : 's'} open from before, not alerted again` : ''}`,
           `  alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`,
           ...watched.filter((w) => w.session.label === 'sim').map((w) => `  switch ${w.scope ? `${w.scope}'s` : "the simulator's"} scenario while it runs: curl -X POST ${w.session.baseUrl}/__sim/scenario -d '{"scenario":"${(w.session.scenario ?? 'baseline') === 'media-chunked' ? 'baseline' : 'media-chunked'}"}'`),
         ].join('\n'),
