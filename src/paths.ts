@@ -1,11 +1,15 @@
 /**
- * How messages show a path: relative to the working directory when it is inside it (short, and
- * what the user typed), else absolute: `../../elsewhere/h.db` is neither.
+ * How messages show a path: as the user gave it. A relative path stays as typed; an absolute one
+ * outside the working directory stays absolute (`/proc/nope` was echoed as `../../proc/nope`, a
+ * path no one typed); an absolute one inside it is shown relative, since most callers only hold
+ * the path resolved from what was typed (`reports/latest/report.json`, not `/home/.../report.json`).
  */
-import { isAbsolute, relative, resolve, sep } from 'node:path'
+import { isAbsolute, normalize, relative, resolve, sep } from 'node:path'
 
+/** `path` as a message should show it: relative as typed, absolute when outside `cwd`, `.` for `cwd` itself. */
 export function shownPath(cwd: string, path: string): string {
-  const abs = resolve(cwd, path)
+  if (!isAbsolute(path)) return normalize(path) === '.' ? '.' : normalize(path).replace(new RegExp(`\\${sep}$`), '')
+  const abs = resolve(path)
   const rel = relative(cwd, abs)
   if (rel === '') return '.'
   return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel) ? abs : rel

@@ -18,10 +18,11 @@
  * ```
  */
 import { readFileSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { parse } from 'yaml'
 import { ENV } from './config.ts'
 import { HarnessError } from './errors.ts'
+import { shownPath } from './paths.ts'
 import { scenarioNames, unknownScenario } from './simulator/scenarios/index.ts'
 
 /** Which environment variable holds each credential of one target. */
@@ -46,7 +47,7 @@ const ENV_KEYS = ['token', 'phone_number_id', 'waba_id', 'test_recipient'] as co
 /** Reads and validates a targets file; every problem is named with its place and fix, all at once. */
 export function loadTargets(file: string, cwd = process.cwd()): Target[] {
   const path = resolve(cwd, file)
-  const shown = relative(cwd, path) || path
+  const shown = shownPath(cwd, file)
   let doc: unknown
   try {
     doc = parse(readFileSync(path, 'utf8'))

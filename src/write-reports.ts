@@ -3,9 +3,10 @@
  * it to say "since when"), the other formats as asked. Every file gets a last redaction pass.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { ensureDir, writeFileAtomic } from './atomic-write.ts'
 import { HarnessError } from './errors.ts'
+import { shownPath } from './paths.ts'
 import { applyPast, clearedBy, type Past } from './history/since.ts'
 import { withoutPersonalData } from './recordings/personal-data.ts'
 import { carrySince, historyTarget, settle, type FailOn, type Report } from './report.ts'
@@ -76,7 +77,7 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
     } catch (err) {
       throw new HarnessError('DW_OUTPUT_FAILED', `cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --out with a writable directory`)
     }
-    files.push(relative(cwd, path) || path)
+    files.push(shownPath(cwd, path))
   }
   return { report: safe, files }
 }

@@ -6,7 +6,7 @@
  * each with file, path and line, before anything is sent.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { basename, extname, join, relative, resolve } from 'node:path'
+import { basename, extname, join, resolve } from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
 import { ContractError, HarnessError, type ContractProblem } from '../errors.ts'
 import { operationFileSchema, probeFileSchema } from './file-schemas.ts'
@@ -15,6 +15,7 @@ import { parseFile, type ParsedFile } from './parse.ts'
 import { crossCheckProbes, normaliseProbe, orderProbes } from './probes.ts'
 import { fileErrorsToProblems, type FileHints } from './problems.ts'
 import { loadSchemas } from './schemas.ts'
+import { shownPath } from '../paths.ts'
 import type { ContractPack, Operation, Probe } from './types.ts'
 
 const CONTRACT_EXTENSIONS = new Set(['.yaml', '.yml', '.json'])
@@ -89,7 +90,7 @@ function parseAll(dir: string, files: readonly string[], validate: ValidateFunct
 export function loadContracts(dir: string, options: LoadOptions = {}): ContractPack {
   const cwd = options.cwd ?? process.cwd()
   const absDir = resolve(cwd, dir)
-  const rel = (p: string) => relative(cwd, p) || '.'
+  const rel = (p: string) => shownPath(cwd, p)
   if (!existsSync(absDir) || !statSync(absDir).isDirectory()) {
     throw new HarnessError('DW_CONTRACTS_NOT_FOUND', `contract directory not found: ${rel(absDir)} (pass --contracts <dir>)`, { dir: rel(absDir) })
   }

@@ -3,8 +3,9 @@
  * HTTP interactions; message interactions are listed as skipped by the caller.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { HarnessError } from '../errors.ts'
+import { shownPath } from '../paths.ts'
 
 /** A request as the pact describes it (its example values). */
 export interface PactRequest {
@@ -30,12 +31,12 @@ export interface PactInteraction {
 
 /** The HTTP interactions of every pact file in a directory (or one file). */
 export function loadPacts(path: string, cwd: string = process.cwd()): { files: string[]; interactions: PactInteraction[] } {
-  if (!existsSync(path)) throw new HarnessError('DW_PACT_INVALID', `no pacts at ${relative(cwd, path) || path}: run the consumer tests first (they write pact files), or pass --pacts <dir>`)
+  if (!existsSync(path)) throw new HarnessError('DW_PACT_INVALID', `no pacts at ${shownPath(cwd, path)}: run the consumer tests first (they write pact files), or pass --pacts <dir>`)
   const files = statSync(path).isDirectory() ? readdirSync(path).filter((f) => f.endsWith('.json')).sort().map((f) => join(path, f)) : [path]
-  if (files.length === 0) throw new HarnessError('DW_PACT_INVALID', `no pact files (*.json) in ${relative(cwd, path) || path}: run the consumer tests first, or pass --pacts <dir>`)
+  if (files.length === 0) throw new HarnessError('DW_PACT_INVALID', `no pact files (*.json) in ${shownPath(cwd, path)}: run the consumer tests first, or pass --pacts <dir>`)
   const interactions: PactInteraction[] = []
   for (const abs of files) {
-    const file = relative(cwd, abs) || abs
+    const file = shownPath(cwd, abs)
     let doc: Record<string, unknown>
     try {
       doc = JSON.parse(readFileSync(abs, 'utf8')) as Record<string, unknown>
@@ -70,7 +71,7 @@ export function loadPacts(path: string, cwd: string = process.cwd()): { files: s
       })
     }
   }
-  return { files: files.map((f) => relative(cwd, f) || f), interactions }
+  return { files: files.map((f) => shownPath(cwd, f)), interactions }
 }
 
 function normaliseQuery(q: unknown): Record<string, string[]> {

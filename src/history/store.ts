@@ -44,6 +44,13 @@ export interface OpenDrift {
   trafficSeenAt?: string
 }
 
+function driftOf(r: Record<string, string | number | null>): OpenDrift {
+  const d: OpenDrift = { key: r.key as string, group: r.group_key as string, contract: r.contract as string, check: r.check_id as string, severity: r.severity as Severity, title: r.title as string, openedAt: r.opened_at as string, lastSeenAt: r.last_seen_at as string, cleanRuns: r.clean_runs as number }
+  if (r.alerted_at !== null) d.alertedAt = r.alerted_at as string
+  if (r.traffic_seen_at !== null && r.traffic_seen_at !== undefined) d.trafficSeenAt = r.traffic_seen_at as string
+  return d
+}
+
 /** One run as history keeps it: a check, a verify, or a watch cycle. */
 export interface CycleRow {
   id: number
@@ -117,11 +124,20 @@ export class HistoryStore {
   openDrifts(scope?: string): OpenDrift[] {
     // Read for every exchange the proxy judges: a prepared statement and a plain mapping (tens of µs, not hundreds).
     const rows = (scope ? this.stmt("SELECT * FROM drifts WHERE key LIKE ? ESCAPE '\\' ORDER BY opened_at").all(`${likeEscape(scope)}/%`) : this.stmt("SELECT * FROM drifts WHERE key NOT LIKE '%/%' ORDER BY opened_at").all()) as Record<string, string | number | null>[]
+    return rows.map(driftOf)
+  }
+
+  /**
+   * Every drift open in the file, each with its scope (a target's name under watch --targets; ''
+   * for a single-target watch or the proxy): what `history` shows as held open by watch.
+   */
+  allOpenDrifts(): (OpenDrift & { scope: string })[] {
+    const rows = this.stmt('SELECT * FROM drifts ORDER BY opened_at').all() as Record<string, string | number | null>[]
     return rows.map((r) => {
-      const d: OpenDrift = { key: r.key as string, group: r.group_key as string, contract: r.contract as string, check: r.check_id as string, severity: r.severity as Severity, title: r.title as string, openedAt: r.opened_at as string, lastSeenAt: r.last_seen_at as string, cleanRuns: r.clean_runs as number }
-      if (r.alerted_at !== null) d.alertedAt = r.alerted_at as string
-      if (r.traffic_seen_at !== null && r.traffic_seen_at !== undefined) d.trafficSeenAt = r.traffic_seen_at as string
-      return d
+      const d = driftOf(r)
+      // `[<scope>/]<contract> <check>`: contract ids and checks hold no '/' and no space.
+      const head = d.key.slice(0, d.key.lastIndexOf(' '))
+      return { ...d, scope: head.includes('/') ? head.slice(0, head.lastIndexOf('/')) : '' }
     })
   }
 

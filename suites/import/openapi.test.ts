@@ -3,7 +3,7 @@
  * README section the tool produces from it: drafts load as operations, say what the spec says, and
  * judging recorded traffic against them finds the disagreements FACTS.md lists.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import YAML from 'yaml'
 import { describe, expect, it } from 'vitest'
@@ -101,6 +101,48 @@ describe('import openapi', () => {
     expect(await main(['import', 'swagger', SPEC], io)).toBe(2)
     expect(await main(['import', 'openapi'], io)).toBe(2)
     expect(lines.join('\n')).toContain('import knows one format: driftwatch import openapi <spec>')
+  })
+})
+
+describe('import openapi of the whole shipped spec (issue 20)', () => {
+  it('exits 0 with drafts that all load; a GET the spec gives a body is drafted without one', async () => {
+    const lines: string[] = []
+    const io = { stdout: (s: string) => lines.push(s), stderr: (s: string) => lines.push(s), cwd: ROOT, env: {} }
+    const out = dir()
+    // It exited 2 after writing 112 drafts: one of them, a GET with a body, did not load.
+    expect(await main(['import', 'openapi', SPEC, '--out', out], io)).toBe(0)
+    const pack = loadContracts(out)
+    expect(pack.operations.length).toBeGreaterThan(100)
+    const flow = YAML.parse(readFileSync(join(out, 'operations', 'openapi.list-assets-get-flow-json-url.yaml'), 'utf8'))
+    expect(flow.request.method).toBe('GET')
+    expect(flow.request.body).toBeUndefined()
+    expect(flow.notes.join(' ')).toContain('GET requests carry no body, so none was drafted')
+    // Again into the same place: a short answer with a count, a few names and the way out, not every file on one line.
+    lines.length = 0
+    expect(await main(['import', 'openapi', SPEC, '--out', out], io)).toBe(2)
+    const again = lines.join('\n')
+    expect(again.length).toBeLessThan(600)
+    expect(again).toMatch(/ and \d+ more already exist in .* \(all \d+ files this import writes\); pass --force/)
+  })
+
+  it('skips a draft the loader refuses, one line each, and writes the rest', async () => {
+    const spec = join(dir(), 'spec.yaml')
+    const ok = { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string' } } } } } } }
+    // operationId "--" drafts as id "openapi." which no pack can load.
+    writeFileSync(spec, YAML.stringify({ openapi: '3.0.0', paths: { '/{Version}/{Node-ID}': { get: { operationId: 'getNode', responses: ok }, delete: { operationId: '--', responses: ok } } } }))
+    const lines: string[] = []
+    const io = { stdout: (s: string) => lines.push(s), stderr: (s: string) => lines.push(s), cwd: ROOT, env: {} }
+    const out = dir()
+    expect(await main(['import', 'openapi', spec, '--out', out], io)).toBe(0)
+    expect(lines.filter((l) => l.includes('skipped'))).toEqual([expect.stringMatching(/^ {2}skipped openapi\.: its draft does not load \(at \/id: .*\); write it by hand$/)])
+    expect(lines.join('\n')).toContain('Drafted 1 operation and 1 schema')
+    expect(loadContracts(out).operations.map((o) => o.id)).toEqual(['openapi.get-node'])
+    // Nothing that loads: exit 2, saying why, and nothing written.
+    const none = join(dir(), 'none.yaml')
+    writeFileSync(none, YAML.stringify({ openapi: '3.0.0', paths: { '/{Version}/{Node-ID}': { delete: { operationId: '--', responses: ok } } } }))
+    const empty = dir()
+    await expect(importOpenApi({ spec: none, outDir: empty, cwd: ROOT })).rejects.toThrow(/nothing to import from .*none\.yaml: no draft loads \(openapi\.: its draft does not load/)
+    expect(readdirSync(empty)).toEqual([])
   })
 })
 

@@ -70,6 +70,21 @@ describe('record --from', () => {
     expect(alone.report.findings.filter((f) => f.check === 'golden-diff')).toEqual([])
   })
 
+  it('from the CLI: --out and --format write the reports asked for (they were accepted and ignored), and none unless asked', async () => {
+    const lines: string[] = []
+    const io = { stdout: (s: string) => lines.push(s), stderr: (s: string) => lines.push(s), cwd: ROOT, env: ENV }
+    const reports = dir()
+    expect(await main(['record', '--from', HAR, '--recordings', dir(), '--out', reports, '--format', 'json,md,html'], io)).toBe(0)
+    expect(readdirSync(reports).sort()).toEqual(['report.html', 'report.json', 'report.md'])
+    expect(JSON.parse(readFileSync(join(reports, 'report.json'), 'utf8'))).toMatchObject({ target: expect.stringContaining('meta-media.har') })
+    expect(readFileSync(join(reports, 'report.json'), 'utf8')).not.toContain(TOKEN)
+    expect(lines.join('\n')).toMatch(/Reports: \S*report\.json, \S*report\.md, \S*report\.html/)
+    // Without --out or --format: recordings only, as before.
+    const before = readdirSync(join(ROOT, 'reports')).sort()
+    expect(await main(['record', '--from', HAR, '--recordings', dir()], io)).toBe(0)
+    expect(readdirSync(join(ROOT, 'reports')).sort()).toEqual(before)
+  })
+
   it('from the CLI: --from takes no probing flags, and says what it left out', async () => {
     const out: string[] = []
     const err: string[] = []

@@ -57,7 +57,8 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
           if (v.quiet === true && e.section.outcome === 'pass') return
           const s = e.section.summary
           const why = e.section.error ? term`: ${u(e.section.error.message)} [${u(e.section.error.code)}]` : term`: ${s.contracts} contracts, ${s.probes} requests, ${s.breaking} breaking, ${s.warning} warning`
-          io.stdout(String(term`  [${u(String(e.index).padStart(String(e.total).length))}/${e.total}] ${u(e.section.name.padEnd(24))} ${u(e.section.outcome.toUpperCase())}${why} (${u((e.durationMs / 1000).toFixed(1))} s)`))
+          // Progress, as a single target's is: stderr. stdout is for results (the headline, reports, history).
+          io.stderr(String(term`  [${u(String(e.index).padStart(String(e.total).length))}/${e.total}] ${u(e.section.name.padEnd(24))} ${u(e.section.outcome.toUpperCase())}${why} (${u((e.durationMs / 1000).toFixed(1))} s)`))
         },
       })
       io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))

@@ -17,7 +17,7 @@ interaction is breaking: any --fail-on but never fails the gate.`,
     ...reportOptions(DEFAULTS.gateOut),
     ...GLOBAL,
   },
-  notes: 'Reports: gate.json always; gate.md and junit.xml as --format asks (json,md,junit; default all).',
+  notes: 'Reports: gate.json always; gate.md, gate.html and junit.xml as --format asks (json,md,junit,html; default json,md,junit).',
   async run(v, _positionals, io) {
     const failOn = parseFailOn(str(v, 'fail-on'))
     const formats = parseFormats(str(v, 'format'))

@@ -5,6 +5,7 @@ import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
 import picomatch from 'picomatch'
 import { DEFAULTS, GLOBAL, HISTORY_FILE, parseFailOn, str, suggest, type Command } from '../options.ts'
+import type { FindingHistory } from '../../history/episodes.ts'
 import type { HistoryStore } from '../../history/store.ts'
 
 export const history: Command = {
@@ -14,7 +15,8 @@ export const history: Command = {
   about: `Reads the history database that check, verify and merge add every run to (history.db in their
 --out folder) and watch keeps (--state), and prints, per contract and check, each episode of a
 finding: when it appeared and when it cleared (a run where the contract was not judged neither
-starts nor ends one), and how often it flapped (came back after clearing). Worst first.`,
+starts nor ends one), and how often it flapped (came back after clearing). Worst first. A drift
+watch's state still holds open (clean, but not for --recover-after runs yet) is open here too.`,
   options: {
     out: { type: 'string', arg: '<dir>', help: `the --out folder of the runs to read: its ${HISTORY_FILE} (default ${DEFAULTS.out})` },
     history: { type: 'string', arg: '<file>', help: 'the history database to read instead (a shared --history, or watch --state)' },
@@ -42,8 +44,10 @@ also for a --contract or --target the history has never seen (the message lists 
     const { HistoryStore } = await import('../../history/store.ts')
     const store = new HistoryStore(file)
     let all
+    let drifts
     try {
       all = store.timeline()
+      drifts = store.allOpenDrifts()
     } finally {
       store.close()
     }
@@ -72,21 +76,38 @@ also for a --contract or --target the history has never seen (the message lists 
     const key = (h: { target: string; contract: string; check: string }) => `${h.target}\u0000${h.contract}\u0000${h.check}`
     const inWindow = new Set(list.map(key))
     const openBefore = since ? episodes(all, filter).filter((h) => h.open && !inWindow.has(key(h))) : []
+    // watch (and the proxy) clear a drift only after --recover-after clean runs (and a quiet time for
+    // one live traffic saw), where an episode ends at the first clean run: what their state holds open
+    // is open now, said with why, so `history --history <state>` and watch give one answer.
+    const { held, heldOnly } = heldOpen(drifts, list, openBefore, filter)
     const { failsAt } = await import('../../report.ts')
-    const openAtThreshold = [...list, ...openBefore].some((h) => h.open && failsAt(h.episodes.at(-1)!.severity, failOn))
+    const openAtThreshold = [...list, ...openBefore].some((h) => h.open && failsAt(h.episodes.at(-1)!.severity, failOn)) || [...held.values(), ...heldOnly].some((d) => failsAt(d.severity, failOn))
     const runs = new Set(timeline.map((t) => t.run)).size
+    const openNow = list.filter((h) => h.open).length + openBefore.length + held.size + heldOnly.length
     if (v.json === true) {
-      io.stdout(JSON.stringify({ history: shown, runs, findings: list, ...(openBefore.length ? { openBeforeWindow: openBefore } : {}) }, null, 2))
+      const heldList = [...held.values(), ...heldOnly].map((d) => ({ ...(d.scope ? { target: d.scope } : {}), contract: d.contract, check: d.check, severity: d.severity, title: d.title, openedAt: d.openedAt, lastSeenAt: d.lastSeenAt, cleanRuns: d.cleanRuns }))
+      io.stdout(JSON.stringify({ history: shown, runs, openNow, findings: list, ...(openBefore.length ? { openBeforeWindow: openBefore } : {}), ...(heldList.length ? { heldOpenByWatch: heldList } : {}) }, null, 2))
       return openAtThreshold ? 1 : 0
     }
-    io.stdout(`history ${shown}: ${runs} run${runs === 1 ? '' : 's'}${since ? ` since ${at(since)}` : ''}${timeline.length ? ` (${at(timeline[0]!.at)} to ${at(timeline.at(-1)!.at)})` : ''}; ${list.length} finding${list.length === 1 ? '' : 's'} seen, ${list.filter((h) => h.open).length + openBefore.length} open now`)
+    io.stdout(`history ${shown}: ${runs} run${runs === 1 ? '' : 's'}${since ? ` since ${at(since)}` : ''}${timeline.length ? ` (${at(timeline[0]!.at)} to ${at(timeline.at(-1)!.at)})` : ''}; ${list.length} finding${list.length === 1 ? '' : 's'} seen, ${openNow} open now${held.size + heldOnly.length ? ` (${held.size + heldOnly.length} held open by watch until it recovers)` : ''}`)
     for (const h of list) {
       const e = h.episodes.at(-1)!
+      const d = held.get(h)
       io.stdout('')
       // Titles and names were stored from the wire: untrusted, one line.
-      io.stdout(String(term`${u(h.open ? 'OPEN   ' : 'cleared')} ${h.target === 'sim' ? undefined : term`${u(h.target)} `}${u(h.contract)} ${u(h.check)} (${u(e.severity)}): ${u(e.title)}`))
+      io.stdout(String(term`${u(h.open || d ? 'OPEN   ' : 'cleared')} ${h.target === 'sim' ? undefined : term`${u(h.target)} `}${u(h.contract)} ${u(h.check)} (${u(e.severity)}): ${u(e.title)}`))
       io.stdout(`        seen in ${h.seen} of ${h.judged} judged runs; ${h.episodes.length} episode${h.episodes.length === 1 ? '' : 's'}${h.flaps ? `, flapped ${h.flaps}×` : ''}`)
-      for (const ep of h.episodes) io.stdout(`        appeared ${at(ep.appearedAt)} (run ${ep.appearedRun})${ep.clearedAt ? `, cleared ${at(ep.clearedAt)} (run ${ep.clearedRun})` : ', still open'}`)
+      h.episodes.forEach((ep, i) => {
+        const last = i === h.episodes.length - 1
+        io.stdout(`        appeared ${at(ep.appearedAt)} (run ${ep.appearedRun})${!ep.clearedAt ? ', still open' : d && last ? `, not seen since ${at(ep.clearedAt)} (run ${ep.clearedRun})` : `, cleared ${at(ep.clearedAt)} (run ${ep.clearedRun})`}`)
+      })
+      if (d) io.stdout(`        ${recovering(d)}`)
+    }
+    for (const d of heldOnly) {
+      io.stdout('')
+      io.stdout(String(term`OPEN    ${d.scope ? term`${u(d.scope)} ` : undefined}${u(d.contract)} ${u(d.check)} (${u(d.severity)}): ${u(d.title)}`))
+      io.stdout(`        open in watch's state since ${at(d.openedAt)}, last seen ${at(d.lastSeenAt)}; no run ${since ? 'in the --since window ' : ''}here shows it (live traffic through the proxy opens drifts too)`)
+      io.stdout(`        ${recovering(d)}`)
     }
     for (const h of openBefore) {
       const e = h.episodes.at(-1)!
@@ -96,6 +117,34 @@ also for a --contract or --target the history has never seen (the message lists 
     }
     return openAtThreshold ? 1 : 0
   },
+}
+
+type HeldDrift = ReturnType<HistoryStore['allOpenDrifts']>[number]
+
+/**
+ * The drifts watch's state holds open, matched to the findings listed: `held` those whose episode
+ * has ended (clean runs, not yet enough to recover), `heldOnly` those no listed finding shows.
+ * An unscoped drift (a single-target watch, the proxy) belongs to a target no scope is named after.
+ */
+function heldOpen(drifts: readonly HeldDrift[], list: readonly FindingHistory[], openBefore: readonly FindingHistory[], filter: { contract?: string; target?: string }) {
+  const scopes = new Set(drifts.map((d) => d.scope).filter(Boolean))
+  const same = (d: HeldDrift, h: FindingHistory) => d.contract === h.contract && d.check === h.check && (d.scope ? d.scope === h.target : !scopes.has(h.target))
+  const match = filter.contract ? picomatch(filter.contract.split(',').map((g) => g.trim())) : () => true
+  const held = new Map<FindingHistory, HeldDrift>()
+  const heldOnly: HeldDrift[] = []
+  for (const d of drifts) {
+    const h = [...list, ...openBefore].find((x) => same(d, x))
+    if (h) {
+      if (!h.open) held.set(h, d)
+    } else if (match(d.contract) && (filter.target === undefined || d.scope === filter.target)) heldOnly.push(d)
+  }
+  return { held, heldOnly }
+}
+
+/** Why watch still holds a drift open, and what clears it. */
+function recovering(d: HeldDrift): string {
+  const quiet = d.trafficSeenAt ? ', and 5 minutes without live traffic seeing it' : ''
+  return `watch holds it open: clean in ${d.cleanRuns} judged run${d.cleanRuns === 1 ? '' : 's'} since; it recovers after --recover-after clean runs (default 2)${quiet}`
 }
 
 /** A --target or --contract that matches nothing the history has ever seen is a typo, not an all-clear. */

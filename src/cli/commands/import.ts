@@ -1,6 +1,7 @@
-import { relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
+import { shownPath } from '../../paths.ts'
 import { DEFAULTS, GLOBAL, str, type Command } from '../options.ts'
 
 export const importCommand: Command = {
@@ -21,7 +22,7 @@ drafted (the spec has neither in a usable form). Operations are never sent: chec
     force: { type: 'boolean', help: 'overwrite drafts that already exist' },
     ...GLOBAL,
   },
-  notes: 'Exit 2 also for an unreadable spec, nothing selected, or drafts that exist without --force.',
+  notes: 'A draft that would not load is skipped with a line saying why; the rest are written (exit 0). Exit 2 for an unreadable spec, nothing selected, or drafts that exist without --force.',
   async run(v, positionals, io) {
     const [kind, spec, ...extra] = positionals
     if (kind !== 'openapi') throw new HarnessError('DW_USAGE', `import knows one format: driftwatch import openapi <spec> (got ${kind ? `"${kind}"` : 'nothing'})`)
@@ -32,7 +33,7 @@ drafted (the spec has neither in a usable form). Operations are never sent: chec
     const operations = v.operation as string[] | undefined
     const r = await importOpenApi({ spec: resolve(io.cwd, spec), outDir, ...(tags ? { tags } : {}), ...(operations ? { operations } : {}), force: v.force === true, cwd: io.cwd })
     if (!v.quiet) for (const s of r.skipped) io.stderr(String(term`  skipped ${u(s.operation)}: ${u(s.reason)}`))
-    const where = relative(io.cwd, outDir) || '.'
+    const where = shownPath(io.cwd, outDir)
     io.stdout(`Drafted ${r.operations.length} operation${r.operations.length === 1 ? '' : 's'} and ${r.schemas.length} schema${r.schemas.length === 1 ? '' : 's'} in ${where}. Review them, then judge traffic against them: driftwatch verify <traffic.har> --contracts ${where}`)
     return 0
   },

@@ -1,7 +1,9 @@
 import { relative, resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
-import { exitCodeOf } from '../../report.ts'
+import { shownPath } from '../../paths.ts'
+import { exitCodeOf, type FailOn } from '../../report.ts'
+import type { FormatId } from '../../reporters/index.ts'
 import { finalLine } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type CliIO, type Command, type Values } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
@@ -21,7 +23,8 @@ An interrupted run records nothing of a probe it did not finish.
 With --from, nothing is sent: captured traffic (a HAR or a VCR cassette) is attributed to
 operations as verify does and written as <recordings>/<operation-id>/<name>.json, one file per
 operation it settles, with the same redaction and placeholders. Yesterday's traffic becomes the
-golden that \`driftwatch verify\` compares today's with. Unattributed exchanges are listed, not recorded.`,
+golden that \`driftwatch verify\` compares today's with. Unattributed exchanges are listed, not recorded.
+Reports of how the traffic was judged are written to --out only when --out or --format is given.`,
   options: {
     from: { type: 'string', arg: '<file>', help: "record captured traffic instead of probing (name defaults to the file's base name)" },
     ...PROBE_OPTIONS,
@@ -37,7 +40,7 @@ golden that \`driftwatch verify\` compares today's with. Unattributed exchanges 
     const failOn = parseFailOn(str(v, 'fail-on'), 'never')
     const formats = parseFormats(str(v, 'format'))
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.recordOut)
-    if (str(v, 'from') !== undefined) return recordFrom(str(v, 'from')!, recordingsDir, v, io)
+    if (str(v, 'from') !== undefined) return recordFrom(str(v, 'from')!, recordingsDir, v, io, { outDir, formats, failOn })
     const flags = runFlags(v, io)
     const t0 = Date.now()
     const { runRecord } = await import('../../record.ts')
@@ -46,7 +49,7 @@ golden that \`driftwatch verify\` compares today's with. Unattributed exchanges 
     for (const w of result.warnings) io.stderr(String(term`Warning: ${u(w)}`))
     io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
     const written = files.filter((f) => f.status === 'written')
-    const where = relative(io.cwd, recordingsDir) || '.'
+    const where = shownPath(io.cwd, recordingsDir)
     io.stdout(`Recorded ${files.length} contract${files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${files.length - written.length} unchanged but for volatile values (left as they were)`)
     if (result.notRecorded.length) io.stderr(`Not recorded (interrupted before they finished): ${result.notRecorded.join(', ')}; their recordings are left as they were.`)
     io.stdout(`Reports: ${result.reportFiles.join(', ')}`)
@@ -61,21 +64,32 @@ golden that \`driftwatch verify\` compares today's with. Unattributed exchanges 
 }
 
 /** `record --from <traffic>`: captured traffic becomes golden recordings, one file per operation it settles. */
-async function recordFrom(from: string, recordingsDir: string, v: Values, io: CliIO): Promise<number> {
+async function recordFrom(from: string, recordingsDir: string, v: Values, io: CliIO, reports: { outDir: string; formats: FormatId[]; failOn: FailOn }): Promise<number> {
   const probing = ['target', 'only', 'samples', 'api-version', 'scenario', 'allow-host', 'timeout', 'retry-budget'].filter((k) => v[k] !== undefined)
   if (probing.length) throw new HarnessError('DW_USAGE', `--from records captured traffic and sends nothing: ${probing.map((k) => `--${k}`).join(', ')} ${probing.length === 1 ? 'does' : 'do'} not apply (see driftwatch help record)`)
+  // Reports of the judged traffic when asked for (--out or --format): they were accepted and ignored.
+  const wantsReports = v.out !== undefined || v.format !== undefined
+  if (wantsReports) {
+    const { assertWritable } = await import('../../preflight.ts')
+    await assertWritable(reports.outDir, '--out', io.cwd)
+  }
   const t0 = Date.now()
   const { runRecordFromTraffic } = await import('../../record.ts')
   const r = await runRecordFromTraffic({ input: from, contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts, recordingsDir, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), env: io.env, cwd: io.cwd, ...(io.interrupt ? { signal: io.interrupt } : {}) })
   const c = r.counts
   if (r.report.outcome === 'interrupted') {
-    io.stderr(`Interrupted after ${c.entries} exchanges: nothing recorded (a capture cut short is no baseline); the recordings in ${relative(io.cwd, recordingsDir) || '.'} are as they were.`)
+    io.stderr(`Interrupted after ${c.entries} exchanges: nothing recorded (a capture cut short is no baseline); the recordings in ${shownPath(io.cwd, recordingsDir)} are as they were.`)
     return 130
   }
   const written = r.files.filter((f) => f.status === 'written')
-  const where = relative(io.cwd, recordingsDir) || '.'
+  const where = shownPath(io.cwd, recordingsDir)
   if (!v.quiet) for (const f of r.report.findings.filter((x) => x.check === 'attribution')) io.stderr(r.redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}: not recorded`)))
   io.stdout(r.redactor.text(finalLine(r.report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
+  if (wantsReports) {
+    const { writeReports } = await import('../../write-reports.ts')
+    const { files } = await writeReports(r.report, { ...reports, redactor: r.redactor, cwd: io.cwd })
+    io.stdout(`Reports: ${files.join(', ')}`)
+  }
   io.stdout(`Recorded ${r.recorded} of ${c.entries} exchanges as ${r.files.length} operation${r.files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${r.files.length - written.length} unchanged but for volatile values; ${c.entries - r.recorded} not recorded (unattributed, no operation, or a method the endpoint does not take: listed above)`)
   if (r.report.summary.breaking + r.report.summary.warning > 0) io.stderr('Note: this traffic drifts from the operations (see the report fields above, or run driftwatch verify on it). Review the recordings before committing them as golden.')
   return r.files.length === 0 ? 2 : 0

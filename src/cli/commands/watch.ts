@@ -1,4 +1,5 @@
-import { resolve, relative } from 'node:path'
+import { resolve } from 'node:path'
+import { shownPath } from '../../paths.ts'
 import { HarnessError } from '../../errors.ts'
 import type { Session } from '../../session.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, str, wholeNumber, type Command } from '../options.ts'
@@ -48,13 +49,17 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
     const { webhookSink, alertLine } = await import('../../watch/alerts.ts')
     const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
     const statePath = resolve(io.cwd, str(v, 'state') ?? DEFAULTS.state)
-    const { assertWritable } = await import('../../preflight.ts')
+    const { assertWritable, missingFolders, removeMade } = await import('../../preflight.ts')
     const { dirname } = await import('node:path')
     await assertWritable(dirname(statePath), '--state', io.cwd)
     const { HistoryStore } = await import('../../history/store.ts')
     const { openSession } = await import('../../session.ts')
     const { runWatch } = await import('../../watch/watch.ts')
     const { WatchMetrics, serveMetrics } = await import('../../watch/metrics.ts')
+    // A watch that fails to start (no contracts, a busy --metrics-port) leaves no state file it made behind.
+    const { existsSync } = await import('node:fs')
+    const madeState = !existsSync(statePath)
+    const madeFolders = missingFolders(dirname(statePath))
     const store = new HistoryStore(statePath)
     const recordingsDir = resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
     const targetsFile = str(v, 'targets')
@@ -65,6 +70,11 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
       for (const w of watched) await w.session.close()
       store.close()
     }
+    const failedStart = async (err: unknown): Promise<never> => {
+      await closeAll()
+      if (madeState) removeMade([statePath, `${statePath}-wal`, `${statePath}-shm`, `${statePath}-journal`], madeFolders)
+      throw err
+    }
     try {
       if (targetsFile === undefined) watched.push({ session: await openSession({ ...flags, recordingsDir }) })
       else {
@@ -73,8 +83,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
         for (const t of loadTargets(targetsFile, io.cwd)) watched.push({ scope: t.name, session: await openSession({ ...common, target: t.target, ...(t.scenario ? { scenario: t.scenario } : {}), recordingsDir, env: targetEnvironment(t, io.env) }) })
       }
     } catch (err) {
-      await closeAll()
-      throw err
+      await failedStart(err)
     }
     const metrics = new WatchMetrics()
     let lastCycleAt = Date.now()
@@ -88,10 +97,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
             const open = [...breakers].filter(([, until]) => until !== undefined)
             const ok = open.length === 0 && staleMs < limit
             return { ok, detail: { lastCycleSecondsAgo: Math.round(staleMs / 1000), ...(open.length ? { breakerOpenUntil: Object.fromEntries(open) } : {}), budgetPerDay: perDay } }
-          }, str(v, 'metrics-host') ?? '127.0.0.1').catch(async (err: unknown) => {
-            await closeAll()
-            throw err
-          })
+          }, str(v, 'metrics-host') ?? '127.0.0.1').catch(failedStart)
     const open = store.openDrifts().length + watched.reduce((n, w) => n + (w.scope ? store.openDrifts(w.scope).length : 0), 0)
     const every = (DAY_MS / perDay / 1000).toFixed(perDay > 8640 ? 1 : 0)
     const first = watched[0]!.session
@@ -101,7 +107,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
       redact(
         [
           `driftwatch watch: ${first.selected.length} contracts against ${what}, budget ${perDay}/day${watched.length > 1 ? ' per target' : ''} (a request every ${every} s on average)`,
-          `  state ${relative(io.cwd, statePath) || statePath}${open ? `: ${open} drift${open === 1 ? '' : 's'} open from before, not alerted again` : ''}`,
+          `  state ${shownPath(io.cwd, statePath)}${open ? `: ${open} drift${open === 1 ? '' : 's'} open from before, not alerted again` : ''}`,
           `  alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`,
           ...watched.filter((w) => w.session.label === 'sim').map((w) => `  switch ${w.scope ? `${w.scope}'s` : "the simulator's"} scenario while it runs: curl -X POST ${w.session.baseUrl}/__sim/scenario -d '{"scenario":"${(w.session.scenario ?? 'baseline') === 'media-chunked' ? 'baseline' : 'media-chunked'}"}'`),
         ].join('\n'),

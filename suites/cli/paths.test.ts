@@ -1,0 +1,62 @@
+/**
+ * Paths in messages echo as the user gave them: `/proc/nope` was shown as `../../proc/nope`, a
+ * path nobody typed (and a wrong one from any other directory).
+ */
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../src/cli.ts'
+import { shownPath } from '../../src/paths.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
+
+const { dir } = tempDirs('dw-paths-')
+
+describe('shownPath', () => {
+  it.each([
+    ['/work/app', '/proc/nope', '/proc/nope'],
+    ['/work/app', '/work/other/x', '/work/other/x'],
+    ['/work/app', '/work/app/reports/latest', 'reports/latest'],
+    ['/work/app', '/work/app', '.'],
+    ['/work/app', 'reports/latest/', 'reports/latest'],
+    ['/work/app', '../shared/contracts', '../shared/contracts'],
+    ['/work/app', './contracts', 'contracts'],
+  ])('from %s, %s shows as %s', (cwd, path, shown) => {
+    expect(shownPath(cwd, path)).toBe(shown)
+  })
+})
+
+describe('commands echo an absolute path outside the working directory as typed', () => {
+  const run = async (args: string[], cwd = dir()) => {
+    const lines: string[] = []
+    const code = await main(args, { stdout: (s) => lines.push(s), stderr: (s) => lines.push(s), cwd, env: {} })
+    return { code, text: lines.join('\n'), cwd }
+  }
+
+  it('check --contracts /proc/nope', async () => {
+    const r = await run(['check', '--contracts', '/proc/nope', '--quiet'])
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('contract directory not found: /proc/nope')
+    expect(r.text).not.toContain('../')
+  })
+
+  it('gate --pacts /proc/nope', async () => {
+    // From the checkout, where the contracts and recordings the gate needs are.
+    const r = await run(['gate', '--pacts', '/proc/nope', '--out', join(dir(), 'gate')], join(import.meta.dirname, '..', '..'))
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('no pacts at /proc/nope')
+    expect(r.text).not.toContain('../')
+  })
+
+  it('check --targets /proc/nope.yaml, and a relative one as typed', async () => {
+    const r = await run(['check', '--targets', '/proc/nope.yaml'])
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('--targets /proc/nope.yaml: no such file')
+    const typed = await run(['check', '--targets', '../nope/targets.yaml'])
+    expect(typed.text).toContain('--targets ../nope/targets.yaml: no such file')
+  })
+
+  it('import openapi /proc/nope.yaml', async () => {
+    const r = await run(['import', 'openapi', '/proc/nope.yaml', '--out', join(dir(), 'drafts')])
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('cannot read /proc/nope.yaml (ENOENT)')
+  })
+})
