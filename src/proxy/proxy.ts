@@ -36,6 +36,9 @@
  * session gets a finding and an inconclusive result. Judged exchanges go to the IncidentSink
  * (alerts) and the metrics the caller passes (src/live composes them over watch's state).
  */
+import { existsSync } from 'node:fs'
+import { rmdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { availableParallelism } from 'node:os'
 import type { ContractPack } from '../contracts/types.ts'
 import type { Finding } from '../finding.ts'
@@ -261,6 +264,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ...(opts.onExchange ? { onExchange: opts.onExchange } : {}),
     onError: (m) => opts.onError?.(m),
   }
+  // What a start that cannot listen must not leave behind: the folders the journal needs, made only now.
+  const made = opts.recordingsDir ? [join(resolve(cwd, opts.recordingsDir), '.journal'), resolve(cwd, opts.recordingsDir)].filter((d) => !existsSync(d)) : []
   const threaded = observerWhere(opts) === 'thread'
   const observer: ObserverSide = threaded
     ? await startObserverThread(sideOptions, { ...(opts.threadHooks ? { hooks: opts.threadHooks } : {}), ...(opts.pack ? { pack: opts.pack } : {}) })
@@ -310,6 +315,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         }),
   }).catch(async (err: unknown) => {
     await observer.abort()
+    // Innermost first; rmdir refuses a folder that holds anything, so nothing written is lost.
+    for (const d of made) await rmdir(d).catch(() => undefined)
     throw err
   })
 

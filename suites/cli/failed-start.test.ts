@@ -17,10 +17,10 @@ const { dir } = tempDirs('dw-failed-start-')
 
 const everything = (d: string) => readdirSync(d, { recursive: true, encoding: 'utf8' }).sort()
 
-async function inEmptyFolder(args: (cwd: string) => string[]) {
+async function inEmptyFolder(args: (cwd: string) => string[], env: Record<string, string> = {}) {
   const cwd = dir()
   const lines: string[] = []
-  const code = await main(args(cwd), { stdout: (s) => lines.push(s), stderr: (s) => lines.push(s), cwd, env: {} })
+  const code = await main(args(cwd), { stdout: (s) => lines.push(s), stderr: (s) => lines.push(s), cwd, env })
   return { code, text: lines.join('\n'), left: everything(cwd) }
 }
 
@@ -51,6 +51,20 @@ describe('a command that fails at start-up leaves the folder as it found it', ()
 
   it('watch whose --metrics-port is busy', async () => {
     const r = await inEmptyFolder(() => ['watch', '--target', 'sim', '--contracts', join(ROOT, 'contracts/meta'), '--recordings', join(ROOT, 'recordings/meta'), '--state', 'state/watch.db', '--cycles', '1', '--metrics-port', String(busyPort)])
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('EADDRINUSE')
+    expect(r.left).toEqual([])
+  })
+
+  it('proxy whose --port is busy: no recordings folder, no .journal left', async () => {
+    const r = await inEmptyFolder(() => ['proxy', '--upstream', 'http://127.0.0.1:9', '--contracts', join(ROOT, 'contracts/meta'), '--recordings', 'rec', '--out', 'out', '--port', String(busyPort)])
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('EADDRINUSE')
+    expect(r.left).toEqual([])
+  })
+
+  it('webhook whose --port is busy: nothing left', async () => {
+    const r = await inEmptyFolder(() => ['webhook', '--forward', 'http://127.0.0.1:9/webhook', '--contracts', join(ROOT, 'contracts/meta'), '--out', 'out', '--state', 'state/watch.db', '--port', String(busyPort)], { WHATSAPP_APP_SECRET: 'test-secret-0123456789abcdef' })
     expect(r.code).toBe(2)
     expect(r.text).toContain('EADDRINUSE')
     expect(r.left).toEqual([])

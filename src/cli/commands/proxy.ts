@@ -1,4 +1,5 @@
-import { dirname, relative, resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
+import { shownPath } from '../../paths.ts'
 import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { isDrift } from '../../finding.ts'
@@ -112,7 +113,8 @@ a second Ctrl-C (stopped at once, no report).`,
     const contractsDir = str(v, 'contracts') ?? DEFAULTS.contracts
     const pack = loadContracts(contractsDir, { cwd: io.cwd })
     const metrics = new ProxyMetrics({ operations: pack.operations.map((o) => o.id) })
-    const rel = (p: string) => relative(io.cwd, p) || '.'
+    // Paths echo as the user would type them: inside the working directory relative, outside absolute.
+    const rel = (p: string) => shownPath(io.cwd, p)
     const t0 = Date.now()
     let saidSkipped: number | undefined
     let saidSkippedAt = 0

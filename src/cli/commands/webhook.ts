@@ -3,7 +3,8 @@
  * its alerts and its lines. Starts listening before it touches the disk, so a busy port exits 2
  * with nothing left behind; stops cleanly on Ctrl-C or SIGTERM and exits 0 with a summary.
  */
-import { dirname, relative, resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
+import { shownPath } from '../../paths.ts'
 import { HarnessError } from '../../errors.ts'
 import { exitCodeOf } from '../../report.ts'
 import { term, untrusted as u } from '../../render/index.ts'
@@ -75,7 +76,8 @@ could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retri
     const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
     const outDir = resolve(io.cwd, str(v, 'out') ?? WEBHOOK_DEFAULTS.out)
     const recordingsDir = str(v, 'recordings') !== undefined ? resolve(io.cwd, str(v, 'recordings')!) : undefined
-    const rel = (p: string) => relative(io.cwd, p) || '.'
+    // Paths echo as the user would type them: inside the working directory relative, outside absolute.
+    const rel = (p: string) => shownPath(io.cwd, p)
 
     const { startReceiver } = await import('../../webhooks/receiver.ts')
     const { ReceiverAlerts } = await import('../../webhooks/receiver-alerts.ts')
