@@ -42,11 +42,21 @@ export interface RedactedBody {
 /** A copy of a parsed webhook body with personal data replaced; see the file comment. */
 export function redactWebhookBody(body: unknown): RedactedBody {
   const pd = new PersonalDataRedactor()
-  const state = { pd, replaced: 0, userIds: new Map<string, string>() }
+  const { value: mine, replaced } = redactWebhookKeys(body, pd, new Map())
   // Webhook-only keys first (they see the real values: `recipient_participant_id` is a phone only before it is replaced), then the shared rules.
-  const mine = visit(body, undefined, undefined, false, 0, state)
   const value = pd.json(mine)
-  return { value, replaced: state.replaced + pd.count }
+  return { value, replaced: replaced + pd.count }
+}
+
+/**
+ * The webhook-only rules alone (numbers, usernames, user ids, group ids, what a person wrote),
+ * with the caller's redactor and user-id numbering: the judge's evidence and recordings
+ * (src/webhooks/redact.ts) use them with one redactor per session, the journal with one per body.
+ */
+export function redactWebhookKeys(body: unknown, pd: PersonalDataRedactor, userIds: Map<string, string>): RedactedBody {
+  const state = { pd, replaced: 0, userIds }
+  const value = visit(body, undefined, undefined, false, 0, state)
+  return { value, replaced: state.replaced }
 }
 
 interface WalkState {

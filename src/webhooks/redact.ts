@@ -8,6 +8,7 @@
  * exactly as the original would be (schema violations and drift are about types and presence).
  */
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
+import { redactWebhookKeys } from './redact-personal.ts'
 
 /** Keys under a message's content whose values are structure, not what a person wrote. */
 const STRUCTURE = new Set(['type', 'id', 'mime_type', 'sha256', 'animated', 'voice', 'message_id', 'emoji', 'catalog_id', 'product_retailer_id', 'currency', 'quantity', 'item_price', 'source_type', 'media_type', 'wa_id'])
@@ -43,7 +44,16 @@ function walk(v: unknown, parent: string | undefined): unknown {
   return out
 }
 
-/** A webhook value (or body) with personal data replaced; numbering is stable per PersonalDataRedactor. */
+/** User-id numbering per session redactor, so one person is one placeholder across a session's evidence. */
+const userIdsOf = new WeakMap<PersonalDataRedactor, Map<string, string>>()
+
+/**
+ * A webhook value (or body) with personal data replaced; numbering is stable per PersonalDataRedactor.
+ * The receiver journal's rules first (redact-personal.ts: usernames, group participants' numbers,
+ * every business-scoped user id), so no output keeps what the journal removes.
+ */
 export function redactWebhook(value: unknown, personal: PersonalDataRedactor): unknown {
-  return walk(personal.json(value), undefined)
+  let ids = userIdsOf.get(personal)
+  if (!ids) userIdsOf.set(personal, (ids = new Map()))
+  return walk(personal.json(redactWebhookKeys(value, personal, ids).value), undefined)
 }

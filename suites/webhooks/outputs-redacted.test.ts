@@ -1,0 +1,52 @@
+/**
+ * What the receiver's journal removes, no other output keeps (newcomer review, issue 19): the
+ * judge's evidence, the reports and the goldens `record --from` writes go through the same
+ * webhook rules (usernames, a group participant's number, every business-scoped user id).
+ */
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
+
+const tmp = tempDirs('dw-wh-outputs-')
+const ROOT = join(import.meta.dirname, '..', '..')
+const PERSONAL = { username: '@grace_h', participant: '4915298765432', userId: 'US.777888', parentId: 'US.ENT.55566677', name: 'Grace Hopper' }
+
+/** pywa's group status with real-looking values in place of its placeholders, and a drifted twin (no `status`). */
+function groupStatus(drift: boolean): unknown {
+  const status: Record<string, unknown> = { id: 'wamid.HBgLMTYzMTU1NTAxOTkVAgARGBI0', ...(drift ? {} : { status: 'read' }), timestamp: '1698266945', recipient_id: '120363041234567890@g.us', recipient_type: 'group', recipient_participant_id: PERSONAL.participant, recipient_participant_user_id: PERSONAL.userId, recipient_participant_parent_user_id: PERSONAL.parentId }
+  return { object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '16315550142', phone_number_id: '106540352242922' }, contacts: [{ profile: { name: PERSONAL.name, username: PERSONAL.username }, wa_id: PERSONAL.participant, user_id: PERSONAL.userId, parent_user_id: PERSONAL.parentId }], statuses: [status] } }] }] }
+}
+
+function everything(dir: string): string {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => {
+    try {
+      return readFileSync(join(dir, f), 'utf8')
+    } catch {
+      return ''
+    }
+  }).join('\n')
+}
+
+const run = (args: string[], cwd: string) => main(args, { stdout: () => undefined, stderr: () => undefined, env: {}, cwd })
+
+describe('webhook outputs hold no personal data the journal would not', () => {
+  it('record --from: the goldens keep no username, participant number or user id', async () => {
+    const d = tmp.dir()
+    writeFileSync(join(d, 'group.json'), JSON.stringify(groupStatus(false)))
+    expect(await run(['record', '--from', 'group.json', '--recordings', 'goldens', '--contracts', join(ROOT, 'contracts/meta')], d)).toBe(0)
+    const written = everything(join(d, 'goldens'))
+    expect(written).toContain('statuses')
+    for (const v of Object.values(PERSONAL)) expect(written, v).not.toContain(v)
+  })
+
+  it('verify of a drifted body: report.json and report.md keep none of them either, and the drift is there', async () => {
+    const d = tmp.dir()
+    writeFileSync(join(d, 'group.jsonl'), `${JSON.stringify(groupStatus(true))}\n`)
+    expect(await run(['verify', 'group.jsonl', '--out', 'out', '--format', 'json,md,html', '--contracts', join(ROOT, 'contracts/meta'), '--no-history'], d)).toBe(1)
+    const written = everything(join(d, 'out'))
+    expect(written).toContain('is required by the contract and is now missing')
+    for (const v of Object.values(PERSONAL)) expect(written, v).not.toContain(v)
+  })
+})
