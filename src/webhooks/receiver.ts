@@ -62,6 +62,8 @@ export type ReceiverEvent =
   | { kind: 'delivery'; delivery: number; path: string; bytes: number; fields: string[]; status: number; outcome: JournalOutcome['outcome']; reason?: string; journaled: boolean }
   | { kind: 'verification'; path: string; status: number; reason?: string }
   | { kind: 'method'; method: string; path: string }
+  /** A request not forwarded for its path (dot or empty segments: 400) or because a GET was not the verification handshake (404). */
+  | { kind: 'refused'; method: string; path: string; status: 400 | 404; reason: string }
   | { kind: 'journal-failed'; delivery: number; message: string }
 
 /** A running receiver. */
@@ -311,12 +313,34 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     }
   }
 
+  /** Meta's verification GET: hub.mode=subscribe with a verify token and a challenge. */
+  const isVerification = (url: string): boolean => {
+    const q = url.indexOf('?')
+    if (q < 0) return false
+    const p = new URLSearchParams(url.slice(q + 1))
+    return p.get('hub.mode') === 'subscribe' && p.has('hub.verify_token') && p.has('hub.challenge')
+  }
+
   const server = createServer((req, res) => {
     res.sendDate = false // Meta gets the app's headers, not one the receiver adds
     const path = (req.url ?? '/').split('?')[0]!
     if (stopping) {
       req.resume()
       plain(res, 503, 'driftwatch webhook is stopping; retry\n', { 'retry-after': '5' })
+      return
+    }
+    // Dot segments or an empty segment would let a request reach another endpoint of the app than --forward's tree.
+    if (/(^|\/)\.\.?(\/|$)|\/\/|%2e|%2f|\\/i.test(path)) {
+      req.resume()
+      plain(res, 400, 'driftwatch webhook: a path with dot segments or empty segments is not forwarded\n', { connection: 'close' })
+      emit({ kind: 'refused', method: req.method ?? '?', path, status: 400, reason: 'dot or empty segments in the path' })
+      return
+    }
+    // A GET is forwarded only as Meta's verification handshake: any other GET would expose the app's other endpoints, unsigned.
+    if (req.method === 'GET' && !isVerification(req.url ?? '')) {
+      req.resume()
+      plain(res, 404, 'driftwatch webhook forwards GET only for the verification handshake (hub.mode, hub.verify_token, hub.challenge)\n')
+      emit({ kind: 'refused', method: 'GET', path, status: 404, reason: 'not the verification handshake (hub.mode=subscribe, hub.verify_token, hub.challenge)' })
       return
     }
     track(1)

@@ -235,6 +235,22 @@ describe('GET verification', () => {
     expect(events.map((e) => e.kind === 'verification' && e.status)).toEqual([200, 403])
   })
 
+  it('a GET that is not the handshake, or a path with dot or empty segments, reaches nothing behind the receiver (newcomer review)', async () => {
+    const a = await theApp((req, res, b) => verifying(req, res, b, req.url))
+    const { r, events } = await receiver(`${a.url}/webhook`)
+    expect((await send(r.url, 'GET', '/admin/users?x=1', ['Host', 'x'])).status).toBe(404)
+    expect((await send(r.url, 'GET', '/internal/metrics', ['Host', 'x'])).status).toBe(404)
+    expect((await send(r.url, 'GET', '/../../admin?hub.mode=subscribe&hub.verify_token=t&hub.challenge=1', ['Host', 'x'])).status).toBe(400)
+    expect((await send(r.url, 'GET', '//evil.example/x?hub.mode=subscribe&hub.verify_token=t&hub.challenge=1', ['Host', 'x'])).status).toBe(400)
+    const signed = BODIES.values().next().value!
+    expect((await send(r.url, 'POST', '/%2e%2e/admin', metaHeaders(r.url, signed), signed)).status).toBe(400)
+    expect(a.seen).toEqual([])
+    expect(events.map((e) => e.kind === 'refused' && e.status)).toEqual([404, 404, 400, 400, 400])
+    // The handshake itself still goes through.
+    expect((await send(r.url, 'GET', '/?hub.mode=subscribe&hub.verify_token=my-token&hub.challenge=7', ['Host', 'x'])).status).toBe(200)
+    expect(a.seen).toHaveLength(1)
+  })
+
   it('an app that is down gets Meta a 502 for the verification too', async () => {
     const { r } = await receiver(`http://127.0.0.1:${await deadPort()}`)
     expect((await send(r.url, 'GET', '/?hub.mode=subscribe&hub.verify_token=t&hub.challenge=1', ['Host', 'x'])).status).toBe(502)

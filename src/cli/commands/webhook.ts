@@ -165,6 +165,8 @@ could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retri
         } else if (e.kind === 'verification') {
           if (v.quiet && e.status < 500) return
           io.stderr(String(term`${u(e.status < 500 ? '✓' : '✗')} GET ${u(e.path)} (verification) → ${u(String(e.status))}${e.reason ? term`: ${u(e.reason)}` : undefined}`))
+        } else if (e.kind === 'refused') {
+          io.stderr(String(term`! ${u(e.method)} ${u(e.path)} → ${u(String(e.status))}: ${u(e.reason)}; not forwarded`))
         } else if (e.kind === 'method') {
           io.stderr(String(term`! ${u(e.method)} ${u(e.path)} → 405: only GET and POST are taken`))
         } else {
