@@ -6,6 +6,7 @@
  * own instructions. The image used to run as node with /app root's: every command but watch failed
  * writing reports/. (No Docker daemon runs in CI here: the Dockerfile is read, not built.)
  */
+import { WEBHOOK_DEFAULTS } from '../src/cli/commands/webhook.ts'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, posix, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -38,6 +39,8 @@ const WRITES: Record<string, string[]> = {
   proxy: [DEFAULTS.proxyOut, DEFAULTS.recordings, join(DEFAULTS.recordings, '.journal'), DEFAULTS.state],
   import: [DEFAULTS.importOut, join(DEFAULTS.importOut, 'operations'), join(DEFAULTS.importOut, 'schemas')],
   watch: [DEFAULTS.state],
+  // The session report and its journal; watch's state when --alert-webhook is given without --state.
+  webhook: [WEBHOOK_DEFAULTS.out, join(WEBHOOK_DEFAULTS.out, '.journal'), DEFAULTS.state],
   // These write nothing: history's --out and --history name what it reads.
   history: [],
   diff: [],

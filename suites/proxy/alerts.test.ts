@@ -166,7 +166,8 @@ describe('driftwatch proxy --state --alert-webhook --metrics-port (the CLI)', ()
     expect(metricsUrl, out).toBeDefined()
     const hookHost = new URL(hook.url).host
     expect(out).toContain(`alerts to stdout, json webhook http://${hookHost}`)
-    expect(out).toContain(`state ${relative(ROOT, join(dir, 'state.db'))};`)
+    // Outside the working directory a path echoes absolute, as typed (issue 20).
+    expect(out).toContain(`state ${join(dir, 'state.db')};`)
     expect(out).not.toContain(hook.url) // the path of a webhook URL is its secret
 
     const health = await request(`${metricsUrl}/healthz`)
