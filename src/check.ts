@@ -3,6 +3,7 @@
  * if asked, probe, write the reports. The CLI only parses flags and picks the exit code.
  */
 import type { Probe } from './contracts/types.ts'
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { HarnessError, isHarnessError } from './errors.ts'
 import type { Observation } from './observation.ts'
@@ -111,6 +112,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const tripping = opts.roundTripSeconds !== undefined
   if (tripping && opts.target !== 'sim' && opts.webhookJournal === undefined) throw new HarnessError('DW_USAGE', "--round-trip against Meta needs --webhook-journal <dir>: the --out of the driftwatch webhook receiver in front of your app (Meta posts the statuses to your callback URL, not to check), e.g. --webhook-journal reports/webhook")
   if (opts.webhookJournal !== undefined && !tripping) throw new HarnessError('DW_USAGE', '--webhook-journal only applies with --round-trip <s>')
+  if (opts.webhookJournal !== undefined && !existsSync(resolve(opts.cwd ?? process.cwd(), opts.webhookJournal))) throw new HarnessError('DW_USAGE', `--webhook-journal ${opts.webhookJournal}: no such folder. Give the --out of the driftwatch webhook receiver that Meta's callback reaches (its journal is in <out>/.journal), e.g. --webhook-journal reports/webhook`)
   const { StatusCollector, JournalSource, roundTrip } = tripping ? await import('./webhooks/round-trip.ts') : { StatusCollector: undefined, JournalSource: undefined, roundTrip: undefined }
   const collector = opts.target === 'sim' ? await StatusCollector?.start() : undefined
   // A journal's earlier sessions are not this message's: read what arrives from a little before now.
@@ -139,6 +141,8 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     if (roundTrip && source && probed.outcome !== 'interrupted') {
       opts.onRoundTrip?.({ ...(sent ? { wamid: sent.wamid } : {}), seconds: opts.roundTripSeconds! })
       const trip = await roundTrip({ collector: source, ...(sent ? { sent } : {}), waitMs: opts.roundTripSeconds! * 1000, ...(opts.signal ? { signal: opts.signal } : {}), contractsDir: opts.contractsDir, cwd: opts.cwd ?? process.cwd(), since: startedAt, redactor: session.redactor })
+      // One line each, as every contract gets: the round trip and the webhook contracts it judged.
+      trip.results.forEach((r, i) => opts.onProgress?.({ index: i + 1, total: trip.results.length, result: r, findings: trip.findings.filter((f) => f.contract === r.contract) }))
       const results = [...probed.results, ...trip.results]
       const findings = [...probed.findings, ...trip.findings]
       const summary = { ...summarize(results, findings) }

@@ -269,7 +269,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
         delivery: n,
         receivedAt,
         bytes: body.length,
-        ...(redacted ? { body: redacted.value } : { note: `not JSON (${parsed.jsonError}): kept as its size only` }),
+        ...(redacted ? { body: redacted.value } : { note: `not JSON (${parseErrorWhere(parsed.jsonError)}): kept as its size only` }),
         personalData: redacted?.replaced ?? 0,
         ...statusIndex(parsed.json),
       })
@@ -311,6 +311,12 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     } catch {
       // a sink must not throw; one that does loses this body, never the delivery
     }
+  }
+
+  /** A JSON parse error without the body text V8 quotes in it (a person's words can be there): where it failed, at most. */
+  const parseErrorWhere = (message: string | undefined): string => {
+    const at = /position (\d+)/.exec(message ?? '')?.[1]
+    return at ? `invalid at byte ${at}` : /end of JSON|Unexpected end/i.test(message ?? '') ? 'ends early' : 'invalid'
   }
 
   /** Meta's verification GET: hub.mode=subscribe with a verify token and a challenge. */
@@ -367,6 +373,11 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   })
   const addr = server.address() as AddressInfo
   const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
+  // --forward at the receiver itself: each delivery would come back as a new one, for ever.
+  if (forwardsToItself(target, addr)) {
+    await new Promise((r) => server.close(r))
+    throw new HarnessError('DW_USAGE', `--forward ${shownTarget} is this receiver (${url}): every delivery would be forwarded back to it without end. Give the app's own webhook URL`)
+  }
 
   const finish = async (): Promise<ReceiverCounts> => {
     agent.destroy()
@@ -469,4 +480,13 @@ function fieldsOf(json: unknown): string[] {
     }
   }
   return [...out]
+}
+
+/** True when `target` names the receiver listening at `addr` (same port, and a loopback or wildcard address on both sides, or the same one). */
+function forwardsToItself(target: URL, addr: AddressInfo): boolean {
+  const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80))
+  if (port !== addr.port || target.protocol !== 'http:') return false
+  const host = target.hostname.replace(/^\[|\]$/g, '')
+  const local = (h: string) => h === 'localhost' || h === '::1' || h === '::' || h === '0.0.0.0' || /^127\./.test(h)
+  return host === addr.address || (local(host) && local(addr.address))
 }

@@ -275,7 +275,8 @@ export async function roundTrip(opts: RoundTripOptions): Promise<{ results: Cont
   const after = (x: StatusSeen) => `${((x.receivedAt - at) / 1000).toFixed(1)} s`
   const timeline = seen.length ? seen.map((x) => `${x.status} after ${after(x)}`).join(', ') : 'none'
   const secs = Math.round(opts.waitMs / 1000)
-  const evidence = { request: `POST /{api_version}/{phone_number_id}/messages → message ${wamid}`, bodyExcerpt: `status webhooks for it: ${timeline}` }
+  // A wamid encodes the recipient's number: the evidence names the message by its hash, as the receiver's journal does.
+  const evidence = { request: `POST /{api_version}/{phone_number_id}/messages → message with id sha256 ${messageIdHash(wamid).slice(0, 12)}…`, bodyExcerpt: `status webhooks for it: ${timeline}` }
   const draft = (title: string, message: string, expected: string, actual: string): Finding => ({ contract: ROUND_TRIP_CONTRACT, check: ROUND_TRIP_CHECK, severity: 'warning', title, message, expected, actual, evidence, samples: 1, of: 1, since: opts.since, new: true })
   const delivered = seen.find((x) => x.status === 'delivered' && x.receivedAt <= deadline)
   const failed = seen.find((x) => x.status === 'failed')

@@ -73,6 +73,15 @@ describe('driftwatch webhook judges what it accepted', () => {
     expect(readFileSync(join(dir, 'out', 'report.md'), 'utf8')).toContain('webhook.statuses.any')
   }, 90_000)
 
+  it('nothing delivered: INCONCLUSIVE and exit 3, as the headline says (it said INCONCLUSIVE and exited 0)', async () => {
+    const dir = tmp.dir()
+    const h = await hook()
+    const r = await receiver(dir, h.url)
+    r.child.kill('SIGTERM')
+    expect(await r.exited).toBe(3)
+    expect(r.out()).toMatch(/^INCONCLUSIVE: /m)
+  }, 60_000)
+
   it('real Meta bodies: no alert, no drift line, report pass, exit 0', async () => {
     const dir = tmp.dir()
     const h = await hook()

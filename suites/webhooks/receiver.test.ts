@@ -251,6 +251,22 @@ describe('GET verification', () => {
     expect(a.seen).toHaveLength(1)
   })
 
+  it('a signed body that is not JSON: the journal keeps its size and where it broke, never its words', async () => {
+    const { r } = await receiver(`http://127.0.0.1:${await deadPort()}`)
+    const b = Buffer.from('{"object":"whatsapp_business_account","from":"4915112345678","name":Jane Doe}')
+    expect((await send(r.url, 'POST', '/', metaHeaders(r.url, b), b)).status).toBe(502)
+    await r.close()
+    const text = readFileSync(r.journal.file, 'utf8')
+    expect(text).toMatch(/"note":"not JSON \(invalid( at byte \d+)?\): kept as its size only"/)
+    for (const p of ['Jane', 'Doe', '4915112345678']) expect(text, p).not.toContain(p)
+  })
+
+  it('a --forward that is the receiver itself is refused at start (one delivery became hundreds, each forwarded back)', async () => {
+    const port = await deadPort()
+    await expect(startReceiver({ forward: `http://127.0.0.1:${port}/hook`, appSecret: SECRET, outDir: tmp.dir(), port })).rejects.toThrow(/is this receiver .*without end/)
+    await expect(startReceiver({ forward: `http://localhost:${port}/hook`, appSecret: SECRET, outDir: tmp.dir(), port, host: '0.0.0.0' })).rejects.toThrow(/is this receiver/)
+  })
+
   it('an app that is down gets Meta a 502 for the verification too', async () => {
     const { r } = await receiver(`http://127.0.0.1:${await deadPort()}`)
     expect((await send(r.url, 'GET', '/?hub.mode=subscribe&hub.verify_token=t&hub.challenge=1', ['Host', 'x'])).status).toBe(502)

@@ -68,6 +68,20 @@ describe('check --round-trip against the simulator', () => {
     expect(report.outcome).toBe('drift')
   }, 60_000)
 
+  it('the evidence names the test message by its hash: no wamid (it encodes the recipient\'s number) in the report', async () => {
+    const { report } = await check('webhook-status-field-removed', 3)
+    const trip = report.findings.find((f) => f.contract === ROUND_TRIP_CONTRACT)!
+    expect(trip.evidence.request).toMatch(/→ message with id sha256 [0-9a-f]{12}…$/)
+    expect(JSON.stringify(report)).not.toMatch(/wamid\.HBg/)
+  }, 60_000)
+
+  it('a --webhook-journal that does not exist: exit 2 naming it and the fix, nothing sent', async () => {
+    const err: string[] = []
+    const code = await main(['check', '--target', 'https://graph.facebook.com', '--round-trip', '5', '--webhook-journal', '/tmp/no-such-receiver-out', '--out', tmp.dir()], { stdout: () => undefined, stderr: (l) => err.push(l), env: { WHATSAPP_ACCESS_TOKEN: 'EAAtest', WHATSAPP_PHONE_NUMBER_ID: '1', WHATSAPP_WABA_ID: '2' }, cwd: process.cwd() })
+    expect(code).toBe(2)
+    expect(err.join('\n')).toContain('--webhook-journal /tmp/no-such-receiver-out: no such folder')
+  })
+
   it('duplicates (webhook-duplicates): info only, the run passes', async () => {
     const { report } = await check('webhook-duplicates')
     expect(report.findings.filter((f) => f.contract.startsWith('webhook.')).map((f) => f.severity)).not.toContain('breaking')

@@ -71,7 +71,10 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     const recordingsDir = resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
     const past = await pastOf(v, outDir, io)
     const roundTripSeconds = wholeNumber(str(v, 'round-trip'), '--round-trip', 1, 3600)
-    if (flags.scenario?.startsWith('webhook-') && roundTripSeconds === undefined) io.stderr(`note: scenario ${flags.scenario} changes only the simulator's webhooks; the API answers as baseline. Add --round-trip 10 to wait for them and judge them.`)
+    // These two change the failed status, which check's test message (to a recipient who can receive) never gets.
+    const failedOnly = new Set(['webhook-type-change', 'webhook-errors-reshaped'])
+    if (flags.scenario && failedOnly.has(flags.scenario)) io.stderr(`note: scenario ${flags.scenario} changes the failed status only, and check's test message is delivered: it does not show here. See it with driftwatch sim --scenario ${flags.scenario} --webhook-url <receiver> and a send to 16315550100 (undeliverable), or verify a capture of those webhooks.`)
+    else if (flags.scenario?.startsWith('webhook-') && roundTripSeconds === undefined) io.stderr(`note: scenario ${flags.scenario} changes only the simulator's webhooks; the API answers as baseline. Add --round-trip 10 to wait for them and judge them.`)
     const onRoundTrip = (i: { wamid?: string; seconds: number }) => io.stderr(i.wamid ? `  waiting up to ${i.seconds} s for the status webhooks of the test message (round trip)` : '  round trip: no test message was sent, nothing to wait for')
     const result = await runCheck({ ...flags, outDir, formats, failOn, recordingsDir, ...(past ? { past } : {}), ...(roundTripSeconds !== undefined ? { roundTripSeconds, onRoundTrip } : {}), ...(str(v, 'webhook-journal') !== undefined ? { webhookJournal: str(v, 'webhook-journal')! } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result

@@ -61,7 +61,7 @@ Ctrl-C (or SIGTERM) stops it: no new connections, in-flight deliveries finish (w
 is flushed, what was accepted is judged to the end (statuses per message id included) and the
 session report written to --out, and a summary is printed (received / forwarded / rejected /
 journaled, then judged). Exit codes: 0 stopped, no drift; 1 drift at --fail-on in what was delivered;
-2 the secret is missing, a flag is wrong, the port is busy (nothing is left behind), or a delivery
+3 nothing was delivered to judge; 2 the secret is missing, a flag is wrong, the port is busy (nothing is left behind), or a delivery
 could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retries them).`,
   async run(v, _positionals, io) {
     const forward = str(v, 'forward')
@@ -225,8 +225,8 @@ could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retri
       io.stderr(`driftwatch: ${counts.journalFailed} deliver${counts.journalFailed === 1 ? 'y' : 'ies'} could not be journaled (${receiver.journal.error?.message ?? 'see above'}); they were forwarded, and Meta retried those the app did not take. Fix --out and start again.`)
       return 2
     }
-    // A session with no delivery is not a failed one: the receiver's job was to pass them on.
-    return c.entries === 0 ? 0 : exitCodeOf(written.report)
+    // Nothing delivered is not all-clear: INCONCLUSIVE, exit 3, as the headline says.
+    return exitCodeOf(written.report)
   },
 }
 
