@@ -137,6 +137,13 @@ const LITERALS: Record<number, [string, boolean | null]> = { 0x74: ['true', true
 
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
 const CONTROL = /[\x00-\x1f]/
+/** Bytes of a skimmed string looked at one by one before indexOf searches the rest (see skim). */
+const SHORT_STRING = 64
+/** What a byte outside strings means to skim: 0 nothing, 1 a string opens, 2 a container opens, 3 one closes. */
+const SKIM_CLASS = new Uint8Array(256)
+SKIM_CLASS[QUOTE] = 1
+SKIM_CLASS[OPEN_OBJECT] = SKIM_CLASS[OPEN_ARRAY] = 2
+SKIM_CLASS[CLOSE_OBJECT] = SKIM_CLASS[CLOSE_ARRAY] = 3
 /** Bytes from which a piece of string is checked with one regex pass rather than byte by byte. */
 const LONG_PIECE = 256
 /** Anything but base64 and base64url characters: tested first, as no control character can then be there either. */
@@ -392,6 +399,27 @@ export class JsonScanner {
     let slash = -2
     while (i < len) {
       if (inString) {
+        // Most strings (keys, header values, ids) are short: a byte loop finds their end, where two
+        // indexOf calls a string cost more than the bytes (each a call into C++). Past SHORT_STRING
+        // bytes without an end, indexOf takes over (a body: memchr over megabytes).
+        const stop = len < i + SHORT_STRING ? len : i + SHORT_STRING
+        let b = 0
+        while (i < stop && (b = buf[i]!) !== QUOTE && b !== BACKSLASH) i++
+        if (i < stop) {
+          if (b === QUOTE) {
+            inString = false
+            i++
+            continue
+          }
+          // An escape: the byte after the backslash never ends the string.
+          i += 2
+          if (i > len) {
+            this.skimEscape = true
+            i = len
+          }
+          continue
+        }
+        if (i >= len) break
         if (quote !== -1 && quote < i) quote = buf.indexOf(QUOTE, i)
         if (slash !== -1 && slash < i) slash = buf.indexOf(BACKSLASH, i)
         if (slash !== -1 && (quote === -1 || slash < quote)) {
@@ -411,16 +439,20 @@ export class JsonScanner {
         i = quote + 1
         continue
       }
-      const b = buf[i]!
-      if (b === QUOTE) inString = true
-      else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+      const k = SKIM_CLASS[buf[i]!]!
+      if (k === 0) {
+        // Indentation, colons, commas, numbers: passed in one tight loop.
+        i++
+        while (i < len && SKIM_CLASS[buf[i]!] === 0) i++
+        continue
+      }
+      if (k === 1) inString = true
+      else if (k === 2) {
         depth++
         if (this.depth + depth > this.opts.maxDepth) return this.unskim(buf, start, len, base)
-      } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
-        if (--depth === 0) {
-          i++
-          break
-        }
+      } else if (--depth === 0) {
+        i++
+        break
       }
       i++
     }
