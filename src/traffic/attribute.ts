@@ -26,6 +26,7 @@ import { describeNode, nodeOfParameter } from '../contracts/types.ts'
 import { describeFields, isVersionSegment, knownFields, parseFields, pathSegments } from '../graph/index.ts'
 import { parseJsonBody } from '../json.ts'
 import type { Observation } from '../observation.ts'
+import { parsedUrl } from './parsed-url.ts'
 
 /** What the traffic has said so far: the node each id names, and media metadata by id and by URL. */
 export interface TrafficState {
@@ -417,12 +418,8 @@ export function legacyOverride(method: string, url: URL, body: string | undefine
 
 /** Attributes an exchange: the request-side steps, then, only if still ambiguous, the response's fit. */
 export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson' | 'bodyFits' | 'projectedSchema'>, o: Observation, requestBody: string | undefined, state: TrafficState, options: AttributionOptions = {}): Attribution {
-  let url: URL
-  try {
-    url = new URL(o.request.url)
-  } catch {
-    return { candidates: [], basis: [], reason: `the URL ${o.request.url.slice(0, 120)} does not parse` }
-  }
+  const url = parsedUrl(o.request.url)
+  if (!url) return { candidates: [], basis: [], reason: `the URL ${o.request.url.slice(0, 120)} does not parse` }
   const contentType = o.request.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1]
   const body = requestBody ?? o.request.bodyExcerpt
   const override = legacyOverride(o.request.method, url, body, contentType)
@@ -520,7 +517,8 @@ export function learn(op: Operation, o: Observation, source: string, state: Traf
   const r = o.response
   if (!r || r.status >= 300) return
   try {
-    const params = bindPath(op.request.path, segmentsOf(new URL(o.request.url).pathname))
+    const url = parsedUrl(o.request.url)
+    const params = url && bindPath(op.request.path, segmentsOf(url.pathname))
     for (const [name, v] of params ?? []) {
       const node = nodeOfParameter(name)
       if (node && !state.ids.has(v)) state.ids.set(v, { node, from: `${op.id} answered for it (${source})` })
@@ -553,7 +551,7 @@ export function mediaForDownload(op: Operation, o: Observation, state: TrafficSt
   const byUrl = state.mediaByUrl.get(o.request.url)
   if (byUrl) return byUrl
   try {
-    const id = new URL(o.request.url).searchParams.get(op.downloads.query)
+    const id = parsedUrl(o.request.url)?.searchParams.get(op.downloads.query)
     return id ? state.media.get(id) : undefined
   } catch {
     return undefined
