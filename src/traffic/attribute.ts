@@ -102,9 +102,12 @@ function looksLikeId(segment: string): boolean {
 /** Paths seen lately and their segments: most traffic asks a few paths over and over (decoding each anew showed in profiles). */
 const segmentCache = new Map<string, readonly string[]>()
 const SEGMENT_CACHE = 4096
+/** Longer paths are split each time, never kept (a URL can be a megabyte). */
+const SEGMENT_CACHE_CHARS = 2048
 
 /** pathSegments of a URL's pathname, remembered (the list is shared: never changed by its readers). */
 export function segmentsOf(pathname: string): readonly string[] {
+  if (pathname.length > SEGMENT_CACHE_CHARS) return pathSegments(pathname)
   let segs = segmentCache.get(pathname)
   if (!segs) {
     segs = pathSegments(pathname)
