@@ -173,29 +173,6 @@ function replacement(out: Buffer, j: number): number {
   return j + 3
 }
 
-/** A `\u` that may stand for more than ASCII (not `\u0000`..`\u007f`), or is an escaped backslash before a `u`. */
-const HIGH_ESCAPE = /\\u(?!00[0-7])/g
-
-/**
- * String content whose escapes all stand for ASCII (binary in a multipart body: controls, quotes,
- * backslashes; the rest raw UTF-8) decoded natively: the bytes read as latin1 keep each byte a
- * character, JSON.parse decodes the escapes, and latin1 gives the bytes back. Undefined when an
- * escape may not be ASCII or the content is not JSON: the byte loop decides (and words the error).
- */
-function asciiEscapes(buf: Buffer, start: number, end: number): Buffer | undefined {
-  const latin1 = buf.toString('latin1', start, end)
-  HIGH_ESCAPE.lastIndex = 0
-  for (let m = HIGH_ESCAPE.exec(latin1); m; m = HIGH_ESCAPE.exec(latin1)) {
-    // An escape when an even run of backslashes stands before it; else a `u` after an escaped backslash.
-    if (backslashesBefore(buf, start + m.index, start) % 2 === 0) return undefined
-  }
-  try {
-    return Buffer.from(JSON.parse(`"${latin1}"`) as string, 'latin1')
-  } catch {
-    return undefined
-  }
-}
-
 /** How many backslashes stand right before buf[at], counting no further back than `from`. */
 function backslashesBefore(buf: Buffer, at: number, from: number): number {
   let k = at
@@ -764,13 +741,6 @@ export class JsonScanner {
       else if (!this.handler.decoded(text)) this.mode = SKIP
       return
     }
-    if (!this.highSurrogate && this.mode === BYTES) {
-      const bytes = asciiEscapes(buf, start, end)
-      if (bytes) {
-        if (!this.handler.decodedBytes(bytes)) this.mode = SKIP
-        return
-      }
-    }
     const n = this.unescape(buf, start, end)
     if (n < 0) throw this.badString(base + start, base + end)
     if (this.mode === BYTES && n > 0 && !this.handler.decodedBytes(this.scratch.subarray(0, n))) this.mode = SKIP
@@ -798,13 +768,17 @@ export class JsonScanner {
     for (let i = start; i < end; ) {
       const b = buf[i]!
       if (b !== BACKSLASH) {
-        if (b < 0x20) return -1
         if (high) {
           j = replacement(out, j)
           high = 0
         }
-        out[j++] = b
-        i++
+        // A run of plain bytes up to the next escape, copied in one tight loop (binary bodies have an escape every few bytes).
+        for (; i < end; i++) {
+          const c = buf[i]!
+          if (c === BACKSLASH) break
+          if (c < 0x20) return -1
+          out[j++] = c
+        }
         continue
       }
       const e = buf[i + 1]
