@@ -1,7 +1,10 @@
 /**
- * A large HAR read in a worker thread while the main thread judges: reading (scanning, parsing,
- * hashing, redacting) is about half of what verify does per entry, judging the other half, and the
- * machines this runs on have two cores. The worker reads as streamHar does, with a redactor made
+ * A large HAR read in a worker thread while the main thread judges, when asked
+ * (DRIFTWATCH_READ_THREAD=1): reading (scanning, parsing, hashing, redacting) is about half of what
+ * verify does per entry on small calls, judging the other half, and the machines this runs on have
+ * two cores. Not the default: the worker's heap costs ~75 MB (a 1 GB capture peaked at 378 MB, 302
+ * read in place, against a goal of 400), and on a machine whose cores are busy it gained nothing;
+ * on multi-MB traffic reading is the bound and the judging thread waits either way. The worker reads as streamHar does, with a redactor made
  * from the same options and a personal-data redactor of its own (placeholders are numbered in the
  * order the traffic names them, as in place), and hands entries over in batches; at most WINDOW
  * batches wait, so memory stays that of a few hundred entries whatever the file holds.
@@ -16,19 +19,19 @@ import type { RedactorOptions } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
 import type { StreamOptions } from './har.ts'
 
-/** HARs from this size are read in a worker: below it, starting one (a TypeScript loader, ~0.3 s of CPU) costs more than it saves. */
+/** HARs from this size may be read in a worker: below it, starting one (a TypeScript loader, ~0.3 s of CPU) costs more than it saves. */
 export const HAR_IN_WORKER_BYTES = 8 * 1024 * 1024
 
-/** Whether a HAR of this size is read in a worker (DRIFTWATCH_READ_THREAD=0 reads every one in place, for comparison). */
+/** Whether a HAR of this size is read in a worker: asked for with DRIFTWATCH_READ_THREAD=1, and from 8 MB. */
 export function readsInWorker(size: number, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  return size >= HAR_IN_WORKER_BYTES && env.DRIFTWATCH_READ_THREAD !== '0'
+  return size >= HAR_IN_WORKER_BYTES && env.DRIFTWATCH_READ_THREAD === '1'
 }
 
 /** Entries and characters a batch holds at most (one message each way per batch, not per entry). */
-const BATCH_ENTRIES = 128
-const BATCH_CHARS = 4 * 1024 * 1024
+const BATCH_ENTRIES = 32
+const BATCH_CHARS = 1024 * 1024
 /** Batches read ahead of the judge. */
-const WINDOW = 4
+const WINDOW = 2
 
 type Reply = {
   entries: TrafficEntry[]

@@ -1,5 +1,5 @@
 /**
- * A large HAR is read in a worker thread while the main thread judges. The worker must hand over
+ * A large HAR can be read in a worker thread while the main thread judges. The worker must hand over
  * the entries reading in place gives, in the same order, redacted the same way (secrets and
  * personal-data placeholders), fail with the same DW_HAR_INVALID after the same entries, and stop
  * when the reader stops early or a signal fires.
@@ -13,10 +13,12 @@ import type { TrafficEntry } from '../../src/traffic/entry.ts'
 import { streamHar } from '../../src/traffic/har.ts'
 import { HAR_IN_WORKER_BYTES, readsInWorker, streamHarInWorker } from '../../src/traffic/read-har-thread.ts'
 import { Redactor, type RedactorOptions } from '../../src/transport/redact.ts'
+import { runVerify } from '../../src/verify/verify.ts'
 import { writeLargeHar } from '../helpers/large-har.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
-const FIXTURES = join(import.meta.dirname, '..', 'verify', 'fixtures')
+const ROOT = join(import.meta.dirname, '..', '..')
+const FIXTURES = join(ROOT, 'suites', 'verify', 'fixtures')
 const TOKEN = 'EAAGtraffic0fixture0token0not0real0ZDZD'
 const OPTIONS: RedactorOptions = { secrets: [TOKEN], personal: ['16505551234'] }
 const { dir } = tempDirs('dw-har-thread-')
@@ -75,9 +77,31 @@ describe('a HAR read in a worker thread', () => {
     expect(read).toBe(5)
   })
 
-  it('is used from 8 MB, unless DRIFTWATCH_READ_THREAD=0', () => {
-    expect(readsInWorker(HAR_IN_WORKER_BYTES - 1, {})).toBe(false)
-    expect(readsInWorker(HAR_IN_WORKER_BYTES, {})).toBe(true)
+  it('verify reports the same with DRIFTWATCH_READ_THREAD=1 as read in place', async () => {
+    const cwd = dir()
+    const file = join(cwd, 'nine.har')
+    await writeLargeHar(file, { bytes: HAR_IN_WORKER_BYTES + 1024 * 1024, varied: true })
+    const env = { WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_WABA_ID: '102290129340398' }
+    const run = async (thread: string) => {
+      const was = process.env.DRIFTWATCH_READ_THREAD
+      process.env.DRIFTWATCH_READ_THREAD = thread
+      try {
+        const { counts, report } = await runVerify({ input: file, contractsDir: join(ROOT, 'contracts', 'meta'), outDir: join(cwd, `out-${thread}`), formats: ['json'], env, cwd: ROOT })
+        return { counts, outcome: report.outcome, findings: report.findings.map((f) => `${f.contract} ${f.check} ${f.title} ${f.samples}/${f.of}`) }
+      } finally {
+        if (was === undefined) delete process.env.DRIFTWATCH_READ_THREAD
+        else process.env.DRIFTWATCH_READ_THREAD = was
+      }
+    }
+    const threaded = await run('1')
+    expect(threaded.counts.entries).toBeGreaterThan(2000)
+    expect(threaded).toEqual(await run('0'))
+  }, 120_000)
+
+  it('is used only when asked (DRIFTWATCH_READ_THREAD=1), and from 8 MB', () => {
+    expect(readsInWorker(HAR_IN_WORKER_BYTES, {})).toBe(false)
+    expect(readsInWorker(HAR_IN_WORKER_BYTES - 1, { DRIFTWATCH_READ_THREAD: '1' })).toBe(false)
+    expect(readsInWorker(HAR_IN_WORKER_BYTES, { DRIFTWATCH_READ_THREAD: '1' })).toBe(true)
     expect(readsInWorker(HAR_IN_WORKER_BYTES, { DRIFTWATCH_READ_THREAD: '0' })).toBe(false)
   })
 })
