@@ -4,10 +4,12 @@
  * verify does per entry on small calls, judging the other half, and the machines this runs on have
  * two cores. Not the default: the worker's heap costs ~75 MB (a 1 GB capture peaked at 378 MB, 302
  * read in place, against a goal of 400), and on a machine whose cores are busy it gained nothing;
- * on multi-MB traffic reading is the bound and the judging thread waits either way. The worker reads as streamHar does, with a redactor made
- * from the same options and a personal-data redactor of its own (placeholders are numbered in the
- * order the traffic names them, as in place), and hands entries over in batches; at most WINDOW
- * batches wait, so memory stays that of a few hundred entries whatever the file holds.
+ * on multi-MB traffic reading is the bound and the judging thread waits either way.
+ *
+ * The worker reads as streamHar does, with a redactor made from the same options and a
+ * personal-data redactor of its own (placeholders are numbered in the order the traffic names
+ * them, as in place), and hands entries over in batches; at most WINDOW batches wait, so memory
+ * stays that of a few dozen entries whatever the file holds.
  *
  * Same entries, same order, same errors (DW_HAR_INVALID after the entries before the broken one);
  * a signal or an early return ends the worker at once.
@@ -41,8 +43,8 @@ type Reply = {
 }
 
 /**
- * Starts reading `file` in a worker now (so it warms up while the caller loads its contracts) and
- * returns its entries as a stream. The worker does not keep the process alive until the stream is read.
+ * Starts reading `file` in a worker now and returns its entries as a stream. The worker does not
+ * keep the process alive until the stream is read; returning the stream, even unread, ends it.
  */
 export function streamHarInWorker(file: string, redactorOptions: RedactorOptions, cwd: string, opts: StreamOptions = {}): AsyncGenerator<TrafficEntry> {
   const worker = new Worker(new URL('./har-worker.mjs', import.meta.url), {
