@@ -102,7 +102,7 @@ export function loadContracts(dir: string, options: LoadOptions = {}): ContractP
   }
 
   const problems: ContractProblem[] = []
-  const ajv = new Ajv({ allErrors: true, strict: true, verbose: true })
+  const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, code: { optimize: false } })
   const schemas = loadSchemas(join(absDir, 'schemas'), rel, problems)
 
   const opParsed = parseAll(opDir, opFiles, ajv.compile(operationFileSchema), operationFileSchema, OPERATION_HINTS, rel, problems)

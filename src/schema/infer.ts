@@ -40,6 +40,7 @@ export function jsonTypeOf(v: unknown): JsonType {
  * anyone compares, and the walk would overflow the stack.
  */
 export function inferSchema(values: readonly unknown[], depth = 0): InferredSchema {
+  if (values.length === 1) return inferOne(values[0], depth)
   const types = new Set(values.map(jsonTypeOf))
   if (types.has('number')) types.delete('integer') // number covers the whole numbers seen alongside
   const sorted = TYPE_ORDER.filter((t) => types.has(t))
@@ -58,6 +59,28 @@ export function inferSchema(values: readonly unknown[], depth = 0): InferredSche
     out.required = keys.filter((k) => objects.every((o) => k in o))
     out.additionalProperties = false
   }
+  return out
+}
+
+/**
+ * inferSchema of one value, the same schema key for key (traffic infers each body alone, and the
+ * general walk's sets and filters were most of a verify run's judging): its type, and for an
+ * object every key present and required, sorted.
+ */
+function inferOne(v: unknown, depth: number): InferredSchema {
+  const out: InferredSchema = { type: jsonTypeOf(v) }
+  if (depth >= MAX_WALK_DEPTH) return out
+  if (Array.isArray(v)) {
+    if (v.length > 0) out.items = inferSchema(v, depth + 1)
+    return out
+  }
+  if (out.type !== 'object') return out
+  const o = v as Record<string, unknown>
+  const keys = Object.keys(o).sort()
+  out.properties = {}
+  for (const k of keys) out.properties[k] = inferOne(o[k], depth + 1)
+  out.required = keys
+  out.additionalProperties = false
   return out
 }
 

@@ -26,6 +26,7 @@ import { describeNode, nodeOfParameter } from '../contracts/types.ts'
 import { describeFields, isVersionSegment, knownFields, parseFields, pathSegments } from '../graph/index.ts'
 import { parseJsonBody } from '../json.ts'
 import type { Observation } from '../observation.ts'
+import { parsedUrl } from './parsed-url.ts'
 
 /** What the traffic has said so far: the node each id names, and media metadata by id and by URL. */
 export interface TrafficState {
@@ -98,6 +99,24 @@ function looksLikeId(segment: string): boolean {
   return /^[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*$/.test(segment) && !isVersionSegment(segment)
 }
 
+/** Paths seen lately and their segments: most traffic asks a few paths over and over (decoding each anew showed in profiles). */
+const segmentCache = new Map<string, readonly string[]>()
+const SEGMENT_CACHE = 4096
+/** Longer paths are split each time, never kept (a URL can be a megabyte). */
+const SEGMENT_CACHE_CHARS = 2048
+
+/** pathSegments of a URL's pathname, remembered (the list is shared: never changed by its readers). */
+export function segmentsOf(pathname: string): readonly string[] {
+  if (pathname.length > SEGMENT_CACHE_CHARS) return pathSegments(pathname)
+  let segs = segmentCache.get(pathname)
+  if (!segs) {
+    segs = pathSegments(pathname)
+    if (segmentCache.size >= SEGMENT_CACHE) segmentCache.clear()
+    segmentCache.set(pathname, segs)
+  }
+  return segs
+}
+
 /** A template split once into literal segments and parameter names: every entry is tried against every operation's template. */
 interface Template {
   /** Starts with `{api_version}` (then left out of segs: a path may omit its version). */
@@ -123,6 +142,42 @@ function compiledTemplate(template: string): Template {
 export function bindPath(template: string, segments: readonly string[]): Map<string, string> | undefined {
   const t = compiledTemplate(template)
   const off = t.versioned && segments.length > 0 && isVersionSegment(segments[0]!) ? 1 : 0
+  return bindCompiled(t, segments, off)
+}
+
+/** An operation with its template, compiled. */
+interface Templated {
+  op: Operation
+  t: Template
+}
+
+/**
+ * A pack's operations by how many segments a path they bind has: `v` plus the count for one that
+ * starts with a version, the count alone for one that does not. Every entry is tried against only
+ * the templates of its length (a handful of 36), each compiled once per pack, not looked up per entry.
+ */
+const byLength = new WeakMap<readonly Operation[], Map<string, Templated[]>>()
+function templatesFor(operations: readonly Operation[], segments: readonly string[], versioned: boolean): readonly Templated[] {
+  let index = byLength.get(operations)
+  if (!index) {
+    index = new Map()
+    const add = (key: string, x: Templated) => {
+      const list = index!.get(key)
+      if (list) list.push(x)
+      else index!.set(key, [x])
+    }
+    for (const op of operations) {
+      const t = compiledTemplate(op.request.path)
+      add(`${t.segs.length}`, { op, t })
+      // A path with a version binds a versioned template one segment shorter, and an unversioned one of its own length.
+      add(`v${t.versioned ? t.segs.length + 1 : t.segs.length}`, { op, t })
+    }
+    byLength.set(operations, index)
+  }
+  return index.get(versioned ? `v${segments.length}` : `${segments.length}`) ?? []
+}
+
+function bindCompiled(t: Template, segments: readonly string[], off: number): Map<string, string> | undefined {
   if (t.segs.length !== segments.length - off) return undefined
   // Literals first, allocating nothing: most templates fail there.
   for (let i = 0; i < t.segs.length; i++) if (t.params[i] === undefined && t.segs[i] !== segments[i + off]) return undefined
@@ -144,6 +199,24 @@ export function bindPath(template: string, segments: readonly string[]): Map<str
  */
 function bodyAs(op: Operation, text: string | undefined, contentType: string | undefined): unknown {
   if (text === undefined || !op.request.body) return undefined
+  // Attribution and departures read the same body of one exchange: parsed once per kind (the values are only read).
+  if (lastBody.text !== text || lastBody.contentType !== contentType) {
+    lastBody.text = text
+    lastBody.contentType = contentType
+    lastBody.byKind.clear()
+  }
+  const kind = op.request.body.type
+  if (lastBody.byKind.has(kind)) return lastBody.byKind.get(kind)
+  const value = parseBodyAs(op, text, contentType)
+  lastBody.byKind.set(kind, value)
+  return value
+}
+
+/** The last request body read, by the kind of body an operation takes. */
+const lastBody: { text: string | undefined; contentType: string | undefined; byKind: Map<string, unknown> } = { text: undefined, contentType: undefined, byKind: new Map() }
+
+function parseBodyAs(op: Operation, text: string, contentType: string | undefined): unknown {
+  if (!op.request.body) return undefined
   const ct = (contentType ?? '').toLowerCase()
   const type = op.request.body.type
   if (type === 'form' || (type === 'json' && ct.includes('x-www-form-urlencoded'))) {
@@ -221,11 +294,13 @@ const ids = (list: readonly { op: Operation }[]) => list.map((b) => b.op.id).joi
  * request alone says it is. `attribute` adds the response's fit.
  */
 export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson'>, req: RequestView, state: TrafficState, contentType?: string, options: AttributionOptions = {}): Attribution & { bound: Bound[]; onPath: Bound[]; settled: boolean } {
-  const segments = pathSegments(req.url.pathname)
+  const segments = segmentsOf(req.url.pathname)
   const basis: string[] = []
   let bound: Bound[] = []
-  for (const op of pack.operations) {
-    const params = bindPath(op.request.path, segments)
+  const versioned = segments.length > 0 && isVersionSegment(segments[0]!)
+  // In pack order, as every step after this reads them.
+  for (const { op, t } of templatesFor(pack.operations, segments, versioned)) {
+    const params = bindCompiled(t, segments, t.versioned && versioned ? 1 : 0)
     if (params) bound.push({ op, params })
   }
   if (bound.length === 0) return { candidates: [], basis, bound, onPath: [], settled: true, reason: `no operation has the path ${req.url.pathname}` }
@@ -346,12 +421,8 @@ export function legacyOverride(method: string, url: URL, body: string | undefine
 
 /** Attributes an exchange: the request-side steps, then, only if still ambiguous, the response's fit. */
 export function attribute(pack: Pick<ContractPack, 'operations' | 'requestFits' | 'requestViolations' | 'schemaJson' | 'bodyFits' | 'projectedSchema'>, o: Observation, requestBody: string | undefined, state: TrafficState, options: AttributionOptions = {}): Attribution {
-  let url: URL
-  try {
-    url = new URL(o.request.url)
-  } catch {
-    return { candidates: [], basis: [], reason: `the URL ${o.request.url.slice(0, 120)} does not parse` }
-  }
+  const url = parsedUrl(o.request.url)
+  if (!url) return { candidates: [], basis: [], reason: `the URL ${o.request.url.slice(0, 120)} does not parse` }
   const contentType = o.request.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1]
   const body = requestBody ?? o.request.bodyExcerpt
   const override = legacyOverride(o.request.method, url, body, contentType)
@@ -449,7 +520,8 @@ export function learn(op: Operation, o: Observation, source: string, state: Traf
   const r = o.response
   if (!r || r.status >= 300) return
   try {
-    const params = bindPath(op.request.path, pathSegments(new URL(o.request.url).pathname))
+    const url = parsedUrl(o.request.url)
+    const params = url && bindPath(op.request.path, segmentsOf(url.pathname))
     for (const [name, v] of params ?? []) {
       const node = nodeOfParameter(name)
       if (node && !state.ids.has(v)) state.ids.set(v, { node, from: `${op.id} answered for it (${source})` })
@@ -482,7 +554,7 @@ export function mediaForDownload(op: Operation, o: Observation, state: TrafficSt
   const byUrl = state.mediaByUrl.get(o.request.url)
   if (byUrl) return byUrl
   try {
-    const id = new URL(o.request.url).searchParams.get(op.downloads.query)
+    const id = parsedUrl(o.request.url)?.searchParams.get(op.downloads.query)
     return id ? state.media.get(id) : undefined
   } catch {
     return undefined

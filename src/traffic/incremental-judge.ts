@@ -42,6 +42,7 @@ import { bodySchemaFor, judge, viewsOf, type JudgeOptions, type Verdict } from '
 import type { Observation } from '../observation.ts'
 import { isVolatileHeader } from '../recordings/volatile.ts'
 import { inferSchema } from '../schema/infer.ts'
+import { parsedUrl } from './parsed-url.ts'
 
 /** How much a judge keeps (see the policy above). */
 export const LIMITS = { identities: 4096, successes: 1024, classes: 1024 }
@@ -127,13 +128,10 @@ export class IdentityBudget {
 
 /** How parameter-rejection tells requests apart: method, host, path and the query without credentials. */
 function requestParts(o: Observation): { path: string; query: string } | undefined {
-  try {
-    const u = new URL(o.request.url)
-    const query = [...u.searchParams].filter(([k]) => !CREDENTIAL_PARAMS.has(k)).map(([k, v]) => `${k}=${v}`).sort().join('&')
-    return { path: `${o.request.method} ${u.host}${u.pathname}`, query }
-  } catch {
-    return undefined
-  }
+  const u = parsedUrl(o.request.url)
+  if (!u) return undefined
+  const query = [...u.searchParams].filter(([k]) => !CREDENTIAL_PARAMS.has(k)).map(([k, v]) => `${k}=${v}`).sort().join('&')
+  return { path: `${o.request.method} ${u.host}${u.pathname}`, query }
 }
 
 /** What the judge needs, with the checks to run. */

@@ -137,6 +137,13 @@ const LITERALS: Record<number, [string, boolean | null]> = { 0x74: ['true', true
 
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
 const CONTROL = /[\x00-\x1f]/
+/** Bytes of a skimmed string looked at one by one before indexOf searches the rest (see skim). */
+const SHORT_STRING = 64
+/** What a byte outside strings means to skim: 0 nothing, 1 a string opens, 2 a container opens, 3 one closes. */
+const SKIM_CLASS = new Uint8Array(256)
+SKIM_CLASS[QUOTE] = 1
+SKIM_CLASS[OPEN_OBJECT] = SKIM_CLASS[OPEN_ARRAY] = 2
+SKIM_CLASS[CLOSE_OBJECT] = SKIM_CLASS[CLOSE_ARRAY] = 3
 /** Bytes from which a piece of string is checked with one regex pass rather than byte by byte. */
 const LONG_PIECE = 256
 /** Anything but base64 and base64url characters: tested first, as no control character can then be there either. */
@@ -164,29 +171,6 @@ function replacement(out: Buffer, j: number): number {
   out[j + 1] = 0xbf
   out[j + 2] = 0xbd
   return j + 3
-}
-
-/** A `\u` that may stand for more than ASCII (not `\u0000`..`\u007f`), or is an escaped backslash before a `u`. */
-const HIGH_ESCAPE = /\\u(?!00[0-7])/g
-
-/**
- * String content whose escapes all stand for ASCII (binary in a multipart body: controls, quotes,
- * backslashes; the rest raw UTF-8) decoded natively: the bytes read as latin1 keep each byte a
- * character, JSON.parse decodes the escapes, and latin1 gives the bytes back. Undefined when an
- * escape may not be ASCII or the content is not JSON: the byte loop decides (and words the error).
- */
-function asciiEscapes(buf: Buffer, start: number, end: number): Buffer | undefined {
-  const latin1 = buf.toString('latin1', start, end)
-  HIGH_ESCAPE.lastIndex = 0
-  for (let m = HIGH_ESCAPE.exec(latin1); m; m = HIGH_ESCAPE.exec(latin1)) {
-    // An escape when an even run of backslashes stands before it; else a `u` after an escaped backslash.
-    if (backslashesBefore(buf, start + m.index, start) % 2 === 0) return undefined
-  }
-  try {
-    return Buffer.from(JSON.parse(`"${latin1}"`) as string, 'latin1')
-  } catch {
-    return undefined
-  }
 }
 
 /** How many backslashes stand right before buf[at], counting no further back than `from`. */
@@ -392,6 +376,27 @@ export class JsonScanner {
     let slash = -2
     while (i < len) {
       if (inString) {
+        // Most strings (keys, header values, ids) are short: a byte loop finds their end, where two
+        // indexOf calls a string cost more than the bytes (each a call into C++). Past SHORT_STRING
+        // bytes without an end, indexOf takes over (a body: memchr over megabytes).
+        const stop = len < i + SHORT_STRING ? len : i + SHORT_STRING
+        let b = 0
+        while (i < stop && (b = buf[i]!) !== QUOTE && b !== BACKSLASH) i++
+        if (i < stop) {
+          if (b === QUOTE) {
+            inString = false
+            i++
+            continue
+          }
+          // An escape: the byte after the backslash never ends the string.
+          i += 2
+          if (i > len) {
+            this.skimEscape = true
+            i = len
+          }
+          continue
+        }
+        if (i >= len) break
         if (quote !== -1 && quote < i) quote = buf.indexOf(QUOTE, i)
         if (slash !== -1 && slash < i) slash = buf.indexOf(BACKSLASH, i)
         if (slash !== -1 && (quote === -1 || slash < quote)) {
@@ -411,16 +416,20 @@ export class JsonScanner {
         i = quote + 1
         continue
       }
-      const b = buf[i]!
-      if (b === QUOTE) inString = true
-      else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+      const k = SKIM_CLASS[buf[i]!]!
+      if (k === 0) {
+        // Indentation, colons, commas, numbers: passed in one tight loop.
+        i++
+        while (i < len && SKIM_CLASS[buf[i]!] === 0) i++
+        continue
+      }
+      if (k === 1) inString = true
+      else if (k === 2) {
         depth++
         if (this.depth + depth > this.opts.maxDepth) return this.unskim(buf, start, len, base)
-      } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
-        if (--depth === 0) {
-          i++
-          break
-        }
+      } else if (--depth === 0) {
+        i++
+        break
       }
       i++
     }
@@ -732,13 +741,6 @@ export class JsonScanner {
       else if (!this.handler.decoded(text)) this.mode = SKIP
       return
     }
-    if (!this.highSurrogate && this.mode === BYTES) {
-      const bytes = asciiEscapes(buf, start, end)
-      if (bytes) {
-        if (!this.handler.decodedBytes(bytes)) this.mode = SKIP
-        return
-      }
-    }
     const n = this.unescape(buf, start, end)
     if (n < 0) throw this.badString(base + start, base + end)
     if (this.mode === BYTES && n > 0 && !this.handler.decodedBytes(this.scratch.subarray(0, n))) this.mode = SKIP
@@ -766,13 +768,17 @@ export class JsonScanner {
     for (let i = start; i < end; ) {
       const b = buf[i]!
       if (b !== BACKSLASH) {
-        if (b < 0x20) return -1
         if (high) {
           j = replacement(out, j)
           high = 0
         }
-        out[j++] = b
-        i++
+        // A run of plain bytes up to the next escape, copied in one tight loop (binary bodies have an escape every few bytes).
+        for (; i < end; i++) {
+          const c = buf[i]!
+          if (c === BACKSLASH) break
+          if (c < 0x20) return -1
+          out[j++] = c
+        }
         continue
       }
       const e = buf[i + 1]

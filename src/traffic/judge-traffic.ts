@@ -16,11 +16,12 @@ import type { ContractPack, Operation } from '../contracts/types.ts'
 import { isDrift, type Finding } from '../finding.ts'
 import { agreed, consumerMethod, foreignHost, judge, judgeAgreed, malformedUrl, MAX_DEPARTURE_KINDS, moreDepartures, noOperation, requestOffSchema, UNATTRIBUTED, unattributed, type Golden } from '../judge/index.ts'
 import { sameRequest } from '../checks/sample-consistency.ts'
-import { apiVersionIn, isVersionSegment, pathSegments } from '../graph/index.ts'
+import { apiVersionIn, isVersionSegment } from '../graph/index.ts'
 import { foldKey } from '../finding.ts'
 import { outcomeOf, summarize, type ContractResult, type Report } from '../report.ts'
 import type { Redactor } from '../transport/redact.ts'
-import { attribute, learn, legacyOverride, mediaForDownload, type TrafficState } from './attribute.ts'
+import { attribute, learn, legacyOverride, mediaForDownload, segmentsOf, type TrafficState } from './attribute.ts'
+import { parsedUrl } from './parsed-url.ts'
 import type { TrafficEntry } from './entry.ts'
 import { Breather } from './breather.ts'
 import { IdentityBudget, IncrementalJudge, keptSample } from './incremental-judge.ts'
@@ -113,11 +114,7 @@ function agreedChecks(hasBody: boolean): typeof allChecks {
 }
 
 function hostOf(url: string): string {
-  try {
-    return new URL(url).host
-  } catch {
-    return ''
-  }
+  return parsedUrl(url)?.host ?? ''
 }
 
 /** Places entries as they come and judges them when asked. */
@@ -261,13 +258,9 @@ export class TrafficJudge {
    */
   private asSample(entry: TrafficEntry): { entry: TrafficEntry; unique: boolean } {
     const o = entry.observation
-    let url: URL
-    try {
-      url = new URL(o.request.url)
-    } catch {
-      return { entry, unique: false }
-    }
-    const segments = pathSegments(url.pathname).filter((s) => !isVersionSegment(s))
+    const url = parsedUrl(o.request.url)
+    if (!url) return { entry, unique: false }
+    const segments = segmentsOf(url.pathname).filter((s) => !isVersionSegment(s))
     const node = `${url.host}/${segments[0] ?? ''}`
     const path = `${url.host}/${segments.join('/')}`
     const contentType = o.request.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1]

@@ -16,6 +16,7 @@ import { Redactor, secretsFromEnv, type RedactorOptions } from '../transport/red
 import type { TrafficEntry } from './entry.ts'
 import { streamHar, type StreamOptions } from './har.ts'
 import { looksLikeWebhookFile, streamWebhookFile } from '../webhooks/traffic.ts'
+import { readsInWorker, streamHarInWorker } from './read-har-thread.ts'
 
 /** What kind of capture it was. */
 export type TrafficKind = 'har' | 'cassette' | 'recordings' | 'webhooks'
@@ -85,7 +86,8 @@ export async function streamTraffic(input: string, redactor: Redactor, personal:
   // Webhook bodies (JSON or JSONL) as Meta POSTs them: judged by the webhook contracts (src/webhooks).
   if (looksLikeWebhookFile(text)) return { kind: 'webhooks', entries: streamWebhookFile(input, rel, opts) }
   const har = /^\s*\{/.test(text) && !/"(http_)?interactions"\s*:/.test(text)
-  if (har) return { kind: 'har', entries: streamHar(input, redactor, personal, cwd, opts) }
+  // Large ones are read in a worker while this thread judges when asked (DRIFTWATCH_READ_THREAD=1); its redactors are made from the same options.
+  if (har) return { kind: 'har', entries: opts.redactorOptions && readsInWorker(stat.size) ? streamHarInWorker(input, opts.redactorOptions, cwd, opts) : streamHar(input, redactor, personal, cwd, opts) }
   if (stat.size > MAX_CASSETTE_BYTES) {
     throw new HarnessError('DW_CASSETTE_TOO_LARGE', `${rel} is ${(stat.size / 1024 / 1024).toFixed(0)} MB; cassettes are read whole and at most ${MAX_CASSETTE_BYTES / 1024 / 1024} MB are taken. Split it into smaller cassettes (one per test, as VCR records them), or capture the traffic as a HAR, which is read as a stream at any size.`, { file: rel, bytes: stat.size })
   }

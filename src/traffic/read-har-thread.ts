@@ -1,0 +1,113 @@
+/**
+ * A large HAR read in a worker thread while the main thread judges, when asked
+ * (DRIFTWATCH_READ_THREAD=1): reading (scanning, parsing, hashing, redacting) is about half of what
+ * verify does per entry on small calls, judging the other half, and the machines this runs on have
+ * two cores. Not the default: the worker's heap costs ~75 MB (a 1 GB capture peaked at 378 MB, 302
+ * read in place, against a goal of 400), and on a machine whose cores are busy it gained nothing;
+ * on multi-MB traffic reading is the bound and the judging thread waits either way.
+ *
+ * The worker reads as streamHar does, with a redactor made from the same options and a
+ * personal-data redactor of its own (placeholders are numbered in the order the traffic names
+ * them, as in place), and hands entries over in batches; at most WINDOW batches wait, so memory
+ * stays that of a few dozen entries whatever the file holds.
+ *
+ * Same entries, same order, same errors (DW_HAR_INVALID after the entries before the broken one);
+ * a signal or an early return ends the worker at once.
+ */
+import { statSync } from 'node:fs'
+import { Worker } from 'node:worker_threads'
+import { HarnessError, type HarnessErrorCode } from '../errors.ts'
+import type { RedactorOptions } from '../transport/redact.ts'
+import type { TrafficEntry } from './entry.ts'
+import type { StreamOptions } from './har.ts'
+
+/** HARs from this size may be read in a worker: below it, starting one (a TypeScript loader, ~0.3 s of CPU) costs more than it saves. */
+export const HAR_IN_WORKER_BYTES = 8 * 1024 * 1024
+
+/** Whether a HAR of this size is read in a worker: asked for with DRIFTWATCH_READ_THREAD=1, and from 8 MB. */
+export function readsInWorker(size: number, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return size >= HAR_IN_WORKER_BYTES && env.DRIFTWATCH_READ_THREAD === '1'
+}
+
+/** Entries and characters a batch holds at most (one message each way per batch, not per entry). */
+const BATCH_ENTRIES = 32
+const BATCH_CHARS = 1024 * 1024
+/** Batches read ahead of the judge. */
+const WINDOW = 2
+
+type Reply = {
+  entries: TrafficEntry[]
+  bytesRead: number
+  done?: true
+  error?: { harness: boolean; code?: HarnessErrorCode; message: string; details?: Record<string, unknown> }
+}
+
+/**
+ * Starts reading `file` in a worker now and returns its entries as a stream. The worker does not
+ * keep the process alive until the stream is read; returning the stream, even unread, ends it.
+ */
+export function streamHarInWorker(file: string, redactorOptions: RedactorOptions, cwd: string, opts: StreamOptions = {}): AsyncGenerator<TrafficEntry> {
+  const worker = new Worker(new URL('./har-worker.mjs', import.meta.url), {
+    workerData: { file, cwd, redactorOptions, wholeEntryBytes: opts.wholeEntryBytes, batchEntries: BATCH_ENTRIES, batchChars: BATCH_CHARS, window: WINDOW },
+  })
+  worker.unref()
+  const replies: Reply[] = []
+  let failure: unknown
+  let ended = false
+  let wake: (() => void) | undefined
+  worker.on('message', (m: Reply) => {
+    replies.push(m)
+    wake?.()
+  })
+  worker.on('error', (err) => {
+    failure = err
+    wake?.()
+  })
+  worker.on('exit', () => {
+    ended = true
+    wake?.()
+  })
+  if (opts.progress) {
+    try {
+      opts.progress.totalBytes = statSync(file).size
+    } catch {
+      // the worker says why it cannot read the file
+    }
+  }
+  const stream = (async function* entries(): AsyncGenerator<TrafficEntry> {
+    worker.ref()
+    const stop = () => wake?.()
+    opts.signal?.addEventListener('abort', stop, { once: true })
+    try {
+      for (;;) {
+        if (opts.signal?.aborted) return
+        const m = replies.shift()
+        if (!m) {
+          if (failure) throw failure
+          if (ended) throw new HarnessError('DW_HAR_INVALID', `the reader of ${file} stopped before the end of the file`, { file })
+          await new Promise<void>((r) => (wake = r))
+          wake = undefined
+          continue
+        }
+        if (!m.done && !m.error) worker.postMessage('taken')
+        if (opts.progress) opts.progress.bytesRead = m.bytesRead
+        for (const e of m.entries) {
+          if (opts.signal?.aborted) return
+          yield e
+        }
+        if (m.error) throw m.error.harness ? new HarnessError(m.error.code!, m.error.message, m.error.details) : new HarnessError('DW_HAR_INVALID', `cannot read ${file}: ${m.error.message}`, { file })
+        if (m.done) return
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', stop)
+      void worker.terminate()
+    }
+  })()
+  // Returned before its first entry (the caller failed first): its finally never runs, so the worker is ended here.
+  const close = stream.return.bind(stream)
+  stream.return = (value) => {
+    void worker.terminate()
+    return close(value)
+  }
+  return stream
+}

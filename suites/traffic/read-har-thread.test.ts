@@ -1,0 +1,107 @@
+/**
+ * A large HAR can be read in a worker thread while the main thread judges. The worker must hand over
+ * the entries reading in place gives, in the same order, redacted the same way (secrets and
+ * personal-data placeholders), fail with the same DW_HAR_INVALID after the same entries, and stop
+ * when the reader stops early or a signal fires.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { HarnessError } from '../../src/errors.ts'
+import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
+import type { TrafficEntry } from '../../src/traffic/entry.ts'
+import { streamHar } from '../../src/traffic/har.ts'
+import { HAR_IN_WORKER_BYTES, readsInWorker, streamHarInWorker } from '../../src/traffic/read-har-thread.ts'
+import { Redactor, type RedactorOptions } from '../../src/transport/redact.ts'
+import { runVerify } from '../../src/verify/verify.ts'
+import { writeLargeHar } from '../helpers/large-har.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const FIXTURES = join(ROOT, 'suites', 'verify', 'fixtures')
+const TOKEN = 'EAAGtraffic0fixture0token0not0real0ZDZD'
+const OPTIONS: RedactorOptions = { secrets: [TOKEN], personal: ['16505551234'] }
+const { dir } = tempDirs('dw-har-thread-')
+
+async function both(file: string, cwd: string): Promise<{ inPlace: { entries: TrafficEntry[]; error?: string }; worker: { entries: TrafficEntry[]; error?: string } }> {
+  const collect = async (it: AsyncIterable<TrafficEntry>) => {
+    const entries: TrafficEntry[] = []
+    try {
+      for await (const e of it) entries.push(e)
+      return { entries }
+    } catch (err) {
+      if (!(err instanceof HarnessError)) throw err
+      return { entries, error: `${err.code}: ${err.message}` }
+    }
+  }
+  return {
+    inPlace: await collect(streamHar(file, new Redactor(OPTIONS), new PersonalDataRedactor(), cwd)),
+    worker: await collect(streamHarInWorker(file, OPTIONS, cwd)),
+  }
+}
+
+describe('a HAR read in a worker thread', () => {
+  it('gives the entries reading in place gives, redacted the same way, across many batches', async () => {
+    const cwd = dir()
+    const file = join(cwd, 'varied.har')
+    await writeLargeHar(file, { entries: 72 * 6, varied: true })
+    const { inPlace, worker } = await both(file, cwd)
+    expect(worker.error).toBeUndefined()
+    expect(worker.entries).toHaveLength(72 * 6)
+    expect(worker.entries).toEqual(inPlace.entries)
+    expect(JSON.stringify(worker.entries)).not.toContain(TOKEN)
+  })
+
+  it('fails with the same DW_HAR_INVALID after the same entries', async () => {
+    const cwd = dir()
+    const text = readFileSync(join(FIXTURES, 'cloud-api-traffic.har'))
+    const file = join(cwd, 'broken.har')
+    writeFileSync(file, text.subarray(0, Math.floor(text.length * 0.6)))
+    const { inPlace, worker } = await both(file, cwd)
+    expect(inPlace.error).toMatch(/^DW_HAR_INVALID: broken\.har is not valid JSON in entry \d+/)
+    expect(worker.error).toBe(inPlace.error)
+    expect(worker.entries).toEqual(inPlace.entries)
+    expect(worker.entries.length).toBeGreaterThan(10)
+  })
+
+  it('stops when the reader stops early, and when the signal fires', async () => {
+    const cwd = dir()
+    const file = join(cwd, 'many.har')
+    await writeLargeHar(file, { entries: 72 * 20 })
+    let read = 0
+    for await (const _ of streamHarInWorker(file, OPTIONS, cwd)) if (++read === 3) break
+    expect(read).toBe(3)
+    const controller = new AbortController()
+    read = 0
+    for await (const _ of streamHarInWorker(file, OPTIONS, cwd, { signal: controller.signal })) if (++read === 5) controller.abort()
+    expect(read).toBe(5)
+  })
+
+  it('verify reports the same with DRIFTWATCH_READ_THREAD=1 as read in place', async () => {
+    const cwd = dir()
+    const file = join(cwd, 'nine.har')
+    await writeLargeHar(file, { bytes: HAR_IN_WORKER_BYTES + 1024 * 1024, varied: true })
+    const env = { WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_WABA_ID: '102290129340398' }
+    const run = async (thread: string) => {
+      const was = process.env.DRIFTWATCH_READ_THREAD
+      process.env.DRIFTWATCH_READ_THREAD = thread
+      try {
+        const { counts, report } = await runVerify({ input: file, contractsDir: join(ROOT, 'contracts', 'meta'), outDir: join(cwd, `out-${thread}`), formats: ['json'], env, cwd: ROOT })
+        return { counts, outcome: report.outcome, findings: report.findings.map((f) => `${f.contract} ${f.check} ${f.title} ${f.samples}/${f.of}`) }
+      } finally {
+        if (was === undefined) delete process.env.DRIFTWATCH_READ_THREAD
+        else process.env.DRIFTWATCH_READ_THREAD = was
+      }
+    }
+    const threaded = await run('1')
+    expect(threaded.counts.entries).toBeGreaterThan(2000)
+    expect(threaded).toEqual(await run('0'))
+  }, 120_000)
+
+  it('is used only when asked (DRIFTWATCH_READ_THREAD=1), and from 8 MB', () => {
+    expect(readsInWorker(HAR_IN_WORKER_BYTES, {})).toBe(false)
+    expect(readsInWorker(HAR_IN_WORKER_BYTES - 1, { DRIFTWATCH_READ_THREAD: '1' })).toBe(false)
+    expect(readsInWorker(HAR_IN_WORKER_BYTES, { DRIFTWATCH_READ_THREAD: '1' })).toBe(true)
+    expect(readsInWorker(HAR_IN_WORKER_BYTES, { DRIFTWATCH_READ_THREAD: '0' })).toBe(false)
+  })
+})
