@@ -77,7 +77,8 @@ function originOf(urls: readonly string[]): string | undefined {
   for (const u of urls) {
     try {
       const o = new URL(u).origin
-      count.set(o, (count.get(o) ?? 0) + 1)
+      // A webhook body (url `webhook:`) has no origin: URL says "null", which named the traffic "traffic null".
+      if (o !== 'null') count.set(o, (count.get(o) ?? 0) + 1)
     } catch {}
   }
   return [...count].sort((a, b) => b[1] - a[1])[0]?.[0]

@@ -65,9 +65,9 @@ export function contentType(m: Record<string, unknown>): string | undefined {
  */
 export function messageKind(m: Record<string, unknown>): string {
   if (isObject(m.referral)) return 'messages.referral'
-  const type = typeof m.type === 'string' ? m.type : m.type === undefined ? (contentType(m) ?? '(none)') : '(none)'
+  const type = typeof m.type === 'string' ? shortValue(m.type) : m.type === undefined ? (contentType(m) ?? '(none)') : '(none)'
   if (type === 'interactive') {
-    const it = isObject(m.interactive) && typeof m.interactive.type === 'string' ? m.interactive.type : '(none)'
+    const it = isObject(m.interactive) && typeof m.interactive.type === 'string' ? shortValue(m.interactive.type) : '(none)'
     return `messages.interactive.${it}`
   }
   // Before 2023 Meta said `unknown` for what it now calls `unsupported`.
@@ -77,7 +77,15 @@ export function messageKind(m: Record<string, unknown>): string {
 
 /** The kind of a status: by its value. */
 export function statusKind(s: Record<string, unknown>): string {
-  return `statuses.${typeof s.status === 'string' ? s.status : '(none)'}`
+  return `statuses.${typeof s.status === 'string' ? shortValue(s.status) : '(none)'}`
+}
+
+/** Longest type or status value a kind carries: a 200 KB `type` from a hostile upstream made a 200 KB title and line. */
+export const MAX_KIND_VALUE = 64
+
+/** A type or status value as a kind names it: cut at MAX_KIND_VALUE characters, with an ellipsis. */
+function shortValue(v: string): string {
+  return v.length > MAX_KIND_VALUE ? `${v.slice(0, MAX_KIND_VALUE)}…` : v
 }
 
 /** The entries of a body as a list with their path prefix (an object `entry` is read as one entry). */

@@ -50,3 +50,25 @@ describe('webhook outputs hold no personal data the journal would not', () => {
     for (const v of Object.values(PERSONAL)) expect(written, v).not.toContain(v)
   })
 })
+
+describe('hostile or odd webhook values stay bounded and named', () => {
+  it('a 200 KB message type is cut to 64 characters in the kind, the title and the report', async () => {
+    const d = tmp.dir()
+    const type = 'x'.repeat(200_000)
+    const body = { object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '16315550142', phone_number_id: '106540352242922' }, messages: [{ from: '16315550199', id: 'wamid.X', timestamp: '1698266945', type }] } }] }] }
+    writeFileSync(join(d, 'long.jsonl'), `${JSON.stringify(body)}\n`)
+    await run(['verify', 'long.jsonl', '--out', 'out', '--format', 'json,md', '--contracts', join(ROOT, 'contracts/meta'), '--no-history'], d)
+    const md = readFileSync(join(d, 'out', 'report.md'), 'utf8')
+    expect(md).toContain(`Unknown message type ${'x'.repeat(64)}…`)
+    expect(md.length).toBeLessThan(50_000)
+  })
+
+  it('a capture of webhook bodies is named by its file, not "traffic null"', async () => {
+    const d = tmp.dir()
+    writeFileSync(join(d, 'group.jsonl'), `${JSON.stringify(groupStatus(false))}\n`)
+    const out: string[] = []
+    await main(['verify', 'group.jsonl', '--out', 'out', '--format', 'json,md', '--contracts', join(ROOT, 'contracts/meta')], { stdout: (l) => out.push(l), stderr: () => undefined, env: {}, cwd: d })
+    expect(out.join('\n')).not.toContain('null')
+    expect(readFileSync(join(d, 'out', 'report.md'), 'utf8')).not.toContain('traffic to null')
+  })
+})
