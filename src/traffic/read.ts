@@ -68,7 +68,7 @@ export async function streamTraffic(input: string, redactor: Redactor, personal:
   try {
     stat = statSync(input)
   } catch {
-    throw new HarnessError('DW_USAGE', `${rel} does not exist: give a HAR file (exported from a browser, mitmproxy, Charles), a VCR cassette, or a recordings directory`)
+    throw new HarnessError('DW_USAGE', `${rel} does not exist: give a HAR file (exported from a browser, mitmproxy, Charles), a VCR cassette, a recordings directory, or a JSON or JSONL file of WhatsApp webhook bodies`)
   }
   if (opts.progress) opts.progress.totalBytes = stat.isDirectory() ? 0 : stat.size
   if (stat.isDirectory()) {
@@ -83,8 +83,12 @@ export async function streamTraffic(input: string, redactor: Redactor, personal:
   const n = readSync(fd, head, 0, head.length, 0)
   closeSync(fd)
   const text = head.subarray(0, n).toString('utf8')
+  if (text.trim() === '' && stat.size < head.length) throw new HarnessError('DW_USAGE', `${rel} is empty: nothing to verify. Give a HAR file, a VCR cassette, a recordings directory, or a JSON or JSONL file of WhatsApp webhook bodies`, { file: rel })
   // Webhook bodies (JSON or JSONL) as Meta POSTs them: judged by the webhook contracts (src/webhooks).
   if (looksLikeWebhookFile(text)) return { kind: 'webhooks', entries: streamWebhookFile(input, rel, opts) }
+  // A webhook-shaped body of another product (Messenger's "page", Instagram's): neither a HAR nor a WhatsApp webhook.
+  const other = /^\s*\{\s*"object"\s*:\s*"([^"]{0,64})"/.exec(text)
+  if (other && !/"log"\s*:/.test(text)) throw new HarnessError('DW_USAGE', `${rel} holds a webhook body whose object is "${other[1]!.replace(/[^\x20-\x7e]/g, '?')}", not whatsapp_business_account: only WhatsApp Business Account webhooks are under contract (and it is not a HAR: no "log")`, { file: rel })
   const har = /^\s*\{/.test(text) && !/"(http_)?interactions"\s*:/.test(text)
   // Large ones are read in a worker while this thread judges when asked (DRIFTWATCH_READ_THREAD=1); its redactors are made from the same options.
   if (har) return { kind: 'har', entries: opts.redactorOptions && readsInWorker(stat.size) ? streamHarInWorker(input, opts.redactorOptions, cwd, opts) : streamHar(input, redactor, personal, cwd, opts) }

@@ -72,3 +72,33 @@ describe('hostile or odd webhook values stay bounded and named', () => {
     expect(readFileSync(join(d, 'out', 'report.md'), 'utf8')).not.toContain('traffic to null')
   })
 })
+
+describe('verify names what it takes when a webhook capture is wrong', () => {
+  const said = async (file: string, content: string | undefined) => {
+    const d = tmp.dir()
+    if (content !== undefined) writeFileSync(join(d, file), content)
+    const err: string[] = []
+    const code = await main(['verify', file, '--out', 'out', '--contracts', join(ROOT, 'contracts/meta')], { stdout: () => undefined, stderr: (l) => err.push(l), env: {}, cwd: d })
+    return { code, text: err.join('\n') }
+  }
+
+  it('a missing file names webhook bodies among what it takes', async () => {
+    const r = await said('x.jsonl', undefined)
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('x.jsonl does not exist: give a HAR file')
+    expect(r.text).toContain('or a JSON or JSONL file of WhatsApp webhook bodies')
+  })
+
+  it('an empty file is empty, not "not a VCR cassette"', async () => {
+    const r = await said('x.jsonl', '')
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('x.jsonl is empty: nothing to verify')
+    expect(r.text).not.toContain('is not a VCR cassette')
+  })
+
+  it('another product\'s webhook body says whose it is, not "log is missing"', async () => {
+    const r = await said('page.json', JSON.stringify({ object: 'page', entry: [] }))
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('page.json holds a webhook body whose object is "page", not whatsapp_business_account')
+  })
+})
