@@ -135,3 +135,26 @@ describe('re-recording never churns a file because an error message embeds a fre
     expect((await writeRecording(out, prepareRecording(changed, new PersonalDataRedactor()), redactor)).status).toBe('written')
   })
 })
+
+describe('record --from: the headline and the exit code agree (issue 20: it printed "DRIFT:" and exited 0)', () => {
+  const drifted = { object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '16315550142', phone_number_id: '106540352242922' }, statuses: [{ id: 'wamid.X', status: 'failed', timestamp: '1698266945', recipient_id: '16315550199', errors: [{ code: '131026', title: 'Message undeliverable' }] }] } }] }] }
+  const run = async (failOn: string[]) => {
+    const d = dir()
+    writeFileSync(join(d, 'e.jsonl'), `${JSON.stringify(drifted)}\n`)
+    const out: string[] = []
+    const code = await main(['record', '--from', 'e.jsonl', '--recordings', 'recs', '--contracts', join(ROOT, 'contracts/meta'), ...failOn], { stdout: (l) => out.push(l), stderr: () => undefined, env: {}, cwd: d })
+    return { code, headline: out.find((l) => /^(PASS|DRIFT|INCONCLUSIVE)/.test(l)) ?? '' }
+  }
+
+  it('by default (--fail-on never) a drifting capture is recorded: PASS, naming what is below the threshold, exit 0', async () => {
+    const r = await run([])
+    expect(r.code).toBe(0)
+    expect(r.headline).toMatch(/^PASS: .*1 breaking.*none fails with --fail-on never/)
+  })
+
+  it('with --fail-on breaking: DRIFT and exit 1', async () => {
+    const r = await run(['--fail-on', 'breaking'])
+    expect(r.code).toBe(1)
+    expect(r.headline).toMatch(/^DRIFT: /)
+  })
+})

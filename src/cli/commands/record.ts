@@ -2,7 +2,7 @@ import { relative, resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
-import { exitCodeOf, type FailOn } from '../../report.ts'
+import { exitCodeOf, settle, type FailOn } from '../../report.ts'
 import type { FormatId } from '../../reporters/index.ts'
 import { finalLine } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type CliIO, type Command, type Values } from '../options.ts'
@@ -84,13 +84,18 @@ async function recordFrom(from: string, recordingsDir: string, v: Values, io: Cl
   const written = r.files.filter((f) => f.status === 'written')
   const where = shownPath(io.cwd, recordingsDir)
   if (!v.quiet) for (const f of r.report.findings.filter((x) => x.check === 'attribution')) io.stderr(r.redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}: not recorded`)))
-  io.stdout(r.redactor.text(finalLine(r.report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
+  // Settled at record's --fail-on (never, by default), as the probing record is: the headline and the exit code agree
+  // (it printed "DRIFT:" and exited 0).
+  const settled = settle(r.report, reports.failOn)
+  io.stdout(r.redactor.text(finalLine(settled, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
   if (wantsReports) {
     const { writeReports } = await import('../../write-reports.ts')
-    const { files } = await writeReports(r.report, { ...reports, redactor: r.redactor, cwd: io.cwd })
+    const { files } = await writeReports(settled, { ...reports, redactor: r.redactor, cwd: io.cwd })
     io.stdout(`Reports: ${files.join(', ')}`)
   }
   io.stdout(`Recorded ${r.recorded} of ${c.entries} exchanges as ${r.files.length} operation${r.files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${r.files.length - written.length} unchanged but for volatile values; ${c.entries - r.recorded} not recorded (unattributed, no operation, or a method the endpoint does not take: listed above)`)
   if (r.report.summary.breaking + r.report.summary.warning > 0) io.stderr('Note: this traffic drifts from the operations (see the report fields above, or run driftwatch verify on it). Review the recordings before committing them as golden.')
-  return r.files.length === 0 ? 2 : 0
+  if (r.files.length === 0) return 2
+  // The code says what the headline says: PASS 0 (drift fails a recording only when asked, --fail-on below never), DRIFT 1, INCONCLUSIVE 3.
+  return exitCodeOf(settled)
 }
