@@ -108,6 +108,8 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
 
 /** Runs a check end to end. Throws HarnessError for configuration problems found before any probe. */
 export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
+  // The run starts here, simulator and contracts included: the report's duration is the one the command took.
+  const runStartedAt = new Date().toISOString()
   await assertWritable(opts.outDir, '--out', opts.cwd)
   const tripping = opts.roundTripSeconds !== undefined
   if (tripping && opts.target !== 'sim' && opts.webhookJournal === undefined) throw new HarnessError('DW_USAGE', "--round-trip against Meta needs --webhook-journal <dir>: the --out of the driftwatch webhook receiver in front of your app (Meta posts the statuses to your callback URL, not to check), e.g. --webhook-journal reports/webhook")
@@ -136,7 +138,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     opts.onObservations?.(probe, observations)
   }
   try {
-    const probed = await runInSession(session, { ...opts, onObservations })
+    const probed = { ...(await runInSession(session, { ...opts, onObservations })), startedAt: runStartedAt }
     let report = probed
     if (roundTrip && source && probed.outcome !== 'interrupted') {
       opts.onRoundTrip?.({ ...(sent ? { wamid: sent.wamid } : {}), seconds: opts.roundTripSeconds! })

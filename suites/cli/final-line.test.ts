@@ -54,3 +54,21 @@ describe('finalLine over targets (issue 20: "--shard 1/2" printed "PASS on 0 of 
     expect(finalLine(withTargets('interrupted', ['pass', 'drift']), '0.1')).toMatch(/^INTERRUPTED across 2 targets: /)
   })
 })
+
+describe('the final line and report.md say the same duration (issue 20: report.md said 188 ms where stdout said 1.4 s)', () => {
+  it('check: the seconds on stdout are the report\'s run time, and the run counts the simulator\'s start', async () => {
+    const { main } = await import('../../src/cli/main.ts')
+    const { mkdtempSync, readFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const d = mkdtempSync(join(tmpdir(), 'dw-final-line-'))
+    const out: string[] = []
+    await main(['check', '--out', d, '--format', 'json,md', '--no-history', '--only', 'phone-numbers.get'], { stdout: (l) => out.push(l), stderr: () => undefined, env: {}, cwd: join(import.meta.dirname, '..', '..') })
+    const shown = /\((\d+\.\d) s\)$/.exec(out.find((l) => /^(PASS|DRIFT)/.test(l)) ?? '')?.[1]
+    const report = JSON.parse(readFileSync(join(d, 'report.json'), 'utf8')) as { startedAt: string; finishedAt: string }
+    const ms = Date.parse(report.finishedAt) - Date.parse(report.startedAt)
+    expect(shown).toBe((ms / 1000).toFixed(1))
+    const md = readFileSync(join(d, 'report.md'), 'utf8')
+    expect(md).toContain(`(${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`})`)
+  }, 60_000)
+})

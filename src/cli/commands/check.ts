@@ -4,7 +4,7 @@ import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
-import { finalLine } from '../lines.ts'
+import { finalLine, runSeconds } from '../lines.ts'
 import { exitCodeOf, type Report } from '../../report.ts'
 import type { CliIO, Values } from '../options.ts'
 
@@ -61,7 +61,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
           io.stderr(String(term`  [${u(String(e.index).padStart(String(e.total).length))}/${e.total}] ${u(e.section.name.padEnd(24))} ${u(e.section.outcome.toUpperCase())}${why} (${u((e.durationMs / 1000).toFixed(1))} s)`))
         },
       })
-      io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))
+      io.stdout(finalLine(report, runSeconds(report)))
       io.stdout(`Reports: ${files.join(', ')}`)
       await addToHistory(v, outDir, report, io)
       return exitCodeOf(report)
@@ -82,7 +82,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
       io.stderr(String(term`driftwatch: the run failed: ${u(report.error?.message ?? 'unknown error')} [${u(report.error?.code ?? 'DW_INTERNAL')}]`))
       if (v.debug && result.cause instanceof Error && result.cause.stack) io.stderr(result.cause.stack)
     }
-    io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
+    io.stdout(result.redactor.text(finalLine(report, runSeconds(report))))
     io.stdout(`Reports: ${files.join(', ')}`)
     await addToHistory(v, outDir, report, io)
     if (report.outcome === 'interrupted') io.stderr('Interrupted: the report covers the contracts that ran; the others are listed as skipped.')

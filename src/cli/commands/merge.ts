@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
-import { finalLine } from '../lines.ts'
+import { finalLine, runSeconds } from '../lines.ts'
 import { exitCodeOf } from '../../report.ts'
 import { addToHistory, pastOf } from './check.ts'
 
@@ -36,7 +36,7 @@ with the merge job.`,
     const merged = mergeReports(inputs)
     const past = await pastOf(v, outDir, io, merged.startedAt)
     const { report, files } = await writeReports(merged, { outDir, formats, failOn, redactor: new Redactor({ secrets: secretsFromEnv(io.env) }), cwd: io.cwd, ...(past ? { past } : {}) })
-    io.stdout(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1)))
+    io.stdout(finalLine(report, runSeconds(report)))
     io.stdout(`Reports: ${files.join(', ')}`)
     await addToHistory(v, outDir, report, io, 'merge')
     return exitCodeOf(report)

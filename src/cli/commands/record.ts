@@ -4,7 +4,7 @@ import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
 import { exitCodeOf, settle, type FailOn } from '../../report.ts'
 import type { FormatId } from '../../reporters/index.ts'
-import { finalLine } from '../lines.ts'
+import { finalLine, runSeconds } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type CliIO, type Command, type Values } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
 
@@ -47,7 +47,7 @@ Reports of how the traffic was judged are written to --out only when --out or --
     const result = await runRecord({ ...flags, recordingsDir, outDir, formats, failOn, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     for (const w of result.warnings) io.stderr(String(term`Warning: ${u(w)}`))
-    io.stdout(result.redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1))))
+    io.stdout(result.redactor.text(finalLine(report, runSeconds(report))))
     const written = files.filter((f) => f.status === 'written')
     const where = shownPath(io.cwd, recordingsDir)
     io.stdout(`Recorded ${files.length} contract${files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${files.length - written.length} unchanged but for volatile values (left as they were)`)
@@ -87,7 +87,7 @@ async function recordFrom(from: string, recordingsDir: string, v: Values, io: Cl
   // Settled at record's --fail-on (never, by default), as the probing record is: the headline and the exit code agree
   // (it printed "DRIFT:" and exited 0).
   const settled = settle(r.report, reports.failOn)
-  io.stdout(r.redactor.text(finalLine(settled, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
+  io.stdout(r.redactor.text(finalLine(settled, runSeconds(settled), 'entries judged')))
   if (wantsReports) {
     const { writeReports } = await import('../../write-reports.ts')
     const { files } = await writeReports(settled, { ...reports, redactor: r.redactor, cwd: io.cwd })

@@ -3,7 +3,7 @@ import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
-import { finalLine } from '../lines.ts'
+import { finalLine, runSeconds } from '../lines.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
 import { addToHistory, pastOf } from './check.ts'
 import type { VerifyProgress } from '../../verify/verify.ts'
@@ -90,7 +90,7 @@ usable response.`,
       const { NO_OPERATION, UNATTRIBUTED } = await import('../../judge/index.ts')
       for (const f of report.findings.filter((x) => x.check === 'attribution' && (x.contract === UNATTRIBUTED || x.contract === NO_OPERATION))) io.stderr(redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}`)))
     }
-    io.stdout(redactor.text(finalLine(report, ((Date.now() - t0) / 1000).toFixed(1), 'entries judged')))
+    io.stdout(redactor.text(finalLine(report, runSeconds(report), 'entries judged')))
     io.stdout(`Reports: ${files.join(', ')}`)
     await addToHistory(v, outDir, report, io, 'verify')
     return exitCodeOf(report)
