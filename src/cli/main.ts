@@ -3,7 +3,8 @@
  * (src/cli/commands/). Parses arguments, calls the library, prints progress and picks the exit
  * code; the exit codes are the same for every command (EXIT_CODES).
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { ContractError, HarnessError, isHarnessError } from '../errors.ts'
 import { check } from './commands/check.ts'
 import { gate } from './commands/gate.ts'
@@ -19,7 +20,7 @@ import { watch } from './commands/watch.ts'
 import { webhook } from './commands/webhook.ts'
 import { terminalSafe } from '../render/index.ts'
 import { Redactor, secretsFromEnv } from '../transport/redact.ts'
-import { EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
+import { DEFAULTS, EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
 
 export { FORMATS, type CliIO } from './options.ts'
 
@@ -59,6 +60,13 @@ function unknownCommand(name: string): HarnessError {
   return new HarnessError('DW_USAGE', `unknown command "${name}"${suggest(name, COMMANDS.map((c) => c.name))} (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see driftwatch --help)`)
 }
 
+/** The report `--json` prints, per command: where it is written by default, and its file name. */
+const JSON_REPORT: Record<string, { out: string; file: string }> = {
+  check: { out: DEFAULTS.out, file: 'report.json' },
+  verify: { out: DEFAULTS.verifyOut, file: 'report.json' },
+  gate: { out: DEFAULTS.gateOut, file: 'gate.json' },
+}
+
 /** Runs the CLI with `args` (without node and script); returns the exit code. */
 export async function main(args: string[], given: CliIO = defaultIO()): Promise<number> {
   // Every line any command prints passes the terminal's last guard (no control character from a
@@ -92,7 +100,16 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
       io.stdout(helpText(cmd))
       return 0
     }
-    return await cmd.run(values, positionals, io)
+    const json = values.json === true ? JSON_REPORT[cmd.name] : undefined
+    if (!json) return await cmd.run(values, positionals, io)
+    // --json: stdout carries the report alone; the lines a person reads go to stderr.
+    const t0 = Date.now()
+    const code = await cmd.run(values, positionals, { ...io, stdout: io.stderr })
+    const file = resolve(io.cwd, typeof values.out === 'string' ? values.out : json.out, json.file)
+    // Only a report this run wrote (a start that failed leaves an older one, which is not this run's).
+    // Through the terminal guard: a control character inside a JSON string becomes its \u escape, the same JSON.
+    if (existsSync(file) && statSync(file).mtimeMs >= t0 - 1000) io.stdout(readFileSync(file, 'utf8').trimEnd())
+    return code
   } catch (err) {
     return reportError(err, io, args.includes('--debug'))
   }

@@ -71,6 +71,11 @@ export const GLOBAL = {
   help: { type: 'boolean', short: 'h', help: 'this help' },
 } as const satisfies OptionTable
 
+/** `--json` of check, verify and gate: the report they wrote, on stdout (main.ts routes every other line to stderr). */
+export const JSON_OPTION = {
+  json: { type: 'boolean', help: 'print the report (report.json; gate.json for gate) on stdout, for scripts;\nevery other line goes to stderr' },
+} as const satisfies OptionTable
+
 /** Global options of the commands that write a report (check, record, verify, gate, proxy). */
 export function reportOptions(defaultOut: string, defaultFailOn: FailOn = DEFAULTS.failOn): OptionTable {
   return {

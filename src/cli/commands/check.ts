@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { oneLine, term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
-import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
+import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command, JSON_OPTION } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
 import { finalLine, runSeconds } from '../lines.ts'
 import { exitCodeOf, type Report } from '../../report.ts'
@@ -24,6 +24,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     'webhook-journal': { type: 'string', arg: '<dir>', help: 'with --round-trip against Meta: the --out of the driftwatch webhook receiver in\nfront of your app, where the statuses arrive (read as they are journaled)' },
     ...reportOptions(DEFAULTS.out),
     ...HISTORY_OPTIONS,
+    ...JSON_OPTION,
     ...GLOBAL,
   },
   async run(v, _positionals, io) {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
-import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command, JSON_OPTION } from '../options.ts'
 
 export const gate: Command = {
   name: 'gate',
@@ -15,6 +15,7 @@ interaction is breaking: any --fail-on but never fails the gate.`,
     recordings: { type: 'string', arg: '<dir>', help: `golden recordings (default ${DEFAULTS.recordings})` },
     contracts: { type: 'string', arg: '<dir>', help: `contract pack (default ${DEFAULTS.contracts})` },
     ...reportOptions(DEFAULTS.gateOut),
+    ...JSON_OPTION,
     ...GLOBAL,
   },
   notes: 'Reports: gate.json always; gate.md, gate.html and junit.xml as --format asks (json,md,junit,html; default json,md,junit).',

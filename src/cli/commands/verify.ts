@@ -4,7 +4,7 @@ import { HarnessError } from '../../errors.ts'
 import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
 import { finalLine, runSeconds } from '../lines.ts'
-import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
+import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command, JSON_OPTION } from '../options.ts'
 import { addToHistory, pastOf } from './check.ts'
 import type { VerifyProgress } from '../../verify/verify.ts'
 
@@ -39,6 +39,7 @@ the webhook contracts (contracts/meta/webhooks) and counted with the entries.`,
     recordings: { type: 'string', arg: '<dir>', help: `golden recordings of the traffic's own origin to compare with, e.g. made\nfrom yesterday's traffic by driftwatch record --from (default ${DEFAULTS.recordings})` },
     ...reportOptions(DEFAULTS.verifyOut),
     ...HISTORY_OPTIONS,
+    ...JSON_OPTION,
     ...GLOBAL,
   },
   notes: `Secrets (Authorization, cookies, access_token) and personal data in the traffic never reach the
