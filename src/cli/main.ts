@@ -3,8 +3,8 @@
  * (src/cli/commands/). Parses arguments, calls the library, prints progress and picks the exit
  * code; the exit codes are the same for every command (EXIT_CODES).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { ContractError, HarnessError, isHarnessError } from '../errors.ts'
 import { check } from './commands/check.ts'
 import { gate } from './commands/gate.ts'
@@ -101,6 +101,20 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
       return 0
     }
     const json = values.json === true ? JSON_REPORT[cmd.name] : undefined
+    const github = typeof values.format === 'string' && values.format.split(',').map((f) => f.trim()).includes('github') ? JSON_REPORT[cmd.name] : undefined
+    if (github && cmd.name === 'gate') throw new HarnessError('DW_USAGE', '--format github applies to check and verify (annotations per finding); gate writes gate.json, gate.md, gate.html and junit.xml: use --format junit for the test view')
+    if (github && json) throw new HarnessError('DW_USAGE', '--json and --format github both write stdout: pick one (the annotations need stdout; read report.json from --out)')
+    if (github) {
+      const t0 = Date.now()
+      const code = await cmd.run(values, positionals, io)
+      const dir = resolve(io.cwd, typeof values.out === 'string' ? values.out : github.out)
+      const fresh = (f: string) => existsSync(join(dir, f)) && statSync(join(dir, f)).mtimeMs >= t0 - 1000
+      // The runner turns these stdout lines into annotations; each value was escaped by the reporter.
+      if (fresh('github-annotations.txt')) for (const l of readFileSync(join(dir, 'github-annotations.txt'), 'utf8').split('\n')) if (l) io.stdout(l)
+      const summary = io.env.GITHUB_STEP_SUMMARY
+      if (summary && fresh('report.md')) appendFileSync(summary, `${readFileSync(join(dir, 'report.md'), 'utf8')}\n`)
+      return code
+    }
     if (!json) return await cmd.run(values, positionals, io)
     // --json: stdout carries the report alone; the lines a person reads go to stderr.
     const t0 = Date.now()

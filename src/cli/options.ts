@@ -27,7 +27,7 @@ export interface CliIO {
 }
 
 // Formats `--format` accepts; kept here (not read from the reporters) so --help loads nothing heavy.
-export const FORMATS: readonly FormatId[] = ['json', 'md', 'junit', 'html']
+export const FORMATS: readonly FormatId[] = ['json', 'md', 'junit', 'html', 'github']
 
 export const DEFAULTS = {
   target: 'sim',

@@ -1,4 +1,5 @@
 /** The registry of report formats, by the names `--format` accepts. */
+import { githubReporter } from './github.ts'
 import { htmlReporter } from './html.ts'
 import { jsonReporter } from './json.ts'
 import { junitReporter } from './junit.ts'
@@ -11,6 +12,7 @@ export const reporters = {
   md: markdownReporter,
   junit: junitReporter,
   html: htmlReporter,
+  github: githubReporter,
 } as const satisfies Record<string, Reporter>
 
 /** A format name `--format` accepts. */

@@ -67,9 +67,9 @@ async function written(redactor: Redactor): Promise<Map<string, string>> {
 }
 
 describe('writeReports: the last redaction pass over every format', () => {
-  it('writes every format (json, md, junit, html)', async () => {
+  it('writes every format (json, md, junit, html, github)', async () => {
     const files = await written(new Redactor({ secrets: [TOKEN, APP_SECRET] }))
-    expect([...files.keys()].sort()).toEqual(['junit.xml', 'report.html', 'report.json', 'report.md'])
+    expect([...files.keys()].sort()).toEqual(['github-annotations.txt', 'junit.xml', 'report.html', 'report.json', 'report.md'])
   })
 
   it('without the secrets, every file shows every spelling of both (so the test below can fail)', async () => {

@@ -1,0 +1,67 @@
+/**
+ * `--format github` (issue 20 item 3): one workflow-command annotation per finding, error at
+ * --fail-on, warning below it, notice for info; hostile text stays inside its annotation (escaped
+ * as the runner's toolkit escapes it); the CLI prints them on stdout and appends report.md to the
+ * job summary.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.ts'
+import type { Report } from '../../src/report.ts'
+import { untrusting } from '../../src/render/index.ts'
+import { escapeData, escapeProperty, githubReporter } from '../../src/reporters/github.ts'
+import { sampleReport } from './sample-report.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const render = (r: Report) => githubReporter.render(untrusting(r)).trimEnd().split('\n')
+
+describe('the github reporter', () => {
+  it('one annotation per finding: error at --fail-on, warning below, notice for info; then the outcome', () => {
+    const lines = render(sampleReport)
+    const levels = lines.map((l) => /^::(\w+) /.exec(l)?.[1])
+    expect(levels.slice(0, -1)).toEqual(sampleReport.findings.map((f) => (f.severity === 'breaking' ? 'error' : f.severity === 'info' ? 'notice' : 'warning')))
+    expect(lines.at(-1)).toMatch(/^::notice title=driftwatch%3A DRIFT::4 contracts/)
+  })
+
+  it('at --fail-on warning a warning is an error annotation', () => {
+    const lines = render({ ...sampleReport, failOn: 'warning' })
+    expect(lines.filter((l) => l.startsWith('::error ')).length).toBe(sampleReport.findings.filter((f) => f.severity !== 'info').length)
+  })
+
+  it('a hostile title cannot end its annotation or start a command: newlines, % and :: are escaped', () => {
+    const hostile = { ...sampleReport.findings[0]!, contract: 'a,b:c', title: 'x\n::add-mask::EAAsecret\r\n::error::forged 100%' }
+    const lines = render({ ...sampleReport, findings: [hostile] })
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toContain('x%0A::add-mask::EAAsecret%0D%0A::error::forged 100%25')
+    expect(lines[0]).toContain('title=driftwatch breaking%3A a%2Cb%3Ac (framing-conformance)')
+    expect(lines.every((l) => l.startsWith('::error ') || l.startsWith('::notice ') || l.startsWith('::warning '))).toBe(true)
+  })
+
+  it('escapes as @actions/core does', () => {
+    expect(escapeData('50%\r\n')).toBe('50%25%0D%0A')
+    expect(escapeProperty('a:b,c%')).toBe('a%3Ab%2Cc%25')
+  })
+})
+
+describe('check --format github', () => {
+  it('prints the annotations on stdout and appends report.md to $GITHUB_STEP_SUMMARY', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-github-'))
+    const summary = join(d, 'summary.md')
+    const out: string[] = []
+    const code = await main(['check', '--scenario', 'media-chunked', '--out', join(d, 'out'), '--format', 'md,github', '--no-history', '--only', 'media.retrieve-url'], { stdout: (l) => out.push(l), stderr: () => undefined, env: { GITHUB_STEP_SUMMARY: summary }, cwd: ROOT })
+    expect(code).toBe(1)
+    expect(out.filter((l) => l.startsWith('::error ')).join('\n')).toMatch(/title=driftwatch breaking%3A media\.retrieve-url \(framing-conformance\),file=contracts\/meta\/media\.retrieve-url\.yaml::Framing changed to chunked/)
+    expect(readFileSync(summary, 'utf8')).toContain('# driftwatch: DRIFT')
+  }, 60_000)
+
+  it('is refused with --json (both write stdout) and by gate (which has its own formats)', async () => {
+    const err: string[] = []
+    const io = { stdout: () => undefined, stderr: (l: string) => err.push(l), env: {}, cwd: ROOT }
+    expect(await main(['check', '--format', 'github', '--json'], io)).toBe(2)
+    expect(await main(['gate', '--format', 'github'], io)).toBe(2)
+    expect(err.join('\n')).toContain('--json and --format github both write stdout')
+    expect(err.join('\n')).toContain('--format github applies to check and verify')
+  })
+})
