@@ -1,0 +1,70 @@
+/**
+ * action.yml (issue 20 item 3): parsed and checked here (actionlint cannot be installed on this
+ * machine: no network but npm and Debian). Inputs reach the shell through env only, secrets are
+ * never inputs, and the step's script runs for real: check against the simulator and verify of a
+ * webhook capture, from a folder that is not this repository, as a workflow's would.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+
+const ROOT = join(import.meta.dirname, '..')
+interface Step { uses?: string; run?: string; env?: Record<string, string>; shell?: string; id?: string }
+const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { name: string; inputs: Record<string, { default?: string }>; outputs: Record<string, { value: string }>; runs: { using: string; steps: Step[] } }
+const script = action.runs.steps.find((s) => s.id === 'run')!
+
+/** Runs the action's main step as the runner would: its env from the inputs' defaults and `given`, $GITHUB_ACTION_PATH this checkout. */
+function runStep(given: Record<string, string>, cwd: string) {
+  const inputs = Object.fromEntries(Object.entries(action.inputs).map(([k, v]) => [k, given[k] ?? v.default ?? '']))
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(script.env!)) env[k] = v.replace(/^\$\{\{ inputs\.([\w-]+) \}\}$/, (_m, name: string) => inputs[name]!)
+  const output = join(cwd, 'github-output')
+  writeFileSync(output, '')
+  const r = spawnSync('bash', ['-c', script.run!], { cwd, env: { ...process.env, ...env, GITHUB_ACTION_PATH: ROOT, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: join(cwd, 'summary.md') }, encoding: 'utf8' })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, outputs: Object.fromEntries(readFileSync(output, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split('=') as [string, string])) }
+}
+
+describe('action.yml', () => {
+  it('is a composite action whose inputs reach the shell through env only', () => {
+    expect(action.runs.using).toBe('composite')
+    for (const step of action.runs.steps) if (step.run) expect(step.run, 'no ${{ }} inside run: (injection)').not.toContain('${{')
+    for (const name of Object.keys(action.inputs)) expect(Object.values(script.env!), name).toContain(`\${{ inputs.${name} }}`)
+    // Secrets are the workflow's env, by name: no input takes a token.
+    expect(Object.keys(action.inputs).join(' ')).not.toMatch(/token|secret/i)
+    expect(Object.keys(action.inputs)).toEqual(expect.arrayContaining(['command', 'target', 'fail-on', 'format']))
+  })
+
+  it('check on the simulator, from another folder: PASS, annotations on stdout, the summary written, outputs set', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const r = runStep({ args: '--only phone-numbers.get --no-history' }, d)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.outputs).toEqual({ outcome: 'pass', 'exit-code': '0' })
+    expect(r.stdout).toMatch(/^::notice title=driftwatch%3A PASS::/m)
+    expect(readFileSync(join(d, 'summary.md'), 'utf8')).toContain('# driftwatch: PASS')
+  }, 60_000)
+
+  it('check of a drifting simulator fails the step with exit 1 and an error annotation', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const r = runStep({ args: '--only media.retrieve-url --scenario media-chunked --no-history' }, d)
+    expect(r.code).toBe(1)
+    expect(r.outputs).toEqual({ outcome: 'drift', 'exit-code': '1' })
+    expect(r.stdout).toMatch(/^::error title=driftwatch breaking%3A media\.retrieve-url \(framing-conformance\)/m)
+  }, 60_000)
+
+  it('verify without an input is refused with an annotation (exit 2)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const r = runStep({ command: 'verify' }, d)
+    expect(r.code).toBe(2)
+    expect(r.stdout).toContain('::error title=driftwatch::verify needs the input')
+  })
+
+  it('an input cannot inject a command: a target with $(...) is a value, not a command', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const r = runStep({ target: '$(touch injected)' }, d)
+    expect(r.code).toBe(2)
+    expect(spawnSync('ls', [d], { encoding: 'utf8' }).stdout).not.toContain('injected')
+  })
+})
