@@ -19,6 +19,7 @@ import { verify } from './commands/verify.ts'
 import { watch } from './commands/watch.ts'
 import { webhook } from './commands/webhook.ts'
 import { terminalSafe } from '../render/index.ts'
+import { readConfig, withConfig } from './config-file.ts'
 import { Redactor, secretsFromEnv } from '../transport/redact.ts'
 import { DEFAULTS, EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
 
@@ -95,7 +96,10 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
     }
     const cmd = byName.get(name)
     if (!cmd) throw unknownCommand(name)
-    const { values, positionals } = parseCommand(cmd, rest)
+    const parsed = parseCommand(cmd, rest)
+    const positionals = parsed.positionals
+    // driftwatch.config.yaml, then DRIFTWATCH_* variables, then the flags (each overrides the one before).
+    const values = parsed.values.help ? parsed.values : withConfig(cmd, parsed.values, readConfig(io.cwd, io.env, COMMANDS), io.env)
     if (values.help) {
       io.stdout(helpText(cmd))
       return 0

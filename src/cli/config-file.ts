@@ -1,0 +1,117 @@
+/**
+ * Where a command's options come from besides its command line (issue 20): `driftwatch.config.yaml`
+ * in the working directory (or the file DRIFTWATCH_CONFIG names), then `DRIFTWATCH_*` environment
+ * variables, then the flags; each overrides the one before. Every option a command takes can live
+ * in the file: under `defaults:` for every command that takes it, or under the command's name.
+ *
+ *   defaults:
+ *     contracts: contracts/meta
+ *     fail-on: breaking
+ *   check:
+ *     target: https://graph.facebook.com
+ *     format: [json, md, junit, github]
+ *
+ * `DRIFTWATCH_FAIL_ON=warning` is `--fail-on warning` (the option's name upper-cased, dashes as
+ * underscores), for every command that takes it. Unknown keys and wrong types are refused with
+ * the file, the key and the fix; a key that no command takes in `defaults:` too.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parse } from 'yaml'
+import { HarnessError } from '../errors.ts'
+import { shownPath } from '../paths.ts'
+import { suggest, type Command, type Values } from './options.ts'
+
+/** The file looked for in the working directory. */
+export const CONFIG_FILE = 'driftwatch.config.yaml'
+
+/** Options that only make sense on a command line. */
+const NOT_CONFIGURABLE = new Set(['help', 'json'])
+
+type Raw = Record<string, unknown>
+
+/** The config file as read: per command (and `defaults`), its options. */
+export interface ConfigFile {
+  file: string
+  sections: Record<string, Raw>
+}
+
+/** Reads the config file, if there is one; refuses what is not a mapping of sections. */
+export function readConfig(cwd: string, env: Readonly<Record<string, string | undefined>>, commands: readonly Command[]): ConfigFile | undefined {
+  const named = env.DRIFTWATCH_CONFIG
+  const file = resolve(cwd, named ?? CONFIG_FILE)
+  if (!existsSync(file)) {
+    if (named) throw new HarnessError('DW_USAGE', `DRIFTWATCH_CONFIG names ${named}, which does not exist: unset it, or point it at a driftwatch.config.yaml (driftwatch init writes one)`)
+    return undefined
+  }
+  const shown = shownPath(cwd, file)
+  let doc: unknown
+  try {
+    doc = parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new HarnessError('DW_USAGE', `${shown} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, { file: shown })
+  }
+  if (doc === null || doc === undefined) return { file: shown, sections: {} }
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new HarnessError('DW_USAGE', `${shown} must be a mapping of sections (defaults:, check:, verify:, ...), not a ${Array.isArray(doc) ? 'list' : typeof doc}`, { file: shown })
+  const names = commands.map((c) => c.name)
+  const sections: Record<string, Raw> = {}
+  for (const [k, v] of Object.entries(doc as Raw)) {
+    if (k !== 'defaults' && !names.includes(k)) throw new HarnessError('DW_USAGE', `${shown}: unknown section "${k}"${suggest(k, ['defaults', ...names])}; sections are defaults and the commands (${names.join(', ')})`, { file: shown })
+    if (v === null) continue
+    if (typeof v !== 'object' || Array.isArray(v)) throw new HarnessError('DW_USAGE', `${shown}: "${k}" must be a mapping of options (fail-on: breaking), not a ${Array.isArray(v) ? 'list' : typeof v}`, { file: shown })
+    sections[k] = v as Raw
+  }
+  // A key under defaults must be an option of some command; one under a command, an option of it.
+  const all = new Set(commands.flatMap((c) => Object.keys(c.options)))
+  for (const key of Object.keys(sections.defaults ?? {})) {
+    if (!all.has(key) || NOT_CONFIGURABLE.has(key)) throw new HarnessError('DW_USAGE', `${shown}: defaults.${key} is not an option any command takes${suggest(key, [...all])}`, { file: shown })
+  }
+  for (const c of commands) {
+    for (const key of Object.keys(sections[c.name] ?? {})) {
+      if (!c.options[key] || NOT_CONFIGURABLE.has(key)) throw new HarnessError('DW_USAGE', `${shown}: ${c.name}.${key} is not an option of ${c.name}${suggest(key, Object.keys(c.options))} (see driftwatch help ${c.name})`, { file: shown })
+    }
+  }
+  return { file: shown, sections }
+}
+
+/** One value from the file or the environment, as parseArgs would have given it; refused with where it came from when its type is wrong. */
+function asValue(cmd: Command, key: string, v: unknown, where: string): string | boolean | string[] {
+  const o = cmd.options[key]!
+  if (o.type === 'boolean') {
+    if (typeof v === 'boolean') return v
+    if (v === 'true' || v === '1') return true
+    if (v === 'false' || v === '0') return false
+    throw new HarnessError('DW_USAGE', `${where}: ${key} is true or false (a switch), not ${JSON.stringify(v)}`)
+  }
+  const one = (x: unknown): string => {
+    if (typeof x === 'string' || typeof x === 'number') return String(x)
+    throw new HarnessError('DW_USAGE', `${where}: ${key} takes ${o.arg ?? 'a value'}, not ${JSON.stringify(x)}`)
+  }
+  if (o.multiple) return Array.isArray(v) ? v.map(one) : one(v).split(',').map((s) => s.trim()).filter(Boolean)
+  // A list where one value is taken: `format: [json, md]` is --format json,md.
+  return Array.isArray(v) ? v.map(one).join(',') : one(v)
+}
+
+/** The environment variable an option is read from: DRIFTWATCH_FAIL_ON for --fail-on. */
+export function envName(option: string): string {
+  return `DRIFTWATCH_${option.toUpperCase().replace(/-/g, '_')}`
+}
+
+/**
+ * A command's values: the config file's (defaults, then its section), the environment's over them,
+ * the command line's over both. Says nothing when there is neither a file nor a variable.
+ */
+export function withConfig(cmd: Command, values: Values, config: ConfigFile | undefined, env: Readonly<Record<string, string | undefined>>): Values {
+  const merged: Values = {}
+  const options = Object.keys(cmd.options).filter((k) => !NOT_CONFIGURABLE.has(k))
+  for (const section of ['defaults', cmd.name]) {
+    const raw = config?.sections[section]
+    if (!raw) continue
+    for (const [k, v] of Object.entries(raw)) if (cmd.options[k] && !NOT_CONFIGURABLE.has(k)) merged[k] = asValue(cmd, k, v, `${config!.file}: ${section}.${k}`)
+  }
+  for (const k of options) {
+    const v = env[envName(k)]
+    if (v !== undefined && v !== '') merged[k] = asValue(cmd, k, v, envName(k))
+  }
+  return { ...merged, ...values }
+}

@@ -1,0 +1,67 @@
+/**
+ * driftwatch.config.yaml and DRIFTWATCH_* (issue 20 item 2): every option a command takes can live
+ * in the file (defaults: or the command's section); DRIFTWATCH_* variables override the file and
+ * flags override both; a wrong key or type is refused naming the file, the key and the fix.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.ts'
+import { envName } from '../../src/cli/config-file.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+
+function folder(config?: string): string {
+  const d = mkdtempSync(join(tmpdir(), 'dw-config-'))
+  if (config !== undefined) writeFileSync(join(d, 'driftwatch.config.yaml'), config)
+  return d
+}
+
+async function run(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await main(args, { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env, cwd })
+  return { code, out: out.join('\n'), err: err.join('\n') }
+}
+
+const PACK = join(ROOT, 'contracts/meta')
+
+describe('driftwatch.config.yaml', () => {
+  it('a command takes its options from the file: defaults and its own section', async () => {
+    const d = folder(`defaults:\n  contracts: ${PACK}\n  no-history: true\ncheck:\n  only: [phone-numbers.get]\n  out: from-config\n  format: [json, md]\n`)
+    const r = await run(['check'], d)
+    expect(r.code, r.err).toBe(0)
+    expect(JSON.parse(readFileSync(join(d, 'from-config', 'report.json'), 'utf8')).summary.contracts).toBe(1)
+    expect(readFileSync(join(d, 'from-config', 'report.md'), 'utf8')).toContain('PASS')
+  }, 60_000)
+
+  it('DRIFTWATCH_* overrides the file, and a flag overrides both', async () => {
+    const d = folder(`check:\n  contracts: ${PACK}\n  only: phone-numbers.get\n  out: from-config\n  no-history: true\n`)
+    await run(['check'], d, { DRIFTWATCH_OUT: 'from-env' })
+    expect(readFileSync(join(d, 'from-env', 'report.json'), 'utf8')).toContain('"outcome"')
+    await run(['check', '--out', 'from-flag'], d, { DRIFTWATCH_OUT: 'from-env' })
+    expect(readFileSync(join(d, 'from-flag', 'report.json'), 'utf8')).toContain('"outcome"')
+    expect(envName('fail-on')).toBe('DRIFTWATCH_FAIL_ON')
+  }, 60_000)
+
+  it('an unknown key is refused with the file, the key and a suggestion (exit 2), before anything runs', async () => {
+    const d = folder('check:\n  fail_on: warning\n')
+    const r = await run(['check'], d)
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('driftwatch.config.yaml: check.fail_on is not an option of check; did you mean "fail-on"?')
+  })
+
+  it('an unknown section, a wrong type and a bad DRIFTWATCH_ value are refused too', async () => {
+    expect((await run(['check'], folder('chek:\n  out: x\n'))).err).toContain('unknown section "chek"; did you mean "check"?')
+    expect((await run(['check'], folder('check:\n  quiet: maybe\n'))).err).toContain('check.quiet: quiet is true or false (a switch), not "maybe"')
+    expect((await run(['check'], folder(), { DRIFTWATCH_QUIET: 'loud' })).err).toContain('DRIFTWATCH_QUIET: quiet is true or false')
+    expect((await run(['check'], folder(), { DRIFTWATCH_CONFIG: 'nope.yaml' })).err).toContain('DRIFTWATCH_CONFIG names nope.yaml, which does not exist')
+  })
+
+  it('a value from the file is checked as a flag is: a bad --fail-on from the file exits 2 with the usual message', async () => {
+    const r = await run(['check'], folder('defaults:\n  fail-on: sometimes\n'))
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('--fail-on must be breaking, warning, info or never (got "sometimes")')
+  })
+})
