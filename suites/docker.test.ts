@@ -39,6 +39,9 @@ const WRITES: Record<string, string[]> = {
   proxy: [DEFAULTS.proxyOut, DEFAULTS.recordings, join(DEFAULTS.recordings, '.journal'), DEFAULTS.state],
   import: [DEFAULTS.importOut, join(DEFAULTS.importOut, 'operations'), join(DEFAULTS.importOut, 'schemas')],
   watch: [DEFAULTS.state],
+  // init writes into the application's repository it is run in (--dir), on a developer's machine,
+  // never into the image's own folder: nothing of it is the container's to own.
+  init: [],
   // The session report and its journal; watch's state when --alert-webhook is given without --state.
   webhook: [WEBHOOK_DEFAULTS.out, join(WEBHOOK_DEFAULTS.out, '.journal'), DEFAULTS.state],
   // These write nothing: history's --out and --history name what it reads.

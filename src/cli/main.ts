@@ -9,6 +9,7 @@ import { ContractError, HarnessError, isHarnessError } from '../errors.ts'
 import { check } from './commands/check.ts'
 import { gate } from './commands/gate.ts'
 import { importCommand } from './commands/import.ts'
+import { init } from './commands/init.ts'
 import { merge } from './commands/merge.ts'
 import { history } from './commands/history.ts'
 import { diff } from './commands/diff.ts'
@@ -26,7 +27,7 @@ import { DEFAULTS, EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type Cli
 export { FORMATS, type CliIO } from './options.ts'
 
 /** Every command, in the order the main help lists them. */
-export const COMMANDS: readonly Command[] = [check, watch, history, diff, merge, record, verify, importCommand, proxy, webhook, gate, sim]
+export const COMMANDS: readonly Command[] = [check, watch, history, diff, merge, record, verify, importCommand, init, proxy, webhook, gate, sim]
 
 const byName = new Map(COMMANDS.map((c) => [c.name, c]))
 

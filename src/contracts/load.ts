@@ -5,6 +5,7 @@
  * schema and normalised; cross-file rules run last. Every problem found is reported together,
  * each with file, path and line, before anything is sent.
  */
+import { fileURLToPath } from 'node:url'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
@@ -86,10 +87,23 @@ function parseAll(dir: string, files: readonly string[], validate: ValidateFunct
   return out
 }
 
+/** The pack driftwatch ships (this checkout's or the installed package's contracts/meta). */
+export const SHIPPED_PACK = fileURLToPath(new URL('../../contracts/meta', import.meta.url))
+
+/**
+ * Where a pack is: `dir` under `cwd`; for the default `contracts/meta` in a folder that has none
+ * (an application's repository), the pack driftwatch ships. A --contracts given is never replaced.
+ */
+export function packDir(dir: string, cwd: string): string {
+  const abs = resolve(cwd, dir)
+  if (dir === 'contracts/meta' && !existsSync(abs) && existsSync(SHIPPED_PACK)) return SHIPPED_PACK
+  return abs
+}
+
 /** Loads and validates a pack: operations in `dir/operations`, probes at the top of `dir`, schemas in `dir/schemas`. */
 export function loadContracts(dir: string, options: LoadOptions = {}): ContractPack {
   const cwd = options.cwd ?? process.cwd()
-  const absDir = resolve(cwd, dir)
+  const absDir = packDir(dir, cwd)
   const rel = (p: string) => shownPath(cwd, p)
   if (!existsSync(absDir) || !statSync(absDir).isDirectory()) {
     throw new HarnessError('DW_CONTRACTS_NOT_FOUND', `contract directory not found: ${rel(absDir)} (pass --contracts <dir>)`, { dir: rel(absDir) })

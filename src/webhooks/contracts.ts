@@ -9,6 +9,7 @@
  * (looked at again at most once a second), and each contract's schema is compiled on its first
  * body (the receiver asks for the pack per body).
  */
+import { packDir } from '../contracts/load.ts'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { Ajv } from 'ajv'
@@ -128,7 +129,8 @@ function stampOf(dirs: readonly string[]): string {
  * file and line, as for operations.
  */
 export function loadWebhookContracts(dir: string, cwd: string = process.cwd()): WebhookPack {
-  const absDir = resolve(cwd, dir)
+  // The default pack in a folder that has none is the one driftwatch ships, as for operations.
+  const absDir = packDir(dir, cwd)
   const whDir = join(absDir, 'webhooks')
   const schemaDir = join(absDir, 'schemas')
   const hit = cache.get(absDir)

@@ -35,13 +35,13 @@ describe('a command that fails at start-up leaves the folder as it found it', ()
   afterAll(() => new Promise<void>((r) => busy.close(() => r())))
 
   it.each([
-    ['check, no contract directory', () => ['check', '--quiet'], 'contract directory not found'],
+    ['check, no contract directory', () => ['check', '--quiet', '--contracts', 'pack'], 'contract directory not found'],
     ['check --targets, no targets file', () => ['check', '--targets', 'targets.yaml', '--contracts', join(ROOT, 'contracts/meta')], 'no such file'],
     ['verify, no such input', () => ['verify', 'traffic.har', '--contracts', join(ROOT, 'contracts/meta')], 'traffic.har'],
-    ['record, no contract directory', () => ['record', '--quiet'], 'contract directory not found'],
+    ['record, no contract directory', () => ['record', '--quiet', '--contracts', 'pack'], 'contract directory not found'],
     ['record --from, no such input', () => ['record', '--from', 'traffic.har', '--out', 'reports/x', '--contracts', join(ROOT, 'contracts/meta')], 'traffic.har'],
     ['gate, no pacts', () => ['gate', '--contracts', join(ROOT, 'contracts/meta'), '--recordings', join(ROOT, 'recordings/meta')], 'no pacts at pacts'],
-    ['watch, no contract directory', () => ['watch', '--state', 'state/watch.db', '--cycles', '1'], 'contract directory not found'],
+    ['watch, no contract directory', () => ['watch', '--state', 'state/watch.db', '--cycles', '1', '--contracts', 'pack'], 'contract directory not found'],
   ])('%s', async (_name, args, said) => {
     const r = await inEmptyFolder(args)
     expect(r.code).toBe(2)
@@ -73,7 +73,7 @@ describe('a command that fails at start-up leaves the folder as it found it', ()
   it('a state file that was there before a failed watch start stays', async () => {
     const cwd = dir()
     writeFileSync(join(cwd, 'keep.db'), '')
-    const code = await main(['watch', '--state', 'keep.db', '--cycles', '1'], { stdout: () => {}, stderr: () => {}, cwd, env: {} })
+    const code = await main(['watch', '--state', 'keep.db', '--cycles', '1', '--contracts', 'pack'], { stdout: () => {}, stderr: () => {}, cwd, env: {} })
     expect(code).toBe(2)
     expect(everything(cwd)).toEqual(['keep.db'])
   })

@@ -1,0 +1,38 @@
+import { resolve } from 'node:path'
+import { shownPath } from '../../paths.ts'
+import { GLOBAL, str, type Command } from '../options.ts'
+
+export const init: Command = {
+  name: 'init',
+  summary: "set up driftwatch in an application's repository: config, workflows, targets, .env.example.",
+  usage: ['init [--dir <repository>]'],
+  about: `Writes what an application's repository needs to run driftwatch, in --dir (default the working
+directory): driftwatch.config.yaml (the options every command and workflow uses), three GitHub
+workflows wired to it (.github/workflows/driftwatch-nightly.yml: the live API every night;
+driftwatch-pre-deploy.yml: the gate on pull requests; driftwatch-accounts.yml: every account of
+driftwatch.targets.yaml, in shards), driftwatch.targets.yaml (live accounts only, by the names of
+their secrets) and .env.example. It never overwrites: a file that exists is left as it is and named.`,
+  options: {
+    dir: { type: 'string', arg: '<dir>', help: 'the repository to set up (default the working directory)' },
+    ...GLOBAL,
+  },
+  async run(v, _positionals, io) {
+    const dir = resolve(io.cwd, str(v, 'dir') ?? '.')
+    const { runInit } = await import('../../init.ts')
+    const r = runInit(dir)
+    const where = shownPath(io.cwd, dir)
+    for (const f of r.written) io.stdout(`  wrote ${f}`)
+    for (const f of r.leftAlone) io.stdout(`  left alone ${f} (it exists; delete it to have init write it)`)
+    io.stdout(`driftwatch init in ${where}: ${r.written.length} file${r.written.length === 1 ? '' : 's'} written, ${r.leftAlone.length} left alone.`)
+    io.stdout(
+      [
+        'Next:',
+        '  1. add the repository secrets WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_WABA_ID (and WHATSAPP_TEST_RECIPIENT);',
+        '  2. try it locally with no credentials: npx driftwatch check --target sim;',
+        '  3. against Meta: copy .env.example to .env, fill it, then npx driftwatch check (the options are in driftwatch.config.yaml);',
+        '  4. commit driftwatch.config.yaml, driftwatch.targets.yaml, .env.example and .github/workflows/driftwatch-*.yml.',
+      ].join('\n'),
+    )
+    return 0
+  },
+}

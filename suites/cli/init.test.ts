@@ -1,0 +1,81 @@
+/**
+ * `driftwatch init` (issue 20 item 2) in an application's repository: it writes the config, the
+ * workflows, a targets file with live accounts only and .env.example; it never overwrites and says
+ * what it left; what it writes parses and works: the config is read by every command, the
+ * workflows' driftwatch commands parse, and `check --target sim` then runs there with the pack
+ * driftwatch ships (the folder has no contracts/).
+ */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { main, COMMANDS } from '../../src/cli/main.ts'
+import { parseCommand } from '../../src/cli/options.ts'
+import { readConfig } from '../../src/cli/config-file.ts'
+import { INIT_FILES } from '../../src/init.ts'
+import { loadTargets } from '../../src/targets.ts'
+
+async function run(args: string[], cwd: string) {
+  const out: string[] = []
+  const code = await main(args, { stdout: (l) => out.push(l), stderr: (l) => out.push(l), env: {}, cwd })
+  return { code, text: out.join('\n') }
+}
+
+describe('driftwatch init', () => {
+  it('writes every file in an empty repository, and says what to do next', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    const r = await run(['init'], d)
+    expect(r.code).toBe(0)
+    for (const f of Object.keys(INIT_FILES)) expect(existsSync(join(d, f)), f).toBe(true)
+    expect(r.text).toContain(`${Object.keys(INIT_FILES).length} files written, 0 left alone`)
+    expect(r.text).toContain('Next:')
+  })
+
+  it('never overwrites: a file that exists is left as it is, and named', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    writeFileSync(join(d, 'driftwatch.config.yaml'), 'check:\n  quiet: true\n')
+    const r = await run(['init'], d)
+    expect(r.code).toBe(0)
+    expect(readFileSync(join(d, 'driftwatch.config.yaml'), 'utf8')).toBe('check:\n  quiet: true\n')
+    expect(r.text).toContain('left alone driftwatch.config.yaml (it exists')
+    const again = await run(['init'], d)
+    expect(again.text).toContain(`0 files written, ${Object.keys(INIT_FILES).length} left alone`)
+  })
+
+  it('what it writes is valid: the config for every command, live targets only, workflows whose driftwatch commands parse and take secrets by name', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    await run(['init'], d)
+    expect(readConfig(d, {}, COMMANDS)?.sections.check).toMatchObject({ target: 'https://graph.facebook.com' })
+    const targets = loadTargets(join(d, 'driftwatch.targets.yaml'))
+    expect(targets.every((t) => t.target !== 'sim')).toBe(true)
+    const workflows = readdirSync(join(d, '.github', 'workflows'))
+    expect(workflows.sort()).toEqual(['driftwatch-accounts.yml', 'driftwatch-nightly.yml', 'driftwatch-pre-deploy.yml'])
+    for (const w of workflows) {
+      const text = readFileSync(join(d, '.github', 'workflows', w), 'utf8')
+      const doc = parse(text) as { jobs: Record<string, { steps: { run?: string }[] }> }
+      for (const job of Object.values(doc.jobs)) {
+        for (const step of job.steps) {
+          if (!step.run) continue
+          expect(step.run, `${w}: no \${{ }} inside run:`).not.toContain('${{')
+          for (const line of step.run.split('\n').filter((l) => l.includes('npx driftwatch'))) {
+            const args = line.trim().replace(/^npx driftwatch /, '').replace(/"\$SHARD\/2"/, '1/2').split(/\s+/)
+            const cmd = COMMANDS.find((c) => c.name === args[0])!
+            expect(cmd, line).toBeDefined()
+            expect(() => parseCommand(cmd, args.slice(1)), line).not.toThrow()
+          }
+        }
+      }
+      expect(text).not.toMatch(/toJSON\(secrets\)/)
+    }
+  })
+
+  it('then check --target sim runs there, with the pack driftwatch ships and the config init wrote', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    await run(['init'], d)
+    const r = await run(['check', '--target', 'sim', '--only', 'phone-numbers.get', '--no-history'], d)
+    expect(r.code, r.text).toBe(0)
+    expect(JSON.parse(readFileSync(join(d, 'reports', 'driftwatch', 'report.json'), 'utf8'))).toMatchObject({ outcome: 'pass' })
+    expect(existsSync(join(d, 'reports', 'driftwatch', 'github-annotations.txt'))).toBe(true)
+  }, 60_000)
+})
