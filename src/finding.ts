@@ -62,6 +62,10 @@ export interface Finding extends Omit<FindingDraft, 'observationIndex' | 'sample
   new: boolean
   /** From the history: earlier episodes of this finding (same contract and check) that cleared, and when the last one did. */
   recurring?: { cleared: number; lastClearedAt: string }
+  /** One driftwatch command line that re-runs just what this finding needs against the same target and shows it again. */
+  rerun?: string
+  /** ISO time of the last run (history or previous report) in which this contract passed, when known. */
+  lastGood?: string
 }
 
 /** Identity of a finding across runs: same contract, check and title (titles carry the essential values). */

@@ -57,6 +57,8 @@ const FINDING = closed(
     since: iso,
     new: { type: 'boolean' },
     recurring: closed({ cleared: int, lastClearedAt: iso }, ['cleared', 'lastClearedAt']),
+    rerun: str,
+    lastGood: iso,
   },
   ['contract', 'check', 'severity', 'title', 'message', 'expected', 'actual', 'evidence', 'samples', 'of', 'since', 'new'],
 )
