@@ -27,20 +27,33 @@ import { describeFields, isVersionSegment, knownFields, parseFields, pathSegment
 import { parseJsonBody } from '../json.ts'
 import type { Observation } from '../observation.ts'
 import { parsedUrl } from './parsed-url.ts'
+import { RecentMap } from './recent-map.ts'
 
-/** What the traffic has said so far: the node each id names, and media metadata by id and by URL. */
+/**
+ * What the traffic has said so far: the node each id names, and media metadata by id and by URL.
+ * Bounded (RecentMap): a proxy that runs for months learns a new media id and message id with
+ * every send, and must not grow with them. An id forgotten past the limit makes a later exchange
+ * on it ambiguous at worst (unattributed, never misattributed); `forgotten` counts them.
+ */
 export interface TrafficState {
-  ids: Map<string, { node: NodeKind; from: string }>
-  media: Map<string, MediaExpectation>
-  mediaByUrl: Map<string, MediaExpectation>
+  ids: RecentMap<string, { node: NodeKind; from: string }>
+  media: RecentMap<string, MediaExpectation>
+  mediaByUrl: RecentMap<string, MediaExpectation>
 }
 
-/** A fresh state with the configured ids known. */
-export function trafficState(configured: { phoneNumberId?: string | undefined; wabaId?: string | undefined } = {}): TrafficState {
-  const ids = new Map<string, { node: NodeKind; from: string }>()
-  if (configured.phoneNumberId) ids.set(configured.phoneNumberId, { node: 'phone_number', from: 'WHATSAPP_PHONE_NUMBER_ID' })
-  if (configured.wabaId) ids.set(configured.wabaId, { node: 'waba', from: 'WHATSAPP_WABA_ID' })
-  return { ids, media: new Map(), mediaByUrl: new Map() }
+/**
+ * How much a traffic state remembers: ids well past what a day of a busy number names between an
+ * upload and its use (about 100 bytes each: ~10 MB at the limit), media metadata less (a download
+ * follows its retrieve within the URL's five-minute life).
+ */
+export const STATE_LIMITS = { ids: 100_000, media: 20_000 }
+
+/** A fresh state with the configured ids known (pinned: never forgotten). */
+export function trafficState(configured: { phoneNumberId?: string | undefined; wabaId?: string | undefined } = {}, limits = STATE_LIMITS): TrafficState {
+  const ids = new RecentMap<string, { node: NodeKind; from: string }>(limits.ids)
+  if (configured.phoneNumberId) ids.pin(configured.phoneNumberId, { node: 'phone_number', from: 'WHATSAPP_PHONE_NUMBER_ID' })
+  if (configured.wabaId) ids.pin(configured.wabaId, { node: 'waba', from: 'WHATSAPP_WABA_ID' })
+  return { ids, media: new RecentMap(limits.media), mediaByUrl: new RecentMap(limits.media) }
 }
 
 /** The request as attribution reads it. */
@@ -308,7 +321,10 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
 
   // The node each id names, from what the traffic or the configuration said.
   const known = new Map<string, { node: NodeKind; from: string }>()
-  for (const b of bound) for (const v of b.params.values()) if (state.ids.has(v)) known.set(v, state.ids.get(v)!)
+  for (const b of bound) for (const v of b.params.values()) {
+    const id = state.ids.get(v)
+    if (id) known.set(v, id)
+  }
   if (known.size > 0) {
     const fits = (b: Bound) => [...b.params].every(([name, v]) => !known.has(v) || nodeOfParameter(name) === known.get(v)!.node)
     const kept = bound.filter(fits)

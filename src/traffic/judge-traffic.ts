@@ -7,8 +7,8 @@
  *
  * Bounded in memory: each exchange is judged as it is placed (IncrementalJudge keeps per-identity
  * aggregates and excerpts, not observations), and what is said about unattributed and unmatched
- * exchanges is kept as the first exchange and a count. Only attribution's learned ids grow with the
- * traffic (one small record per id the traffic named).
+ * exchanges is kept as the first exchange and a count. Attribution's learned ids and the writes
+ * counted per path are kept for the most recent ones only (RecentMap, STATE_LIMITS, CHANGES_LIMIT).
  */
 import { allChecks } from '../checks/index.ts'
 import { operationExpectation, probeExpectation, rejectedMethodExpectation, type Expectation } from '../contracts/expectation.ts'
@@ -22,9 +22,13 @@ import { outcomeOf, summarize, type ContractResult, type Report } from '../repor
 import type { Redactor } from '../transport/redact.ts'
 import { attribute, learn, legacyOverride, mediaForDownload, segmentsOf, type TrafficState } from './attribute.ts'
 import { parsedUrl } from './parsed-url.ts'
+import { RecentMap } from './recent-map.ts'
 import type { TrafficEntry } from './entry.ts'
 import { Breather } from './breather.ts'
 import { IdentityBudget, IncrementalJudge, keptSample } from './incremental-judge.ts'
+
+/** Nodes and paths whose writes are counted (sample-consistency); past it the least recently written are forgotten. */
+export const CHANGES_LIMIT = 50_000
 
 /** What judging traffic needs. */
 export interface TrafficJudgeOptions {
@@ -133,7 +137,14 @@ export class TrafficJudge {
   /** The first Graph version an entry asked for (the report names it). */
   private apiVersion: string | undefined
   /** Changes seen so far per node and per path (host and path without version): reads on either side of one are not samples of each other. */
-  private readonly changes = new Map<string, number>()
+  /**
+   * Changes (writes) per node and per path, for sample-consistency: bounded, since every send
+   * names a new path. A forgotten path reads as unchanged again, which could make a read after it
+   * a sample of a read before its first write; but that read's identity would have to outlive
+   * CHANGES_LIMIT later writes, and the identity budget keeps far fewer (LIMITS.identities), so
+   * it is long gone (suites/traffic/recent-map.test.ts holds the two limits to that).
+   */
+  private readonly changes = new RecentMap<string, number>(CHANGES_LIMIT)
   /** Identities sample-consistency keeps, shared by every judge of this traffic. */
   private readonly budget = new IdentityBudget()
   /** Judging placed entries, in order; a failure surfaces in judgeAll. */

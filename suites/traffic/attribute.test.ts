@@ -105,6 +105,36 @@ describe('attribution', () => {
     expect(run(exchange('GET', `${G}/v23.0/222000000000001`, { status: 400 }), state).operation?.id).toBe('phone.get')
   })
 
+  it('learned ids are bounded: past the limit the least recently used are forgotten (counted), configured and recent ones kept', () => {
+    const state = trafficState({ phoneNumberId: PHONE, wabaId: WABA }, { ids: 5, media: 5 })
+    const ids = Array.from({ length: 12 }, (_, i) => `13900000000${String(i).padStart(5, '0')}`)
+    for (const [i, id] of ids.entries()) {
+      const upload = exchange('POST', `${G}/v23.0/${PHONE}/media`, { body: 'multipart', contentType: 'multipart/form-data; boundary=x', answer: { id } })
+      learn(run(upload, state).operation!, upload.o, `entry ${i + 1}`, state)
+    }
+    // Two pinned (configured) and five learned: seven ids, however many the traffic named.
+    expect(state.ids.size).toBe(7)
+    expect(state.ids.forgotten).toBe(7)
+    const errorOn = (id: string) => run(exchange('GET', `${G}/v23.0/${id}`, { status: 400, answer: { error: { message: 'x', type: 'OAuthException', code: 100 } } }), state)
+    // The most recent id still settles GET /{id}; a forgotten one is said to be ambiguous, never guessed.
+    expect(errorOn(ids[11]!).operation?.id).toBe('media.get')
+    const forgotten = errorOn(ids[0]!)
+    expect(forgotten.operation).toBeUndefined()
+    expect(forgotten.candidates.length).toBeGreaterThan(1)
+    // The configured WABA was never used by this traffic, and is still known.
+    expect(errorOn(WABA).operation?.id).toBe('waba.get')
+  })
+
+  it('under the limit nothing is forgotten', () => {
+    const state = trafficState({ phoneNumberId: PHONE }, { ids: 50, media: 50 })
+    for (let i = 0; i < 12; i++) {
+      const upload = exchange('POST', `${G}/v23.0/${PHONE}/media`, { body: 'multipart', contentType: 'multipart/form-data; boundary=x', answer: { id: `1390000000${i}` } })
+      learn(run(upload, state).operation!, upload.o, `entry ${i + 1}`, state)
+    }
+    expect(state.ids.forgotten).toBe(0)
+    expect(run(exchange('GET', `${G}/v23.0/13900000000`, { status: 400 }), state).operation?.id).toBe('media.get')
+  })
+
   it('uses configured ids: WHATSAPP_WABA_ID makes GET /{id} a WABA read', () => {
     const state = trafficState({ phoneNumberId: PHONE, wabaId: WABA })
     const a = run(exchange('GET', `${G}/v23.0/${WABA}`, { status: 400 }), state)
