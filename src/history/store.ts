@@ -113,6 +113,8 @@ export class HistoryStore {
       CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, title TEXT NOT NULL, delivered TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS spend (day TEXT PRIMARY KEY, requests INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS coverage (scope TEXT NOT NULL, contract TEXT NOT NULL, judged_at INTEGER NOT NULL, exchanges INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (scope, contract));
+      CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, sink TEXT NOT NULL, alert TEXT NOT NULL, first_at INTEGER NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, last_error TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS outbox_sink ON outbox(sink, id);
     `)
     const columns = (table: string) => (this.db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name)
     if (!columns('cycle_results').includes('requests')) this.db.exec('ALTER TABLE cycle_results ADD COLUMN requests INTEGER NOT NULL DEFAULT 0')
@@ -295,6 +297,41 @@ export class HistoryStore {
     this.stmt('INSERT INTO alerts (at, kind, key, title, delivered) VALUES (?, ?, ?, ?, ?)').run(a.at, a.kind, a.key, a.title, a.delivered)
   }
 
+  /**
+   * The outbox: alerts a sink did not take, kept to be sent again (Incidents.redeliver), per sink
+   * (its id, never its URL) and in the order they were raised. The alert is stored as it left:
+   * redacted already.
+   */
+  queueAlert(sink: string, alert: string, at: number, attempts: number, nextAt: number, error: string): void {
+    this.stmt('INSERT INTO outbox (sink, alert, first_at, attempts, next_at, last_error) VALUES (?, ?, ?, ?, ?, ?)').run(sink, alert, at, attempts, nextAt, error)
+  }
+
+  /** Alerts waiting for a sink, oldest first. */
+  queuedAlerts(sink: string): OutboxRow[] {
+    return (this.stmt('SELECT id, sink, alert, first_at, attempts, next_at, last_error FROM outbox WHERE sink = ? ORDER BY id').all(sink) as Record<string, string | number>[]).map((r) => ({ id: r.id as number, sink: r.sink as string, alert: r.alert as string, firstAt: r.first_at as number, attempts: r.attempts as number, nextAt: r.next_at as number, lastError: r.last_error as string }))
+  }
+
+  /** Alerts waiting, every sink. */
+  queuedCount(): number {
+    return (this.stmt('SELECT count(*) AS n FROM outbox').get() as { n: number }).n
+  }
+
+  /**
+   * Takes a queued alert for one attempt: moves its next attempt to `leaseUntil` if it is still as
+   * `row` read it. False when another process (watch and proxy share the file) took it first.
+   */
+  claimAlert(row: Pick<OutboxRow, 'id' | 'nextAt'>, leaseUntil: number): boolean {
+    return this.stmt('UPDATE outbox SET next_at = ? WHERE id = ? AND next_at = ?').run(leaseUntil, row.id, row.nextAt).changes === 1
+  }
+
+  retryAlert(id: number, attempts: number, nextAt: number, error: string): void {
+    this.stmt('UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?').run(attempts, nextAt, error, id)
+  }
+
+  dropAlert(id: number): void {
+    this.stmt('DELETE FROM outbox WHERE id = ?').run(id)
+  }
+
   alerts(): { at: string; kind: string; key: string; title: string; delivered: string }[] {
     return this.db.prepare('SELECT at, kind, key, title, delivered FROM alerts ORDER BY id').all() as { at: string; kind: string; key: string; title: string; delivered: string }[]
   }
@@ -302,6 +339,20 @@ export class HistoryStore {
   close(): void {
     this.db.close()
   }
+}
+
+/** An alert waiting in the outbox. */
+export interface OutboxRow {
+  id: number
+  sink: string
+  /** The alert as JSON, redacted. */
+  alert: string
+  /** Epoch ms of the first attempt. */
+  firstAt: number
+  attempts: number
+  /** Epoch ms of the next attempt. */
+  nextAt: number
+  lastError: string
 }
 
 function likeEscape(s: string): string {

@@ -59,6 +59,18 @@ export interface IncidentsOptions {
   /** Applied to every alert before it leaves (the findings are redacted already; one more pass). */
   redact?: (a: Alert) => Alert
   onAlert?: (a: Alert, delivery: string[]) => void
+  /** An alert from the outbox was delivered, or given up on: what happened, in words. */
+  onRedelivery?: (a: Alert, said: string) => void
+}
+
+/**
+ * Sending again what a sink did not take: after 30 s, doubling to at most 15 min between attempts,
+ * for a day (a hook down for a weekend is someone's to notice on /metrics and in `history`).
+ */
+export const REDELIVERY = { firstMs: 30_000, maxMs: 15 * 60_000, giveUpMs: 24 * 3_600_000, leaseMs: 120_000 }
+
+function retryDelay(attempts: number): number {
+  return Math.min(REDELIVERY.maxMs, REDELIVERY.firstMs * 2 ** Math.max(0, attempts - 1))
 }
 
 /** One judged run: a watch cycle, or one live exchange. */
@@ -127,13 +139,65 @@ export class Incidents {
     })
   }
 
-  /** Redacts, delivers to every sink, and records the alert with how each delivery went. */
-  async raise(drafted: Alert): Promise<string[]> {
+  /**
+   * Redacts, delivers to every sink, and records the alert with how each delivery went. A sink
+   * that does not take it (after its own retries) gets it again later from the outbox (redeliver);
+   * a sink with alerts already waiting gets this one behind them, so a recovery never arrives
+   * before its drift.
+   */
+  async raise(drafted: Alert, now = Date.now()): Promise<string[]> {
     const alert = this.opts.redact ? this.opts.redact(drafted) : drafted
-    const delivery = await deliver(alert, this.opts.sinks)
-    this.opts.store.addAlert({ at: alert.at, kind: alert.kind, key: alert.key, title: alert.title, delivered: delivery.join('; ') })
+    const { store } = this.opts
+    const delivery = await Promise.all(
+      this.opts.sinks.map(async (sink) => {
+        const waiting = sink.id ? store.queuedAlerts(sink.id) : []
+        if (waiting.length > 0) {
+          store.queueAlert(sink.id!, JSON.stringify(alert), now, 0, waiting.at(-1)!.nextAt, `queued behind ${waiting.length} undelivered`)
+          return `${sink.label}: queued behind ${waiting.length} undelivered alert${waiting.length === 1 ? '' : 's'}`
+        }
+        const [said] = await deliver(alert, [sink])
+        if (said!.endsWith(': delivered') || !sink.id) return said!
+        store.queueAlert(sink.id, JSON.stringify(alert), now, 1, now + retryDelay(1), said!.slice(sink.label.length + 2))
+        return `${said}; kept in the outbox, next attempt in ${Math.round(retryDelay(1) / 1000)} s`
+      }),
+    )
+    store.addAlert({ at: alert.at, kind: alert.kind, key: alert.key, title: alert.title, delivered: delivery.join('; ') })
     this.opts.onAlert?.(alert, delivery)
     return delivery
+  }
+
+  /**
+   * Sends again, in order, what this process's sinks did not take: each sink's oldest waiting
+   * alert first, stopping at the first that fails (it and those behind it wait their turn). An
+   * alert still undelivered REDELIVERY.giveUpMs after its first attempt is dropped and the state
+   * says so. Safe with watch and proxy on one state file: each attempt is claimed first.
+   */
+  async redeliver(now = Date.now()): Promise<void> {
+    const { store } = this.opts
+    for (const sink of this.opts.sinks) {
+      if (!sink.id) continue
+      for (const row of store.queuedAlerts(sink.id)) {
+        const alert = JSON.parse(row.alert) as Alert
+        if (now - row.firstAt >= REDELIVERY.giveUpMs) {
+          store.dropAlert(row.id)
+          const said = `${sink.label}: given up after ${row.attempts} attempts over ${Math.round((now - row.firstAt) / 3_600_000)} h (last: ${row.lastError})`
+          store.addAlert({ at: new Date(now).toISOString(), kind: alert.kind, key: alert.key, title: alert.title, delivered: said })
+          this.opts.onRedelivery?.(alert, said)
+          continue
+        }
+        if (row.nextAt > now || !store.claimAlert(row, now + REDELIVERY.leaseMs)) break
+        const [said] = await deliver(alert, [sink])
+        if (said!.endsWith(': delivered')) {
+          store.dropAlert(row.id)
+          const done = `${said} on attempt ${row.attempts + 1}, ${Math.round((now - row.firstAt) / 1000)} s after the first`
+          store.addAlert({ at: new Date(now).toISOString(), kind: alert.kind, key: alert.key, title: alert.title, delivered: done })
+          this.opts.onRedelivery?.(alert, done)
+          continue
+        }
+        store.retryAlert(row.id, row.attempts + 1, now + retryDelay(row.attempts + 1), said!.slice(sink.label.length + 2))
+        break
+      }
+    }
   }
 
   /** Pure: the open drifts and one run in, what changes out. */

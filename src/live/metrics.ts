@@ -43,7 +43,7 @@ export class ProxyMetrics {
   private readonly queue = new Gauge({ name: 'driftwatch_proxy_queue_depth', help: 'Exchanges waiting for the observer', registers: [this.registry] })
   private readonly driftsOpen = new Gauge({ name: 'driftwatch_proxy_drifts_open', help: 'Drifts open now in the shared state (traffic and watch), by contract, check and severity', labelNames: ['contract', 'check', 'severity'] as const, registers: [this.registry] })
   private readonly alertsTotal = new Counter({ name: 'driftwatch_proxy_alerts_total', help: 'Alerts raised from live traffic, by kind (drift, recovery)', labelNames: ['kind'] as const, registers: [this.registry] })
-  private readonly undeliveredTotal = new Counter({ name: 'driftwatch_proxy_alerts_undelivered_total', help: 'Alerts a sink (webhook) did not take after its retries, by kind: nobody was told, and the incident is not alerted again', labelNames: ['kind'] as const, registers: [this.registry] })
+  private readonly undeliveredTotal = new Counter({ name: 'driftwatch_proxy_alerts_undelivered_total', help: 'Alerts a sink (webhook) did not take after its retries, by kind: kept in the state\'s outbox and sent again every 15 s with backoff, for up to a day', labelNames: ['kind'] as const, registers: [this.registry] })
 
   private readonly operations: ReadonlySet<string>
   private readonly windowMs: number

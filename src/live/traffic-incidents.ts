@@ -5,7 +5,8 @@
  * Judging never waits for an alert to be delivered: `judged` decides in the state (one read, and
  * a short write transaction only when something changes) and queues the alerts; one delivery
  * chain sends them in order. A webhook that hangs delays the alerts after it (10 s deadline, two
- * retries: at most about 33 s each), never the judging of later exchanges.
+ * retries: at most about 33 s each), never the judging of later exchanges. What a sink did not take
+ * waits in the state's outbox and is tried again every 15 s on the same chain (Incidents.redeliver).
  *
  * It also records which operations traffic judged (throttled to one write per operation per
  * `coverEveryMs`), for `watch` to spend its probes elsewhere.
@@ -45,6 +46,10 @@ export interface TrafficIncidentsOptions {
   metrics?: IncidentMetrics
   /** At most one coverage write per operation this often (default 10 s; watch reads it with a 15 min window). */
   coverEveryMs?: number
+  /** How often the outbox (alerts a sink did not take) is tried again (default 15 s; 0: never, tests call redeliver). */
+  redeliverEveryMs?: number
+  /** An alert from the outbox was delivered or given up on. */
+  onRedelivery?: (a: Alert, said: string) => void
 }
 
 /** Contracts the judge names when no operation is known: never coverage. */
@@ -59,6 +64,8 @@ export class TrafficIncidents implements IncidentSink {
   private readonly covered = new Map<string, { writtenAt: number; pending: number; at: number }>()
   private delivering: Promise<void> = Promise.resolve()
   private current: readonly { contract: string; check: string; severity: string }[]
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
 
   constructor(private readonly opts: TrafficIncidentsOptions) {
     this.owned = typeof opts.state === 'string'
@@ -79,9 +86,27 @@ export class TrafficIncidents implements IncidentSink {
         if (delivery.some((d) => !d.endsWith(': delivered'))) opts.metrics?.undelivered?.(a.kind)
         opts.onAlert?.(a, delivery)
       },
+      ...(opts.onRedelivery ? { onRedelivery: opts.onRedelivery } : {}),
     })
     this.current = this.incidents.open()
     opts.metrics?.setOpen(this.current)
+    // The outbox: alerts an earlier session (or this one) could not deliver, tried again on the delivery chain, in order.
+    const every = opts.redeliverEveryMs ?? 15_000
+    if (every > 0 && opts.sinks.some((s) => s.id)) {
+      const tick = () => {
+        if (this.closed) return
+        this.delivering = this.delivering.then(() => this.incidents.redeliver().catch(() => undefined))
+      }
+      setImmediate(tick).unref()
+      this.timer = setInterval(tick, every)
+      this.timer.unref()
+    }
+  }
+
+  /** Tries the outbox now (the timer does this every redeliverEveryMs). */
+  redeliver(now?: number): Promise<void> {
+    this.delivering = this.delivering.then(() => this.incidents.redeliver(now).catch(() => undefined))
+    return this.delivering
   }
 
   /** Decides in the state at once; alerts are queued for the delivery chain (see `settled`). */
@@ -104,6 +129,9 @@ export class TrafficIncidents implements IncidentSink {
 
   /** Delivers what is queued, writes pending coverage, closes the state if it opened it. */
   async close(): Promise<void> {
+    // What is still in the outbox stays there for the next session: a stop never waits on a hook that is down.
+    if (this.timer) clearInterval(this.timer)
+    this.closed = true
     await this.delivering
     for (const [contract, c] of this.covered) if (c.pending > 0) this.store.cover(contract, c.at, c.pending, this.opts.scope)
     this.covered.clear()

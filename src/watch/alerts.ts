@@ -1,9 +1,10 @@
 /**
  * Alerts: one when a drift opens, one when it clears. Sinks: stdout, a generic JSON webhook, and a
- * Slack-compatible incoming webhook. A sink that fails is retried twice and then recorded as
- * undelivered; it never stops the watch. Webhook URLs are secrets (a Slack hook URL is its own
+ * Slack-compatible incoming webhook. A sink that fails is retried twice; then the alert waits in
+ * the state's outbox and is sent again later (Incidents.redeliver); it never stops the watch. Webhook URLs are secrets (a Slack hook URL is its own
  * credential): only their host is ever printed.
  */
+import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HarnessError } from '../errors.ts'
 import type { Finding, Severity } from '../finding.ts'
@@ -34,6 +35,12 @@ export interface Alert {
 export interface AlertSink {
   /** For logs: `stdout`, `webhook https://hooks.example.com`, never the full URL. */
   label: string
+  /**
+   * Names this destination in the state's outbox, where alerts it did not take wait to be sent
+   * again: stable across restarts and processes, never the URL (a hash of it). A sink without
+   * one is not retried after its own attempts.
+   */
+  id?: string
   send(alert: Alert): Promise<void>
 }
 
@@ -91,6 +98,7 @@ export function webhookSink(spec: string, opts: { timeoutMs?: number; retryDelay
   const retryDelayMs = opts.retryDelayMs ?? 1_000
   return {
     label: `${format} webhook ${url.protocol}//${url.host}`,
+    id: `${format}:${createHash('sha256').update(url.href).digest('hex').slice(0, 16)}`,
     async send(alert) {
       const body = webhookJson(format === 'slack' ? slackPayload(alert) : jsonPayload(alert))
       let last = ''

@@ -195,7 +195,9 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     const healthy = !report.results.some((r) => r.status === 'inconclusive' || (r.status === 'skipped' && /token was rejected|interrupted/.test(r.reason ?? '')))
 
     const decided = incidents.record({ judged, findings: report.findings, at })
-    for (const a of decided.alerts) await incidents.raise(a)
+    // First what earlier cycles (or the proxy on this state) could not deliver, then this cycle's, in order.
+    await incidents.redeliver(at)
+    for (const a of decided.alerts) await incidents.raise(a, at)
     open = decided.open
     const changed = decided.changed
     const now = new Date(at).toISOString()

@@ -54,7 +54,7 @@ describe('live traffic incidents', () => {
     expect(t.open()).toEqual([expect.objectContaining({ contract: 'media.retrieve-url', check: 'framing-conformance' })])
   })
 
-  it('counts an alert no webhook took as undelivered (the incident stays open and is not alerted again); a delivered one is not counted', async () => {
+  it('counts an alert no webhook took as undelivered (the incident stays open; the outbox sends it again, below); a delivered one is not counted', async () => {
     const h = await hook()
     const undelivered: string[] = []
     const metrics = { alert: () => undefined, setOpen: () => undefined, undelivered: (k: string) => void undelivered.push(k) }
@@ -69,6 +69,92 @@ describe('live traffic incidents', () => {
     await ok.settled()
     expect(h.got).toHaveLength(1)
     expect(undelivered).toEqual(['drift'])
+  })
+
+  describe('the outbox: alerts a hook did not take are sent again', () => {
+    const fast = (url: string) => webhookSink(url, { timeoutMs: 2000, retryDelayMs: 1 })
+
+    it('keeps an alert the hook refused, and delivers it once the hook is back and the backoff has passed', async () => {
+      const h = await hook()
+      h.answerWith(503)
+      const file = join(tmp.dir(), 'state.db')
+      const delivery: string[][] = []
+      const t = traffic(file, { sinks: [fast(h.url)], redeliverEveryMs: 0, onAlert: (_a, d) => void delivery.push(d) })
+      await t.judged('media.retrieve-url', [finding('media.retrieve-url')], at(0))
+      await t.settled()
+      expect(h.got).toHaveLength(3) // the sink's own three attempts
+      expect(delivery[0]![0]).toMatch(/HTTP 503.*kept in the outbox, next attempt in 30 s/)
+      const s = store(file)
+      expect(s.queuedCount()).toBe(1)
+      h.answerWith(200)
+      await t.redeliver(Date.now() + 10_000) // not due yet
+      expect(h.got).toHaveLength(3)
+      await t.redeliver(Date.now() + 31_000)
+      expect(h.got).toHaveLength(4)
+      expect(h.got[3]).toMatchObject({ kind: 'drift', contract: 'media.retrieve-url', check: 'framing-conformance' })
+      expect(s.queuedCount()).toBe(0)
+      expect(s.alerts().at(-1)!.delivered).toMatch(/delivered on attempt 2/)
+      await t.redeliver(Date.now() + 3_600_000) // nothing left: no second copy
+      expect(h.got).toHaveLength(4)
+    })
+
+    it('keeps the order: a recovery raised while its drift waits is queued behind it, and both arrive drift first', async () => {
+      const h = await hook()
+      h.answerWith(500)
+      const file = join(tmp.dir(), 'state.db')
+      const t = traffic(file, { sinks: [fast(h.url)], redeliverEveryMs: 0 })
+      await t.judged('media.retrieve-url', [finding('media.retrieve-url')], at(0))
+      for (let i = 1; i <= 25; i++) await t.judged('media.retrieve-url', [], at(i * 20))
+      await t.settled()
+      expect(t.open()).toEqual([])
+      // Three attempts for the drift; the recovery went straight behind it, unsent.
+      expect(h.got.map((g) => g.kind)).toEqual(['drift', 'drift', 'drift'])
+      expect(store(file).queuedCount()).toBe(2)
+      h.answerWith(200)
+      await t.redeliver(Date.now() + 31_000)
+      expect(h.got.slice(3).map((g) => g.kind)).toEqual(['drift', 'recovery'])
+    })
+
+    it('survives a restart: what one session could not deliver, the next one (same state, same hook) delivers', async () => {
+      const h = await hook()
+      h.answerWith(502)
+      const file = join(tmp.dir(), 'state.db')
+      const first = traffic(file, { sinks: [fast(h.url)], redeliverEveryMs: 0 })
+      await first.judged('media.upload', [finding('media.upload')], at(0))
+      await first.close()
+      h.answerWith(200)
+      const second = traffic(file, { sinks: [fast(h.url)], redeliverEveryMs: 0 })
+      await second.redeliver(Date.now() + 60_000)
+      expect(h.got.map((g) => `${g.kind} ${g.contract}`)).toEqual(['drift media.upload', 'drift media.upload', 'drift media.upload', 'drift media.upload'])
+      expect(store(file).queuedCount()).toBe(0)
+    })
+
+    it('gives up after a day, and says so in the state', async () => {
+      const h = await hook()
+      h.answerWith(500)
+      const file = join(tmp.dir(), 'state.db')
+      const said: string[] = []
+      const t = traffic(file, { sinks: [fast(h.url)], redeliverEveryMs: 0, onRedelivery: (_a, s) => void said.push(s) })
+      await t.judged('media.upload', [finding('media.upload')], at(0))
+      await t.settled()
+      await t.redeliver(Date.now() + 25 * 3_600_000)
+      expect(h.got).toHaveLength(3)
+      expect(said).toEqual([expect.stringMatching(/given up after 1 attempts over 25 h \(last: not delivered \(HTTP 500\)\)/)])
+      const s = store(file)
+      expect(s.queuedCount()).toBe(0)
+      expect(s.alerts().at(-1)!.delivered).toMatch(/given up/)
+    })
+
+    it('keeps nothing when the hook takes the alert', async () => {
+      const h = await hook()
+      const file = join(tmp.dir(), 'state.db')
+      const t = traffic(file, { sinks: [fast(h.url)], redeliverEveryMs: 0 })
+      await t.judged('media.upload', [finding('media.upload')], at(0))
+      await t.settled()
+      await t.redeliver(Date.now() + 3_600_000)
+      expect(h.got).toHaveLength(1)
+      expect(store(file).queuedCount()).toBe(0)
+    })
   })
 
   it('raises none on clean traffic, and records which operations it covered', async () => {

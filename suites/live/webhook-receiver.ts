@@ -12,6 +12,8 @@ export interface Receiver {
   received(n: number): Promise<void>
   hold(): void
   release(): void
+  /** Answers with this status from now on (a hook that goes down, or comes back). */
+  answerWith(status: number): void
   close(): Promise<void>
 }
 
@@ -39,6 +41,7 @@ export async function webhookReceiver(status = 200): Promise<Receiver> {
     got,
     received: (n) => (got.length >= n ? Promise.resolve() : new Promise((resolve) => waiting.push({ n, resolve }))),
     hold: () => (held = []),
+    answerWith: (s) => void (status = s),
     release: () => {
       for (const res of held ?? []) answer(res)
       held = undefined

@@ -132,7 +132,7 @@ describe('watch', () => {
     expect(hook.got[0]).toMatchObject({ kind: 'drift', contract: 'media.post-method', severity: 'breaking' })
   })
 
-  it('keeps watching when a webhook refuses, and records the alert as undelivered', async () => {
+  it('keeps watching when a webhook refuses, and records the alert as undelivered (kept in the outbox)', async () => {
     const { sim, session } = await simAndSession()
     const hook = await receiver(500)
     const store = new HistoryStore(join(tmp(), 'state.db'))
@@ -141,9 +141,11 @@ describe('watch', () => {
     const delivered: string[][] = []
     const r = await runWatch({ session, store, apiVersion: 'v23.0', perDay: FAST, sinks: [webhookSink(hook.url, { retryDelayMs: 1 })], only: undefined, maxCycles: 12, onAlert: (_a, d) => delivered.push(d) } as WatchOptions)
     expect(r.cycles).toBe(12)
-    expect(delivered[0]![0]).toMatch(/^json webhook http:\/\/127\.0\.0\.1:\d+: not delivered \(HTTP 500\)$/)
-    expect(hook.got).toHaveLength(3) // two retries
+    expect(delivered[0]![0]).toMatch(/^json webhook http:\/\/127\.0\.0\.1:\d+: not delivered \(HTTP 500\); kept in the outbox, next attempt in 30 s$/)
+    // Two retries; the twelve cycles took less than the outbox's first 30 s, so no more.
+    expect(hook.got.length).toBeGreaterThanOrEqual(3)
     expect(store.alerts()[0]!.delivered).toContain('not delivered')
+    expect(store.queuedCount()).toBe(1)
   })
 
   it('serves Prometheus text and a health endpoint', async () => {
