@@ -62,6 +62,21 @@ const SETUP = `      - uses: actions/checkout@v4
           cache: npm
       - run: npm ci`
 
+/** Maps check's exit code to the job's: drift fails, inconclusive warns unless the token was rejected (that never fixes itself). */
+const VERDICT = (report: string) => `        run: |
+          case "$EXIT_CODE" in
+            0) echo "No drift." ;;
+            1) echo "::error::Drift from the live API: see the annotations and the job summary."; exit 1 ;;
+            3)
+              # Inconclusive: Meta unreachable or in downtime past the retry budget: do not page.
+              # A rejected token never fixes itself, though: that one fails the job.
+              if grep -q '"check": "credentials"' ${report}; then
+                echo "::error::The access token was rejected: refresh the WHATSAPP_ACCESS_TOKEN secret."; exit 1
+              fi
+              echo "::warning::Inconclusive: Meta was unreachable or in downtime. See the job summary." ;;
+            *) echo "::error::driftwatch could not run (exit $EXIT_CODE): see the step log."; exit 1 ;;
+          esac`
+
 const NIGHTLY = `# Probes the live WhatsApp Cloud API every night with the options in driftwatch.config.yaml and
 # fails on drift (driftwatch init wrote it). Secrets: WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID,
 # WHATSAPP_WABA_ID, WHATSAPP_TEST_RECIPIENT (optional), each passed by name through env:.
@@ -75,24 +90,58 @@ on:
 permissions:
   contents: read
 
+concurrency:
+  group: driftwatch-nightly
+  cancel-in-progress: false
+
 jobs:
   drift:
     runs-on: ubuntu-latest
     timeout-minutes: 20
     steps:
 ${SETUP}
+      # Yesterday's report and the history (history.db beside it) let each finding say since when
+      # it is seen and when the contract last passed.
+      - name: Restore the previous report and the history
+        uses: actions/cache/restore@v4
+        with:
+          path: |
+            reports/driftwatch/report.json
+            reports/driftwatch/history.db
+          key: driftwatch-nightly-\${{ github.run_id }}
+          restore-keys: driftwatch-nightly-
+      # --format github (driftwatch.config.yaml) makes each finding an annotation and report.md the job summary.
       - name: Probe the live API
+        id: check
         env:
           WHATSAPP_ACCESS_TOKEN: \${{ secrets.WHATSAPP_ACCESS_TOKEN }}
           WHATSAPP_PHONE_NUMBER_ID: \${{ secrets.WHATSAPP_PHONE_NUMBER_ID }}
           WHATSAPP_WABA_ID: \${{ secrets.WHATSAPP_WABA_ID }}
           WHATSAPP_TEST_RECIPIENT: \${{ secrets.WHATSAPP_TEST_RECIPIENT }}
-        run: npx driftwatch check
-      - uses: actions/upload-artifact@v4
+        run: |
+          set +e
+          npx driftwatch check
+          echo "exit_code=$?" >> "$GITHUB_OUTPUT"
+      - name: Upload the reports
         if: always()
+        uses: actions/upload-artifact@v4
         with:
-          name: driftwatch-nightly
-          path: reports/driftwatch
+          name: driftwatch-nightly-\${{ github.run_id }}
+          path: reports/driftwatch/
+          retention-days: 30
+      - name: Save the report and the history for tomorrow
+        if: always()
+        uses: actions/cache/save@v4
+        with:
+          path: |
+            reports/driftwatch/report.json
+            reports/driftwatch/history.db
+          key: driftwatch-nightly-\${{ github.run_id }}
+      - name: Fail on drift
+        if: always()
+        env:
+          EXIT_CODE: \${{ steps.check.outputs.exit_code }}
+${VERDICT('reports/driftwatch/report.json')}
 `
 
 const PRE_DEPLOY = `# Before a deploy: the client you are about to ship still matches the contracts, offline (driftwatch
@@ -105,6 +154,9 @@ on:
 permissions:
   contents: read
 
+env:
+  PACT_DO_NOT_TRACK: "true"
+
 jobs:
   gate:
     runs-on: ubuntu-latest
@@ -115,15 +167,20 @@ ${SETUP}
         run: npm test
       - name: Gate
         run: npx driftwatch gate
+      - name: Gate report in the job summary
+        if: always()
+        run: |
+          cat reports/driftwatch-gate/gate.md >> "$GITHUB_STEP_SUMMARY" || echo "driftwatch wrote no gate report: see the step log." >> "$GITHUB_STEP_SUMMARY"
       - uses: actions/upload-artifact@v4
         if: always()
         with:
           name: driftwatch-gate
-          path: reports/driftwatch-gate
+          path: reports/driftwatch-gate/
 `
 
-const ACCOUNTS = `# Every account of driftwatch.targets.yaml, in shards, every night (driftwatch init wrote it).
-# Add each account's secrets under the names its env: block lists, and to env: below.
+const ACCOUNTS = `# Every account of driftwatch.targets.yaml, in two shards, every night, merged into one report
+# (driftwatch init wrote it). Add each account's secrets under the names its env: block lists, and
+# to the probe step's env: below, by the same names.
 name: driftwatch accounts
 
 on:
@@ -133,6 +190,10 @@ on:
 
 permissions:
   contents: read
+
+concurrency:
+  group: driftwatch-accounts
+  cancel-in-progress: false
 
 jobs:
   shard:
@@ -151,12 +212,64 @@ ${SETUP}
           WHATSAPP_PHONE_NUMBER_ID: \${{ secrets.WHATSAPP_PHONE_NUMBER_ID }}
           WHATSAPP_WABA_ID: \${{ secrets.WHATSAPP_WABA_ID }}
           WHATSAPP_TEST_RECIPIENT: \${{ secrets.WHATSAPP_TEST_RECIPIENT }}
-        run: npx driftwatch check --targets driftwatch.targets.yaml --shard "$SHARD/2" --out reports/shard --no-history
+        run: |
+          set +e
+          # --no-history: this machine is thrown away; the merge job keeps the history of every account.
+          npx driftwatch check --targets driftwatch.targets.yaml --shard "$SHARD/2" --out reports/shard --format json --no-history
+          echo "driftwatch exit code: $?"
       - uses: actions/upload-artifact@v4
         if: always()
         with:
           name: driftwatch-shard-\${{ matrix.shard }}
-          path: reports/shard
+          path: reports/shard/report.json
+          retention-days: 7
+
+  merge:
+    needs: shard
+    if: always()
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    steps:
+${SETUP}
+      - name: Download every shard's report
+        uses: actions/download-artifact@v4
+        with:
+          pattern: driftwatch-shard-*
+          path: shards
+      - name: Restore the history
+        uses: actions/cache/restore@v4
+        with:
+          path: reports/driftwatch-accounts/history.db
+          key: driftwatch-accounts-history-\${{ github.run_id }}
+          restore-keys: driftwatch-accounts-history-
+      - name: Merge the shards
+        id: merge
+        run: |
+          set +e
+          npx driftwatch merge shards/driftwatch-shard-1/report.json shards/driftwatch-shard-2/report.json --out reports/driftwatch-accounts --format json,md,junit,html
+          echo "exit_code=$?" >> "$GITHUB_OUTPUT"
+      - name: Drift report in the job summary
+        if: always()
+        run: |
+          cat reports/driftwatch-accounts/report.md >> "$GITHUB_STEP_SUMMARY" || echo "driftwatch wrote no merged report: see the step log." >> "$GITHUB_STEP_SUMMARY"
+      - name: Upload the merged reports
+        if: always()
+        uses: actions/upload-artifact@v4
+        with:
+          name: driftwatch-accounts-\${{ github.run_id }}
+          path: reports/driftwatch-accounts/
+          retention-days: 30
+      - name: Save the history for tomorrow
+        if: always()
+        uses: actions/cache/save@v4
+        with:
+          path: reports/driftwatch-accounts/history.db
+          key: driftwatch-accounts-history-\${{ github.run_id }}
+      - name: Fail on drift
+        if: always()
+        env:
+          EXIT_CODE: \${{ steps.merge.outputs.exit_code }}
+${VERDICT('reports/driftwatch-accounts/report.json')}
 `
 
 /** The files init writes, by path relative to the repository. */

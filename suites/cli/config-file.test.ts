@@ -45,6 +45,28 @@ describe('driftwatch.config.yaml', () => {
     expect(envName('fail-on')).toBe('DRIFTWATCH_FAIL_ON')
   }, 60_000)
 
+  it("--targets on the command line replaces the file's target (init writes one for check), and --target the file's targets; both on one command line are still refused", async () => {
+    const targets = 'targets:\n  - name: lab-a\n    target: sim\n  - name: lab-b\n    target: sim\n'
+    const d = folder(`check:\n  contracts: ${PACK}\n  only: phone-numbers.get\n  target: https://graph.facebook.com\n  no-history: true\n`)
+    writeFileSync(join(d, 'targets.yaml'), targets)
+    const shard = await run(['check', '--targets', 'targets.yaml', '--shard', '1/2', '--out', 'shard'], d)
+    expect(shard.err).not.toContain('--targets replaces')
+    expect(shard.code, shard.err).toBe(0)
+    expect(JSON.parse(readFileSync(join(d, 'shard', 'report.json'), 'utf8')).targets.map((t: { name: string }) => t.name)).toEqual(['lab-a'])
+    // The same from the environment.
+    const viaEnv = await run(['check', '--out', 'env'], d, { DRIFTWATCH_TARGETS: 'targets.yaml' })
+    expect(viaEnv.code, viaEnv.err).toBe(0)
+    // A file with targets: and a --target flag: the flag's single target runs.
+    const e = folder(`check:\n  contracts: ${PACK}\n  only: phone-numbers.get\n  targets: targets.yaml\n  no-history: true\n`)
+    writeFileSync(join(e, 'targets.yaml'), targets)
+    const single = await run(['check', '--target', 'sim', '--out', 'one'], e)
+    expect(single.code, single.err).toBe(0)
+    expect(JSON.parse(readFileSync(join(e, 'one', 'report.json'), 'utf8')).targets).toBeUndefined()
+    const both = await run(['check', '--targets', 'targets.yaml', '--target', 'sim'], e)
+    expect(both.code).toBe(2)
+    expect(both.err).toContain('--targets replaces --target')
+  }, 120_000)
+
   it('an unknown key is refused with the file, the key and a suggestion (exit 2), before anything runs', async () => {
     const d = folder('check:\n  fail_on: warning\n')
     const r = await run(['check'], d)
