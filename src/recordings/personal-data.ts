@@ -24,26 +24,49 @@ const PLACEHOLDER_DIGITS = /^15550*[1-9]\d{0,5}$/
 /** An international number inside free text, e.g. an error message quoting the recipient. */
 const E164_IN_TEXT = /\+\d[\d ()-]{8,18}\d/g
 
+/**
+ * Values a redactor remembers (with their placeholders): a run that records or verifies a capture
+ * stays far below it, and a proxy or webhook receiver that runs for months (a new wamid with every
+ * send) forgets the least recently seen past it instead of growing (measured: ~18 MB at the limit).
+ * A value forgotten and seen again gets a new placeholder; placeholders are never reused.
+ */
+export const PERSONAL_VALUES_LIMIT = 25_000
+
 /** Replaces personal data with stable placeholders; one instance per run keeps numbering stable. */
 export class PersonalDataRedactor {
-  private readonly phones = new Map<string, string>()
-  private readonly names = new Map<string, string>()
+  private readonly phones: Recent<string>
+  private readonly names: Recent<string>
   private wamids = 0
+  private phoneSeq = 0
+  private personSeq = 0
   /** Placeholders handed out: never replaced again (text passes run after JSON passes). */
-  private readonly fakes = new Set<string>()
+  private readonly fakes: Recent<true>
   /** Every real value replaced so far, with its placeholder: applied to raw text bodies too. */
-  private readonly replaced = new ValueIndex()
+  private readonly replaced: ValueIndex
+
+  constructor(readonly limit = PERSONAL_VALUES_LIMIT) {
+    this.phones = new Recent(limit)
+    this.names = new Recent(limit)
+    this.fakes = new Recent(2 * limit)
+    this.replaced = new ValueIndex(2 * limit)
+  }
 
   /** A redactor copied by structured clone (to a worker thread) made whole again: its prototypes are not copied. */
   static revive(data: unknown): PersonalDataRedactor {
     const p = Object.setPrototypeOf(data, PersonalDataRedactor.prototype) as PersonalDataRedactor
     Object.setPrototypeOf(p.replaced, ValueIndex.prototype)
+    for (const r of [p.phones, p.names, p.fakes]) Object.setPrototypeOf(r, Recent.prototype)
     return p
   }
 
-  /** How many distinct values were replaced. */
+  /** How many distinct values were given a placeholder (forgotten ones included). */
   get count(): number {
-    return this.phones.size + this.names.size
+    return this.phoneSeq + this.personSeq + this.wamids
+  }
+
+  /** Values remembered now (bounded by the limit). */
+  get remembered(): number {
+    return this.replaced.size
   }
 
   /** A copy of a JSON value with personal data replaced (keys decide what is personal); below MAX_WALK_DEPTH, TOO_DEEP. */
@@ -73,7 +96,7 @@ export class PersonalDataRedactor {
     if (digits.length < 5 || this.fakes.has(value) || PLACEHOLDER_DIGITS.test(digits)) return value
     let fakeDigits = this.phones.get(digits)
     if (!fakeDigits) {
-      const n = String(this.phones.size + 1)
+      const n = String(++this.phoneSeq)
       fakeDigits = `1555${n.padStart(digits.length - 4, '0')}`.slice(0, digits.length)
       this.phones.set(digits, fakeDigits)
     }
@@ -99,7 +122,7 @@ export class PersonalDataRedactor {
   name(value: string): string {
     let fake = this.names.get(value)
     if (!fake) {
-      fake = `Person ${this.names.size - this.wamids + 1}`
+      fake = `Person ${++this.personSeq}`
       this.names.set(value, fake)
     }
     this.remember(value, fake)
@@ -108,7 +131,7 @@ export class PersonalDataRedactor {
 
   private remember(real: string, fake: string): void {
     this.replaced.set(real, fake)
-    this.fakes.add(fake)
+    this.fakes.set(fake, true)
     // JSON escapes non-ASCII and '/' in some encoders; replace the escaped spelling in raw bodies too.
     const escaped = JSON.stringify(real).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
     if (escaped !== real) this.replaced.set(escaped, fake)
@@ -140,8 +163,9 @@ export class PersonalDataRedactor {
  * values starting so (a handful), never one per value seen.
  */
 class ValueIndex {
-  /** Real value -> its placeholder and the order it was first seen (ties in length keep that order, as replacement always has). */
+  /** Real value -> its placeholder and the order it was first seen (ties in length keep that order, as replacement always has); least recently set first. */
   private readonly values = new Map<string, { fake: string; order: number }>()
+  private order = 0
   /** Bit set of the first two characters (low bytes) of every value: most positions of a text fail here. */
   private readonly pairs = new Uint8Array(65536)
   /** The exact first two characters -> the lengths of the values starting with them, longest first. */
@@ -150,15 +174,30 @@ class ValueIndex {
   private readonly single: string[] = []
   comparisons = 0
 
+  constructor(private readonly limit: number) {}
+
+  get size(): number {
+    return this.values.size
+  }
+
   set(real: string, fake: string): void {
     // An empty name is nothing to replace (splitting on '' would put the placeholder between every character).
     if (real === '') return
     const known = this.values.get(real)
     if (known) {
       known.fake = fake
+      // Most recently set last: the first in the map is the first to forget.
+      this.values.delete(real)
+      this.values.set(real, known)
       return
     }
-    this.values.set(real, { fake, order: this.values.size })
+    this.values.set(real, { fake, order: this.order++ })
+    if (this.values.size > this.limit) {
+      // The pair bits and lengths of a forgotten value stay: they only send a position to a lookup that misses.
+      const oldest = this.values.keys().next().value!
+      this.values.delete(oldest)
+      if (oldest.length === 1) this.single.splice(this.single.indexOf(oldest), 1)
+    }
     if (real.length === 1) {
       this.single.push(real)
       return
@@ -202,6 +241,31 @@ class ValueIndex {
     const unique = [...new Set(found)].map((real) => [real, this.values.get(real)!] as const)
     unique.sort((a, b) => b[0].length - a[0].length || a[1].order - b[1].order)
     return unique.map(([real, { fake }]) => [real, fake])
+  }
+}
+
+/** A map that forgets its least recently used entry past a limit (kept here: the redactor crosses to worker threads by structured clone, and revive() restores its prototypes). */
+class Recent<V> {
+  private readonly map = new Map<string, V>()
+  constructor(private readonly limit: number) {}
+
+  get(key: string): V | undefined {
+    const v = this.map.get(key)
+    if (v !== undefined) {
+      this.map.delete(key)
+      this.map.set(key, v)
+    }
+    return v
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key)
+  }
+
+  set(key: string, value: V): void {
+    this.map.delete(key)
+    this.map.set(key, value)
+    if (this.map.size > this.limit) this.map.delete(this.map.keys().next().value!)
   }
 }
 

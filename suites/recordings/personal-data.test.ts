@@ -92,3 +92,32 @@ describe('personal data in raw text', () => {
     expect(p.text('{"last_name":"Souza","ok":true}')).toBe('{"last_name":"Person 2","ok":true}')
   })
 })
+
+describe('a long-running redactor is bounded', () => {
+  it('remembers at most its limit (twice, with escaped spellings), still replaces every new value, and never reuses a placeholder', () => {
+    const p = new PersonalDataRedactor(10)
+    const fakes = new Set<string>()
+    for (let k = 0; k < 200; k++) {
+      const out = p.json({ messages: [{ id: wamid(k) }], contacts: [{ wa_id: `1650555${String(1000 + k)}` }] }) as { messages: { id: string }[]; contacts: { wa_id: string }[] }
+      // Nothing real gets through, however much was forgotten.
+      expect(JSON.stringify(out)).not.toContain(wamid(k))
+      expect(JSON.stringify(out)).not.toContain(`1650555${String(1000 + k)}`)
+      expect(fakes.has(out.messages[0]!.id)).toBe(false)
+      fakes.add(out.messages[0]!.id)
+    }
+    expect(p.remembered).toBeLessThanOrEqual(20)
+    expect(p.count).toBe(400)
+    // A value seen again within the limit keeps its placeholder; text replacement uses what is remembered.
+    const again = p.json({ messages: [{ id: wamid(199) }] }) as { messages: { id: string }[] }
+    expect(again.messages[0]!.id).toBe('wamid.REDACTED200')
+    expect(p.text(`status for ${wamid(199)}`)).toBe('status for wamid.REDACTED200')
+  })
+
+  it('forgets nothing under its limit: placeholders stay stable across a run', () => {
+    const p = new PersonalDataRedactor(1000)
+    const first = (p.json({ messages: [{ id: wamid(1) }] }) as { messages: { id: string }[] }).messages[0]!.id
+    for (let k = 2; k < 300; k++) p.json({ messages: [{ id: wamid(k) }] })
+    expect((p.json({ messages: [{ id: wamid(1) }] }) as { messages: { id: string }[] }).messages[0]!.id).toBe(first)
+    expect(p.count).toBe(299)
+  })
+})
