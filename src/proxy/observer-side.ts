@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks'
 import { loadContracts } from '../contracts/load.ts'
 import type { ContractPack } from '../contracts/types.ts'
 import { compactJournal, recoverJournal, removeJournal, removeStaleTemps, type CompactResult } from '../recordings/compact.ts'
-import { JournalWriter, journalFiles, journalPath, type JournalStats } from '../recordings/journal.ts'
+import { hostname } from 'node:os'
+import { INSTANCE, JournalWriter, journalFiles, journalPath, type JournalStats } from '../recordings/journal.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import type { Report } from '../report.ts'
 import { trafficState } from '../traffic/attribute.ts'
@@ -103,7 +104,7 @@ export async function createObserverSide(opts: ObserverSideOptions): Promise<Obs
   const traffic = sessionJudge(opts, pack)
   const removedTemps = dir ? await removeStaleTemps(dir) : []
   const recovered = dir ? await recoverJournal(dir, name, { redactor: new Redactor({ secrets: opts.secrets }) }) : undefined
-  const journal = dir ? await JournalWriter.create(journalPath(dir, name), { name, target: opts.origin, startedAt, pid: process.pid }, { ...(opts.rotateBytes ? { rotateBytes: opts.rotateBytes } : {}) }) : undefined
+  const journal = dir ? await JournalWriter.create(journalPath(dir, name), { name, target: opts.origin, startedAt, pid: process.pid, host: hostname(), instance: INSTANCE }, { ...(opts.rotateBytes ? { rotateBytes: opts.rotateBytes } : {}) }) : undefined
   const observer = new Observer({
     mode: opts.mode,
     traffic,

@@ -11,13 +11,14 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ensureDir, isPendingTemp, openAtomic, type AtomicFile } from '../atomic-write.ts'
 import { HarnessError } from '../errors.ts'
 import { apiVersionIn } from '../graph/index.ts'
 import type { Observation } from '../observation.ts'
 import type { Redactor } from '../transport/redact.ts'
-import { isJournalOpen, journalFiles, journalPath, readJournal, type JournalHeader } from './journal.ts'
+import { HEARTBEAT_STALE_MS, INSTANCE, isJournalOpen, journalFiles, journalPath, readJournal, type JournalHeader } from './journal.ts'
 import { collectVolatile, PROXY_RECORDER, readIfValid, recordingPath, REDACTION_RULES, sameBehaviour, type Recording, type WriteStatus } from './store.ts'
 
 /** How to compact. */
@@ -231,6 +232,28 @@ async function settleFile(sink: Sink, compareUpTo: number): Promise<WriteStatus>
   return 'written'
 }
 
+/**
+ * Who still writes a journal, in words, or undefined when it was left behind. On this host a pid
+ * is asked directly (the same pid in another run, a container restarted as pid 1, is not the
+ * writer); from another host, or an older journal that does not say, only the writer's heartbeat
+ * (the newest file's modification time) can tell.
+ */
+function runningOwner(h: JournalHeader, newest: string): string | undefined {
+  const sameHost = h.host !== undefined && h.host === hostname()
+  if (sameHost) {
+    if (h.pid === process.pid && h.instance !== undefined && h.instance !== INSTANCE) return undefined
+    return h.pid !== process.pid && alive(h.pid) ? `pid ${h.pid}` : undefined
+  }
+  if (h.host === undefined) return h.pid !== process.pid && alive(h.pid) ? `pid ${h.pid}` : undefined
+  let age: number
+  try {
+    age = Date.now() - statSync(newest).mtimeMs
+  } catch {
+    return undefined
+  }
+  return age < HEARTBEAT_STALE_MS ? `pid ${h.pid} on host ${h.host}, last heard from ${Math.max(0, Math.round(age / 1000))} s ago` : undefined
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -249,13 +272,14 @@ export async function recoverJournal(recordingsDir: string, name: string, opts: 
   const journal = journalPath(recordingsDir, name)
   const files = journalFiles(journal)
   if (files.length === 0) return undefined
-  let owner: number | undefined
+  let header: JournalHeader | undefined
   for await (const line of readJournal(files[0]!)) {
-    if (line.kind === 'header') owner = line.header.pid
+    if (line.kind === 'header') header = line.header
     break
   }
-  if (isJournalOpen(journal) || (owner !== undefined && owner !== process.pid && alive(owner))) {
-    throw new HarnessError('DW_USAGE', `the journal ${journal} belongs to a running driftwatch proxy${owner !== undefined ? ` (pid ${owner})` : ''}: stop it, or pass another --name`, { file: journal })
+  const running = isJournalOpen(journal) ? 'this process' : header ? runningOwner(header, files.at(-1)!) : undefined
+  if (running) {
+    throw new HarnessError('DW_USAGE', `the journal ${journal} belongs to a running driftwatch proxy (${running}): stop it, or give each proxy its own --name (replicas sharing a volume: --name proxy-$HOSTNAME)`, { file: journal })
   }
   const result = await compactJournal(journal, recordingsDir, { ...opts, files })
   if (result.failed.length) {

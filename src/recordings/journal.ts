@@ -12,7 +12,8 @@
  */
 import { createReadStream } from 'node:fs'
 import { existsSync, readdirSync } from 'node:fs'
-import { open, rename, type FileHandle } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
+import { open, rename, utimes, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
@@ -30,7 +31,22 @@ export interface JournalHeader {
   startedAt: string
   /** The process appending to it; a journal whose process is gone is a leftover to recover. */
   pid: number
+  /** The machine (container) it runs on: in containers every process is pid 1, so a pid alone names no process. */
+  host?: string
+  /** This process's run, random: the same pid on the same host after a restart is another run. */
+  instance?: string
 }
+
+/** This process's run (see JournalHeader.instance). */
+export const INSTANCE = randomUUID()
+
+/**
+ * How often an open journal's modification time is renewed (the writer's heartbeat), and how old it
+ * may be before a journal written from another host counts as left behind: a replica on another
+ * machine sharing the volume cannot be asked whether its process lives, but its heartbeat shows.
+ */
+export const HEARTBEAT_MS = 10_000
+export const HEARTBEAT_STALE_MS = 45_000
 
 /** Exchanges journaled only as a count, by operation: their shape was already journaled (a line of its own). */
 export interface JournalCounted {
@@ -98,6 +114,8 @@ export interface JournalWriterOptions {
   maxQueuedBytes?: number
   /** Bytes after which the journal is sealed as a numbered segment and a new one begun (default 64 MiB). */
   rotateBytes?: number
+  /** How often the journal's modification time is renewed while it is open (default HEARTBEAT_MS). */
+  heartbeatMs?: number
 }
 
 /** Appends lines to a journal through one file handle; see the file comment. */
@@ -172,8 +190,15 @@ export class JournalWriter {
     appending.add(file)
     w.stats.bytes = head.length
     w.activeBytes = head.length
+    w.heartbeat = setInterval(() => {
+      const now = new Date()
+      utimes(w.file, now, now).catch(() => undefined)
+    }, opts.heartbeatMs ?? HEARTBEAT_MS)
+    w.heartbeat.unref()
     return w
   }
+
+  private heartbeat: NodeJS.Timeout | undefined
 
   /** The first write error, if any: every line from then on is refused. */
   get error(): Error | undefined {
@@ -216,6 +241,7 @@ export class JournalWriter {
   /** Flushes and closes the file; later appends are refused. */
   async close(): Promise<void> {
     this.closed = true
+    clearInterval(this.heartbeat)
     await this.flush()
     await this.fh.close().catch(() => undefined)
     appending.delete(this.file)

@@ -5,14 +5,14 @@
  * unchanged recording alone, skips a line cut short by a crash, and leaves no temp file when
  * stopped halfway.
  */
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Observation } from '../../src/observation.ts'
 import { openAtomic } from '../../src/atomic-write.ts'
 import { compactJournal, recoverJournal, removeStaleTemps } from '../../src/recordings/compact.ts'
-import { JournalWriter, journalFiles, journalPath } from '../../src/recordings/journal.ts'
+import { HEARTBEAT_STALE_MS, INSTANCE, JournalWriter, journalFiles, journalPath } from '../../src/recordings/journal.ts'
 import { loadRecordings, recordingPath, REDACTION_RULES, type Recording } from '../../src/recordings/store.ts'
 
 const tmp: string[] = []
@@ -160,6 +160,55 @@ describe('compaction', () => {
     const w = await JournalWriter.create(journalPath(d, 'live'), { name: 'live', target: 't', startedAt: 's', pid: process.pid })
     await expect(recoverJournal(d, 'live')).rejects.toMatchObject({ code: 'DW_USAGE', message: expect.stringContaining('belongs to a running driftwatch proxy') })
     await w.close()
+  })
+
+  describe('replicas sharing a volume (every container is pid 1)', () => {
+    /** A journal as another process left it: its header, one exchange, and its modification time `ageMs` ago. */
+    function journalFrom(d: string, header: Record<string, unknown>, ageMs: number): string {
+      const file = journalPath(d, 'proxy')
+      mkdirSync(join(d, '.journal'), { recursive: true })
+      writeFileSync(file, `${JSON.stringify({ journal: 1, name: 'proxy', target: 't', startedAt: 's', ...header })}\n${JSON.stringify({ personalData: 0, observation: obs('a.get', 1) })}\n`)
+      const t = new Date(Date.now() - ageMs)
+      utimesSync(file, t, t)
+      return file
+    }
+
+    it("refuses the journal of a replica on another host while its heartbeat is fresh, naming the host and the fix", async () => {
+      const d = dir()
+      const file = journalFrom(d, { pid: 1, host: 'proxy-7f9c4', instance: 'other' }, 2_000)
+      await expect(recoverJournal(d, 'proxy')).rejects.toMatchObject({ code: 'DW_USAGE', message: expect.stringMatching(/pid 1 on host proxy-7f9c4, last heard from \d+ s ago.*--name proxy-\$HOSTNAME/) })
+      expect(existsSync(file)).toBe(true)
+    })
+
+    it("refuses it even when the other replica's pid is our own (both pid 1): before, that journal was taken for a leftover and recovered under the replica writing it", async () => {
+      const d = dir()
+      journalFrom(d, { pid: process.pid, host: 'proxy-b2', instance: 'other' }, 1_000)
+      await expect(recoverJournal(d, 'proxy')).rejects.toMatchObject({ code: 'DW_USAGE', message: expect.stringContaining('on host proxy-b2') })
+    })
+
+    it('recovers it once the heartbeat is older than HEARTBEAT_STALE_MS (the replica is gone)', async () => {
+      const d = dir()
+      journalFrom(d, { pid: 1, host: 'proxy-7f9c4', instance: 'other' }, HEARTBEAT_STALE_MS + 5_000)
+      expect(await recoverJournal(d, 'proxy')).toMatchObject({ exchanges: 1 })
+    })
+
+    it('recovers a journal with our own host and pid but another run (this container restarted), however fresh', async () => {
+      const d = dir()
+      journalFrom(d, { pid: process.pid, host: hostname(), instance: 'an-earlier-run' }, 0)
+      expect(await recoverJournal(d, 'proxy')).toMatchObject({ exchanges: 1 })
+    })
+
+    it("an open writer renews its journal's modification time (its heartbeat)", async () => {
+      const d = dir()
+      const file = journalPath(d, 'beat')
+      const w = await JournalWriter.create(file, { name: 'beat', target: 't', startedAt: 's', pid: process.pid, host: hostname(), instance: INSTANCE }, { heartbeatMs: 20 })
+      const old = new Date(Date.now() - 60_000)
+      utimesSync(file, old, old)
+      const deadline = Date.now() + 5_000
+      while (Date.now() - statSync(file).mtimeMs > 30_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+      expect(Date.now() - statSync(file).mtimeMs).toBeLessThan(30_000)
+      await w.close()
+    })
   })
 
   it('says a file that is not a journal is not one, naming it', async () => {
