@@ -12,6 +12,7 @@ import type { FormatId } from './reporters/index.ts'
 import { DEFAULT_RETRY } from './runner/retry.ts'
 import { runInSession } from './check.ts'
 import { openSession } from './session.ts'
+import { ENV } from './config.ts'
 import { loadTargets, shardOf, targetEnvironment, type Target } from './targets.ts'
 import { Redactor, secretsFromEnv } from './transport/redact.ts'
 import type { Past } from './history/since.ts'
@@ -37,6 +38,8 @@ export interface TargetsCheckOptions {
   /** The run's past from the history (since when; report.html's timelines). */
   past?: Past
   env: Readonly<Record<string, string | undefined>>
+  /** Flags of this run a finding's rerun repeats, as argv words (see CheckOptions.rerunArgs). */
+  rerunArgs?: readonly string[]
   cwd?: string
   signal?: AbortSignal
   halt?: AbortSignal
@@ -114,6 +117,8 @@ async function runTarget(t: Target, opts: TargetsCheckOptions, secrets: string[]
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.halt ? { halt: opts.halt } : {}),
         ...(opts.retryBudgetSeconds !== undefined ? { retryBudgetSeconds: opts.retryBudgetSeconds } : { retryBudgetSeconds: DEFAULT_RETRY.budgetMs / 1000 }),
+        ...(opts.rerunArgs ? { rerunArgs: opts.rerunArgs } : {}),
+        ...(t.env && t.target !== 'sim' ? { rerunEnv: rerunEnvOf(t.env) } : {}),
       })
       return { section: { ...base, target: session.label, outcome: report.outcome, summary: report.summary }, report }
     } finally {
@@ -124,4 +129,9 @@ async function runTarget(t: Target, opts: TargetsCheckOptions, secrets: string[]
     const e = isHarnessError(err) ? err : new HarnessError('DW_INTERNAL', err instanceof Error ? err.message : String(err))
     return { section: { ...base, outcome: 'error', error: { code: e.code, message: e.message } } }
   }
+}
+
+/** A live entry's credentials for its findings' reruns: each standard variable set from the entry's, by name (a recipient it has none of, unset, as its run had). */
+function rerunEnvOf(e: NonNullable<Target['env']>): Record<string, string> {
+  return { [ENV.token]: e.token, [ENV.phoneNumberId]: e.phone_number_id, [ENV.wabaId]: e.waba_id, [ENV.testRecipient]: e.test_recipient ?? '' }
 }
