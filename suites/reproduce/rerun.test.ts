@@ -7,7 +7,7 @@
  * against the baseline scenario stays quiet, so the rerun is what shows it, not the contract alone.
  */
 import { execFile, spawn } from 'node:child_process'
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -15,6 +15,7 @@ import { runCheck } from '../../src/check.ts'
 import { runCheckTargets } from '../../src/check-targets.ts'
 import { main } from '../../src/cli.ts'
 import type { Finding } from '../../src/finding.ts'
+import type { GateReport } from '../../src/gate/gate.ts'
 import type { Report } from '../../src/report.ts'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts'
 import { runVerify } from '../../src/verify/verify.ts'
@@ -197,6 +198,31 @@ describe('traffic', () => {
     expect(drift.some((f) => f.evidence.curl !== undefined)).toBe(true)
     const again = await rerunInProcess(drift[0]!.rerun!)
     for (const f of drift) expect(again.report.findings.map(same)).toContainEqual(same(f))
+  })
+})
+
+describe('gate', () => {
+  it("a failed interaction's rerun is the gate over its own pact file, and fails the same way; a passing one has none", async () => {
+    const pacts = tmp.dir()
+    cpSync(join(ROOT, 'examples', 'legacy-pacts'), pacts, { recursive: true })
+    cpSync(join(ROOT, 'pacts'), pacts, { recursive: true })
+    const gate = async (args: string[]) => {
+      const out = tmp.dir()
+      const code = await main([...args, '--out', out, '--format', 'json'], { stdout: () => {}, stderr: () => {}, env: {}, cwd: ROOT })
+      return { code, report: JSON.parse(readFileSync(join(out, 'gate.json'), 'utf8')) as GateReport }
+    }
+    const first = await gate(['gate', '--pacts', pacts])
+    expect(first.code).toBe(1)
+    const failed = first.report.interactions.filter((i) => i.status === 'failed')
+    expect(failed.length).toBe(1)
+    expect(failed[0]!.rerun).toBe(`driftwatch gate --pacts ${join(pacts, 'legacy-override-client-whatsapp-cloud-api.json')}`)
+    const passed = first.report.interactions.filter((i) => i.status === 'passed')
+    expect(passed.length).toBeGreaterThan(0)
+    for (const i of passed) expect(i.rerun).toBeUndefined()
+    const { argv } = await wordsOf(failed[0]!.rerun!)
+    const again = await gate(argv.slice(1))
+    expect(again.code).toBe(1)
+    expect(again.report.interactions.map((i) => [i.description, i.status])).toEqual([[failed[0]!.description, 'failed']])
   })
 })
 
