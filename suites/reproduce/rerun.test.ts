@@ -121,6 +121,16 @@ describe('every finding of the seed incidents on the simulator comes back with i
     expect(quiet.report.results.find((r) => r.contract === f!.contract)?.status).toBe('passed')
   })
 
+  it("a round trip's findings rerun with the test message and the same wait, and come back", async () => {
+    const scenario = 'webhook-status-field-removed'
+    const { report } = await runCheck({ target: 'sim', scenario, roundTripSeconds: 1, contractsDir: 'contracts/meta', apiVersion: 'v23.0', outDir: tmp.dir(), formats: ['json'], env: {}, cwd: ROOT })
+    const webhook = report.findings.filter((f) => f.contract.startsWith('webhook.'))
+    expect(webhook.length).toBeGreaterThan(0)
+    for (const f of webhook) expect(f.rerun).toBe(`driftwatch check --target sim --scenario ${scenario} --only messages.send-text --round-trip 1`)
+    const again = await rerunInProcess(webhook[0]!.rerun!)
+    for (const f of webhook) expect(again.report.findings.map(same)).toContainEqual(same(f))
+  })
+
   it('the line check prints under a contract with drift runs as printed, through a shell, and shows the finding again', async () => {
     const first = await shell('driftwatch check --scenario media-post-intermittent', ['--out', tmp.dir(), '--no-history', '--format', 'json', '--quiet'])
     expect(first.code).toBe(1)
