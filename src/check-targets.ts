@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { HarnessError, isHarnessError } from './errors.ts'
+import type { Finding } from './finding.ts'
 import { assertWritable } from './preflight.ts'
 import { summarize, type FailOn, type Report, type TargetSection } from './report.ts'
 import type { FormatId } from './reporters/index.ts'
@@ -44,7 +45,7 @@ export interface TargetsCheckOptions {
   signal?: AbortSignal
   halt?: AbortSignal
   /** Each target as it finishes. */
-  onTarget?: (e: { index: number; total: number; section: TargetSection; durationMs: number }) => void
+  onTarget?: (e: { index: number; total: number; section: TargetSection; durationMs: number; findings: readonly Finding[] }) => void
 }
 
 /** Runs every target (of the shard) and writes one report. */
@@ -64,7 +65,7 @@ export async function runCheckTargets(opts: TargetsCheckOptions): Promise<{ repo
       const t = targets[i]!
       const t0 = performance.now()
       parts[i] = await runTarget(t, opts, secrets, personal)
-      opts.onTarget?.({ index: ++done, total: targets.length, section: parts[i]!.section, durationMs: performance.now() - t0 })
+      opts.onTarget?.({ index: ++done, total: targets.length, section: parts[i]!.section, durationMs: performance.now() - t0, findings: parts[i]!.report?.findings ?? [] })
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, targets.length)) }, worker))

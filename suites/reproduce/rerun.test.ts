@@ -198,6 +198,22 @@ describe('a live target', () => {
   })
 })
 
+describe('check --targets', () => {
+  it('prints the reruns under the target that drifts, none under the one that passes', async () => {
+    const file = join(tmp.dir(), 'targets.yaml')
+    writeFileSync(file, 'targets:\n  - name: lab\n    target: sim\n    scenario: media-chunked\n  - name: steady\n    target: sim\n')
+    const err: string[] = []
+    const code = await main(['check', '--targets', file, '--only', 'media.retrieve-url', '--out', tmp.dir(), '--no-history', '--format', 'json'], { stdout: () => {}, stderr: (l) => err.push(...l.split('\n')), env: {}, cwd: ROOT })
+    expect(code).toBe(1)
+    const lab = err.findIndex((l) => /\] lab +DRIFT/.test(l))
+    const steady = err.findIndex((l) => /\] steady +PASS/.test(l))
+    expect(lab).toBeGreaterThanOrEqual(0)
+    expect(steady).toBeGreaterThanOrEqual(0)
+    expect(err[lab + 1]).toBe('      re-run: driftwatch check --target sim --scenario media-chunked --only media.retrieve-url')
+    expect(err.filter((l) => l.includes('re-run:'))).toHaveLength(1)
+  })
+})
+
 describe('traffic', () => {
   it('a verify finding reruns as verify on the same capture, and keeps its curl (the application sent that request)', async () => {
     const input = 'suites/verify/fixtures/meta-media.har'

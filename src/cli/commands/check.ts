@@ -1,10 +1,10 @@
 import { resolve } from 'node:path'
-import { oneLine, term, untrusted as u } from '../../render/index.ts'
+import { oneLine, term, untrusted as u, untrusting } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command, JSON_OPTION } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
-import { finalLine, runSeconds } from '../lines.ts'
+import { finalLine, rerunLines, runSeconds } from '../lines.ts'
 import { exitCodeOf, type Report } from '../../report.ts'
 import type { CliIO, Values } from '../options.ts'
 
@@ -66,6 +66,8 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
           const why = e.section.error ? term`: ${u(e.section.error.message)} [${u(e.section.error.code)}]` : term`: ${s.contracts} contracts, ${s.probes} requests, ${s.breaking} breaking, ${s.warning} warning`
           // Progress, as a single target's is: stderr. stdout is for results (the headline, reports, history).
           io.stderr(String(term`  [${u(String(e.index).padStart(String(e.total).length))}/${e.total}] ${u(e.section.name.padEnd(24))} ${u(e.section.outcome.toUpperCase())}${why} (${u((e.durationMs / 1000).toFixed(1))} s)`))
+          // Each contract with drift on this target, and the line that shows it again.
+          for (const line of rerunLines(untrusting(e.findings.filter((f) => f.severity !== 'info')))) io.stderr(line)
         },
       })
       io.stdout(finalLine(report, runSeconds(report)))
