@@ -6,12 +6,14 @@
  */
 import { performance } from 'node:perf_hooks'
 import { HarnessError, isHarnessError } from './errors.ts'
+import type { Finding } from './finding.ts'
 import { assertWritable } from './preflight.ts'
 import { summarize, type FailOn, type Report, type TargetSection } from './report.ts'
 import type { FormatId } from './reporters/index.ts'
 import { DEFAULT_RETRY } from './runner/retry.ts'
 import { runInSession } from './check.ts'
 import { openSession } from './session.ts'
+import { ENV } from './config.ts'
 import { loadTargets, shardOf, targetEnvironment, type Target } from './targets.ts'
 import { Redactor, secretsFromEnv } from './transport/redact.ts'
 import type { Past } from './history/since.ts'
@@ -37,11 +39,13 @@ export interface TargetsCheckOptions {
   /** The run's past from the history (since when; report.html's timelines). */
   past?: Past
   env: Readonly<Record<string, string | undefined>>
+  /** Flags of this run a finding's rerun repeats, as argv words (see CheckOptions.rerunArgs). */
+  rerunArgs?: readonly string[]
   cwd?: string
   signal?: AbortSignal
   halt?: AbortSignal
   /** Each target as it finishes. */
-  onTarget?: (e: { index: number; total: number; section: TargetSection; durationMs: number }) => void
+  onTarget?: (e: { index: number; total: number; section: TargetSection; durationMs: number; findings: readonly Finding[] }) => void
 }
 
 /** Runs every target (of the shard) and writes one report. */
@@ -61,7 +65,7 @@ export async function runCheckTargets(opts: TargetsCheckOptions): Promise<{ repo
       const t = targets[i]!
       const t0 = performance.now()
       parts[i] = await runTarget(t, opts, secrets, personal)
-      opts.onTarget?.({ index: ++done, total: targets.length, section: parts[i]!.section, durationMs: performance.now() - t0 })
+      opts.onTarget?.({ index: ++done, total: targets.length, section: parts[i]!.section, durationMs: performance.now() - t0, findings: parts[i]!.report?.findings ?? [] })
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, targets.length)) }, worker))
@@ -114,6 +118,8 @@ async function runTarget(t: Target, opts: TargetsCheckOptions, secrets: string[]
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.halt ? { halt: opts.halt } : {}),
         ...(opts.retryBudgetSeconds !== undefined ? { retryBudgetSeconds: opts.retryBudgetSeconds } : { retryBudgetSeconds: DEFAULT_RETRY.budgetMs / 1000 }),
+        ...(opts.rerunArgs ? { rerunArgs: opts.rerunArgs } : {}),
+        ...(t.env && t.target !== 'sim' ? { rerunEnv: rerunEnvOf(t.env) } : {}),
       })
       return { section: { ...base, target: session.label, outcome: report.outcome, summary: report.summary }, report }
     } finally {
@@ -124,4 +130,9 @@ async function runTarget(t: Target, opts: TargetsCheckOptions, secrets: string[]
     const e = isHarnessError(err) ? err : new HarnessError('DW_INTERNAL', err instanceof Error ? err.message : String(err))
     return { section: { ...base, outcome: 'error', error: { code: e.code, message: e.message } } }
   }
+}
+
+/** A live entry's credentials for its findings' reruns: each standard variable set from the entry's, by name (a recipient it has none of, unset, as its run had). */
+function rerunEnvOf(e: NonNullable<Target['env']>): Record<string, string> {
+  return { [ENV.token]: e.token, [ENV.phoneNumberId]: e.phone_number_id, [ENV.wabaId]: e.waba_id, [ENV.testRecipient]: e.test_recipient ?? '' }
 }

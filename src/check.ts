@@ -15,6 +15,8 @@ import { runContracts, type ProgressEvent, type RetryEvent } from './runner/run.
 import { openSession, type Session, type SessionOptions } from './session.ts'
 import type { Redactor } from './transport/redact.ts'
 import { assertWritable } from './preflight.ts'
+import { probeRerun, usesRunState, withRerun, type ProbeRerun } from './reproduce.ts'
+import type { Finding } from './finding.ts'
 import { writeReports } from './write-reports.ts'
 
 /** Options of a check run (the CLI flags, resolved). */
@@ -49,6 +51,11 @@ export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
   webhookJournal?: string
   /** Called when the run starts waiting for the round trip's webhooks. */
   onRoundTrip?: (info: { wamid?: string; seconds: number }) => void
+  /**
+   * Flags of this run that a finding's rerun repeats, as argv words (`--samples 8`, `--contracts dir`):
+   * the CLI passes what was typed. The rerun adds the target, the scenario and `--only <contract>`.
+   */
+  rerunArgs?: readonly string[]
 }
 
 /** What a run announces when it starts. */
@@ -73,8 +80,35 @@ export interface CheckResult {
   cause?: unknown
 }
 
+/** Options of one run in a session: check's, less what opened the session. */
+export type InSessionOptions = Omit<CheckOptions, keyof SessionOptions | 'outDir' | 'formats'> & Pick<CheckOptions, 'only'> & {
+  /** A targets-file entry's credentials by variable name, for its findings' reruns. */
+  rerunEnv?: ProbeRerun['env']
+}
+
+/**
+ * Gives each finding of a session its rerun (`check --only <contract>` against the same target and
+ * scenario) and keeps its curl only when the request stands alone: a live target, and a probe that
+ * sends nothing the run itself created. Against the simulator the curl's port is gone with the run.
+ */
+export function rerunsOf(session: Pick<Session, 'label' | 'scenario' | 'pack'>, opts: Pick<InSessionOptions, 'rerunArgs' | 'rerunEnv'>): (f: Finding) => Finding {
+  const ctx = rerunContext(session, opts)
+  const probes = new Map(session.pack.probes.map((p) => [p.id, p]))
+  return (f) => {
+    const probe = probes.get(f.contract)
+    const alone = session.label !== 'sim' && probe !== undefined && !usesRunState(probe, session.pack.probes)
+    return withRerun(f, probe ? probeRerun(ctx, [probe.id]) : undefined, alone)
+  }
+}
+
+function rerunContext(session: Pick<Session, 'label' | 'scenario'>, opts: Pick<InSessionOptions, 'rerunArgs' | 'rerunEnv'>): ProbeRerun {
+  return { target: session.label, ...(session.scenario ? { scenario: session.scenario } : {}), ...(opts.rerunEnv ? { env: opts.rerunEnv } : {}), ...(opts.rerunArgs ? { args: opts.rerunArgs } : {}) }
+}
+
 /** Runs the contracts in an open session and returns the report (run options shared by check and record). */
-export function runInSession(session: Session, opts: Omit<CheckOptions, keyof SessionOptions | 'outDir' | 'formats'> & Pick<CheckOptions, 'only'>): Promise<Report> {
+export async function runInSession(session: Session, opts: InSessionOptions): Promise<Report> {
+  const rerun = rerunsOf(session, opts)
+  const onProgress = opts.onProgress
   const recorded = [...session.golden.values()].map((r) => r.recordedAt).sort()
   opts.onStart?.({
     target: session.label,
@@ -85,7 +119,7 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
     redactor: session.redactor,
     warnings: session.warnings,
   })
-  return runContracts({
+  const report = await runContracts({
     pack: session.pack,
     target: session.label,
     baseUrl: session.baseUrl,
@@ -98,12 +132,13 @@ export function runInSession(session: Session, opts: Omit<CheckOptions, keyof Se
     ...(opts.connection ? { connection: opts.connection } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.halt ? { halt: opts.halt } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(onProgress ? { onProgress: (e: ProgressEvent) => onProgress({ ...e, findings: e.findings.map(rerun) }) } : {}),
     ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
     ...(opts.onObservations ? { onObservations: opts.onObservations } : {}),
     golden: session.golden,
     retry: opts.retryBudgetSeconds === undefined ? DEFAULT_RETRY : { ...DEFAULT_RETRY, budgetMs: opts.retryBudgetSeconds * 1000 },
   })
+  return { ...report, findings: report.findings.map(rerun) }
 }
 
 /** Runs a check end to end. Throws HarnessError for configuration problems found before any probe. */
@@ -143,6 +178,9 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     if (roundTrip && source && probed.outcome !== 'interrupted') {
       opts.onRoundTrip?.({ ...(sent ? { wamid: sent.wamid } : {}), seconds: opts.roundTripSeconds! })
       const trip = await roundTrip({ collector: source, ...(sent ? { sent } : {}), waitMs: opts.roundTripSeconds! * 1000, ...(opts.signal ? { signal: opts.signal } : {}), contractsDir: opts.contractsDir, cwd: opts.cwd ?? process.cwd(), since: startedAt, redactor: session.redactor })
+      // The round trip's findings come back with the test message and the same wait (and journal).
+      const again = probeRerun(rerunContext(session, opts), ['messages.send-text'], ['--round-trip', String(opts.roundTripSeconds), ...(opts.webhookJournal !== undefined ? ['--webhook-journal', opts.webhookJournal] : [])])
+      trip.findings = trip.findings.map((f) => withRerun(f, again, false))
       // One line each, as every contract gets: the round trip and the webhook contracts it judged.
       trip.results.forEach((r, i) => opts.onProgress?.({ index: i + 1, total: trip.results.length, result: r, findings: trip.findings.filter((f) => f.contract === r.contract) }))
       const results = [...probed.results, ...trip.results]

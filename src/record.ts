@@ -15,6 +15,7 @@ import { prepareRecording, writeRecording, type Recording, type WriteStatus } fr
 import { settle, type Report } from './report.ts'
 import type { FormatId } from './reporters/index.ts'
 import { assertWritable } from './preflight.ts'
+import { trafficRerun, withRerun } from './reproduce.ts'
 import { writeReports } from './write-reports.ts'
 import { openSession } from './session.ts'
 import { trafficState } from './traffic/attribute.ts'
@@ -100,6 +101,8 @@ export interface RecordFromOptions {
   cwd?: string
   /** Stops reading and judging (Ctrl-C): nothing is recorded, and the report says `interrupted`. */
   signal?: AbortSignal
+  /** Flags a finding's rerun (`driftwatch verify <input>`) repeats, as argv words (`--contracts dir`). */
+  rerunArgs?: readonly string[]
 }
 
 /** What `record --from` wrote, and what it could not record and why. */
@@ -145,7 +148,9 @@ export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<Rec
   const judged = await webhooks.merge(await traffic.report(`${kind}:${rel}`, redactor), redactor)
   // A capture cut short is no baseline: nothing is recorded, the recordings on disk stay as they were.
   if (interrupted()) return { report: { ...judged, outcome: 'interrupted', interrupted: true }, files: [], counts: traffic.counts, recorded: 0, redactor }
-  const report = judged
+  // The traffic's findings come back with verify on the same capture.
+  const rerun = trafficRerun(opts.input, opts.rerunArgs)
+  const report: Report = { ...judged, findings: judged.findings.map((f) => withRerun(f, rerun, true)) }
 
   const name = opts.name ?? basename(rel).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-')
   // One per run: placeholders are numbered in the order values first appear, the same every run.

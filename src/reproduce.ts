@@ -1,14 +1,88 @@
 /**
- * A ready-to-run reproduction of an observed request: a curl command line an on-call engineer can
- * paste. The token is always `$WHATSAPP_ACCESS_TOKEN` (never its value, which was redacted long
- * before this point); a body we only have an excerpt of is said, not invented.
+ * Ready-to-run reproductions an on-call engineer can paste. A finding's `rerun`: one driftwatch
+ * command line that re-runs just what the finding needs against the same target (the simulator
+ * with its scenario, a base URL, a capture file) and shows it again. And a curl of the observed
+ * request, only where that request stands alone: not against the simulator (its port is gone with
+ * the run) and not when it carries an id the run itself created (a media id uploaded, then deleted).
+ * The token is always `$WHATSAPP_ACCESS_TOKEN` or a variable's name, never a value; a body we only
+ * have an excerpt of is said, not invented.
  */
+import type { Probe } from './contracts/types.ts'
+import type { Finding } from './finding.ts'
 import type { ObservedRequest } from './observation.ts'
 import { REDACTED } from './transport/redact.ts'
 
 /** Quotes for a POSIX shell: single quotes, with ' as '\''. */
-function sh(s: string): string {
+export function sh(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+/** One shell word: as is when it holds only characters no POSIX shell treats specially, else quoted. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : sh(s)
+}
+
+/** A command line from its words, every one quoted as it needs. */
+export function commandLine(words: readonly string[]): string {
+  return words.map(shellWord).join(' ')
+}
+
+/** The flags of `values` (parsed options) named in `names`, as argv words: `--samples 8`, a repeatable flag once per value, `--flag` for true. */
+export function flagArgs(values: Readonly<Record<string, unknown>>, names: readonly string[]): string[] {
+  return names.flatMap((name) => {
+    const v = values[name]
+    if (v === undefined || v === false) return []
+    if (v === true) return [`--${name}`]
+    return (Array.isArray(v) ? v : [v]).flatMap((x) => [`--${name}`, String(x)])
+  })
+}
+
+/** Where a probe finding's rerun goes, and what it repeats of the run. */
+export interface ProbeRerun {
+  /** `sim` or the base URL. */
+  target: string
+  /** The simulator's scenario (always said for the simulator, baseline included). */
+  scenario?: string
+  /** Standard credential variable -> the variable that holds this target's value (a targets-file entry): `WHATSAPP_ACCESS_TOKEN="$ACME_TOKEN"`; '' unsets it for the rerun. */
+  env?: Readonly<Record<string, string>>
+  /** Flags of the run the rerun repeats (`--samples 8`, `--contracts dir`), as argv words. */
+  args?: readonly string[]
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/**
+ * `driftwatch check --target sim --scenario media-chunked --only media.retrieve-url`: the probes
+ * named (--only pulls in what they depend on, an upload before a download), against the same
+ * target. A targets-file entry's credentials are passed by variable name, never by value.
+ */
+export function probeRerun(ctx: ProbeRerun, contracts: readonly string[], extra: readonly string[] = []): string {
+  const env = Object.entries(ctx.env ?? {}).filter(([k, v]) => ENV_NAME.test(k) && (v === '' || ENV_NAME.test(v))).map(([k, v]) => (v === '' ? `${k}=` : `${k}="$${v}"`))
+  const words = ['driftwatch', 'check', '--target', ctx.target, ...(ctx.scenario ? ['--scenario', ctx.scenario] : []), ...contracts.flatMap((c) => ['--only', c]), ...(ctx.args ?? []), ...extra]
+  return [...env, commandLine(words)].join(' ')
+}
+
+/** `driftwatch verify <capture>`: verify judges a capture as a whole (sample consistency spans entries), so the rerun is the file, not one entry of it. */
+export function trafficRerun(input: string, args: readonly string[] = []): string {
+  // A file named like a flag stays a file.
+  return commandLine(['driftwatch', 'verify', input.startsWith('-') ? `./${input}` : input, ...args])
+}
+
+/** `driftwatch gate --pacts ...`: the gate is offline and fast, so its rerun is the whole gate over the same inputs. */
+export function gateRerun(args: readonly string[] = []): string {
+  return commandLine(['driftwatch', 'gate', ...args])
+}
+
+/** True when the probe sends a value another probe of the run captured (a media id the run uploaded): its request means nothing outside the run. */
+export function usesRunState(probe: Pick<Probe, 'id' | 'uses'>, all: readonly Pick<Probe, 'id' | 'capture'>[]): boolean {
+  return probe.uses.some((v) => all.some((o) => o.id !== probe.id && o.capture.some((c) => c.name === v)))
+}
+
+/** The finding with its rerun, and its curl kept only when the request stands alone (quietly dropped otherwise: the rerun reproduces it). */
+export function withRerun(f: Finding, rerun: string | undefined, curlStandsAlone: boolean): Finding {
+  const { curl, ...rest } = f.evidence
+  const evidence = curl !== undefined && curlStandsAlone ? f.evidence : rest
+  return { ...f, evidence, ...(rerun !== undefined ? { rerun } : {}) }
 }
 
 /** Headers curl sets itself, or that a transport added and a person need not. */

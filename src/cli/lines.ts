@@ -5,7 +5,8 @@
  * come from the wire or a report: they go through the terminal's `term` tag (one line, controls shown).
  */
 import { contractLabel, failsAt, targetsPhrase, type FailOn, type Report } from '../report.ts'
-import { term, untrusted, untrusting, type Term } from '../render/index.ts'
+import type { Finding } from '../finding.ts'
+import { term, untrusted, untrusting, type Term, type Untrusting } from '../render/index.ts'
 import type { ProgressEvent } from '../runner/run.ts'
 
 function pad(s: string, n: number): string {
@@ -27,7 +28,14 @@ export function progressLine(event: ProgressEvent, failOn: FailOn): { mark: stri
   if (r.status === 'skipped' || r.status === 'inconclusive') tail = term`${r.status}: ${r.reason}`
   else if (worst) tail = term`${worst.severity}: ${worst.title}${more > 0 ? term` (+${more} more)` : undefined}`
   const stats = r.status === 'skipped' ? term`` : term`${r.probes} req ${untrusted(String(r.durationMs).padStart(5))} ms  `
-  return { mark, text: String(term`  ${idx} ${untrusted(mark)} ${untrusted(pad(r.contract, 42))} ${stats}${tail}`).trimEnd() }
+  const line = String(term`  ${idx} ${untrusted(mark)} ${untrusted(pad(r.contract, 42))} ${stats}${tail}`).trimEnd()
+  return { mark, text: [line, ...rerunLines(drift)].join('\n') }
+}
+
+/** `      re-run: driftwatch check ...` under a line with drift, once per distinct command (a contract's findings share one). */
+export function rerunLines(findings: readonly Untrusting<Pick<Finding, 'rerun'>>[], indent = '      '): string[] {
+  const lines = [...new Set(findings.map((f) => f.rerun).filter((x) => x !== undefined))]
+  return lines.map((r) => String(term`${untrusted(indent)}re-run: ${r}`))
 }
 
 const HEAD: Record<Report['outcome'], Term> = { pass: term`PASS`, drift: term`DRIFT`, inconclusive: term`INCONCLUSIVE`, error: term`ERROR`, interrupted: term`INTERRUPTED` }

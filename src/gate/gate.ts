@@ -47,6 +47,8 @@ export interface GateInteraction {
   replayedFrom?: string
   status: 'passed' | 'failed'
   problems: GateProblem[]
+  /** A failed interaction's rerun: the gate over its own pact file and the same recordings and contracts. */
+  rerun?: string
 }
 
 /** gate.json. */

@@ -67,6 +67,7 @@ function detail(g: Group, i: number, r: R): Md {
     md``,
     g.all.length === 1 ? md`- **Contract:** ${where[0]}` : md`- **Contracts (${g.all.length}):** ${joinMd(where, md`; `)}`,
     md`- **Check:** ${code(f.check)}, seen in ${seen}, ${text(sinceText(f))}`,
+    ...(g.all.some((x) => x.rerun) ? [md`- **Re-run:** ${joinMd([...new Set(g.all.flatMap((x) => (x.rerun ? [x.rerun] : [])))].map((x) => code(x)), md`; `)}`] : []),
     md`- **Expected:** ${cell(f.expected)}`,
     md`- **Actual:** ${cell(f.actual)}`,
     md``,

@@ -24,6 +24,7 @@ import { openTrafficStream } from '../traffic/read.ts'
 import { Breather } from '../traffic/breather.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { assertWritable } from '../preflight.ts'
+import { trafficRerun, withRerun } from '../reproduce.ts'
 import { writeReports } from '../write-reports.ts'
 import { WebhookTraffic } from '../webhooks/traffic.ts'
 
@@ -62,6 +63,8 @@ export interface VerifyOptions {
   onProgress?: (p: VerifyProgress) => void
   /** Entries between progress calls (default 1000). */
   progressEvery?: number
+  /** Flags of this run a finding's rerun repeats, as argv words (`--contracts dir`); the rerun names the input itself. */
+  rerunArgs?: readonly string[]
 }
 
 /** Entries the origin is told from, before judging starts (golden recordings are chosen by it). */
@@ -152,7 +155,9 @@ export async function runVerify(opts: VerifyOptions): Promise<{ report: Report; 
   tell(true)
   if (traffic.counts.entries + webhooks.counts.entries === 0 && !interrupted) throw new HarnessError('DW_USAGE', `${rel} holds no ${kind === 'recordings' ? 'recordings' : kind === 'har' ? 'HAR entries' : kind === 'webhooks' ? 'webhook bodies' : 'interactions'}: nothing to verify`)
   const judged = await webhooks.merge(await traffic.report(`${kind}:${rel}`, redactor), redactor)
-  const located: Report = origin ? { ...judged, origin } : judged
+  // Every finding's rerun is verify on the same capture; its curl stays (the app's own request, not one this run made up).
+  const rerun = trafficRerun(opts.input, opts.rerunArgs)
+  const located: Report = { ...judged, findings: judged.findings.map((f) => withRerun(f, rerun, true)), ...(origin ? { origin } : {}) }
   const report: Report = interrupted ? { ...located, outcome: 'interrupted', interrupted: true } : located
   const written = await writeReports(report, { outDir: opts.outDir, formats: opts.formats, redactor, cwd, ...(opts.failOn ? { failOn: opts.failOn } : {}), ...(opts.past ? { past: opts.past } : {}) })
   const s = judged.summary

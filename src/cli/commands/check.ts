@@ -1,12 +1,15 @@
 import { resolve } from 'node:path'
-import { oneLine, term, untrusted as u } from '../../render/index.ts'
+import { oneLine, term, untrusted as u, untrusting } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command, JSON_OPTION } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
-import { finalLine, runSeconds } from '../lines.ts'
+import { finalLine, rerunLines, runSeconds } from '../lines.ts'
 import { exitCodeOf, type Report } from '../../report.ts'
 import type { CliIO, Values } from '../options.ts'
+
+/** The flags a finding's rerun repeats: those that change what is sent or what it is compared with. */
+export const RERUN_FLAGS = ['contracts', 'recordings', 'api-version', 'samples', 'connection', 'allow-host', 'timeout', 'retry-budget']
 
 export const check: Command = {
   name: 'check',
@@ -31,6 +34,8 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     const failOn = parseFailOn(str(v, 'fail-on'))
     const formats = parseFormats(str(v, 'format'))
     const flags = runFlags(v, io)
+    // What a finding's rerun repeats of this command line; it names the target, scenario and contract itself.
+    const rerunArgs = (await import('../../reproduce.ts')).flagArgs(v, RERUN_FLAGS)
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.out)
     historyFile(v, outDir, io.cwd) // --history with --no-history is refused before anything is probed
     const t0 = Date.now()
@@ -48,6 +53,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
         ...common,
         ...(past ? { past } : {}),
         targetsFile,
+        rerunArgs,
         ...(shard ? { shard } : {}),
         ...(concurrency ? { concurrency } : {}),
         recordingsDir: resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings),
@@ -60,6 +66,8 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
           const why = e.section.error ? term`: ${u(e.section.error.message)} [${u(e.section.error.code)}]` : term`: ${s.contracts} contracts, ${s.probes} requests, ${s.breaking} breaking, ${s.warning} warning`
           // Progress, as a single target's is: stderr. stdout is for results (the headline, reports, history).
           io.stderr(String(term`  [${u(String(e.index).padStart(String(e.total).length))}/${e.total}] ${u(e.section.name.padEnd(24))} ${u(e.section.outcome.toUpperCase())}${why} (${u((e.durationMs / 1000).toFixed(1))} s)`))
+          // Each contract with drift on this target, and the line that shows it again.
+          for (const line of rerunLines(untrusting(e.findings.filter((f) => f.severity !== 'info')))) io.stderr(line)
         },
       })
       io.stdout(finalLine(report, runSeconds(report)))
@@ -77,7 +85,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     if (flags.scenario && failedOnly.has(flags.scenario)) io.stderr(`note: scenario ${flags.scenario} changes the failed status only, and check's test message is delivered: it does not show here. See it with driftwatch sim --scenario ${flags.scenario} --webhook-url <receiver> and a send to 16315550100 (undeliverable), or verify a capture of those webhooks.`)
     else if (flags.scenario?.startsWith('webhook-') && roundTripSeconds === undefined) io.stderr(`note: scenario ${flags.scenario} changes only the simulator's webhooks; the API answers as baseline. Add --round-trip 10 to wait for them and judge them.`)
     const onRoundTrip = (i: { wamid?: string; seconds: number }) => io.stderr(i.wamid ? `  waiting up to ${i.seconds} s for the status webhooks of the test message (round trip)` : '  round trip: no test message was sent, nothing to wait for')
-    const result = await runCheck({ ...flags, outDir, formats, failOn, recordingsDir, ...(past ? { past } : {}), ...(roundTripSeconds !== undefined ? { roundTripSeconds, onRoundTrip } : {}), ...(str(v, 'webhook-journal') !== undefined ? { webhookJournal: str(v, 'webhook-journal')! } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
+    const result = await runCheck({ ...flags, rerunArgs, outDir, formats, failOn, recordingsDir, ...(past ? { past } : {}), ...(roundTripSeconds !== undefined ? { roundTripSeconds, onRoundTrip } : {}), ...(str(v, 'webhook-journal') !== undefined ? { webhookJournal: str(v, 'webhook-journal')! } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     if (report.outcome === 'error') {
       io.stderr(String(term`driftwatch: the run failed: ${u(report.error?.message ?? 'unknown error')} [${u(report.error?.code ?? 'DW_INTERNAL')}]`))

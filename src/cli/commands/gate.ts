@@ -37,7 +37,10 @@ interaction is breaking: any --fail-on but never fails the gate.`,
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       cwd: io.cwd,
     })
-    const report = redactor.deep(unredacted)
+    // A failed interaction's rerun: the gate over its pact file alone, with the recordings and contracts this run was given.
+    const { flagArgs, gateRerun } = await import('../../reproduce.ts')
+    const inputs = flagArgs(v, ['recordings', 'contracts'])
+    const report = redactor.deep({ ...unredacted, interactions: unredacted.interactions.map((i) => (i.status === 'failed' ? { ...i, rerun: gateRerun(['--pacts', i.pact, ...inputs]) } : i)) })
     const files = await writeGateReport(report, outDir, io.cwd, formats)
     io.stderr(`driftwatch gate: ${report.summary.interactions} interaction${report.summary.interactions === 1 ? '' : 's'} in ${report.pacts.join(', ')}`)
     for (const i of report.interactions) {
@@ -45,6 +48,7 @@ interaction is breaking: any --fail-on but never fails the gate.`,
       // Descriptions, requests and problems quote the pact files: untrusted, one line each.
       io.stderr(String(term`  ${u(i.status === 'passed' ? '✓' : '✗')} ${u(i.description)}: ${u(i.request)} → ${u(i.contract ?? 'no contract')}`))
       for (const p of i.problems) io.stderr(String(term`      ${u(p.source === 'contract' ? 'as contracted' : 'as recorded')}: ${u(p.message)}`))
+      if (i.rerun) io.stderr(String(term`      re-run: ${u(i.rerun)}`))
     }
     const s = report.summary
     const secs = ((Date.now() - t0) / 1000).toFixed(1)

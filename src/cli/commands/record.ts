@@ -7,6 +7,7 @@ import type { FormatId } from '../../reporters/index.ts'
 import { finalLine, runSeconds } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type CliIO, type Command, type Values } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
+import { RERUN_FLAGS } from './check.ts'
 
 export const record: Command = {
   name: 'record',
@@ -44,7 +45,9 @@ Reports of how the traffic was judged are written to --out only when --out or --
     const flags = runFlags(v, io)
     const t0 = Date.now()
     const { runRecord } = await import('../../record.ts')
-    const result = await runRecord({ ...flags, recordingsDir, outDir, formats, failOn, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, failOn, io) })
+    // A finding's rerun is check on the same target; what record compared with is rewritten by now, so no --recordings.
+    const rerunArgs = (await import('../../reproduce.ts')).flagArgs(v, RERUN_FLAGS.filter((f) => f !== 'recordings'))
+    const result = await runRecord({ ...flags, rerunArgs, recordingsDir, outDir, formats, failOn, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     for (const w of result.warnings) io.stderr(String(term`Warning: ${u(w)}`))
     io.stdout(result.redactor.text(finalLine(report, runSeconds(report))))
@@ -75,7 +78,8 @@ async function recordFrom(from: string, recordingsDir: string, v: Values, io: Cl
   }
   const t0 = Date.now()
   const { runRecordFromTraffic } = await import('../../record.ts')
-  const r = await runRecordFromTraffic({ input: from, contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts, recordingsDir, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), env: io.env, cwd: io.cwd, ...(io.interrupt ? { signal: io.interrupt } : {}) })
+  const { flagArgs } = await import('../../reproduce.ts')
+  const r = await runRecordFromTraffic({ input: from, contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts, recordingsDir, rerunArgs: flagArgs(v, ['contracts']), ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), env: io.env, cwd: io.cwd, ...(io.interrupt ? { signal: io.interrupt } : {}) })
   const c = r.counts
   if (r.report.outcome === 'interrupted') {
     io.stderr(`Interrupted after ${c.entries} exchanges: nothing recorded (a capture cut short is no baseline); the recordings in ${shownPath(io.cwd, recordingsDir)} are as they were.`)

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path'
-import { term, untrusted as u } from '../../render/index.ts'
+import { term, untrusted as u, untrusting } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
-import { finalLine, runSeconds } from '../lines.ts'
+import { finalLine, rerunLines, runSeconds } from '../lines.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command, JSON_OPTION } from '../options.ts'
 import { addToHistory, pastOf } from './check.ts'
 import type { VerifyProgress } from '../../verify/verify.ts'
@@ -58,6 +58,7 @@ usable response.`,
     const past = await pastOf(v, outDir, io)
     const t0 = Date.now()
     const { runVerify } = await import('../../verify/verify.ts')
+    const { flagArgs } = await import('../../reproduce.ts')
     // On a terminal, a line at the first progress and then every PROGRESS_MS while a large capture is read; logs get the summary only.
     let shown = 0
     const onProgress = (p: VerifyProgress) => {
@@ -67,6 +68,8 @@ usable response.`,
     }
     const { report, files, redactor, counts } = await runVerify({
       input: positionals[0]!,
+      // A finding's rerun repeats what changes the verdict: the pack and the golden recordings.
+      rerunArgs: flagArgs(v, ['contracts', 'recordings']),
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       recordingsDir: str(v, 'recordings') ?? DEFAULTS.recordings,
       outDir,
@@ -87,6 +90,8 @@ usable response.`,
       if (v.quiet && !failing) continue
       io.stderr(redactor.text(String(term`  ${u(mark)} ${u(r.contract)}: ${u(r.reason ?? '')}${own.length ? term`; ${u(own.map((f) => f.title).join('; '))}` : undefined}`)))
     }
+    // One rerun for the whole capture (verify judges it as a whole): said once, under the lines with drift.
+    for (const line of rerunLines(untrusting(report.findings.filter((f) => isDrift(f))), '  ')) io.stderr(redactor.text(line))
     if (!v.quiet) {
       const { NO_OPERATION, UNATTRIBUTED } = await import('../../judge/index.ts')
       for (const f of report.findings.filter((x) => x.check === 'attribution' && (x.contract === UNATTRIBUTED || x.contract === NO_OPERATION))) io.stderr(redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}`)))
