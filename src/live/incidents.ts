@@ -238,7 +238,7 @@ export class Incidents {
         d.alertedAt = now
         plan.openIncidents.push(d)
         const ev = f.evidence
-        plan.alerts.push({ kind: 'drift', key: k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, message: f.message, evidence: { ...(ev.request ? { request: ev.request } : {}), ...(ev.status !== undefined ? { status: ev.status } : {}), ...(ev.curl ? { curl: ev.curl } : {}) }, target, since: now, at: now, seenBy: source })
+        plan.alerts.push({ kind: 'drift', key: k, contract: f.contract, check: f.check, severity: f.severity, title: f.title, message: f.message, evidence: { ...(ev.request ? { request: ev.request } : {}), ...(ev.status !== undefined ? { status: ev.status } : {}), ...(ev.curl ? { curl: ev.curl } : {}) }, ...(f.rerun ? { rerun: f.rerun } : {}), target, since: now, at: now, seenBy: source })
       }
       drifts.set(k, d)
       plan.save.push(d)

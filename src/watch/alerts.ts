@@ -23,6 +23,8 @@ export interface Alert {
   message?: string
   /** The finding's evidence, short: request line, status, curl. */
   evidence?: Pick<NonNullable<Finding['evidence']>, 'request' | 'status' | 'curl'>
+  /** The finding's rerun: one driftwatch command line that shows it again (probes only; traffic keeps no capture to re-read). */
+  rerun?: string
   /** Who saw it: watch's `probes`, or live `traffic` through `driftwatch proxy`. */
   seenBy?: 'probes' | 'traffic'
   target: string
@@ -67,6 +69,7 @@ export function slackPayload(alert: Alert): Record<string, unknown> {
   const blocks: Record<string, unknown>[] = [{ type: 'section', text: { type: 'mrkdwn', text: String(slack`${icon} *${head}* on ${slackCode(a.contract)}: ${slackText(a.title)}`) } }]
   if (a.kind === 'drift' && a.message) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: String(slackBlock(untrusted(a.message.slice(0, 2500)))) } })
   const when = a.kind === 'drift' ? slack`since ${slackText(a.since)}` : slack`drifting since ${slackText(a.since)}, cleared ${slackText(a.at)}`
+  if (a.rerun) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: String(slack`Re-run: ${slackBlock(a.rerun)}`) } })
   if (a.evidence?.curl) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: String(slack`Reproduce: ${slackBlock(a.evidence.curl)}`) } })
   const seen = alert.seenBy === 'traffic' && slack` · seen in live traffic`
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: String(slack`check ${slackCode(a.check)} · target ${slackText(a.target)}${seen} · ${when}`) }] })

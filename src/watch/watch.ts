@@ -17,6 +17,7 @@ import type { FailOn } from '../report.ts'
 import type { Finding } from '../finding.ts'
 import { DEFAULT_RETRY } from '../runner/retry.ts'
 import { runContracts } from '../runner/run.ts'
+import { rerunsOf } from '../check.ts'
 import type { Session } from '../session.ts'
 import type { Alert, AlertSink } from './alerts.ts'
 import { coveredProbes, DEFAULT_TRAFFIC_WINDOW_MS, Incidents, operationOf, TRAFFIC_RECOVERY } from '../live/index.ts'
@@ -145,6 +146,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     },
   })
   let open = incidents.open()
+  const rerunOf = rerunsOf(session, {})
   opts.metrics?.budget.set(opts.perDay)
   opts.metrics?.setOpen(targetName, open)
   const last = store.lastHealthyCycle()
@@ -194,7 +196,8 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     const judged = report.results.filter((r) => r.status === 'passed' || r.status === 'failed').map((r) => r.contract)
     const healthy = !report.results.some((r) => r.status === 'inconclusive' || (r.status === 'skipped' && /token was rejected|interrupted/.test(r.reason ?? '')))
 
-    const decided = incidents.record({ judged, findings: report.findings, at })
+    // Each drift alert carries the finding's rerun: `driftwatch check --target ... --only <contract>`, what the on-call engineer runs first.
+    const decided = incidents.record({ judged, findings: report.findings.map(rerunOf), at })
     // First what earlier cycles (or the proxy on this state) could not deliver, then this cycle's, in order.
     await incidents.redeliver(at)
     for (const a of decided.alerts) await incidents.raise(a, at)

@@ -98,6 +98,8 @@ describe('watch', () => {
     expect(hook.got).toHaveLength(1)
     expect(hook.got[0]).toMatchObject({ source: 'driftwatch', kind: 'drift', check: 'framing-conformance', severity: 'breaking' })
     expect(['media.retrieve-url', 'media.retrieve-url.with-phone-number-id']).toContain(hook.got[0]!.contract)
+    // The alert says how to see it again: the check against the same target (here the test's own simulator), just that contract.
+    expect(hook.got[0]!.rerun).toBe(`driftwatch check --target ${session.label} --only ${String(hook.got[0]!.contract)}`)
     expect(store.openDrifts().map((d) => d.contract).sort()).toEqual(['media.retrieve-url', 'media.retrieve-url.with-phone-number-id'])
 
     // Restart (a new process would open the same file): the drift is still there, and is not alerted again.
@@ -246,6 +248,12 @@ describe('alert payloads', () => {
     const p = slackPayload(alert) as { text: string; blocks: { type: string }[] }
     expect(p.text).toBe('DRIFT breaking on media.download (https://graph.facebook.com): Transfer-Encoding: chunked instead of Content-Length [framing-conformance, since 2026-01-20T09:00:00.000Z]')
     expect(p.blocks.map((b) => b.type)).toEqual(['section', 'section', 'context'])
+  })
+  it("shows the rerun in Slack when the finding has one (probes), and nothing for it when not (traffic)", () => {
+    const withRerun = slackPayload({ ...alert, rerun: 'driftwatch check --target https://graph.facebook.com --only media.download' }) as { blocks: { type: string; text?: { text: string } }[] }
+    expect(withRerun.blocks.map((b) => b.text?.text ?? '').join('\n')).toContain('Re-run: ```driftwatch check --target https://graph.facebook.com --only media.download```')
+    const without = slackPayload(alert) as { blocks: { text?: { text: string } }[] }
+    expect(JSON.stringify(without)).not.toContain('Re-run')
   })
   it('picks the Slack format for a Slack hook, and never prints the hook path', () => {
     expect(webhookSink('https://hooks.slack.com/services/T000/B000/SECRETSECRET').label).toBe('slack webhook https://hooks.slack.com')
