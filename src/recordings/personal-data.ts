@@ -69,7 +69,10 @@ export class PersonalDataRedactor {
     return this.replaced.size
   }
 
-  /** A copy of a JSON value with personal data replaced (keys decide what is personal); below MAX_WALK_DEPTH, TOO_DEEP. */
+  /**
+   * The JSON value with personal data replaced (keys decide what is personal); below MAX_WALK_DEPTH,
+   * TOO_DEEP. Copied where something was replaced; the value itself (===) when nothing was.
+   */
   json(value: unknown): unknown {
     return this.visit(value, undefined, undefined, 0)
   }
@@ -147,11 +150,30 @@ export class PersonalDataRedactor {
       return v.replace(E164_IN_TEXT, (m) => this.phone(m))
     }
     // Array elements inherit the array's key as their parent (`contacts: [{ profile: { name } }]`).
-    if (Array.isArray(v)) return v.map((x) => this.visit(x, key, parent, depth + 1))
+    // Copy on write: a value with nothing personal in it comes back as the very same object, so a
+    // caller can tell by identity that nothing was replaced (most bodies: a template list, an error).
+    if (Array.isArray(v)) {
+      let out: unknown[] | undefined
+      for (let i = 0; i < v.length; i++) {
+        const x = this.visit(v[i], key, parent, depth + 1)
+        if (x !== v[i] && !out) out = v.slice(0, i)
+        out?.push(x)
+      }
+      return out ?? v
+    }
     if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {}
-      for (const [k, x] of Object.entries(v)) out[k] = this.visit(x, k, key, depth + 1)
-      return out
+      let out: Record<string, unknown> | undefined
+      const entries = Object.entries(v)
+      for (let i = 0; i < entries.length; i++) {
+        const [k, x] = entries[i]!
+        const y = this.visit(x, k, key, depth + 1)
+        if (y !== x && !out) {
+          out = {}
+          for (let j = 0; j < i; j++) define(out, entries[j]![0], entries[j]![1])
+        }
+        if (out) define(out, k, y)
+      }
+      return out ?? v
     }
     return v
   }
@@ -242,6 +264,12 @@ class ValueIndex {
     unique.sort((a, b) => b[0].length - a[0].length || a[1].order - b[1].order)
     return unique.map(([real, { fake }]) => [real, fake])
   }
+}
+
+/** Sets a key as JSON.parse would: `__proto__` as an own key, never the prototype. */
+function define(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
+  else o[k] = v
 }
 
 /** A map that forgets its least recently used entry past a limit (kept here: the redactor crosses to worker threads by structured clone, and revive() restores its prototypes). */

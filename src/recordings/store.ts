@@ -147,6 +147,8 @@ export function redactPersonal(o: Observation, personal: PersonalDataRedactor): 
 function redactBody(b: ObservedBody, json: unknown, personal: PersonalDataRedactor): ObservedBody {
   if (b.text === undefined) return b
   let text = personal.text(b.text)
+  // Nothing personal in the JSON (the walk returned the body's own value) and nothing in the text: the body stands as it is.
+  if (text === b.text && (json === undefined || json === b.json)) return b
   if (json !== undefined && !b.truncated) {
     // The replaced text must still parse to the replaced JSON; if an encoder spelled a value
     // differently, store the JSON re-serialised rather than leave personal data behind.

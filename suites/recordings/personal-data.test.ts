@@ -121,3 +121,22 @@ describe('a long-running redactor is bounded', () => {
     expect(p.count).toBe(299)
   })
 })
+
+describe('copy on write', () => {
+  it('gives back the very value when nothing in it is personal, and a copy (the original untouched) when something is', () => {
+    const p = new PersonalDataRedactor()
+    const clean = { data: [{ name: 'order_update', status: 'APPROVED', components: [{ type: 'BODY', text: 'Hi' }] }], paging: { cursors: { before: 'x' } } }
+    expect(p.json(clean)).toBe(clean)
+    const personal = { messaging_product: 'whatsapp', contacts: [{ input: '+16505551234', wa_id: '16505551234' }], messages: [{ id: wamid(7) }], ['__proto__']: { x: 1 } }
+    const snapshot = JSON.stringify(personal)
+    const out = p.json(personal) as typeof personal
+    expect(out).not.toBe(personal)
+    expect(JSON.stringify(personal)).toBe(snapshot)
+    expect(out.messaging_product).toBe('whatsapp')
+    expect(out.contacts[0]!.wa_id).not.toBe('16505551234')
+    expect(out.messages[0]!.id).toMatch(/^wamid\.REDACTED\d+$/)
+    // A "__proto__" key stays an own key, as JSON.parse made it.
+    expect(Object.hasOwn(out, '__proto__')).toBe(true)
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype)
+  })
+})
