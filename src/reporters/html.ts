@@ -162,7 +162,7 @@ function sideBySide(golden: NonNullable<F['evidence']['golden']>, now: Untrusted
 const cellWidth = (runs: number) => (runs > 30 ? 5 : runs > 15 ? 8 : 12)
 
 /** Width of the timeline and the latency chart: room for the axis labels under a short history. */
-const chartWidth = (runs: number) => Math.max(runs * cellWidth(runs), 290)
+const chartWidth = (runs: number) => Math.max(runs * cellWidth(runs), 240)
 
 /** `12-05 06:46`: a run's time on the axis (UTC, as every time in the report; the year is in the cell titles). */
 const axisTime = (at: Untrusted) => untrusted(/^\d{4}-(\d\d-\d\dT\d\d:\d\d)/.exec(at)?.[1]?.replace('T', ' ') ?? at.slice(0, 16))
@@ -243,6 +243,7 @@ details.evidence{border-top:1px solid #eee;padding:6px 0}details.evidence>summar
 dl.when{display:flex;flex-wrap:wrap;gap:2px 20px;margin:6px 0}dl.when>div{display:flex}dl.when dt{color:#555}dl.when dd{margin:0 0 0 6px}
 table.framing-diff{width:auto;font-family:ui-monospace,monospace}table.framing-diff tr.change td{background:#fff3c4;font-weight:600}table.framing-diff td.absent{color:#888;font-style:italic}
 pre.rerun{background:#eef3ff;user-select:all}
+table.contracts code{word-break:break-all}table.contracts td:last-child{width:240px}
 #filters{margin:12px 0;padding:8px;border:1px solid #ddd;background:#fff}
 [hidden]{display:none!important}
 `
@@ -325,7 +326,7 @@ export function renderHtml(r: R, ctx: Untrusting<RenderContext> = {}): string {
         html`<h3><span class="sev ${sev}">${sev}</span> ${i + 1}. ${withCode(f.title)}</h3>`,
         html`<p>Check <code>${f.check}</code> on ${links(cs)}; seen in ${seen} of ${of} samples, ${sinceText(f)}.</p>`,
         html`<table><tr><th>Expected</th><td>${withCode(f.expected)}</td></tr><tr><th>Actual</th><td>${withCode(f.actual)}</td></tr></table>`,
-        html`<pre class="message">${f.message}</pre>`,
+        html`<pre class="message">${withCode(f.message)}</pre>`,
         // Every contract the cause names, each with its own evidence (the first open).
         ...g.all.map((x, k) => contractEvidence(x, r, ctx, k === 0)),
         html`</section>`,
