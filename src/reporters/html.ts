@@ -357,7 +357,8 @@ function bandCause(r: R): Html | undefined {
   const t = topCause(r)
   if (!t) return undefined
   const f = t.group.first
-  return html`<span class="cause">— ${t.request ? html`<code>${t.request}</code>: ` : html`${label(f)}: `}${withCode(f.title)} (${sevClass(f.severity)})<span class="more">${topCauseMore(t)}</span></span>`
+  const more = topCauseMore(t)
+  return html`<span class="cause">— ${t.request ? html`<code>${t.request}</code>: ` : html`${label(f)}: `}${withCode(f.title)} (${sevClass(f.severity)})${more ? html`<span class="more">${more}</span>` : undefined}</span>`
 }
 
 const OUTCOME_CLASS = new Set(['pass', 'drift', 'inconclusive', 'error', 'interrupted'])
