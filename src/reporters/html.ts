@@ -54,11 +54,12 @@ function evidence(f: F): Html {
     const te = ev.headers.find(([n]) => n.toLowerCase() === 'transfer-encoding')?.[1]
     const cl = ev.headers.find(([n]) => n.toLowerCase() === 'content-length')?.[1]
     out.push(html`<p class="framing">Framing: ${te ? html`<b>Transfer-Encoding: ${te}</b>` : cl !== undefined ? html`Content-Length: ${cl}` : html`neither Content-Length nor Transfer-Encoding`}</p>`)
+    // The golden's framing beside this run's comes before the full header list: for a framing finding it is the answer.
+    const framing = framingView(f)
+    if (framing) out.push(framing)
     const rows = ev.headers.map(([n, v]) => html`<tr${named.has(n.toLowerCase()) ? html` class="named" title="named by this finding"` : undefined}><th>${n}</th><td>${v}</td></tr>`)
     out.push(html`<table class="headers"><caption>Response headers, in wire order</caption><tbody>`, ...rows, html`</tbody></table>`)
   }
-  const framing = framingView(f)
-  if (framing) out.push(framing)
   if (ev.golden?.bodyExcerpt && ev.bodyExcerpt) out.push(sideBySide(ev.golden, ev.bodyExcerpt))
   else if (ev.bodyExcerpt) out.push(html`<pre class="body">${ev.bodyExcerpt}</pre>`)
   if (f.rerun) out.push(html`<p class="rerun-label">Re-run this finding:</p><pre class="rerun"><code>${f.rerun}</code></pre>`)
@@ -241,7 +242,7 @@ svg.latency{display:block;margin-top:3px}svg.latency polyline{fill:none;stroke:#
 code{font-family:ui-monospace,monospace;background:#f0f0f0;padding:0 2px;border-radius:3px}.band code{background:rgba(255,255,255,.18)}
 details.evidence{border-top:1px solid #eee;padding:6px 0}details.evidence>summary{cursor:pointer;font-weight:600}
 dl.when{display:flex;flex-wrap:wrap;gap:2px 20px;margin:6px 0}dl.when>div{display:flex}dl.when dt{color:#555}dl.when dd{margin:0 0 0 6px}
-table.framing-diff{width:auto;font-family:ui-monospace,monospace}table.framing-diff tr.change td{background:#fff3c4;font-weight:600}table.framing-diff td.absent{color:#888;font-style:italic}
+table.framing-diff{width:auto;font-family:ui-monospace,monospace}table.framing-diff caption{text-align:left;white-space:nowrap;font-family:system-ui,sans-serif;font-weight:600}table.framing-diff tr.change td{background:#fff3c4;font-weight:600}table.framing-diff td.absent{color:#888;font-style:italic}
 pre.rerun{background:#eef3ff;user-select:all}
 table.contracts code{word-break:break-all}table.contracts td:last-child{width:240px}
 #filters{margin:12px 0;padding:8px;border:1px solid #ddd;background:#fff}
