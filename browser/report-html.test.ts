@@ -17,7 +17,7 @@ import { chromiumPath } from './chromium.ts'
 // Callbacks passed to page.$eval run in the page; the project compiles without the DOM library, so
 // the few page globals they use are declared here, for this file only.
 declare const document: { querySelector(s: string): { id: string; getBoundingClientRect(): { top: number } } | null }
-declare function getComputedStyle(e: unknown): { backgroundColor: string; fill: string }
+declare function getComputedStyle(e: unknown): { backgroundColor: string; fill: string; fontSize: string }
 type HTMLElement = { offsetParent: unknown; hidden: boolean }
 type DOMRect = { width: number; height: number }
 
@@ -68,6 +68,14 @@ describe('report.html in Chromium', () => {
     expect(box.width).toBeGreaterThan(40)
     expect(box.height).toBeGreaterThanOrEqual(12)
     expect(await page.$eval('tr[id="media.retrieve-url"] svg.timeline rect.drift', (r) => getComputedStyle(r).fill)).toBe('rgb(179, 38, 30)')
+  })
+
+  it('labels the timeline axis with the first and last runs\' times, readable (11 px or more), and names the cause in the band', async () => {
+    const labels = await page.$$eval('tr[id="media.retrieve-url"] svg.timeline text', (ts) => ts.map((t) => [t.textContent, getComputedStyle(t).fontSize]))
+    expect(labels.map(([text]) => text)).toEqual([expect.stringMatching(/^\d\d-\d\d \d\d:\d\d$/), expect.stringMatching(/^\d\d-\d\d \d\d:\d\d UTC$/)])
+    for (const [, size] of labels) expect(parseFloat(size!)).toBeGreaterThanOrEqual(11)
+    for (const size of await page.$$eval('svg.latency text', (ts) => ts.map((t) => getComputedStyle(t).fontSize))) expect(parseFloat(size)).toBeGreaterThanOrEqual(11)
+    expect(await page.$eval('header.band h1', (h) => h.textContent)).toMatch(/^driftwatch: DRIFT— GET \/\{api_version\}\/\{media_id\}: Framing changed to chunked \(contract: content-length\) \(breaking\)/)
   })
 
   it('charts latency per request under the timeline, one dot per run, aligned with it', async () => {

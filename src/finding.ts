@@ -27,7 +27,7 @@ export interface Evidence {
   /** A curl command that sends the same request (token as $WHATSAPP_ACCESS_TOKEN). */
   curl?: string
   /** For a finding against the golden recording: what the recording holds for the same status, to put side by side. */
-  golden?: { recording: string; recordedAt: string; status?: number; bodyExcerpt?: string }
+  golden?: { recording: string; recordedAt: string; status?: number; bodyExcerpt?: string; /** Its response headers in wire order (framing findings show its framing beside this run's). */ headers?: RawHeader[] }
 }
 
 /** What a check returns for one problem, before the runner adds sampling and timing. */

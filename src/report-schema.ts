@@ -36,7 +36,7 @@ const EVIDENCE = closed(
     headers: { type: 'array', items: HEADER },
     bodyExcerpt: str,
     curl: str,
-    golden: closed({ recording: str, recordedAt: str, status: { type: 'integer', minimum: 0, maximum: 999 }, bodyExcerpt: str }, ['recording', 'recordedAt']),
+    golden: closed({ recording: str, recordedAt: str, status: { type: 'integer', minimum: 0, maximum: 999 }, bodyExcerpt: str, headers: { type: 'array', items: HEADER } }, ['recording', 'recordedAt']),
   },
   [],
 )
@@ -95,6 +95,7 @@ export const REPORT_SCHEMA = closed(
     targets: { type: 'array', items: TARGET },
     cleared: { type: 'array', items: CLEARED },
     shard: closed({ index: { type: 'integer', minimum: 1 }, of: { type: 'integer', minimum: 1 } }, ['index', 'of']),
+    ci: closed({ run: str, files: str }, ['run']),
   },
   ['version', 'target', 'apiVersion', 'startedAt', 'finishedAt', 'outcome', 'summary', 'findings', 'results'],
 )

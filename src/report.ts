@@ -109,6 +109,27 @@ export interface Report {
   cleared?: ClearedFinding[]
   /** check --shard i/n: which share of the targets this report holds. */
   shard?: { index: number; of: number }
+  /** The CI run that wrote this report (GitHub Actions), and where its contract files are shown (the repository at the commit run). */
+  ci?: CiRun
+}
+
+/** Links to where a report was made: the CI run's page and the base URL of the repository's files at the commit it ran. */
+export interface CiRun {
+  /** `https://github.com/acme/app/actions/runs/123`. */
+  run: string
+  /** `https://github.com/acme/app/blob/<sha>`: a result's `file` is shown at `<files>/<file>`. */
+  files?: string
+}
+
+/** The CI run in GitHub Actions' variables (GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_SHA), or undefined outside it. */
+export function ciRunFrom(env: Readonly<Record<string, string | undefined>>): CiRun | undefined {
+  const server = env.GITHUB_SERVER_URL?.replace(/\/+$/, '')
+  const repo = env.GITHUB_REPOSITORY
+  const id = env.GITHUB_RUN_ID
+  if (!server || !repo || !id || !/^https?:\/\//.test(server) || !/^[\w.-]+\/[\w.-]+$/.test(repo) || !/^\d+$/.test(id)) return undefined
+  const attempt = env.GITHUB_RUN_ATTEMPT && /^\d+$/.test(env.GITHUB_RUN_ATTEMPT) && env.GITHUB_RUN_ATTEMPT !== '1' ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ''
+  const sha = env.GITHUB_SHA && /^[0-9a-f]{7,64}$/i.test(env.GITHUB_SHA) ? env.GITHUB_SHA : undefined
+  return { run: `${server}/${repo}/actions/runs/${id}${attempt}`, ...(sha ? { files: `${server}/${repo}/blob/${sha}` } : {}) }
 }
 
 /** What a run judged: what it probed, or for traffic, where the traffic went (`traffic <origin>`); diff compares runs of one. */
@@ -226,11 +247,35 @@ export function exitCodeOf(report: Report, failOn: FailOn = report.failOn ?? 'br
   return EXIT_CODE[settle(report, failOn).outcome]
 }
 
-/** Carries `since` forward from the previous report: a finding it already had keeps its first-seen time. */
-export function carrySince(findings: readonly Finding[], previous: Pick<Report, 'findings'> | undefined): Finding[] {
+/**
+ * Carries `since` forward from the previous report: a finding it already had keeps its first-seen
+ * time. And the last good run: the previous report's when the contract passed in it (its finish
+ * time, as the history keeps runs), else what the previous report's finding said.
+ */
+export function carrySince(findings: readonly Finding[], previous: (Pick<Report, 'findings'> & Partial<Pick<Report, 'results' | 'finishedAt'>>) | undefined): Finding[] {
   const before = new Map((previous?.findings ?? []).map((f) => [findingKey(f), f]))
   return findings.map((f) => {
     const old = before.get(findingKey(f))
-    return old ? { ...f, since: old.since, new: false } : f
+    const passed = previous?.finishedAt !== undefined && previous.results?.some((r) => sameContract(r, f) && r.status === 'passed')
+    const lastGood = passed ? previous.finishedAt : (old?.lastGood ?? f.lastGood)
+    const dated = lastGood ? { ...f, lastGood } : f
+    return old ? { ...dated, since: old.since, new: false } : dated
   })
+}
+
+/** The later of two ISO times, either possibly unknown. */
+export function later(a: string | undefined, b: string | undefined): string | undefined {
+  return a === undefined ? b : b === undefined ? a : Date.parse(a) >= Date.parse(b) ? a : b
+}
+
+/** Where a contract's row goes: those with a breaking finding first, then warning, then info, then not judged, then passed. */
+function rowRank(r: Pick<ContractResult, 'contract' | 'target' | 'status'>, findings: readonly Pick<Finding, 'contract' | 'target' | 'severity'>[]): number {
+  const worst = Math.max(0, ...findings.filter((f) => sameContract(f, r)).map((f) => severityRank(f.severity)))
+  if (worst > 0) return 4 - worst
+  return r.status === 'failed' ? 4 : r.status === 'inconclusive' ? 5 : r.status === 'skipped' ? 6 : 7
+}
+
+/** The contracts' results, failing first (breaking, warning, info, then the rest), report order kept within each. */
+export function resultsFailingFirst<R extends Pick<ContractResult, 'contract' | 'target' | 'status'>>(results: readonly R[], findings: readonly Pick<Finding, 'contract' | 'target' | 'severity'>[]): R[] {
+  return results.map((r, i) => ({ r, i, rank: rowRank(r, findings) })).sort((a, b) => a.rank - b.rank || a.i - b.i).map((x) => x.r)
 }

@@ -3,13 +3,13 @@
  * it to say "since when"), the other formats as asked. Every file gets a last redaction pass.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { ensureDir, writeFileAtomic } from './atomic-write.ts'
 import { HarnessError } from './errors.ts'
 import { shownPath } from './paths.ts'
 import { applyPast, clearedBy, type Past } from './history/since.ts'
 import { withoutPersonalData } from './recordings/personal-data.ts'
-import { carrySince, historyTarget, settle, type FailOn, type Report } from './report.ts'
+import { carrySince, ciRunFrom, historyTarget, settle, type FailOn, type Report } from './report.ts'
 import { reporters, type FormatId } from './reporters/index.ts'
 import { isReport } from './report-schema.ts'
 import type { Redactor } from './transport/redact.ts'
@@ -25,6 +25,8 @@ export interface WriteOptions {
   cwd?: string
   /** The run's past from the history: since when each finding is open, and report.html's timelines. */
   past?: Past
+  /** Where GitHub Actions' variables are read (the CI run to link); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>
 }
 
 /** Reads the previous report.json in `outDir`, if any and valid (checked against the report schema); anything else is ignored. */
@@ -58,7 +60,8 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
   const carried = carrySince(withoutPersonalData(report.findings), previous)
   const findings = opts.past ? applyPast(carried, opts.past, historyTarget(report)) : carried
   const cleared = opts.past ? clearedBy(findings, report.results, opts.past, historyTarget(report)) : []
-  const final: Report = settle({ ...report, findings, ...(cleared.length ? { cleared } : {}) }, opts.failOn ?? report.failOn ?? 'breaking')
+  const ci = report.ci ?? ciRunFrom(opts.env ?? process.env)
+  const final: Report = settle({ ...report, findings, ...(cleared.length ? { cleared } : {}), ...(ci ? { ci } : {}) }, opts.failOn ?? report.failOn ?? 'breaking')
   try {
     await ensureDir(opts.outDir)
   } catch (err) {
@@ -68,12 +71,14 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
   // escaping could otherwise split a secret the text pass looks for.
   const safe = opts.redactor.deep(final)
   const formats: FormatId[] = ['json', ...opts.formats.filter((f) => f !== 'json')]
+  // Contract files are relative to the working directory; the report links them from its own folder.
+  const fileBase = relative(opts.outDir, cwd).split(sep).join('/') || '.'
   const files: string[] = []
   for (const f of formats) {
     const r = reporters[f]
     const path = join(opts.outDir, r.fileName)
     try {
-      await writeFileAtomic(path, opts.redactor.text(r.render(untrusting(safe), untrusting(opts.past ? { history: opts.past.results } : {}))))
+      await writeFileAtomic(path, opts.redactor.text(r.render(untrusting(safe), untrusting({ ...(opts.past ? { history: opts.past.results } : {}), fileBase }))))
     } catch (err) {
       throw new HarnessError('DW_OUTPUT_FAILED', `cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass --out with a writable directory`)
     }

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Finding, Severity } from '../src/finding.ts'
-import { carrySince, exitCodeOf, outcomeOf, settle, summarize, type ContractResult, type Report } from '../src/report.ts'
+import { carrySince, ciRunFrom, exitCodeOf, outcomeOf, resultsFailingFirst, settle, summarize, type ContractResult, type Report } from '../src/report.ts'
+import { applyPast } from '../src/history/since.ts'
+import { reportProblem } from '../src/report-schema.ts'
 import { Redactor } from '../src/transport/redact.ts'
 import { writeReports } from '../src/write-reports.ts'
 import { sampleReport } from './reporters/sample-report.ts'
@@ -67,6 +69,56 @@ describe('since', () => {
   })
 })
 
+describe('last good run', () => {
+  const prevAt = '2026-11-21T02:00:05.000Z'
+  it('is the previous report\'s finish when the contract passed in it', () => {
+    const [f] = carrySince([finding('breaking', 'fresh')], { findings: [], results: [result('passed')], finishedAt: prevAt })
+    expect(f!.lastGood).toBe(prevAt)
+  })
+  it('is carried from the previous report\'s finding while the contract keeps failing, and unknown when neither says', () => {
+    const old = { ...finding('breaking', 'old', '2026-11-01T02:00:00.000Z'), lastGood: '2026-10-31T02:00:00.000Z' }
+    const [carried, fresh] = carrySince([finding('breaking', 'old'), finding('breaking', 'fresh')], { findings: [old], results: [result('failed')], finishedAt: prevAt })
+    expect(carried!.lastGood).toBe('2026-10-31T02:00:00.000Z')
+    expect(fresh!.lastGood).toBeUndefined()
+    expect(carrySince([finding('breaking')], undefined)[0]!.lastGood).toBeUndefined()
+  })
+  it('from the history: the latest run the contract passed in, or the previous report\'s if later; none when it never passed', () => {
+    const point = (at: string, status: string, contract = 'c') => ({ at, target: 'sim', contract, status, durationMs: 1, requests: 1 })
+    const past = { results: [point('2026-11-10T00:00:00.000Z', 'passed'), point('2026-11-11T00:00:00.000Z', 'passed'), point('2026-11-12T00:00:00.000Z', 'failed'), point('2026-11-13T00:00:00.000Z', 'passed', 'other')], findings: new Map() }
+    expect(applyPast([finding('breaking')], past, 'sim')[0]!.lastGood).toBe('2026-11-11T00:00:00.000Z')
+    expect(applyPast([{ ...finding('breaking'), lastGood: '2026-11-12T06:00:00.000Z' }], past, 'sim')[0]!.lastGood).toBe('2026-11-12T06:00:00.000Z')
+    expect(applyPast([finding('breaking')], { ...past, results: past.results.filter((p) => p.status !== 'passed' || p.contract === 'other') }, 'sim')[0]!.lastGood).toBeUndefined()
+    expect(applyPast([finding('breaking')], past, 'another target')[0]!.lastGood).toBeUndefined()
+  })
+})
+
+describe('contract rows, failing first', () => {
+  const row = (contract: string, status: ContractResult['status']): ContractResult => ({ ...result(status), contract })
+  it('puts contracts with breaking, then warning, then info findings first, then the unjudged, then the passed, in report order within each', () => {
+    const results = [row('ok1', 'passed'), row('info', 'passed'), row('skip', 'skipped'), row('warn', 'failed'), row('ok2', 'passed'), row('break', 'failed'), row('inc', 'inconclusive')]
+    const findings = [{ ...finding('info'), contract: 'info' }, { ...finding('warning'), contract: 'warn' }, { ...finding('breaking'), contract: 'break' }, { ...finding('info'), contract: 'break' }]
+    expect(resultsFailingFirst(results, findings).map((r) => r.contract)).toEqual(['break', 'warn', 'info', 'inc', 'skip', 'ok1', 'ok2'])
+  })
+  it('keeps the report order when nothing failed', () => {
+    const results = [row('b', 'passed'), row('a', 'passed'), row('c', 'passed')]
+    expect(resultsFailingFirst(results, []).map((r) => r.contract)).toEqual(['b', 'a', 'c'])
+  })
+})
+
+describe('the CI run', () => {
+  const gh = { GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/app', GITHUB_RUN_ID: '123', GITHUB_SHA: 'a'.repeat(40) }
+  it('is read from GitHub Actions\' variables: the run page, and the repository at the commit for contract files', () => {
+    expect(ciRunFrom(gh)).toEqual({ run: 'https://github.com/acme/app/actions/runs/123', files: `https://github.com/acme/app/blob/${'a'.repeat(40)}` })
+    expect(ciRunFrom({ ...gh, GITHUB_RUN_ATTEMPT: '2', GITHUB_SHA: undefined })).toEqual({ run: 'https://github.com/acme/app/actions/runs/123/attempts/2' })
+  })
+  it('is absent outside CI, or when a variable is not what GitHub sets', () => {
+    expect(ciRunFrom({})).toBeUndefined()
+    expect(ciRunFrom({ ...gh, GITHUB_RUN_ID: undefined })).toBeUndefined()
+    expect(ciRunFrom({ ...gh, GITHUB_SERVER_URL: 'javascript:alert(1)//' })).toBeUndefined()
+    expect(ciRunFrom({ ...gh, GITHUB_REPOSITORY: 'acme/app/../../x' })).toBeUndefined()
+  })
+})
+
 describe('writing reports', () => {
   const dirs: string[] = []
   afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -94,5 +146,32 @@ describe('writing reports', () => {
     writeFileSync(join(dir, 'report.json'), '{ half written')
     const third = await writeReports(sampleReport, { outDir: dir, formats: [], redactor: new Redactor() })
     expect(third.report.findings[0]!.new).toBe(true)
+  })
+
+  it('records the CI run in report.json (valid against its schema) and links it and the contract files from the reports', async () => {
+    const dir = out()
+    const env = { GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/app', GITHUB_RUN_ID: '77', GITHUB_SHA: 'b'.repeat(40) }
+    const { report } = await writeReports(sampleReport, { outDir: dir, formats: ['md', 'html'], redactor: new Redactor(), cwd: dir, env })
+    expect(report.ci).toEqual({ run: 'https://github.com/acme/app/actions/runs/77', files: `https://github.com/acme/app/blob/${'b'.repeat(40)}` })
+    expect(reportProblem(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')))).toBeUndefined()
+    const html = readFileSync(join(dir, 'report.html'), 'utf8')
+    expect(html).toContain('<a href="https://github.com/acme/app/actions/runs/77" rel="noopener noreferrer">')
+    expect(html).toContain(`<a class="file" href="https://github.com/acme/app/blob/${'b'.repeat(40)}/contracts/meta/media.upload.yaml">contracts/meta/media.upload.yaml</a>`)
+    const md = readFileSync(join(dir, 'report.md'), 'utf8')
+    expect(md).toContain('[CI run](https://github.com/acme/app/actions/runs/77)')
+    expect(md).toContain(`[contracts/meta/media.upload.yaml](https://github.com/acme/app/blob/${'b'.repeat(40)}/contracts/meta/media.upload.yaml)`)
+  })
+
+  it('outside CI records no run; report.html links contract files relative to itself, report.md links nothing', async () => {
+    const root = out()
+    const dir = join(root, 'reports', 'latest')
+    const { report } = await writeReports(sampleReport, { outDir: dir, formats: ['md', 'html'], redactor: new Redactor(), cwd: root, env: {} })
+    expect(report.ci).toBeUndefined()
+    const html = readFileSync(join(dir, 'report.html'), 'utf8')
+    expect(html).toContain('<a class="file" href="../../contracts/meta/media.upload.yaml">contracts/meta/media.upload.yaml</a>')
+    expect(html).not.toContain('<dt>CI run</dt>')
+    const md = readFileSync(join(dir, 'report.md'), 'utf8')
+    expect(md).not.toMatch(/\]\(/)
+    expect(md).not.toContain('CI run')
   })
 })

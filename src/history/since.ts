@@ -3,7 +3,7 @@
  * database): each contract's recent results, and each finding's episodes.
  */
 import { severityRank, type Finding, type Severity } from '../finding.ts'
-import type { ClearedFinding, ContractResult } from '../report.ts'
+import { later, type ClearedFinding, type ContractResult } from '../report.ts'
 import type { HistoryPoint } from '../reporters/reporter.ts'
 
 /** One finding's past: a target's contract and check. */
@@ -31,14 +31,20 @@ export const pastKey = (target: string, contract: string, check: string) => `${t
 /**
  * Since when, from the history: a finding whose episode is still open keeps the time it appeared
  * (even if the previous report.json is gone); one that cleared before and is back says so. Findings
- * the history knows nothing of keep what the previous report said.
+ * the history knows nothing of keep what the previous report said. The last good run is the latest
+ * run the history holds in which the contract passed, or the previous report's, whichever is later.
  */
 export function applyPast(findings: readonly Finding[], past: Past, target: string): Finding[] {
+  // The last run each contract passed in (the history's runs are oldest first).
+  const good = new Map<string, string>()
+  for (const r of past.results) if (r.status === 'passed') good.set(pastKey(r.target ?? target, r.contract, ''), r.at)
   return findings.map((f) => {
+    const lastGood = later(good.get(pastKey(f.target ?? target, f.contract, '')), f.lastGood)
+    const dated = lastGood ? { ...f, lastGood } : f
     const p = past.findings.get(pastKey(f.target ?? target, f.contract, f.check))
-    if (!p) return f
+    if (!p) return dated
     const recurring = p.lastClearedAt ? { recurring: { cleared: p.cleared, lastClearedAt: p.lastClearedAt } } : {}
-    return p.openSince ? { ...f, since: p.openSince, new: false, ...recurring } : { ...f, ...recurring }
+    return p.openSince ? { ...dated, since: p.openSince, new: false, ...recurring } : { ...dated, ...recurring }
   })
 }
 

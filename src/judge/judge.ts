@@ -26,8 +26,8 @@ export interface Golden {
   observations: readonly Observation[]
 }
 
-/** The checks that compare with the golden recording: their evidence carries the recording's side. */
-const AGAINST_GOLDEN = new Set(['golden-diff', 'schema-drift'])
+/** The checks whose evidence carries the recording's side (framing: the report shows the golden's framing headers beside this run's). */
+const AGAINST_GOLDEN = new Set(['golden-diff', 'schema-drift', 'framing-conformance'])
 
 /** Adds the golden recording's answer of the same status (or its first) to a finding's evidence. */
 function withGolden(ev: Evidence, check: string, obs: Observation, golden: Golden | undefined): Evidence {
@@ -35,7 +35,7 @@ function withGolden(ev: Evidence, check: string, obs: Observation, golden: Golde
   const same = golden.observations.find((o) => o.response?.status === obs.response?.status) ?? golden.observations[0]
   if (!same) return ev
   const g = evidenceFrom(same)
-  return { ...ev, golden: { recording: golden.name, recordedAt: golden.recordedAt, ...(g.status !== undefined ? { status: g.status } : {}), ...(g.bodyExcerpt !== undefined ? { bodyExcerpt: g.bodyExcerpt } : {}) } }
+  return { ...ev, golden: { recording: golden.name, recordedAt: golden.recordedAt, ...(g.status !== undefined ? { status: g.status } : {}), ...(g.bodyExcerpt !== undefined ? { bodyExcerpt: g.bodyExcerpt } : {}), ...(g.headers ? { headers: g.headers } : {}) } }
 }
 
 /** What the judge needs besides the expectation and observations. */

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { fragment, joinFragments, tagFor, type Fragment } from './fragment.ts'
-import { printable, type Untrusted } from './untrusted.ts'
+import { codeSpans, printable, untrusted, type Untrusted } from './untrusted.ts'
 
 /** A piece of HTML built by the `html` tag: safe to place as is. */
 export type Html = Fragment<'html'>
@@ -18,6 +18,11 @@ export function escapeHtml(u: Untrusted): string {
 
 /** `html\`<td>${title}</td>\``: the literal parts are markup, every value is escaped unless it is an HTML fragment. */
 export const html = tagFor<'html', Untrusted>('html', escapeHtml)
+
+/** Untrusted prose whose `code` spans (titles quote field paths so) become <code>: escaped either way, and no backtick shows. */
+export function withCode(u: Untrusted): Html {
+  return joinHtml(codeSpans(u).map((part, i) => (i % 2 ? html`<code>${untrusted(part)}</code>` : html`${untrusted(part)}`)))
+}
 
 /** HTML fragments joined with a separator. */
 export function joinHtml(parts: readonly Html[], separator: Html = fragment('html', '')): Html {

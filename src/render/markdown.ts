@@ -12,7 +12,8 @@
  * - `block`: a fenced block whose fence is longer than any backtick run inside it.
  */
 import { fragment, joinFragments, tagFor, type Fragment } from './fragment.ts'
-import { oneLine, printable, type Untrusted } from './untrusted.ts'
+import { codeSpans, oneLine, printable, untrusted, type Untrusted } from './untrusted.ts'
+import { httpUrl } from './url.ts'
 
 /** A piece of Markdown built here: safe to place as is. */
 export type Md = Fragment<'md'>
@@ -75,4 +76,24 @@ export function block(u: Untrusted, lang: 'text' | 'json' | 'http' | 'sh' | '' =
   const longest = Math.max(2, ...[...content.matchAll(/`+/g)].map((m) => m[0].length))
   const f = '`'.repeat(longest + 1)
   return fragment('md', `${f}${lang}\n${content}\n${f}`)
+}
+
+/** Prose whose `code` spans stay code spans (fenced anew, so a crafted span cannot open more); the rest is `text`. */
+export function textWithCode(u: Untrusted): Md {
+  return joinMd(codeSpans(u).map((part, i) => (i % 2 ? code(untrusted(part)) : text(untrusted(part)))))
+}
+
+/** `textWithCode` for a table cell. */
+export function cellWithCode(u: Untrusted): Md {
+  return joinMd(codeSpans(u).map((part, i) => (i % 2 ? cellCode(untrusted(part)) : cell(untrusted(part)))))
+}
+
+/**
+ * A link whose text is prose and whose target is an http(s) URL or a relative path already made
+ * safe by src/render/url (risky characters percent-encoded). Anything else (a `javascript:` URL, a
+ * target holding spaces or brackets) is shown as the text alone: no link.
+ */
+export function link(label: Untrusted, target: Untrusted | undefined): Md {
+  const safe = target === undefined ? undefined : /^https?:/i.test(target) ? httpUrl(target) : /^[\w.%~/-]+$/.test(target) && !target.includes(':') ? target : undefined
+  return safe ? fragment('md', `[${prose(oneLine(label))}](${safe})`) : text(label)
 }

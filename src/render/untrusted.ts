@@ -64,3 +64,12 @@ export function printable(s: string): string {
 export function oneLine(s: string): string {
   return printable(s).replace(/\n/g, '\\n').replace(/\t/g, '\\t')
 }
+
+/**
+ * Untrusted text split at its inline code spans (`x`, as titles write field paths): prose and code
+ * alternate, code at odd indices. Only single-backtick spans count; a lone backtick, or a run of
+ * them (```), is prose. Each medium places each part its own way.
+ */
+export function codeSpans(s: string): string[] {
+  return s.split(/(?<!`)`([^`\n]+)`(?!`)/)
+}

@@ -16,12 +16,12 @@
  * other format.
  */
 import { worstFirst, type Finding, type Severity } from '../finding.ts'
-import { contractLabel, historyTarget, sameContract, type ContractResult, type Report } from '../report.ts'
+import { contractLabel, historyTarget, resultsFailingFirst, sameContract, type ContractResult, type Report } from '../report.ts'
 import { isPersonalKey } from '../recordings/personal-data.ts'
 import { isVolatileKey } from '../recordings/volatile.ts'
-import { cspHash, html, joinHtml, untrusted, type Html, type Untrusted, type Untrusting } from '../render/index.ts'
+import { cspHash, fileUrl, html, httpUrl, joinHtml, untrusted, withCode, type Html, type Untrusted, type Untrusting } from '../render/index.ts'
 import type { HistoryPoint, RenderContext, Reporter } from './reporter.ts'
-import { clearedSummary, duration, groupFindings, groupSamples, sinceCell, sinceText, type Group } from './wording.ts'
+import { clearedSummary, duration, firstSeen, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, sinceText, TIME_BASE, topCause, topCauseMore } from './wording.ts'
 
 export type { HistoryPoint }
 type R = Untrusting<Report>
@@ -49,18 +49,63 @@ function evidence(f: F): Html {
   const ev = f.evidence
   const named = namedHeaders(f)
   const out: Html[] = []
-  if (ev.request) out.push(html`<p class="req"><code>${ev.request}</code>${ev.status !== undefined ? html` → <b>${ev.status}</b>` : undefined}</p>`)
+  // The request line and status are the summary of the <details> this sits in (contractEvidence).
   if (ev.headers?.length) {
     const te = ev.headers.find(([n]) => n.toLowerCase() === 'transfer-encoding')?.[1]
     const cl = ev.headers.find(([n]) => n.toLowerCase() === 'content-length')?.[1]
     out.push(html`<p class="framing">Framing: ${te ? html`<b>Transfer-Encoding: ${te}</b>` : cl !== undefined ? html`Content-Length: ${cl}` : html`neither Content-Length nor Transfer-Encoding`}</p>`)
+    // The golden's framing beside this run's comes before the full header list: for a framing finding it is the answer.
+    const framing = framingView(f)
+    if (framing) out.push(framing)
     const rows = ev.headers.map(([n, v]) => html`<tr${named.has(n.toLowerCase()) ? html` class="named" title="named by this finding"` : undefined}><th>${n}</th><td>${v}</td></tr>`)
     out.push(html`<table class="headers"><caption>Response headers, in wire order</caption><tbody>`, ...rows, html`</tbody></table>`)
   }
   if (ev.golden?.bodyExcerpt && ev.bodyExcerpt) out.push(sideBySide(ev.golden, ev.bodyExcerpt))
   else if (ev.bodyExcerpt) out.push(html`<pre class="body">${ev.bodyExcerpt}</pre>`)
+  if (f.rerun) out.push(html`<p class="rerun-label">Re-run this finding:</p><pre class="rerun"><code>${f.rerun}</code></pre>`)
   if (ev.curl) out.push(html`<details><summary>Reproduce (export WHATSAPP_ACCESS_TOKEN first)</summary><pre>${ev.curl}</pre></details>`)
   return joinHtml(out, html`\n`)
+}
+
+/** The framing headers a response carried (all values of each), or absent. */
+const FRAMING_HEADERS = ['Content-Length', 'Transfer-Encoding', 'Connection'] as const
+function framingValue(headers: readonly (readonly [Untrusted, Untrusted])[], name: string): Untrusted | undefined {
+  const vs = headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v)
+  return vs.length ? untrusted(vs.join(', ')) : undefined
+}
+
+/**
+ * Golden vs now for a framing finding (the Jan 20 2026 incident: Content-Length became chunked): the
+ * recorded response's framing headers beside this run's. Nothing when the finding is about
+ * something else or no recording's headers are in the evidence.
+ */
+function framingView(f: F): Html | undefined {
+  const g = f.evidence.golden
+  const now = f.evidence.headers
+  if (!isFramingFinding(f) || !g?.headers || !now) return undefined
+  const cell = (v: Untrusted | undefined) => (v === undefined ? html`<td class="absent">absent</td>` : html`<td>${v}</td>`)
+  const rows = FRAMING_HEADERS.map((n) => {
+    const a = framingValue(g.headers!, n)
+    const b = framingValue(now, n)
+    return html`<tr${a !== b ? html` class="change"` : undefined}><th>${untrusted(n)}</th>${cell(a)}${cell(b)}</tr>`
+  })
+  return html`<table class="framing-diff"><caption>Framing: the golden recording "${g.recording}" of ${g.recordedAt}${g.status !== undefined ? html` (${g.status})` : undefined} beside this run${f.evidence.status !== undefined ? html` (${f.evidence.status})` : undefined}</caption><thead><tr><th>Header</th><th>golden</th><th>this run</th></tr></thead><tbody>${rows}</tbody></table>`
+}
+
+/** A contract file: a link to it (the repository's at the commit run, else relative to the report), or its path as code. */
+function fileLink(file: Untrusted, r: R, ctx: Untrusting<RenderContext>): Html {
+  const url = (r.ci?.files !== undefined ? fileUrl(r.ci.files, file) : undefined) ?? (ctx.fileBase !== undefined ? fileUrl(ctx.fileBase, file) : undefined)
+  return url ? html`<a class="file" href="${url}">${file}</a>` : html`<code>${file}</code>`
+}
+
+/** One contract's evidence for a cause, collapsed but for the first: since when, where it is defined, and what the wire said. */
+function contractEvidence(f: F, r: R, ctx: Untrusting<RenderContext>, open: boolean): Html {
+  const id = label(f)
+  const res = r.results.find((c) => sameContract(c, f))
+  return html`<details class="evidence"${open ? html` open` : undefined}><summary>Evidence from <b>${id}</b>${f.evidence.request ? html`: <code>${f.evidence.request}</code>` : undefined}${f.evidence.status !== undefined ? html` → ${f.evidence.status}` : undefined}</summary>
+<dl class="when"><div><dt>First seen</dt><dd>${firstSeen(f)}</dd></div><div><dt>Last good</dt><dd>${lastGood(f)}</dd></div><div><dt>Samples</dt><dd>${f.samples} of ${f.of}</dd></div>${res ? html`<div><dt>Contract file</dt><dd>${fileLink(res.file, r, ctx)}</dd></div>` : undefined}</dl>
+${evidence(f)}
+</details>`
 }
 
 /** A body as lines: pretty JSON when it parses (an excerpt cut short does not), else as sent. */
@@ -117,13 +162,31 @@ function sideBySide(golden: NonNullable<F['evidence']['golden']>, now: Untrusted
 /** Width of one run in the timeline and the latency chart (narrower for long histories). */
 const cellWidth = (runs: number) => (runs > 30 ? 5 : runs > 15 ? 8 : 12)
 
-/** A strip of past results (and this run's), one cell per run: green passed, red drift, grey not judged. */
+/** Width of the timeline and the latency chart: room for the axis labels under a short history. */
+const chartWidth = (runs: number) => Math.max(runs * cellWidth(runs), 240)
+
+/** `12-05 06:46`: a run's time on the axis (UTC, as every time in the report; the year is in the cell titles). */
+const axisTime = (at: Untrusted) => untrusted(/^\d{4}-(\d\d-\d\dT\d\d:\d\d)/.exec(at)?.[1]?.replace('T', ' ') ?? at.slice(0, 16))
+
+/**
+ * A strip of past results (and this run's), one cell per run: green passed, red drift, grey not
+ * judged; under it an axis with tick marks and the first and last runs' times (UTC), at 11 px.
+ */
 function timeline(points: readonly Point[]): Html {
   if (points.length === 0) return html``
   const w = cellWidth(points.length)
-  const width = points.length * w
+  const width = chartWidth(points.length)
+  const end = points.length * w
   const cells = points.map((p, i) => html`<rect x="${i * w}" y="0" width="${w - 1}" height="12" class="${statusClass(p.status)}"><title>${p.at}: ${p.status}, ${duration(p.durationMs)}</title></rect>`)
-  return html`<svg class="timeline" role="img" aria-label="${points.length} run${points.length === 1 ? undefined : html`s`}: ${points.filter((p) => p.status === 'failed').length} with drift" width="${width}" height="12" viewBox="0 0 ${width} 12">${cells}</svg>`
+  const ticks = points.map((_, i) => html`<line class="tick" x1="${i * w + (w - 1) / 2}" y1="13" x2="${i * w + (w - 1) / 2}" y2="16"/>`)
+  const first = points[0]!.at
+  const last = points[points.length - 1]!.at
+  // One run: its time alone; more: the first at the left, the last (this run) at the right, in UTC.
+  const labels =
+    points.length === 1
+      ? html`<text x="0" y="28">${axisTime(last)} UTC (this run)</text>`
+      : html`<text x="0" y="28">${axisTime(first)}</text><text x="${Math.max(end, 180)}" y="28" text-anchor="end">${axisTime(last)} UTC</text>`
+  return html`<svg class="timeline" role="img" aria-label="${points.length} run${points.length === 1 ? undefined : html`s`}: ${points.filter((p) => p.status === 'failed').length} with drift" width="${width}" height="32" viewBox="0 0 ${width} 32">${cells}<line class="axis" x1="0" y1="13.5" x2="${end}" y2="13.5"/>${ticks}${labels}</svg>`
 }
 
 /** A run's time per request on a contract; none when it sent nothing or the history does not say. */
@@ -140,7 +203,7 @@ function latencyChart(points: readonly Point[]): Html {
   const known = values.filter((v): v is number => v !== undefined && Number.isFinite(v))
   if (known.length === 0) return html``
   const w = cellWidth(points.length)
-  const top = 12
+  const top = 14
   const h = 24
   const max = Math.max(1, ...known)
   const sorted = [...known].sort((a, b) => a - b)
@@ -155,9 +218,9 @@ function latencyChart(points: readonly Point[]): Html {
   // Coordinates are numbers formatted here: the only strings in a polyline are ours.
   const polylines = segments.filter((s) => s.length > 1).map((s) => html`<polyline points="${untrusted(s.join(' '))}"/>`)
   const dots = xy.flatMap((p) => (p ? [html`<circle cx="${untrusted(p.x.toFixed(1))}" cy="${untrusted(p.y.toFixed(1))}" r="1.8"><title>${p.at}: ${duration(p.v)} per request</title></circle>`] : []))
-  const width = Math.max(points.length * w, 200)
+  const width = chartWidth(points.length)
   const label = untrusted(`max ${duration(max)} · median ${duration(median)}${now !== undefined ? ` · now ${duration(now)}` : ''}`)
-  return html`<svg class="latency" role="img" aria-label="Latency per request over ${points.length} run${points.length === 1 ? undefined : html`s`}: ${label}" width="${width}" height="${top + h + 2}" viewBox="0 0 ${width} ${top + h + 2}"><text x="0" y="9">${label}</text><line x1="0" y1="${top + h + 0.5}" x2="${points.length * w}" y2="${top + h + 0.5}" class="axis"/>${polylines}${dots}</svg>`
+  return html`<svg class="latency" role="img" aria-label="Latency per request over ${points.length} run${points.length === 1 ? undefined : html`s`}: ${label}" width="${width}" height="${top + h + 2}" viewBox="0 0 ${width} ${top + h + 2}"><text x="0" y="11">${label}</text><line x1="0" y1="${top + h + 0.5}" x2="${points.length * w}" y2="${top + h + 0.5}" class="axis"/>${polylines}${dots}</svg>`
 }
 
 const STYLE = html`
@@ -173,7 +236,15 @@ table.headers th{font-family:ui-monospace,monospace;white-space:nowrap}table.hea
 tr.named{background:#fff3c4;font-weight:600}
 table.diff{table-layout:fixed;font-family:ui-monospace,monospace;font-size:12px}table.diff td{white-space:pre-wrap;word-break:break-all;border:none;padding:0 8px;width:50%}
 table.diff tr.del td:first-child,table.diff tr.change td:first-child{background:#fde2e1}table.diff tr.add td:last-child,table.diff tr.change td:last-child{background:#dff5e3}table.diff tr.volatile{opacity:.45}
-svg.timeline rect.pass{fill:#1f7a3a}svg.timeline rect.drift{fill:#b3261e}svg.timeline rect.none{fill:#bbb}\nsvg.latency{display:block;margin-top:3px}svg.latency polyline{fill:none;stroke:#335;stroke-width:1}svg.latency circle{fill:#335}svg.latency .axis{stroke:#ccc}svg.latency text{font-size:9px;fill:#555}
+svg.timeline{display:block}svg.timeline rect.pass{fill:#1f7a3a}svg.timeline rect.drift{fill:#b3261e}svg.timeline rect.none{fill:#bbb}svg.timeline line{stroke:#888}svg.timeline text{font-size:11px;fill:#333}
+svg.latency{display:block;margin-top:3px}svg.latency polyline{fill:none;stroke:#335;stroke-width:1}svg.latency circle{fill:#335}svg.latency .axis{stroke:#ccc}svg.latency text{font-size:11px;fill:#333}
+.band h1 .cause{display:block;font-size:17px;font-weight:600;margin-top:4px}.band h1 code,.band a{color:#fff}.band .more{font-weight:400;opacity:.9}
+code{font-family:ui-monospace,monospace;background:#f0f0f0;padding:0 2px;border-radius:3px}.band code{background:rgba(255,255,255,.18)}
+details.evidence{border-top:1px solid #eee;padding:6px 0}details.evidence>summary{cursor:pointer;font-weight:600}
+dl.when{display:flex;flex-wrap:wrap;gap:2px 20px;margin:6px 0}dl.when>div{display:flex}dl.when dt{color:#555}dl.when dd{margin:0 0 0 6px}
+table.framing-diff{width:auto;font-family:ui-monospace,monospace}table.framing-diff caption{text-align:left;white-space:nowrap;font-family:system-ui,sans-serif;font-weight:600}table.framing-diff tr.change td{background:#fff3c4;font-weight:600}table.framing-diff td.absent{color:#888;font-style:italic}
+pre.rerun{background:#eef3ff;user-select:all}
+table.contracts code{word-break:break-all}table.contracts td:last-child{width:240px}
 #filters{margin:12px 0;padding:8px;border:1px solid #ddd;background:#fff}
 [hidden]{display:none!important}
 `
@@ -217,11 +288,13 @@ export function renderHtml(r: R, ctx: Untrusting<RenderContext> = {}): string {
     html`<meta name="viewport" content="width=device-width, initial-scale=1">`,
     html`<title>driftwatch: ${headline(r.outcome)} ${r.target}</title>`,
     html`<style>${STYLE}</style></head><body>`,
-    html`<header class="band ${outcomeClass(r.outcome)}" id="summary"><h1>driftwatch: ${headline(r.outcome)}</h1><dl>`,
+    html`<header class="band ${outcomeClass(r.outcome)}" id="summary"><h1>driftwatch: ${headline(r.outcome)}${bandCause(r)}</h1><dl>`,
     html`<div><dt>Target</dt><dd>${r.target}${r.scenario ? html` (scenario ${r.scenario})` : undefined}${r.origin ? html` (traffic to ${r.origin})` : undefined}</dd></div>`,
     html`<div><dt>API version</dt><dd>${r.apiVersion}</dd></div>`,
-    html`<div><dt>Run</dt><dd>${r.startedAt} (${duration(ms)})${r.captured ? html`; every time in this report is run time` : undefined}</dd></div>`,
-    ...(r.captured ? [html`<div><dt>Traffic captured</dt><dd>${r.captured.from} to ${r.captured.to}, by the capture's clock</dd></div>`] : []),
+    html`<div><dt>Run</dt><dd>${r.startedAt} (${duration(ms)})</dd></div>`,
+    html`<div><dt>Times</dt><dd>${untrusted(TIME_BASE)}${r.captured ? html`, except "Traffic captured": capture time` : undefined}</dd></div>`,
+    ...(r.captured ? [html`<div><dt>Traffic captured</dt><dd>${r.captured.from} to ${r.captured.to} (capture time, by the capture's clock)</dd></div>`] : []),
+    ...(ciLink(r) ? [html`<div><dt>CI run</dt><dd>${ciLink(r)}</dd></div>`] : []),
     html`<div><dt>Contracts</dt><dd>${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive</dd></div>`,
     html`<div><dt>Findings</dt><dd>${s.breaking} breaking, ${s.warning} warning, ${s.info} info</dd></div>`,
     ...(r.cleared?.length ? [html`<div><dt>Cleared</dt><dd><a href="#cleared">${clearedSummary(r)}</a></dd></div>`] : []),
@@ -235,12 +308,13 @@ export function renderHtml(r: R, ctx: Untrusting<RenderContext> = {}): string {
   )
   if (gs.length === 0) out.push(html`<p>${r.outcome === 'pass' ? html`No drift: every contract that ran matched.` : html`No findings.`}</p>`)
   else {
-    out.push(html`<h2>What changed</h2><table class="causes"><thead><tr><th>#</th><th>Severity</th><th>Finding</th><th>Contracts</th><th>Samples</th><th>Since${r.captured ? html` (run time)` : undefined}</th></tr></thead><tbody>`)
+    out.push(html`<h2>What changed</h2><table class="causes"><thead><tr><th>#</th><th>Severity</th><th>Finding</th><th>Contracts</th><th>Samples</th><th>First seen (run time)</th><th>Last good (run time)</th></tr></thead><tbody>`)
     gs.forEach((g, i) => {
       const cs = g.all.map(label)
       const { seen, of } = groupSamples(g)
       const sev = sevClass(g.first.severity)
-      out.push(html`<tr data-severity="${sev}" data-contracts="${untrusted(cs.join(' '))}"><td>${i + 1}</td><td class="sev ${sev}">${sev}</td><td><a href="#finding-${i + 1}">${g.first.title}</a></td><td>${links(cs)}</td><td>${seen}/${of}</td><td>${sinceCell(g.first)}</td></tr>`)
+      const { since, good } = groupTimes(g)
+      out.push(html`<tr data-severity="${sev}" data-contracts="${untrusted(cs.join(' '))}"><td>${i + 1}</td><td class="sev ${sev}">${sev}</td><td><a href="#finding-${i + 1}">${withCode(g.first.title)}</a></td><td>${links(cs)}</td><td>${seen}/${of}</td><td>${firstSeen(since)}</td><td>${lastGood(good)}</td></tr>`)
     })
     out.push(html`</tbody></table><h2>Evidence</h2>`)
     gs.forEach((g, i) => {
@@ -250,11 +324,12 @@ export function renderHtml(r: R, ctx: Untrusting<RenderContext> = {}): string {
       const sev = sevClass(f.severity)
       out.push(
         html`<section class="finding" id="finding-${i + 1}" data-severity="${sev}" data-contracts="${untrusted(cs.join(' '))}">`,
-        html`<h3><span class="sev ${sev}">${sev}</span> ${i + 1}. ${f.title}</h3>`,
+        html`<h3><span class="sev ${sev}">${sev}</span> ${i + 1}. ${withCode(f.title)}</h3>`,
         html`<p>Check <code>${f.check}</code> on ${links(cs)}; seen in ${seen} of ${of} samples, ${sinceText(f)}.</p>`,
-        html`<table><tr><th>Expected</th><td>${f.expected}</td></tr><tr><th>Actual</th><td>${f.actual}</td></tr></table>`,
-        html`<pre class="message">${f.message}</pre>`,
-        evidence(f),
+        html`<table><tr><th>Expected</th><td>${withCode(f.expected)}</td></tr><tr><th>Actual</th><td>${withCode(f.actual)}</td></tr></table>`,
+        html`<pre class="message">${withCode(f.message)}</pre>`,
+        // Every contract the cause names, each with its own evidence (the first open).
+        ...g.all.map((x, k) => contractEvidence(x, r, ctx, k === 0)),
         html`</section>`,
       )
     })
@@ -264,10 +339,27 @@ export function renderHtml(r: R, ctx: Untrusting<RenderContext> = {}): string {
     for (const c of r.cleared) out.push(html`<tr><td class="sev ${sevClass(c.severity)}">${sevClass(c.severity)}</td><td>${c.title}</td><td>${links([label(c)])}</td><td><code>${c.check}</code></td><td>${c.since}</td></tr>`)
     out.push(html`</tbody></table>`)
   }
-  out.push(html`<h2>Contracts</h2><table class="contracts"><thead><tr><th>Contract</th><th>Request</th><th>Result</th><th>Requests</th><th>Time</th><th>History (results; latency per request)</th></tr></thead><tbody>`)
-  for (const c of r.results) out.push(contractRow(c, r, ctx))
+  out.push(html`<h2>Contracts</h2><table class="contracts"><thead><tr><th>Contract</th><th>Request</th><th>Result</th><th>Requests</th><th>Time</th><th>History, UTC (results; latency per request)</th></tr></thead><tbody>`)
+  for (const c of resultsFailingFirst(r.results, r.findings)) out.push(contractRow(c, r, ctx))
   out.push(html`</tbody></table></main>`, html`<script>${SCRIPT}</script>`, html`</body></html>`, html``)
   return joinHtml(out, html`\n`).toString()
+}
+
+/** The CI run that wrote the report, as a link (http(s) only; anything else is shown as text). */
+function ciLink(r: R): Html | undefined {
+  if (!r.ci) return undefined
+  const url = httpUrl(r.ci.run)
+  return url ? html`<a href="${url}" rel="noopener noreferrer">${r.ci.run}</a>` : html`${r.ci.run}`
+}
+
+/** The headline's cause: ` — GET /{api_version}/{media_id}: Framing changed… (breaking); and 2 more causes`, for a run that drifted. */
+function bandCause(r: R): Html | undefined {
+  if (r.outcome !== 'drift' && r.outcome !== 'interrupted') return undefined
+  const t = topCause(r)
+  if (!t) return undefined
+  const f = t.group.first
+  const more = topCauseMore(t)
+  return html`<span class="cause">— ${t.request ? html`<code>${t.request}</code>: ` : html`${label(f)}: `}${withCode(f.title)} (${sevClass(f.severity)})${more ? html`<span class="more">${more}</span>` : undefined}</span>`
 }
 
 const OUTCOME_CLASS = new Set(['pass', 'drift', 'inconclusive', 'error', 'interrupted'])
@@ -280,7 +372,7 @@ function contractRow(c: Untrusting<ContractResult>, r: R, ctx: Untrusting<Render
   const past = (ctx.history ?? []).filter((p) => p.contract === c.contract && p.target === target && p.at < r.startedAt)
   const points: Point[] = [...past, { at: r.startedAt, contract: c.contract, status: c.status, durationMs: c.durationMs, requests: c.probes }]
   const worst = r.findings.filter((f) => sameContract(f, c)).sort(worstFirst)[0]
-  return html`<tr id="${id}" data-contract="${id}"><td><a href="#${id}">${id}</a></td><td><code>${c.request}</code></td><td class="${statusClass(c.status)}">${c.status}${c.reason ? html`: ${c.reason}` : undefined}${worst ? html` <span class="sev ${sevClass(worst.severity)}">(${worst.title})</span>` : undefined}</td><td>${c.probes}</td><td>${duration(c.durationMs)}</td><td>${timeline(points)}${latencyChart(points)}</td></tr>`
+  return html`<tr id="${id}" data-contract="${id}"><td><a href="#${id}">${id}</a><br><small>${fileLink(c.file, r, ctx)}</small></td><td><code>${c.request}</code></td><td class="${statusClass(c.status)}">${c.status}${c.reason ? html`: ${c.reason}` : undefined}${worst ? html` <span class="sev ${sevClass(worst.severity)}">(${withCode(worst.title)})</span>` : undefined}</td><td>${c.probes}</td><td>${duration(c.durationMs)}</td><td>${timeline(points)}${latencyChart(points)}</td></tr>`
 }
 
 export const htmlReporter: Reporter = {

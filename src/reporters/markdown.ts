@@ -5,13 +5,14 @@
  * prose escaped, request lines in code spans, bodies and headers in fenced blocks. Nothing from the
  * wire becomes a link, an image, a heading or raw HTML.
  */
-import type { Severity } from '../finding.ts'
-import { contractLabel, sameContract, targetsPhrase, type Report } from '../report.ts'
-import { block, cell, cellCode, code, joinMd, md, text, untrusted, type Md, type Untrusted, type Untrusting } from '../render/index.ts'
+import type { Finding, Severity } from '../finding.ts'
+import { contractLabel, resultsFailingFirst, sameContract, targetsPhrase, type Report } from '../report.ts'
+import { block, cell, cellCode, cellWithCode, code, fileUrl, joinMd, link, md, text, textWithCode, untrusted, type Md, type Untrusted, type Untrusting } from '../render/index.ts'
 import type { Reporter } from './reporter.ts'
-import { clearedSummary, duration, groupFindings, groupSamples, sinceCell, sinceText, type Group } from './wording.ts'
+import { clearedSummary, duration, firstSeen, framingOf, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, sinceText, TIME_BASE, topCause, topCauseMore, type Group } from './wording.ts'
 
 type R = Untrusting<Report>
+type F = Untrusting<Finding>
 
 const ICON: Record<Severity, Md> = { breaking: md`🔴 breaking`, warning: md`🟠 warning`, info: md`🔵 info` }
 const RESULT: Record<string, Md> = { passed: md`✅ passed`, failed: md`❌ drift`, skipped: md`⏭️ skipped`, inconclusive: md`❔ inconclusive` }
@@ -20,6 +21,52 @@ const RESULT: Record<string, Md> = { passed: md`✅ passed`, failed: md`❌ drif
 const icon = (s: Severity): Md => (Object.hasOwn(ICON, s) ? ICON[s] : cell(untrusted(s)))
 const label = (x: { contract: Untrusted; target?: Untrusted | undefined }): Untrusted => untrusted(contractLabel(x))
 const plural = (n: number, one: string, many = `${one}s`) => (n === 1 ? one : many)
+
+/** The worst cause and its endpoint, after a drifting headline: ` — `GET /{api_version}/{media_id}`: Framing changed… (breaking); and 2 more causes`. */
+function headlineCause(r: R): Md | undefined {
+  if (r.outcome !== 'drift' && r.outcome !== 'interrupted') return undefined
+  const t = topCause(r)
+  if (!t) return undefined
+  const f = t.group.first
+  return md` — ${t.request ? code(t.request) : code(label(f))}: ${textWithCode(f.title)} (${text(f.severity)})${text(topCauseMore(t))}`
+}
+
+/**
+ * A contract file as a link to the repository at the commit run (CI), else its path as text: a
+ * relative link means nothing where report.md is mostly read (job summaries, pull requests).
+ */
+function fileRef(file: Untrusted, r: R): Md {
+  const url = r.ci?.files !== undefined ? fileUrl(r.ci.files, file) : undefined
+  return url ? link(file, url) : text(file)
+}
+
+/** The golden recording's framing beside this run's, for a framing finding whose evidence has both. */
+function framingLine(f: F): Md | undefined {
+  const g = f.evidence.golden
+  if (!isFramingFinding(f) || !g?.headers || !f.evidence.headers) return undefined
+  return md`Framing, golden vs now: the recording ${code(g.recording)} of ${text(g.recordedAt)}${g.status !== undefined ? md` (${g.status})` : undefined} had ${code(framingOf(g.headers))}; this run${f.evidence.status !== undefined ? md` (${f.evidence.status})` : undefined} has ${code(framingOf(f.evidence.headers))}`
+}
+
+/** Header names a finding talks about (its title, expectation or message names them). */
+function namedHeaders(f: F): [Untrusted, Untrusted][] {
+  const said = `${f.title}\n${f.expected}\n${f.actual}\n${f.message}`.toLowerCase()
+  return (f.evidence.headers ?? []).filter(([n]) => said.includes(n.toLowerCase())).map(([n, v]) => [n, v])
+}
+
+/** Another contract's evidence for the same cause, compact: where, since when, the request and status, framing, and the headers the finding names. */
+function otherEvidence(f: F, r: R): Md[] {
+  const ev = f.evidence
+  const res = r.results.find((c) => sameContract(c, f))
+  const named = namedHeaders(f)
+  const framing = framingLine(f)
+  const out: Md[] = [
+    md``,
+    md`Evidence from ${code(label(f))}${res ? md` (${fileRef(res.file, r)})` : undefined}: ${ev.request ? code(ev.request) : md`no request recorded`}${ev.status !== undefined ? md` → ${ev.status}` : undefined}; first seen: ${text(firstSeen(f))}; last good: ${text(lastGood(f))}`,
+  ]
+  if (framing) out.push(md``, framing)
+  if (named.length) out.push(md``, block(untrusted(named.map(([n, v]) => `${n}: ${v}`).join('\n')), 'http'))
+  return out
+}
 
 function headline(r: R): Md {
   const s = r.summary
@@ -59,14 +106,15 @@ function detail(g: Group, i: number, r: R): Md {
   const f = g.first
   const where = g.all.map((x) => {
     const res = r.results.find((c) => sameContract(c, x))
-    return md`${code(label(x))}${res ? md` (${code(res.request)}, ${text(res.file)})` : undefined}${g.all.length > 1 ? md`: ${x.samples} of ${x.of}` : undefined}`
+    return md`${code(label(x))}${res ? md` (${code(res.request)}, ${fileRef(res.file, r)})` : undefined}${g.all.length > 1 ? md`: ${x.samples} of ${x.of}` : undefined}`
   })
   const seen = g.all.length === 1 ? md`${f.samples} of ${f.of} ${text(untrusted(plural(f.of, 'sample')))}` : md`${samplesCell(g)} samples`
   const out: Md[] = [
-    md`### ${i}. ${icon(f.severity)}: ${text(f.title)}`,
+    md`### ${i}. ${icon(f.severity)}: ${textWithCode(f.title)}`,
     md``,
     g.all.length === 1 ? md`- **Contract:** ${where[0]}` : md`- **Contracts (${g.all.length}):** ${joinMd(where, md`; `)}`,
     md`- **Check:** ${code(f.check)}, seen in ${seen}, ${text(sinceText(f))}`,
+    md`- **First seen:** ${text(firstSeen(f))}; **last good:** ${text(lastGood(f))}${g.all.length > 1 ? md` (for ${code(label(f))})` : undefined}`,
     ...(g.all.some((x) => x.rerun) ? [md`- **Re-run:** ${joinMd([...new Set(g.all.flatMap((x) => (x.rerun ? [x.rerun] : [])))].map((x) => code(x)), md`; `)}`] : []),
     md`- **Expected:** ${cell(f.expected)}`,
     md`- **Actual:** ${cell(f.actual)}`,
@@ -75,11 +123,15 @@ function detail(g: Group, i: number, r: R): Md {
   ]
   const ev = f.evidence
   if (ev.request || ev.status !== undefined) {
-    out.push(md``, md`Evidence${g.all.length > 1 ? md` (from ${code(label(f))})` : undefined}: ${code(ev.request ?? untrusted(''))}${ev.status !== undefined ? md` → ${ev.status}` : undefined}`)
+    out.push(md``, md`Evidence${g.all.length > 1 ? md` from ${code(label(f))}` : undefined}: ${code(ev.request ?? untrusted(''))}${ev.status !== undefined ? md` → ${ev.status}` : undefined}`)
+    const framing = framingLine(f)
+    if (framing) out.push(md``, framing)
     if (ev.headers?.length) out.push(md``, block(untrusted(ev.headers.map(([n, v]) => `${n}: ${v}`).join('\n')), 'http'))
     if (ev.bodyExcerpt) out.push(md``, block(ev.bodyExcerpt, ev.bodyExcerpt.trimStart().startsWith('{') ? 'json' : 'text'))
   }
   if (ev.curl) out.push(md``, md`Reproduce (export WHATSAPP_ACCESS_TOKEN first):`, md``, block(ev.curl, 'sh'))
+  // The other contracts the cause names: each its own evidence, compact.
+  for (const x of g.all.slice(1)) out.push(...otherEvidence(x, r))
   return joinMd(out, md`\n`)
 }
 
@@ -91,14 +143,14 @@ export const markdownReporter: Reporter = {
     const s = r.summary
     const ms = Date.parse(r.finishedAt) - Date.parse(r.startedAt)
     const lines: Md[] = [
-      md`# driftwatch: ${headline(r)}`,
+      md`# driftwatch: ${headline(r)}${headlineCause(r)}`,
       md``,
       md`| | |`,
       md`|---|---|`,
       md`| Target | ${cell(r.target)}${r.scenario ? md` (scenario ${cellCode(r.scenario)})` : undefined}${r.origin ? md` (traffic to ${cell(r.origin)})` : undefined} |`,
       md`| API version | ${cell(r.apiVersion)} |`,
-      md`| Run | ${cell(r.startedAt)} (${cell(duration(ms))})${r.interrupted ? md`, **interrupted**` : undefined}${r.captured ? md`; every time in this report is run time` : undefined} |`,
-      ...(r.captured ? [md`| Traffic captured | ${cell(r.captured.from)} to ${cell(r.captured.to)}, by the capture's clock |`] : []),
+      md`| Run | ${cell(r.startedAt)} (${cell(duration(ms))})${r.interrupted ? md`, **interrupted**` : undefined}; ${text(untrusted(TIME_BASE))}${r.captured ? md`, except "Traffic captured": capture time` : undefined}${r.ci ? md`; ${link(untrusted('CI run'), r.ci.run)}` : undefined} |`,
+      ...(r.captured ? [md`| Traffic captured | ${cell(r.captured.from)} to ${cell(r.captured.to)} (capture time, by the capture's clock) |`] : []),
       md`| Contracts | ${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive |`,
       s.entries !== undefined ? md`| Exchanges | ${s.entries} read: ${s.attributed} attributed to an operation, ${s.unattributed} not (each said why under "What changed") |` : md`| Requests sent | ${s.probes} |`,
       md`| Findings | ${s.breaking} breaking, ${s.warning} warning, ${s.info} info |`,
@@ -119,8 +171,11 @@ export const markdownReporter: Reporter = {
     if (groups.length === 0) {
       lines.push(r.outcome === 'pass' ? md`No drift: every contract that ran matched.` : md`No findings.`, md``)
     } else {
-      lines.push(md`## What changed`, md``, md`| # | Severity | Finding | Contracts | Samples | Since${r.captured ? md` (run time)` : undefined} |`, md`|---|---|---|---|---|---|`)
-      groups.forEach((g, i) => lines.push(md`| ${i + 1} | ${icon(g.first.severity)} | ${cell(g.first.title)} | ${contractsCell(g)} | ${samplesCell(g)} | ${cell(sinceCell(g.first))} |`))
+      lines.push(md`## What changed`, md``, md`| # | Severity | Finding | Contracts | Samples | First seen (run time) | Last good (run time) |`, md`|---|---|---|---|---|---|---|`)
+      groups.forEach((g, i) => {
+        const { since, good } = groupTimes(g)
+        lines.push(md`| ${i + 1} | ${icon(g.first.severity)} | ${cellWithCode(g.first.title)} | ${contractsCell(g)} | ${samplesCell(g)} | ${cell(firstSeen(since))} | ${cell(lastGood(good))} |`)
+      })
       lines.push(md``, md`## Details`, md``)
       groups.forEach((g, i) => lines.push(detail(g, i + 1, r), md``))
     }
@@ -130,7 +185,7 @@ export const markdownReporter: Reporter = {
       lines.push(md``)
     }
     lines.push(md`## Contracts`, md``, md`| Contract | Request | Result | Requests | Time |`, md`|---|---|---|---|---|`)
-    for (const c of r.results) {
+    for (const c of resultsFailingFirst(r.results, r.findings)) {
       const below = c.status === 'passed' ? r.findings.filter((f) => sameContract(f, c) && f.severity !== 'info').length : 0
       const result = below ? md`✅ passed, ${below} ${text(untrusted(plural(below, 'warning')))} below --fail-on` : Object.hasOwn(RESULT, c.status) ? RESULT[c.status]! : cell(c.status)
       lines.push(md`| ${cellCode(label(c))} | ${cellCode(c.request)} | ${result}${c.reason ? md`: ${cell(c.reason)}` : undefined} | ${c.probes} | ${cell(duration(c.durationMs))} |`)

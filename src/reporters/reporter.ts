@@ -22,6 +22,8 @@ export interface HistoryPoint {
 /** What a format may show besides the report: the contracts' past results (report.html's timelines). */
 export interface RenderContext {
   history?: readonly HistoryPoint[]
+  /** The working directory as seen from the report's folder (`../..`): contract files are linked relative to it when no CI run gives their URL. */
+  fileBase?: string
 }
 
 /** One output format. */

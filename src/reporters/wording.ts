@@ -22,17 +22,28 @@ export function clearedSummary(r: Pick<Untrusting<Report>, 'cleared'>): Untruste
 
 type SinceOf = Pick<Untrusting<Finding>, 'new' | 'since' | 'recurring'>
 
+/** The one time base every time in a report is given in, said once near the top. */
+export const TIME_BASE = 'times are UTC (ISO 8601), run time: when driftwatch ran'
+
+/** What a report says when no earlier run of a contract is known to have passed. */
+export const NO_LAST_GOOD = 'no earlier good run known'
+
+/** When a finding was first seen: `<time>`, `<time> (new this run)`; one that cleared before and is back: `<time> (new this run, back: 3rd time)`. */
+export function firstSeen(f: SinceOf): Untrusted {
+  const nth = f.recurring ? `${ordinal(f.recurring.cleared + 1)} time` : undefined
+  const note = f.new ? (nth ? `new this run, back: ${nth}` : 'new this run') : nth
+  return untrusted(`${f.since}${note ? ` (${note})` : ''}`)
+}
+
+/** When the contract last passed before this finding, or that no such run is known. */
+export function lastGood(f: Pick<Untrusting<Finding>, 'lastGood'>): Untrusted {
+  return f.lastGood ?? untrusted(NO_LAST_GOOD)
+}
+
 /** `new this run`, `since <time>`; with the history, whether it came back: `…; back after clearing 2× (last cleared <time>)`. */
 export function sinceText(f: SinceOf): Untrusted {
   const back = f.recurring ? `; back after clearing ${f.recurring.cleared}× (last cleared ${f.recurring.lastClearedAt})` : ''
   return untrusted(`${f.new ? 'new this run' : `since ${f.since}`}${back}`)
-}
-
-/** The table's short form: `new`, `new (back, 3rd time)`, `<time>`, `<time> (3rd time)`. */
-export function sinceCell(f: SinceOf): Untrusted {
-  const nth = f.recurring ? ordinal(f.recurring.cleared + 1) : undefined
-  if (f.new) return untrusted(nth ? `new (back, ${nth} time)` : 'new')
-  return untrusted(nth ? `${f.since} (${nth} time)` : f.since)
 }
 
 function ordinal(n: number): string {
@@ -61,4 +72,51 @@ export function groupFindings<F extends Pick<Finding, 'severity' | 'check' | 'ti
 /** Samples that showed a cause, of samples taken, over every contract it was seen on. */
 export function groupSamples(g: Group): { seen: number; of: number } {
   return { seen: g.all.reduce((n, f) => n + f.samples, 0), of: g.all.reduce((n, f) => n + f.of, 0) }
+}
+
+/** What the top of a report names: the worst cause, the endpoint it was seen on, and how many other causes and endpoints there are. */
+export interface TopCause {
+  group: Group
+  /** The request template of the cause's first contract (`GET /{api_version}/{media_id}`), when the results name it. */
+  request?: Untrusted
+  /** Other endpoints the same cause was seen on. */
+  otherEndpoints: number
+  /** Other causes in the report. */
+  otherCauses: number
+}
+
+/** The worst cause of a report (groupFindings' first), for the headline; undefined without findings. */
+export function topCause(r: Pick<Untrusting<Report>, 'findings' | 'results'>): TopCause | undefined {
+  const groups = groupFindings(r.findings)
+  const group = groups[0]
+  if (!group) return undefined
+  const requests = [...new Set(group.all.flatMap((f) => r.results.filter((c) => c.contract === f.contract && c.target === f.target).map((c) => c.request)))]
+  return { group, ...(requests[0] !== undefined ? { request: requests[0] } : {}), otherEndpoints: Math.max(0, requests.length - 1), otherCauses: groups.length - 1 }
+}
+
+/** `, seen on 2 more endpoints; and 3 more causes`: what the headline's cause leaves out, or nothing. */
+export function topCauseMore(t: TopCause): Untrusted {
+  const ep = t.otherEndpoints ? `, and on ${t.otherEndpoints} more endpoint${t.otherEndpoints === 1 ? '' : 's'}` : ''
+  const causes = t.otherCauses ? `; and ${t.otherCauses} more cause${t.otherCauses === 1 ? '' : 's'}` : ''
+  return untrusted(`${ep}${causes}`)
+}
+
+/** A finding about how bodies are framed: framing-conformance, or golden-diff's framing comparison. */
+export function isFramingFinding(f: Pick<Finding, 'check' | 'title'>): boolean {
+  return f.check === 'framing-conformance' || (f.check === 'golden-diff' && f.title.startsWith('framing '))
+}
+
+/** `Transfer-Encoding: chunked`, `Content-Length: 336`, or neither: how a response's headers frame its body. */
+export function framingOf(headers: readonly (readonly [Untrusted, Untrusted])[]): Untrusted {
+  const get = (name: string) => headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v).join(', ')
+  const te = get('transfer-encoding')
+  const cl = get('content-length')
+  return untrusted(te && cl ? `Transfer-Encoding: ${te} and Content-Length: ${cl}` : te ? `Transfer-Encoding: ${te}` : cl ? `Content-Length: ${cl}` : 'neither Content-Length nor Transfer-Encoding')
+}
+
+/** A cause's times over every contract it names: the earliest first-seen, and the latest last-good any of them has. */
+export function groupTimes(g: Group): { since: Untrusting<Finding>; good: Pick<Untrusting<Finding>, 'lastGood'> } {
+  const since = g.all.reduce((a, f) => (f.since < a.since ? f : a), g.first)
+  const latest = g.all.map((f) => f.lastGood).filter((t) => t !== undefined).sort().pop()
+  return { since, good: latest === undefined ? {} : { lastGood: latest } }
 }

@@ -5,7 +5,7 @@
  * accepts a plain string, i.e. if text could reach an output without being marked and escaped.
  */
 import { describe, expect, it } from 'vitest'
-import { block, cell, cellCode, code, escapeHtml, escapeXml, html, md, oneLine, printable, slack, slackBlock, slackCode, slackText, term, terminalSafe, text, untrusted, webhookJson, xml } from '../../src/render/index.ts'
+import { block, cell, cellCode, cellWithCode, code, escapeHtml, escapeXml, fileUrl, html, httpUrl, link, md, oneLine, printable, slack, slackBlock, slackCode, slackText, term, terminalSafe, text, textWithCode, untrusted, webhookJson, withCode, xml } from '../../src/render/index.ts'
 
 const u = untrusted
 
@@ -73,6 +73,43 @@ describe('markdown', () => {
   it('the md tag takes only placed fragments (compile-time and at run time)', () => {
     // @ts-expect-error untrusted text must be placed (text, cell, code, block) before it goes into Markdown
     expect(() => md`${u('x')}`).toThrow(/must be placed/)
+  })
+})
+
+describe('inline code in untrusted prose', () => {
+  it('html: a `span` becomes <code>, escaped; prose around it escaped; no backtick left', () => {
+    expect(String(withCode(u('`$.a<b>` is <i>gone</i>')))).toBe('<code>$.a&lt;b&gt;</code> is &lt;i&gt;gone&lt;/i&gt;')
+  })
+  it('markdown: the span is fenced anew (a crafted one cannot open more), the prose is text', () => {
+    expect(String(textWithCode(u('`$.a` is [x](javascript:y)')))).toBe('`$.a` is \\[x\\](javascript:y)')
+    expect(String(cellWithCode(u('`a|b` | c')))).toBe('`a\\|b` \\| c')
+  })
+  it('text without a single-backtick span is left as prose: a lone backtick, a ``` run', () => {
+    expect(String(withCode(u('a ` b ```c``` d')))).toBe('a ` b ```c``` d')
+    expect(String(textWithCode(u('a ` b')))).toBe('a \\` b')
+  })
+})
+
+describe('link targets', () => {
+  it('httpUrl keeps http(s) URLs, percent-encoding what acts in a Markdown destination or an attribute', () => {
+    expect(httpUrl(u('https://github.com/acme/app/actions/runs/1'))).toBe('https://github.com/acme/app/actions/runs/1')
+    expect(httpUrl(u('https://x.example/a(b)"c<d>'))).toBe('https://x.example/a%28b%29%22c%3Cd%3E')
+  })
+  it.each(['javascript:alert(1)', 'data:text/html,x', 'https://user:pw@x.example/', 'not a url', 'file:///etc/passwd'])('httpUrl refuses %j', (v) => expect(httpUrl(u(v))).toBeUndefined())
+  it('fileUrl encodes each segment, so no segment becomes a scheme, and keeps a relative prefix', () => {
+    expect(fileUrl(u('../..'), u('contracts/meta/a b.yaml'))).toBe('../../contracts/meta/a%20b.yaml')
+    expect(fileUrl(u('.'), u('javascript:alert(1)'))).toBe('javascript%3Aalert(1)')
+    expect(fileUrl(u('https://github.com/a/b/blob/abc'), u('contracts/x.yaml'))).toBe('https://github.com/a/b/blob/abc/contracts/x.yaml')
+  })
+  it('fileUrl gives nothing for an absolute path, a path leaving the repository, or a base that is not a path or http(s)', () => {
+    expect(fileUrl(u('..'), u('/etc/passwd'))).toBeUndefined()
+    expect(fileUrl(u('https://github.com/a/b/blob/abc'), u('../outside.yaml'))).toBeUndefined()
+    expect(fileUrl(u('javascript:x'), u('a.yaml'))).toBeUndefined()
+  })
+  it('a Markdown link is made only to a safe target; otherwise the text stands alone', () => {
+    expect(String(link(u('CI [run]'), u('https://x.example/r')))).toBe('[CI \\[run\\]](https://x.example/r)')
+    expect(String(link(u('x'), u('javascript:alert(1)')))).toBe('x')
+    expect(String(link(u('x'), u('a b)')))).toBe('x')
   })
 })
 

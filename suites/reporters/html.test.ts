@@ -166,10 +166,10 @@ describe('since when, a finding that came back', () => {
 
   it('says new, and that it is back, in the table and the evidence', () => {
     const out = renderHtml(settle({ ...sampleReport, findings: [back] }, 'breaking'))
-    expect(out).toContain('<td>new (back, 3rd time)</td>')
+    expect(out).toContain('<td>2026-11-22T02:00:00.000Z (new this run, back: 3rd time)</td>')
     expect(out).toContain('new this run; back after clearing 2× (last cleared 2026-11-20T02:00:00.000Z)')
     const md = markdownReporter.render(untrusting(settle({ ...sampleReport, findings: [back] }, 'breaking')))
-    expect(md).toContain('| new (back, 3rd time) |')
+    expect(md).toContain('| 2026-11-22T02:00:00.000Z (new this run, back: 3rd time) |')
     expect(md).toContain('new this run; back after clearing 2× (last cleared 2026-11-20T02:00:00.000Z)')
   })
 
@@ -181,7 +181,8 @@ describe('since when, a finding that came back', () => {
 
   it('a finding with no past says new, and nothing more', () => {
     const out = renderHtml(settle({ ...sampleReport, findings: [{ ...base, new: true }] }, 'breaking'))
-    expect(out).toContain('<td>new</td>')
+    expect(out).toContain('<td>2026-11-22T02:00:00.000Z (new this run)</td>')
+    expect(out).toContain('<td>no earlier good run known</td>')
     expect(out).not.toContain('back after clearing')
   })
 })

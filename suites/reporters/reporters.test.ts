@@ -37,16 +37,19 @@ describe('report.md of traffic (verify, proxy)', () => {
     expect(md).toContain('| Exchanges | 74 read: 71 attributed to an operation, 3 not (each said why under "What changed") |')
     expect(md).not.toContain('| Requests sent |')
   })
-  it('says when the traffic happened apart from the run, and that every other time is run time', () => {
+  it('says when the traffic happened apart from the run, labelled capture time; every other time is run time, UTC', () => {
     const captured = { ...traffic, captured: { from: '2026-02-06T15:00:00.000Z', to: '2026-02-06T16:00:00.000Z' } }
     const md = reporters.md.render(untrusting(captured))
-    expect(md).toContain('| Traffic captured | 2026-02-06T15:00:00.000Z to 2026-02-06T16:00:00.000Z, by the capture\'s clock |')
-    expect(md).toContain('; every time in this report is run time |')
-    expect(md).toContain('| Samples | Since (run time) |')
+    expect(md).toContain('| Traffic captured | 2026-02-06T15:00:00.000Z to 2026-02-06T16:00:00.000Z (capture time, by the capture\'s clock) |')
+    expect(md).toContain('; times are UTC (ISO 8601), run time: when driftwatch ran, except "Traffic captured": capture time |')
+    expect(md).toContain('| Samples | First seen (run time) | Last good (run time) |')
     const html = reporters.html.render(untrusting(captured))
-    expect(html).toContain('<dt>Traffic captured</dt><dd>2026-02-06T15:00:00.000Z to 2026-02-06T16:00:00.000Z, by the capture\'s clock</dd>')
-    // A run with no capture (check, the proxy) has one clock and says nothing about it.
-    expect(reporters.md.render(untrusting(traffic))).not.toMatch(/Traffic captured|run time/)
+    expect(html).toContain('<dt>Traffic captured</dt><dd>2026-02-06T15:00:00.000Z to 2026-02-06T16:00:00.000Z (capture time, by the capture\'s clock)</dd>')
+    expect(html).toContain('<dt>Times</dt><dd>times are UTC (ISO 8601), run time: when driftwatch ran, except "Traffic captured": capture time</dd>')
+    // A run with no capture (check, the proxy) has one clock: the time base is still said, capture time is not.
+    const plain = reporters.md.render(untrusting(traffic))
+    expect(plain).not.toMatch(/Traffic captured|capture time/)
+    expect(plain).toContain('; times are UTC (ISO 8601), run time: when driftwatch ran |')
   })
   it('an inconclusive run where nothing was attributed says so', () => {
     const none = { ...traffic, outcome: 'inconclusive' as const, findings: [], summary: { ...traffic.summary, breaking: 0, warning: 0, attributed: 0, unattributed: 74, inconclusive: 0 } }
@@ -64,7 +67,7 @@ describe('report.md', () => {
   it('lists what changed worst first, and marks what is new', () => {
     const rows = md.split('\n').filter((l) => /^\| \d+ \|/.test(l))
     expect(rows[0]).toContain('🔴 breaking')
-    expect(rows[0]).toContain('| new |')
+    expect(rows[0]).toContain('| 2026-11-22T02:00:00.000Z (new this run) |')
     expect(rows[1]).toContain('2026-11-20T02:00:00.000Z')
   })
   it('shows one cause seen on several contracts as one row, naming them', () => {
