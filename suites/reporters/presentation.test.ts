@@ -196,9 +196,12 @@ describe('the re-run command', () => {
   it('report.html shows it per finding, as code to copy', () => {
     expect(renderHtml(withFindings({ ...framing, rerun }))).toContain(`<p class="rerun-label">Re-run this finding:</p><pre class="rerun"><code>${rerun}</code></pre>`)
   })
-  it('is absent when the finding has none; report.md leaves it to its own line', () => {
+  it('is absent when the finding has none; report.md shows it once, on its own Re-run line', () => {
     expect(renderHtml(withFindings(framing))).not.toContain('class="rerun"')
-    expect(renderMd(withFindings({ ...framing, rerun }))).not.toContain(rerun)
+    expect(renderMd(withFindings(framing))).not.toContain('**Re-run:**')
+    const md = renderMd(withFindings({ ...framing, rerun }))
+    expect(md.split(rerun).length - 1).toBe(1)
+    expect(md).toContain(`- **Re-run:** \`${rerun}\``)
   })
 })
 
