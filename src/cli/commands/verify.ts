@@ -5,6 +5,7 @@ import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
 import { finalLine, runSeconds } from '../lines.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command, JSON_OPTION } from '../options.ts'
+import { goldenRecordings } from '../shipped.ts'
 import { addToHistory, pastOf } from './check.ts'
 import type { VerifyProgress } from '../../verify/verify.ts'
 
@@ -68,7 +69,7 @@ usable response.`,
     const { report, files, redactor, counts } = await runVerify({
       input: positionals[0]!,
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
-      recordingsDir: str(v, 'recordings') ?? DEFAULTS.recordings,
+      recordingsDir: goldenRecordings(str(v, 'recordings'), io.cwd),
       outDir,
       formats,
       ...(past ? { past } : {}),
