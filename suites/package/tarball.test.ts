@@ -9,7 +9,7 @@
  * `npm run test:package`, run by .ci/run as its own step and kept out of `npm test`.
  */
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { INIT_FILES } from '../../src/init.ts'
@@ -104,6 +104,8 @@ describe('driftwatch installed in an application repository', () => {
   it('verify reads a large HAR in its worker thread, compiled: no TypeScript loader there either', async () => {
     const { writeLargeHar } = await import('../helpers/large-har.ts')
     await writeLargeHar(join(app, 'large.har'), { bytes: 9 * 1024 * 1024 })
+    // From 8 MB, and asked for: read in the worker (src/traffic/read-har-thread.ts).
+    expect(statSync(join(app, 'large.har')).size).toBeGreaterThanOrEqual(8 * 1024 * 1024)
     const r = driftwatch(['verify', 'large.har', '--out', 'reports/large', '--quiet'], { DRIFTWATCH_READ_THREAD: '1' })
     expect(r.code, r.text).toBe(0)
     expect(r.text).not.toContain('DW_INTERNAL')
@@ -118,7 +120,7 @@ describe('driftwatch installed in an application repository', () => {
     expect(json('reports/gate/gate.json').outcome).toBe('pass')
   })
 
-  it('init writes the config and the workflows, and check then runs with that config', () => {
+  it('init writes the config and the workflows, and check then reads that config and runs (on the simulator)', () => {
     const r = driftwatch(['init'])
     expect(r.code, r.text).toBe(0)
     for (const f of Object.keys(INIT_FILES)) expect(existsSync(join(app, f)), f).toBe(true)
