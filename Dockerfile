@@ -21,7 +21,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# The build needs TypeScript (a devDependency); the image gets dist/ and the runtime dependencies only.
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -30,7 +35,7 @@ ENV NODE_ENV=production PACT_DO_NOT_TRACK=true
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
-COPY src ./src
+COPY --from=deps /app/dist ./dist
 COPY contracts ./contracts
 # Read by check and verify, written by record and proxy (and proxy's journal, recordings/meta/.journal).
 COPY --chown=node:node recordings ./recordings

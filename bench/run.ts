@@ -24,9 +24,11 @@
  *     headless Chromium takes to open it (html.ts).
  *  8. redaction: what finding secrets in every spelling costs per string, per MB of text and of
  *     binary body, and as a share of a whole check run (redaction.ts).
+ *  9. startup: `driftwatch --help` and `check --help` from the installed tarball vs bare Node, next
+ *     to issue 20's goal of 3x (startup.ts; BENCH_STARTUP_APP reuses an installed folder).
  *
  * `npm run bench -- --only <section>` (or BENCH_ONLY=<section>) runs one section alone: throughput,
- * memory, gate, proxy, verify, watch, html or redaction.
+ * memory, gate, proxy, verify, watch, html, redaction or startup.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -38,7 +40,7 @@ import { writeLargeHar } from '../suites/helpers/large-har.ts'
 const here = import.meta.dirname
 const onlyArg = process.argv.indexOf('--only')
 const only = onlyArg >= 0 ? process.argv[onlyArg + 1] : process.env.BENCH_ONLY
-const SECTIONS = ['throughput', 'memory', 'gate', 'proxy', 'verify', 'watch', 'html', 'redaction']
+const SECTIONS = ['throughput', 'memory', 'gate', 'proxy', 'verify', 'watch', 'html', 'redaction', 'startup']
 if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`--only takes one of ${SECTIONS.join(', ')} (got "${only}")`)
 const runs = (section: string) => only === undefined || only === section
 
@@ -200,4 +202,10 @@ if (runs('html')) {
 if (runs('redaction')) {
   const { benchRedaction } = await import('./redaction.ts')
   await benchRedaction()
+}
+
+// 9. Start-up from the installed tarball: --help vs bare Node.
+if (runs('startup')) {
+  const { benchStartup } = await import('./startup.ts')
+  await benchStartup()
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // .ci/run's tally: reads vitest's JSON results (one file per test run: `npm test`, `npm run
-// test:browser`) and prints "N passed, N failed" on a line of its own, then what else went wrong.
+// test:browser`, `npm run test:package`) and prints "N passed, N failed" on a line of its own, then what else went wrong.
 // A test file that fails to load has no tests, and a beforeAll that throws marks its tests
 // skipped: counting tests alone said "0 failed" for both. Each test file that failed without a
 // failed test in it counts as one failure; skipped and todo tests are said, not hidden.
 // Exit 1 when anything failed (or a results file is missing or unreadable), else 0.
 //
-//   node scripts/count-results.mjs reports/test-results.json reports/browser-results.json
+//   node scripts/count-results.mjs reports/test-results.json reports/browser-results.json reports/package-results.json
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { pathToFileURL } from 'node:url'

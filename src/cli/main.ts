@@ -20,7 +20,6 @@ import { verify } from './commands/verify.ts'
 import { watch } from './commands/watch.ts'
 import { webhook } from './commands/webhook.ts'
 import { terminalSafe } from '../render/index.ts'
-import { readConfig, withConfig } from './config-file.ts'
 import { Redactor, secretsFromEnv } from '../transport/redact.ts'
 import { DEFAULTS, EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
 
@@ -100,11 +99,13 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
     const parsed = parseCommand(cmd, rest)
     const positionals = parsed.positionals
     // driftwatch.config.yaml, then DRIFTWATCH_* variables, then the flags (each overrides the one before).
-    const values = parsed.values.help ? parsed.values : withConfig(cmd, parsed.values, readConfig(io.cwd, io.env, COMMANDS), io.env)
-    if (values.help) {
+    if (parsed.values.help) {
       io.stdout(helpText(cmd))
       return 0
     }
+    // Loaded here, not at start-up: the YAML parser alone doubles --help's time.
+    const { readConfig, withConfig } = await import('./config-file.ts')
+    const values = withConfig(cmd, parsed.values, readConfig(io.cwd, io.env, COMMANDS), io.env)
     const json = values.json === true ? JSON_REPORT[cmd.name] : undefined
     const github = typeof values.format === 'string' && values.format.split(',').map((f) => f.trim()).includes('github') ? JSON_REPORT[cmd.name] : undefined
     if (github && cmd.name === 'gate') throw new HarnessError('DW_USAGE', '--format github applies to check and verify (annotations per finding); gate writes gate.json, gate.md, gate.html and junit.xml: use --format junit for the test view')

@@ -6,7 +6,7 @@ import { term, untrusted } from '../render/index.ts'
 import { parseApiVersion } from '../config.ts'
 import { HarnessError } from '../errors.ts'
 import type { ProgressEvent, RetryEvent } from '../runner/run.ts'
-import { scenarioNames, scenarios, unknownScenario } from '../simulator/scenarios/index.ts'
+import { SCENARIO_NAMES, unknownScenario } from '../simulator/scenarios/names.ts'
 import type { Redactor } from '../transport/redact.ts'
 import type { StartInfo } from '../check.ts'
 import { DEFAULTS, str, suggest, wholeNumber, type CliIO, type OptionTable, type Values } from './options.ts'
@@ -21,7 +21,7 @@ export const PROBE_OPTIONS = {
   samples: { type: 'string', arg: '<N>', help: "samples per repeatable contract, 1-100 (overrides each contract's own)" },
   connection: { type: 'string', arg: 'fresh|reuse', help: "how the samples of a repeatable contract travel: fresh (default) opens a\nnew connection per sample, round-robin over every address the host\nresolves to, so a fleet split per connection shows; reuse sends them\nall over one keep-alive connection (one server sees them all)" },
   'api-version': { type: 'string', arg: '<vN.N>', help: `Graph API version to request (default ${DEFAULTS.apiVersion})` },
-  scenario: { type: 'string', arg: '<name>', help: `simulator behaviour, with --target sim (default baseline); one of:\n${scenarioNames().join(', ')}` },
+  scenario: { type: 'string', arg: '<name>', help: `simulator behaviour, with --target sim (default baseline); one of:\n${SCENARIO_NAMES.join(', ')}` },
   'allow-host': { type: 'string', multiple: true, arg: '<host>', help: 'another host that may receive the token' },
   timeout: { type: 'string', arg: '<ms>', help: 'deadline per request, at least 100 (default 30000)' },
   'retry-budget': { type: 'string', arg: '<s>', help: "seconds the run may wait out Meta's downtime (503 / error 2) or\nthrottling (429), with exponential backoff and Retry-After\n(default 60; 0 = no retries)" },
@@ -36,7 +36,7 @@ export function runFlags(v: Values, io: CliIO) {
   const connection = str(v, 'connection')
   if (connection !== undefined && connection !== 'fresh' && connection !== 'reuse') throw new HarnessError('DW_USAGE', `--connection must be fresh or reuse, not "${connection}"${suggest(connection, ['fresh', 'reuse'])}`)
   const scenario = str(v, 'scenario')
-  if (scenario !== undefined && !scenarios[scenario]) throw new HarnessError('DW_USAGE', unknownScenario(scenario))
+  if (scenario !== undefined && !SCENARIO_NAMES.includes(scenario)) throw new HarnessError('DW_USAGE', unknownScenario(scenario))
   const only = v.only as string[] | undefined
   const allowHosts = v['allow-host'] as string[] | undefined
   return {

@@ -3,6 +3,7 @@ import { oneLine, term, untrusted as u, untrusting } from '../../render/index.ts
 import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command, JSON_OPTION } from '../options.ts'
+import { goldenRecordings } from '../shipped.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
 import { finalLine, rerunLines, runSeconds } from '../lines.ts'
 import { exitCodeOf, type Report } from '../../report.ts'
@@ -56,7 +57,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
         rerunArgs,
         ...(shard ? { shard } : {}),
         ...(concurrency ? { concurrency } : {}),
-        recordingsDir: resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings),
+        recordingsDir: goldenRecordings(str(v, 'recordings'), io.cwd),
         outDir,
         formats,
         failOn,
@@ -77,7 +78,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     }
     // Loaded on demand: --help and usage errors answer without loading undici, ajv and yaml.
     const { runCheck } = await import('../../check.ts')
-    const recordingsDir = resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
+    const recordingsDir = goldenRecordings(str(v, 'recordings'), io.cwd)
     const past = await pastOf(v, outDir, io)
     const roundTripSeconds = wholeNumber(str(v, 'round-trip'), '--round-trip', 1, 3600)
     // These two change the failed status, which check's test message (to a recipient who can receive) never gets.

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type Command, JSON_OPTION } from '../options.ts'
+import { goldenRecordings } from '../shipped.ts'
 
 export const gate: Command = {
   name: 'gate',
@@ -33,7 +34,7 @@ interaction is breaking: any --fail-on but never fails the gate.`,
     const redactor = new Redactor({ secrets: secretsFromEnv(io.env) })
     const unredacted = await runGate({
       pactsPath: resolve(io.cwd, str(v, 'pacts') ?? DEFAULTS.pacts),
-      recordingsDir: resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings),
+      recordingsDir: goldenRecordings(str(v, 'recordings'), io.cwd),
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       cwd: io.cwd,
     })

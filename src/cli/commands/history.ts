@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../errors.ts'
 import { shownPath } from '../../paths.ts'
-import picomatch from 'picomatch'
 import { DEFAULTS, GLOBAL, HISTORY_FILE, parseFailOn, str, suggest, type Command } from '../options.ts'
 import type { FindingHistory } from '../../history/episodes.ts'
 import type { HistoryStore } from '../../history/store.ts'
@@ -42,6 +41,7 @@ also for a --contract or --target the history has never seen (the message lists 
     const since = sinceText !== undefined ? sinceTime(sinceText) : undefined
     if (sinceText !== undefined && since === undefined) throw new HarnessError('DW_USAGE', `--since must be like 30d, 12h, 90m or a date (2026-11-01); not "${sinceText}"`)
     const { HistoryStore } = await import('../../history/store.ts')
+    const { default: picomatch } = await import('picomatch')
     const store = new HistoryStore(file)
     let all
     let drifts
@@ -52,7 +52,7 @@ also for a --contract or --target the history has never seen (the message lists 
       store.close()
     }
     const filter = { ...(str(v, 'contract') ? { contract: str(v, 'contract')! } : {}), ...(str(v, 'target') ? { target: str(v, 'target')! } : {}) }
-    if (all.length) refuseUnmatched(all, shown, filter.contract, filter.target)
+    if (all.length) refuseUnmatched(picomatch, all, shown, filter.contract, filter.target)
     // From --since to now: the window always holds the latest runs, so "open now" means the same as without it.
     const timeline = since ? all.filter((t) => t.at >= since) : all
     const at = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
@@ -79,7 +79,7 @@ also for a --contract or --target the history has never seen (the message lists 
     // watch (and the proxy) clear a drift only after --recover-after clean runs (and a quiet time for
     // one live traffic saw), where an episode ends at the first clean run: what their state holds open
     // is open now, said with why, so `history --history <state>` and watch give one answer.
-    const { held, heldOnly } = heldOpen(drifts, list, openBefore, filter)
+    const { held, heldOnly } = heldOpen(picomatch, drifts, list, openBefore, filter)
     const { failsAt } = await import('../../report.ts')
     const openAtThreshold = [...list, ...openBefore].some((h) => h.open && failsAt(h.episodes.at(-1)!.severity, failOn)) || [...held.values(), ...heldOnly].some((d) => failsAt(d.severity, failOn))
     const runs = new Set(timeline.map((t) => t.run)).size
@@ -119,6 +119,9 @@ also for a --contract or --target the history has never seen (the message lists 
   },
 }
 
+/** picomatch, passed in: loaded when history runs, not at start-up. */
+type Picomatch = typeof import('picomatch')
+
 type HeldDrift = ReturnType<HistoryStore['allOpenDrifts']>[number]
 
 /**
@@ -126,7 +129,7 @@ type HeldDrift = ReturnType<HistoryStore['allOpenDrifts']>[number]
  * has ended (clean runs, not yet enough to recover), `heldOnly` those no listed finding shows.
  * An unscoped drift (a single-target watch, the proxy) belongs to a target no scope is named after.
  */
-function heldOpen(drifts: readonly HeldDrift[], list: readonly FindingHistory[], openBefore: readonly FindingHistory[], filter: { contract?: string; target?: string }) {
+function heldOpen(picomatch: Picomatch, drifts: readonly HeldDrift[], list: readonly FindingHistory[], openBefore: readonly FindingHistory[], filter: { contract?: string; target?: string }) {
   const scopes = new Set(drifts.map((d) => d.scope).filter(Boolean))
   const same = (d: HeldDrift, h: FindingHistory) => d.contract === h.contract && d.check === h.check && (d.scope ? d.scope === h.target : !scopes.has(h.target))
   const match = filter.contract ? picomatch(filter.contract.split(',').map((g) => g.trim())) : () => true
@@ -148,7 +151,7 @@ function recovering(d: HeldDrift): string {
 }
 
 /** A --target or --contract that matches nothing the history has ever seen is a typo, not an all-clear. */
-function refuseUnmatched(timeline: ReturnType<HistoryStore['timeline']>, shown: string, contract: string | undefined, target: string | undefined): void {
+function refuseUnmatched(picomatch: Picomatch, timeline: ReturnType<HistoryStore['timeline']>, shown: string, contract: string | undefined, target: string | undefined): void {
   const names = (xs: string[]) => [...new Set(xs)].sort()
   const some = (xs: string[], most = 15) => (xs.length === 0 ? 'none yet' : xs.length <= most ? xs.join(', ') : `${xs.slice(0, most).join(', ')} and ${xs.length - most} more`)
   if (target !== undefined) {

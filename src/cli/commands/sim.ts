@@ -1,5 +1,5 @@
 import { HarnessError, isHarnessError } from '../../errors.ts'
-import { scenarioNames, unknownScenario } from '../../simulator/scenarios/index.ts'
+import { SCENARIO_NAMES, unknownScenario } from '../../simulator/scenarios/names.ts'
 import { DEFAULTS, GLOBAL, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
 import type { RunningSimulator } from '../../simulator/server.ts'
@@ -29,7 +29,7 @@ export const sim: Command = {
   options: {
     port: { type: 'string', arg: '<N>', help: `port to listen on (default ${DEFAULTS.simPort}; 0 picks a free one)` },
     host: { type: 'string', arg: '<addr>', help: 'address to bind (default 127.0.0.1)' },
-    scenario: { type: 'string', arg: '<name>', help: `behaviour to simulate (default baseline); one of:\n${scenarioNames().join(', ')}` },
+    scenario: { type: 'string', arg: '<name>', help: `behaviour to simulate (default baseline); one of:\n${SCENARIO_NAMES.join(', ')}` },
     'webhook-url': { type: 'string', arg: '<url>', help: 'POST signed webhooks here: sent/delivered/read (or failed) after each send, inbound\nmessages on request; signed with WHATSAPP_APP_SECRET (else a public dev secret)' },
     ...GLOBAL,
   },
@@ -37,7 +37,7 @@ export const sim: Command = {
   async run(v, _positionals, io) {
     const port = wholeNumber(str(v, 'port'), '--port', 0, 65535) ?? DEFAULTS.simPort
     const scenario = str(v, 'scenario')
-    if (scenario !== undefined && !scenarioNames().includes(scenario)) throw new HarnessError('DW_USAGE', unknownScenario(scenario))
+    if (scenario !== undefined && !SCENARIO_NAMES.includes(scenario)) throw new HarnessError('DW_USAGE', unknownScenario(scenario))
     const webhookUrl = str(v, 'webhook-url')
     if (webhookUrl !== undefined && !/^https?:\/\/[^/]/i.test(webhookUrl)) throw new HarnessError('DW_USAGE', '--webhook-url must be an http:// or https:// URL')
     const appSecret = io.env.WHATSAPP_APP_SECRET || undefined

@@ -5,6 +5,7 @@ import { isDrift } from '../../finding.ts'
 import { exitCodeOf, failsAt } from '../../report.ts'
 import { finalLine, rerunLines, runSeconds } from '../lines.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command, JSON_OPTION } from '../options.ts'
+import { goldenRecordings } from '../shipped.ts'
 import { addToHistory, pastOf } from './check.ts'
 import type { VerifyProgress } from '../../verify/verify.ts'
 
@@ -71,7 +72,7 @@ usable response.`,
       // A finding's rerun repeats what changes the verdict: the pack and the golden recordings.
       rerunArgs: flagArgs(v, ['contracts', 'recordings']),
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
-      recordingsDir: str(v, 'recordings') ?? DEFAULTS.recordings,
+      recordingsDir: goldenRecordings(str(v, 'recordings'), io.cwd),
       outDir,
       formats,
       ...(past ? { past } : {}),

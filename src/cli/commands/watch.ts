@@ -3,6 +3,7 @@ import { shownPath } from '../../paths.ts'
 import { HarnessError } from '../../errors.ts'
 import type { Session } from '../../session.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, str, wholeNumber, type Command } from '../options.ts'
+import { goldenRecordings } from '../shipped.ts'
 import { PROBE_OPTIONS, runFlags } from '../probing.ts'
 
 const { 'retry-budget': _retry, ...probeOptions } = PROBE_OPTIONS
@@ -61,7 +62,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
     const madeState = !existsSync(statePath)
     const madeFolders = missingFolders(dirname(statePath))
     const store = new HistoryStore(statePath)
-    const recordingsDir = resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
+    const recordingsDir = goldenRecordings(str(v, 'recordings'), io.cwd)
     const targetsFile = str(v, 'targets')
     if (targetsFile !== undefined && (v.target !== undefined || v.scenario !== undefined)) throw new HarnessError('DW_USAGE', `--targets replaces --${v.target !== undefined ? 'target' : 'scenario'}: give each target (and its scenario) in the targets file`)
     // One session per target: its own token, simulator or connections, and pacing.

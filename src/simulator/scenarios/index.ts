@@ -2,8 +2,8 @@
  * Every named simulator scenario. Stateful ones (a fleet's request counter, a downtime window) are
  * built fresh for each server, so two runs of the same scenario behave the same.
  */
-import { closest, distance } from 'fastest-levenshtein'
 import type { Scenario } from '../scenario.ts'
+import { SCENARIO_NAMES } from './names.ts'
 import { apiUpdateDowntime } from './api-update-downtime.ts'
 import { authExpired } from './auth-expired.ts'
 import { baseline } from './baseline.ts'
@@ -38,6 +38,9 @@ export const scenarios: Readonly<Record<string, () => Scenario>> = {
   'webhook-delivered-then-failed': () => webhookDeliveredThenFailed,
 }
 
+// names.ts lists them for --help without loading the simulator: the two must not differ.
+if (Object.keys(scenarios).join() !== SCENARIO_NAMES.join()) throw new Error(`src/simulator/scenarios/names.ts lists ${SCENARIO_NAMES.join(', ')}; the registry has ${Object.keys(scenarios).join(', ')}: make them the same`)
+
 /** Names of the scenarios that change webhooks (they declare `webhooks.expects`), in registry order. */
 export function webhookScenarioNames(): string[] {
   return scenarioNames().filter((n) => scenarios[n]!().webhooks !== undefined)
@@ -48,13 +51,6 @@ export function scenarioNames(): string[] {
   return Object.keys(scenarios)
 }
 
-/** `unknown scenario "media-chunkd"; did you mean "media-chunked"? (available: …)`: one wording wherever a scenario is named. */
-export function unknownScenario(name: string): string {
-  const names = scenarioNames()
-  const best = closest(name, names)
-  const near = distance(name, best) <= Math.max(2, Math.floor(name.length / 3))
-  return `unknown scenario "${name}"${near ? `; did you mean "${best}"?` : ''} (available: ${names.join(', ')})`
-}
-
+export { unknownScenario } from './names.ts'
 export { apiUpdateDowntime, mediaPostIntermittent }
 export type { Scenario } from '../scenario.ts'
