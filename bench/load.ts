@@ -2,12 +2,15 @@
  * The load generator of the proxy benchmark (see proxy.ts): C concurrent clients, each with its own
  * keep-alive connection, send N requests in total to a base URL and time each one from send to the
  * last body byte. Prints one JSON object on stdout: throughput and latency percentiles.
- * Run alone: `tsx bench/load.ts <base-url> <token> <phone-number-id> <waba-id> <requests> <concurrency>`.
+ * Run alone: `tsx bench/load.ts <base-url> <token> <phone-number-id> <waba-id> <requests> <concurrency> [sends]`.
+ * With `sends`, one request in four is a text message to a recipient of its own: every answer names
+ * a new wamid and a new number, as a BSP's traffic does, so what the proxy learns per send shows.
  */
 import { performance } from 'node:perf_hooks'
 import { Pool } from 'undici'
 
-const [base, token, phone, waba, total, concurrency] = process.argv.slice(2) as [string, string, string, string, string, string]
+const [base, token, phone, waba, total, concurrency, mix] = process.argv.slice(2) as [string, string, string, string, string, string, string | undefined]
+const sends = mix === 'sends'
 const n = Number(total)
 const c = Number(concurrency)
 // Reads the simulator answers the same way every time: the session's state (and so its memory) stays flat.
@@ -21,7 +24,10 @@ let failed = 0
 async function worker(): Promise<void> {
   for (let i = next++; i < n; i = next++) {
     const t0 = performance.now()
-    const res = await pool.request({ method: 'GET', path: paths[i % paths.length]!, headers })
+    const send = sends && i % 4 === 3
+    const res = send
+      ? await pool.request({ method: 'POST', path: `/v23.0/${phone}/messages`, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ messaging_product: 'whatsapp', to: `1650${String(5_000_000 + (i % 5_000_000)).padStart(7, '0')}`, type: 'text', text: { body: `order ${i} shipped` } }) })
+      : await pool.request({ method: 'GET', path: paths[i % paths.length]!, headers })
     await res.body.arrayBuffer()
     latencies[i] = performance.now() - t0
     if (res.statusCode !== 200) failed++

@@ -12,8 +12,9 @@
  *     bare, and the latency added to bare at p50 and p99, next to the goals; production's share of
  *     exchanges skipped (sampled because the observer was behind);
  *  2. what redacting the captured request (URL and headers) costs per request;
- *  3. a soak of PROXY_BENCH_SOAK requests (default 1,000,000) through the production proxy in ten
- *     chunks: its RSS at start, middle and end, and the counts;
+ *  3. a soak of PROXY_BENCH_SOAK requests (default 1,000,000; one in four a send, answered with a
+ *     new wamid for a new recipient) through the production proxy in ten chunks: its RSS at start,
+ *     middle and end, and the counts;
  *  4. alert latency: the simulator switches to media-chunked, one app request retrieves a media
  *     through the production proxy, and the time until the webhook has the drift alert is printed
  *     (goal within 10 s);
@@ -118,7 +119,7 @@ try {
   const sim = await start(['sim'])
   const creds = sim.ready
   const simUrl = String(creds.url)
-  const load = (url: string, n: number) => run<Load>('load.ts', [url, String(creds.token), String(creds.phone), String(creds.waba), String(n), String(CONCURRENCY)])
+  const load = (url: string, n: number, mix = '') => run<Load>('load.ts', [url, String(creds.token), String(creds.phone), String(creds.waba), String(n), String(CONCURRENCY), ...(mix ? [mix] : [])])
   const bare = await start(['bare', simUrl])
   const pass = await start(['passthrough', simUrl])
   const production = await start(['proxy', simUrl, join(work, 'production'), 'production', join(work, 'state.db'), hookUrl])
@@ -189,7 +190,8 @@ try {
     const samples: Sample[] = [await ask<Sample>(h.child, 'sample')]
     const soak: Load[] = []
     for (let i = 0; i < 10; i++) {
-      soak.push(await load(String(h.ready.url), chunk))
+      // One request in four a send: a new wamid and recipient each, what a long-running proxy must not grow with.
+      soak.push(await load(String(h.ready.url), chunk, 'sends'))
       samples.push(await ask<Sample>(h.child, 'sample'))
     }
     const [s0, s5, s10] = [samples[0]!, samples[5]!, samples[10]!]
@@ -197,7 +199,7 @@ try {
     const soakFailed = soak.reduce((x, l) => x + l.failed, 0)
     const sst = s10.stats as unknown as ProxyCounters
     if (h === production) st = sst
-    console.log(`  soak: ${chunk * 10} requests through the ${label} at ${med(soak.map((x) => x.perSecond)).toFixed(0)} req/s (median of 10 chunks), p99 ${med(soak.map((x) => x.p99)).toFixed(2)} ms, ${soakFailed} errors (goal 0: ${verdict(soakFailed === 0)}); in total ${sst.exchanges} forwarded, ${sst.answered} answered, ${sst.captured} captured, ${sst.judgedLive} judged live, ${skippedOf(sst)} skipped, ${sst.journaled} journal lines`)
+    console.log(`  soak: ${chunk * 10} requests (one in four a send to a new recipient, answered with a new wamid) through the ${label} at ${med(soak.map((x) => x.perSecond)).toFixed(0)} req/s (median of 10 chunks), p99 ${med(soak.map((x) => x.p99)).toFixed(2)} ms, ${soakFailed} errors (goal 0: ${verdict(soakFailed === 0)}); in total ${sst.exchanges} forwarded, ${sst.answered} answered, ${sst.captured} captured, ${sst.judgedLive} judged live, ${skippedOf(sst)} skipped, ${sst.journaled} journal lines`)
     console.log(`  ${label} RSS: start ${s0.rssMb.toFixed(0)} MB, middle ${s5.rssMb.toFixed(0)} MB, end ${s10.rssMb.toFixed(0)} MB (goal flat, middle to end within 10%: ${verdict(growth <= 0.1)}, ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(0)}%); JS heap after GC ${s0.heapMb.toFixed(0)} -> ${s5.heapMb.toFixed(0)} -> ${s10.heapMb.toFixed(0)} MB`)
   }
 
