@@ -85,7 +85,8 @@ export class PersonalDataRedactor {
     for (const [real, fake] of this.replaced.occurring(s)) {
       if (out.includes(real)) out = out.split(real).join(fake)
     }
-    return out.replace(E164_IN_TEXT, (m) => this.phone(m))
+    // Every number in free text starts with '+': most texts (a header, a URL) have none, and skip the pattern.
+    return out.includes('+') ? out.replace(E164_IN_TEXT, (m) => this.phone(m)) : out
   }
 
   /** Values compared with text so far: the work text() did, which grows with the text's length and not with the values seen. */
