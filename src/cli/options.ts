@@ -11,6 +11,8 @@ import { closest, distance } from 'fastest-levenshtein'
 import { HarnessError } from '../errors.ts'
 import type { FailOn } from '../report.ts'
 import type { FormatId } from '../reporters/index.ts'
+import type { WebhookRetryPolicy } from '../simulator/webhooks.ts'
+import type { WatchClock } from '../watch/watch.ts'
 
 /** Where the CLI writes and what it reads; tests pass their own. */
 export interface CliIO {
@@ -24,6 +26,10 @@ export interface CliIO {
   halt?: AbortSignal
   /** True when stderr is a terminal: long runs show a progress line there. */
   tty?: boolean
+  /** watch's time (default the real one): tests run its pacing faster than real time, unchanged. */
+  clock?: WatchClock
+  /** sim's webhook retries (default 5 attempts, 0.5 s doubling): tests shorten the waits, not the attempts. */
+  webhookRetry?: Partial<WebhookRetryPolicy>
 }
 
 // Formats `--format` accepts; kept here (not read from the reporters) so --help loads nothing heavy.

@@ -48,6 +48,16 @@ const OPERATION_HINTS: FileHints = {
   },
 }
 
+// The file schemas are constants: compiled once per process, not once per pack loaded.
+let fileValidators: { operation: ValidateFunction; probe: ValidateFunction } | undefined
+function fileSchemaValidators(): { operation: ValidateFunction; probe: ValidateFunction } {
+  if (!fileValidators) {
+    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, code: { optimize: false } })
+    fileValidators = { operation: ajv.compile(operationFileSchema), probe: ajv.compile(probeFileSchema) }
+  }
+  return fileValidators
+}
+
 /** Folders of a pack that hold something other than probes. */
 const NOT_PROBES = new Set(['operations', 'schemas', 'fixtures', 'webhooks'])
 
@@ -116,10 +126,10 @@ export function loadContracts(dir: string, options: LoadOptions = {}): ContractP
   }
 
   const problems: ContractProblem[] = []
-  const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, code: { optimize: false } })
+  const validators = fileSchemaValidators()
   const schemas = loadSchemas(join(absDir, 'schemas'), rel, problems)
 
-  const opParsed = parseAll(opDir, opFiles, ajv.compile(operationFileSchema), operationFileSchema, OPERATION_HINTS, rel, problems)
+  const opParsed = parseAll(opDir, opFiles, validators.operation, operationFileSchema, OPERATION_HINTS, rel, problems)
   const operations: Operation[] = []
   for (const p of opParsed) {
     const op = normaliseOperation(p, problems, schemas)
@@ -128,7 +138,7 @@ export function loadContracts(dir: string, options: LoadOptions = {}): ContractP
   crossCheckOperations(operations, new Map(opParsed.map((p) => [p.file, p])), problems)
   const byId = new Map(operations.map((o) => [o.id, o]))
 
-  const probeParsed = parseAll(absDir, probeFiles, ajv.compile(probeFileSchema), probeFileSchema, PROBE_HINTS, rel, problems)
+  const probeParsed = parseAll(absDir, probeFiles, validators.probe, probeFileSchema, PROBE_HINTS, rel, problems)
   const parsedByFile = new Map(probeParsed.map((p) => [p.file, p]))
   const probes: Probe[] = []
   for (const p of probeParsed) {

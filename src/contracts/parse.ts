@@ -16,9 +16,18 @@ export interface ParsedFile {
   data: unknown
 }
 
+// Parsing with positions is most of what loading a pack costs (a run that loads it more than once:
+// the test suite's in-process commands, verify's reader and its judge). A file is parsed again only
+// when its text changed; the document and line index are only read, the data is a fresh copy each
+// time (loaders normalise it in place). Bounded, so a process loading many packs does not grow.
+const parsedTexts = new Map<string, { text: string; doc: Document; lines: LineCounter; data: unknown }>()
+const PARSED_TEXTS_MAX = 2_000
+
 /** Parses a YAML/JSON mapping; problems (syntax, not a mapping) are pushed and undefined returned. */
 export function parseFile(abs: string, file: string, problems: ContractProblem[], shape = 'an object with id, title, request, expect'): ParsedFile | undefined {
   const text = readFileSync(abs, 'utf8')
+  const seen = parsedTexts.get(abs)
+  if (seen && seen.text === text) return { file, abs, doc: seen.doc, lines: seen.lines, data: structuredClone(seen.data) }
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
   if (doc.errors.length > 0) {
@@ -33,6 +42,8 @@ export function parseFile(abs: string, file: string, problems: ContractProblem[]
     problems.push({ file, path: '', line: 1, column: 1, message: `must be a mapping (${shape})` })
     return undefined
   }
+  if (parsedTexts.size >= PARSED_TEXTS_MAX) parsedTexts.delete(parsedTexts.keys().next().value!)
+  parsedTexts.set(abs, { text, doc, lines, data: structuredClone(data) })
   return { file, abs, doc, lines, data }
 }
 

@@ -3,11 +3,10 @@
  * report.json whose outcome says the same, or with exit 2 and a stable DW_ code other than
  * DW_INTERNAL; never a stack trace, never "internal error".
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { tempDirs } from '../helpers/temp-dirs.ts'
-import { expect } from 'vitest'
+import { expect, onTestFinished } from 'vitest'
 import { main, type CliIO } from '../../src/cli/main.ts'
 import type { Report } from '../../src/report.ts'
 import { hostileServer, type Reply } from './hostile-server.ts'
@@ -20,12 +19,15 @@ export interface CliRun {
   out: string
 }
 
-// Report directories go when the test file ends, unless DRIFTWATCH_FUZZ_KEEP asks to look at them.
-const outDirs = tempDirs('dw-fuzz-out-')
-
-/** Runs `driftwatch <args> --out <tmp>` in-process with a captured io. */
+/**
+ * Runs `driftwatch <args> --out <tmp>` in-process with a captured io, inside a test. The report
+ * directory goes when that test ends, unless DRIFTWATCH_FUZZ_KEEP asks to look at it. (Per test,
+ * not per file: this module is loaded once per vitest worker, not once per test file.)
+ */
 export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const out = process.env.DRIFTWATCH_FUZZ_KEEP ? mkdtempSync(join(tmpdir(), 'dw-fuzz-kept-')) : outDirs.dir()
+  const keep = Boolean(process.env.DRIFTWATCH_FUZZ_KEEP)
+  const out = mkdtempSync(join(tmpdir(), keep ? 'dw-fuzz-kept-' : 'dw-fuzz-out-'))
+  if (!keep) onTestFinished(() => rmSync(out, { recursive: true, force: true }))
   const stdout: string[] = []
   const stderr: string[] = []
   const io: CliIO = { stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l), env, cwd: join(import.meta.dirname, '..', '..') }

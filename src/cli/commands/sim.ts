@@ -43,7 +43,7 @@ export const sim: Command = {
     const appSecret = io.env.WHATSAPP_APP_SECRET || undefined
     const server = await import('../../simulator/server.ts')
     const { startSimulator } = server
-    const webhooks = webhookUrl === undefined ? undefined : { url: webhookUrl, ...(appSecret ? { appSecret, appSecretSource: 'env' as const } : {}), onEvent: (e: WebhookDeliveryEvent) => {
+    const webhooks = webhookUrl === undefined ? undefined : { url: webhookUrl, ...(appSecret ? { appSecret, appSecretSource: 'env' as const } : {}), ...(io.webhookRetry ? { retry: io.webhookRetry } : {}), onEvent: (e: WebhookDeliveryEvent) => {
       if (e.outcome === 'gave-up') io.stderr(`webhook ${e.kind} for ${e.messageId} not delivered after ${e.attempt} attempts (${e.status !== undefined ? `HTTP ${e.status}` : e.error})`)
     } }
     const running = await startSimulator({ port, ...(str(v, 'host') ? { host: str(v, 'host')! } : {}), ...(scenario ? { scenario } : {}), ...(webhooks ? { webhooks } : {}) }).catch((err: unknown) => {

@@ -133,6 +133,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
           ...(maxCycles ? { maxCycles } : {}),
           ...(io.interrupt ? { signal: io.interrupt } : {}),
           ...(io.halt ? { halt: io.halt } : {}),
+          ...(io.clock ? { clock: io.clock } : {}),
           onCycle: (e) => {
             lastCycleAt = Date.now()
             breakers.set(e.target, e.breakerUntil)
