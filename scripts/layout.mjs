@@ -144,7 +144,8 @@ function rewrite(file, to, text) {
   return text
 }
 
-const files = [...tracked].filter((f) => (FOLDERS.some((d) => f.startsWith(d)) && (TEXT.test(f) || f === '.ci/run')) || ROOT_FILES.test(f))
+const self = 'scripts/layout.mjs' // its MAPPING names the old paths on purpose
+const files = [...tracked].filter((f) => f !== self).filter((f) => (FOLDERS.some((d) => f.startsWith(d)) && (TEXT.test(f) || f === '.ci/run')) || ROOT_FILES.test(f))
 const changed = []
 for (const file of files) {
   const to = MAPPING[file] ?? file
