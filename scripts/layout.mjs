@@ -182,6 +182,12 @@ for (const file of files) {
       const re = new RegExp(`(?<![\\w.-])(?<!src/)${tail.replace(/[.]/g, '\\.')}(?![\\w-])`)
       if (tail.includes('/') && re.test(line)) left.push(`${to}:${i + 1}: names ${tail} without src/ (now ${MAPPING[a]})`)
     }
+    // A sibling named bare (`the loop in watch.ts`) after it left the folder, or a loose file named bare.
+    for (const [a, b] of plan) {
+      const base = posix.basename(a)
+      if (posix.dirname(file) !== posix.dirname(a) || posix.dirname(a) === posix.dirname(b) || file === a) continue
+      if (new RegExp(`(?<![\\w./-])${base.replace(/[.]/g, '\\.')}(?![\\w-])`).test(line.replace(/(['"])\.\.?\/[^'"]*\1/g, ''))) left.push(`${to}:${i + 1}: names ${base}, now ${b}`)
+    }
     for (const d of gone) if (new RegExp(`(?<![\\w.-])${d.replace(/[.]/g, '\\.')}/(?![\\w.-])`).test(line)) left.push(`${to}:${i + 1}: names ${d}/, which the move emptied`)
   })
 }
