@@ -23,8 +23,10 @@ import { dirname, join, posix } from 'node:path'
 
 /**
  * Old path -> new path, from the repository root. Why each goes where it goes:
- * - commands/: each command as a library call (what cli/commands/<name>.ts calls after parsing), and
- *   write-reports, the step the report-writing commands end with (reporters/ is pure formatters: no fs).
+ * - commands/: each command as a library call (what cli/commands/<name>.ts calls after parsing; `npm run
+ *   spec-report`'s spec-vs-traffic too), the gate's report writer (it reads the gate's own report type),
+ *   and write-reports, the step the report-writing commands end with (reporters/ is pure formatters: no fs).
+ *   Nothing below the commands imports them, so the arrows run cli -> commands -> the rest.
  * - model/: the data that flows (observation -> finding -> report), the report's schema, and the
  *   finding's rerun/curl (finding.ts imports it).
  * - util/: small helpers with no domain in them; preflight is here, not in runner/, because verify,
@@ -42,9 +44,11 @@ export const MAPPING = {
   'src/init.ts': 'src/commands/init.ts',
   'src/verify/verify.ts': 'src/commands/verify.ts',
   'src/gate/gate.ts': 'src/commands/gate.ts',
+  'src/gate/gate-report.ts': 'src/commands/gate-report.ts',
   'src/watch/watch.ts': 'src/commands/watch.ts',
   'src/proxy/proxy.ts': 'src/commands/proxy.ts',
   'src/import/openapi.ts': 'src/commands/import-openapi.ts',
+  'src/import/spec-vs-traffic.ts': 'src/commands/spec-vs-traffic.ts',
   'src/history/diff.ts': 'src/commands/diff.ts',
   'src/write-reports.ts': 'src/commands/write-reports.ts',
 
