@@ -18,7 +18,7 @@
 // It refuses to run on a dirty tree or when a MAPPING source is missing or a destination exists.
 // What it cannot see (a path built from pieces, a file named without `src/`) it lists at the end.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, posix } from 'node:path'
 
 /**
@@ -167,6 +167,8 @@ if (dry) {
     mkdirSync(dirname(join(root, b)), { recursive: true })
     git('mv', a, b)
   }
+  // A folder the move emptied goes too (git keeps no folders; bin/driftwatch.js walks src/'s).
+  for (const d of new Set(plan.map(([a]) => dirname(join(root, a))))) if (existsSync(d) && !readdirSync(d).length) rmdirSync(d)
   for (const c of changed) writeFileSync(join(root, c.to), c.out)
   if (changed.length) git('add', '--', ...changed.map((c) => c.to))
 }
