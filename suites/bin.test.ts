@@ -5,8 +5,8 @@
  * bin next to a stand-in src/ and dist/ that say which one ran.
  */
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { tempDirs } from './helpers/temp-dirs.ts'
 
@@ -25,14 +25,15 @@ const run = () => spawnSync(process.execPath, [join(dir, 'bin/driftwatch.js')], 
 /** Every file and folder under src/ last changed a minute ago; the build stamp says when dist/ was built. */
 function builtAt(ageMs: number | undefined): void {
   const past = new Date(Date.now() - 60_000)
-  for (const p of ['src/cli.ts', 'src/sub/x.ts', 'src/sub', 'src']) utimesSync(join(dir, p), past, past)
+  // Walked rather than listed, so the stand-in follows wherever scripts/layout.mjs puts the CLI's entry.
+  for (const p of [...readdirSync(join(dir, 'src'), { recursive: true, encoding: 'utf8' }), '.']) utimesSync(join(dir, 'src', p), past, past)
   if (ageMs === undefined) rmSync(join(dir, 'dist/.built'), { force: true })
   else writeFileSync(join(dir, 'dist/.built'), `${Date.now() - ageMs}\n`)
 }
 
 beforeEach(() => {
   dir = tmp.dir()
-  for (const d of ['bin', 'src/sub', 'dist']) mkdirSync(join(dir, d), { recursive: true })
+  for (const d of ['bin', 'src/sub', 'dist', ...Object.keys(FILES).map(dirname)]) mkdirSync(join(dir, d), { recursive: true })
   copyFileSync(join(ROOT, 'bin/driftwatch.js'), join(dir, 'bin/driftwatch.js'))
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n')
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))

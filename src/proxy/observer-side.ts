@@ -1,7 +1,7 @@
 /**
  * The proxy's observer side: what happens to exchanges after the application has its answer,
  * with everything it owns: the TrafficJudge, the journal, the Observer, the compactions at
- * intervals and at stop, and the session's judgement. The proxy (proxy.ts) runs it inline, on the
+ * intervals and at stop, and the session's judgement. The proxy (src/proxy/proxy.ts) runs it inline, on the
  * main thread, or in a worker thread (observer-thread.ts), which builds one from plain options;
  * either way the proxy sees the same surface (`ObserverSide`).
  */

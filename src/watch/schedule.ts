@@ -1,5 +1,5 @@
 /**
- * What `watch` probes next, and when. Pure: the loop in watch.ts feeds it times and outcomes.
+ * What `watch` probes next, and when. Pure: the loop in src/watch/watch.ts feeds it times and outcomes.
  *
  * - **Units.** A unit is one probe with what it needs (the probes it depends on) and what undoes
  *   its side effects (cleanup probes that use its captures): running `media.download` alone is
