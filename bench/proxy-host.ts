@@ -119,7 +119,7 @@ if (mode === 'sim') {
   const [modeArg, state, webhook] = process.argv.slice(5)
   const [proxyMode, where] = (modeArg ?? '').split('-')
   if (proxyMode !== 'production' && proxyMode !== 'review') throw new Error(`proxy mode must be production or review (got ${proxyMode})`)
-  const { startProxy } = await import('../src/proxy/proxy.ts')
+  const { startProxy } = await import('../src/commands/proxy.ts')
   const { loadContracts } = await import('../src/contracts/load.ts')
   const { operationOf, ProxyMetrics, TrafficIncidents } = await import('../src/live/index.ts')
   const { webhookSink } = await import('../src/watch/alerts.ts')

@@ -15,8 +15,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { main } from '../src/cli.ts'
-import type { Observation } from '../src/observation.ts'
+import { main } from '../src/cli/index.ts'
+import type { Observation } from '../src/model/observation.ts'
 import { Redactor } from '../src/transport/redact.ts'
 
 const ROOT = join(import.meta.dirname, '..')

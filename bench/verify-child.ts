@@ -6,7 +6,7 @@
 import { PersonalDataRedactor } from '../src/recordings/personal-data.ts'
 import { streamHar } from '../src/traffic/har.ts'
 import { Redactor } from '../src/transport/redact.ts'
-import { runVerify } from '../src/verify/verify.ts'
+import { runVerify } from '../src/commands/verify.ts'
 
 const [mode, file, outDir] = process.argv.slice(2)
 const env = { WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_WABA_ID: '102290129340398' }

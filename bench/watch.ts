@@ -9,13 +9,13 @@
  * priorities and the breaker are the real ones; only the waiting is skipped, so a day of watching
  * takes seconds. The switch lands at a random moment of the schedule (seeded), as a rollout would.
  */
-import { openSession } from '../src/session.ts'
+import { openSession } from '../src/runner/session.ts'
 import { seededRandom } from '../src/simulator/scenario.ts'
 import { startSimulator } from '../src/simulator/server.ts'
 import type { AlertSink } from '../src/watch/alerts.ts'
 import { DAY_MS, DEFAULT_BUDGET_PER_DAY } from '../src/watch/schedule.ts'
 import { HistoryStore } from '../src/history/store.ts'
-import { runWatch, type WatchClock } from '../src/watch/watch.ts'
+import { runWatch, type WatchClock } from '../src/commands/watch.ts'
 
 const GOAL_MS = 5 * 60_000
 const TRIALS = Number(process.env.DW_BENCH_WATCH_TRIALS ?? 7)

@@ -20,17 +20,17 @@ function builtAfter(dir, stamp) {
 }
 
 function useDist() {
-  if (!existsSync(at('../src/cli.ts'))) return true
+  if (!existsSync(at('../src/cli/index.ts'))) return true
   const stamp = at('../dist/.built')
   if (!existsSync(stamp)) return false
   return builtAfter(at('../src'), Number(readFileSync(stamp, 'utf8')))
 }
 
 let cli
-if (useDist()) cli = await import('../dist/cli.js')
+if (useDist()) cli = await import('../dist/cli/index.js')
 else {
   const { register } = await import('tsx/esm/api')
   register()
-  cli = await import('../src/cli.ts')
+  cli = await import('../src/cli/index.ts')
 }
 process.exitCode = await cli.runFromProcess()

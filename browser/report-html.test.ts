@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { main, type CliIO } from '../src/cli.ts'
+import { main, type CliIO } from '../src/cli/index.ts'
 import { chromiumPath } from './chromium.ts'
 
 // Callbacks passed to page.$eval run in the page; the project compiles without the DOM library, so

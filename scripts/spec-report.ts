@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { README_MARKERS, renderDisagreements, specVsTraffic } from '../src/import/spec-vs-traffic.ts'
+import { README_MARKERS, renderDisagreements, specVsTraffic } from '../src/commands/spec-vs-traffic.ts'
 
 const root = join(import.meta.dirname, '..')
 const spec = join(root, 'specs', 'meta', 'business-messaging-api_v23.0.yaml')

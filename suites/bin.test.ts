@@ -15,9 +15,9 @@ const tmp = tempDirs('dw-bin-')
 let dir: string
 
 const FILES = {
-  'src/cli.ts': "export async function runFromProcess(): Promise<number> { console.log('src'); return 3 }\n",
+  'src/cli/index.ts': "export async function runFromProcess(): Promise<number> { console.log('src'); return 3 }\n",
   'src/sub/x.ts': 'export const x = 1\n',
-  'dist/cli.js': "export async function runFromProcess() { console.log('dist'); return 3 }\n",
+  'dist/cli/index.js': "export async function runFromProcess() { console.log('dist'); return 3 }\n",
 }
 
 const run = () => spawnSync(process.execPath, [join(dir, 'bin/driftwatch.js')], { encoding: 'utf8' })

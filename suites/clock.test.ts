@@ -1,6 +1,6 @@
 /** isoNow caches the second-resolution prefix; it must still equal Date#toISOString exactly. */
 import { describe, expect, it } from 'vitest'
-import { isoNow } from '../src/clock.ts'
+import { isoNow } from '../src/util/clock.ts'
 
 describe('isoNow', () => {
   it.each([0, 7, 42, 999, 1000, 1763776800123, 1763776800999, 1763776801000, 4102444799999])('matches toISOString at %i ms', (ms) => {

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, posix, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { COMMAND_OPTIONS } from '../src/cli.ts'
+import { COMMAND_OPTIONS } from '../src/cli/index.ts'
 import { DEFAULTS, HISTORY_FILE, parseCommand, type Values } from '../src/cli/options.ts'
 import { COMMANDS } from '../src/cli/main.ts'
 

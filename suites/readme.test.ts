@@ -8,9 +8,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { COMMANDS, main } from '../src/cli.ts'
+import { COMMANDS, main } from '../src/cli/index.ts'
 import { parseCommand } from '../src/cli/options.ts'
-import { scaledClock } from '../src/watch/watch.ts'
+import { scaledClock } from '../src/commands/watch.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')

@@ -3,12 +3,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Finding, Severity } from '../src/finding.ts'
-import { carrySince, ciRunFrom, exitCodeOf, outcomeOf, resultsFailingFirst, settle, summarize, type ContractResult, type Report } from '../src/report.ts'
+import type { Finding, Severity } from '../src/model/finding.ts'
+import { carrySince, ciRunFrom, exitCodeOf, outcomeOf, resultsFailingFirst, settle, summarize, type ContractResult, type Report } from '../src/model/report.ts'
 import { applyPast } from '../src/history/since.ts'
-import { reportProblem } from '../src/report-schema.ts'
+import { reportProblem } from '../src/model/report-schema.ts'
 import { Redactor } from '../src/transport/redact.ts'
-import { writeReports } from '../src/write-reports.ts'
+import { writeReports } from '../src/commands/write-reports.ts'
 import { sampleReport } from './reporters/sample-report.ts'
 
 const finding = (severity: Severity, title = 't', since = '2026-11-22T00:00:00.000Z'): Finding => ({ contract: 'c', check: 'k', severity, title, message: 'm', expected: 'e', actual: 'a', evidence: {}, samples: 1, of: 1, since, new: true })

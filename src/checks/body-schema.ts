@@ -5,7 +5,7 @@
  * ("`$.file_size` was integer, is now string") and this check only reports bodies that are not
  * JSON at all: one cause, one finding.
  */
-import { MAX_JSON_DEPTH, TOO_DEEP_TO_PARSE } from '../json.ts'
+import { MAX_JSON_DEPTH, TOO_DEEP_TO_PARSE } from '../util/json.ts'
 import { expectedResponse, perObservation } from './check.ts'
 
 const MAX_VIOLATIONS = 12

@@ -4,10 +4,10 @@
  * Graph API's own rules (error envelopes, availability) are in src/graph, not here.
  */
 import type { MediaExpectation, ResponseExpectation, SchemaViolation } from '../contracts/types.ts'
-import type { FindingDraft } from '../finding.ts'
+import type { FindingDraft } from '../model/finding.ts'
 import type { Expectation } from '../contracts/expectation.ts'
 import { responseFor } from '../contracts/expectation.ts'
-import { headerValue, type Observation, type ObservedResponse } from '../observation.ts'
+import { headerValue, type Observation, type ObservedResponse } from '../model/observation.ts'
 import type { SchemaDelta } from '../schema/drift.ts'
 
 /** What a check may know besides observations and the expectation. The judge builds it. */

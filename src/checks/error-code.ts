@@ -6,7 +6,7 @@
  * limits, downtime), and an undocumented code is a warning: clients take their default path.
  */
 import { describeStatus, graphError, isCommonGraphCode } from '../graph/index.ts'
-import type { Severity } from '../finding.ts'
+import type { Severity } from '../model/finding.ts'
 import { expectedResponse, perObservation } from './check.ts'
 
 const LESS: Record<Severity, Severity> = { breaking: 'warning', warning: 'info', info: 'info' }

@@ -4,7 +4,7 @@
  * `error_user_title`, `error_user_msg` optional with fixed types. Clients decide retry-or-give-up
  * from `code`, so an envelope they cannot read is breaking.
  */
-import type { FindingDraft } from '../finding.ts'
+import type { FindingDraft } from '../model/finding.ts'
 import { expectedResponse, mediaType, perObservation, responseHeader } from './check.ts'
 
 const OPTIONAL: Record<string, 'integer' | 'object' | 'string' | 'boolean'> = {

@@ -4,7 +4,7 @@
  * notice and a BSP's proxy, which expected a length, crashed in a restart loop. Judged on every
  * response, whatever its status: the incident hit errors and successes alike.
  */
-import type { Framing } from '../observation.ts'
+import type { Framing } from '../model/observation.ts'
 import { expectedResponse, perObservation } from './check.ts'
 
 function describe(f: Framing): string {

@@ -7,7 +7,7 @@
  * ones): what the contract pins, its own checks already report. Headers are compared between
  * responses of the same status, since an error response carries other headers than a success.
  */
-import { headerValues, type Observation } from '../observation.ts'
+import { headerValues, type Observation } from '../model/observation.ts'
 import { isVolatileHeader } from '../recordings/volatile.ts'
 import { availabilityOf } from '../graph/index.ts'
 import { expectedResponse, type Check } from './check.ts'

@@ -2,7 +2,7 @@
  * `header-conformance`: required headers are present, forbidden ones absent, patterned ones match.
  * Judged only on responses the expectation describes (their status has a response expectation).
  */
-import { headerValues } from '../observation.ts'
+import { headerValues } from '../model/observation.ts'
 import { expectedResponse, perObservation } from './check.ts'
 
 const regexes = new Map<string, RegExp>()

@@ -11,7 +11,7 @@
  * passing a wrong value, which the operation documents.
  */
 import { describeStatus, graphError } from '../graph/index.ts'
-import type { Observation } from '../observation.ts'
+import type { Observation } from '../model/observation.ts'
 import type { Check } from './check.ts'
 
 const SESSION_SUBCODES = new Set([458, 459, 460, 463, 464, 467, 492])

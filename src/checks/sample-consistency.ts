@@ -13,8 +13,8 @@
  * error-code-conformance owns codes.
  */
 import type { Expectation } from '../contracts/expectation.ts'
-import type { FindingDraft } from '../finding.ts'
-import { headerValue, type Observation } from '../observation.ts'
+import type { FindingDraft } from '../model/finding.ts'
+import { headerValue, type Observation } from '../model/observation.ts'
 import type { Check } from './check.ts'
 
 /**

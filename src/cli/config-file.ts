@@ -18,8 +18,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse } from 'yaml'
-import { HarnessError } from '../errors.ts'
-import { shownPath } from '../paths.ts'
+import { HarnessError } from '../util/errors.ts'
+import { shownPath } from '../util/paths.ts'
 import { suggest, type Command, type Values } from './options.ts'
 
 /** The file looked for in the working directory. */

@@ -4,8 +4,8 @@
  * as a cross, and the headline says what the exit code says. Titles, reasons and contract names
  * come from the wire or a report: they go through the terminal's `term` tag (one line, controls shown).
  */
-import { contractLabel, failsAt, targetsPhrase, type FailOn, type Report } from '../report.ts'
-import type { Finding } from '../finding.ts'
+import { contractLabel, failsAt, targetsPhrase, type FailOn, type Report } from '../model/report.ts'
+import type { Finding } from '../model/finding.ts'
 import { term, untrusted, untrusting, type Term, type Untrusting } from '../render/index.ts'
 import type { ProgressEvent } from '../runner/run.ts'
 

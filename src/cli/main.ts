@@ -5,7 +5,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ContractError, HarnessError, isHarnessError } from '../errors.ts'
+import { ContractError, HarnessError, isHarnessError } from '../util/errors.ts'
 import { check } from './commands/check.ts'
 import { gate } from './commands/gate.ts'
 import { importCommand } from './commands/import.ts'

@@ -8,11 +8,11 @@ import { readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { closest, distance } from 'fastest-levenshtein'
-import { HarnessError } from '../errors.ts'
-import type { FailOn } from '../report.ts'
+import { HarnessError } from '../util/errors.ts'
+import type { FailOn } from '../model/report.ts'
 import type { FormatId } from '../reporters/index.ts'
 import type { WebhookRetryPolicy } from '../simulator/webhooks.ts'
-import type { WatchClock } from '../watch/watch.ts'
+import type { WatchClock } from '../commands/watch.ts'
 
 /** Where the CLI writes and what it reads; tests pass their own. */
 export interface CliIO {

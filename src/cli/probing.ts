@@ -3,15 +3,15 @@
  * and their progress lines.
  */
 import { term, untrusted } from '../render/index.ts'
-import { parseApiVersion } from '../config.ts'
-import { HarnessError } from '../errors.ts'
+import { parseApiVersion } from '../targets/target.ts'
+import { HarnessError } from '../util/errors.ts'
 import type { ProgressEvent, RetryEvent } from '../runner/run.ts'
 import { SCENARIO_NAMES, unknownScenario } from '../simulator/scenarios/names.ts'
 import type { Redactor } from '../transport/redact.ts'
-import type { StartInfo } from '../check.ts'
+import type { StartInfo } from '../commands/check.ts'
 import { DEFAULTS, str, suggest, wholeNumber, type CliIO, type OptionTable, type Values } from './options.ts'
 import { progressLine } from './lines.ts'
-import type { FailOn } from '../report.ts'
+import type { FailOn } from '../model/report.ts'
 
 /** Flags every command that probes a target shares. */
 export const PROBE_OPTIONS = {

@@ -1,5 +1,5 @@
 /** Header expectations as written (a name, or {name, severity}; patterns as a string or {pattern, severity}) in their one loaded form. */
-import type { Severity } from '../finding.ts'
+import type { Severity } from '../model/finding.ts'
 import type { ProblemAt } from './parse.ts'
 import type { HeaderExpectations, HeaderPattern, RequiredHeader } from './types.ts'
 

@@ -4,8 +4,8 @@
  * codes, ids the responses yield, and the request body schema compiled for attribution.
  */
 import { basename, extname } from 'node:path'
-import type { ContractProblem } from '../errors.ts'
-import type { Severity } from '../finding.ts'
+import type { ContractProblem } from '../util/errors.ts'
+import type { Severity } from '../model/finding.ts'
 import { normaliseHeaders, type RawHeaders } from './headers.ts'
 import { problemsAt, type ParsedFile } from './parse.ts'
 import { closest } from './problems.ts'

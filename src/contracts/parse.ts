@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml'
-import type { ContractProblem } from '../errors.ts'
+import type { ContractProblem } from '../util/errors.ts'
 
 /** A parsed file and what is needed to locate a path inside it. */
 export interface ParsedFile {

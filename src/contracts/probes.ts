@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs'
 import { basename, dirname, extname, resolve } from 'node:path'
-import type { ContractProblem } from '../errors.ts'
+import type { ContractProblem } from '../util/errors.ts'
 import { pathSegments } from '../graph/index.ts'
 import { normaliseHeaders, type RawHeaders } from './headers.ts'
 import { locate, problemsAt, type ParsedFile } from './parse.ts'

@@ -3,7 +3,7 @@
  * the line, what was expected, what was found, and "did you mean" for typos.
  */
 import type { ErrorObject } from 'ajv'
-import type { ContractProblem } from '../errors.ts'
+import type { ContractProblem } from '../util/errors.ts'
 import { allowedFields } from './file-schemas.ts'
 import { locate, type ParsedFile } from './parse.ts'
 

@@ -10,7 +10,7 @@
  * Loading turns shorthands (a header name as a plain string, a capture as a plain pointer) into
  * these shapes, so checks see one form only.
  */
-import type { Severity } from '../finding.ts'
+import type { Severity } from '../model/finding.ts'
 
 /** HTTP methods a contract may send or name in method expectations. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'

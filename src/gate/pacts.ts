@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { HarnessError } from '../errors.ts'
-import { shownPath } from '../paths.ts'
+import { HarnessError } from '../util/errors.ts'
+import { shownPath } from '../util/paths.ts'
 
 /** A request as the pact describes it (its example values). */
 export interface PactRequest {

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { RawHeader } from '../observation.ts'
+import type { RawHeader } from '../model/observation.ts'
 import type { Recording } from '../recordings/store.ts'
 import type { SimResponse } from '../simulator/graph.ts'
 import { write } from '../simulator/server.ts'

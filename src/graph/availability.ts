@@ -4,7 +4,7 @@
  * 130429), and a token can be rejected (190). None of these is drift: the judge leaves such
  * exchanges out of the content checks, and the runner retries or stops on them.
  */
-import type { Observation } from '../observation.ts'
+import type { Observation } from '../model/observation.ts'
 import { graphError, type GraphErrorInfo } from './errors.ts'
 
 /**

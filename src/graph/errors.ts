@@ -3,7 +3,7 @@
  * `{"error": {"message", "type", "code", "error_subcode"?, "error_data"?, "fbtrace_id"?, ...}}`
  * (FACTS.md "The error envelope"). Checks and the judge read errors through here only.
  */
-import type { ObservedResponse } from '../observation.ts'
+import type { ObservedResponse } from '../model/observation.ts'
 
 /** The Graph error inside a body, if the body is a Graph error envelope. */
 export interface GraphErrorInfo {

@@ -5,7 +5,7 @@
  * nor ends there. Pure: the store reads, this reasons.
  */
 import picomatch from 'picomatch'
-import { severityRank, type Severity } from '../finding.ts'
+import { severityRank, type Severity } from '../model/finding.ts'
 import type { HistoryStore } from './store.ts'
 
 type Timeline = ReturnType<HistoryStore['timeline']>

@@ -3,7 +3,7 @@
  * is what the next person asks ("since when? how often?"), so a history that cannot be written is
  * said on stderr and the run's outcome stands.
  */
-import { historyTarget, type Report } from '../report.ts'
+import { historyTarget, type Report } from '../model/report.ts'
 import { HistoryStore } from './store.ts'
 
 /** What adding a run did: the runs of each of its targets the history now holds, or the `problem` that stopped it. */

@@ -2,8 +2,8 @@
  * A run's past as the reports use it (pure; loadPast() in past.ts reads it from the history
  * database): each contract's recent results, and each finding's episodes.
  */
-import { severityRank, type Finding, type Severity } from '../finding.ts'
-import { later, type ClearedFinding, type ContractResult } from '../report.ts'
+import { severityRank, type Finding, type Severity } from '../model/finding.ts'
+import { later, type ClearedFinding, type ContractResult } from '../model/report.ts'
 import type { HistoryPoint } from '../reporters/reporter.ts'
 
 /** One finding's past: a target's contract and check. */

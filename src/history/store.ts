@@ -12,8 +12,8 @@
 import { mkdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
-import { HarnessError } from '../errors.ts'
-import type { Finding, Severity } from '../finding.ts'
+import { HarnessError } from '../util/errors.ts'
+import type { Finding, Severity } from '../model/finding.ts'
 import type { ContractState } from '../watch/schedule.ts'
 
 /**

@@ -5,9 +5,9 @@
  * (never judged on a guess), an exchange no operation describes.
  */
 import { describeNode, type HttpMethod, type Operation, type SchemaViolation } from '../contracts/types.ts'
-import { evidenceFrom, type Finding } from '../finding.ts'
+import { evidenceFrom, type Finding } from '../model/finding.ts'
 import { describeStatus, errorCodeLabel, graphError } from '../graph/index.ts'
-import type { Observation } from '../observation.ts'
+import type { Observation } from '../model/observation.ts'
 
 /** Contract label of findings about exchanges whose operation the traffic does not settle. */
 export const UNATTRIBUTED = '(unattributed)'

@@ -13,10 +13,10 @@ import { allChecks } from '../checks/index.ts'
 import { expectedResponse, type Check, type CheckContext } from '../checks/check.ts'
 import type { Expectation } from '../contracts/expectation.ts'
 import type { ContractPack, MediaExpectation, ResponseExpectation } from '../contracts/types.ts'
-import { causeKey, evidenceFrom, foldKey, isDrift, type Evidence, type Finding, type FindingDraft } from '../finding.ts'
+import { causeKey, evidenceFrom, foldKey, isDrift, type Evidence, type Finding, type FindingDraft } from '../model/finding.ts'
 import { availabilityOf } from '../graph/index.ts'
-import type { Observation } from '../observation.ts'
-import type { ContractStatus } from '../report.ts'
+import type { Observation } from '../model/observation.ts'
+import type { ContractStatus } from '../model/report.ts'
 import { schemaDeltas, type SchemaDelta } from '../schema/drift.ts'
 
 /** A recording to compare with: its name, when it was made, what it saw. */

@@ -11,10 +11,10 @@
  * alerts it again. A run that changes nothing (clean traffic, no drift open on its contract) only
  * reads.
  */
-import type { Finding } from '../finding.ts'
-import { severityRank } from '../finding.ts'
+import type { Finding } from '../model/finding.ts'
+import { severityRank } from '../model/finding.ts'
 import type { HistoryStore, OpenDrift } from '../history/store.ts'
-import { failsAt, type FailOn } from '../report.ts'
+import { failsAt, type FailOn } from '../model/report.ts'
 import { deliver, type Alert, type AlertSink } from '../watch/alerts.ts'
 
 /** When a drift counts as cleared. */

@@ -11,10 +11,10 @@
  * It also records which operations traffic judged (throttled to one write per operation per
  * `coverEveryMs`), for `watch` to spend its probes elsewhere.
  */
-import type { Finding } from '../finding.ts'
+import type { Finding } from '../model/finding.ts'
 import { HistoryStore } from '../history/store.ts'
 import type { IncidentSink } from '../proxy/exchange.ts'
-import type { FailOn } from '../report.ts'
+import type { FailOn } from '../model/report.ts'
 import type { Alert, AlertSink } from '../watch/alerts.ts'
 import { Incidents, TRAFFIC_RECOVERY, type RecoveryRule } from './incidents.ts'
 

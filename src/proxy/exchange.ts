@@ -11,8 +11,8 @@
  * reason, and the application is served all the same). Review mode keeps today's complete capture
  * with backpressure: the request path awaits `Observer.submit` before forwarding the next request.
  */
-import type { Finding } from '../finding.ts'
-import type { Observation } from '../observation.ts'
+import type { Finding } from '../model/finding.ts'
+import type { Observation } from '../model/observation.ts'
 
 /** How the proxy trades completeness for the application's latency. */
 export type ProxyMode = 'production' | 'review'

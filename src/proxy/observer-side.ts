@@ -1,7 +1,7 @@
 /**
  * The proxy's observer side: what happens to exchanges after the application has its answer,
  * with everything it owns: the TrafficJudge, the journal, the Observer, the compactions at
- * intervals and at stop, and the session's judgement. The proxy (src/proxy/proxy.ts) runs it inline, on the
+ * intervals and at stop, and the session's judgement. The proxy (src/commands/proxy.ts) runs it inline, on the
  * main thread, or in a worker thread (observer-thread.ts), which builds one from plain options;
  * either way the proxy sees the same surface (`ObserverSide`).
  */
@@ -12,7 +12,7 @@ import { compactJournal, recoverJournal, removeJournal, removeStaleTemps, type C
 import { hostname } from 'node:os'
 import { INSTANCE, JournalWriter, journalFiles, journalPath, type JournalStats } from '../recordings/journal.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
-import type { Report } from '../report.ts'
+import type { Report } from '../model/report.ts'
 import { trafficState } from '../traffic/attribute.ts'
 import { TrafficJudge, type TrafficCounts } from '../traffic/judge-traffic.ts'
 import { Redactor } from '../transport/redact.ts'

@@ -16,7 +16,7 @@
 import { Worker, parentPort, workerData } from 'node:worker_threads'
 import { loadContracts } from '../contracts/load.ts'
 import type { ContractPack } from '../contracts/types.ts'
-import type { Finding } from '../finding.ts'
+import type { Finding } from '../model/finding.ts'
 import type { CompactResult } from '../recordings/compact.ts'
 import type { JournalStats } from '../recordings/journal.ts'
 import { Redactor } from '../transport/redact.ts'

@@ -17,9 +17,9 @@ import { open, rename, utimes, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
-import { ensureDir } from '../atomic-write.ts'
-import { HarnessError } from '../errors.ts'
-import type { Observation } from '../observation.ts'
+import { ensureDir } from '../util/atomic-write.ts'
+import { HarnessError } from '../util/errors.ts'
+import type { Observation } from '../model/observation.ts'
 
 /** The first line of a journal. */
 export interface JournalHeader {

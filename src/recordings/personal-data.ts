@@ -10,8 +10,8 @@
  *
  * Business names (`verified_name`) are public and kept; secrets are the Redactor's job, not this.
  */
-import type { Finding } from '../finding.ts'
-import { MAX_WALK_DEPTH, TOO_DEEP } from '../json.ts'
+import type { Finding } from '../model/finding.ts'
+import { MAX_WALK_DEPTH, TOO_DEEP } from '../util/json.ts'
 
 /** Keys whose string values are phone numbers or WhatsApp ids. */
 const PHONE_KEYS = new Set(['wa_id', 'display_phone_number', 'phone_number', 'phone', 'input', 'to', 'from', 'recipient_id'])

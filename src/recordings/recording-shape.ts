@@ -6,8 +6,8 @@
  * reason, exactly as a body off the wire would be, so it is judged as a finding.
  */
 import { Ajv, type ErrorObject } from 'ajv'
-import { MAX_JSON_DEPTH, MAX_WALK_DEPTH, TOO_DEEP_TO_PARSE, valueDepth } from '../json.ts'
-import type { Observation } from '../observation.ts'
+import { MAX_JSON_DEPTH, MAX_WALK_DEPTH, TOO_DEEP_TO_PARSE, valueDepth } from '../util/json.ts'
+import type { Observation } from '../model/observation.ts'
 
 const str = { type: 'string' }
 const num = { type: 'number' }

@@ -4,8 +4,8 @@
  * Recordings list them as volatile; comparisons (re-recording, golden-diff) never compare them
  * byte for byte.
  */
-import { MAX_WALK_DEPTH, TOO_DEEP } from '../json.ts'
-import type { Observation, RawHeader } from '../observation.ts'
+import { MAX_WALK_DEPTH, TOO_DEEP } from '../util/json.ts'
+import type { Observation, RawHeader } from '../model/observation.ts'
 
 /** Response headers whose values change per call. Their presence still counts; their values do not. */
 const VOLATILE_HEADERS = new Set([

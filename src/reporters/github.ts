@@ -9,7 +9,7 @@
  * so values are escaped as the runner's own toolkit escapes them (data: % CR LF; properties also
  * : and ,), which keeps each annotation on one line and no value can start a command of its own.
  */
-import { contractLabel, failsAt, type FailOn, type Report } from '../report.ts'
+import { contractLabel, failsAt, type FailOn, type Report } from '../model/report.ts'
 import type { Untrusting } from '../render/index.ts'
 import type { Reporter } from './reporter.ts'
 

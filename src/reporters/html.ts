@@ -15,8 +15,8 @@
  * Pure: no I/O. Everything is escaped; the writer's redaction pass runs over the file as over every
  * other format.
  */
-import { worstFirst, type Finding, type Severity } from '../finding.ts'
-import { contractLabel, historyTarget, resultsFailingFirst, sameContract, type ContractResult, type Report } from '../report.ts'
+import { worstFirst, type Finding, type Severity } from '../model/finding.ts'
+import { contractLabel, historyTarget, resultsFailingFirst, sameContract, type ContractResult, type Report } from '../model/report.ts'
 import { isPersonalKey } from '../recordings/personal-data.ts'
 import { isVolatileKey } from '../recordings/volatile.ts'
 import { cspHash, fileUrl, html, httpUrl, joinHtml, untrusted, withCode, type Html, type Untrusted, type Untrusting } from '../render/index.ts'

@@ -5,8 +5,8 @@
  * go to system-out, so a job that driftwatch passed is not failed by its own JUnit file. Every
  * value from the report is escaped by the `xml` tag (src/render/xml.ts).
  */
-import type { Finding } from '../finding.ts'
-import { contractLabel, failsAt, sameContract, type FailOn, type Report } from '../report.ts'
+import type { Finding } from '../model/finding.ts'
+import { contractLabel, failsAt, sameContract, type FailOn, type Report } from '../model/report.ts'
 import { untrusted, xml, type Untrusted, type Untrusting, type Xml } from '../render/index.ts'
 import type { Reporter } from './reporter.ts'
 

@@ -5,8 +5,8 @@
  * prose escaped, request lines in code spans, bodies and headers in fenced blocks. Nothing from the
  * wire becomes a link, an image, a heading or raw HTML.
  */
-import type { Finding, Severity } from '../finding.ts'
-import { contractLabel, resultsFailingFirst, sameContract, targetsPhrase, type Report } from '../report.ts'
+import type { Finding, Severity } from '../model/finding.ts'
+import { contractLabel, resultsFailingFirst, sameContract, targetsPhrase, type Report } from '../model/report.ts'
 import { block, cell, cellCode, cellWithCode, code, fileUrl, joinMd, link, md, text, textWithCode, untrusted, type Md, type Untrusted, type Untrusting } from '../render/index.ts'
 import type { Reporter } from './reporter.ts'
 import { clearedSummary, duration, firstSeen, framingOf, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, sinceText, TIME_BASE, topCause, topCauseMore, type Group } from './wording.ts'

@@ -3,7 +3,7 @@
  * report as Untrusting<Report>: every string in it came from the wire, a capture or another report,
  * and reaches the output only through the escaping of the format's medium (src/render/).
  */
-import type { Report } from '../report.ts'
+import type { Report } from '../model/report.ts'
 import type { Untrusting } from '../render/index.ts'
 
 /** One past result of a contract, from the history database, oldest first. */

@@ -3,9 +3,9 @@
  * by cause. They quote report values (times, titles), so what they return is Untrusted: each format
  * escapes it for its medium.
  */
-import { causeKey, worstFirst } from '../finding.ts'
-import type { Finding } from '../finding.ts'
-import type { Report } from '../report.ts'
+import { causeKey, worstFirst } from '../model/finding.ts'
+import type { Finding } from '../model/finding.ts'
+import type { Report } from '../model/report.ts'
 import { untrusted, type Untrusted, type Untrusting } from '../render/index.ts'
 
 /** `188 ms`, `1.4 s`. */

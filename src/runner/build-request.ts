@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Probe } from '../contracts/types.ts'
 import { deepFill, fill } from '../contracts/template.ts'
-import type { RawHeader } from '../observation.ts'
+import type { RawHeader } from '../model/observation.ts'
 import type { PreparedRequest } from '../transport/transport.ts'
 
 /** Variables available to templates; undefined means "not configured / not captured". */

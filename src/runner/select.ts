@@ -5,7 +5,7 @@
 import picomatch from 'picomatch'
 import { prerequisitesOf } from '../contracts/probes.ts'
 import type { Probe } from '../contracts/types.ts'
-import { HarnessError } from '../errors.ts'
+import { HarnessError } from '../util/errors.ts'
 
 /** A selected probe and whether it was asked for or pulled in as a prerequisite. */
 export interface Selected {

@@ -20,7 +20,7 @@ export interface InferredSchema {
   items?: InferredSchema
 }
 
-import { MAX_WALK_DEPTH } from '../json.ts'
+import { MAX_WALK_DEPTH } from '../util/json.ts'
 
 const TYPE_ORDER: JsonType[] = ['null', 'boolean', 'integer', 'number', 'string', 'array', 'object']
 

@@ -3,7 +3,7 @@
  * order, cache headers that differ between success and error, `www-authenticate` on 400/401,
  * `x-fb-request-id` equal to the body's `fbtrace_id` on errors, usage headers.
  */
-import type { RawHeader } from '../observation.ts'
+import type { RawHeader } from '../model/observation.ts'
 
 /** A response the simulator is about to write. Scenarios may rewrite any part of it. */
 export interface SimResponse {

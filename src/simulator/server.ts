@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { HarnessError } from '../errors.ts'
+import { HarnessError } from '../util/errors.ts'
 import { graphErrorResponse, statusText, type SimResponse } from './graph.ts'
 import { route, servedVersion, type SimRequest } from './routes.ts'
 import { seededRandom, type Scenario } from './scenario.ts'

@@ -8,7 +8,7 @@
 import { createHmac } from 'node:crypto'
 import http from 'node:http'
 import https from 'node:https'
-import { HarnessError } from '../errors.ts'
+import { HarnessError } from '../util/errors.ts'
 import type { SimulatorCredentials, SimulatorState } from './state.ts'
 
 /** The app secret used when none is given (option or WHATSAPP_APP_SECRET): public, for local development only. */

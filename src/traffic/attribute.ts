@@ -24,8 +24,8 @@ import { compareEvidence, decides, meantViolations, ruledOutPaths, weighBody, ty
 import type { ContractPack, HttpMethod, MediaExpectation, NodeKind, Operation, SchemaViolation } from '../contracts/types.ts'
 import { describeNode, nodeOfParameter } from '../contracts/types.ts'
 import { describeFields, isVersionSegment, knownFields, parseFields, pathSegments } from '../graph/index.ts'
-import { parseJsonBody } from '../json.ts'
-import type { Observation } from '../observation.ts'
+import { parseJsonBody } from '../util/json.ts'
+import type { Observation } from '../model/observation.ts'
 import { parsedUrl } from './parsed-url.ts'
 import { RecentMap } from './recent-map.ts'
 

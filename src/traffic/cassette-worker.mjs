@@ -9,7 +9,7 @@ register()
 const { readCassette } = await import('./vcr.ts')
 const { Redactor } = await import('../transport/redact.ts')
 const { PersonalDataRedactor } = await import('../recordings/personal-data.ts')
-const { HarnessError } = await import('../errors.ts')
+const { HarnessError } = await import('../util/errors.ts')
 // The redactor is made from the options the caller's was made from; the personal-data redactor arrives as its data.
 const redactor = new Redactor(workerData.redactorOptions)
 const personal = PersonalDataRedactor.revive(workerData.personal)

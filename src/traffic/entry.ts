@@ -3,7 +3,7 @@
  * driftwatch recording, the proxy): the observation as `check` would have recorded it, already
  * redacted, plus what only attribution needs.
  */
-import type { Observation } from '../observation.ts'
+import type { Observation } from '../model/observation.ts'
 
 /** An exchange read from captured traffic. */
 export interface TrafficEntry {

@@ -8,7 +8,7 @@ register()
 const { streamHar } = await import('./har.ts')
 const { Redactor } = await import('../transport/redact.ts')
 const { PersonalDataRedactor } = await import('../recordings/personal-data.ts')
-const { HarnessError } = await import('../errors.ts')
+const { HarnessError } = await import('../util/errors.ts')
 
 const { file, cwd, redactorOptions, wholeEntryBytes, batchEntries, batchChars, window } = workerData
 // Batches posted and not yet taken by the main thread: past `window`, reading waits (memory stays flat).

@@ -6,7 +6,7 @@
  */
 import { oneLine } from '../render/index.ts'
 import { Worker } from 'node:worker_threads'
-import { HarnessError, type HarnessErrorCode } from '../errors.ts'
+import { HarnessError, type HarnessErrorCode } from '../util/errors.ts'
 import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import type { Redactor, RedactorOptions } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'

@@ -16,7 +16,7 @@
  */
 import { statSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
-import { HarnessError, type HarnessErrorCode } from '../errors.ts'
+import { HarnessError, type HarnessErrorCode } from '../util/errors.ts'
 import type { RedactorOptions } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
 import type { StreamOptions } from './har.ts'

@@ -11,8 +11,8 @@
  * bytes rather than text and holds a secret keeps only its size and sha256 (`body`): bytes cannot
  * be redacted in place without lying about them.
  */
-import { MAX_WALK_DEPTH, TOO_DEEP } from '../json.ts'
-import { PREVIEW_WITHHELD, type Observation, type ObservedBody, type ObservedResponse, type RawHeader } from '../observation.ts'
+import { MAX_WALK_DEPTH, TOO_DEEP } from '../util/json.ts'
+import { PREVIEW_WITHHELD, type Observation, type ObservedBody, type ObservedResponse, type RawHeader } from '../model/observation.ts'
 
 /** Replacement text for a secret. */
 export const REDACTED = '[REDACTED]'

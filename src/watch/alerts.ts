@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { HarnessError } from '../errors.ts'
-import type { Finding, Severity } from '../finding.ts'
+import { HarnessError } from '../util/errors.ts'
+import type { Finding, Severity } from '../model/finding.ts'
 import { slack, slackBlock, slackCode, slackText, term, untrusted, untrusting, webhookJson } from '../render/index.ts'
 
 /** What an alert says. Everything in it was already redacted by the run that produced the finding. */

@@ -10,7 +10,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { HarnessError } from '../errors.ts'
+import { HarnessError } from '../util/errors.ts'
 
 export class WatchMetrics {
   readonly registry = new Registry()

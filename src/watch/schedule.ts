@@ -1,5 +1,5 @@
 /**
- * What `watch` probes next, and when. Pure: the loop in src/watch/watch.ts feeds it times and outcomes.
+ * What `watch` probes next, and when. Pure: the loop in src/commands/watch.ts feeds it times and outcomes.
  *
  * - **Units.** A unit is one probe with what it needs (the probes it depends on) and what undoes
  *   its side effects (cleanup probes that use its captures): running `media.download` alone is
@@ -18,7 +18,7 @@
  */
 import { prerequisitesOf } from '../contracts/probes.ts'
 import type { Probe } from '../contracts/types.ts'
-import { HarnessError } from '../errors.ts'
+import { HarnessError } from '../util/errors.ts'
 import { samplesFor } from '../runner/run.ts'
 import { selectProbes } from '../runner/select.ts'
 

@@ -11,7 +11,7 @@
  *
  * One alert when an incident opens, one when it clears. Sending never delays a delivery.
  */
-import type { Severity } from '../finding.ts'
+import type { Severity } from '../model/finding.ts'
 import { deliver, type Alert, type AlertSink } from '../watch/alerts.ts'
 
 /** When to alert, and where. */

@@ -12,7 +12,7 @@
  */
 import { open, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ensureDir } from '../atomic-write.ts'
+import { ensureDir } from '../util/atomic-write.ts'
 
 /** The first line of a receiver journal. */
 export interface WebhookJournalHeader {

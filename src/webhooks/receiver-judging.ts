@@ -10,10 +10,10 @@
  */
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { Finding } from '../finding.ts'
+import type { Finding } from '../model/finding.ts'
 import type { IncidentSink } from '../proxy/exchange.ts'
 import { chooseGolden, loadRecordings, type Recording } from '../recordings/store.ts'
-import { outcomeOf, summarize, type FailOn, type Report } from '../report.ts'
+import { outcomeOf, summarize, type FailOn, type Report } from '../model/report.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { WebhookJudge } from './judge.ts'
 import { loadWebhookContracts, type WebhookPack } from './contracts.ts'

@@ -14,7 +14,7 @@
  * string stays a string, a number a number, so the redacted body still has the structure a
  * contract judges.
  */
-import { MAX_WALK_DEPTH, TOO_DEEP } from '../json.ts'
+import { MAX_WALK_DEPTH, TOO_DEEP } from '../util/json.ts'
 import { PersonalDataRedactor } from '../recordings/personal-data.ts'
 
 /** What replaces free text a person wrote or shared. */

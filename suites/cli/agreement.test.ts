@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
-import type { Report } from '../../src/report.ts'
+import { main } from '../../src/cli/index.ts'
+import type { Report } from '../../src/model/report.ts'
 import { rawServer, type RawServer } from '../helpers/raw-server.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')

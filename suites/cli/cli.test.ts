@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
+import { main } from '../../src/cli/index.ts'
 import { graphErrorResponse } from '../../src/simulator/graph.ts'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts'
 import { closedPort } from '../helpers/raw-server.ts'
@@ -278,7 +278,7 @@ describe('arguments (in-process)', () => {
   })
 
   it('every command answers `help <command>` and `<command> --help` alike, with the same exit-code section', async () => {
-    const { COMMANDS } = await import('../../src/cli.ts')
+    const { COMMANDS } = await import('../../src/cli/index.ts')
     const codes = (await run(['--help'])).out.slice((await run(['--help'])).out.indexOf('Exit codes'))
     expect(codes).toMatch(/^Exit codes \(every command\):\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}130 /)
     for (const c of COMMANDS) {
@@ -295,7 +295,7 @@ describe('arguments (in-process)', () => {
   })
 
   it('every command that writes a report takes --out, --format and --fail-on, with one wording', async () => {
-    const { COMMAND_OPTIONS } = await import('../../src/cli.ts')
+    const { COMMAND_OPTIONS } = await import('../../src/cli/index.ts')
     for (const name of ['check', 'record', 'verify', 'gate', 'proxy']) {
       const o = COMMAND_OPTIONS[name]!
       expect(Object.keys(o), name).toEqual(expect.arrayContaining(['out', 'format', 'fail-on', 'quiet', 'debug', 'help']))

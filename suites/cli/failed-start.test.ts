@@ -8,8 +8,8 @@ import { readdirSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
-import { assertWritable } from '../../src/preflight.ts'
+import { main } from '../../src/cli/index.ts'
+import { assertWritable } from '../../src/util/preflight.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { finalLine } from '../../src/cli/lines.ts'
-import type { Report, Summary } from '../../src/report.ts'
+import type { Report, Summary } from '../../src/model/report.ts'
 
 function report(summary: Partial<Summary>): Report {
   return {

@@ -13,8 +13,8 @@ import { parse } from 'yaml'
 import { main, COMMANDS } from '../../src/cli/main.ts'
 import { parseCommand } from '../../src/cli/options.ts'
 import { readConfig } from '../../src/cli/config-file.ts'
-import { INIT_FILES } from '../../src/init.ts'
-import { loadTargets } from '../../src/targets.ts'
+import { INIT_FILES } from '../../src/commands/init.ts'
+import { loadTargets } from '../../src/targets/targets-file.ts'
 
 async function run(args: string[], cwd: string) {
   const out: string[] = []

@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
-import { shownPath } from '../../src/paths.ts'
+import { main } from '../../src/cli/index.ts'
+import { shownPath } from '../../src/util/paths.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const { dir } = tempDirs('dw-paths-')

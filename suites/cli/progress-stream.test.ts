@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
+import { main } from '../../src/cli/index.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadContracts } from '../../src/contracts/load.ts'
-import { ContractError, HarnessError } from '../../src/errors.ts'
+import { ContractError, HarnessError } from '../../src/util/errors.ts'
 
 const dirs: string[] = []
 afterEach(() => {

@@ -4,7 +4,7 @@
  * where it came from; the run goes on. It used to end the run with DW_INTERNAL ("Invalid URL").
  */
 import { describe, expect, it } from 'vitest'
-import type { Report } from '../../src/report.ts'
+import type { Report } from '../../src/model/report.ts'
 import { checkAgainst, jsonReply } from './cli-outcome.ts'
 
 /** `check --only media.download` (and what it needs) against an upstream whose retrieve hands out `mediaUrl`. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, onTestFinished } from 'vitest'
 import { main, type CliIO } from '../../src/cli/main.ts'
-import type { Report } from '../../src/report.ts'
+import type { Report } from '../../src/model/report.ts'
 import { hostileServer, type Reply } from './hostile-server.ts'
 
 /** What one CLI run left behind. */

@@ -4,8 +4,8 @@
  * the limit stated), and the other contracts are judged as usual.
  */
 import { describe, expect, it } from 'vitest'
-import { MAX_JSON_DEPTH } from '../../src/json.ts'
-import type { Report } from '../../src/report.ts'
+import { MAX_JSON_DEPTH } from '../../src/util/json.ts'
+import type { Report } from '../../src/model/report.ts'
 import { checkAgainst, FUZZ_ENV, jsonReply } from './cli-outcome.ts'
 import { deepJson, MALFORMED_KINDS } from './malformed-http.ts'
 import { Rng } from './seed.ts'

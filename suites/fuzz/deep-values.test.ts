@@ -1,6 +1,6 @@
 /**
  * Every walk over a body, given a value nested far deeper than any stack allows, and one nested
- * normally: the deep one stops at the shared limit (src/json.ts) instead of overflowing, the normal
+ * normally: the deep one stops at the shared limit (src/util/json.ts) instead of overflowing, the normal
  * one is walked as before. Values are built already parsed, as a recording read from disk or a HAR
  * read whole hands them over: the parse guard cannot protect these walks.
  */
@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadContracts } from '../../src/contracts/load.ts'
 import { TOO_DEEP_VIOLATION } from '../../src/contracts/schemas.ts'
-import { HarnessError } from '../../src/errors.ts'
-import { MAX_JSON_DEPTH, MAX_WALK_DEPTH, parseJsonBody, TOO_DEEP, valueDepth } from '../../src/json.ts'
+import { HarnessError } from '../../src/util/errors.ts'
+import { MAX_JSON_DEPTH, MAX_WALK_DEPTH, parseJsonBody, TOO_DEEP, valueDepth } from '../../src/util/json.ts'
 import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
 import { loadRecordings } from '../../src/recordings/store.ts'
 import { maskVolatile, volatileBodyPaths } from '../../src/recordings/volatile.ts'

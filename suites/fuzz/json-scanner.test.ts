@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { jsonDepth } from '../../src/json.ts'
+import { jsonDepth } from '../../src/util/json.ts'
 import { CapturedText, KEPT_BODY_BYTES } from '../../src/traffic/captured-text.ts'
 import { BYTES, JsonScanner, ScanError, SKIP, TEXT, type ScanHandler, type StringMode } from '../../src/traffic/json-scanner.ts'
 import { fuzzSeed, Rng } from './seed.ts'

@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { GateReport } from '../../src/gate/gate.ts'
-import { writeGateReport } from '../../src/gate/gate-report.ts'
+import type { GateReport } from '../../src/commands/gate.ts'
+import { writeGateReport } from '../../src/commands/gate-report.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const { dir } = tempDirs('dw-gate-report-')

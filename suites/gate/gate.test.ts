@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process'
 import { MatchersV3, PactV4 } from '@pact-foundation/pact'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { GraphApiError, MetaMediaClient, type ClientCall } from '../../src/client/meta-media-client.ts'
-import { HarnessError } from '../../src/errors.ts'
-import { runGate, type GateReport } from '../../src/gate/gate.ts'
-import { runRecord } from '../../src/record.ts'
+import { HarnessError } from '../../src/util/errors.ts'
+import { runGate, type GateReport } from '../../src/commands/gate.ts'
+import { runRecord } from '../../src/commands/record.ts'
 
 process.env.PACT_DO_NOT_TRACK = 'true'
 const { regex, integer, string } = MatchersV3

@@ -6,7 +6,7 @@
 import { Ajv } from 'ajv'
 import { describe, expect, it } from 'vitest'
 import { describeFields, knownFields, parseFields, projectSchema } from '../../src/graph/index.ts'
-import { jsonDepth, MAX_JSON_DEPTH, parseJsonBody } from '../../src/json.ts'
+import { jsonDepth, MAX_JSON_DEPTH, parseJsonBody } from '../../src/util/json.ts'
 
 describe('parseFields', () => {
   it.each([

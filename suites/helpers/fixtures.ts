@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import type { CheckContext } from '../../src/checks/check.ts'
 import { operationExpectation, probeExpectation, type Expectation } from '../../src/contracts/expectation.ts'
 import type { Operation, Probe, ProbeExpectations } from '../../src/contracts/types.ts'
-import type { Framing, Observation, RawHeader, TransportFailure } from '../../src/observation.ts'
+import type { Framing, Observation, RawHeader, TransportFailure } from '../../src/model/observation.ts'
 
 /** An operation with no expectations of its own: probes built on it say everything themselves. */
 export function operation(over: Partial<Operation> = {}): Operation {

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { main, type CliIO } from '../../src/cli.ts'
+import { main, type CliIO } from '../../src/cli/index.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const dir = mkdtempSync(join(tmpdir(), 'dw-cli-edges-'))

@@ -6,11 +6,11 @@
  */
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
+import { main } from '../../src/cli/index.ts'
 import { HistoryStore } from '../../src/history/store.ts'
-import { openSession } from '../../src/session.ts'
+import { openSession } from '../../src/runner/session.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
-import { runWatch, type CycleEvent, type WatchOptions } from '../../src/watch/watch.ts'
+import { runWatch, type CycleEvent, type WatchOptions } from '../../src/commands/watch.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')

@@ -8,13 +8,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { main, type CliIO } from '../../src/cli.ts'
+import { main, type CliIO } from '../../src/cli/index.ts'
 import { episodes } from '../../src/history/episodes.ts'
 import type { FindingHistory } from '../../src/history/episodes.ts'
-import { diffReports } from '../../src/history/diff.ts'
-import type { Finding } from '../../src/finding.ts'
+import { diffReports } from '../../src/commands/diff.ts'
+import type { Finding } from '../../src/model/finding.ts'
 import { clearedBy, pastKey, type Past } from '../../src/history/since.ts'
-import type { ContractResult, Report } from '../../src/report.ts'
+import type { ContractResult, Report } from '../../src/model/report.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const dir = mkdtempSync(join(tmpdir(), 'dw-history-'))

@@ -10,9 +10,9 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { main, type CliIO } from '../../src/cli.ts'
+import { main, type CliIO } from '../../src/cli/index.ts'
 import { HistoryStore } from '../../src/history/store.ts'
-import type { Report } from '../../src/report.ts'
+import type { Report } from '../../src/model/report.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 /** Both 2026 incidents on media.retrieve-url: four breaking findings there. */

@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { main, type CliIO } from '../../src/cli.ts'
+import { main, type CliIO } from '../../src/cli/index.ts'
 import { HistoryStore } from '../../src/history/store.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')

@@ -6,7 +6,7 @@
  * headers and bodies do (as far as HTTP lets: header values take C1 bytes, not ESC).
  */
 import net from 'node:net'
-import type { Report } from '../../src/report.ts'
+import type { Report } from '../../src/model/report.ts'
 import { ESCAPES, MARKDOWN, payload, SCRIPT, secretEncodings, TOKEN } from '../helpers/hostile.ts'
 
 const T0 = '2026-02-06T15:42:00.000Z'

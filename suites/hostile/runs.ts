@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { Redactor } from '../../src/transport/redact.ts'
-import { writeReports } from '../../src/write-reports.ts'
+import { writeReports } from '../../src/commands/write-reports.ts'
 import { APP_SECRET, payload, TOKEN } from '../helpers/hostile.ts'
 import { hostileCassette, hostileHar, hostileReport, hostileShard, hostileUpstream } from './inputs.ts'
 

@@ -1,5 +1,5 @@
 /** Findings as the judge returns them for one live exchange, and the times of the exchanges. */
-import type { Finding, Severity } from '../../src/finding.ts'
+import type { Finding, Severity } from '../../src/model/finding.ts'
 
 /** A finding of one exchange (already redacted, as the observer hands it over). */
 export function finding(contract: string, over: Partial<Finding> & { n?: number } = {}): Finding {

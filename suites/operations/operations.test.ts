@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest'
 import { loadContracts } from '../../src/contracts/load.ts'
 import type { NodeKind } from '../../src/contracts/types.ts'
 import { graphError, isCommonGraphCode } from '../../src/graph/index.ts'
-import type { Observation } from '../../src/observation.ts'
+import type { Observation } from '../../src/model/observation.ts'
 import { attribute, trafficState } from '../../src/traffic/attribute.ts'
 
 interface Example {

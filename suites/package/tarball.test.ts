@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { INIT_FILES } from '../../src/init.ts'
+import { INIT_FILES } from '../../src/commands/init.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 import { installTarball, packCheckout, type Packed } from './install.ts'
 
@@ -46,7 +46,7 @@ beforeAll(() => {
 describe('the tarball', () => {
   it('holds compiled JavaScript with its types, the bin, the Meta pack and the golden recordings, and no TypeScript source', () => {
     const paths = packed.files.map((f) => f.path)
-    for (const f of ['package.json', 'bin/driftwatch.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/cli/main.js', 'dist/traffic/har-worker.mjs', 'dist/traffic/cassette-worker.mjs', 'dist/proxy/observer-worker.mjs', 'dist/gate/pact-verifier-worker.mjs', 'recordings/meta/media.upload/sim-baseline.json']) expect(paths, f).toContain(f)
+    for (const f of ['package.json', 'bin/driftwatch.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/index.js', 'dist/cli/main.js', 'dist/traffic/har-worker.mjs', 'dist/traffic/cassette-worker.mjs', 'dist/proxy/observer-worker.mjs', 'dist/gate/pact-verifier-worker.mjs', 'recordings/meta/media.upload/sim-baseline.json']) expect(paths, f).toContain(f)
     for (const dir of ['contracts/meta/operations/', 'contracts/meta/schemas/', 'contracts/meta/webhooks/']) expect(paths.some((p) => p.startsWith(dir)), dir).toBe(true)
     expect(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts'))).toEqual([])
     expect(paths.filter((p) => /^(src|suites|bench|scripts|browser)\//.test(p) || p.includes('.journal/') || p === 'dist/.built')).toEqual([])

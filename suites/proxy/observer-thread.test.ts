@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { IncidentSink } from '../../src/proxy/exchange.ts'
-import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/proxy/proxy.ts'
+import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/commands/proxy.ts'
 import { loadRecordings } from '../../src/recordings/store.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { MetaMediaClient, type ClientCall } from '../../src/client/meta-media-client.ts'
-import { startProxy, type ProxyExchange, type ProxyMode, type RunningProxy } from '../../src/proxy/proxy.ts'
+import { startProxy, type ProxyExchange, type ProxyMode, type RunningProxy } from '../../src/commands/proxy.ts'
 import { loadRecordings } from '../../src/recordings/store.ts'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts'
 

@@ -11,10 +11,10 @@ import { join } from 'node:path'
 import { Pool } from 'undici'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { main, type CliIO } from '../../src/cli/main.ts'
-import { startProxy, type ProxyExchange, type ProxyOptions, type RunningProxy } from '../../src/proxy/proxy.ts'
+import { startProxy, type ProxyExchange, type ProxyOptions, type RunningProxy } from '../../src/commands/proxy.ts'
 import { journalPath } from '../../src/recordings/journal.ts'
 import { loadRecordings, recordingPath } from '../../src/recordings/store.ts'
-import { exitCodeOf } from '../../src/report.ts'
+import { exitCodeOf } from '../../src/model/report.ts'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')

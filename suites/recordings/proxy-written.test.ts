@@ -9,7 +9,7 @@ import { mkdirSync, openSync, closeSync, writeFileSync, ftruncateSync, writeSync
 import { join } from 'node:path'
 import { Pool } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startProxy } from '../../src/proxy/proxy.ts'
+import { startProxy } from '../../src/commands/proxy.ts'
 import { loadRecordings, type RecordingProblem } from '../../src/recordings/store.ts'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts'
 import { brokenPromise, runCli } from '../fuzz/cli-outcome.ts'

@@ -8,12 +8,12 @@
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
-import { runRecordFromTraffic } from '../../src/record.ts'
+import { main } from '../../src/cli/index.ts'
+import { runRecordFromTraffic } from '../../src/commands/record.ts'
 import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
 import { loadRecordings, prepareRecording, writeRecording, type Recording } from '../../src/recordings/store.ts'
 import { Redactor } from '../../src/transport/redact.ts'
-import { runVerify } from '../../src/verify/verify.ts'
+import { runVerify } from '../../src/commands/verify.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')

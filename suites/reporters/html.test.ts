@@ -8,7 +8,7 @@ import { renderHtml as render } from '../../src/reporters/html.ts'
 import { markdownReporter } from '../../src/reporters/markdown.ts'
 import { untrusting } from '../../src/render/index.ts'
 import type { RenderContext } from '../../src/reporters/reporter.ts'
-import { settle, type Report } from '../../src/report.ts'
+import { settle, type Report } from '../../src/model/report.ts'
 import { sampleReport } from './sample-report.ts'
 
 /** What writeReports does: the report goes in untrusted. */

@@ -8,12 +8,12 @@
 import { micromark } from 'micromark'
 import { gfm, gfmHtml } from 'micromark-extension-gfm'
 import { describe, expect, it } from 'vitest'
-import type { Finding } from '../../src/finding.ts'
+import type { Finding } from '../../src/model/finding.ts'
 import { renderHtml as render } from '../../src/reporters/html.ts'
 import { markdownReporter } from '../../src/reporters/markdown.ts'
 import type { RenderContext } from '../../src/reporters/reporter.ts'
 import { untrusting } from '../../src/render/index.ts'
-import { settle, type Report } from '../../src/report.ts'
+import { settle, type Report } from '../../src/model/report.ts'
 import { sampleReport } from './sample-report.ts'
 
 const renderHtml = (r: Report, ctx: RenderContext = {}) => render(untrusting(settle(r, 'breaking')), untrusting(ctx))

@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
-import type { Report } from '../../src/report.ts'
+import { main } from '../../src/cli/index.ts'
+import type { Report } from '../../src/model/report.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const dir = mkdtempSync(join(tmpdir(), 'dw-3am-'))

@@ -5,9 +5,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { FORMATS } from '../../src/cli.ts'
+import { FORMATS } from '../../src/cli/index.ts'
 import { reporters } from '../../src/reporters/index.ts'
-import { settle } from '../../src/report.ts'
+import { settle } from '../../src/model/report.ts'
 import { block, escapeXml, untrusted, untrusting } from '../../src/render/index.ts'
 import { sampleReport } from './sample-report.ts'
 
@@ -122,7 +122,7 @@ describe('report.md never carries raw control characters', () => {
     expect(printable('Transfer-Encoding: chunked; café ✓')).toBe('Transfer-Encoding: chunked; café ✓')
   })
   it('a text body holding C1 controls is described as bytes, not dumped', async () => {
-    const { isBinaryText } = await import('../../src/observation.ts')
+    const { isBinaryText } = await import('../../src/model/observation.ts')
     expect(isBinaryText('{"ok":true}\u0085')).toBe(true)
     expect(isBinaryText('{"name":"José"}')).toBe(false)
   })

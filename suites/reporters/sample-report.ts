@@ -1,5 +1,5 @@
 /** A fixed report exercising every part the reporters render: severities, sampling, history, skips, escaping. */
-import type { Report } from '../../src/report.ts'
+import type { Report } from '../../src/model/report.ts'
 
 export const sampleReport: Report = {
   version: 1,

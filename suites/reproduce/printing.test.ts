@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { progressLine } from '../../src/cli/lines.ts'
-import type { Finding } from '../../src/finding.ts'
+import type { Finding } from '../../src/model/finding.ts'
 import { untrusting } from '../../src/render/index.ts'
-import type { ContractResult } from '../../src/report.ts'
+import type { ContractResult } from '../../src/model/report.ts'
 import { reporters } from '../../src/reporters/index.ts'
 import { sampleReport } from '../reporters/sample-report.ts'
 

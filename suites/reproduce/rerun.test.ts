@@ -11,14 +11,14 @@ import { chmodSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCheck } from '../../src/check.ts'
-import { runCheckTargets } from '../../src/check-targets.ts'
-import { main } from '../../src/cli.ts'
-import type { Finding } from '../../src/finding.ts'
-import type { GateReport } from '../../src/gate/gate.ts'
-import type { Report } from '../../src/report.ts'
+import { runCheck } from '../../src/commands/check.ts'
+import { runCheckTargets } from '../../src/commands/check-targets.ts'
+import { main } from '../../src/cli/index.ts'
+import type { Finding } from '../../src/model/finding.ts'
+import type { GateReport } from '../../src/commands/gate.ts'
+import type { Report } from '../../src/model/report.ts'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts'
-import { runVerify } from '../../src/verify/verify.ts'
+import { runVerify } from '../../src/commands/verify.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -254,7 +254,7 @@ describe('gate', () => {
 
 describe('quoting', () => {
   it('hostile text in a rerun stays one word each, and nothing in it runs', async () => {
-    const { probeRerun, trafficRerun } = await import('../../src/reproduce.ts')
+    const { probeRerun, trafficRerun } = await import('../../src/model/reproduce.ts')
     const dir = tmp.dir()
     const canary = join(dir, 'ran')
     const hostile = `http://h/'; touch ${canary}; echo '$(touch ${canary})\`touch ${canary}\``

@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadContracts } from '../../src/contracts/load.ts'
-import type { Finding } from '../../src/finding.ts'
-import { exitCodeOf, type Report } from '../../src/report.ts'
+import type { Finding } from '../../src/model/finding.ts'
+import { exitCodeOf, type Report } from '../../src/model/report.ts'
 import { runContracts } from '../../src/runner/run.ts'
 import { graphErrorResponse } from '../../src/simulator/graph.ts'
 import type { SimRequest } from '../../src/simulator/routes.ts'

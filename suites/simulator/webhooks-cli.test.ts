@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
+import { main } from '../../src/cli/index.ts'
 import { DEV_APP_SECRET } from '../../src/simulator/webhooks.ts'
 import { postJson, startReceiver, statusOf, type Receiver } from './webhooks-receiver.ts'
 

@@ -5,7 +5,7 @@
  * change only the order or the count. Judging these bodies is the webhook judge's job (its suite).
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { SEVERITIES } from '../../src/finding.ts'
+import { SEVERITIES } from '../../src/model/finding.ts'
 import { WEBHOOK_DRIVE } from '../../src/simulator/scenario.ts'
 import { scenarios, webhookScenarioNames } from '../../src/simulator/scenarios/index.ts'
 import { startSimulator, UNDELIVERABLE_RECIPIENT, type RunningSimulator } from '../../src/simulator/server.ts'

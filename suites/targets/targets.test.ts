@@ -7,10 +7,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { main, type CliIO } from '../../src/cli.ts'
-import type { Report } from '../../src/report.ts'
+import { main, type CliIO } from '../../src/cli/index.ts'
+import type { Report } from '../../src/model/report.ts'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts'
-import { loadTargets, parseShard, shardOf } from '../../src/targets.ts'
+import { loadTargets, parseShard, shardOf } from '../../src/targets/targets-file.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const dirs: string[] = []

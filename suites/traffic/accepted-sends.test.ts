@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { loadContracts } from '../../src/contracts/load.ts'
-import type { Observation } from '../../src/observation.ts'
+import type { Observation } from '../../src/model/observation.ts'
 import { attribute, trafficState } from '../../src/traffic/attribute.ts'
 
 const pack = loadContracts('contracts/meta')

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { HarnessError } from '../../src/errors.ts'
+import { HarnessError } from '../../src/util/errors.ts'
 import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
 import { streamHar } from '../../src/traffic/har.ts'
 import type { TrafficEntry } from '../../src/traffic/entry.ts'

@@ -1,7 +1,7 @@
 /** Redaction and the token host policy: the two guards between our secrets and the outside. */
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { hexPreview, PREVIEW_WITHHELD, type Observation, type ObservedBody } from '../../src/observation.ts'
+import { hexPreview, PREVIEW_WITHHELD, type Observation, type ObservedBody } from '../../src/model/observation.ts'
 import { HostPolicy } from '../../src/transport/host-policy.ts'
 import { Redactor, secretsFromEnv } from '../../src/transport/redact.ts'
 import { leaks, spell } from '../redaction/spellings.ts'

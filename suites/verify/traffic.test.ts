@@ -15,12 +15,12 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
-import { runRecordFromTraffic } from '../../src/record.ts'
+import { main } from '../../src/cli/index.ts'
+import { runRecordFromTraffic } from '../../src/commands/record.ts'
 import { openTraffic } from '../../src/traffic/read.ts'
 import { trafficState } from '../../src/traffic/attribute.ts'
 import { TrafficJudge, type Placement } from '../../src/traffic/judge-traffic.ts'
-import { runVerify } from '../../src/verify/verify.ts'
+import { runVerify } from '../../src/commands/verify.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')

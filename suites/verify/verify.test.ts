@@ -7,10 +7,10 @@
 import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { main } from '../../src/cli.ts'
-import { HarnessError } from '../../src/errors.ts'
+import { main } from '../../src/cli/index.ts'
+import { HarnessError } from '../../src/util/errors.ts'
 import { NO_OPERATION, UNATTRIBUTED } from '../../src/judge/index.ts'
-import { runVerify } from '../../src/verify/verify.ts'
+import { runVerify } from '../../src/commands/verify.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')

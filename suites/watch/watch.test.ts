@@ -10,15 +10,15 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { main, type CliIO } from '../../src/cli.ts'
+import { main, type CliIO } from '../../src/cli/index.ts'
 import { loadContracts } from '../../src/contracts/load.ts'
-import { openSession, type Session } from '../../src/session.ts'
+import { openSession, type Session } from '../../src/runner/session.ts'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts'
 import { slackPayload, webhookSink, type Alert } from '../../src/watch/alerts.ts'
 import { serveMetrics, WatchMetrics } from '../../src/watch/metrics.ts'
 import { buildUnits, DAY_MS, parseBudget, Schedule } from '../../src/watch/schedule.ts'
 import { HistoryStore } from '../../src/history/store.ts'
-import { runWatch, type CycleEvent, type WatchOptions } from '../../src/watch/watch.ts'
+import { runWatch, type CycleEvent, type WatchOptions } from '../../src/commands/watch.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const cleanup: (() => unknown)[] = []

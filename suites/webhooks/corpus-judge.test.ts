@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { Finding } from '../../src/finding.ts'
+import type { Finding } from '../../src/model/finding.ts'
 import { WebhookJudge, type WebhookVerdict } from '../../src/webhooks/index.ts'
 import { SINCE } from './helpers.ts'
 

@@ -1,5 +1,5 @@
 /** Webhook bodies for tests: an envelope around changes, a text message, a status, and a judge run over bodies. */
-import type { Finding } from '../../src/finding.ts'
+import type { Finding } from '../../src/model/finding.ts'
 import type { Golden } from '../../src/judge/index.ts'
 import { WebhookJudge, type WebhookVerdict } from '../../src/webhooks/index.ts'
 

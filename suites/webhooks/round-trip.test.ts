@@ -7,7 +7,7 @@
 import { request } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main.ts'
-import { runCheck } from '../../src/check.ts'
+import { runCheck } from '../../src/commands/check.ts'
 import { Redactor } from '../../src/transport/redact.ts'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'

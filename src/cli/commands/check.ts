@@ -1,12 +1,12 @@
 import { resolve } from 'node:path'
 import { oneLine, term, untrusted as u, untrusting } from '../../render/index.ts'
-import { HarnessError } from '../../errors.ts'
-import { shownPath } from '../../paths.ts'
+import { HarnessError } from '../../util/errors.ts'
+import { shownPath } from '../../util/paths.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command, JSON_OPTION } from '../options.ts'
 import { goldenRecordings } from '../shipped.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
 import { finalLine, rerunLines, runSeconds } from '../lines.ts'
-import { exitCodeOf, type Report } from '../../report.ts'
+import { exitCodeOf, type Report } from '../../model/report.ts'
 import type { CliIO, Values } from '../options.ts'
 
 /** The flags a finding's rerun repeats: those that change what is sent or what it is compared with. */
@@ -36,7 +36,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     const formats = parseFormats(str(v, 'format'))
     const flags = runFlags(v, io)
     // What a finding's rerun repeats of this command line; it names the target, scenario and contract itself.
-    const rerunArgs = (await import('../../reproduce.ts')).flagArgs(v, RERUN_FLAGS)
+    const rerunArgs = (await import('../../model/reproduce.ts')).flagArgs(v, RERUN_FLAGS)
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.out)
     historyFile(v, outDir, io.cwd) // --history with --no-history is refused before anything is probed
     const t0 = Date.now()
@@ -44,8 +44,8 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     if (targetsFile === undefined && (v.shard !== undefined || v.concurrency !== undefined)) throw new HarnessError('DW_USAGE', `--${v.shard !== undefined ? 'shard' : 'concurrency'} only applies with --targets <file>`)
     if (targetsFile !== undefined) {
       if (v.target !== undefined || v.scenario !== undefined) throw new HarnessError('DW_USAGE', `--targets replaces --${v.target !== undefined ? 'target' : 'scenario'}: give each target (and its scenario) in the targets file`)
-      const { parseShard } = await import('../../targets.ts')
-      const { runCheckTargets } = await import('../../check-targets.ts')
+      const { parseShard } = await import('../../targets/targets-file.ts')
+      const { runCheckTargets } = await import('../../commands/check-targets.ts')
       const shard = str(v, 'shard') !== undefined ? parseShard(str(v, 'shard')!) : undefined
       const concurrency = wholeNumber(str(v, 'concurrency'), '--concurrency', 1, 64)
       const { target: _t, scenario: _s, ...common } = flags
@@ -77,7 +77,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
       return exitCodeOf(report)
     }
     // Loaded on demand: --help and usage errors answer without loading undici, ajv and yaml.
-    const { runCheck } = await import('../../check.ts')
+    const { runCheck } = await import('../../commands/check.ts')
     const recordingsDir = goldenRecordings(str(v, 'recordings'), io.cwd)
     const past = await pastOf(v, outDir, io)
     const roundTripSeconds = wholeNumber(str(v, 'round-trip'), '--round-trip', 1, 3600)

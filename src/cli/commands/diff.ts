@@ -1,7 +1,7 @@
 import { DEFAULTS, GLOBAL, parseFailOn, str, type Command } from '../options.ts'
 import { oneLine, term, untrusted as u } from '../../render/index.ts'
-import { HarnessError } from '../../errors.ts'
-import type { Report } from '../../report.ts'
+import { HarnessError } from '../../util/errors.ts'
+import type { Report } from '../../model/report.ts'
 
 export const diff: Command = {
   name: 'diff',
@@ -21,10 +21,10 @@ the new report is older than the old one.`,
   async run(v, positionals, io) {
     if (positionals.length !== 2) throw new HarnessError('DW_USAGE', `diff takes two report.json files, the old one first (got ${positionals.length})`)
     const failOn = parseFailOn(str(v, 'fail-on'))
-    const { readReports } = await import('../../merge.ts')
-    const { diffReports } = await import('../../history/diff.ts')
+    const { readReports } = await import('../../commands/merge.ts')
+    const { diffReports } = await import('../../commands/diff.ts')
     const [a, b] = readReports(positionals, io.cwd)
-    const { failsAt, trafficTarget } = await import('../../report.ts')
+    const { failsAt, trafficTarget } = await import('../../model/report.ts')
     // What the run judged (for traffic, its origin: tonight's capture and last night's compare, whatever the files are called); a multi-target report is its set of targets.
     const identity = (r: Report) => (r.targets ? `targets ${r.targets.map((t) => t.name).sort().join(', ')}` : trafficTarget(r))
     const [was, is] = [identity(a!.report), identity(b!.report)]

@@ -25,10 +25,10 @@ interaction is breaking: any --fail-on but never fails the gate.`,
     const formats = parseFormats(str(v, 'format'))
     const t0 = Date.now()
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.gateOut)
-    const { assertWritable } = await import('../../preflight.ts')
+    const { assertWritable } = await import('../../util/preflight.ts')
     await assertWritable(outDir, '--out', io.cwd)
-    const { runGate } = await import('../../gate/gate.ts')
-    const { writeGateReport } = await import('../../gate/gate-report.ts')
+    const { runGate } = await import('../../commands/gate.ts')
+    const { writeGateReport } = await import('../../commands/gate-report.ts')
     const { Redactor, secretsFromEnv } = await import('../../transport/redact.ts')
     // The recordings replayed are files anyone may have edited: what the gate writes and prints is redacted like any report.
     const redactor = new Redactor({ secrets: secretsFromEnv(io.env) })
@@ -39,7 +39,7 @@ interaction is breaking: any --fail-on but never fails the gate.`,
       cwd: io.cwd,
     })
     // A failed interaction's rerun: the gate over its pact file alone, with the recordings and contracts this run was given.
-    const { flagArgs, gateRerun } = await import('../../reproduce.ts')
+    const { flagArgs, gateRerun } = await import('../../model/reproduce.ts')
     const inputs = flagArgs(v, ['recordings', 'contracts'])
     const report = redactor.deep({ ...unredacted, interactions: unredacted.interactions.map((i) => (i.status === 'failed' ? { ...i, rerun: gateRerun(['--pacts', i.pact, ...inputs]) } : i)) })
     const files = await writeGateReport(report, outDir, io.cwd, formats)

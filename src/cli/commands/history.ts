@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
-import { HarnessError } from '../../errors.ts'
-import { shownPath } from '../../paths.ts'
+import { HarnessError } from '../../util/errors.ts'
+import { shownPath } from '../../util/paths.ts'
 import { DEFAULTS, GLOBAL, HISTORY_FILE, parseFailOn, str, suggest, type Command } from '../options.ts'
 import type { FindingHistory } from '../../history/episodes.ts'
 import type { HistoryStore } from '../../history/store.ts'
@@ -80,7 +80,7 @@ also for a --contract or --target the history has never seen (the message lists 
     // one live traffic saw), where an episode ends at the first clean run: what their state holds open
     // is open now, said with why, so `history --history <state>` and watch give one answer.
     const { held, heldOnly } = heldOpen(picomatch, drifts, list, openBefore, filter)
-    const { failsAt } = await import('../../report.ts')
+    const { failsAt } = await import('../../model/report.ts')
     const openAtThreshold = [...list, ...openBefore].some((h) => h.open && failsAt(h.episodes.at(-1)!.severity, failOn)) || [...held.values(), ...heldOnly].some((d) => failsAt(d.severity, failOn))
     const runs = new Set(timeline.map((t) => t.run)).size
     const openNow = list.filter((h) => h.open).length + openBefore.length + held.size + heldOnly.length

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
-import { HarnessError } from '../../errors.ts'
-import { shownPath } from '../../paths.ts'
+import { HarnessError } from '../../util/errors.ts'
+import { shownPath } from '../../util/paths.ts'
 import { DEFAULTS, GLOBAL, str, type Command } from '../options.ts'
 
 export const importCommand: Command = {
@@ -27,7 +27,7 @@ drafted (the spec has neither in a usable form). Operations are never sent: chec
     const [kind, spec, ...extra] = positionals
     if (kind !== 'openapi') throw new HarnessError('DW_USAGE', `import knows one format: driftwatch import openapi <spec> (got ${kind ? `"${kind}"` : 'nothing'})`)
     if (!spec || extra.length) throw new HarnessError('DW_USAGE', 'import openapi takes one spec file (see driftwatch help import)')
-    const { importOpenApi } = await import('../../import/openapi.ts')
+    const { importOpenApi } = await import('../../commands/import-openapi.ts')
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.importOut)
     const tags = v.tag as string[] | undefined
     const operations = v.operation as string[] | undefined

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { shownPath } from '../../paths.ts'
+import { shownPath } from '../../util/paths.ts'
 import { GLOBAL, str, type Command } from '../options.ts'
 
 export const init: Command = {
@@ -18,7 +18,7 @@ their secrets) and .env.example. It never overwrites: a file that exists is left
   },
   async run(v, _positionals, io) {
     const dir = resolve(io.cwd, str(v, 'dir') ?? '.')
-    const { runInit } = await import('../../init.ts')
+    const { runInit } = await import('../../commands/init.ts')
     const r = runInit(dir)
     const where = shownPath(io.cwd, dir)
     for (const f of r.written) io.stdout(`  wrote ${f}`)

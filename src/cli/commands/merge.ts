@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command } from '../options.ts'
 import { finalLine, runSeconds } from '../lines.ts'
-import { exitCodeOf } from '../../report.ts'
+import { exitCodeOf } from '../../model/report.ts'
 import { addToHistory, pastOf } from './check.ts'
 
 export const merge: Command = {
@@ -26,9 +26,9 @@ with the merge job.`,
     const formats = parseFormats(str(v, 'format'))
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.mergeOut)
     const t0 = Date.now()
-    const { readReports, mergeReports } = await import('../../merge.ts')
-    const { assertWritable } = await import('../../preflight.ts')
-    const { writeReports } = await import('../../write-reports.ts')
+    const { readReports, mergeReports } = await import('../../commands/merge.ts')
+    const { assertWritable } = await import('../../util/preflight.ts')
+    const { writeReports } = await import('../../commands/write-reports.ts')
     const { Redactor, secretsFromEnv } = await import('../../transport/redact.ts')
     const inputs = readReports(positionals, io.cwd)
     await assertWritable(outDir, '--out', io.cwd)

@@ -1,13 +1,13 @@
 import { dirname, resolve } from 'node:path'
-import { shownPath } from '../../paths.ts'
+import { shownPath } from '../../util/paths.ts'
 import { term, untrusted as u } from '../../render/index.ts'
-import { HarnessError } from '../../errors.ts'
-import { isDrift } from '../../finding.ts'
-import { exitCodeOf, failsAt } from '../../report.ts'
+import { HarnessError } from '../../util/errors.ts'
+import { isDrift } from '../../model/finding.ts'
+import { exitCodeOf, failsAt } from '../../model/report.ts'
 import { finalLine } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
-import type { ProxyStats } from '../../proxy/proxy.ts'
+import type { ProxyStats } from '../../commands/proxy.ts'
 import { TRAFFIC_RECOVERY } from '../../live/incidents.ts'
 
 export const proxy: Command = {
@@ -103,11 +103,11 @@ a second Ctrl-C (stopped at once, no report).`,
     const formats = parseFormats(str(v, 'format'))
     const recordingsDir = v['no-record'] ? undefined : resolve(io.cwd, str(v, 'recordings') ?? DEFAULTS.recordings)
     const reportDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.proxyOut)
-    const { assertWritable } = await import('../../preflight.ts')
+    const { assertWritable } = await import('../../util/preflight.ts')
     await assertWritable(reportDir, '--out', io.cwd)
     if (recordingsDir) await assertWritable(recordingsDir, '--recordings', io.cwd)
     if (statePath) await assertWritable(dirname(statePath), '--state', io.cwd)
-    const { startProxy } = await import('../../proxy/proxy.ts')
+    const { startProxy } = await import('../../commands/proxy.ts')
     const { loadContracts } = await import('../../contracts/load.ts')
     const { operationOf, ProxyMetrics, serveProxyMetrics, TrafficIncidents } = await import('../../live/index.ts')
     const contractsDir = str(v, 'contracts') ?? DEFAULTS.contracts

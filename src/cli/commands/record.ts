@@ -1,8 +1,8 @@
 import { relative, resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
-import { HarnessError } from '../../errors.ts'
-import { shownPath } from '../../paths.ts'
-import { exitCodeOf, settle, type FailOn } from '../../report.ts'
+import { HarnessError } from '../../util/errors.ts'
+import { shownPath } from '../../util/paths.ts'
+import { exitCodeOf, settle, type FailOn } from '../../model/report.ts'
 import type { FormatId } from '../../reporters/index.ts'
 import { finalLine, runSeconds } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type CliIO, type Command, type Values } from '../options.ts'
@@ -44,9 +44,9 @@ Reports of how the traffic was judged are written to --out only when --out or --
     if (str(v, 'from') !== undefined) return recordFrom(str(v, 'from')!, recordingsDir, v, io, { outDir, formats, failOn })
     const flags = runFlags(v, io)
     const t0 = Date.now()
-    const { runRecord } = await import('../../record.ts')
+    const { runRecord } = await import('../../commands/record.ts')
     // A finding's rerun is check on the same target; what record compared with is rewritten by now, so no --recordings.
-    const rerunArgs = (await import('../../reproduce.ts')).flagArgs(v, RERUN_FLAGS.filter((f) => f !== 'recordings'))
+    const rerunArgs = (await import('../../model/reproduce.ts')).flagArgs(v, RERUN_FLAGS.filter((f) => f !== 'recordings'))
     const result = await runRecord({ ...flags, rerunArgs, recordingsDir, outDir, formats, failOn, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     for (const w of result.warnings) io.stderr(String(term`Warning: ${u(w)}`))
@@ -73,12 +73,12 @@ async function recordFrom(from: string, recordingsDir: string, v: Values, io: Cl
   // Reports of the judged traffic when asked for (--out or --format): they were accepted and ignored.
   const wantsReports = v.out !== undefined || v.format !== undefined
   if (wantsReports) {
-    const { assertWritable } = await import('../../preflight.ts')
+    const { assertWritable } = await import('../../util/preflight.ts')
     await assertWritable(reports.outDir, '--out', io.cwd)
   }
   const t0 = Date.now()
-  const { runRecordFromTraffic } = await import('../../record.ts')
-  const { flagArgs } = await import('../../reproduce.ts')
+  const { runRecordFromTraffic } = await import('../../commands/record.ts')
+  const { flagArgs } = await import('../../model/reproduce.ts')
   const r = await runRecordFromTraffic({ input: from, contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts, recordingsDir, rerunArgs: flagArgs(v, ['contracts']), ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), env: io.env, cwd: io.cwd, ...(io.interrupt ? { signal: io.interrupt } : {}) })
   const c = r.counts
   if (r.report.outcome === 'interrupted') {
@@ -93,7 +93,7 @@ async function recordFrom(from: string, recordingsDir: string, v: Values, io: Cl
   const settled = settle(r.report, reports.failOn)
   io.stdout(r.redactor.text(finalLine(settled, runSeconds(settled), 'entries judged')))
   if (wantsReports) {
-    const { writeReports } = await import('../../write-reports.ts')
+    const { writeReports } = await import('../../commands/write-reports.ts')
     const { files } = await writeReports(settled, { ...reports, redactor: r.redactor, cwd: io.cwd })
     io.stdout(`Reports: ${files.join(', ')}`)
   }

@@ -1,4 +1,4 @@
-import { HarnessError, isHarnessError } from '../../errors.ts'
+import { HarnessError, isHarnessError } from '../../util/errors.ts'
 import { SCENARIO_NAMES, unknownScenario } from '../../simulator/scenarios/names.ts'
 import { DEFAULTS, GLOBAL, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'

@@ -1,13 +1,13 @@
 import { resolve } from 'node:path'
 import { term, untrusted as u, untrusting } from '../../render/index.ts'
-import { HarnessError } from '../../errors.ts'
-import { isDrift } from '../../finding.ts'
-import { exitCodeOf, failsAt } from '../../report.ts'
+import { HarnessError } from '../../util/errors.ts'
+import { isDrift } from '../../model/finding.ts'
+import { exitCodeOf, failsAt } from '../../model/report.ts'
 import { finalLine, rerunLines, runSeconds } from '../lines.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command, JSON_OPTION } from '../options.ts'
 import { goldenRecordings } from '../shipped.ts'
 import { addToHistory, pastOf } from './check.ts'
-import type { VerifyProgress } from '../../verify/verify.ts'
+import type { VerifyProgress } from '../../commands/verify.ts'
 
 /** How often a progress line is shown on a terminal. */
 const PROGRESS_MS = 2000
@@ -58,8 +58,8 @@ usable response.`,
     // Read before anything else: --history with --no-history is refused here, before the capture is read.
     const past = await pastOf(v, outDir, io)
     const t0 = Date.now()
-    const { runVerify } = await import('../../verify/verify.ts')
-    const { flagArgs } = await import('../../reproduce.ts')
+    const { runVerify } = await import('../../commands/verify.ts')
+    const { flagArgs } = await import('../../model/reproduce.ts')
     // On a terminal, a line at the first progress and then every PROGRESS_MS while a large capture is read; logs get the summary only.
     let shown = 0
     const onProgress = (p: VerifyProgress) => {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
-import { shownPath } from '../../paths.ts'
-import { HarnessError } from '../../errors.ts'
-import type { Session } from '../../session.ts'
+import { shownPath } from '../../util/paths.ts'
+import { HarnessError } from '../../util/errors.ts'
+import type { Session } from '../../runner/session.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, str, wholeNumber, type Command } from '../options.ts'
 import { goldenRecordings } from '../shipped.ts'
 import { PROBE_OPTIONS, runFlags } from '../probing.ts'
@@ -50,12 +50,12 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
     const { webhookSink, alertLine } = await import('../../watch/alerts.ts')
     const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
     const statePath = resolve(io.cwd, str(v, 'state') ?? DEFAULTS.state)
-    const { assertWritable, missingFolders, removeMade } = await import('../../preflight.ts')
+    const { assertWritable, missingFolders, removeMade } = await import('../../util/preflight.ts')
     const { dirname } = await import('node:path')
     await assertWritable(dirname(statePath), '--state', io.cwd)
     const { HistoryStore } = await import('../../history/store.ts')
-    const { openSession } = await import('../../session.ts')
-    const { runWatch } = await import('../../watch/watch.ts')
+    const { openSession } = await import('../../runner/session.ts')
+    const { runWatch } = await import('../../commands/watch.ts')
     const { WatchMetrics, serveMetrics } = await import('../../watch/metrics.ts')
     // A watch that fails to start (no contracts, a busy --metrics-port) leaves no state file it made behind.
     const { existsSync } = await import('node:fs')
@@ -79,7 +79,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
     try {
       if (targetsFile === undefined) watched.push({ session: await openSession({ ...flags, recordingsDir }) })
       else {
-        const { loadTargets, targetEnvironment } = await import('../../targets.ts')
+        const { loadTargets, targetEnvironment } = await import('../../targets/targets-file.ts')
         const { target: _t, scenario: _s, ...common } = flags
         for (const t of loadTargets(targetsFile, io.cwd)) watched.push({ scope: t.name, session: await openSession({ ...common, target: t.target, ...(t.scenario ? { scenario: t.scenario } : {}), recordingsDir, env: targetEnvironment(t, io.env) }) })
       }

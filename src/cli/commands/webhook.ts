@@ -4,9 +4,9 @@
  * with nothing left behind; stops cleanly on Ctrl-C or SIGTERM and exits 0 with a summary.
  */
 import { dirname, resolve } from 'node:path'
-import { shownPath } from '../../paths.ts'
-import { HarnessError } from '../../errors.ts'
-import { exitCodeOf } from '../../report.ts'
+import { shownPath } from '../../util/paths.ts'
+import { HarnessError } from '../../util/errors.ts'
+import { exitCodeOf } from '../../model/report.ts'
 import { term, untrusted as u } from '../../render/index.ts'
 import { finalLine } from '../lines.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, str, wholeNumber, type Command } from '../options.ts'
@@ -83,7 +83,7 @@ could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retri
     const { ReceiverAlerts } = await import('../../webhooks/receiver-alerts.ts')
     const { ReceiverMetrics, serveReceiverMetrics, total } = await import('../../webhooks/receiver-metrics.ts')
     const { QueuedSink } = await import('../../webhooks/receiver-sink.ts')
-    const { assertWritable } = await import('../../preflight.ts')
+    const { assertWritable } = await import('../../util/preflight.ts')
     const target = (() => {
       try {
         const t = new URL(forward)
@@ -214,7 +214,7 @@ could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retri
     // What was accepted is judged to the end, then the session report is written (as verify's for a capture).
     await sink.close()
     await judging.incidents?.close()
-    const { writeReports } = await import('../../write-reports.ts')
+    const { writeReports } = await import('../../commands/write-reports.ts')
     const report = await judging.report(`webhook:${target}`, startedAt)
     const written = await writeReports(report, { outDir, formats, redactor, cwd: io.cwd, failOn })
     const c = judging.counts

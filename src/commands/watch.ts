@@ -13,16 +13,16 @@
  * the budget goes to the others.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { FailOn } from '../report.ts'
-import type { Finding } from '../finding.ts'
+import type { FailOn } from '../model/report.ts'
+import type { Finding } from '../model/finding.ts'
 import { DEFAULT_RETRY } from '../runner/retry.ts'
 import { runContracts } from '../runner/run.ts'
-import { rerunsOf } from '../check.ts'
-import type { Session } from '../session.ts'
-import type { Alert, AlertSink } from './alerts.ts'
+import { rerunsOf } from './check.ts'
+import type { Session } from '../runner/session.ts'
+import type { Alert, AlertSink } from '../watch/alerts.ts'
 import { coveredProbes, DEFAULT_TRAFFIC_WINDOW_MS, Incidents, operationOf, TRAFFIC_RECOVERY } from '../live/index.ts'
-import type { WatchMetrics } from './metrics.ts'
-import { buildUnits, Schedule, type Unit } from './schedule.ts'
+import type { WatchMetrics } from '../watch/metrics.ts'
+import { buildUnits, Schedule, type Unit } from '../watch/schedule.ts'
 import type { OpenDrift, HistoryStore } from '../history/store.ts'
 
 /** Time for the loop; the bench runs it faster than real time (pacing and priorities unchanged). */

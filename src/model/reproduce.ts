@@ -7,10 +7,10 @@
  * The token is always `$WHATSAPP_ACCESS_TOKEN` or a variable's name, never a value; a body we only
  * have an excerpt of is said, not invented.
  */
-import type { Probe } from './contracts/types.ts'
+import type { Probe } from '../contracts/types.ts'
 import type { Finding } from './finding.ts'
 import type { ObservedRequest } from './observation.ts'
-import { REDACTED } from './transport/redact.ts'
+import { REDACTED } from '../transport/redact.ts'
 
 /** Quotes for a POSIX shell: single quotes, with ' as '\''. */
 export function sh(s: string): string {

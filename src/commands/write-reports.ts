@@ -4,16 +4,16 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
-import { ensureDir, writeFileAtomic } from './atomic-write.ts'
-import { HarnessError } from './errors.ts'
-import { shownPath } from './paths.ts'
-import { applyPast, clearedBy, type Past } from './history/since.ts'
-import { withoutPersonalData } from './recordings/personal-data.ts'
-import { carrySince, ciRunFrom, historyTarget, settle, type FailOn, type Report } from './report.ts'
-import { reporters, type FormatId } from './reporters/index.ts'
-import { isReport } from './report-schema.ts'
-import type { Redactor } from './transport/redact.ts'
-import { untrusting } from './render/index.ts'
+import { ensureDir, writeFileAtomic } from '../util/atomic-write.ts'
+import { HarnessError } from '../util/errors.ts'
+import { shownPath } from '../util/paths.ts'
+import { applyPast, clearedBy, type Past } from '../history/since.ts'
+import { withoutPersonalData } from '../recordings/personal-data.ts'
+import { carrySince, ciRunFrom, historyTarget, settle, type FailOn, type Report } from '../model/report.ts'
+import { reporters, type FormatId } from '../reporters/index.ts'
+import { isReport } from '../model/report-schema.ts'
+import type { Redactor } from '../transport/redact.ts'
+import { untrusting } from '../render/index.ts'
 
 /** Where and what to write. */
 export interface WriteOptions {

@@ -2,21 +2,21 @@
  * `driftwatch check` as a library call: resolve the target, load contracts, start the simulator
  * if asked, probe, write the reports. The CLI only parses flags and picks the exit code.
  */
-import type { Probe } from './contracts/types.ts'
+import type { Probe } from '../contracts/types.ts'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { HarnessError, isHarnessError } from './errors.ts'
-import type { Observation } from './observation.ts'
-import { outcomeOf, summarize, type FailOn, type Report } from './report.ts'
-import type { Past } from './history/since.ts'
-import type { FormatId } from './reporters/index.ts'
-import { DEFAULT_RETRY } from './runner/retry.ts'
-import { runContracts, type ProgressEvent, type RetryEvent } from './runner/run.ts'
-import { openSession, type Session, type SessionOptions } from './session.ts'
-import type { Redactor } from './transport/redact.ts'
-import { assertWritable } from './preflight.ts'
-import { probeRerun, usesRunState, withRerun, type ProbeRerun } from './reproduce.ts'
-import type { Finding } from './finding.ts'
+import { HarnessError, isHarnessError } from '../util/errors.ts'
+import type { Observation } from '../model/observation.ts'
+import { outcomeOf, summarize, type FailOn, type Report } from '../model/report.ts'
+import type { Past } from '../history/since.ts'
+import type { FormatId } from '../reporters/index.ts'
+import { DEFAULT_RETRY } from '../runner/retry.ts'
+import { runContracts, type ProgressEvent, type RetryEvent } from '../runner/run.ts'
+import { openSession, type Session, type SessionOptions } from '../runner/session.ts'
+import type { Redactor } from '../transport/redact.ts'
+import { assertWritable } from '../util/preflight.ts'
+import { probeRerun, usesRunState, withRerun, type ProbeRerun } from '../model/reproduce.ts'
+import type { Finding } from '../model/finding.ts'
 import { writeReports } from './write-reports.ts'
 
 /** Options of a check run (the CLI flags, resolved). */
@@ -150,7 +150,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   if (tripping && opts.target !== 'sim' && opts.webhookJournal === undefined) throw new HarnessError('DW_USAGE', "--round-trip against Meta needs --webhook-journal <dir>: the --out of the driftwatch webhook receiver in front of your app (Meta posts the statuses to your callback URL, not to check), e.g. --webhook-journal reports/webhook")
   if (opts.webhookJournal !== undefined && !tripping) throw new HarnessError('DW_USAGE', '--webhook-journal only applies with --round-trip <s>')
   if (opts.webhookJournal !== undefined && !existsSync(resolve(opts.cwd ?? process.cwd(), opts.webhookJournal))) throw new HarnessError('DW_USAGE', `--webhook-journal ${opts.webhookJournal}: no such folder. Give the --out of the driftwatch webhook receiver that Meta's callback reaches (its journal is in <out>/.journal), e.g. --webhook-journal reports/webhook`)
-  const { StatusCollector, JournalSource, roundTrip } = tripping ? await import('./webhooks/round-trip.ts') : { StatusCollector: undefined, JournalSource: undefined, roundTrip: undefined }
+  const { StatusCollector, JournalSource, roundTrip } = tripping ? await import('../webhooks/round-trip.ts') : { StatusCollector: undefined, JournalSource: undefined, roundTrip: undefined }
   const collector = opts.target === 'sim' ? await StatusCollector?.start() : undefined
   // A journal's earlier sessions are not this message's: read what arrives from a little before now.
   const source = collector ?? (JournalSource && opts.webhookJournal !== undefined ? new JournalSource(resolve(opts.cwd ?? process.cwd(), opts.webhookJournal), Date.now() - 5_000) : undefined)

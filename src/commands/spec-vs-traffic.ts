@@ -14,10 +14,10 @@ import { operationExpectation } from '../contracts/expectation.ts'
 import { loadContracts } from '../contracts/load.ts'
 import { graphError } from '../graph/index.ts'
 import { judge } from '../judge/index.ts'
-import type { Observation } from '../observation.ts'
+import type { Observation } from '../model/observation.ts'
 import { loadRecordings } from '../recordings/store.ts'
 import { inferSchema, jsonPathOf, type InferredSchema } from '../schema/infer.ts'
-import { importOpenApi } from './openapi.ts'
+import { importOpenApi } from './import-openapi.ts'
 
 /** The operations the Meta pack's probes exercise, and the operationId each is in Meta's v23.0 spec. */
 export const PACK_OPERATIONS: Readonly<Record<string, string>> = {

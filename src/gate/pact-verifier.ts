@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { HarnessError } from '../errors.ts'
+import { HarnessError } from '../util/errors.ts'
 
 const WORKER = fileURLToPath(new URL('./pact-verifier-worker.mjs', import.meta.url))
 

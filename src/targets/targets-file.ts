@@ -20,10 +20,10 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse } from 'yaml'
-import { ENV } from './config.ts'
-import { HarnessError } from './errors.ts'
-import { shownPath } from './paths.ts'
-import { scenarioNames, unknownScenario } from './simulator/scenarios/index.ts'
+import { ENV } from './target.ts'
+import { HarnessError } from '../util/errors.ts'
+import { shownPath } from '../util/paths.ts'
+import { scenarioNames, unknownScenario } from '../simulator/scenarios/index.ts'
 
 /** Which environment variable holds each credential of one target. */
 export interface TargetEnv {

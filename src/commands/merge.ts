@@ -4,13 +4,13 @@
  * a single target joins as a section named after its target. Two reports of one target, or of
  * different API versions, are refused: the merged report would say something no run saw.
  */
-import { oneLine } from './render/index.ts'
+import { oneLine } from '../render/index.ts'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { HarnessError } from './errors.ts'
-import { shownPath } from './paths.ts'
-import { summarize, type Report, type TargetSection } from './report.ts'
-import { reportProblem } from './report-schema.ts'
+import { HarnessError } from '../util/errors.ts'
+import { shownPath } from '../util/paths.ts'
+import { summarize, type Report, type TargetSection } from '../model/report.ts'
+import { reportProblem } from '../model/report-schema.ts'
 
 /** Reads report.json files, naming the file and the fix when one is not a driftwatch report. */
 export function readReports(files: readonly string[], cwd = process.cwd()): { file: string; report: Report }[] {

@@ -3,8 +3,8 @@
  * carries values that move (counts, sizes), so a new title under the same check is "changed", not
  * "cleared and appeared". A contract the new report did not judge says nothing about its findings.
  */
-import { severityRank, type Finding } from '../finding.ts'
-import { contractLabel, type Report } from '../report.ts'
+import { severityRank, type Finding } from '../model/finding.ts'
+import { contractLabel, type Report } from '../model/report.ts'
 
 type Row = Pick<Finding, 'contract' | 'check' | 'severity' | 'title' | 'target'>
 

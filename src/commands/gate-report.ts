@@ -1,11 +1,11 @@
 /** gate.json (canonical) and gate.md, written atomically. */
 import { join } from 'node:path'
-import { ensureDir, writeFileAtomic } from '../atomic-write.ts'
-import { HarnessError } from '../errors.ts'
+import { ensureDir, writeFileAtomic } from '../util/atomic-write.ts'
+import { HarnessError } from '../util/errors.ts'
 import type { FormatId } from '../reporters/index.ts'
 import { cell, cellCode, code, cspHash, html, joinHtml, joinMd, md, text, untrusted, untrusting, xml, type Html, type Md, type Untrusting, type Xml } from '../render/index.ts'
 import type { GateReport } from './gate.ts'
-import { shownPath } from '../paths.ts'
+import { shownPath } from '../util/paths.ts'
 
 /** Renders the gate report as Markdown: a summary, then each interaction with its problems. Pact files are input: every value is placed escaped. */
 export function renderGateMarkdown(report: GateReport): string {

@@ -3,16 +3,16 @@
  * credentials from the environment), contracts loaded and selected, a transport with its token
  * policy and a redactor. `check` and `record` both run inside one.
  */
-import { loadContracts } from './contracts/load.ts'
-import type { ContractPack } from './contracts/types.ts'
-import { resolveTarget } from './config.ts'
-import { HarnessError } from './errors.ts'
-import { chooseGolden, loadRecordings, type Recording, type RecordingProblem } from './recordings/store.ts'
-import { selectProbes, type Selected } from './runner/select.ts'
-import { startSimulator, type RunningSimulator } from './simulator/server.ts'
-import { DEFAULT_TOKEN_HOSTS, HostPolicy } from './transport/host-policy.ts'
-import { Redactor, secretsFromEnv } from './transport/redact.ts'
-import { Transport } from './transport/transport.ts'
+import { loadContracts } from '../contracts/load.ts'
+import type { ContractPack } from '../contracts/types.ts'
+import { resolveTarget } from '../targets/target.ts'
+import { HarnessError } from '../util/errors.ts'
+import { chooseGolden, loadRecordings, type Recording, type RecordingProblem } from '../recordings/store.ts'
+import { selectProbes, type Selected } from './select.ts'
+import { startSimulator, type RunningSimulator } from '../simulator/server.ts'
+import { DEFAULT_TOKEN_HOSTS, HostPolicy } from '../transport/host-policy.ts'
+import { Redactor, secretsFromEnv } from '../transport/redact.ts'
+import { Transport } from '../transport/transport.ts'
 
 /** Where to probe and how. */
 export interface SessionOptions {

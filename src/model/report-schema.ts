@@ -10,7 +10,7 @@
  */
 import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import { MAX_WALK_DEPTH, valueDepth } from './json.ts'
+import { MAX_WALK_DEPTH, valueDepth } from '../util/json.ts'
 import type { Report } from './report.ts'
 
 const str = { type: 'string' } as const

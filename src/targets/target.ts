@@ -2,7 +2,7 @@
  * Resolves where to probe and with what: the embedded simulator, or a live base URL with
  * credentials from the environment. Every error names the variable or flag and the fix.
  */
-import { HarnessError } from './errors.ts'
+import { HarnessError } from '../util/errors.ts'
 
 /** Environment variables read for a live target. */
 export const ENV = {

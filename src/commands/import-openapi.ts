@@ -16,10 +16,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import YAML from 'yaml'
-import { ensureDir, writeFileAtomic } from '../atomic-write.ts'
+import { ensureDir, writeFileAtomic } from '../util/atomic-write.ts'
 import { loadContracts } from '../contracts/load.ts'
-import { ContractError, HarnessError } from '../errors.ts'
-import { shownPath } from '../paths.ts'
+import { ContractError, HarnessError } from '../util/errors.ts'
+import { shownPath } from '../util/paths.ts'
 
 /** What to import and where. */
 export interface ImportOptions {
