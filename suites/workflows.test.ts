@@ -242,8 +242,9 @@ describe("init's workflows", () => {
     expect(driftwatchCalls(accounts.runs).map((c) => c.command)).toEqual(['check', 'merge'])
   })
 
-  it('nightly: annotations and summary from the config, the previous report and history cached where check writes them', () => {
-    expect(config.check.format).toContain('github')
+  it('nightly: annotations and summary (--format github in the workflow, not the config: local runs print no workflow commands), the previous report and history cached where check writes them', () => {
+    expect(config.check.format).not.toContain('github')
+    expect(String(driftwatchCalls(nightly.runs)[0]!.flags.get('format')).split(',')).toEqual([...config.check.format, 'github'])
     const caches = nightly.steps.filter((s) => s.uses?.startsWith('actions/cache/'))
     const paths = [`${config.check.out}/report.json`, `${config.check.out}/history.db`]
     expect(caches.map((s) => String(s.with!.path).trim().split('\n'))).toEqual([paths, paths])
@@ -252,7 +253,8 @@ describe("init's workflows", () => {
     expect(nightly.steps.find((s) => s.run?.includes('npx driftwatch check'))!.env).toEqual(fromSecrets(Object.values(ENV)))
   })
 
-  it('pre-deploy: shows the gate report gate writes, with Pact telemetry off', () => {
+  it('pre-deploy: gates only when the consumer tests wrote pacts, shows the gate report gate writes, with Pact telemetry off', () => {
+    expect(gate.steps.find((s) => s.run === 'npx driftwatch gate')!).toMatchObject({ if: "hashFiles('pacts/*.json') != ''" })
     expect(gate.runs.some((l) => l.includes(`cat ${config.gate.out}/gate.md >> "$GITHUB_STEP_SUMMARY"`))).toBe(true)
     expect(gate.wf.env?.PACT_DO_NOT_TRACK).toBe('true')
   })

@@ -119,6 +119,12 @@ export function withConfig(cmd: Command, values: Values, config: ConfigFile | un
   const over = (under: Values, layer: Values): Values => {
     const out = { ...under }
     for (const k of Object.keys(layer)) for (const r of REPLACES[k] ?? []) if (!(r in layer)) delete out[r]
+    // --json writes the report on stdout, as --format github writes annotations there: a layer's --json
+    // takes github out of the formats a layer under it gave (a config file's format: [..., github]).
+    if (layer.json === true && !('format' in layer) && out.format !== undefined) {
+      const list = (Array.isArray(out.format) ? out.format.map(String) : String(out.format).split(',')).map((f) => f.trim())
+      if (list.includes('github')) out.format = list.filter((f) => f !== 'github').join(',')
+    }
     return { ...out, ...layer }
   }
   return over(over(merged, fromEnv), values)

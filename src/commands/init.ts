@@ -23,7 +23,7 @@ defaults:
 check:
   target: https://graph.facebook.com
   out: reports/driftwatch
-  format: [json, md, junit, html, github]
+  format: [json, md, junit, html]
   retry-budget: 300
 verify:
   out: reports/driftwatch-verify
@@ -110,7 +110,8 @@ ${SETUP}
             reports/driftwatch/history.db
           key: driftwatch-nightly-\${{ github.run_id }}
           restore-keys: driftwatch-nightly-
-      # --format github (driftwatch.config.yaml) makes each finding an annotation and report.md the job summary.
+      # --format github (added here, not in the config: local runs print no workflow commands) makes
+      # each finding an annotation and report.md the job summary.
       - name: Probe the live API
         id: check
         env:
@@ -120,7 +121,7 @@ ${SETUP}
           WHATSAPP_TEST_RECIPIENT: \${{ secrets.WHATSAPP_TEST_RECIPIENT }}
         run: |
           set +e
-          npx driftwatch check
+          npx driftwatch check --format json,md,junit,html,github
           echo "exit_code=$?" >> "$GITHUB_OUTPUT"
       - name: Upload the reports
         if: always()
@@ -165,7 +166,9 @@ jobs:
 ${SETUP}
       - name: Consumer tests (write pacts/)
         run: npm test
+      # No pacts yet (no Pact consumer tests in this repository): nothing to gate, and no failure.
       - name: Gate
+        if: hashFiles('pacts/*.json') != ''
         run: npx driftwatch gate
       - name: Gate report in the job summary
         if: always()

@@ -67,6 +67,17 @@ describe('driftwatch.config.yaml', () => {
     expect(both.err).toContain('--targets replaces --target')
   }, 120_000)
 
+  it('--json on the command line takes github out of the formats the file gives (both write stdout); both as flags are still refused', async () => {
+    const d = folder(`check:\n  contracts: ${PACK}\n  only: phone-numbers.get\n  no-history: true\n  format: [json, md, github]\n`)
+    const r = await run(['check', '--target', 'sim', '--json'], d)
+    expect(r.code, r.err).toBe(0)
+    expect(JSON.parse(r.out)).toMatchObject({ outcome: 'pass' })
+    expect(r.out).not.toContain('::')
+    const both = await run(['check', '--target', 'sim', '--json', '--format', 'json,github'], d)
+    expect(both.code).toBe(2)
+    expect(both.err).toContain('pick one')
+  }, 60_000)
+
   it('an unknown key is refused with the file, the key and a suggestion (exit 2), before anything runs', async () => {
     const d = folder('check:\n  fail_on: warning\n')
     const r = await run(['check'], d)

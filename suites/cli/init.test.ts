@@ -76,6 +76,28 @@ describe('driftwatch init', () => {
     const r = await run(['check', '--target', 'sim', '--only', 'phone-numbers.get', '--no-history'], d)
     expect(r.code, r.text).toBe(0)
     expect(JSON.parse(readFileSync(join(d, 'reports', 'driftwatch', 'report.json'), 'utf8'))).toMatchObject({ outcome: 'pass' })
-    expect(existsSync(join(d, 'reports', 'driftwatch', 'github-annotations.txt'))).toBe(true)
+    // Local runs print no GitHub workflow commands: the nightly workflow adds --format github itself.
+    expect(existsSync(join(d, 'reports', 'driftwatch', 'github-annotations.txt'))).toBe(false)
+    expect(r.text).not.toContain('::notice')
+    expect(existsSync(join(d, 'reports', 'driftwatch', 'report.html'))).toBe(true)
+  }, 60_000)
+
+  it('refuses a --dir it cannot write, naming it, before writing anything (a path under /proc hung it before)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    writeFileSync(join(d, 'a-file'), '')
+    for (const bad of ['/proc/driftwatch-nope', join(d, 'a-file')]) {
+      const r = await run(['init', '--dir', bad], d)
+      expect(r.code, r.text).toBe(2)
+      expect(r.text).toMatch(/cannot create output directory .*; pass --dir with a writable directory/)
+      expect(r.text).not.toContain('internal error')
+    }
+    expect(readdirSync(d)).toEqual(['a-file'])
+  }, 60_000)
+
+  it("says how to set the variables: driftwatch reads the environment, not .env", async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    const r = await run(['init'], d)
+    expect(r.text).toContain('driftwatch reads the environment, not .env')
+    expect(r.text).toContain('set -a; . ./.env; set +a')
   }, 60_000)
 })

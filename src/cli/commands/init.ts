@@ -18,6 +18,9 @@ their secrets) and .env.example. It never overwrites: a file that exists is left
   },
   async run(v, _positionals, io) {
     const dir = resolve(io.cwd, str(v, 'dir') ?? '.')
+    // Said as a usage problem, naming the folder, before anything is written (a path under /proc or a file is not a repository).
+    const { assertWritable } = await import('../../util/preflight.ts')
+    await assertWritable(dir, '--dir', io.cwd)
     const { runInit } = await import('../../commands/init.ts')
     const r = runInit(dir)
     const where = shownPath(io.cwd, dir)
@@ -29,8 +32,9 @@ their secrets) and .env.example. It never overwrites: a file that exists is left
         'Next:',
         '  1. add the repository secrets WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_WABA_ID (and WHATSAPP_TEST_RECIPIENT);',
         '  2. try it locally with no credentials: npx driftwatch check --target sim;',
-        '  3. against Meta: copy .env.example to .env, fill it, then npx driftwatch check (the options are in driftwatch.config.yaml);',
-        '  4. commit driftwatch.config.yaml, driftwatch.targets.yaml, .env.example and .github/workflows/driftwatch-*.yml.',
+        '  3. against Meta: set the variables .env.example lists in your environment (driftwatch reads the environment, not .env: copy it to .env, fill it, then `set -a; . ./.env; set +a`), then npx driftwatch check (the options are in driftwatch.config.yaml);',
+        '  4. commit driftwatch.config.yaml, driftwatch.targets.yaml, .env.example and .github/workflows/driftwatch-*.yml;',
+        '  5. the pre-deploy workflow runs your npm test, whose Pact consumer tests write pacts/ (see npx driftwatch help gate); it gates them, and skips the gate while pacts/ holds none.',
       ].join('\n'),
     )
     return 0
