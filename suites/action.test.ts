@@ -54,6 +54,23 @@ describe('action.yml', () => {
     expect(r.stdout).toMatch(/^::error title=driftwatch breaking%3A media\.retrieve-url \(framing-conformance\)/m)
   }, 60_000)
 
+  it("a run that fails at start reports outcome error, not the previous run's report.json still in the folder (restored from a cache)", () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const first = runStep({ args: '--only media.retrieve-url --scenario media-chunked --no-history' }, d)
+    expect(first.outputs.outcome).toBe('drift')
+    const second = runStep({ args: '--no-such-flag' }, d)
+    expect(second.code).toBe(2)
+    expect(second.outputs).toEqual({ outcome: 'error', 'exit-code': '2' })
+  }, 60_000)
+
+  it('gate puts gate.md in the job summary (it writes no annotations)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const r = runStep({ command: 'gate', args: `--pacts ${join(ROOT, 'pacts')}` }, d)
+    expect(r.outputs['exit-code'], r.stderr).toBe(String(r.code))
+    expect(readFileSync(join(d, 'summary.md'), 'utf8')).toMatch(/gate/i)
+    expect(r.stdout).not.toContain('::error')
+  }, 120_000)
+
   it('verify without an input is refused with an annotation (exit 2)', () => {
     const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
     const r = runStep({ command: 'verify' }, d)
