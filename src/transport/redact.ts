@@ -30,8 +30,11 @@ const SECRET_QUERY_PARAMS = ['access_token', 'appsecret_proof', 'client_secret',
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-hub-signature', 'x-hub-signature-256'])
 
 const BEARER = /\b(Bearer|OAuth)\s+(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,}/g
-// The value stops before `\"`: this pass also runs over rendered JSON, where a URL in double quotes ends in an escaped quote.
-const QUERY_SECRET = new RegExp(`([?&;](?:${SECRET_QUERY_PARAMS.join('|')})=)((?:[^&#\\s"'<>\\\\]|\\\\(?!"))+)`, 'gi')
+// The value stops before `\"`: this pass also runs over rendered JSON, where a URL in double quotes ends in an escaped quote;
+// and before a backtick: over report.md, where a URL in a code span ends in one (the span was left open).
+// Not a shell variable standing for the token (`access_token=$WHATSAPP_ACCESS_TOKEN` in a curl line
+// driftwatch wrote): no token starts with `$`, and redacting it made the curl send "[REDACTED]".
+const QUERY_SECRET = new RegExp(`([?&;](?:${SECRET_QUERY_PARAMS.join('|')})=)(?!\\$[A-Z_][A-Z0-9_]*(?:[&#\\s"'\\x60<>\\\\]|$))((?:[^&#\\s"'\\x60<>\\\\]|\\\\(?!"))+)`, 'gi')
 // Meta user/system tokens start with EAA; redact anything that looks like one even if we were not told, in any
 // case and with characters JSON-escaped or percent-encoded. Not a run of hex digits (a sha256 can start with eaa).
 const META_UNIT = '(?:[a-z0-9]|\\\\u00[3-7][0-9a-f]|%[3-7][0-9a-f])'

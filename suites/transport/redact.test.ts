@@ -78,6 +78,18 @@ describe('Redactor', () => {
 const TOKEN = 'Zq7vK2pX?>~9mW4nR8sT1uY6bC3dF5gH0jL-w/x+y~?>'
 const APP_SECRET = '3f2a9c1e5b7d4086a2c4e6f8b0d1c3e5'
 
+describe('Redactor: query secrets where driftwatch writes them', () => {
+  const r = new Redactor({ secrets: [] })
+  it('keeps a shell variable standing for the token (a curl line it wrote), and redacts a real value in the same place', () => {
+    expect(r.text('curl "https://graph.facebook.com/v23.0/1?access_token=$WHATSAPP_ACCESS_TOKEN"')).toBe('curl "https://graph.facebook.com/v23.0/1?access_token=$WHATSAPP_ACCESS_TOKEN"')
+    expect(r.text('curl "https://graph.facebook.com/v23.0/1?access_token=EAAGsecret0123456"')).toBe('curl "https://graph.facebook.com/v23.0/1?access_token=[REDACTED]"')
+    expect(r.text('x?access_token=ab$WHATSAPP_ACCESS_TOKEN')).toBe('x?access_token=[REDACTED]')
+  })
+  it('ends the value at a backtick: a URL in a Markdown code span keeps its closing backtick', () => {
+    expect(r.text('Evidence: `GET https://g/v23.0/1?access_token=abc123secret` → 400')).toBe('Evidence: `GET https://g/v23.0/1?access_token=[REDACTED]` → 400')
+  })
+})
+
 describe('Redactor: secrets in every spelling', () => {
   const r = new Redactor({ secrets: [TOKEN, APP_SECRET] })
 
