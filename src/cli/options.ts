@@ -86,7 +86,7 @@ export const JSON_OPTION = {
 export function reportOptions(defaultOut: string, defaultFailOn: FailOn = DEFAULTS.failOn): OptionTable {
   return {
     out: { type: 'string', arg: '<dir>', help: `where the reports go (default ${defaultOut})` },
-    format: { type: 'string', arg: '<list>', help: `reports to write besides report.json: json,md,junit,html (default ${DEFAULTS.format})` },
+    format: { type: 'string', arg: '<list>', help: `reports to write besides report.json: json,md,junit,html, and github where the command writes\nGitHub annotations and the job summary (check, verify) (default ${DEFAULTS.format})` },
     'fail-on': { type: 'string', arg: '<level>', help: `breaking | warning | info | never: the lowest severity that is drift, exits 1 and fails JUnit (default ${defaultFailOn})` },
   }
 }
