@@ -352,14 +352,16 @@ function ciLink(r: R): Html | undefined {
   return url ? html`<a href="${url}" rel="noopener noreferrer">${r.ci.run}</a>` : html`${r.ci.run}`
 }
 
-/** The headline's cause: ` — GET /{api_version}/{media_id}: Framing changed… (breaking); and 2 more causes`, for a run that drifted. */
+/** The headline's cause, on its own line: `GET /{api_version}/{media_id}: Framing changed… (breaking); and 2 more causes`, for a run that drifted or could not conclude. */
 function bandCause(r: R): Html | undefined {
-  if (r.outcome !== 'drift' && r.outcome !== 'interrupted') return undefined
+  // An inconclusive run names its cause too (an expired token, Meta down): the band is what is read first.
+  if (r.outcome !== 'drift' && r.outcome !== 'interrupted' && r.outcome !== 'inconclusive') return undefined
   const t = topCause(r)
   if (!t) return undefined
   const f = t.group.first
   const more = topCauseMore(t)
-  return html`<span class="cause">— ${t.request ? html`<code>${t.request}</code>: ` : html`${label(f)}: `}${withCode(f.title)} (${sevClass(f.severity)})${more ? html`<span class="more">${more}</span>` : undefined}</span>`
+  // On a line of its own under the outcome (display: block): no leading dash.
+  return html`<span class="cause">${t.request ? html`<code>${t.request}</code>: ` : html`${label(f)}: `}${withCode(f.title)} (${sevClass(f.severity)})${more ? html`<span class="more">${more}</span>` : undefined}</span>`
 }
 
 const OUTCOME_CLASS = new Set(['pass', 'drift', 'inconclusive', 'error', 'interrupted'])

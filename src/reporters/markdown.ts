@@ -24,7 +24,8 @@ const plural = (n: number, one: string, many = `${one}s`) => (n === 1 ? one : ma
 
 /** The worst cause and its endpoint, after a drifting headline: ` — `GET /{api_version}/{media_id}`: Framing changed… (breaking); and 2 more causes`. */
 function headlineCause(r: R): Md | undefined {
-  if (r.outcome !== 'drift' && r.outcome !== 'interrupted') return undefined
+  // An inconclusive run names its cause too (an expired token, Meta down).
+  if (r.outcome !== 'drift' && r.outcome !== 'interrupted' && r.outcome !== 'inconclusive') return undefined
   const t = topCause(r)
   if (!t) return undefined
   const f = t.group.first

@@ -107,11 +107,17 @@ describe('failing rows first', () => {
 describe('the headline names the cause and the endpoint', () => {
   it('a drifting run: the worst cause, its endpoint and severity, and how much more there is', () => {
     const html = renderHtml(sampleReport)
-    expect(html).toContain('<h1>driftwatch: DRIFT<span class="cause">— <code>GET /{api_version}/{media_id}</code>: Framing changed to chunked (contract: content-length) (breaking)<span class="more">; and 2 more causes</span></span></h1>')
+    expect(html).toContain('<h1>driftwatch: DRIFT<span class="cause"><code>GET /{api_version}/{media_id}</code>: Framing changed to chunked (contract: content-length) (breaking)<span class="more">; and 2 more causes</span></span></h1>')
     expect(renderMd(sampleReport).split('\n')[0]).toBe('# driftwatch: DRIFT: 1 breaking, 2 warning — `GET /{api_version}/{media_id}`: Framing changed to chunked (contract: content-length) (breaking); and 2 more causes')
   })
   it('counts the other endpoints one cause was seen on', () => {
     expect(renderMd(onTwo()).split('\n')[0]).toContain('(breaking), and on 1 more endpoint')
+  })
+  it('an inconclusive run names its cause too (the token expired), on a line of its own with no dangling dash', () => {
+    const inconclusive: Report = { ...sampleReport, outcome: 'inconclusive', results: sampleReport.results.map((x) => ({ ...x, status: 'inconclusive' as const })), findings: [{ ...framing, check: 'credentials', severity: 'info', title: 'Access token rejected: Graph error 190/463 (the token expired)' }] }
+    const html = renderHtml(inconclusive)
+    expect(html).toMatch(/<h1>driftwatch: INCONCLUSIVE<span class="cause"><code>GET [^<]+<\/code>: Access token rejected: Graph error 190\/463 \(the token expired\) \(info\)/)
+    expect(renderMd(inconclusive).split('\n')[0]).toContain('Access token rejected')
   })
   it('a passing run names no cause', () => {
     const pass: Report = { ...sampleReport, findings: [{ ...framing, severity: 'info' }] }

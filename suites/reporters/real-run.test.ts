@@ -44,6 +44,6 @@ describe('a chunked run after a passing one', () => {
   })
   it('names the cause and the endpoint at the top of both reports', () => {
     expect(readFileSync(join(out, 'report.md'), 'utf8').split('\n')[0]).toBe('# driftwatch: DRIFT: 2 breaking — `GET /{api_version}/{media_id}`: Framing changed to chunked (contract: content-length) (breaking), and on 1 more endpoint')
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<span class="cause">— <code>GET /{api_version}/{media_id}</code>: Framing changed to chunked')
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<span class="cause"><code>GET /{api_version}/{media_id}</code>: Framing changed to chunked')
   })
 })
