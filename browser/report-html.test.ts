@@ -75,7 +75,7 @@ describe('report.html in Chromium', () => {
     expect(labels.map(([text]) => text)).toEqual([expect.stringMatching(/^\d\d-\d\d \d\d:\d\d$/), expect.stringMatching(/^\d\d-\d\d \d\d:\d\d UTC$/)])
     for (const [, size] of labels) expect(parseFloat(size!)).toBeGreaterThanOrEqual(11)
     for (const size of await page.$$eval('svg.latency text', (ts) => ts.map((t) => getComputedStyle(t).fontSize))) expect(parseFloat(size)).toBeGreaterThanOrEqual(11)
-    expect(await page.$eval('header.band h1', (h) => h.textContent)).toMatch(/^driftwatch: DRIFT— GET \/\{api_version\}\/\{media_id\}: Framing changed to chunked \(contract: content-length\) \(breaking\)/)
+    expect(await page.$eval('header.band h1', (h) => h.textContent)).toMatch(/^driftwatch: DRIFTGET \/\{api_version\}\/\{media_id\}: Framing changed to chunked \(contract: content-length\) \(breaking\)/)
   })
 
   it('charts latency per request under the timeline, one dot per run, aligned with it', async () => {
