@@ -17,7 +17,7 @@ import type { FailOn } from '../model/report.ts'
 export const PROBE_OPTIONS = {
   target: { type: 'string', arg: 'sim|<base-url>', help: 'sim (default) starts the embedded simulator on a free loopback port;\na base URL such as https://graph.facebook.com probes the live API with\nWHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_WABA_ID\n(required) and WHATSAPP_TEST_RECIPIENT (optional) from the environment' },
   contracts: { type: 'string', arg: '<dir>', help: `contract pack directory (default ${DEFAULTS.contracts})` },
-  only: { type: 'string', multiple: true, arg: '<id-glob>', help: "only these contracts (and what they depend on); comma-separated too,\ne.g. --only 'media.*'" },
+  only: { type: 'string', multiple: true, arg: '<id-glob>', help: "only these contracts (with what they depend on, and the cleanup of what\nthose create); comma-separated too, e.g. --only 'media.*'" },
   samples: { type: 'string', arg: '<N>', help: "samples per repeatable contract, 1-100 (overrides each contract's own)" },
   connection: { type: 'string', arg: 'fresh|reuse', help: "how the samples of a repeatable contract travel: fresh (default) opens a\nnew connection per sample, round-robin over every address the host\nresolves to, so a fleet split per connection shows; reuse sends them\nall over one keep-alive connection (one server sees them all)" },
   'api-version': { type: 'string', arg: '<vN.N>', help: `Graph API version to request (default ${DEFAULTS.apiVersion})` },

@@ -6,7 +6,12 @@
  * the run) and not when it carries an id the run itself created (a media id uploaded, then deleted).
  * The token is always `$WHATSAPP_ACCESS_TOKEN` or a variable's name, never a value; a body we only
  * have an excerpt of is said, not invented.
+ *
+ * A rerun starts `npx driftwatch` (an application's local install is not on PATH; npx finds it, and
+ * a global one too), and writes elsewhere than the run it reproduces: `--out reports/rerun`, and no
+ * history (a run of three contracts is not a run of the pack: "seen in 3 of 4 judged runs").
  */
+import { resolve } from 'node:path'
 import type { Probe } from '../contracts/types.ts'
 import type { Finding } from './finding.ts'
 import type { ObservedRequest } from './observation.ts'
@@ -37,6 +42,28 @@ export function flagArgs(values: Readonly<Record<string, unknown>>, names: reado
   })
 }
 
+/** The words a rerun line starts with. */
+export const RERUN_COMMAND = ['npx', 'driftwatch'] as const
+
+/** Where a rerun writes its reports: not the --out of the run it reproduces, whose report it would replace. */
+export const RERUN_OUT = 'reports/rerun'
+
+/** The rerun's --out for a run that wrote to `outDir` (`cwd` its working directory): reports/rerun, or beside it for a run that wrote there itself. */
+export function rerunOut(outDir: string, cwd: string): string {
+  return resolve(cwd, RERUN_OUT) === resolve(cwd, outDir) ? `${RERUN_OUT}-again` : RERUN_OUT
+}
+
+/**
+ * The rerun's --out and history, for a run whose options are `values`: `--out reports/rerun
+ * --no-history`. When the run names its history (--history, or `history:` in
+ * driftwatch.config.yaml, which a command-line --no-history would contradict), the rerun's history
+ * is a file of its own in its own folder.
+ */
+export function rerunOutput(values: Readonly<Record<string, unknown>>, outDir: string, cwd: string): string[] {
+  const out = rerunOut(outDir, cwd)
+  return ['--out', out, ...(typeof values.history === 'string' ? ['--history', `${out}/history.db`] : ['--no-history'])]
+}
+
 /** Where a probe finding's rerun goes, and what it repeats of the run. */
 export interface ProbeRerun {
   /** `sim` or the base URL. */
@@ -45,32 +72,38 @@ export interface ProbeRerun {
   scenario?: string
   /** Standard credential variable -> the variable that holds this target's value (a targets-file entry): `WHATSAPP_ACCESS_TOKEN="$ACME_TOKEN"`; '' unsets it for the rerun. */
   env?: Readonly<Record<string, string>>
-  /** Flags of the run the rerun repeats (`--samples 8`, `--contracts dir`), as argv words. */
+  /** Flags of the run the rerun repeats (`--samples 8`, `--contracts dir`), and where it writes (rerunOutput), as argv words. */
   args?: readonly string[]
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/** The words of a rerun, with `--out reports/rerun --no-history` when they do not say where it writes (rerunOutput). */
+function writingElsewhere(args: readonly string[], noHistory = true): readonly string[] {
+  return args.includes('--out') ? args : [...args, '--out', RERUN_OUT, ...(noHistory ? ['--no-history'] : [])]
+}
+
 /**
- * `driftwatch check --target sim --scenario media-chunked --only media.retrieve-url`: the probes
- * named (--only pulls in what they depend on, an upload before a download), against the same
- * target. A targets-file entry's credentials are passed by variable name, never by value.
+ * `npx driftwatch check --target sim --scenario media-chunked --only media.retrieve-url --out
+ * reports/rerun --no-history`: the probes named (--only pulls in what they depend on, an upload
+ * before a download, and the cleanup that deletes what it uploaded), against the same target. A
+ * targets-file entry's credentials are passed by variable name, never by value.
  */
 export function probeRerun(ctx: ProbeRerun, contracts: readonly string[], extra: readonly string[] = []): string {
   const env = Object.entries(ctx.env ?? {}).filter(([k, v]) => ENV_NAME.test(k) && (v === '' || ENV_NAME.test(v))).map(([k, v]) => (v === '' ? `${k}=` : `${k}="$${v}"`))
-  const words = ['driftwatch', 'check', '--target', ctx.target, ...(ctx.scenario ? ['--scenario', ctx.scenario] : []), ...contracts.flatMap((c) => ['--only', c]), ...(ctx.args ?? []), ...extra]
+  const words = [...RERUN_COMMAND, 'check', '--target', ctx.target, ...(ctx.scenario ? ['--scenario', ctx.scenario] : []), ...contracts.flatMap((c) => ['--only', c]), ...writingElsewhere([...(ctx.args ?? []), ...extra])]
   return [...env, commandLine(words)].join(' ')
 }
 
-/** `driftwatch verify <capture>`: verify judges a capture as a whole (sample consistency spans entries), so the rerun is the file, not one entry of it. */
+/** `npx driftwatch verify <capture>`: verify judges a capture as a whole (sample consistency spans entries), so the rerun is the file, not one entry of it. */
 export function trafficRerun(input: string, args: readonly string[] = []): string {
   // A file named like a flag stays a file.
-  return commandLine(['driftwatch', 'verify', input.startsWith('-') ? `./${input}` : input, ...args])
+  return commandLine([...RERUN_COMMAND, 'verify', input.startsWith('-') ? `./${input}` : input, ...writingElsewhere(args)])
 }
 
-/** `driftwatch gate --pacts ...`: the gate is offline and fast, so its rerun is the whole gate over the same inputs. */
+/** `npx driftwatch gate --pacts ... --out reports/rerun`: the gate is offline and fast, so its rerun is the whole gate over the same inputs (gate keeps no history). */
 export function gateRerun(args: readonly string[] = []): string {
-  return commandLine(['driftwatch', 'gate', ...args])
+  return commandLine([...RERUN_COMMAND, 'gate', ...writingElsewhere(args, false)])
 }
 
 /** True when the probe sends a value another probe of the run captured (a media id the run uploaded): its request means nothing outside the run. */

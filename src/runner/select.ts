@@ -1,6 +1,7 @@
 /**
  * `--only` selection: probes matching any glob, plus the probes they depend on (an upload must run
- * before a download can), in pack order.
+ * before a download can), plus the cleanup probes that undo what those create (the delete of the
+ * uploaded media: a rerun against Meta must not leave a file behind), in pack order.
  */
 import picomatch from 'picomatch'
 import { prerequisitesOf } from '../contracts/probes.ts'
@@ -43,5 +44,21 @@ export function selectProbes(contracts: readonly Probe[], globs: readonly string
       }
     }
   }
+  for (const id of cleanupsFor(contracts, needed)) needed.add(id)
   return contracts.filter((c) => needed.has(c.id)).map((probe) => ({ probe, requested: requested.has(probe.id) }))
+}
+
+/**
+ * The cleanup probes (`cleanup: true`) that undo what the chosen probes create: each one whose
+ * prerequisites (the probes capturing what it uses: media.delete needs media.upload's id) are all
+ * chosen. A cleanup needs nothing but them, so the choice stays closed over its prerequisites.
+ */
+export function cleanupsFor(contracts: readonly Probe[], chosen: ReadonlySet<string>): string[] {
+  return contracts
+    .filter((c) => c.cleanup && !chosen.has(c.id))
+    .filter((c) => {
+      const deps = prerequisitesOf(c, contracts)
+      return deps.length > 0 && deps.every((d) => chosen.has(d))
+    })
+    .map((c) => c.id)
 }

@@ -12,7 +12,7 @@ import type { ContractResult } from '../../src/model/report.ts'
 import { reporters } from '../../src/reporters/index.ts'
 import { sampleReport } from '../reporters/sample-report.ts'
 
-const RERUN = 'driftwatch check --target sim --scenario media-chunked --only media.retrieve-url'
+const RERUN = 'npx driftwatch check --target sim --scenario media-chunked --only media.retrieve-url --out reports/rerun --no-history'
 
 function finding(over: Partial<Finding> = {}): Finding {
   return { ...sampleReport.findings[0]!, rerun: RERUN, ...over }

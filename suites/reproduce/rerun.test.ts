@@ -18,6 +18,7 @@ import type { Finding } from '../../src/model/finding.ts'
 import type { GateReport } from '../../src/commands/gate.ts'
 import type { Report } from '../../src/model/report.ts'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.ts'
+import { HistoryStore } from '../../src/history/store.ts'
 import { runVerify } from '../../src/commands/verify.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
@@ -47,21 +48,30 @@ async function wordsOf(line: string): Promise<{ assignments: Record<string, stri
   return { assignments, argv: words }
 }
 
+/** The driftwatch arguments of a rerun line: what follows its `npx driftwatch`. */
+async function rerunArgv(line: string): Promise<string[]> {
+  const { argv } = await wordsOf(line)
+  expect(argv.slice(0, 2)).toEqual(['npx', 'driftwatch'])
+  return argv.slice(2)
+}
+
 /** Runs a rerun line in process (main with the shell's words), into its own --out; returns its report. */
 async function rerunInProcess(line: string, env: Record<string, string> = {}, swap?: [string, string]): Promise<{ code: number; report: Report }> {
-  const { argv } = await wordsOf(line)
-  expect(argv[0]).toBe('driftwatch')
-  const args = argv.slice(1).map((w) => (swap && w === swap[0] ? swap[1] : w))
+  const args = (await rerunArgv(line)).map((w) => (swap && w === swap[0] ? swap[1] : w))
   const out = tmp.dir()
   const code = await main([...args, '--out', out, '--no-history', '--format', 'json', '--quiet'], { stdout: () => {}, stderr: () => {}, env, cwd: ROOT })
   return { code, report: JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report }
 }
 
-/** A `driftwatch` on PATH that is this checkout's bin, so a printed line runs exactly as printed. */
+/**
+ * An `npx` on PATH that does what npx does here (package.json's bin maps driftwatch to
+ * bin/driftwatch.js) without npm: `npx driftwatch ...` runs this checkout's bin, so a printed
+ * line runs exactly as printed; anything else is refused, so a line that needs more fails.
+ */
 function shimDir(): string {
   const dir = tmp.dir()
-  const shim = join(dir, 'driftwatch')
-  writeFileSync(shim, `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`)
+  const shim = join(dir, 'npx')
+  writeFileSync(shim, `#!/bin/sh\nif [ "$1" = driftwatch ]; then shift; exec '${process.execPath}' '${BIN}' "$@"; fi\necho "fake npx: only driftwatch, not $1" >&2\nexit 127\n`)
   chmodSync(shim, 0o755)
   return dir
 }
@@ -97,7 +107,7 @@ describe('every finding of the seed incidents on the simulator comes back with i
       expect(drift.length).toBeGreaterThan(0)
       const lines = new Map<string, Finding[]>()
       for (const f of report.findings) {
-        expect(f.rerun, `${f.contract} ${f.check}`).toBe(`driftwatch check --target sim --scenario ${scenario} --only ${f.contract}`)
+        expect(f.rerun, `${f.contract} ${f.check}`).toBe(`npx driftwatch check --target sim --scenario ${scenario} --only ${f.contract} --out reports/rerun --no-history`)
         // The simulator's port is gone after the run: no curl points at it.
         expect(f.evidence.curl).toBeUndefined()
         lines.set(f.rerun!, [...(lines.get(f.rerun!) ?? []), f])
@@ -126,16 +136,16 @@ describe('every finding of the seed incidents on the simulator comes back with i
     const { report } = await runCheck({ target: 'sim', scenario, roundTripSeconds: 1, contractsDir: 'contracts/meta', apiVersion: 'v23.0', outDir: tmp.dir(), formats: ['json'], env: {}, cwd: ROOT })
     const webhook = report.findings.filter((f) => f.contract.startsWith('webhook.'))
     expect(webhook.length).toBeGreaterThan(0)
-    for (const f of webhook) expect(f.rerun).toBe(`driftwatch check --target sim --scenario ${scenario} --only messages.send-text --round-trip 1`)
+    for (const f of webhook) expect(f.rerun).toBe(`npx driftwatch check --target sim --scenario ${scenario} --only messages.send-text --round-trip 1 --out reports/rerun --no-history`)
     const again = await rerunInProcess(webhook[0]!.rerun!)
     for (const f of webhook) expect(again.report.findings.map(same)).toContainEqual(same(f))
   })
 
   it('the line check prints under a contract with drift runs as printed, through a shell, and shows the finding again', async () => {
-    const first = await shell('driftwatch check --scenario media-post-intermittent', ['--out', tmp.dir(), '--no-history', '--format', 'json', '--quiet'])
+    const first = await shell('npx driftwatch check --scenario media-post-intermittent', ['--out', tmp.dir(), '--no-history', '--format', 'json', '--quiet'])
     expect(first.code).toBe(1)
     const printed = [...first.stderr.matchAll(/^ {6}re-run: (.+)$/gm)].map((m) => m[1]!)
-    expect(printed).toEqual(['driftwatch check --target sim --scenario media-post-intermittent --only media.post-method'])
+    expect(printed).toEqual(['npx driftwatch check --target sim --scenario media-post-intermittent --only media.post-method --out reports/rerun --no-history'])
     const out = tmp.dir()
     const again = await shell(printed[0]!, ['--out', out, '--no-history', '--format', 'json'])
     expect(again.code).toBe(1)
@@ -159,11 +169,11 @@ describe('a live target', () => {
   it('reruns against the same base URL with the token from the environment; a curl only where the request stands alone', async () => {
     const sim = await liveSim('json-served-as-javascript')
     const env = credentials(sim)
-    const { report } = await runCheck({ target: sim.url, only: ['phone-numbers.get', 'media.retrieve-url'], contractsDir: 'contracts/meta', apiVersion: 'v23.0', outDir: tmp.dir(), formats: ['json'], env, cwd: ROOT, retryBudgetSeconds: 0, rerunArgs: ['--retry-budget', '0'] })
+    const { report } = await runCheck({ target: sim.url, only: ['phone-numbers.get', 'media.retrieve-url'], contractsDir: 'contracts/meta', apiVersion: 'v23.0', outDir: tmp.dir(), formats: ['json'], env, cwd: ROOT, retryBudgetSeconds: 0, rerunArgs: ['--retry-budget', '0', '--out', 'reports/rerun', '--no-history'] })
     const byContract = new Map(report.findings.map((f) => [f.contract, f]))
     const phone = byContract.get('phone-numbers.get')!
     const media = byContract.get('media.retrieve-url')!
-    expect(phone.rerun).toBe(`driftwatch check --target ${sim.url} --only phone-numbers.get --retry-budget 0`)
+    expect(phone.rerun).toBe(`npx driftwatch check --target ${sim.url} --only phone-numbers.get --retry-budget 0 --out reports/rerun --no-history`)
     // phone-numbers.get sends only configuration: its curl reproduces on its own.
     expect(phone.evidence.curl).toContain(`${sim.url}/v23.0/${sim.credentials.phoneNumberId}`)
     expect(phone.evidence.curl).toContain('$WHATSAPP_ACCESS_TOKEN')
@@ -186,8 +196,8 @@ describe('a live target', () => {
     const { report } = await runCheckTargets({ targetsFile: file, only: ['phone-numbers.get'], contractsDir: 'contracts/meta', apiVersion: 'v23.0', outDir: tmp.dir(), formats: ['json'], env, cwd: ROOT, retryBudgetSeconds: 0 })
     const acme = report.findings.find((f) => f.target === 'acme' && f.contract === 'phone-numbers.get')!
     const lab = report.findings.find((f) => f.target === 'lab')!
-    expect(acme.rerun).toBe(`WHATSAPP_ACCESS_TOKEN="$ACME_TOKEN" WHATSAPP_PHONE_NUMBER_ID="$ACME_PHONE" WHATSAPP_WABA_ID="$ACME_WABA" WHATSAPP_TEST_RECIPIENT= driftwatch check --target ${sim.url} --only phone-numbers.get`)
-    expect(lab.rerun).toBe('driftwatch check --target sim --scenario json-served-as-javascript --only phone-numbers.get')
+    expect(acme.rerun).toBe(`WHATSAPP_ACCESS_TOKEN="$ACME_TOKEN" WHATSAPP_PHONE_NUMBER_ID="$ACME_PHONE" WHATSAPP_WABA_ID="$ACME_WABA" WHATSAPP_TEST_RECIPIENT= npx driftwatch check --target ${sim.url} --only phone-numbers.get --out reports/rerun --no-history`)
+    expect(lab.rerun).toBe('npx driftwatch check --target sim --scenario json-served-as-javascript --only phone-numbers.get --out reports/rerun --no-history')
     expect(JSON.stringify(report.findings)).not.toContain(sim.credentials.token)
     // Pasted where only the entry's variables are set (a stray WHATSAPP_ACCESS_TOKEN is not), it probes that account.
     const out = tmp.dir()
@@ -209,7 +219,7 @@ describe('check --targets', () => {
     const steady = err.findIndex((l) => /\] steady +PASS/.test(l))
     expect(lab).toBeGreaterThanOrEqual(0)
     expect(steady).toBeGreaterThanOrEqual(0)
-    expect(err[lab + 1]).toBe('      re-run: driftwatch check --target sim --scenario media-chunked --only media.retrieve-url')
+    expect(err[lab + 1]).toBe('      re-run: npx driftwatch check --target sim --scenario media-chunked --only media.retrieve-url --out reports/rerun --no-history')
     expect(err.filter((l) => l.includes('re-run:'))).toHaveLength(1)
   })
 })
@@ -220,7 +230,7 @@ describe('traffic', () => {
     const { report } = await runVerify({ input, contractsDir: 'contracts/meta', outDir: tmp.dir(), formats: ['json'], env: {}, cwd: ROOT, rerunArgs: ['--contracts', 'contracts/meta'] })
     const drift = report.findings.filter((f) => f.severity !== 'info')
     expect(drift.length).toBeGreaterThan(0)
-    for (const f of report.findings) expect(f.rerun).toBe(`driftwatch verify ${input} --contracts contracts/meta`)
+    for (const f of report.findings) expect(f.rerun).toBe(`npx driftwatch verify ${input} --contracts contracts/meta --out reports/rerun --no-history`)
     expect(drift.some((f) => f.evidence.curl !== undefined)).toBe(true)
     const again = await rerunInProcess(drift[0]!.rerun!)
     for (const f of drift) expect(again.report.findings.map(same)).toContainEqual(same(f))
@@ -241,12 +251,11 @@ describe('gate', () => {
     expect(first.code).toBe(1)
     const failed = first.report.interactions.filter((i) => i.status === 'failed')
     expect(failed.length).toBe(1)
-    expect(failed[0]!.rerun).toBe(`driftwatch gate --pacts ${join(pacts, 'legacy-override-client-whatsapp-cloud-api.json')}`)
+    expect(failed[0]!.rerun).toBe(`npx driftwatch gate --pacts ${join(pacts, 'legacy-override-client-whatsapp-cloud-api.json')} --out reports/rerun`)
     const passed = first.report.interactions.filter((i) => i.status === 'passed')
     expect(passed.length).toBeGreaterThan(0)
     for (const i of passed) expect(i.rerun).toBeUndefined()
-    const { argv } = await wordsOf(failed[0]!.rerun!)
-    const again = await gate(argv.slice(1))
+    const again = await gate(await rerunArgv(failed[0]!.rerun!))
     expect(again.code).toBe(1)
     expect(again.report.interactions.map((i) => [i.description, i.status])).toEqual([[failed[0]!.description, 'failed']])
   })
@@ -260,12 +269,139 @@ describe('quoting', () => {
     const hostile = `http://h/'; touch ${canary}; echo '$(touch ${canary})\`touch ${canary}\``
     const line = probeRerun({ target: hostile, scenario: 'a b', args: ['--contracts', "it's here"], env: { WHATSAPP_ACCESS_TOKEN: 'ACME_TOKEN', 'BAD;NAME': 'X', WHATSAPP_WABA_ID: '$(x)' } }, ['c.d'])
     const { assignments, argv } = await wordsOf(line)
-    expect(argv).toEqual(['driftwatch', 'check', '--target', hostile, '--scenario', 'a b', '--only', 'c.d', '--contracts', "it's here"])
+    expect(argv).toEqual(['npx', 'driftwatch', 'check', '--target', hostile, '--scenario', 'a b', '--only', 'c.d', '--contracts', "it's here", '--out', 'reports/rerun', '--no-history'])
     // Only well-formed variable names are passed, and only by name.
     expect(Object.keys(assignments)).toEqual(['WHATSAPP_ACCESS_TOKEN'])
-    expect(line.startsWith('WHATSAPP_ACCESS_TOKEN="$ACME_TOKEN" driftwatch check')).toBe(true)
+    expect(line.startsWith('WHATSAPP_ACCESS_TOKEN="$ACME_TOKEN" npx driftwatch check')).toBe(true)
     expect(existsSync(canary)).toBe(false)
     // A capture named like a flag stays a file.
-    expect((await wordsOf(trafficRerun('-x.har'))).argv).toEqual(['driftwatch', 'verify', './-x.har'])
+    expect((await wordsOf(trafficRerun('-x.har'))).argv).toEqual(['npx', 'driftwatch', 'verify', './-x.har', '--out', 'reports/rerun', '--no-history'])
+  })
+})
+
+/** Runs driftwatch in process in `cwd` with `env`: exit code and stdout lines. */
+async function run(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string[] }> {
+  const stdout: string[] = []
+  const code = await main(args, { stdout: (l) => stdout.push(...l.split('\n')), stderr: () => {}, env, cwd })
+  return { code, stdout }
+}
+
+const readReport = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Report
+const apiVersionWarning = (r: Report) => r.findings.find((f) => f.check === 'api-version' && f.severity === 'warning')!
+
+describe('a rerun gives the verdict the run gave', () => {
+  it('repeats --fail-on from the command line: DRIFT exit 1, and the rerun too', async () => {
+    const out = tmp.dir()
+    const first = await run(['check', '--api-version', 'v21.0', '--fail-on', 'warning', '--samples', '2', '--connection', 'reuse', '--out', out, '--no-history', '--format', 'json'], ROOT)
+    expect(first.code).toBe(1)
+    const f = apiVersionWarning(readReport(join(out, 'report.json')))
+    expect(f.rerun).toBe(`npx driftwatch check --target sim --scenario baseline --only ${f.contract} --api-version v21.0 --samples 2 --connection reuse --fail-on warning --out reports/rerun --no-history`)
+    const again = await rerunInProcess(f.rerun!)
+    expect(again.code).toBe(1)
+    expect(again.report.findings.map(same)).toContainEqual(same(f))
+  })
+
+  it('repeats a --fail-on from driftwatch.config.yaml or DRIFTWATCH_FAIL_ON, so the line gives the same verdict where neither is set', async () => {
+    const project = tmp.dir()
+    writeFileSync(join(project, 'driftwatch.config.yaml'), 'check:\n  fail-on: warning\n')
+    const fromFile = await run(['check', '--api-version', 'v21.0', '--only', 'phone-numbers.get', '--format', 'json'], project)
+    const fromEnv = await run(['check', '--api-version', 'v21.0', '--only', 'phone-numbers.get', '--out', tmp.dir(), '--format', 'json'], ROOT, { DRIFTWATCH_FAIL_ON: 'warning' })
+    expect([fromFile.code, fromEnv.code]).toEqual([1, 1])
+    const envReport = readReport(fromEnv.stdout.find((l) => l.startsWith('Reports: '))!.slice('Reports: '.length).split(', ')[0]!)
+    const lines = [apiVersionWarning(readReport(join(project, 'reports/latest/report.json'))).rerun!, apiVersionWarning(envReport).rerun!]
+    for (const line of lines) {
+      expect(line).toContain(' --fail-on warning ')
+      // Pasted in this checkout, with no config file and no DRIFTWATCH_FAIL_ON: still drift, still exit 1.
+      expect((await rerunInProcess(line)).code).toBe(1)
+    }
+  })
+
+  it('says no --fail-on when the run used the default', async () => {
+    const out = tmp.dir()
+    expect((await run(['check', '--api-version', 'v21.0', '--only', 'phone-numbers.get', '--out', out, '--no-history', '--format', 'json'], ROOT)).code).toBe(0)
+    const line = apiVersionWarning(readReport(join(out, 'report.json'))).rerun!
+    expect(line).not.toContain('--fail-on')
+    expect((await rerunInProcess(line)).code).toBe(0)
+  })
+})
+
+describe('a rerun leaves the run it reproduces as it was', () => {
+  /** A project as driftwatch init leaves it: check writes to reports/driftwatch, with its history there. */
+  function project(config: string): string {
+    const dir = tmp.dir()
+    writeFileSync(join(dir, 'driftwatch.config.yaml'), config)
+    return dir
+  }
+  const runsIn = (file: string) => {
+    const store = new HistoryStore(file)
+    try {
+      return store.runsOf('sim')
+    } finally {
+      store.close()
+    }
+  }
+
+  it('run as printed, it writes to reports/rerun and adds nothing to the history', async () => {
+    const dir = project('check:\n  out: reports/driftwatch\n')
+    expect((await run(['check', '--scenario', 'media-chunked', '--format', 'json'], dir)).code).toBe(1)
+    const reportFile = join(dir, 'reports/driftwatch/report.json')
+    const full = readFileSync(reportFile, 'utf8')
+    const f = readReport(reportFile).findings.find((x) => x.contract === 'media.retrieve-url')!
+    expect(runsIn(join(dir, 'reports/driftwatch/history.db'))).toBe(1)
+    // Exactly as printed: no --out or --no-history added by the test.
+    const again = await run(await rerunArgv(f.rerun!), dir)
+    expect(again.code).toBe(1)
+    expect(again.stdout.some((l) => l.startsWith('History:'))).toBe(false)
+    expect(readFileSync(reportFile, 'utf8')).toBe(full)
+    expect(runsIn(join(dir, 'reports/driftwatch/history.db'))).toBe(1)
+    const rerun = readReport(join(dir, 'reports/rerun/report.json'))
+    expect(rerun.findings.map(same)).toContainEqual(same(f))
+    expect(rerun.results.length).toBeLessThan(readReport(reportFile).results.length)
+    expect(existsSync(join(dir, 'reports/rerun/history.db'))).toBe(false)
+  })
+
+  it('with a history named in the config file (where --no-history would contradict it), the rerun keeps a history of its own', async () => {
+    const dir = project('check:\n  out: reports/driftwatch\n  history: shared.db\n')
+    expect((await run(['check', '--scenario', 'media-chunked', '--only', 'media.retrieve-url', '--format', 'json'], dir)).code).toBe(1)
+    const f = readReport(join(dir, 'reports/driftwatch/report.json')).findings.find((x) => x.contract === 'media.retrieve-url')!
+    expect(f.rerun).toContain(' --out reports/rerun --history reports/rerun/history.db')
+    expect((await run(await rerunArgv(f.rerun!), dir)).code).toBe(1)
+    expect(runsIn(join(dir, 'shared.db'))).toBe(1)
+    expect(readReport(join(dir, 'reports/rerun/report.json')).findings.map(same)).toContainEqual(same(f))
+  })
+
+  it("a run that itself wrote to reports/rerun gets reruns that write beside it", async () => {
+    const dir = project('check:\n  out: reports/rerun\n')
+    await run(['check', '--scenario', 'media-chunked', '--only', 'media.retrieve-url', '--format', 'json'], dir)
+    const f = readReport(join(dir, 'reports/rerun/report.json')).findings.find((x) => x.contract === 'media.retrieve-url')!
+    expect(f.rerun).toContain(' --out reports/rerun-again --no-history')
+  })
+})
+
+describe('a rerun against a live target leaves nothing behind', () => {
+  it('--only media.retrieve-url (a rerun) pulls in the upload it reads and the delete that undoes it: the media store is empty after', async () => {
+    const sim = await startSimulator({ scenario: 'media-chunked' })
+    sims.push(sim)
+    const env = { WHATSAPP_ACCESS_TOKEN: sim.credentials.token, WHATSAPP_PHONE_NUMBER_ID: sim.credentials.phoneNumberId, WHATSAPP_WABA_ID: sim.credentials.wabaId }
+    const { report } = await runCheck({ target: sim.url, only: ['media.retrieve-url'], contractsDir: 'contracts/meta', apiVersion: 'v23.0', outDir: tmp.dir(), formats: ['json'], env, cwd: ROOT, retryBudgetSeconds: 0 })
+    expect(report.results.map((r) => [r.contract, r.status])).toEqual([
+      ['phone-numbers.get', 'passed'],
+      ['media.upload', 'passed'],
+      ['media.retrieve-url', 'failed'],
+      ['media.delete', 'passed'],
+    ])
+    expect(sim.state.media.size).toBe(0)
+  })
+
+  it('a selection that creates nothing pulls in no cleanup', async () => {
+    const out = tmp.dir()
+    expect((await run(['check', '--only', 'phone-numbers.get', '--out', out, '--no-history', '--format', 'json'], ROOT)).code).toBe(0)
+    expect(readReport(join(out, 'report.json')).results.map((r) => r.contract)).toEqual(['phone-numbers.get'])
+  })
+
+  it('check --target sim --only media.retrieve-url, the rerun as printed, runs media.delete too', async () => {
+    const out = tmp.dir()
+    await run(['check', '--target', 'sim', '--only', 'media.retrieve-url', '--out', out, '--no-history', '--format', 'json'], ROOT)
+    expect(readReport(join(out, 'report.json')).results.map((r) => r.contract)).toContain('media.delete')
   })
 })

@@ -218,9 +218,9 @@ describe('runs that cannot judge are inconclusive, not red', () => {
 })
 
 describe('selection and skipping', () => {
-  it('--only pulls in what the selected contracts depend on', async () => {
+  it('--only pulls in what the selected contracts depend on, and the cleanup that undoes what they create', async () => {
     const r = await run({ only: ['media.download'] })
-    expect(r.results.map((x) => x.contract)).toEqual(['phone-numbers.get', 'media.upload', 'media.retrieve-url', 'media.download'])
+    expect(r.results.map((x) => x.contract)).toEqual(['phone-numbers.get', 'media.upload', 'media.retrieve-url', 'media.download', 'media.delete'])
     expect(r.findings).toEqual([])
   })
 

@@ -99,7 +99,7 @@ describe('watch', () => {
     expect(hook.got[0]).toMatchObject({ source: 'driftwatch', kind: 'drift', check: 'framing-conformance', severity: 'breaking' })
     expect(['media.retrieve-url', 'media.retrieve-url.with-phone-number-id']).toContain(hook.got[0]!.contract)
     // The alert says how to see it again: the check against the same target (here the test's own simulator), just that contract.
-    expect(hook.got[0]!.rerun).toBe(`driftwatch check --target ${session.label} --only ${String(hook.got[0]!.contract)}`)
+    expect(hook.got[0]!.rerun).toBe(`npx driftwatch check --target ${session.label} --only ${String(hook.got[0]!.contract)} --out reports/rerun --no-history`)
     expect(store.openDrifts().map((d) => d.contract).sort()).toEqual(['media.retrieve-url', 'media.retrieve-url.with-phone-number-id'])
 
     // Restart (a new process would open the same file): the drift is still there, and is not alerted again.

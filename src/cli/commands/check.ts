@@ -9,8 +9,8 @@ import { finalLine, rerunLines, runSeconds } from '../lines.ts'
 import { exitCodeOf, type Report } from '../../model/report.ts'
 import type { CliIO, Values } from '../options.ts'
 
-/** The flags a finding's rerun repeats: those that change what is sent or what it is compared with. */
-export const RERUN_FLAGS = ['contracts', 'recordings', 'api-version', 'samples', 'connection', 'allow-host', 'timeout', 'retry-budget']
+/** The flags a finding's rerun repeats: those that change what is sent, what it is compared with, or the verdict (--fail-on). */
+export const RERUN_FLAGS = ['contracts', 'recordings', 'api-version', 'samples', 'connection', 'allow-host', 'timeout', 'retry-budget', 'fail-on']
 
 export const check: Command = {
   name: 'check',
@@ -35,9 +35,11 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     const failOn = parseFailOn(str(v, 'fail-on'))
     const formats = parseFormats(str(v, 'format'))
     const flags = runFlags(v, io)
-    // What a finding's rerun repeats of this command line; it names the target, scenario and contract itself.
-    const rerunArgs = (await import('../../model/reproduce.ts')).flagArgs(v, RERUN_FLAGS)
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.out)
+    // What a finding's rerun repeats of this command line (the values merged from the config file and
+    // DRIFTWATCH_* too), and where it writes: not over this run's reports or into its history. It names the target, scenario and contract itself.
+    const { flagArgs, rerunOutput } = await import('../../model/reproduce.ts')
+    const rerunArgs = [...flagArgs(v, RERUN_FLAGS), ...rerunOutput(v, outDir, io.cwd)]
     historyFile(v, outDir, io.cwd) // --history with --no-history is refused before anything is probed
     const t0 = Date.now()
     const targetsFile = str(v, 'targets')

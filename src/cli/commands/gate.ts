@@ -38,9 +38,10 @@ interaction is breaking: any --fail-on but never fails the gate.`,
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       cwd: io.cwd,
     })
-    // A failed interaction's rerun: the gate over its pact file alone, with the recordings and contracts this run was given.
-    const { flagArgs, gateRerun } = await import('../../model/reproduce.ts')
-    const inputs = flagArgs(v, ['recordings', 'contracts'])
+    // A failed interaction's rerun: the gate over its pact file alone, with the recordings, contracts and
+    // --fail-on this run was given, writing elsewhere than this run's reports.
+    const { flagArgs, gateRerun, rerunOut } = await import('../../model/reproduce.ts')
+    const inputs = [...flagArgs(v, ['recordings', 'contracts', 'fail-on']), '--out', rerunOut(outDir, io.cwd)]
     const report = redactor.deep({ ...unredacted, interactions: unredacted.interactions.map((i) => (i.status === 'failed' ? { ...i, rerun: gateRerun(['--pacts', i.pact, ...inputs]) } : i)) })
     const files = await writeGateReport(report, outDir, io.cwd, formats)
     io.stderr(`driftwatch gate: ${report.summary.interactions} interaction${report.summary.interactions === 1 ? '' : 's'} in ${report.pacts.join(', ')}`)

@@ -59,7 +59,7 @@ usable response.`,
     const past = await pastOf(v, outDir, io)
     const t0 = Date.now()
     const { runVerify } = await import('../../commands/verify.ts')
-    const { flagArgs } = await import('../../model/reproduce.ts')
+    const { flagArgs, rerunOutput } = await import('../../model/reproduce.ts')
     // On a terminal, a line at the first progress and then every PROGRESS_MS while a large capture is read; logs get the summary only.
     let shown = 0
     const onProgress = (p: VerifyProgress) => {
@@ -69,8 +69,8 @@ usable response.`,
     }
     const { report, files, redactor, counts } = await runVerify({
       input: positionals[0]!,
-      // A finding's rerun repeats what changes the verdict: the pack and the golden recordings.
-      rerunArgs: flagArgs(v, ['contracts', 'recordings']),
+      // A finding's rerun repeats what changes the verdict (the pack, the golden recordings, --fail-on), and writes elsewhere.
+      rerunArgs: [...flagArgs(v, ['contracts', 'recordings', 'fail-on']), ...rerunOutput(v, outDir, io.cwd)],
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       recordingsDir: goldenRecordings(str(v, 'recordings'), io.cwd),
       outDir,
