@@ -135,4 +135,4 @@ export function withConfig(cmd: Command, values: Values, config: ConfigFile | un
  * a `target:` in the config file (init writes one for check) must not collide with it, and a
  * `--target` on the command line wins over a file's `targets:`.
  */
-const REPLACES: Readonly<Record<string, readonly string[]>> = { targets: ['target', 'scenario'], target: ['targets'], scenario: ['targets'] }
+const REPLACES: Readonly<Record<string, readonly string[]>> = { targets: ['target', 'scenario'], target: ['targets'], scenario: ['targets'], 'no-history': ['history'], history: ['no-history'] }

@@ -196,7 +196,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     const judged = report.results.filter((r) => r.status === 'passed' || r.status === 'failed').map((r) => r.contract)
     const healthy = !report.results.some((r) => r.status === 'inconclusive' || (r.status === 'skipped' && /token was rejected|interrupted/.test(r.reason ?? '')))
 
-    // Each drift alert carries the finding's rerun: `driftwatch check --target ... --only <contract>`, what the on-call engineer runs first.
+    // Each drift alert carries the finding's rerun: `npx driftwatch check --target ... --only <contract> --out reports/rerun --no-history`, what the on-call engineer runs first.
     const decided = incidents.record({ judged, findings: report.findings.map(rerunOf), at })
     // First what earlier cycles (or the proxy on this state) could not deliver, then this cycle's, in order.
     await incidents.redeliver(at)

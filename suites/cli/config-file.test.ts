@@ -3,7 +3,7 @@
  * in the file (defaults: or the command's section); DRIFTWATCH_* variables override the file and
  * flags override both; a wrong key or type is refused naming the file, the key and the fix.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -76,6 +76,15 @@ describe('driftwatch.config.yaml', () => {
     const both = await run(['check', '--target', 'sim', '--json', '--format', 'json,github'], d)
     expect(both.code).toBe(2)
     expect(both.err).toContain('pick one')
+  }, 60_000)
+
+  it("--no-history on the command line replaces the file's history: (a rerun line says --no-history), and both as flags are still refused", async () => {
+    const d = folder(`check:\n  contracts: ${PACK}\n  only: phone-numbers.get\n  history: shared.db\n`)
+    const r = await run(['check', '--target', 'sim', '--no-history', '--out', 'rerun'], d)
+    expect(r.code, r.err).toBe(0)
+    expect(existsSync(join(d, 'shared.db'))).toBe(false)
+    const both = await run(['check', '--target', 'sim', '--no-history', '--history', 'x.db'], d)
+    expect(both.code).toBe(2)
   }, 60_000)
 
   it('an unknown key is refused with the file, the key and a suggestion (exit 2), before anything runs', async () => {
