@@ -131,6 +131,23 @@ export function withConfig(cmd: Command, values: Values, config: ConfigFile | un
 }
 
 /**
+ * Where each option not given on the command line came from, in words (`driftwatch.config.yaml:
+ * check.fail-on`, `DRIFTWATCH_FAIL_ON`): an error about its value names it, so the fix is findable.
+ */
+export function sourcesOf(cmd: Command, values: Values, config: ConfigFile | undefined, env: Readonly<Record<string, string | undefined>>): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const section of ['defaults', cmd.name]) {
+    for (const k of Object.keys(config?.sections[section] ?? {})) if (cmd.options[k] && !NOT_CONFIGURABLE.has(k)) out.set(k, `${config!.file}: ${section}.${k}`)
+  }
+  for (const k of Object.keys(cmd.options)) {
+    const v = env[envName(k)]
+    if (!NOT_CONFIGURABLE.has(k) && v !== undefined && v !== '') out.set(k, envName(k))
+  }
+  for (const k of Object.keys(values)) out.delete(k)
+  return out
+}
+
+/**
  * Options that stand in for others: `--targets` names every target (and its scenario) itself, so
  * a `target:` in the config file (init writes one for check) must not collide with it, and a
  * `--target` on the command line wins over a file's `targets:`.

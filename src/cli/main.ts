@@ -58,6 +58,15 @@ function version(): string {
   return pkg.version
 }
 
+/** A usage error about an option the command line did not give says where its value came from (the file and key, or the variable). */
+function withSource(err: unknown, sources: ReadonlyMap<string, string>): unknown {
+  if (!(err instanceof HarnessError) || err.code !== 'DW_USAGE' || sources.size === 0) return err
+  for (const [k, from] of sources) {
+    if (new RegExp(`--${k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(err.message)) return new HarnessError(err.code, `${err.message} (the value of --${k} came from ${from})`, err.details)
+  }
+  return err
+}
+
 function unknownCommand(name: string): HarnessError {
   return new HarnessError('DW_USAGE', `unknown command "${name}"${suggest(name, COMMANDS.map((c) => c.name))} (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see driftwatch --help)`)
 }
@@ -76,6 +85,8 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
   const redacting = redactingIO(given)
   const io: CliIO = { ...redacting, stdout: (l) => redacting.stdout(terminalSafe(l)), stderr: (l) => redacting.stderr(terminalSafe(l)) }
   const [name, ...rest] = args
+  /** Options the config file or a DRIFTWATCH_* variable gave, and where from (sourcesOf). */
+  let sources = new Map<string, string>()
   try {
     if (name === undefined || name === '--help' || name === '-h') {
       io.stdout(mainHelp())
@@ -105,8 +116,10 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
       return 0
     }
     // Loaded here, not at start-up: the YAML parser alone doubles --help's time.
-    const { readConfig, withConfig } = await import('./config-file.ts')
-    const values = withConfig(cmd, parsed.values, readConfig(io.cwd, io.env, COMMANDS), io.env)
+    const { readConfig, sourcesOf, withConfig } = await import('./config-file.ts')
+    const config = readConfig(io.cwd, io.env, COMMANDS)
+    const values = withConfig(cmd, parsed.values, config, io.env)
+    sources = sourcesOf(cmd, parsed.values, config, io.env)
     const json = values.json === true ? JSON_REPORT[cmd.name] : undefined
     const github = typeof values.format === 'string' && values.format.split(',').map((f) => f.trim()).includes('github') ? JSON_REPORT[cmd.name] : undefined
     if (github && cmd.name === 'gate') throw new HarnessError('DW_USAGE', '--format github applies to check and verify (annotations per finding); gate writes gate.json, gate.md, gate.html and junit.xml: use --format junit for the test view')
@@ -132,7 +145,7 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
     if (existsSync(file) && statSync(file).mtimeMs >= t0 - 1000) io.stdout(readFileSync(file, 'utf8').trimEnd())
     return code
   } catch (err) {
-    return reportError(err, io, args.includes('--debug'))
+    return reportError(withSource(err, sources), io, args.includes('--debug'))
   }
 }
 

@@ -87,6 +87,19 @@ describe('driftwatch.config.yaml', () => {
     expect(both.code).toBe(2)
   }, 60_000)
 
+  it('a bad value from the file or a variable is refused naming where it came from; one from a flag is not said to come from anywhere', async () => {
+    const d = folder('check:\n  samples: abc\n')
+    const fromFile = await run(['check', '--target', 'sim'], d)
+    expect(fromFile.code).toBe(2)
+    expect(fromFile.err).toContain('(the value of --samples came from driftwatch.config.yaml: check.samples)')
+    const fromEnv = await run(['check', '--target', 'sim', '--samples', '1'], folder(), { DRIFTWATCH_FAIL_ON: 'warnin' })
+    expect(fromEnv.code).toBe(2)
+    expect(fromEnv.err).toContain('(the value of --fail-on came from DRIFTWATCH_FAIL_ON)')
+    const fromFlag = await run(['check', '--target', 'sim', '--fail-on', 'warnin'], folder())
+    expect(fromFlag.code).toBe(2)
+    expect(fromFlag.err).not.toContain('came from')
+  }, 60_000)
+
   it('an unknown key is refused with the file, the key and a suggestion (exit 2), before anything runs', async () => {
     const d = folder('check:\n  fail_on: warning\n')
     const r = await run(['check'], d)
