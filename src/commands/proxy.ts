@@ -36,8 +36,8 @@
  * session gets a finding and an inconclusive result. Judged exchanges go to the IncidentSink
  * (alerts) and the metrics the caller passes (src/live composes them over watch's state).
  */
-import { existsSync } from 'node:fs'
 import { rmdir } from 'node:fs/promises'
+import { missingFolders } from '../util/preflight.ts'
 import { join, resolve } from 'node:path'
 import { availableParallelism } from 'node:os'
 import type { ContractPack } from '../contracts/types.ts'
@@ -265,7 +265,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     onError: (m) => opts.onError?.(m),
   }
   // What a start that cannot listen must not leave behind: the folders the journal needs, made only now.
-  const made = opts.recordingsDir ? [join(resolve(cwd, opts.recordingsDir), '.journal'), resolve(cwd, opts.recordingsDir)].filter((d) => !existsSync(d)) : []
+  // Every folder up the chain that does not exist yet (recordings/ as well as recordings/meta/), deepest first.
+  const made = opts.recordingsDir ? missingFolders(join(resolve(cwd, opts.recordingsDir), '.journal')) : []
   const threaded = observerWhere(opts) === 'thread'
   const observer: ObserverSide = threaded
     ? await startObserverThread(sideOptions, { ...(opts.threadHooks ? { hooks: opts.threadHooks } : {}), ...(opts.pack ? { pack: opts.pack } : {}) })

@@ -10,9 +10,9 @@
  * way by the next recorder to start.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { readFile, rm, rmdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { ensureDir, isPendingTemp, openAtomic, type AtomicFile } from '../util/atomic-write.ts'
 import { HarnessError } from '../util/errors.ts'
 import { apiVersionIn } from '../graph/index.ts'
@@ -289,9 +289,12 @@ export async function recoverJournal(recordingsDir: string, name: string, opts: 
   return { ...result, journal }
 }
 
-/** Removes a journal's files once compacted (its sealed segments, then itself). */
+/** Removes a journal's files once compacted (its sealed segments, then itself), and the `.journal` folder when that left it empty. */
 export async function removeJournal(files: readonly string[]): Promise<void> {
   for (const f of files) await rm(f, { force: true })
+  const dir = files[0] === undefined ? undefined : dirname(files[0])
+  // Another recorder's journal may still be in it: rmdir only removes an empty folder.
+  if (dir !== undefined && basename(dir) === '.journal') await rmdir(dir).catch(() => undefined)
 }
 
 /** `.<file>.tmp-<pid>-<hex>`: a temp file of an atomic write (atomic-write.ts). */

@@ -63,6 +63,13 @@ describe('a command that fails at start-up leaves the folder as it found it', ()
     expect(r.left).toEqual([])
   })
 
+  it('proxy whose --port is busy, with the default --recordings (recordings/meta: two levels): nothing left', async () => {
+    const r = await inEmptyFolder(() => ['proxy', '--upstream', 'http://127.0.0.1:9', '--contracts', join(ROOT, 'contracts/meta'), '--out', 'out', '--port', String(busyPort)])
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('EADDRINUSE')
+    expect(r.left).toEqual([])
+  })
+
   it('webhook whose --port is busy: nothing left', async () => {
     const r = await inEmptyFolder(() => ['webhook', '--forward', 'http://127.0.0.1:9/webhook', '--contracts', join(ROOT, 'contracts/meta'), '--out', 'out', '--state', 'state/watch.db', '--port', String(busyPort)], { WHATSAPP_APP_SECRET: 'test-secret-0123456789abcdef' })
     expect(r.code).toBe(2)

@@ -156,6 +156,8 @@ describe('compaction', () => {
     const recovered = await recoverJournal(d, 'proxy')
     expect(recovered).toMatchObject({ exchanges: 2, journal: file, recordings: [{ contract: 'a.get', observations: 2 }] })
     expect(files(d).filter((f) => f.endsWith('.jsonl'))).toEqual([])
+    // Nothing else was in .journal: the empty folder goes too.
+    expect(files(d).filter((f) => f.startsWith('.journal'))).toEqual([])
     expect(await recoverJournal(d, 'proxy')).toBeUndefined()
     const w = await JournalWriter.create(journalPath(d, 'live'), { name: 'live', target: 't', startedAt: 's', pid: process.pid })
     await expect(recoverJournal(d, 'live')).rejects.toMatchObject({ code: 'DW_USAGE', message: expect.stringContaining('belongs to a running driftwatch proxy') })
