@@ -1,13 +1,22 @@
 import { configDefaults, defineConfig } from 'vitest/config'
 
 /**
- * Three end-to-end files that are a third of the suite's time on two cores: every command run for
- * real on secrets and hostile input (dozens of `node bin/driftwatch.js` child processes, ~2 CPU-s
- * each), and the CLI's bounds under signals and huge captures, with 1-second timing bounds. They
- * run with `npm run test:e2e` (vitest.e2e.config.ts), which .ci/run runs and counts; none of them
- * is where a check is shown firing or staying quiet.
+ * End-to-end files, a third of the suite's time on two cores: every command run for real on
+ * secrets and hostile input (dozens of `node bin/driftwatch.js` child processes, ~2 CPU-s each),
+ * the CLI's bounds under signals and huge captures (1-second timing bounds), the real bin's exit
+ * codes and streams, and the composed proxy under the fuzz kinds. They run with `npm run test:e2e`
+ * (vitest.e2e.config.ts), which .ci/run runs and counts; none of them is where a check is shown
+ * firing or staying quiet.
  */
-export const E2E = ['suites/redaction/every-output.test.ts', 'suites/hostile/hostile.test.ts', 'suites/verify/bounds.test.ts']
+export const E2E = [
+  'suites/redaction/every-output.test.ts',
+  'suites/hostile/hostile.test.ts',
+  'suites/verify/bounds.test.ts',
+  // The real bin, spawned for each exit code and stream it promises (16 child processes, 26 s of the suite's 237 file-seconds).
+  'suites/cli/cli.test.ts',
+  // The composed proxy under every malformed-HTTP kind against direct, one long test (12 s).
+  'suites/fuzz/composed-proxy.test.ts',
+]
 
 /** What the suites' configs share (vitest.e2e.config.ts too). The JSON results feed .ci/run's "N passed, N failed" line; the default reporter is for people. */
 export const SHARED = { testTimeout: 30_000, hookTimeout: 30_000, reporters: ['default', 'json'], env: { PACT_DO_NOT_TRACK: 'true' } }
