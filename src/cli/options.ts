@@ -4,10 +4,10 @@
  * section, and the parsers for values. Nothing here loads undici, ajv or yaml: --help and usage
  * errors answer at once.
  */
+import { suggest } from '../util/suggest.ts'
 import { readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { closest, distance } from 'fastest-levenshtein'
 import { HarnessError } from '../util/errors.ts'
 import type { FailOn } from '../model/report.ts'
 import type { FormatId } from '../reporters/index.ts'
@@ -203,15 +203,7 @@ export function parseCommand(cmd: Command, args: string[]): { values: Values; po
   }
 }
 
-/** `; did you mean "--samples"?` when one known name is close enough to be a typo. */
-export function suggest(given: string, known: readonly string[], prefix = ''): string {
-  if (known.length === 0) return ''
-  const best = closest(given, [...known])
-  const limit = Math.max(2, Math.floor(given.length / 3))
-  const d = distance(given, best)
-  const isPrefix = best.startsWith(given) || given.startsWith(best)
-  return d <= limit || isPrefix ? `; did you mean "${prefix}${best}"?` : ''
-}
+export { suggest }
 
 /** `--name` becomes a file name (record, proxy). */
 export function checkFileName(name: string | undefined): void {

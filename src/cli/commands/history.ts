@@ -3,9 +3,8 @@ import { join, resolve } from 'node:path'
 import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../util/errors.ts'
 import { shownPath } from '../../util/paths.ts'
-import { DEFAULTS, GLOBAL, HISTORY_FILE, parseFailOn, str, suggest, type Command } from '../options.ts'
-import type { FindingHistory } from '../../history/episodes.ts'
-import type { HistoryStore } from '../../history/store.ts'
+import { DEFAULTS, GLOBAL, HISTORY_FILE, parseFailOn, str, type Command } from '../options.ts'
+import type { HeldDrift } from '../../commands/history.ts'
 
 export const history: Command = {
   name: 'history',
@@ -36,60 +35,34 @@ also for a --contract or --target the history has never seen (the message lists 
     const shown = shownPath(io.cwd, file)
     if (!existsSync(file)) throw new HarnessError('DW_USAGE', `no history at ${shown}: check, verify and merge add every run to ${HISTORY_FILE} in their --out folder (watch: --state); pass --out <that folder> or --history <file>`)
     const failOn = parseFailOn(str(v, 'fail-on'))
-    const { sinceTime, episodes, judgedIn } = await import('../../history/episodes.ts')
+    const { sinceTime } = await import('../../history/episodes.ts')
     const sinceText = str(v, 'since')
     const since = sinceText !== undefined ? sinceTime(sinceText) : undefined
     if (sinceText !== undefined && since === undefined) throw new HarnessError('DW_USAGE', `--since must be like 30d, 12h, 90m or a date (2026-11-01); not "${sinceText}"`)
-    const { HistoryStore } = await import('../../history/store.ts')
-    const { default: picomatch } = await import('picomatch')
-    const store = new HistoryStore(file)
-    let all
-    let drifts
-    try {
-      all = store.timeline()
-      drifts = store.allOpenDrifts()
-    } finally {
-      store.close()
-    }
     const filter = { ...(str(v, 'contract') ? { contract: str(v, 'contract')! } : {}), ...(str(v, 'target') ? { target: str(v, 'target')! } : {}) }
-    if (all.length) refuseUnmatched(picomatch, all, shown, filter.contract, filter.target)
-    // From --since to now: the window always holds the latest runs, so "open now" means the same as without it.
-    const timeline = since ? all.filter((t) => t.at >= since) : all
+    const { readHistory } = await import('../../commands/history.ts')
+    const r = readHistory({ file, shown, ...(since ? { since } : {}), filter, failOn })
     const at = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
-    const judged = judgedIn(filter)
-    if (!timeline.some(judged)) {
+    if (!r.judged) {
       // Nothing judged is not all-clear (exit 3): say when the latest judged run was.
       const scope = [filter.contract && `--contract ${filter.contract}`, filter.target && `--target ${filter.target}`].filter(Boolean).join(' ')
-      const subject = scope ? ` judged ${scope}` : timeline.length ? ' judged a contract' : ''
-      const latest = all.filter(judged).at(-1)?.at
+      const subject = scope ? ` judged ${scope}` : r.anyRun ? ' judged a contract' : ''
       const why = since
-        ? `no run since ${at(since)}${subject}; ${latest ? `the latest run${subject ? ' that did' : ''} was at ${at(latest)} (pass a longer --since)` : 'none before either'}`
+        ? `no run since ${at(since)}${subject}; ${r.latestJudged ? `the latest run${subject ? ' that did' : ''} was at ${at(r.latestJudged)} (pass a longer --since)` : 'none before either'}`
         : `no run in ${shown}${subject} yet`
       if (v.json === true) {
         io.stderr(`driftwatch: ${why}`)
-        io.stdout(JSON.stringify({ history: shown, runs: new Set(timeline.map((t) => t.run)).size, findings: [] }, null, 2))
+        io.stdout(JSON.stringify({ history: shown, runs: r.runs, findings: [] }, null, 2))
       } else io.stdout(`history ${shown}: ${why}`)
       return 3
     }
-    const list = episodes(timeline, filter)
-    // A contract last judged before the window may still have a finding open: the window narrows what is told, never what is open.
-    const key = (h: { target: string; contract: string; check: string }) => `${h.target}\u0000${h.contract}\u0000${h.check}`
-    const inWindow = new Set(list.map(key))
-    const openBefore = since ? episodes(all, filter).filter((h) => h.open && !inWindow.has(key(h))) : []
-    // watch (and the proxy) clear a drift only after --recover-after clean runs (and a quiet time for
-    // one live traffic saw), where an episode ends at the first clean run: what their state holds open
-    // is open now, said with why, so `history --history <state>` and watch give one answer.
-    const { held, heldOnly } = heldOpen(picomatch, drifts, list, openBefore, filter)
-    const { failsAt } = await import('../../model/report.ts')
-    const openAtThreshold = [...list, ...openBefore].some((h) => h.open && failsAt(h.episodes.at(-1)!.severity, failOn)) || [...held.values(), ...heldOnly].some((d) => failsAt(d.severity, failOn))
-    const runs = new Set(timeline.map((t) => t.run)).size
-    const openNow = list.filter((h) => h.open).length + openBefore.length + held.size + heldOnly.length
+    const { list, openBefore, held, heldOnly, runs, openNow } = r
     if (v.json === true) {
       const heldList = [...held.values(), ...heldOnly].map((d) => ({ ...(d.scope ? { target: d.scope } : {}), contract: d.contract, check: d.check, severity: d.severity, title: d.title, openedAt: d.openedAt, lastSeenAt: d.lastSeenAt, cleanRuns: d.cleanRuns }))
       io.stdout(JSON.stringify({ history: shown, runs, openNow, findings: list, ...(openBefore.length ? { openBeforeWindow: openBefore } : {}), ...(heldList.length ? { heldOpenByWatch: heldList } : {}) }, null, 2))
-      return openAtThreshold ? 1 : 0
+      return r.openAtThreshold ? 1 : 0
     }
-    io.stdout(`history ${shown}: ${runs} run${runs === 1 ? '' : 's'}${since ? ` since ${at(since)}` : ''}${timeline.length ? ` (${at(timeline[0]!.at)} to ${at(timeline.at(-1)!.at)})` : ''}; ${list.length} finding${list.length === 1 ? '' : 's'} seen, ${openNow} open now${held.size + heldOnly.length ? ` (${held.size + heldOnly.length} held open by watch until it recovers)` : ''}`)
+    io.stdout(`history ${shown}: ${runs} run${runs === 1 ? '' : 's'}${since ? ` since ${at(since)}` : ''}${r.from && r.to ? ` (${at(r.from)} to ${at(r.to)})` : ''}; ${list.length} finding${list.length === 1 ? '' : 's'} seen, ${openNow} open now${held.size + heldOnly.length ? ` (${held.size + heldOnly.length} held open by watch until it recovers)` : ''}`)
     for (const h of list) {
       const e = h.episodes.at(-1)!
       const d = held.get(h)
@@ -115,53 +88,12 @@ also for a --contract or --target the history has never seen (the message lists 
       io.stdout(String(term`OPEN    ${h.target === 'sim' ? undefined : term`${u(h.target)} `}${u(h.contract)} ${u(h.check)} (${u(e.severity)}): ${u(e.title)}`))
       io.stdout(`        open since ${at(e.appearedAt)} (run ${e.appearedRun}); the contract was last judged before --since, so the window shows none of its runs`)
     }
-    return openAtThreshold ? 1 : 0
+    return r.openAtThreshold ? 1 : 0
   },
-}
-
-/** picomatch, passed in: loaded when history runs, not at start-up. */
-type Picomatch = typeof import('picomatch')
-
-type HeldDrift = ReturnType<HistoryStore['allOpenDrifts']>[number]
-
-/**
- * The drifts watch's state holds open, matched to the findings listed: `held` those whose episode
- * has ended (clean runs, not yet enough to recover), `heldOnly` those no listed finding shows.
- * An unscoped drift (a single-target watch, the proxy) belongs to a target no scope is named after.
- */
-function heldOpen(picomatch: Picomatch, drifts: readonly HeldDrift[], list: readonly FindingHistory[], openBefore: readonly FindingHistory[], filter: { contract?: string; target?: string }) {
-  const scopes = new Set(drifts.map((d) => d.scope).filter(Boolean))
-  const same = (d: HeldDrift, h: FindingHistory) => d.contract === h.contract && d.check === h.check && (d.scope ? d.scope === h.target : !scopes.has(h.target))
-  const match = filter.contract ? picomatch(filter.contract.split(',').map((g) => g.trim())) : () => true
-  const held = new Map<FindingHistory, HeldDrift>()
-  const heldOnly: HeldDrift[] = []
-  for (const d of drifts) {
-    const h = [...list, ...openBefore].find((x) => same(d, x))
-    if (h) {
-      if (!h.open) held.set(h, d)
-    } else if (match(d.contract) && (filter.target === undefined || d.scope === filter.target)) heldOnly.push(d)
-  }
-  return { held, heldOnly }
 }
 
 /** Why watch still holds a drift open, and what clears it. */
 function recovering(d: HeldDrift): string {
   const quiet = d.trafficSeenAt ? ', and 5 minutes without live traffic seeing it' : ''
   return `watch holds it open: clean in ${d.cleanRuns} judged run${d.cleanRuns === 1 ? '' : 's'} since; it recovers after --recover-after clean runs (default 2)${quiet}`
-}
-
-/** A --target or --contract that matches nothing the history has ever seen is a typo, not an all-clear. */
-function refuseUnmatched(picomatch: Picomatch, timeline: ReturnType<HistoryStore['timeline']>, shown: string, contract: string | undefined, target: string | undefined): void {
-  const names = (xs: string[]) => [...new Set(xs)].sort()
-  const some = (xs: string[], most = 15) => (xs.length === 0 ? 'none yet' : xs.length <= most ? xs.join(', ') : `${xs.slice(0, most).join(', ')} and ${xs.length - most} more`)
-  if (target !== undefined) {
-    const targets = names(timeline.map((t) => t.target))
-    if (!targets.includes(target)) throw new HarnessError('DW_USAGE', `--target "${target}" matches no target in ${shown}; pass one it has: ${some(targets)}${suggest(target, targets)}`)
-  }
-  if (contract === undefined) return
-  const contracts = names(timeline.filter((t) => target === undefined || t.target === target).map((t) => t.contract))
-  for (const glob of contract.split(',').map((g) => g.trim())) {
-    const match = picomatch(glob)
-    if (!contracts.some((c) => match(c))) throw new HarnessError('DW_USAGE', `--contract "${glob}" matches no contract in ${shown}${target ? ` for target ${target}` : ''}; pass one it has (or a glob like 'media.*'): ${some(contracts)}${suggest(glob, contracts)}`)
-  }
 }
