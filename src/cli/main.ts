@@ -6,6 +6,7 @@
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ContractError, HarnessError, isHarnessError } from '../util/errors.ts'
+import { shownPath } from '../util/paths.ts'
 import { check } from './commands/check.ts'
 import { gate } from './commands/gate.ts'
 import { importCommand } from './commands/import.ts'
@@ -132,7 +133,14 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
       // The runner turns these stdout lines into annotations; each value was escaped by the reporter.
       if (fresh('github-annotations.txt')) for (const l of readFileSync(join(dir, 'github-annotations.txt'), 'utf8').split('\n')) if (l) io.stdout(l)
       const summary = io.env.GITHUB_STEP_SUMMARY
-      if (summary && fresh('report.md')) appendFileSync(summary, `${readFileSync(join(dir, 'report.md'), 'utf8')}\n`)
+      if (summary && fresh('report.md')) {
+        try {
+          appendFileSync(summary, `${readFileSync(join(dir, 'report.md'), 'utf8')}\n`)
+        } catch (err) {
+          // The run's outcome stands; the missing summary is said, not swallowed.
+          io.stderr(`driftwatch: cannot append report.md to the job summary $GITHUB_STEP_SUMMARY (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the annotations above and ${shownPath(io.cwd, join(dir, 'report.md'))} have it`)
+        }
+      }
       return code
     }
     if (!json) return await cmd.run(values, positionals, io)

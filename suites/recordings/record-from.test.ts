@@ -87,6 +87,15 @@ describe('record --from', () => {
     expect(listed()).toEqual(before)
   })
 
+  it('traffic that drifts: the note to review before committing is on stdout, beside the PASS it qualifies', async () => {
+    const out: string[] = []
+    const err: string[] = []
+    const drifting = join(ROOT, 'suites/verify/fixtures/meta-media.har')
+    expect(await main(['record', '--from', drifting, '--recordings', dir()], { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd: ROOT })).toBe(0)
+    expect(out.join('\n')).toContain('Note: this traffic drifts from the operations')
+    expect(err.join('\n')).not.toContain('Note: this traffic drifts')
+  })
+
   it('from the CLI: --from takes no probing flags, and says what it left out', async () => {
     const out: string[] = []
     const err: string[] = []

@@ -56,6 +56,14 @@ describe('check --format github', () => {
     expect(readFileSync(summary, 'utf8')).toContain('# driftwatch: DRIFT')
   }, 60_000)
 
+  it("says so on stderr when $GITHUB_STEP_SUMMARY cannot be written, and keeps the run's exit code", async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-github-'))
+    const err: string[] = []
+    const code = await main(['check', '--scenario', 'media-chunked', '--out', join(d, 'out'), '--format', 'md,github', '--no-history', '--only', 'media.retrieve-url'], { stdout: () => undefined, stderr: (l) => err.push(l), env: { GITHUB_STEP_SUMMARY: join(d, 'no-such-dir', 'summary.md') }, cwd: ROOT })
+    expect(code).toBe(1)
+    expect(err.join('\n')).toMatch(/cannot append report\.md to the job summary \$GITHUB_STEP_SUMMARY \(ENOENT\)/)
+  }, 60_000)
+
   it('is refused with --json (both write stdout) and by gate (which has its own formats)', async () => {
     const err: string[] = []
     const io = { stdout: () => undefined, stderr: (l: string) => err.push(l), env: {}, cwd: ROOT }
