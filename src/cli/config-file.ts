@@ -97,6 +97,23 @@ export function envName(option: string): string {
   return `DRIFTWATCH_${option.toUpperCase().replace(/-/g, '_')}`
 }
 
+/** DRIFTWATCH_* variables driftwatch reads that are not an option: the config file's name, the HAR reader's thread. */
+const OTHER_VARIABLES = new Set(['DRIFTWATCH_CONFIG', 'DRIFTWATCH_READ_THREAD', 'DRIFTWATCH_FUZZ_SEED', 'DRIFTWATCH_CHROMIUM'])
+
+/**
+ * `DRIFTWATCH_*` variables no command reads (a typo, DRIFTWATCH_FAIL_ONN, or an option that does not
+ * exist), each as a warning naming the variable and the closest one: a variable is global, so one
+ * set for another command (DRIFTWATCH_TARGET while running gate) is not one of these, and a warning
+ * is not a refusal, since a CI environment may carry variables for other tools of the same name.
+ */
+export function unknownVariables(env: Readonly<Record<string, string | undefined>>, commands: readonly Command[]): string[] {
+  const known = new Set([...OTHER_VARIABLES, ...commands.flatMap((c) => Object.keys(c.options).filter((k) => !NOT_CONFIGURABLE.has(k)).map(envName))])
+  return Object.keys(env)
+    .filter((k) => k.startsWith('DRIFTWATCH_') && env[k] !== undefined && !known.has(k))
+    .sort()
+    .map((k) => `driftwatch: warning: ${k} is not a variable driftwatch reads, so it is ignored${suggest(k, [...known])} (DRIFTWATCH_<OPTION> sets --<option>, e.g. DRIFTWATCH_FAIL_ON for --fail-on)`)
+}
+
 /**
  * A command's values: the config file's (defaults, then its section), the environment's over them,
  * the command line's over both. Says nothing when there is neither a file nor a variable.

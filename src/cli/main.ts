@@ -117,8 +117,9 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
       return 0
     }
     // Loaded here, not at start-up: the YAML parser alone doubles --help's time.
-    const { readConfig, sourcesOf, withConfig } = await import('./config-file.ts')
+    const { readConfig, sourcesOf, unknownVariables, withConfig } = await import('./config-file.ts')
     const config = readConfig(io.cwd, io.env, COMMANDS)
+    for (const w of unknownVariables(io.env, COMMANDS)) io.stderr(w)
     const values = withConfig(cmd, parsed.values, config, io.env)
     sources = sourcesOf(cmd, parsed.values, config, io.env)
     const json = values.json === true ? JSON_REPORT[cmd.name] : undefined

@@ -114,6 +114,17 @@ describe('driftwatch.config.yaml', () => {
     expect((await run(['check'], folder(), { DRIFTWATCH_CONFIG: 'nope.yaml' })).err).toContain('DRIFTWATCH_CONFIG names nope.yaml, which does not exist')
   })
 
+  it('a DRIFTWATCH_ variable no command reads is warned about with the closest one, and the run goes on; one another command reads is not', async () => {
+    const d = folder(`check:\n  contracts: ${PACK}\n  only: phone-numbers.get\n  no-history: true\n`)
+    const typo = await run(['check', '--out', 'typo'], d, { DRIFTWATCH_FAIL_ONN: 'warning' })
+    expect(typo.code, typo.err).toBe(0)
+    expect(typo.err).toContain('driftwatch: warning: DRIFTWATCH_FAIL_ONN is not a variable driftwatch reads, so it is ignored; did you mean "DRIFTWATCH_FAIL_ON"?')
+    // DRIFTWATCH_UPSTREAM is proxy's --upstream: a global variable set for another command is no typo.
+    const other = await run(['check', '--out', 'other'], d, { DRIFTWATCH_UPSTREAM: 'https://graph.facebook.com', DRIFTWATCH_READ_THREAD: '1' })
+    expect(other.code, other.err).toBe(0)
+    expect(other.err).not.toContain('warning')
+  }, 60_000)
+
   it('a value from the file is checked as a flag is: a bad --fail-on from the file exits 2 with the usual message', async () => {
     const r = await run(['check'], folder('defaults:\n  fail-on: sometimes\n'))
     expect(r.code).toBe(2)
