@@ -57,7 +57,10 @@ export async function writeReports(report: Report, opts: WriteOptions): Promise<
   const before = readPreviousReport(opts.outDir)
   const previous = before && sameSeries(before, report) ? before : undefined
   // Personal data as every output has it: the placeholders recordings use (check's evidence carries live bodies).
-  const carried = carrySince(withoutPersonalData(report.findings), previous)
+  // A finding new this run is dated at the run's start, the time the history keeps for the run: the
+  // next report's "first seen" is the same instant (a session or target inside the run starts later).
+  const dated = report.findings.map((f) => (f.new && f.since !== report.startedAt ? { ...f, since: report.startedAt } : f))
+  const carried = carrySince(withoutPersonalData(dated), previous)
   const findings = opts.past ? applyPast(carried, opts.past, historyTarget(report)) : carried
   const cleared = opts.past ? clearedBy(findings, report.results, opts.past, historyTarget(report)) : []
   const ci = report.ci ?? ciRunFrom(opts.env ?? process.env)

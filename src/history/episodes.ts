@@ -61,7 +61,9 @@ export function episodes(timeline: Timeline, filter: { contract?: string; target
       if (!h) out.set(k, (h = { target: entry.target, contract: entry.contract, check, episodes: [], flaps: 0, open: false, judged: 0, seen: 0 }))
       h.seen++
       if (!h.open) {
-        h.episodes.push({ appearedAt: entry.at, appearedRun: entry.run, severity: f.severity, title: f.title })
+        // When the run that first showed it started: the time its report gave as the finding's since
+        // (a run's findings are dated at its start), so the next report's "first seen" is the same instant.
+        h.episodes.push({ appearedAt: entry.startedAt ?? entry.at, appearedRun: entry.run, severity: f.severity, title: f.title })
         h.open = true
       } else {
         const e = h.episodes.at(-1)!

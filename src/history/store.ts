@@ -239,8 +239,8 @@ export class HistoryStore {
   }
 
   /** Every contract result since `since` (ISO), oldest first, with the findings of that run on that contract. */
-  timeline(since?: string): { run: number; command: string; at: string; target: string; contract: string; status: string; durationMs: number; findings: { check: string; severity: Severity; title: string }[] }[] {
-    const rows = this.rows(`SELECT r.cycle_id AS run, c.command, c.finished_at AS at, r.target, r.contract, r.status, r.duration_ms FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id ${since ? 'WHERE c.finished_at >= ?' : ''} ORDER BY c.finished_at, r.cycle_id`, ...(since ? [since] : []))
+  timeline(since?: string): { run: number; command: string; at: string; startedAt?: string; target: string; contract: string; status: string; durationMs: number; findings: { check: string; severity: Severity; title: string }[] }[] {
+    const rows = this.rows(`SELECT r.cycle_id AS run, c.command, c.finished_at AS at, c.started_at, r.target, r.contract, r.status, r.duration_ms FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id ${since ? 'WHERE c.finished_at >= ?' : ''} ORDER BY c.finished_at, r.cycle_id`, ...(since ? [since] : []))
     const found = this.rows(`SELECT f.cycle_id AS run, f.target, f.contract, f.check_id, f.severity, f.title FROM cycle_findings f JOIN cycles c ON c.id = f.cycle_id ${since ? 'WHERE c.finished_at >= ?' : ''}`, ...(since ? [since] : []))
     const byKey = new Map<string, { check: string; severity: Severity; title: string }[]>()
     for (const f of found) {
@@ -249,7 +249,7 @@ export class HistoryStore {
       list.push({ check: f.checkId, severity: f.severity, title: f.title })
       byKey.set(k, list)
     }
-    return rows.map((r) => ({ run: r.run, command: r.command, at: r.at, target: r.target, contract: r.contract, status: r.status, durationMs: r.durationMs ?? 0, findings: byKey.get(`${r.run}\u0000${r.target}\u0000${r.contract}`) ?? [] }))
+    return rows.map((r) => ({ run: r.run, command: r.command, at: r.at, startedAt: r.startedAt, target: r.target, contract: r.contract, status: r.status, durationMs: r.durationMs ?? 0, findings: byKey.get(`${r.run}\u0000${r.target}\u0000${r.contract}`) ?? [] }))
   }
 
   /**

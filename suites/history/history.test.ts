@@ -75,8 +75,8 @@ describe('history across five runs', () => {
 
   it('a run that clears a finding says so: runs 3 and 5 list the chunked framing as cleared, with when it began', () => {
     const cleared = reports.map((r) => (r.cleared ?? []).map((c) => `${c.contract} ${c.check} ${c.severity} since ${c.since}`))
-    // An episode begins with the run that first had it (the history's time for a run is when it finished).
-    const began = (run: number) => reports[run]!.finishedAt
+    // An episode begins with the run that first had it: that run's start, as its report dated the finding.
+    const began = (run: number) => reports[run]!.startedAt
     expect(cleared).toEqual([
       [],
       [],
@@ -174,9 +174,17 @@ describe('since when, from the history', () => {
       await run()
       const third = JSON.parse(readFileSync(join(d, 'latest', 'report.json'), 'utf8')) as Report
       const f = third.findings.find((x) => x.check === 'framing-conformance')!
-      expect(f).toMatchObject({ new: false, since: first.finishedAt })
-      expect(readFileSync(join(d, 'latest', 'report.md'), 'utf8')).toContain(`since ${first.finishedAt}`)
-      expect(readFileSync(join(d, 'latest', 'report.html'), 'utf8')).toContain(`since ${first.finishedAt}`)
+      // One instant from the first report to the third: the run's start, which the first report gave as its since.
+      expect(first.findings.find((x) => x.check === 'framing-conformance')).toMatchObject({ new: true, since: first.startedAt })
+      expect(first.startedAt).not.toBe(first.finishedAt)
+      expect(f).toMatchObject({ new: false, since: first.startedAt })
+      expect(readFileSync(join(d, 'latest', 'report.md'), 'utf8')).toContain(`since ${first.startedAt}`)
+      expect(readFileSync(join(d, 'latest', 'report.html'), 'utf8')).toContain(`since ${first.startedAt}`)
+      // And `driftwatch history` says the episode appeared at that same instant.
+      const h = io()
+      await main(['history', '--out', join(d, 'latest'), '--json'], h.io)
+      const episode = (JSON.parse(h.out.join('\n')) as { findings: FindingHistory[] }).findings.find((x) => x.check === 'framing-conformance')!.episodes[0]!
+      expect(episode.appearedAt).toBe(first.startedAt)
     } finally {
       rmSync(d, { recursive: true, force: true })
     }
