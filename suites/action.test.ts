@@ -1,6 +1,6 @@
 /**
- * action.yml (issue 20 item 3): parsed and checked here (actionlint cannot be installed on this
- * machine: no network but npm and Debian). Inputs reach the shell through env only, secrets are
+ * action.yml (issue 20 item 3): parsed and checked here (actionlint checks workflows, not an
+ * action's metadata). Inputs reach the shell through env only, secrets are
  * never inputs, and the step's script runs for real: check against the simulator and verify of a
  * webhook capture, from a folder that is not this repository, as a workflow's would.
  */
@@ -52,6 +52,10 @@ describe('action.yml', () => {
     expect(r.code).toBe(1)
     expect(r.outputs).toEqual({ outcome: 'drift', 'exit-code': '1' })
     expect(r.stdout).toMatch(/^::error title=driftwatch breaking%3A media\.retrieve-url \(framing-conformance\)/m)
+    // The rerun line is one a person can type in their own checkout: no runner path of the action's pack.
+    const rerun = (JSON.parse(readFileSync(join(d, 'reports/driftwatch/report.json'), 'utf8')) as { findings: { rerun: string }[] }).findings[0]!.rerun
+    expect(rerun).toBe('npx driftwatch check --target sim --scenario media-chunked --only media.retrieve-url --fail-on breaking --out reports/rerun --no-history')
+    expect(r.stdout).not.toContain(ROOT)
   }, 60_000)
 
   it("a run that fails at start reports outcome error, not the previous run's report.json still in the folder (restored from a cache)", () => {

@@ -36,7 +36,10 @@ export const githubReporter: Reporter = {
     for (const f of report.findings) {
       const level = failsAt(f.severity, failOn) ? 'error' : f.severity === 'info' ? 'notice' : 'warning'
       const file = fileOf.get(contractLabel(f))
-      const props = [`title=${escapeProperty(`driftwatch ${f.severity}: ${contractLabel(f)} (${f.check})`)}`, ...(file && !file.includes('(') ? [`file=${escapeProperty(file)}`] : [])]
+      // file= is a path in the repository the workflow checked out: a contract outside it (the pack shipped
+      // with the action or package, an absolute or ../ path) has no place in it, so the annotation has none.
+      const inRepo = file !== undefined && !file.includes('(') && !/^(\/|[A-Za-z]:[\\/]|\.\.(\/|\\|$))/.test(file)
+      const props = [`title=${escapeProperty(`driftwatch ${f.severity}: ${contractLabel(f)} (${f.check})`)}`, ...(inRepo ? [`file=${escapeProperty(file)}`] : [])]
       const ev = f.evidence.request ? `\nRequest: ${f.evidence.request}${f.evidence.status !== undefined ? ` → ${f.evidence.status}` : ''}` : ''
       const text = `${f.title}\n${f.message}${ev}\nSince ${f.since}`
       lines.push(`::${level} ${props.join(',')}::${escapeData(text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text)}`)

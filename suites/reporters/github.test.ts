@@ -39,6 +39,12 @@ describe('the github reporter', () => {
     expect(lines.every((l) => l.startsWith('::error ') || l.startsWith('::notice ') || l.startsWith('::warning '))).toBe(true)
   })
 
+  it('file= names a contract in the repository, and none outside it (the pack shipped with the action or package)', () => {
+    const withFile = (file: string) => render({ ...sampleReport, results: sampleReport.results.map((r) => ({ ...r, file })) })[0]!
+    expect(withFile('contracts/meta/media.retrieve-url.yaml')).toContain(',file=contracts/meta/media.retrieve-url.yaml::')
+    for (const outside of ['/home/runner/work/_actions/o/driftwatch/v1/contracts/meta/media.retrieve-url.yaml', '../driftwatch/contracts/meta/x.yaml', 'C:\\a\\x.yaml']) expect(withFile(outside), outside).not.toContain('file=')
+  })
+
   it('escapes as @actions/core does', () => {
     expect(escapeData('50%\r\n')).toBe('50%25%0D%0A')
     expect(escapeProperty('a:b,c%')).toBe('a%3Ab%2Cc%25')
