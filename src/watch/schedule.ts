@@ -16,7 +16,6 @@
  *   rejecting the token, probing stops: the breaker opens for 1 min, doubling per failed retry up
  *   to 30 min; when it expires, one cheap probe (the preflight) tests the water before anything else.
  */
-import { prerequisitesOf } from '../contracts/probes.ts'
 import type { Probe } from '../contracts/types.ts'
 import { HarnessError } from '../util/errors.ts'
 import { samplesFor } from '../runner/run.ts'
@@ -63,12 +62,8 @@ export function buildUnits(probes: readonly Probe[], selected: readonly Probe[],
   const units: Unit[] = []
   const seen = new Set<string>()
   for (const p of selected) {
+    // The probe, what it needs, and the cleanup of what it creates (selectProbes pulls those in for --only too).
     const chain = new Set(selectProbes(probes, [p.id], { preflight: false }).map((s) => s.probe.id))
-    for (const c of probes) {
-      if (!c.cleanup || chain.has(c.id)) continue
-      const deps = prerequisitesOf(c, probes)
-      if (deps.length > 0 && deps.every((d) => chain.has(d))) chain.add(c.id)
-    }
     const contracts = probes.filter((c) => chain.has(c.id))
     const key = contracts.map((c) => c.id).join(',')
     if (seen.has(key)) continue
