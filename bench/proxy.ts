@@ -20,12 +20,13 @@
  *     (goal within 10 s);
  *  5. a BENCH_BIG_MB body (default 1024) streamed through a fresh pass-through and a fresh
  *     production proxy, with Node's defaults and with the deployed --max-semi-space-size=2: their
- *     peak RSS, and whether the sha256 the client computed equals the upstream's.
+ *     peak RSS, and whether the sha256 the client computed equals the upstream's; then through
+ *     `driftwatch proxy` itself from the compiled package (it builds dist/ first), as deployed.
  * Each figure is printed next to its goal, met or not. On a shared 2-core machine the figures are
  * indicative: the processes compete for the same cores with whatever else runs.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -234,6 +235,37 @@ try {
     const after = await ask<Sample>(h.child, 'sample')
     const same = got.sha256 === big.ready.sha256 && got.bytes === big.ready.bytes
     console.log(`  ${BIG_MB} MB body through a fresh ${name}: ${got.bytes} bytes in ${got.seconds.toFixed(1)} s (${(got.bytes / 1048576 / got.seconds).toFixed(0)} MB/s), sha256 the client saw ${same ? 'equals' : 'DIFFERS from'} the upstream's; peak RSS ${after.peakRssMb.toFixed(0)} MB (${idle.rssMb.toFixed(0)} MB before; goal < 150 MB: ${verdict(after.peakRssMb < 150)}); captured ${after.stats!.captured}`)
+  }
+  // The command itself as it is deployed: `driftwatch proxy` from the compiled package (dist/, no
+  // TypeScript loader and no bench host in the process), NODE_OPTIONS as compose sets it. Peak RSS is
+  // the kernel's (VmHWM), since the process answers no IPC.
+  console.log('  building dist/ (npm run build) for the installed proxy ...')
+  const built = spawnSync(process.execPath, [join(here, '..', 'scripts', 'build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] })
+  if (built.status !== 0) console.log(`  installed proxy: not measured, the build failed (exit ${built.status})`)
+  else {
+    const cli = spawn(process.execPath, [join(here, '..', 'bin', 'driftwatch.js'), 'proxy', '--upstream', String(big.ready.url), '--port', '0', '--recordings', join(work, 'big-cli'), '--out', join(work, 'big-cli-out')], { env: { ...process.env, NODE_OPTIONS: SEMI }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let said = ''
+    cli.stderr!.on('data', (d: Buffer) => (said = (said + d).slice(-4000)))
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      cli.stdout!.on('data', (d: Buffer) => {
+        out += d
+        const m = /listening on (http:\/\/[^\s,]+)/.exec(out)
+        if (m) resolve(m[1]!)
+      })
+      cli.once('exit', (code) => reject(new Error(`driftwatch proxy exited ${code} before listening: ${out}${said}`)))
+    })
+    const hwm = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${cli.pid}/status`, 'utf8'))![1]) / 1024
+    const idleHwm = hwm()
+    const got = await run<{ status: number; bytes: number; sha256: string; seconds: number }>('big-client.ts', [`${url}/big`])
+    const peak = hwm()
+    const same = got.sha256 === big.ready.sha256 && got.bytes === big.ready.bytes
+    console.log(`  ${BIG_MB} MB body through \`driftwatch proxy\` from dist/ (${SEMI}, as deployed): ${got.bytes} bytes in ${got.seconds.toFixed(1)} s, sha256 ${same ? 'equals' : 'DIFFERS from'} the upstream's; peak RSS ${peak.toFixed(0)} MB (${idleHwm.toFixed(0)} MB at start; goal < 150 MB: ${verdict(peak < 150)})`)
+    cli.stdout!.resume()
+    const stopped = new Promise((r) => cli.once('exit', r))
+    cli.kill('SIGINT')
+    await Promise.race([stopped, new Promise((r) => setTimeout(r, 30_000))])
+    cli.kill('SIGKILL')
   }
   console.log('  (indicative: a shared machine, several busy processes; compare ratios within one run, not across runs)')
 } finally {
