@@ -1,5 +1,9 @@
-/** driftwatch's library surface: load contracts, probe, check, report; and the Meta simulator. */
+/** driftwatch's library surface: load contracts, probe, check, report; the long-running commands (watch, proxy, webhook receiver); and the Meta simulator. */
 export { runCheck, type CheckOptions, type CheckResult } from './commands/check.ts'
+export { startWatch, type CycleEvent, type RunningWatch, type StartWatchOptions, type WatchedTarget, type WatchResult } from './commands/watch.ts'
+export { startProxy, type ProxyExchange, type ProxyOptions, type ProxySession, type ProxyStats, type RunningProxy } from './commands/proxy.ts'
+export { startWebhookReceiver, type RunningWebhookReceiver, type WebhookReceiverOptions, type WebhookSession, type WebhookStop } from './commands/webhook.ts'
+export { alertLine, webhookSink, type Alert, type AlertSink } from './commands/alerts.ts'
 export { loadContracts } from './contracts/load.ts'
 export type { ContractPack, Operation, Probe } from './contracts/types.ts'
 export { operationExpectation, probeExpectation, type Expectation } from './contracts/expectation.ts'

@@ -5,7 +5,7 @@
  * cli/ imports the commands). A rule that is only written down drifts; this one fails.
  */
 import { readdirSync, readFileSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 const SRC = join(import.meta.dirname, '..', 'src')
@@ -15,6 +15,54 @@ const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f)
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8')
   return [...text.matchAll(/(?:from\s+|import\()\s*'([^']+)'/g)].map((m) => m[1]!)
+}
+
+/** Where an import points: a file relative to src (`commands/watch.ts`), or the specifier itself for a package or node: builtin. */
+function target(file: string, spec: string): string {
+  return spec.startsWith('.') ? relative(SRC, resolve(dirname(file), spec)) : spec
+}
+
+/** Module specifiers a file loads when it is loaded: static imports and re-exports that are not type-only (`import type` is erased; `import { type X }` is not under verbatimModuleSyntax). */
+function loadsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+  const statics = [...text.matchAll(/^(?:import|export)\s+(?!type\s)(?:[^'";]*?\s+from\s+)?'([^']+)'/gm)].map((m) => m[1]!)
+  return statics
+}
+
+/**
+ * What src/cli/ may import, and why: cli/ only parses arguments and prints, the library is
+ * reached through commands/ (each command a library call, with the types its callbacks hand out),
+ * and the data it prints through model/ (reports, findings), render/ (escaping for the terminal)
+ * and util/ (errors, paths, preflight checks of flag values). Besides those, only what parsing and
+ * printing need: targets/ (parseApiVersion, --shard), the simulator's scenario names (help text
+ * and --scenario, data only: --help loads them), transport/redact.ts (every line cli prints is
+ * redacted, error messages included), yaml (the config file's parser) and node: builtins.
+ */
+const CLI_MAY_IMPORT = {
+  folders: ['cli/', 'commands/', 'model/', 'render/', 'util/', 'targets/'],
+  files: ['simulator/scenarios/names.ts', 'transport/redact.ts'],
+  packages: ['yaml'],
+}
+
+/** Imports (static, type-only and dynamic import()) from src/cli/ outside CLI_MAY_IMPORT. */
+function cliOutsideAllowList(): string[] {
+  const ok = (t: string) => t.startsWith('node:') || CLI_MAY_IMPORT.packages.includes(t) || CLI_MAY_IMPORT.files.includes(t) || CLI_MAY_IMPORT.folders.some((f) => t.startsWith(f))
+  return files.filter((f) => within(f, 'cli')).flatMap((f) => importsOf(f).filter((i) => !ok(target(f, i))).map((i) => `${relative(SRC, f)} imports ${i}`))
+}
+
+/** Every file and package `from` loads when it is loaded (static, non-type imports, transitively). */
+function staticClosure(from: string): Set<string> {
+  const seen = new Set<string>()
+  const walk = (file: string) => {
+    for (const spec of loadsOf(file)) {
+      const t = target(file, spec)
+      if (seen.has(t)) continue
+      seen.add(t)
+      if (spec.startsWith('.')) walk(join(SRC, t))
+    }
+  }
+  walk(join(SRC, from))
+  return seen
 }
 
 /** Whether `file` is `place` (a file relative to src) or lies under it (a folder). */
@@ -55,6 +103,16 @@ describe('architecture', () => {
     const users = files.filter((f) => !within(f, 'cli') && !within(f, 'commands') && relative(SRC, f) !== 'index.ts')
     expect(users.flatMap((f) => importsOf(f).filter((i) => /(^|\/)commands\//.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`))).toEqual([])
     expect(offenders('util', /^\.\.\//)).toEqual([])
+  })
+  it('cli/ only parses and prints: it imports commands/, model/, render/, util/ and what parsing and printing need (CLI_MAY_IMPORT says why), never the library behind the commands', () => {
+    expect(cliOutsideAllowList()).toEqual([])
+  })
+  it('--help loads no ajv, pact, better-sqlite3, undici, yaml or simulator: the library is loaded by dynamic import() when a command runs', () => {
+    const loaded = [...staticClosure('cli/main.ts')]
+    expect(loaded.filter((t) => /^(ajv|@pact-foundation|better-sqlite3|undici|yaml)(\/|$)/.test(t))).toEqual([])
+    expect(loaded.filter((t) => t.startsWith('simulator/') && t !== 'simulator/scenarios/names.ts')).toEqual([])
+    // The walk itself works: main.ts loads the command table, and through it the options.
+    expect(loaded).toContain('cli/options.ts')
   })
   it('checks judge through the Graph rules, not their own copies', () => {
     expect(files.filter((f) => relative(SRC, f).startsWith('checks/')).filter((f) => /const (OUTAGE|THROTTLE)_CODES/.test(readFileSync(f, 'utf8')))).toEqual([])

@@ -7,7 +7,7 @@
 import { contractLabel, failsAt, targetsPhrase, type FailOn, type Report } from '../model/report.ts'
 import type { Finding } from '../model/finding.ts'
 import { term, untrusted, untrusting, type Term, type Untrusting } from '../render/index.ts'
-import type { ProgressEvent } from '../runner/run.ts'
+import type { ProgressEvent } from '../commands/check.ts'
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length)

@@ -10,8 +10,8 @@ import { join, resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { HarnessError } from '../util/errors.ts'
 import type { FailOn } from '../model/report.ts'
-import type { FormatId } from '../reporters/index.ts'
-import type { WebhookRetryPolicy } from '../simulator/webhooks.ts'
+import type { FormatId } from '../commands/write-reports.ts'
+import type { WebhookRetryPolicy } from '../commands/sim.ts'
 import type { WatchClock } from '../commands/watch.ts'
 
 /** Where the CLI writes and what it reads; tests pass their own. */

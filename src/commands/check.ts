@@ -19,6 +19,8 @@ import { probeRerun, usesRunState, withRerun, type ProbeRerun } from '../model/r
 import type { Finding } from '../model/finding.ts'
 import { writeReports } from './write-reports.ts'
 
+export type { ProgressEvent, RetryEvent }
+
 /** Options of a check run (the CLI flags, resolved). */
 export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
   apiVersion: string

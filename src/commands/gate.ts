@@ -2,7 +2,8 @@
  * `driftwatch gate`: before deploying a client, check that every request its pact files describe
  * is something the upstream accepts, as contracted (method, path, required parameters, headers,
  * status) and as last recorded (Pact's own Verifier against a replay of the golden recordings).
- * Offline: no network beyond loopback.
+ * Offline: no network beyond loopback. `runGateAndWrite` is the command whole (run, reruns, redaction, report
+ * files); the CLI parses and prints.
  */
 import { checks } from '../checks/index.ts'
 import { operationExpectation } from '../contracts/expectation.ts'
@@ -18,6 +19,11 @@ import { attribute, attributeRequest, trafficState, type Attribution } from '../
 import { loadPacts, type PactInteraction, type PactRequest } from '../gate/pacts.ts'
 import { startReplayServer, type RequestShape } from '../gate/replay-server.ts'
 import { verifyPacts } from '../gate/pact-verifier.ts'
+import { gateRerun } from '../model/reproduce.ts'
+import type { FormatId } from '../reporters/index.ts'
+import { Redactor, secretsFromEnv } from '../transport/redact.ts'
+import { assertWritable } from '../util/preflight.ts'
+import { writeGateReport } from './gate-report.ts'
 
 /** Where the inputs are. */
 export interface GateOptions {
@@ -240,4 +246,29 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
     summary: { interactions: results.length, passed: results.length - failed, failed },
     interactions: results,
   }
+}
+
+/** How to run the gate command: its inputs, where its reports go, and what a failed interaction's rerun repeats. */
+export interface GateCommandOptions extends GateOptions {
+  outDir: string
+  formats: readonly FormatId[]
+  /** Secrets this environment holds are redacted from what the gate writes. */
+  env: Readonly<Record<string, string | undefined>>
+  /** The rerun's arguments after `--pacts <file>` (the recordings, contracts and --fail-on given, and an --out elsewhere). */
+  rerunArgs: readonly string[]
+}
+
+/**
+ * `driftwatch gate` as a library call: runs the gate, gives each failed interaction its rerun (the
+ * gate over its pact file alone), redacts and writes gate.json and the formats.
+ */
+export async function runGateAndWrite(opts: GateCommandOptions): Promise<{ report: GateReport; files: string[] }> {
+  const cwd = opts.cwd ?? process.cwd()
+  await assertWritable(opts.outDir, '--out', cwd)
+  // The recordings replayed are files anyone may have edited: what the gate writes and prints is redacted like any report.
+  const redactor = new Redactor({ secrets: secretsFromEnv(opts.env) })
+  const unredacted = await runGate(opts)
+  const report = redactor.deep({ ...unredacted, interactions: unredacted.interactions.map((i) => (i.status === 'failed' ? { ...i, rerun: gateRerun(['--pacts', i.pact, ...opts.rerunArgs]) } : i)) })
+  const files = await writeGateReport(report, opts.outDir, cwd, opts.formats)
+  return { report, files }
 }

@@ -3,13 +3,36 @@
  * add runs to, and watch's --state) and says, per contract and check, each episode of a finding,
  * what is open now (watch's held-open drifts included), and whether anything at --fail-on is. The
  * CLI (cli/commands/history.ts) parses the flags and prints what this returns.
+ *
+ * Also what the reporting commands (check, verify, merge) do with the history around a run: read
+ * its past before writing the reports (addRun's counterpart, pastOf) and add the run after.
  */
 import picomatch from 'picomatch'
 import { episodes, judgedIn, type FindingHistory } from '../history/episodes.ts'
+import { loadPast, type Past } from '../history/past.ts'
+import { recordRun, type Recorded } from '../history/record.ts'
+import type { Report } from '../model/report.ts'
 import { HistoryStore } from '../history/store.ts'
 import { failsAt, type FailOn } from '../model/report.ts'
 import { HarnessError } from '../util/errors.ts'
 import { suggest } from '../util/suggest.ts'
+
+export { sinceTime } from '../history/episodes.ts'
+export type { Past, Recorded }
+
+/**
+ * Adds a run (check, verify or merge: `command`) to the history database at `file`, creating it;
+ * says what the database holds of its targets then, or the problem that kept the run out (the
+ * run's outcome stands either way).
+ */
+export function addRun(file: string, command: string, report: Report): Recorded {
+  return recordRun(file, command, report)
+}
+
+/** A run's past from the history database (since when each finding is open; report.html's timelines), as of `before` (default now). */
+export function pastOf(file: string, before?: string): Past | undefined {
+  return loadPast(file, before)
+}
 
 /** A drift watch's state holds open. */
 export type HeldDrift = ReturnType<HistoryStore['allOpenDrifts']>[number]

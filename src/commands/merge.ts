@@ -3,8 +3,15 @@
  * --shard i/n on several machines) into one, as if one machine had run every target. A report of
  * a single target joins as a section named after its target. Two reports of one target, or of
  * different API versions, are refused: the merged report would say something no run saw.
+ * `runMerge` is the command whole: read, merge, write the report files (the CLI parses and prints).
  */
 import { oneLine } from '../render/index.ts'
+import type { Past } from '../history/since.ts'
+import type { FailOn } from '../model/report.ts'
+import type { FormatId } from '../reporters/index.ts'
+import { Redactor, secretsFromEnv } from '../transport/redact.ts'
+import { assertWritable } from '../util/preflight.ts'
+import { writeReports } from './write-reports.ts'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { HarnessError } from '../util/errors.ts'
@@ -72,4 +79,28 @@ export function mergeReports(inputs: readonly { file: string; report: Report }[]
     ...(cleared.length ? { cleared } : {}),
     ...(interrupted ? { interrupted: true } : {}),
   }
+}
+
+/** How to merge shards' reports. */
+export interface MergeOptions {
+  /** The report.json files, as given (relative to cwd). */
+  files: readonly string[]
+  outDir: string
+  formats: readonly FormatId[]
+  failOn: FailOn
+  /** Secrets this environment holds are redacted again on the way out (the shards' reports were redacted when written). */
+  env: Readonly<Record<string, string | undefined>>
+  cwd: string
+  /** The history's past as of the merged run's start (known only once merged): since when each finding is open. */
+  pastAt?: (startedAt: string) => Promise<Past | undefined> | Past | undefined
+}
+
+/** `driftwatch merge` as a library call: reads the shards' reports, merges them and writes the merged report files. */
+export async function runMerge(opts: MergeOptions): Promise<{ report: Report; files: string[] }> {
+  const inputs = readReports(opts.files, opts.cwd)
+  await assertWritable(opts.outDir, '--out', opts.cwd)
+  // The shards' reports were redacted when written; the pattern-based pass runs again on the way out, with the secrets this environment holds.
+  const merged = mergeReports(inputs)
+  const past = await opts.pastAt?.(merged.startedAt)
+  return writeReports(merged, { outDir: opts.outDir, formats: opts.formats, failOn: opts.failOn, redactor: new Redactor({ secrets: secretsFromEnv(opts.env) }), cwd: opts.cwd, ...(past ? { past } : {}) })
 }

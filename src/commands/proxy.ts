@@ -34,13 +34,19 @@
  * Graph-shaped error naming driftwatch (no head in time: a 504); one that resets or truncates its
  * answer mid-body cuts the application's connection mid-body, never a clean answer. Either way the
  * session gets a finding and an inconclusive result. Judged exchanges go to the IncidentSink
- * (alerts) and the metrics the caller passes (src/live composes them over watch's state).
+ * (alerts) and the metrics the caller passes (src/live composes them over watch's state), or to
+ * the ones startProxy makes itself from `state` and `metricsPort` (what `driftwatch proxy` does;
+ * the CLI, cli/commands/proxy.ts, only parses and prints).
  */
 import { rmdir } from 'node:fs/promises'
 import { missingFolders } from '../util/preflight.ts'
 import { join, resolve } from 'node:path'
 import { availableParallelism } from 'node:os'
+import { loadContracts } from '../contracts/load.ts'
 import type { ContractPack } from '../contracts/types.ts'
+import { operationOf, ProxyMetrics, serveProxyMetrics, TrafficIncidents, type RecoveryRule } from '../live/index.ts'
+import type { Alert, AlertSink } from '../watch/alerts.ts'
+import type { MetricsServer } from '../watch/metrics.ts'
 import type { Finding } from '../model/finding.ts'
 import type { CompactResult } from '../recordings/compact.ts'
 import { settle, type ContractResult, type FailOn, type Report } from '../model/report.ts'
@@ -99,8 +105,23 @@ export interface ProxyOptions {
   liveJudgeBacklog?: number
   /** Where judged exchanges become incidents (the SQLite state `watch` shares). */
   incidents?: IncidentSink
-  /** Told of every exchange forwarded, captured, judged and skipped, and the queue's depth (src/live ProxyMetrics fits). */
+  /**
+   * Instead of `incidents`: watch's state file (`watch --state`), where a drift in the traffic opens
+   * an incident (one alert to `sinks` and onAlert) and clears by `recovery`; closed when the proxy stops.
+   */
+  state?: string
+  /** With `state`: where each alert is POSTed (watch/alerts.ts webhookSink). */
+  sinks?: readonly AlertSink[]
+  /** With `state`: when a drift the traffic saw clears (default TRAFFIC_RECOVERY). */
+  recovery?: RecoveryRule
+  /** With `state`: each alert raised, with what its delivery to each sink said. */
+  onAlert?: (a: Alert, delivery: string[]) => void
+  /** Told of every exchange forwarded, captured, judged and skipped, and the queue's depth (src/live ProxyMetrics fits); ignored with metricsPort. */
   metrics?: ProxyMetricsSink
+  /** Serve the proxy's Prometheus /metrics and /healthz on this port (0 picks one); stopped with the proxy. */
+  metricsPort?: number
+  /** Address for metricsPort (default 127.0.0.1). */
+  metricsHost?: string
   /** Share of the main thread the observer may take (default 0.25 in production, 1 in review); see observer.ts. */
   observerShare?: number
   /**
@@ -198,6 +219,10 @@ export interface RunningProxy {
   /** Temp files of an interrupted compaction, removed when this one started. */
   removedTemps: string[]
   mode: ProxyMode
+  /** Drifts `state` holds open from before this session (alerted then, not again); 0 without a state. */
+  openBefore: number
+  /** The metrics server's base URL (`/metrics`, `/healthz`), with metricsPort. */
+  metricsUrl?: string
   /** Redacts every token the application sent so far (and the environment's): what leaves the proxy goes through it. */
   readonly redactor: Redactor
   stats(): ProxyStats
@@ -231,8 +256,75 @@ interface Cause {
   example: string
 }
 
-/** Starts the proxy on loopback; resolves once it listens. A journal an earlier session left is compacted first. */
+/**
+ * Starts the proxy (`driftwatch proxy` as a library call); resolves once it listens. A journal an
+ * earlier session left is compacted first. With `state` it opens the incidents over watch's state,
+ * with `metricsPort` the metrics server, both before it listens and both closed again when the
+ * start fails or the proxy stops (close or abort).
+ */
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  // Loaded here, on this thread, whichever thread observes: a bad pack fails the start before anything opens.
+  const pack = opts.pack ?? loadContracts(opts.contractsDir, { cwd: opts.cwd ?? process.cwd() })
+  const metrics = opts.metricsPort !== undefined ? new ProxyMetrics({ operations: pack.operations.map((o) => o.id) }) : opts.metrics
+  let proxy: RunningProxy | undefined
+  const failOn = opts.failOn ?? 'breaking'
+  const incidents =
+    opts.incidents ??
+    (opts.state !== undefined
+      ? new TrafficIncidents({
+          state: opts.state,
+          upstream: opts.upstream,
+          failOn: failOn === 'never' ? 'breaking' : failOn,
+          ...(opts.recovery ? { recovery: opts.recovery } : {}),
+          operationOf: operationOf(pack),
+          sinks: opts.sinks ?? [],
+          // Alerts leave the machine: every token the application sent so far is redacted from them.
+          redact: (a) => (proxy ? proxy.redactor.deep(a) : a),
+          ...(metrics instanceof ProxyMetrics ? { metrics } : {}),
+          ...(opts.onAlert ? { onAlert: opts.onAlert } : {}),
+        })
+      : undefined)
+  const owned = opts.incidents ? undefined : incidents
+  let server: MetricsServer | undefined
+  if (opts.metricsPort !== undefined && metrics instanceof ProxyMetrics) {
+    server = await serveProxyMetrics(metrics, opts.metricsPort, opts.metricsHost ?? '127.0.0.1').catch(async (err: unknown) => {
+      await owned?.close()
+      throw err
+    })
+  }
+  let stopping: Promise<void> | undefined
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      await server?.close()
+      await owned?.close()
+    })())
+  const inner = await startForwarding({ ...opts, pack, ...(metrics ? { metrics } : {}), ...(incidents ? { incidents } : {}) }).catch(async (err: unknown) => {
+    await shutdown()
+    throw err
+  })
+  proxy = {
+    ...inner,
+    get redactor() {
+      return inner.redactor
+    },
+    openBefore: incidents instanceof TrafficIncidents ? incidents.open().length : 0,
+    ...(server ? { metricsUrl: server.url } : {}),
+    async close(closeOpts) {
+      const session = await inner.close(closeOpts)
+      await shutdown()
+      return session
+    },
+    async abort() {
+      const aborted = await inner.abort()
+      await shutdown()
+      return aborted
+    },
+  }
+  return proxy
+}
+
+/** The proxy itself: the request path and its observer, with the incidents and metrics the caller passes. */
+async function startForwarding(opts: ProxyOptions): Promise<RunningProxy> {
   const upstream = upstreamUrl(opts.upstream)
   const mode: ProxyMode = opts.mode ?? 'production'
   const cwd = opts.cwd ?? process.cwd()
@@ -354,6 +446,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ...(observer.recovered ? { recovered: observer.recovered } : {}),
     removedTemps: observer.removedTemps,
     mode,
+    openBefore: 0,
     get redactor() {
       return redactor()
     },

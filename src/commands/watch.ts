@@ -11,19 +11,30 @@
  *
  * Contracts live traffic judged within the traffic window are not probed (src/live/coverage.ts):
  * the budget goes to the others.
+ *
+ * `startWatch` is the whole command: one session per target (or the one target), the state file,
+ * the metrics server and its health, then `runWatch` for every target at once; a start that fails
+ * leaves no state file it made behind. The CLI (cli/commands/watch.ts) parses and prints.
  */
+import { existsSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FailOn } from '../model/report.ts'
 import type { Finding } from '../model/finding.ts'
 import { DEFAULT_RETRY } from '../runner/retry.ts'
 import { runContracts } from '../runner/run.ts'
 import { rerunsOf } from './check.ts'
-import type { Session } from '../runner/session.ts'
+import { openSession, type Session, type SessionOptions } from '../runner/session.ts'
 import type { Alert, AlertSink } from '../watch/alerts.ts'
 import { coveredProbes, DEFAULT_TRAFFIC_WINDOW_MS, Incidents, operationOf, TRAFFIC_RECOVERY } from '../live/index.ts'
-import type { WatchMetrics } from '../watch/metrics.ts'
-import { buildUnits, Schedule, type Unit } from '../watch/schedule.ts'
-import type { OpenDrift, HistoryStore } from '../history/store.ts'
+import { serveMetrics, WatchMetrics, type MetricsServer } from '../watch/metrics.ts'
+import { buildUnits, DAY_MS, Schedule, type Unit } from '../watch/schedule.ts'
+import { HistoryStore, type OpenDrift } from '../history/store.ts'
+import { loadTargets, targetEnvironment } from '../targets/targets-file.ts'
+import { missingFolders, removeMade } from '../util/preflight.ts'
+
+export { DAY_MS, parseBudget } from '../watch/schedule.ts'
+export type { Session } from '../runner/session.ts'
 
 /** Time for the loop; the bench runs it faster than real time (pacing and priorities unchanged). */
 export interface WatchClock {
@@ -222,4 +233,121 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     opts.onCycle?.({ target: targetName, n: cycles, unit, why: decision.why, startedAt, requests: spent, healthy, outcome: report.outcome, drift: [...decided.seen.values()], covered: covered.size, ...(schedule.breakerOpen(at) ? { breakerUntil: new Date(schedule.breakerOpenUntil).toISOString() } : {}) })
   }
   return { cycles, requests, alerts, open }
+}
+
+
+/** How to start a watch: what runWatch takes for each target, and where the targets and the state are. */
+export interface StartWatchOptions extends Omit<WatchOptions, 'session' | 'scope' | 'store' | 'metrics' | 'onCycle'> {
+  /** How each target's session opens (contracts, golden recordings, env, cwd...); `target` and `scenario` name the one target unless `targetsFile` is given. */
+  sessions: SessionOptions
+  /** A targets file (as check --targets): every target at once, each with its own budget, schedule and credentials, in one state file. */
+  targetsFile?: string
+  /** The SQLite state (the history database): open drifts, the schedule, cycles. Created when absent, and removed again when the start fails. */
+  state: string
+  /** Serve Prometheus /metrics and /healthz on this port (0 picks one); none when undefined. */
+  metricsPort?: number
+  /** Address for the metrics server (default 127.0.0.1). */
+  metricsHost?: string
+  /** Each finished cycle; `scope` is the target's name from the targets file (undefined for the one target). */
+  onCycle?: (e: CycleEvent, scope: string | undefined) => void
+}
+
+/** A target being watched: its name in the targets file (none for the one target) and its open session. */
+export interface WatchedTarget {
+  scope?: string
+  session: Session
+}
+
+/** A started watch: what it watches, before the first cycle; `run` runs it to the end. */
+export interface RunningWatch {
+  targets: readonly WatchedTarget[]
+  /** Drifts the state holds open from earlier runs (alerted then, not again). */
+  openBefore: number
+  /** The metrics server's base URL (`/metrics`, `/healthz`), when one was asked for. */
+  metricsUrl?: string
+  /** Redacts every target's secrets from a line (what the caller prints goes through it). */
+  redact(text: string): string
+  /** Runs every target's cycles until the signal (or maxCycles), then stops the metrics server and closes the sessions and the state. */
+  run(): Promise<WatchResult>
+  /** Stops without running (the sessions, the metrics server and the state close). */
+  close(): Promise<void>
+}
+
+/**
+ * `driftwatch watch` as a library call: opens the state, a session per target and the metrics
+ * server, and resolves once all are up (the first cycle starts with `run`). A start that fails (no
+ * contracts, a bad targets file, a busy metrics port) closes what it opened and removes the state
+ * file it created, then throws.
+ */
+export async function startWatch(opts: StartWatchOptions): Promise<RunningWatch> {
+  const { sessions, state, perDay } = opts
+  const madeState = !existsSync(state)
+  const madeFolders = missingFolders(dirname(state))
+  const store = new HistoryStore(state)
+  // One session per target: its own token, simulator or connections, and pacing.
+  const watched: WatchedTarget[] = []
+  const closeAll = async () => {
+    for (const w of watched) await w.session.close()
+    store.close()
+  }
+  const failedStart = async (err: unknown): Promise<never> => {
+    await closeAll()
+    if (madeState) removeMade([state, `${state}-wal`, `${state}-shm`, `${state}-journal`], madeFolders)
+    throw err
+  }
+  try {
+    if (opts.targetsFile === undefined) watched.push({ session: await openSession(sessions) })
+    else {
+      const { target: _t, scenario: _s, ...common } = sessions
+      for (const t of loadTargets(opts.targetsFile, sessions.cwd)) watched.push({ scope: t.name, session: await openSession({ ...common, target: t.target, ...(t.scenario ? { scenario: t.scenario } : {}), env: targetEnvironment(t, sessions.env) }) })
+    }
+  } catch (err) {
+    await failedStart(err)
+  }
+  const metrics = new WatchMetrics()
+  let lastCycleAt = Date.now()
+  const breakers = new Map<string, string | undefined>()
+  const server: MetricsServer | undefined =
+    opts.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(metrics, opts.metricsPort, () => {
+          const staleMs = Date.now() - lastCycleAt
+          const limit = Math.max(3 * (DAY_MS / perDay) * 20, 60_000)
+          const open = [...breakers].filter(([, until]) => until !== undefined)
+          const ok = open.length === 0 && staleMs < limit
+          return { ok, detail: { lastCycleSecondsAgo: Math.round(staleMs / 1000), ...(open.length ? { breakerOpenUntil: Object.fromEntries(open) } : {}), budgetPerDay: perDay } }
+        }, opts.metricsHost ?? '127.0.0.1').catch(failedStart)
+  const openBefore = store.openDrifts().length + watched.reduce((n, w) => n + (w.scope ? store.openDrifts(w.scope).length : 0), 0)
+  const close = async () => {
+    await server?.close()
+    await closeAll()
+  }
+  const { targetsFile: _f, state: _st, metricsPort: _p, metricsHost: _h, sessions: _s, onCycle, ...each } = opts
+  return {
+    targets: watched,
+    openBefore,
+    ...(server ? { metricsUrl: server.url } : {}),
+    redact: (line) => watched.reduce((l, w) => w.session.redactor.text(l), line),
+    async run() {
+      const results = await Promise.all(
+        watched.map((w) =>
+          runWatch({
+            ...each,
+            session: w.session,
+            ...(w.scope ? { scope: w.scope } : {}),
+            store,
+            metrics,
+            onCycle: (e) => {
+              lastCycleAt = Date.now()
+              breakers.set(e.target, e.breakerUntil)
+              onCycle?.(e, w.scope)
+            },
+          }),
+        ),
+      )
+      await close()
+      return { cycles: results.reduce((n, r) => n + r.cycles, 0), requests: results.reduce((n, r) => n + r.requests, 0), alerts: results.reduce((n, r) => n + r.alerts, 0), open: results.flatMap((r) => r.open) }
+    },
+    close,
+  }
 }

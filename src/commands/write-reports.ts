@@ -11,6 +11,8 @@ import { applyPast, clearedBy, type Past } from '../history/since.ts'
 import { withoutPersonalData } from '../recordings/personal-data.ts'
 import { carrySince, ciRunFrom, historyTarget, settle, type FailOn, type Report } from '../model/report.ts'
 import { reporters, type FormatId } from '../reporters/index.ts'
+
+export type { FormatId }
 import { isReport } from '../model/report-schema.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { untrusting } from '../render/index.ts'

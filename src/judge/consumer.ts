@@ -5,14 +5,11 @@
  * (never judged on a guess), an exchange no operation describes.
  */
 import { describeNode, type HttpMethod, type Operation, type SchemaViolation } from '../contracts/types.ts'
-import { evidenceFrom, type Finding } from '../model/finding.ts'
+import { evidenceFrom, NO_OPERATION, UNATTRIBUTED, type Finding } from '../model/finding.ts'
 import { describeStatus, errorCodeLabel, graphError } from '../graph/index.ts'
 import type { Observation } from '../model/observation.ts'
 
-/** Contract label of findings about exchanges whose operation the traffic does not settle. */
-export const UNATTRIBUTED = '(unattributed)'
-/** Contract label of findings about exchanges no operation describes. */
-export const NO_OPERATION = '(no operation)'
+export { NO_OPERATION, UNATTRIBUTED }
 
 /** An exchange as consumer findings quote it. */
 export interface Exchange {

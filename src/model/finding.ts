@@ -87,6 +87,11 @@ export function foldKey(d: Pick<FindingDraft, 'check' | 'severity' | 'title'>): 
   return `${d.check}\u0000${d.severity}\u0000${d.title}`
 }
 
+/** Contract label of findings about exchanges whose operation the traffic does not settle (never judged on a guess). */
+export const UNATTRIBUTED = '(unattributed)'
+/** Contract label of findings about exchanges no operation describes. */
+export const NO_OPERATION = '(no operation)'
+
 /** Drift is anything above info: info findings are worth knowing, never a failure. */
 export function isDrift(f: Pick<Finding, 'severity'>): boolean {
   return f.severity !== 'info'

@@ -106,8 +106,8 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
 export async function addToHistory(v: Values, outDir: string, report: Report, io: CliIO, command = 'check'): Promise<void> {
   const file = historyFile(v, outDir, io.cwd)
   if (!file) return
-  const { recordRun } = await import('../../history/record.ts')
-  const added = recordRun(file, command, report)
+  const { addRun } = await import('../../commands/history.ts')
+  const added = addRun(file, command, report)
   if (added.problem) io.stderr(`driftwatch: ${added.problem}`)
   // Said where it went, and how much it holds: a shared --history would otherwise mix in runs unseen.
   else if (added.runs?.size) {
@@ -123,6 +123,6 @@ export async function addToHistory(v: Values, outDir: string, report: Report, io
 export async function pastOf(v: Values, outDir: string, io: CliIO, before?: string) {
   const file = historyFile(v, outDir, io.cwd)
   if (!file) return undefined
-  const { loadPast } = await import('../../history/past.ts')
-  return loadPast(file, before)
+  const history = await import('../../commands/history.ts')
+  return history.pastOf(file, before)
 }

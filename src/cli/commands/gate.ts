@@ -25,25 +25,20 @@ interaction is breaking: any --fail-on but never fails the gate.`,
     const formats = parseFormats(str(v, 'format'))
     const t0 = Date.now()
     const outDir = resolve(io.cwd, str(v, 'out') ?? DEFAULTS.gateOut)
-    const { assertWritable } = await import('../../util/preflight.ts')
-    await assertWritable(outDir, '--out', io.cwd)
-    const { runGate } = await import('../../commands/gate.ts')
-    const { writeGateReport } = await import('../../commands/gate-report.ts')
-    const { Redactor, secretsFromEnv } = await import('../../transport/redact.ts')
-    // The recordings replayed are files anyone may have edited: what the gate writes and prints is redacted like any report.
-    const redactor = new Redactor({ secrets: secretsFromEnv(io.env) })
-    const unredacted = await runGate({
+    const { runGateAndWrite } = await import('../../commands/gate.ts')
+    // A failed interaction's rerun: the gate over its pact file alone, with the recordings, contracts and
+    // --fail-on this run was given, writing elsewhere than this run's reports.
+    const { flagArgs, rerunOut } = await import('../../model/reproduce.ts')
+    const { report, files } = await runGateAndWrite({
       pactsPath: resolve(io.cwd, str(v, 'pacts') ?? DEFAULTS.pacts),
       recordingsDir: goldenRecordings(str(v, 'recordings'), io.cwd),
       contractsDir: str(v, 'contracts') ?? DEFAULTS.contracts,
       cwd: io.cwd,
+      outDir,
+      formats,
+      env: io.env,
+      rerunArgs: [...flagArgs(v, ['recordings', 'contracts', 'fail-on']), '--out', rerunOut(outDir, io.cwd)],
     })
-    // A failed interaction's rerun: the gate over its pact file alone, with the recordings, contracts and
-    // --fail-on this run was given, writing elsewhere than this run's reports.
-    const { flagArgs, gateRerun, rerunOut } = await import('../../model/reproduce.ts')
-    const inputs = [...flagArgs(v, ['recordings', 'contracts', 'fail-on']), '--out', rerunOut(outDir, io.cwd)]
-    const report = redactor.deep({ ...unredacted, interactions: unredacted.interactions.map((i) => (i.status === 'failed' ? { ...i, rerun: gateRerun(['--pacts', i.pact, ...inputs]) } : i)) })
-    const files = await writeGateReport(report, outDir, io.cwd, formats)
     io.stderr(`driftwatch gate: ${report.summary.interactions} interaction${report.summary.interactions === 1 ? '' : 's'} in ${report.pacts.join(', ')}`)
     for (const i of report.interactions) {
       if (v.quiet && i.status === 'passed') continue

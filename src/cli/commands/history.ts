@@ -35,12 +35,11 @@ also for a --contract or --target the history has never seen (the message lists 
     const shown = shownPath(io.cwd, file)
     if (!existsSync(file)) throw new HarnessError('DW_USAGE', `no history at ${shown}: check, verify and merge add every run to ${HISTORY_FILE} in their --out folder (watch: --state); pass --out <that folder> or --history <file>`)
     const failOn = parseFailOn(str(v, 'fail-on'))
-    const { sinceTime } = await import('../../history/episodes.ts')
+    const { readHistory, sinceTime } = await import('../../commands/history.ts')
     const sinceText = str(v, 'since')
     const since = sinceText !== undefined ? sinceTime(sinceText) : undefined
     if (sinceText !== undefined && since === undefined) throw new HarnessError('DW_USAGE', `--since must be like 30d, 12h, 90m or a date (2026-11-01); not "${sinceText}"`)
     const filter = { ...(str(v, 'contract') ? { contract: str(v, 'contract')! } : {}), ...(str(v, 'target') ? { target: str(v, 'target')! } : {}) }
-    const { readHistory } = await import('../../commands/history.ts')
     const r = readHistory({ file, shown, ...(since ? { since } : {}), filter, failOn })
     const at = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
     if (!r.judged) {

@@ -7,8 +7,8 @@ import { exitCodeOf, failsAt } from '../../model/report.ts'
 import { finalLine } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
+import { TRAFFIC_RECOVERY, type Alert } from '../../commands/alerts.ts'
 import type { ProxyStats } from '../../commands/proxy.ts'
-import { TRAFFIC_RECOVERY } from '../../live/incidents.ts'
 
 export const proxy: Command = {
   name: 'proxy',
@@ -93,7 +93,7 @@ a second Ctrl-C (stopped at once, no report).`,
     const recoverAfter = wholeNumber(str(v, 'recover-after'), '--recover-after', 1, 100_000) ?? TRAFFIC_RECOVERY.cleanRuns
     const recoverQuiet = wholeNumber(str(v, 'recover-quiet'), '--recover-quiet', 0, 7 * 86_400)
     const metricsPort = wholeNumber(str(v, 'metrics-port'), '--metrics-port', 0, 65535)
-    const { webhookSink, alertLine } = await import('../../watch/alerts.ts')
+    const { webhookSink, alertLine } = await import('../../commands/alerts.ts')
     const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
     // Incidents need a state: --state, or watch's default when alerts are asked for without one (the startup line says which).
     const statePath = str(v, 'state') !== undefined || sinks.length ? resolve(io.cwd, str(v, 'state') ?? DEFAULTS.state) : undefined
@@ -108,11 +108,7 @@ a second Ctrl-C (stopped at once, no report).`,
     if (recordingsDir) await assertWritable(recordingsDir, '--recordings', io.cwd)
     if (statePath) await assertWritable(dirname(statePath), '--state', io.cwd)
     const { startProxy } = await import('../../commands/proxy.ts')
-    const { loadContracts } = await import('../../contracts/load.ts')
-    const { operationOf, ProxyMetrics, serveProxyMetrics, TrafficIncidents } = await import('../../live/index.ts')
     const contractsDir = str(v, 'contracts') ?? DEFAULTS.contracts
-    const pack = loadContracts(contractsDir, { cwd: io.cwd })
-    const metrics = new ProxyMetrics({ operations: pack.operations.map((o) => o.id) })
     // Paths echo as the user would type them: inside the working directory relative, outside absolute.
     const rel = (p: string) => shownPath(io.cwd, p)
     const t0 = Date.now()
@@ -120,38 +116,24 @@ a second Ctrl-C (stopped at once, no report).`,
     let saidSkippedAt = 0
     let proxy: Awaited<ReturnType<typeof startProxy>> | undefined
     const redact = (line: string) => (proxy ? proxy.redactor.text(line) : line)
-    const incidents = statePath
-      ? new TrafficIncidents({
-          state: statePath,
-          upstream,
-          failOn: failOn === 'never' ? 'breaking' : failOn,
-          recovery: { cleanRuns: recoverAfter, quietMs: (recoverQuiet ?? TRAFFIC_RECOVERY.quietMs / 1000) * 1000 },
-          operationOf: operationOf(pack),
-          sinks,
-          redact: (a) => (proxy ? proxy.redactor.deep(a) : a),
-          metrics,
-          onAlert: (a, delivery) => {
-            io.stdout(redact(`ALERT ${alertLine(a)}`))
-            for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
-          },
-        })
-      : undefined
-    const server = metricsPort === undefined ? undefined : await serveProxyMetrics(metrics, metricsPort, str(v, 'metrics-host') ?? '127.0.0.1').catch(async (err: unknown) => {
-      await incidents?.close()
-      throw err
-    })
-    const shutdown = async () => {
-      await server?.close()
-      await incidents?.close()
-    }
     proxy = await startProxy({
       upstream,
       port,
       ...(str(v, 'host') ? { host: str(v, 'host')! } : {}),
       contractsDir,
-      pack,
-      metrics,
-      ...(incidents ? { incidents } : {}),
+      ...(statePath
+        ? {
+            state: statePath,
+            sinks,
+            recovery: { cleanRuns: recoverAfter, quietMs: (recoverQuiet ?? TRAFFIC_RECOVERY.quietMs / 1000) * 1000 },
+            onAlert: (a: Alert, delivery: string[]) => {
+              io.stdout(redact(`ALERT ${alertLine(a)}`))
+              for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
+            },
+          }
+        : {}),
+      ...(metricsPort !== undefined ? { metricsPort } : {}),
+      ...(str(v, 'metrics-host') ? { metricsHost: str(v, 'metrics-host')! } : {}),
       ...(recordingsDir ? { recordingsDir } : {}),
       ...(str(v, 'name') ? { name: str(v, 'name')! } : {}),
       reportDir,
@@ -184,19 +166,17 @@ a second Ctrl-C (stopped at once, no report).`,
         for (const f of e.findings) io.stderr(String(term`    ${u(f.severity)}: ${u(f.title)}`))
       },
       onError: (message) => io.stderr(String(term`✗ ${u(message)}`)),
-    }).catch(async (err: unknown) => {
-      await shutdown()
-      throw err
     })
     const r = proxy.recovered
     if (r) io.stderr(`Recovered ${r.exchanges} exchange${r.exchanges === 1 ? '' : 's'} from ${rel(r.journal)}, left by an earlier session: ${r.recordings.map((x) => rel(x.file)).join(', ') || 'no recording'}`)
     for (const t of proxy.removedTemps) io.stderr(`Removed ${rel(t)}: a temp file an interrupted compaction left behind`)
     io.stdout(`driftwatch proxy listening on ${proxy.url}, forwarding to ${upstream} (${mode} mode)`)
-    const open = incidents?.open().length ?? 0
+    const open = proxy.openBefore
     const state = statePath ? `state ${rel(statePath)}${str(v, 'state') === undefined ? ` (watch's default: --alert-webhook needs a state; pass --state to choose)` : ''}${open ? `: ${open} drift${open === 1 ? '' : 's'} open from before, not alerted again` : ''}` : 'no incident state (--state or --alert-webhook keeps one)'
     // Webhook URLs are secrets: the sinks' labels carry their host only.
     const alerts = statePath ? `alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''}` : 'no alerts'
-    io.stdout(`  ${state}; ${alerts}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`)
+    const metricsUrl = proxy.metricsUrl
+    io.stdout(`  ${state}; ${alerts}${metricsUrl ? `; metrics on ${metricsUrl}/metrics, health on ${metricsUrl}/healthz` : ''}`)
     io.stdout(recordingsDir ? `Recording to ${rel(recordingsDir)}/<contract>/${str(v, 'name') ?? 'proxy'}.json (journal: ${rel(proxy.journal!)}). Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.` : `Not recording. Point your application's Graph API base URL at ${proxy.url}; Ctrl-C to stop.`)
     await untilInterrupted(io)
     // Ctrl-C or SIGTERM is how a proxy session ends, not a cut-short run: a clean session is PASS, exit 0.
@@ -209,12 +189,10 @@ a second Ctrl-C (stopped at once, no report).`,
     const session = await Promise.race([closing, halted])
     if (!session) {
       const a = await proxy.abort()
-      await shutdown()
       const kept = a.journal ? `; ${a.stats.journaled} recorded exchange${a.stats.journaled === 1 ? ' is' : 's are'} in ${rel(a.journal)}, and the next proxy start with the same --recordings and --name turns ${a.stats.journaled === 1 ? 'it' : 'them'} into recordings` : ''
       io.stderr(`proxy stopped at once: ${a.stats.answered} exchange${a.stats.answered === 1 ? '' : 's'} answered${kept}. No session report was written.`)
       return 130
     }
-    await shutdown()
     const st = session.stats
     const c = session.counts
     const comp = session.compaction

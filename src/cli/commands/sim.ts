@@ -2,8 +2,7 @@ import { HarnessError, isHarnessError } from '../../util/errors.ts'
 import { SCENARIO_NAMES, unknownScenario } from '../../simulator/scenarios/names.ts'
 import { DEFAULTS, GLOBAL, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
-import type { RunningSimulator } from '../../simulator/server.ts'
-import type { WebhookDeliveryEvent } from '../../simulator/webhooks.ts'
+import type { RunningSimulator } from '../../commands/sim.ts'
 
 /** What the simulator says about its webhooks: where they go, which secret signs them, how to send an inbound message. */
 function webhookLines(running: RunningSimulator, fixed: { DEV_APP_SECRET: string; UNDELIVERABLE_RECIPIENT: string; INBOUND_PATH: string }): string[] {
@@ -40,16 +39,23 @@ export const sim: Command = {
     if (scenario !== undefined && !SCENARIO_NAMES.includes(scenario)) throw new HarnessError('DW_USAGE', unknownScenario(scenario))
     const webhookUrl = str(v, 'webhook-url')
     if (webhookUrl !== undefined && !/^https?:\/\/[^/]/i.test(webhookUrl)) throw new HarnessError('DW_USAGE', '--webhook-url must be an http:// or https:// URL')
-    const appSecret = io.env.WHATSAPP_APP_SECRET || undefined
-    const server = await import('../../simulator/server.ts')
-    const { startSimulator } = server
-    const webhooks = webhookUrl === undefined ? undefined : { url: webhookUrl, ...(appSecret ? { appSecret, appSecretSource: 'env' as const } : {}), ...(io.webhookRetry ? { retry: io.webhookRetry } : {}), onEvent: (e: WebhookDeliveryEvent) => {
-      if (e.outcome === 'gave-up') io.stderr(`webhook ${e.kind} for ${e.messageId} not delivered after ${e.attempt} attempts (${e.status !== undefined ? `HTTP ${e.status}` : e.error})`)
-    } }
-    const running = await startSimulator({ port, ...(str(v, 'host') ? { host: str(v, 'host')! } : {}), ...(scenario ? { scenario } : {}), ...(webhooks ? { webhooks } : {}) }).catch((err: unknown) => {
-      if (isHarnessError(err) && err.code === 'DW_SIMULATOR_FAILED') throw new HarnessError('DW_SIMULATOR_FAILED', `${err.message}; try --port 0 for a free port`)
-      throw err
-    })
+    const sim = await import('../../commands/sim.ts')
+    const running = await sim
+      .startSim({
+        port,
+        ...(str(v, 'host') ? { host: str(v, 'host')! } : {}),
+        ...(scenario ? { scenario } : {}),
+        ...(webhookUrl !== undefined ? { webhookUrl } : {}),
+        env: io.env,
+        ...(io.webhookRetry ? { webhookRetry: io.webhookRetry } : {}),
+        onWebhook: (e) => {
+          if (e.outcome === 'gave-up') io.stderr(`webhook ${e.kind} for ${e.messageId} not delivered after ${e.attempt} attempts (${e.status !== undefined ? `HTTP ${e.status}` : e.error})`)
+        },
+      })
+      .catch((err: unknown) => {
+        if (isHarnessError(err) && err.code === 'DW_SIMULATOR_FAILED') throw new HarnessError('DW_SIMULATOR_FAILED', `${err.message}; try --port 0 for a free port`)
+        throw err
+      })
     const c = running.credentials
     io.stdout(
       [
@@ -65,7 +71,7 @@ export const sim: Command = {
         '',
         `Or by hand: curl -H "Authorization: Bearer ${c.token}" ${running.url}/v23.0/${c.phoneNumberId}`,
         `Switch the scenario while it runs (a rollout): curl -X POST ${running.url}/__sim/scenario -d '{"scenario":"media-chunked"}'`,
-        ...webhookLines(running, server),
+        ...webhookLines(running, sim),
         'Ctrl-C to stop.',
       ].join('\n'),
     )

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { term, untrusted as u, untrusting } from '../../render/index.ts'
 import { HarnessError } from '../../util/errors.ts'
-import { isDrift } from '../../model/finding.ts'
+import { isDrift, NO_OPERATION, UNATTRIBUTED } from '../../model/finding.ts'
 import { exitCodeOf, failsAt } from '../../model/report.ts'
 import { finalLine, rerunLines, runSeconds } from '../lines.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, parseFailOn, parseFormats, reportOptions, str, type Command, JSON_OPTION } from '../options.ts'
@@ -94,7 +94,6 @@ usable response.`,
     // One rerun for the whole capture (verify judges it as a whole): said once, under the lines with drift.
     for (const line of rerunLines(untrusting(report.findings.filter((f) => isDrift(f))), '  ')) io.stderr(redactor.text(line))
     if (!v.quiet) {
-      const { NO_OPERATION, UNATTRIBUTED } = await import('../../judge/index.ts')
       for (const f of report.findings.filter((x) => x.check === 'attribution' && (x.contract === UNATTRIBUTED || x.contract === NO_OPERATION))) io.stderr(redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}`)))
     }
     io.stdout(redactor.text(finalLine(report, runSeconds(report), 'entries judged')))

@@ -1,7 +1,6 @@
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { shownPath } from '../../util/paths.ts'
 import { HarnessError } from '../../util/errors.ts'
-import type { Session } from '../../runner/session.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, str, wholeNumber, type Command } from '../options.ts'
 import { goldenRecordings } from '../shipped.ts'
 import { PROBE_OPTIONS, runFlags } from '../probing.ts'
@@ -41,117 +40,68 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
     const flags = runFlags(v, io)
     const failOnArg = parseFailOn(str(v, 'fail-on'))
     const failOn = failOnArg === 'never' ? 'breaking' : failOnArg
-    const { parseBudget, DAY_MS } = await import('../../watch/schedule.ts')
+    const { DAY_MS, parseBudget, startWatch } = await import('../../commands/watch.ts')
     const perDay = parseBudget(str(v, 'budget') ?? DEFAULTS.budget)
     const maxCycles = wholeNumber(str(v, 'cycles'), '--cycles', 1)
     const recoverAfter = wholeNumber(str(v, 'recover-after'), '--recover-after', 1, 100)
     const metricsPort = wholeNumber(str(v, 'metrics-port'), '--metrics-port', 0, 65535)
     const trafficWindow = wholeNumber(str(v, 'traffic-window'), '--traffic-window', 0, 7 * 86_400)
-    const { webhookSink, alertLine } = await import('../../watch/alerts.ts')
+    const { webhookSink, alertLine } = await import('../../commands/alerts.ts')
     const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
     const statePath = resolve(io.cwd, str(v, 'state') ?? DEFAULTS.state)
-    const { assertWritable, missingFolders, removeMade } = await import('../../util/preflight.ts')
-    const { dirname } = await import('node:path')
+    const { assertWritable } = await import('../../util/preflight.ts')
     await assertWritable(dirname(statePath), '--state', io.cwd)
-    const { HistoryStore } = await import('../../history/store.ts')
-    const { openSession } = await import('../../runner/session.ts')
-    const { runWatch } = await import('../../commands/watch.ts')
-    const { WatchMetrics, serveMetrics } = await import('../../watch/metrics.ts')
-    // A watch that fails to start (no contracts, a busy --metrics-port) leaves no state file it made behind.
-    const { existsSync } = await import('node:fs')
-    const madeState = !existsSync(statePath)
-    const madeFolders = missingFolders(dirname(statePath))
-    const store = new HistoryStore(statePath)
     const recordingsDir = goldenRecordings(str(v, 'recordings'), io.cwd)
     const targetsFile = str(v, 'targets')
     if (targetsFile !== undefined && (v.target !== undefined || v.scenario !== undefined)) throw new HarnessError('DW_USAGE', `--targets replaces --${v.target !== undefined ? 'target' : 'scenario'}: give each target (and its scenario) in the targets file`)
-    // One session per target: its own token, simulator or connections, and pacing.
-    const watched: { scope?: string; session: Session }[] = []
-    const closeAll = async () => {
-      for (const w of watched) await w.session.close()
-      store.close()
-    }
-    const failedStart = async (err: unknown): Promise<never> => {
-      await closeAll()
-      if (madeState) removeMade([statePath, `${statePath}-wal`, `${statePath}-shm`, `${statePath}-journal`], madeFolders)
-      throw err
-    }
-    try {
-      if (targetsFile === undefined) watched.push({ session: await openSession({ ...flags, recordingsDir }) })
-      else {
-        const { loadTargets, targetEnvironment } = await import('../../targets/targets-file.ts')
-        const { target: _t, scenario: _s, ...common } = flags
-        for (const t of loadTargets(targetsFile, io.cwd)) watched.push({ scope: t.name, session: await openSession({ ...common, target: t.target, ...(t.scenario ? { scenario: t.scenario } : {}), recordingsDir, env: targetEnvironment(t, io.env) }) })
-      }
-    } catch (err) {
-      await failedStart(err)
-    }
-    const metrics = new WatchMetrics()
-    let lastCycleAt = Date.now()
-    const breakers = new Map<string, string | undefined>()
-    const server =
-      metricsPort === undefined
-        ? undefined
-        : await serveMetrics(metrics, metricsPort, () => {
-            const staleMs = Date.now() - lastCycleAt
-            const limit = Math.max(3 * (DAY_MS / perDay) * 20, 60_000)
-            const open = [...breakers].filter(([, until]) => until !== undefined)
-            const ok = open.length === 0 && staleMs < limit
-            return { ok, detail: { lastCycleSecondsAgo: Math.round(staleMs / 1000), ...(open.length ? { breakerOpenUntil: Object.fromEntries(open) } : {}), budgetPerDay: perDay } }
-          }, str(v, 'metrics-host') ?? '127.0.0.1').catch(failedStart)
-    const open = store.openDrifts().length + watched.reduce((n, w) => n + (w.scope ? store.openDrifts(w.scope).length : 0), 0)
+    const quiet = v.quiet === true
+    let redact = (line: string) => line
+    const running = await startWatch({
+      sessions: { ...flags, recordingsDir },
+      ...(targetsFile !== undefined ? { targetsFile } : {}),
+      state: statePath,
+      ...(metricsPort !== undefined ? { metricsPort } : {}),
+      ...(str(v, 'metrics-host') ? { metricsHost: str(v, 'metrics-host')! } : {}),
+      apiVersion: flags.apiVersion,
+      perDay,
+      failOn,
+      sinks,
+      ...(flags.samples ? { samples: flags.samples } : {}),
+      ...(flags.connection ? { connection: flags.connection } : {}),
+      ...(recoverAfter ? { recoverAfter } : {}),
+      ...(trafficWindow !== undefined ? { trafficWindowMs: trafficWindow * 1000 } : {}),
+      ...(maxCycles ? { maxCycles } : {}),
+      ...(io.interrupt ? { signal: io.interrupt } : {}),
+      ...(io.halt ? { halt: io.halt } : {}),
+      ...(io.clock ? { clock: io.clock } : {}),
+      onCycle: (e, scope) => {
+        if (quiet && e.healthy && e.drift.length === 0) return
+        const what = !e.healthy ? `upstream unhealthy (${e.outcome}); breaker open until ${e.breakerUntil ?? '?'}` : e.drift.length ? `drift: ${e.drift.map((f) => `${f.contract} ${f.check}`).join(', ')}` : 'ok'
+        const covered = e.covered ? `; ${e.covered} covered by live traffic` : ''
+        io.stdout(redact(`[${e.startedAt.slice(11, 19)}] ${scope ? `${scope} ` : ''}cycle ${e.n} ${e.unit.id} (${e.unit.contracts.length} contract${e.unit.contracts.length === 1 ? '' : 's'}, ${e.requests} request${e.requests === 1 ? '' : 's'}${covered}): ${what}`))
+      },
+      onAlert: (a, delivery) => {
+        io.stdout(redact(`ALERT ${alertLine(a)}`))
+        for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
+      },
+    })
+    redact = running.redact
+    const watched = running.targets
+    const open = running.openBefore
     const every = (DAY_MS / perDay / 1000).toFixed(perDay > 8640 ? 1 : 0)
     const first = watched[0]!.session
     const what = watched.length > 1 || watched[0]!.scope ? `${watched.length} targets of ${targetsFile} (${watched.map((w) => w.scope).join(', ')})` : first.label === 'sim' ? `the simulator (${first.baseUrl}, scenario ${first.scenario ?? 'baseline'})` : first.label
-    const redact = (line: string) => watched.reduce((l, w) => w.session.redactor.text(l), line)
     io.stdout(
       redact(
         [
           `driftwatch watch: ${first.selected.length} contracts against ${what}, budget ${perDay}/day${watched.length > 1 ? ' per target' : ''} (a request every ${every} s on average)`,
           `  state ${shownPath(io.cwd, statePath)}${open ? `: ${open} drift${open === 1 ? '' : 's'} open from before, not alerted again` : ''}`,
-          `  alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`,
+          `  alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''}${running.metricsUrl ? `; metrics on ${running.metricsUrl}/metrics, health on ${running.metricsUrl}/healthz` : ''}`,
           ...watched.filter((w) => w.session.label === 'sim').map((w) => `  switch ${w.scope ? `${w.scope}'s` : "the simulator's"} scenario while it runs: curl -X POST ${w.session.baseUrl}/__sim/scenario -d '{"scenario":"${(w.session.scenario ?? 'baseline') === 'media-chunked' ? 'baseline' : 'media-chunked'}"}'`),
         ].join('\n'),
       ),
     )
-    const quiet = v.quiet === true
-    const results = await Promise.all(
-      watched.map((w) =>
-        runWatch({
-          session: w.session,
-          ...(w.scope ? { scope: w.scope } : {}),
-          store,
-          apiVersion: flags.apiVersion,
-          perDay,
-          failOn,
-          sinks,
-          metrics,
-          ...(flags.samples ? { samples: flags.samples } : {}),
-          ...(flags.connection ? { connection: flags.connection } : {}),
-          ...(recoverAfter ? { recoverAfter } : {}),
-          ...(trafficWindow !== undefined ? { trafficWindowMs: trafficWindow * 1000 } : {}),
-          ...(maxCycles ? { maxCycles } : {}),
-          ...(io.interrupt ? { signal: io.interrupt } : {}),
-          ...(io.halt ? { halt: io.halt } : {}),
-          ...(io.clock ? { clock: io.clock } : {}),
-          onCycle: (e) => {
-            lastCycleAt = Date.now()
-            breakers.set(e.target, e.breakerUntil)
-            if (quiet && e.healthy && e.drift.length === 0) return
-            const what = !e.healthy ? `upstream unhealthy (${e.outcome}); breaker open until ${e.breakerUntil ?? '?'}` : e.drift.length ? `drift: ${e.drift.map((f) => `${f.contract} ${f.check}`).join(', ')}` : 'ok'
-            const covered = e.covered ? `; ${e.covered} covered by live traffic` : ''
-            io.stdout(redact(`[${e.startedAt.slice(11, 19)}] ${w.scope ? `${w.scope} ` : ''}cycle ${e.n} ${e.unit.id} (${e.unit.contracts.length} contract${e.unit.contracts.length === 1 ? '' : 's'}, ${e.requests} request${e.requests === 1 ? '' : 's'}${covered}): ${what}`))
-          },
-          onAlert: (a, delivery) => {
-            io.stdout(redact(`ALERT ${alertLine(a)}`))
-            for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
-          },
-        }),
-      ),
-    )
-    const result = { cycles: results.reduce((n, r) => n + r.cycles, 0), requests: results.reduce((n, r) => n + r.requests, 0), alerts: results.reduce((n, r) => n + r.alerts, 0), open: results.flatMap((r) => r.open) }
-    await server?.close()
-    await closeAll()
+    const result = await running.run()
     io.stdout(`watch stopped after ${result.cycles} cycle${result.cycles === 1 ? '' : 's'}, ${result.requests} requests, ${result.alerts} alert${result.alerts === 1 ? '' : 's'}; ${result.open.length} drift${result.open.length === 1 ? '' : 's'} open (kept in the state)`)
     return maxCycles !== undefined && result.open.length > 0 ? 1 : 0
   },

@@ -1,9 +1,10 @@
 /**
- * `driftwatch webhook`: the receiver in front of the app (src/webhooks/receiver.ts), its metrics,
- * its alerts and its lines. Starts listening before it touches the disk, so a busy port exits 2
- * with nothing left behind; stops cleanly on Ctrl-C or SIGTERM and exits 0 with a summary.
+ * `driftwatch webhook`: its flags and its lines. The receiver command itself (the receiver in front
+ * of the app, judging, alerts, metrics) is a library call, commands/webhook.ts: it listens before
+ * it touches the disk, so a busy port exits 2 with nothing left behind; here it stops on Ctrl-C or
+ * SIGTERM and exits 0 with a summary.
  */
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { shownPath } from '../../util/paths.ts'
 import { HarnessError } from '../../util/errors.ts'
 import { exitCodeOf } from '../../model/report.ts'
@@ -11,7 +12,7 @@ import { term, untrusted as u } from '../../render/index.ts'
 import { finalLine } from '../lines.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, parseFormats, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
-import type { ReceiverCounts } from '../../webhooks/receiver-metrics.ts'
+import type { ReceiverCounts } from '../../commands/webhook.ts'
 
 /** The receiver's defaults (next to the simulator's 8787 and the proxy's 8788). */
 export const WEBHOOK_DEFAULTS = { port: 8789, out: 'reports/webhook', appTimeout: 10, alertAfter: 3 } as const
@@ -72,85 +73,44 @@ could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retri
     const appTimeout = wholeNumber(str(v, 'app-timeout'), '--app-timeout', 1, 3600) ?? WEBHOOK_DEFAULTS.appTimeout
     const alertAfter = wholeNumber(str(v, 'alert-after'), '--alert-after', 1, 100_000) ?? WEBHOOK_DEFAULTS.alertAfter
     const metricsPort = wholeNumber(str(v, 'metrics-port'), '--metrics-port', 0, 65535)
-    const { webhookSink, alertLine } = await import('../../watch/alerts.ts')
+    const { webhookSink, alertLine } = await import('../../commands/alerts.ts')
     const sinks = ((v['alert-webhook'] as string[] | undefined) ?? []).map((spec) => webhookSink(spec))
     const outDir = resolve(io.cwd, str(v, 'out') ?? WEBHOOK_DEFAULTS.out)
     const recordingsDir = str(v, 'recordings') !== undefined ? resolve(io.cwd, str(v, 'recordings')!) : undefined
     // Paths echo as the user would type them: inside the working directory relative, outside absolute.
     const rel = (p: string) => shownPath(io.cwd, p)
 
-    const { startReceiver } = await import('../../webhooks/receiver.ts')
-    const { ReceiverAlerts } = await import('../../webhooks/receiver-alerts.ts')
-    const { ReceiverMetrics, serveReceiverMetrics, total } = await import('../../webhooks/receiver-metrics.ts')
-    const { QueuedSink } = await import('../../webhooks/receiver-sink.ts')
-    const { assertWritable } = await import('../../util/preflight.ts')
-    const target = (() => {
-      try {
-        const t = new URL(forward)
-        return `${t.origin}${t.pathname}`
-      } catch {
-        return forward
-      }
-    })()
+    const { startWebhookReceiver, total } = await import('../../commands/webhook.ts')
     const failOn = parseFailOn(str(v, 'fail-on'))
     const formats = parseFormats(str(v, 'format'))
     const contractsDir = str(v, 'contracts') ?? DEFAULTS.contracts
-    const startedAt = new Date().toISOString()
     const t0 = Date.now()
     // Drift incidents need a state: --state, or watch's default when alerts are asked for (as the proxy).
     const statePath = str(v, 'state') !== undefined || sinks.length ? resolve(io.cwd, str(v, 'state') ?? DEFAULTS.state) : undefined
-    const { ReceiverJudging } = await import('../../webhooks/receiver-judging.ts')
-    const { TrafficIncidents } = await import('../../live/traffic-incidents.ts')
-    const { Redactor } = await import('../../transport/redact.ts')
-    // The app secret never leaves, even quoted inside a body.
-    const redactor = new Redactor({ secrets: [secret], personal: [] })
-    const openIncidents = (state: string) =>
-      new TrafficIncidents({
-          state,
-          upstream: target,
-          failOn: failOn === 'never' ? 'breaking' : failOn,
-          sinks,
-          redact: (a) => redactor.deep(a),
-          onAlert: (a, delivery) => {
-            io.stdout(`ALERT ${alertLine(a)}`)
-            for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
-          },
-        })
-    // The contracts load before anything listens (a bad pack exits 2 at once); nothing is written here.
-    const judging = new ReceiverJudging({
-      contractsDir,
-      cwd: io.cwd,
-      since: startedAt,
-      ...(recordingsDir ? { recordingsDir } : {}),
-      redactor,
-      failOn,
-      onFindings: (findings, delivery) => {
-        for (const f of findings) io.stderr(String(term`  ${u(f.severity)} ${u(f.contract)} (delivery #${u(String(delivery))}): ${u(f.title)}`))
-      },
-    })
-    // Judging runs off the forwarding path: a bounded queue, one body at a time.
-    const sink = new QueuedSink((body, info) => judging.take(body, info), { label: `against ${rel(resolve(io.cwd, contractsDir))}/webhooks${statePath ? `, incidents in ${rel(statePath)}` : ''}` })
-    const metrics = new ReceiverMetrics({ sinkSkipped: () => sink.stats.skipped })
-    const alerts = new ReceiverAlerts({
-      sinks,
-      after: alertAfter,
-      target,
-      onAlert: (a, delivery) => {
-        io.stdout(`ALERT ${alertLine(a)}`)
-        for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
-      },
-    })
-    // Listen first: a busy port must exit 2 before anything is created on disk.
-    const receiver = await startReceiver({
+    const receiver = await startWebhookReceiver({
       forward,
       appSecret: secret,
       ...(str(v, 'host') ? { host: str(v, 'host')! } : {}),
       port,
       outDir,
-      sink,
-      metrics,
-      alerts,
+      contractsDir,
+      cwd: io.cwd,
+      ...(recordingsDir ? { recordingsDir } : {}),
+      ...(statePath ? { state: statePath } : {}),
+      sinks,
+      failOn,
+      formats,
       appTimeoutMs: appTimeout * 1000,
+      alertAfter,
+      ...(metricsPort !== undefined ? { metricsPort } : {}),
+      ...(str(v, 'metrics-host') ? { metricsHost: str(v, 'metrics-host')! } : {}),
+      onFindings: (findings, delivery) => {
+        for (const f of findings) io.stderr(String(term`  ${u(f.severity)} ${u(f.contract)} (delivery #${u(String(delivery))}): ${u(f.title)}`))
+      },
+      onAlert: (a, delivery) => {
+        io.stdout(`ALERT ${alertLine(a)}`)
+        for (const d of delivery) if (!d.endsWith(': delivered')) io.stderr(`driftwatch: alert ${d}`)
+      },
       onEvent: (e) => {
         if (e.kind === 'delivery') {
           const ok = e.outcome === 'delivered'
@@ -174,59 +134,32 @@ could not be journaled; 130 a second Ctrl-C cut deliveries in flight (Meta retri
         }
       },
     })
-    let server: Awaited<ReturnType<typeof serveReceiverMetrics>> | undefined
-    try {
-      if (metricsPort !== undefined) server = await serveReceiverMetrics(metrics, metricsPort, str(v, 'metrics-host') ?? '127.0.0.1')
-      await assertWritable(outDir, '--out', io.cwd)
-      if (statePath) {
-        await assertWritable(dirname(statePath), '--state', io.cwd)
-        judging.incidents = openIncidents(statePath)
-      }
-    } catch (err) {
-      await server?.close()
-      await receiver.abort()
-      throw err
-    }
 
-    io.stdout(`driftwatch webhook listening on ${receiver.url}, forwarding to ${target}`)
+    const judgingLabel = `against ${rel(resolve(io.cwd, contractsDir))}/webhooks${statePath ? `, incidents in ${rel(statePath)}` : ''}`
+    io.stdout(`driftwatch webhook listening on ${receiver.url}, forwarding to ${receiver.target}`)
     const alertsTo = `alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''} after ${alertAfter} failing deliveries in a row`
-    io.stdout(`  journal ${rel(receiver.journal.file)} (created with the first delivery); judging ${sink.label}${recordingsDir ? ` with the goldens in ${rel(recordingsDir)}` : ''}; ${alertsTo}${statePath ? ', and one per new drift' : ''}${server ? `; metrics on ${server.url}/metrics, health on ${server.url}/healthz` : ''}`)
+    io.stdout(`  journal ${rel(receiver.journal.file)} (created with the first delivery); judging ${judgingLabel}${recordingsDir ? ` with the goldens in ${rel(recordingsDir)}` : ''}; ${alertsTo}${statePath ? ', and one per new drift' : ''}${receiver.metricsUrl ? `; metrics on ${receiver.metricsUrl}/metrics, health on ${receiver.metricsUrl}/healthz` : ''}`)
     io.stdout(`Point Meta's callback URL at ${receiver.url} (through your https front); Ctrl-C to stop.`)
 
     await untilInterrupted(io)
-    const closing = receiver.close()
-    const halted = new Promise<undefined>((done) => {
-      if (io.halt?.aborted) done(undefined)
-      io.halt?.addEventListener('abort', () => done(undefined), { once: true })
-    })
-    const graceful = await Promise.race([closing, halted])
-    // A second Ctrl-C: deliveries still in flight are cut (Meta got no answer, so it retries them) and alerts are not awaited.
-    const counts = graceful ?? (await receiver.abort())
-    if (graceful) await Promise.race([alerts.settled(), new Promise((r) => setTimeout(r, 15_000).unref())])
-    await server?.close()
+    const { counts } = await receiver.stop(io.halt)
     const kept = receiver.journal.created && counts.journaled > 0 ? rel(receiver.journal.file) : undefined
     io.stdout(summary(counts, total, kept))
-    if (!graceful) {
-      await judging.incidents?.close()
+    const session = await receiver.finish()
+    if (!session) {
       io.stderr('webhook stopped at once: deliveries in flight were cut; Meta retries them (each is in the journal)')
       return 130
     }
-    // What was accepted is judged to the end, then the session report is written (as verify's for a capture).
-    await sink.close()
-    await judging.incidents?.close()
-    const { writeReports } = await import('../../commands/write-reports.ts')
-    const report = await judging.report(`webhook:${target}`, startedAt)
-    const written = await writeReports(report, { outDir, formats, redactor, cwd: io.cwd, failOn })
-    const c = judging.counts
-    io.stdout(`judged: ${c.entries} deliver${c.entries === 1 ? 'y' : 'ies'} (${c.attributed} attributed to a webhook contract, ${c.unattributed} not)${sink.stats.skipped ? `, ${sink.stats.skipped} not judged (the judge was behind; they were forwarded)` : ''}${judging.notJson ? `, ${judging.notJson} not JSON` : ''}`)
-    io.stdout(finalLine(written.report, ((Date.now() - t0) / 1000).toFixed(1), 'deliveries'))
-    if (written.files.length) io.stdout(`Session report: ${written.files.map((f) => rel(f)).join(', ')}`)
+    const c = session.judged
+    io.stdout(`judged: ${c.entries} deliver${c.entries === 1 ? 'y' : 'ies'} (${c.attributed} attributed to a webhook contract, ${c.unattributed} not)${session.skipped ? `, ${session.skipped} not judged (the judge was behind; they were forwarded)` : ''}${session.notJson ? `, ${session.notJson} not JSON` : ''}`)
+    io.stdout(finalLine(session.report, ((Date.now() - t0) / 1000).toFixed(1), 'deliveries'))
+    if (session.files.length) io.stdout(`Session report: ${session.files.map((f) => rel(f)).join(', ')}`)
     if (counts.journalFailed) {
       io.stderr(`driftwatch: ${counts.journalFailed} deliver${counts.journalFailed === 1 ? 'y' : 'ies'} could not be journaled (${receiver.journal.error?.message ?? 'see above'}); they were forwarded, and Meta retried those the app did not take. Fix --out and start again.`)
       return 2
     }
     // Nothing delivered is not all-clear: INCONCLUSIVE, exit 3, as the headline says.
-    return exitCodeOf(written.report)
+    return exitCodeOf(session.report)
   },
 }
 
