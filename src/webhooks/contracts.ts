@@ -125,7 +125,7 @@ function stampOf(dirs: readonly string[]): string {
 
 /**
  * Loads the webhook contracts of a pack (`<dir>/webhooks/*.yaml`, schemas from `<dir>/schemas/`).
- * Cached per directory while its files are unchanged. Every problem is reported together, each with
+ * Cached per directory (and working directory) while its files are unchanged. Every problem is reported together, each with
  * file and line, as for operations.
  */
 export function loadWebhookContracts(dir: string, cwd: string = process.cwd()): WebhookPack {
@@ -133,7 +133,9 @@ export function loadWebhookContracts(dir: string, cwd: string = process.cwd()): 
   const absDir = packDir(dir, cwd)
   const whDir = join(absDir, 'webhooks')
   const schemaDir = join(absDir, 'schemas')
-  const hit = cache.get(absDir)
+  // By folder and working directory: the pack's file names are relative to the cwd it was loaded from.
+  const key = `${absDir}\u0000${cwd}`
+  const hit = cache.get(key)
   const now = Date.now()
   if (hit && now - hit.checkedAt < RECHECK_MS) return hit.pack
   const stamp = stampOf([whDir, schemaDir])
@@ -211,6 +213,6 @@ export function loadWebhookContracts(dir: string, cwd: string = process.cwd()): 
     },
     knownErrorCode: (code) => codes.has(code) || ranges.some(([lo, hi]) => code >= lo && code <= hi),
   }
-  cache.set(absDir, { stamp, pack, checkedAt: now })
+  cache.set(key, { stamp, pack, checkedAt: now })
   return pack
 }

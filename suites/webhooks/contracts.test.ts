@@ -44,7 +44,11 @@ describe('webhook contracts', () => {
     for (const c of pack.contracts) expect(pack.validateBody(c.id, 'not a value').length, c.id).toBeGreaterThan(0)
   })
 
-  it('is cached while its files are unchanged', () => {
+  it('is cached while its files are unchanged, per working directory (its file names are relative to it)', () => {
+    expect(loadWebhookContracts('contracts/meta', ROOT)).toBe(pack)
+    const fromElsewhere = loadWebhookContracts(join(ROOT, 'contracts/meta'), join(ROOT, 'suites'))
+    expect(fromElsewhere).not.toBe(pack)
+    expect(fromElsewhere.contracts[0]!.file).toBe(join('..', pack.contracts[0]!.file))
     expect(loadWebhookContracts('contracts/meta', ROOT)).toBe(pack)
   })
 
