@@ -22,3 +22,12 @@ export function goldenRecordings(given: string | undefined, cwd: string): string
   if (given === undefined && !existsSync(abs) && existsSync(SHIPPED_RECORDINGS)) return SHIPPED_RECORDINGS
   return abs
 }
+
+/**
+ * The shipped recordings as a fallback per contract, when --recordings was not given: an
+ * application's recordings/meta that holds only what its proxy or `record` wrote still leaves the
+ * simulator's baseline goldens to every contract it has none of (check and watch, through the session).
+ */
+export function shippedGoldens(given: string | undefined): { shippedRecordingsDir: string } | Record<string, never> {
+  return given === undefined && existsSync(SHIPPED_RECORDINGS) ? { shippedRecordingsDir: SHIPPED_RECORDINGS } : {}
+}

@@ -26,6 +26,8 @@ export interface TargetsCheckOptions {
   concurrency?: number
   contractsDir: string
   recordingsDir?: string
+  /** SessionOptions.shippedRecordingsDir. */
+  shippedRecordingsDir?: string
   apiVersion: string
   only?: readonly string[]
   samples?: number
@@ -104,6 +106,7 @@ async function runTarget(t: Target, opts: TargetsCheckOptions, secrets: string[]
       ...(opts.allowHosts ? { allowHosts: opts.allowHosts } : {}),
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.recordingsDir ? { recordingsDir: opts.recordingsDir } : {}),
+      ...(opts.shippedRecordingsDir ? { shippedRecordingsDir: opts.shippedRecordingsDir } : {}),
       env,
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
     })

@@ -3,6 +3,7 @@
  * credentials from the environment), contracts loaded and selected, a transport with its token
  * policy and a redactor. `check` and `record` both run inside one.
  */
+import { resolve } from 'node:path'
 import { loadContracts } from '../contracts/load.ts'
 import type { ContractPack } from '../contracts/types.ts'
 import { resolveTarget } from '../targets/target.ts'
@@ -29,6 +30,11 @@ export interface SessionOptions {
   keepBinaryBytes?: number
   /** Golden recordings to compare with (golden-diff, schema-drift); none when absent or the directory does not exist. */
   recordingsDir?: string
+  /**
+   * The recordings driftwatch ships (when --recordings was not given): a contract with no golden for
+   * the target in recordingsDir is compared with the shipped one for it, if any.
+   */
+  shippedRecordingsDir?: string
   /** Carry on without golden recordings when one is malformed (record: re-recording is the fix), instead of failing. */
   tolerateBadRecordings?: boolean
   env: Readonly<Record<string, string | undefined>>
@@ -77,6 +83,12 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     }
     for (const p of problems.filter((x) => x.proxy)) warnings.push(`${p.message}: ${p.contract} is compared with no golden recording this run; fix: ${p.repair}`)
     for (const p of problems.filter((x) => !x.proxy)) warnings.push(`${p.message}: ${p.contract} is compared with no golden recording this run, and this run rewrites it if it records ${p.contract}`)
+  }
+  // Contract by contract, what the working directory's recordings lack for this target comes from the
+  // ones driftwatch ships (an app's recordings/meta holding only its proxy's must not cost a sim run its goldens).
+  const shipped = opts.shippedRecordingsDir
+  if (shipped && (!opts.recordingsDir || resolve(opts.cwd ?? process.cwd(), opts.recordingsDir) !== resolve(shipped))) {
+    for (const [contract, r] of chooseGolden(loadRecordings(shipped, opts.cwd), target.kind === 'sim' ? 'sim' : target.baseUrl)) if (!golden.has(contract)) golden.set(contract, r)
   }
 
   let sim: RunningSimulator | undefined

@@ -3,7 +3,7 @@ import { oneLine, term, untrusted as u, untrusting } from '../../render/index.ts
 import { HarnessError } from '../../util/errors.ts'
 import { shownPath } from '../../util/paths.ts'
 import { DEFAULTS, GLOBAL, HISTORY_OPTIONS, historyFile, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command, JSON_OPTION } from '../options.ts'
-import { goldenRecordings } from '../shipped.ts'
+import { goldenRecordings, shippedGoldens } from '../shipped.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
 import { finalLine, rerunLines, runSeconds } from '../lines.ts'
 import { exitCodeOf, type Report } from '../../model/report.ts'
@@ -60,6 +60,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
         ...(shard ? { shard } : {}),
         ...(concurrency ? { concurrency } : {}),
         recordingsDir: goldenRecordings(str(v, 'recordings'), io.cwd),
+        ...shippedGoldens(str(v, 'recordings')),
         outDir,
         formats,
         failOn,
@@ -88,7 +89,7 @@ writes a drift report (report.json always; report.md and junit.xml by default).`
     if (flags.scenario && failedOnly.has(flags.scenario)) io.stderr(`note: scenario ${flags.scenario} changes the failed status only, and check's test message is delivered: it does not show here. See it with driftwatch sim --scenario ${flags.scenario} --webhook-url <receiver> and a send to 16315550100 (undeliverable), or verify a capture of those webhooks.`)
     else if (flags.scenario?.startsWith('webhook-') && roundTripSeconds === undefined) io.stderr(`note: scenario ${flags.scenario} changes only the simulator's webhooks; the API answers as baseline. Add --round-trip 10 to wait for them and judge them.`)
     const onRoundTrip = (i: { wamid?: string; seconds: number }) => io.stderr(i.wamid ? `  waiting up to ${i.seconds} s for the status webhooks of the test message (round trip)` : '  round trip: no test message was sent, nothing to wait for')
-    const result = await runCheck({ ...flags, rerunArgs, outDir, formats, failOn, recordingsDir, ...(past ? { past } : {}), ...(roundTripSeconds !== undefined ? { roundTripSeconds, onRoundTrip } : {}), ...(str(v, 'webhook-journal') !== undefined ? { webhookJournal: str(v, 'webhook-journal')! } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
+    const result = await runCheck({ ...flags, rerunArgs, outDir, formats, failOn, recordingsDir, ...shippedGoldens(str(v, 'recordings')), ...(past ? { past } : {}), ...(roundTripSeconds !== undefined ? { roundTripSeconds, onRoundTrip } : {}), ...(str(v, 'webhook-journal') !== undefined ? { webhookJournal: str(v, 'webhook-journal')! } : {}), ...runProgress('check', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     if (report.outcome === 'error') {
       io.stderr(String(term`driftwatch: the run failed: ${u(report.error?.message ?? 'unknown error')} [${u(report.error?.code ?? 'DW_INTERNAL')}]`))

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path'
 import { shownPath } from '../../util/paths.ts'
 import { HarnessError } from '../../util/errors.ts'
 import { DEFAULTS, GLOBAL, parseFailOn, str, wholeNumber, type Command } from '../options.ts'
-import { goldenRecordings } from '../shipped.ts'
+import { goldenRecordings, shippedGoldens } from '../shipped.ts'
 import { PROBE_OPTIONS, runFlags } from '../probing.ts'
 
 const { 'retry-budget': _retry, ...probeOptions } = PROBE_OPTIONS
@@ -57,7 +57,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
     const quiet = v.quiet === true
     let redact = (line: string) => line
     const running = await startWatch({
-      sessions: { ...flags, recordingsDir },
+      sessions: { ...flags, recordingsDir, ...shippedGoldens(str(v, 'recordings')) },
       ...(targetsFile !== undefined ? { targetsFile } : {}),
       state: statePath,
       ...(metricsPort !== undefined ? { metricsPort } : {}),
