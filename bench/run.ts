@@ -21,7 +21,7 @@
  *     Each figure is given for the whole run (what the goal is judged on) and beyond the fixed cost
  *     of a run (start-up, contracts, report: the same run on the 72-entry fixture capture), the rate
  *     a large capture approaches. On the small exchanges, the CPU an entry costs is split into
- *     reading, attributing, judging and the rest, each the difference of two runs, one with the
+ *     reading, placing (attribution), judging and the rest, each the difference of two runs, one with the
  *     stage taken out (verify-child.ts): the most a faster or memoised stage could save.
  *
  *  6. watch: time from a seed incident to its alert, at the default budget and at 10x (watch.ts).
@@ -171,7 +171,7 @@ if (runs('verify')) {
     console.log(`    reader only: ${n(sp.entries / sp.seconds)} entries/s wall, ${n(sp.entries / sp.cpuSeconds)} per CPU second (the ceiling of one thread); ${perEntry(sp, 'parse')}`)
     // Each stage as the difference of two runs, one with it taken out: the most a memo of that stage could save.
     const us = { verify: usPerEntry(sv, 'verify'), unjudged: usPerEntry(su, 'unjudged'), unplaced: usPerEntry(sn, 'unplaced'), parse: usPerEntry(sp, 'parse') }
-    console.log(`    where an entry's CPU goes (${us.verify.toFixed(0)} µs; 20,000 entries/s on one core is 50 µs): reading ${us.parse.toFixed(0)} µs (scanning, parsing, hashing, redacting), attributing ${(us.unjudged - us.unplaced).toFixed(0)} µs (TrafficJudge.place without judging),`)
+    console.log(`    where an entry's CPU goes (${us.verify.toFixed(0)} µs; 20,000 entries/s on one core is 50 µs): reading ${us.parse.toFixed(0)} µs (scanning, parsing, hashing, redacting), placing ${(us.unjudged - us.unplaced).toFixed(0)} µs (TrafficJudge.place: attribution, what it teaches, sample identity, queueing for the judge),`)
     console.log(`      judging ${(us.verify - us.unjudged).toFixed(0)} µs (IncrementalJudge.add: the checks, and what the checks across exchanges keep), the rest ${(us.unplaced - us.parse).toFixed(0)} µs (verify's loop); each the difference of two runs, so noisy`)
     rmSync(small.file, { force: true })
 
