@@ -2,13 +2,27 @@
  * The child side of the verify bench (see run.ts): runs verify on one HAR, or (`parse`) only the
  * HAR reader over it (scanning, bodies hashed, entries built and redacted; nothing judged), the
  * least verify does. Prints one JSON object on stdout.
+ *
+ * Two more modes take a stage out, to say what it costs (their reports are not verify's):
+ * `unjudged` places every entry (attribution, what it teaches) but judges none
+ * (IncrementalJudge.add does nothing), and `unplaced` only counts the entries it reads.
  */
 import { PersonalDataRedactor } from '../src/recordings/personal-data.ts'
 import { streamHar } from '../src/traffic/har.ts'
 import { Redactor } from '../src/transport/redact.ts'
 import { runVerify } from '../src/commands/verify.ts'
+import { IncrementalJudge } from '../src/traffic/incremental-judge.ts'
+import { TrafficJudge, type Placement } from '../src/traffic/judge-traffic.ts'
 
 const [mode, file, outDir] = process.argv.slice(2)
+if (mode === 'unjudged') IncrementalJudge.prototype.add = async () => {}
+if (mode === 'unplaced') {
+  TrafficJudge.prototype.place = function (this: TrafficJudge): Placement {
+    this.counts.entries++
+    this.counts.unattributed++
+    return { kind: 'none', reason: 'not placed (bench)' }
+  }
+}
 const env = { WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_WABA_ID: '102290129340398' }
 const t0 = performance.now()
 const cpu0 = process.cpuUsage()

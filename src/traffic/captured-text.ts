@@ -26,6 +26,7 @@ const WINDOW = KEPT_BODY_BYTES + REDACTION_MARGIN
 export const NOT_BASE64 = /[^A-Za-z0-9+/=_\-\s]/
 
 const SPACE = /\s+/g
+const NON_ASCII = /[^\x00-\x7f]/
 const HAS_SPACE = /\s/
 
 /** One reading of a body: its size, sha256, and the first bytes kept. */
@@ -38,17 +39,21 @@ export interface BodyReading {
   truncated: boolean
 }
 
+/** The sha256 of no bytes: what an empty reading's hash digests to, without making one. */
+const EMPTY_SHA256 = createHash('sha256').digest('hex')
+
 /** Bytes hashed, counted and kept up to the window. */
 class Reading {
   size = 0
-  private readonly hash: Hash = createHash('sha256')
+  /** Made at the first bytes: most response bodies are JSON, whose base64 reading breaks at the first `{` with none. */
+  private hash: Hash | undefined
   private readonly kept: Buffer[] = []
   private keptBytes = 0
 
   add(bytes: Uint8Array): void {
     if (bytes.length === 0) return
     this.size += bytes.length
-    this.hash.update(bytes)
+    ;(this.hash ??= createHash('sha256')).update(bytes)
     if (this.keptBytes < WINDOW) {
       const take = Math.min(bytes.length, WINDOW - this.keptBytes)
       this.kept.push(Buffer.from(bytes.subarray(0, take)))
@@ -56,8 +61,19 @@ class Reading {
     }
   }
 
+  /** A whole body's bytes in one piece, its own to keep (no copy when it fits the window). */
+  addOwn(bytes: Buffer): void {
+    if (bytes.length > WINDOW) return this.add(bytes)
+    if (bytes.length === 0) return
+    this.size += bytes.length
+    ;(this.hash ??= createHash('sha256')).update(bytes)
+    this.kept.push(bytes)
+    this.keptBytes += bytes.length
+  }
+
   done(): BodyReading {
-    return { size: this.size, sha256: this.hash.digest('hex'), window: Buffer.concat(this.kept), truncated: this.size > KEPT_BODY_BYTES }
+    const window = this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept)
+    return { size: this.size, sha256: this.hash ? this.hash.digest('hex') : EMPTY_SHA256, window, truncated: this.size > KEPT_BODY_BYTES }
   }
 }
 
@@ -80,9 +96,13 @@ export class CapturedText {
   /** A body already whole as a string (an entry JSON.parse read): the readings its streamed pieces would give. */
   static of(text: string, base64: boolean): CapturedText {
     const c = new CapturedText(base64)
-    const bytes = Buffer.from(text, 'utf8')
-    c.utf8.add(bytes)
-    if (c.b64) c.base64Piece(bytes.toString('latin1'), false)
+    c.utf8.addOwn(Buffer.from(text, 'utf8'))
+    // Base64 is ASCII: ASCII text reads the same as its UTF-8 bytes read as Latin-1, and any other is not base64
+    // (its bytes' lead byte is no base64 character, where the text may hold a Unicode space that \s would skip).
+    if (c.b64) {
+      if (NON_ASCII.test(text)) c.b64Broken = true
+      else c.base64Piece(text, false)
+    }
     return c
   }
 

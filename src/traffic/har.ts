@@ -497,12 +497,10 @@ function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, pers
 
 /** A body's kept text: whole, or (past the cap) the redacted window cut to the cap on a character boundary. */
 function keptText(text: string, truncated: boolean): string {
-  if (!truncated) return text
-  const bytes = Buffer.from(text, 'utf8')
-  if (bytes.length <= KEPT_BODY_BYTES) return text
-  let end = KEPT_BODY_BYTES
-  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--
-  return bytes.toString('utf8', 0, end)
+  if (!truncated || Buffer.byteLength(text, 'utf8') <= KEPT_BODY_BYTES) return text
+  // write() encodes whole characters only, as many as fit: the cap's worth, not the whole window (a multi-MB upload's).
+  const bytes = Buffer.allocUnsafe(KEPT_BODY_BYTES)
+  return bytes.toString('utf8', 0, bytes.write(text, 0, KEPT_BODY_BYTES, 'utf8'))
 }
 
 /** A response whose body passed the cap: its redacted text cut to the cap (see keptText). */
@@ -518,18 +516,25 @@ function headersOf(list: HarHeader[]): RawHeader[] {
 function toObservation(e: HarEntry, entry: number, read: BodyReading | undefined, request: BodyReading | undefined): { observation: Observation; hasBody: boolean } {
   const reqHeaders = headersOf(e.request.headers)
   const rawHeaders = headersOf(e.response.headers)
-  const header = (name: string) => rawHeaders.find(([n]) => n.toLowerCase() === name)?.[1]
+  // The first value of each header read here, in one pass (three finds lower-cased every name three times).
+  let contentType: string | undefined
+  let declared: string | undefined
+  let te: string | undefined
+  for (const h of rawHeaders) {
+    const n = h[0].toLowerCase()
+    if (n === 'content-type') contentType ??= h[1]
+    else if (n === 'content-length') declared ??= h[1]
+    else if (n === 'transfer-encoding') te ??= h[1]
+  }
   const c = e.response.content
   const hasBody = read !== undefined
-  const mime = c.mimeType ?? header('content-type') ?? ''
+  const mime = c.mimeType ?? contentType ?? ''
   const textual = TEXTUAL.test(mime) || (!c.encoding && hasBody)
   // The window: the whole text when it is under the cap; cut to the cap after redaction (redactBody) when not.
   const text = textual && read ? read.window.toString('utf8') : undefined
   const looksJson = text !== undefined && text.length > 0 && (/json|javascript/i.test(mime) || /^\s*[[{]/.test(text))
   const { json, jsonError } = !looksJson ? {} : read!.truncated ? { jsonError: `body is ${read!.size} bytes; only the first ${KEPT_BODY_BYTES} were kept, so it was not parsed` } : parseJsonBody(text)
   const size = read ? read.size : Math.max(0, c.size ?? 0)
-  const declared = header('content-length')
-  const te = header('transfer-encoding')
   const version = (e.response.httpVersion ?? '').replace(/^HTTP\//i, '').toLowerCase()
   const h2 = version === '2' || version === '2.0' || version === 'h2' || version === '3' || version === 'h3'
   // HTTP/2 and /3 frame bodies themselves; without a Content-Length the length is not declared, like chunked.
