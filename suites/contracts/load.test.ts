@@ -3,7 +3,7 @@
  * fail with file, line, path inside the file and a message that says how to fix it, all problems
  * at once.
  */
-import { mkdtempSync, mkdirSync, writeFileSync, cpSync, rmSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, writeFileSync, cpSync, rmSync, statSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -119,6 +119,39 @@ describe('probes in subfolders', () => {
     mkdirSync(join(dir, '.git'))
     writeFileSync(join(dir, '.git', 'x.yaml'), 'junk: [')
     expect(loadContracts(dir).probes.map((p) => p.id)).toEqual(['a.b'])
+  })
+})
+
+describe('a pack loaded again', () => {
+  it('is the same pack while no file under it changed, and is loaded again when one did, even at the same size and time', () => {
+    const dir = pack({ 'a.b.yaml': MINIMAL })
+    const first = loadContracts(dir)
+    expect(loadContracts(dir)).toBe(first)
+    const file = join(dir, 'a.b.yaml')
+    const { atime, mtime } = statSync(file)
+    writeFileSync(file, MINIMAL.replace('title: A', 'title: B'))
+    utimesSync(file, atime, mtime)
+    const second = loadContracts(dir)
+    expect(second).not.toBe(first)
+    expect(second.probes.map((p) => p.title)).toEqual(['B'])
+    expect(first.probes.map((p) => p.title)).toEqual(['A'])
+  })
+
+  it('is loaded again when a schema changed, and names its files from the working directory it was asked from', () => {
+    const dir = pack({ 'a.b.yaml': MINIMAL })
+    const body = { messaging_product: 'whatsapp', url: 'https://x/y', mime_type: 'image/png', sha256: 'a'.repeat(64), file_size: '303833', id: '1' }
+    expect(loadContracts(dir).validateBody('media-url.json', body).map((v) => v.path)).toEqual(['$.file_size'])
+    writeFileSync(join(dir, 'schemas', 'media-url.json'), JSON.stringify({ type: 'object' }))
+    expect(loadContracts(dir).validateBody('media-url.json', body)).toEqual([])
+    expect(loadContracts(dir, { cwd: dir }).probes[0]!.file).toBe('a.b.yaml')
+    expect(loadContracts(dir, { cwd: join(dir, '..') }).probes[0]!.file).toMatch(/^dw-contracts-\w+\/a\.b\.yaml$/)
+  })
+
+  it('is shared, so it cannot be changed in place', () => {
+    const p = loadContracts(pack({ 'a.b.yaml': MINIMAL }))
+    expect(() => p.probes.push(p.probes[0]!)).toThrow(TypeError)
+    expect(() => (p.operations as unknown[]).splice(0)).toThrow(TypeError)
+    expect(p.probes).toHaveLength(1)
   })
 })
 
