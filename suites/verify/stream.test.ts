@@ -41,9 +41,10 @@ function errorOf(p: Promise<unknown>): Promise<HarnessError> {
   )
 }
 
-/** The fixture with entry `n` (1-based) changed by `edit`, written to a temp file. */
-function editedFixture(n: number, edit: (entry: Record<string, any>) => void): string {
+/** The fixture with entry `n` (1-based) changed by `edit`, written to a temp file; `upTo` keeps only the entries up to `n`. */
+function editedFixture(n: number, edit: (entry: Record<string, any>) => void, upTo = false): string {
   const har = JSON.parse(readFileSync(FIXTURE, 'utf8'))
+  if (upTo) har.log.entries = har.log.entries.slice(0, n)
   edit(har.log.entries[n - 1])
   const file = join(dir(), 'edited.har')
   writeFileSync(file, JSON.stringify(har, null, 2))
@@ -133,6 +134,7 @@ describe('a malformed HAR is a DW_HAR_INVALID naming the entry, never an interna
 
   it('wrong types anywhere in an entry end as a report or DW_HAR_INVALID, never anything else', async () => {
     const paths = ['request.method', 'request.url', 'request.headers.0', 'request.postData', 'request.postData.text', 'response.content', 'response.content.mimeType', 'response.content.size', 'response.content.encoding', 'response.httpVersion', 'response.statusText', 'timings', 'timings.wait', 'startedDateTime']
+    // Seventy runs: the fixture up to the edited entry (the 61 after it are judged the same in every run).
     for (const path of paths) {
       for (const value of [null, 7, [], {}, 'x']) {
         const file = editedFixture(11, (e) => {
@@ -140,7 +142,7 @@ describe('a malformed HAR is a DW_HAR_INVALID naming the entry, never an interna
           let at = e
           for (const k of keys.slice(0, -1)) at = at[k] ??= {}
           at[keys.at(-1)!] = value
-        })
+        }, true)
         const outcome = await verify(file).then(
           (r) => r.report.outcome,
           (err: unknown) => (err instanceof HarnessError ? err.code : `not a HarnessError: ${String(err)}`),
