@@ -5,10 +5,17 @@ import { E2E, SHARED } from './vitest.config.ts'
 // processes, and the CLI's bounds (SIGTERM honoured within 1 s, memory under a 560 MB HAR). Their
 // own script, `npm run test:e2e`, one file at a time (a timing bound measures the neighbour when a
 // second worker shares the two cores); .ci/run runs it after `npm test` and adds up its JSON results.
+/**
+ * Fuzz files `npm test` runs at their first cases (fuzzCases in suites/fuzz/seed.ts, a third of each costly loop):
+ * here every case, with DRIFTWATCH_FUZZ_FULL=1.
+ */
+const FUZZ_FULL = ['suites/fuzz/json-scanner.test.ts', 'suites/fuzz/verify-fuzz.test.ts']
+
 export default defineConfig({
   test: {
     ...SHARED,
-    include: [...E2E],
+    env: { ...SHARED.env, DRIFTWATCH_FUZZ_FULL: '1' },
+    include: [...E2E, ...FUZZ_FULL],
     fileParallelism: false,
     outputFile: { json: 'reports/e2e-results.json' },
   },
