@@ -124,7 +124,7 @@ describe('probes in subfolders', () => {
 
 describe('a pack loaded again', () => {
   it('is the same pack while no file under it changed, and is loaded again when one did, even at the same size and time', () => {
-    const dir = pack({ 'a.b.yaml': MINIMAL })
+    const dir = pack({ 'a.b.yaml': MINIMAL }, false)
     const first = loadContracts(dir)
     expect(loadContracts(dir)).toBe(first)
     const file = join(dir, 'a.b.yaml')
@@ -138,7 +138,9 @@ describe('a pack loaded again', () => {
   })
 
   it('is loaded again when a schema changed, and names its files from the working directory it was asked from', () => {
-    const dir = pack({ 'a.b.yaml': MINIMAL })
+    const dir = pack({ 'a.b.yaml': MINIMAL }, false)
+    mkdirSync(join(dir, 'schemas'))
+    cpSync('contracts/meta/schemas/media-url.json', join(dir, 'schemas', 'media-url.json'))
     const body = { messaging_product: 'whatsapp', url: 'https://x/y', mime_type: 'image/png', sha256: 'a'.repeat(64), file_size: '303833', id: '1' }
     expect(loadContracts(dir).validateBody('media-url.json', body).map((v) => v.path)).toEqual(['$.file_size'])
     writeFileSync(join(dir, 'schemas', 'media-url.json'), JSON.stringify({ type: 'object' }))
@@ -148,7 +150,7 @@ describe('a pack loaded again', () => {
   })
 
   it('is shared, so it cannot be changed in place', () => {
-    const p = loadContracts(pack({ 'a.b.yaml': MINIMAL }))
+    const p = loadContracts(pack({ 'a.b.yaml': MINIMAL }, false))
     expect(() => p.probes.push(p.probes[0]!)).toThrow(TypeError)
     expect(() => (p.operations as unknown[]).splice(0)).toThrow(TypeError)
     expect(p.probes).toHaveLength(1)
