@@ -5,7 +5,7 @@ import { E2E, SHARED } from './vitest.config.ts'
  * Files whose seeded random loops `npm test` runs at their first cases (fuzzCases in suites/fuzz/seed.ts):
  * here every case, with DRIFTWATCH_FUZZ_FULL=1.
  */
-const FUZZ_FULL = ['suites/fuzz/json-scanner.test.ts', 'suites/fuzz/verify-fuzz.test.ts', 'suites/traffic/whole-entries.test.ts']
+const FUZZ_FULL = ['suites/fuzz/json-scanner.test.ts', 'suites/fuzz/verify-fuzz.test.ts', 'suites/traffic/whole-entries.test.ts', 'suites/recordings/personal-data.test.ts']
 
 // The heaviest end-to-end files (E2E in vitest.config.ts): every command run for real as child
 // processes, and the CLI's bounds (SIGTERM honoured within 1 s, memory under a 560 MB HAR). Their
