@@ -4,9 +4,9 @@ import { configDefaults, defineConfig } from 'vitest/config'
  * End-to-end files, a third of the suite's time on two cores: every command run for real on
  * secrets and hostile input (dozens of `node bin/driftwatch.js` child processes, ~2 CPU-s each),
  * the CLI's bounds under signals and huge captures (1-second timing bounds), the real bin's exit
- * codes and streams, and the composed proxy under the fuzz kinds. They run with `npm run test:e2e`
- * (vitest.e2e.config.ts), which .ci/run runs and counts; none of them is where a check is shown
- * firing or staying quiet.
+ * codes and streams, the composed proxy under the fuzz kinds, and the GitHub Action's step. They
+ * run with `npm run test:e2e` (vitest.e2e.config.ts), which .ci/run runs and counts; none of them
+ * is where a check is shown firing or staying quiet.
  */
 export const E2E = [
   'suites/redaction/every-output.test.ts',
@@ -16,6 +16,8 @@ export const E2E = [
   'suites/cli/cli.test.ts',
   // The composed proxy under every malformed-HTTP kind against direct, one long test (12 s).
   'suites/fuzz/composed-proxy.test.ts',
+  // action.yml's step script run by bash as a runner would, each run a real `node bin/driftwatch.js` (six, ~11 s on an idle machine).
+  'suites/action.test.ts',
 ]
 
 /** What the suites' configs share (vitest.e2e.config.ts too). The JSON results feed .ci/run's "N passed, N failed" line; the default reporter is for people. */

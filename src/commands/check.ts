@@ -49,6 +49,8 @@ export interface CheckOptions extends Omit<SessionOptions, 'keepBinaryBytes'> {
    * "sent, then delivered within N s" is the contract webhook.round-trip. The simulator only, today.
    */
   roundTripSeconds?: number
+  /** After `delivered`, how long the round trip keeps listening for `read` and late statuses (roundTrip's default, 1.5 s, when unset). */
+  roundTripSettleMs?: number
   /** Against Meta: the --out of the `driftwatch webhook` receiver in front of the app, whose journal the round trip reads. */
   webhookJournal?: string
   /** Called when the run starts waiting for the round trip's webhooks. */
@@ -179,7 +181,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     let report = probed
     if (roundTrip && source && probed.outcome !== 'interrupted') {
       opts.onRoundTrip?.({ ...(sent ? { wamid: sent.wamid } : {}), seconds: opts.roundTripSeconds! })
-      const trip = await roundTrip({ collector: source, ...(sent ? { sent } : {}), waitMs: opts.roundTripSeconds! * 1000, ...(opts.signal ? { signal: opts.signal } : {}), contractsDir: opts.contractsDir, cwd: opts.cwd ?? process.cwd(), since: startedAt, redactor: session.redactor })
+      const trip = await roundTrip({ collector: source, ...(sent ? { sent } : {}), waitMs: opts.roundTripSeconds! * 1000, ...(opts.roundTripSettleMs !== undefined ? { settleMs: opts.roundTripSettleMs } : {}), ...(opts.signal ? { signal: opts.signal } : {}), contractsDir: opts.contractsDir, cwd: opts.cwd ?? process.cwd(), since: startedAt, redactor: session.redactor })
       // The round trip's findings come back with the test message and the same wait (and journal).
       const again = probeRerun(rerunContext(session, opts), ['messages.send-text'], ['--round-trip', String(opts.roundTripSeconds), ...(opts.webhookJournal !== undefined ? ['--webhook-journal', opts.webhookJournal] : [])])
       trip.findings = trip.findings.map((f) => withRerun(f, again, false))

@@ -5,8 +5,9 @@
  * schema and normalised; cross-file rules run last. Every problem found is reported together,
  * each with file, path and line, before anything is sent.
  */
+import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
 import { ContractError, HarnessError, type ContractProblem } from '../util/errors.ts'
@@ -110,6 +111,32 @@ export function packDir(dir: string, cwd: string): string {
   return abs
 }
 
+// Compiling a pack's schemas and normalising its files is ~90 ms a load, and a process loads the same pack
+// many times (check --targets per target, verify's reader and its judge, the test suite's in-process commands).
+// A pack is loaded again only when a file under it changed: the key is every contract file's path and bytes
+// (hidden files too: schemas/ reads them), not their times, which a quick rewrite can leave equal. Packs are only read once loaded
+// (their arrays are frozen); a failed load is not kept. Bounded, so a process loading many packs does not grow.
+const loadedPacks = new Map<string, ContractPack>()
+const LOADED_PACKS_MAX = 8
+
+/** What a load of `absDir` from `cwd` depends on: the folders, and every contract file's path and bytes. */
+function packKey(absDir: string, cwd: string): string {
+  const hash = createHash('sha256').update(`${absDir}\0${cwd}\0`)
+  const walk = (sub: string) => {
+    const entries = readdirSync(join(absDir, sub), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const e of entries) {
+      const relPath = sub ? join(sub, e.name) : e.name
+      if (e.isDirectory()) {
+        if (!e.name.startsWith('.')) walk(relPath)
+      } else if (CONTRACT_EXTENSIONS.has(extname(e.name)) && statSync(join(absDir, relPath)).isFile()) {
+        hash.update(`${relPath}\0`).update(readFileSync(join(absDir, relPath))).update('\0')
+      }
+    }
+  }
+  walk('')
+  return hash.digest('hex')
+}
+
 /** Loads and validates a pack: operations in `dir/operations`, probes at the top of `dir`, schemas in `dir/schemas`. */
 export function loadContracts(dir: string, options: LoadOptions = {}): ContractPack {
   const cwd = options.cwd ?? process.cwd()
@@ -118,6 +145,16 @@ export function loadContracts(dir: string, options: LoadOptions = {}): ContractP
   if (!existsSync(absDir) || !statSync(absDir).isDirectory()) {
     throw new HarnessError('DW_CONTRACTS_NOT_FOUND', `contract directory not found: ${rel(absDir)} (pass --contracts <dir>)`, { dir: rel(absDir) })
   }
+  const key = packKey(absDir, cwd)
+  const kept = loadedPacks.get(key)
+  if (kept) return kept
+  const pack = loadPack(absDir, rel)
+  if (loadedPacks.size >= LOADED_PACKS_MAX) loadedPacks.delete(loadedPacks.keys().next().value!)
+  loadedPacks.set(key, pack)
+  return pack
+}
+
+function loadPack(absDir: string, rel: (p: string) => string): ContractPack {
   const opDir = join(absDir, 'operations')
   const probeFiles = filesIn(absDir, NOT_PROBES)
   const opFiles = filesIn(opDir)
@@ -155,8 +192,8 @@ export function loadContracts(dir: string, options: LoadOptions = {}): ContractP
 
   return {
     dir: absDir,
-    probes: ordered,
-    operations,
+    probes: Object.freeze(ordered) as Probe[],
+    operations: Object.freeze(operations) as Operation[],
     operation: (id) => byId.get(id),
     validateBody: (schema, body) => schemas.validate(schema, body),
     projectedSchema: (schema, fields) => schemas.project(schema, fields),

@@ -3,7 +3,7 @@
  * fail with file, line, path inside the file and a message that says how to fix it, all problems
  * at once.
  */
-import { mkdtempSync, mkdirSync, writeFileSync, cpSync, rmSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, writeFileSync, cpSync, rmSync, statSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -30,8 +30,8 @@ responses:
     codes: [100]
 `
 
-/** A contract dir with the given files (name -> content; operations/ paths allowed), operation t.get, and a copy of the Meta schemas. */
-function pack(files: Record<string, string>, withSchemas = true): string {
+/** A contract dir with the given files (name -> content; operations/ paths allowed), operation t.get, and with `withSchemas` a copy of the Meta schemas (thirty to compile: only where a test names one). */
+function pack(files: Record<string, string>, withSchemas = false): string {
   const dir = mkdtempSync(join(tmpdir(), 'dw-contracts-'))
   dirs.push(dir)
   if (withSchemas) cpSync('contracts/meta/schemas', join(dir, 'schemas'), { recursive: true })
@@ -113,12 +113,47 @@ describe('probes in subfolders', () => {
     expect(new Set(found.map((p) => p.file))).toEqual(new Set([expect.stringMatching(/media\/a\.b\.yaml$/)]))
   })
   it('but not schemas/, fixtures/ or operations/ (other kinds of file), nor hidden folders', () => {
-    const dir = pack({ 'a.b.yaml': MINIMAL })
+    const dir = pack({ 'a.b.yaml': MINIMAL }, true)
     mkdirSync(join(dir, 'fixtures'))
     writeFileSync(join(dir, 'fixtures', 'payload.json'), '{"not": "a probe"}')
     mkdirSync(join(dir, '.git'))
     writeFileSync(join(dir, '.git', 'x.yaml'), 'junk: [')
     expect(loadContracts(dir).probes.map((p) => p.id)).toEqual(['a.b'])
+  })
+})
+
+describe('a pack loaded again', () => {
+  it('is the same pack while no file under it changed, and is loaded again when one did, even at the same size and time', () => {
+    const dir = pack({ 'a.b.yaml': MINIMAL })
+    const first = loadContracts(dir)
+    expect(loadContracts(dir)).toBe(first)
+    const file = join(dir, 'a.b.yaml')
+    const { atime, mtime } = statSync(file)
+    writeFileSync(file, MINIMAL.replace('title: A', 'title: B'))
+    utimesSync(file, atime, mtime)
+    const second = loadContracts(dir)
+    expect(second).not.toBe(first)
+    expect(second.probes.map((p) => p.title)).toEqual(['B'])
+    expect(first.probes.map((p) => p.title)).toEqual(['A'])
+  })
+
+  it('is loaded again when a schema changed, and names its files from the working directory it was asked from', () => {
+    const dir = pack({ 'a.b.yaml': MINIMAL })
+    mkdirSync(join(dir, 'schemas'))
+    cpSync('contracts/meta/schemas/media-url.json', join(dir, 'schemas', 'media-url.json'))
+    const body = { messaging_product: 'whatsapp', url: 'https://x/y', mime_type: 'image/png', sha256: 'a'.repeat(64), file_size: '303833', id: '1' }
+    expect(loadContracts(dir).validateBody('media-url.json', body).map((v) => v.path)).toEqual(['$.file_size'])
+    writeFileSync(join(dir, 'schemas', 'media-url.json'), JSON.stringify({ type: 'object' }))
+    expect(loadContracts(dir).validateBody('media-url.json', body)).toEqual([])
+    expect(loadContracts(dir, { cwd: dir }).probes[0]!.file).toBe('a.b.yaml')
+    expect(loadContracts(dir, { cwd: join(dir, '..') }).probes[0]!.file).toMatch(/^dw-contracts-\w+\/a\.b\.yaml$/)
+  })
+
+  it('is shared, so it cannot be changed in place', () => {
+    const p = loadContracts(pack({ 'a.b.yaml': MINIMAL }))
+    expect(() => p.probes.push(p.probes[0]!)).toThrow(TypeError)
+    expect(() => (p.operations as unknown[]).splice(0)).toThrow(TypeError)
+    expect(p.probes).toHaveLength(1)
   })
 })
 
@@ -166,7 +201,7 @@ describe('bad contracts fail with file, line, path and the fix', () => {
   })
 
   it('rejects a missing schema file with a suggestion', () => {
-    const [p] = problems(pack({ 'a.b.yaml': `${MINIMAL}  body: { schema: media-ur.json }\n` }))
+    const [p] = problems(pack({ 'a.b.yaml': `${MINIMAL}  body: { schema: media-ur.json }\n` }, true))
     expect(p).toMatchObject({ path: '/expect/body/schema' })
     expect(p!.message).toContain('did you mean media-url.json?')
   })
@@ -260,7 +295,7 @@ describe('bad contracts fail with file, line, path and the fix', () => {
   })
 
   it('reports a body schema that does not compile', () => {
-    const dir = pack({ 'a.b.yaml': `${MINIMAL}  body: { schema: broken.json }\n` })
+    const dir = pack({ 'a.b.yaml': `${MINIMAL}  body: { schema: broken.json }\n` }, true)
     writeFileSync(join(dir, 'schemas', 'broken.json'), JSON.stringify({ type: 'object', properties: { a: { type: 'no-such-type' } } }))
     expect(problems(dir).some((p) => p.file.endsWith('broken.json'))).toBe(true)
   })

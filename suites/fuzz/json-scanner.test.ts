@@ -12,9 +12,15 @@ import { describe, expect, it } from 'vitest'
 import { jsonDepth } from '../../src/util/json.ts'
 import { CapturedText, KEPT_BODY_BYTES } from '../../src/traffic/captured-text.ts'
 import { BYTES, JsonScanner, ScanError, SKIP, TEXT, type ScanHandler, type StringMode } from '../../src/traffic/json-scanner.ts'
-import { fuzzSeed, Rng } from './seed.ts'
+import { fuzzCases, fuzzSeed, Rng } from './seed.ts'
 
 const SEED = fuzzSeed()
+// The costly loops: all their cases in test:e2e, the first third in npm test.
+const VALID = fuzzCases(1500, 500)
+const BROKEN = fuzzCases(3000, 1000)
+const DEEP = fuzzCases(40, 15)
+/** 1500 as "1,500", for the tests' names. */
+const count = (n: number) => n.toLocaleString('en-US')
 
 /** Rebuilds the value from the scanner's events; strings as text, or (bytes) as UTF-8 bytes checked separately. */
 class Builder implements ScanHandler {
@@ -240,9 +246,9 @@ const chunking = (rng: Rng) => {
 }
 
 describe(`the JSON scanner agrees with JSON.parse (seed ${SEED})`, () => {
-  it('on 1,500 valid documents, in random chunks: the same value, and bodies as the same bytes', () => {
+  it(`on ${count(VALID)} valid documents, in random chunks: the same value, and bodies as the same bytes`, () => {
     const rng = new Rng(SEED).fork('valid')
-    for (let i = 0; i < 1500; i++) {
+    for (let i = 0; i < VALID; i++) {
       const r = rng.fork(i)
       const text = randomJson(r)
       const bytes = Buffer.from(text)
@@ -256,10 +262,10 @@ describe(`the JSON scanner agrees with JSON.parse (seed ${SEED})`, () => {
     }
   })
 
-  it('on 3,000 broken documents: refused exactly when JSON.parse refuses, with a ScanError and a byte offset', () => {
+  it(`on ${count(BROKEN)} broken documents: refused exactly when JSON.parse refuses, with a ScanError and a byte offset`, () => {
     const rng = new Rng(SEED).fork('broken')
     let refused = 0
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < BROKEN; i++) {
       const r = rng.fork(i)
       let bytes: Buffer = Buffer.from(randomJson(r))
       for (let k = r.int(1, 3); k > 0; k--) bytes = mutate(r, bytes)
@@ -274,12 +280,13 @@ describe(`the JSON scanner agrees with JSON.parse (seed ${SEED})`, () => {
       } else if (got.value !== undefined && want.value !== undefined && r.chance(0.5)) expect.soft(scan(bytes, chunking(r)).value, what).toEqual(want.value)
     }
     // The mutations do break documents (the comparison is not vacuous).
-    expect(refused).toBeGreaterThan(1000)
+    expect(refused).toBeGreaterThan(BROKEN / 3)
   })
 
   it('refuses nesting past its limit at that depth, at any depth up to 400,000, without recursion', () => {
     const rng = new Rng(SEED).fork('deep')
-    for (let i = 0; i < 40; i++) {
+    const seen = { refused: 0, read: 0 }
+    for (let i = 0; i < DEEP; i++) {
       const depth = rng.int(1, rng.chance(0.5) ? 600 : 400_000)
       const limit = rng.int(1, 300)
       const open = Array.from({ length: depth }, () => rng.pick(['[', '{"k":'])).join('')
@@ -290,11 +297,16 @@ describe(`the JSON scanner agrees with JSON.parse (seed ${SEED})`, () => {
         expect(got.error?.kind, `depth ${depth}, limit ${limit}`).toBe('depth')
         // Refused where the limit is crossed, not after reading the rest.
         expect(got.error!.byte).toBeLessThanOrEqual(open.length)
+        seen.refused++
       } else {
         expect(got.error, `depth ${depth}, limit ${limit}`).toBeUndefined()
         expect(jsonDepth(text)).toBe(depth)
+        seen.read++
       }
     }
+    // Both sides of the limit were tried.
+    expect(seen.refused).toBeGreaterThan(0)
+    expect(seen.read).toBeGreaterThan(0)
   })
 
   it('reads a string of 64 MB in bounded pieces, never as one string, with its length and hash right', () => {
@@ -341,10 +353,10 @@ describe(`containers wanted whole (bounds found by bytes, JSON.parse builds them
     return { at: (d: number) => depths.has(d), bytes: r.pick([1, 16, 200, 4096, 1024 * 1024]) }
   }
 
-  it('on 1,500 valid documents, in random chunks, some containers over the size bound: the value JSON.parse builds', () => {
+  it(`on ${count(VALID)} valid documents, in random chunks, some containers over the size bound: the value JSON.parse builds`, () => {
     const rng = new Rng(SEED).fork('whole-valid')
     let wholes = 0
-    for (let i = 0; i < 1500; i++) {
+    for (let i = 0; i < VALID; i++) {
       const r = rng.fork(i)
       const text = randomJson(r)
       const got = scan(Buffer.from(text), chunking(r), TEXT, 10_000, wanting(r))
@@ -353,13 +365,13 @@ describe(`containers wanted whole (bounds found by bytes, JSON.parse builds them
       expect.soft(got.value, `case ${i}: ${text.slice(0, 300)}`).toEqual(reference(Buffer.from(text)).value)
     }
     // Containers were handed over whole (the comparison is not only of events).
-    expect(wholes).toBeGreaterThan(200)
+    expect(wholes).toBeGreaterThan(VALID / 7.5)
   })
 
-  it('on 3,000 broken documents and at depth limits: the same error, at the same byte, as events give', () => {
+  it(`on ${count(BROKEN)} broken documents and at depth limits: the same error, at the same byte, as events give`, () => {
     const rng = new Rng(SEED).fork('whole-broken')
     let refused = 0
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < BROKEN; i++) {
       const r = rng.fork(i)
       let bytes: Buffer = Buffer.from(randomJson(r))
       for (let k = r.int(1, 3); k > 0; k--) bytes = mutate(r, bytes)
@@ -377,7 +389,7 @@ describe(`containers wanted whole (bounds found by bytes, JSON.parse builds them
       if (a && b) expect.soft(a[0]! <= b[1]! && b[0]! <= a[1]!, `${what}: ${wholes.error!.message} vs ${events.error!.message}`).toBe(true)
       if (!events.error) expect.soft(wholes.value, what).toEqual(events.value)
     }
-    expect(refused).toBeGreaterThan(1000)
+    expect(refused).toBeGreaterThan(BROKEN / 3)
   })
 })
 

@@ -2,6 +2,7 @@
  * The fuzz suites' randomness: one seed per run, printed with every failure so the failing case can
  * be replayed exactly. CI uses a fixed seed (a red build is reproducible, never flaky);
  * `DRIFTWATCH_FUZZ_SEED=<n>` replays a run, `DRIFTWATCH_FUZZ_SEED=random` explores new cases.
+ * `npm test` runs the first cases of the costly loops, `npm run test:e2e` all of them (fuzzCases).
  */
 
 /** The seed of this run: DRIFTWATCH_FUZZ_SEED (a number, or `random`), else a fixed default. */
@@ -12,6 +13,14 @@ export function fuzzSeed(env: Readonly<Record<string, string | undefined>> = pro
   const n = Number(raw)
   if (!Number.isInteger(n) || n < 0) throw new Error(`DRIFTWATCH_FUZZ_SEED must be a whole number or "random" (got ${JSON.stringify(raw)})`)
   return n >>> 0
+}
+
+/**
+ * How many cases a fuzz loop runs: `full` under DRIFTWATCH_FUZZ_FULL=1 (`npm run test:e2e`, which .ci/run runs and
+ * counts), else `quick` (`npm test`): the first `quick` of the same seeded cases, since each case has its own fork.
+ */
+export function fuzzCases(full: number, quick: number, env: Readonly<Record<string, string | undefined>> = process.env): number {
+  return env.DRIFTWATCH_FUZZ_FULL === '1' ? full : quick
 }
 
 /** A small deterministic PRNG (mulberry32) with the helpers the generators use. */

@@ -13,11 +13,11 @@ import { describe, expect, it } from 'vitest'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 import { brokenPromise, explain, runCli } from './cli-outcome.ts'
 import { hostileCassette, hostileHar, hostileRecordings } from './hostile-traffic.ts'
-import { fuzzSeed, Rng } from './seed.ts'
+import { fuzzCases, fuzzSeed, Rng } from './seed.ts'
 
 const SEED = fuzzSeed()
-const CASES = 20
-const RECORDING_CASES = 6
+const CASES = fuzzCases(20, 8)
+const RECORDING_CASES = fuzzCases(6, 3)
 const tmp = tempDirs('dw-fuzz-verify-')
 
 /** Runs the CLI and checks the promise (softly: every broken case is listed, not just the first); returns the exit code. */

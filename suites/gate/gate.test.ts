@@ -11,6 +11,7 @@ import { MatchersV3, PactV4 } from '@pact-foundation/pact'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { GraphApiError, MetaMediaClient, type ClientCall } from '../../src/client/meta-media-client.ts'
 import { HarnessError } from '../../src/util/errors.ts'
+import { main } from '../../src/cli/index.ts'
 import { runGate, type GateReport } from '../../src/commands/gate.ts'
 import { runRecord } from '../../src/commands/record.ts'
 
@@ -265,8 +266,10 @@ describe('driftwatch gate (CLI)', () => {
   })
 
   it('exits 2 when there are no pacts, telling how to make them', async () => {
-    const r = await cli(['gate', '--pacts', join(dir(), 'none'), '--recordings', recordings])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toContain('run the consumer tests first')
+    // In process: the code main returns is what the bin exits with (a real child above; the bin's exit codes: suites/cli/cli.test.ts).
+    const stderr: string[] = []
+    const code = await main(['gate', '--pacts', join(dir(), 'none'), '--recordings', recordings], { stdout: () => {}, stderr: (l) => stderr.push(l), env: { PACT_DO_NOT_TRACK: 'true' }, cwd: ROOT })
+    expect(code).toBe(2)
+    expect(stderr.join('\n')).toContain('run the consumer tests first')
   })
 })

@@ -142,9 +142,11 @@ describe('every finding of the seed incidents on the simulator comes back with i
   })
 
   it('the line check prints under a contract with drift runs as printed, through a shell, and shows the finding again', async () => {
-    const first = await shell('npx driftwatch check --scenario media-post-intermittent', ['--out', tmp.dir(), '--no-history', '--format', 'json', '--quiet'])
-    expect(first.code).toBe(1)
-    const printed = [...first.stderr.matchAll(/^ {6}re-run: (.+)$/gm)].map((m) => m[1]!)
+    // The first run in process (what it prints is the point); the line it prints runs for real, through sh and the bin.
+    const stderr: string[] = []
+    const first = await main(['check', '--scenario', 'media-post-intermittent', '--out', tmp.dir(), '--no-history', '--format', 'json', '--quiet'], { stdout: () => {}, stderr: (l) => stderr.push(l), env: {}, cwd: ROOT })
+    expect(first).toBe(1)
+    const printed = [...stderr.join('\n').matchAll(/^ {6}re-run: (.+)$/gm)].map((m) => m[1]!)
     expect(printed).toEqual(['npx driftwatch check --target sim --scenario media-post-intermittent --only media.post-method --out reports/rerun --no-history'])
     const out = tmp.dir()
     const again = await shell(printed[0]!, ['--out', out, '--no-history', '--format', 'json'])

@@ -71,7 +71,7 @@ function watchUntil(opts: Omit<WatchOptions, 'signal'>, until: (e: CycleEvent) =
   })
 }
 
-const FAST = 5_000_000 // requests a day: a day-share of 17 ms, so cycles follow each other at test speed
+const FAST = 500_000_000 // requests a day: a day-share of 0.17 ms, so cycles follow each other at test speed
 
 describe('watch', () => {
   it('alerts once when a seed incident starts, once when it clears, and not again after a restart', async () => {
@@ -293,7 +293,7 @@ describe('driftwatch watch (the command)', () => {
     const hook = await receiver()
     const dir = tmp()
     const t = io()
-    const code = await main(['watch', '--scenario', 'media-chunked', '--budget', '5000000/day', '--cycles', '12', '--state', join(dir, 'w.db'), '--alert-webhook', hook.url, '--quiet'], t.io)
+    const code = await main(['watch', '--scenario', 'media-chunked', '--budget', '500000000/day', '--cycles', '12', '--state', join(dir, 'w.db'), '--alert-webhook', hook.url, '--quiet'], t.io)
     expect(code).toBe(1)
     expect(t.out.filter((l) => l.startsWith('ALERT DRIFT breaking on media.retrieve-url'))).toHaveLength(1)
     expect(hook.got).toHaveLength(1)
@@ -306,7 +306,7 @@ describe('driftwatch watch (the command)', () => {
     const dir = tmp()
     writeFileSync(join(dir, 't.yaml'), 'targets:\n  - { name: calm, target: sim }\n  - { name: rolling, target: sim, scenario: media-chunked }\n')
     const t = io()
-    const code = await main(['watch', '--targets', join(dir, 't.yaml'), '--budget', '5000000/day', '--cycles', '12', '--state', join(dir, 'w.db'), '--alert-webhook', hook.url, '--quiet'], t.io)
+    const code = await main(['watch', '--targets', join(dir, 't.yaml'), '--budget', '500000000/day', '--cycles', '12', '--state', join(dir, 'w.db'), '--alert-webhook', hook.url, '--quiet'], t.io)
     expect(code).toBe(1)
     expect(hook.got.map((a) => [a.target, a.kind])).toEqual([['rolling', 'drift']])
     const kept = new HistoryStore(join(dir, 'w.db'))

@@ -1,6 +1,7 @@
 /**
- * `driftwatch webhook` as a user runs it: the bin in a child process, real signals, real exit
- * codes. No secret: exit 2 naming the variable. A busy port: exit 2, nothing created. SIGTERM:
+ * `driftwatch webhook` as a user runs it. No secret: exit 2 naming the variable. A busy port: exit 2,
+ * nothing created (both refusals in process, as main returns them). The bin in a child process, a real
+ * signal and a real exit code: SIGTERM:
  * in-flight deliveries finish, the journal is flushed, exit 0 with the summary line; and nothing
  * it printed holds personal data or the app secret.
  */
@@ -12,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/index.ts'
 import { signBody } from '../../src/webhooks/receiver-signature.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
-import { app, metaBodies, metaHeaders, PERSONAL, SECRET, send, spawnWebhook, until } from './receiver-helpers.ts'
+import { app, metaBodies, metaHeaders, PERSONAL, runWebhook, SECRET, send, spawnWebhook, until } from './receiver-helpers.ts'
 
 const tmp = tempDirs('dw-wh-cli-')
 const cleanup: (() => Promise<unknown> | unknown)[] = []
@@ -36,7 +37,8 @@ describe('driftwatch webhook (the CLI)', () => {
     cleanup.push(() => new Promise((r) => busy.close(r)))
     const port = (busy.address() as AddressInfo).port
     const dir = tmp.dir()
-    const run = start(['--forward', 'http://127.0.0.1:9/webhook', '--port', String(port), '--out', join(dir, 'out'), '--recordings', join(dir, 'rec')], { WHATSAPP_APP_SECRET: SECRET })
+    // In process: the refusal comes before anything is served (the bin's own start and exit: the SIGTERM test below).
+    const run = runWebhook(['--forward', 'http://127.0.0.1:9/webhook', '--port', String(port), '--out', join(dir, 'out'), '--recordings', join(dir, 'rec')], { WHATSAPP_APP_SECRET: SECRET }, cleanup)
     expect(await run.exited).toBe(2)
     expect(run.err()).toContain(`--port ${port}: cannot listen on 127.0.0.1:${port} (EADDRINUSE`)
     expect(run.err()).toContain('pick another --port, or 0 for a free one')

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { main } from '../../src/cli/index.ts'
 import { signBody } from '../../src/webhooks/receiver-signature.ts'
 
 export const ROOT = join(import.meta.dirname, '..', '..')
@@ -150,4 +151,31 @@ export function spawnWebhook(args: string[], env: Record<string, string>, cleanu
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
   cleanup.push(() => child.exitCode === null && child.kill('SIGKILL'))
   return { child, out: () => out, err: () => err, exited }
+}
+
+/** `driftwatch webhook <args>` run in process (main, as the bin calls it): `stop()` is the Ctrl-C or SIGTERM the bin turns into io.interrupt. */
+export interface WebhookRun {
+  out: () => string
+  err: () => string
+  stop: () => void
+  /** The exit code main returns (the bin's exit code); undefined while it runs. */
+  code: () => number | undefined
+  exited: Promise<number>
+}
+
+/**
+ * `driftwatch webhook <args>` in process, with `env` as its environment: what it judges, prints and exits with,
+ * without a child process's start (a real spawn and a real SIGTERM: receiver-cli.test.ts). `cleanup` stops it.
+ */
+export function runWebhook(args: string[], env: Record<string, string>, cleanup: (() => unknown)[]): WebhookRun {
+  const out: string[] = []
+  const err: string[] = []
+  const interrupt = new AbortController()
+  let code: number | undefined
+  const exited = main(['webhook', ...args], { stdout: (s) => out.push(`${s}\n`), stderr: (s) => err.push(`${s}\n`), env, cwd: ROOT, interrupt: interrupt.signal }).then((c) => (code = c))
+  cleanup.push(() => {
+    interrupt.abort()
+    return exited
+  })
+  return { out: () => out.join(''), err: () => err.join(''), stop: () => interrupt.abort(), code: () => code, exited }
 }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDirs } from '../helpers/temp-dirs.ts'
-import { app, metaBodies, metaHeaders, SECRET, send, spawnWebhook, until } from './receiver-helpers.ts'
+import { app, metaBodies, metaHeaders, runWebhook, SECRET, send, until } from './receiver-helpers.ts'
 
 const tmp = tempDirs('dw-wh-judge-')
 const cleanup: (() => unknown)[] = []
@@ -36,11 +36,12 @@ async function hook(): Promise<{ url: string; alerts: Record<string, unknown>[] 
 async function receiver(dir: string, hookUrl: string) {
   const a = await app()
   cleanup.push(() => a.close())
-  const run = spawnWebhook(['--forward', `${a.url}/webhook`, '--port', '0', '--out', join(dir, 'out'), '--format', 'json,md', '--state', join(dir, 'state.db'), '--alert-webhook', hookUrl], { WHATSAPP_APP_SECRET: SECRET }, cleanup)
-  const { child, out, err, exited } = run
-  await until(() => /Ctrl-C to stop/.test(out()) || child.exitCode !== null, 30_000, `the startup lines (stderr: ${err()})`)
+  // In process: the outcome, the alert and the exit code main returns are what is judged here; the bin's own SIGTERM and exit are receiver-cli.test.ts's.
+  const run = runWebhook(['--forward', `${a.url}/webhook`, '--port', '0', '--out', join(dir, 'out'), '--format', 'json,md', '--state', join(dir, 'state.db'), '--alert-webhook', hookUrl], { WHATSAPP_APP_SECRET: SECRET }, cleanup)
+  const { out, err, exited, stop } = run
+  await until(() => /Ctrl-C to stop/.test(out()) || run.code() !== undefined, 30_000, `the startup lines (stderr: ${err()})`)
   const url = /listening on (http:\/\/\S+),/.exec(out())![1]!
-  return { a, child, url, out, err, exited }
+  return { a, stop, url, out, err, exited }
 }
 
 describe('driftwatch webhook judges what it accepted', () => {
@@ -59,7 +60,7 @@ describe('driftwatch webhook judges what it accepted', () => {
     // The same drift again: still one incident, no second alert.
     expect((await send(r.url, 'POST', '/', metaHeaders(r.url, drifted), drifted)).status).toBe(200)
     await until(() => (r.err().match(/delivery #2\)/g) ?? []).length > 0, 20_000, 'the second delivery judged')
-    r.child.kill('SIGTERM')
+    r.stop()
     expect(await r.exited).toBe(1)
     expect(h.alerts).toHaveLength(1)
     expect(h.alerts[0]).toMatchObject({ kind: 'drift', contract: 'webhook.statuses.any' })
@@ -77,7 +78,7 @@ describe('driftwatch webhook judges what it accepted', () => {
     const dir = tmp.dir()
     const h = await hook()
     const r = await receiver(dir, h.url)
-    r.child.kill('SIGTERM')
+    r.stop()
     expect(await r.exited).toBe(3)
     expect(r.out()).toMatch(/^INCONCLUSIVE: /m)
   }, 60_000)
@@ -89,7 +90,7 @@ describe('driftwatch webhook judges what it accepted', () => {
     const bodies = metaBodies()
     const sent = ['message_status/failed', 'message/chosen_location'].map((k) => bodies.get(k)!)
     for (const b of sent) expect((await send(r.url, 'POST', '/', metaHeaders(r.url, b), b)).status).toBe(200)
-    r.child.kill('SIGTERM')
+    r.stop()
     expect(await r.exited).toBe(0)
     expect(h.alerts).toEqual([])
     expect(r.err()).not.toMatch(/ {2}(breaking|warning) webhook\./)
