@@ -7,8 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MatchersV3, PactV4 } from '@pact-foundation/pact'
-import { Agent } from 'undici'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { GraphApiError, MetaMediaClient, type ClientCall } from '../../src/client/meta-media-client.ts'
 
 process.env.PACT_DO_NOT_TRACK = 'true'
@@ -32,16 +31,8 @@ const downloadQuery = {
   hash: regex(/^[A-Za-z0-9_-]+$/, 'MTM5MDAwMDAwMDAwNzkxOTo0NmY5MzQ4'),
 }
 
-/**
- * A fresh connection per request: vitest runs files in one process (isolate: false), and undici's
- * global pool may hold a kept-alive socket to an earlier test's server on a port the mock server now
- * reuses; a request on it reaches the old server and Pact says the request never arrived.
- */
-const FRESH = new Agent({ pipelining: 0 })
-afterAll(() => FRESH.close())
-
 function client(baseUrl: string): MetaMediaClient {
-  return new MetaMediaClient({ baseUrl, apiVersion: 'v23.0', token: TOKEN, dispatcher: FRESH })
+  return new MetaMediaClient({ baseUrl, apiVersion: 'v23.0', token: TOKEN })
 }
 
 const metadataBody = {
@@ -163,7 +154,7 @@ describe('a client that sends POST with method=get', () => {
         .willRespondWith(200, (b) => b.headers(json).jsonBody(metadataBody))
         .executeTest(async (mock) => {
           // The client's own error (the mock answers 500) is not the point: Pact's verdict is.
-          await new LegacyOverrideClient({ baseUrl: mock.url, apiVersion: 'v23.0', token: TOKEN, dispatcher: FRESH }).retrieve(MEDIA).catch(() => undefined)
+          await new LegacyOverrideClient({ baseUrl: mock.url, apiVersion: 'v23.0', token: TOKEN }).retrieve(MEDIA).catch(() => undefined)
         })
       const err = (await run.then(() => undefined, (e: unknown) => e)) as Error | undefined
       expect(err, 'the broken client passed its consumer test').toBeInstanceOf(Error)
