@@ -31,6 +31,19 @@ const downloadQuery = {
   hash: regex(/^[A-Za-z0-9_-]+$/, 'MTM5MDAwMDAwMDAwNzkxOTo0NmY5MzQ4'),
 }
 
+/**
+ * A test body followed by a moment for the mock server: under load it can answer a request and
+ * record the match only after the verification has read its list (pact-foundation/pact-js#1835),
+ * and Pact then says a request the client sent "was expected but not received" (seen in CI).
+ */
+function settled<T>(fn: (mock: { url: string }) => Promise<T>): (mock: { url: string }) => Promise<T> {
+  return async (mock) => {
+    const answered = await fn(mock)
+    await new Promise((r) => setTimeout(r, 50))
+    return answered
+  }
+}
+
 function client(baseUrl: string): MetaMediaClient {
   return new MetaMediaClient({ baseUrl, apiVersion: 'v23.0', token: TOKEN })
 }
@@ -59,10 +72,10 @@ describe('media client consumer contract (Pact V4)', () => {
       .uponReceiving('an upload of a PNG')
       .withRequest('POST', `/v23.0/${PHONE}/media`, (b) => b.headers(bearer).multipartBody('image/png', PNG_PATH, 'file', 'driftwatch-pact-boundary'))
       .willRespondWith(200, (b) => b.headers(json).jsonBody({ id: regex(/^\d+$/, MEDIA) }))
-      .executeTest(async (mock) => {
+      .executeTest(settled(async (mock) => {
         const { id } = await client(mock.url).upload(PHONE, { bytes: PNG, filename: 'driftwatch-probe.png', mimeType: 'image/png' })
         expect(id).toBe(MEDIA)
-      })
+      }))
   })
 
   it('retrieves a media URL with GET (not POST)', async () => {
@@ -72,10 +85,10 @@ describe('media client consumer contract (Pact V4)', () => {
       .uponReceiving('a request to retrieve a media URL')
       .withRequest('GET', `/v23.0/${MEDIA}`, (b) => b.headers(bearer))
       .willRespondWith(200, (b) => b.headers(json).jsonBody(metadataBody))
-      .executeTest(async (mock) => {
+      .executeTest(settled(async (mock) => {
         const m = await client(mock.url).retrieve(MEDIA)
         expect(m).toMatchObject({ id: MEDIA, mimeType: 'image/png', fileSize: 463 })
-      })
+      }))
   })
 
   it('retrieves a media URL with the optional phone_number_id', async () => {
@@ -85,9 +98,9 @@ describe('media client consumer contract (Pact V4)', () => {
       .uponReceiving('a request to retrieve a media URL for a phone number')
       .withRequest('GET', `/v23.0/${MEDIA}`, (b) => b.headers(bearer).query({ phone_number_id: regex(/^\d+$/, PHONE) }))
       .willRespondWith(200, (b) => b.headers(json).jsonBody(metadataBody))
-      .executeTest(async (mock) => {
+      .executeTest(settled(async (mock) => {
         expect((await client(mock.url).retrieve(MEDIA, { phoneNumberId: PHONE })).id).toBe(MEDIA)
-      })
+      }))
   })
 
   it('downloads the media bytes from the URL with the token', async () => {
@@ -97,12 +110,12 @@ describe('media client consumer contract (Pact V4)', () => {
       .uponReceiving('a download of the media bytes')
       .withRequest('GET', '/whatsapp_business/attachments/', (b) => b.headers(bearer).query(downloadQuery))
       .willRespondWith(200, (b) => b.headers({ 'Content-Type': 'image/png' }).binaryFile('image/png', PNG_PATH))
-      .executeTest(async (mock) => {
+      .executeTest(settled(async (mock) => {
         // The Pact mock server stands for the download host here; allow it like lookaside.fbsbx.com.
         const d = await client(mock.url).download(`${mock.url}/whatsapp_business/attachments/?mid=${MEDIA}&source=getMedia&ext=1763807919&hash=MTM5MDAwMDAwMDAwNzkxOTo0NmY5MzQ4`)
         expect(d.bytes.equals(PNG)).toBe(true)
         expect(d.contentType).toBe('image/png')
-      })
+      }))
   })
 
   it('deletes media with DELETE', async () => {
@@ -112,9 +125,9 @@ describe('media client consumer contract (Pact V4)', () => {
       .uponReceiving('a request to delete media')
       .withRequest('DELETE', `/v23.0/${MEDIA}`, (b) => b.headers(bearer))
       .willRespondWith(200, (b) => b.headers(json).jsonBody({ success: true }))
-      .executeTest(async (mock) => {
+      .executeTest(settled(async (mock) => {
         await expect(client(mock.url).delete(MEDIA)).resolves.toBeUndefined()
-      })
+      }))
   })
 
   it('reads a Graph error envelope into a typed error', async () => {
@@ -126,11 +139,11 @@ describe('media client consumer contract (Pact V4)', () => {
       .willRespondWith(400, (b) =>
         b.headers(json).jsonBody({ error: { message: string('Unsupported get request.'), type: 'GraphMethodException', code: 100, error_subcode: 33, fbtrace_id: string('AbCdEf123') } }),
       )
-      .executeTest(async (mock) => {
+      .executeTest(settled(async (mock) => {
         const err = await client(mock.url).retrieve('999999999999999').catch((e: unknown) => e)
         expect(err).toBeInstanceOf(GraphApiError)
         expect(err).toMatchObject({ status: 400, code: 100, subcode: 33, type: 'GraphMethodException' })
-      })
+      }))
   })
 })
 
@@ -152,10 +165,10 @@ describe('a client that sends POST with method=get', () => {
         .uponReceiving('a request to retrieve a media URL')
         .withRequest('GET', `/v23.0/${MEDIA}`, (b) => b.headers(bearer))
         .willRespondWith(200, (b) => b.headers(json).jsonBody(metadataBody))
-        .executeTest(async (mock) => {
+        .executeTest(settled(async (mock) => {
           // The client's own error (the mock answers 500) is not the point: Pact's verdict is.
           await new LegacyOverrideClient({ baseUrl: mock.url, apiVersion: 'v23.0', token: TOKEN }).retrieve(MEDIA).catch(() => undefined)
-        })
+        }))
       const err = (await run.then(() => undefined, (e: unknown) => e)) as Error | undefined
       expect(err, 'the broken client passed its consumer test').toBeInstanceOf(Error)
       expect(err!.message).toMatch(/Mock server failed/)
