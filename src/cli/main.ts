@@ -79,6 +79,16 @@ const JSON_REPORT: Record<string, { out: string; file: string }> = {
   gate: { out: DEFAULTS.gateOut, file: 'gate.json' },
 }
 
+/** Commands whose findings `--format github` turns into annotations and a job summary, and their default --out. */
+const GITHUB_OUT: Record<string, string> = { check: DEFAULTS.out, verify: DEFAULTS.verifyOut, merge: DEFAULTS.mergeOut }
+
+/** A file as it is now (inode, time, size): a report written by this run, atomically (a new inode), differs from the one before it. */
+function stampOf(file: string): string {
+  if (!existsSync(file)) return ''
+  const s = statSync(file)
+  return `${s.ino}:${s.mtimeMs}:${s.size}`
+}
+
 /** Runs the CLI with `args` (without node and script); returns the exit code. */
 export async function main(args: string[], given: CliIO = defaultIO()): Promise<number> {
   // Every line any command prints passes the terminal's last guard (no control character from a
@@ -123,14 +133,17 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
     const values = withConfig(cmd, parsed.values, config, io.env)
     sources = sourcesOf(cmd, parsed.values, config, io.env)
     const json = values.json === true ? JSON_REPORT[cmd.name] : undefined
-    const github = typeof values.format === 'string' && values.format.split(',').map((f) => f.trim()).includes('github') ? JSON_REPORT[cmd.name] : undefined
-    if (github && cmd.name === 'gate') throw new HarnessError('DW_USAGE', '--format github applies to check and verify (annotations per finding); gate writes gate.json, gate.md, gate.html and junit.xml: use --format junit for the test view')
-    if (github && json) throw new HarnessError('DW_USAGE', '--json and --format github both write stdout: pick one (the annotations need stdout; read report.json from --out)')
-    if (github) {
-      const t0 = Date.now()
+    const wantsGithub = typeof values.format === 'string' && values.format.split(',').map((f) => f.trim()).includes('github')
+    if (wantsGithub && GITHUB_OUT[cmd.name] === undefined) {
+      throw new HarnessError('DW_USAGE', cmd.name === 'gate' ? '--format github applies to check, verify and merge (annotations per finding); gate writes gate.json, gate.md, gate.html and junit.xml: use --format junit for the test view' : `--format github applies to check, verify and merge (annotations per finding); ${cmd.name} has no findings to annotate: drop github from --format`)
+    }
+    if (wantsGithub && json) throw new HarnessError('DW_USAGE', '--json and --format github both write stdout: pick one (the annotations need stdout; read report.json from --out)')
+    if (wantsGithub) {
+      const dir = resolve(io.cwd, typeof values.out === 'string' ? values.out : GITHUB_OUT[cmd.name]!)
+      // Only what this run wrote: a report.md left by an earlier run (or restored from a cache) is not this run's.
+      const before = new Map(['github-annotations.txt', 'report.md'].map((f) => [f, stampOf(join(dir, f))]))
       const code = await cmd.run(values, positionals, io)
-      const dir = resolve(io.cwd, typeof values.out === 'string' ? values.out : github.out)
-      const fresh = (f: string) => existsSync(join(dir, f)) && statSync(join(dir, f)).mtimeMs >= t0 - 1000
+      const fresh = (f: string) => existsSync(join(dir, f)) && stampOf(join(dir, f)) !== before.get(f)
       // The runner turns these stdout lines into annotations; each value was escaped by the reporter.
       if (fresh('github-annotations.txt')) for (const l of readFileSync(join(dir, 'github-annotations.txt'), 'utf8').split('\n')) if (l) io.stdout(l)
       const summary = io.env.GITHUB_STEP_SUMMARY
@@ -146,12 +159,12 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
     }
     if (!json) return await cmd.run(values, positionals, io)
     // --json: stdout carries the report alone; the lines a person reads go to stderr.
-    const t0 = Date.now()
-    const code = await cmd.run(values, positionals, { ...io, stdout: io.stderr })
     const file = resolve(io.cwd, typeof values.out === 'string' ? values.out : json.out, json.file)
+    const before = stampOf(file)
+    const code = await cmd.run(values, positionals, { ...io, stdout: io.stderr })
     // Only a report this run wrote (a start that failed leaves an older one, which is not this run's).
     // Through the terminal guard: a control character inside a JSON string becomes its \u escape, the same JSON.
-    if (existsSync(file) && statSync(file).mtimeMs >= t0 - 1000) io.stdout(readFileSync(file, 'utf8').trimEnd())
+    if (existsSync(file) && stampOf(file) !== before) io.stdout(readFileSync(file, 'utf8').trimEnd())
     return code
   } catch (err) {
     return reportError(withSource(err, sources), io, args.includes('--debug'))

@@ -86,7 +86,7 @@ export const JSON_OPTION = {
 export function reportOptions(defaultOut: string, defaultFailOn: FailOn = DEFAULTS.failOn): OptionTable {
   return {
     out: { type: 'string', arg: '<dir>', help: `where the reports go (default ${defaultOut})` },
-    format: { type: 'string', arg: '<list>', help: `reports to write besides report.json: json,md,junit,html, and github where the command writes\nGitHub annotations and the job summary (check, verify) (default ${DEFAULTS.format})` },
+    format: { type: 'string', arg: '<list>', help: `reports to write besides report.json: json,md,junit,html, and github where the command writes\nGitHub annotations and the job summary, report.md (check, verify, merge) (default ${DEFAULTS.format})` },
     'fail-on': { type: 'string', arg: '<level>', help: `breaking | warning | info | never: the lowest severity that is drift, exits 1 and fails JUnit (default ${defaultFailOn})` },
   }
 }
@@ -225,6 +225,8 @@ export function parseFormats(value: string | undefined): FormatId[] {
   const known: readonly string[] = FORMATS
   const bad = list.filter((f) => !known.includes(f))
   if (bad.length || list.length === 0) throw new HarnessError('DW_USAGE', `--format takes a comma-separated list of ${known.join(', ')} (got "${v}")${bad.length === 1 ? suggest(bad[0]!, known) : ''}`)
+  // github's job summary is report.md: asking for github asks for it.
+  if (list.includes('github') && !list.includes('md')) list.push('md')
   return [...new Set(list)] as FormatId[]
 }
 

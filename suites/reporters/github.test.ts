@@ -76,6 +76,35 @@ describe('check --format github', () => {
     expect(await main(['check', '--format', 'github', '--json'], io)).toBe(2)
     expect(await main(['gate', '--format', 'github'], io)).toBe(2)
     expect(err.join('\n')).toContain('--json and --format github both write stdout')
-    expect(err.join('\n')).toContain('--format github applies to check and verify')
+    expect(err.join('\n')).toContain('--format github applies to check, verify and merge')
+    // record and proxy have no findings to annotate: refused, not accepted and ignored.
+    expect(await main(['record', '--format', 'github'], io)).toBe(2)
+    expect(await main(['proxy', '--upstream', 'http://127.0.0.1:9', '--format', 'json,github'], io)).toBe(2)
+    expect(err.join('\n')).toContain('record has no findings to annotate: drop github from --format')
+    expect(err.join('\n')).toContain('proxy has no findings to annotate')
   })
+
+  it('github alone writes report.md for the summary, and never appends an earlier run\'s report.md', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-github-'))
+    const summary = join(d, 'summary.md')
+    const io = (out: string[] = []) => ({ stdout: (l: string) => out.push(l), stderr: () => undefined, env: { GITHUB_STEP_SUMMARY: summary }, cwd: ROOT })
+    // A drifting run leaves report.md; a passing run with github alone, right after, must append its own.
+    await main(['check', '--scenario', 'media-chunked', '--out', join(d, 'out'), '--format', 'md', '--no-history', '--only', 'media.retrieve-url'], io())
+    expect(await main(['check', '--out', join(d, 'out'), '--format', 'github', '--no-history', '--only', 'media.retrieve-url'], io())).toBe(0)
+    const appended = readFileSync(summary, 'utf8')
+    expect(appended).toContain('# driftwatch: PASS')
+    expect(appended).not.toContain('DRIFT')
+  }, 60_000)
+
+  it('merge --format github prints the annotations and appends the summary too', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-github-'))
+    const summary = join(d, 'summary.md')
+    const quiet = { stdout: () => undefined, stderr: () => undefined, env: {}, cwd: ROOT }
+    await main(['check', '--scenario', 'media-chunked', '--out', join(d, 'shard'), '--no-history', '--only', 'media.retrieve-url'], quiet)
+    const out: string[] = []
+    const code = await main(['merge', join(d, 'shard', 'report.json'), '--out', join(d, 'merged'), '--format', 'github', '--no-history'], { ...quiet, stdout: (l: string) => out.push(l), env: { GITHUB_STEP_SUMMARY: summary } })
+    expect(code).toBe(1)
+    expect(out.some((l) => l.startsWith('::error ') && l.includes('framing-conformance'))).toBe(true)
+    expect(readFileSync(summary, 'utf8')).toContain('DRIFT')
+  }, 60_000)
 })
