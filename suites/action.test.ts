@@ -83,6 +83,14 @@ describe('action.yml', () => {
     expect(r.stdout).toContain('::error title=driftwatch::verify needs the input')
   })
 
+  it('args are split on spaces but not globbed: --only phone-numbers.* reaches driftwatch as typed beside a phone-numbers.ts', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    writeFileSync(join(d, 'phone-numbers.ts'), '')
+    const r = runStep({ args: '--only phone-numbers.* --no-history' }, d)
+    expect(r.code, r.stderr + r.stdout).toBe(0)
+    expect(r.outputs).toEqual({ outcome: 'pass', 'exit-code': '0' })
+  }, 60_000)
+
   it('an input cannot inject a command: a target with $(...) is a value, not a command', () => {
     const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
     const r = runStep({ target: '$(touch injected)' }, d)

@@ -37,8 +37,8 @@ export const githubReporter: Reporter = {
       const level = failsAt(f.severity, failOn) ? 'error' : f.severity === 'info' ? 'notice' : 'warning'
       const file = fileOf.get(contractLabel(f))
       // file= is a path in the repository the workflow checked out: a contract outside it (the pack shipped
-      // with the action or package, an absolute or ../ path) has no place in it, so the annotation has none.
-      const inRepo = file !== undefined && !file.includes('(') && !/^(\/|[A-Za-z]:[\\/]|\.\.(\/|\\|$))/.test(file)
+      // with the action or installed in node_modules, an absolute or ../ path) has no place in it, so the annotation has none.
+      const inRepo = file !== undefined && !file.includes('(') && !/^(\/|[A-Za-z]:[\\/]|\.\.(\/|\\|$))/.test(file) && !/(^|[\\/])node_modules[\\/]/.test(file)
       const props = [`title=${escapeProperty(`driftwatch ${f.severity}: ${contractLabel(f)} (${f.check})`)}`, ...(inRepo ? [`file=${escapeProperty(file)}`] : [])]
       const ev = f.evidence.request ? `\nRequest: ${f.evidence.request}${f.evidence.status !== undefined ? ` → ${f.evidence.status}` : ''}` : ''
       const text = `${f.title}\n${f.message}${ev}\nSince ${f.since}`

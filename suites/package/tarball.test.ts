@@ -129,6 +129,15 @@ describe('driftwatch installed in an application repository', () => {
     expect(again.code, again.text).toBe(0)
   })
 
+  it("require('driftwatch') works too on a Node that loads ES modules with require (20.19 and later)", () => {
+    const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
+    const r = spawnSync(process.execPath, ['-e', "const m = require('driftwatch'); console.log(typeof m.loadContracts, typeof m.startSimulator)"], { cwd: app, env: env(), encoding: 'utf8', timeout: 60_000 })
+    if (major > 20 || (major === 20 && minor >= 19)) {
+      expect(r.status, r.stderr).toBe(0)
+      expect(r.stdout.trim()).toBe('function function')
+    } else expect(r.stderr).toMatch(/ERR_REQUIRE_ESM|require\(\) of ES Module/)
+  })
+
   it("import('driftwatch') works in plain Node: the library loads the pack the package ships", () => {
     const script = "import('driftwatch').then(async (m) => { const pack = m.loadContracts('contracts/meta'); const sim = await m.startSimulator(); const r = await fetch(sim.url + '/v23.0/me'); const body = await r.json(); await sim.close(); console.log(JSON.stringify({ probes: pack.probes.length, operations: pack.operations.length, scenarios: m.scenarioNames().length, status: r.status, code: body.error.code })) })"
     const r = spawnSync(process.execPath, ['-e', script], { cwd: app, env: env(), encoding: 'utf8', timeout: 60_000 })

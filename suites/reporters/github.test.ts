@@ -42,7 +42,7 @@ describe('the github reporter', () => {
   it('file= names a contract in the repository, and none outside it (the pack shipped with the action or package)', () => {
     const withFile = (file: string) => render({ ...sampleReport, results: sampleReport.results.map((r) => ({ ...r, file })) })[0]!
     expect(withFile('contracts/meta/media.retrieve-url.yaml')).toContain(',file=contracts/meta/media.retrieve-url.yaml::')
-    for (const outside of ['/home/runner/work/_actions/o/driftwatch/v1/contracts/meta/media.retrieve-url.yaml', '../driftwatch/contracts/meta/x.yaml', 'C:\\a\\x.yaml']) expect(withFile(outside), outside).not.toContain('file=')
+    for (const outside of ['/home/runner/work/_actions/o/driftwatch/v1/contracts/meta/media.retrieve-url.yaml', '../driftwatch/contracts/meta/x.yaml', 'C:\\a\\x.yaml', 'node_modules/driftwatch/contracts/meta/media.retrieve-url.yaml']) expect(withFile(outside), outside).not.toContain('file=')
   })
 
   it('escapes as @actions/core does', () => {
