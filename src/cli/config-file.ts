@@ -64,10 +64,12 @@ export function readConfig(cwd: string, env: Readonly<Record<string, string | un
   // A key under defaults must be an option of some command; one under a command, an option of it.
   const all = new Set(commands.flatMap((c) => Object.keys(c.options)))
   for (const key of Object.keys(sections.defaults ?? {})) {
-    if (!all.has(key) || NOT_CONFIGURABLE.has(key)) throw new HarnessError('DW_USAGE', `${shown}: defaults.${key} is not an option any command takes${suggest(key, [...all])}`, { file: shown })
+    if (NOT_CONFIGURABLE.has(key)) throw new HarnessError('DW_USAGE', `${shown}: defaults.${key}: --${key} is for the command line only, not the config file`, { file: shown })
+    if (!all.has(key)) throw new HarnessError('DW_USAGE', `${shown}: defaults.${key} is not an option any command takes${suggest(key, [...all])}`, { file: shown })
   }
   for (const c of commands) {
     for (const key of Object.keys(sections[c.name] ?? {})) {
+      if (NOT_CONFIGURABLE.has(key) && c.options[key]) throw new HarnessError('DW_USAGE', `${shown}: ${c.name}.${key}: --${key} is for the command line only, not the config file`, { file: shown })
       if (!c.options[key] || NOT_CONFIGURABLE.has(key)) throw new HarnessError('DW_USAGE', `${shown}: ${c.name}.${key} is not an option of ${c.name}${suggest(key, Object.keys(c.options))} (see driftwatch help ${c.name})`, { file: shown })
     }
   }
@@ -111,7 +113,11 @@ export function unknownVariables(env: Readonly<Record<string, string | undefined
   return Object.keys(env)
     .filter((k) => k.startsWith('DRIFTWATCH_') && env[k] !== undefined && !known.has(k))
     .sort()
-    .map((k) => `driftwatch: warning: ${k} is not a variable driftwatch reads, so it is ignored${suggest(k, [...known])} (DRIFTWATCH_<OPTION> sets --<option>, e.g. DRIFTWATCH_FAIL_ON for --fail-on)`)
+    .map((k) => {
+      const flag = [...NOT_CONFIGURABLE].find((o) => envName(o) === k)
+      if (flag) return `driftwatch: warning: ${k} is ignored: --${flag} is for the command line only`
+      return `driftwatch: warning: ${k} is not a variable driftwatch reads, so it is ignored${suggest(k, [...known])} (DRIFTWATCH_<OPTION> sets --<option>, e.g. DRIFTWATCH_FAIL_ON for --fail-on)`
+    })
 }
 
 /**

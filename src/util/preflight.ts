@@ -17,7 +17,7 @@ import { shownPath } from './paths.ts'
 export async function assertWritable(dir: string, flag: string, cwd: string = process.cwd()): Promise<void> {
   const shown = shownPath(cwd, dir)
   const fail = (what: string, err: unknown): never => {
-    throw new HarnessError('DW_OUTPUT_FAILED', `cannot ${what} ${shown} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass ${flag} with a writable directory. Nothing was sent.`)
+    throw new HarnessError('DW_OUTPUT_FAILED', `cannot ${what} ${shown} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass ${flag} with a writable directory. driftwatch stopped before doing anything.`)
   }
   const made = missingFolders(resolve(cwd, dir))
   try {

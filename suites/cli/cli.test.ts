@@ -135,7 +135,7 @@ describe('driftwatch check', () => {
     writeFileSync(file, 'x')
     const r = await cli(['check', '--only', 'phone-numbers.get', '--out', join(file, 'sub'), '--quiet'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/cannot create output directory .*a-file\/sub \(ENOTDIR\); pass --out with a writable directory\. Nothing was sent\. \[DW_OUTPUT_FAILED\]/)
+    expect(r.stderr).toMatch(/cannot create output directory .*a-file\/sub \(ENOTDIR\); pass --out with a writable directory\. driftwatch stopped before doing anything\. \[DW_OUTPUT_FAILED\]/)
     // Found before the run starts, not after a live upload, send and delete.
     expect(r.stderr).not.toContain('contracts against')
     if (process.platform === 'linux') {
@@ -164,7 +164,7 @@ describe('driftwatch check', () => {
       const err: string[] = []
       const code = await main(args, { stdout: () => undefined, stderr: (l) => err.push(l), env: simEnv(sim), cwd: ROOT })
       expect(code, args.join(' ')).toBe(2)
-      expect(err.join('\n'), args.join(' ')).toContain(`pass ${flag} with a writable directory. Nothing was sent. [DW_OUTPUT_FAILED]`)
+      expect(err.join('\n'), args.join(' ')).toContain(`pass ${flag} with a writable directory. driftwatch stopped before doing anything. [DW_OUTPUT_FAILED]`)
     }
     expect(sim.requests).toBe(0)
   })

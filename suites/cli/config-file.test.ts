@@ -125,6 +125,15 @@ describe('driftwatch.config.yaml', () => {
     expect(other.err).not.toContain('warning')
   }, 60_000)
 
+  it('--json and --help are for the command line: the file and the variables say so, not "did you mean json"', async () => {
+    const file = await run(['check'], folder('check:\n  json: true\n'))
+    expect(file.code).toBe(2)
+    expect(file.err).toContain('driftwatch.config.yaml: check.json: --json is for the command line only, not the config file')
+    expect((await run(['check'], folder('defaults:\n  help: true\n'))).err).toContain('defaults.help: --help is for the command line only')
+    const env = await run(['check', '--contracts', PACK, '--only', 'phone-numbers.get', '--no-history', '--out', 'o'], folder(), { DRIFTWATCH_JSON: 'true' })
+    expect(env.err).toContain('driftwatch: warning: DRIFTWATCH_JSON is ignored: --json is for the command line only')
+  }, 60_000)
+
   it('a value from the file is checked as a flag is: a bad --fail-on from the file exits 2 with the usual message', async () => {
     const r = await run(['check'], folder('defaults:\n  fail-on: sometimes\n'))
     expect(r.code).toBe(2)
