@@ -29,6 +29,8 @@ verify:
   out: reports/driftwatch-verify
 gate:
   out: reports/driftwatch-gate
+history:
+  out: reports/driftwatch
 `
 
 const TARGETS = `# The WhatsApp Business accounts driftwatch probes (check --targets). Names of environment

@@ -82,6 +82,15 @@ describe('driftwatch init', () => {
     expect(existsSync(join(d, 'reports', 'driftwatch', 'report.html'))).toBe(true)
   }, 60_000)
 
+  it('and history reads the history that check added to (the config sends both to reports/driftwatch)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    await run(['init'], d)
+    expect((await run(['check', '--target', 'sim', '--only', 'phone-numbers.get'], d)).code).toBe(0)
+    const h = await run(['history'], d)
+    expect(h.code, h.text).toBe(0)
+    expect(h.text).not.toContain('no history at')
+  }, 60_000)
+
   it('refuses a --dir it cannot write, naming it, before writing anything (a path under /proc hung it before)', async () => {
     const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
     writeFileSync(join(d, 'a-file'), '')
