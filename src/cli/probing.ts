@@ -64,7 +64,8 @@ export function runProgress(command: string, apiVersion: string, quiet: boolean,
       redactor = info.redactor
       const where = info.target === 'sim' ? `the simulator (${info.baseUrl}, scenario ${info.scenario ?? 'baseline'})` : info.target
       const golden = info.golden.contracts ? `; compared with golden recordings of ${info.golden.contracts} contracts (oldest ${info.golden.oldest!.slice(0, 10)})` : '; no golden recordings for this target'
-      io.stderr(`driftwatch ${command}: ${info.contracts} contracts against ${where}, API ${apiVersion}${golden}`)
+      // The start line is progress: --quiet keeps only what needs attention (the warnings below do).
+      if (!quiet) io.stderr(`driftwatch ${command}: ${info.contracts} contracts against ${where}, API ${apiVersion}${golden}`)
       for (const w of info.warnings) io.stderr(String(term`Warning: ${untrusted(w)}`))
     },
     onProgress: (e: ProgressEvent) => {

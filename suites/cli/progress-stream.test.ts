@@ -23,6 +23,14 @@ async function run(args: string[]) {
 const RESULT = /^(PASS|DRIFT|INCONCLUSIVE|ERROR|INTERRUPTED)\b|^Reports: |^History: /
 
 describe('progress stream', () => {
+  it('--quiet: no start line and no passing lines, a drifting one still', async () => {
+    const quiet = await run(['check', '--target', 'sim', '--scenario', 'media-chunked', '--only', 'media.retrieve-url', '--only', 'phone-numbers.get', '--out', dir(), '--quiet'])
+    expect(quiet.code).toBe(1)
+    expect(quiet.err.filter((l) => l.startsWith('driftwatch check: ') || l.includes('✓'))).toEqual([])
+    expect(quiet.err.some((l) => l.includes('✗') && l.includes('media.retrieve-url'))).toBe(true)
+  }, 60_000)
+
+
   it('a single target: progress on stderr, results on stdout', async () => {
     const r = await run(['check', '--target', 'sim', '--only', 'phone-numbers.get', '--out', dir()])
     expect(r.code).toBe(0)
