@@ -97,8 +97,7 @@ a second abandons the cycle. With --cycles, the exit code is 1 when a drift is o
           `driftwatch watch: ${first.selected.length} contracts against ${what}, budget ${perDay}/day${watched.length > 1 ? ' per target' : ''} (a request every ${every} s on average)`,
           `  state ${shownPath(io.cwd, statePath)}${open ? `: ${open} drift${open === 1 ? '' : 's'} open from before, not alerted again` : ''}`,
           `  alerts to stdout${sinks.length ? `, ${sinks.map((s) => s.label).join(', ')}` : ''}${running.metricsUrl ? `; metrics on ${running.metricsUrl}/metrics, health on ${running.metricsUrl}/healthz` : ''}`,
-          // A hint for trying it, not something to act on: --quiet leaves it out.
-          ...(quiet ? [] : watched).filter((w) => w.session.label === 'sim').map((w) => `  switch ${w.scope ? `${w.scope}'s` : "the simulator's"} scenario while it runs: curl -X POST ${w.session.baseUrl}/__sim/scenario -d '{"scenario":"${(w.session.scenario ?? 'baseline') === 'media-chunked' ? 'baseline' : 'media-chunked'}"}'`),
+          ...watched.filter((w) => w.session.label === 'sim').map((w) => `  switch ${w.scope ? `${w.scope}'s` : "the simulator's"} scenario while it runs: curl -X POST ${w.session.baseUrl}/__sim/scenario -d '{"scenario":"${(w.session.scenario ?? 'baseline') === 'media-chunked' ? 'baseline' : 'media-chunked'}"}'`),
         ].join('\n'),
       ),
     )
