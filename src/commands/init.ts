@@ -6,12 +6,14 @@
  * is and named in what it returns.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 
 /** What init did with each file, in the order written. */
 export interface InitResult {
   written: string[]
   leftAlone: string[]
+  /** The root of the git repository `dir` lies inside, when that is a folder above it: GitHub runs only the root's .github/workflows. */
+  repositoryRoot?: string
 }
 
 const CONFIG = `# driftwatch's options for this repository (driftwatch init wrote it; edit freely).
@@ -301,5 +303,15 @@ export function runInit(dir: string): InitResult {
     writeFileSync(file, text, { flag: 'wx' })
     result.written.push(rel)
   }
+  const root = gitRoot(dir)
+  if (root !== undefined && resolve(root) !== resolve(dir)) result.repositoryRoot = root
   return result
+}
+
+/** The nearest folder at or above `dir` holding a .git (a folder, or a worktree's file). */
+function gitRoot(dir: string): string | undefined {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return d
+    if (dirname(d) === d) return undefined
+  }
 }

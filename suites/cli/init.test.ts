@@ -5,7 +5,7 @@
  * workflows' driftwatch commands parse, and `check --target sim` then runs there with the pack
  * driftwatch ships (the folder has no contracts/).
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -90,6 +90,17 @@ describe('driftwatch init', () => {
     expect(h.code, h.text).toBe(0)
     expect(h.text).not.toContain('no history at')
   }, 60_000)
+
+  it("warns when the folder is inside a repository whose root is above it (a monorepo's package): GitHub would not run its workflows", async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    mkdirSync(join(repo, '.git'))
+    mkdirSync(join(repo, 'packages', 'api'), { recursive: true })
+    const sub = await run(['init', '--dir', 'packages/api'], repo)
+    expect(sub.code).toBe(0)
+    expect(sub.text).toContain('driftwatch: warning: packages/api is inside the git repository at ., and GitHub runs only the workflows in ./.github/workflows')
+    const atRoot = await run(['init'], repo)
+    expect(atRoot.text).not.toContain('warning')
+  })
 
   it('refuses a --dir it cannot write, naming it, before writing anything (a path under /proc hung it before)', async () => {
     const d = mkdtempSync(join(tmpdir(), 'dw-init-'))

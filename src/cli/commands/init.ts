@@ -27,6 +27,10 @@ their secrets) and .env.example. It never overwrites: a file that exists is left
     for (const f of r.written) io.stdout(`  wrote ${f}`)
     for (const f of r.leftAlone) io.stdout(`  left alone ${f} (it exists; delete it to have init write it)`)
     io.stdout(`driftwatch init in ${where}: ${r.written.length} file${r.written.length === 1 ? '' : 's'} written, ${r.leftAlone.length} left alone.`)
+    if (r.repositoryRoot !== undefined) {
+      const root = shownPath(io.cwd, r.repositoryRoot)
+      io.stderr(`driftwatch: warning: ${where} is inside the git repository at ${root}, and GitHub runs only the workflows in ${root}/.github/workflows: move the three driftwatch-*.yml there and set each job's working-directory to ${where}, or run init at the repository's root`)
+    }
     io.stdout(
       [
         'Next:',
