@@ -5,11 +5,13 @@
  * webhook capture, from a folder that is not this repository, as a workflow's would.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { tempDirs } from './helpers/temp-dirs.ts'
+
+const { dir: tempDir } = tempDirs('dw-action-')
 
 const ROOT = join(import.meta.dirname, '..')
 interface Step { uses?: string; run?: string; env?: Record<string, string>; shell?: string; id?: string }
@@ -38,7 +40,7 @@ describe('action.yml', () => {
   })
 
   it('check on the simulator, from another folder: PASS, annotations on stdout, the summary written, outputs set', () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const d = tempDir()
     const r = runStep({ args: '--only phone-numbers.get --no-history' }, d)
     expect(r.code, r.stderr).toBe(0)
     expect(r.outputs).toEqual({ outcome: 'pass', 'exit-code': '0' })
@@ -47,7 +49,7 @@ describe('action.yml', () => {
   }, 60_000)
 
   it('check of a drifting simulator fails the step with exit 1 and an error annotation', () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const d = tempDir()
     const r = runStep({ args: '--only media.retrieve-url --scenario media-chunked --no-history' }, d)
     expect(r.code).toBe(1)
     expect(r.outputs).toEqual({ outcome: 'drift', 'exit-code': '1' })
@@ -59,7 +61,7 @@ describe('action.yml', () => {
   }, 60_000)
 
   it("a run that fails at start reports outcome error, not the previous run's report.json still in the folder (restored from a cache)", () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const d = tempDir()
     // The previous run's report as a cache restores it (a drift: what the step would say if it read it).
     mkdirSync(join(d, action.inputs.out!.default!), { recursive: true })
     writeFileSync(join(d, action.inputs.out!.default!, 'report.json'), JSON.stringify({ outcome: 'drift' }))
@@ -69,7 +71,7 @@ describe('action.yml', () => {
   }, 60_000)
 
   it('gate puts gate.md in the job summary (it writes no annotations)', () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const d = tempDir()
     const r = runStep({ command: 'gate', args: `--pacts ${join(ROOT, 'pacts')}` }, d)
     expect(r.outputs['exit-code'], r.stderr).toBe(String(r.code))
     expect(readFileSync(join(d, 'summary.md'), 'utf8')).toMatch(/gate/i)
@@ -77,14 +79,14 @@ describe('action.yml', () => {
   }, 120_000)
 
   it('verify without an input is refused with an annotation (exit 2)', () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const d = tempDir()
     const r = runStep({ command: 'verify' }, d)
     expect(r.code).toBe(2)
     expect(r.stdout).toContain('::error title=driftwatch::verify needs the input')
   })
 
   it('args are split on spaces but not globbed: --only phone-numbers.* reaches driftwatch as typed beside a phone-numbers.ts', () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const d = tempDir()
     writeFileSync(join(d, 'phone-numbers.ts'), '')
     const r = runStep({ args: '--only phone-numbers.* --no-history' }, d)
     expect(r.code, r.stderr + r.stdout).toBe(0)
@@ -92,7 +94,7 @@ describe('action.yml', () => {
   }, 60_000)
 
   it('an input cannot inject a command: a target with $(...) is a value, not a command', () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-action-'))
+    const d = tempDir()
     const r = runStep({ target: '$(touch injected)' }, d)
     expect(r.code).toBe(2)
     expect(spawnSync('ls', [d], { encoding: 'utf8' }).stdout).not.toContain('injected')

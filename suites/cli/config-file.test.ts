@@ -3,17 +3,19 @@
  * in the file (defaults: or the command's section); DRIFTWATCH_* variables override the file and
  * flags override both; a wrong key or type is refused naming the file, the key and the fix.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main.ts'
 import { envName } from '../../src/cli/config-file.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
+
+const { dir: tempDir } = tempDirs('dw-config-')
 
 const ROOT = join(import.meta.dirname, '..', '..')
 
 function folder(config?: string): string {
-  const d = mkdtempSync(join(tmpdir(), 'dw-config-'))
+  const d = tempDir()
   if (config !== undefined) writeFileSync(join(d, 'driftwatch.config.yaml'), config)
   return d
 }

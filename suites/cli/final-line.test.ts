@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest'
 import { finalLine } from '../../src/cli/lines.ts'
 import type { Report, Summary } from '../../src/model/report.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
+
+const { dir: tempDir } = tempDirs('dw-final-line-')
 
 function report(summary: Partial<Summary>): Report {
   return {
@@ -61,7 +64,7 @@ describe('the final line and report.md say the same duration (issue 20: report.m
     const { mkdtempSync, readFileSync } = await import('node:fs')
     const { tmpdir } = await import('node:os')
     const { join } = await import('node:path')
-    const d = mkdtempSync(join(tmpdir(), 'dw-final-line-'))
+    const d = tempDir()
     const out: string[] = []
     await main(['check', '--out', d, '--format', 'json,md', '--no-history', '--only', 'phone-numbers.get'], { stdout: (l) => out.push(l), stderr: () => undefined, env: {}, cwd: join(import.meta.dirname, '..', '..') })
     const shown = /\((\d+\.\d) s\)$/.exec(out.find((l) => /^(PASS|DRIFT)/.test(l)) ?? '')?.[1]

@@ -5,8 +5,7 @@
  * workflows' driftwatch commands parse, and `check --target sim` then runs there with the pack
  * driftwatch ships (the folder has no contracts/).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -15,6 +14,9 @@ import { parseCommand } from '../../src/cli/options.ts'
 import { readConfig } from '../../src/cli/config-file.ts'
 import { INIT_FILES } from '../../src/commands/init.ts'
 import { loadTargets } from '../../src/targets/targets-file.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
+
+const { dir: tempDir } = tempDirs('dw-init-')
 
 async function run(args: string[], cwd: string) {
   const out: string[] = []
@@ -24,7 +26,7 @@ async function run(args: string[], cwd: string) {
 
 describe('driftwatch init', () => {
   it('writes every file in an empty repository, and says what to do next', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    const d = tempDir()
     const r = await run(['init'], d)
     expect(r.code).toBe(0)
     for (const f of Object.keys(INIT_FILES)) expect(existsSync(join(d, f)), f).toBe(true)
@@ -33,7 +35,7 @@ describe('driftwatch init', () => {
   })
 
   it('never overwrites: a file that exists is left as it is, and named', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    const d = tempDir()
     writeFileSync(join(d, 'driftwatch.config.yaml'), 'check:\n  quiet: true\n')
     const r = await run(['init'], d)
     expect(r.code).toBe(0)
@@ -44,7 +46,7 @@ describe('driftwatch init', () => {
   })
 
   it('what it writes is valid: the config for every command, live targets only, workflows whose driftwatch commands parse and take secrets by name', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    const d = tempDir()
     await run(['init'], d)
     expect(readConfig(d, {}, COMMANDS)?.sections.check).toMatchObject({ target: 'https://graph.facebook.com' })
     const targets = loadTargets(join(d, 'driftwatch.targets.yaml'))
@@ -71,7 +73,7 @@ describe('driftwatch init', () => {
   })
 
   it('then check --target sim runs there, with the pack driftwatch ships and the config init wrote', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    const d = tempDir()
     await run(['init'], d)
     const r = await run(['check', '--target', 'sim', '--only', 'phone-numbers.get', '--no-history'], d)
     expect(r.code, r.text).toBe(0)
@@ -83,7 +85,7 @@ describe('driftwatch init', () => {
   }, 60_000)
 
   it('and history reads the history that check added to (the config sends both to reports/driftwatch)', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    const d = tempDir()
     await run(['init'], d)
     expect((await run(['check', '--target', 'sim', '--only', 'phone-numbers.get'], d)).code).toBe(0)
     const h = await run(['history'], d)
@@ -92,7 +94,7 @@ describe('driftwatch init', () => {
   }, 60_000)
 
   it("warns when the folder is inside a repository whose root is above it (a monorepo's package): GitHub would not run its workflows", async () => {
-    const repo = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    const repo = tempDir()
     mkdirSync(join(repo, '.git'))
     mkdirSync(join(repo, 'packages', 'api'), { recursive: true })
     const sub = await run(['init', '--dir', 'packages/api'], repo)
@@ -103,7 +105,7 @@ describe('driftwatch init', () => {
   })
 
   it('refuses a --dir it cannot write, naming it, before writing anything (a path under /proc hung it before)', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    const d = tempDir()
     writeFileSync(join(d, 'a-file'), '')
     for (const bad of ['/proc/driftwatch-nope', join(d, 'a-file')]) {
       const r = await run(['init', '--dir', bad], d)
@@ -115,7 +117,7 @@ describe('driftwatch init', () => {
   }, 60_000)
 
   it("says how to set the variables: driftwatch reads the environment, not .env", async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-init-'))
+    const d = tempDir()
     const r = await run(['init'], d)
     expect(r.text).toContain('driftwatch reads the environment, not .env')
     expect(r.text).toContain('set -a; . ./.env; set +a')

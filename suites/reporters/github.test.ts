@@ -4,8 +4,7 @@
  * as the runner's toolkit escapes it); the CLI prints them on stdout and appends report.md to the
  * job summary.
  */
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main.ts'
@@ -13,6 +12,9 @@ import type { Report } from '../../src/model/report.ts'
 import { untrusting } from '../../src/render/index.ts'
 import { escapeData, escapeProperty, githubReporter } from '../../src/reporters/github.ts'
 import { sampleReport } from './sample-report.ts'
+import { tempDirs } from '../helpers/temp-dirs.ts'
+
+const { dir: tempDir } = tempDirs('dw-github-')
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const render = (r: Report) => githubReporter.render(untrusting(r)).trimEnd().split('\n')
@@ -53,7 +55,7 @@ describe('the github reporter', () => {
 
 describe('check --format github', () => {
   it('prints the annotations on stdout and appends report.md to $GITHUB_STEP_SUMMARY', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-github-'))
+    const d = tempDir()
     const summary = join(d, 'summary.md')
     const out: string[] = []
     const code = await main(['check', '--scenario', 'media-chunked', '--out', join(d, 'out'), '--format', 'md,github', '--no-history', '--only', 'media.retrieve-url'], { stdout: (l) => out.push(l), stderr: () => undefined, env: { GITHUB_STEP_SUMMARY: summary }, cwd: ROOT })
@@ -63,7 +65,7 @@ describe('check --format github', () => {
   }, 60_000)
 
   it("says so on stderr when $GITHUB_STEP_SUMMARY cannot be written, and keeps the run's exit code", async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-github-'))
+    const d = tempDir()
     const err: string[] = []
     const code = await main(['check', '--scenario', 'media-chunked', '--out', join(d, 'out'), '--format', 'md,github', '--no-history', '--only', 'media.retrieve-url'], { stdout: () => undefined, stderr: (l) => err.push(l), env: { GITHUB_STEP_SUMMARY: join(d, 'no-such-dir', 'summary.md') }, cwd: ROOT })
     expect(code).toBe(1)
@@ -85,7 +87,7 @@ describe('check --format github', () => {
   })
 
   it('github alone writes report.md for the summary, and never appends an earlier run\'s report.md', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-github-'))
+    const d = tempDir()
     const summary = join(d, 'summary.md')
     const io = (out: string[] = []) => ({ stdout: (l: string) => out.push(l), stderr: () => undefined, env: { GITHUB_STEP_SUMMARY: summary }, cwd: ROOT })
     // A drifting run leaves report.md; a passing run with github alone, right after, must append its own.
@@ -97,7 +99,7 @@ describe('check --format github', () => {
   }, 60_000)
 
   it('merge --format github prints the annotations and appends the summary too', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'dw-github-'))
+    const d = tempDir()
     const summary = join(d, 'summary.md')
     const quiet = { stdout: () => undefined, stderr: () => undefined, env: {}, cwd: ROOT }
     await main(['check', '--scenario', 'media-chunked', '--out', join(d, 'shard'), '--no-history', '--only', 'media.retrieve-url'], quiet)
