@@ -150,7 +150,7 @@ export const markdownReporter: Reporter = {
       md`|---|---|`,
       md`| Target | ${cell(r.target)}${r.scenario ? md` (scenario ${cellCode(r.scenario)})` : undefined}${r.origin ? md` (traffic to ${cell(r.origin)})` : undefined} |`,
       md`| API version | ${cell(r.apiVersion)} |`,
-      md`| Run | ${cell(r.startedAt)} (${cell(duration(ms))})${r.interrupted ? md`, **interrupted**` : undefined}; ${text(untrusted(TIME_BASE))}${r.captured ? md`, except "Traffic captured": capture time` : undefined}${r.ci ? md`; ${link(untrusted('CI run'), r.ci.run)}` : undefined} |`,
+      md`| Run | ${cell(r.startedAt)} (${cell(duration(ms))})${r.interrupted ? md`, **interrupted**` : undefined}; times in ${text(untrusted(TIME_BASE))}${r.captured ? md`, except "Traffic captured": capture time` : undefined}${r.ci ? md`; ${link(untrusted('CI run'), r.ci.run)}` : undefined} |`,
       ...(r.captured ? [md`| Traffic captured | ${cell(r.captured.from)} to ${cell(r.captured.to)} (capture time, by the capture's clock) |`] : []),
       md`| Contracts | ${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive |`,
       s.entries !== undefined ? md`| Exchanges | ${s.entries} read: ${s.attributed} attributed to an operation, ${s.unattributed} not (each said why under "What changed") |` : md`| Requests sent | ${s.probes} |`,

@@ -22,8 +22,8 @@ export function clearedSummary(r: Pick<Untrusting<Report>, 'cleared'>): Untruste
 
 type SinceOf = Pick<Untrusting<Finding>, 'new' | 'since' | 'recurring'>
 
-/** The one time base every time in a report is given in, said once near the top. */
-export const TIME_BASE = 'times are UTC (ISO 8601), run time: when driftwatch ran'
+/** The one time base every time in a report is given in, said once near the top (after "Times"): every run is dated at its start. */
+export const TIME_BASE = 'UTC (ISO 8601); run time: when the run started'
 
 /** What a report says when no earlier run of a contract is known to have passed. */
 export const NO_LAST_GOOD = 'no earlier good run known'

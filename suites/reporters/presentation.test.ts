@@ -33,11 +33,12 @@ describe('since when', () => {
     expect(html).toContain('<th>First seen (run time)</th><th>Last good (run time)</th>')
     expect(html).toContain('<td>2026-11-21T02:00:00.000Z</td><td>2026-11-20T02:00:03.250Z</td>')
     expect(html).toContain('<dt>Last good</dt><dd>2026-11-20T02:00:03.250Z</dd>')
-    expect(html).toContain('<dt>Times</dt><dd>times are UTC (ISO 8601), run time: when driftwatch ran</dd>')
+    expect(html).toContain('<dt>Times</dt><dd>UTC (ISO 8601); run time: when the run started</dd>')
+    expect(html).not.toMatch(/Times<\/dt><dd>times/i) // said once, not "Times times are UTC"
     const md = renderMd(r)
     expect(md).toContain('| 2026-11-21T02:00:00.000Z | 2026-11-20T02:00:03.250Z |')
     expect(md).toContain('- **First seen:** 2026-11-21T02:00:00.000Z; **last good:** 2026-11-20T02:00:03.250Z')
-    expect(md).toContain('times are UTC (ISO 8601), run time: when driftwatch ran |')
+    expect(md).toContain('times in UTC (ISO 8601); run time: when the run started |')
   })
   it('says when no earlier good run is known, rather than leaving it blank', () => {
     const r = withFindings(framing)
