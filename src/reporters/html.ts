@@ -21,7 +21,7 @@ import { isPersonalKey } from '../recordings/personal-data.ts'
 import { isVolatileKey } from '../recordings/volatile.ts'
 import { cspHash, fileUrl, html, httpUrl, joinHtml, untrusted, withCode, type Html, type Untrusted, type Untrusting } from '../render/index.ts'
 import type { HistoryPoint, RenderContext, Reporter } from './reporter.ts'
-import { clearedSummary, duration, firstSeen, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, sinceText, TIME_BASE, topCause, topCauseMore } from './wording.ts'
+import { clearedSummary, duration, errorCause, firstSeen, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, repositoryFileUrl, sinceText, TIME_BASE, topCause, topCauseMore } from './wording.ts'
 
 export type { HistoryPoint }
 type R = Untrusting<Report>
@@ -92,9 +92,12 @@ function framingView(f: F): Html | undefined {
   return html`<table class="framing-diff"><caption>Framing: the golden recording "${g.recording}" of ${g.recordedAt}${g.status !== undefined ? html` (${g.status})` : undefined} beside this run${f.evidence.status !== undefined ? html` (${f.evidence.status})` : undefined}</caption><thead><tr><th>Header</th><th>golden</th><th>this run</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
-/** A contract file: a link to it (the repository's at the commit run, else relative to the report), or its path as code. */
+/**
+ * A contract file: a link to it in the repository at the commit the CI run ran (it still works when
+ * report.html is downloaded as an artifact), else relative to the report, or its path as code.
+ */
 function fileLink(file: Untrusted, r: R, ctx: Untrusting<RenderContext>): Html {
-  const url = (r.ci?.files !== undefined ? fileUrl(r.ci.files, file) : undefined) ?? (ctx.fileBase !== undefined ? fileUrl(ctx.fileBase, file) : undefined)
+  const url = repositoryFileUrl(r, file) ?? (ctx.fileBase !== undefined ? fileUrl(ctx.fileBase, file) : undefined)
   return url ? html`<a class="file" href="${url}">${file}</a>` : html`<code>${file}</code>`
 }
 
@@ -352,8 +355,14 @@ function ciLink(r: R): Html | undefined {
   return url ? html`<a href="${url}" rel="noopener noreferrer">${r.ci.run}</a>` : html`${r.ci.run}`
 }
 
-/** The headline's cause, on its own line: `GET /{api_version}/{media_id}: Framing changed… (breaking); and 2 more causes`, for a run that drifted or could not conclude. */
+/**
+ * The headline's cause, on its own line: `GET /{api_version}/{media_id}: Framing changed… (breaking); and
+ * 2 more causes` for a run that drifted or could not conclude; for an error run, the harness error or
+ * the first target that could not run (` on 1 of 2 targets`, then `target main: … not set`).
+ */
 function bandCause(r: R): Html | undefined {
+  const e = errorCause(r)
+  if (e) return html`${e.where}<span class="cause">${e.message}${e.more ? html`<span class="more">${e.more}</span>` : undefined}</span>`
   // An inconclusive run names its cause too (an expired token, Meta down): the band is what is read first.
   if (r.outcome !== 'drift' && r.outcome !== 'interrupted' && r.outcome !== 'inconclusive') return undefined
   const t = topCause(r)

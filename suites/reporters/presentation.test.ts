@@ -137,6 +137,20 @@ describe('links to the CI run and the contract file', () => {
     expect(md).toContain('; [CI run](https://github.com/acme/app/actions/runs/9) |')
     expect(md).toContain('[contracts/meta/media.retrieve-url.yaml](https://github.com/acme/app/blob/abc1234/contracts/meta/media.retrieve-url.yaml)')
   })
+  it('links a contract file to the repository only when its path is inside it: not absolute, not ../, not node_modules/', () => {
+    const paths = ['node_modules/driftwatch/contracts/meta/media.retrieve-url.yaml', '../elsewhere/media.retrieve-url.yaml', '/abs/contracts/media.retrieve-url.yaml', 'a/node_modules/b.yaml']
+    for (const file of paths) {
+      const r: Report = { ...sampleReport, ci, results: sampleReport.results.map((x, i) => (i === 0 ? { ...x, file } : x)) }
+      expect(renderMd(r), file).not.toContain(`/blob/abc1234/${file.replace(/^\//, '')}`)
+      expect(renderMd(r), file).not.toMatch(/\[[^\]]*node_modules|\(https:[^)]*(node_modules|\.\.)/)
+      const html = renderHtml(r, { fileBase: '../..' })
+      expect(html, file).not.toMatch(/href="https:[^"]*(node_modules|\.\.|\/abs\/)/)
+      // Where it can still be followed from the working copy: relative to the report, as without CI.
+      if (!file.startsWith('/')) expect(html, file).toContain(`<a class="file" href="../../${file}">`)
+    }
+    // A repository path next to them still links to the commit.
+    expect(renderMd({ ...sampleReport, ci })).toContain('(https://github.com/acme/app/blob/abc1234/contracts/meta/media.upload.yaml)')
+  })
   it('links contract files relative to report.html when it knows where the working directory is', () => {
     expect(renderHtml(sampleReport, { fileBase: '../..' })).toContain('<a class="file" href="../../contracts/meta/media.retrieve-url.yaml">')
   })
