@@ -162,18 +162,34 @@ function sideBySide(golden: NonNullable<F['evidence']['golden']>, now: Untrusted
   return html`<table class="diff"><caption>Body: the golden recording "${golden.recording}" of ${golden.recordedAt}${golden.status !== undefined ? html` (${golden.status})` : undefined} beside this run; values that change every run, and personal data (placeholders), are dimmed</caption><thead><tr><th>golden</th><th>this run</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
-/** Width of one run in the timeline and the latency chart (narrower for long histories). */
-const cellWidth = (runs: number) => (runs > 30 ? 5 : runs > 15 ? 8 : 12)
+/** Width of the timeline and the latency chart: room for the axis labels (with seconds) under a short history. */
+const CHART_WIDTH = 240
 
-/** Width of the timeline and the latency chart: room for the axis labels under a short history. */
-const chartWidth = (runs: number) => Math.max(runs * cellWidth(runs), 240)
+/**
+ * Width of one run in the timeline and the latency chart: narrower for long histories, wider for
+ * short ones so that the strip, its axis and the last run's label end at the same x.
+ */
+const cellWidth = (runs: number) => (runs < 2 ? 12 : Math.max(runs > 30 ? 5 : runs > 15 ? 8 : 12, Math.ceil(CHART_WIDTH / runs)))
 
-/** `12-05 06:46`: a run's time on the axis (UTC, as every time in the report; the year is in the cell titles). */
-const axisTime = (at: Untrusted) => untrusted(/^\d{4}-(\d\d-\d\dT\d\d:\d\d)/.exec(at)?.[1]?.replace('T', ' ') ?? at.slice(0, 16))
+/** Width of the timeline and the latency chart. */
+const chartWidth = (runs: number) => Math.max(runs * cellWidth(runs), CHART_WIDTH)
+
+/** Under this span the axis labels carry seconds: runs minutes apart would read the same `12-07 09:53`. */
+const SECONDS_BELOW_MS = 10 * 60_000
+
+/**
+ * `12-05 06:46`, or `12-05 06:46:09` with seconds: a run's time on the axis (UTC, as every time in the
+ * report; the year is in the cell titles).
+ */
+const axisTime = (at: Untrusted, seconds: boolean) => {
+  const m = /^\d{4}-(\d\d-\d\d)T(\d\d:\d\d)(:\d\d)?/.exec(at)
+  return untrusted(m ? `${m[1]} ${m[2]}${seconds ? (m[3] ?? '') : ''}` : at.slice(0, seconds ? 19 : 16))
+}
 
 /**
  * A strip of past results (and this run's), one cell per run: green passed, red drift, grey not
- * judged; under it an axis with tick marks and the first and last runs' times (UTC), at 11 px.
+ * judged; under it an axis with tick marks and the first and last runs' times (UTC), at 11 px, with
+ * seconds when the runs span less than ten minutes. The axis and the last label end where the strip does.
  */
 function timeline(points: readonly Point[]): Html {
   if (points.length === 0) return html``
@@ -184,11 +200,13 @@ function timeline(points: readonly Point[]): Html {
   const ticks = points.map((_, i) => html`<line class="tick" x1="${i * w + (w - 1) / 2}" y1="13" x2="${i * w + (w - 1) / 2}" y2="16"/>`)
   const first = points[0]!.at
   const last = points[points.length - 1]!.at
-  // One run: its time alone; more: the first at the left, the last (this run) at the right, in UTC.
+  const span = Math.abs(Date.parse(last) - Date.parse(first))
+  const seconds = !(span >= SECONDS_BELOW_MS)
+  // One run: its time alone; more: the first at the left, the last (this run) at the right end of the axis, in UTC.
   const labels =
     points.length === 1
-      ? html`<text x="0" y="28">${axisTime(last)} UTC (this run)</text>`
-      : html`<text x="0" y="28">${axisTime(first)}</text><text x="${Math.max(end, 180)}" y="28" text-anchor="end">${axisTime(last)} UTC</text>`
+      ? html`<text x="0" y="28">${axisTime(last, false)} UTC (this run)</text>`
+      : html`<text x="0" y="28">${axisTime(first, seconds)}</text><text x="${end}" y="28" text-anchor="end">${axisTime(last, seconds)} UTC</text>`
   return html`<svg class="timeline" role="img" aria-label="${points.length} run${points.length === 1 ? undefined : html`s`}: ${points.filter((p) => p.status === 'failed').length} with drift" width="${width}" height="32" viewBox="0 0 ${width} 32">${cells}<line class="axis" x1="0" y1="13.5" x2="${end}" y2="13.5"/>${ticks}${labels}</svg>`
 }
 

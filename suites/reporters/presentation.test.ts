@@ -182,11 +182,30 @@ describe('the timeline has a labelled axis', () => {
   it('labels the first and the last run (UTC) under the strip, with a tick per run, at 11 px or more', () => {
     const html = renderHtml(sampleReport, { history })
     const tr = row(html, 'media.retrieve-url')
-    expect(tr).toContain('<text x="0" y="28">11-01 03:00</text><text x="180" y="28" text-anchor="end">11-22 02:00 UTC</text>')
+    // Runs days apart: minutes are enough.
+    expect(tr).toContain('<text x="0" y="28">11-01 03:00</text><text x="240" y="28" text-anchor="end">11-22 02:00 UTC</text>')
     expect(tr.match(/<line class="tick"/g)).toHaveLength(4)
     const sizes = [...html.matchAll(/svg\.\w+ text\{font-size:(\d+)px/g)].map((m) => Number(m[1]))
     expect(sizes.length).toBeGreaterThanOrEqual(2)
     for (const px of sizes) expect(px).toBeGreaterThanOrEqual(11)
+  })
+  it('the strip, its axis line and the last label end at the same x (the label does not sit past the data)', () => {
+    for (const n of [1, 2, 5, 20, 59]) {
+      const past = Array.from({ length: n }, (_, i) => ({ at: new Date(Date.UTC(2026, 10, 1) + i * 86_400_000).toISOString(), target: 'sim', contract: 'media.retrieve-url', status: 'passed', durationMs: 10, requests: 1 }))
+      const svg = /<svg class="timeline".*?<\/svg>/.exec(row(renderHtml(sampleReport, { history: past }), 'media.retrieve-url'))![0]
+      const rects = [...svg.matchAll(/<rect x="(\d+)" y="0" width="(\d+)"/g)].map((m) => Number(m[1]) + Number(m[2]) + 1)
+      const strip = Math.max(...rects)
+      expect(Number(/<line class="axis" x1="0" y1="13.5" x2="(\d+)"/.exec(svg)![1]), `${n} runs`).toBe(strip)
+      expect(Number(/<text x="(\d+)" y="28" text-anchor="end">/.exec(svg)![1]), `${n} runs`).toBe(strip)
+      // Room for both labels: the strip is never narrower than the chart.
+      expect(strip, `${n} runs`).toBeGreaterThanOrEqual(240)
+      expect(Number(/width="(\d+)"/.exec(svg)![1])).toBeGreaterThanOrEqual(strip)
+    }
+  })
+  it('runs within a few minutes of each other are labelled with seconds, so the two labels differ', () => {
+    const close = ['passed', 'failed'].map((status, i) => ({ at: `2026-11-22T01:59:${i ? '41' : '20'}.500Z`, target: 'sim', contract: 'media.retrieve-url', status, durationMs: 10, requests: 1 }))
+    const tr = row(renderHtml(sampleReport, { history: close }), 'media.retrieve-url')
+    expect(tr).toContain('<text x="0" y="28">11-22 01:59:20</text><text x="240" y="28" text-anchor="end">11-22 02:00:00 UTC</text>')
   })
   it('a contract with no past shows its one run, labelled as this run', () => {
     const tr = row(renderHtml(sampleReport, { history }), 'media.upload')
