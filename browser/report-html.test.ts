@@ -72,8 +72,16 @@ describe('report.html in Chromium', () => {
 
   it('labels the timeline axis with the first and last runs\' times, readable (11 px or more), and names the cause in the band', async () => {
     const labels = await page.$$eval('tr[id="media.retrieve-url"] svg.timeline text', (ts) => ts.map((t) => [t.textContent, getComputedStyle(t).fontSize]))
-    expect(labels.map(([text]) => text)).toEqual([expect.stringMatching(/^\d\d-\d\d \d\d:\d\d$/), expect.stringMatching(/^\d\d-\d\d \d\d:\d\d UTC$/)])
+    // Six runs within a minute or so: the labels carry seconds, so they do not read the same.
+    expect(labels.map(([text]) => text)).toEqual([expect.stringMatching(/^\d\d-\d\d \d\d:\d\d:\d\d$/), expect.stringMatching(/^\d\d-\d\d \d\d:\d\d:\d\d UTC$/)])
+    expect(labels[0]![0]).not.toBe(labels[1]![0]!.replace(' UTC', ''))
     for (const [, size] of labels) expect(parseFloat(size!)).toBeGreaterThanOrEqual(11)
+    // The last label ends where the strip and its axis end, and does not run into the first.
+    const right = (sel: string) => page.$eval(`tr[id="media.retrieve-url"] svg.timeline ${sel}`, (e) => e.getBoundingClientRect().toJSON() as DOMRect & { left: number; right: number })
+    const [strip, axis, first, last] = [await right('rect:last-of-type'), await right('line.axis'), await right('text:first-of-type'), await right('text:last-of-type')]
+    expect(Math.abs(axis.right - strip.right)).toBeLessThanOrEqual(1.5)
+    expect(Math.abs(last.right - axis.right)).toBeLessThanOrEqual(1.5)
+    expect(first.right).toBeLessThan(last.left)
     for (const size of await page.$$eval('svg.latency text', (ts) => ts.map((t) => getComputedStyle(t).fontSize))) expect(parseFloat(size)).toBeGreaterThanOrEqual(11)
     expect(await page.$eval('header.band h1', (h) => h.textContent)).toMatch(/^driftwatch: DRIFTGET \/\{api_version\}\/\{media_id\}: Framing changed to chunked \(contract: content-length\) \(breaking\)/)
   })

@@ -71,13 +71,14 @@ describe('since', () => {
 
 describe('last good run', () => {
   const prevAt = '2026-11-21T02:00:05.000Z'
-  it('is the previous report\'s finish when the contract passed in it', () => {
-    const [f] = carrySince([finding('breaking', 'fresh')], { findings: [], results: [result('passed')], finishedAt: prevAt })
+  it('is the previous report\'s start when the contract passed in it (run time: the history and first seen date a run at its start)', () => {
+    const previous = { findings: [], results: [result('passed')], startedAt: prevAt, finishedAt: '2026-11-21T02:03:40.000Z' }
+    const [f] = carrySince([finding('breaking', 'fresh')], previous)
     expect(f!.lastGood).toBe(prevAt)
   })
   it('is carried from the previous report\'s finding while the contract keeps failing, and unknown when neither says', () => {
     const old = { ...finding('breaking', 'old', '2026-11-01T02:00:00.000Z'), lastGood: '2026-10-31T02:00:00.000Z' }
-    const [carried, fresh] = carrySince([finding('breaking', 'old'), finding('breaking', 'fresh')], { findings: [old], results: [result('failed')], finishedAt: prevAt })
+    const [carried, fresh] = carrySince([finding('breaking', 'old'), finding('breaking', 'fresh')], { findings: [old], results: [result('failed')], startedAt: prevAt })
     expect(carried!.lastGood).toBe('2026-10-31T02:00:00.000Z')
     expect(fresh!.lastGood).toBeUndefined()
     expect(carrySince([finding('breaking')], undefined)[0]!.lastGood).toBeUndefined()

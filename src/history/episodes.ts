@@ -10,6 +10,7 @@ import type { HistoryStore } from './store.ts'
 
 type Timeline = ReturnType<HistoryStore['timeline']>
 
+/** One episode of a finding; its times are run times (the start of the run that showed it, and of the first run without it). */
 export interface Episode {
   appearedAt: string
   appearedRun: number
@@ -61,9 +62,9 @@ export function episodes(timeline: Timeline, filter: { contract?: string; target
       if (!h) out.set(k, (h = { target: entry.target, contract: entry.contract, check, episodes: [], flaps: 0, open: false, judged: 0, seen: 0 }))
       h.seen++
       if (!h.open) {
-        // When the run that first showed it started: the time its report gave as the finding's since
-        // (a run's findings are dated at its start), so the next report's "first seen" is the same instant.
-        h.episodes.push({ appearedAt: entry.startedAt ?? entry.at, appearedRun: entry.run, severity: f.severity, title: f.title })
+        // The start of the run that first showed it (the timeline's `at`): the time its report gave as the
+        // finding's since (a run's findings are dated at its start), so the next report's "first seen" is the same instant.
+        h.episodes.push({ appearedAt: entry.at, appearedRun: entry.run, severity: f.severity, title: f.title })
         h.open = true
       } else {
         const e = h.episodes.at(-1)!

@@ -17,7 +17,7 @@ export type { Past }
 /** How many past runs a contract's timeline shows at most. */
 export const PAST_RUNS = 60
 
-/** The history in `file` of the runs that finished before `before` (default now); undefined without one. */
+/** The history in `file` of the runs that started before `before` (default now); undefined without one. */
 export function loadPast(file: string | undefined, before: string = new Date().toISOString()): Past | undefined {
   if (!file || !existsSync(file)) return undefined
   let store: HistoryStore | undefined

@@ -238,10 +238,14 @@ export class HistoryStore {
     })()
   }
 
-  /** Every contract result since `since` (ISO), oldest first, with the findings of that run on that contract. */
-  timeline(since?: string): { run: number; command: string; at: string; startedAt?: string; target: string; contract: string; status: string; durationMs: number; findings: { check: string; severity: Severity; title: string }[] }[] {
-    const rows = this.rows(`SELECT r.cycle_id AS run, c.command, c.finished_at AS at, c.started_at, r.target, r.contract, r.status, r.duration_ms FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id ${since ? 'WHERE c.finished_at >= ?' : ''} ORDER BY c.finished_at, r.cycle_id`, ...(since ? [since] : []))
-    const found = this.rows(`SELECT f.cycle_id AS run, f.target, f.contract, f.check_id, f.severity, f.title FROM cycle_findings f JOIN cycles c ON c.id = f.cycle_id ${since ? 'WHERE c.finished_at >= ?' : ''}`, ...(since ? [since] : []))
+  /**
+   * Every contract result of the runs that started at or after `since` (ISO), oldest first, with the
+   * findings of that run on that contract. `at` is the run's start: the one time base of every report
+   * (a finding is dated at its run's start; a run against Meta can take minutes).
+   */
+  timeline(since?: string): { run: number; command: string; at: string; target: string; contract: string; status: string; durationMs: number; findings: { check: string; severity: Severity; title: string }[] }[] {
+    const rows = this.rows(`SELECT r.cycle_id AS run, c.command, c.started_at AS at, r.target, r.contract, r.status, r.duration_ms FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id ${since ? 'WHERE c.started_at >= ?' : ''} ORDER BY c.started_at, r.cycle_id`, ...(since ? [since] : []))
+    const found = this.rows(`SELECT f.cycle_id AS run, f.target, f.contract, f.check_id, f.severity, f.title FROM cycle_findings f JOIN cycles c ON c.id = f.cycle_id ${since ? 'WHERE c.started_at >= ?' : ''}`, ...(since ? [since] : []))
     const byKey = new Map<string, { check: string; severity: Severity; title: string }[]>()
     for (const f of found) {
       const k = `${f.run}\u0000${f.target}\u0000${f.contract}`
@@ -249,19 +253,20 @@ export class HistoryStore {
       list.push({ check: f.checkId, severity: f.severity, title: f.title })
       byKey.set(k, list)
     }
-    return rows.map((r) => ({ run: r.run, command: r.command, at: r.at, startedAt: r.startedAt, target: r.target, contract: r.contract, status: r.status, durationMs: r.durationMs ?? 0, findings: byKey.get(`${r.run}\u0000${r.target}\u0000${r.contract}`) ?? [] }))
+    return rows.map((r) => ({ run: r.run, command: r.command, at: r.at, target: r.target, contract: r.contract, status: r.status, durationMs: r.durationMs ?? 0, findings: byKey.get(`${r.run}\u0000${r.target}\u0000${r.contract}`) ?? [] }))
   }
 
   /**
-   * Each contract's latest results (at most `perContract`) that finished before `before` (ISO), oldest
-   * first: the past that report.html draws under a run. Bounded, so a long watch history stays cheap.
+   * Each contract's latest results (at most `perContract`) of runs that started before `before` (ISO),
+   * oldest first: the past that report.html draws under a run. `at` is the run's start, as in
+   * timeline(). Bounded, so a long watch history stays cheap.
    */
   recentResults(before: string, perContract = 60): { at: string; target: string; contract: string; status: string; durationMs: number; requests: number }[] {
     return this.rows(
       `SELECT at, target, contract, status, duration_ms, requests FROM (
-         SELECT c.finished_at AS at, r.target, r.contract, r.status, r.duration_ms, r.requests, r.cycle_id,
-                ROW_NUMBER() OVER (PARTITION BY r.target, r.contract ORDER BY c.finished_at DESC, r.cycle_id DESC) AS n
-         FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id WHERE c.finished_at < ?)
+         SELECT c.started_at AS at, r.target, r.contract, r.status, r.duration_ms, r.requests, r.cycle_id,
+                ROW_NUMBER() OVER (PARTITION BY r.target, r.contract ORDER BY c.started_at DESC, r.cycle_id DESC) AS n
+         FROM cycle_results r JOIN cycles c ON c.id = r.cycle_id WHERE c.started_at < ?)
        WHERE n <= ? ORDER BY at, cycle_id`,
       before,
       perContract,

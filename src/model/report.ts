@@ -88,7 +88,7 @@ export interface Report {
   /** Simulator scenario, when the target is the simulator. */
   scenario?: string
   apiVersion: string
-  /** When the run started and ended: every time in a report (since, cleared, the history) is run time. */
+  /** When the run started and ended. Every time a report shows for a run (since, last good, cleared, the history's timeline) is its start: run time. */
   startedAt: string
   finishedAt: string
   /** Traffic (verify, record --from): when the first and last exchange happened, by the capture's own clock. */
@@ -249,15 +249,15 @@ export function exitCodeOf(report: Report, failOn: FailOn = report.failOn ?? 'br
 
 /**
  * Carries `since` forward from the previous report: a finding it already had keeps its first-seen
- * time. And the last good run: the previous report's when the contract passed in it (its finish
- * time, as the history keeps runs), else what the previous report's finding said.
+ * time. And the last good run: the previous report's when the contract passed in it (its start, the
+ * run time every report and the history give a run), else what the previous report's finding said.
  */
-export function carrySince(findings: readonly Finding[], previous: (Pick<Report, 'findings'> & Partial<Pick<Report, 'results' | 'finishedAt'>>) | undefined): Finding[] {
+export function carrySince(findings: readonly Finding[], previous: (Pick<Report, 'findings'> & Partial<Pick<Report, 'results' | 'startedAt'>>) | undefined): Finding[] {
   const before = new Map((previous?.findings ?? []).map((f) => [findingKey(f), f]))
   return findings.map((f) => {
     const old = before.get(findingKey(f))
-    const passed = previous?.finishedAt !== undefined && previous.results?.some((r) => sameContract(r, f) && r.status === 'passed')
-    const lastGood = passed ? previous.finishedAt : (old?.lastGood ?? f.lastGood)
+    const passed = previous?.startedAt !== undefined && previous.results?.some((r) => sameContract(r, f) && r.status === 'passed')
+    const lastGood = passed ? previous.startedAt : (old?.lastGood ?? f.lastGood)
     const dated = lastGood ? { ...f, lastGood } : f
     return old ? { ...dated, since: old.since, new: false } : dated
   })

@@ -21,7 +21,7 @@ import { isPersonalKey } from '../recordings/personal-data.ts'
 import { isVolatileKey } from '../recordings/volatile.ts'
 import { cspHash, fileUrl, html, httpUrl, joinHtml, untrusted, withCode, type Html, type Untrusted, type Untrusting } from '../render/index.ts'
 import type { HistoryPoint, RenderContext, Reporter } from './reporter.ts'
-import { clearedSummary, duration, firstSeen, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, sinceText, TIME_BASE, topCause, topCauseMore } from './wording.ts'
+import { clearedSummary, duration, errorCause, firstSeen, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, repositoryFileUrl, sinceText, TIME_BASE, topCause, topCauseMore } from './wording.ts'
 
 export type { HistoryPoint }
 type R = Untrusting<Report>
@@ -92,9 +92,12 @@ function framingView(f: F): Html | undefined {
   return html`<table class="framing-diff"><caption>Framing: the golden recording "${g.recording}" of ${g.recordedAt}${g.status !== undefined ? html` (${g.status})` : undefined} beside this run${f.evidence.status !== undefined ? html` (${f.evidence.status})` : undefined}</caption><thead><tr><th>Header</th><th>golden</th><th>this run</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
-/** A contract file: a link to it (the repository's at the commit run, else relative to the report), or its path as code. */
+/**
+ * A contract file: a link to it in the repository at the commit the CI run ran (it still works when
+ * report.html is downloaded as an artifact), else relative to the report, or its path as code.
+ */
 function fileLink(file: Untrusted, r: R, ctx: Untrusting<RenderContext>): Html {
-  const url = (r.ci?.files !== undefined ? fileUrl(r.ci.files, file) : undefined) ?? (ctx.fileBase !== undefined ? fileUrl(ctx.fileBase, file) : undefined)
+  const url = repositoryFileUrl(r, file) ?? (ctx.fileBase !== undefined ? fileUrl(ctx.fileBase, file) : undefined)
   return url ? html`<a class="file" href="${url}">${file}</a>` : html`<code>${file}</code>`
 }
 
@@ -159,18 +162,34 @@ function sideBySide(golden: NonNullable<F['evidence']['golden']>, now: Untrusted
   return html`<table class="diff"><caption>Body: the golden recording "${golden.recording}" of ${golden.recordedAt}${golden.status !== undefined ? html` (${golden.status})` : undefined} beside this run; values that change every run, and personal data (placeholders), are dimmed</caption><thead><tr><th>golden</th><th>this run</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
-/** Width of one run in the timeline and the latency chart (narrower for long histories). */
-const cellWidth = (runs: number) => (runs > 30 ? 5 : runs > 15 ? 8 : 12)
+/** Width of the timeline and the latency chart: room for the axis labels (with seconds) under a short history. */
+const CHART_WIDTH = 240
 
-/** Width of the timeline and the latency chart: room for the axis labels under a short history. */
-const chartWidth = (runs: number) => Math.max(runs * cellWidth(runs), 240)
+/**
+ * Width of one run in the timeline and the latency chart: narrower for long histories, wider for
+ * short ones so that the strip, its axis and the last run's label end at the same x.
+ */
+const cellWidth = (runs: number) => (runs < 2 ? 12 : Math.max(runs > 30 ? 5 : runs > 15 ? 8 : 12, Math.ceil(CHART_WIDTH / runs)))
 
-/** `12-05 06:46`: a run's time on the axis (UTC, as every time in the report; the year is in the cell titles). */
-const axisTime = (at: Untrusted) => untrusted(/^\d{4}-(\d\d-\d\dT\d\d:\d\d)/.exec(at)?.[1]?.replace('T', ' ') ?? at.slice(0, 16))
+/** Width of the timeline and the latency chart. */
+const chartWidth = (runs: number) => Math.max(runs * cellWidth(runs), CHART_WIDTH)
+
+/** Under this span the axis labels carry seconds: runs minutes apart would read the same `12-07 09:53`. */
+const SECONDS_BELOW_MS = 10 * 60_000
+
+/**
+ * `12-05 06:46`, or `12-05 06:46:09` with seconds: a run's time on the axis (UTC, as every time in the
+ * report; the year is in the cell titles).
+ */
+const axisTime = (at: Untrusted, seconds: boolean) => {
+  const m = /^\d{4}-(\d\d-\d\d)T(\d\d:\d\d)(:\d\d)?/.exec(at)
+  return untrusted(m ? `${m[1]} ${m[2]}${seconds ? (m[3] ?? '') : ''}` : at.slice(0, seconds ? 19 : 16))
+}
 
 /**
  * A strip of past results (and this run's), one cell per run: green passed, red drift, grey not
- * judged; under it an axis with tick marks and the first and last runs' times (UTC), at 11 px.
+ * judged; under it an axis with tick marks and the first and last runs' times (UTC), at 11 px, with
+ * seconds when the runs span less than ten minutes. The axis and the last label end where the strip does.
  */
 function timeline(points: readonly Point[]): Html {
   if (points.length === 0) return html``
@@ -181,11 +200,13 @@ function timeline(points: readonly Point[]): Html {
   const ticks = points.map((_, i) => html`<line class="tick" x1="${i * w + (w - 1) / 2}" y1="13" x2="${i * w + (w - 1) / 2}" y2="16"/>`)
   const first = points[0]!.at
   const last = points[points.length - 1]!.at
-  // One run: its time alone; more: the first at the left, the last (this run) at the right, in UTC.
+  const span = Math.abs(Date.parse(last) - Date.parse(first))
+  const seconds = !(span >= SECONDS_BELOW_MS)
+  // One run: its time alone; more: the first at the left, the last (this run) at the right end of the axis, in UTC.
   const labels =
     points.length === 1
-      ? html`<text x="0" y="28">${axisTime(last)} UTC (this run)</text>`
-      : html`<text x="0" y="28">${axisTime(first)}</text><text x="${Math.max(end, 180)}" y="28" text-anchor="end">${axisTime(last)} UTC</text>`
+      ? html`<text x="0" y="28">${axisTime(last, false)} UTC (this run)</text>`
+      : html`<text x="0" y="28">${axisTime(first, seconds)}</text><text x="${end}" y="28" text-anchor="end">${axisTime(last, seconds)} UTC</text>`
   return html`<svg class="timeline" role="img" aria-label="${points.length} run${points.length === 1 ? undefined : html`s`}: ${points.filter((p) => p.status === 'failed').length} with drift" width="${width}" height="32" viewBox="0 0 ${width} 32">${cells}<line class="axis" x1="0" y1="13.5" x2="${end}" y2="13.5"/>${ticks}${labels}</svg>`
 }
 
@@ -352,8 +373,14 @@ function ciLink(r: R): Html | undefined {
   return url ? html`<a href="${url}" rel="noopener noreferrer">${r.ci.run}</a>` : html`${r.ci.run}`
 }
 
-/** The headline's cause, on its own line: `GET /{api_version}/{media_id}: Framing changed… (breaking); and 2 more causes`, for a run that drifted or could not conclude. */
+/**
+ * The headline's cause, on its own line: `GET /{api_version}/{media_id}: Framing changed… (breaking); and
+ * 2 more causes` for a run that drifted or could not conclude; for an error run, the harness error or
+ * the first target that could not run (` on 1 of 2 targets`, then `target main: … not set`).
+ */
 function bandCause(r: R): Html | undefined {
+  const e = errorCause(r)
+  if (e) return html`${e.where}<span class="cause">${e.message}${e.more ? html`<span class="more">${e.more}</span>` : undefined}</span>`
   // An inconclusive run names its cause too (an expired token, Meta down): the band is what is read first.
   if (r.outcome !== 'drift' && r.outcome !== 'interrupted' && r.outcome !== 'inconclusive') return undefined
   const t = topCause(r)

@@ -7,9 +7,9 @@
  */
 import type { Finding, Severity } from '../model/finding.ts'
 import { contractLabel, resultsFailingFirst, sameContract, targetsPhrase, type Report } from '../model/report.ts'
-import { block, cell, cellCode, cellWithCode, code, fileUrl, joinMd, link, md, text, textWithCode, untrusted, type Md, type Untrusted, type Untrusting } from '../render/index.ts'
+import { block, cell, cellCode, cellWithCode, code, joinMd, link, md, text, textWithCode, untrusted, type Md, type Untrusted, type Untrusting } from '../render/index.ts'
 import type { Reporter } from './reporter.ts'
-import { clearedSummary, duration, firstSeen, framingOf, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, sinceText, TIME_BASE, topCause, topCauseMore, type Group } from './wording.ts'
+import { clearedSummary, duration, errorCause, firstSeen, framingOf, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, repositoryFileUrl, sinceText, TIME_BASE, topCause, topCauseMore, type Group } from './wording.ts'
 
 type R = Untrusting<Report>
 type F = Untrusting<Finding>
@@ -37,7 +37,7 @@ function headlineCause(r: R): Md | undefined {
  * relative link means nothing where report.md is mostly read (job summaries, pull requests).
  */
 function fileRef(file: Untrusted, r: R): Md {
-  const url = r.ci?.files !== undefined ? fileUrl(r.ci.files, file) : undefined
+  const url = repositoryFileUrl(r, file)
   return url ? link(file, url) : text(file)
 }
 
@@ -87,8 +87,11 @@ function headline(r: R): Md {
     case 'inconclusive':
       if (s.entries !== undefined && s.attributed === 0) return md`INCONCLUSIVE: no exchange could be attributed to an operation`
       return md`INCONCLUSIVE: ${s.inconclusive} ${text(untrusted(plural(s.inconclusive, 'contract')))} could not be checked`
-    case 'error':
-      return md`ERROR: ${r.error ? text(r.error.message) : md`the harness failed`}`
+    case 'error': {
+      // The cause, not only "failed": a target's unset credentials would otherwise be only in the Targets table.
+      const c = errorCause(r)
+      return c ? md`ERROR${text(c.where)}: ${text(c.message)}${text(c.more)}` : md`ERROR: the harness failed`
+    }
   }
   return md`${text(untrusted(String(r.outcome)))}`
 }
@@ -150,7 +153,7 @@ export const markdownReporter: Reporter = {
       md`|---|---|`,
       md`| Target | ${cell(r.target)}${r.scenario ? md` (scenario ${cellCode(r.scenario)})` : undefined}${r.origin ? md` (traffic to ${cell(r.origin)})` : undefined} |`,
       md`| API version | ${cell(r.apiVersion)} |`,
-      md`| Run | ${cell(r.startedAt)} (${cell(duration(ms))})${r.interrupted ? md`, **interrupted**` : undefined}; ${text(untrusted(TIME_BASE))}${r.captured ? md`, except "Traffic captured": capture time` : undefined}${r.ci ? md`; ${link(untrusted('CI run'), r.ci.run)}` : undefined} |`,
+      md`| Run | ${cell(r.startedAt)} (${cell(duration(ms))})${r.interrupted ? md`, **interrupted**` : undefined}; times in ${text(untrusted(TIME_BASE))}${r.captured ? md`, except "Traffic captured": capture time` : undefined}${r.ci ? md`; ${link(untrusted('CI run'), r.ci.run)}` : undefined} |`,
       ...(r.captured ? [md`| Traffic captured | ${cell(r.captured.from)} to ${cell(r.captured.to)} (capture time, by the capture's clock) |`] : []),
       md`| Contracts | ${s.contracts}: ${s.passed} passed, ${s.failed} with drift, ${s.skipped} skipped, ${s.inconclusive} inconclusive |`,
       s.entries !== undefined ? md`| Exchanges | ${s.entries} read: ${s.attributed} attributed to an operation, ${s.unattributed} not (each said why under "What changed") |` : md`| Requests sent | ${s.probes} |`,

@@ -8,7 +8,7 @@ import type { Untrusting } from '../render/index.ts'
 
 /** One past result of a contract, from the history database, oldest first. */
 export interface HistoryPoint {
-  /** When that run finished. */
+  /** When that run started (run time, as every time in a report). */
   at: string
   /** The history target it ran against (see historyTarget()). */
   target?: string

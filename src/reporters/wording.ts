@@ -5,8 +5,8 @@
  */
 import { causeKey, worstFirst } from '../model/finding.ts'
 import type { Finding } from '../model/finding.ts'
-import type { Report } from '../model/report.ts'
-import { untrusted, type Untrusted, type Untrusting } from '../render/index.ts'
+import { targetsPhrase, type Report } from '../model/report.ts'
+import { fileUrl, untrusted, type Untrusted, type Untrusting } from '../render/index.ts'
 
 /** `188 ms`, `1.4 s`. */
 export function duration(ms: number): Untrusted {
@@ -22,8 +22,8 @@ export function clearedSummary(r: Pick<Untrusting<Report>, 'cleared'>): Untruste
 
 type SinceOf = Pick<Untrusting<Finding>, 'new' | 'since' | 'recurring'>
 
-/** The one time base every time in a report is given in, said once near the top. */
-export const TIME_BASE = 'times are UTC (ISO 8601), run time: when driftwatch ran'
+/** The one time base every time in a report is given in, said once near the top (after "Times"): every run is dated at its start. */
+export const TIME_BASE = 'UTC (ISO 8601); run time: when the run started'
 
 /** What a report says when no earlier run of a contract is known to have passed. */
 export const NO_LAST_GOOD = 'no earlier good run known'
@@ -99,6 +99,44 @@ export function topCauseMore(t: TopCause): Untrusted {
   const ep = t.otherEndpoints ? `, and on ${t.otherEndpoints} more endpoint${t.otherEndpoints === 1 ? '' : 's'}` : ''
   const causes = t.otherCauses ? `; and ${t.otherCauses} more cause${t.otherCauses === 1 ? '' : 's'}` : ''
   return untrusted(`${ep}${causes}`)
+}
+
+/**
+ * A contract file's URL in the repository at the commit the CI run ran (`<server>/<repo>/blob/<sha>/<file>`),
+ * for a path inside the repository only: not absolute, not `../`, not under node_modules/ (the pack an
+ * installed driftwatch ships is not in the application's repository). Undefined otherwise, or outside CI.
+ */
+export function repositoryFileUrl(r: Pick<Untrusting<Report>, 'ci'>, file: Untrusted): Untrusted | undefined {
+  if (r.ci?.files === undefined || file.split(/[\\/]/).includes('node_modules')) return undefined
+  return fileUrl(r.ci.files, file)
+}
+
+/** What the top of an error run names: the harness error, or the first target that could not run, and where. */
+export interface ErrorCause {
+  /** `target main: environment variables WHATSAPP_ACCESS_TOKEN, … not set`. */
+  message: Untrusted
+  /** ` on 1 of 2 targets` for a report of several targets (as the terminal's headline says it), else empty. */
+  where: Untrusted
+  /** `; and 2 more targets could not run`, or empty. */
+  more: Untrusted
+}
+
+/**
+ * The cause of an error run, for the top band: the harness error when the report has one, else (check
+ * --targets, merge) the first target that could not run, named, and how many others could not. The
+ * real cause (unset credentials, say) is otherwise only in the Targets table. Undefined for any other outcome.
+ */
+export function errorCause(r: Pick<Untrusting<Report>, 'outcome' | 'error' | 'targets' | 'shard'>): ErrorCause | undefined {
+  if (r.outcome !== 'error') return undefined
+  const where = untrusted(r.targets?.length ? targetsPhrase('error', r.targets, r.shard) : '')
+  if (r.error) return { message: r.error.message, where, more: untrusted('') }
+  const failed = (r.targets ?? []).filter((t) => t.error)
+  const first = failed[0]
+  if (!first?.error) return undefined
+  // A target's error usually names it already (`target main: …`); one that does not is prefixed.
+  const message = first.error.message.startsWith(`target ${first.name}`) ? first.error.message : untrusted(`target ${first.name}: ${first.error.message}`)
+  const others = failed.length - 1
+  return { message, where, more: untrusted(others ? `; and ${others} more target${others === 1 ? '' : 's'} could not run` : '') }
 }
 
 /** A finding about how bodies are framed: framing-conformance, or golden-diff's framing comparison. */

@@ -68,7 +68,7 @@ describe('history across five runs', () => {
     const framing = (r: Report) => r.findings.find((f) => f.contract === 'media.retrieve-url' && f.check === 'framing-conformance')
     expect(framing(reports[1]!)).toMatchObject({ new: true })
     expect(framing(reports[1]!)!.recurring).toBeUndefined()
-    expect(framing(reports[3]!)).toMatchObject({ new: true, recurring: { cleared: 1, lastClearedAt: reports[2]!.finishedAt } })
+    expect(framing(reports[3]!)).toMatchObject({ new: true, recurring: { cleared: 1, lastClearedAt: reports[2]!.startedAt } })
     const md = readFileSync(join(dir, 'latest', 'report.md'), 'utf8')
     expect(md).not.toContain('back after clearing') // run 5 has no chunked finding
   })

@@ -123,7 +123,7 @@ describe('report.html timelines', () => {
     old.close()
     const store = new HistoryStore(file)
     try {
-      expect(store.recentResults('2026-12-01T00:00:00Z')).toEqual([{ at: '2026-11-01T00:00:05Z', target: 'sim', contract: 'media.upload', status: 'passed', durationMs: 40, requests: 0 }])
+      expect(store.recentResults('2026-12-01T00:00:00Z')).toEqual([{ at: '2026-11-01T00:00:00Z', target: 'sim', contract: 'media.upload', status: 'passed', durationMs: 40, requests: 0 }])
       store.addCycle({ startedAt: '2026-11-02T00:00:00Z', finishedAt: '2026-11-02T00:00:03Z', target: 'sim', unit: 'check', contracts: ['media.upload'], requests: 2, outcome: 'pass', healthy: true }, [], [{ contract: 'media.upload', status: 'passed', durationMs: 30, probes: 2 }])
       expect(store.recentResults('2026-12-01T00:00:00Z').map((p) => p.requests)).toEqual([0, 2])
     } finally {

@@ -33,11 +33,12 @@ describe('since when', () => {
     expect(html).toContain('<th>First seen (run time)</th><th>Last good (run time)</th>')
     expect(html).toContain('<td>2026-11-21T02:00:00.000Z</td><td>2026-11-20T02:00:03.250Z</td>')
     expect(html).toContain('<dt>Last good</dt><dd>2026-11-20T02:00:03.250Z</dd>')
-    expect(html).toContain('<dt>Times</dt><dd>times are UTC (ISO 8601), run time: when driftwatch ran</dd>')
+    expect(html).toContain('<dt>Times</dt><dd>UTC (ISO 8601); run time: when the run started</dd>')
+    expect(html).not.toMatch(/Times<\/dt><dd>times/i) // said once, not "Times times are UTC"
     const md = renderMd(r)
     expect(md).toContain('| 2026-11-21T02:00:00.000Z | 2026-11-20T02:00:03.250Z |')
     expect(md).toContain('- **First seen:** 2026-11-21T02:00:00.000Z; **last good:** 2026-11-20T02:00:03.250Z')
-    expect(md).toContain('times are UTC (ISO 8601), run time: when driftwatch ran |')
+    expect(md).toContain('times in UTC (ISO 8601); run time: when the run started |')
   })
   it('says when no earlier good run is known, rather than leaving it blank', () => {
     const r = withFindings(framing)
@@ -136,6 +137,20 @@ describe('links to the CI run and the contract file', () => {
     expect(md).toContain('; [CI run](https://github.com/acme/app/actions/runs/9) |')
     expect(md).toContain('[contracts/meta/media.retrieve-url.yaml](https://github.com/acme/app/blob/abc1234/contracts/meta/media.retrieve-url.yaml)')
   })
+  it('links a contract file to the repository only when its path is inside it: not absolute, not ../, not node_modules/', () => {
+    const paths = ['node_modules/driftwatch/contracts/meta/media.retrieve-url.yaml', '../elsewhere/media.retrieve-url.yaml', '/abs/contracts/media.retrieve-url.yaml', 'a/node_modules/b.yaml']
+    for (const file of paths) {
+      const r: Report = { ...sampleReport, ci, results: sampleReport.results.map((x, i) => (i === 0 ? { ...x, file } : x)) }
+      expect(renderMd(r), file).not.toContain(`/blob/abc1234/${file.replace(/^\//, '')}`)
+      expect(renderMd(r), file).not.toMatch(/\[[^\]]*node_modules|\(https:[^)]*(node_modules|\.\.)/)
+      const html = renderHtml(r, { fileBase: '../..' })
+      expect(html, file).not.toMatch(/href="https:[^"]*(node_modules|\.\.|\/abs\/)/)
+      // Where it can still be followed from the working copy: relative to the report, as without CI.
+      if (!file.startsWith('/')) expect(html, file).toContain(`<a class="file" href="../../${file}">`)
+    }
+    // A repository path next to them still links to the commit.
+    expect(renderMd({ ...sampleReport, ci })).toContain('(https://github.com/acme/app/blob/abc1234/contracts/meta/media.upload.yaml)')
+  })
   it('links contract files relative to report.html when it knows where the working directory is', () => {
     expect(renderHtml(sampleReport, { fileBase: '../..' })).toContain('<a class="file" href="../../contracts/meta/media.retrieve-url.yaml">')
   })
@@ -167,11 +182,30 @@ describe('the timeline has a labelled axis', () => {
   it('labels the first and the last run (UTC) under the strip, with a tick per run, at 11 px or more', () => {
     const html = renderHtml(sampleReport, { history })
     const tr = row(html, 'media.retrieve-url')
-    expect(tr).toContain('<text x="0" y="28">11-01 03:00</text><text x="180" y="28" text-anchor="end">11-22 02:00 UTC</text>')
+    // Runs days apart: minutes are enough.
+    expect(tr).toContain('<text x="0" y="28">11-01 03:00</text><text x="240" y="28" text-anchor="end">11-22 02:00 UTC</text>')
     expect(tr.match(/<line class="tick"/g)).toHaveLength(4)
     const sizes = [...html.matchAll(/svg\.\w+ text\{font-size:(\d+)px/g)].map((m) => Number(m[1]))
     expect(sizes.length).toBeGreaterThanOrEqual(2)
     for (const px of sizes) expect(px).toBeGreaterThanOrEqual(11)
+  })
+  it('the strip, its axis line and the last label end at the same x (the label does not sit past the data)', () => {
+    for (const n of [1, 2, 5, 20, 59]) {
+      const past = Array.from({ length: n }, (_, i) => ({ at: new Date(Date.UTC(2026, 10, 1) + i * 86_400_000).toISOString(), target: 'sim', contract: 'media.retrieve-url', status: 'passed', durationMs: 10, requests: 1 }))
+      const svg = /<svg class="timeline".*?<\/svg>/.exec(row(renderHtml(sampleReport, { history: past }), 'media.retrieve-url'))![0]
+      const rects = [...svg.matchAll(/<rect x="(\d+)" y="0" width="(\d+)"/g)].map((m) => Number(m[1]) + Number(m[2]) + 1)
+      const strip = Math.max(...rects)
+      expect(Number(/<line class="axis" x1="0" y1="13.5" x2="(\d+)"/.exec(svg)![1]), `${n} runs`).toBe(strip)
+      expect(Number(/<text x="(\d+)" y="28" text-anchor="end">/.exec(svg)![1]), `${n} runs`).toBe(strip)
+      // Room for both labels: the strip is never narrower than the chart.
+      expect(strip, `${n} runs`).toBeGreaterThanOrEqual(240)
+      expect(Number(/width="(\d+)"/.exec(svg)![1])).toBeGreaterThanOrEqual(strip)
+    }
+  })
+  it('runs within a few minutes of each other are labelled with seconds, so the two labels differ', () => {
+    const close = ['passed', 'failed'].map((status, i) => ({ at: `2026-11-22T01:59:${i ? '41' : '20'}.500Z`, target: 'sim', contract: 'media.retrieve-url', status, durationMs: 10, requests: 1 }))
+    const tr = row(renderHtml(sampleReport, { history: close }), 'media.retrieve-url')
+    expect(tr).toContain('<text x="0" y="28">11-22 01:59:20</text><text x="240" y="28" text-anchor="end">11-22 02:00:00 UTC</text>')
   })
   it('a contract with no past shows its one run, labelled as this run', () => {
     const tr = row(renderHtml(sampleReport, { history }), 'media.upload')

@@ -41,15 +41,15 @@ describe('report.md of traffic (verify, proxy)', () => {
     const captured = { ...traffic, captured: { from: '2026-02-06T15:00:00.000Z', to: '2026-02-06T16:00:00.000Z' } }
     const md = reporters.md.render(untrusting(captured))
     expect(md).toContain('| Traffic captured | 2026-02-06T15:00:00.000Z to 2026-02-06T16:00:00.000Z (capture time, by the capture\'s clock) |')
-    expect(md).toContain('; times are UTC (ISO 8601), run time: when driftwatch ran, except "Traffic captured": capture time |')
+    expect(md).toContain('; times in UTC (ISO 8601); run time: when the run started, except "Traffic captured": capture time |')
     expect(md).toContain('| Samples | First seen (run time) | Last good (run time) |')
     const html = reporters.html.render(untrusting(captured))
     expect(html).toContain('<dt>Traffic captured</dt><dd>2026-02-06T15:00:00.000Z to 2026-02-06T16:00:00.000Z (capture time, by the capture\'s clock)</dd>')
-    expect(html).toContain('<dt>Times</dt><dd>times are UTC (ISO 8601), run time: when driftwatch ran, except "Traffic captured": capture time</dd>')
+    expect(html).toContain('<dt>Times</dt><dd>UTC (ISO 8601); run time: when the run started, except "Traffic captured": capture time</dd>')
     // A run with no capture (check, the proxy) has one clock: the time base is still said, capture time is not.
     const plain = reporters.md.render(untrusting(traffic))
     expect(plain).not.toMatch(/Traffic captured|capture time/)
-    expect(plain).toContain('; times are UTC (ISO 8601), run time: when driftwatch ran |')
+    expect(plain).toContain('; times in UTC (ISO 8601); run time: when the run started |')
   })
   it('an inconclusive run where nothing was attributed says so', () => {
     const none = { ...traffic, outcome: 'inconclusive' as const, findings: [], summary: { ...traffic.summary, breaking: 0, warning: 0, attributed: 0, unattributed: 74, inconclusive: 0 } }
