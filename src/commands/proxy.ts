@@ -38,9 +38,10 @@
  * the ones startProxy makes itself from `state` and `metricsPort` (what `driftwatch proxy` does;
  * the CLI, cli/commands/proxy.ts, only parses and prints).
  */
+import { existsSync } from 'node:fs'
 import { rmdir } from 'node:fs/promises'
-import { missingFolders } from '../util/preflight.ts'
-import { join, resolve } from 'node:path'
+import { missingFolders, removeMade } from '../util/preflight.ts'
+import { dirname, join, resolve } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { loadContracts } from '../contracts/load.ts'
 import type { ContractPack } from '../contracts/types.ts'
@@ -268,6 +269,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const metrics = opts.metricsPort !== undefined ? new ProxyMetrics({ operations: pack.operations.map((o) => o.id) }) : opts.metrics
   let proxy: RunningProxy | undefined
   const failOn = opts.failOn ?? 'breaking'
+  // As watch does: a state this start creates is removed again when the start fails (a busy port left a 73 KB
+  // database of 0 cycles); one that was there before is left as it was.
+  const statePath = opts.state !== undefined && !opts.incidents ? opts.state : undefined
+  const madeState = statePath !== undefined && !existsSync(statePath)
+  const madeStateFolders = madeState ? missingFolders(dirname(statePath)) : []
   const incidents =
     opts.incidents ??
     (opts.state !== undefined
@@ -285,10 +291,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         })
       : undefined)
   const owned = opts.incidents ? undefined : incidents
+  /** After a failed start, once the state is closed: the database (and its SQLite side files) and folders this start made. */
+  const removeMadeState = () => {
+    if (madeState) removeMade([statePath, `${statePath}-wal`, `${statePath}-shm`, `${statePath}-journal`], madeStateFolders)
+  }
   let server: MetricsServer | undefined
   if (opts.metricsPort !== undefined && metrics instanceof ProxyMetrics) {
     server = await serveProxyMetrics(metrics, opts.metricsPort, opts.metricsHost ?? '127.0.0.1').catch(async (err: unknown) => {
       await owned?.close()
+      removeMadeState()
       throw err
     })
   }
@@ -300,6 +311,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     })())
   const inner = await startForwarding({ ...opts, pack, ...(metrics ? { metrics } : {}), ...(incidents ? { incidents } : {}) }).catch(async (err: unknown) => {
     await shutdown()
+    removeMadeState()
     throw err
   })
   proxy = {
