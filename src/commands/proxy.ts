@@ -189,7 +189,7 @@ export interface ProxyStats {
 
 /** The session, judged whole when the proxy stops. */
 export interface ProxySession {
-  /** Settled at --fail-on: `drift`, `error` (answered exchanges not recorded), `inconclusive` (an exchange the upstream did not answer, or nothing attributed), else `interrupted` (stopped by Ctrl-C) or `pass`. */
+  /** Settled at --fail-on: `drift`, `error` (answered exchanges not recorded), `inconclusive` (an exchange the upstream did not answer, or traffic none of which was attributed), else `interrupted` (stopped by Ctrl-C) or `pass` (a session no exchange passed through too). */
   report: Report
   /** Report files written (none without reportDir). */
   files: string[]
@@ -473,6 +473,9 @@ async function startForwarding(opts: ProxyOptions): Promise<RunningProxy> {
       if (aborted || done.aborted) throw abortError()
       notRecorded += done.notRecorded
       const { compaction, journalKept } = done
+      // Folders this start made for recordings that were never written (no traffic, or none recordable) go again;
+      // rmdir refuses one that holds anything, so a recording or a kept journal keeps its folders.
+      for (const d of made) await rmdir(d).catch(() => undefined)
       const report = sessionReport(done.judged, { failOn: opts.failOn ?? 'breaking', interrupted, causes: [...causes.values()].map((c) => ({ ...c, example: redactor().url(c.example) })), stats: snapshot(), origin: upstream.origin, startedAt, journalKept })
       if (aborted) throw abortError()
       const written = opts.reportDir ? await writeReports(report, { outDir: opts.reportDir, formats: opts.formats ?? ['json', 'md'], redactor: redactor(), cwd, failOn: opts.failOn ?? 'breaking' }) : { report, files: [] }
@@ -509,13 +512,25 @@ interface SessionFacts {
 }
 
 /**
+ * A session no exchange passed through read no traffic, so its report carries no traffic counts: with
+ * `entries: 0, attributed: 0` it was settled as "none attributed", INCONCLUSIVE and exit 3, for a
+ * proxy started and stopped cleanly. Without them it settles as what it is, a clean session (pass).
+ */
+function withoutTraffic(report: Report): Report {
+  const { entries: _e, attributed: _a, unattributed: _u, ...summary } = report.summary
+  return { ...report, summary }
+}
+
+/**
  * The session report, one outcome for the report files and the exit code: drift at --fail-on;
  * else `error` when answered exchanges could not be recorded; else `inconclusive` when the
  * upstream left exchanges unanswered (a finding per cause, and an inconclusive `(upstream)` result)
- * or nothing was attributed; else `interrupted` when Ctrl-C stopped it, `pass` when closed by code.
+ * or traffic came and none of it was attributed; else `interrupted` when Ctrl-C stopped it, `pass`
+ * when closed by code. A session no exchange passed through is `pass` (see withoutTraffic).
  */
-function sessionReport(base: Report, facts: SessionFacts): Report {
+function sessionReport(judged: Report, facts: SessionFacts): Report {
   const { stats, causes } = facts
+  const base = stats.exchanges === 0 ? withoutTraffic(judged) : judged
   const findings = causes.map((c): Finding => ({
     check: 'transport',
     severity: 'info',
