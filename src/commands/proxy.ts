@@ -38,9 +38,10 @@
  * the ones startProxy makes itself from `state` and `metricsPort` (what `driftwatch proxy` does;
  * the CLI, cli/commands/proxy.ts, only parses and prints).
  */
+import { existsSync } from 'node:fs'
 import { rmdir } from 'node:fs/promises'
-import { missingFolders } from '../util/preflight.ts'
-import { join, resolve } from 'node:path'
+import { missingFolders, removeMade } from '../util/preflight.ts'
+import { dirname, join, resolve } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { loadContracts } from '../contracts/load.ts'
 import type { ContractPack } from '../contracts/types.ts'
@@ -188,7 +189,7 @@ export interface ProxyStats {
 
 /** The session, judged whole when the proxy stops. */
 export interface ProxySession {
-  /** Settled at --fail-on: `drift`, `error` (answered exchanges not recorded), `inconclusive` (an exchange the upstream did not answer, or nothing attributed), else `interrupted` (stopped by Ctrl-C) or `pass`. */
+  /** Settled at --fail-on: `drift`, `error` (answered exchanges not recorded), `inconclusive` (an exchange the upstream did not answer, or traffic none of which was attributed), else `interrupted` (stopped by Ctrl-C) or `pass` (a session no exchange passed through too). */
   report: Report
   /** Report files written (none without reportDir). */
   files: string[]
@@ -268,6 +269,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const metrics = opts.metricsPort !== undefined ? new ProxyMetrics({ operations: pack.operations.map((o) => o.id) }) : opts.metrics
   let proxy: RunningProxy | undefined
   const failOn = opts.failOn ?? 'breaking'
+  // As watch does: a state this start creates is removed again when the start fails (a busy port left a 73 KB
+  // database of 0 cycles); one that was there before is left as it was.
+  const statePath = opts.state !== undefined && !opts.incidents ? opts.state : undefined
+  const madeState = statePath !== undefined && !existsSync(statePath)
+  const madeStateFolders = madeState ? missingFolders(dirname(statePath)) : []
   const incidents =
     opts.incidents ??
     (opts.state !== undefined
@@ -285,10 +291,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         })
       : undefined)
   const owned = opts.incidents ? undefined : incidents
+  /** After a failed start, once the state is closed: the database (and its SQLite side files) and folders this start made. */
+  const removeMadeState = () => {
+    if (madeState) removeMade([statePath, `${statePath}-wal`, `${statePath}-shm`, `${statePath}-journal`], madeStateFolders)
+  }
   let server: MetricsServer | undefined
   if (opts.metricsPort !== undefined && metrics instanceof ProxyMetrics) {
     server = await serveProxyMetrics(metrics, opts.metricsPort, opts.metricsHost ?? '127.0.0.1').catch(async (err: unknown) => {
       await owned?.close()
+      removeMadeState()
       throw err
     })
   }
@@ -300,6 +311,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     })())
   const inner = await startForwarding({ ...opts, pack, ...(metrics ? { metrics } : {}), ...(incidents ? { incidents } : {}) }).catch(async (err: unknown) => {
     await shutdown()
+    removeMadeState()
     throw err
   })
   proxy = {
@@ -461,6 +473,9 @@ async function startForwarding(opts: ProxyOptions): Promise<RunningProxy> {
       if (aborted || done.aborted) throw abortError()
       notRecorded += done.notRecorded
       const { compaction, journalKept } = done
+      // Folders this start made for recordings that were never written (no traffic, or none recordable) go again;
+      // rmdir refuses one that holds anything, so a recording or a kept journal keeps its folders.
+      for (const d of made) await rmdir(d).catch(() => undefined)
       const report = sessionReport(done.judged, { failOn: opts.failOn ?? 'breaking', interrupted, causes: [...causes.values()].map((c) => ({ ...c, example: redactor().url(c.example) })), stats: snapshot(), origin: upstream.origin, startedAt, journalKept })
       if (aborted) throw abortError()
       const written = opts.reportDir ? await writeReports(report, { outDir: opts.reportDir, formats: opts.formats ?? ['json', 'md'], redactor: redactor(), cwd, failOn: opts.failOn ?? 'breaking' }) : { report, files: [] }
@@ -497,13 +512,25 @@ interface SessionFacts {
 }
 
 /**
+ * A session no exchange passed through read no traffic, so its report carries no traffic counts: with
+ * `entries: 0, attributed: 0` it was settled as "none attributed", INCONCLUSIVE and exit 3, for a
+ * proxy started and stopped cleanly. Without them it settles as what it is, a clean session (pass).
+ */
+function withoutTraffic(report: Report): Report {
+  const { entries: _e, attributed: _a, unattributed: _u, ...summary } = report.summary
+  return { ...report, summary }
+}
+
+/**
  * The session report, one outcome for the report files and the exit code: drift at --fail-on;
  * else `error` when answered exchanges could not be recorded; else `inconclusive` when the
  * upstream left exchanges unanswered (a finding per cause, and an inconclusive `(upstream)` result)
- * or nothing was attributed; else `interrupted` when Ctrl-C stopped it, `pass` when closed by code.
+ * or traffic came and none of it was attributed; else `interrupted` when Ctrl-C stopped it, `pass`
+ * when closed by code. A session no exchange passed through is `pass` (see withoutTraffic).
  */
-function sessionReport(base: Report, facts: SessionFacts): Report {
+function sessionReport(judged: Report, facts: SessionFacts): Report {
   const { stats, causes } = facts
+  const base = stats.exchanges === 0 ? withoutTraffic(judged) : judged
   const findings = causes.map((c): Finding => ({
     check: 'transport',
     severity: 'info',

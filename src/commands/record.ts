@@ -113,7 +113,34 @@ export interface RecordFromResult {
   counts: TrafficCounts
   /** Exchanges written into the recordings (attributed ones whose method the endpoint takes). */
   recorded: number
+  /**
+   * Why the others were not, one line per finding that explains them (its title and how many exchanges); `counts.entries -
+   * recorded` in all, with a last line for any the findings do not name (it said "2 not recorded (listed above)" and listed one).
+   */
+  notRecorded: NotRecorded[]
   redactor: Redactor
+}
+
+/** Exchanges of one kind that were not recorded, and why. */
+export interface NotRecorded {
+  /** The operation, `(no operation)` or `(unattributed)`. */
+  contract: string
+  /** The finding's title: `No operation describes GET /{api_version}/me/businesses`. */
+  title: string
+  why: 'unattributed' | 'method' | 'other'
+  exchanges: number
+}
+
+/** The findings that say why exchanges were not recorded, then what they leave unnamed of `total`. */
+function notRecordedOf(report: Report, total: number): NotRecorded[] {
+  const out: NotRecorded[] = []
+  for (const f of report.findings) {
+    if (f.check === 'attribution') out.push({ contract: f.contract, title: f.title, why: 'unattributed', exchanges: f.samples })
+    else if (f.check === 'consumer-method') out.push({ contract: f.contract, title: f.title, why: 'method', exchanges: f.samples })
+  }
+  const named = out.reduce((n, x) => n + x.exchanges, 0)
+  if (total > named) out.push({ contract: '(other)', title: `${total - named} more exchange${total - named === 1 ? '' : 's'} no recording takes (webhook bodies no contract settles, or exchanges the findings above fold together)`, why: 'other', exchanges: total - named })
+  return out
 }
 
 /**
@@ -147,7 +174,7 @@ export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<Rec
   }
   const judged = await webhooks.merge(await traffic.report(`${kind}:${rel}`, redactor), redactor)
   // A capture cut short is no baseline: nothing is recorded, the recordings on disk stay as they were.
-  if (interrupted()) return { report: { ...judged, outcome: 'interrupted', interrupted: true }, files: [], counts: traffic.counts, recorded: 0, redactor }
+  if (interrupted()) return { report: { ...judged, outcome: 'interrupted', interrupted: true }, files: [], counts: traffic.counts, recorded: 0, notRecorded: [], redactor }
   // The traffic's findings come back with verify on the same capture.
   const rerun = trafficRerun(opts.input, opts.rerunArgs)
   const report: Report = { ...judged, findings: judged.findings.map((f) => withRerun(f, rerun, true)) }
@@ -175,5 +202,5 @@ export async function runRecordFromTraffic(opts: RecordFromOptions): Promise<Rec
     recorded += rec.observations.length
   }
   const s = report.summary
-  return { report, files, counts: { entries: s.entries ?? 0, attributed: s.attributed ?? 0, unattributed: s.unattributed ?? 0 }, recorded, redactor }
+  return { report, files, counts: { entries: s.entries ?? 0, attributed: s.attributed ?? 0, unattributed: s.unattributed ?? 0 }, recorded, notRecorded: notRecordedOf(report, (s.entries ?? 0) - recorded), redactor }
 }

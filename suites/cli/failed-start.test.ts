@@ -4,7 +4,7 @@
  * Each command is started in an empty folder, fails before it sends anything, and the folder
  * must still be empty.
  */
-import { readdirSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -68,6 +68,44 @@ describe('a command that fails at start-up leaves the folder as it found it', ()
     expect(r.code).toBe(2)
     expect(r.text).toContain('EADDRINUSE')
     expect(r.left).toEqual([])
+  })
+
+  it('proxy whose --port is busy, with --state: the state database it would have opened is not left (issue 20)', async () => {
+    const r = await inEmptyFolder(() => ['proxy', '--upstream', 'http://127.0.0.1:9', '--contracts', join(ROOT, 'contracts/meta'), '--no-record', '--out', 'out', '--state', 'reports/pxstate/state.db', '--port', String(busyPort)])
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('EADDRINUSE')
+    expect(r.left).toEqual([])
+  })
+
+  it("proxy whose --port is busy, with --alert-webhook: watch's default state (reports/history.db) is not left", async () => {
+    const r = await inEmptyFolder(() => ['proxy', '--upstream', 'http://127.0.0.1:9', '--contracts', join(ROOT, 'contracts/meta'), '--no-record', '--out', 'out', '--alert-webhook', 'http://127.0.0.1:9/hook', '--port', String(busyPort)])
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('EADDRINUSE')
+    expect(r.left).toEqual([])
+  })
+
+  it('proxy whose --metrics-port is busy, with --state: nothing left', async () => {
+    const r = await inEmptyFolder(() => ['proxy', '--upstream', 'http://127.0.0.1:9', '--contracts', join(ROOT, 'contracts/meta'), '--no-record', '--out', 'out', '--state', 'state/watch.db', '--port', '0', '--metrics-port', String(busyPort)])
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('EADDRINUSE')
+    expect(r.left).toEqual([])
+  })
+
+  it('a state database that was there before a failed proxy start stays, its content untouched', async () => {
+    const cwd = dir()
+    const { HistoryStore } = await import('../../src/history/store.ts')
+    new HistoryStore(join(cwd, 'keep.db')).close()
+    // Opening a history bumps SQLite's file change counter (header bytes 24-27, 92-95); every other byte must stay.
+    const content = () => {
+      const b = Buffer.from(readFileSync(join(cwd, 'keep.db')))
+      b.fill(0, 24, 28).fill(0, 92, 96)
+      return b
+    }
+    const before = content()
+    const code = await main(['proxy', '--upstream', 'http://127.0.0.1:9', '--contracts', join(ROOT, 'contracts/meta'), '--no-record', '--out', 'out', '--state', 'keep.db', '--port', String(busyPort)], { stdout: () => {}, stderr: () => {}, cwd, env: {} })
+    expect(code).toBe(2)
+    expect(everything(cwd)).toEqual(['keep.db'])
+    expect(content().equals(before)).toBe(true)
   })
 
   it('webhook whose --port is busy: nothing left', async () => {

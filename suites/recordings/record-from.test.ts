@@ -87,7 +87,7 @@ describe('record --from', () => {
     expect(listed()).toEqual(before)
   })
 
-  it('traffic that drifts: the note to review before committing is on stdout, beside the PASS it qualifies', async () => {
+  it('traffic that drifts: the note to review before committing is on stdout, beside the headline it qualifies', async () => {
     const out: string[] = []
     const err: string[] = []
     const drifting = join(ROOT, 'suites/verify/fixtures/meta-media.har')
@@ -154,18 +154,73 @@ describe('record --from: the headline and the exit code agree (issue 20: it prin
     writeFileSync(join(d, 'e.jsonl'), `${JSON.stringify(drifted)}\n`)
     const out: string[] = []
     const code = await main(['record', '--from', 'e.jsonl', '--recordings', 'recs', '--contracts', join(ROOT, 'contracts/meta'), ...failOn], { stdout: (l) => out.push(l), stderr: () => undefined, env: {}, cwd: d })
-    return { code, headline: out.find((l) => /^(PASS|DRIFT|INCONCLUSIVE)/.test(l)) ?? '' }
+    return { code, headline: out.find((l) => /^(PASS|DRIFT|INCONCLUSIVE|RECORDED)/.test(l)) ?? '' }
   }
 
-  it('by default (--fail-on never) a drifting capture is recorded: PASS, naming what is below the threshold, exit 0', async () => {
+  it('by default (--fail-on never) a drifting capture is recorded: RECORDED WITH DRIFT, never PASS, naming what is below the threshold, exit 0', async () => {
     const r = await run([])
     expect(r.code).toBe(0)
-    expect(r.headline).toMatch(/^PASS: .*1 breaking.*none fails with --fail-on never/)
+    expect(r.headline).toMatch(/^RECORDED WITH DRIFT: \d+ contracts \(1 with drift, \d+ without, .*1 breaking.*none fails with --fail-on never/)
   })
 
   it('with --fail-on breaking: DRIFT and exit 1', async () => {
     const r = await run(['--fail-on', 'breaking'])
     expect(r.code).toBe(1)
     expect(r.headline).toMatch(/^DRIFT: /)
+  })
+})
+
+describe('record --from says what verify says, and lists every exchange it did not record (issue 20)', () => {
+  /** record --from <file> from the CLI: its lines, stdout and stderr apart. */
+  async function recordFrom(file: string, ...args: string[]) {
+    const out: string[] = []
+    const err: string[] = []
+    const code = await main(['record', '--from', file, '--recordings', dir(), ...args], { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd: ROOT })
+    return { code, out, err }
+  }
+  /** `2 not recorded` in the Recorded line. */
+  const saidNotRecorded = (out: string[]) => Number(/; (\d+) not recorded/.exec(out.find((l) => l.startsWith('Recorded ')) ?? '')?.[1])
+  /** The exchanges the `... : not recorded` lines account for (`(2×)` counts two). */
+  const listedNotRecorded = (err: string[]) => err.filter((l) => / not recorded( \(|$)/.test(l)).reduce((n, l) => n + Number(/\((\d+)×\)/.exec(l)?.[1] ?? 1), 0)
+
+  it('drifting traffic: the finding lines the note points at, as verify prints them, every unrecorded exchange, and no PASS', async () => {
+    const r = await recordFrom(HAR)
+    expect(r.code).toBe(0)
+    const headline = r.out.find((l) => /^[A-Z]+/.test(l))!
+    expect(headline).toMatch(/^RECORDED WITH DRIFT: 3 contracts \(1 with drift, 2 without, 0 skipped, 0 inconclusive\), 5 entries judged, findings: 4 breaking, 0 warning, 1 info; none fails with --fail-on never/)
+    expect(r.out.join('\n')).not.toMatch(/^PASS/m)
+    // The note refers to lines above: they are there, with the titles verify prints.
+    expect(r.out.join('\n')).toContain('Note: this traffic drifts from the operations (the lines marked ! or ✗ above')
+    expect(r.err).toContainEqual(expect.stringMatching(/^  ! media\.retrieve-url: 3 entries from .*meta-media\.har; Status 400 instead of 200 with query parameter phone_number_id; Framing changed to chunked/))
+    expect(r.err).toContainEqual(expect.stringMatching(/^  re-run: npx driftwatch verify \S*meta-media\.har /))
+    // 2 not recorded, and 2 listed: the POST with method=get and the path no operation describes.
+    expect(saidNotRecorded(r.out)).toBe(2)
+    expect(r.err).toContain('  ! media.retrieve-url: Our client sent POST where the endpoint takes GET or DELETE: not recorded (a method the endpoint does not take)')
+    expect(r.err).toContain('  ? No operation describes GET /{api_version}/me/businesses: not recorded')
+    expect(listedNotRecorded(r.err)).toBe(2)
+  })
+
+  it('at --fail-on breaking the same lines fail (✗) and the headline is DRIFT, exit 1, as verify', async () => {
+    const r = await recordFrom(HAR, '--fail-on', 'breaking')
+    expect(r.code).toBe(1)
+    expect(r.out.find((l) => /^[A-Z]+/.test(l))).toMatch(/^DRIFT: 3 contracts \(2 passed, 1 with drift/)
+    expect(r.err).toContainEqual(expect.stringMatching(/^  ✗ media\.retrieve-url: 3 entries/))
+    expect(r.err).toContain('  ✗ media.retrieve-url: Our client sent POST where the endpoint takes GET or DELETE: not recorded (a method the endpoint does not take)')
+  })
+
+  it('a capture with many kinds of unrecorded exchanges lists them all: the count said is the count listed', async () => {
+    const r = await recordFrom(join(ROOT, 'suites/verify/fixtures/cloud-api-traffic.har'))
+    expect(r.code).toBe(0)
+    expect(saidNotRecorded(r.out)).toBe(6)
+    expect(listedNotRecorded(r.err)).toBe(6)
+  })
+
+  it('clean traffic: PASS, no note, no drift line, and nothing said to be listed when nothing was left out', async () => {
+    const r = await recordFrom(join(ROOT, 'suites/webhooks/fixtures/webhooks.jsonl'))
+    expect(r.code).toBe(0)
+    expect(r.out.find((l) => /^[A-Z]+/.test(l))).toMatch(/^PASS: 9 contracts \(9 passed, 0 with drift/)
+    expect(r.out.join('\n')).not.toContain('Note:')
+    expect(r.err.filter((l) => /^  [!✗] /.test(l))).toEqual([])
+    expect(r.out.find((l) => l.startsWith('Recorded '))).toMatch(/; 0 not recorded$/)
   })
 })

@@ -4,7 +4,7 @@ import { term, untrusted as u } from '../../render/index.ts'
 import { HarnessError } from '../../util/errors.ts'
 import { isDrift } from '../../model/finding.ts'
 import { exitCodeOf, failsAt } from '../../model/report.ts'
-import { finalLine } from '../lines.ts'
+import { finalLine, runSeconds } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, wholeNumber, type Command } from '../options.ts'
 import { untilInterrupted } from '../signals.ts'
 import { TRAFFIC_RECOVERY, type Alert } from '../../commands/alerts.ts'
@@ -76,9 +76,11 @@ answers show there; the report says how many of the forwarded exchanges it cover
 written to --out and a summary printed. A second Ctrl-C stops at once: every answered exchange is
 already in the journal, and the next proxy start with the same --recordings and --name compacts
 it; no report is written. Exit codes: 1 drift at --fail-on; 2 answered exchanges could not be
-recorded; 3 the upstream left exchanges unanswered (unreachable, reset or cut), or nothing was attributed;
-otherwise 0: Ctrl-C or SIGTERM is how a proxy ends, so a clean session stops PASS. 130 only after
-a second Ctrl-C (stopped at once, no report).`,
+recorded; 3 the upstream left exchanges unanswered (unreachable, reset or cut), or traffic came and
+none of it was attributed; otherwise 0: Ctrl-C or SIGTERM is how a proxy ends, so a clean session
+stops PASS, and so does one no exchange passed through ("PASS: no exchange passed through the
+proxy"; its report is written, and no recordings folder is left for recordings never written).
+130 only after a second Ctrl-C (stopped at once, no report).`,
   async run(v, _positionals, io) {
     const upstream = str(v, 'upstream')
     if (!upstream) throw new HarnessError('DW_USAGE', '--upstream is required, e.g. driftwatch proxy --upstream https://graph.facebook.com')
@@ -111,7 +113,6 @@ a second Ctrl-C (stopped at once, no report).`,
     const contractsDir = str(v, 'contracts') ?? DEFAULTS.contracts
     // Paths echo as the user would type them: inside the working directory relative, outside absolute.
     const rel = (p: string) => shownPath(io.cwd, p)
-    const t0 = Date.now()
     let saidSkipped: number | undefined
     let saidSkippedAt = 0
     let proxy: Awaited<ReturnType<typeof startProxy>> | undefined
@@ -199,7 +200,8 @@ a second Ctrl-C (stopped at once, no report).`,
     io.stdout(`proxy stopped: ${counts(st)}`)
     io.stdout(`judged: ${c.entries} exchange${c.entries === 1 ? '' : 's'} (${c.attributed} attributed, ${c.unattributed} not), ${st.answered} answered whole by the upstream${failedUpstream(st) ? `, ${failedUpstream(st)} not (${st.failedBeforeAnswer} before an answer, ${st.abortedMidBody} cut mid-body: the application saw the same failure)` : ''}${st.appAborted ? `, ${st.appAborted} given up by the application` : ''}${comp ? `, ${comp.exchanges} recorded into ${comp.recordings.length} recording${comp.recordings.length === 1 ? '' : 's'}` : ''}${st.notRecorded ? `, ${st.notRecorded} not recorded (see above)` : ''}${st.judgedLive < st.captured ? `, ${st.captured - st.judgedLive} judged at stop only` : ''} (stop: compaction ${(session.timings.compactMs / 1000).toFixed(1)} s, judging ${(session.timings.judgeMs / 1000).toFixed(1)} s)`)
     if (session.journalKept) io.stderr(`The journal ${rel(session.journalKept)} is kept: it holds what could not be recorded; fix the cause above and start the proxy again to compact it.`)
-    io.stdout(finalLine(session.report, ((Date.now() - t0) / 1000).toFixed(1), 'exchanges'))
+    // The seconds are the session's as its report states them (started to stopped and judged), as report.md says.
+    io.stdout(st.exchanges === 0 && session.report.outcome === 'pass' ? `PASS: no exchange passed through the proxy, so nothing was judged or recorded (${runSeconds(session.report)} s)` : finalLine(session.report, runSeconds(session.report), 'exchanges'))
     if (session.files.length) io.stdout(`Session report: ${session.files.join(', ')}`)
     return exitCodeOf(session.report)
   },

@@ -1,10 +1,11 @@
 import { relative, resolve } from 'node:path'
-import { term, untrusted as u } from '../../render/index.ts'
+import { term, untrusted as u, untrusting } from '../../render/index.ts'
+import { isDrift } from '../../model/finding.ts'
 import { HarnessError } from '../../util/errors.ts'
 import { shownPath } from '../../util/paths.ts'
-import { exitCodeOf, settle, type FailOn } from '../../model/report.ts'
+import { exitCodeOf, failsAt, settle, type FailOn } from '../../model/report.ts'
 import type { FormatId } from '../../commands/write-reports.ts'
-import { finalLine, runSeconds } from '../lines.ts'
+import { finalLine, rerunLines, runSeconds, trafficResultLines } from '../lines.ts'
 import { checkFileName, DEFAULTS, refuseRecordingsAsOut, GLOBAL, parseFailOn, parseFormats, reportOptions, str, type CliIO, type Command, type Values } from '../options.ts'
 import { PROBE_OPTIONS, runFlags, runProgress } from '../probing.ts'
 import { RERUN_FLAGS } from './check.ts'
@@ -24,8 +25,10 @@ An interrupted run records nothing of a probe it did not finish.
 With --from, nothing is sent: captured traffic (a HAR or a VCR cassette) is attributed to
 operations as verify does and written as <recordings>/<operation-id>/<name>.json, one file per
 operation it settles, with the same redaction and placeholders. Yesterday's traffic becomes the
-golden that \`driftwatch verify\` compares today's with. Unattributed exchanges are listed, not recorded.
-Reports of how the traffic was judged are written to --out only when --out or --format is given.`,
+golden that \`driftwatch verify\` compares today's with. The traffic is judged as verify judges it, a
+line per operation; exchanges not recorded (unattributed, or a method the endpoint does not take) are
+listed with why. Drift below --fail-on (never, by default) is RECORDED WITH DRIFT, exit 0; at it, DRIFT,
+exit 1. Reports of how the traffic was judged are written to --out only when --out or --format is given.`,
   options: {
     from: { type: 'string', arg: '<file>', help: "record captured traffic instead of probing (name defaults to the file's base name)" },
     ...PROBE_OPTIONS,
@@ -50,7 +53,7 @@ Reports of how the traffic was judged are written to --out only when --out or --
     const result = await runRecord({ ...flags, rerunArgs, recordingsDir, outDir, formats, failOn, ...(str(v, 'name') ? { name: str(v, 'name')! } : {}), ...runProgress('record', flags.apiVersion, v.quiet === true, failOn, io) })
     const { report, files } = result
     for (const w of result.warnings) io.stderr(String(term`Warning: ${u(w)}`))
-    io.stdout(result.redactor.text(finalLine(report, runSeconds(report))))
+    io.stdout(result.redactor.text(finalLine(report, runSeconds(report), 'requests', { recorded: true })))
     const written = files.filter((f) => f.status === 'written')
     const where = shownPath(io.cwd, recordingsDir)
     io.stdout(`Recorded ${files.length} contract${files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${files.length - written.length} unchanged but for volatile values (left as they were)`)
@@ -87,20 +90,33 @@ async function recordFrom(from: string, recordingsDir: string, v: Values, io: Cl
   }
   const written = r.files.filter((f) => f.status === 'written')
   const where = shownPath(io.cwd, recordingsDir)
-  if (!v.quiet) for (const f of r.report.findings.filter((x) => x.check === 'attribution')) io.stderr(r.redactor.text(String(term`  ? ${u(f.title)}${f.samples > 1 ? term` (${f.samples}×)` : undefined}: not recorded`)))
   // Settled at record's --fail-on (never, by default), as the probing record is: the headline and the exit code agree
   // (it printed "DRIFT:" and exited 0).
   const settled = settle(r.report, reports.failOn)
-  io.stdout(r.redactor.text(finalLine(settled, runSeconds(settled), 'entries judged')))
+  // The contracts' lines as verify prints them: the drift the note below points at (it pointed "above" at nothing).
+  const drift = settled.findings.filter((f) => isDrift(f))
+  for (const line of trafficResultLines(settled, reports.failOn, v.quiet ? 'drift' : 'all')) io.stderr(r.redactor.text(line))
+  for (const line of rerunLines(untrusting(drift), '  ')) io.stderr(r.redactor.text(line))
+  // Every exchange not recorded, with why (a method the endpoint does not take was left out of the list).
+  if (!v.quiet) {
+    for (const x of r.notRecorded) {
+      const times = x.exchanges > 1 && x.why !== 'other' ? term` (${x.exchanges}×)` : undefined
+      const line = x.why === 'method' ? term`  ${u(failsAt('breaking', reports.failOn) ? '✗' : '!')} ${u(x.contract)}: ${u(x.title)}${times}: not recorded (a method the endpoint does not take)` : term`  ? ${u(x.title)}${times}: not recorded`
+      io.stderr(r.redactor.text(String(line)))
+    }
+  }
+  io.stdout(r.redactor.text(finalLine(settled, runSeconds(settled), 'entries judged', { recorded: true })))
   if (wantsReports) {
     const { writeReports } = await import('../../commands/write-reports.ts')
     const { files } = await writeReports(settled, { ...reports, redactor: r.redactor, cwd: io.cwd })
     io.stdout(`Reports: ${files.join(', ')}`)
   }
-  io.stdout(`Recorded ${r.recorded} of ${c.entries} exchanges as ${r.files.length} operation${r.files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${r.files.length - written.length} unchanged but for volatile values; ${c.entries - r.recorded} not recorded (unattributed, no operation, or a method the endpoint does not take: listed above)`)
-  // On stdout with the headline it qualifies: "PASS ... 4 breaking" alone reads as all clear.
-  if (r.report.summary.breaking + r.report.summary.warning > 0) io.stdout('Note: this traffic drifts from the operations (see the report fields above, or run driftwatch verify on it). Review the recordings before committing them as golden.')
+  const unrecorded = c.entries - r.recorded
+  io.stdout(`Recorded ${r.recorded} of ${c.entries} exchanges as ${r.files.length} operation${r.files.length === 1 ? '' : 's'} in ${where}: ${written.length} written${written.length ? ` (${written.map((f) => relative(recordingsDir, f.file)).join(', ')})` : ''}, ${r.files.length - written.length} unchanged but for volatile values; ${unrecorded} not recorded${unrecorded ? ` (unattributed, no operation, or a method the endpoint does not take: ${v.quiet ? 'listed without --quiet' : 'listed above'})` : ''}`)
+  // On stdout with the headline it qualifies.
+  if (drift.length > 0) io.stdout(`Note: this traffic drifts from the operations (${v.quiet ? 'the lines above' : 'the lines marked ! or ✗ above'}, as driftwatch verify on it says). Review the recordings before committing them as golden.`)
   if (r.files.length === 0) return 2
-  // The code says what the headline says: PASS 0 (drift fails a recording only when asked, --fail-on below never), DRIFT 1, INCONCLUSIVE 3.
+  // The code says what the headline says: PASS or RECORDED WITH DRIFT 0 (drift fails a recording only when asked, --fail-on
+  // below never), DRIFT 1, INCONCLUSIVE 3.
   return exitCodeOf(settled)
 }
