@@ -119,7 +119,7 @@ export const EXIT_CODES = `Exit codes (every command):
   1    drift at or above --fail-on (gate: an interaction would fail)
   2    usage, configuration or harness error: the message names the file, the field and the fix
   3    inconclusive: nothing could be judged (upstream unreachable or in downtime, no usable entry)
-  130  interrupted by Ctrl-C or SIGTERM (sim, and proxy with nothing else to report, end this way); the reports cover what ran`
+  130  interrupted by Ctrl-C or SIGTERM (sim ends this way; proxy and watch are stopped, not interrupted: their session decides, 0 when clean; a second Ctrl-C is 130); the reports cover what ran`
 
 /** A command: its table, its help text and what it does. */
 export interface Command {
