@@ -4,7 +4,7 @@
  * code; the exit codes are the same for every command (EXIT_CODES).
  */
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path'
 import { ContractError, HarnessError, isHarnessError } from '../util/errors.ts'
 import { shownPath } from '../util/paths.ts'
 import { check } from './commands/check.ts'
@@ -22,7 +22,7 @@ import { watch } from './commands/watch.ts'
 import { webhook } from './commands/webhook.ts'
 import { terminalSafe } from '../render/index.ts'
 import { Redactor, secretsFromEnv } from '../transport/redact.ts'
-import { DEFAULTS, EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command } from './options.ts'
+import { DEFAULTS, EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command, type Values } from './options.ts'
 
 export { FORMATS, type CliIO } from './options.ts'
 
@@ -94,7 +94,11 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
   // Every line any command prints passes the terminal's last guard (no control character from a
   // header, a capture or a report: ESC, CSI, BEL, a lone CR) and the environment's secrets are redacted.
   const redacting = redactingIO(given)
-  const io: CliIO = { ...redacting, stdout: (l) => redacting.stdout(terminalSafe(l)), stderr: (l) => redacting.stderr(terminalSafe(l)) }
+  // Paths typed relative that lead out of the working directory (--out ../elsewhere) are shown as typed:
+  // messages hold the resolved path, which shownPath keeps absolute outside the working directory.
+  let typed: [RegExp, string][] = []
+  const asTyped = (l: string) => typed.reduce((line, [at, as]) => line.replace(at, () => as), l)
+  const io: CliIO = { ...redacting, stdout: (l) => redacting.stdout(terminalSafe(asTyped(l))), stderr: (l) => redacting.stderr(terminalSafe(asTyped(l))) }
   const [name, ...rest] = args
   /** Options the config file or a DRIFTWATCH_* variable gave, and where from (sourcesOf). */
   let sources = new Map<string, string>()
@@ -132,6 +136,7 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
     for (const w of unknownVariables(io.env, COMMANDS)) io.stderr(w)
     const values = withConfig(cmd, parsed.values, config, io.env)
     sources = sourcesOf(cmd, parsed.values, config, io.env)
+    typed = typedPaths(cmd, values, positionals, io.cwd)
     const json = values.json === true ? JSON_REPORT[cmd.name] : undefined
     const wantsGithub = typeof values.format === 'string' && values.format.split(',').map((f) => f.trim()).includes('github')
     if (wantsGithub && GITHUB_OUT[cmd.name] === undefined) {
@@ -164,7 +169,7 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
     const code = await cmd.run(values, positionals, { ...io, stdout: io.stderr })
     // Only a report this run wrote (a start that failed leaves an older one, which is not this run's).
     // Through the terminal guard: a control character inside a JSON string becomes its \u escape, the same JSON.
-    if (existsSync(file) && stampOf(file) !== before) io.stdout(readFileSync(file, 'utf8').trimEnd())
+    if (existsSync(file) && stampOf(file) !== before) redacting.stdout(terminalSafe(readFileSync(file, 'utf8').trimEnd())) // the file's JSON as it is: no path shown as typed
     return code
   } catch (err) {
     return reportError(withSource(err, sources), io, args.includes('--debug'))
@@ -241,4 +246,21 @@ function defaultIO(): CliIO {
     cwd: process.cwd(),
     tty: process.stderr.isTTY === true,
   }
+}
+
+/**
+ * The relative paths given (options and positionals) that resolve outside `cwd`, each as a pattern
+ * matching its resolved form where a path ends, longest first: `--out ../elsewhere/r` echoes as
+ * typed, not as /home/.../elsewhere/r. An absolute path is shown as typed already.
+ */
+function typedPaths(cmd: Command, values: Values, positionals: readonly string[], cwd: string): [RegExp, string][] {
+  const given = [...Object.entries(values).flatMap(([k, v]) => (cmd.options[k]?.type === 'string' ? (Array.isArray(v) ? v : [v]) : [])), ...positionals]
+  const out = new Map<string, string>()
+  for (const g of given) {
+    if (typeof g !== 'string' || g === '' || isAbsolute(g) || /^[a-z][a-z0-9+.-]*:/i.test(g)) continue
+    const abs = resolve(cwd, g)
+    const rel = relative(cwd, abs)
+    if (rel === '..' || rel.startsWith(`..${sep}`)) out.set(abs, normalize(g).replace(/[\\/]+$/, ''))
+  }
+  return [...out].sort((a, b) => b[0].length - a[0].length).map(([abs, as]) => [new RegExp(`${abs.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=$|[\\/\\s,;:)'"\u0060])`, 'g'), as])
 }

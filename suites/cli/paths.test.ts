@@ -2,6 +2,7 @@
  * Paths in messages echo as the user gave them: `/proc/nope` was shown as `../../proc/nope`, a
  * path nobody typed (and a wrong one from any other directory).
  */
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/index.ts'
@@ -9,6 +10,7 @@ import { shownPath } from '../../src/util/paths.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
 const { dir } = tempDirs('dw-paths-')
+const ROOT = join(import.meta.dirname, '..', '..')
 
 describe('shownPath', () => {
   it.each([
@@ -59,4 +61,22 @@ describe('commands echo an absolute path outside the working directory as typed'
     expect(r.code).toBe(2)
     expect(r.text).toContain('cannot read /proc/nope.yaml (ENOENT)')
   })
+})
+
+describe('a relative path that leads out of the working directory echoes as typed', () => {
+  it('check --out ../<dir with spaces>/r: the Reports line says ../, not the resolved absolute path', async () => {
+    const parent = dir()
+    const cwd = join(parent, 'app')
+    mkdirSync(cwd)
+    const lines: string[] = []
+    const code = await main(['check', '--contracts', join(ROOT, 'contracts/meta'), '--only', 'phone-numbers.get', '--no-history', '--out', '../elsewhere with spaces/r'], { stdout: (s) => lines.push(s), stderr: (s) => lines.push(s), cwd, env: {} })
+    expect(code, lines.join('\n')).toBe(0)
+    const reports = lines.find((l) => l.startsWith('Reports: '))!
+    expect(reports).toContain('../elsewhere with spaces/r/report.json')
+    expect(reports).not.toContain(parent)
+    // Typed absolute, it stays absolute (as the tests above show for /proc/nope).
+    lines.length = 0
+    await main(['check', '--contracts', join(ROOT, 'contracts/meta'), '--only', 'phone-numbers.get', '--no-history', '--out', join(parent, 'abs')], { stdout: (s) => lines.push(s), stderr: (s) => lines.push(s), cwd, env: {} })
+    expect(lines.find((l) => l.startsWith('Reports: '))).toContain(`${join(parent, 'abs')}/report.json`)
+  }, 60_000)
 })
