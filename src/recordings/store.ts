@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs'
-import { basename, join, relative } from 'node:path'
+import { basename, join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import { ensureDir, writeFileAtomic } from '../util/atomic-write.ts'
 import { HarnessError } from '../util/errors.ts'
@@ -17,6 +17,7 @@ import type { Redactor } from '../transport/redact.ts'
 import type { PersonalDataRedactor } from './personal-data.ts'
 import { recordingProblem } from './recording-shape.ts'
 import { isVolatileHeader, stableView, volatileBodyPaths } from './volatile.ts'
+import { shownPath } from '../util/paths.ts'
 
 /** One recording file. */
 export interface Recording {
@@ -198,8 +199,8 @@ function writtenByProxy(file: string): boolean {
 
 function repairOf(rel: string, contract: string, dir: string, cwd: string, proxy: boolean): string {
   const name = basename(rel, '.json')
-  if (proxy) return `delete it (\`rm ${rel}\`) or move it out of ${relative(cwd, dir) || '.'}: the proxy writes it again, bounded, at its next compaction`
-  const where = relative(cwd, dir) || '.'
+  if (proxy) return `delete it (\`rm ${rel}\`) or move it out of ${shownPath(cwd, dir)}: the proxy writes it again, bounded, at its next compaction`
+  const where = shownPath(cwd, dir)
   const dirFlag = where === 'recordings/meta' ? '' : ` --recordings ${where}`
   return `re-record it with \`driftwatch record --only ${contract} --name ${name}${dirFlag}\` (add --target <base-url> if it was recorded live), or restore it with \`git checkout -- ${rel}\``
 }
@@ -218,7 +219,7 @@ export function loadRecordings(dir: string, cwd: string = process.cwd(), problem
     if (!statSync(cdir).isDirectory()) continue
     for (const f of readdirSync(cdir).filter((x) => x.endsWith('.json')).sort()) {
       const file = join(cdir, f)
-      const rel = relative(cwd, file) || file
+      const rel = shownPath(cwd, file)
       let rec: Recording | undefined
       let problem: string | undefined
       const size = statSync(file).size

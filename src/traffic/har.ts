@@ -17,7 +17,6 @@
  */
 import { oneLine } from '../render/index.ts'
 import { createReadStream, statSync } from 'node:fs'
-import { relative } from 'node:path'
 import { HarnessError } from '../util/errors.ts'
 import { MAX_JSON_DEPTH, parseJsonBody } from '../util/json.ts'
 import type { FramingKind, Observation, ObservedBody, RawHeader } from '../model/observation.ts'
@@ -27,6 +26,7 @@ import type { Redactor } from '../transport/redact.ts'
 import { CapturedText, KEPT_BODY_BYTES, type BodyReading } from './captured-text.ts'
 import type { TrafficEntry } from './entry.ts'
 import { BYTES, JsonScanner, ScanError, SKIP, TEXT, type ScanHandler, type StringMode } from './json-scanner.ts'
+import { shownPath } from '../util/paths.ts'
 
 interface HarHeader {
   name: string
@@ -364,7 +364,7 @@ function kept(value: unknown, shape: Shape): unknown {
  * DW_HAR_INVALID naming the file, the entry and what is wrong; entries before it have been yielded.
  */
 export async function* streamHar(file: string, redactor: Redactor, personal: PersonalDataRedactor, cwd = process.cwd(), opts: StreamOptions = {}): AsyncGenerator<TrafficEntry> {
-  const rel = relative(cwd, file) || file
+  const rel = shownPath(cwd, file)
   // Messages quote the file's keys and values: one line, controls shown, so a crafted key cannot forge a line.
   const invalid = (what: string, extra: Record<string, unknown> = {}) => new HarnessError('DW_HAR_INVALID', oneLine(what), { file: rel, ...extra })
   let size: number

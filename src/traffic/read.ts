@@ -6,7 +6,7 @@
  * a worker thread when it is large (read-cassette.ts), so that a signal is seen while its YAML parses.
  */
 import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { loadContracts } from '../contracts/load.ts'
 import type { ContractPack } from '../contracts/types.ts'
 import { HarnessError } from '../util/errors.ts'
@@ -17,6 +17,7 @@ import type { TrafficEntry } from './entry.ts'
 import { streamHar, type StreamOptions } from './har.ts'
 import { looksLikeWebhookFile, streamWebhookFile } from '../webhooks/traffic.ts'
 import { readsInWorker, streamHarInWorker } from './read-har-thread.ts'
+import { shownPath } from '../util/paths.ts'
 
 /** What kind of capture it was. */
 export type TrafficKind = 'har' | 'cassette' | 'recordings' | 'webhooks'
@@ -63,7 +64,7 @@ export interface TrafficStreamOptions extends StreamOptions {
 
 /** Opens a HAR, a cassette or a recordings directory as a stream of entries: a HAR is read as it is judged, the others whole. */
 export async function streamTraffic(input: string, redactor: Redactor, personal: PersonalDataRedactor, cwd: string, opts: TrafficStreamOptions = {}): Promise<TrafficStream> {
-  const rel = relative(cwd, input) || input
+  const rel = shownPath(cwd, input)
   let stat: Stats
   try {
     stat = statSync(input)
@@ -112,7 +113,7 @@ export async function readTraffic(input: string, redactor: Redactor, personal: P
 
 /** Captured traffic opened for judging: the pack, a redactor for every output, the entries as a stream. */
 export interface OpenedTrafficStream {
-  /** The input as messages name it (relative to cwd). */
+  /** The input as messages name it (shownPath: relative inside cwd, absolute outside it). */
   rel: string
   pack: ContractPack
   redactor: Redactor
@@ -136,7 +137,7 @@ export interface OpenTrafficOptions extends StreamOptions {
 /** Loads the pack and opens the input as a stream, with the environment's secrets and test recipient redacted. */
 export async function openTrafficStream(opts: OpenTrafficOptions): Promise<OpenedTrafficStream> {
   const input = resolve(opts.cwd, opts.input)
-  const rel = relative(opts.cwd, input) || input
+  const rel = shownPath(opts.cwd, input)
   const pack = loadContracts(opts.contractsDir, { cwd: opts.cwd })
   // The large-cassette worker builds its own redactor from the same options.
   const redactorOptions = { secrets: secretsFromEnv(opts.env), personal: [opts.env.WHATSAPP_TEST_RECIPIENT] }

@@ -19,7 +19,6 @@ import { oneLine } from '../render/index.ts'
 import { createHash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
 import { readFileSync } from 'node:fs'
-import { relative } from 'node:path'
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib'
 import { Composer, type CST, type Document, LineCounter, Parser, type ScalarTag } from 'yaml'
 import { HarnessError } from '../util/errors.ts'
@@ -29,6 +28,7 @@ import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { redactPersonal } from '../recordings/store.ts'
 import type { Redactor } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
+import { shownPath } from '../util/paths.ts'
 
 /**
  * Deeper than any cassette (the deepest real path, a header value, is 7 levels) and far below the
@@ -52,7 +52,7 @@ type Path = (string | number)[]
 
 /** Reads a Ruby VCR or vcrpy cassette; a malformed one fails with DW_CASSETTE_INVALID naming the file, the place and the fix. */
 export function readCassette(file: string, redactor: Redactor, personal: PersonalDataRedactor, cwd = process.cwd()): TrafficEntry[] {
-  const rel = relative(cwd, file) || file
+  const rel = shownPath(cwd, file)
   let source: string
   try {
     source = readFileSync(file, 'utf8')

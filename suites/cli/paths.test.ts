@@ -80,3 +80,20 @@ describe('a relative path that leads out of the working directory echoes as type
     expect(lines.find((l) => l.startsWith('Reports: '))).toContain(`${join(parent, 'abs')}/report.json`)
   }, 60_000)
 })
+
+describe("verify's capture, typed absolute, is named absolute", () => {
+  it('a missing HAR outside the working directory, and the source line of one that exists', async () => {
+    const parent = dir()
+    const cwd = join(parent, 'a', 'b')
+    mkdirSync(cwd, { recursive: true })
+    const lines: string[] = []
+    const io = { stdout: (s: string) => lines.push(s), stderr: (s: string) => lines.push(s), cwd, env: {} }
+    expect(await main(['verify', join(parent, 'nope.har'), '--no-history', '--out', join(parent, 'out')], io)).toBe(2)
+    expect(lines.join('\n')).toContain(`${join(parent, 'nope.har')} does not exist`)
+    lines.length = 0
+    const har = join(ROOT, 'suites/verify/fixtures/meta-media.har')
+    await main(['verify', har, '--no-history', '--out', join(parent, 'out'), '--contracts', join(ROOT, 'contracts/meta')], io)
+    expect(lines.join('\n')).toContain(`from har:${har}`)
+    expect(lines.join('\n')).not.toContain('../')
+  }, 60_000)
+})

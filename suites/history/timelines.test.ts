@@ -11,6 +11,7 @@ import { join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { main, type CliIO } from '../../src/cli/index.ts'
 import { HistoryStore } from '../../src/history/store.ts'
+import { shownPath } from '../../src/util/paths.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const HAR = join(ROOT, 'suites', 'verify', 'fixtures', 'meta-media.har')
@@ -50,7 +51,7 @@ describe('report.html timelines', () => {
     for (const [, cells] of judged()) expect(cells).toHaveLength(1)
     const store = new HistoryStore(join(d, 'latest', 'history.db'))
     try {
-      const series = (file: string) => `traffic https://graph.facebook.com from ${relative(ROOT, file)}`
+      const series = (file: string) => `traffic https://graph.facebook.com from ${shownPath(ROOT, file)}`
       expect(store.cycles().map((c) => [c.command, c.target]).reverse()).toEqual([
         ['verify', series(tonight)],
         ['verify', series(tonight)],

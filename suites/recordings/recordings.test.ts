@@ -15,6 +15,7 @@ import { sampleReport } from '../reporters/sample-report.ts'
 import { chooseGolden, loadRecordings, sameBehaviour, type Recording } from '../../src/recordings/store.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
+import { shownPath } from '../../src/util/paths.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const CONTRACTS = join(ROOT, 'contracts/meta')
@@ -97,7 +98,7 @@ describe('record -> re-record -> check -> drift', () => {
     expect((err as HarnessError).code).toBe('DW_RECORDING_INVALID')
     expect((err as Error).message).toMatch(/media\.delete\/sim-baseline\.json is not valid JSON/)
     // The repair is named: the command that re-records exactly that file, or git to restore it.
-    expect((err as Error).message).toContain(`fix: re-record it with \`driftwatch record --only media.delete --name sim-baseline --recordings ${relative(ROOT, copy)}\``)
+    expect((err as Error).message).toContain(`fix: re-record it with \`driftwatch record --only media.delete --name sim-baseline --recordings ${shownPath(ROOT, copy)}\``)
     expect((err as Error).message).toContain('nothing was sent')
     // record says so before it sends anything, and only media.delete goes without its golden.
     const said: string[][] = []

@@ -22,6 +22,7 @@ import { trafficState } from '../../src/traffic/attribute.ts'
 import { TrafficJudge, type Placement } from '../../src/traffic/judge-traffic.ts'
 import { runVerify } from '../../src/commands/verify.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
+import { shownPath } from '../../src/util/paths.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const HAR = join(import.meta.dirname, 'fixtures', 'cloud-api-traffic.har')
@@ -226,7 +227,8 @@ describe('sample consistency in captured traffic', () => {
   })
 })
 
-const relativeToRoot = (file: string) => relative(ROOT, file)
+/** A path as messages show it: relative inside the checkout, absolute outside it (the temp folders). */
+const relativeToRoot = (file: string) => shownPath(ROOT, file)
 
 function verify(input: string, out: string) {
   return runVerify({ input, contractsDir: 'contracts/meta', recordingsDir: 'recordings/meta', outDir: out, formats: ['json', 'md'], env: ENV, cwd: ROOT })
