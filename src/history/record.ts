@@ -21,7 +21,10 @@ export interface Recorded {
  * shards of a CI matrix could not.
  */
 export function recordRun(file: string, command: string, report: Report): Recorded {
-  if (report.outcome === 'error') return {}
+  // A run that failed before any contract ran has nothing to add; one whose failure was a target of
+  // several (an account's variables unset) adds the targets that ran, so one broken account does not
+  // cost the night for every other one.
+  if (report.outcome === 'error' && report.results.length === 0) return { problem: `the run was not added to the history ${file}: it failed before any contract ran` }
   let store: HistoryStore | undefined
   try {
     store = new HistoryStore(file)
@@ -30,7 +33,7 @@ export function recordRun(file: string, command: string, report: Report): Record
     const held = () => new Map(targets.map((t) => [t, store!.runsOf(t)]))
     if (command === 'merge' && store.hasResultsSince(report.startedAt, targets)) return { runs: held(), already: true }
     store.addCycle(
-      { command, startedAt: report.startedAt, finishedAt: report.finishedAt, target, unit: command, contracts: report.results.map((r) => r.contract), requests: report.summary.probes, outcome: report.outcome, healthy: report.outcome !== 'inconclusive' },
+      { command, startedAt: report.startedAt, finishedAt: report.finishedAt, target, unit: command, contracts: report.results.map((r) => r.contract), requests: report.summary.probes, outcome: report.outcome, healthy: report.outcome !== 'inconclusive' && report.outcome !== 'error' },
       report.findings,
       report.results,
     )
