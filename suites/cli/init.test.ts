@@ -100,6 +100,10 @@ describe('driftwatch init', () => {
     const sub = await run(['init', '--dir', 'packages/api'], repo)
     expect(sub.code).toBe(0)
     expect(sub.text).toContain('driftwatch: warning: packages/api is inside the git repository at ., and GitHub runs only the workflows in ./.github/workflows')
+    expect(sub.text).toContain('working-directory to packages/api')
+    // From inside the package, the path is still the one from the repository's root.
+    const inside = await run(['init'], join(repo, 'packages', 'api'))
+    expect(inside.text).toContain('working-directory to packages/api, and prefix packages/api/ to the paths')
     const atRoot = await run(['init'], repo)
     expect(atRoot.text).not.toContain('warning')
   })

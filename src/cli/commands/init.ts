@@ -1,4 +1,4 @@
-import { resolve } from 'node:path'
+import { relative, resolve, sep } from 'node:path'
 import { shownPath } from '../../util/paths.ts'
 import { GLOBAL, str, type Command } from '../options.ts'
 
@@ -29,7 +29,8 @@ their secrets) and .env.example. It never overwrites: a file that exists is left
     io.stdout(`driftwatch init in ${where}: ${r.written.length} file${r.written.length === 1 ? '' : 's'} written, ${r.leftAlone.length} left alone.`)
     if (r.repositoryRoot !== undefined) {
       const root = shownPath(io.cwd, r.repositoryRoot)
-      io.stderr(`driftwatch: warning: ${where} is inside the git repository at ${root}, and GitHub runs only the workflows in ${root}/.github/workflows: move the three driftwatch-*.yml there and set each job's working-directory to ${where}, or run init at the repository's root`)
+      const sub = relative(r.repositoryRoot, dir).split(sep).join('/')
+      io.stderr(`driftwatch: warning: ${where} is inside the git repository at ${root}, and GitHub runs only the workflows in ${root}/.github/workflows: move the three driftwatch-*.yml there, set each job's defaults.run.working-directory to ${sub}, and prefix ${sub}/ to the paths the workflows give actions (actions/cache and upload-artifact paths, hashFiles('pacts/*.json'), setup-node's cache-dependency-path); or run init at the repository's root`)
     }
     io.stdout(
       [
