@@ -90,8 +90,12 @@ function asValue(cmd: Command, key: string, v: unknown, where: string): string |
     throw new HarnessError('DW_USAGE', `${where}: ${key} takes ${o.arg ?? 'a value'}, not ${JSON.stringify(x)}`)
   }
   if (o.multiple) return Array.isArray(v) ? v.map(one) : one(v).split(',').map((s) => s.trim()).filter(Boolean)
-  // A list where one value is taken: `format: [json, md]` is --format json,md.
-  return Array.isArray(v) ? v.map(one).join(',') : one(v)
+  // A list where the option takes one: `format: [json, md]` is --format json,md; `out: [a, b]` is refused (it was a folder "a,b").
+  if (Array.isArray(v)) {
+    if (o.arg !== '<list>') throw new HarnessError('DW_USAGE', `${where}: ${key} takes one value (${o.arg ?? 'a value'}), not a list`)
+    return v.map(one).join(',')
+  }
+  return one(v)
 }
 
 /** The environment variable an option is read from: DRIFTWATCH_FAIL_ON for --fail-on. */

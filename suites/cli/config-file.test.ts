@@ -109,6 +109,12 @@ describe('driftwatch.config.yaml', () => {
     expect(r.err).toContain('driftwatch.config.yaml: check.fail_on is not an option of check; did you mean "fail-on"?')
   })
 
+  it('a list for an option that takes one value is refused; format takes one', async () => {
+    const r = await run(['check'], folder('check:\n  out: [a, b]\n'))
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('driftwatch.config.yaml: check.out: out takes one value (<dir>), not a list')
+  })
+
   it('an unknown section, a wrong type and a bad DRIFTWATCH_ value are refused too', async () => {
     expect((await run(['check'], folder('chek:\n  out: x\n'))).err).toContain('unknown section "chek"; did you mean "check"?')
     expect((await run(['check'], folder('check:\n  quiet: maybe\n'))).err).toContain('check.quiet: quiet is true or false (a switch), not "maybe"')
