@@ -9,7 +9,7 @@
  *     fail-on: breaking
  *   check:
  *     target: https://graph.facebook.com
- *     format: [json, md, junit, github]
+ *     format: [json, md, junit, html]
  *
  * `DRIFTWATCH_FAIL_ON=warning` is `--fail-on warning` (the option's name upper-cased, dashes as
  * underscores), for every command that takes it. Unknown keys and wrong types are refused with

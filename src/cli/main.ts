@@ -22,7 +22,7 @@ import { watch } from './commands/watch.ts'
 import { webhook } from './commands/webhook.ts'
 import { terminalSafe } from '../render/index.ts'
 import { Redactor, secretsFromEnv } from '../transport/redact.ts'
-import { DEFAULTS, EXIT_CODES, GLOBAL, helpText, parseCommand, suggest, type CliIO, type Command, type Values } from './options.ts'
+import { DEFAULTS, EXIT_CODES, GLOBAL, OPTION_SOURCES, helpText, parseCommand, suggest, type CliIO, type Command, type Values } from './options.ts'
 
 export { FORMATS, type CliIO } from './options.ts'
 
@@ -46,9 +46,11 @@ function mainHelp(): string {
     'Global options (one meaning in every command that takes them):',
     ...Object.entries(GLOBAL).map(([n, o]) => `  ${`${'short' in o ? `-${o.short}, ` : ''}--${n}`.padEnd(14)}${o.help}`),
     '  --out <dir>   where the reports go (import: where the drafts go)',
-    '  --format      reports to write besides report.json: json,md,junit,html,github (check, verify: GitHub annotations and job summary)',
+    '  --format      reports to write besides report.json: json,md,junit,html,github (check, verify, merge: GitHub annotations and job summary)',
     '  --json        check, verify, gate: the report on stdout (every other line on stderr), for scripts',
     '  --fail-on     the lowest severity that is drift, exits 1 and fails JUnit',
+    '',
+    OPTION_SOURCES,
     '',
     EXIT_CODES,
   ].join('\n')
@@ -140,7 +142,7 @@ export async function main(args: string[], given: CliIO = defaultIO()): Promise<
     const json = values.json === true ? JSON_REPORT[cmd.name] : undefined
     const wantsGithub = typeof values.format === 'string' && values.format.split(',').map((f) => f.trim()).includes('github')
     if (wantsGithub && GITHUB_OUT[cmd.name] === undefined) {
-      throw new HarnessError('DW_USAGE', cmd.name === 'gate' ? '--format github applies to check, verify and merge (annotations per finding); gate writes gate.json, gate.md, gate.html and junit.xml: use --format junit for the test view' : `--format github applies to check, verify and merge (annotations per finding); ${cmd.name} has no findings to annotate: drop github from --format`)
+      throw new HarnessError('DW_USAGE', cmd.name === 'gate' ? '--format github applies to check, verify and merge (annotations per finding); gate writes gate.json, gate.md, gate.html and junit.xml: use --format junit for the test view' : `--format github applies to check, verify and merge (annotations per finding); ${cmd.name} writes its findings to its reports only: drop github from --format (verify annotates a capture's findings)`)
     }
     if (wantsGithub && json) throw new HarnessError('DW_USAGE', '--json and --format github both write stdout: pick one (the annotations need stdout; read report.json from --out)')
     if (wantsGithub) {

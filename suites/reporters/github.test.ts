@@ -82,8 +82,8 @@ describe('check --format github', () => {
     // record and proxy have no findings to annotate: refused, not accepted and ignored.
     expect(await main(['record', '--format', 'github'], io)).toBe(2)
     expect(await main(['proxy', '--upstream', 'http://127.0.0.1:9', '--format', 'json,github'], io)).toBe(2)
-    expect(err.join('\n')).toContain('record has no findings to annotate: drop github from --format')
-    expect(err.join('\n')).toContain('proxy has no findings to annotate')
+    expect(err.join('\n')).toContain('record writes its findings to its reports only: drop github from --format')
+    expect(err.join('\n')).toContain('proxy writes its findings to its reports only')
   })
 
   it('github alone writes report.md for the summary, and never appends an earlier run\'s report.md', async () => {

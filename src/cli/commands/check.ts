@@ -20,7 +20,7 @@ export const check: Command = {
 writes a drift report (report.json always; report.md and junit.xml by default).`,
   options: {
     ...PROBE_OPTIONS,
-    recordings: { type: 'string', arg: '<dir>', help: `golden recordings to compare with (golden-diff, schema-drift; default ${DEFAULTS.recordings}; none if absent)` },
+    recordings: { type: 'string', arg: '<dir>', help: `golden recordings to compare with (golden-diff, schema-drift; default ${DEFAULTS.recordings}, and the ones driftwatch ships for\ncontracts it holds none of)` },
     targets: { type: 'string', arg: '<file>', help: 'a targets file (YAML: name, target, env names of each credential): probe\nevery target, several at once, one report section each (instead of --target)' },
     shard: { type: 'string', arg: '<i/n>', help: 'with --targets: only shard i of n (a deterministic share); join the shards\nwith driftwatch merge' },
     concurrency: { type: 'string', arg: '<N>', help: 'with --targets: targets probed at once, 1-64 (default 4)' },

@@ -21,7 +21,7 @@ circuit breaker backs off (1 min doubling to 30 min) and tests the water with on
 it), and the contracts its live traffic judged within --traffic-window are not probed.`,
   options: {
     ...probeOptions,
-    recordings: { type: 'string', arg: '<dir>', help: `golden recordings to compare with (default ${DEFAULTS.recordings}; none if absent)` },
+    recordings: { type: 'string', arg: '<dir>', help: `golden recordings to compare with (default ${DEFAULTS.recordings}, and the ones driftwatch ships for\ncontracts it holds none of)` },
     budget: { type: 'string', arg: '<N/day|N/hour>', help: `requests the watch may send, spread evenly (default ${DEFAULTS.budget}: a fifth of\nMeta's lowest per-WABA limit of 200 calls an hour)` },
     'alert-webhook': { type: 'string', multiple: true, arg: '[json=|slack=]<url>', help: 'POST each alert as JSON, or as a Slack incoming-webhook message\n(slack= or a hooks.slack.com URL); alerts always go to stdout too' },
     'metrics-port': { type: 'string', arg: '<N>', help: 'serve Prometheus /metrics and /healthz on this port (0 picks one)' },
