@@ -37,9 +37,9 @@ their secrets) and .env.example. It never overwrites: a file that exists is left
         'Next:',
         '  1. add the repository secrets WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_WABA_ID (and WHATSAPP_TEST_RECIPIENT);',
         '  2. try it locally with no credentials: npx driftwatch check --target sim;',
-        '  3. against Meta: set the variables .env.example lists in your environment (driftwatch reads the environment, not .env: copy it to .env, fill it, then `set -a; . ./.env; set +a`), then npx driftwatch check (the options are in driftwatch.config.yaml);',
+        '  3. against Meta: set the variables .env.example lists in your environment (driftwatch reads the environment, not .env: copy it to .env, add .env to .gitignore, fill it, then `set -a; . ./.env; set +a`), then npx driftwatch check (the options are in driftwatch.config.yaml);',
         '  4. commit driftwatch.config.yaml, driftwatch.targets.yaml, .env.example and .github/workflows/driftwatch-*.yml;',
-        '  5. the pre-deploy workflow runs your npm test, whose Pact consumer tests write pacts/ (see npx driftwatch help gate); it gates them, and skips the gate while pacts/ holds none.',
+        '  5. the pre-deploy workflow runs your npm test (npm init\'s default test script exits 1: give it your tests first), whose Pact consumer tests write pacts/ (see npx driftwatch help gate); it gates them, and skips the gate while pacts/ holds none.',
       ].join('\n'),
     )
     return 0
