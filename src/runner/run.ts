@@ -114,6 +114,9 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
 
   for (const [i, { probe: contract }] of selected.entries()) {
     const t0 = performance.now()
+    // A contract's time is its requests' (and retries'), not the pacing a live target's --min-interval adds between them.
+    const paced0 = opts.transport.pacedMs ?? 0
+    const took = () => Math.max(0, Math.round(performance.now() - t0 - ((opts.transport.pacedMs ?? 0) - paced0)))
     const exp = probeExpectation(contract, opts.pack.operation(contract.operation)!)
     const base = { contract: contract.id, title: contract.title, file: contract.file, request: exp.request }
     let result: ContractResult
@@ -172,7 +175,7 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
       const complete = observations.filter((o) => o.response !== undefined || o.transportError !== undefined).length
       if (signal?.aborted && (abandoned > 0 || complete < samples) && !gaveUp) {
         // Cut short: a partial set of samples is neither judged (no invented drift) nor recorded.
-        result = { ...base, status: 'skipped', reason: `interrupted after ${complete} of ${samples} sample${samples === 1 ? '' : 's'}${abandoned ? ' (the request in flight was abandoned)' : ''}: not judged, not recorded${contract.repeatable ? '' : '; it may have taken effect upstream'}`, probes: observations.length + abandoned, durationMs: Math.round(performance.now() - t0) }
+        result = { ...base, status: 'skipped', reason: `interrupted after ${complete} of ${samples} sample${samples === 1 ? '' : 's'}${abandoned ? ' (the request in flight was abandoned)' : ''}: not judged, not recorded${contract.repeatable ? '' : '; it may have taken effect upstream'}`, probes: observations.length + abandoned, durationMs: took() }
         statusOf.set(contract.id, result)
         results.push(result)
         opts.onProgress?.({ index: i + 1, total: selected.length, result, findings: [] })
@@ -181,7 +184,7 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
       if (unbuildable !== undefined && observations.length === 0) {
         // The answer that handed out the value is where the drift is, and its own checks say so.
         const sources = [...new Set(unbuildable.variables.map((v) => capturedBy.get(v)).filter((x) => x !== undefined))]
-        result = { ...base, status: 'skipped', reason: `not sent: ${unbuildable.message}${sources.length ? ` (captured from ${sources.join(', ')})` : ''}`, probes: 0, durationMs: Math.round(performance.now() - t0) }
+        result = { ...base, status: 'skipped', reason: `not sent: ${unbuildable.message}${sources.length ? ` (captured from ${sources.join(', ')})` : ''}`, probes: 0, durationMs: took() }
         statusOf.set(contract.id, result)
         results.push(result)
         opts.onProgress?.({ index: i + 1, total: selected.length, result, findings: [] })
@@ -205,7 +208,7 @@ export async function runContracts(opts: RunOptions): Promise<Report> {
       const status = verdict.status
       let reason: string | undefined
       if (status === 'inconclusive') reason = observations.length === 0 ? 'run interrupted' : unusableReason(observations, contract, gaveUp ? budget.policy.budgetMs : undefined)
-      result = { ...base, status, probes: observations.length, durationMs: Math.round(performance.now() - t0) }
+      result = { ...base, status, probes: observations.length, durationMs: took() }
       if (reason) result.reason = reason
     }
     statusOf.set(contract.id, result)

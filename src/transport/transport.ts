@@ -252,12 +252,18 @@ export class Transport {
     return { client, address: pick.address }
   }
 
+  /** Milliseconds spent waiting for --min-interval pacing so far: a contract's time is its requests', not the pacing between them. */
+  pacedMs = 0
+
   private async pace(origin: string): Promise<void> {
     const last = this.lastStart.get(origin)
     const now = performance.now()
     if (last !== undefined && this.opts.minIntervalMs > 0) {
       const wait = last + this.opts.minIntervalMs - now
-      if (wait > 0) await sleep(wait)
+      if (wait > 0) {
+        await sleep(wait)
+        this.pacedMs += performance.now() - now
+      }
     }
     this.lastStart.set(origin, performance.now())
   }

@@ -36,6 +36,8 @@ interface RunSpec {
   baseUrl?: string
   apiVersion?: string
   retry?: RetryPolicy
+  /** Transport pacing between requests to one origin (a live target's is 200 ms). */
+  minIntervalMs?: number
 }
 
 async function run(spec: RunSpec = {}): Promise<Report> {
@@ -47,6 +49,7 @@ async function run(spec: RunSpec = {}): Promise<Report> {
     hostPolicy: new HostPolicy({ allowHosts: [...DEFAULT_TOKEN_HOSTS, new URL(baseUrl).host] }),
     redactor: new Redactor({ secrets: [c.token] }),
     timeoutMs: 5_000,
+    ...(spec.minIntervalMs !== undefined ? { minIntervalMs: spec.minIntervalMs } : {}),
   })
   open.push({ sim, transport })
   return runContracts({
@@ -71,6 +74,16 @@ function scenario(rewrite: Scenario['respond']): Scenario {
 const isMediaGet = (req: SimRequest, ctx: ScenarioContext) => req.method === 'GET' && ctx.state.media.has(req.url.pathname.split('/')[2] ?? '')
 
 const brief = (fs: Finding[]) => fs.map((f) => [f.contract, f.check, f.severity])
+
+describe("a contract's time", () => {
+  it('is its requests, not the pacing between them: 4 samples paced 300 ms apart start at least 900 ms apart, and the contract took far less', async () => {
+    const report = await run({ only: ['media.post-method'], samples: 4, minIntervalMs: 300 })
+    const r = report.results.find((x) => x.contract === 'media.post-method')!
+    expect(r.probes).toBe(4)
+    // Pacing alone spaces the starts 3 x 300 ms (before, the contract's time counted it: >= 900 ms).
+    expect(r.durationMs).toBeLessThan(900)
+  }, 30_000)
+})
 
 describe('baseline', () => {
   it('passes the whole pack with zero findings and exit code 0', async () => {
