@@ -512,16 +512,25 @@ interface SessionFacts {
 }
 
 /**
+ * A session no exchange passed through read no traffic, so its report carries no traffic counts: with
+ * `entries: 0, attributed: 0` it was settled as "none attributed", INCONCLUSIVE and exit 3, for a
+ * proxy started and stopped cleanly. Without them it settles as what it is, a clean session (pass).
+ */
+function withoutTraffic(report: Report): Report {
+  const { entries: _e, attributed: _a, unattributed: _u, ...summary } = report.summary
+  return { ...report, summary }
+}
+
+/**
  * The session report, one outcome for the report files and the exit code: drift at --fail-on;
  * else `error` when answered exchanges could not be recorded; else `inconclusive` when the
  * upstream left exchanges unanswered (a finding per cause, and an inconclusive `(upstream)` result)
  * or traffic came and none of it was attributed; else `interrupted` when Ctrl-C stopped it, `pass`
- * when closed by code. A session no exchange passed through is `pass`, with entries 0.
+ * when closed by code. A session no exchange passed through is `pass` (see withoutTraffic).
  */
 function sessionReport(judged: Report, facts: SessionFacts): Report {
   const { stats, causes } = facts
-  // A session no exchange passed through settles as what it is, a clean stop (outcomeOf: entries 0 is not "none attributed").
-  const base = judged
+  const base = stats.exchanges === 0 ? withoutTraffic(judged) : judged
   const findings = causes.map((c): Finding => ({
     check: 'transport',
     severity: 'info',

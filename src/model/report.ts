@@ -184,8 +184,7 @@ export function outcomeOf(summary: Summary, failOn: FailOn = 'breaking'): Outcom
   if (failing > 0) return 'drift'
   if (summary.inconclusive > 0) return 'inconclusive'
   // Traffic none of which could be attributed: nothing was judged against an operation.
-  // (A proxy session no exchange passed through read no traffic: a clean stop, not this.)
-  if (summary.entries !== undefined && summary.entries > 0 && summary.attributed === 0) return 'inconclusive'
+  if (summary.entries !== undefined && summary.attributed === 0) return 'inconclusive'
   // Every contract skipped: nothing was judged, and a green run would say the opposite.
   if (summary.contracts > 0 && summary.passed + summary.failed === 0) return 'inconclusive'
   return 'pass'

@@ -327,7 +327,7 @@ export function renderHtml(r: R, ctx: Untrusting<RenderContext> = {}): string {
     html`<label>contract <select name="contract"><option value="">all</option>${labels.map((l) => html`<option value="${l}">${l}</option>`)}</select></label>`,
     html`</form>`,
   )
-  if (gs.length === 0) out.push(html`<p>${r.outcome === 'pass' ? (r.summary.entries === 0 ? html`No traffic: no exchange passed through, so nothing was judged or recorded.` : html`No drift: every contract that ran matched.`) : html`No findings.`}</p>`)
+  if (gs.length === 0) out.push(html`<p>${r.outcome === 'pass' ? html`No drift: every contract that ran matched.` : html`No findings.`}</p>`)
   else {
     out.push(html`<h2>What changed</h2><table class="causes"><thead><tr><th>#</th><th>Severity</th><th>Finding</th><th>Contracts</th><th>Samples</th><th>First seen (run time)</th><th>Last good (run time)</th></tr></thead><tbody>`)
     gs.forEach((g, i) => {
