@@ -21,7 +21,7 @@ import { isPersonalKey } from '../recordings/personal-data.ts'
 import { isVolatileKey } from '../recordings/volatile.ts'
 import { cspHash, fileUrl, html, httpUrl, joinHtml, untrusted, withCode, type Html, type Untrusted, type Untrusting } from '../render/index.ts'
 import type { HistoryPoint, RenderContext, Reporter } from './reporter.ts'
-import { clearedSummary, duration, errorCause, firstSeen, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, repositoryFileUrl, sinceText, TIME_BASE, topCause, topCauseMore } from './wording.ts'
+import { noTraffic, clearedSummary, duration, errorCause, firstSeen, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, repositoryFileUrl, sinceText, TIME_BASE, topCause, topCauseMore } from './wording.ts'
 
 export type { HistoryPoint }
 type R = Untrusting<Report>
@@ -327,7 +327,7 @@ export function renderHtml(r: R, ctx: Untrusting<RenderContext> = {}): string {
     html`<label>contract <select name="contract"><option value="">all</option>${labels.map((l) => html`<option value="${l}">${l}</option>`)}</select></label>`,
     html`</form>`,
   )
-  if (gs.length === 0) out.push(html`<p>${r.outcome === 'pass' ? html`No drift: every contract that ran matched.` : html`No findings.`}</p>`)
+  if (gs.length === 0) out.push(html`<p>${r.outcome === 'pass' ? (noTraffic(r) ? html`No traffic: no exchange passed through, so nothing was judged or recorded.` : html`No drift: every contract that ran matched.`) : html`No findings.`}</p>`)
   else {
     out.push(html`<h2>What changed</h2><table class="causes"><thead><tr><th>#</th><th>Severity</th><th>Finding</th><th>Contracts</th><th>Samples</th><th>First seen (run time)</th><th>Last good (run time)</th></tr></thead><tbody>`)
     gs.forEach((g, i) => {

@@ -9,7 +9,7 @@ import type { Finding, Severity } from '../model/finding.ts'
 import { contractLabel, resultsFailingFirst, sameContract, targetsPhrase, type Report } from '../model/report.ts'
 import { block, cell, cellCode, cellWithCode, code, joinMd, link, md, text, textWithCode, untrusted, type Md, type Untrusted, type Untrusting } from '../render/index.ts'
 import type { Reporter } from './reporter.ts'
-import { clearedSummary, duration, errorCause, firstSeen, framingOf, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, repositoryFileUrl, sinceText, TIME_BASE, topCause, topCauseMore, type Group } from './wording.ts'
+import { noTraffic, clearedSummary, duration, errorCause, firstSeen, framingOf, groupFindings, groupSamples, groupTimes, isFramingFinding, lastGood, repositoryFileUrl, sinceText, TIME_BASE, topCause, topCauseMore, type Group } from './wording.ts'
 
 type R = Untrusting<Report>
 type F = Untrusting<Finding>
@@ -76,6 +76,7 @@ function headline(r: R): Md {
   const below = [failOn === 'never' && s.breaking ? `${s.breaking} breaking` : '', (failOn === 'never' || failOn === 'breaking') && s.warning ? `${s.warning} warning` : ''].filter(Boolean).join(', ')
   switch (r.outcome) {
     case 'pass':
+      if (noTraffic(r)) return md`PASS: no exchange passed through, so nothing was judged`
       return below ? md`PASS: no drift at --fail-on ${text(untrusted(failOn))} (${text(untrusted(below))} below it)` : md`PASS: no drift`
     case 'drift': {
       if (r.targets) return md`DRIFT${text(untrusted(targetsPhrase('drift', r.targets, r.shard)))}: ${s.breaking} breaking, ${s.warning} warning`
@@ -173,7 +174,7 @@ export const markdownReporter: Reporter = {
     // One row per cause: the same check, severity and title on several contracts is one thing to fix.
     const groups = groupFindings(r.findings)
     if (groups.length === 0) {
-      lines.push(r.outcome === 'pass' ? md`No drift: every contract that ran matched.` : md`No findings.`, md``)
+      lines.push(r.outcome === 'pass' ? (noTraffic(r) ? md`No traffic: no exchange passed through, so nothing was judged or recorded.` : md`No drift: every contract that ran matched.`) : md`No findings.`, md``)
     } else {
       lines.push(md`## What changed`, md``, md`| # | Severity | Finding | Contracts | Samples | First seen (run time) | Last good (run time) |`, md`|---|---|---|---|---|---|---|`)
       groups.forEach((g, i) => {

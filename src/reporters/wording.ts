@@ -22,6 +22,14 @@ export function clearedSummary(r: Pick<Untrusting<Report>, 'cleared'>): Untruste
 
 type SinceOf = Pick<Untrusting<Finding>, 'new' | 'since' | 'recurring'>
 
+/**
+ * A proxy session no exchange passed through: a clean stop whose report carries no traffic counts
+ * (with entries 0 it would read as "none attributed", inconclusive). Reports say so, as stdout does.
+ */
+export function noTraffic(r: { target: string; summary: { entries?: number; contracts: number } }): boolean {
+  return String(r.target).startsWith('proxy:') && r.summary.entries === undefined && r.summary.contracts === 0
+}
+
 /** The one time base every time in a report is given in, said once near the top (after "Times"): every run is dated at its start. */
 export const TIME_BASE = 'UTC (ISO 8601); run time: when the run started'
 
