@@ -34,6 +34,8 @@ import type { Placement, TrafficJudge } from '../traffic/judge-traffic.ts'
 import { Redactor } from '../transport/redact.ts'
 import { observedBody } from '../transport/transport.ts'
 import type { CapturedExchange, IncidentSink, ObserverCounts, ProxyMode, SkipReason } from './exchange.ts'
+import { NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
+import { ObserverShare } from './share.ts'
 
 /** What the observer tells metrics; plain methods, so any metrics object (prom-client or a test's) fits. */
 export interface ObserverMetrics {
@@ -102,9 +104,10 @@ export interface ObserverOptions {
   /** A failure the application never saw (a recording directory that cannot be made, an exchange that could not be judged). */
   onError?: (message: string) => void
   /**
-   * Share of the main thread the observer may take (0-1; default 0.25 in production, 1 in review):
-   * after each slice it rests long enough to stay under it, so under load the application keeps the
-   * rest, and what the observer cannot keep up with is skipped and counted.
+   * Share of the main thread the observer may take (0-1; default 1 in review; in production it adapts,
+   * share.ts: half the thread while forwarding leaves it idle, down to a tenth while forwarding keeps it
+   * busy): after each slice it rests long enough to stay under it, so under load the application keeps
+   * the rest, and what the observer cannot keep up with is skipped and counted.
    */
   share?: number
   /** Called before each exchange is observed: tests make the observer slow with it. */
@@ -112,7 +115,7 @@ export interface ObserverOptions {
 }
 
 /** Longest run of observing between two turns of the event loop, in ms. */
-const SLICE_MS = 2
+const SLICE_MS = 1
 const EMPTY = Buffer.alloc(0)
 
 /** Inflates a body the upstream compressed, or undefined when it cannot (unknown coding, damaged, or larger than `max`). */
@@ -155,12 +158,17 @@ export class Observer {
   private readonly checkedDirs = new Set<string>()
   private readonly dirChecks = new Set<Promise<void>>()
   private journalFailureSaid = false
+  /** Its share of the main thread: fixed in review mode (all of it) or when `share` is given, adaptive in production. */
+  readonly share: ObserverShare
+  /** The kinds of exchange observed lately: past the queue bound, a new kind is still taken. */
+  private readonly novelty = new NoveltyGate()
 
   constructor(private readonly opts: ObserverOptions) {
     for (const s of opts.secrets ?? []) this.secrets.add(s)
     this.current = new Redactor({ secrets: [...this.secrets] })
     this.maxQueue = Math.max(1, opts.queue ?? 1024)
     this.maxBytes = opts.queueBytes ?? 64 * 1024 * 1024
+    this.share = new ObserverShare(opts.share ?? (opts.mode === 'production' ? undefined : 1))
   }
 
   /** The redactor that knows every token seen so far (learned even from exchanges that were skipped). */
@@ -182,8 +190,16 @@ export class Observer {
     this.counts.offered++
     this.learn(x)
     if (this.stopped) return this.skip('stopping')
-    if (this.full) return this.skip('queue-full')
+    if (this.full && !this.takesNew(x)) return this.skip('queue-full')
     this.take(x)
+    return true
+  }
+
+  /** Past the queue bound, an exchange of a kind not taken lately still fits in the reserve (novelty.ts); the byte and journal bounds stay hard. */
+  private takesNew(x: CapturedExchange): boolean {
+    if (this.queue.length >= this.maxQueue + NOVEL_RESERVE || this.queuedBytes >= this.maxBytes || this.opts.journal?.writer.full === true) return false
+    if (!this.novelty.isNew(x.observation, x.answeredAt)) return false
+    this.counts.newKinds = (this.counts.newKinds ?? 0) + 1
     return true
   }
 
@@ -286,6 +302,7 @@ export class Observer {
         const x = this.queue.shift()!
         this.queuedBytes -= (x.responseBody?.length ?? 0) + x.requestBody.length
         const live = this.opts.mode === 'production' || this.queue.length < (this.opts.liveJudgeBacklog ?? 64)
+        if (this.opts.mode === 'production') this.novelty.took(x.observation, x.answeredAt)
         try {
           await this.opts.beforeEach?.(x)
           await this.observe(x, live)
@@ -303,11 +320,13 @@ export class Observer {
         // A slice, not one exchange per turn: under load each turn also serves many sockets.
         if (this.queue.length && performance.now() - slice >= SLICE_MS) {
           await this.opts.traffic.settled()
-          const busy = performance.now() - slice
-          const share = this.stopped ? 1 : Math.min(1, Math.max(0.01, this.opts.share ?? (this.opts.mode === 'production' ? 0.25 : 1)))
-          // Production rests between slices so that observing stays under its share of the thread; stopping, it drains at full speed.
-          if (share < 1) await sleep(busy * (1 / share - 1))
-          else await yieldToIo()
+          // Production rests between slices so that observing stays under its share of the thread (share.ts: the busier
+          // forwarding keeps the thread, the smaller); stopping, it drains at full speed.
+          const rest = this.stopped ? 0 : this.share.restFor(performance.now() - slice)
+          if (rest > 0) {
+            await sleep(rest)
+            this.share.rested()
+          } else await yieldToIo()
           slice = performance.now()
         }
       }
