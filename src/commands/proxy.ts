@@ -165,6 +165,8 @@ export interface ProxyStats {
   appAborted: number
   /** Of those, taken by the observer; the others are in `skipped`, by reason. */
   captured: number
+  /** Of those captured, taken past the queue bound because no exchange of their kind (method, path shape, status, framing) was taken in the last 10 s: sampling never skips the first of a new kind. */
+  newKinds: number
   /** Exchanges forwarded but not observed, by reason (every forwarded exchange is captured or skipped). */
   skipped: Record<SkipReason, number>
   /** Exchange lines on disk in the journal (fsynced). */
@@ -438,6 +440,7 @@ async function startForwarding(opts: ProxyOptions): Promise<RunningProxy> {
       appAborted: p.appAborted,
       waited: p.waited,
       captured: c.captured,
+      newKinds: c.newKinds ?? 0,
       skipped: { ...c.skipped },
       judgedLive: c.judged,
       backlog: c.queued,

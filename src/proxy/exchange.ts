@@ -58,6 +58,8 @@ export interface ObserverCounts {
   skipped: Record<SkipReason, number>
   /** Exchanges waiting in the queue now. */
   queued: number
+  /** Of those captured, taken past the queue bound because no exchange of their kind (method, path shape, status, framing) was taken lately (novelty.ts). */
+  newKinds?: number
 }
 
 /**

@@ -21,6 +21,7 @@ import type { CompactResult } from '../recordings/compact.ts'
 import type { JournalStats } from '../recordings/journal.ts'
 import { Redactor } from '../transport/redact.ts'
 import type { CapturedExchange, ObserverCounts, SkipReason } from './exchange.ts'
+import { NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
 import { createObserverSide, sessionJudge, type ObserverFinish, type ObserverSide, type ObserverSideOptions } from './observer-side.ts'
 import type { ObservedExchange } from './observer.ts'
 
@@ -66,7 +67,8 @@ export async function startObserverThread(opts: ObserverSideOptions, extra: { ho
   let redactor = new Redactor({ secrets: [...secrets] })
   let stale = false
   let state: WorkerState = { counts: { offered: 0, captured: 0, judged: 0, skipped: NO_SKIPS(), queued: 0 }, done: 0, compactions: 0 }
-  const own = { offered: 0, skipped: NO_SKIPS() }
+  const own = { offered: 0, skipped: NO_SKIPS(), newKinds: 0 }
+  const novelty = new NoveltyGate()
   let posted = 0
   let stopped = false
   let dead = false
@@ -200,7 +202,11 @@ export async function startObserverThread(opts: ObserverSideOptions, extra: { ho
       learn(x)
       if (dead) return skip('observer-failed')
       if (stopped) return skip('stopping')
-      if (full()) return skip('queue-full')
+      if (full()) {
+        // Past the bound, a new kind of exchange still fits in the reserve (novelty.ts).
+        if (inFlight() >= max + NOVEL_RESERVE || !novelty.isNew(x.observation, x.answeredAt)) return skip('queue-full')
+        own.newKinds++
+      } else novelty.took(x.observation, x.answeredAt)
       post(x)
       return true
     },
@@ -223,7 +229,7 @@ export async function startObserverThread(opts: ObserverSideOptions, extra: { ho
       const c = state.counts
       const skipped = NO_SKIPS()
       for (const k of Object.keys(skipped) as SkipReason[]) skipped[k] = own.skipped[k] + c.skipped[k]
-      return { offered: own.offered, captured: c.captured, judged: c.judged, skipped, queued: inFlight() }
+      return { offered: own.offered, captured: c.captured, judged: c.judged, skipped, queued: inFlight(), ...(own.newKinds ? { newKinds: own.newKinds } : {}) }
     },
     get redactor() {
       if (stale) {

@@ -87,12 +87,46 @@ describe('proxy production mode', () => {
     expect(st.captured).toBe(3) // the one being observed and a full queue of two
     expect(st.skipped).toEqual({ 'queue-full': 17, 'observer-failed': 0, stopping: 0 })
     expect(st.captured + st.skipped['queue-full']).toBe(st.exchanges)
+    // Twenty of one kind: nothing was new, so nothing went past the bound.
+    expect(st.newKinds).toBe(0)
     release()
     const session = await proxy.close()
     expect(session.stats).toMatchObject({ exchanges: 20, captured: 3, judgedLive: 3 })
     expect(session.counts.entries).toBe(3)
     // The report says what it covers.
     expect(session.report.findings.filter((f) => f.contract === '(proxy)').map((f) => [f.severity, f.title])).toEqual([['info', 'The session report covers 3 of 20 forwarded exchanges']])
+  })
+
+  it('with the observer stuck, the first exchange of a new kind (the seed incident: a media GET answered 400, chunked) is still taken, and judged once the observer is free', async () => {
+    const server: Server = createServer((req, res) => {
+      if (req.url!.startsWith(`/v23.0/${PHONE}`)) {
+        const b = Buffer.from(JSON.stringify(phone()))
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': b.length })
+        return res.end(b)
+      }
+      // No Content-Length: node:http frames it chunked, as Meta's media endpoint did on Jan 20.
+      res.writeHead(400, { 'Content-Type': 'application/json; charset=UTF-8', 'WWW-Authenticate': 'OAuth "Facebook Platform" "invalid_request"' })
+      res.end(JSON.stringify({ error: { message: 'Unsupported get request.', type: 'GraphMethodException', code: 100, error_subcode: 33, fbtrace_id: 'A1' } }))
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanup.push(() => new Promise((r) => server.close(r)))
+    let release!: () => void
+    const stuck = new Promise<void>((r) => (release = r))
+    const incidents: IncidentSink = { judged: () => stuck, open: () => [], close: async () => undefined }
+    const { proxy } = await proxyTo(`http://127.0.0.1:${(server.address() as { port: number }).port}`, { queue: 2, incidents })
+    for (let i = 0; i < 10; i++) expect((await get(proxy)).status).toBe(200)
+    expect(proxy.stats()).toMatchObject({ captured: 3, newKinds: 0, skipped: { 'queue-full': 7 } })
+    const media = async () => (await request(`${proxy.url}/v23.0/1037543291543636?phone_number_id=${PHONE}`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.text()
+    for (let i = 0; i < 3; i++) await media()
+    for (let i = 0; i < 3; i++) await get(proxy)
+    // The first media GET went past the bound; the two after it, and more phone GETs, are of kinds just taken.
+    expect(proxy.stats()).toMatchObject({ exchanges: 16, captured: 4, newKinds: 1, skipped: { 'queue-full': 12 } })
+    release()
+    const session = await proxy.close()
+    expect(session.stats).toMatchObject({ captured: 4, judgedLive: 4 })
+    // The media GET was judged: the framing change is in the report, with its status.
+    const framing = session.report.findings.filter((f) => /^Framing changed to chunked/.test(f.title))
+    expect(framing.map((f) => f.evidence?.status)).toEqual([400])
   })
 
   it('with an observer that keeps up, every exchange is captured and judged, and the report says nothing about coverage', async () => {

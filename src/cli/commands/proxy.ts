@@ -216,5 +216,6 @@ function failedUpstream(st: ProxyStats): number {
 function counts(st: ProxyStats): string {
   const why = Object.entries(st.skipped).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`)
   const skipped = Object.values(st.skipped).reduce((a, b) => a + b, 0)
-  return `${st.exchanges} forwarded, ${st.captured} captured, ${st.judgedLive} judged live, ${skipped} skipped${why.length ? ` (${why.join(', ')})` : ''}`
+  const fresh = st.newKinds ? ` (${st.newKinds} past the queue bound, each the first of its kind in 10 s)` : ''
+  return `${st.exchanges} forwarded, ${st.captured} captured${fresh}, ${st.judgedLive} judged live, ${skipped} skipped${why.length ? ` (${why.join(', ')})` : ''}`
 }

@@ -1,0 +1,62 @@
+/**
+ * Which exchanges production keeps when the observer is behind (issue 18). Sampling skips
+ * exchanges, but a drift is a new kind of exchange: the seed incident's first sign was the media
+ * endpoint answering 400 with chunked framing where it had answered 200 with a Content-Length. So
+ * past the queue bound an exchange whose kind (method, path with its ids blanked, status or
+ * failure, framing) was not taken in the last `windowMs` is still taken, into a reserve of
+ * NOVEL_RESERVE places above the bound: under overload the observer skips exchanges like the ones it just judged, never
+ * the first of a new kind. The byte bound stays hard (a reserve of kinds, not of memory).
+ *
+ * Runs on the request path: one short string per exchange, no parsing.
+ */
+import type { Observation } from '../model/observation.ts'
+import { RecentMap } from '../traffic/recent-map.ts'
+
+/** How long a kind stays known after it was taken. */
+export const NOVEL_WINDOW_MS = 10_000
+/** Exchanges of a new kind taken past the queue bound, at most. */
+export const NOVEL_RESERVE = 64
+/** Kinds remembered at most (the least recent forgotten: a forgotten kind is new again). */
+const KINDS = 4096
+
+/** A path segment that names something (has a digit, or is long), blanked; a Graph version stays. */
+const ID_SEGMENT = /\/(?!v\d+\.\d+(?:\/|$))[^/]*(?:\d[^/]*|[^/]{24,})(?=\/|$)/g
+
+/** The kind of an exchange: method, path shape, status and framing, and the failure when the upstream broke. */
+export function kindOf(o: Observation): string {
+  const url = o.request.url
+  const q = url.indexOf('?')
+  let path = q >= 0 ? url.slice(0, q) : url
+  // An absolute URL (a proxy request line may carry one): its path only.
+  const scheme = path.indexOf('://')
+  if (scheme >= 0) {
+    const slash = path.indexOf('/', scheme + 3)
+    path = slash >= 0 ? path.slice(slash) : '/'
+  }
+  const shape = path.replace(ID_SEGMENT, '/{}')
+  const r = o.response
+  const cut = o.transportError ? ` cut ${o.transportError.code}` : ''
+  const outcome = r ? `${r.status} ${r.framing.kind}${cut}` : `failed${cut}`
+  return `${o.request.method} ${shape} ${outcome}`
+}
+
+/** Remembers the kinds taken lately; see the file comment. */
+export class NoveltyGate {
+  private readonly taken = new RecentMap<string, number>(KINDS)
+
+  constructor(private readonly windowMs = NOVEL_WINDOW_MS) {}
+
+  /** An exchange was taken: its kind is known from `now`. */
+  took(o: Observation, now: number): void {
+    this.taken.set(kindOf(o), now)
+  }
+
+  /** True when no exchange of this kind was taken within the window (the caller then takes it, and its kind is known from `now`). */
+  isNew(o: Observation, now: number): boolean {
+    const kind = kindOf(o)
+    const last = this.taken.get(kind)
+    if (last !== undefined && now - last < this.windowMs) return false
+    this.taken.set(kind, now)
+    return true
+  }
+}
