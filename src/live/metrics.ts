@@ -41,6 +41,7 @@ export class ProxyMetrics {
   private readonly judgedTotal = new Counter({ name: 'driftwatch_proxy_judged_total', help: 'Exchanges the observer judged, attributed to an operation or not (driftwatch_proxy_exchanges_total has them by operation)', registers: [this.registry] })
   private readonly skippedTotal = new Counter({ name: 'driftwatch_proxy_skipped_total', help: 'Exchanges forwarded but not captured or not judged, by reason', labelNames: ['reason'] as const, registers: [this.registry] })
   private readonly queue = new Gauge({ name: 'driftwatch_proxy_queue_depth', help: 'Exchanges waiting for the observer', registers: [this.registry] })
+  private readonly share = new Gauge({ name: 'driftwatch_proxy_observer_share', help: 'Share of the main thread the observer may take now (production adapts it: 0.5 while forwarding leaves the thread idle, down to 0.1 while forwarding keeps it busy; what it cannot keep up with is skipped)', registers: [this.registry] })
   private readonly driftsOpen = new Gauge({ name: 'driftwatch_proxy_drifts_open', help: 'Drifts open now in the shared state (traffic and watch), by contract, check and severity', labelNames: ['contract', 'check', 'severity'] as const, registers: [this.registry] })
   private readonly alertsTotal = new Counter({ name: 'driftwatch_proxy_alerts_total', help: 'Alerts raised from live traffic, by kind (drift, recovery)', labelNames: ['kind'] as const, registers: [this.registry] })
   private readonly undeliveredTotal = new Counter({ name: 'driftwatch_proxy_alerts_undelivered_total', help: 'Alerts a sink (webhook) did not take after its retries, by kind: kept in the state\'s outbox and sent again every 15 s with backoff, for up to a day', labelNames: ['kind'] as const, registers: [this.registry] })
@@ -100,6 +101,11 @@ export class ProxyMetrics {
   setQueue(n: number): void {
     this.queue.set(n)
     this.counts.queued = n
+  }
+
+  /** The observer's share of the main thread now (0-1). */
+  setShare(share: number): void {
+    this.share.set(share)
   }
 
   /** Replaces the open drifts (TrafficIncidents.open()). */

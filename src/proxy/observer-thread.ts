@@ -61,6 +61,7 @@ export async function startObserverThread(opts: ObserverSideOptions, extra: { ho
   const { pack, incidents, metrics, onExchange, onError, beforeEach: _hook, ...plain } = opts
   // The worker has a core of its own: it observes at full speed rather than in a share of a thread.
   const init: Init = { side: { ...plain, share: plain.share ?? 1 }, exchanges: !!onExchange, incidents: !!incidents, ...(extra.hooks ? { hooks: extra.hooks } : {}) }
+  metrics?.setShare?.(init.side.share!)
   const worker = new Worker(new URL('./observer-worker.mjs', import.meta.url), { workerData: init })
   const max = Math.max(1, opts.queue ?? 1024)
   const secrets = new Set(opts.secrets)

@@ -47,6 +47,8 @@ export interface ObserverMetrics {
   captured?(): void
   /** Exchanges waiting now. */
   setQueue?(n: number): void
+  /** The observer's share of the main thread now (share.ts). */
+  setShare?(share: number): void
 }
 
 /** One exchange as reported live, redacted. */
@@ -169,6 +171,7 @@ export class Observer {
     this.maxQueue = Math.max(1, opts.queue ?? 1024)
     this.maxBytes = opts.queueBytes ?? 64 * 1024 * 1024
     this.share = new ObserverShare(opts.share ?? (opts.mode === 'production' ? undefined : 1))
+    opts.metrics?.setShare?.(this.share.share)
   }
 
   /** The redactor that knows every token seen so far (learned even from exchanges that were skipped). */
@@ -326,6 +329,7 @@ export class Observer {
           if (rest > 0) {
             await sleep(rest)
             this.share.rested()
+            this.opts.metrics?.setShare?.(this.share.share)
           } else await yieldToIo()
           slice = performance.now()
         }

@@ -51,6 +51,7 @@ describe('proxy metrics', () => {
     m.exchange(undefined, undefined)
     m.skipped('queue-full', 3)
     m.setQueue(2)
+    m.setShare(0.1)
     m.setOpen([{ contract: 'media.retrieve-url', check: 'framing-conformance', severity: 'breaking' }])
     m.alert('drift')
     m.undelivered('drift')
@@ -65,6 +66,7 @@ describe('proxy metrics', () => {
       ['driftwatch_proxy_skipped_total{reason="queue-full"}', 3],
       ['driftwatch_proxy_skipped_total{reason="observer-failed"}', 0],
       ['driftwatch_proxy_queue_depth', 2],
+      ['driftwatch_proxy_observer_share', 0.1],
       ['driftwatch_proxy_drifts_open{contract="media.retrieve-url",check="framing-conformance",severity="breaking"}', 1],
       ['driftwatch_proxy_alerts_total{kind="drift"}', 1],
       ['driftwatch_proxy_alerts_total{kind="recovery"}', 0],
