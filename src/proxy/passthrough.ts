@@ -18,7 +18,7 @@
  * judging, no JSON; the observer does that off this path.
  */
 import { isAscii } from 'node:buffer'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -26,6 +26,7 @@ import { isoNow } from '../util/clock.ts'
 import { HarnessError } from '../util/errors.ts'
 import type { Observation, ObservedResponse, RawHeader, TransportFailure } from '../model/observation.ts'
 import { Forwarder, type ForwardHandler } from '../transport/forwarder.ts'
+import { fingerprint } from '../transport/credential.ts'
 import { Redactor } from '../transport/redact.ts'
 import { classify, framingOf } from '../transport/transport.ts'
 import { currentTap, type SocketTap } from '../transport/wire-tap.ts'
@@ -539,13 +540,6 @@ class Exchange implements ForwardHandler {
       answeredAt: now,
     }
   }
-}
-
-/** A credential's fingerprint: salted per process (a token cannot be tested against it), short, the same for the same token. */
-function fingerprint(salt: Buffer, tokens: readonly string[]): string {
-  const h = createHash('sha256').update(salt)
-  for (const t of tokens) h.update(t).update('\u0000')
-  return h.digest('hex').slice(0, 12)
 }
 
 /** True the first time `token` is seen (a bounded memory: past it every token counts as new). */

@@ -9,8 +9,9 @@ const { streamHar } = await import('./har.ts')
 const { Redactor } = await import('../transport/redact.ts')
 const { PersonalDataRedactor } = await import('../recordings/personal-data.ts')
 const { HarnessError } = await import('../util/errors.ts')
+const { useCredentialSalt } = await import('../transport/credential.ts')
 
-const { file, cwd, redactorOptions, wholeEntryBytes, batchEntries, batchChars, window } = workerData
+const { file, cwd, redactorOptions, salt, wholeEntryBytes, batchEntries, batchChars, window } = workerData
 // Batches posted and not yet taken by the main thread: past `window`, reading waits (memory stays flat).
 let waiting = 0
 let wake
@@ -20,6 +21,8 @@ parentPort.on('message', (m) => {
     wake?.()
   }
 })
+// Credential fingerprints as the main thread makes them (a request read here and one read there are told apart the same way).
+useCredentialSalt(salt)
 const progress = { bytesRead: 0, totalBytes: 0 }
 let batch = []
 let chars = 0

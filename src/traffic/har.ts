@@ -22,6 +22,7 @@ import { MAX_JSON_DEPTH, parseJsonBody } from '../util/json.ts'
 import type { FramingKind, Observation, ObservedBody, RawHeader } from '../model/observation.ts'
 import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { redactPersonal } from '../recordings/store.ts'
+import { credentialOf } from '../transport/credential.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { CapturedText, KEPT_BODY_BYTES, type BodyReading } from './captured-text.ts'
 import type { TrafficEntry } from './entry.ts'
@@ -508,6 +509,12 @@ function cutToCap(r: NonNullable<Observation['response']>): NonNullable<Observat
   return r.body.truncated && r.body.text !== undefined ? { ...r, body: { ...r.body, text: keptText(r.body.text, true) } } : r
 }
 
+/** The request's credential fingerprint, read before redaction: a multi-tenant app's requests are told apart by it. */
+function credential(headers: readonly RawHeader[], url: string): { credential?: string } {
+  const c = credentialOf(headers, url)
+  return c ? { credential: c } : {}
+}
+
 function headersOf(list: HarHeader[]): RawHeader[] {
   // HTTP/2 exporters write pseudo-headers (:status, :authority); they are not headers on the wire of HTTP/1.1.
   return list.filter((h) => typeof h?.name === 'string' && !h.name.startsWith(':')).map((h) => [h.name, String(h.value ?? '')])
@@ -558,6 +565,7 @@ function toObservation(e: HarEntry, entry: number, read: BodyReading | undefined
       headers: reqHeaders,
       bodySize: Math.max(0, e.request.bodySize ?? request?.size ?? 0),
       tokenSent: reqHeaders.some(([n, v]) => n.toLowerCase() === 'authorization' && /^bearer\s/i.test(v)) || /[?&]access_token=/.test(e.request.url),
+      ...credential(reqHeaders, e.request.url),
     },
     response: {
       ...(version ? { httpVersion: h2 ? version.replace(/^h/, '').replace(/^(\d)$/, '$1') : version } : {}),

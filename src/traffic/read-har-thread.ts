@@ -16,6 +16,7 @@
  */
 import { statSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
+import { credentialSalt } from '../transport/credential.ts'
 import { HarnessError, type HarnessErrorCode } from '../util/errors.ts'
 import type { RedactorOptions } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
@@ -48,7 +49,7 @@ type Reply = {
  */
 export function streamHarInWorker(file: string, redactorOptions: RedactorOptions, cwd: string, opts: StreamOptions = {}): AsyncGenerator<TrafficEntry> {
   const worker = new Worker(new URL('./har-worker.mjs', import.meta.url), {
-    workerData: { file, cwd, redactorOptions, wholeEntryBytes: opts.wholeEntryBytes, batchEntries: BATCH_ENTRIES, batchChars: BATCH_CHARS, window: WINDOW },
+    workerData: { file, cwd, redactorOptions, salt: credentialSalt(), wholeEntryBytes: opts.wholeEntryBytes, batchEntries: BATCH_ENTRIES, batchChars: BATCH_CHARS, window: WINDOW },
   })
   worker.unref()
   const replies: Reply[] = []

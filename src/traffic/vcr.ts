@@ -26,6 +26,7 @@ import { parseJsonBody } from '../util/json.ts'
 import type { FramingKind, Observation, ObservedBody, RawHeader } from '../model/observation.ts'
 import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { redactPersonal } from '../recordings/store.ts'
+import { credentialOf } from '../transport/credential.ts'
 import type { Redactor } from '../transport/redact.ts'
 import type { TrafficEntry } from './entry.ts'
 import { shownPath } from '../util/paths.ts'
@@ -185,6 +186,7 @@ function readInteraction(raw: unknown, at: Path, rel: string, fail: (path: Path,
 
   const requestText = reqBytes && reqBytes.length > 0 ? reqBytes.toString('utf8') : undefined
   const url = uri as string
+  const credential = credentialOf(reqHeaders, url)
   const observation: Observation = {
     contract: '',
     sample: n,
@@ -196,6 +198,7 @@ function readInteraction(raw: unknown, at: Path, rel: string, fail: (path: Path,
       bodySize: reqBytes?.length ?? 0,
       // An Authorization header survives as a placeholder (`Bearer <ACCESS_TOKEN>`) when VCR filtered it: the token was still sent.
       tokenSent: reqHeaders.some(([name, v]) => name.toLowerCase() === 'authorization' && /^bearer\s/i.test(v)) || /[?&]access_token=/.test(url) || (requestText !== undefined && /(^|&)access_token=|"access_token"\s*:/.test(requestText)),
+      ...(credential ? { credential } : {}),
     },
     response: responseOf(code as number, statusText, rawHeaders, resBytes, httpVersion),
     // Cassettes keep no timings.

@@ -77,6 +77,8 @@ describe('a Ruby VCR cassette', () => {
         ],
         bodySize: 0,
         tokenSent: true,
+        // The token's salted fingerprint, never the token (transport/credential.ts).
+        credential: expect.stringMatching(/^[0-9a-f]{12}$/),
       },
       response: {
         status: 200,
@@ -198,6 +200,8 @@ describe('a vcrpy cassette', () => {
         ],
         bodySize: 0,
         tokenSent: true,
+        // The token's salted fingerprint, never the token (transport/credential.ts).
+        credential: expect.stringMatching(/^[0-9a-f]{12}$/),
       },
       response: {
         status: 200,
@@ -249,6 +253,8 @@ describe('a vcrpy cassette', () => {
       bodySize: 349,
       // Not text (a JPEG inside): no excerpt.
       tokenSent: true,
+      // The token's salted fingerprint, never the token (transport/credential.ts).
+      credential: expect.stringMatching(/^[0-9a-f]{12}$/),
     })
     expect(entries[3]!.requestBody).toMatch(/^--vcrfixtureboundary\r\nContent-Disposition: form-data; name="messaging_product"\r\n\r\nwhatsapp\r\n/)
     expect(entries[3]!.hasBody).toBe(false)

@@ -61,9 +61,15 @@ function withAnswer(entryNumber: number, answer: unknown): string {
 }
 
 /** The fixture with a copy of one exchange, answered with a Graph error, inserted before another (1-based). */
-function withRepeat(entryNumber: number, before: number): string {
-  const har = JSON.parse(readFileSync(HAR, 'utf8')) as { log: { entries: { response: { status: number; content: { text: string; size: number }; headers: { name: string; value: string }[]; bodySize: number } }[] } }
+function withRepeat(entryNumber: number, before: number, token?: string): string {
+  const har = JSON.parse(readFileSync(HAR, 'utf8')) as { log: { entries: { request: { headers: { name: string; value: string }[] }; response: { status: number; content: { text: string; size: number }; headers: { name: string; value: string }[]; bodySize: number } }[] } }
   const copy = structuredClone(har.log.entries[entryNumber - 1]!)
+  // Another tenant's request: the same URL with another access token.
+  if (token) {
+    const auth = copy.request.headers.filter((h) => h.name.toLowerCase() === 'authorization')
+    expect(auth).toHaveLength(1)
+    auth[0]!.value = `Bearer ${token}`
+  }
   const r = copy.response
   r.status = 400
   r.content.text = JSON.stringify({ error: { message: '(#100) Invalid parameter', type: 'OAuthException', code: 100, fbtrace_id: 'AbCdEfGhIjKlMnOpQrStUv' } })
@@ -213,6 +219,17 @@ describe('sample consistency in captured traffic', () => {
     const retrieve = entryOf('GET /1037543291543636')
     const del = entryOf('DELETE /1037543291543636')
     expect(await inconsistent(withRepeat(retrieve.entry, del.entry))).toEqual([['media.retrieve-url', 'Inconsistent status across samples: 1× 200, 1× 400']])
+  })
+
+  it('stays quiet when the other answer went to another credential (a multi-tenant app: one tenant\'s 400 is not an intermittent 200)', async () => {
+    const retrieve = entryOf('GET /1037543291543636')
+    const del = entryOf('DELETE /1037543291543636')
+    const file = withRepeat(retrieve.entry, del.entry, 'EAAothertenant0000000000000000')
+    expect(await inconsistent(file)).toEqual([])
+    // The fingerprint told them apart; the token itself is in no report.
+    const out = dir()
+    await verify(file, out)
+    for (const f of readdirSync(out)) expect(readFileSync(join(out, f), 'utf8')).not.toContain('EAAothertenant')
   })
 
   it('stays quiet when a change on the node comes between (a retrieve after a delete finds nothing)', async () => {
