@@ -1,6 +1,6 @@
 /**
  * How much of the main thread the production observer may take (issue 18): it adapts to what the
- * request path leaves. The observer runs in slices and rests after each one; while it rests only
+ * request path leaves. The observer runs in slices (one exchange each) and rests after each one; while it rests only
  * the request path (forwarding) runs, so the event loop's utilization over a rest is the request
  * path's own. The busier forwarding keeps the thread, the smaller the observer's share:
  *
