@@ -36,7 +36,7 @@ import { Redactor } from '../src/transport/redact.ts'
 
 const here = import.meta.dirname
 const ROUND = Number(process.env.PROXY_BENCH_ROUND ?? 5_000)
-const ROUNDS = 3
+const ROUNDS = Number(process.env.PROXY_BENCH_ROUNDS ?? 3)
 const SOAK = Number(process.env.PROXY_BENCH_SOAK ?? 1_000_000)
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 1024)
 const CONCURRENCY = 10
@@ -128,7 +128,7 @@ try {
   const review = await start(['proxy', simUrl, join(work, 'review'), 'review'])
   // As deployed (examples/proxy/compose.yaml): V8's young generation capped, which bounds the proxy's memory under big bodies.
   const semi = await start(['proxy', simUrl, join(work, 'semi'), 'production'], ['--max-semi-space-size=2'])
-  const contenders = [
+  const all = [
     { name: 'direct', url: simUrl },
     { name: 'bare', url: String(bare.ready.url) },
     { name: 'passthrough', url: String(pass.ready.url) },
@@ -137,6 +137,9 @@ try {
     { name: 'review', url: String(review.ready.url) },
     { name: 'semi-space 2', url: String(semi.ready.url) },
   ]
+  // PROXY_BENCH_CONTENDERS=bare,production,... measures only those in the rounds (an A/B by hand); bare is always in.
+  const picked = process.env.PROXY_BENCH_CONTENDERS?.split(',').map((n) => n.trim())
+  const contenders = picked ? all.filter((c) => c.name === 'bare' || picked.includes(c.name)) : all
   console.log(`proxy (loopback, ${CONCURRENCY} concurrent clients, GETs of the phone number and templates, ${ROUNDS} interleaved rounds of ${ROUND}, medians; ${availableParallelism()} cores, load average at start ${loadavg()[0]!.toFixed(1)})`)
   console.log('  production and review are the composed proxy (startProxy: observer, journal and recordings; production also metrics and incidents on a state file alerting a webhook); thread is production with its observer in a worker thread (--observer thread); semi-space 2 is production without state, under NODE_OPTIONS=--max-semi-space-size=2 as examples/proxy/compose.yaml deploys it')
   for (const c of contenders) await load(c.url, 2_000)
@@ -162,15 +165,16 @@ try {
   const prodStats = (await ask<Sample>(production.child, 'sample')).stats as unknown as ProxyCounters
   const threadStats = (await ask<Sample>(thread.child, 'sample')).stats as unknown as ProxyCounters
   const reviewStats = (await ask<Sample>(review.child, 'sample')).stats as unknown as ProxyCounters
-  for (const name of ['passthrough', 'production', 'thread', 'semi-space 2']) {
+  const semiStats = (await ask<Sample>(semi.child, 'sample')).stats as unknown as ProxyCounters
+  for (const name of ['passthrough', 'production', 'thread', 'semi-space 2'].filter((n) => rounds.has(n))) {
     const p = fig(name)
     const ratio = p.rps / b.rps
-    const ps = name === 'production' ? prodStats : name === 'thread' ? threadStats : undefined
+    const ps = name === 'production' ? prodStats : name === 'thread' ? threadStats : name === 'semi-space 2' ? semiStats : undefined
     const skipped = ps ? `; ${skippedOf(ps)} of ${ps.exchanges} exchanges skipped (${((skippedOf(ps) / ps.exchanges) * 100).toFixed(1)}%, sampled: the observer was behind), ${ps.judgedLive} judged live (${((ps.judgedLive / ps.exchanges) * 100).toFixed(1)}%)` : ''
     console.log(`  ${name} vs bare: throughput ${ratio.toFixed(2)} (goal >= 0.80: ${verdict(ratio >= 0.8)}), p99 ${signed(p.p99 - b.p99)} (goal within +2 ms: ${verdict(p.p99 - b.p99 <= 2)}), ${p.failed} errors (goal 0: ${verdict(p.failed === 0)})${skipped}`)
   }
-  const rv = fig('review')
-  console.log(`  review vs bare (complete capture with backpressure; no throughput goal): throughput ${(rv.rps / b.rps).toFixed(2)}, p99 ${signed(rv.p99 - b.p99)}, ${rv.failed} errors; ${reviewStats.waited} requests waited for the observer, ${skippedOf(reviewStats)} skipped`)
+  const rv = rounds.has('review') ? fig('review') : undefined
+  if (rv) console.log(`  review vs bare (complete capture with backpressure; no throughput goal): throughput ${(rv.rps / b.rps).toFixed(2)}, p99 ${signed(rv.p99 - b.p99)}, ${rv.failed} errors; ${reviewStats.waited} requests waited for the observer, ${skippedOf(reviewStats)} skipped`)
 
   // What the request path pays to redact the captured request: a Graph-shaped URL with a token and the headers an SDK sends.
   const redactor = new Redactor()
