@@ -10,6 +10,9 @@ const { readCassette } = await import('./vcr.ts')
 const { Redactor } = await import('../transport/redact.ts')
 const { PersonalDataRedactor } = await import('../recordings/personal-data.ts')
 const { HarnessError } = await import('../util/errors.ts')
+const { useCredentialSalt } = await import('../transport/credential.ts')
+// Credential fingerprints as the main thread makes them.
+useCredentialSalt(workerData.salt)
 // The redactor is made from the options the caller's was made from; the personal-data redactor arrives as its data.
 const redactor = new Redactor(workerData.redactorOptions)
 const personal = PersonalDataRedactor.revive(workerData.personal)

@@ -6,6 +6,7 @@
  */
 import { oneLine } from '../render/index.ts'
 import { Worker } from 'node:worker_threads'
+import { credentialSalt } from '../transport/credential.ts'
 import { HarnessError, type HarnessErrorCode } from '../util/errors.ts'
 import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import type { Redactor, RedactorOptions } from '../transport/redact.ts'
@@ -35,7 +36,7 @@ export async function readCassetteResponsive(file: string, redactor: Redactor, p
   try {
     // The redactor is built again from its options (never copied: a copy could lose what it knows), personal-data
     // placeholders continue from the caller's (copied as data).
-    worker = new Worker(new URL('./cassette-worker.mjs', import.meta.url), { workerData: { file, cwd, redactorOptions: opts.redactorOptions, personal } })
+    worker = new Worker(new URL('./cassette-worker.mjs', import.meta.url), { workerData: { file, cwd, redactorOptions: opts.redactorOptions, personal, salt: credentialSalt() } })
   } catch {
     // State that does not copy as data: read in place rather than not at all.
     return readCassette(file, redactor, personal, cwd)
