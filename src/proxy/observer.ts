@@ -117,6 +117,8 @@ export interface ObserverOptions {
 }
 
 const EMPTY = Buffer.alloc(0)
+/** The shortest rest the observer sleeps (a timer's resolution); shorter rests add up until they reach it. */
+const MIN_REST_MS = 1
 
 /** Inflates a body the upstream compressed, or undefined when it cannot (unknown coding, damaged, or larger than `max`). */
 function inflate(coding: string, bytes: Buffer, max: number): Buffer | undefined {
@@ -299,6 +301,7 @@ export class Observer {
       // Requests and answers already waiting on the sockets go first; observing after.
       await yieldToIo()
       let slice = performance.now()
+      let owed = 0
       while (this.queue.length && !this.aborted) {
         const x = this.queue.shift()!
         this.queuedBytes -= (x.responseBody?.length ?? 0) + x.requestBody.length
@@ -324,9 +327,12 @@ export class Observer {
           await this.opts.traffic.settled()
           // Production rests between slices so that observing stays under its share of the thread (share.ts: the busier
           // forwarding keeps the thread, the smaller); stopping, it drains at full speed.
-          const rest = this.stopped ? 0 : this.share.restFor(performance.now() - slice)
-          if (rest > 0) {
-            await sleep(rest)
+          // A rest shorter than a timer's millisecond is owed, not slept: the observer yields to I/O and rests once it owes one.
+          owed += this.stopped ? 0 : this.share.restFor(performance.now() - slice)
+          if (owed >= MIN_REST_MS) {
+            this.share.resting()
+            await sleep(owed)
+            owed = 0
             this.share.rested()
             this.opts.metrics?.setShare?.(this.share.share)
           } else await yieldToIo()

@@ -45,12 +45,15 @@ export class ObserverShare {
     return this.forwarding
   }
 
-  /** How long to rest (ms) after a slice that was busy `busyMs`; call `rested` when the rest ends. */
+  /** How long to rest (ms) after a slice that was busy `busyMs` (0 at a share of 1). */
   restFor(busyMs: number): number {
     const s = this.share
-    if (s >= 1) return 0
+    return s >= 1 ? 0 : busyMs * (1 / s - 1)
+  }
+
+  /** A rest begins: call `rested` when it ends. */
+  resting(): void {
     this.mark = this.utilization()
-    return busyMs * (1 / s - 1)
   }
 
   /** The rest is over: what the loop did during it was the request path's. */

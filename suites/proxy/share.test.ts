@@ -20,6 +20,7 @@ function steady(u: () => number): Utilization {
 function rests(s: ObserverShare, n: number): void {
   for (let i = 0; i < n; i++) {
     s.restFor(1)
+    s.resting()
     s.rested()
   }
 }
@@ -41,11 +42,16 @@ describe('the production observer share', () => {
     expect(s.share).toBe(SHARE_LEAST)
     // At a tenth, a 1 ms slice is followed by a 9 ms rest: forwarding keeps nine tenths.
     expect(s.restFor(1)).toBeCloseTo(9, 6)
-    s.rested()
     u = 0.2
     rests(s, 20)
     expect(s.share).toBeGreaterThan(0.25)
     expect(s.share).toBeLessThanOrEqual(SHARE_MOST)
+  })
+
+  it('learns nothing from a rest that was not taken (rested without resting)', () => {
+    const s = new ObserverShare(undefined, SHARE_LEAST, SHARE_MOST, steady(() => 1))
+    for (let i = 0; i < 10; i++) s.rested()
+    expect(s.share).toBe(SHARE_MOST)
   })
 
   it('is smoothed: one busy rest after many idle ones does not take the observer to its least share', () => {
@@ -88,6 +94,7 @@ describe('the production observer share', () => {
       for (let i = 0; i < 30; i++) {
         busyFor(1) // one slice of observing
         const rest = s.restFor(1)
+        s.resting()
         await sleep(rest)
         s.rested()
       }
