@@ -46,9 +46,11 @@ export class NoveltyGate {
 
   constructor(private readonly windowMs = NOVEL_WINDOW_MS) {}
 
-  /** An exchange was taken: its kind is known from `now`. */
+  /** An exchange was taken: its kind is known from `now` (never from earlier than it already was). */
   took(o: Observation, now: number): void {
-    this.taken.set(kindOf(o), now)
+    const kind = kindOf(o)
+    const last = this.taken.get(kind)
+    if (last === undefined || now > last) this.taken.set(kind, now)
   }
 
   /** True when no exchange of this kind was taken within the window (the caller then takes it, and its kind is known from `now`). */

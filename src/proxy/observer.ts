@@ -136,6 +136,12 @@ function hashedOnly(b: ObservedBody, why: string, looksJson: boolean): ObservedB
   return { size: b.size, sha256: b.sha256, keptBytes: 0, truncated: b.size > 0, ...(looksJson && b.size > 0 ? { jsonError: why } : {}) }
 }
 
+/** When the exchange was answered (epoch ms): its start plus its duration, from its own observation (a worker thread's clock is not the request path's). */
+function answeredAt(o: Observation): number {
+  const at = Date.parse(o.startedAt) + (o.timings?.totalMs ?? 0)
+  return Number.isFinite(at) ? Math.round(at) : Date.now()
+}
+
 function looksJson(o: Observation): boolean {
   const ct = o.response?.rawHeaders.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? ''
   return /json/i.test(ct) || o.response?.body.json !== undefined || o.response?.body.jsonError !== undefined
@@ -193,8 +199,14 @@ export class Observer {
     this.counts.offered++
     this.learn(x)
     if (this.stopped) return this.skip('stopping')
-    if (this.full && !this.takesNew(x)) return this.skip('queue-full')
-    this.take(x)
+    if (!this.full) {
+      this.novelty.took(x.observation, x.answeredAt)
+      this.take(x)
+      return true
+    }
+    if (!this.takesNew(x)) return this.skip('queue-full')
+    // The first of a new kind goes first: under overload the queue is a long wait, and a drift must not wait it.
+    this.take(x, true)
     return true
   }
 
@@ -281,8 +293,9 @@ export class Observer {
     return false
   }
 
-  private take(x: CapturedExchange): void {
-    this.queue.push(x)
+  private take(x: CapturedExchange, first = false): void {
+    if (first) this.queue.unshift(x)
+    else this.queue.push(x)
     this.queuedBytes += (x.responseBody?.length ?? 0) + x.requestBody.length
     this.counts.captured++
     this.opts.metrics?.captured?.()
@@ -306,7 +319,6 @@ export class Observer {
         const x = this.queue.shift()!
         this.queuedBytes -= (x.responseBody?.length ?? 0) + x.requestBody.length
         const live = this.opts.mode === 'production' || this.queue.length < (this.opts.liveJudgeBacklog ?? 64)
-        if (this.opts.mode === 'production') this.novelty.took(x.observation, x.answeredAt)
         try {
           await this.opts.beforeEach?.(x)
           await this.observe(x, live)
@@ -436,7 +448,8 @@ export class Observer {
     const contract = placement.kind === 'attributed' || placement.kind === 'wrong-method' ? placement.exp?.id : undefined
     const o = entry.observation
     this.opts.metrics?.exchange?.(contract, o.response?.status)
-    if (live && contract && this.opts.incidents) await this.opts.incidents.judged(contract, findings, Date.now())
+    // The incident is dated by the exchange, not by when the observer got to it (under load, seconds later).
+    if (live && contract && this.opts.incidents) await this.opts.incidents.judged(contract, findings, answeredAt(o))
     this.opts.onExchange?.({
       index: x.index,
       method: o.request.method,

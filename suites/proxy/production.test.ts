@@ -112,16 +112,28 @@ describe('proxy production mode', () => {
     cleanup.push(() => new Promise((r) => server.close(r)))
     let release!: () => void
     const stuck = new Promise<void>((r) => (release = r))
-    const incidents: IncidentSink = { judged: () => stuck, open: () => [], close: async () => undefined }
-    const { proxy } = await proxyTo(`http://127.0.0.1:${(server.address() as { port: number }).port}`, { queue: 2, incidents })
+    const dated: { contract: string; at: number }[] = []
+    const incidents: IncidentSink = { judged: (contract, _f, at) => (dated.push({ contract, at }), stuck), open: () => [], close: async () => undefined }
+    const { proxy, seen } = await proxyTo(`http://127.0.0.1:${(server.address() as { port: number }).port}`, { queue: 2, incidents })
     for (let i = 0; i < 10; i++) expect((await get(proxy)).status).toBe(200)
     expect(proxy.stats()).toMatchObject({ captured: 3, newKinds: 0, skipped: { 'queue-full': 7 } })
     const media = async () => (await request(`${proxy.url}/v23.0/1037543291543636?phone_number_id=${PHONE}`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.text()
+    const mediaSent = Date.now()
     for (let i = 0; i < 3; i++) await media()
     for (let i = 0; i < 3; i++) await get(proxy)
     // The first media GET went past the bound; the two after it, and more phone GETs, are of kinds just taken.
     expect(proxy.stats()).toMatchObject({ exchanges: 16, captured: 4, newKinds: 1, skipped: { 'queue-full': 12 } })
+    await new Promise((r) => setTimeout(r, 300))
+    const released = Date.now()
     release()
+    await proxy.idle()
+    // It went to the front of the queue: observed right after the exchange the observer was stuck on, before the two queued.
+    expect(seen.map((e) => e.path.split('?')[0])).toEqual([`/v23.0/${PHONE}`, '/v23.0/1037543291543636', `/v23.0/${PHONE}`, `/v23.0/${PHONE}`])
+    // Dated by the exchange, not by when the observer got to it: the two phone GETs that waited in the queue were judged
+    // after the release, and their incidents are dated before it (the media GET is an ambiguous /{id}: no incident).
+    expect(dated.map((d) => d.contract)).toEqual(['phone-numbers.get', 'phone-numbers.get', 'phone-numbers.get'])
+    for (const d of dated) expect(d.at).toBeLessThan(released)
+    expect(dated.every((d) => d.at < mediaSent)).toBe(true)
     const session = await proxy.close()
     expect(session.stats).toMatchObject({ captured: 4, judgedLive: 4 })
     // The media GET was judged: the framing change is in the report, with its status.
