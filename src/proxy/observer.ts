@@ -14,8 +14,8 @@
  * application sees latency instead.
  *
  * Storage is bounded here, before anything reaches the journal: a body over the recording cap is
- * journaled as its size and sha256 only, and only the first few distinct shapes of each operation
- * and status are journaled at all; later exchanges of a known shape are counted (`takeCounted`).
+ * journaled as its size and sha256 only, and only the first few distinct shapes of each operation,
+ * status and framing are journaled at all; later exchanges of a known shape are counted (`takeCounted`).
  */
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
@@ -96,7 +96,7 @@ export interface ObserverOptions {
   liveJudgeBacklog?: number
   /** A response body over this many bytes is journaled as its size and sha256 only (default 64 KiB). */
   recordBodyBytes?: number
-  /** Distinct shapes journaled per operation and status (default 5 in production, every exchange in review); later ones are counted. */
+  /** Distinct shapes journaled per operation, status and framing (default 5 in production, every exchange in review); later ones are counted. */
   maxShapes?: number
   /** A compressed body is inflated up to this many bytes (default 8 MiB); a larger one is judged by its size and hash. */
   inflateBytes?: number
@@ -406,7 +406,8 @@ export class Observer {
     const r = observation.response
     const maxShapes = this.opts.maxShapes ?? (this.opts.mode === 'review' ? Infinity : 5)
     if (maxShapes !== Infinity) {
-      const key = `${id}\u0000${r.status}`
+      // Framing is part of the key: a switch to chunked (the seed incident) is recorded even when the body's shape is the same.
+      const key = `${id}\u0000${r.status}\u0000${r.framing.kind}`
       const shape = r.body.json !== undefined ? JSON.stringify(inferSchema([r.body.json])) : `${r.framing.kind}\u0000${r.body.jsonError ? 'unparsed' : ''}\u0000${r.rawHeaders.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? ''}`
       let known = this.shapes.get(key)
       if (!known) this.shapes.set(key, (known = new Set()))

@@ -220,6 +220,28 @@ describe('proxy recordings stay bounded', () => {
     expect(rec.observations.map((o) => Object.keys(o.response!.body.json as object).filter((k) => k.startsWith('extra_')))).toEqual([[], ['extra_4'], ['extra_5'], ['extra_6']])
   })
 
+  it('records a change of framing with the same body shape (the seed incident: Content-Length, then chunked), which a known shape would have hidden', async () => {
+    let n = 0
+    const server: Server = createServer((_req, res) => {
+      const b = Buffer.from(JSON.stringify(phone()))
+      // Requests 1-3 with a Content-Length; 4-5 without one: node:http frames them chunked.
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=UTF-8', ...(++n <= 3 ? { 'Content-Length': b.length } : {}) })
+      res.end(b)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanup.push(() => new Promise((r) => server.close(r)))
+    const out = tmp.dir()
+    const { proxy, seen } = await proxyTo(`http://127.0.0.1:${(server.address() as { port: number }).port}`, { recordingsDir: out, maxShapes: 4 })
+    for (let i = 0; i < 5; i++) {
+      await get(proxy)
+      await proxy.idle()
+    }
+    expect(seen.map((e) => e.counted === true)).toEqual([false, true, true, false, true])
+    await proxy.close()
+    const rec = loadRecordings(out).get('phone-numbers.get')![0]!
+    expect(rec.observations.map((o) => o.response!.framing.kind)).toEqual(['content-length', 'chunked'])
+  })
+
   it('a body over the recording cap is recorded as its size and sha256, never whole; one under it whole', async () => {
     const big = JSON.stringify(phone({ about: 'y'.repeat(200_000) }))
     const up = await upstream((n) => ({ json: n === 1 ? phone() : JSON.parse(big) }))
