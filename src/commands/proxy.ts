@@ -123,10 +123,10 @@ export interface ProxyOptions {
   metricsPort?: number
   /** Address for metricsPort (default 127.0.0.1). */
   metricsHost?: string
-  /** Share of the main thread the observer may take (default 0.25 in production, 1 in review); see observer.ts. */
+  /** Share of the main thread the observer may take, fixed (default: adaptive in production, share.ts; 1 in review); see observer.ts. */
   observerShare?: number
   /**
-   * Where the observer runs (default inline): `inline` in slices on the main thread (observerShare of it);
+   * Where the observer runs (default inline): `inline` on the main thread, one exchange per turn (observerShare of it);
    * `thread` in a worker thread (observer-thread.ts), which leaves the main thread to the request path;
    * `auto` a worker thread when os.availableParallelism() >= 2.
    */
@@ -146,6 +146,8 @@ export interface ProxyOptions {
 /** What the proxy tells its metrics: the observer's, and each exchange the request path finished. */
 export interface ProxyMetricsSink extends ObserverMetrics {
   forwarded?(): void
+  /** Every forwarded exchange's status (undefined: no answer), judged or not. */
+  responded?(status: number | undefined): void
 }
 
 /** One request through the proxy, as reported live. */
@@ -409,6 +411,7 @@ async function startForwarding(opts: ProxyOptions): Promise<RunningProxy> {
           stripAcceptEncoding: true,
           capture: (x: CapturedExchange) => {
             metrics?.forwarded?.()
+            metrics?.responded?.(x.observation.response?.status)
             noteCause(x)
             void observer.submit(x)
           },
@@ -416,6 +419,7 @@ async function startForwarding(opts: ProxyOptions): Promise<RunningProxy> {
       : {
           capture: (x: CapturedExchange) => {
             metrics?.forwarded?.()
+            metrics?.responded?.(x.observation.response?.status)
             noteCause(x)
             observer.offer(x)
           },

@@ -37,6 +37,7 @@ export class ProxyMetrics {
   readonly registry = new Registry()
   private readonly exchanges = new Counter({ name: 'driftwatch_proxy_exchanges_total', help: 'Exchanges judged, by operation (unattributed when none) and response status (none when no answer)', labelNames: ['operation', 'status'] as const, registers: [this.registry] })
   private readonly forwardedTotal = new Counter({ name: 'driftwatch_proxy_forwarded_total', help: 'Exchanges the proxy forwarded to the upstream', registers: [this.registry] })
+  private readonly responsesTotal = new Counter({ name: 'driftwatch_proxy_responses_total', help: 'Every exchange forwarded, by the status the application got (none when the upstream did not answer): counted on the request path, never sampled; driftwatch_proxy_exchanges_total has the judged ones by operation', labelNames: ['status'] as const, registers: [this.registry] })
   private readonly capturedTotal = new Counter({ name: 'driftwatch_proxy_captured_total', help: 'Exchanges taken into the observer queue', registers: [this.registry] })
   private readonly judgedTotal = new Counter({ name: 'driftwatch_proxy_judged_total', help: 'Exchanges the observer judged, attributed to an operation or not (driftwatch_proxy_exchanges_total has them by operation)', registers: [this.registry] })
   private readonly skippedTotal = new Counter({ name: 'driftwatch_proxy_skipped_total', help: 'Exchanges forwarded but not captured or not judged, by reason', labelNames: ['reason'] as const, registers: [this.registry] })
@@ -72,6 +73,11 @@ export class ProxyMetrics {
   forwarded(n = 1): void {
     this.forwardedTotal.inc(n)
     this.counts.forwarded += n
+  }
+
+  /** An exchange was forwarded and answered with `status` (undefined: no answer came), whether or not it is judged. */
+  responded(status: number | undefined): void {
+    this.responsesTotal.inc({ status: statusLabel(status) })
   }
 
   /** The observer took an exchange into its queue. */

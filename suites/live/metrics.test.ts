@@ -44,6 +44,7 @@ describe('proxy metrics', () => {
     const m = new ProxyMetrics({ operations: OPERATIONS })
     const s = await serve(m)
     m.forwarded(7)
+    for (const st of [200, 200, 200, 400, 500, undefined, 200]) m.responded(st)
     m.captured(4)
     m.exchange('media.upload', 200)
     m.exchange('media.upload', 200)
@@ -61,6 +62,10 @@ describe('proxy metrics', () => {
       ['driftwatch_proxy_exchanges_total{operation="messages.send-text",status="400"}', 1],
       ['driftwatch_proxy_exchanges_total{operation="unattributed",status="none"}', 1],
       ['driftwatch_proxy_forwarded_total', 7],
+      ['driftwatch_proxy_responses_total{status="200"}', 4],
+      ['driftwatch_proxy_responses_total{status="400"}', 1],
+      ['driftwatch_proxy_responses_total{status="500"}', 1],
+      ['driftwatch_proxy_responses_total{status="none"}', 1],
       ['driftwatch_proxy_captured_total', 4],
       ['driftwatch_proxy_judged_total', 4],
       ['driftwatch_proxy_skipped_total{reason="queue-full"}', 3],

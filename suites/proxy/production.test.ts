@@ -75,7 +75,10 @@ describe('proxy production mode', () => {
     const stuck = new Promise<void>((r) => (release = r))
     let judged = 0
     const incidents: IncidentSink = { judged: () => (judged++, stuck), open: () => [], close: async () => undefined }
-    const { proxy } = await proxyTo(up.url, { queue: 2, incidents })
+    // What /metrics counts: every response by status on the request path, judged exchanges by the observer.
+    const responded: (number | undefined)[] = []
+    let observed = 0
+    const { proxy } = await proxyTo(up.url, { queue: 2, incidents, metrics: { responded: (st) => responded.push(st), exchange: () => observed++ } })
     const statuses: number[] = []
     for (let i = 0; i < 20; i++) statuses.push((await get(proxy)).status)
     // Every request was forwarded and answered while the observer waited on the sink.
@@ -89,6 +92,9 @@ describe('proxy production mode', () => {
     expect(st.captured + st.skipped['queue-full']).toBe(st.exchanges)
     // Twenty of one kind: nothing was new, so nothing went past the bound.
     expect(st.newKinds).toBe(0)
+    // Every response is counted by status, though one was judged so far.
+    expect(responded).toEqual(Array(20).fill(200))
+    expect(observed).toBe(1)
     release()
     const session = await proxy.close()
     expect(session.stats).toMatchObject({ exchanges: 20, captured: 3, judgedLive: 3 })
