@@ -59,6 +59,8 @@ export interface ObservedExchange {
   path: string
   /** The upstream's status; undefined when it did not answer. */
   status?: number
+  /** True when the answer was cut mid-body (reset or truncated): the application's connection was cut too. */
+  cut?: boolean
   /** The operation it was attributed to (or whose node it called with the wrong method). */
   contract?: string
   attribution: Placement['kind']
@@ -456,6 +458,7 @@ export class Observer {
       method: o.request.method,
       path: safePath(o.request.url, this.redactor),
       ...(o.response ? { status: o.response.status } : {}),
+      ...(o.response && o.transportError ? { cut: true } : {}),
       ...(contract ? { contract } : {}),
       attribution: placement.kind,
       judged: live,

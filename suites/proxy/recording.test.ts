@@ -290,6 +290,29 @@ describe('driftwatch proxy (the command)', () => {
     expect(o.out.join('\n')).toMatch(/INCONCLUSIVE: .*/)
   })
 
+  it('an answer cut mid-body is a failure on its line, attributed or not, even under --quiet (an operator saw "✓ … 200 (no operation)")', async () => {
+    // A raw upstream: a 200 head with a Content-Length of 100, ten bytes, then a reset.
+    const upstream = createServer((sock) => {
+      sock.once('data', () => {
+        sock.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"data": [')
+        setTimeout(() => sock.resetAndDestroy(), 20)
+      })
+    })
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
+    const o = io()
+    const run = main(['proxy', '--upstream', `http://127.0.0.1:${(upstream.address() as { port: number }).port}`, '--port', '0', '--no-record', '--out', dir(), '--format', 'json', '--quiet'], o)
+    const url = await listening(o)
+    const pool = new Pool(url)
+    const failed = await pool.request({ method: 'GET', path: '/v23.0/reset' }).then((r) => r.body.text()).then(() => 'answered', (err: Error) => err.name)
+    await pool.close()
+    o.first.abort()
+    await run
+    await new Promise<void>((r) => upstream.close(() => r()))
+    expect(failed).not.toBe('answered')
+    expect(o.err.join('\n')).toContain("✗ GET /v23.0/reset → 200, cut mid-body by the upstream (the application's connection was cut too) (no operation)")
+    expect(o.err.join('\n')).not.toMatch(/✓ GET \/v23\.0\/reset/)
+  })
+
   it('a clean stop (Ctrl-C or SIGTERM, once) is how a proxy ends: PASS, exit 0, report outcome pass (issue 20)', async () => {
     const s = await sim()
     const reports = dir()

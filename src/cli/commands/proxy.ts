@@ -21,8 +21,11 @@ recorded (redacted: tokens, access_token, phone numbers, names) to <recordings>/
 unattributed exchanges are printed with their candidates and not recorded. A method the endpoint
 does not take (POST to a media id) is flagged as consumer drift. WHATSAPP_PHONE_NUMBER_ID and
 WHATSAPP_WABA_ID, when set, tell attribution which node an id is before the traffic does.
---mode production (the default) never makes the application wait for judging or recording:
-exchanges the observer cannot keep up with are forwarded, counted as skipped, and not judged.
+--mode production (the default) never makes the application wait for judging or recording: the
+observer judges one exchange per turn, with up to half the main thread when forwarding leaves it
+idle and a tenth when forwarding keeps it busy; exchanges it cannot keep up with are forwarded,
+counted as skipped, and not judged, except the first of a new kind (method, path, status, framing)
+in 10 s, which is always taken.
 --mode review captures every exchange completely: new requests wait when the observer is behind.
 With --state (or --alert-webhook), a drift in the traffic opens an incident in the state \`watch\`
 keeps: one alert when it opens, one recovery when it clears (--recover-after clean exchanges and
@@ -39,7 +42,7 @@ and watch spends its probes on what the traffic does not cover. --metrics-port s
     'no-record': { type: 'boolean', help: 'check and print only, write no recordings' },
     'compact-every': { type: 'string', arg: '<s>', help: 'compact the journal into the recording files every <s> seconds (default 30; 0: only at stop)' },
     mode: { type: 'string', arg: '<mode>', help: 'production (default: never delays the application; skips and counts what it cannot observe) or review (captures everything; requests wait)' },
-    observer: { type: 'string', arg: '<where>', help: 'inline (default: in slices on the main thread), thread (a worker thread: the main thread keeps only\nthe request path; it judges more of the traffic but, on a 2-core machine shared with the application,\nadds latency: the bench measured it worse at p99, so inline stays the default) or auto (a thread when a\nsecond core is there)' },
+    observer: { type: 'string', arg: '<where>', help: 'inline (default: on the main thread, its share adapting to the load), thread (a worker thread: the main thread keeps only\nthe request path; it judges more of the traffic but, on a 2-core machine shared with the application,\nadds latency: the bench measured it worse at p99, so inline stays the default) or auto (a thread when a\nsecond core is there)' },
     'capture-bytes': { type: 'string', arg: '<N>', help: 'bytes of each body handed to the judge (default 1048576); past it a body is judged by its size and hash' },
     queue: { type: 'string', arg: '<n>', help: 'exchanges waiting to be judged at most (default 1024)' },
     state: { type: 'string', arg: '<file>', help: `watch's state (its --state): drifts in the traffic open and clear incidents there\n(default ${DEFAULTS.state} when --alert-webhook is given; without either, none)` },
@@ -52,7 +55,8 @@ and watch spends its probes on what the traffic does not cover. --metrics-port s
     ...GLOBAL,
   },
   notes: `Counts: every forwarded exchange is captured (taken by the observer) or skipped, with why:
-queue-full (production: the observer was --queue behind; the application was served all the same),
+queue-full (production: the observer was --queue behind; the application was served all the same;
+the first exchange of a new kind in 10 s goes past the bound, into a reserve of 64, and is captured),
 stopping, or observer-failed. Captured exchanges are judged live; the live line and the summary
 print forwarded / captured / judged / skipped.
 
@@ -158,10 +162,11 @@ proxy"; its report is written, and no recordings folder is left for recordings n
         }
         const bad = e.findings.filter(isDrift)
         const fails = e.findings.some((f) => failsAt(f.severity, failOn))
-        if (v.quiet && bad.length === 0 && e.status !== undefined) return
-        const mark = fails || e.status === undefined ? '✗' : !e.judged ? '·' : bad.length ? '!' : '✓'
+        if (v.quiet && bad.length === 0 && e.status !== undefined && !e.cut) return
+        // A cut answer is a failure the application saw, attributed or not.
+        const mark = fails || e.status === undefined || e.cut ? '✗' : !e.judged ? '·' : bad.length ? '!' : '✓'
         const what = e.contract ?? (e.attribution === 'unattributed' ? '(unattributed, not recorded)' : '(no operation)')
-        const status = e.status ?? 'no answer from the upstream (the application saw the same failure)'
+        const status = e.status === undefined ? 'no answer from the upstream (the application saw the same failure)' : e.cut ? `${e.status}, cut mid-body by the upstream (the application's connection was cut too)` : e.status
         // Method and path are the application's request as sent: untrusted, one line each.
         io.stderr(String(term`${u(mark)} ${u(e.method)} ${u(e.path)} → ${u(String(status))} ${u(what)}${e.recording ? (e.counted ? term` [counted in: ${u(rel(e.recording))}]` : term` [recorded: ${u(rel(e.recording))}]`) : undefined}${e.judged ? undefined : term` (judged at stop)`}`))
         for (const f of e.findings) io.stderr(String(term`    ${u(f.severity)}: ${u(f.title)}`))
