@@ -227,6 +227,10 @@ for (const file of ['examples/watch/compose.yaml', 'examples/proxy/compose.yaml'
         if (p.startsWith('/')) expect(s.volumes?.some((v) => p.startsWith(`${v.split(':')[1]}/`) || p === v.split(':')[1]), `${name}: ${p} is in a volume`).toBe(true)
       }
     })
+    // A webhook URL is a secret: on a command line it shows in ps and /proc/<pid>/cmdline to every user of the host.
+    it('passes no webhook on a command line (DRIFTWATCH_ALERT_WEBHOOK comes from the environment)', () => {
+      for (const name of ours) expect(compose.services[name]!.command.join(' '), name).not.toMatch(/--alert-webhook|https?:\/\/hooks\./)
+    })
     // Compose fills in every variable of a file before it picks services: one required variable would stop a demo that needs no credentials.
     if (file.endsWith('demo.compose.yaml')) it('needs no variable from the environment', () => {
       expect(readFileSync(file, 'utf8')).not.toMatch(/\$\{/)

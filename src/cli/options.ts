@@ -117,7 +117,7 @@ export function historyFile(v: Values, outDir: string, cwd: string): string | un
 /** Where options come from besides the command line, the same in every --help. */
 export const OPTION_SOURCES = `Options also come from driftwatch.config.yaml in the working directory (or the file DRIFTWATCH_CONFIG
 names; driftwatch init writes one) and from DRIFTWATCH_<OPTION> variables (DRIFTWATCH_FAIL_ON=warning);
-the variables override the file, and flags override both. The defaults below are those without either.`
+the variables override the file, and flags override both. The defaults under Options are those without either.`
 
 export const EXIT_CODES = `Exit codes (every command):
   0    nothing at or above --fail-on (gate: every interaction passes; record: recorded; watch: stopped)

@@ -26,7 +26,7 @@ export class ObserverShare {
   private forwarding = 0
   private mark: EventLoopUtilization | undefined
 
-  /** `fixed`: a share that never adapts (review mode's 1, an operator's --observer-share); otherwise adaptive between `least` and `most`. */
+  /** `fixed`: a share that never adapts (review mode's 1, or `observerShare` given to startProxy); otherwise adaptive between `least` and `most`. */
   constructor(
     private readonly fixed?: number,
     private readonly least = SHARE_LEAST,

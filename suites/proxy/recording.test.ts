@@ -290,6 +290,17 @@ describe('driftwatch proxy (the command)', () => {
     expect(o.out.join('\n')).toMatch(/INCONCLUSIVE: .*/)
   })
 
+  it('listening on every address, it tells the operator to use the host\'s name, not 0.0.0.0', async () => {
+    const o = io()
+    const run = main(['proxy', '--upstream', 'http://127.0.0.1:9', '--host', '0.0.0.0', '--port', '0', '--no-record', '--out', dir(), '--format', 'json'], o)
+    const url = await listening(o)
+    o.first.abort()
+    await run
+    expect(url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/)
+    const port = url.split(':').at(-1)
+    expect(o.out.join('\n')).toContain(`Point your application's Graph API base URL at http://<this host's name or address>:${port};`)
+  })
+
   it('an answer cut mid-body is a failure on its line, attributed or not, even under --quiet (an operator saw "✓ … 200 (no operation)")', async () => {
     // A raw upstream: a 200 head with a Content-Length of 100, ten bytes, then a reset.
     const upstream = createServer((sock) => {
