@@ -3,7 +3,7 @@
  * exchanges, but a drift is a new kind of exchange: the seed incident's first sign was the media
  * endpoint answering 400 with chunked framing where it had answered 200 with a Content-Length. So
  * past the queue bound an exchange whose kind (method, path with its ids blanked, status or
- * failure, framing) was not taken in the last `windowMs` is still taken, into a reserve of
+ * failure, framing, media type) was not taken in the last `windowMs` is still taken, into a reserve of
  * NOVEL_RESERVE places above the bound: under overload the observer skips exchanges like the ones it just judged, never
  * the first of a new kind. The byte bound stays hard (a reserve of kinds, not of memory).
  *
@@ -22,7 +22,13 @@ const KINDS = 4096
 /** A path segment that names something (has a digit, or is long), blanked; a Graph version stays. */
 const ID_SEGMENT = /\/(?!v\d+\.\d+(?:\/|$))[^/]*(?:\d[^/]*|[^/]{24,})(?=\/|$)/g
 
-/** The kind of an exchange: method, path shape, status and framing, and the failure when the upstream broke. */
+/** The media type of a Content-Type (`application/json`, `text/javascript`), without its parameters. */
+function mediaType(headers: readonly (readonly [string, string])[]): string {
+  for (const [n, v] of headers) if (n.length === 12 && n.toLowerCase() === 'content-type') return v.split(';', 1)[0]!.trim().toLowerCase()
+  return ''
+}
+
+/** The kind of an exchange: method, path shape, status, framing and media type, and the failure when the upstream broke. */
 export function kindOf(o: Observation): string {
   const url = o.request.url
   const q = url.indexOf('?')
@@ -36,7 +42,7 @@ export function kindOf(o: Observation): string {
   const shape = path.replace(ID_SEGMENT, '/{}')
   const r = o.response
   const cut = o.transportError ? ` cut ${o.transportError.code}` : ''
-  const outcome = r ? `${r.status} ${r.framing.kind}${cut}` : `failed${cut}`
+  const outcome = r ? `${r.status} ${r.framing.kind} ${mediaType(r.rawHeaders)}${cut}` : `failed${cut}`
   return `${o.request.method} ${shape} ${outcome}`
 }
 

@@ -8,14 +8,14 @@ import { describe, expect, it } from 'vitest'
 import type { Observation } from '../../src/model/observation.ts'
 import { kindOf, NoveltyGate, NOVEL_WINDOW_MS } from '../../src/proxy/novelty.ts'
 
-function obs(method: string, url: string, status?: number, framing: 'content-length' | 'chunked' = 'content-length', cut?: string): Observation {
+function obs(method: string, url: string, status?: number, framing: 'content-length' | 'chunked' = 'content-length', cut?: string, contentType = 'application/json; charset=UTF-8'): Observation {
   return {
     contract: '',
     sample: 1,
     startedAt: '2026-12-07T00:00:00.000Z',
     request: { method, url, headers: [], bodySize: 0, tokenSent: true },
     timings: { totalMs: 1 },
-    ...(status !== undefined ? { response: { status, rawHeaders: [], headers: {}, framing: { kind: framing, bytesRead: 0 }, body: { size: 0, sha256: '', keptBytes: 0, truncated: false } } } : {}),
+    ...(status !== undefined ? { response: { status, rawHeaders: [['Content-Type', contentType]], headers: {}, framing: { kind: framing, bytesRead: 0 }, body: { size: 0, sha256: '', keptBytes: 0, truncated: false } } } : {}),
     ...(cut ? { transportError: { code: cut, message: cut, phase: 'body', unreachable: false } } : {}),
   } as unknown as Observation
 }
@@ -23,9 +23,9 @@ function obs(method: string, url: string, status?: number, framing: 'content-len
 describe('the kind of an exchange', () => {
   it('blanks ids and drops the query, so two sends to different numbers, or two media ids, are one kind', () => {
     expect(kindOf(obs('POST', '/v23.0/106540352242922/messages', 200))).toBe(kindOf(obs('POST', '/v23.0/200000000000001/messages?x=1', 200)))
-    expect(kindOf(obs('GET', '/v23.0/1037543291543636?phone_number_id=1', 200))).toBe('GET /v23.0/{} 200 content-length')
+    expect(kindOf(obs('GET', '/v23.0/1037543291543636?phone_number_id=1', 200))).toBe('GET /v23.0/{} 200 content-length application/json')
     // An absolute request URL is its path.
-    expect(kindOf(obs('GET', 'https://graph.facebook.com/v23.0/1037543291543636', 200))).toBe('GET /v23.0/{} 200 content-length')
+    expect(kindOf(obs('GET', 'https://graph.facebook.com/v23.0/1037543291543636', 200))).toBe('GET /v23.0/{} 200 content-length application/json')
   })
 
   it('tells apart what a drift changes: the status, the framing, a cut body, no answer, the method, the Graph version', () => {
@@ -37,6 +37,8 @@ describe('the kind of an exchange', () => {
       kindOf(obs('GET', '/v23.0/1037543291543636', undefined, 'content-length', 'ECONNRESET')),
       kindOf(obs('POST', '/v23.0/1037543291543636', 200)),
       kindOf(obs('GET', '/v24.0/1037543291543636', 200)),
+      // JSON served as JavaScript (a scenario of the simulator): the same status and framing, another media type.
+      kindOf(obs('GET', '/v23.0/1037543291543636', 200, 'content-length', undefined, 'text/javascript; charset=UTF-8')),
     ]
     expect(new Set([base, ...others]).size).toBe(others.length + 1)
   })

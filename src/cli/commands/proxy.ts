@@ -24,8 +24,8 @@ WHATSAPP_WABA_ID, when set, tell attribution which node an id is before the traf
 --mode production (the default) never makes the application wait for judging or recording: the
 observer judges one exchange per turn, with up to half the main thread when forwarding leaves it
 idle and a tenth when forwarding keeps it busy; exchanges it cannot keep up with are forwarded,
-counted as skipped, and not judged, except the first of a new kind (method, path, status, framing)
-in 10 s, which is always taken.
+counted as skipped, and not judged, except the first of a new kind (method, path, status, framing,
+media type) in 10 s, which is always taken.
 --mode review captures every exchange completely: new requests wait when the observer is behind.
 With --state (or --alert-webhook), a drift in the traffic opens an incident in the state \`watch\`
 keeps: one alert when it opens, one recovery when it clears (--recover-after clean exchanges and
