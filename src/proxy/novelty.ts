@@ -4,8 +4,9 @@
  * endpoint answering 400 with chunked framing where it had answered 200 with a Content-Length. So
  * past the queue bound an exchange whose kind (method, path with its ids blanked, status or
  * failure, framing, media type) was not taken in the last `windowMs` is still taken, into a reserve of
- * NOVEL_RESERVE places above the bound: under overload the observer skips exchanges like the ones it just judged, never
- * the first of a new kind. The byte bound stays hard (a reserve of kinds, not of memory).
+ * NOVEL_RESERVE places above the bound; and whether the queue is full or not, it goes to the front of the queue:
+ * under overload the observer skips exchanges like the ones it just judged, never the first of a new kind, and judges
+ * that first before the queue. The byte bound stays hard (a reserve of kinds, not of memory).
  *
  * Runs on the request path: one short string per exchange, no parsing.
  */
@@ -46,25 +47,21 @@ export function kindOf(o: Observation): string {
   return `${o.request.method} ${shape} ${outcome}`
 }
 
-/** Remembers the kinds taken lately; see the file comment. */
+/** Remembers the kinds taken lately; see the file comment. Takes kinds (kindOf), so the request path computes one once. */
 export class NoveltyGate {
   private readonly taken = new RecentMap<string, number>(KINDS)
 
   constructor(private readonly windowMs = NOVEL_WINDOW_MS) {}
 
-  /** An exchange was taken: its kind is known from `now` (never from earlier than it already was). */
-  took(o: Observation, now: number): void {
-    const kind = kindOf(o)
+  /** True when no exchange of this kind was taken within the window before `now`. */
+  isNew(kind: string, now: number): boolean {
     const last = this.taken.get(kind)
-    if (last === undefined || now > last) this.taken.set(kind, now)
+    return last === undefined || now - last >= this.windowMs
   }
 
-  /** True when no exchange of this kind was taken within the window (the caller then takes it, and its kind is known from `now`). */
-  isNew(o: Observation, now: number): boolean {
-    const kind = kindOf(o)
+  /** An exchange of this kind was taken: the kind is known from `now` (never from earlier than it already was). */
+  took(kind: string, now: number): void {
     const last = this.taken.get(kind)
-    if (last !== undefined && now - last < this.windowMs) return false
-    this.taken.set(kind, now)
-    return true
+    if (last === undefined || now > last) this.taken.set(kind, now)
   }
 }

@@ -21,7 +21,7 @@ import type { CompactResult } from '../recordings/compact.ts'
 import type { JournalStats } from '../recordings/journal.ts'
 import { Redactor } from '../transport/redact.ts'
 import type { CapturedExchange, ObserverCounts, SkipReason } from './exchange.ts'
-import { NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
+import { kindOf, NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
 import { createObserverSide, sessionJudge, type ObserverFinish, type ObserverSide, type ObserverSideOptions } from './observer-side.ts'
 import type { ObservedExchange } from './observer.ts'
 
@@ -203,11 +203,13 @@ export async function startObserverThread(opts: ObserverSideOptions, extra: { ho
       learn(x)
       if (dead) return skip('observer-failed')
       if (stopped) return skip('stopping')
+      const kind = kindOf(x.observation)
       if (full()) {
         // Past the bound, a new kind of exchange still fits in the reserve (novelty.ts).
-        if (inFlight() >= max + NOVEL_RESERVE || !novelty.isNew(x.observation, x.answeredAt)) return skip('queue-full')
+        if (inFlight() >= max + NOVEL_RESERVE || !novelty.isNew(kind, x.answeredAt)) return skip('queue-full')
         own.newKinds++
-      } else novelty.took(x.observation, x.answeredAt)
+      }
+      novelty.took(kind, x.answeredAt)
       post(x)
       return true
     },

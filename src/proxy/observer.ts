@@ -34,7 +34,7 @@ import type { Placement, TrafficJudge } from '../traffic/judge-traffic.ts'
 import { Redactor } from '../transport/redact.ts'
 import { observedBody } from '../transport/transport.ts'
 import type { CapturedExchange, IncidentSink, ObserverCounts, ProxyMode, SkipReason } from './exchange.ts'
-import { NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
+import { kindOf, NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
 import { ObserverShare } from './share.ts'
 
 /** What the observer tells metrics; plain methods, so any metrics object (prom-client or a test's) fits. */
@@ -201,22 +201,16 @@ export class Observer {
     this.counts.offered++
     this.learn(x)
     if (this.stopped) return this.skip('stopping')
-    if (!this.full) {
-      this.novelty.took(x.observation, x.answeredAt)
-      this.take(x)
-      return true
+    const kind = kindOf(x.observation)
+    const fresh = this.novelty.isNew(kind, x.answeredAt)
+    if (this.full) {
+      // Past the queue bound, an exchange of a kind not taken lately still fits in the reserve; the byte and journal bounds stay hard.
+      if (!fresh || this.queue.length >= this.maxQueue + NOVEL_RESERVE || this.queuedBytes >= this.maxBytes || this.opts.journal?.writer.full === true) return this.skip('queue-full')
+      this.counts.newKinds = (this.counts.newKinds ?? 0) + 1
     }
-    if (!this.takesNew(x)) return this.skip('queue-full')
-    // The first of a new kind goes first: under overload the queue is a long wait, and a drift must not wait it.
-    this.take(x, true)
-    return true
-  }
-
-  /** Past the queue bound, an exchange of a kind not taken lately still fits in the reserve (novelty.ts); the byte and journal bounds stay hard. */
-  private takesNew(x: CapturedExchange): boolean {
-    if (this.queue.length >= this.maxQueue + NOVEL_RESERVE || this.queuedBytes >= this.maxBytes || this.opts.journal?.writer.full === true) return false
-    if (!this.novelty.isNew(x.observation, x.answeredAt)) return false
-    this.counts.newKinds = (this.counts.newKinds ?? 0) + 1
+    this.novelty.took(kind, x.answeredAt)
+    // The first of a new kind goes first: under load the queue is a long wait, and a drift must not wait it.
+    this.take(x, fresh)
     return true
   }
 
