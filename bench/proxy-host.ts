@@ -12,7 +12,7 @@
  *    PROXY_BENCH_THREAD_SHARE of it when set): its metrics (ProxyMetrics, as --metrics-port
  *    feeds them) and, with a state file and a webhook URL, its incidents on that state (TrafficIncidents,
  *    alerts to the webhook, as --state and --alert-webhook).
- * Each answers `{ cmd: 'sample' }` with its RSS, JS heap after a GC, peak RSS and counters, and
+ * Each answers `{ cmd: 'sample' }` with its RSS, JS heap after a GC, peak RSS and counters (`counters`: those alone), and
  * `{ cmd: 'stop' }` by stopping.
  */
 import { createHash } from 'node:crypto'
@@ -34,6 +34,8 @@ function memory() {
 function serve(counters: () => unknown, close: () => Promise<unknown>): void {
   process.on('message', async (m: { cmd: string }) => {
     if (m.cmd === 'sample') send({ ...memory(), stats: counters() })
+    // The counters alone: no garbage collection, which would shrink the heap the next round then grows again.
+    if (m.cmd === 'counters') send({ stats: counters() })
     if (m.cmd === 'stop') {
       await close()
       send({ stopped: true, ...memory() })
