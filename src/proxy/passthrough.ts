@@ -101,6 +101,9 @@ const MAX_KNOWN_SECRETS = 10_000
 const EMPTY = Buffer.alloc(0)
 const BEARER = /^(?:bearer|oauth)\s+(\S+)/i
 const CHUNKED = /(?:^|[\s,])chunked\s*$/i
+/** What node:http refuses to write in a reason phrase (its checkInvalidHeaderChar). */
+const INVALID_REASON = /[^\t\x20-\x7e\x80-\xff]/
+const INVALID_REASON_ALL = new RegExp(INVALID_REASON.source, 'g')
 
 /** What every exchange of one pass-through shares. */
 interface Shared {
@@ -336,8 +339,17 @@ class Exchange implements ForwardHandler {
       // HEAD, 204, 304: no body, and node:http must not invent a length.
       res.useChunkedEncodingByDefault = false
     }
+    // The reason phrase as its bytes came (undici decodes it as UTF-8, which turns a Latin-1 byte into U+FFFD, a character node:http refuses).
+    const reason = head ? reasonOf(head.statusLine, statusText ?? '') : (statusText ?? '')
     try {
-      res.writeHead(status, statusText ?? '', out)
+      try {
+        res.writeHead(status, reason, out)
+      } catch (err) {
+        // A control character in the reason phrase, which node:http will not send but clients read past:
+        // the application still gets the answer, its reason with each such character as '?'.
+        if ((err as NodeJS.ErrnoException).code !== 'ERR_INVALID_CHAR' || !INVALID_REASON.test(reason)) throw err
+        res.writeHead(status, reason.replace(INVALID_REASON_ALL, '?'), out)
+      }
     } catch (err) {
       // node:http refuses a head it considers invalid (a status below 100, a character it will not send): cut, as the app's own client would have failed on it.
       this.failure = { code: 'DW_UNFORWARDABLE', message: `the upstream's response head cannot be forwarded: ${(err as Error).message}`, phase: 'headers', unreachable: false }
@@ -554,6 +566,12 @@ function dropListed(headers: string[], listed: string): string[] {
   const out: string[] = []
   for (let i = 0; i < headers.length; i += 2) if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!)
   return out
+}
+
+/** The reason phrase of a status line read off the wire (Latin-1), or undici's when the line is not the one it parsed. */
+function reasonOf(statusLine: string, parsed: string): string {
+  const m = /^HTTP\/\d+(?:\.\d+)?[ ]+\d{3}(?:[ ](.*))?$/s.exec(statusLine)
+  return m ? (m[1] ?? '') : parsed
 }
 
 function round(ms: number): number {

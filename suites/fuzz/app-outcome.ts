@@ -89,6 +89,8 @@ export const KNOWN_DIFFERENT: Record<string, Outcome['class']> = {
   // undici, the proxy's client to the upstream, fails on a 100 Continue nobody asked for (as an application on undici
   // does direct); node:http skips it and reads the 200. A proxy whose outbound parser skipped it would pass it on.
   'node:http: 100 Continue then 200': 'error-before-answer',
+  // undici refuses a status below 100 (as an application on undici does direct); node:http reads it as an answer.
+  'node:http: status below 100': 'error-before-answer',
 }
 
 /** One kind's outcomes: direct, and through the proxy. */

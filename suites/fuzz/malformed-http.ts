@@ -71,6 +71,10 @@ export const MALFORMED_KINDS: readonly MalformedKind[] = [
     reply: (r) => once('bad status line', { write: r.pick(['HTTP/1.1 OK\r\n\r\n', 'HTTX/9.9 200 OK\r\nContent-Length: 2\r\n\r\n{}', 'garbage\r\n\r\n', 'HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n', 'HTTP/1.1\r\n\r\n', '\r\n\r\n']) }, { end: true }),
   },
   { name: 'status out of range', reply: (r) => once('status out of range', { write: json(r.pick(['999 Weird', '000 Zero', '600 Six']), '{}') }, { end: true }) },
+  // Reason phrases clients read past and node:http will not write as they are (issue 18 review: the application got a reset for an answer it would have read direct).
+  { name: 'reason phrase with a control character', reply: (r) => once('reason phrase with a control character', { write: json(`400 Bad${r.pick(['\u0001', '\u007f', '\u001b[31m'])}Request`, graphError(100)) }) },
+  { name: 'reason phrase in Latin-1', reply: (r) => once('reason phrase in Latin-1', { write: json(r.pick(['200 Tr\u00e8s bien', '400 Requ\u00eate invalide', '200 \u00ff']), '{}') }) },
+  { name: 'status below 100', reply: () => once('status below 100', { write: json('099 Low', '{}') }, { end: true }) },
   { name: 'duplicate content-length', reply: () => once('duplicate content-length', { write: response('200 OK', ['Content-Type: application/json', 'Content-Length: 2', 'Content-Length: 2'], '{}') }) },
   { name: 'conflicting content-length', reply: () => once('conflicting content-length', { write: response('200 OK', ['Content-Type: application/json', 'Content-Length: 2', 'Content-Length: 9'], '{}') }, { end: true }) },
   { name: 'non-numeric content-length', reply: (r) => once('non-numeric content-length', { write: response('200 OK', ['Content-Type: application/json', `Content-Length: ${r.pick(['abc', '-5', '1e3', '2, 2', '99999999999999999999'])}`], '{}') }, { end: true }) },

@@ -102,6 +102,22 @@ describe('the application sees the upstream as it answered', () => {
     expect(captured[0]!.observation.transportError).toBeUndefined()
   })
 
+  it.each([
+    { reason: 'a Latin-1 reason phrase goes on byte for byte', line: 'HTTP/1.1 400 Requ\u00eate invalide', sent: 'HTTP/1.1 400 Requ\u00eate invalide' },
+    { reason: "a control character node:http will not write becomes '?', and the answer still goes on", line: 'HTTP/1.1 400 Bad\u0001Request', sent: 'HTTP/1.1 400 Bad?Request' },
+  ])('$reason', async ({ line, sent }) => {
+    const up = await rawServer(() => ({ bytes: `${line}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}` }))
+    cleanups.push(() => up.close())
+    const { proxy, captured } = await through(up.url)
+    const got = await rawGet(proxy.url, '/v23.0/me')
+    expect(got.error).toBeUndefined()
+    expect(headLines(got.bytes)[0]).toBe(sent)
+    expect(bodyOf(got.bytes)).toBe('{}')
+    // The capture keeps what the upstream said, not what the application was sent.
+    expect(captured[0]!.observation.response!.statusLine).toBe(line)
+    expect(captured[0]!.observation.transportError).toBeUndefined()
+  })
+
   it('a close-delimited body stays close-delimited: no length or chunking added, the connection closes at its end', async () => {
     const up = await rawServer(() => ({ bytes: 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end', end: true }))
     cleanups.push(() => up.close())
