@@ -20,7 +20,7 @@
 import { isAscii } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { isoNow } from '../util/clock.ts'
 import { HarnessError } from '../util/errors.ts'
@@ -120,8 +120,19 @@ interface Shared {
   salt: Buffer
   requests: number
   stopping: boolean
-  idle: (() => void) | undefined
 }
+
+/** A connection from the application, with what `close` needs to know: requests running on it, and when the last one ended. */
+type AppSocket = Socket & { [BUSY]?: number; [LAST]?: number }
+const BUSY = Symbol('requests running')
+const LAST = Symbol('last ended')
+/**
+ * How long after its last answer an idle keep-alive connection is kept open once the proxy stops:
+ * an application under load sends its next request on it within microseconds, and closing it
+ * under that request resets it (the operator review: SIGTERM under load). A request in this time
+ * is answered with `Connection: close`; a connection idle longer is closed at once.
+ */
+const LINGER_MS = 250
 
 /** The --upstream URL, or a usage error that says what is wrong with it. */
 export function upstreamUrl(raw: string): URL {
@@ -157,7 +168,6 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Passth
     salt: randomBytes(16),
     requests: 0,
     stopping: false,
-    idle: undefined,
   }
   const admit = opts.admit
   // No limit on how long a request may take to arrive: a 100 MB upload over a slow link is the application's business.
@@ -178,11 +188,23 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Passth
     })
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve())
   })
+  const connections = new Set<AppSocket>()
+  server.on('connection', (socket: AppSocket) => {
+    socket[LAST] = performance.now()
+    connections.add(socket)
+    socket.once('close', () => connections.delete(socket))
+  })
   const addr = server.address() as AddressInfo
+  // Stops accepting. node:http's own close would also close every idle keep-alive connection at once, under requests already on their way.
   const stop = () => {
     shared.stopping = true
-    server.close()
-    server.closeIdleConnections()
+    net.Server.prototype.close.call(server)
+  }
+  /** Closes each connection that has no request running and has been idle LINGER_MS; true when none is left. */
+  const sweep = (): boolean => {
+    const now = performance.now()
+    for (const socket of connections) if (!socket[BUSY] && now - (socket[LAST] ?? 0) >= LINGER_MS) socket.destroy()
+    return connections.size === 0
   }
   let closing: Promise<void> | undefined
   return {
@@ -191,12 +213,10 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Passth
     close({ graceMs = opts.graceMs ?? 30_000 } = {}) {
       closing ??= (async () => {
         stop()
-        if (shared.stats.inflight > 0) {
-          await new Promise<void>((resolve) => {
-            shared.idle = resolve
-            setTimeout(resolve, graceMs).unref()
-          })
-        }
+        // Exchanges in flight finish; a connection ends after its answer (Connection: close) or once idle LINGER_MS.
+        const deadline = performance.now() + graceMs
+        while (!sweep() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+        server.close()
         server.closeAllConnections()
         await forwarder.destroy()
       })()
@@ -204,6 +224,7 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Passth
     },
     async abort() {
       stop()
+      server.close()
       server.closeAllConnections()
       await forwarder.destroy()
     },
@@ -237,6 +258,8 @@ class Exchange implements ForwardHandler {
   private forwardedHeaders: string[] = []
   private body: BodyTee | undefined
   private requestBody: BodyTee | undefined
+  /** The application's connection (node:http may detach it from the request before the exchange finishes). */
+  private readonly socket: AppSocket
 
   constructor(
     private readonly s: Shared,
@@ -246,6 +269,8 @@ class Exchange implements ForwardHandler {
     this.index = ++s.requests
     this.startedAt = isoNow()
     s.stats.inflight++
+    const socket = (this.socket = req.socket as AppSocket)
+    socket[BUSY] = (socket[BUSY] ?? 0) + 1
     res.on('close', this.onAppClose)
   }
 
@@ -489,7 +514,9 @@ class Exchange implements ForwardHandler {
     this.finished = true
     const s = this.s
     s.stats.inflight--
-    if (s.stats.inflight === 0) s.idle?.()
+    const socket = this.socket
+    socket[BUSY]!--
+    socket[LAST] = performance.now()
     if (!s.capture) return
     try {
       s.capture(this.captured())

@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import net from 'node:net'
 import { once } from 'node:events'
 import { Readable } from 'node:stream'
-import { request } from 'undici'
+import { Client, request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CapturedExchange } from '../../src/proxy/exchange.ts'
 import { startPassthrough, type Passthrough, type PassthroughOptions } from '../../src/proxy/passthrough.ts'
@@ -395,6 +395,33 @@ describe('the application leaving, admission, and what is captured of the reques
     await proxy.close({ graceMs: 5_000 })
     expect(await pending).toBe('slow')
     await expect(request(`${proxy.url}/x`)).rejects.toThrow()
+  })
+
+  it('close() under load resets no keep-alive request: each is answered (Connection: close) or refused a new connection', async () => {
+    // The operator review: SIGTERM under load reset a few requests an application had just sent on a connection the proxy was closing as idle.
+    const up = await httpUpstream((_req, res) => res.end('{"id":"1"}'))
+    const { proxy } = await through(up.url)
+    const clients = Array.from({ length: 8 }, () => new Client(proxy.url, { keepAliveTimeout: 60_000 }))
+    cleanups.push(() => Promise.all(clients.map((c) => c.destroy())))
+    let answered = 0
+    let closing: Promise<void> | undefined
+    const failures: string[] = []
+    await Promise.all(clients.map(async (client) => {
+      for (;;) {
+        try {
+          const res = await client.request({ method: 'GET', path: '/v23.0/me' })
+          await res.body.text()
+          if (++answered === 400) closing = proxy.close({ graceMs: 5_000 })
+        } catch (err) {
+          failures.push((err as NodeJS.ErrnoException).code ?? (err as Error).message)
+          return
+        }
+      }
+    }))
+    await closing
+    expect(answered).toBeGreaterThanOrEqual(400)
+    // Every client ends on a refused new connection, never on a reset or a close of the request it sent.
+    expect(failures).toEqual(Array(clients.length).fill('ECONNREFUSED'))
   })
 })
 
