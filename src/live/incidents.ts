@@ -99,12 +99,20 @@ interface Plan extends Decision {
   close: string[]
   openIncidents: OpenDrift[]
   closeIncidents: string[]
+  /** Drifts traffic saw again whose time was not written (SEEN_EVERY_MS): key -> when. */
+  seenUnsaved: Map<string, number>
 }
 
 /** Open drifts and incidents over the shared state; `record` one judged run, `raise` its alerts. */
 export class Incidents {
   private readonly failOn: FailOn
   private readonly operationOf: (contract: string) => string | undefined
+  /**
+   * When traffic last saw each open drift, where that is later than the state says: the state is
+   * written at most once a SEEN_EVERY_MS, and the quiet time of a recovery counts from the last
+   * sighting, not from the last write (the operator review: a recovery up to a second early).
+   */
+  private readonly seenAt = new Map<string, number>()
 
   constructor(readonly opts: IncidentsOptions) {
     this.failOn = opts.failOn ?? 'breaking'
@@ -128,15 +136,23 @@ export class Incidents {
   record(j: Judgement): Decision {
     const { store } = this.opts
     const first = this.plan(this.open(), j)
-    if (!writes(first)) return first
-    return store.atomically(() => {
+    if (!writes(first)) return this.remember(first)
+    return this.remember(store.atomically(() => {
       const p = this.plan(this.open(), j)
       for (const d of p.openIncidents) store.openIncident(d)
       for (const d of p.save) store.saveDrift(d)
       for (const k of p.close) store.closeDrift(k)
       for (const g of p.closeIncidents) store.closeIncident(g, new Date(j.at).toISOString())
       return p
-    })
+    }))
+  }
+
+  /** Keeps the sightings a plan did not write; forgets those written or closed. */
+  private remember(p: Plan): Plan {
+    for (const d of p.save) if (d.trafficSeenAt !== undefined && Date.parse(d.trafficSeenAt) >= (this.seenAt.get(d.key) ?? Infinity)) this.seenAt.delete(d.key)
+    for (const k of p.close) this.seenAt.delete(k)
+    for (const [k, at] of p.seenUnsaved) this.seenAt.set(k, at)
+    return p
   }
 
   /**
@@ -205,7 +221,7 @@ export class Incidents {
     const { recovery, source, target } = this.opts
     const drifts = new Map(current.map((d) => [d.key, { ...d }]))
     const now = new Date(j.at).toISOString()
-    const plan: Plan = { alerts: [], changed: new Set(), seen: new Map(), open: [], save: [], close: [], openIncidents: [], closeIncidents: [] }
+    const plan: Plan = { alerts: [], changed: new Set(), seen: new Map(), open: [], save: [], close: [], openIncidents: [], closeIncidents: [], seenUnsaved: new Map() }
 
     // The worst finding per contract and check, at or above the threshold.
     for (const f of j.findings) {
@@ -227,6 +243,7 @@ export class Incidents {
         // A drift on every exchange is written once a second, not once an exchange: only when it was last seen matters, to the second.
         const same = d.severity === open.severity && d.title === open.title && open.cleanRuns === 0
         if (!(source === 'traffic' && same && open.trafficSeenAt !== undefined && j.at - Date.parse(open.trafficSeenAt) < SEEN_EVERY_MS)) plan.save.push(d)
+        else plan.seenUnsaved.set(k, j.at)
         continue
       }
       // One incident, one alert: join the group of an open drift on this contract (or operation), or of the same cause elsewhere.
@@ -249,7 +266,8 @@ export class Incidents {
     const ranClean = (d: OpenDrift) => judged.has(d.contract) || (source === 'traffic' && judged.has(this.operationOf(d.contract) ?? '\u0000'))
     for (const [k, d] of [...drifts]) {
       if (plan.seen.has(k) || !ranClean(d)) continue
-      const quiet = d.trafficSeenAt === undefined || j.at - Date.parse(d.trafficSeenAt) >= recovery.quietMs
+      const seenAt = Math.max(d.trafficSeenAt === undefined ? -Infinity : Date.parse(d.trafficSeenAt), this.seenAt.get(k) ?? -Infinity)
+      const quiet = seenAt === -Infinity || j.at - seenAt >= recovery.quietMs
       if (d.cleanRuns + 1 < recovery.cleanRuns || !quiet) {
         // Counting stops at the rule's number: a drift waiting out its quiet time costs no write per exchange.
         if (d.cleanRuns < recovery.cleanRuns) plan.save.push({ ...d, cleanRuns: d.cleanRuns + 1 })

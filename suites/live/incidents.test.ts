@@ -187,6 +187,23 @@ describe('live traffic incidents', () => {
     expect(t.open()).toEqual([])
   })
 
+  it('counts the quiet time from the last exchange that drifted, even one whose time was not written (at most one write a second)', async () => {
+    const h = await hook()
+    const t = traffic(join(tmp.dir(), 'state.db'), { sinks: [webhookSink(h.url)] })
+    await t.judged('media.download', [finding('media.download')], at(0))
+    // Seen again 0.9 s later: the state keeps 0 s (written once a second), but this is the last sighting.
+    await t.judged('media.download', [finding('media.download')], at(0.9))
+    for (let i = 1; i <= TRAFFIC_RECOVERY.cleanRuns; i++) await t.judged('media.download', [], at(i))
+    // 300 s after the first sighting, 299.1 s after the last: not quiet yet.
+    await t.judged('media.download', [], at(300))
+    await t.settled()
+    expect(h.got.map((a) => a.kind)).toEqual(['drift'])
+    await t.judged('media.download', [], at(300.9))
+    await t.settled()
+    expect(h.got.map((a) => a.kind)).toEqual(['drift', 'recovery'])
+    expect(h.got[1]).toMatchObject({ at: new Date(at(300.9)).toISOString() })
+  })
+
   it('does not clear on time alone: an operation called rarely needs its 20 clean exchanges', async () => {
     const h = await hook()
     const t = traffic(join(tmp.dir(), 'state.db'), { sinks: [webhookSink(h.url)] })
