@@ -111,6 +111,29 @@ describe('proxy observer in a worker thread', () => {
     expect(session.stats.judgedLive).toBe(session.stats.captured)
   })
 
+  it('the first of a new kind goes ahead of the exchanges waiting for the worker, as inline', async () => {
+    const server: Server = createServer((req, res) => {
+      const ok = req.url!.startsWith(`/v23.0/${PHONE}`)
+      const b = Buffer.from(JSON.stringify(ok ? phone(1) : { error: { message: 'x', type: 'OAuthException', code: 100, fbtrace_id: 'A' } }))
+      res.writeHead(ok ? 200 : 400, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': b.length })
+      res.end(b)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanup.push(() => new Promise((r) => server.close(r)))
+    const stall = new Int32Array(new SharedArrayBuffer(4))
+    const seen: number[] = []
+    const proxy = await proxyTo(`http://127.0.0.1:${(server.address() as { port: number }).port}`, { queue: 10, threadHooks: { stall }, onExchange: (e) => seen.push(e.status ?? 0) })
+    for (let i = 0; i < 4; i++) expect(await get(proxy)).toBe(200)
+    await (await request(`${proxy.url}/v23.0/1037543291543636`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.text()
+    // Room in the queue: nothing went past the bound, nothing was skipped; the worker is stuck on the first.
+    expect(proxy.stats()).toMatchObject({ exchanges: 5, newKinds: 0, skipped: { 'queue-full': 0 } })
+    Atomics.store(stall, 0, 1)
+    Atomics.notify(stall, 0)
+    await proxy.idle()
+    expect(seen).toEqual([200, 400, 200, 200, 200])
+    await proxy.close()
+  })
+
   it('with a worker that keeps up, nothing is skipped', async () => {
     const proxy = await proxyTo(await upstream(), { queue: 2 })
     for (let i = 0; i < 5; i++) {
