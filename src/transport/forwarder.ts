@@ -6,6 +6,7 @@
  * every header list into an object the pass-through never reads. Here because undici is used in
  * the transport only; the pass-through itself stays free of it.
  */
+import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { Pool, buildConnector, type Dispatcher } from 'undici'
 import { tappedConnector } from './wire-tap.ts'
@@ -55,7 +56,7 @@ export class Forwarder {
   constructor(origin: string, opts: ForwarderOptions = {}) {
     this.origin = origin
     // Tapped, so the pass-through knows the status line as received and the HTTP version (see wire-tap.ts).
-    const connect = tappedConnector(buildConnector({ timeout: opts.connectTimeoutMs ?? 10_000, allowH2: false }))
+    const connect = earlyAnswers(tappedConnector(buildConnector({ timeout: opts.connectTimeoutMs ?? 10_000, allowH2: false })))
     this.pool = new Pool(origin, {
       connect,
       connections: opts.connections ?? 32,
@@ -85,5 +86,54 @@ export class Forwarder {
   /** Closes every connection now; running requests fail. */
   destroy(): Promise<void> {
     return this.pool.destroy()
+  }
+}
+
+/** How long a connection whose upstream stopped reading the request body stays open for the answer it may have sent (see earlyAnswers). */
+const EARLY_ANSWER_GRACE_MS = 1_000
+
+type WriteCallback = (err?: Error | null) => void
+type Writer = Socket & { _writeGeneric(writev: boolean, data: unknown, encoding: string, cb: WriteCallback): void }
+
+/**
+ * An upstream may answer before it has read the whole request body (a 413 for an upload too large,
+ * a 401 on a bad token) and close its connection: the proxy's next write of the body the
+ * application is still sending fails with EPIPE or ECONNRESET. An application sending direct reads
+ * the answer; a proxy busy relaying that body writes first, and a failed write errors the socket,
+ * which stops reading: the answer is lost unread. So on these sockets the first such failure is
+ * held: writing stops (later writes wait behind it), reading goes on, undici parses the answer
+ * and ends the request itself; the failure is let through when reading ends, or after a grace.
+ * Wraps net.Socket's `_writeGeneric`, which every write of a TCP or TLS socket goes through.
+ */
+function earlyAnswers(base: buildConnector.connector): buildConnector.connector {
+  return (options, callback) => {
+    base(options, (err, socket) => {
+      if (socket) holdWriteFailure(socket as Writer)
+      ;(callback as (err: Error | null, socket: unknown) => void)(err, socket)
+    })
+  }
+}
+
+function holdWriteFailure(socket: Writer): void {
+  const write = socket._writeGeneric
+  if (typeof write !== 'function') return
+  let held = false
+  socket._writeGeneric = function (this: Writer, writev, data, encoding, cb) {
+    write.call(this, writev, data, encoding, (err) => {
+      const code = (err as NodeJS.ErrnoException | null | undefined)?.code
+      if (!err || held || (code !== 'EPIPE' && code !== 'ECONNRESET') || this.destroyed) return cb(err)
+      held = true
+      let done = false
+      const release = () => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        cb(err)
+      }
+      const timer = setTimeout(release, EARLY_ANSWER_GRACE_MS)
+      timer.unref()
+      this.once('end', release)
+      this.once('close', release)
+    })
   }
 }

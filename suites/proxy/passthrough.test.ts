@@ -170,6 +170,43 @@ describe('bodies stream both ways, with no size limit; the capture keeps a cappe
     expect(Buffer.from(x.responseBody!).equals(piece)).toBe(true)
   })
 
+  it.each([
+    { how: 'closes its connection', after: (req: IncomingMessage) => req.socket.end() },
+    { how: 'destroys its connection', after: (req: IncomingMessage) => req.socket.destroy() },
+  ])('an upstream that answers an upload before reading it and $how: the application gets the answer, as direct', async ({ after }) => {
+    // The operator review: a 413 for an upload too large reached an application direct, and through the proxy became a reset
+    // (the proxy's next write of the body failed, EPIPE, and the socket stopped reading before the answer was read).
+    const up = await httpUpstream((req, res) => {
+      const body = JSON.stringify({ error: { message: 'Request entity too large', type: 'OAuthException', code: 100 } })
+      res.writeHead(413, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' })
+      res.end(body, () => after(req))
+    })
+    const { proxy, captured } = await through(up.url)
+    const upload = Buffer.alloc(20 * MB, 0x61)
+    for (const base of [up.url, proxy.url]) {
+      const res = await request(`${base}/v23.0/1/media`, { method: 'POST', body: upload, headers: { 'content-type': 'application/octet-stream' } })
+      expect(res.statusCode).toBe(413)
+      expect(((await res.body.json()) as { error: { message: string } }).error.message).toBe('Request entity too large')
+    }
+    await until(() => captured.length === 1)
+    expect(captured[0]!.observation.response!.status).toBe(413)
+    expect(captured[0]!.observation.transportError).toBeUndefined()
+    expect(proxy.stats()).toMatchObject({ answered: 1, failedBeforeAnswer: 0 })
+  })
+
+  it('an upstream that breaks an upload off without answering: the application gets no answer (a reset), as direct', async () => {
+    const up = await httpUpstream((req) => req.once('data', () => req.socket.destroy()))
+    const { proxy, captured } = await through(up.url)
+    const upload = Buffer.alloc(20 * MB, 0x61)
+    for (const base of [up.url, proxy.url]) {
+      await expect(request(`${base}/v23.0/1/media`, { method: 'POST', body: upload, headers: { 'content-type': 'application/octet-stream' } })).rejects.toThrow()
+    }
+    await until(() => captured.length === 1)
+    expect(captured[0]!.observation.response).toBeUndefined()
+    expect(captured[0]!.observation.transportError?.code).toMatch(/EPIPE|ECONNRESET|UND_ERR_SOCKET/)
+    expect(proxy.stats()).toMatchObject({ answered: 0, failedBeforeAnswer: 1 })
+  })
+
   it('an upload streams to the upstream as it arrives, hashed whole, its first bytes kept', async () => {
     const chunk = Buffer.alloc(MB, 0x61)
     const total = 20 * MB
