@@ -387,6 +387,7 @@ async function startForwarding(opts: ProxyOptions): Promise<RunningProxy> {
 
   /** An upstream failure (not the application's own abort) is a cause in the session report; everything else costs nothing here. */
   const noteCause = (x: CapturedExchange) => {
+    if (!x.failed) return
     const f = x.observation.transportError
     if (!f || f.code === 'DW_APP_ABORTED') return
     const key = `${f.code}\u0000${f.message}`
@@ -411,7 +412,7 @@ async function startForwarding(opts: ProxyOptions): Promise<RunningProxy> {
           stripAcceptEncoding: true,
           capture: (x: CapturedExchange) => {
             metrics?.forwarded?.()
-            metrics?.responded?.(x.observation.response?.status)
+            metrics?.responded?.(x.status)
             noteCause(x)
             void observer.submit(x)
           },
@@ -419,7 +420,7 @@ async function startForwarding(opts: ProxyOptions): Promise<RunningProxy> {
       : {
           capture: (x: CapturedExchange) => {
             metrics?.forwarded?.()
-            metrics?.responded?.(x.observation.response?.status)
+            metrics?.responded?.(x.status)
             noteCause(x)
             observer.offer(x)
           },

@@ -41,6 +41,31 @@ export interface CapturedExchange {
   newSecrets?: string[]
   /** performance.now() on the request path when the application's response ended (or was aborted). */
   answeredAt: number
+  /** The exchange's kind (novelty.ts), worked out on the request path from what it has, so deciding whether to take it builds nothing. */
+  kind: string
+  /** The response status, when there was a response. */
+  status: number | undefined
+  /** Whether the exchange failed (a transport error, the application's abort included). */
+  failed: boolean
+}
+
+/**
+ * A plain copy of a capture, every field read (the pass-through builds `observation` on first
+ * use): what a worker thread is sent, since a structured clone copies own data, not getters.
+ */
+export function plainCapture(x: CapturedExchange): CapturedExchange {
+  return {
+    index: x.index,
+    observation: x.observation,
+    requestBody: x.requestBody,
+    ...(x.responseBody ? { responseBody: x.responseBody } : {}),
+    ...(x.requestSha256 !== undefined ? { requestSha256: x.requestSha256 } : {}),
+    ...(x.newSecrets ? { newSecrets: x.newSecrets } : {}),
+    answeredAt: x.answeredAt,
+    kind: x.kind,
+    status: x.status,
+    failed: x.failed,
+  }
 }
 
 /** Why an exchange that was forwarded was not captured or not judged. */

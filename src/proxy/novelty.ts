@@ -10,7 +10,7 @@
  *
  * Runs on the request path: one short string per exchange, no parsing.
  */
-import type { Observation } from '../model/observation.ts'
+import type { Observation, ObservedResponse } from '../model/observation.ts'
 import { RecentMap } from '../traffic/recent-map.ts'
 
 /** How long a kind stays known after it was taken. */
@@ -31,7 +31,11 @@ function mediaType(headers: readonly (readonly [string, string])[]): string {
 
 /** The kind of an exchange: method, path shape, status, framing and media type, and the failure when the upstream broke. */
 export function kindOf(o: Observation): string {
-  const url = o.request.url
+  return kindOfParts(o.request.method, o.request.url, o.response, o.transportError?.code)
+}
+
+/** kindOf from its parts, for the request path, which has them before any observation is built (the query is not read: redacted or not, the kind is the same). */
+export function kindOfParts(method: string, url: string, r: Pick<ObservedResponse, 'status' | 'framing' | 'rawHeaders'> | undefined, failure: string | undefined): string {
   const q = url.indexOf('?')
   let path = q >= 0 ? url.slice(0, q) : url
   // An absolute URL (a proxy request line may carry one): its path only.
@@ -41,10 +45,9 @@ export function kindOf(o: Observation): string {
     path = slash >= 0 ? path.slice(slash) : '/'
   }
   const shape = path.replace(ID_SEGMENT, '/{}')
-  const r = o.response
-  const cut = o.transportError ? ` cut ${o.transportError.code}` : ''
+  const cut = failure !== undefined ? ` cut ${failure}` : ''
   const outcome = r ? `${r.status} ${r.framing.kind} ${mediaType(r.rawHeaders)}${cut}` : `failed${cut}`
-  return `${o.request.method} ${shape} ${outcome}`
+  return `${method} ${shape} ${outcome}`
 }
 
 /** Remembers the kinds taken lately; see the file comment. Takes kinds (kindOf), so the request path computes one once. */

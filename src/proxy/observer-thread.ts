@@ -20,8 +20,8 @@ import type { Finding } from '../model/finding.ts'
 import type { CompactResult } from '../recordings/compact.ts'
 import type { JournalStats } from '../recordings/journal.ts'
 import { Redactor } from '../transport/redact.ts'
-import type { CapturedExchange, ObserverCounts, SkipReason } from './exchange.ts'
-import { kindOf, NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
+import { plainCapture, type CapturedExchange, type ObserverCounts, type SkipReason } from './exchange.ts'
+import { NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
 import { createObserverSide, sessionJudge, type ObserverFinish, type ObserverSide, type ObserverSideOptions } from './observer-side.ts'
 import type { ObservedExchange } from './observer.ts'
 
@@ -108,7 +108,8 @@ export async function startObserverThread(opts: ObserverSideOptions, extra: { ho
       say(`${xs.length} exchange${xs.length === 1 ? ' was' : 's were'} answered but not observed: they could not be handed to the observer thread (${(err as Error).message})`)
     }
   }
-  const post = (x: CapturedExchange) => {
+  const post = (taken: CapturedExchange) => {
+    const x = plainCapture(taken)
     pending.push(x)
     posted++
     // The kept bodies move to the worker when they own their memory (a slice of Node's shared pool is copied).
@@ -203,7 +204,7 @@ export async function startObserverThread(opts: ObserverSideOptions, extra: { ho
       learn(x)
       if (dead) return skip('observer-failed')
       if (stopped) return skip('stopping')
-      const kind = kindOf(x.observation)
+      const kind = x.kind
       if (full()) {
         // Past the bound, a new kind of exchange still fits in the reserve (novelty.ts).
         if (inFlight() >= max + NOVEL_RESERVE || !novelty.isNew(kind, x.answeredAt)) return skip('queue-full')

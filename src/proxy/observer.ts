@@ -34,7 +34,7 @@ import type { Placement, TrafficJudge } from '../traffic/judge-traffic.ts'
 import { Redactor } from '../transport/redact.ts'
 import { observedBody } from '../transport/transport.ts'
 import type { CapturedExchange, IncidentSink, ObserverCounts, ProxyMode, SkipReason } from './exchange.ts'
-import { kindOf, NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
+import { NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
 import { ObserverShare } from './share.ts'
 
 /** What the observer tells metrics; plain methods, so any metrics object (prom-client or a test's) fits. */
@@ -201,7 +201,7 @@ export class Observer {
     this.counts.offered++
     this.learn(x)
     if (this.stopped) return this.skip('stopping')
-    const kind = kindOf(x.observation)
+    const kind = x.kind
     const fresh = this.novelty.isNew(kind, x.answeredAt)
     if (this.full) {
       // Past the queue bound, an exchange of a kind not taken lately still fits in the reserve; the byte and journal bounds stay hard.

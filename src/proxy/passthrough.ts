@@ -31,6 +31,7 @@ import { Redactor } from '../transport/redact.ts'
 import { classify, framingOf } from '../transport/transport.ts'
 import { currentTap, type SocketTap } from '../transport/wire-tap.ts'
 import type { CapturedExchange } from './exchange.ts'
+import { kindOfParts } from './novelty.ts'
 import { BodyTee } from './passthrough-tee.ts'
 
 /** How to run the pass-through; sizes in bytes, times in milliseconds. */
@@ -115,7 +116,8 @@ interface Shared {
   capture: ((x: CapturedExchange) => void) | undefined
   strip: boolean
   redactor: Redactor
-  known: Set<string>
+  /** Tokens seen, each with its fingerprint (bounded: MAX_KNOWN_SECRETS). */
+  known: Map<string, string>
   /** Salt of credential fingerprints, new each process. */
   salt: Buffer
   requests: number
@@ -164,7 +166,7 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Passth
     capture: opts.capture,
     strip: opts.stripAcceptEncoding === true,
     redactor: opts.redactor ?? new Redactor(),
-    known: new Set(),
+    known: new Map(),
     salt: randomBytes(16),
     requests: 0,
     stopping: false,
@@ -237,7 +239,8 @@ export async function startPassthrough(opts: PassthroughOptions): Promise<Passth
  */
 class Exchange implements ForwardHandler {
   private readonly index: number
-  private readonly startedAt: string
+  /** Date.now() when the request arrived (formatted only if the observation is built). */
+  private readonly startedMs: number
   private t0 = 0
   private ttfb = 0
   private abortUpstream: ((reason: Error) => void) | undefined
@@ -267,7 +270,7 @@ class Exchange implements ForwardHandler {
     private readonly res: ServerResponse,
   ) {
     this.index = ++s.requests
-    this.startedAt = isoNow()
+    this.startedMs = Date.now()
     s.stats.inflight++
     const socket = (this.socket = req.socket as AppSocket)
     socket[BUSY] = (socket[BUSY] ?? 0) + 1
@@ -525,67 +528,154 @@ class Exchange implements ForwardHandler {
     }
   }
 
+  /**
+   * What the capture gets: the facts the request path has, and the observation built from them
+   * only when the observer takes the exchange (under overload most are skipped, and a skipped one
+   * costs no redaction, formatting or hashing). The tokens are read now: the observer's redactor
+   * learns every new one, whether it takes the exchange or not.
+   */
   private captured(): CapturedExchange {
     const s = this.s
     const now = performance.now()
     const url = `${s.origin}${this.req.url ?? '/'}`
-    const sent: RawHeader[] = [['Host', s.upstreamHost]]
     const h = this.forwardedHeaders
-    const secrets: string[] = []
+    let secrets: string[] | undefined
     for (let i = 0; i < h.length; i += 2) {
-      sent.push([h[i]!, h[i + 1]!])
       if (h[i]!.length === 13 && h[i]!.toLowerCase() === 'authorization') {
         const token = BEARER.exec(h[i + 1]!)?.[1]
-        if (token) secrets.push(token)
+        if (token) (secrets ??= []).push(token)
       }
     }
-    const query = url.indexOf('access_token=')
-    if (query >= 0) {
+    if (url.includes('access_token=')) {
       const token = new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('access_token')
-      if (token) secrets.push(token)
+      if (token) (secrets ??= []).push(token)
     }
-    const newSecrets = secrets.filter((t) => learn(s.known, t))
-    const observation: Observation = {
-      contract: '',
-      sample: this.index,
-      startedAt: this.startedAt,
-      request: {
-        method: this.req.method ?? 'GET',
-        url: s.redactor.url(url),
-        headers: s.redactor.headers(sent),
-        bodySize: this.requestBody?.size ?? 0,
-        tokenSent: secrets.length > 0,
-        ...(secrets.length ? { credential: fingerprint(s.salt, secrets) } : {}),
-      },
-      timings: { totalMs: round(this.t0 ? now - this.t0 : 0), ...(this.ttfb ? { ttfbMs: round(this.ttfb - this.t0) } : {}) },
+    let newSecrets: string[] | undefined
+    if (secrets) {
+      for (const t of secrets) {
+        if (s.known.has(t)) continue
+        ;(newSecrets ??= []).push(t)
+        // Past the bound every token is reported again (the observer dedups).
+        if (s.known.size < MAX_KNOWN_SECRETS) s.known.set(t, fingerprint(s.salt, [t]))
+      }
     }
     const r = this.response
-    let responseBody: Buffer | undefined
-    if (r && this.body) {
-      const { size } = this.body
-      responseBody = this.body.keptBytes()
-      r.body = { size, sha256: this.body.sha256(), keptBytes: responseBody.length, truncated: responseBody.length < size }
-      r.framing.bytesRead = size
-      observation.response = r
-    }
-    if (this.failure) observation.transportError = { ...this.failure, message: s.redactor.text(this.failure.message) }
-    return {
+    const body = this.body
+    if (r && body) r.framing.bytesRead = body.size
+    const method = this.req.method ?? 'GET'
+    return new Finished({
+      s,
       index: this.index,
-      observation,
-      requestBody: this.requestBody?.keptBytes() ?? EMPTY,
-      ...(responseBody ? { responseBody } : {}),
-      ...(this.requestBody ? { requestSha256: this.requestBody.sha256() } : {}),
-      ...(newSecrets.length ? { newSecrets } : {}),
+      method,
+      url,
+      headers: h,
+      secrets,
+      startedMs: this.startedMs,
+      totalMs: round(this.t0 ? now - this.t0 : 0),
+      ...(this.ttfb ? { ttfbMs: round(this.ttfb - this.t0) } : {}),
+      requestTee: this.requestBody,
+      response: r && body ? r : undefined,
+      responseTee: body,
+      failure: this.failure,
       answeredAt: now,
-    }
+      kind: kindOfParts(method, url, r && body ? r : undefined, this.failure?.code),
+      newSecrets,
+    })
   }
 }
 
-/** True the first time `token` is seen (a bounded memory: past it every token counts as new). */
-function learn(known: Set<string>, token: string): boolean {
-  if (known.has(token)) return false
-  if (known.size < MAX_KNOWN_SECRETS) known.add(token)
-  return true
+/** The request path's facts about one finished exchange (see Exchange.captured). */
+interface FinishedParts {
+  s: Shared
+  index: number
+  method: string
+  /** Not yet redacted. */
+  url: string
+  /** Forwarded request headers [name, value, ...], not yet redacted. */
+  headers: string[]
+  secrets: string[] | undefined
+  startedMs: number
+  totalMs: number
+  ttfbMs?: number
+  requestTee: BodyTee | undefined
+  response: ObservedResponse | undefined
+  responseTee: BodyTee | undefined
+  failure: TransportFailure | undefined
+  answeredAt: number
+  kind: string
+  newSecrets: string[] | undefined
+}
+
+/** A captured exchange whose observation (redacted, hashed, dated) is built on first use. */
+class Finished implements CapturedExchange {
+  readonly index: number
+  readonly answeredAt: number
+  readonly kind: string
+  readonly status: number | undefined
+  readonly failed: boolean
+  readonly requestBody: Uint8Array
+  readonly responseBody?: Uint8Array
+  readonly newSecrets?: string[]
+  private parts: FinishedParts | undefined
+  private built: { observation: Observation; requestSha256: string | undefined } | undefined
+
+  constructor(p: FinishedParts) {
+    this.parts = p
+    this.index = p.index
+    this.answeredAt = p.answeredAt
+    this.kind = p.kind
+    this.status = p.response?.status
+    this.failed = p.failure !== undefined
+    this.requestBody = p.requestTee?.keptBytes() ?? EMPTY
+    if (p.response && p.responseTee) this.responseBody = p.responseTee.keptBytes()
+    if (p.newSecrets) this.newSecrets = p.newSecrets
+  }
+
+  get observation(): Observation {
+    return (this.built ??= this.build()).observation
+  }
+
+  get requestSha256(): string | undefined {
+    return (this.built ??= this.build()).requestSha256
+  }
+
+  private build(): { observation: Observation; requestSha256: string | undefined } {
+    const p = this.parts!
+    this.parts = undefined
+    const { s, secrets } = p
+    const sent: RawHeader[] = [['Host', s.upstreamHost]]
+    for (let i = 0; i < p.headers.length; i += 2) sent.push([p.headers[i]!, p.headers[i + 1]!])
+    const observation: Observation = {
+      contract: '',
+      sample: p.index,
+      startedAt: isoNow(p.startedMs),
+      request: {
+        method: p.method,
+        url: s.redactor.url(p.url),
+        headers: s.redactor.headers(sent),
+        bodySize: p.requestTee?.size ?? 0,
+        tokenSent: secrets !== undefined,
+        ...(secrets ? { credential: credentialOf(s, secrets) } : {}),
+      },
+      timings: { totalMs: p.totalMs, ...(p.ttfbMs !== undefined ? { ttfbMs: p.ttfbMs } : {}) },
+    }
+    const r = p.response
+    if (r && p.responseTee) {
+      const size = p.responseTee.size
+      const kept = this.responseBody!.length
+      r.body = { size, sha256: p.responseTee.sha256(), keptBytes: kept, truncated: kept < size }
+      observation.response = r
+    }
+    if (p.failure) observation.transportError = { ...p.failure, message: s.redactor.text(p.failure.message) }
+    return { observation, requestSha256: p.requestTee?.sha256() }
+  }
+}
+
+/** The fingerprint of a request's tokens; one token's was worked out when it was first seen (most traffic carries one of a few). */
+function credentialOf(s: Shared, secrets: string[]): string {
+  if (secrets.length !== 1) return fingerprint(s.salt, secrets)
+  const token = secrets[0]!
+  return s.known.get(token) ?? fingerprint(s.salt, secrets)
 }
 
 function dropListed(headers: string[], listed: string): string[] {
