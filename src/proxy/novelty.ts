@@ -25,8 +25,13 @@ const ID_SEGMENT = /\/(?!v\d+\.\d+(?:\/|$))[^/]*(?:\d[^/]*|[^/]{24,})(?=\/|$)/g
 
 /** The media type of a Content-Type (`application/json`, `text/javascript`), without its parameters. */
 function mediaType(headers: readonly (readonly [string, string])[]): string {
-  for (const [n, v] of headers) if (n.length === 12 && n.toLowerCase() === 'content-type') return v.split(';', 1)[0]!.trim().toLowerCase()
+  for (const [n, v] of headers) if (n.length === 12 && n.toLowerCase() === 'content-type') return mediaTypeOf(v)
   return ''
+}
+
+function mediaTypeOf(contentType: string): string {
+  const semi = contentType.indexOf(';')
+  return (semi >= 0 ? contentType.slice(0, semi) : contentType).trim().toLowerCase()
 }
 
 /** The kind of an exchange: method, path shape, status, framing and media type, and the failure when the upstream broke. */
@@ -35,7 +40,7 @@ export function kindOf(o: Observation): string {
 }
 
 /** kindOf from its parts, for the request path, which has them before any observation is built (the query is not read: redacted or not, the kind is the same). */
-export function kindOfParts(method: string, url: string, r: Pick<ObservedResponse, 'status' | 'framing' | 'rawHeaders'> | undefined, failure: string | undefined): string {
+export function kindOfParts(method: string, url: string, r: Pick<ObservedResponse, 'status' | 'framing' | 'rawHeaders'> | undefined, failure: string | undefined, contentType?: string): string {
   const q = url.indexOf('?')
   let path = q >= 0 ? url.slice(0, q) : url
   // An absolute URL (a proxy request line may carry one): its path only.
@@ -46,7 +51,7 @@ export function kindOfParts(method: string, url: string, r: Pick<ObservedRespons
   }
   const shape = path.replace(ID_SEGMENT, '/{}')
   const cut = failure !== undefined ? ` cut ${failure}` : ''
-  const outcome = r ? `${r.status} ${r.framing.kind} ${mediaType(r.rawHeaders)}${cut}` : `failed${cut}`
+  const outcome = r ? `${r.status} ${r.framing.kind} ${contentType !== undefined ? mediaTypeOf(contentType) : mediaType(r.rawHeaders)}${cut}` : `failed${cut}`
   return `${method} ${shape} ${outcome}`
 }
 
@@ -58,7 +63,8 @@ export class NoveltyGate {
 
   /** True when no exchange of this kind was taken within the window before `now`. */
   isNew(kind: string, now: number): boolean {
-    const last = this.taken.get(kind)
+    // A peek: asking does not make a kind recent, taking one does (most exchanges asked about under overload are skipped).
+    const last = this.taken.peek(kind)
     return last === undefined || now - last >= this.windowMs
   }
 

@@ -1,44 +1,59 @@
 /**
- * The capture side of one body the pass-through forwards: every byte counted and hashed, the first
- * `cap` bytes copied. The copy is the only per-chunk allocation; the hash is created only when a
- * second chunk arrives, so a one-chunk body (most API answers) is hashed in one call.
+ * The capture side of one body the pass-through forwards: every byte counted, the first `cap`
+ * bytes kept, every byte hashed. Nothing is copied or hashed while the body stays within the cap:
+ * the tee holds the chunks themselves (views of the buffers the socket read, which nothing reuses)
+ * until the exchange ends, and copies and hashes them only if the observer takes the exchange
+ * (under overload most are skipped, and a skipped one then cost no copy and no hash). Past the
+ * cap, bytes must be hashed as they pass: hashing starts there, over the chunks held and every
+ * chunk after.
  */
 import { createHash, hash as hashOnce, type Hash } from 'node:crypto'
 
 const EMPTY = Buffer.alloc(0)
-const EMPTY_SHA256 = hashOnce('sha256', EMPTY, 'hex')
 
 /** A tee on one body stream. */
 export class BodyTee {
   /** Bytes that passed. */
   size = 0
-  private first: Buffer | undefined
+  /** The first chunks, by reference, until they reach the cap (the last may run past it; only `cap` bytes are kept). */
+  private chunks: Buffer[] = []
+  private held = 0
   private hash: Hash | undefined
-  private readonly kept: Buffer[] = []
-  private keptLen = 0
+  private copy: Buffer | undefined
 
   constructor(private readonly cap: number) {}
 
-  /** Counts, hashes and (under the cap) copies one chunk; the chunk itself is not retained beyond the first. */
+  /** Counts one chunk, holds it while under the cap, and hashes it once the body has run past the cap. */
   add(chunk: Buffer): void {
     this.size += chunk.length
-    if (this.hash) this.hash.update(chunk)
-    else if (this.first) this.hash = createHash('sha256').update(this.first).update(chunk)
-    else this.first = chunk
-    if (this.keptLen < this.cap) {
-      const part = Buffer.from(chunk.subarray(0, this.cap - this.keptLen))
-      this.kept.push(part)
-      this.keptLen += part.length
+    if (this.hash) {
+      this.hash.update(chunk)
+      return
+    }
+    const kept = this.held < this.cap
+    if (kept) {
+      this.chunks.push(chunk)
+      this.held += chunk.length
+    }
+    if (this.size > this.cap) {
+      const h = (this.hash = createHash('sha256'))
+      for (const c of this.chunks) h.update(c)
+      if (!kept) h.update(chunk)
     }
   }
 
-  /** The kept prefix (at most `cap` bytes). */
+  /** The kept prefix (at most `cap` bytes), copied once; the chunks held go. */
   keptBytes(): Buffer {
-    return this.kept.length === 0 ? EMPTY : this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept, this.keptLen)
+    if (!this.copy) {
+      const n = Math.min(this.held, this.cap)
+      this.copy = n === 0 ? EMPTY : this.chunks.length === 1 ? Buffer.from(this.chunks[0]!.subarray(0, n)) : Buffer.concat(this.chunks, n)
+      this.chunks = []
+    }
+    return this.copy
   }
 
   /** Hex sha256 of every byte that passed; call once, at the end. */
   sha256(): string {
-    return this.hash ? this.hash.digest('hex') : this.first ? hashOnce('sha256', this.first, 'hex') : EMPTY_SHA256
+    return this.hash ? this.hash.digest('hex') : hashOnce('sha256', this.keptBytes(), 'hex')
   }
 }

@@ -102,6 +102,8 @@ const MAX_KNOWN_SECRETS = 10_000
 const EMPTY = Buffer.alloc(0)
 const BEARER = /^(?:bearer|oauth)\s+(\S+)/i
 const CHUNKED = /(?:^|[\s,])chunked\s*$/i
+/** A Connection header naming only keep-alive or close (what clients send): it lists no header that would be forwarded. */
+const ONLY_CONNECTION_OPTIONS = /^[\s,]*(?:(?:keep-alive|close)[\s,]*)+$/i
 /** What node:http refuses to write in a reason phrase (its checkInvalidHeaderChar). */
 const INVALID_REASON = /[^\t\x20-\x7e\x80-\xff]/
 const INVALID_REASON_ALL = new RegExp(INVALID_REASON.source, 'g')
@@ -258,6 +260,8 @@ class Exchange implements ForwardHandler {
   private failure: TransportFailure | undefined
   private tap: SocketTap | undefined
   private chunked = false
+  /** The response's first Content-Type (for its kind). */
+  private contentType: string | undefined
   private forwardedHeaders: string[] = []
   private body: BodyTee | undefined
   private requestBody: BodyTee | undefined
@@ -299,7 +303,7 @@ class Exchange implements ForwardHandler {
       headers.push(name, value)
     }
     // Headers the application's Connection header names are about that hop too.
-    this.forwardedHeaders = listed === undefined ? headers : dropListed(headers, listed)
+    this.forwardedHeaders = listed === undefined || ONLY_CONNECTION_OPTIONS.test(listed) ? headers : dropListed(headers, listed)
     if (s.stopping) this.res.shouldKeepAlive = false
     let path = req.url ?? '/'
     if (path[0] !== '/') {
@@ -343,6 +347,7 @@ class Exchange implements ForwardHandler {
       if (NOT_RETURNED.has(lower)) continue
       if (lower === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`
       else if (lower === 'content-length') length = true
+      else if (lower === 'content-type' && this.contentType === undefined) this.contentType = rawHeaders[i >> 1]![1]
       out.push(name, value)
     }
     const tap = (this.tap = currentTap())
@@ -578,7 +583,7 @@ class Exchange implements ForwardHandler {
       responseTee: body,
       failure: this.failure,
       answeredAt: now,
-      kind: kindOfParts(method, url, r && body ? r : undefined, this.failure?.code),
+      kind: kindOfParts(method, url, r && body ? r : undefined, this.failure?.code, this.contentType ?? ''),
       newSecrets,
     })
   }
@@ -613,9 +618,9 @@ class Finished implements CapturedExchange {
   readonly kind: string
   readonly status: number | undefined
   readonly failed: boolean
-  readonly requestBody: Uint8Array
-  readonly responseBody?: Uint8Array
   readonly newSecrets?: string[]
+  private readonly requestTee: BodyTee | undefined
+  private readonly responseTee: BodyTee | undefined
   private parts: FinishedParts | undefined
   private built: { observation: Observation; requestSha256: string | undefined } | undefined
 
@@ -626,9 +631,19 @@ class Finished implements CapturedExchange {
     this.kind = p.kind
     this.status = p.response?.status
     this.failed = p.failure !== undefined
-    this.requestBody = p.requestTee?.keptBytes() ?? EMPTY
-    if (p.response && p.responseTee) this.responseBody = p.responseTee.keptBytes()
+    this.requestTee = p.requestTee
+    if (p.response) this.responseTee = p.responseTee
     if (p.newSecrets) this.newSecrets = p.newSecrets
+  }
+
+  /** The request body's kept prefix, copied on first use. */
+  get requestBody(): Uint8Array {
+    return this.requestTee?.keptBytes() ?? EMPTY
+  }
+
+  /** The response body's kept prefix, copied on first use; undefined without a response. */
+  get responseBody(): Uint8Array | undefined {
+    return this.responseTee?.keptBytes()
   }
 
   get observation(): Observation {

@@ -20,6 +20,11 @@ export class RecentMap<K, V> extends Map<K, V> {
     return super.set(key, value)
   }
 
+  /** The value without making the entry recent (a lookup that decides nothing about keeping it). */
+  peek(key: K): V | undefined {
+    return super.get(key)
+  }
+
   override get(key: K): V | undefined {
     const v = super.get(key)
     if (v === undefined || this.pinned.has(key)) return v

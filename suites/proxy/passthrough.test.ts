@@ -99,7 +99,37 @@ describe('the application sees the upstream as it answered', () => {
     expect(bodyOf(got.bytes)).toBe(body)
     expect(captured[0]!.observation.response!.framing).toMatchObject(framing)
     expect(captured[0]!.responseBody!.toString()).toBe('hello world')
+    // Hashed whole whether it came in one chunk or two (the tee hashes only when the capture is used).
+    expect(captured[0]!.observation.response!.body).toMatchObject({ size: 11, sha256: sha('hello world'), keptBytes: 11, truncated: false })
     expect(captured[0]!.observation.transportError).toBeUndefined()
+  })
+
+  it('a request header the application names in Connection is about its hop and is not forwarded; the others are', async () => {
+    const up = await rawServer(() => ({ bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}' }))
+    cleanups.push(() => up.close())
+    const { proxy } = await through(up.url)
+    await rawGet(proxy.url, '/v23.0/me', 'Connection: keep-alive, X-Hop\r\nX-Hop: 1\r\nX-Keep: 2\r\n')
+    await rawGet(proxy.url, '/v23.0/me', 'Connection: keep-alive\r\nX-Hop: 1\r\nX-Keep: 2\r\n')
+    const forwarded = up.requests.map((head) => head.split('\r\n').filter((l) => /^x-/i.test(l)))
+    expect(forwarded).toEqual([['X-Keep: 2'], ['X-Hop: 1', 'X-Keep: 2']])
+  })
+
+  it("the kind worked out on the request path is its observation's kind (what sampling decides on is what is judged)", async () => {
+    const replies: Record<string, { bytes: string; end?: boolean }> = {
+      '/v23.0/123456/a': { bytes: 'HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: 2\r\n\r\n{}' },
+      '/v23.0/123456/b': { bytes: 'HTTP/1.1 400 Bad Request\r\ncontent-type: Text/JavaScript\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n' },
+      '/v23.0/123456/c': { bytes: 'HTTP/1.1 204 No Content\r\n\r\n' },
+      '/v23.0/123456/d': { bytes: 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"id":', end: true },
+    }
+    const up = await rawServer((path) => replies[path.split('?')[0]!]!)
+    cleanups.push(() => up.close())
+    const { proxy, captured } = await through(up.url)
+    for (const path of Object.keys(replies)) await request(`${proxy.url}${path}?access_token=EAAkind`).then((r) => r.body.text()).catch(() => undefined)
+    await until(() => captured.length === 4)
+    const { kindOf } = await import('../../src/proxy/novelty.ts')
+    expect(captured.map((x) => x.kind)).toEqual(captured.map((x) => kindOf(x.observation)))
+    expect(new Set(captured.map((x) => x.kind)).size).toBe(4)
+    expect(captured.map((x) => [x.status, x.failed])).toEqual([[200, false], [400, false], [204, false], [200, true]])
   })
 
   it.each([
