@@ -23,6 +23,14 @@ import type { CapturedExchange } from '../src/proxy/exchange.ts'
 
 const [mode, upstream, arg] = process.argv.slice(2)
 const send = (m: unknown) => process.send!(m)
+/**
+ * Where driftwatch's own contenders (passthrough, proxy) load from: PROXY_BENCH_FROM=dist runs the
+ * compiled package, as deployed (bench/proxy.ts builds it first); otherwise src/ under tsx, whose
+ * transform adds work a deployment does not do (a name helper run for every function a class
+ * field makes, per request).
+ */
+const FROM = process.env.PROXY_BENCH_FROM === 'dist' ? { dir: '../dist', ext: 'js' } : { dir: '../src', ext: 'ts' }
+const load = <T>(path: string): Promise<T> => import(`${FROM.dir}/${path}.${FROM.ext}`) as Promise<T>
 
 function memory() {
   globalThis.gc?.()
@@ -112,7 +120,7 @@ if (mode === 'sim') {
   }
   // An observer that keeps up, without the observer's work (that is off the request path and measured elsewhere).
   setInterval(() => queue.splice(0), 20).unref()
-  const { startPassthrough } = await import('../src/proxy/passthrough.ts')
+  const { startPassthrough } = await load<typeof import('../src/proxy/passthrough.ts')>('proxy/passthrough')
   const proxy = await startPassthrough({ upstream: upstream!, capture })
   send({ ready: true, url: proxy.url, ...memory() })
   serve(() => ({ ...proxy.stats(), ...counts }), () => proxy.close({ graceMs: 1_000 }))
@@ -121,10 +129,10 @@ if (mode === 'sim') {
   const [modeArg, state, webhook] = process.argv.slice(5)
   const [proxyMode, where] = (modeArg ?? '').split('-')
   if (proxyMode !== 'production' && proxyMode !== 'review') throw new Error(`proxy mode must be production or review (got ${proxyMode})`)
-  const { startProxy } = await import('../src/commands/proxy.ts')
-  const { loadContracts } = await import('../src/contracts/load.ts')
-  const { operationOf, ProxyMetrics, TrafficIncidents } = await import('../src/live/index.ts')
-  const { webhookSink } = await import('../src/watch/alerts.ts')
+  const { startProxy } = await load<typeof import('../src/commands/proxy.ts')>('commands/proxy')
+  const { loadContracts } = await load<typeof import('../src/contracts/load.ts')>('contracts/load')
+  const { operationOf, ProxyMetrics, TrafficIncidents } = await load<typeof import('../src/live/index.ts')>('live/index')
+  const { webhookSink } = await load<typeof import('../src/watch/alerts.ts')>('watch/alerts')
   const pack = loadContracts('contracts/meta')
   const metrics = new ProxyMetrics({ operations: pack.operations.map((o) => o.id) })
   const incidents = state && webhook ? new TrafficIncidents({ state, upstream: upstream!, operationOf: operationOf(pack), sinks: [webhookSink(webhook)], metrics }) : undefined

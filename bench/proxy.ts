@@ -70,8 +70,14 @@ interface Host {
   ready: Record<string, unknown>
 }
 
+// driftwatch's contenders run the compiled package, as deployed (proxy-host.ts: PROXY_BENCH_FROM), unless the build fails.
+console.log('proxy: building dist/ (npm run build), which the passthrough and composed contenders run, as deployed ...')
+const built = spawnSync(process.execPath, [join(here, '..', 'scripts', 'build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] })
+const FROM = built.status === 0 ? 'dist' : 'src'
+if (built.status !== 0) console.log(`  the build failed (exit ${built.status}): the contenders run src/ under tsx, and the installed proxy is not measured`)
+
 function host(args: string[], node: string[] = []): Promise<Host> {
-  const child = fork(join(here, 'proxy-host.ts'), args, { execArgv: ['--expose-gc', ...node, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(join(here, 'proxy-host.ts'), args, { execArgv: ['--expose-gc', ...node, '--import', 'tsx'], env: { ...process.env, PROXY_BENCH_FROM: FROM }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, ready: m as Record<string, unknown> }))
     child.once('exit', (code) => reject(new Error(`bench host ${args[0]} exited ${code}`)))
@@ -152,7 +158,7 @@ try {
   const picked = process.env.PROXY_BENCH_CONTENDERS?.split(',').map((n) => n.trim())
   const contenders = picked ? all.filter((c) => c.name === 'bare' || picked.includes(c.name)) : all
   console.log(`proxy (loopback, ${CONCURRENCY} concurrent clients, GETs of the phone number and templates, ${ROUNDS} interleaved rounds of ${ROUND}, medians; ${availableParallelism()} cores, load average at start ${loadavg()[0]!.toFixed(1)})`)
-  console.log('  production and review are the composed proxy (startProxy: observer, journal and recordings; production also metrics and incidents on a state file alerting a webhook); thread is production with its observer in a worker thread (--observer thread); semi-space 2 is production without state, under NODE_OPTIONS=--max-semi-space-size=2 as examples/proxy/compose.yaml deploys it')
+  console.log(`  production and review are the composed proxy (startProxy: observer, journal and recordings; production also metrics and incidents on a state file alerting a webhook); thread is production with its observer in a worker thread (--observer thread); semi-space 2 is production without state, under NODE_OPTIONS=--max-semi-space-size=2 as examples/proxy/compose.yaml deploys it; passthrough and the composed proxies run ${FROM === 'dist' ? 'the compiled package (dist/), as deployed' : 'src/ under tsx (the build failed)'}`)
   for (const c of contenders) await load(c.url, 2_000)
   const rounds = new Map<string, Load[]>(contenders.map((c) => [c.name, []]))
   for (let r = 0; r < ROUNDS; r++) {
@@ -275,9 +281,7 @@ try {
   // The command itself as it is deployed: `driftwatch proxy` from the compiled package (dist/, no
   // TypeScript loader and no bench host in the process), NODE_OPTIONS as compose sets it. Peak RSS is
   // the kernel's (VmHWM), since the process answers no IPC.
-  console.log('  building dist/ (npm run build) for the installed proxy ...')
-  const built = spawnSync(process.execPath, [join(here, '..', 'scripts', 'build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] })
-  if (built.status !== 0) console.log(`  installed proxy: not measured, the build failed (exit ${built.status})`)
+  if (FROM !== 'dist') console.log('  installed proxy: not measured (no dist/)')
   else {
     const cli = spawn(process.execPath, [join(here, '..', 'bin', 'driftwatch.js'), 'proxy', '--upstream', String(big.ready.url), '--port', '0', '--recordings', join(work, 'big-cli'), '--out', join(work, 'big-cli-out')], { env: { ...process.env, NODE_OPTIONS: SEMI }, stdio: ['ignore', 'pipe', 'pipe'] })
     let said = ''
