@@ -151,7 +151,8 @@ export class Incidents {
   private remember(p: Plan): Plan {
     for (const d of p.save) if (d.trafficSeenAt !== undefined && Date.parse(d.trafficSeenAt) >= (this.seenAt.get(d.key) ?? Infinity)) this.seenAt.delete(d.key)
     for (const k of p.close) this.seenAt.delete(k)
-    for (const [k, at] of p.seenUnsaved) this.seenAt.set(k, at)
+    // The latest sighting wins: exchanges are judged out of order (the first of a new kind goes first).
+    for (const [k, at] of p.seenUnsaved) this.seenAt.set(k, Math.max(at, this.seenAt.get(k) ?? -Infinity))
     return p
   }
 
@@ -238,12 +239,14 @@ export class Incidents {
       const open = drifts.get(k)
       const traffic = source === 'traffic' ? { trafficSeenAt: now } : {}
       if (open) {
-        const d: OpenDrift = { ...open, severity: severityRank(f.severity) > severityRank(open.severity) ? f.severity : open.severity, title: f.title, lastSeenAt: now, cleanRuns: 0, ...traffic }
+        // Never earlier than it was: exchanges are judged out of order (the first of a new kind goes first).
+        const seen = source === 'traffic' && open.trafficSeenAt !== undefined && open.trafficSeenAt > now ? { trafficSeenAt: open.trafficSeenAt } : traffic
+        const d: OpenDrift = { ...open, severity: severityRank(f.severity) > severityRank(open.severity) ? f.severity : open.severity, title: f.title, lastSeenAt: open.lastSeenAt > now ? open.lastSeenAt : now, cleanRuns: 0, ...seen }
         drifts.set(k, d)
         // A drift on every exchange is written once a second, not once an exchange: only when it was last seen matters, to the second.
         const same = d.severity === open.severity && d.title === open.title && open.cleanRuns === 0
         if (!(source === 'traffic' && same && open.trafficSeenAt !== undefined && j.at - Date.parse(open.trafficSeenAt) < SEEN_EVERY_MS)) plan.save.push(d)
-        else plan.seenUnsaved.set(k, j.at)
+        else plan.seenUnsaved.set(k, Math.max(j.at, this.seenAt.get(k) ?? -Infinity))
         continue
       }
       // One incident, one alert: join the group of an open drift on this contract (or operation), or of the same cause elsewhere.

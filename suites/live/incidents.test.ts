@@ -204,6 +204,21 @@ describe('live traffic incidents', () => {
     expect(h.got[1]).toMatchObject({ at: new Date(at(300.9)).toISOString() })
   })
 
+  it('an earlier sighting judged after a later one (the first of a new kind is judged first) does not move the quiet time back', async () => {
+    const h = await hook()
+    const t = traffic(join(tmp.dir(), 'state.db'), { sinks: [webhookSink(h.url)] })
+    await t.judged('media.download', [finding('media.download')], at(0))
+    await t.judged('media.download', [finding('media.download')], at(0.9))
+    await t.judged('media.download', [finding('media.download')], at(0.5)) // answered earlier, judged later
+    for (let i = 1; i <= TRAFFIC_RECOVERY.cleanRuns; i++) await t.judged('media.download', [], at(i))
+    await t.judged('media.download', [], at(300.6)) // 299.7 s after the last sighting (0.9 s)
+    await t.settled()
+    expect(h.got.map((a) => a.kind)).toEqual(['drift'])
+    await t.judged('media.download', [], at(300.9))
+    await t.settled()
+    expect(h.got.map((a) => a.kind)).toEqual(['drift', 'recovery'])
+  })
+
   it('does not clear on time alone: an operation called rarely needs its 20 clean exchanges', async () => {
     const h = await hook()
     const t = traffic(join(tmp.dir(), 'state.db'), { sinks: [webhookSink(h.url)] })
