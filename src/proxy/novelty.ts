@@ -20,8 +20,8 @@ export const NOVEL_RESERVE = 64
 /** Kinds remembered at most (the least recent forgotten: a forgotten kind is new again). */
 const KINDS = 4096
 
-/** A path segment that names something (has a digit, or is long), blanked; a Graph version stays. */
-const ID_SEGMENT = /\/(?!v\d+\.\d+(?:\/|$))[^/]*(?:\d[^/]*|[^/]{24,})(?=\/|$)/g
+/** A path segment that names something (has a digit, or is long) or was redacted (`[REDACTED]`), blanked; a Graph version stays. */
+const ID_SEGMENT = /\/(?!v\d+\.\d+(?:\/|$))[^/]*(?:\d[^/]*|\[[^/]*|[^/]{24,})(?=\/|$)/g
 
 /** The media type of a Content-Type (`application/json`, `text/javascript`), without its parameters. */
 function mediaType(headers: readonly (readonly [string, string])[]): string {
@@ -39,7 +39,11 @@ export function kindOf(o: Observation): string {
   return kindOfParts(o.request.method, o.request.url, o.response, o.transportError?.code)
 }
 
-/** kindOf from its parts, for the request path, which has them before any observation is built (the query is not read: redacted or not, the kind is the same). */
+/**
+ * kindOf from its parts, for the request path, which has them before any observation is built and
+ * redacted. The same kind either way: the query is not read, and a token in the path is blanked
+ * as an id before redaction (it is long or has digits) and as `[REDACTED]` after.
+ */
 export function kindOfParts(method: string, url: string, r: Pick<ObservedResponse, 'status' | 'framing' | 'rawHeaders'> | undefined, failure: string | undefined, contentType?: string): string {
   const q = url.indexOf('?')
   let path = q >= 0 ? url.slice(0, q) : url

@@ -330,7 +330,11 @@ class Exchange implements ForwardHandler {
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
-    if (status < 200) return true // informational: the final head follows (node:http cannot relay an arbitrary 1xx)
+    if (status < 200) {
+      // Informational: the final head follows (node:http cannot relay an arbitrary 1xx), and its status line is the one the tap must give.
+      currentTap()?.skipHead()
+      return true
+    }
     this.ttfb = performance.now()
     this.resume = resume
     const out: string[] = []
@@ -363,6 +367,8 @@ class Exchange implements ForwardHandler {
     if (this.appGone) return false
     const res = this.res
     res.sendDate = false
+    // Stopping: this connection ends after this answer, and says so (an answer begun keep-alive would invite a request the stop then resets).
+    if (this.s.stopping) res.shouldKeepAlive = false
     this.chunked = te !== undefined && CHUNKED.test(te)
     if (framing.kind === 'close-delimited' || (te !== undefined && !this.chunked)) {
       // The body ends when the connection does: so it must here too, with no length and no chunking added.
@@ -373,7 +379,7 @@ class Exchange implements ForwardHandler {
       res.useChunkedEncodingByDefault = false
     }
     // The reason phrase as its bytes came (undici decodes it as UTF-8, which turns a Latin-1 byte into U+FFFD, a character node:http refuses).
-    const reason = head ? reasonOf(head.statusLine, statusText ?? '') : (statusText ?? '')
+    const reason = head ? reasonOf(head.statusLine, status, statusText ?? '') : (statusText ?? '')
     try {
       try {
         res.writeHead(status, reason, out)
@@ -487,6 +493,7 @@ class Exchange implements ForwardHandler {
   /** A Graph-shaped error from driftwatch: the upstream gave no answer to pass on. */
   private reply(status: 502 | 504, message: string): void {
     const text = JSON.stringify({ error: { message: `driftwatch proxy: ${this.s.redactor.text(message)}`, type: 'DriftwatchProxy', code: status } })
+    if (this.s.stopping) this.res.shouldKeepAlive = false
     this.res.writeHead(status, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text) })
     this.res.end(text)
     this.finish()
@@ -701,9 +708,9 @@ function dropListed(headers: string[], listed: string): string[] {
 }
 
 /** The reason phrase of a status line read off the wire (Latin-1), or undici's when the line is not the one it parsed. */
-function reasonOf(statusLine: string, parsed: string): string {
-  const m = /^HTTP\/\d+(?:\.\d+)?[ ]+\d{3}(?:[ ](.*))?$/s.exec(statusLine)
-  return m ? (m[1] ?? '') : parsed
+function reasonOf(statusLine: string, status: number, parsed: string): string {
+  const m = /^HTTP\/\d+(?:\.\d+)?[ ]+(\d{3})(?:[ ](.*))?$/s.exec(statusLine)
+  return m && Number(m[1]) === status ? (m[2] ?? '') : parsed
 }
 
 function round(ms: number): number {

@@ -341,7 +341,11 @@ class Exchange {
   }
 
   onHeaders(statusCode: number, raw: Buffer[], _resume: () => void, statusMessage?: string): boolean {
-    if (statusCode < 200) return true // informational; the final response follows
+    if (statusCode < 200) {
+      // Informational; the final response follows, and its head is the one the tap must give.
+      currentTap()?.skipHead()
+      return true
+    }
     const tap = (this.tap = currentTap())
     const head = tap?.claimHead()
     this.result.ttfb = performance.now()

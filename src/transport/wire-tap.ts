@@ -45,6 +45,16 @@ export class SocketTap {
     this.headBytes += chunk.length
   }
 
+  /** An informational (1xx) head was just parsed: its bytes go, so the final head is the one `claimHead` finds. */
+  skipHead(): void {
+    if (this.claimed) return
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
+    const end = all.indexOf(CRLFCRLF)
+    const rest = end < 0 ? all.subarray(all.length) : all.subarray(end + 4)
+    this.chunks = rest.length ? [rest] : []
+    this.headBytes = rest.length
+  }
+
   /** The status line of the response whose headers were just parsed; call from `onResponseStart`. */
   claimHead(): TappedHead | undefined {
     if (this.claimed) return undefined

@@ -104,6 +104,18 @@ describe('the application sees the upstream as it answered', () => {
     expect(captured[0]!.observation.transportError).toBeUndefined()
   })
 
+  it('after a 1xx, the final answer goes on with its own status line, and the capture keeps that one', async () => {
+    const final = 'HTTP/1.1 200 Tr\u00e8s bien'
+    const up = await rawServer(() => ({ bytes: `HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n${final}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}` }))
+    cleanups.push(() => up.close())
+    const { proxy, captured } = await through(up.url)
+    const got = await rawGet(proxy.url, '/v23.0/me')
+    expect(headLines(got.bytes)[0]).toBe(final)
+    expect(bodyOf(got.bytes)).toBe('{}')
+    await until(() => captured.length === 1)
+    expect(captured[0]!.observation.response).toMatchObject({ status: 200, statusLine: final, httpVersion: '1.1' })
+  })
+
   it('a request header the application names in Connection is about its hop and is not forwarded; the others are', async () => {
     const up = await rawServer(() => ({ bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}' }))
     cleanups.push(() => up.close())
@@ -120,16 +132,19 @@ describe('the application sees the upstream as it answered', () => {
       '/v23.0/123456/b': { bytes: 'HTTP/1.1 400 Bad Request\r\ncontent-type: Text/JavaScript\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n' },
       '/v23.0/123456/c': { bytes: 'HTTP/1.1 204 No Content\r\n\r\n' },
       '/v23.0/123456/d': { bytes: 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"id":', end: true },
+      // A token in the path: redacted in the observation's URL, blanked in both kinds.
+      '/v23.0/me/EAAGpathtokenabcdefghijklmnopqrstuv': { bytes: 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}' },
     }
     const up = await rawServer((path) => replies[path.split('?')[0]!]!)
     cleanups.push(() => up.close())
     const { proxy, captured } = await through(up.url)
     for (const path of Object.keys(replies)) await request(`${proxy.url}${path}?access_token=EAAkind`).then((r) => r.body.text()).catch(() => undefined)
-    await until(() => captured.length === 4)
+    await until(() => captured.length === 5)
     const { kindOf } = await import('../../src/proxy/novelty.ts')
+    expect(captured[4]!.observation.request.url).not.toContain('EAAGpathtoken')
     expect(captured.map((x) => x.kind)).toEqual(captured.map((x) => kindOf(x.observation)))
-    expect(new Set(captured.map((x) => x.kind)).size).toBe(4)
-    expect(captured.map((x) => [x.status, x.failed])).toEqual([[200, false], [400, false], [204, false], [200, true]])
+    expect(new Set(captured.map((x) => x.kind)).size).toBe(5)
+    expect(captured.map((x) => [x.status, x.failed])).toEqual([[200, false], [400, false], [204, false], [200, true], [200, false]])
   })
 
   it.each([
@@ -462,6 +477,21 @@ describe('the application leaving, admission, and what is captured of the reques
     await proxy.close({ graceMs: 5_000 })
     expect(await pending).toBe('slow')
     await expect(request(`${proxy.url}/x`)).rejects.toThrow()
+  })
+
+  it('an answer to a request in flight when close() is called says Connection: close (the connection ends with it)', async () => {
+    const up = await rawServer(() => ({ bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow', delayMs: 150 }))
+    cleanups.push(() => up.close())
+    const { proxy } = await through(up.url)
+    const client = new Client(proxy.url, { keepAliveTimeout: 60_000 })
+    cleanups.push(() => client.destroy())
+    const pending = client.request({ method: 'GET', path: '/x' })
+    await sleep(30)
+    const closing = proxy.close({ graceMs: 5_000 })
+    const res = await pending
+    expect(await res.body.text()).toBe('slow')
+    expect(res.headers.connection).toBe('close')
+    await closing
   })
 
   it('close() under load resets no keep-alive request: each is answered (Connection: close) or refused a new connection', async () => {
