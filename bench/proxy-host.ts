@@ -9,7 +9,7 @@
  *    drop and count when it is full (a timer empties the queue, as an observer keeping up would);
  *  - `proxy <upstream> <recordings-dir> <production|production-thread|review> [<state> <webhook>]`: the composed proxy
  *    (`startProxy`) as `driftwatch proxy` runs it (production-thread: its observer in a worker thread, resting to
- *    PROXY_BENCH_THREAD_SHARE of it when set): its metrics (ProxyMetrics, as --metrics-port
+ *    PROXY_BENCH_THREAD_SHARE of it when set; inline, a fixed share of PROXY_BENCH_SHARE when set, for an A/B by hand): its metrics (ProxyMetrics, as --metrics-port
  *    feeds them) and, with a state file and a webhook URL, its incidents on that state (TrafficIncidents,
  *    alerts to the webhook, as --state and --alert-webhook).
  * Each answers `{ cmd: 'sample' }` with its RSS, JS heap after a GC, peak RSS and counters (`counters`: those alone), and
@@ -136,7 +136,7 @@ if (mode === 'sim') {
   const pack = loadContracts('contracts/meta')
   const metrics = new ProxyMetrics({ operations: pack.operations.map((o) => o.id) })
   const incidents = state && webhook ? new TrafficIncidents({ state, upstream: upstream!, operationOf: operationOf(pack), sinks: [webhookSink(webhook)], metrics }) : undefined
-  const proxy = await startProxy({ upstream: upstream!, contractsDir: 'contracts/meta', pack, recordingsDir: arg!, port: 0, mode: proxyMode, observer: where === 'thread' ? 'thread' : 'inline', ...(where === 'thread' && process.env.PROXY_BENCH_THREAD_SHARE ? { observerShare: Number(process.env.PROXY_BENCH_THREAD_SHARE) } : {}), metrics, ...(incidents ? { incidents } : {}) })
+  const proxy = await startProxy({ upstream: upstream!, contractsDir: 'contracts/meta', pack, recordingsDir: arg!, port: 0, mode: proxyMode, observer: where === 'thread' ? 'thread' : 'inline', ...(where === 'thread' && process.env.PROXY_BENCH_THREAD_SHARE ? { observerShare: Number(process.env.PROXY_BENCH_THREAD_SHARE) } : {}), ...(where !== 'thread' && process.env.PROXY_BENCH_SHARE ? { observerShare: Number(process.env.PROXY_BENCH_SHARE) } : {}), metrics, ...(incidents ? { incidents } : {}) })
   send({ ready: true, url: proxy.url, ...memory() })
   serve(() => proxy.stats(), async () => {
     await proxy.close({ interrupted: true })

@@ -109,7 +109,7 @@ export interface ObserverOptions {
   onError?: (message: string) => void
   /**
    * Share of the main thread the observer may take (0-1; default 1 in review; in production it adapts,
-   * share.ts: half the thread while forwarding leaves it idle, down to a tenth while forwarding keeps it
+   * share.ts: half the thread while forwarding leaves it idle, down to a twentieth while forwarding keeps it
    * busy): after each slice it rests long enough to stay under it, so under load the application keeps
    * the rest, and what the observer cannot keep up with is skipped and counted.
    */

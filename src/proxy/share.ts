@@ -7,7 +7,7 @@
  *   share = clamp(most - forwarding, least, most)
  *
  * An idle proxy observes at `most` (half the thread by default: every exchange of a quiet proxy is
- * judged); one that forwards flat out keeps `least` (a tenth) for observing, and what the observer
+ * judged); one that forwards flat out keeps `least` (a twentieth) for observing, and what the observer
  * cannot keep up with is sampled (skipped and counted), never the application delayed. The
  * forwarding figure is smoothed over rests, so one burst does not swing it.
  */
@@ -15,7 +15,7 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 
 /** The production observer's share bounds: the most it takes of an idle thread, the least it keeps of a busy one. */
 export const SHARE_MOST = 0.5
-export const SHARE_LEAST = 0.1
+export const SHARE_LEAST = 0.05
 /** Weight of the newest rest in the smoothed forwarding utilization. */
 const WEIGHT = 0.3
 

@@ -1,6 +1,6 @@
 /**
  * The production observer's share of the main thread (src/proxy/share.ts): it adapts to what the
- * request path leaves, half the thread when forwarding is idle, a tenth when forwarding keeps the
+ * request path leaves, half the thread when forwarding is idle, a twentieth when forwarding keeps the
  * thread busy. First with the loop's utilization given (the arithmetic), then with the real event
  * loop: a thread kept busy by "forwarding" work between the observer's slices makes the observer
  * a light one, and the same observer on an idle thread takes its full share. No timing is asserted:
@@ -34,14 +34,15 @@ describe('the production observer share', () => {
     expect(s.restFor(2)).toBeCloseTo(2, 6)
   })
 
-  it('drops to a tenth while forwarding keeps the thread busy, and recovers once forwarding calms', () => {
+  it('drops to a twentieth while forwarding keeps the thread busy, and recovers once forwarding calms', () => {
     let u = 0.9
     const s = new ObserverShare(undefined, SHARE_LEAST, SHARE_MOST, steady(() => u))
     rests(s, 20)
     expect(s.forwardingUtilization).toBeGreaterThan(0.8)
     expect(s.share).toBe(SHARE_LEAST)
-    // At a tenth, a 1 ms slice is followed by a 9 ms rest: forwarding keeps nine tenths.
-    expect(s.restFor(1)).toBeCloseTo(9, 6)
+    // At a twentieth, a 1 ms slice is followed by a 19 ms rest: forwarding keeps nineteen twentieths.
+    expect(SHARE_LEAST).toBe(0.05)
+    expect(s.restFor(1)).toBeCloseTo(19, 6)
     u = 0.2
     rests(s, 20)
     expect(s.share).toBeGreaterThan(0.25)

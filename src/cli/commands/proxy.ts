@@ -23,7 +23,7 @@ does not take (POST to a media id) is flagged as consumer drift. WHATSAPP_PHONE_
 WHATSAPP_WABA_ID, when set, tell attribution which node an id is before the traffic does.
 --mode production (the default) never makes the application wait for judging or recording: the
 observer judges one exchange per turn, with up to half the main thread when forwarding leaves it
-idle and a tenth when forwarding keeps it busy; exchanges it cannot keep up with are forwarded,
+idle and a twentieth when forwarding keeps it busy; exchanges it cannot keep up with are forwarded,
 counted as skipped, and not judged, except the first of a new kind (method, path, status, framing,
 media type) in 10 s, which is always taken.
 --mode review captures every exchange completely: new requests wait when the observer is behind.
