@@ -22,7 +22,7 @@ import { MAX_JSON_DEPTH, parseJsonBody } from '../util/json.ts'
 import type { FramingKind, Observation, ObservedBody, RawHeader } from '../model/observation.ts'
 import type { PersonalDataRedactor } from '../recordings/personal-data.ts'
 import { redactPersonal } from '../recordings/store.ts'
-import { credentialOf } from '../transport/credential.ts'
+import { credentialOf, tokensOf } from '../transport/credential.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { CapturedText, KEPT_BODY_BYTES, type BodyReading } from './captured-text.ts'
 import type { TrafficEntry } from './entry.ts'
@@ -380,6 +380,7 @@ export async function* streamHar(file: string, redactor: Redactor, personal: Per
   const scanner = new JsonScanner(har, { maxDepth: MAX_JSON_DEPTH, wholeBytes })
   let yielded = 0
   let bytes = 0
+  const credentials = new CredentialMemo()
   const where = () => {
     const n = har.entries
     if (har.where === 'inside' && n > 0) return { text: `in entry ${n} (log.entries[${n - 1}], after ${n - 1} complete entries)`, short: `entry ${n}`, entry: n }
@@ -429,7 +430,7 @@ export async function* streamHar(file: string, redactor: Redactor, personal: Per
   function* drain(): Generator<TrafficEntry> {
     for (const { raw, index } of har.ready.splice(0)) {
       if (opts.signal?.aborted) return
-      yield harEntry(raw, index, rel, redactor, personal)
+      yield harEntry(raw, index, rel, redactor, personal, credentials)
       yielded++
     }
   }
@@ -452,7 +453,7 @@ function explainEmpty(har: HarBuilder, rel: string): void {
 }
 
 /** One HAR entry, checked, as a redacted TrafficEntry; a malformed one fails naming the entry, the JSON path and what is wrong. */
-function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, personal: PersonalDataRedactor): TrafficEntry {
+function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, personal: PersonalDataRedactor, credentials: CredentialMemo): TrafficEntry {
   const at = `log.entries[${i}]`
   const fail = (path: string, what: string): never => {
     throw new HarnessError('DW_HAR_INVALID', oneLine(`${rel}: ${path} ${what} (entry ${i + 1}) ${SPEC}`), { file: rel, path, entry: i + 1 })
@@ -478,7 +479,7 @@ function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, pers
     if (v !== undefined && v !== null && typeof v !== 'number') fail(`${at}.${path}`, 'must be a number')
   }
   const request = post?.text()
-  const { observation, hasBody } = toObservation(e, i + 1, body, request)
+  const { observation, hasBody } = toObservation(e, i + 1, body, request, credentials)
   // Only attribution reads the request body, but it sits next to what is written: secrets out here too.
   const requestBody = request ? keptText(redactor.text(request.window.toString('utf8')), request.truncated) : undefined
   if (e.response.status === 0) {
@@ -509,18 +510,37 @@ function cutToCap(r: NonNullable<Observation['response']>): NonNullable<Observat
   return r.body.truncated && r.body.text !== undefined ? { ...r, body: { ...r.body, text: keptText(r.body.text, true) } } : r
 }
 
-/** The request's credential fingerprint, read before redaction: a multi-tenant app's requests are told apart by it. */
-function credential(headers: readonly RawHeader[], url: string): { credential?: string } {
-  const c = credentialOf(headers, url)
-  return c ? { credential: c } : {}
+/**
+ * The request's credential fingerprint, read before redaction: a multi-tenant app's requests are told apart by it.
+ * A capture carries a token or a few, the same on every entry: each is fingerprinted once per read (a sha256 an entry
+ * showed in profiles), remembered for the read only (under the salt it was made with) and for a few tokens at most.
+ */
+class CredentialMemo {
+  private readonly known = new Map<string, string | undefined>()
+
+  of(headers: readonly RawHeader[], url: string): { credential?: string } {
+    const tokens = tokensOf(headers, url)
+    if (tokens.length === 0) return {}
+    const key = tokens.join('\u0000')
+    let c = this.known.get(key)
+    if (c === undefined) {
+      c = credentialOf(headers, url)
+      if (this.known.size >= CREDENTIALS_REMEMBERED) this.known.clear()
+      this.known.set(key, c)
+    }
+    return c ? { credential: c } : {}
+  }
 }
+
+/** Distinct tokens a read remembers the fingerprints of (a capture from a multi-tenant app may carry a few dozen). */
+const CREDENTIALS_REMEMBERED = 64
 
 function headersOf(list: HarHeader[]): RawHeader[] {
   // HTTP/2 exporters write pseudo-headers (:status, :authority); they are not headers on the wire of HTTP/1.1.
   return list.filter((h) => typeof h?.name === 'string' && !h.name.startsWith(':')).map((h) => [h.name, String(h.value ?? '')])
 }
 
-function toObservation(e: HarEntry, entry: number, read: BodyReading | undefined, request: BodyReading | undefined): { observation: Observation; hasBody: boolean } {
+function toObservation(e: HarEntry, entry: number, read: BodyReading | undefined, request: BodyReading | undefined, credentials: CredentialMemo): { observation: Observation; hasBody: boolean } {
   const reqHeaders = headersOf(e.request.headers)
   const rawHeaders = headersOf(e.response.headers)
   // The first value of each header read here, in one pass (three finds lower-cased every name three times).
@@ -565,7 +585,7 @@ function toObservation(e: HarEntry, entry: number, read: BodyReading | undefined
       headers: reqHeaders,
       bodySize: Math.max(0, e.request.bodySize ?? request?.size ?? 0),
       tokenSent: reqHeaders.some(([n, v]) => n.toLowerCase() === 'authorization' && /^bearer\s/i.test(v)) || /[?&]access_token=/.test(e.request.url),
-      ...credential(reqHeaders, e.request.url),
+      ...credentials.of(reqHeaders, e.request.url),
     },
     response: {
       ...(version ? { httpVersion: h2 ? version.replace(/^h/, '').replace(/^(\d)$/, '$1') : version } : {}),
