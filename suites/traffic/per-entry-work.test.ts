@@ -162,3 +162,52 @@ describe('personal-data redaction copies only what it changes', () => {
     expect(personal.text(raw)).toBe('from Person 1, Person 1, Person 2 and 15550000001')
   })
 })
+
+describe('an entry as an observation, built without spreads', () => {
+  it('has every key, optional ones included, in the order the spreads gave (recordings are written as JSON)', async () => {
+    const full = {
+      startedDateTime: '2026-02-09T08:00:01.000Z',
+      time: 117,
+      request: { method: 'get', url: 'https://graph.facebook.com/v21.0/106540352242922', httpVersion: 'h2', headers: [{ name: 'Authorization', value: 'Bearer EAAGtenant1token0not0real0ZDZD' }, { name: ':authority', value: 'graph.facebook.com' }], bodySize: 0 },
+      response: { status: 200, statusText: 'OK', httpVersion: 'h2', headers: [{ name: 'Content-Length', value: '24' }, { name: 'Content-Type', value: 'application/json' }], content: { size: 24, mimeType: 'application/json', text: '{"id":"106540352242922"}' } },
+      timings: { wait: 83 },
+    }
+    const bare = {
+      startedDateTime: '2026-02-09T08:00:02.000Z',
+      request: { method: 'GET', url: 'https://graph.facebook.com/v21.0/106540352242922', headers: [] },
+      response: { status: 204, headers: [], content: {} },
+    }
+    const broken = { ...full, response: { ...full.response, content: { mimeType: 'application/json', text: '{"id":' } } }
+    const file = join(dir(), 'keys.har')
+    writeFileSync(file, JSON.stringify({ log: { version: '1.2', entries: [full, bare, broken] } }))
+    const got: Observation[] = []
+    for await (const e of streamHar(file, new Redactor(), new PersonalDataRedactor(), dir())) got.push(e.observation)
+    const keys = (o: Observation) => ({
+      observation: Object.keys(o),
+      request: Object.keys(o.request),
+      response: Object.keys(o.response!),
+      framing: Object.keys(o.response!.framing),
+      body: Object.keys(o.response!.body),
+      timings: Object.keys(o.timings),
+    })
+    expect(keys(got[0]!)).toEqual({
+      observation: ['contract', 'sample', 'startedAt', 'request', 'response', 'timings'],
+      request: ['method', 'url', 'headers', 'bodySize', 'tokenSent', 'credential'],
+      response: ['httpVersion', 'status', 'statusText', 'rawHeaders', 'framing', 'body'],
+      framing: ['kind', 'bytesRead', 'declaredLength'],
+      body: ['size', 'sha256', 'keptBytes', 'truncated', 'text', 'json'],
+      timings: ['totalMs', 'ttfbMs'],
+    })
+    expect(got[0]!.response).toMatchObject({ httpVersion: '2', framing: { kind: 'content-length', bytesRead: 24, declaredLength: 24 }, body: { json: { id: '106540352242922' } } })
+    expect(got[0]!.request).toMatchObject({ method: 'GET', headers: [['Authorization', 'Bearer [REDACTED]']], tokenSent: true })
+    expect(keys(got[1]!)).toEqual({
+      observation: ['contract', 'sample', 'startedAt', 'request', 'response', 'timings'],
+      request: ['method', 'url', 'headers', 'bodySize', 'tokenSent'],
+      response: ['status', 'statusText', 'rawHeaders', 'framing', 'body'],
+      framing: ['kind', 'bytesRead'],
+      body: ['size', 'sha256', 'keptBytes', 'truncated'],
+      timings: ['totalMs'],
+    })
+    expect(keys(got[2]!).body).toEqual(['size', 'sha256', 'keptBytes', 'truncated', 'text', 'jsonError'])
+  })
+})
