@@ -6,7 +6,7 @@
  * to the file on disk but for volatile values leaves the file untouched (no git diff).
  * `gate` replays recordings as a provider; `check` compares with them (golden-diff, schema-drift).
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
@@ -171,7 +171,7 @@ function redactBody(b: ObservedBody, json: unknown, personal: PersonalDataRedact
   if (text === b.text) return b
   const bytes = Buffer.from(text, 'utf8')
   // The stored body is what replays; hash and size describe it, not the original (a hash of a body with a phone number in it is personal data too).
-  return { ...b, text, ...(json !== undefined ? { json } : {}), size: bytes.length, keptBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+  return { ...b, text, ...(json !== undefined ? { json } : {}), size: bytes.length, keptBytes: bytes.length, sha256: hash('sha256', bytes, 'hex') }
 }
 
 /** Every recording in a directory, by contract id; a malformed file fails with its path and what is wrong. */
