@@ -326,7 +326,10 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
     if (id) known.set(v, id)
   }
   if (known.size > 0) {
-    const fits = (b: Bound) => [...b.params].every(([name, v]) => !known.has(v) || nodeOfParameter(name) === known.get(v)!.node)
+    const fits = (b: Bound) => {
+      for (const [name, v] of b.params) if (known.has(v) && nodeOfParameter(name) !== known.get(v)!.node) return false
+      return true
+    }
     const kept = bound.filter(fits)
     for (const [v, k] of known) basis.push(`id ${v} is a ${describeNode(k.node)} (${k.from})`)
     if (kept.length > 0) bound = kept
@@ -524,11 +527,22 @@ function resolve(pack: Parameters<typeof attribute>[0], method: string, url: URL
   return fit.list.length === 1 ? { operation: fit.list[0]!.op, candidates: [fit.list[0]!.op], basis, onPath } : { candidates: fit.list.map((b) => b.op), basis, onPath, reason: `neither the request nor the response tells ${ids(fit.list)} apart` }
 }
 
+/** A yield pointer's keys, decoded once: pointers come from the contracts (a few dozen), values at them from every exchange. */
+const pointerKeys = new Map<string, readonly string[]>()
+
 function valuesAt(json: unknown, pointer: string): unknown[] {
+  let keys = pointerKeys.get(pointer)
+  if (!keys) pointerKeys.set(pointer, (keys = pointer.split('/').slice(1).map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'))))
   let values: unknown[] = [json]
-  for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~')
-    values = values.flatMap((v) => (key === '*' ? (Array.isArray(v) ? v : []) : v && typeof v === 'object' && !Array.isArray(v) ? [(v as Record<string, unknown>)[key]] : []))
+  for (const key of keys) {
+    // What flatMap gave, without its arrays: a list's items (holes skipped, as flat does) for `*`, else an object's member.
+    const next: unknown[] = []
+    for (const v of values) {
+      if (key === '*') {
+        if (Array.isArray(v)) for (let i = 0; i < v.length; i++) if (i in v) next.push(v[i])
+      } else if (v && typeof v === 'object' && !Array.isArray(v)) next.push((v as Record<string, unknown>)[key])
+    }
+    values = next
   }
   return values
 }

@@ -132,7 +132,9 @@ export class IdentityBudget {
 function requestParts(o: Observation): { path: string; query: string } | undefined {
   const u = parsedUrl(o.request.url)
   if (!u) return undefined
-  const query = [...u.searchParams].filter(([k]) => !CREDENTIAL_PARAMS.has(k)).map(([k, v]) => `${k}=${v}`).sort().join('&')
+  const pairs: string[] = []
+  for (const [k, v] of u.searchParams) if (!CREDENTIAL_PARAMS.has(k)) pairs.push(`${k}=${v}`)
+  const query = pairs.sort().join('&')
   return { path: `${o.request.method} ${u.host}${u.pathname}`, query }
 }
 
