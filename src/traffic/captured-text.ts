@@ -8,7 +8,7 @@
  * bytes its base64 decodes to), and the entry picks one when it is complete. The base64 reading
  * stops at the first character that is not base64, as the whole text then is not.
  */
-import { createHash, type Hash } from 'node:crypto'
+import { createHash, hash, type Hash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
 
 /** Bytes of a body kept in memory, as the transport keeps a text body (README "Wire truth"). */
@@ -47,13 +47,18 @@ class Reading {
   size = 0
   /** Made at the first bytes: most response bodies are JSON, whose base64 reading breaks at the first `{` with none. */
   private hash: Hash | undefined
+  /**
+   * The bytes of a body added whole (addOwn), not hashed yet: hashed in one call at done() (crypto.hash, half the
+   * cost of a Hash object for a small body, and no object for the GC), or into the running hash if more bytes come.
+   */
+  private whole: Buffer | undefined
   private readonly kept: Buffer[] = []
   private keptBytes = 0
 
   add(bytes: Uint8Array): void {
     if (bytes.length === 0) return
     this.size += bytes.length
-    ;(this.hash ??= createHash('sha256')).update(bytes)
+    this.hashing().update(bytes)
     if (this.keptBytes < WINDOW) {
       const take = Math.min(bytes.length, WINDOW - this.keptBytes)
       this.kept.push(Buffer.from(bytes.subarray(0, take)))
@@ -65,15 +70,27 @@ class Reading {
   addOwn(bytes: Buffer): void {
     if (bytes.length > WINDOW) return this.add(bytes)
     if (bytes.length === 0) return
+    if (this.size === 0) this.whole = bytes
+    else this.hashing().update(bytes)
     this.size += bytes.length
-    ;(this.hash ??= createHash('sha256')).update(bytes)
     this.kept.push(bytes)
     this.keptBytes += bytes.length
   }
 
+  /** The running hash, made at the first bytes that need it (with a whole body's bytes before them). */
+  private hashing(): Hash {
+    if (!this.hash) {
+      this.hash = createHash('sha256')
+      if (this.whole) this.hash.update(this.whole)
+      this.whole = undefined
+    }
+    return this.hash
+  }
+
   done(): BodyReading {
     const window = this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept)
-    return { size: this.size, sha256: this.hash ? this.hash.digest('hex') : EMPTY_SHA256, window, truncated: this.size > KEPT_BODY_BYTES }
+    const sha256 = this.hash ? this.hash.digest('hex') : this.whole ? hash('sha256', this.whole, 'hex') : EMPTY_SHA256
+    return { size: this.size, sha256, window, truncated: this.size > KEPT_BODY_BYTES }
   }
 }
 

@@ -61,7 +61,8 @@ export const TOO_DEEP_TO_PARSE = `nested deeper than ${MAX_JSON_DEPTH} levels; n
 
 /** Parses a JSON text; `jsonError` says why not (syntax, or nesting beyond MAX_JSON_DEPTH). */
 export function parseJsonBody(text: string): { json?: unknown; jsonError?: string } {
-  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return { jsonError: TOO_DEEP_TO_PARSE }
+  // Nesting deeper than MAX_JSON_DEPTH takes more brackets than that: a shorter text (most bodies) need not be measured.
+  if (text.length > MAX_JSON_DEPTH && jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return { jsonError: TOO_DEEP_TO_PARSE }
   try {
     return { json: JSON.parse(text) }
   } catch (err) {
