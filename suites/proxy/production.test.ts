@@ -167,6 +167,17 @@ describe('proxy production mode', () => {
     await proxy.close()
   })
 
+  it('queues 128 exchanges by default in production (a deeper queue under overload only holds exchanges judged late)', async () => {
+    const up = await upstream()
+    const held = gate()
+    const { proxy } = await proxyTo(up.url, { beforeObserve: (x: CapturedExchange) => (x.index === 1 ? held.wait() : undefined) })
+    for (let i = 0; i < 140; i++) expect((await get(proxy)).status).toBe(200)
+    // One being observed (held), 128 waiting, the rest skipped: nothing past the bound, all one kind.
+    expect(proxy.stats()).toMatchObject({ exchanges: 140, captured: 129, newKinds: 0, skipped: { 'queue-full': 11 } })
+    held.open()
+    await proxy.close()
+  })
+
   it('with an observer that keeps up, every exchange is captured and judged, and the report says nothing about coverage', async () => {
     const up = await upstream()
     const { proxy, seen } = await proxyTo(up.url, { queue: 2 })

@@ -44,7 +44,7 @@ and watch spends its probes on what the traffic does not cover. --metrics-port s
     mode: { type: 'string', arg: '<mode>', help: 'production (default: never delays the application; skips and counts what it cannot observe) or review (captures everything; requests wait)' },
     observer: { type: 'string', arg: '<where>', help: 'inline (default: on the main thread, its share adapting to the load), thread (a worker thread: the main thread keeps only\nthe request path; it judges more of the traffic but, on a 2-core machine shared with the application,\nadds latency: the bench measured it worse at p99, so inline stays the default) or auto (a thread when a\nsecond core is there)' },
     'capture-bytes': { type: 'string', arg: '<N>', help: 'bytes of each body handed to the judge (default 1048576); past it a body is judged by its size and hash' },
-    queue: { type: 'string', arg: '<n>', help: 'exchanges waiting to be judged at most (default 1024; and 64 MB of kept bodies)' },
+    queue: { type: 'string', arg: '<n>', help: 'exchanges waiting to be judged at most (default 128 in production, 1024 in review; and 64 MB of kept bodies)' },
     state: { type: 'string', arg: '<file>', help: `watch's state (its --state): drifts in the traffic open and clear incidents there\n(default ${DEFAULTS.state} when --alert-webhook is given; without either, none)` },
     'alert-webhook': { type: 'string', multiple: true, arg: '[json=|slack=]<url>', help: 'POST each alert as JSON, or as a Slack incoming-webhook message\n(slack= or a hooks.slack.com URL); alerts always go to stdout too' },
     'recover-after': { type: 'string', arg: '<N>', help: `clean exchanges of the operation in a row before a drift clears (default ${TRAFFIC_RECOVERY.cleanRuns})` },
