@@ -144,7 +144,7 @@ try {
   const thread = await start(['proxy', simUrl, join(work, 'thread'), 'production-thread', join(work, 'thread-state.db'), hookUrl])
   const review = await start(['proxy', simUrl, join(work, 'review'), 'review'])
   // As deployed (examples/proxy/compose.yaml): V8's young generation capped, which bounds the proxy's memory under big bodies.
-  const semi = await start(['proxy', simUrl, join(work, 'semi'), 'production'], ['--max-semi-space-size=2'])
+  const semi = await start(['proxy', simUrl, join(work, 'semi'), 'production', join(work, 'semi-state.db'), hookUrl], ['--max-semi-space-size=2'])
   const all = [
     { name: 'direct', url: simUrl },
     { name: 'bare', url: String(bare.ready.url) },
@@ -158,7 +158,7 @@ try {
   const picked = process.env.PROXY_BENCH_CONTENDERS?.split(',').map((n) => n.trim())
   const contenders = picked ? all.filter((c) => c.name === 'bare' || picked.includes(c.name)) : all
   console.log(`proxy (loopback, ${CONCURRENCY} concurrent clients, GETs of the phone number and templates, ${ROUNDS} interleaved rounds of ${ROUND}, medians; ${availableParallelism()} cores, load average at start ${loadavg()[0]!.toFixed(1)})`)
-  console.log(`  production and review are the composed proxy (startProxy: observer, journal and recordings; production also metrics and incidents on a state file alerting a webhook); thread is production with its observer in a worker thread (--observer thread); semi-space 2 is production without state, under NODE_OPTIONS=--max-semi-space-size=2 as examples/proxy/compose.yaml deploys it; passthrough and the composed proxies run ${FROM === 'dist' ? 'the compiled package (dist/), as deployed' : 'src/ under tsx (the build failed)'}`)
+  console.log(`  production and review are the composed proxy (startProxy: observer, journal and recordings; production also metrics and incidents on a state file alerting a webhook); thread is production with its observer in a worker thread (--observer thread); semi-space 2 is production (its own state and the same webhook) under NODE_OPTIONS=--max-semi-space-size=2, as examples/proxy/compose.yaml deploys it; passthrough and the composed proxies run ${FROM === 'dist' ? 'the compiled package (dist/), as deployed' : 'src/ under tsx (the build failed)'}`)
   for (const c of contenders) await load(c.url, 2_000)
   const rounds = new Map<string, Load[]>(contenders.map((c) => [c.name, []]))
   for (let r = 0; r < ROUNDS; r++) {
