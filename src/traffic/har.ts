@@ -499,11 +499,30 @@ function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, pers
 }
 
 /** A body's kept text: whole, or (past the cap) the redacted window cut to the cap on a character boundary. */
-function keptText(text: string, truncated: boolean): string {
+export function keptText(text: string, truncated: boolean): string {
   if (!truncated || Buffer.byteLength(text, 'utf8') <= KEPT_BODY_BYTES) return text
   // write() encodes whole characters only, as many as fit: the cap's worth, not the whole window (a multi-MB upload's).
   const bytes = Buffer.allocUnsafe(KEPT_BODY_BYTES)
-  return bytes.toString('utf8', 0, bytes.write(text, 0, KEPT_BODY_BYTES, 'utf8'))
+  const n = bytes.write(text, 0, KEPT_BODY_BYTES, 'utf8')
+  // Those bytes are the text's first characters as UTF-8: the same text is that many characters of it, read
+  // off the bytes (decoding non-ASCII UTF-8 again cost ~10 ms a multi-MB upload). A lone surrogate, which
+  // write() turns into U+FFFD, is the exception: such text is decoded as before.
+  return isWellFormed(text) ? text.slice(0, utf16Units(bytes, n)) : bytes.toString('utf8', 0, n)
+}
+
+/** Whether a string holds no lone surrogate (String.prototype.isWellFormed, ES2024). */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed()
+}
+
+/** How many UTF-16 code units bytes[0, n) (whole UTF-8 characters) decode to: one a character, two for one past U+FFFF. */
+function utf16Units(bytes: Buffer, n: number): number {
+  let units = 0
+  for (let k = 0; k < n; k++) {
+    const b = bytes[k]!
+    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1
+  }
+  return units
 }
 
 /** A response whose body passed the cap: its redacted text cut to the cap (see keptText). */
