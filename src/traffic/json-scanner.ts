@@ -11,8 +11,10 @@
  * are dense), and neither bounds nesting. Here a string's end is found with Buffer.indexOf, content
  * without escapes is handed over as the file's bytes, and content with escapes is decoded piece by
  * piece (a piece never splits an escape or a UTF-8 sequence): by JSON.parse into text, or straight
- * into UTF-8 bytes for a body that is only hashed (Node 20 decodes non-ASCII UTF-8 at ~60 MB/s).
+ * into UTF-8 bytes for a body that is only hashed (Node 20 decodes non-ASCII UTF-8 at ~60 MB/s), long
+ * pieces by a small WebAssembly module (unescape-fast.ts) at about twice this file's own loop.
  */
+import { unescapeFast } from './unescape-fast.ts'
 
 /** Where a string's content goes: nowhere (validated only). */
 export const SKIP = 0
@@ -81,6 +83,8 @@ export interface ScanOptions {
   maxKey?: number
   /** The most bytes a container asked for whole (ScanHandler.wantsWhole) may take; larger ones are read as events. Default 1 MiB. */
   wholeBytes?: number
+  /** Decode every escaped body piece with JavaScript, not WebAssembly (tests compare the two). */
+  jsUnescape?: boolean
 }
 
 // Byte values of JSON's syntax.
@@ -741,9 +745,33 @@ export class JsonScanner {
       else if (!this.handler.decoded(text)) this.mode = SKIP
       return
     }
-    const n = this.unescape(buf, start, end)
-    if (n < 0) throw this.badString(base + start, base + end)
-    if (this.mode === BYTES && n > 0 && !this.handler.decodedBytes(this.scratch.subarray(0, n))) this.mode = SKIP
+    const out = this.decodeBytes(buf, start, end)
+    if (!out) throw this.badString(base + start, base + end)
+    if (this.mode === BYTES && out.length > 0 && !this.handler.decodedBytes(out)) this.mode = SKIP
+  }
+
+  /**
+   * buf[start, end) decoded to UTF-8 (a view, valid until the next piece), or undefined when it is
+   * not JSON. Long pieces go to WebAssembly (unescape-fast.ts) as far as their first surrogate
+   * escape; this class's loop does the rest, and every piece that opens on a surrogate left waiting.
+   */
+  private decodeBytes(buf: Buffer, start: number, end: number): Buffer | undefined {
+    if (this.highSurrogate !== 0 || end - start < LONG_PIECE || this.opts.jsUnescape) {
+      const n = this.unescape(buf, start, end, 0)
+      return n < 0 ? undefined : this.scratch.subarray(0, n)
+    }
+    const fast = unescapeFast(buf, start, end)
+    if (fast.kind === 'done') return fast.out
+    if (fast.kind === 'invalid') return undefined
+    // What came before the surrogate goes first into the scratch buffer, then the loop goes on after it.
+    this.grow(fast.out.length + (end - start - fast.read))
+    fast.out.copy(this.scratch, 0)
+    const n = this.unescape(buf, start + fast.read, end, fast.out.length)
+    return n < 0 ? undefined : this.scratch.subarray(0, n)
+  }
+
+  private grow(bytes: number): void {
+    if (this.scratch.length < bytes + 8) this.scratch = Buffer.allocUnsafe(Math.max(bytes + 8, 2 * this.scratch.length))
   }
 
   private rawControl(at: number): ScanError {
@@ -755,14 +783,15 @@ export class JsonScanner {
   }
 
   /**
-   * Decodes buf[start, end) (string content, escapes whole) into this.scratch as UTF-8, as
-   * Buffer.from(JSON.parse(...)) would; returns the bytes written, or -1 when the content is not
-   * JSON (a control character, a bad escape). A high surrogate at the end waits for the next piece.
+   * Decodes buf[start, end) (string content, escapes whole) into this.scratch as UTF-8, after the
+   * `from` bytes already there, as Buffer.from(JSON.parse(...)) would; returns the bytes there, or
+   * -1 when the content is not JSON (a control character, a bad escape). A high surrogate at the
+   * end waits for the next piece.
    */
-  private unescape(buf: Buffer, start: number, end: number): number {
-    if (this.scratch.length < end - start + 8) this.scratch = Buffer.allocUnsafe(Math.max(end - start + 8, 2 * this.scratch.length))
+  private unescape(buf: Buffer, start: number, end: number, from: number): number {
+    this.grow(from + end - start)
     const out = this.scratch
-    let j = 0
+    let j = from
     let high = this.highSurrogate
     this.highSurrogate = 0
     for (let i = start; i < end; ) {
