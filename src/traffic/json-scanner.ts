@@ -11,10 +11,11 @@
  * are dense), and neither bounds nesting. Here a string's end is found with Buffer.indexOf, content
  * without escapes is handed over as the file's bytes, and content with escapes is decoded piece by
  * piece (a piece never splits an escape or a UTF-8 sequence): by JSON.parse into text, or straight
- * into UTF-8 bytes for a body that is only hashed (Node 20 decodes non-ASCII UTF-8 at ~60 MB/s), long
- * pieces by a small WebAssembly module (unescape-fast.ts) at about twice this file's own loop.
+ * into UTF-8 bytes for a body that is only hashed (Node 20 decodes non-ASCII UTF-8 at ~60 MB/s). The
+ * loops that look at every byte (decoding a long piece, checking one for base64, skimming an entry)
+ * run in a small WebAssembly module (wasm-loops.ts), two to five times faster than here.
  */
-import { unescapeFast } from './unescape-fast.ts'
+import { classifyFast, forgetChunk, skimFast, unescapeFast } from './wasm-loops.ts'
 
 /** Where a string's content goes: nowhere (validated only). */
 export const SKIP = 0
@@ -83,8 +84,8 @@ export interface ScanOptions {
   maxKey?: number
   /** The most bytes a container asked for whole (ScanHandler.wantsWhole) may take; larger ones are read as events. Default 1 MiB. */
   wholeBytes?: number
-  /** Decode every escaped body piece with JavaScript, not WebAssembly (tests compare the two). */
-  jsUnescape?: boolean
+  /** Run every byte loop in JavaScript, none in WebAssembly (wasm-loops.ts): tests compare the two. */
+  noWasm?: boolean
 }
 
 // Byte values of JSON's syntax.
@@ -292,6 +293,7 @@ export class JsonScanner {
     const len = buf.length
     // A caller may write the same Buffer again with other bytes in it: nothing remembered of the last one holds.
     this.slashIn = undefined
+    forgetChunk()
     while (i < len) {
       const s = this.state
       if (s === SKIM) {
@@ -371,6 +373,12 @@ export class JsonScanner {
     const start = i
     let depth = this.skimDepth
     let inString = this.skimInString
+    if (!this.opts.noWasm) {
+      const r = skimFast(buf, i, len, depth, inString, this.skimEscape, this.opts.maxDepth - this.depth)
+      this.skimEscape = r.escape
+      if (r.tooDeep) return this.unskim(buf, start, len, base)
+      return this.skimmed(buf, start, r.i, len, base, r.depth, r.inString)
+    }
     if (this.skimEscape) {
       this.skimEscape = false
       i++
@@ -437,6 +445,11 @@ export class JsonScanner {
       }
       i++
     }
+    return this.skimmed(buf, start, i, len, base, depth, inString)
+  }
+
+  /** Skimming buf[start, i) left `depth` containers open (0: the one wanted whole closed at i), inside a string or not. */
+  private skimmed(buf: Buffer, start: number, i: number, len: number, base: number, depth: number, inString: boolean): number {
     this.skimBytes += i - start
     if (this.skimBytes > this.wholeBytes) return this.unskim(buf, start, len, base)
     if (depth > 0) {
@@ -723,6 +736,10 @@ export class JsonScanner {
       let base64ish = false
       if (end - start < LONG_PIECE) {
         for (let k = start; k < end; k++) if (buf[k]! < 0x20) throw this.rawControl(base + k)
+      } else if (!this.opts.noWasm) {
+        const kind = classifyFast(buf, start, end)
+        if (kind === 'control') throw this.rawControl(base + start)
+        base64ish = kind === 'base64ish'
       } else {
         const latin1 = buf.toString('latin1', start, end)
         base64ish = !NOT_BASE64ISH.test(latin1)
@@ -756,7 +773,7 @@ export class JsonScanner {
    * escape; this class's loop does the rest, and every piece that opens on a surrogate left waiting.
    */
   private decodeBytes(buf: Buffer, start: number, end: number): Buffer | undefined {
-    if (this.highSurrogate !== 0 || end - start < LONG_PIECE || this.opts.jsUnescape) {
+    if (this.highSurrogate !== 0 || end - start < LONG_PIECE || this.opts.noWasm) {
       const n = this.unescape(buf, start, end, 0)
       return n < 0 ? undefined : this.scratch.subarray(0, n)
     }
