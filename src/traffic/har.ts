@@ -25,6 +25,7 @@ import { redactPersonal } from '../recordings/store.ts'
 import { credentialOf, tokensOf } from '../transport/credential.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { CapturedText, KEPT_BODY_BYTES, type BodyReading } from './captured-text.ts'
+import { utf16UnitsFast } from './wasm-loops.ts'
 import type { TrafficEntry } from './entry.ts'
 import { BYTES, JsonScanner, ScanError, SKIP, TEXT, type ScanHandler, type StringMode } from './json-scanner.ts'
 import { shownPath } from '../util/paths.ts'
@@ -507,7 +508,7 @@ export function keptText(text: string, truncated: boolean): string {
   // Those bytes are the text's first characters as UTF-8: the same text is that many characters of it, read
   // off the bytes (decoding non-ASCII UTF-8 again cost ~10 ms a multi-MB upload). A lone surrogate, which
   // write() turns into U+FFFD, is the exception: such text is decoded as before.
-  return isWellFormed(text) ? text.slice(0, utf16Units(bytes, n)) : bytes.toString('utf8', 0, n)
+  return isWellFormed(text) ? text.slice(0, utf16UnitsFast(bytes, n)) : bytes.toString('utf8', 0, n)
 }
 
 /** Whether a string holds no lone surrogate (String.prototype.isWellFormed, ES2024). */
@@ -515,15 +516,6 @@ function isWellFormed(text: string): boolean {
   return (text as string & { isWellFormed(): boolean }).isWellFormed()
 }
 
-/** How many UTF-16 code units bytes[0, n) (whole UTF-8 characters) decode to: one a character, two for one past U+FFFF. */
-function utf16Units(bytes: Buffer, n: number): number {
-  let units = 0
-  for (let k = 0; k < n; k++) {
-    const b = bytes[k]!
-    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1
-  }
-  return units
-}
 
 /** A response whose body passed the cap: its redacted text cut to the cap (see keptText). */
 function cutToCap(r: NonNullable<Observation['response']>): NonNullable<Observation['response']> {

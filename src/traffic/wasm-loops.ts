@@ -2,8 +2,8 @@
  * The HAR reader's byte loops, run by a small WebAssembly module (wasm-loops.wat): the scanner's
  * JavaScript does ~300 MB/s where a loop looks at every byte, and on a HAR those loops were the
  * largest single costs: decoding a multi-MB upload kept as text (binary bytes as characters, an
- * escape every few bytes), checking a long base64 body, and finding where each small entry ends
- * (skim) before JSON.parse builds it. The module runs them at two to five times that.
+ * escape every few bytes), checking a long base64 body, finding where each small entry ends
+ * (skim) before JSON.parse builds it, and counting the characters of a body's kept megabyte. The module runs them at two to five times that.
  *
  * Each does what the scanner's own JavaScript does, which stays for short pieces and as the
  * reference (ScanOptions.noWasm; suites/traffic/wasm-loops.test.ts holds the two together). The
@@ -36,6 +36,7 @@ interface Exports {
   unescape(end: number): number
   classify(from: number, end: number): number
   skim(i: number, len: number, depth: number, inString: number, escape: number, room: number): number
+  utf16Units(from: number, end: number): number
 }
 const Wasm = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object) => { exports: unknown } } }).WebAssembly
 
@@ -98,6 +99,14 @@ export function classifyFast(buf: Uint8Array, start: number, end: number): 'base
   put(w, buf, start, end)
   const r = w.classify(CONTENT, CONTENT + (end - start))
   return r === 0 ? 'base64ish' : r === 2 ? 'control' : 'text'
+}
+
+/** How many UTF-16 code units bytes[0, n) (whole UTF-8 characters) decode to: one a character, two for one past U+FFFF. */
+export function utf16UnitsFast(buf: Uint8Array, n: number): number {
+  const w = instance()
+  chunkHeld = undefined
+  put(w, buf, 0, n)
+  return w.utf16Units(CONTENT, CONTENT + n)
 }
 
 /** Where skimming stopped, and its state there (see wasm-loops.wat's skim). */

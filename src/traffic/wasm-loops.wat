@@ -154,4 +154,22 @@
     (global.set $depthOut (local.get $depth))
     (global.set $inStringOut (local.get $inString))
     (global.set $escapeOut (local.get $escape))
-    (local.get $i)))
+    (local.get $i))
+
+  ;; How many UTF-16 code units the UTF-8 in [from, end) (whole characters) decodes to: one a
+  ;; character, two for one past U+FFFF (har.ts's keptText).
+  (func (export "utf16Units") (param $from i32) (param $end i32) (result i32)
+    (local $i i32) (local $b i32) (local $units i32)
+    (local.set $i (local.get $from))
+    (block $done
+      (loop $top
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $b (i32.load8_u (local.get $i)))
+        (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80))
+          (then
+            (local.set $units (i32.add (local.get $units)
+              (select (i32.const 2) (i32.const 1) (i32.ge_u (local.get $b) (i32.const 0xf0)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $top)))
+    (local.get $units))
+)
