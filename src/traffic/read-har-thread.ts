@@ -33,8 +33,11 @@ export function readsInWorker(size: number, env: Readonly<Record<string, string 
 /** Entries and characters a batch holds at most (one message each way per batch, not per entry). */
 const BATCH_ENTRIES = 32
 const BATCH_CHARS = 1024 * 1024
-/** Batches read ahead of the judge. */
-const WINDOW = 2
+/**
+ * Batches read ahead of the judge: enough for the worker to go on reading while the pack loads
+ * (about half a second) and while the judge is on a slow stretch, at most 16 MB of text.
+ */
+const WINDOW = 16
 
 type Reply = {
   entries: TrafficEntry[]

@@ -134,15 +134,35 @@ export interface OpenTrafficOptions extends StreamOptions {
   cwd: string
 }
 
+/** Ends a stream of entries not read to its end (a worker reading it stops). */
+async function closeEntries(entries: AsyncIterable<TrafficEntry>): Promise<void> {
+  const it = entries as Partial<AsyncGenerator<TrafficEntry>>
+  await it.return?.(undefined)
+}
+
 /** Loads the pack and opens the input as a stream, with the environment's secrets and test recipient redacted. */
 export async function openTrafficStream(opts: OpenTrafficOptions): Promise<OpenedTrafficStream> {
   const input = resolve(opts.cwd, opts.input)
   const rel = shownPath(opts.cwd, input)
-  const pack = loadContracts(opts.contractsDir, { cwd: opts.cwd })
-  // The large-cassette worker builds its own redactor from the same options.
+  // The large-cassette and HAR workers build their own redactors from the same options.
   const redactorOptions = { secrets: secretsFromEnv(opts.env), personal: [opts.env.WHATSAPP_TEST_RECIPIENT] }
   const redactor = new Redactor(redactorOptions)
-  const { kind, entries } = await streamTraffic(input, redactor, new PersonalDataRedactor(), opts.cwd, { ...opts, redactorOptions })
+  // The input is opened first, so a HAR read in a worker is read while the pack loads (about half a second of
+  // compiling schemas); a broken pack is still said before a broken input, as when the pack was loaded first.
+  const opened = await streamTraffic(input, redactor, new PersonalDataRedactor(), opts.cwd, { ...opts, redactorOptions }).then(
+    (stream) => ({ stream }),
+    (error: unknown) => ({ error }),
+  )
+  let pack: ContractPack
+  try {
+    pack = loadContracts(opts.contractsDir, { cwd: opts.cwd })
+  } catch (err) {
+    // Ends a worker already reading.
+    if ('stream' in opened) await closeEntries(opened.stream.entries)
+    throw err
+  }
+  if ('error' in opened) throw opened.error
+  const { kind, entries } = opened.stream
   return { rel, pack, redactor, kind, entries }
 }
 

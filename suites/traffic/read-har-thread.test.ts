@@ -14,6 +14,7 @@ import { streamHar } from '../../src/traffic/har.ts'
 import { HAR_IN_WORKER_BYTES, readsInWorker, streamHarInWorker } from '../../src/traffic/read-har-thread.ts'
 import { Redactor, type RedactorOptions } from '../../src/transport/redact.ts'
 import { runVerify } from '../../src/commands/verify.ts'
+import { openTrafficStream } from '../../src/traffic/read.ts'
 import { writeLargeHar } from '../helpers/large-har.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
@@ -99,6 +100,30 @@ describe('a HAR read in a worker thread', () => {
     expect(threaded.counts.entries).toBeGreaterThan(72 * 2)
     expect(threaded).toEqual(await run('0'))
   }, 120_000)
+
+  it('starts reading before the pack loads, and still says a broken pack before a broken input', async () => {
+    const cwd = dir()
+    const file = join(cwd, 'large.har')
+    await writeLargeHar(file, { bytes: HAR_IN_WORKER_BYTES + 1024 * 1024 })
+    const open = (input: string, contractsDir: string) => openTrafficStream({ input, contractsDir, env: { DRIFTWATCH_READ_THREAD: '1' }, cwd })
+    const code = (p: Promise<unknown>) => p.then(() => 'opened', (err: unknown) => (err as HarnessError).code)
+    const was = process.env.DRIFTWATCH_READ_THREAD
+    process.env.DRIFTWATCH_READ_THREAD = '1'
+    try {
+      // Both broken: the pack is said first, as when it was loaded first.
+      expect(await code(open(join(cwd, 'missing.har'), join(cwd, 'no-pack')))).toBe('DW_CONTRACTS_NOT_FOUND')
+      // A broken pack with a large HAR already being read in a worker: the pack's error, and the worker ends (the test would hang on it).
+      expect(await code(open(file, join(cwd, 'no-pack')))).toBe('DW_CONTRACTS_NOT_FOUND')
+      expect(await code(open(join(cwd, 'missing.har'), join(ROOT, 'contracts', 'meta')))).toBe('DW_USAGE')
+      const opened = await open(file, join(ROOT, 'contracts', 'meta'))
+      let n = 0
+      for await (const _ of opened.entries) n++
+      expect(n).toBeGreaterThan(72)
+    } finally {
+      if (was === undefined) delete process.env.DRIFTWATCH_READ_THREAD
+      else process.env.DRIFTWATCH_READ_THREAD = was
+    }
+  }, 60_000)
 
   it('is used only when asked (DRIFTWATCH_READ_THREAD=1), and from 8 MB', () => {
     expect(readsInWorker(HAR_IN_WORKER_BYTES, {})).toBe(false)
