@@ -3,21 +3,26 @@
  * HAR reader over it (scanning, bodies hashed, entries built and redacted; nothing judged), the
  * least verify does. Prints one JSON object on stdout.
  *
+ * Plain JavaScript, so it runs the compiled package (dist/) without a TypeScript loader, as an
+ * installed driftwatch does; VERIFY_BENCH_FROM=src runs src/ instead (under `--import tsx`).
+ *
  * Two more modes take a stage out, to say what it costs (their reports are not verify's):
  * `unjudged` places every entry (attribution, what it teaches) but judges none
  * (IncrementalJudge.add does nothing), and `unplaced` only counts the entries it reads.
  */
-import { PersonalDataRedactor } from '../src/recordings/personal-data.ts'
-import { streamHar } from '../src/traffic/har.ts'
-import { Redactor } from '../src/transport/redact.ts'
-import { runVerify } from '../src/commands/verify.ts'
-import { IncrementalJudge } from '../src/traffic/incremental-judge.ts'
-import { TrafficJudge, type Placement } from '../src/traffic/judge-traffic.ts'
+const from = process.env.VERIFY_BENCH_FROM === 'src' ? { dir: '../src', ext: 'ts' } : { dir: '../dist', ext: 'js' }
+const load = (path) => import(new URL(`${from.dir}/${path}.${from.ext}`, import.meta.url).href)
+const { PersonalDataRedactor } = await load('recordings/personal-data')
+const { streamHar } = await load('traffic/har')
+const { Redactor } = await load('transport/redact')
+const { runVerify } = await load('commands/verify')
+const { IncrementalJudge } = await load('traffic/incremental-judge')
+const { TrafficJudge } = await load('traffic/judge-traffic')
 
 const [mode, file, outDir] = process.argv.slice(2)
 if (mode === 'unjudged') IncrementalJudge.prototype.add = async () => {}
 if (mode === 'unplaced') {
-  TrafficJudge.prototype.place = function (this: TrafficJudge): Placement {
+  TrafficJudge.prototype.place = function () {
     this.counts.entries++
     this.counts.unattributed++
     return { kind: 'none', reason: 'not placed (bench)' }
@@ -30,9 +35,9 @@ let entries = 0
 let outcome = ''
 let findings = 0
 if (mode === 'parse') {
-  for await (const _ of streamHar(file!, new Redactor({ secrets: [], personal: [] }), new PersonalDataRedactor())) entries++
+  for await (const _ of streamHar(file, new Redactor({ secrets: [], personal: [] }), new PersonalDataRedactor())) entries++
 } else {
-  const { counts, report } = await runVerify({ input: file!, contractsDir: 'contracts/meta', outDir: outDir!, formats: ['json'], env })
+  const { counts, report } = await runVerify({ input: file, contractsDir: 'contracts/meta', outDir, formats: ['json'], env })
   entries = counts.entries
   outcome = report.outcome
   findings = report.findings.length
