@@ -35,7 +35,9 @@ const BATCH_ENTRIES = 32
 const BATCH_CHARS = 1024 * 1024
 /**
  * Batches read ahead of the judge: enough for the worker to go on reading while the pack loads
- * (about half a second) and while the judge is on a slow stretch, at most 16 MB of text.
+ * and while the judge is on a slow stretch. A batch is posted once it passes BATCH_CHARS (so by
+ * at most one entry's text, up to the 1 MiB cap) or BATCH_ENTRIES: about 16 to 32 MB of text wait
+ * at most.
  */
 const WINDOW = 16
 
@@ -46,6 +48,12 @@ type Reply = {
   error?: { harness: boolean; code?: HarnessErrorCode; message: string; details?: Record<string, unknown> }
 }
 
+/** Readers running now (tests: a stream closed early must leave none behind). */
+let live = 0
+export function liveReaders(): number {
+  return live
+}
+
 /**
  * Starts reading `file` in a worker now and returns its entries as a stream. The worker does not
  * keep the process alive until the stream is read; returning the stream, even unread, ends it.
@@ -54,6 +62,8 @@ export function streamHarInWorker(file: string, redactorOptions: RedactorOptions
   const worker = new Worker(new URL('./har-worker.mjs', import.meta.url), {
     workerData: { file, cwd, redactorOptions, salt: credentialSalt(), wholeEntryBytes: opts.wholeEntryBytes, batchEntries: BATCH_ENTRIES, batchChars: BATCH_CHARS, window: WINDOW },
   })
+  live++
+  worker.once('exit', () => live--)
   worker.unref()
   const replies: Reply[] = []
   let failure: unknown

@@ -62,6 +62,37 @@ export interface TrafficStreamOptions extends StreamOptions {
   redactorOptions?: RedactorOptions
 }
 
+/** How much of a file tells what it is. */
+const HEAD_BYTES = 4096
+
+/** A file's first HEAD_BYTES, as text. */
+function headOf(input: string): string {
+  const head = Buffer.alloc(HEAD_BYTES)
+  const fd = openSync(input, 'r')
+  try {
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** A HAR is one JSON object with "log"; anything else is read as a cassette (YAML, or JSON-serialised VCR). Webhook files are told apart before. */
+function looksLikeHar(head: string): boolean {
+  return /^\s*\{/.test(head) && !/"(http_)?interactions"\s*:/.test(head)
+}
+
+/** Whether streamTraffic would read this input in a worker: a large HAR (see readsInWorker), said from its size and first bytes only. */
+function readInWorker(input: string): boolean {
+  try {
+    const stat = statSync(input)
+    if (!stat.isFile() || !readsInWorker(stat.size)) return false
+    const head = headOf(input)
+    return !looksLikeWebhookFile(head) && !/^\s*\{\s*"object"\s*:/.test(head) && looksLikeHar(head)
+  } catch {
+    return false
+  }
+}
+
 /** Opens a HAR, a cassette or a recordings directory as a stream of entries: a HAR is read as it is judged, the others whole. */
 export async function streamTraffic(input: string, redactor: Redactor, personal: PersonalDataRedactor, cwd: string, opts: TrafficStreamOptions = {}): Promise<TrafficStream> {
   const rel = shownPath(cwd, input)
@@ -78,19 +109,14 @@ export async function streamTraffic(input: string, redactor: Redactor, personal:
     for (const list of all.values()) for (const rec of list) rec.observations = rec.observations.map((o) => redactor.observation(o))
     return { kind: 'recordings', entries: listed(recordingsAsTraffic(all, rel), opts.signal) }
   }
-  // A HAR is one JSON object with "log"; anything else is read as a cassette (YAML, or JSON-serialised VCR).
-  const head = Buffer.alloc(4096)
-  const fd = openSync(input, 'r')
-  const n = readSync(fd, head, 0, head.length, 0)
-  closeSync(fd)
-  const text = head.subarray(0, n).toString('utf8')
-  if (text.trim() === '' && stat.size < head.length) throw new HarnessError('DW_USAGE', `${rel} is empty: nothing to verify. Give a HAR file, a VCR cassette, a recordings directory, or a JSON or JSONL file of WhatsApp webhook bodies`, { file: rel })
+  const text = headOf(input)
+  if (text.trim() === '' && stat.size < HEAD_BYTES) throw new HarnessError('DW_USAGE', `${rel} is empty: nothing to verify. Give a HAR file, a VCR cassette, a recordings directory, or a JSON or JSONL file of WhatsApp webhook bodies`, { file: rel })
   // Webhook bodies (JSON or JSONL) as Meta POSTs them: judged by the webhook contracts (src/webhooks).
   if (looksLikeWebhookFile(text)) return { kind: 'webhooks', entries: streamWebhookFile(input, rel, opts) }
   // A webhook-shaped body of another product (Messenger's "page", Instagram's): neither a HAR nor a WhatsApp webhook.
   const other = /^\s*\{\s*"object"\s*:\s*"([^"]{0,64})"/.exec(text)
   if (other && !/"log"\s*:/.test(text)) throw new HarnessError('DW_USAGE', `${rel} holds a webhook body whose object is "${other[1]!.replace(/[^\x20-\x7e]/g, '?')}", not whatsapp_business_account: only WhatsApp Business Account webhooks are under contract (and it is not a HAR: no "log")`, { file: rel })
-  const har = /^\s*\{/.test(text) && !/"(http_)?interactions"\s*:/.test(text)
+  const har = looksLikeHar(text)
   // Large ones are read in a worker while this thread judges when asked (DRIFTWATCH_READ_THREAD=1); its redactors are made from the same options.
   if (har) return { kind: 'har', entries: opts.redactorOptions && readsInWorker(stat.size) ? streamHarInWorker(input, opts.redactorOptions, cwd, opts) : streamHar(input, redactor, personal, cwd, opts) }
   if (stat.size > MAX_CASSETTE_BYTES) {
@@ -147,9 +173,16 @@ export async function openTrafficStream(opts: OpenTrafficOptions): Promise<Opene
   // The large-cassette and HAR workers build their own redactors from the same options.
   const redactorOptions = { secrets: secretsFromEnv(opts.env), personal: [opts.env.WHATSAPP_TEST_RECIPIENT] }
   const redactor = new Redactor(redactorOptions)
-  // The input is opened first, so a HAR read in a worker is read while the pack loads (about half a second of
-  // compiling schemas); a broken pack is still said before a broken input, as when the pack was loaded first.
-  const opened = await streamTraffic(input, redactor, new PersonalDataRedactor(), opts.cwd, { ...opts, redactorOptions }).then(
+  const open = () => streamTraffic(input, redactor, new PersonalDataRedactor(), opts.cwd, { ...opts, redactorOptions })
+  if (!readInWorker(input)) {
+    // The pack first: a wrong --contracts is said at once, not after a cassette or a recordings directory is read whole.
+    const pack = loadContracts(opts.contractsDir, { cwd: opts.cwd })
+    const { kind, entries } = await open()
+    return { rel, pack, redactor, kind, entries }
+  }
+  // A HAR read in a worker is started first and read while the pack loads (compiling schemas); a broken pack is
+  // still said before a broken input, and ends the worker.
+  const opened = await open().then(
     (stream) => ({ stream }),
     (error: unknown) => ({ error }),
   )
@@ -157,7 +190,6 @@ export async function openTrafficStream(opts: OpenTrafficOptions): Promise<Opene
   try {
     pack = loadContracts(opts.contractsDir, { cwd: opts.cwd })
   } catch (err) {
-    // Ends a worker already reading.
     if ('stream' in opened) await closeEntries(opened.stream.entries)
     throw err
   }

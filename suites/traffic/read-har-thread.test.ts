@@ -11,7 +11,7 @@ import { HarnessError } from '../../src/util/errors.ts'
 import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
 import type { TrafficEntry } from '../../src/traffic/entry.ts'
 import { streamHar } from '../../src/traffic/har.ts'
-import { HAR_IN_WORKER_BYTES, readsInWorker, streamHarInWorker } from '../../src/traffic/read-har-thread.ts'
+import { HAR_IN_WORKER_BYTES, liveReaders, readsInWorker, streamHarInWorker } from '../../src/traffic/read-har-thread.ts'
 import { Redactor, type RedactorOptions } from '../../src/transport/redact.ts'
 import { runVerify } from '../../src/commands/verify.ts'
 import { openTrafficStream } from '../../src/traffic/read.ts'
@@ -23,6 +23,13 @@ const FIXTURES = join(ROOT, 'suites', 'verify', 'fixtures')
 const TOKEN = 'EAAGtraffic0fixture0token0not0real0ZDZD'
 const OPTIONS: RedactorOptions = { secrets: [TOKEN], personal: ['16505551234'] }
 const { dir } = tempDirs('dw-har-thread-')
+
+/** The 72-entry fixture HAR, copied into cwd. */
+function file72(cwd: string): string {
+  const file = join(cwd, 'fixture.har')
+  writeFileSync(file, readFileSync(join(FIXTURES, 'cloud-api-traffic.har')))
+  return file
+}
 
 async function both(file: string, cwd: string): Promise<{ inPlace: { entries: TrafficEntry[]; error?: string }; worker: { entries: TrafficEntry[]; error?: string } }> {
   const collect = async (it: AsyncIterable<TrafficEntry>) => {
@@ -101,29 +108,53 @@ describe('a HAR read in a worker thread', () => {
     expect(threaded).toEqual(await run('0'))
   }, 120_000)
 
-  it('starts reading before the pack loads, and still says a broken pack before a broken input', async () => {
+  it('starts a large HAR before the pack loads, still says a broken pack first, and ends the worker it started', async () => {
     const cwd = dir()
     const file = join(cwd, 'large.har')
+    // Small entries: more batches than the worker reads ahead, so a worker nobody ends stays alive, waiting.
     await writeLargeHar(file, { bytes: HAR_IN_WORKER_BYTES + 1024 * 1024 })
-    const open = (input: string, contractsDir: string) => openTrafficStream({ input, contractsDir, env: { DRIFTWATCH_READ_THREAD: '1' }, cwd })
+    const open = (input: string, contractsDir: string) => openTrafficStream({ input, contractsDir, env: {}, cwd })
     const code = (p: Promise<unknown>) => p.then(() => 'opened', (err: unknown) => (err as HarnessError).code)
+    const settled = async () => {
+      for (let i = 0; i < 100 && liveReaders() > 0; i++) await new Promise((r) => setTimeout(r, 50))
+      return liveReaders()
+    }
     const was = process.env.DRIFTWATCH_READ_THREAD
     process.env.DRIFTWATCH_READ_THREAD = '1'
     try {
+      expect(await settled()).toBe(0)
       // Both broken: the pack is said first, as when it was loaded first.
       expect(await code(open(join(cwd, 'missing.har'), join(cwd, 'no-pack')))).toBe('DW_CONTRACTS_NOT_FOUND')
-      // A broken pack with a large HAR already being read in a worker: the pack's error, and the worker ends (the test would hang on it).
+      // A broken pack with a large HAR already being read in a worker: the pack's error, and the worker ended.
       expect(await code(open(file, join(cwd, 'no-pack')))).toBe('DW_CONTRACTS_NOT_FOUND')
+      expect(await settled()).toBe(0)
       expect(await code(open(join(cwd, 'missing.har'), join(ROOT, 'contracts', 'meta')))).toBe('DW_USAGE')
       const opened = await open(file, join(ROOT, 'contracts', 'meta'))
+      expect(liveReaders()).toBe(1)
       let n = 0
       for await (const _ of opened.entries) n++
       expect(n).toBeGreaterThan(72)
+      expect(await settled()).toBe(0)
     } finally {
       if (was === undefined) delete process.env.DRIFTWATCH_READ_THREAD
       else process.env.DRIFTWATCH_READ_THREAD = was
     }
   }, 60_000)
+
+  it('loads the pack before any other input: a wrong pack is said before a cassette or recordings are read', async () => {
+    const cwd = dir()
+    const cassette = join(FIXTURES, 'cloud-api-traffic.cassette.yml')
+    for (const input of [cassette, join(ROOT, 'recordings', 'meta'), file72(cwd)]) {
+      const progress = { bytesRead: 0, totalBytes: -1 }
+      const err = await openTrafficStream({ input, contractsDir: join(cwd, 'no-pack'), env: {}, cwd, progress }).then(
+        () => undefined,
+        (e: unknown) => e as HarnessError,
+      )
+      expect(err?.code).toBe('DW_CONTRACTS_NOT_FOUND')
+      // The input was never opened (opening it sets the total).
+      expect(progress.totalBytes, input).toBe(-1)
+    }
+  })
 
   it('is used only when asked (DRIFTWATCH_READ_THREAD=1), and from 8 MB', () => {
     expect(readsInWorker(HAR_IN_WORKER_BYTES, {})).toBe(false)
