@@ -25,7 +25,7 @@ import { redactPersonal } from '../recordings/store.ts'
 import { credentialOf, tokensOf } from '../transport/credential.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { CapturedText, KEPT_BODY_BYTES, type BodyReading } from './captured-text.ts'
-import { utf16UnitsFast } from './wasm-loops.ts'
+import { utf16UnitsFast, wasmLoops } from './wasm-loops.ts'
 import type { TrafficEntry } from './entry.ts'
 import { BYTES, JsonScanner, ScanError, SKIP, TEXT, type ScanHandler, type StringMode } from './json-scanner.ts'
 import { shownPath } from '../util/paths.ts'
@@ -508,7 +508,7 @@ export function keptText(text: string, truncated: boolean): string {
   // Those bytes are the text's first characters as UTF-8: the same text is that many characters of it, read
   // off the bytes (decoding non-ASCII UTF-8 again cost ~10 ms a multi-MB upload). A lone surrogate, which
   // write() turns into U+FFFD, is the exception: such text is decoded as before.
-  return isWellFormed(text) ? text.slice(0, utf16UnitsFast(bytes, n)) : bytes.toString('utf8', 0, n)
+  return isWellFormed(text) && wasmLoops() ? text.slice(0, utf16UnitsFast(bytes, n)) : bytes.toString('utf8', 0, n)
 }
 
 /** Whether a string holds no lone surrogate (String.prototype.isWellFormed, ES2024). */

@@ -15,7 +15,7 @@
  * loops that look at every byte (decoding a long piece, checking one for base64, skimming an entry)
  * run in a small WebAssembly module (wasm-loops.ts), two to five times faster than here.
  */
-import { classifyFast, forgetChunk, skimFast, unescapeFast } from './wasm-loops.ts'
+import { classifyFast, forgetChunk, skimFast, unescapeFast, wasmLoops } from './wasm-loops.ts'
 
 /** Where a string's content goes: nowhere (validated only). */
 export const SKIP = 0
@@ -231,6 +231,8 @@ export class JsonScanner {
   private numExpNegative = false
   private numExpText = false
 
+  /** Whether the byte loops run in WebAssembly (not when asked not to, or where there is none: node --jitless). */
+  private readonly wasm: boolean
   /** A high surrogate escape at the end of the last piece (BYTES and SKIP), waiting for its low half. */
   private highSurrogate = 0
   private scratch = Buffer.allocUnsafe(0)
@@ -264,6 +266,7 @@ export class JsonScanner {
     private readonly opts: ScanOptions,
   ) {
     this.stack = new Uint8Array(opts.maxDepth + 1)
+    this.wasm = !opts.noWasm && wasmLoops()
     this.maxKey = opts.maxKey ?? 256
     this.wholeBytes = opts.wholeBytes ?? 1024 * 1024
   }
@@ -373,7 +376,7 @@ export class JsonScanner {
     const start = i
     let depth = this.skimDepth
     let inString = this.skimInString
-    if (!this.opts.noWasm) {
+    if (this.wasm) {
       const r = skimFast(buf, i, len, depth, inString, this.skimEscape, this.opts.maxDepth - this.depth)
       this.skimEscape = r.escape
       if (r.tooDeep) return this.unskim(buf, start, len, base)
@@ -736,7 +739,7 @@ export class JsonScanner {
       let base64ish = false
       if (end - start < LONG_PIECE) {
         for (let k = start; k < end; k++) if (buf[k]! < 0x20) throw this.rawControl(base + k)
-      } else if (!this.opts.noWasm) {
+      } else if (this.wasm) {
         const kind = classifyFast(buf, start, end)
         if (kind === 'control') throw this.rawControl(base + start)
         base64ish = kind === 'base64ish'
@@ -768,21 +771,23 @@ export class JsonScanner {
   }
 
   /**
-   * buf[start, end) decoded to UTF-8 (a view, valid until the next piece), or undefined when it is
-   * not JSON. Long pieces go to WebAssembly (unescape-fast.ts) as far as their first surrogate
-   * escape; this class's loop does the rest, and every piece that opens on a surrogate left waiting.
+   * buf[start, end) decoded to UTF-8 in this scanner's scratch buffer (a view, valid until its next
+   * piece), or undefined when it is not JSON. Long pieces are decoded by WebAssembly (wasm-loops.ts)
+   * as far as their first surrogate escape and copied out of its memory (a handler that scans
+   * something else meanwhile would overwrite it there); this class's loop does the rest, and every
+   * piece that opens on a surrogate left waiting.
    */
   private decodeBytes(buf: Buffer, start: number, end: number): Buffer | undefined {
-    if (this.highSurrogate !== 0 || end - start < LONG_PIECE || this.opts.noWasm) {
+    const fast = this.highSurrogate !== 0 || end - start < LONG_PIECE || !this.wasm ? undefined : unescapeFast(buf, start, end)
+    if (!fast) {
       const n = this.unescape(buf, start, end, 0)
       return n < 0 ? undefined : this.scratch.subarray(0, n)
     }
-    const fast = unescapeFast(buf, start, end)
-    if (fast.kind === 'done') return fast.out
     if (fast.kind === 'invalid') return undefined
-    // What came before the surrogate goes first into the scratch buffer, then the loop goes on after it.
-    this.grow(fast.out.length + (end - start - fast.read))
+    this.grow(end - start)
     fast.out.copy(this.scratch, 0)
+    if (fast.kind === 'done') return this.scratch.subarray(0, fast.out.length)
+    // Stopped at a surrogate escape: the loop goes on from there, after what came before it.
     const n = this.unescape(buf, start + fast.read, end, fast.out.length)
     return n < 0 ? undefined : this.scratch.subarray(0, n)
   }

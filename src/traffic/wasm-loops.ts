@@ -5,8 +5,9 @@
  * escape every few bytes), checking a long base64 body, finding where each small entry ends
  * (skim) before JSON.parse builds it, and counting the characters of a body's kept megabyte. The module runs them at two to five times that.
  *
- * Each does what the scanner's own JavaScript does, which stays for short pieces and as the
- * reference (ScanOptions.noWasm; suites/traffic/wasm-loops.test.ts holds the two together). The
+ * Each does what the scanner's own JavaScript does, which stays for short pieces, as the
+ * reference (ScanOptions.noWasm; suites/traffic/wasm-loops.test.ts holds the two together), and
+ * where there is no WebAssembly (node --jitless). The
  * decoder leaves \u escapes of surrogates to the scanner's loop (pairs, lone halves and a pair cut
  * between pieces keep one set of rules). One instance per thread; the scanner is synchronous, so
  * one call never overlaps another.
@@ -38,15 +39,31 @@ interface Exports {
   skim(i: number, len: number, depth: number, inString: number, escape: number, room: number): number
   utf16Units(from: number, end: number): number
 }
-const Wasm = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object) => { exports: unknown } } }).WebAssembly
+const Wasm = (globalThis as unknown as { WebAssembly?: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object) => { exports: unknown } } }).WebAssembly
 
 let wasm: Exports | undefined
+/** The module could not be made (no WebAssembly: node --jitless): the scanner's JavaScript does everything. */
+let unavailable = false
 let bytes = new Uint8Array(0)
 /** The chunk whose bytes are at CONTENT now (skim reads one chunk many times: copied once). */
 let chunkHeld: Uint8Array | undefined
 
+/** Whether the loops can run here (asked once per scanner; the module is made on the first ask). */
+export function wasmLoops(): boolean {
+  if (wasm) return true
+  if (unavailable) return false
+  try {
+    instance()
+    return true
+  } catch {
+    unavailable = true
+    return false
+  }
+}
+
 function instance(): Exports {
   if (wasm) return wasm
+  if (!Wasm) throw new Error('no WebAssembly here')
   wasm = new Wasm.Instance(new Wasm.Module(Buffer.from(WASM_LOOPS, 'base64'))).exports as Exports
   bytes = new Uint8Array(wasm.memory.buffer)
   bytes.fill(255, 0, 512)
