@@ -77,6 +77,8 @@ let lastFields: { url: string; fields: string | undefined } | undefined
 
 function fieldsOf(url: string): string | undefined {
   if (lastFields?.url === url) return lastFields.fields
+  // A query names `fields` only if the text holds it: as is, or escaped (%), or split by a tab or newline, which the URL parser drops.
+  if (!url.includes('fields') && !/[%\t\n\r]/.test(url)) return undefined
   let fields: string | undefined
   try {
     fields = new URL(url).searchParams.get('fields') ?? undefined
