@@ -69,4 +69,4 @@ export const errorEnvelopeCheck = perObservation('error-envelope', 'error respon
     })
   }
   return out
-})
+}, 'drafts')

@@ -61,4 +61,4 @@ export const headersCheck = perObservation('header-conformance', 'required heade
     }
   }
   return out
-})
+}, 'drafts')

@@ -129,6 +129,38 @@ async function schemaDrift(exp: Expectation, body: readonly Observation[], opts:
   return { deltas, observationIndex }
 }
 
+/** The context the checks get (schema deltas, when the judge computed them for these observations). */
+export function checkContext(exp: Expectation, opts: JudgeOptions, drift?: CheckContext['schemaDrift']): CheckContext {
+  return {
+    validateBody: opts.pack.validateBody,
+    bodySchema: (o, spec) => bodySchemaFor(opts.pack, o, spec),
+    ...(opts.media ? { media: opts.media } : {}),
+    ...(exp.variant ? { variant: { ...exp.variant, basePassed: opts.basePassed === true } } : {}),
+    ...(opts.golden ? { golden: opts.golden } : {}),
+    ...(drift ? { schemaDrift: drift } : {}),
+  }
+}
+
+/**
+ * What judging one exchange alone gives depends on, as a string (see Check.project): whether it is
+ * usable, which views take it, and the projection of every check that judges it. Two exchanges with
+ * equal keys, judged by the same checks against the same expectation and context, get findings of
+ * the same checks, severities and titles, as many samples of each, and the same `usable`. Undefined
+ * when a check that judges it has no projection for it. `views` is viewsOf(exp, [o]); `ctx` has no
+ * schema deltas (one exchange's schema-drift is judged across exchanges, never alone).
+ */
+export function judgeKey(exp: Expectation, o: Observation, checks: readonly Check[], ctx: CheckContext, views: Record<Check['needs'], readonly Observation[]>): string | undefined {
+  let key = `${availabilityOf(o, exp) === 'ok' ? 1 : 0}${views.headers.length}${views.body.length}`
+  for (const check of checks) {
+    if (views[check.needs].length === 0) continue
+    const k = check.project?.(o, exp, ctx)
+    if (k === undefined) return undefined
+    // Each part prefixed by its length: no two lists of parts read the same.
+    key += ` ${k.length} ${k}`
+  }
+  return key
+}
+
 /** Above this many observations a check's run is long enough (tens of ms) to let signals in before it. */
 const LARGE_VIEW = 10_000
 
@@ -137,14 +169,7 @@ export async function judge(exp: Expectation, observations: readonly Observation
   const checks = opts.checks ?? allChecks
   const views = viewsOf(exp, observations)
   const drift = checks.some((c) => c.id === 'schema-drift') ? await schemaDrift(exp, views.body, opts) : undefined
-  const ctx: CheckContext = {
-    validateBody: opts.pack.validateBody,
-    bodySchema: (o, spec) => bodySchemaFor(opts.pack, o, spec),
-    ...(opts.media ? { media: opts.media } : {}),
-    ...(exp.variant ? { variant: { ...exp.variant, basePassed: opts.basePassed === true } } : {}),
-    ...(opts.golden ? { golden: opts.golden } : {}),
-    ...(drift ? { schemaDrift: drift } : {}),
-  }
+  const ctx = checkContext(exp, opts, drift)
   const groups = new Map<string, { draft: FindingDraft; obs: Observation; count: number; of: number }>()
   for (const check of checks) {
     const view = views[check.needs]

@@ -31,21 +31,35 @@
  * that is counted (in `of`) but not compared. Real traffic has a handful per operation.
  */
 import { Breather } from './breather.ts'
-import type { Check } from '../checks/check.ts'
+import type { Check, CheckContext } from '../checks/check.ts'
 import { expectedResponse } from '../checks/check.ts'
 import { requestIdentity } from '../checks/sample-consistency.ts'
 import type { Expectation } from '../contracts/expectation.ts'
 import type { SchemaViolation } from '../contracts/types.ts'
 import { foldKey, isDrift, type Finding } from '../model/finding.ts'
 import { describeStatus, graphError } from '../graph/index.ts'
-import { bodySchemaFor, judge, viewsOf, type JudgeOptions, type Verdict } from '../judge/index.ts'
+import { bodySchemaFor, checkContext, judge, judgeKey, viewsOf, type JudgeOptions, type Verdict } from '../judge/index.ts'
 import type { Observation } from '../model/observation.ts'
 import { isVolatileHeader } from '../recordings/volatile.ts'
 import { inferSchema } from '../schema/infer.ts'
 import { parsedUrl } from './parsed-url.ts'
 
-/** How much a judge keeps (see the policy above). */
-export const LIMITS = { identities: 4096, successes: 1024, classes: 1024 }
+/** How much a judge keeps (see the policy above); `judged`: exchanges' judge keys remembered, with what they gave. */
+export const LIMITS = { identities: 4096, successes: 1024, classes: 1024, judged: 1024 }
+
+/**
+ * Whether judges reuse what an exchange gave for a later one with the same judge key (on by
+ * default). Off, every exchange is judged anew: the proof that both give the same reports
+ * (suites/traffic/judge-memo.test.ts) and the bench's before and after. `reused` counts the
+ * exchanges counted without judging, in this process.
+ */
+export const judgeMemo = { enabled: true, reused: 0 }
+
+/** What judging one exchange gave, as a later one with the same key is counted: its findings' fold keys and samples, and whether it was usable. */
+interface Judged {
+  folds: readonly (readonly [string, number])[]
+  usable: number
+}
 
 /** How much of a body text a kept sample holds: one character past the evidence excerpt, so the evidence reads the same. */
 const KEPT_TEXT = 601
@@ -176,6 +190,14 @@ export class IncrementalJudge {
   private readonly tokenErrors = new Classes(LIMITS.classes)
   /** Violations of each body sample, by schema: computed once, read again by the final judge. */
   private readonly violations = new WeakMap<object, Map<string, SchemaViolation[]>>()
+  /**
+   * Exchanges judged alone, by judge key (see judgeKey): a later exchange with the same key gets
+   * findings of the same checks, severities and titles, as many, which fold into the first's
+   * (its message and evidence stand for them all): counting them is all judging it would add.
+   */
+  private readonly judged: Map<string, Judged> | undefined
+  /** The context the checks judge one exchange in, for its key (judge builds its own, the same). */
+  private readonly ctx: CheckContext
 
   constructor(
     readonly exp: Expectation,
@@ -191,6 +213,8 @@ export class IncrementalJudge {
     this.eachWithoutTwinOpts = { ...opts, checks: this.eachWithoutTwin }
     this.golden = opts.golden && this.ids.has('golden-diff') ? new Classes(LIMITS.classes) : undefined
     this.bodies = this.ids.has('schema-drift') && exp.responses.some((r) => r.bodySchema) ? new Classes(LIMITS.classes) : undefined
+    this.judged = judgeMemo.enabled ? new Map() : undefined
+    this.ctx = checkContext(exp, this.eachOpts)
   }
 
   /** Exchanges added. */
@@ -206,14 +230,27 @@ export class IncrementalJudge {
     this.views.headers += v.headers.length
     this.views.body += v.body.length
     const twinWanted = v.body.length > 0 && this.isTokenError(o)
-    const verdict = await judge(this.exp, [o], twinWanted ? this.eachWithoutTwinOpts : this.eachOpts)
-    this.usable += verdict.usable
-    verdict.findings.forEach((f, at) => {
-      const key = foldKey(f)
-      const had = this.folded.get(key)
-      if (had) had.finding.samples += f.samples
-      else this.folded.set(key, { finding: f, seq, at })
-    })
+    const checks = twinWanted ? this.eachWithoutTwin : this.each
+    const key = this.judged && judgeKey(this.exp, o, checks, this.ctx, v)
+    const seen = key === undefined ? undefined : this.judged!.get(`${twinWanted ? 1 : 0}${key}`)
+    if (seen) {
+      judgeMemo.reused++
+      this.usable += seen.usable
+      // Every fold key is there: the first exchange with this judge key put it there.
+      for (const [k, samples] of seen.folds) this.folded.get(k)!.finding.samples += samples
+    } else {
+      const verdict = await judge(this.exp, [o], twinWanted ? this.eachWithoutTwinOpts : this.eachOpts)
+      this.usable += verdict.usable
+      const folds: [string, number][] = []
+      verdict.findings.forEach((f, at) => {
+        const k = foldKey(f)
+        folds.push([k, f.samples])
+        const had = this.folded.get(k)
+        if (had) had.finding.samples += f.samples
+        else this.folded.set(k, { finding: f, seq, at })
+      })
+      if (key !== undefined && this.judged!.size < LIMITS.judged) this.judged!.set(`${twinWanted ? 1 : 0}${key}`, { folds, usable: verdict.usable })
+    }
     let lean: Observation | undefined
     const sample = () => (lean ??= keptSample(o, false))
     if (v.headers.length > 0) {
@@ -338,7 +375,9 @@ export class IncrementalJudge {
 function besideSchemaDrift(c: Check): Check {
   if (c.id !== 'body-schema-conformance') return c
   // Object.assign, not a spread: ctx lacks schemaDrift when judged one by one, and a spread then a new key takes V8's slow road (see attribute.ts's resolve).
-  return { ...c, run: (observations, exp, ctx) => c.run(observations, exp, Object.assign({}, ctx, { schemaDrift: ctx.schemaDrift ?? { deltas: [], observationIndex: [] } })) }
+  const beside = (ctx: CheckContext): CheckContext => Object.assign({}, ctx, { schemaDrift: ctx.schemaDrift ?? { deltas: [], observationIndex: [] } })
+  const project = c.project
+  return { ...c, run: (observations, exp, ctx) => c.run(observations, exp, beside(ctx)), ...(project ? { project: (o, exp, ctx) => project(o, exp, beside(ctx)) } : {}) }
 }
 
 /** A success as a token error's twin: what parameter-rejection reads of it (request, status, time), nothing more. */
