@@ -41,7 +41,8 @@ import { describeStatus, graphError } from '../graph/index.ts'
 import { bodySchemaFor, checkContext, judge, judgeKey, viewsOf, type JudgeOptions, type Verdict } from '../judge/index.ts'
 import type { Observation } from '../model/observation.ts'
 import { isVolatileHeader } from '../recordings/volatile.ts'
-import { inferSchema } from '../schema/infer.ts'
+import { inferSchema, jsonTypeOf } from '../schema/infer.ts'
+import { MAX_WALK_DEPTH } from '../util/json.ts'
 import { parsedUrl } from './parsed-url.ts'
 
 /** How much a judge keeps (see the policy above); `judged`: exchanges' judge keys remembered, with what they gave. */
@@ -348,8 +349,8 @@ export class IncrementalJudge {
     const schema = bodySchemaFor(this.opts.pack, o, hit.spec)
     if (!schema) return
     const violations = this.opts.pack.validateBody(schema, json)
-    const broken = [...new Set(violations.map((x) => `${x.path.replace(/\[\d+\]/g, '[*]')} ${x.keyword}`))].sort()
-    this.bodies!.add(`${schema}\u0000${JSON.stringify(inferSchema([json]))}\u0000${broken.join('\u0000')}`, () => {
+    const broken = violations.length === 0 ? '' : [...new Set(violations.map((x) => `${x.path.replace(/\[\d+\]/g, '[*]')} ${x.keyword}`))].sort().join('\u0000')
+    this.bodies!.add(`${schema}\u0000${inferredKey(json)}\u0000${broken}`, () => {
       const sample = keptSample(o, true)
       // Only objects can key the cache; a body of null, a string or a number is validated again when asked.
       const kept = sample.response!.body.json
@@ -377,7 +378,31 @@ function besideSchemaDrift(c: Check): Check {
   // Object.assign, not a spread: ctx lacks schemaDrift when judged one by one, and a spread then a new key takes V8's slow road (see attribute.ts's resolve).
   const beside = (ctx: CheckContext): CheckContext => Object.assign({}, ctx, { schemaDrift: ctx.schemaDrift ?? { deltas: [], observationIndex: [] } })
   const project = c.project
-  return { ...c, run: (observations, exp, ctx) => c.run(observations, exp, beside(ctx)), ...(project ? { project: (o, exp, ctx) => project(o, exp, beside(ctx)) } : {}) }
+  // A judge projects every exchange in one context: the last one's copy serves the next.
+  let last: { ctx: CheckContext; beside: CheckContext } | undefined
+  const besideOnce = (ctx: CheckContext): CheckContext => (last?.ctx === ctx ? last.beside : (last = { ctx, beside: beside(ctx) }).beside)
+  return { ...c, run: (observations, exp, ctx) => c.run(observations, exp, beside(ctx)), ...(project ? { project: (o, exp, ctx) => project(o, exp, besideOnce(ctx)) } : {}) }
+}
+
+/**
+ * The inferred shape of one body as a class key: the same classes as JSON.stringify(inferSchema([v])),
+ * written out without building the schema (keepBody keys every body). An object's keys sorted, each
+ * with its shape, and the same keys as required; `__proto__` among the required only, as the
+ * inferred schema's properties lose it; arrays (which merge their items' shapes) by inferSchema itself.
+ */
+export function inferredKey(v: unknown, depth = 0): string {
+  const type = jsonTypeOf(v)
+  if (depth >= MAX_WALK_DEPTH || (type !== 'object' && type !== 'array')) return `{"type":"${type}"}`
+  if (type === 'array') return JSON.stringify(inferSchema([v], depth))
+  const o = v as Record<string, unknown>
+  let properties = ''
+  let required = ''
+  for (const k of Object.keys(o).sort()) {
+    const name = JSON.stringify(k)
+    if (k !== '__proto__') properties += `${properties ? ',' : ''}${name}:${inferredKey(o[k], depth + 1)}`
+    required += `${required ? ',' : ''}${name}`
+  }
+  return `{"type":"object","properties":{${properties}},"required":[${required}],"additionalProperties":false}`
 }
 
 /** A success as a token error's twin: what parameter-rejection reads of it (request, status, time), nothing more. */

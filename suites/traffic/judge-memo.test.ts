@@ -17,7 +17,9 @@ import { runVerify } from '../../src/commands/verify.ts'
 import { checkContext, viewsOf } from '../../src/judge/index.ts'
 import type { Observation } from '../../src/model/observation.ts'
 import type { Report } from '../../src/model/report.ts'
-import { judgeMemo } from '../../src/traffic/incremental-judge.ts'
+import { inferredKey, judgeMemo } from '../../src/traffic/incremental-judge.ts'
+import { inferSchema } from '../../src/schema/infer.ts'
+import { MAX_WALK_DEPTH } from '../../src/util/json.ts'
 import { openTraffic } from '../../src/traffic/read.ts'
 import { hostileHar } from '../fuzz/hostile-traffic.ts'
 import { Rng } from '../fuzz/seed.ts'
@@ -130,6 +132,32 @@ describe('the judge memo', () => {
     expect(compared).toBeGreaterThan(10_000)
     expect(memoised).toBeGreaterThan(compared)
   }, 120_000)
+})
+
+describe('a body class key (keepBody)', () => {
+  it('puts bodies in the same classes as their inferred schemas do', async () => {
+    const { observations } = await exchanges()
+    let deep: unknown = 1
+    for (let i = 0; i < MAX_WALK_DEPTH + 5; i++) deep = i % 2 ? [deep] : { a: deep }
+    const bodies: unknown[] = [
+      ...observations.map((o) => o.response?.body.json).filter((j) => j !== undefined),
+      {}, [], [[]], [{}], [{ a: 1 }, { b: 's' }], [1, 'x', null, 2.5], { '10': 1, '9': 2, b: 3 }, { '9': 1, '10': 2, b: 'x' },
+      JSON.parse('{"__proto__": 1, "a": 2}'), JSON.parse('{"__proto__": "x", "a": 2}'), JSON.parse('{"__proto__": {"b": 1}}'), JSON.parse('{"a": 2}'),
+      { 'a"b': 1 }, { 'a\u0000b': { c: [true, false] } }, { '\ud800': 1 }, { é: null }, deep, { x: deep }, 1, 'text', null, true, 1.5,
+    ]
+    const toMine = new Map<string, string>()
+    const toTheirs = new Map<string, string>()
+    for (const b of bodies) {
+      const theirs = JSON.stringify(inferSchema([b]))
+      const mine = inferredKey(b)
+      expect(toMine.get(theirs) ?? mine, JSON.stringify(b)?.slice(0, 200)).toBe(mine)
+      expect(toTheirs.get(mine) ?? theirs, JSON.stringify(b)?.slice(0, 200)).toBe(theirs)
+      toMine.set(theirs, mine)
+      toTheirs.set(mine, theirs)
+    }
+    // Bodies that share a shape were among them.
+    expect(toMine.size).toBeLessThan(bodies.length / 2)
+  }, 60_000)
 })
 
 function everyExpectation(pack: ContractPack): Expectation[] {
