@@ -72,29 +72,45 @@ export function viewsOf(exp: Expectation, observations: readonly Observation[]):
   }
 }
 
-/** The last URL fieldsOf read, and its answer: a body's schema is asked for twice an exchange (its check, and what traffic keeps of it), and parsing the URL each time showed in verify's profiles. */
-let lastFields: { url: string; fields: string | undefined } | undefined
+/** URLs fieldsOf read lately and their answers (null: none), cleared when full: a body's schema is asked for at least twice an exchange, and real traffic asks the same URLs over and over. */
+const fieldsByUrl = new Map<string, string | null>()
+const FIELDS_KEPT = 1024
+/** Longer URLs are parsed each time, never kept. */
+const FIELDS_CHARS = 2048
 
 function fieldsOf(url: string): string | undefined {
-  if (lastFields?.url === url) return lastFields.fields
   // A query names `fields` only if the text holds it: as is, or escaped (%), or split by a tab or newline, which the URL parser drops.
   if (!url.includes('fields') && !/[%\t\n\r]/.test(url)) return undefined
-  let fields: string | undefined
+  const known = fieldsByUrl.get(url)
+  if (known !== undefined) return known ?? undefined
+  let fields: string | null
   try {
-    fields = new URL(url).searchParams.get('fields') ?? undefined
+    fields = new URL(url).searchParams.get('fields')
   } catch {
-    fields = undefined
+    fields = null
   }
-  lastFields = { url, fields }
-  return fields
+  if (url.length <= FIELDS_CHARS) {
+    if (fieldsByUrl.size >= FIELDS_KEPT) fieldsByUrl.clear()
+    fieldsByUrl.set(url, fields)
+  }
+  return fields ?? undefined
 }
+
+/** bodySchemaFor's last question and answer: each exchange asks it twice in a row (its check, and what traffic keeps of it). */
+let lastSchema: { pack: JudgeOptions['pack']; schema: string; url: string; error: boolean; key: string } | undefined
 
 /** The schema key a body is judged against: the response's schema, narrowed to the request's `fields=` for successes. */
 export function bodySchemaFor(pack: JudgeOptions['pack'], o: Observation, spec: ResponseExpectation): string | undefined {
   const schema = spec.bodySchema
   if (!schema) return undefined
-  const fields = spec.statuses === 'error' ? undefined : fieldsOf(o.request.url)
-  return fields ? pack.projectedSchema(schema, fields) : schema
+  const url = o.request.url
+  const error = spec.statuses === 'error'
+  const last = lastSchema
+  if (last && last.pack === pack && last.schema === schema && last.url === url && last.error === error) return last.key
+  const fields = error ? undefined : fieldsOf(url)
+  const key = fields ? pack.projectedSchema(schema, fields) : schema
+  lastSchema = { pack, schema, url, error, key }
+  return key
 }
 
 /** Schema deltas for every cohort of bodies judged against one schema, against the contract and the golden recording. */

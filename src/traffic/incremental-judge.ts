@@ -385,25 +385,39 @@ function besideSchemaDrift(c: Check): Check {
 }
 
 /**
- * The inferred shape of one body as a class key: the same classes as JSON.stringify(inferSchema([v])),
- * written out without building the schema (keepBody keys every body). An object's keys sorted, each
- * with its shape, and the same keys as required; `__proto__` among the required only, as the
- * inferred schema's properties lose it; arrays (which merge their items' shapes) by inferSchema itself.
+ * JSON.stringify(inferSchema([v])), written out without building the schema: keepBody keys every
+ * body by its shape. The same text, so the same classes: an object's keys sorted, each with its
+ * shape (listed as JSON.stringify lists an object's keys: array indices first, ascending), and the
+ * same keys as required (`__proto__` among them only: the schema's properties lose it); an array of
+ * one item by that item's shape, of more by inferSchema itself (it merges their shapes).
  */
 export function inferredKey(v: unknown, depth = 0): string {
   const type = jsonTypeOf(v)
   if (depth >= MAX_WALK_DEPTH || (type !== 'object' && type !== 'array')) return `{"type":"${type}"}`
-  if (type === 'array') return JSON.stringify(inferSchema([v], depth))
+  if (type === 'array') {
+    const a = v as unknown[]
+    if (a.length === 0) return '{"type":"array"}'
+    return `{"type":"array","items":${a.length === 1 ? inferredKey(a[0], depth + 1) : JSON.stringify(inferSchema(a, depth + 1))}}`
+  }
   const o = v as Record<string, unknown>
   let properties = ''
   let required = ''
+  let indices: [number, string][] | undefined
   for (const k of Object.keys(o).sort()) {
     const name = JSON.stringify(k)
-    if (k !== '__proto__') properties += `${properties ? ',' : ''}${name}:${inferredKey(o[k], depth + 1)}`
     required += `${required ? ',' : ''}${name}`
+    if (k === '__proto__') continue
+    const part = `${name}:${inferredKey(o[k], depth + 1)}`
+    if (ARRAY_INDEX.test(k) && Number(k) <= MAX_ARRAY_INDEX) (indices ??= []).push([Number(k), part])
+    else properties += `${properties ? ',' : ''}${part}`
   }
+  if (indices) properties = [...indices.sort((a, b) => a[0] - b[0]).map(([, part]) => part), ...(properties ? [properties] : [])].join(',')
   return `{"type":"object","properties":{${properties}},"required":[${required}],"additionalProperties":false}`
 }
+
+/** Keys an object lists first, in numeric order: array indices. */
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/
+const MAX_ARRAY_INDEX = 2 ** 32 - 2
 
 /** A success as a token error's twin: what parameter-rejection reads of it (request, status, time), nothing more. */
 function twinOf(o: Observation): Observation {
