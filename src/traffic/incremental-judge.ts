@@ -145,13 +145,29 @@ export class IdentityBudget {
 
 /** How parameter-rejection tells requests apart: method, host, path and the query without credentials. */
 function requestParts(o: Observation): { path: string; query: string } | undefined {
-  const u = parsedUrl(o.request.url)
-  if (!u) return undefined
-  const pairs: string[] = []
-  for (const [k, v] of u.searchParams) if (!CREDENTIAL_PARAMS.has(k)) pairs.push(`${k}=${v}`)
-  const query = pairs.sort().join('&')
-  return { path: `${o.request.method} ${u.host}${u.pathname}`, query }
+  const { method, url } = o.request
+  const key = `${method} ${url}`
+  const known = partsByRequest.get(key)
+  if (known !== undefined) return known ?? undefined
+  const u = parsedUrl(url)
+  let parts: { path: string; query: string } | null = null
+  if (u) {
+    const pairs: string[] = []
+    for (const [k, v] of u.searchParams) if (!CREDENTIAL_PARAMS.has(k)) pairs.push(`${k}=${v}`)
+    parts = { path: `${method} ${u.host}${u.pathname}`, query: pairs.sort().join('&') }
+  }
+  if (url.length <= PARTS_CHARS) {
+    if (partsByRequest.size >= PARTS_KEPT) partsByRequest.clear()
+    partsByRequest.set(key, parts)
+  }
+  return parts ?? undefined
 }
+
+/** Requests requestParts read lately (null: the URL does not parse), cleared when full: every send of a number has the same method and URL. Read only. */
+const partsByRequest = new Map<string, { path: string; query: string } | null>()
+const PARTS_KEPT = 1024
+/** Longer URLs are read each time, never kept. */
+const PARTS_CHARS = 2048
 
 /** What the judge needs, with the checks to run. */
 export interface IncrementalJudgeOptions extends Omit<JudgeOptions, 'checks' | 'basePassed'> {
