@@ -29,6 +29,11 @@
  *
  * Policy for every class list: at most LIMITS.classes classes; an exchange of a class beyond
  * that is counted (in `of`) but not compared. Real traffic has a handful per operation.
+ *
+ * Most exchanges are not judged at all: one whose judge key (every check's projection of it, see
+ * judgeKey) was seen is counted into the findings its first got, which is all judging it would do.
+ * At most LIMITS.judged keys per judge are kept (10,781 entries of small real-shaped traffic had 54
+ * in all); an exchange with a key beyond that is judged.
  */
 import { Breather } from './breather.ts'
 import type { Check, CheckContext } from '../checks/check.ts'
@@ -46,7 +51,7 @@ import { MAX_WALK_DEPTH } from '../util/json.ts'
 import { parsedUrl } from './parsed-url.ts'
 
 /** How much a judge keeps (see the policy above); `judged`: exchanges' judge keys remembered, with what they gave. */
-export const LIMITS = { identities: 4096, successes: 1024, classes: 1024, judged: 1024 }
+export const LIMITS = { identities: 4096, successes: 1024, classes: 1024, judged: 256 }
 
 /**
  * Whether judges reuse what an exchange gave for a later one with the same judge key (on by
