@@ -22,4 +22,9 @@ export const apiVersionCheck = perObservation('api-version', 'the requested API 
     expected: requested,
     actual: served,
   }]
+}, (o) => {
+  const requested = o.response && apiVersionIn(o.request.url)
+  if (requested === undefined) return ''
+  const served = responseHeader(o.response!, 'facebook-api-version')
+  return served === undefined ? requested : `${requested} ${served}`
 })

@@ -26,4 +26,4 @@ export const availabilityCheck = perObservation('availability', 'the upstream is
     expected: 'the upstream answering',
     actual: describeStatus(o.response),
   }]
-})
+}, (o, exp) => (o.response ? `${availabilityOf(o, exp)} ${o.response.status}` : ''))

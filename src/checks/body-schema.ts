@@ -43,4 +43,13 @@ export const bodySchemaCheck = perObservation('body-schema-conformance', 'the bo
     shown.push({ severity: 'breaking', title: `Body has ${violations.length - MAX_VIOLATIONS} more schema violations`, message: violations.slice(MAX_VIOLATIONS).map((v) => `${v.path} ${v.message}`).join('\n'), expected: schema, actual: `${violations.length} violations` })
   }
   return shown
+}, (o, exp, ctx) => {
+  const hit = expectedResponse(o, exp)
+  if (!hit || !ctx.bodySchema(o, hit.spec)) return ''
+  const b = hit.r.body
+  if (b.jsonError === TOO_DEEP_TO_PARSE) return 'deep'
+  if (b.json === undefined && b.truncated && b.hexPreview === undefined && b.keptBytes > 0) return `kept ${b.keptBytes}`
+  if (b.json === undefined) return b.size === 0 ? 'empty' : 'not json'
+  // Violations are the body's own: no projection short of the body says them. Beside schema-drift they are its to say.
+  return ctx.schemaDrift ? 'json' : undefined
 })

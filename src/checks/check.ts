@@ -40,7 +40,23 @@ export interface Check {
   title: string
   needs: CheckNeeds
   run(observations: readonly Observation[], exp: Expectation, ctx: CheckContext): FindingDraft[]
+  /**
+   * What `run([o], exp, ctx)` gives depends on, as a string: two exchanges with equal projections
+   * (same expectation and context) get drafts of the same check, severity and title, as many. A
+   * judge of one expectation over traffic reuses the first exchange's drafts for a later one (see
+   * Projection). Undefined for an exchange it cannot say that of: that one is run.
+   */
+  project?: Projection
 }
+
+/**
+ * A check's projection of one exchange (see Check.project). It must hold everything the drafts'
+ * check, severity and title, and their number, read; what only their message, expected and actual
+ * read may be left out: a judge over traffic folds a later exchange's drafts into the first's by
+ * (check, severity, title), so only their count is ever reported of them
+ * (suites/traffic/judge-memo.test.ts holds it to that against the checks run).
+ */
+export type Projection = (o: Observation, exp: Expectation, ctx: CheckContext) => string | undefined
 
 /** Builds a check from a per-observation function; drafts are tagged with the observation's index. */
 export function perObservation(
@@ -48,11 +64,14 @@ export function perObservation(
   title: string,
   needs: CheckNeeds,
   fn: (o: Observation, exp: Expectation, ctx: CheckContext) => Omit<FindingDraft, 'check' | 'observationIndex'>[],
+  project?: Projection | 'drafts',
 ): Check {
   return {
     id,
     title,
     needs,
+    // 'drafts': the check is as cheap as any projection of it would be, so its own drafts' severities and titles are the projection.
+    ...(project === 'drafts' ? { project: (o, exp, ctx) => titlesOf(fn(o, exp, ctx)) } : project ? { project } : {}),
     run(observations, exp, ctx) {
       // Runs for every check on every probe and usually finds nothing: allocate only for findings.
       let out: FindingDraft[] | undefined
@@ -63,6 +82,13 @@ export function perObservation(
       return out ?? []
     },
   }
+}
+
+/** Drafts' severities and titles, each prefixed by its length so that no two lists read the same; '' for none. */
+export function titlesOf(drafts: readonly Pick<FindingDraft, 'severity' | 'title'>[]): string {
+  let key = ''
+  for (const d of drafts) key += `${d.severity} ${d.title.length} ${d.title}`
+  return key
 }
 
 /** The response with the expectation that describes its status, or undefined: content checks only judge what the expectation describes. */

@@ -36,4 +36,9 @@ export const contentTypeCheck = perObservation('content-type-conformance', 'the 
     expected: want,
     actual: got,
   }]
+}, (o, exp) => {
+  const hit = expectedResponse(o, exp)
+  if (!hit?.spec.contentType) return ''
+  const got = responseHeader(hit.r, 'content-type')
+  return got === undefined ? `${hit.r.status}` : `${hit.r.status} ${got}`
 })

@@ -30,4 +30,8 @@ export const credentialsCheck = perObservation('credentials', 'the access token 
     expected: 'the token accepted',
     actual: describeStatus(o.response),
   }]
+}, (o, exp) => {
+  // The title names the subcode; anyError (traffic or probe) is the expectation's.
+  const e = o.response && credentialFailure(o, exp)
+  return e ? `190 ${e.subcode}` : ''
 })

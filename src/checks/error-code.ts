@@ -59,4 +59,4 @@ export const errorCodeCheck = perObservation('error-code-conformance', 'the erro
     })
   }
   return out
-})
+}, 'drafts')

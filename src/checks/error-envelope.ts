@@ -69,4 +69,23 @@ export const errorEnvelopeCheck = perObservation('error-envelope', 'error respon
     })
   }
   return out
+}, (o, exp) => {
+  // What the titles say: whether the body is an envelope, and the type of each envelope field that is off.
+  const r = o.response
+  if (!r || r.status < 400) return ''
+  const ct = responseHeader(r, 'content-type')
+  const body = r.body.json
+  const jsonish = (ct !== undefined && mediaType(ct).includes('json')) || body !== undefined
+  if (!jsonish && !expectedResponse(o, exp)?.spec.error) return ''
+  if (body === undefined) return 'not json'
+  const e = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).error : undefined
+  if (!e || typeof e !== 'object' || Array.isArray(e)) return 'no error'
+  const err = e as Record<string, unknown>
+  let key = ''
+  for (const field of ENVELOPE_FIELDS) key += `${field in err ? typeOf(err[field]) : '-'} `
+  const requestId = typeof err.fbtrace_id === 'string' ? responseHeader(r, 'x-fb-request-id') : undefined
+  return `${key}${requestId !== undefined && requestId !== err.fbtrace_id}`
 })
+
+/** Every field of the envelope whose type a title names, required and optional. */
+const ENVELOPE_FIELDS = ['message', 'type', 'code', ...Object.keys(OPTIONAL)]

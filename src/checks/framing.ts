@@ -37,4 +37,4 @@ export const framingCheck = perObservation('framing-conformance', 'the body fram
     expected: want,
     actual: describe(r.framing),
   }]
-})
+}, (o) => (o.response ? `${o.response.status} ${o.response.framing.kind}` : ''))

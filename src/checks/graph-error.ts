@@ -41,4 +41,11 @@ export const graphErrorCheck: Check = {
     })
     return out
   },
+  project(o, exp) {
+    const r = o.response
+    if (!exp.anyError || !r || r.status < 400 || exp.methods?.rejects.includes(o.request.method as never)) return ''
+    // Alone, an exchange has no twin (rejectedParameters looks for a success among the others): the title is the error's.
+    const e = graphError(r.body.json)
+    return e ? `${r.status} ${e.code} ${e.subcode} ${e.message !== undefined} ${e.type}` : `${r.status}`
+  },
 }

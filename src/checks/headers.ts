@@ -61,4 +61,20 @@ export const headersCheck = perObservation('header-conformance', 'required heade
     }
   }
   return out
+}, (o, exp) => {
+  // Which contracted headers are missing, present or off their pattern is all the titles say (the values are the messages').
+  const hit = expectedResponse(o, exp)
+  if (!hit) return ''
+  const { r } = hit
+  const h = hit.spec.headers
+  let key = `${r.status}:`
+  for (const req of h.required) key += headerValues(r.rawHeaders, req.name).length === 0 ? '1' : '0'
+  for (const f of h.forbidden) key += headerValues(r.rawHeaders, f.name).length > 0 ? '1' : '0'
+  for (const p of h.patterns) {
+    const re = compiled(p.pattern)
+    let bad = '0'
+    for (const v of headerValues(r.rawHeaders, p.name)) if (!re.test(v)) bad = '1'
+    key += bad
+  }
+  return key
 })

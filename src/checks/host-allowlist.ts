@@ -15,4 +15,4 @@ export const hostAllowlistCheck = perObservation('host-allowlist', 'URLs from re
     expected: w.allowed.join(', '),
     actual: w.host,
   }]
-})
+}, (o) => (o.request.tokenWithheld ? `withheld ${o.request.tokenWithheld.host}` : ''))

@@ -42,4 +42,12 @@ export const mediaIntegrityCheck = perObservation('media-integrity', 'downloaded
     }
   }
   return out
+}, (o, exp, ctx) => {
+  // What the download is checked against comes from the traffic so far: it is part of the projection.
+  const want = ctx.media?.(o)
+  const r = expectedResponse(o, exp)?.r
+  if (!want || !r || o.transportError) return ''
+  const ct = want.mimeType !== undefined ? responseHeader(r, 'content-type') : undefined
+  // Values from the wire and the metadata: JSON keeps them apart whatever they hold (downloads only, a few).
+  return JSON.stringify([want.sha256 !== undefined && want.sha256.toLowerCase() !== r.body.sha256, want.size === undefined ? null : [r.body.size, want.size], want.mimeType === undefined ? null : [ct ?? null, want.mimeType]])
 })

@@ -41,4 +41,4 @@ export const methodCheck = perObservation('method-conformance', 'the endpoint ac
     }]
   }
   return []
-})
+}, (o, exp) => (exp.methods && o.response ? `${o.request.method} ${o.response.status}` : ''))

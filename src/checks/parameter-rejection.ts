@@ -76,4 +76,6 @@ export const parameterRejectionCheck: Check = {
     })
     return out
   },
+  // Alone, an exchange is no twin of itself: the twin is a success, and only an error can have one.
+  project: () => '',
 }

@@ -42,4 +42,4 @@ export const statusCheck = perObservation('status-conformance', 'the status code
     expected,
     actual,
   }]
-})
+}, (o) => (o.response ? `${o.response.status} ${o.request.method}` : ''))

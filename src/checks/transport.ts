@@ -38,4 +38,4 @@ export const transportCheck = perObservation('transport', 'the exchange complete
     expected: 'a complete, well-formed HTTP response',
     actual: `${f.code} during ${f.phase}: ${f.message}`,
   }]
-})
+}, (o) => (o.transportError ? undefined : ''))

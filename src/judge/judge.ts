@@ -72,27 +72,45 @@ export function viewsOf(exp: Expectation, observations: readonly Observation[]):
   }
 }
 
-/** The last URL fieldsOf read, and its answer: a body's schema is asked for twice an exchange (its check, and what traffic keeps of it), and parsing the URL each time showed in verify's profiles. */
-let lastFields: { url: string; fields: string | undefined } | undefined
+/** URLs fieldsOf read lately and their answers (null: none), cleared when full: a body's schema is asked for at least twice an exchange, and real traffic asks the same URLs over and over. */
+const fieldsByUrl = new Map<string, string | null>()
+const FIELDS_KEPT = 1024
+/** Longer URLs are parsed each time, never kept. */
+const FIELDS_CHARS = 2048
 
 function fieldsOf(url: string): string | undefined {
-  if (lastFields?.url === url) return lastFields.fields
-  let fields: string | undefined
+  // A query names `fields` only if the text holds it: as is, or escaped (%), or split by a tab or newline, which the URL parser drops.
+  if (!url.includes('fields') && !/[%\t\n\r]/.test(url)) return undefined
+  const known = fieldsByUrl.get(url)
+  if (known !== undefined) return known ?? undefined
+  let fields: string | null
   try {
-    fields = new URL(url).searchParams.get('fields') ?? undefined
+    fields = new URL(url).searchParams.get('fields')
   } catch {
-    fields = undefined
+    fields = null
   }
-  lastFields = { url, fields }
-  return fields
+  if (url.length <= FIELDS_CHARS) {
+    if (fieldsByUrl.size >= FIELDS_KEPT) fieldsByUrl.clear()
+    fieldsByUrl.set(url, fields)
+  }
+  return fields ?? undefined
 }
+
+/** bodySchemaFor's last question and answer: each exchange asks it twice in a row (its check, and what traffic keeps of it). */
+let lastSchema: { pack: JudgeOptions['pack']; schema: string; url: string; error: boolean; key: string } | undefined
 
 /** The schema key a body is judged against: the response's schema, narrowed to the request's `fields=` for successes. */
 export function bodySchemaFor(pack: JudgeOptions['pack'], o: Observation, spec: ResponseExpectation): string | undefined {
   const schema = spec.bodySchema
   if (!schema) return undefined
-  const fields = spec.statuses === 'error' ? undefined : fieldsOf(o.request.url)
-  return fields ? pack.projectedSchema(schema, fields) : schema
+  const url = o.request.url
+  const error = spec.statuses === 'error'
+  const last = lastSchema
+  if (last && last.pack === pack && last.schema === schema && last.url === url && last.error === error) return last.key
+  const fields = error ? undefined : fieldsOf(url)
+  const key = fields ? pack.projectedSchema(schema, fields) : schema
+  lastSchema = { pack, schema, url, error, key }
+  return key
 }
 
 /** Schema deltas for every cohort of bodies judged against one schema, against the contract and the golden recording. */
@@ -127,6 +145,38 @@ async function schemaDrift(exp: Expectation, body: readonly Observation[], opts:
   return { deltas, observationIndex }
 }
 
+/** The context the checks get (schema deltas, when the judge computed them for these observations). */
+export function checkContext(exp: Expectation, opts: JudgeOptions, drift?: CheckContext['schemaDrift']): CheckContext {
+  return {
+    validateBody: opts.pack.validateBody,
+    bodySchema: (o, spec) => bodySchemaFor(opts.pack, o, spec),
+    ...(opts.media ? { media: opts.media } : {}),
+    ...(exp.variant ? { variant: { ...exp.variant, basePassed: opts.basePassed === true } } : {}),
+    ...(opts.golden ? { golden: opts.golden } : {}),
+    ...(drift ? { schemaDrift: drift } : {}),
+  }
+}
+
+/**
+ * What judging one exchange alone gives depends on, as a string (see Check.project): whether it is
+ * usable, which views take it, and the projection of every check that judges it. Two exchanges with
+ * equal keys, judged by the same checks against the same expectation and context, get findings of
+ * the same checks, severities and titles, as many samples of each, and the same `usable`. Undefined
+ * when a check that judges it has no projection for it. `views` is viewsOf(exp, [o]); `ctx` has no
+ * schema deltas (one exchange's schema-drift is judged across exchanges, never alone).
+ */
+export function judgeKey(exp: Expectation, o: Observation, checks: readonly Check[], ctx: CheckContext, views: Record<Check['needs'], readonly Observation[]>): string | undefined {
+  let key = `${availabilityOf(o, exp) === 'ok' ? 1 : 0}${views.headers.length}${views.body.length}`
+  for (const check of checks) {
+    if (views[check.needs].length === 0) continue
+    const k = check.project?.(o, exp, ctx)
+    if (k === undefined) return undefined
+    // Each part prefixed by its length: no two lists of parts read the same.
+    key += ` ${k.length} ${k}`
+  }
+  return key
+}
+
 /** Above this many observations a check's run is long enough (tens of ms) to let signals in before it. */
 const LARGE_VIEW = 10_000
 
@@ -135,14 +185,7 @@ export async function judge(exp: Expectation, observations: readonly Observation
   const checks = opts.checks ?? allChecks
   const views = viewsOf(exp, observations)
   const drift = checks.some((c) => c.id === 'schema-drift') ? await schemaDrift(exp, views.body, opts) : undefined
-  const ctx: CheckContext = {
-    validateBody: opts.pack.validateBody,
-    bodySchema: (o, spec) => bodySchemaFor(opts.pack, o, spec),
-    ...(opts.media ? { media: opts.media } : {}),
-    ...(exp.variant ? { variant: { ...exp.variant, basePassed: opts.basePassed === true } } : {}),
-    ...(opts.golden ? { golden: opts.golden } : {}),
-    ...(drift ? { schemaDrift: drift } : {}),
-  }
+  const ctx = checkContext(exp, opts, drift)
   const groups = new Map<string, { draft: FindingDraft; obs: Observation; count: number; of: number }>()
   for (const check of checks) {
     const view = views[check.needs]

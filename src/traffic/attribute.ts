@@ -302,6 +302,20 @@ function narrow<T>(list: T[], keep: (x: T) => boolean): { list: T[]; narrowed: b
 
 const ids = (list: readonly { op: Operation }[]) => list.map((b) => b.op.id).join(', ')
 
+/** An operation's required query parameters and the `fields=` names it must serve: read once per operation, not per exchange and candidate. */
+const queryNeeds = new WeakMap<Operation, { required: readonly string[]; includes: readonly string[] }>()
+function needsOf(op: Operation): { required: readonly string[]; includes: readonly string[] } {
+  let n = queryNeeds.get(op)
+  if (!n) queryNeeds.set(op, (n = { required: Object.entries(op.request.query).filter(([, q]) => q.required).map(([k]) => k), includes: op.request.query.fields?.includes ?? [] }))
+  return n
+}
+
+/** Whether every candidate acts on the same node. */
+function oneNode(list: readonly Bound[]): boolean {
+  for (const b of list) if (b.op.node !== list[0]!.op.node) return false
+  return list.length > 0
+}
+
 /**
  * The request-side steps (path, node, method, query, fields, body) without the response: what a
  * request alone says it is. `attribute` adds the response's fit.
@@ -339,7 +353,7 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
   const method = req.method.toUpperCase()
   const onPath = bound
   // The node is settled when an id said it, or every operation on this path acts on the same node.
-  let settled = known.size > 0 || new Set(onPath.map((b) => b.op.node)).size === 1
+  let settled = known.size > 0 || oneNode(onPath)
   const same = bound.filter((b) => b.op.request.method === method)
   if (same.length === 0) {
     const accepts = sortMethods(bound.map((b) => b.op.request.method))
@@ -352,7 +366,12 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
   const fieldsText = query.get('fields') ?? undefined
   const selection = fieldsText !== undefined ? parseFields(fieldsText) : undefined
   const requested = selection?.map((f) => f.name) ?? []
-  let step = narrow(bound, (b) => Object.entries(b.op.request.query).every(([k, q]) => !q.required || query.has(k)) && (b.op.request.query.fields?.includes ?? []).every((n) => requested.includes(n)))
+  let step = narrow(bound, (b) => {
+    const { required, includes } = needsOf(b.op)
+    for (const k of required) if (!query.has(k)) return false
+    for (const n of includes) if (!requested.includes(n)) return false
+    return true
+  })
   if (step.narrowed) {
     basis.push(`the query (${[...new Set(query.keys())].join(', ') || 'none'}) is what ${ids(step.list)} takes`)
     settled = true
@@ -412,7 +431,7 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
   }
   // Still several: the one whose discriminators matched most (delete by id needs name and hsm_id, by name only name).
   if (bound.length > 1) {
-    const score = (b: Bound) => Object.entries(b.op.request.query).filter(([k, q]) => q.required && query.has(k)).length + (b.op.request.query.fields?.includes.length ?? 0)
+    const score = (b: Bound) => needsOf(b.op).required.filter((k) => query.has(k)).length + (b.op.request.query.fields?.includes.length ?? 0)
     const best = Math.max(...bound.map(score))
     step = narrow(bound, (b) => score(b) === best)
     if (step.narrowed) basis.push(`${ids(step.list)} takes every query parameter sent`)

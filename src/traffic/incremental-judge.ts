@@ -29,23 +29,43 @@
  *
  * Policy for every class list: at most LIMITS.classes classes; an exchange of a class beyond
  * that is counted (in `of`) but not compared. Real traffic has a handful per operation.
+ *
+ * Most exchanges are not judged at all: one whose judge key (every check's projection of it, see
+ * judgeKey) was seen is counted into the findings its first got, which is all judging it would do.
+ * At most LIMITS.judged keys per judge are kept (10,781 entries of small real-shaped traffic had 54
+ * in all); an exchange with a key beyond that is judged.
  */
 import { Breather } from './breather.ts'
-import type { Check } from '../checks/check.ts'
+import type { Check, CheckContext } from '../checks/check.ts'
 import { expectedResponse } from '../checks/check.ts'
 import { requestIdentity } from '../checks/sample-consistency.ts'
 import type { Expectation } from '../contracts/expectation.ts'
 import type { SchemaViolation } from '../contracts/types.ts'
 import { foldKey, isDrift, type Finding } from '../model/finding.ts'
 import { describeStatus, graphError } from '../graph/index.ts'
-import { bodySchemaFor, judge, viewsOf, type JudgeOptions, type Verdict } from '../judge/index.ts'
+import { bodySchemaFor, checkContext, judge, judgeKey, viewsOf, type JudgeOptions, type Verdict } from '../judge/index.ts'
 import type { Observation } from '../model/observation.ts'
 import { isVolatileHeader } from '../recordings/volatile.ts'
-import { inferSchema } from '../schema/infer.ts'
+import { inferSchema, jsonTypeOf } from '../schema/infer.ts'
+import { MAX_WALK_DEPTH } from '../util/json.ts'
 import { parsedUrl } from './parsed-url.ts'
 
-/** How much a judge keeps (see the policy above). */
-export const LIMITS = { identities: 4096, successes: 1024, classes: 1024 }
+/** How much a judge keeps (see the policy above); `judged`: exchanges' judge keys remembered, with what they gave. */
+export const LIMITS = { identities: 4096, successes: 1024, classes: 1024, judged: 256 }
+
+/**
+ * Whether judges reuse what an exchange gave for a later one with the same judge key (on by
+ * default). Off, every exchange is judged anew: the proof that both give the same reports
+ * (suites/traffic/judge-memo.test.ts) and the bench's before and after. `reused` counts the
+ * exchanges counted without judging, in this process.
+ */
+export const judgeMemo = { enabled: true, reused: 0 }
+
+/** What judging one exchange gave, as a later one with the same key is counted: its findings' fold keys and samples, and whether it was usable. */
+interface Judged {
+  folds: readonly (readonly [string, number])[]
+  usable: number
+}
 
 /** How much of a body text a kept sample holds: one character past the evidence excerpt, so the evidence reads the same. */
 const KEPT_TEXT = 601
@@ -130,13 +150,29 @@ export class IdentityBudget {
 
 /** How parameter-rejection tells requests apart: method, host, path and the query without credentials. */
 function requestParts(o: Observation): { path: string; query: string } | undefined {
-  const u = parsedUrl(o.request.url)
-  if (!u) return undefined
-  const pairs: string[] = []
-  for (const [k, v] of u.searchParams) if (!CREDENTIAL_PARAMS.has(k)) pairs.push(`${k}=${v}`)
-  const query = pairs.sort().join('&')
-  return { path: `${o.request.method} ${u.host}${u.pathname}`, query }
+  const { method, url } = o.request
+  const key = `${method} ${url}`
+  const known = partsByRequest.get(key)
+  if (known !== undefined) return known ?? undefined
+  const u = parsedUrl(url)
+  let parts: { path: string; query: string } | null = null
+  if (u) {
+    const pairs: string[] = []
+    for (const [k, v] of u.searchParams) if (!CREDENTIAL_PARAMS.has(k)) pairs.push(`${k}=${v}`)
+    parts = { path: `${method} ${u.host}${u.pathname}`, query: pairs.sort().join('&') }
+  }
+  if (url.length <= PARTS_CHARS) {
+    if (partsByRequest.size >= PARTS_KEPT) partsByRequest.clear()
+    partsByRequest.set(key, parts)
+  }
+  return parts ?? undefined
 }
+
+/** Requests requestParts read lately (null: the URL does not parse), cleared when full: every send of a number has the same method and URL. Read only. */
+const partsByRequest = new Map<string, { path: string; query: string } | null>()
+const PARTS_KEPT = 1024
+/** Longer URLs are read each time, never kept. */
+const PARTS_CHARS = 2048
 
 /** What the judge needs, with the checks to run. */
 export interface IncrementalJudgeOptions extends Omit<JudgeOptions, 'checks' | 'basePassed'> {
@@ -176,6 +212,14 @@ export class IncrementalJudge {
   private readonly tokenErrors = new Classes(LIMITS.classes)
   /** Violations of each body sample, by schema: computed once, read again by the final judge. */
   private readonly violations = new WeakMap<object, Map<string, SchemaViolation[]>>()
+  /**
+   * Exchanges judged alone, by judge key (see judgeKey): a later exchange with the same key gets
+   * findings of the same checks, severities and titles, as many, which fold into the first's
+   * (its message and evidence stand for them all): counting them is all judging it would add.
+   */
+  private readonly judged: Map<string, Judged> | undefined
+  /** The context the checks judge one exchange in, for its key (judge builds its own, the same). */
+  private readonly ctx: CheckContext
 
   constructor(
     readonly exp: Expectation,
@@ -191,6 +235,8 @@ export class IncrementalJudge {
     this.eachWithoutTwinOpts = { ...opts, checks: this.eachWithoutTwin }
     this.golden = opts.golden && this.ids.has('golden-diff') ? new Classes(LIMITS.classes) : undefined
     this.bodies = this.ids.has('schema-drift') && exp.responses.some((r) => r.bodySchema) ? new Classes(LIMITS.classes) : undefined
+    this.judged = judgeMemo.enabled ? new Map() : undefined
+    this.ctx = checkContext(exp, this.eachOpts)
   }
 
   /** Exchanges added. */
@@ -206,14 +252,27 @@ export class IncrementalJudge {
     this.views.headers += v.headers.length
     this.views.body += v.body.length
     const twinWanted = v.body.length > 0 && this.isTokenError(o)
-    const verdict = await judge(this.exp, [o], twinWanted ? this.eachWithoutTwinOpts : this.eachOpts)
-    this.usable += verdict.usable
-    verdict.findings.forEach((f, at) => {
-      const key = foldKey(f)
-      const had = this.folded.get(key)
-      if (had) had.finding.samples += f.samples
-      else this.folded.set(key, { finding: f, seq, at })
-    })
+    const checks = twinWanted ? this.eachWithoutTwin : this.each
+    const key = this.judged && judgeKey(this.exp, o, checks, this.ctx, v)
+    const seen = key === undefined ? undefined : this.judged!.get(`${twinWanted ? 1 : 0}${key}`)
+    if (seen) {
+      judgeMemo.reused++
+      this.usable += seen.usable
+      // Every fold key is there: the first exchange with this judge key put it there.
+      for (const [k, samples] of seen.folds) this.folded.get(k)!.finding.samples += samples
+    } else {
+      const verdict = await judge(this.exp, [o], twinWanted ? this.eachWithoutTwinOpts : this.eachOpts)
+      this.usable += verdict.usable
+      const folds: [string, number][] = []
+      verdict.findings.forEach((f, at) => {
+        const k = foldKey(f)
+        folds.push([k, f.samples])
+        const had = this.folded.get(k)
+        if (had) had.finding.samples += f.samples
+        else this.folded.set(k, { finding: f, seq, at })
+      })
+      if (key !== undefined && this.judged!.size < LIMITS.judged) this.judged!.set(`${twinWanted ? 1 : 0}${key}`, { folds, usable: verdict.usable })
+    }
     let lean: Observation | undefined
     const sample = () => (lean ??= keptSample(o, false))
     if (v.headers.length > 0) {
@@ -311,8 +370,8 @@ export class IncrementalJudge {
     const schema = bodySchemaFor(this.opts.pack, o, hit.spec)
     if (!schema) return
     const violations = this.opts.pack.validateBody(schema, json)
-    const broken = [...new Set(violations.map((x) => `${x.path.replace(/\[\d+\]/g, '[*]')} ${x.keyword}`))].sort()
-    this.bodies!.add(`${schema}\u0000${JSON.stringify(inferSchema([json]))}\u0000${broken.join('\u0000')}`, () => {
+    const broken = violations.length === 0 ? '' : [...new Set(violations.map((x) => `${x.path.replace(/\[\d+\]/g, '[*]')} ${x.keyword}`))].sort().join('\u0000')
+    this.bodies!.add(`${schema}\u0000${inferredKey(json)}\u0000${broken}`, () => {
       const sample = keptSample(o, true)
       // Only objects can key the cache; a body of null, a string or a number is validated again when asked.
       const kept = sample.response!.body.json
@@ -338,8 +397,48 @@ export class IncrementalJudge {
 function besideSchemaDrift(c: Check): Check {
   if (c.id !== 'body-schema-conformance') return c
   // Object.assign, not a spread: ctx lacks schemaDrift when judged one by one, and a spread then a new key takes V8's slow road (see attribute.ts's resolve).
-  return { ...c, run: (observations, exp, ctx) => c.run(observations, exp, Object.assign({}, ctx, { schemaDrift: ctx.schemaDrift ?? { deltas: [], observationIndex: [] } })) }
+  const beside = (ctx: CheckContext): CheckContext => Object.assign({}, ctx, { schemaDrift: ctx.schemaDrift ?? { deltas: [], observationIndex: [] } })
+  const project = c.project
+  // A judge projects every exchange in one context: the last one's copy serves the next.
+  let last: { ctx: CheckContext; beside: CheckContext } | undefined
+  const besideOnce = (ctx: CheckContext): CheckContext => (last?.ctx === ctx ? last.beside : (last = { ctx, beside: beside(ctx) }).beside)
+  return { ...c, run: (observations, exp, ctx) => c.run(observations, exp, beside(ctx)), ...(project ? { project: (o, exp, ctx) => project(o, exp, besideOnce(ctx)) } : {}) }
 }
+
+/**
+ * JSON.stringify(inferSchema([v])), written out without building the schema: keepBody keys every
+ * body by its shape. The same text, so the same classes: an object's keys sorted, each with its
+ * shape (listed as JSON.stringify lists an object's keys: array indices first, ascending), and the
+ * same keys as required (`__proto__` among them only: the schema's properties lose it); an array of
+ * one item by that item's shape, of more by inferSchema itself (it merges their shapes).
+ */
+export function inferredKey(v: unknown, depth = 0): string {
+  const type = jsonTypeOf(v)
+  if (depth >= MAX_WALK_DEPTH || (type !== 'object' && type !== 'array')) return `{"type":"${type}"}`
+  if (type === 'array') {
+    const a = v as unknown[]
+    if (a.length === 0) return '{"type":"array"}'
+    return `{"type":"array","items":${a.length === 1 ? inferredKey(a[0], depth + 1) : JSON.stringify(inferSchema(a, depth + 1))}}`
+  }
+  const o = v as Record<string, unknown>
+  let properties = ''
+  let required = ''
+  let indices: [number, string][] | undefined
+  for (const k of Object.keys(o).sort()) {
+    const name = JSON.stringify(k)
+    required += `${required ? ',' : ''}${name}`
+    if (k === '__proto__') continue
+    const part = `${name}:${inferredKey(o[k], depth + 1)}`
+    if (ARRAY_INDEX.test(k) && Number(k) <= MAX_ARRAY_INDEX) (indices ??= []).push([Number(k), part])
+    else properties += `${properties ? ',' : ''}${part}`
+  }
+  if (indices) properties = [...indices.sort((a, b) => a[0] - b[0]).map(([, part]) => part), ...(properties ? [properties] : [])].join(',')
+  return `{"type":"object","properties":{${properties}},"required":[${required}],"additionalProperties":false}`
+}
+
+/** Keys an object lists first, in numeric order: array indices. */
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/
+const MAX_ARRAY_INDEX = 2 ** 32 - 2
 
 /** A success as a token error's twin: what parameter-rejection reads of it (request, status, time), nothing more. */
 function twinOf(o: Observation): Observation {
