@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build` (and `prepack`, so `npm pack` always ships fresh JavaScript): src/ to dist/ as
 // JavaScript and .d.ts (tsconfig.build.json; TypeScript rewrites the sources' `.ts` imports to
-// `.js`), then the worker scripts. Those are plain .mjs that register tsx and import `.ts`
+// `.js`), then the worker scripts, then dist/precompiled/ (validators of constant schemas). Those are plain .mjs that register tsx and import `.ts`
 // siblings when run from src/; their dist/ copies import the compiled `.js` and load no
 // TypeScript loader (the package has none). Anything else left pointing at TypeScript fails the build.
 //
@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
+import { pathToFileURL } from 'node:url'
 
 const root = join(import.meta.dirname, '..')
 const src = join(root, 'src')
@@ -36,6 +37,15 @@ for (const file of walk(src).filter((f) => f.endsWith('.mjs'))) {
   const rel = relative(src, file)
   mkdirSync(dirname(join(dist, rel)), { recursive: true })
   writeFileSync(join(dist, rel), compiledWorker(readFileSync(file, 'utf8'), rel))
+}
+
+// Validators of the source's constant schemas, generated now rather than compiled at every run's start
+// (src/contracts/precompiled.ts: each is used only for exactly the schema, options and ajv it was made from).
+const { writePrecompiled } = await import(pathToFileURL(join(dist, 'contracts/precompile.js')).href)
+for (const mod of ['contracts/load.js', 'model/report-schema.js']) {
+  const { PRECOMPILED } = await import(pathToFileURL(join(dist, mod)).href)
+  if (!Array.isArray(PRECOMPILED) || PRECOMPILED.length === 0) throw new Error(`dist/${mod} exports no PRECOMPILED specs`)
+  for (const spec of PRECOMPILED) writePrecompiled(spec, join(dist, 'precompiled'))
 }
 
 // Nothing in dist/ may still reach for TypeScript at run time.

@@ -10,6 +10,7 @@
  */
 import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
+import { precompiled, type PrecompiledSpec } from '../contracts/precompiled.ts'
 import { MAX_WALK_DEPTH, valueDepth } from '../util/json.ts'
 import type { Report } from './report.ts'
 
@@ -105,6 +106,9 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 
 let validate: ReturnType<Ajv['compile']> | undefined
 
+/** The report schema's validator as scripts/build.mjs generates it into dist/ (a previous report is read at every run's start). */
+export const PRECOMPILED: readonly PrecompiledSpec[] = [{ name: 'report', schema: REPORT_SCHEMA, options: { allErrors: false, strict: true }, formats: ['date-time'] }]
+
 /** `findings[0].evidence.status`, from an ajv error (the missing or unknown field's name included). */
 function path(e: ErrorObject): string {
   const segs = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
@@ -148,7 +152,7 @@ function words(e: ErrorObject, doc: unknown): string {
  */
 export function reportProblem(doc: unknown): string | undefined {
   if (valueDepth(doc, MAX_WALK_DEPTH) > MAX_WALK_DEPTH) return `it is nested deeper than ${MAX_WALK_DEPTH} levels; no report.json is`
-  validate ??= addFormats(new Ajv({ allErrors: false, strict: true }), ['date-time']).compile(REPORT_SCHEMA)
+  validate ??= precompiled(PRECOMPILED[0]!) ?? addFormats(new Ajv({ ...PRECOMPILED[0]!.options }), ['date-time']).compile(REPORT_SCHEMA)
   if (validate(doc)) return undefined
   return words(validate.errors![0]!, doc)
 }

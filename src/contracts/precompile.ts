@@ -1,0 +1,30 @@
+/**
+ * Writes the build-time validators precompiled.ts reads: ajv's standalone code for a constant
+ * schema, under a first line naming what it was generated from. Run by scripts/build.mjs (and tests),
+ * never at a command's start: it loads ajv's code generator.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { _, Ajv } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import standaloneModule from 'ajv/dist/standalone/index.js'
+import { precompiledHeader, precompiledKey, type PrecompiledSpec } from './precompiled.ts'
+
+// Both are CommonJS with a default export; under NodeNext the default lands on `.default`.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats: string[]) => Ajv
+const standaloneCode = ((standaloneModule as unknown as { default?: unknown }).default ?? standaloneModule) as (ajv: Ajv, refs: Record<string, string>) => string
+
+/** The generated module's text for `spec` (exports `validate`), first line included. */
+export function precompiledSource(spec: PrecompiledSpec): string {
+  const ajv = new Ajv({ ...spec.options, code: { ...spec.options.code, source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` } })
+  if (spec.formats) addFormats(ajv, [...spec.formats])
+  ajv.addSchema(spec.schema, 'validate')
+  const code = standaloneCode(ajv, { validate: 'validate' })
+  return precompiledHeader(precompiledKey(spec), code) + code
+}
+
+/** Writes `spec`'s module into `dir` as `<name>.cjs`. */
+export function writePrecompiled(spec: PrecompiledSpec, dir: string): void {
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, `${spec.name}.cjs`), precompiledSource(spec))
+}

@@ -1,0 +1,139 @@
+/**
+ * Build-time validators of constant schemas (src/contracts/precompiled.ts): the contract file schemas
+ * answer yes or no from code generated at build, and a file that fails is worded by the compiled
+ * validator as before; report.json's validator words its first error. Each must give the answer a
+ * compile gives, and a file generated from anything else, or damaged, must never be used.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { Ajv, type ValidateFunction } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import { parse } from 'yaml'
+import { PRECOMPILED as FILE_SPECS } from '../../src/contracts/load.ts'
+import { precompiled, type PrecompiledSpec } from '../../src/contracts/precompiled.ts'
+import { precompiledSource, writePrecompiled } from '../../src/contracts/precompile.ts'
+import { PRECOMPILED as REPORT_SPECS, reportProblem } from '../../src/model/report-schema.ts'
+
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats: string[]) => Ajv
+
+const dir = mkdtempSync(join(tmpdir(), 'dw-precompiled-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** Each spec generated once into `dir` (each test that damages one uses its own name). */
+for (const spec of [...FILE_SPECS, ...REPORT_SPECS]) writePrecompiled(spec, dir)
+
+/** The validator a compile gives today (the worded one for contract files: allErrors, verbose). */
+function compiled(spec: PrecompiledSpec, worded: boolean): ValidateFunction {
+  const ajv = new Ajv(worded ? { allErrors: true, strict: true, verbose: true, code: { optimize: false } } : { ...spec.options })
+  if (spec.formats) addFormats(ajv, [...spec.formats])
+  return ajv.compile(spec.schema)
+}
+
+const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.yaml') ? [join(d, e.name)] : []))
+
+/** Every YAML mapping in the shipped pack and the examples, and three damaged copies of each (a key dropped, one retyped, one added). */
+function corpus(sub: string): unknown[] {
+  const docs = walk(sub).map((f) => parse(readFileSync(f, 'utf8')) as unknown).filter((d): d is Record<string, unknown> => !!d && typeof d === 'object' && !Array.isArray(d))
+  return docs.flatMap((d) => {
+    const keys = Object.keys(d)
+    const k = keys[keys.length > 2 ? 2 : 0]!
+    const { [k]: _dropped, ...dropped } = d
+    return [d, dropped, { ...d, [k]: 42 }, { ...d, requestt: {} }, { ...d, request: { ...(d.request as object), method: 'FETCH' } }]
+  })
+}
+
+describe('contract file schemas', () => {
+  for (const [spec, sub] of [
+    [FILE_SPECS[0]!, 'contracts/meta/operations'],
+    [FILE_SPECS[1]!, 'contracts/meta'],
+  ] as const) {
+    it(`${spec.name}: the generated validator says yes and no where the worded one does`, () => {
+      const quick = precompiled(spec, dir)
+      expect(quick).toBeTypeOf('function')
+      const worded = compiled(spec, true)
+      const docs = corpus(sub)
+      const verdicts = docs.map((d) => [worded(d), quick!(d)])
+      expect(verdicts.filter(([w, q]) => w !== q)).toEqual([])
+      // Both kinds of answer were asked for: the corpus is not all valid or all broken.
+      expect(verdicts.some(([w]) => w)).toBe(true)
+      expect(verdicts.some(([w]) => !w)).toBe(true)
+    })
+  }
+})
+
+describe('report.json schema', () => {
+  const spec = REPORT_SPECS[0]!
+  const report = JSON.parse(readFileSync('suites/reporters/golden/report.json', 'utf8')) as Record<string, unknown>
+  const broken: unknown[] = [
+    report,
+    { ...report, version: 2 },
+    { ...report, startedAt: 'yesterday' },
+    { ...report, outcome: '<img src=x>' },
+    { ...report, extra: true },
+    { ...report, summary: { ...(report.summary as object), passed: -1 } },
+    (({ findings: _f, ...r }) => r)(report),
+    [],
+    'report',
+  ]
+
+  it('the generated validator gives the errors a compile gives (the first one is worded)', () => {
+    const generated = precompiled(spec, dir)
+    expect(generated).toBeTypeOf('function')
+    const compile = compiled(spec, false)
+    for (const doc of broken) {
+      expect(generated!(doc), JSON.stringify(doc).slice(0, 80)).toBe(compile(doc))
+      expect(generated!.errors ?? null).toEqual(compile.errors ?? null)
+    }
+    // The corpus holds a valid report and invalid ones.
+    expect(broken.map((d) => compile(d))).toContain(true)
+    expect(broken.map((d) => compile(d))).toContain(false)
+  })
+
+  it('words a broken report as before', () => {
+    expect(reportProblem({ ...report, outcome: '<img src=x>' })).toBe('outcome must be one of pass, drift, inconclusive, error, interrupted (got "<img src=x>")')
+    expect(reportProblem(report)).toBeUndefined()
+  })
+})
+
+describe('a generated file is used only for exactly what it was generated from', () => {
+  const spec = FILE_SPECS[0]!
+
+  it('none in the folder: undefined (the caller compiles)', () => {
+    expect(precompiled(spec, join(dir, 'missing'))).toBeUndefined()
+  })
+
+  it('stale: generated from another schema or with other options, it is not used', () => {
+    const other = mkdtempSync(join(dir, 'stale-'))
+    // A file named for this spec, generated from a schema that accepts anything.
+    writeFileSync(join(other, `${spec.name}.cjs`), precompiledSource({ ...spec, schema: {} }))
+    expect(precompiled({ ...spec, schema: {} }, other)).toBeTypeOf('function')
+    expect(precompiled(spec, other)).toBeUndefined()
+    writeFileSync(join(other, 'opts.cjs'), precompiledSource({ ...spec, name: 'opts', options: { allErrors: true, strict: true } }))
+    expect(precompiled({ ...spec, name: 'opts' }, other)).toBeUndefined()
+  })
+
+  it('corrupt: truncated, edited, not JavaScript or without its first line, it is not used and nothing throws', () => {
+    const good = readFileSync(join(dir, `${spec.name}.cjs`), 'utf8')
+    const bad = mkdtempSync(join(dir, 'corrupt-'))
+    const variants: Record<string, string> = {
+      truncated: good.slice(0, Math.floor(good.length / 2)),
+      // The same length, one answer turned: `return errors === 0` would accept what it rejects.
+      edited: good.replace('errors === 0', 'errors <= 99'),
+      garbage: `${good.split('\n')[0]}\n}{ not javascript`,
+      headless: good.slice(good.indexOf('\n') + 1),
+      empty: '',
+    }
+    expect(variants.edited).not.toBe(good)
+    for (const [name, text] of Object.entries(variants)) {
+      const s = { ...spec, name }
+      writeFileSync(join(bad, `${name}.cjs`), text)
+      expect(() => precompiled(s, bad), name).not.toThrow()
+      expect(precompiled(s, bad), name).toBeUndefined()
+    }
+    // The intact file under the same conditions is used: the variants fail for what was done to them.
+    writeFileSync(join(bad, 'intact.cjs'), good)
+    expect(precompiled({ ...spec, name: 'intact' }, bad)).toBeTypeOf('function')
+  })
+})
