@@ -15,6 +15,7 @@ import { PRECOMPILED as FILE_SPECS } from '../../src/contracts/load.ts'
 import { precompiled, type PrecompiledSpec } from '../../src/contracts/precompiled.ts'
 import { precompiledSource, writePrecompiled } from '../../src/contracts/precompile.ts'
 import { PRECOMPILED as REPORT_SPECS, reportProblem } from '../../src/model/report-schema.ts'
+import { PRECOMPILED as RECORDING_SPECS, recordingProblem } from '../../src/recordings/recording-shape.ts'
 
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats: string[]) => Ajv
 
@@ -22,7 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dw-precompiled-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** Each spec generated once into `dir` (each test that damages one uses its own name). */
-for (const spec of [...FILE_SPECS, ...REPORT_SPECS]) writePrecompiled(spec, dir)
+for (const spec of [...FILE_SPECS, ...REPORT_SPECS, ...RECORDING_SPECS]) writePrecompiled(spec, dir)
 
 /** The validator a compile gives today (the worded one for contract files: allErrors, verbose). */
 function compiled(spec: PrecompiledSpec, worded: boolean): ValidateFunction {
@@ -94,6 +95,37 @@ describe('report.json schema', () => {
   it('words a broken report as before', () => {
     expect(reportProblem({ ...report, outcome: '<img src=x>' })).toBe('outcome must be one of pass, drift, inconclusive, error, interrupted (got "<img src=x>")')
     expect(reportProblem(report)).toBeUndefined()
+  })
+})
+
+describe('recording schema', () => {
+  const spec = RECORDING_SPECS[0]!
+  const recs = readdirSync('recordings/meta').map((d) => JSON.parse(readFileSync(join('recordings/meta', d, 'sim-baseline.json'), 'utf8')) as { observations: Record<string, unknown>[] })
+  const first = recs[0]!
+  const o = first.observations[0]!
+  const docs: unknown[] = [
+    ...recs,
+    { ...first, observations: [{ ...o, response: { ...(o.response as object), status: '200' } }] },
+    { ...first, observations: [(({ request: _r, ...rest }) => rest)(o)] },
+    { ...first, observations: [{ ...o, sample: -1 }] },
+    { ...first, observations: 'none' },
+  ]
+
+  it('the generated validator gives the errors a compile gives', () => {
+    const generated = precompiled(spec, dir)
+    expect(generated).toBeTypeOf('function')
+    const compile = compiled(spec, false)
+    for (const doc of docs) {
+      expect(generated!(doc)).toBe(compile(doc))
+      expect(generated!.errors ?? null).toEqual(compile.errors ?? null)
+    }
+    expect(docs.map((d) => compile(d))).toContain(true)
+    expect(docs.map((d) => compile(d))).toContain(false)
+  })
+
+  it('words a broken recording as before', () => {
+    expect(recordingProblem(structuredClone(docs[recs.length + 1]) as { observations: unknown[] })).toBe('has no "observations[0].request"')
+    expect(recordingProblem(structuredClone(first))).toBeUndefined()
   })
 })
 
