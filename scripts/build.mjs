@@ -48,6 +48,11 @@ for (const mod of ['contracts/load.js', 'model/report-schema.js', 'recordings/re
   for (const spec of PRECOMPILED) writePrecompiled(spec, join(dist, 'precompiled'))
 }
 
+// The shipped pack's files parsed now (src/contracts/parse.ts: a file's entry is used only for its exact text).
+const { PREBUILT_FILE, prebuiltParses } = await import(pathToFileURL(join(dist, 'contracts/parse.js')).href)
+const packFiles = walk(join(root, 'contracts/meta')).filter((f) => /\.(ya?ml|json)$/.test(f) && !relative(root, f).split('/').some((s) => s.startsWith('.')))
+writeFileSync(join(dist, 'precompiled', PREBUILT_FILE), prebuiltParses(packFiles.map((f) => readFileSync(f, 'utf8'))))
+
 // Nothing in dist/ may still reach for TypeScript at run time.
 for (const file of walk(dist).filter((f) => /\.m?js$/.test(f))) {
   const m = /from\s+['"]tsx|import\(\s*['"]tsx|(['"])\.\.?\/[^'"\n]+\.ts\1/.exec(readFileSync(file, 'utf8'))
