@@ -42,7 +42,7 @@ for (const file of walk(src).filter((f) => f.endsWith('.mjs'))) {
 // Validators of the source's constant schemas, generated now rather than compiled at every run's start
 // (src/contracts/precompiled.ts: each is used only for exactly the schema, options and ajv it was made from).
 const { writePrecompiled } = await import(pathToFileURL(join(dist, 'contracts/precompile.js')).href)
-for (const mod of ['contracts/load.js', 'model/report-schema.js', 'recordings/recording-shape.js']) {
+for (const mod of ['contracts/load.js', 'contracts/schemas.js', 'model/report-schema.js', 'recordings/recording-shape.js']) {
   const { PRECOMPILED } = await import(pathToFileURL(join(dist, mod)).href)
   if (!Array.isArray(PRECOMPILED) || PRECOMPILED.length === 0) throw new Error(`dist/${mod} exports no PRECOMPILED specs`)
   for (const spec of PRECOMPILED) writePrecompiled(spec, join(dist, 'precompiled'))

@@ -11,15 +11,19 @@ import standaloneModule from 'ajv/dist/standalone/index.js'
 import { precompiledHeader, precompiledKey, type PrecompiledSpec } from './precompiled.ts'
 
 // Both are CommonJS with a default export; under NodeNext the default lands on `.default`.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats: string[]) => Ajv
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats?: string[]) => Ajv
 const standaloneCode = ((standaloneModule as unknown as { default?: unknown }).default ?? standaloneModule) as (ajv: Ajv, refs: Record<string, string>) => string
 
 /** The generated module's text for `spec` (exports `validate`), first line included. */
 export function precompiledSource(spec: PrecompiledSpec): string {
   const ajv = new Ajv({ ...spec.options, code: { ...spec.options.code, source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` } })
-  if (spec.formats) addFormats(ajv, [...spec.formats])
-  ajv.addSchema(spec.schema, 'validate')
-  const code = standaloneCode(ajv, { validate: 'validate' })
+  if (spec.formats === 'all') addFormats(ajv)
+  else if (spec.formats) addFormats(ajv, [...spec.formats])
+  // A schema the instance has already (a meta-schema) is generated as ajv compiles it, under its own id.
+  const id = (spec.schema as { $id?: unknown }).$id
+  const known = typeof id === 'string' && ajv.getSchema(id) !== undefined
+  if (!known) ajv.addSchema(spec.schema, 'validate')
+  const code = standaloneCode(ajv, { validate: known ? id : 'validate' })
   return precompiledHeader(precompiledKey(spec), code) + code
 }
 

@@ -21,8 +21,8 @@ export interface PrecompiledSpec {
   schema: object
   /** ajv's options (the standalone code is generated with these, plus code.source). */
   options: Options
-  /** ajv-formats' formats the schema uses (full mode). */
-  formats?: readonly string[]
+  /** ajv-formats' formats the schema uses (full mode); `all`: every format and its keywords, as `addFormats(ajv)`. */
+  formats?: readonly string[] | 'all'
 }
 
 const require = createRequire(import.meta.url)

@@ -16,19 +16,20 @@ import { precompiled, type PrecompiledSpec } from '../../src/contracts/precompil
 import { precompiledSource, writePrecompiled } from '../../src/contracts/precompile.ts'
 import { PRECOMPILED as REPORT_SPECS, reportProblem } from '../../src/model/report-schema.ts'
 import { PRECOMPILED as RECORDING_SPECS, recordingProblem } from '../../src/recordings/recording-shape.ts'
+import { PRECOMPILED as META_SPECS, useBuiltMetaSchema } from '../../src/contracts/schemas.ts'
 
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats: string[]) => Ajv
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats?: string[]) => Ajv
 
 const dir = mkdtempSync(join(tmpdir(), 'dw-precompiled-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** Each spec generated once into `dir` (each test that damages one uses its own name). */
-for (const spec of [...FILE_SPECS, ...REPORT_SPECS, ...RECORDING_SPECS]) writePrecompiled(spec, dir)
+for (const spec of [...FILE_SPECS, ...REPORT_SPECS, ...RECORDING_SPECS, ...META_SPECS]) writePrecompiled(spec, dir)
 
 /** The validator a compile gives today (the worded one for contract files: allErrors, verbose). */
 function compiled(spec: PrecompiledSpec, worded: boolean): ValidateFunction {
   const ajv = new Ajv(worded ? { allErrors: true, strict: true, verbose: true, code: { optimize: false } } : { ...spec.options })
-  if (spec.formats) addFormats(ajv, [...spec.formats])
+  if (spec.formats && spec.formats !== 'all') addFormats(ajv, [...spec.formats])
   return ajv.compile(spec.schema)
 }
 
@@ -126,6 +127,58 @@ describe('recording schema', () => {
   it('words a broken recording as before', () => {
     expect(recordingProblem(structuredClone(docs[recs.length + 1]) as { observations: unknown[] })).toBe('has no "observations[0].request"')
     expect(recordingProblem(structuredClone(first))).toBeUndefined()
+  })
+})
+
+describe('the meta-schema pack schemas are checked against', () => {
+  /** The pack's worded compiler, with the generated meta-schema validator or compiling its own. */
+  const worded = (built: boolean): { ajv: Ajv; used: boolean } => {
+    const ajv = addFormats(new Ajv({ ...META_SPECS[0]!.options }))
+    return { ajv, used: built ? useBuiltMetaSchema(ajv, dir) : false }
+  }
+  const shipped = readdirSync('contracts/meta/schemas').map((f) => JSON.parse(readFileSync(join('contracts/meta/schemas', f), 'utf8')) as Record<string, unknown>)
+  const schemas: Record<string, unknown>[] = [
+    ...shipped.map((s, i) => ({ ...s, $id: `https://t.invalid/${i}` })),
+    { type: 'strin' },
+    { type: 'object', required: 'id', properties: { a: { type: ['string', 7] } } },
+    { type: 'string', pattern: '(' },
+    { properties: { a: { format: 5, minLength: -1 } }, additionalProperties: 'no' },
+    { $schema: 'http://json-schema.org/draft-07/schema#', items: [{ type: 'x' }], enum: [] },
+    { $ref: '#/definitions/missing' },
+    { type: 'string', format: 'date-time', formatMinimum: '2020-01-01T00:00:00Z' },
+    { $id: 'https://t.invalid/dup', properties: { a: { $id: 'https://t.invalid/dup' } } },
+  ]
+  /** What ajv says of adding, then compiling, a schema: nothing, or its message. */
+  const outcome = (ajv: Ajv, s: object, i: number): string[] => {
+    const said: string[] = []
+    const tryIt = (f: () => unknown) => {
+      try {
+        f()
+        said.push('ok')
+      } catch (err) {
+        said.push((err as Error).message)
+      }
+    }
+    tryIt(() => ajv.addSchema(structuredClone(s), `k${i}`))
+    tryIt(() => ajv.compile(structuredClone(s)))
+    said.push(String(ajv.validateSchema(s)), ajv.errorsText(ajv.errors))
+    return said
+  }
+
+  it('is used when generated, and not without one', () => {
+    expect(worded(true).used).toBe(true)
+    expect(useBuiltMetaSchema(addFormats(new Ajv({ ...META_SPECS[0]!.options })), join(dir, 'missing'))).toBe(false)
+  })
+
+  it('refuses and accepts the schemas ajv does, in the same words', () => {
+    const a = worded(true)
+    const b = worded(false)
+    const with_ = schemas.map((s, i) => outcome(a.ajv, s, i))
+    const without = schemas.map((s, i) => outcome(b.ajv, s, i))
+    expect(with_).toEqual(without)
+    // Both kinds of answer: the shipped schemas pass, the broken ones are refused.
+    expect(without.slice(0, shipped.length).every((o) => o[0] === 'ok')).toBe(true)
+    expect(without.slice(shipped.length).filter((o) => o[0]!.startsWith('schema is invalid')).length).toBeGreaterThan(3)
   })
 })
 
