@@ -30,13 +30,12 @@ const require = createRequire(import.meta.url)
 /** Where the build writes them: dist/precompiled/ (src/precompiled/ never exists). */
 export const PRECOMPILED_DIR = fileURLToPath(new URL('../precompiled/', import.meta.url))
 
-let ajvVersion: string | undefined
+let installedAjv: string | undefined
 
 /** What a generated validator is valid for: ajv's version, the options and formats, the schema. */
 export function precompiledKey(spec: PrecompiledSpec): string {
-  ajvVersion ??= (require('ajv/package.json') as { version: string }).version
   return createHash('sha256')
-    .update(JSON.stringify([ajvVersion, spec.options, spec.formats ?? [], spec.schema]))
+    .update(JSON.stringify([ajvVersion(), spec.options, spec.formats ?? [], spec.schema]))
     .digest('hex')
 }
 
@@ -47,18 +46,29 @@ export function precompiledHeader(key: string, code: string): string {
 
 /** The validator generated for `spec`, when there is one for exactly it and intact; otherwise undefined (compile it). */
 export function precompiled(spec: PrecompiledSpec, dir: string = PRECOMPILED_DIR): ValidateFunction | undefined {
-  const file = join(dir, `${spec.name}.cjs`)
+  const m = precompiledModule(`${spec.name}.cjs`, precompiledKey(spec), dir) as { validate?: unknown } | undefined
+  return typeof m?.validate === 'function' ? (m.validate as ValidateFunction) : undefined
+}
+
+/** The exports of the generated module `name` in `dir` when its first line names `key` and its code is intact; otherwise undefined. */
+export function precompiledModule(name: string, key: string, dir: string = PRECOMPILED_DIR): unknown {
+  const file = join(dir, name)
   if (!existsSync(file)) return undefined
   try {
     const text = readFileSync(file, 'utf8')
     const nl = text.indexOf('\n')
-    if (nl < 0 || text.slice(0, nl + 1) !== precompiledHeader(precompiledKey(spec), text.slice(nl + 1))) return undefined
+    if (nl < 0 || text.slice(0, nl + 1) !== precompiledHeader(key, text.slice(nl + 1))) return undefined
     // The text just checked is what runs (as ajv runs what it compiles), its requires (ajv's runtime helpers,
     // ajv-formats) resolved from here wherever the file is.
-    const m = { exports: {} as { validate?: unknown } }
+    const m = { exports: {} as unknown }
     new Function('module', 'exports', 'require', text.slice(nl + 1))(m, m.exports, require)
-    return typeof m.exports.validate === 'function' ? (m.exports.validate as ValidateFunction) : undefined
+    return m.exports
   } catch {
     return undefined
   }
+}
+
+/** ajv's version, for keys of generated code. */
+export function ajvVersion(): string {
+  return (installedAjv ??= (require('ajv/package.json') as { version: string }).version)
 }

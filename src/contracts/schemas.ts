@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
@@ -13,7 +14,7 @@ import { HarnessError } from '../util/errors.ts'
 import { MAX_JSON_DEPTH, valueDepth } from '../util/json.ts'
 import { parseFields, projectSchema } from '../graph/index.ts'
 import { parseFile, pointerSegments } from './parse.ts'
-import { precompiled, PRECOMPILED_DIR, type PrecompiledSpec } from './precompiled.ts'
+import { ajvVersion, precompiled, precompiledModule, PRECOMPILED_DIR, type PrecompiledSpec } from './precompiled.ts'
 import type { SchemaViolation } from './types.ts'
 
 // ajv-formats is CommonJS with a default export; under NodeNext the default lands on `.default`.
@@ -22,7 +23,7 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 const SCHEMA_BASE = 'https://driftwatch.invalid/schemas/'
 
 /** The options of the compiler that words violations (and checks each schema against the meta-schema). */
-const WORDED: Options = { allErrors: true, strict: false, verbose: true, code: { optimize: false } }
+export const WORDED: Options = { allErrors: true, strict: false, verbose: true, code: { optimize: false } }
 
 /** JSON Schema draft-07, the meta-schema every pack schema is checked against (ajv's own copy). */
 const META_ID = 'http://json-schema.org/draft-07/schema'
@@ -45,6 +46,60 @@ export function useBuiltMetaSchema(ajv: Ajv, dir: string = PRECOMPILED_DIR): boo
   return v !== undefined
 }
 
+/** The quick compiler's options: yes or no, stopping at the first violation (attribution tries many candidates). */
+export const QUICK: Options = { allErrors: false, strict: false, validateSchema: false, code: { optimize: false } }
+
+/** The file the build writes the shipped pack's schema validators to (dist/precompiled/). */
+export const PACK_SCHEMAS_FILE = 'pack-schemas.cjs'
+
+/** A pack's schema file, parsed, its $id set. */
+export interface SchemaFile {
+  name: string
+  file: string
+  schema: Record<string, unknown>
+}
+
+/** What a pack's generated validators are valid for: ajv, both compilers' options, and every schema file as loaded. */
+export function packSchemasKey(parsed: readonly SchemaFile[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify(['pack-schemas', ajvVersion(), WORDED, QUICK, parsed.map((s) => [s.name, s.schema])]))
+    .digest('hex')
+}
+
+/** Both compilers' validators of each schema file, generated at build time. */
+export interface BuiltPackSchemas {
+  worded: Record<string, ValidateFunction>
+  quick: Record<string, ValidateFunction>
+}
+
+/**
+ * The build-time validators of exactly these schema files (the shipped pack's, when none was changed),
+ * or undefined: compiling a pack's schemas was ~60 ms of a start. The build generated them only for
+ * files that all load and compile without a problem or a warning, as ajv compiles them here.
+ */
+export function builtPackSchemas(parsed: readonly SchemaFile[], dir: string = PRECOMPILED_DIR): BuiltPackSchemas | undefined {
+  if (parsed.length === 0) return undefined
+  const m = precompiledModule(PACK_SCHEMAS_FILE, packSchemasKey(parsed), dir) as Partial<BuiltPackSchemas> | undefined
+  if (!m?.worded || !m.quick) return undefined
+  for (const s of parsed) if (typeof m.worded[s.name] !== 'function' || typeof m.quick[s.name] !== 'function') return undefined
+  return m as BuiltPackSchemas
+}
+
+/** Reads and parses every `*.json` in `dir` (problems pushed), each given its default $id. */
+export function readSchemaFiles(dir: string, rel: (p: string) => string, problems: ContractProblem[]): SchemaFile[] {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []
+  const parsed: SchemaFile[] = []
+  for (const name of files) {
+    const abs = join(dir, name)
+    const p = parseFile(abs, rel(abs), problems, 'a JSON Schema object')
+    if (!p) continue
+    const schema = p.data as Record<string, unknown>
+    if (typeof schema.$id !== 'string') schema.$id = `${SCHEMA_BASE}${name}`
+    parsed.push({ name, file: rel(abs), schema })
+  }
+  return parsed
+}
+
 /** Compiled schemas by name. */
 export interface SchemaRegistry {
   has(name: string): boolean
@@ -61,24 +116,17 @@ export interface SchemaRegistry {
   addInline(key: string, schema: object, problem: (message: string) => void): void
 }
 
-/** Loads and compiles every `*.json` in `dir`. */
-export function loadSchemas(dir: string, rel: (p: string) => string, problems: ContractProblem[]): SchemaRegistry {
+/** Loads and compiles every `*.json` in `dir` (`precompiledDir`: where the build's validators are, for tests). */
+export function loadSchemas(dir: string, rel: (p: string) => string, problems: ContractProblem[], precompiledDir: string = PRECOMPILED_DIR): SchemaRegistry {
   const ajv = new Ajv({ ...WORDED })
   addFormats(ajv)
   useBuiltMetaSchema(ajv)
   const ids = new Map<string, string>()
   const validators = new Map<string, ValidateFunction>()
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []
-  const parsed: { name: string; file: string; schema: Record<string, unknown> }[] = []
-  for (const name of files) {
-    const abs = join(dir, name)
-    const p = parseFile(abs, rel(abs), problems, 'a JSON Schema object')
-    if (!p) continue
-    const schema = p.data as Record<string, unknown>
-    if (typeof schema.$id !== 'string') schema.$id = `${SCHEMA_BASE}${name}`
-    ids.set(name, schema.$id as string)
-    parsed.push({ name, file: rel(abs), schema })
-  }
+  const parsed = readSchemaFiles(dir, rel, problems)
+  for (const s of parsed) ids.set(s.name, s.schema.$id as string)
+  // Every file's schema is still added (projections and inline schemas refer to them), but not compiled when the build did it.
+  const built = builtPackSchemas(parsed, precompiledDir)
   for (const s of parsed) {
     try {
       ajv.addSchema(s.schema)
@@ -87,6 +135,10 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
     }
   }
   for (const s of parsed) {
+    if (built) {
+      validators.set(s.name, built.worded[s.name]!)
+      continue
+    }
     try {
       const v = ajv.getSchema(ids.get(s.name)!)
       if (v) validators.set(s.name, v)
@@ -112,7 +164,7 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
   }
   // Yes or no: a second compilation that stops at the first error and words nothing, made on first use of each schema.
   let quick: Ajv | undefined
-  const quickValidators = new Map<string, ValidateFunction | null>()
+  const quickValidators = new Map<string, ValidateFunction | null>(built ? parsed.map((s) => [s.name, built.quick[s.name]!]) : [])
   /** The schema object each inline or projected key was compiled from (the quick compiler compiles it again). */
   const sources = new Map<string, object>()
   const quickValidator = (name: string): ValidateFunction | undefined => {
@@ -121,7 +173,7 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
     if (!quick) {
       // The same schemas the worded compiler already checked against the meta-schema: checking them again cost a
       // second meta-schema compilation (~100 ms of a verify run's start) and found nothing new.
-      quick = new Ajv({ allErrors: false, strict: false, validateSchema: false, code: { optimize: false } })
+      quick = new Ajv({ ...QUICK })
       addFormats(quick)
       for (const p of parsed) if (validators.has(p.name)) quick.addSchema(p.schema)
     }

@@ -4,19 +4,20 @@
  * validator as before; report.json's validator words its first error. Each must give the answer a
  * compile gives, and a file generated from anything else, or damaged, must never be used.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { parse } from 'yaml'
+import type { ContractProblem } from '../../src/util/errors.ts'
 import { PRECOMPILED as FILE_SPECS } from '../../src/contracts/load.ts'
 import { precompiled, type PrecompiledSpec } from '../../src/contracts/precompiled.ts'
-import { precompiledSource, writePrecompiled } from '../../src/contracts/precompile.ts'
+import { packSchemasSource, precompiledSource, writePrecompiled } from '../../src/contracts/precompile.ts'
 import { PRECOMPILED as REPORT_SPECS, reportProblem } from '../../src/model/report-schema.ts'
 import { PRECOMPILED as RECORDING_SPECS, recordingProblem } from '../../src/recordings/recording-shape.ts'
-import { PRECOMPILED as META_SPECS, useBuiltMetaSchema } from '../../src/contracts/schemas.ts'
+import { builtPackSchemas, loadSchemas, PACK_SCHEMAS_FILE, PRECOMPILED as META_SPECS, readSchemaFiles, useBuiltMetaSchema } from '../../src/contracts/schemas.ts'
 
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats?: string[]) => Ajv
 
@@ -179,6 +180,76 @@ describe('the meta-schema pack schemas are checked against', () => {
     // Both kinds of answer: the shipped schemas pass, the broken ones are refused.
     expect(without.slice(0, shipped.length).every((o) => o[0] === 'ok')).toBe(true)
     expect(without.slice(shipped.length).filter((o) => o[0]!.startsWith('schema is invalid')).length).toBeGreaterThan(3)
+  })
+})
+
+describe("the shipped pack's schemas", () => {
+  const SCHEMAS = 'contracts/meta/schemas'
+  writeFileSync(join(dir, PACK_SCHEMAS_FILE), packSchemasSource(SCHEMAS)!)
+  const rel = (p: string) => p
+  const names = readdirSync(SCHEMAS).filter((f) => f.endsWith('.json'))
+  /** Every JSON body of the simulator's goldens, and three damaged copies of each object (a key dropped, one retyped, one added). */
+  const bodies = readdirSync('recordings/meta').flatMap((d) => {
+    const rec = JSON.parse(readFileSync(join('recordings/meta', d, 'sim-baseline.json'), 'utf8')) as { observations: { response?: { body?: { json?: unknown } } }[] }
+    return rec.observations.map((o) => o.response?.body?.json).filter((b) => b !== undefined)
+  })
+  const corpus = bodies.flatMap((b) => {
+    if (!b || typeof b !== 'object' || Array.isArray(b)) return [b]
+    const keys = Object.keys(b)
+    const k = keys[0] ?? 'x'
+    const { [k]: _d, ...dropped } = b as Record<string, unknown>
+    return [b, dropped, { ...b, [k]: 42 }, { ...b, unexpected_field: true }]
+  })
+
+  it('built, the registry words and answers every body as the compiled one does', () => {
+    const problems: ContractProblem[] = []
+    expect(builtPackSchemas(readSchemaFiles(SCHEMAS, rel, problems), dir)).toBeDefined()
+    const built = loadSchemas(SCHEMAS, rel, problems, dir)
+    const compiled = loadSchemas(SCHEMAS, rel, problems, join(dir, 'missing'))
+    expect(problems).toEqual([])
+    let violations = 0
+    for (const name of names) {
+      for (const body of corpus) {
+        const v = compiled.validate(name, body)
+        violations += v.length
+        expect(built.validate(name, body), name).toEqual(v)
+        expect(built.fits(name, body), name).toBe(compiled.fits(name, body))
+      }
+    }
+    // Answers of both kinds were compared.
+    expect(violations).toBeGreaterThan(0)
+    expect(names.some((n) => corpus.some((b) => compiled.fits(n, b)))).toBe(true)
+    // Projections are still compiled from the registry's schemas.
+    const key = built.project('phone-number.json', 'id,verified_name')
+    expect(key).toBe(compiled.project('phone-number.json', 'id,verified_name'))
+    for (const body of corpus) expect(built.validate(key, body)).toEqual(compiled.validate(key, body))
+  })
+
+  it('a changed schema file is compiled, and the change is what counts', () => {
+    const changed = mkdtempSync(join(dir, 'schemas-'))
+    cpSync(SCHEMAS, changed, { recursive: true })
+    const file = join(changed, 'media-url.json')
+    const schema = JSON.parse(readFileSync(file, 'utf8')) as { required: string[] }
+    schema.required = [...schema.required, 'added_after_the_build']
+    writeFileSync(file, JSON.stringify(schema))
+    const problems: ContractProblem[] = []
+    expect(builtPackSchemas(readSchemaFiles(changed, rel, problems), dir)).toBeUndefined()
+    const r = loadSchemas(changed, rel, problems, dir)
+    const body = corpus.find((b) => loadSchemas(SCHEMAS, rel, [], dir).fits('media-url.json', b))
+    expect(body).toBeDefined()
+    expect(r.validate('media-url.json', body).map((v) => v.path)).toContain('$.added_after_the_build')
+  })
+
+  it('a damaged module is not used', () => {
+    const good = readFileSync(join(dir, PACK_SCHEMAS_FILE), 'utf8')
+    const bad = mkdtempSync(join(dir, 'pack-corrupt-'))
+    writeFileSync(join(bad, PACK_SCHEMAS_FILE), good.replace('errors === 0', 'errors <= 99'))
+    const problems: ContractProblem[] = []
+    const parsed = readSchemaFiles(SCHEMAS, rel, problems)
+    expect(() => builtPackSchemas(parsed, bad)).not.toThrow()
+    expect(builtPackSchemas(parsed, bad)).toBeUndefined()
+    writeFileSync(join(bad, PACK_SCHEMAS_FILE), good)
+    expect(builtPackSchemas(parsed, bad)).toBeDefined()
   })
 })
 
