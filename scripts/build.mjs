@@ -48,10 +48,10 @@ for (const mod of ['contracts/load.js', 'contracts/schemas.js', 'model/report-sc
   for (const spec of PRECOMPILED) writePrecompiled(spec, join(dist, 'precompiled'))
 }
 
-// The shipped pack's schemas compiled now, both compilers (src/contracts/schemas.ts: used only for exactly these files).
+// The shipped pack's schemas and inline request schemas compiled now, both compilers (src/contracts/schemas.ts: used only for exactly these files).
 const { packSchemasSource } = await import(pathToFileURL(join(dist, 'contracts/precompile.js')).href)
 const { PACK_SCHEMAS_FILE } = await import(pathToFileURL(join(dist, 'contracts/schemas.js')).href)
-const packSchemas = packSchemasSource(join(root, 'contracts/meta/schemas'))
+const packSchemas = packSchemasSource(join(root, 'contracts/meta'))
 if (!packSchemas) throw new Error('contracts/meta/schemas: a schema has a problem or ajv warns about one; the build generates validators only for a pack that loads cleanly')
 writeFileSync(join(dist, 'precompiled', PACK_SCHEMAS_FILE), packSchemas)
 

@@ -66,10 +66,16 @@ export function packSchemasKey(parsed: readonly SchemaFile[]): string {
     .digest('hex')
 }
 
-/** Both compilers' validators of each schema file, generated at build time. */
+/** Both compilers' validators of each schema file, and of operations' inline request schemas (by inlineKey), generated at build time. */
 export interface BuiltPackSchemas {
   worded: Record<string, ValidateFunction>
   quick: Record<string, ValidateFunction>
+  inline?: Record<string, { worded?: unknown; quick?: unknown } | undefined>
+}
+
+/** An inline schema's entry in the build's module: its JSON (the module's key covers the pack's files it may refer to). */
+export function inlineKey(schema: object): string {
+  return createHash('sha256').update(JSON.stringify(schema)).digest('hex')
 }
 
 /**
@@ -222,6 +228,14 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
       return key
     },
     addInline(key, schema, problem) {
+      const b = built?.inline?.[inlineKey(schema)]
+      if (typeof b?.worded === 'function' && typeof b.quick === 'function') {
+        validators.set(key, b.worded as ValidateFunction)
+        quickValidators.set(key, b.quick as ValidateFunction)
+        byName.set(key, schema)
+        sources.set(key, schema)
+        return
+      }
       try {
         validators.set(key, compile(schema))
         byName.set(key, schema)

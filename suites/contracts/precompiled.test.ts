@@ -185,7 +185,7 @@ describe('the meta-schema pack schemas are checked against', () => {
 
 describe("the shipped pack's schemas", () => {
   const SCHEMAS = 'contracts/meta/schemas'
-  writeFileSync(join(dir, PACK_SCHEMAS_FILE), packSchemasSource(SCHEMAS)!)
+  writeFileSync(join(dir, PACK_SCHEMAS_FILE), packSchemasSource('contracts/meta')!)
   const rel = (p: string) => p
   const names = readdirSync(SCHEMAS).filter((f) => f.endsWith('.json'))
   /** Every JSON body of the simulator's goldens, and three damaged copies of each object (a key dropped, one retyped, one added). */
@@ -223,6 +223,39 @@ describe("the shipped pack's schemas", () => {
     const key = built.project('phone-number.json', 'id,verified_name')
     expect(key).toBe(compiled.project('phone-number.json', 'id,verified_name'))
     for (const body of corpus) expect(built.validate(key, body)).toEqual(compiled.validate(key, body))
+  })
+
+  it("built, operations' inline request schemas word and answer every request body as compiled ones do", () => {
+    const har = JSON.parse(readFileSync('suites/verify/fixtures/cloud-api-traffic.har', 'utf8')) as { log: { entries: { request: { postData?: { text?: string } } }[] } }
+    const sent = har.log.entries.flatMap((e) => {
+      try {
+        return [JSON.parse(e.request.postData?.text ?? '') as unknown]
+      } catch {
+        return []
+      }
+    })
+    const requests = sent.flatMap((b) => (b && typeof b === 'object' && !Array.isArray(b) ? [b, { ...b, to: 7 }, { ...b, type: 'nonsense' }, (({ messaging_product: _m, ...r }) => r)(b as Record<string, unknown>)] : [b]))
+    const ops = readdirSync('contracts/meta/operations').map((f) => parse(readFileSync(join('contracts/meta/operations', f), 'utf8')) as { id: string; request: { body?: { schema?: object } } })
+    const inline = ops.filter((o) => o.request.body?.schema)
+    expect(inline.length).toBeGreaterThan(5)
+    const registries = [dir, join(dir, 'missing')].map((d) => {
+      const r = loadSchemas(SCHEMAS, rel, [], d)
+      const said: string[] = []
+      for (const o of inline) r.addInline(`request:${o.id}`, structuredClone(o.request.body!.schema!), (m) => said.push(m))
+      expect(said).toEqual([])
+      return r
+    })
+    const [built, compiled] = registries as [ReturnType<typeof loadSchemas>, ReturnType<typeof loadSchemas>]
+    let fit = 0
+    for (const o of inline) {
+      for (const body of requests) {
+        expect(built.validate(`request:${o.id}`, body), o.id).toEqual(compiled.validate(`request:${o.id}`, body))
+        expect(built.fits(`request:${o.id}`, body), o.id).toBe(compiled.fits(`request:${o.id}`, body))
+        if (compiled.fits(`request:${o.id}`, body)) fit++
+      }
+    }
+    expect(fit).toBeGreaterThan(0)
+    expect(fit).toBeLessThan(inline.length * requests.length)
   })
 
   it('a changed schema file is compiled, and the change is what counts', () => {
