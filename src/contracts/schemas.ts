@@ -122,17 +122,17 @@ export interface SchemaRegistry {
   addInline(key: string, schema: object, problem: (message: string) => void): void
 }
 
-/** Loads and compiles every `*.json` in `dir` (`precompiledDir`: where the build's validators are, for tests). */
-export function loadSchemas(dir: string, rel: (p: string) => string, problems: ContractProblem[], precompiledDir: string = PRECOMPILED_DIR): SchemaRegistry {
+/** Loads and compiles every `*.json` in `dir` (`builtDir`: where the build's validators are, for tests). */
+export function loadSchemas(dir: string, rel: (p: string) => string, problems: ContractProblem[], builtDir: string = PRECOMPILED_DIR): SchemaRegistry {
   const ajv = new Ajv({ ...WORDED })
   addFormats(ajv)
-  useBuiltMetaSchema(ajv)
+  useBuiltMetaSchema(ajv, builtDir)
   const ids = new Map<string, string>()
   const validators = new Map<string, ValidateFunction>()
   const parsed = readSchemaFiles(dir, rel, problems)
   for (const s of parsed) ids.set(s.name, s.schema.$id as string)
   // Every file's schema is still added (projections and inline schemas refer to them), but not compiled when the build did it.
-  const built = builtPackSchemas(parsed, precompiledDir)
+  const built = builtPackSchemas(parsed, builtDir)
   for (const s of parsed) {
     try {
       ajv.addSchema(s.schema)
