@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
-import { Ajv, type ValidateFunction } from 'ajv'
+import type { ValidateFunction } from 'ajv'
 import { ContractError, HarnessError, type ContractProblem } from '../util/errors.ts'
 import { operationFileSchema, probeFileSchema } from './file-schemas.ts'
 import { crossCheckOperations, normaliseOperation } from './operations.ts'
 import { parseFile, type ParsedFile } from './parse.ts'
-import { precompiled, type PrecompiledSpec } from './precompiled.ts'
+import { ajvLibrary, precompiled, type PrecompiledSpec } from './precompiled.ts'
 import { crossCheckProbes, normaliseProbe, orderProbes } from './probes.ts'
 import { fileErrorsToProblems, type FileHints } from './problems.ts'
 import { loadSchemas } from './schemas.ts'
@@ -60,6 +60,7 @@ export const PRECOMPILED: readonly PrecompiledSpec[] = [
 let fileValidators: { operation: ValidateFunction; probe: ValidateFunction } | undefined
 function fileSchemaValidators(): { operation: ValidateFunction; probe: ValidateFunction } {
   if (!fileValidators) {
+    const { Ajv } = ajvLibrary()
     const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, code: { optimize: false } })
     fileValidators = { operation: ajv.compile(operationFileSchema), probe: ajv.compile(probeFileSchema) }
   }

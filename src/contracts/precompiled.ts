@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Options, ValidateFunction } from 'ajv'
+import type { Ajv, Options, ValidateFunction } from 'ajv'
 
 /** A constant schema and the options it is compiled with, named for its file under dist/precompiled/. */
 export interface PrecompiledSpec {
@@ -71,4 +71,27 @@ export function precompiledModule(name: string, key: string, dir: string = PRECO
 /** ajv's version, for keys of generated code. */
 export function ajvVersion(): string {
   return (installedAjv ??= (require('ajv/package.json') as { version: string }).version)
+}
+
+/** ajv and ajv-formats, as the fallbacks compile with them. */
+export interface AjvLibrary {
+  Ajv: typeof Ajv
+  /** ajv-formats: every format and its keywords, or the formats named. */
+  addFormats: (ajv: Ajv, formats?: string[]) => Ajv
+}
+
+let library: AjvLibrary | undefined
+
+/**
+ * ajv itself, loaded on first compile: where every schema a run meets was generated at build time,
+ * ajv's compiler (~55 ms to load) is never loaded. The generated code needs only ajv's small runtime helpers.
+ */
+export function ajvLibrary(): AjvLibrary {
+  if (!library) {
+    const { Ajv } = require('ajv') as { Ajv: typeof import('ajv').Ajv }
+    // ajv-formats is CommonJS with a default export.
+    const formats = require('ajv-formats') as { default?: AjvLibrary['addFormats'] } & AjvLibrary['addFormats']
+    library = { Ajv, addFormats: formats.default ?? formats }
+  }
+  return library
 }

@@ -7,18 +7,15 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
-import addFormatsModule from 'ajv-formats'
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv'
 import type { ContractProblem } from '../util/errors.ts'
 import { HarnessError } from '../util/errors.ts'
 import { MAX_JSON_DEPTH, valueDepth } from '../util/json.ts'
 import { parseFields, projectSchema } from '../graph/index.ts'
 import { parseFile, pointerSegments } from './parse.ts'
-import { ajvVersion, precompiled, precompiledModule, PRECOMPILED_DIR, type PrecompiledSpec } from './precompiled.ts'
+import { ajvLibrary, ajvVersion, precompiled, precompiledModule, PRECOMPILED_DIR, type PrecompiledSpec } from './precompiled.ts'
 import type { SchemaViolation } from './types.ts'
 
-// ajv-formats is CommonJS with a default export; under NodeNext the default lands on `.default`.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv
 
 const SCHEMA_BASE = 'https://driftwatch.invalid/schemas/'
 
@@ -124,29 +121,36 @@ export interface SchemaRegistry {
 
 /** Loads and compiles every `*.json` in `dir` (`builtDir`: where the build's validators are, for tests). */
 export function loadSchemas(dir: string, rel: (p: string) => string, problems: ContractProblem[], builtDir: string = PRECOMPILED_DIR): SchemaRegistry {
-  const ajv = new Ajv({ ...WORDED })
-  addFormats(ajv)
-  useBuiltMetaSchema(ajv, builtDir)
   const ids = new Map<string, string>()
   const validators = new Map<string, ValidateFunction>()
   const parsed = readSchemaFiles(dir, rel, problems)
   for (const s of parsed) ids.set(s.name, s.schema.$id as string)
-  // Every file's schema is still added (projections and inline schemas refer to them), but not compiled when the build did it.
   const built = builtPackSchemas(parsed, builtDir)
-  for (const s of parsed) {
-    try {
-      ajv.addSchema(s.schema)
-    } catch (err) {
-      problems.push({ file: s.file, path: '', line: 1, column: 1, message: `not a valid JSON Schema: ${(err as Error).message}` })
+  // The worded compiler holds every file's schema (projections and inline schemas refer to them). Made at load,
+  // where a schema it refuses is reported; for files the build compiled (all accepted), on the first compile.
+  let ajv: Ajv | undefined
+  const worded = (): Ajv => {
+    if (ajv) return ajv
+    const { Ajv, addFormats } = ajvLibrary()
+    ajv = addFormats(new Ajv({ ...WORDED }))
+    useBuiltMetaSchema(ajv, builtDir)
+    for (const s of parsed) {
+      try {
+        ajv.addSchema(s.schema)
+      } catch (err) {
+        problems.push({ file: s.file, path: '', line: 1, column: 1, message: `not a valid JSON Schema: ${(err as Error).message}` })
+      }
     }
+    return ajv
   }
+  if (!built) worded()
   for (const s of parsed) {
     if (built) {
       validators.set(s.name, built.worded[s.name]!)
       continue
     }
     try {
-      const v = ajv.getSchema(ids.get(s.name)!)
+      const v = worded().getSchema(ids.get(s.name)!)
       if (v) validators.set(s.name, v)
     } catch (err) {
       problems.push({ file: s.file, path: '', line: 1, column: 1, message: `schema does not compile: ${(err as Error).message}` })
@@ -155,7 +159,7 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
   // Files by name, and operations' inline request schemas by key (attribution reads what decides an operation from them).
   const byName = new Map<string, object>(parsed.map((s) => [s.name, s.schema]))
   const json = (name: string): unknown => byName.get(name)
-  const compile = (schema: object, by: Ajv = ajv): ValidateFunction => {
+  const compile = (schema: object, by: Ajv = worded()): ValidateFunction => {
     const { $id: _id, ...rest } = schema as Record<string, unknown>
     return by.compile(rest)
   }
@@ -179,8 +183,8 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
     if (!quick) {
       // The same schemas the worded compiler already checked against the meta-schema: checking them again cost a
       // second meta-schema compilation (~100 ms of a verify run's start) and found nothing new.
-      quick = new Ajv({ ...QUICK })
-      addFormats(quick)
+      const { Ajv, addFormats } = ajvLibrary()
+      quick = addFormats(new Ajv({ ...QUICK }))
       for (const p of parsed) if (validators.has(p.name)) quick.addSchema(p.schema)
     }
     try {

@@ -5,8 +5,8 @@
  * Bodies are measured too: a body nested deeper than MAX_JSON_DEPTH is kept unparsed, with the
  * reason, exactly as a body off the wire would be, so it is judged as a finding.
  */
-import { Ajv, type ErrorObject } from 'ajv'
-import { precompiled, type PrecompiledSpec } from '../contracts/precompiled.ts'
+import type { Ajv, ErrorObject } from 'ajv'
+import { ajvLibrary, precompiled, type PrecompiledSpec } from '../contracts/precompiled.ts'
 import { MAX_JSON_DEPTH, MAX_WALK_DEPTH, TOO_DEEP_TO_PARSE, valueDepth } from '../util/json.ts'
 import type { Observation } from '../model/observation.ts'
 
@@ -95,7 +95,7 @@ export function recordingProblem(rec: { observations: unknown[] }): string | und
   }
   // What is left is a handful of levels of structure; anything deeper is damage (and would overflow ajv and the walkers).
   if (valueDepth(rec, MAX_WALK_DEPTH) > MAX_WALK_DEPTH) return `is nested deeper than ${MAX_WALK_DEPTH} levels`
-  validate ??= precompiled(PRECOMPILED[0]!) ?? new Ajv({ ...PRECOMPILED[0]!.options }).compile(RECORDING)
+  validate ??= precompiled(PRECOMPILED[0]!) ?? new (ajvLibrary().Ajv)({ ...PRECOMPILED[0]!.options }).compile(RECORDING)
   if (validate(rec)) return undefined
   const e = validate.errors![0]!
   return e.keyword === 'required' ? `has no "${where(e)}"` : `has ${where(e)} that ${e.message ?? 'is invalid'}`
