@@ -1,6 +1,7 @@
 /**
  * Validators generated at build time for schemas that are constants of the source (the contract file
- * schemas, report.json's): compiling them is ajv's code generator running cold, ~70 ms each at a
+ * schemas, report.json's, a recording's, the JSON Schema meta-schema) and for the shipped pack's own
+ * (schemas.ts): compiling them is ajv's code generator running cold, tens of milliseconds each at a
  * run's start. scripts/build.mjs writes ajv's standalone code for each to dist/precompiled/ (see
  * precompile.ts); from src/ (tests, tsx) there are none and the caller compiles, as it always did.
  *

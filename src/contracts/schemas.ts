@@ -1,12 +1,14 @@
 /**
  * The pack's JSON Schemas: body schemas from `schemas/*.json` and operations' inline request body
  * schemas, compiled once by ajv at load (a broken schema fails the load, not the fifth probe).
- * `fields=` projections of a body schema are compiled on first use and kept.
+ * `fields=` projections of a body schema are compiled on first use and kept. The shipped pack's
+ * schemas are compiled at build time instead (scripts/build.mjs): the same validators, used only for
+ * exactly the files they were made from, and ajv's compiler is loaded only if something is left to compile.
  */
-import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { createHash } from 'node:crypto'
+import { existsSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { join } from 'node:path'
 import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv'
 import type { ContractProblem } from '../util/errors.ts'
 import { HarnessError } from '../util/errors.ts'
@@ -15,7 +17,6 @@ import { parseFields, projectSchema } from '../graph/index.ts'
 import { parseFile, pointerSegments } from './parse.ts'
 import { ajvLibrary, ajvVersion, precompiled, precompiledModule, PRECOMPILED_DIR, type PrecompiledSpec } from './precompiled.ts'
 import type { SchemaViolation } from './types.ts'
-
 
 const SCHEMA_BASE = 'https://driftwatch.invalid/schemas/'
 
