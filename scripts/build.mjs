@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `npm run build` (and `prepack`, so `npm pack` always ships fresh JavaScript): src/ to dist/ as
 // JavaScript and .d.ts (tsconfig.build.json; TypeScript rewrites the sources' `.ts` imports to
-// `.js`), then the worker scripts, then dist/precompiled/ (validators of constant schemas). Those are plain .mjs that register tsx and import `.ts`
+// `.js`), then the worker scripts. Those are plain .mjs that register tsx and import `.ts`
 // siblings when run from src/; their dist/ copies import the compiled `.js` and load no
 // TypeScript loader (the package has none). Anything else left pointing at TypeScript fails the build.
+// Last, dist/precompiled/: what every run would otherwise compile or parse at its start (constant
+// schemas, the shipped pack's schemas and files), each used at run time only for exactly what it was made from.
 //
 // dist/.built is written last and removed first: bin/driftwatch.js runs dist/ in a checkout only
 // when that stamp is newer than every file under src/, so a build that failed or is running is never used.
