@@ -4,6 +4,8 @@
 // `.js`), then the worker scripts. Those are plain .mjs that register tsx and import `.ts`
 // siblings when run from src/; their dist/ copies import the compiled `.js` and load no
 // TypeScript loader (the package has none). Anything else left pointing at TypeScript fails the build.
+// Last, dist/precompiled/: what every run would otherwise compile or parse at its start (constant
+// schemas, the shipped pack's schemas and files), each used at run time only for exactly what it was made from.
 //
 // dist/.built is written last and removed first: bin/driftwatch.js runs dist/ in a checkout only
 // when that stamp is newer than every file under src/, so a build that failed or is running is never used.
@@ -11,6 +13,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
+import { pathToFileURL } from 'node:url'
 
 const root = join(import.meta.dirname, '..')
 const src = join(root, 'src')
@@ -37,6 +40,27 @@ for (const file of walk(src).filter((f) => f.endsWith('.mjs'))) {
   mkdirSync(dirname(join(dist, rel)), { recursive: true })
   writeFileSync(join(dist, rel), compiledWorker(readFileSync(file, 'utf8'), rel))
 }
+
+// Validators of the source's constant schemas, generated now rather than compiled at every run's start
+// (src/contracts/precompiled.ts: each is used only for exactly the schema, options and ajv it was made from).
+const { writePrecompiled } = await import(pathToFileURL(join(dist, 'contracts/precompile.js')).href)
+for (const mod of ['contracts/load.js', 'contracts/schemas.js', 'model/report-schema.js', 'recordings/recording-shape.js']) {
+  const { PRECOMPILED } = await import(pathToFileURL(join(dist, mod)).href)
+  if (!Array.isArray(PRECOMPILED) || PRECOMPILED.length === 0) throw new Error(`dist/${mod} exports no PRECOMPILED specs`)
+  for (const spec of PRECOMPILED) writePrecompiled(spec, join(dist, 'precompiled'))
+}
+
+// The shipped pack's schemas and inline request schemas compiled now, both compilers (src/contracts/schemas.ts: used only for exactly these files).
+const { packSchemasSource } = await import(pathToFileURL(join(dist, 'contracts/precompile.js')).href)
+const { PACK_SCHEMAS_FILE } = await import(pathToFileURL(join(dist, 'contracts/schemas.js')).href)
+const packSchemas = packSchemasSource(join(root, 'contracts/meta'))
+if (!packSchemas) throw new Error('contracts/meta/schemas: a schema has a problem or ajv warns about one; the build generates validators only for a pack that loads cleanly')
+writeFileSync(join(dist, 'precompiled', PACK_SCHEMAS_FILE), packSchemas)
+
+// The shipped pack's files parsed now (src/contracts/parse.ts: a file's entry is used only for its exact text).
+const { PREBUILT_FILE, prebuiltParses } = await import(pathToFileURL(join(dist, 'contracts/parse.js')).href)
+const packFiles = walk(join(root, 'contracts/meta')).filter((f) => /\.(ya?ml|json)$/.test(f) && !relative(root, f).split('/').some((s) => s.startsWith('.')))
+writeFileSync(join(dist, 'precompiled', PREBUILT_FILE), prebuiltParses(packFiles.map((f) => readFileSync(f, 'utf8'))))
 
 // Nothing in dist/ may still reach for TypeScript at run time.
 for (const file of walk(dist).filter((f) => /\.m?js$/.test(f))) {

@@ -9,11 +9,12 @@ import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
-import { Ajv, type ValidateFunction } from 'ajv'
+import type { ValidateFunction } from 'ajv'
 import { ContractError, HarnessError, type ContractProblem } from '../util/errors.ts'
 import { operationFileSchema, probeFileSchema } from './file-schemas.ts'
 import { crossCheckOperations, normaliseOperation } from './operations.ts'
 import { parseFile, type ParsedFile } from './parse.ts'
+import { ajvLibrary, precompiled, type PrecompiledSpec } from './precompiled.ts'
 import { crossCheckProbes, normaliseProbe, orderProbes } from './probes.ts'
 import { fileErrorsToProblems, type FileHints } from './problems.ts'
 import { loadSchemas } from './schemas.ts'
@@ -49,14 +50,36 @@ const OPERATION_HINTS: FileHints = {
   },
 }
 
+/** The file schemas' yes-or-no validators, generated at build time (precompiled.ts): most files are valid, and say no more. */
+export const PRECOMPILED: readonly PrecompiledSpec[] = [
+  { name: 'operation-file', schema: operationFileSchema, options: { allErrors: false, strict: true } },
+  { name: 'probe-file', schema: probeFileSchema, options: { allErrors: false, strict: true } },
+]
+
 // The file schemas are constants: compiled once per process, not once per pack loaded.
 let fileValidators: { operation: ValidateFunction; probe: ValidateFunction } | undefined
 function fileSchemaValidators(): { operation: ValidateFunction; probe: ValidateFunction } {
   if (!fileValidators) {
+    const { Ajv } = ajvLibrary()
     const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, code: { optimize: false } })
     fileValidators = { operation: ajv.compile(operationFileSchema), probe: ajv.compile(probeFileSchema) }
   }
   return fileValidators
+}
+
+/** Validates a file's data; only a file that fails is validated again by the worded validator (compiled then), for its errors. */
+interface FileCheck {
+  quick: ValidateFunction | undefined
+  worded: () => ValidateFunction
+}
+
+let fileChecks: { operation: FileCheck; probe: FileCheck } | undefined
+function fileSchemaChecks(): { operation: FileCheck; probe: FileCheck } {
+  fileChecks ??= {
+    operation: { quick: precompiled(PRECOMPILED[0]!), worded: () => fileSchemaValidators().operation },
+    probe: { quick: precompiled(PRECOMPILED[1]!), worded: () => fileSchemaValidators().probe },
+  }
+  return fileChecks
 }
 
 /** Folders of a pack that hold something other than probes. */
@@ -83,13 +106,18 @@ function filesIn(dir: string, skipTop: ReadonlySet<string> = new Set()): string[
   return out.sort()
 }
 
-function parseAll(dir: string, files: readonly string[], validate: ValidateFunction, fileSchema: object, hints: FileHints, rel: (p: string) => string, problems: ContractProblem[]): ParsedFile[] {
+function parseAll(dir: string, files: readonly string[], check: FileCheck, fileSchema: object, hints: FileHints, rel: (p: string) => string, problems: ContractProblem[]): ParsedFile[] {
   const out: ParsedFile[] = []
   for (const f of files) {
     const abs = join(dir, f)
     const p = parseFile(abs, rel(abs), problems)
     if (!p) continue
-    if (!validate(p.data)) {
+    if (!check.quick?.(p.data)) {
+      const validate = check.worded()
+      if (validate(p.data)) {
+        out.push(p)
+        continue
+      }
       problems.push(...fileErrorsToProblems(validate.errors ?? [], p, fileSchema, hints))
       continue
     }
@@ -163,10 +191,10 @@ function loadPack(absDir: string, rel: (p: string) => string): ContractPack {
   }
 
   const problems: ContractProblem[] = []
-  const validators = fileSchemaValidators()
+  const checks = fileSchemaChecks()
   const schemas = loadSchemas(join(absDir, 'schemas'), rel, problems)
 
-  const opParsed = parseAll(opDir, opFiles, validators.operation, operationFileSchema, OPERATION_HINTS, rel, problems)
+  const opParsed = parseAll(opDir, opFiles, checks.operation, operationFileSchema, OPERATION_HINTS, rel, problems)
   const operations: Operation[] = []
   for (const p of opParsed) {
     const op = normaliseOperation(p, problems, schemas)
@@ -175,7 +203,7 @@ function loadPack(absDir: string, rel: (p: string) => string): ContractPack {
   crossCheckOperations(operations, new Map(opParsed.map((p) => [p.file, p])), problems)
   const byId = new Map(operations.map((o) => [o.id, o]))
 
-  const probeParsed = parseAll(absDir, probeFiles, validators.probe, probeFileSchema, PROBE_HINTS, rel, problems)
+  const probeParsed = parseAll(absDir, probeFiles, checks.probe, probeFileSchema, PROBE_HINTS, rel, problems)
   const parsedByFile = new Map(probeParsed.map((p) => [p.file, p]))
   const probes: Probe[] = []
   for (const p of probeParsed) {

@@ -1,23 +1,108 @@
 /**
  * The pack's JSON Schemas: body schemas from `schemas/*.json` and operations' inline request body
  * schemas, compiled once by ajv at load (a broken schema fails the load, not the fifth probe).
- * `fields=` projections of a body schema are compiled on first use and kept.
+ * `fields=` projections of a body schema are compiled on first use and kept. The shipped pack's
+ * schemas are compiled at build time instead (scripts/build.mjs): the same validators, used only for
+ * exactly the files they were made from, and ajv's compiler is loaded only if something is left to compile.
  */
+import { createHash } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
-import addFormatsModule from 'ajv-formats'
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv'
 import type { ContractProblem } from '../util/errors.ts'
 import { HarnessError } from '../util/errors.ts'
 import { MAX_JSON_DEPTH, valueDepth } from '../util/json.ts'
 import { parseFields, projectSchema } from '../graph/index.ts'
 import { parseFile, pointerSegments } from './parse.ts'
+import { ajvLibrary, ajvVersion, precompiled, precompiledModule, PRECOMPILED_DIR, type PrecompiledSpec } from './precompiled.ts'
 import type { SchemaViolation } from './types.ts'
 
-// ajv-formats is CommonJS with a default export; under NodeNext the default lands on `.default`.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv
-
 const SCHEMA_BASE = 'https://driftwatch.invalid/schemas/'
+
+/** The options of the compiler that words violations (and checks each schema against the meta-schema). */
+export const WORDED: Options = { allErrors: true, strict: false, verbose: true, code: { optimize: false } }
+
+/** JSON Schema draft-07, the meta-schema every pack schema is checked against (ajv's own copy). */
+const META_ID = 'http://json-schema.org/draft-07/schema'
+const META_SCHEMA = createRequire(import.meta.url)('ajv/dist/refs/json-schema-draft-07.json') as object
+
+/** The meta-schema's validator as ajv compiles it for the worded compiler, generated at build time (precompiled.ts). */
+export const PRECOMPILED: readonly PrecompiledSpec[] = [{ name: 'json-schema-draft-07', schema: META_SCHEMA, options: WORDED, formats: 'all' }]
+
+/**
+ * Gives `ajv` the build-time meta-schema validator, so checking a pack's schemas does not first compile
+ * the meta-schema (~90 ms cold). ajv validates a schema with whatever validator its meta-schema entry holds
+ * and compiles one only when it holds none; the generated one is ajv's own code for the same options, so
+ * a schema it refuses is refused in the same words. Without one (src/, another ajv), ajv compiles it as always.
+ */
+export function useBuiltMetaSchema(ajv: Ajv, dir: string = PRECOMPILED_DIR): boolean {
+  const entry = (ajv as unknown as { schemas: Record<string, { schema?: unknown; validate?: unknown } | undefined> }).schemas[META_ID]
+  if (!entry || entry.validate !== undefined || entry.schema !== META_SCHEMA) return false
+  const v = precompiled(PRECOMPILED[0]!, dir)
+  if (v) entry.validate = v
+  return v !== undefined
+}
+
+/** The quick compiler's options: yes or no, stopping at the first violation (attribution tries many candidates). */
+export const QUICK: Options = { allErrors: false, strict: false, validateSchema: false, code: { optimize: false } }
+
+/** The file the build writes the shipped pack's schema validators to (dist/precompiled/). */
+export const PACK_SCHEMAS_FILE = 'pack-schemas.cjs'
+
+/** A pack's schema file, parsed, its $id set. */
+export interface SchemaFile {
+  name: string
+  file: string
+  schema: Record<string, unknown>
+}
+
+/** What a pack's generated validators are valid for: ajv, both compilers' options, and every schema file as loaded. */
+export function packSchemasKey(parsed: readonly SchemaFile[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify(['pack-schemas', ajvVersion(), WORDED, QUICK, parsed.map((s) => [s.name, s.schema])]))
+    .digest('hex')
+}
+
+/** Both compilers' validators of each schema file, and of operations' inline request schemas (by inlineKey), generated at build time. */
+export interface BuiltPackSchemas {
+  worded: Record<string, ValidateFunction>
+  quick: Record<string, ValidateFunction>
+  inline?: Record<string, { worded?: unknown; quick?: unknown } | undefined>
+}
+
+/** An inline schema's entry in the build's module: its JSON (the module's key covers the pack's files it may refer to). */
+export function inlineKey(schema: object): string {
+  return createHash('sha256').update(JSON.stringify(schema)).digest('hex')
+}
+
+/**
+ * The build-time validators of exactly these schema files (the shipped pack's, when none was changed),
+ * or undefined: compiling a pack's schemas was ~60 ms of a start. The build generated them only for
+ * files that all load and compile without a problem or a warning, as ajv compiles them here.
+ */
+export function builtPackSchemas(parsed: readonly SchemaFile[], dir: string = PRECOMPILED_DIR): BuiltPackSchemas | undefined {
+  if (parsed.length === 0) return undefined
+  const m = precompiledModule(PACK_SCHEMAS_FILE, packSchemasKey(parsed), dir) as Partial<BuiltPackSchemas> | undefined
+  if (!m?.worded || !m.quick) return undefined
+  for (const s of parsed) if (typeof m.worded[s.name] !== 'function' || typeof m.quick[s.name] !== 'function') return undefined
+  return m as BuiltPackSchemas
+}
+
+/** Reads and parses every `*.json` in `dir` (problems pushed), each given its default $id. */
+export function readSchemaFiles(dir: string, rel: (p: string) => string, problems: ContractProblem[]): SchemaFile[] {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []
+  const parsed: SchemaFile[] = []
+  for (const name of files) {
+    const abs = join(dir, name)
+    const p = parseFile(abs, rel(abs), problems, 'a JSON Schema object')
+    if (!p) continue
+    const schema = p.data as Record<string, unknown>
+    if (typeof schema.$id !== 'string') schema.$id = `${SCHEMA_BASE}${name}`
+    parsed.push({ name, file: rel(abs), schema })
+  }
+  return parsed
+}
 
 /** Compiled schemas by name. */
 export interface SchemaRegistry {
@@ -35,33 +120,38 @@ export interface SchemaRegistry {
   addInline(key: string, schema: object, problem: (message: string) => void): void
 }
 
-/** Loads and compiles every `*.json` in `dir`. */
-export function loadSchemas(dir: string, rel: (p: string) => string, problems: ContractProblem[]): SchemaRegistry {
-  const ajv = new Ajv({ allErrors: true, strict: false, verbose: true, code: { optimize: false } })
-  addFormats(ajv)
+/** Loads and compiles every `*.json` in `dir` (`builtDir`: where the build's validators are, for tests). */
+export function loadSchemas(dir: string, rel: (p: string) => string, problems: ContractProblem[], builtDir: string = PRECOMPILED_DIR): SchemaRegistry {
   const ids = new Map<string, string>()
   const validators = new Map<string, ValidateFunction>()
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []
-  const parsed: { name: string; file: string; schema: Record<string, unknown> }[] = []
-  for (const name of files) {
-    const abs = join(dir, name)
-    const p = parseFile(abs, rel(abs), problems, 'a JSON Schema object')
-    if (!p) continue
-    const schema = p.data as Record<string, unknown>
-    if (typeof schema.$id !== 'string') schema.$id = `${SCHEMA_BASE}${name}`
-    ids.set(name, schema.$id as string)
-    parsed.push({ name, file: rel(abs), schema })
-  }
-  for (const s of parsed) {
-    try {
-      ajv.addSchema(s.schema)
-    } catch (err) {
-      problems.push({ file: s.file, path: '', line: 1, column: 1, message: `not a valid JSON Schema: ${(err as Error).message}` })
+  const parsed = readSchemaFiles(dir, rel, problems)
+  for (const s of parsed) ids.set(s.name, s.schema.$id as string)
+  const built = builtPackSchemas(parsed, builtDir)
+  // The worded compiler holds every file's schema (projections and inline schemas refer to them). Made at load,
+  // where a schema it refuses is reported; for files the build compiled (all accepted), on the first compile.
+  let ajv: Ajv | undefined
+  const worded = (): Ajv => {
+    if (ajv) return ajv
+    const { Ajv, addFormats } = ajvLibrary()
+    ajv = addFormats(new Ajv({ ...WORDED }))
+    useBuiltMetaSchema(ajv, builtDir)
+    for (const s of parsed) {
+      try {
+        ajv.addSchema(s.schema)
+      } catch (err) {
+        problems.push({ file: s.file, path: '', line: 1, column: 1, message: `not a valid JSON Schema: ${(err as Error).message}` })
+      }
     }
+    return ajv
   }
+  if (!built) worded()
   for (const s of parsed) {
+    if (built) {
+      validators.set(s.name, built.worded[s.name]!)
+      continue
+    }
     try {
-      const v = ajv.getSchema(ids.get(s.name)!)
+      const v = worded().getSchema(ids.get(s.name)!)
       if (v) validators.set(s.name, v)
     } catch (err) {
       problems.push({ file: s.file, path: '', line: 1, column: 1, message: `schema does not compile: ${(err as Error).message}` })
@@ -70,7 +160,7 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
   // Files by name, and operations' inline request schemas by key (attribution reads what decides an operation from them).
   const byName = new Map<string, object>(parsed.map((s) => [s.name, s.schema]))
   const json = (name: string): unknown => byName.get(name)
-  const compile = (schema: object, by: Ajv = ajv): ValidateFunction => {
+  const compile = (schema: object, by: Ajv = worded()): ValidateFunction => {
     const { $id: _id, ...rest } = schema as Record<string, unknown>
     return by.compile(rest)
   }
@@ -85,7 +175,7 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
   }
   // Yes or no: a second compilation that stops at the first error and words nothing, made on first use of each schema.
   let quick: Ajv | undefined
-  const quickValidators = new Map<string, ValidateFunction | null>()
+  const quickValidators = new Map<string, ValidateFunction | null>(built ? parsed.map((s) => [s.name, built.quick[s.name]!]) : [])
   /** The schema object each inline or projected key was compiled from (the quick compiler compiles it again). */
   const sources = new Map<string, object>()
   const quickValidator = (name: string): ValidateFunction | undefined => {
@@ -94,8 +184,8 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
     if (!quick) {
       // The same schemas the worded compiler already checked against the meta-schema: checking them again cost a
       // second meta-schema compilation (~100 ms of a verify run's start) and found nothing new.
-      quick = new Ajv({ allErrors: false, strict: false, validateSchema: false, code: { optimize: false } })
-      addFormats(quick)
+      const { Ajv, addFormats } = ajvLibrary()
+      quick = addFormats(new Ajv({ ...QUICK }))
       for (const p of parsed) if (validators.has(p.name)) quick.addSchema(p.schema)
     }
     try {
@@ -143,6 +233,14 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
       return key
     },
     addInline(key, schema, problem) {
+      const b = built?.inline?.[inlineKey(schema)]
+      if (typeof b?.worded === 'function' && typeof b.quick === 'function') {
+        validators.set(key, b.worded as ValidateFunction)
+        quickValidators.set(key, b.quick as ValidateFunction)
+        byName.set(key, schema)
+        sources.set(key, schema)
+        return
+      }
       try {
         validators.set(key, compile(schema))
         byName.set(key, schema)

@@ -8,8 +8,8 @@
  *
  * A test validates every report the commands write against this schema, so the two cannot drift.
  */
-import { Ajv, type ErrorObject } from 'ajv'
-import addFormatsModule from 'ajv-formats'
+import type { Ajv, ErrorObject } from 'ajv'
+import { ajvLibrary, precompiled, type PrecompiledSpec } from '../contracts/precompiled.ts'
 import { MAX_WALK_DEPTH, valueDepth } from '../util/json.ts'
 import type { Report } from './report.ts'
 
@@ -100,10 +100,16 @@ export const REPORT_SCHEMA = closed(
   ['version', 'target', 'apiVersion', 'startedAt', 'finishedAt', 'outcome', 'summary', 'findings', 'results'],
 )
 
-// ajv-formats is CommonJS with a default export; under NodeNext the default lands on `.default`.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats: string[]) => Ajv
-
 let validate: ReturnType<Ajv['compile']> | undefined
+
+/** The report schema's validator as scripts/build.mjs generates it into dist/ (a previous report is read at every run's start). */
+export const PRECOMPILED: readonly PrecompiledSpec[] = [{ name: 'report', schema: REPORT_SCHEMA, options: { allErrors: false, strict: true }, formats: ['date-time'] }]
+
+/** The validator compiled here (no build-time one for this schema and ajv). */
+function compiled(): ReturnType<Ajv['compile']> {
+  const { Ajv, addFormats } = ajvLibrary()
+  return addFormats(new Ajv({ ...PRECOMPILED[0]!.options }), ['date-time']).compile(REPORT_SCHEMA)
+}
 
 /** `findings[0].evidence.status`, from an ajv error (the missing or unknown field's name included). */
 function path(e: ErrorObject): string {
@@ -148,7 +154,7 @@ function words(e: ErrorObject, doc: unknown): string {
  */
 export function reportProblem(doc: unknown): string | undefined {
   if (valueDepth(doc, MAX_WALK_DEPTH) > MAX_WALK_DEPTH) return `it is nested deeper than ${MAX_WALK_DEPTH} levels; no report.json is`
-  validate ??= addFormats(new Ajv({ allErrors: false, strict: true }), ['date-time']).compile(REPORT_SCHEMA)
+  validate ??= precompiled(PRECOMPILED[0]!) ?? compiled()
   if (validate(doc)) return undefined
   return words(validate.errors![0]!, doc)
 }

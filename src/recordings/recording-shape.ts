@@ -5,7 +5,8 @@
  * Bodies are measured too: a body nested deeper than MAX_JSON_DEPTH is kept unparsed, with the
  * reason, exactly as a body off the wire would be, so it is judged as a finding.
  */
-import { Ajv, type ErrorObject } from 'ajv'
+import type { Ajv, ErrorObject } from 'ajv'
+import { ajvLibrary, precompiled, type PrecompiledSpec } from '../contracts/precompiled.ts'
 import { MAX_JSON_DEPTH, MAX_WALK_DEPTH, TOO_DEEP_TO_PARSE, valueDepth } from '../util/json.ts'
 import type { Observation } from '../model/observation.ts'
 
@@ -69,6 +70,9 @@ const RECORDING = {
 
 let validate: ReturnType<Ajv['compile']> | undefined
 
+/** The recording schema's validator as scripts/build.mjs generates it into dist/ (check reads the goldens at every start). */
+export const PRECOMPILED: readonly PrecompiledSpec[] = [{ name: 'recording', schema: RECORDING, options: { allErrors: false, strict: false } }]
+
 /** `observations[0].response.status` for an ajv error; the missing field's name for `required`. */
 function where(e: ErrorObject): string {
   const segs = e.instancePath.split('/').slice(1)
@@ -91,7 +95,7 @@ export function recordingProblem(rec: { observations: unknown[] }): string | und
   }
   // What is left is a handful of levels of structure; anything deeper is damage (and would overflow ajv and the walkers).
   if (valueDepth(rec, MAX_WALK_DEPTH) > MAX_WALK_DEPTH) return `is nested deeper than ${MAX_WALK_DEPTH} levels`
-  validate ??= new Ajv({ allErrors: false, strict: false }).compile(RECORDING)
+  validate ??= precompiled(PRECOMPILED[0]!) ?? new (ajvLibrary().Ajv)({ ...PRECOMPILED[0]!.options }).compile(RECORDING)
   if (validate(rec)) return undefined
   const e = validate.errors![0]!
   return e.keyword === 'required' ? `has no "${where(e)}"` : `has ${where(e)} that ${e.message ?? 'is invalid'}`

@@ -12,7 +12,6 @@
  * turns its deltas into findings and stays pure. It costs nothing when nothing changed: the
  * library is only asked about fields whose inferred shape differs.
  */
-import jsonSchemaDiff from 'json-schema-diff'
 import { isDeepStrictEqual } from 'node:util'
 import type { SchemaViolation } from '../contracts/types.ts'
 import { describeTypes, inferSchema, jsonPathOf, type InferredSchema } from './infer.ts'
@@ -102,6 +101,9 @@ function againstContract(input: SchemaDriftInput, inferred: () => InferredSchema
 async function againstRecording(golden: NonNullable<SchemaDriftInput['golden']>, bodies: readonly unknown[], now: InferredSchema, covered: Set<string>): Promise<SchemaDelta[]> {
   const was = inferSchema(golden.bodies)
   if (isDeepStrictEqual(was, now)) return []
+  // Loaded here, on the first shape that changed: the library and its dependencies are ~70 ms of every
+  // run's start-up, and most runs never get this far.
+  const { default: jsonSchemaDiff } = await import('json-schema-diff')
   const out: SchemaDelta[] = []
   const since = `in the recording of ${golden.recordedAt.slice(0, 10)}`
   const visit = async (a: InferredSchema, b: InferredSchema, keys: string[]): Promise<void> => {
