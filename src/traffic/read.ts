@@ -117,7 +117,7 @@ export async function streamTraffic(input: string, redactor: Redactor, personal:
   const other = /^\s*\{\s*"object"\s*:\s*"([^"]{0,64})"/.exec(text)
   if (other && !/"log"\s*:/.test(text)) throw new HarnessError('DW_USAGE', `${rel} holds a webhook body whose object is "${other[1]!.replace(/[^\x20-\x7e]/g, '?')}", not whatsapp_business_account: only WhatsApp Business Account webhooks are under contract (and it is not a HAR: no "log")`, { file: rel })
   const har = looksLikeHar(text)
-  // Large ones are read in a worker while this thread judges when asked (DRIFTWATCH_READ_THREAD=1); its redactors are made from the same options.
+  // Large ones are read in a worker while this thread judges (readsInWorker); its redactors are made from the same options.
   if (har) return { kind: 'har', entries: opts.redactorOptions && readsInWorker(stat.size) ? streamHarInWorker(input, opts.redactorOptions, cwd, opts) : streamHar(input, redactor, personal, cwd, opts) }
   if (stat.size > MAX_CASSETTE_BYTES) {
     throw new HarnessError('DW_CASSETTE_TOO_LARGE', `${rel} is ${(stat.size / 1024 / 1024).toFixed(0)} MB; cassettes are read whole and at most ${MAX_CASSETTE_BYTES / 1024 / 1024} MB are taken. Split it into smaller cassettes (one per test, as VCR records them), or capture the traffic as a HAR, which is read as a stream at any size.`, { file: rel, bytes: stat.size })

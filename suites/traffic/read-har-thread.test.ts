@@ -156,10 +156,12 @@ describe('a HAR read in a worker thread', () => {
     }
   })
 
-  it('is used only when asked (DRIFTWATCH_READ_THREAD=1), and from 8 MB', () => {
-    expect(readsInWorker(HAR_IN_WORKER_BYTES, {})).toBe(false)
-    expect(readsInWorker(HAR_IN_WORKER_BYTES - 1, { DRIFTWATCH_READ_THREAD: '1' })).toBe(false)
-    expect(readsInWorker(HAR_IN_WORKER_BYTES, { DRIFTWATCH_READ_THREAD: '1' })).toBe(true)
-    expect(readsInWorker(HAR_IN_WORKER_BYTES, { DRIFTWATCH_READ_THREAD: '0' })).toBe(false)
+  it('is used from 8 MB where there are two cores, unless DRIFTWATCH_READ_THREAD says otherwise', () => {
+    expect(readsInWorker(HAR_IN_WORKER_BYTES, {}, 2)).toBe(true)
+    expect(readsInWorker(HAR_IN_WORKER_BYTES - 1, {}, 2)).toBe(false)
+    expect(readsInWorker(HAR_IN_WORKER_BYTES, {}, 1)).toBe(false)
+    expect(readsInWorker(HAR_IN_WORKER_BYTES - 1, { DRIFTWATCH_READ_THREAD: '1' }, 8)).toBe(false)
+    expect(readsInWorker(HAR_IN_WORKER_BYTES, { DRIFTWATCH_READ_THREAD: '1' }, 1)).toBe(true)
+    expect(readsInWorker(HAR_IN_WORKER_BYTES, { DRIFTWATCH_READ_THREAD: '0' }, 8)).toBe(false)
   })
 })
