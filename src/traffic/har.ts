@@ -25,7 +25,7 @@ import { redactPersonal } from '../recordings/store.ts'
 import { credentialOf, tokensOf } from '../transport/credential.ts'
 import type { Redactor } from '../transport/redact.ts'
 import { CapturedText, KEPT_BODY_BYTES, type BodyReading } from './captured-text.ts'
-import { utf16UnitsFast, wasmLoops } from './wasm-loops.ts'
+import { utf16UnitsFast, utf8Text, wasmLoops } from './wasm-loops.ts'
 import type { TrafficEntry } from './entry.ts'
 import { BYTES, JsonScanner, ScanError, SKIP, TEXT, type ScanHandler, type StringMode } from './json-scanner.ts'
 import { shownPath } from '../util/paths.ts'
@@ -482,7 +482,7 @@ function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, pers
   const request = post?.text()
   const { observation, hasBody } = toObservation(e, i + 1, body, request, credentials)
   // Only attribution reads the request body, but it sits next to what is written: secrets out here too.
-  const requestBody = request ? keptText(redactor.text(request.window.toString('utf8')), request.truncated) : undefined
+  const requestBody = request ? keptText(redactor.text(utf8Text(request.window)), request.truncated) : undefined
   if (e.response.status === 0) {
     // Browsers record aborted, blocked or failed requests with status 0: there was no response to judge.
     delete observation.response
@@ -572,7 +572,7 @@ function toObservation(e: HarEntry, entry: number, read: BodyReading | undefined
   const mime = c.mimeType ?? contentType ?? ''
   const textual = TEXTUAL.test(mime) || (!c.encoding && hasBody)
   // The window: the whole text when it is under the cap; cut to the cap after redaction (redactBody) when not.
-  const text = textual && read ? read.window.toString('utf8') : undefined
+  const text = textual && read ? utf8Text(read.window) : undefined
   const looksJson = text !== undefined && text.length > 0 && (/json|javascript/i.test(mime) || /^\s*[[{]/.test(text))
   const { json, jsonError } = !looksJson ? {} : read!.truncated ? { jsonError: `body is ${read!.size} bytes; only the first ${KEPT_BODY_BYTES} were kept, so it was not parsed` } : parseJsonBody(text)
   const size = read ? read.size : Math.max(0, c.size ?? 0)

@@ -172,4 +172,35 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $top)))
     (local.get $units))
+
+
+  ;; UTF-8 in [from, end) that is only ASCII and two-byte characters up to U+00FF (a binary upload
+  ;; kept as text: bytes as Latin-1 characters), rewritten in place as Latin-1, one byte a
+  ;; character; returns the end of it, or -1 at anything else (wasm-loops.ts's utf8Text decodes
+  ;; that as UTF-8).
+  (func (export "latin1") (param $from i32) (param $end i32) (result i32)
+    (local $i i32) (local $j i32) (local $b i32) (local $c i32)
+    (local.set $i (local.get $from))
+    (local.set $j (local.get $from))
+    (block $done
+      (loop $top
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $b (i32.load8_u (local.get $i)))
+        (if (i32.lt_u (local.get $b) (i32.const 0x80))
+          (then
+            (i32.store8 (local.get $j) (local.get $b))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $top)))
+        ;; C2 or C3, then a continuation byte: U+0080 to U+00FF
+        (if (i32.ne (i32.and (local.get $b) (i32.const 0xfe)) (i32.const 0xc2)) (then (return (i32.const -1))))
+        (if (i32.ge_u (i32.add (local.get $i) (i32.const 1)) (local.get $end)) (then (return (i32.const -1))))
+        (local.set $c (i32.load8_u (i32.add (local.get $i) (i32.const 1))))
+        (if (i32.ne (i32.and (local.get $c) (i32.const 0xc0)) (i32.const 0x80)) (then (return (i32.const -1))))
+        (i32.store8 (local.get $j)
+          (i32.or (i32.or (i32.const 0x80) (i32.shl (i32.and (local.get $b) (i32.const 1)) (i32.const 6))) (i32.and (local.get $c) (i32.const 0x3f))))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $top)))
+    (local.get $j))
 )

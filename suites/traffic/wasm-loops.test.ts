@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { BYTES, JsonScanner, ScanError, type ScanHandler } from '../../src/traffic/json-scanner.ts'
-import { unescapeFast } from '../../src/traffic/wasm-loops.ts'
+import { unescapeFast, utf8Text } from '../../src/traffic/wasm-loops.ts'
 import { WASM_LOOPS } from '../../src/traffic/wasm-loops-module.ts'
 import { assemble, generated } from '../../scripts/build-wasm.mjs'
 import { fuzzCases, fuzzSeed, Rng } from '../fuzz/seed.ts'
@@ -280,5 +280,37 @@ describe(`the scanner's byte loops in WebAssembly (seed ${SEED})`, () => {
     const big = Buffer.from('\\u00e9'.repeat(200_000), 'latin1')
     const r = unescapeFast(big, 0, big.length)
     expect(r.kind === 'done' && r.out.equals(Buffer.from('é'.repeat(200_000), 'utf8'))).toBe(true)
+  })
+})
+
+describe('a kept window read as text (utf8Text)', () => {
+  const ascii = Buffer.from('x'.repeat(5000))
+  const around = (middle: Buffer) => Buffer.concat([ascii, middle, ascii])
+
+  it("is bytes.toString('utf8') for every one- and two-byte sequence, cut ones and longer characters", () => {
+    for (let a = 0; a < 256; a++) {
+      for (let b = 0; b < 256; b++) {
+        const bytes = around(Buffer.from([a, b]))
+        expect(utf8Text(bytes) === bytes.toString('utf8'), `${a} ${b}`).toBe(true)
+      }
+      // A lead byte cut off by the window's end.
+      const cut = Buffer.concat([ascii, Buffer.from([a])])
+      expect(utf8Text(cut) === cut.toString('utf8'), `${a} at the end`).toBe(true)
+    }
+    for (const s of ['€', '😀', 'é€', 'ÿ😀', '\u0800', '\uffff']) {
+      const bytes = around(Buffer.from(s))
+      expect(utf8Text(bytes)).toBe(bytes.toString('utf8'))
+    }
+  })
+
+  it('reads a binary upload kept as Latin-1 characters, and random windows, as decoding them does', () => {
+    const rng = new Rng(SEED).fork('utf8Text')
+    const latin1 = Buffer.from(Array.from({ length: 200_000 }, () => String.fromCharCode(rng.int(0, 255))).join(''), 'utf8')
+    expect(utf8Text(latin1)).toBe(latin1.toString('utf8'))
+    for (let c = 0; c < 300; c++) {
+      const parts = Array.from({ length: rng.int(1, 40) }, () => (rng.chance(0.7) ? Buffer.from(String.fromCharCode(rng.int(0, 255)).repeat(rng.int(1, 400))) : Buffer.from(Array.from({ length: rng.int(1, 6) }, () => rng.int(0, 255)))))
+      const bytes = Buffer.concat([ascii, ...parts])
+      expect(utf8Text(bytes) === bytes.toString('utf8'), `case ${c}`).toBe(true)
+    }
   })
 })
