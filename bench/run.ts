@@ -235,6 +235,7 @@ if (runs('verify')) {
     console.log('  before (2026-12-07, entries by JSON.parse; personal-data redaction trying every value seen): varied small 175 entries/s wall, 543 per CPU second; multi-MB 22.9 MB/s wall, 36.1 per CPU second')
     console.log('  before (2026-12-07 round 2, one thread, skim by indexOf, a schema walk per body): varied small 705 entries/s wall, 1,335 per CPU second; multi-MB 34.8 MB/s wall, 43.0 per CPU second')
     console.log('  before (2026-12-07 round 4, machine load ~5): varied small 2,031 entries per CPU second; multi-MB 62.3 MB per CPU second; 1 GB peak RSS 305 MB')
+    console.log('  before (2026-12-07 round 6, stop 27, src/ under tsx on 32 MB): varied small 2,734 entries/s wall, 432 µs of CPU an entry beyond the fixed cost (reading 132, placing 128, judging 129); multi-MB 56.7 MB/s wall; 1 GB peak RSS 323 MB')
     console.log('  before (2026-12-07 round 5, this morning): varied small 471 µs of CPU an entry beyond the fixed cost (reading 183, placing 158, judging 128); multi-MB 44 MB per CPU second (the reader alone 69)')
   } finally {
     rmSync(dir, { recursive: true, force: true })
