@@ -33,11 +33,42 @@ export const PRECOMPILED_DIR = fileURLToPath(new URL('../precompiled/', import.m
 
 let installedAjv: string | undefined
 
-/** What a generated validator is valid for: ajv's version, the options and formats, the schema. */
+/** What a generated validator is valid for: the generator and libraries (see generatedBy), the options and formats, the schema. */
 export function precompiledKey(spec: PrecompiledSpec): string {
   return createHash('sha256')
-    .update(JSON.stringify([ajvVersion(), spec.options, spec.formats ?? [], spec.schema]))
+    .update(keyJson([generatedBy(), spec.options, spec.formats ?? [], spec.schema]))
     .digest('hex')
+}
+
+/**
+ * JSON for a key, one text for one value: JSON.stringify writes NaN and ±Infinity as null and -0 as 0
+ * (a YAML-read schema can hold them), so two schemas that ajv compiles differently would share a key.
+ * Those numbers are written tagged, and a string that starts with the tag is escaped.
+ */
+export function keyJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return `\u0001n:${Object.is(v, -0) ? '-0' : String(v)}`
+    if (typeof v === 'string' && v.startsWith('\u0001')) return `\u0001s:${v}`
+    return v
+  })
+}
+
+let generator: string | undefined
+
+/**
+ * What generated code depends on besides its schema and options: ajv's version, ajv-formats' (the
+ * code calls formats in the shape that release gives them) and driftwatch's (the generator itself).
+ */
+export function generatedBy(): string {
+  return (generator ??= [ajvVersion(), versionOf('ajv-formats/package.json'), versionOf('../../package.json')].join(' '))
+}
+
+function versionOf(packageJson: string): string {
+  try {
+    return (require(packageJson) as { version?: string }).version ?? '?'
+  } catch {
+    return '?'
+  }
 }
 
 /** The first line of a generated file: its key and the checksum of the code after that line. */

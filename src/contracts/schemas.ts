@@ -15,7 +15,7 @@ import { HarnessError } from '../util/errors.ts'
 import { MAX_JSON_DEPTH, valueDepth } from '../util/json.ts'
 import { parseFields, projectSchema } from '../graph/index.ts'
 import { parseFile, pointerSegments } from './parse.ts'
-import { ajvLibrary, ajvVersion, precompiled, precompiledModule, PRECOMPILED_DIR, type PrecompiledSpec } from './precompiled.ts'
+import { ajvLibrary, generatedBy, keyJson, precompiled, precompiledModule, PRECOMPILED_DIR, type PrecompiledSpec } from './precompiled.ts'
 import type { SchemaViolation } from './types.ts'
 
 const SCHEMA_BASE = 'https://driftwatch.invalid/schemas/'
@@ -60,7 +60,7 @@ export interface SchemaFile {
 /** What a pack's generated validators are valid for: ajv, both compilers' options, and every schema file as loaded. */
 export function packSchemasKey(parsed: readonly SchemaFile[]): string {
   return createHash('sha256')
-    .update(JSON.stringify(['pack-schemas', ajvVersion(), WORDED, QUICK, parsed.map((s) => [s.name, s.schema])]))
+    .update(keyJson(['pack-schemas', generatedBy(), WORDED, QUICK, parsed.map((s) => [s.name, s.schema])]))
     .digest('hex')
 }
 
@@ -73,7 +73,7 @@ export interface BuiltPackSchemas {
 
 /** An inline schema's entry in the build's module: its JSON (the module's key covers the pack's files it may refer to). */
 export function inlineKey(schema: object): string {
-  return createHash('sha256').update(JSON.stringify(schema)).digest('hex')
+  return createHash('sha256').update(keyJson(schema)).digest('hex')
 }
 
 /**

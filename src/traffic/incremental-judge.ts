@@ -151,7 +151,8 @@ export class IdentityBudget {
 /** How parameter-rejection tells requests apart: method, host, path and the query without credentials. */
 function requestParts(o: Observation): { path: string; query: string } | undefined {
   const { method, url } = o.request
-  const key = `${method} ${url}`
+  // A method may hold a space (the HAR reader does not check it): the NUL keeps two requests from sharing a key.
+  const key = `${method}\u0000${url}`
   const known = partsByRequest.get(key)
   if (known !== undefined) return known ?? undefined
   const u = parsedUrl(url)

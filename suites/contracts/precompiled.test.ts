@@ -13,11 +13,11 @@ import addFormatsModule from 'ajv-formats'
 import { parse } from 'yaml'
 import type { ContractProblem } from '../../src/util/errors.ts'
 import { PRECOMPILED as FILE_SPECS } from '../../src/contracts/load.ts'
-import { precompiled, type PrecompiledSpec } from '../../src/contracts/precompiled.ts'
+import { generatedBy, keyJson, precompiled, precompiledKey, type PrecompiledSpec } from '../../src/contracts/precompiled.ts'
 import { packSchemasSource, precompiledSource, writePrecompiled } from '../../src/contracts/precompile.ts'
 import { PRECOMPILED as REPORT_SPECS, reportProblem } from '../../src/model/report-schema.ts'
 import { PRECOMPILED as RECORDING_SPECS, recordingProblem } from '../../src/recordings/recording-shape.ts'
-import { builtPackSchemas, loadSchemas, PACK_SCHEMAS_FILE, PRECOMPILED as META_SPECS, readSchemaFiles, useBuiltMetaSchema } from '../../src/contracts/schemas.ts'
+import { builtPackSchemas, loadSchemas, packSchemasKey, PACK_SCHEMAS_FILE, PRECOMPILED as META_SPECS, readSchemaFiles, useBuiltMetaSchema } from '../../src/contracts/schemas.ts'
 
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv, formats?: string[]) => Ajv
 
@@ -271,6 +271,24 @@ describe("the shipped pack's schemas", () => {
     const body = corpus.find((b) => loadSchemas(SCHEMAS, rel, [], dir).fits('media-url.json', b))
     expect(body).toBeDefined()
     expect(r.validate('media-url.json', body).map((v) => v.path)).toContain('$.added_after_the_build')
+  })
+
+  it('a schema that differs only where JSON.stringify writes two values the same (NaN as null, -0 as 0) is not taken for the built one', () => {
+    // A contract file is read with the YAML parser, which takes .nan and .inf: the key must tell them from null.
+    const withNull = { type: 'object', properties: { a: { enum: [null, 'x'] } } }
+    const withNaN = { type: 'object', properties: { a: { enum: [Number.NaN, 'x'] } } }
+    expect(keyJson(withNaN)).not.toBe(keyJson(withNull))
+    expect(keyJson([-0])).not.toBe(keyJson([0]))
+    expect(keyJson([Number.POSITIVE_INFINITY])).not.toBe(keyJson([null]))
+    // A string that looks like a tagged number is escaped, so it cannot stand for one either.
+    expect(keyJson(['\u0001n:NaN'])).not.toBe(keyJson([Number.NaN]))
+    const built = join(mkdtempSync(join(dir, 'nan-')), 'pack')
+    const files = (schema: object) => [{ name: 'a.json', abs: join(built, 'a.json'), rel: 'a.json', schema }] as unknown as Parameters<typeof packSchemasKey>[0]
+    expect(packSchemasKey(files(withNaN))).not.toBe(packSchemasKey(files(withNull)))
+    expect(precompiledKey({ ...FILE_SPECS[0]!, schema: withNaN })).not.toBe(precompiledKey({ ...FILE_SPECS[0]!, schema: withNull }))
+    // And the key holds what the generated code depends on besides the schema: ajv, ajv-formats and driftwatch.
+    expect(generatedBy().split(' ')).toHaveLength(3)
+    expect(generatedBy()).not.toContain('?')
   })
 
   it('a damaged module is not used', () => {
