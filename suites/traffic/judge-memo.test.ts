@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { titlesOf, type CheckContext } from '../../src/checks/check.ts'
 import { allChecks } from '../../src/checks/index.ts'
 import { operationExpectation, probeExpectation, rejectedMethodExpectation, type Expectation } from '../../src/contracts/expectation.ts'
+import type { ResponseExpectation } from '../../src/contracts/types.ts'
 import type { ContractPack } from '../../src/contracts/types.ts'
 import { runVerify } from '../../src/commands/verify.ts'
 import { checkContext, viewsOf } from '../../src/judge/index.ts'
@@ -153,6 +154,28 @@ function everyExpectation(pack: ContractPack): Expectation[] {
   const out = pack.operations.map((op) => operationExpectation(op))
   for (const p of pack.probes) out.push(probeExpectation(p, pack.operation(p.operation)!))
   for (const op of pack.operations.slice(0, 6)) out.push(rejectedMethodExpectation(op, op.request.method === 'GET' ? 'POST' : 'GET', [op.request.method]))
+  // The shipped pack gives every status the same header rules; a user's pack may not. Expectations whose responses
+  // differ by status in headers, framing and content type make a projection that leaves out the status fail here.
+  for (const op of pack.operations.slice(0, 8)) {
+    const base = operationExpectation(op)
+    const ok = base.responses[0]!
+    const headers = (required: string, forbidden: string, pattern: [string, string]): ResponseExpectation['headers'] => ({
+      required: [{ name: required, severity: 'breaking' }],
+      forbidden: [{ name: forbidden, severity: 'warning' }],
+      patterns: [{ name: pattern[0], pattern: pattern[1], severity: 'warning' }],
+    })
+    out.push({
+      ...base,
+      id: `${base.id} (rules by status)`,
+      status: [200, 201, 204],
+      anyError: true,
+      responses: [
+        { ...ok, statuses: [200], framing: 'content-length', contentType: 'application/json', headers: headers('x-fb-request-id', 'transfer-encoding', ['content-type', '^application/json']) },
+        { ...ok, statuses: [201, 204], framing: 'chunked', contentType: 'text/plain', headers: headers('etag', 'content-length', ['x-fb-debug', '^[0-9]+$']) },
+        { ...ok, statuses: 'error', framing: 'any', contentType: 'text/html', headers: headers('www-authenticate', 'x-fb-trace-id', ['content-type', '^text/']) },
+      ],
+    })
+  }
   return out
 }
 
