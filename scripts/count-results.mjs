@@ -4,6 +4,7 @@
 // A test file that fails to load has no tests, and a beforeAll that throws marks its tests
 // skipped: counting tests alone said "0 failed" for both. Each test file that failed without a
 // failed test in it counts as one failure; skipped and todo tests are said, not hidden.
+// Each failed test is named too, with the first line of its failure.
 // Exit 1 when anything failed (or a results file is missing or unreadable), else 0.
 //
 //   node scripts/count-results.mjs reports/test-results.json reports/browser-results.json reports/package-results.json
@@ -50,6 +51,14 @@ export function tally(runs) {
       failed += by('failed')
       skipped += by('skipped') + by('pending')
       todo += by('todo')
+      // Each failed test named with the first line of its failure: CI keeps only the end of the log,
+      // and a failure that shows only as a count cannot be found again (stop 28's "1 failed").
+      for (const t of tests.filter((t) => t.status === 'failed')) {
+        const name = printable(relative(process.cwd(), String(f.name ?? '(unnamed file)')))
+        const title = printable(t.fullName ?? t.title ?? '(unnamed test)')
+        const why = firstLine((t.failureMessages ?? [])[0])
+        problems.push(`${name} > ${title}${why ? `: ${why}` : ''}`)
+      }
       // A file that failed with no failed test in it: it did not load, or a hook threw (its tests then read "skipped").
       if (f.status === 'failed' && by('failed') === 0) {
         failed++

@@ -51,9 +51,9 @@ describe('the tally of .ci/run', () => {
     expect(r.code).toBe(1)
   })
 
-  it('a failed test is counted once, even in a file that failed because of it', () => {
+  it('a failed test is counted once, even in a file that failed because of it, and named with its failure', () => {
     const r = count(results('one-failure.json', [{ name: join(dir, 'a.test.ts'), status: 'failed', assertionResults: [test('ok', 'passed'), test('bad', 'failed')] }]))
-    expect(r.lines).toEqual(['1 passed, 1 failed'])
+    expect(r.lines).toEqual(['1 passed, 1 failed', '  failed: a.test.ts > bad: AssertionError'])
     expect(r.code).toBe(1)
   })
 
@@ -78,14 +78,18 @@ describe('the tally of .ci/run', () => {
     writeFileSync(join(real, 'a-load.test.ts'), "import { it } from 'vitest'\nthrow new Error('cannot load')\nit('never', () => {})\n")
     writeFileSync(join(real, 'b-hook.test.ts'), "import { beforeAll, describe, expect, it } from 'vitest'\ndescribe('g', () => {\n  beforeAll(() => { throw new Error('hook threw') })\n  it('one', () => expect(1).toBe(1))\n  it('two', () => expect(1).toBe(1))\n})\n")
     writeFileSync(join(real, 'c-ok.test.ts'), "import { expect, it } from 'vitest'\nit('ok', () => expect(1).toBe(1))\n")
+    writeFileSync(join(real, 'd-fail.test.ts'), "import { describe, expect, it } from 'vitest'\ndescribe('group', () => {\n  it('fails \\x1b[31m', () => expect(1).toBe(2))\n})\n")
     writeFileSync(join(real, 'vitest.config.ts'), "import { defineConfig } from 'vitest/config'\nexport default defineConfig({ test: { include: ['*.test.ts'], reporters: ['json'], outputFile: { json: 'results.json' } } })\n")
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'NODE_OPTIONS'))
     const run = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', real], { cwd: real, env, encoding: 'utf8' })
     expect(run.status, run.stderr).toBe(1)
     const r = count(join(real, 'results.json'))
-    expect(r.lines[0]).toBe('1 passed, 2 failed')
-    expect(r.lines[1]).toBe('  failed: real/a-load.test.ts: failed to load, no test ran: cannot load')
-    expect(r.lines[2]).toMatch(/^ {2}failed: real\/b-hook\.test\.ts: failed outside its tests .*2 of its 2 tests did not run$/)
-    expect(r.lines[3]).toBe('2 skipped, 0 todo')
+    expect(r.lines[0]).toBe('1 passed, 3 failed')
+    const named = r.lines.slice(1, 4).sort()
+    expect(named[0]).toBe('  failed: real/a-load.test.ts: failed to load, no test ran: cannot load')
+    expect(named[1]).toMatch(/^ {2}failed: real\/b-hook\.test\.ts: failed outside its tests .*2 of its 2 tests did not run$/)
+    // A failed test: file, describe and title, and the first line of its failure; the escape in its name is shown, not sent.
+    expect(named[2]).toBe('  failed: real/d-fail.test.ts > group fails \\x1b[31m: AssertionError: expected 1 to be 2 // Object.is equality')
+    expect(r.lines[4]).toBe('2 skipped, 0 todo')
   }, 60_000)
 })
