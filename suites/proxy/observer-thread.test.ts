@@ -6,12 +6,13 @@
  * application keeps being served.
  */
 import { createServer, type Server } from 'node:http'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { IncidentSink } from '../../src/proxy/exchange.ts'
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/commands/proxy.ts'
+import { OBSERVER_NICE } from '../../src/proxy/observer-thread.ts'
 import { loadRecordings } from '../../src/recordings/store.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
@@ -59,7 +60,40 @@ async function get(proxy: RunningProxy): Promise<number> {
   return res.statusCode
 }
 
+/** This process's threads by their nice value (Linux: /proc/self/task/<tid>/stat, field 19). */
+function niceOfThreads(): Map<number, number> {
+  const out = new Map<number, number>()
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      // After the command name in parentheses (which may hold spaces): state is field 3, nice field 19.
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]))
+    } catch {}
+  }
+  return out
+}
+const niced = () => [...niceOfThreads().values()].filter((n) => n === OBSERVER_NICE).length
+
 describe('proxy observer in a worker thread', () => {
+  it.skipIf(!existsSync('/proc/thread-self'))('runs at the lowest priority, that thread alone: the request path is scheduled first; an inline observer lowers nothing', async () => {
+    const before = niced()
+    expect(niceOfThreads().get(process.pid)).toBe(0)
+    const inline = await proxyTo(await upstream(), { observer: 'inline' })
+    expect(await get(inline)).toBe(200)
+    await inline.idle()
+    expect(niced()).toBe(before)
+    await inline.close()
+    const proxy = await proxyTo(await upstream())
+    expect(await get(proxy)).toBe(200)
+    await proxy.idle()
+    // One more thread at nice 19 (the observer's), and the main thread, which forwards, as it was.
+    expect(niced()).toBe(before + 1)
+    expect(niceOfThreads().get(process.pid)).toBe(0)
+    await proxy.close()
+    for (let i = 0; i < 100 && niced() > before; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(niced()).toBe(before)
+  })
+
   it('judges and records the same as the inline observer on the same traffic', async () => {
     const results = []
     for (const observer of ['inline', 'thread'] as const) {
