@@ -16,6 +16,7 @@
  * `{ cmd: 'stop' }` by stopping.
  */
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Pool } from 'undici'
@@ -35,7 +36,15 @@ const load = <T>(path: string): Promise<T> => import(`${FROM.dir}/${path}.${FROM
 function memory() {
   globalThis.gc?.()
   const m = process.memoryUsage()
-  return { rssMb: m.rss / 1048576, heapMb: m.heapUsed / 1048576, peakRssMb: process.resourceUsage().maxRSS / 1024 }
+  const mb = (n: number) => n / 1048576
+  // Where the resident memory is, when RSS grows and the JS heap does not: V8's reserved heap, memory outside it
+  // (Buffers, native), and the kernel's split of RSS into anonymous and file-backed pages (Linux).
+  let anonMb: number | undefined
+  try {
+    const kb = /RssAnon:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
+    if (kb) anonMb = Number(kb) / 1024
+  } catch {}
+  return { rssMb: mb(m.rss), heapMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), ...(anonMb !== undefined ? { anonMb } : {}), peakRssMb: process.resourceUsage().maxRSS / 1024 }
 }
 
 /** Serves IPC commands: `sample` with memory and `counters()`, `stop` after `close()`. */
