@@ -72,7 +72,9 @@ function niceOfThreads(): Map<number, number> {
   }
   return out
 }
-const niced = () => [...niceOfThreads().values()].filter((n) => n === OBSERVER_NICE).length
+/** Threads of this process at the observer's nice (an earlier test file's, in this worker process, may still be there: tests compare ids). */
+const niced = () => new Set([...niceOfThreads()].filter(([, n]) => n === OBSERVER_NICE).map(([tid]) => tid))
+const added = (before: Set<number>) => [...niced()].filter((tid) => !before.has(tid))
 
 describe('proxy observer in a worker thread', () => {
   it.skipIf(!existsSync('/proc/thread-self'))('runs at the lowest priority, that thread alone: the request path is scheduled first; an inline observer lowers nothing', async () => {
@@ -81,17 +83,19 @@ describe('proxy observer in a worker thread', () => {
     const inline = await proxyTo(await upstream(), { observer: 'inline' })
     expect(await get(inline)).toBe(200)
     await inline.idle()
-    expect(niced()).toBe(before)
+    expect(added(before)).toEqual([])
     await inline.close()
     const proxy = await proxyTo(await upstream())
     expect(await get(proxy)).toBe(200)
     await proxy.idle()
     // One more thread at nice 19 (the observer's), and the main thread, which forwards, as it was.
-    expect(niced()).toBe(before + 1)
+    const observer = added(before)
+    expect(observer).toHaveLength(1)
     expect(niceOfThreads().get(process.pid)).toBe(0)
     await proxy.close()
-    for (let i = 0; i < 100 && niced() > before; i++) await new Promise((r) => setTimeout(r, 20))
-    expect(niced()).toBe(before)
+    // The thread is gone once close has ended the worker; under load the kernel may list it a little longer.
+    for (let i = 0; i < 500 && niced().has(observer[0]!); i++) await new Promise((r) => setTimeout(r, 20))
+    expect(niced().has(observer[0]!)).toBe(false)
   })
 
   it('judges and records the same as the inline observer on the same traffic', async () => {
