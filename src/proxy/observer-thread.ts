@@ -277,7 +277,6 @@ export async function startObserverThread(opts: ObserverSideOptions, extra: { ho
   return side
 }
 
-/** The worker's side: builds the observer side from workerData and serves the main thread. */
 /**
  * The observer thread's scheduling priority (Linux nice): the lowest, so that where the cores are
  * all busy the kernel runs the request path (the main thread, the upstream, the app) first and the
@@ -293,12 +292,15 @@ export const OBSERVER_NICE = 19
 /**
  * Lowers this thread's priority to OBSERVER_NICE, this thread only: on Linux a thread is a task with
  * its own id, which /proc/thread-self names, and setpriority on that id leaves the process's other
- * threads as they were. Elsewhere (no /proc) it does nothing. Returns the thread id it lowered.
+ * threads as they were. Elsewhere (no /proc), or called on the main thread, it does nothing. Returns the
+ * thread id it lowered.
  */
 export function yieldToRequestPath(): number | undefined {
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
-    if (!Number.isInteger(tid) || tid <= 0) return undefined
+    // `<pid>/task/<tid>`; anything else (or the main thread's own id, which is the process's) and the process is left alone.
+    const m = /^(\d+)\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))
+    const tid = Number(m?.[2])
+    if (!m || Number(m[1]) !== process.pid || !(tid > 0) || tid === process.pid) return undefined
     setPriority(tid, OBSERVER_NICE)
     return tid
   } catch {
@@ -306,6 +308,7 @@ export function yieldToRequestPath(): number | undefined {
   }
 }
 
+/** The worker's side: builds the observer side from workerData and serves the main thread. */
 export async function runObserverWorker(): Promise<void> {
   const port = parentPort!
   const init = workerData as Init

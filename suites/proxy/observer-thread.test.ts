@@ -12,7 +12,8 @@ import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { IncidentSink } from '../../src/proxy/exchange.ts'
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/commands/proxy.ts'
-import { OBSERVER_NICE } from '../../src/proxy/observer-thread.ts'
+import { isMainThread } from 'node:worker_threads'
+import { OBSERVER_NICE, yieldToRequestPath } from '../../src/proxy/observer-thread.ts'
 import { loadRecordings } from '../../src/recordings/store.ts'
 import { tempDirs } from '../helpers/temp-dirs.ts'
 
@@ -96,6 +97,13 @@ describe('proxy observer in a worker thread', () => {
     // The thread is gone once close has ended the worker; under load the kernel may list it a little longer.
     for (let i = 0; i < 500 && niced().has(observer[0]!); i++) await new Promise((r) => setTimeout(r, 20))
     expect(niced().has(observer[0]!)).toBe(false)
+  })
+
+  it.skipIf(!existsSync('/proc/thread-self') || !isMainThread)('lowers nothing when called on the main thread: the process, which forwards, keeps its priority', () => {
+    const before = niced()
+    expect(yieldToRequestPath()).toBeUndefined()
+    expect(niceOfThreads().get(process.pid)).toBe(0)
+    expect(added(before)).toEqual([])
   })
 
   it('judges and records the same as the inline observer on the same traffic', async () => {
