@@ -27,7 +27,11 @@ import { NOVEL_RESERVE, NoveltyGate } from './novelty.ts'
 import { createObserverSide, sessionJudge, type ObserverFinish, type ObserverSide, type ObserverSideOptions } from './observer-side.ts'
 import type { ObservedExchange } from './observer.ts'
 
-/** Test hooks: the worker blocks its thread at its first exchange until `stall[0]` is made non-zero (and notified), or dies at exchange `crashAt`. */
+/**
+ * Test hooks: the worker blocks its thread at its first exchange until `stall[0]` is made non-zero
+ * (and notified), having set `stall[1]` to 1 when the array has room (a test then knows it is
+ * blocked); or dies at exchange `crashAt`.
+ */
 export interface ObserverThreadHooks {
   stall?: Int32Array
   crashAt?: number
@@ -278,16 +282,19 @@ export async function startObserverThread(opts: ObserverSideOptions, extra: { ho
 }
 
 /**
- * The observer thread's scheduling priority (Linux nice): the lowest, so that where the cores are
- * all busy the kernel runs the request path (the main thread, the upstream, the app) first and the
- * observer in what is left. Production's promise is that the app never waits for the observer: its
- * queue makes sure of that within the process, this between threads competing for a core. The
- * observer then falls behind sooner and samples (queue-full), which it says.
- * One A/B (npm run bench -- --only proxy, 5 rounds, 2 cores, 10 clients, separate runs): the thread
- * observer went from 0.59 to 0.81 of a bare proxy's throughput and its p99 from +5.27 to +2.67 ms
- * over bare, judging 85% of the exchanges.
+ * The observer thread's scheduling priority (Linux nice), set once its observer side is built: below
+ * the request path's, so that where the cores are all busy the kernel runs the main thread (which
+ * forwards), the upstream and the app first. Production's promise is that the app never waits for
+ * the observer: its queue makes sure of that within the process, this between threads competing for
+ * a core. The observer then falls behind sooner and samples (queue-full), which it says.
+ * 10, not 19: against a thread at nice 0 it gets about a tenth of a core (1024 to 110 in the
+ * kernel's weights), about what the inline observer keeps at least (a twentieth of the main
+ * thread). At 19 (a sixty-eighth) three busy processes starved it: its tests timed out at 30 s.
+ * Bench (npm run bench -- --only proxy, 5 rounds, 2 cores, 10 clients), the thread observer against
+ * a bare proxy: at nice 0 0.72 of its throughput, p99 +3.02 ms, 99.9% judged; at 10 0.79, +0.51 ms,
+ * 95.7% judged (runs a minute apart); at 19, in an earlier run, 0.81, +2.67 ms, 85% judged.
  */
-export const OBSERVER_NICE = 19
+export const OBSERVER_NICE = 10
 
 /**
  * Lowers this thread's priority to OBSERVER_NICE, this thread only: on Linux a thread is a task with
@@ -333,7 +340,6 @@ export async function runObserverWorker(): Promise<void> {
     }
   }
   const hooks = init.hooks ?? {}
-  yieldToRequestPath()
   try {
     side = await createObserverSide({
       ...init.side,
@@ -352,7 +358,10 @@ export async function runObserverWorker(): Promise<void> {
               if (hooks.crashAt && x.index >= hooks.crashAt) setImmediate(() => {
                 throw new Error('the observer thread crashed (a test hook)')
               })
-              if (hooks.stall) Atomics.wait(hooks.stall, 0, 0)
+              if (hooks.stall) {
+                if (hooks.stall.length > 1) Atomics.store(hooks.stall, 1, 1)
+                Atomics.wait(hooks.stall, 0, 0)
+              }
             },
           }
         : {}),
@@ -361,6 +370,8 @@ export async function runObserverWorker(): Promise<void> {
     port.postMessage({ t: 'failed', message: (err as Error).message } satisfies FromWorker)
     return
   }
+  // Built at the process's priority (the proxy waits for it to start); observing from here on at the observer's.
+  yieldToRequestPath()
   const s = side
   port.postMessage({ t: 'ready', ...(s.journal ? { journal: s.journal } : {}), ...(s.recovered ? { recovered: s.recovered } : {}), removedTemps: s.removedTemps, state: stateOf() } satisfies FromWorker)
   // Review mode waits for room before taking the next exchange; in order, as the main thread posted them.
