@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv'
 import type { ContractProblem } from '../util/errors.ts'
 import { HarnessError } from '../util/errors.ts'
+import { IdentityMemo } from '../util/identity-memo.ts'
 import { MAX_JSON_DEPTH, valueDepth } from '../util/json.ts'
 import { parseFields, projectSchema } from '../graph/index.ts'
 import { parseFile, pointerSegments } from './parse.ts'
@@ -120,6 +121,11 @@ export interface SchemaRegistry {
   addInline(key: string, schema: object, problem: (message: string) => void): void
 }
 
+/** Deeper than any body is judged (ajv recurses with the data). */
+function isTooDeep(body: object): boolean {
+  return valueDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH
+}
+
 /** Loads and compiles every `*.json` in `dir` (`builtDir`: where the build's validators are, for tests). */
 export function loadSchemas(dir: string, rel: (p: string) => string, problems: ContractProblem[], builtDir: string = PRECOMPILED_DIR): SchemaRegistry {
   const ids = new Map<string, string>()
@@ -166,13 +172,9 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
   }
   // ajv recurses with the data (and deep-compares for enum, const, uniqueItems): the depth is measured first, once per
   // body (attribution asks a send's fifteen candidates about the same one).
-  const depths = new WeakMap<object, boolean>()
-  const tooDeep = (body: unknown): boolean => {
-    if (body === null || typeof body !== 'object') return false
-    let deep = depths.get(body)
-    if (deep === undefined) depths.set(body, (deep = valueDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH))
-    return deep
-  }
+  // The last few bodies, not a WeakMap: one ephemeron per body slowed every scavenge (see IdentityMemo).
+  const depths = new IdentityMemo<object, boolean>(8)
+  const tooDeep = (body: unknown): boolean => body !== null && typeof body === 'object' && depths.get(body, isTooDeep)
   // Yes or no: a second compilation that stops at the first error and words nothing, made on first use of each schema.
   let quick: Ajv | undefined
   const quickValidators = new Map<string, ValidateFunction | null>(built ? parsed.map((s) => [s.name, built.quick[s.name]!]) : [])

@@ -4,6 +4,7 @@
  * (FACTS.md "The error envelope"). Checks and the judge read errors through here only.
  */
 import type { ObservedResponse } from '../model/observation.ts'
+import { IdentityMemo } from '../util/identity-memo.ts'
 
 /** The Graph error inside a body, if the body is a Graph error envelope. */
 export interface GraphErrorInfo {
@@ -15,16 +16,13 @@ export interface GraphErrorInfo {
   isTransient?: boolean
 }
 
-const parsedErrors = new WeakMap<object, GraphErrorInfo | null>()
+/** The last bodies read (the checks judging one exchange ask about its body several times); not a WeakMap (see IdentityMemo). */
+const parsedErrors = new IdentityMemo<object, GraphErrorInfo | undefined>(8)
 
 /** Reads `{"error": {...}}` leniently: fields with the wrong type are left out, not coerced. Memoised per body. */
 export function graphError(body: unknown): GraphErrorInfo | undefined {
   if (!body || typeof body !== 'object') return undefined
-  const cached = parsedErrors.get(body)
-  if (cached !== undefined) return cached ?? undefined
-  const info = readGraphError(body)
-  parsedErrors.set(body, info ?? null)
-  return info
+  return parsedErrors.get(body, readGraphError)
 }
 
 function readGraphError(body: object): GraphErrorInfo | undefined {

@@ -3,6 +3,7 @@
  * recordings store and what evidence quotes. Secrets never enter it: the transport writes the
  * request headers and URL already redacted.
  */
+import { IdentityMemo } from '../util/identity-memo.ts'
 
 /** A header as it appeared on the wire: original case, in order, repeats kept. */
 export type RawHeader = [name: string, value: string]
@@ -167,23 +168,24 @@ export interface Observation {
   connection?: ConnectionInfo
 }
 
-// Checks look headers up by name many times per observation; index each header list once.
-// Keyed by the array itself (observations are plain data, never mutated after the transport).
-const indexes = new WeakMap<readonly RawHeader[], Map<string, string[]>>()
+// Checks look headers up by name many times per observation; index each header list once while it is being judged.
+// Keyed by the array itself (observations are plain data, never mutated after the transport). Not a WeakMap: one
+// ephemeron per header list made every scavenge of a long verify slower (see IdentityMemo).
+const indexes = new IdentityMemo<readonly RawHeader[], Map<string, string[]>>(8)
 
-function index(headers: readonly RawHeader[]): Map<string, string[]> {
-  let idx = indexes.get(headers)
-  if (!idx) {
-    idx = new Map()
-    for (const [n, v] of headers) {
-      const k = n.toLowerCase()
-      const list = idx.get(k)
-      if (list) list.push(v)
-      else idx.set(k, [v])
-    }
-    indexes.set(headers, idx)
+function indexOf(headers: readonly RawHeader[]): Map<string, string[]> {
+  const idx = new Map<string, string[]>()
+  for (const [n, v] of headers) {
+    const k = n.toLowerCase()
+    const list = idx.get(k)
+    if (list) list.push(v)
+    else idx.set(k, [v])
   }
   return idx
+}
+
+function index(headers: readonly RawHeader[]): Map<string, string[]> {
+  return indexes.get(headers, indexOf)
 }
 
 const NONE: readonly string[] = Object.freeze([])
