@@ -3,7 +3,6 @@
  * recordings store and what evidence quotes. Secrets never enter it: the transport writes the
  * request headers and URL already redacted.
  */
-import { IdentityMemo } from '../util/identity-memo.ts'
 
 /** A header as it appeared on the wire: original case, in order, repeats kept. */
 export type RawHeader = [name: string, value: string]
@@ -168,34 +167,27 @@ export interface Observation {
   connection?: ConnectionInfo
 }
 
-// Checks look headers up by name many times per observation; index each header list once while it is being judged.
-// Keyed by the array itself (observations are plain data, never mutated after the transport). Not a WeakMap: one
-// ephemeron per header list made every scavenge of a long verify slower (see IdentityMemo).
-const indexes = new IdentityMemo<readonly RawHeader[], Map<string, string[]>>(8)
-
-function indexOf(headers: readonly RawHeader[]): Map<string, string[]> {
-  const idx = new Map<string, string[]>()
-  for (const [n, v] of headers) {
-    const k = n.toLowerCase()
-    const list = idx.get(k)
-    if (list) list.push(v)
-    else idx.set(k, [v])
-  }
-  return idx
-}
-
-function index(headers: readonly RawHeader[]): Map<string, string[]> {
-  return indexes.get(headers, indexOf)
-}
-
 const NONE: readonly string[] = Object.freeze([])
+
+// A lookup scans the list: an exchange is asked about four or five headers of twenty, and comparing lengths first
+// rules out most names without lowercasing them. Building a Map per list (then memoised per list in a WeakMap) cost
+// several times as much, and each WeakMap key slowed every scavenge (bench/run.ts's verify section; issue 18).
+function named(header: RawHeader, lower: string): boolean {
+  const n = header[0]
+  return n.length === lower.length && (n === lower || n.toLowerCase() === lower)
+}
 
 /** Case-insensitive lookup of every value of a header, in wire order. */
 export function headerValues(headers: readonly RawHeader[], name: string): readonly string[] {
-  return index(headers).get(name.toLowerCase()) ?? NONE
+  const lower = name.toLowerCase()
+  let values: string[] | undefined
+  for (let i = 0; i < headers.length; i++) if (named(headers[i]!, lower)) (values ??= []).push(headers[i]![1])
+  return values ?? NONE
 }
 
 /** First value of a header, or undefined. */
 export function headerValue(headers: readonly RawHeader[], name: string): string | undefined {
-  return index(headers).get(name.toLowerCase())?.[0]
+  const lower = name.toLowerCase()
+  for (let i = 0; i < headers.length; i++) if (named(headers[i]!, lower)) return headers[i]![1]
+  return undefined
 }

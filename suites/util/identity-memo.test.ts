@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { IdentityMemo } from '../../src/util/identity-memo.ts'
-import { headerValue, headerValues, type RawHeader } from '../../src/model/observation.ts'
 import { graphError } from '../../src/graph/errors.ts'
 
 describe('IdentityMemo: the memo of the last few objects, by identity', () => {
@@ -46,21 +45,6 @@ describe('IdentityMemo: the memo of the last few objects, by identity', () => {
 })
 
 describe('what reads through it answers as before', () => {
-  it('header lookups stay case-insensitive and in wire order, for many lists in turn (more than the memo holds)', () => {
-    const lists: RawHeader[][] = Array.from({ length: 20 }, (_, i) => [
-      ['Content-Type', `application/json; n=${i}`],
-      ['X-Repeat', 'one'],
-      ['x-repeat', `two ${i}`],
-    ])
-    for (let round = 0; round < 2; round++) {
-      lists.forEach((h, i) => {
-        expect(headerValue(h, 'content-type')).toBe(`application/json; n=${i}`)
-        expect(headerValues(h, 'X-REPEAT')).toEqual(['one', `two ${i}`])
-        expect(headerValue(h, 'absent')).toBeUndefined()
-      })
-    }
-  })
-
   it('graphError reads each body for itself, also after more bodies than the memo holds', () => {
     const bodies = Array.from({ length: 20 }, (_, i) => ({ error: { message: `m${i}`, code: 100 + i, type: 'OAuthException' } }))
     for (let round = 0; round < 2; round++) bodies.forEach((b, i) => expect(graphError(b)).toEqual({ message: `m${i}`, code: 100 + i, type: 'OAuthException' }))
