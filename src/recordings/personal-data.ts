@@ -115,6 +115,8 @@ export class PersonalDataRedactor {
 
   /** The placeholder of a message id: `wamid.REDACTED1`, ... */
   wamid(value: string): string {
+    // A placeholder already (a body walked again): kept, as phone() keeps its own.
+    if (this.fakes.has(value)) return value
     let fake = this.names.get(value)
     if (!fake) {
       fake = `wamid.REDACTED${++this.wamids}`
@@ -126,6 +128,7 @@ export class PersonalDataRedactor {
 
   /** The placeholder of a person's name: `Person 1`, `Person 2`, ... */
   name(value: string): string {
+    if (this.fakes.has(value)) return value
     let fake = this.names.get(value)
     if (!fake) {
       fake = `Person ${++this.personSeq}`

@@ -160,13 +160,25 @@ function redactBody(b: ObservedBody, json: unknown, personal: PersonalDataRedact
   // Nothing personal in the JSON (the walk returned the body's own value) and nothing in the text: the body stands as it is.
   if (text === b.text && (json === undefined || json === b.json)) return b
   if (json !== undefined && !b.truncated) {
-    // The replaced text must still parse to the replaced JSON; if an encoder spelled a value
-    // differently, store the JSON re-serialised rather than leave personal data behind.
-    let same = false
-    try {
-      same = isDeepStrictEqual(JSON.parse(text), json)
-    } catch {}
-    if (!same) text = JSON.stringify(json)
+    // The replaced text must still parse to the replaced JSON. Most bodies are compact JSON, which the replaced JSON
+    // serialises back to exactly: no parse needed to tell.
+    let same = JSON.stringify(json) === text
+    let parsed: unknown
+    if (!same) {
+      try {
+        parsed = JSON.parse(text)
+        same = isDeepStrictEqual(parsed, json)
+      } catch {}
+    }
+    if (!same) {
+      // They differ both ways: the text pass replaces a known value wherever it stands (a recipient's number quoted in
+      // a field no key marks as personal), and the JSON pass a value an encoder spelled differently in the text.
+      // Keep both: the JSON of the replaced text (when it parses) walked again, serialised and passed over again.
+      text = personal.text(JSON.stringify(parsed !== undefined ? personal.json(parsed) : json))
+      try {
+        json = JSON.parse(text)
+      } catch {}
+    }
   }
   if (text === b.text) return b
   const bytes = Buffer.from(text, 'utf8')

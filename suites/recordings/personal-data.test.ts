@@ -3,7 +3,9 @@
  * cost that follows the text and not the traffic seen before it (every send adds a wamid).
  */
 import { describe, expect, it } from 'vitest'
+import type { Observation } from '../../src/model/observation.ts'
 import { PersonalDataRedactor } from '../../src/recordings/personal-data.ts'
+import { redactPersonal } from '../../src/recordings/store.ts'
 import { fuzzCases } from '../fuzz/seed.ts'
 
 const E164_IN_TEXT = /\+\d[\d ()-]{8,18}\d/g
@@ -143,5 +145,53 @@ describe('copy on write', () => {
     // A "__proto__" key stays an own key, as JSON.parse made it.
     expect(Object.hasOwn(out, '__proto__')).toBe(true)
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype)
+  })
+})
+
+describe('a body whose text and JSON passes replace different values', () => {
+  /** A response observation carrying `text` (and its JSON), as the HAR reader builds one. */
+  function withBody(text: string): Observation {
+    const size = Buffer.byteLength(text)
+    return {
+      contract: 'traffic',
+      sample: 0,
+      startedAt: '2026-02-09T08:00:00.000Z',
+      request: { method: 'POST', url: 'https://graph.facebook.com/v21.0/106540352242922/messages', headers: [], bodySize: 0, tokenSent: true },
+      response: { status: 200, statusText: 'OK', rawHeaders: [], framing: { kind: 'content-length', declaredLength: size, bytesRead: size }, body: { size, sha256: 'x', text, keptBytes: size, truncated: false, json: JSON.parse(text) } },
+      timings: { totalMs: 1 },
+    }
+  }
+
+  it('replaces a known number quoted where no key marks it as personal, in the text and the JSON both', () => {
+    const p = new PersonalDataRedactor()
+    const text = JSON.stringify({ contacts: [{ input: '+1 631-555-0142', wa_id: '16315550142' }], messages: [{ id: wamid(1) }], note: 'delivered to 16315550142' })
+    const body = redactPersonal(withBody(text), p).response!.body
+    expect(body.text).not.toContain('16315550142')
+    expect(JSON.stringify(body.json)).not.toContain('16315550142')
+    expect(JSON.parse(body.text!)).toEqual(body.json)
+    // Each value once, with the placeholders a single pass gives (walking the body again renumbers nothing).
+    expect(body.json).toEqual({ contacts: [{ input: '+1 555-000-0001', wa_id: '15550000001' }], messages: [{ id: 'wamid.REDACTED1' }], note: 'delivered to 15550000001' })
+    expect(body.sha256).not.toBe('x')
+  })
+
+  it('replaces a name an encoder escaped in the text', () => {
+    const p = new PersonalDataRedactor()
+    // "José" with its é escaped, as some encoders write it: the text pass finds no "José" in the raw text.
+    const text = '{"contacts":[{"profile":{"name":"Jos\\u00e9 Ñ"},"wa_id":"16315550142"}]}'
+    const body = redactPersonal(withBody(text), p).response!.body
+    expect(body.text).not.toMatch(/Jos/)
+    expect(body.json).toEqual({ contacts: [{ profile: { name: 'Person 1' }, wa_id: '15550000001' }] })
+  })
+
+  it('leaves placeholders as they are when met again (a redacted body read by another pass)', () => {
+    const p = new PersonalDataRedactor()
+    const once = p.json({ contacts: [{ profile: { name: 'Ana Souza' }, wa_id: '16505551234' }], messages: [{ id: wamid(3) }] })
+    expect(p.json(once)).toBe(once)
+  })
+
+  it('keeps a compact body whose passes agree as the very object, without parsing it again', () => {
+    const p = new PersonalDataRedactor()
+    const clean = withBody('{"data":[{"name":"order_update","status":"APPROVED"}]}')
+    expect(redactPersonal(clean, p).response!.body).toBe(clean.response!.body)
   })
 })

@@ -52,7 +52,7 @@ function copyingEverything(o: Observation, personal: PersonalDataRedactor): Obse
   return { ...o, request, response: { ...r, rawHeaders: r.rawHeaders.map(([n, v]): [string, string] => [n, personal.text(v)]), body: bodyAsBefore(r.body, json, personal) } }
 }
 
-/** store.ts's redactBody as it was (unchanged by this work; copied so the reference stands alone). */
+/** store.ts's redactBody as it was (copied so the reference stands alone). Today's differs only where the text and JSON passes replace different values, which these captures never have; personal-data.test.ts covers that. */
 function bodyAsBefore(b: ObservedBody, json: unknown, personal: PersonalDataRedactor): ObservedBody {
   if (b.text === undefined) return b
   let text = personal.text(b.text)
