@@ -27,6 +27,7 @@ import type { Redactor } from '../transport/redact.ts'
 import { CapturedText, KEPT_BODY_BYTES, type BodyReading } from './captured-text.ts'
 import { utf16UnitsFast, utf8Text, wasmLoops } from './wasm-loops.ts'
 import type { TrafficEntry } from './entry.ts'
+import { Breather } from './breather.ts'
 import { BYTES, JsonScanner, ScanError, SKIP, TEXT, type ScanHandler, type StringMode } from './json-scanner.ts'
 import { shownPath } from '../util/paths.ts'
 
@@ -469,11 +470,16 @@ function chunksOf(file: string, regular: boolean): Chunks {
     // Opened on the first read, as the stream opens: a file that cannot be opened fails where reading fails.
     async *[Symbol.asyncIterator]() {
       if (!closed) fd = openSync(file, 'r')
+      // The stream turned the event loop at every chunk; these reads never do, so a turn is handed now and then: inside
+      // one 200 MB entry no entry is yielded for seconds, and a signal, a worker's flush of the entries read before it
+      // (har-worker.mjs) and every timer wait for a turn (suites/verify/bounds.test.ts).
+      const breather = new Breather()
       while (fd !== undefined) {
         const buf = Buffer.allocUnsafeSlow(CHUNK)
         const got = readSync(fd, buf, 0, CHUNK, null)
         if (got === 0) return
         yield got === CHUNK ? buf : buf.subarray(0, got)
+        await breather.breathe()
       }
     },
   }
