@@ -13,7 +13,8 @@
  *  5. verify, each figure next to issue 18's goal, verify and the HAR reader alone (the ceiling) in
  *     child processes: entries/s on small real-shaped exchanges (BENCH_VERIFY_SMALL_MB, default 320,
  *     about 100,000 entries, the size the issue measured;
- *     each copy of the fixture capture with new wamids, ids, dates and recipients, as real traffic);
+ *     each copy of the fixture capture with new wamids, ids, dates and recipients, as real traffic;
+ *     the median of BENCH_VERIFY_SMALL_RUNS runs, default 3, each printed);
  *     MB/s on multi-MB traffic (BENCH_VERIFY_REAL_MB, default 256: each copy's upload a multipart
  *     body of BENCH_VERIFY_MEDIA_MB, default 4, binary bytes and its download as much base64, among
  *     error bodies and small calls); peak RSS for a 1 GB capture (BENCH_VERIFY_MB, default 1024), and
@@ -155,6 +156,8 @@ if (runs('verify')) {
       p.on('close', (code) => (code === 0 ? resolveRun(JSON.parse(out)) : reject(new Error(`verify bench child (${mode}) exited ${code}`))))
     })
   const goal = (ok: boolean) => (ok ? 'met' : 'NOT met')
+  /** Runs of verify on the small entries the goal's figure is the median of (BENCH_VERIFY_SMALL_RUNS, default 3). */
+  const SMALL_RUNS = Math.max(1, Number(process.env.BENCH_VERIFY_SMALL_RUNS ?? 3))
   const n = (x: number) => Math.round(x).toLocaleString('en-US')
   const MB = 1024 * 1024
   // What a run costs whatever its size (start-up, loading the contracts, writing the report): the same run on the
@@ -181,13 +184,18 @@ if (runs('verify')) {
     // the run's fixed cost weighs on the figure as it did there.
     const smallMb = Number(process.env.BENCH_VERIFY_SMALL_MB ?? 320)
     const small = await write('small.har', { bytes: smallMb * MB, varied: true })
-    const sd = await measure(small.file, 'verify', [], 'default')
+    // The goal's figure: the median of three runs (one a minute apart on this shared machine measured 9,288 and 15,460
+    // entries/s for the same build); all three are printed.
+    const defaults: Measured[] = []
+    for (let i = 0; i < SMALL_RUNS; i++) defaults.push(await measure(small.file, 'verify', [], 'default'))
+    const sd = [...defaults].sort((a, b) => a.seconds - b.seconds)[Math.floor(defaults.length / 2)]!
     const sv = await measure(small.file, 'verify')
     const sp = await measure(small.file, 'parse')
     const su = await measure(small.file, 'unjudged')
     const sn = await measure(small.file, 'unplaced')
     console.log(`  small real-shaped exchanges (${small.mb.toFixed(0)} MB, ${n(small.entries)} entries; each copy with new ids, wamids, dates and recipients, as real traffic):`)
     console.log(`    verify     : ${n(sd.entries / sd.seconds)} entries/s wall, ${n(sd.entries / sd.cpuSeconds)} per CPU second (goal >= 20,000 entries/s: ${goal(sd.entries / sd.seconds >= 20000)}), peak RSS ${sd.peakRssMb.toFixed(0)} MB, outcome ${sd.outcome}, ${sd.findings} findings (read in a worker, the default from 8 MB on two cores)`)
+    console.log(`                 the median of ${defaults.length} runs: ${defaults.map((d) => n(d.entries / d.seconds)).join(', ')} entries/s`)
     console.log(`                 ${perEntry(sd, 'verify')}`)
     console.log(`    read in place: ${n(sv.entries / sv.seconds)} entries/s wall, ${n(sv.entries / sv.cpuSeconds)} per CPU second, peak RSS ${sv.peakRssMb.toFixed(0)} MB (DRIFTWATCH_READ_THREAD=0); ${perEntry(sv, 'verify')}`)
     console.log(`    reader only: ${n(sp.entries / sp.seconds)} entries/s wall, ${n(sp.entries / sp.cpuSeconds)} per CPU second (the ceiling of one thread); ${perEntry(sp, 'parse')}`)
