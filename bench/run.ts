@@ -25,7 +25,9 @@
  *     of a run (start-up, contracts, report: the same run on the 72-entry fixture capture), the rate
  *     a large capture approaches. On the small exchanges, the CPU an entry costs is split into
  *     reading, placing (attribution), judging and the rest, each the difference of two runs, one with the
- *     stage taken out (verify-child.mjs): the most a faster or memoised stage could save. verify runs
+ *     stage taken out (verify-child.mjs): the most a faster or memoised stage could save. The default
+ *     run's CPU is also split by thread (Linux): the main thread, the reader's worker and V8's own
+ *     threads (garbage collector, compiler), read from /proc in the same run. verify runs
  *     from the compiled package (dist/, built first), as installed; from src/ under tsx if the build fails.
  *
  *  6. watch: time from a seed incident to its alert, at the default budget and at 10x (watch.ts).
@@ -128,7 +130,7 @@ if (runs('verify')) {
   const dir = mkdtempSync(join(tmpdir(), 'dw-bench-verify-'))
   // parse: the reader alone; unjudged: verify with IncrementalJudge.add taken out; unplaced: verify with TrafficJudge.place taken out (verify-child.mjs).
   type Mode = 'verify' | 'parse' | 'unjudged' | 'unplaced'
-  type Measured = { entries: number; seconds: number; cpuSeconds: number; peakRssMb: number; outcome: string; findings: number }
+  type Measured = { entries: number; seconds: number; cpuSeconds: number; peakRssMb: number; outcome: string; findings: number; threads?: { mainMs: number; busiestOtherMs: number; restMs: number } }
   // verify runs from the compiled package, as an installed driftwatch does (no TypeScript loader at start-up or in the
   // reader's worker), unless the build fails: then from src/ under tsx, and the bench says so.
   // VERIFY_BENCH_FROM=src measures src/ under tsx on purpose.
@@ -197,6 +199,10 @@ if (runs('verify')) {
     console.log(`    verify     : ${n(sd.entries / sd.seconds)} entries/s wall, ${n(sd.entries / sd.cpuSeconds)} per CPU second (goal >= 20,000 entries/s: ${goal(sd.entries / sd.seconds >= 20000)}), peak RSS ${sd.peakRssMb.toFixed(0)} MB, outcome ${sd.outcome}, ${sd.findings} findings (read in a worker, the default from 8 MB on two cores)`)
     console.log(`                 the median of ${defaults.length} runs: ${defaults.map((d) => n(d.entries / d.seconds)).join(', ')} entries/s`)
     console.log(`                 ${perEntry(sd, 'verify')}`)
+    // Steadier than any difference of two runs: which thread a change lightened (verify-child.mjs; Linux only).
+    const byThread = (m: Measured) =>
+      m.threads ? `CPU by thread, fixed cost included: main ${((1000 * m.threads.mainMs) / m.entries).toFixed(0)} µs an entry, the reader's worker ${((1000 * m.threads.busiestOtherMs) / m.entries).toFixed(0)} µs, V8's other threads (garbage collector, compiler) ${((1000 * m.threads.restMs) / m.entries).toFixed(0)} µs` : 'CPU by thread: not measured here (Linux only)'
+    console.log(`                 ${byThread(sd)}`)
     console.log(`    read in place: ${n(sv.entries / sv.seconds)} entries/s wall, ${n(sv.entries / sv.cpuSeconds)} per CPU second, peak RSS ${sv.peakRssMb.toFixed(0)} MB (DRIFTWATCH_READ_THREAD=0); ${perEntry(sv, 'verify')}`)
     console.log(`    reader only: ${n(sp.entries / sp.seconds)} entries/s wall, ${n(sp.entries / sp.cpuSeconds)} per CPU second (the ceiling of one thread); ${perEntry(sp, 'parse')}`)
     // Each stage as the difference of two runs, one with it taken out: the most a memo of that stage could save.
