@@ -67,6 +67,10 @@ interface Judged {
   usable: number
 }
 
+/** Body texts keepBody remembers the class of, per schema (cleared when full), and the longest it remembers. */
+const CLASS_TEXTS_KEPT = 128
+const CLASS_TEXT_CHARS = 2048
+
 /** How much of a body text a kept sample holds: one character past the evidence excerpt, so the evidence reads the same. */
 const KEPT_TEXT = 601
 
@@ -221,6 +225,13 @@ export class IncrementalJudge {
   private readonly judged: Map<string, Judged> | undefined
   /** The context the checks judge one exchange in, for its key (judge builds its own, the same). */
   private readonly ctx: CheckContext
+  /**
+   * schema-drift's class of a body and its violations, by schema and body text: every reader
+   * parses the JSON from the text (redaction changes both alike), so equal texts have equal
+   * classes. About half the bodies of real-shaped traffic repeat one seen lately (a profile, a
+   * template list, an error), and skip validating and walking it again. Off with judgeMemo.
+   */
+  private readonly classOfText: Map<string, Map<string, { key: string; violations: SchemaViolation[] }>> | undefined
 
   constructor(
     readonly exp: Expectation,
@@ -237,6 +248,7 @@ export class IncrementalJudge {
     this.golden = opts.golden && this.ids.has('golden-diff') ? new Classes(LIMITS.classes) : undefined
     this.bodies = this.ids.has('schema-drift') && exp.responses.some((r) => r.bodySchema) ? new Classes(LIMITS.classes) : undefined
     this.judged = judgeMemo.enabled ? new Map() : undefined
+    this.classOfText = judgeMemo.enabled && this.bodies ? new Map() : undefined
     this.ctx = checkContext(exp, this.eachOpts)
   }
 
@@ -366,13 +378,26 @@ export class IncrementalJudge {
 
   private keepBody(o: Observation): void {
     const hit = expectedResponse(o, this.exp)
-    const json = hit?.r.body.json
-    if (!hit || json === undefined || hit.r.body.truncated) return
+    const body = hit?.r.body
+    const json = body?.json
+    if (!hit || json === undefined || body!.truncated) return
     const schema = bodySchemaFor(this.opts.pack, o, hit.spec)
     if (!schema) return
-    const violations = this.opts.pack.validateBody(schema, json)
-    const broken = violations.length === 0 ? '' : [...new Set(violations.map((x) => `${x.path.replace(/\[\d+\]/g, '[*]')} ${x.keyword}`))].sort().join('\u0000')
-    this.bodies!.add(`${schema}\u0000${inferredKey(json)}\u0000${broken}`, () => {
+    // A body's class and violations are its text's: a text seen lately under this schema is not validated and walked again.
+    const text = body!.text
+    const byText = this.classOfText && text !== undefined && text.length <= CLASS_TEXT_CHARS ? (this.classOfText.get(schema) ?? this.classOfText.set(schema, new Map()).get(schema)!) : undefined
+    let known = byText?.get(text!)
+    if (!known) {
+      const violations = this.opts.pack.validateBody(schema, json)
+      const broken = violations.length === 0 ? '' : [...new Set(violations.map((x) => `${x.path.replace(/\[\d+\]/g, '[*]')} ${x.keyword}`))].sort().join('\u0000')
+      known = { key: `${schema}\u0000${inferredKey(json)}\u0000${broken}`, violations }
+      if (byText) {
+        if (byText.size >= CLASS_TEXTS_KEPT) byText.clear()
+        byText.set(text!, known)
+      }
+    }
+    const { violations } = known
+    this.bodies!.add(known.key, () => {
       const sample = keptSample(o, true)
       // Only objects can key the cache; a body of null, a string or a number is validated again when asked.
       const kept = sample.response!.body.json

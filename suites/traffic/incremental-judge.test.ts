@@ -43,13 +43,15 @@ function flipped(o: Observation): Observation {
   return { ...o, response: { ...o.response, status: 500, framing: { ...o.response.framing, kind: 'chunked' } } }
 }
 
-/** The body with its first number field turned into a string: what schema-drift exists for. */
+/** The body with its first number field turned into a string: what schema-drift exists for. Its text says the same, as every capture's does (the JSON is parsed from it). */
 function drifted(o: Observation): Observation {
   const json = o.response?.body.json
   if (!json || typeof json !== 'object' || Array.isArray(json)) return o
   const entry = Object.entries(json).find(([, v]) => typeof v === 'number' || typeof v === 'boolean')
   if (!entry) return o
-  return { ...o, response: { ...o.response!, body: { ...o.response!.body, json: { ...json, [entry[0]]: String(entry[1]) } } } }
+  const changed = { ...json, [entry[0]]: String(entry[1]) }
+  const text = JSON.stringify(changed)
+  return { ...o, response: { ...o.response!, body: { ...o.response!.body, json: changed, text, size: Buffer.byteLength(text), keptBytes: Buffer.byteLength(text) } } }
 }
 
 const variants: [string, (list: Observation[]) => Observation[]][] = [
@@ -124,5 +126,30 @@ describe('IncrementalJudge stays bounded', () => {
     const j = new IncrementalJudge(e, { pack, since: SINCE, checks: allChecks })
     for (let i = 0; i < 100; i++) await j.add(read(i, 200), { unique: true })
     expect((j as unknown as { identities: Map<string, unknown> }).identities.size).toBe(0)
+  })
+})
+
+describe('IncrementalJudge remembers a body text’s class per schema', () => {
+  const body = '{"verified_name":"Driftwatch Support","id":"106540352242922"}'
+  const read = (query: string): Observation => ({
+    contract: '',
+    sample: 1,
+    startedAt: SINCE,
+    request: { method: 'GET', url: `https://graph.facebook.com/v21.0/106540352242922${query}`, headers: [], bodySize: 0, tokenSent: true },
+    response: { status: 200, statusText: 'OK', rawHeaders: [['Content-Type', 'application/json']], framing: { kind: 'content-length', bytesRead: body.length }, body: { size: body.length, sha256: '', keptBytes: body.length, truncated: false, text: body, json: JSON.parse(body) } },
+    timings: { totalMs: 1 },
+  })
+
+  it('judges the same text again under another schema (fields= narrows it), as judge() does', async () => {
+    const { pack } = await openTraffic({ input: 'recordings/meta', contractsDir: 'contracts/meta', env: ENV, cwd: ROOT })
+    const exp = operationExpectation(pack.operation('phone-numbers.get')!)
+    const opts = { pack, since: SINCE, checks: allChecks }
+    // Asked for verified_name, the body is whole; asked for everything, it lacks what the schema requires.
+    const list = [read('?fields=verified_name'), read('?fields=verified_name'), read(''), read('')]
+    const inc = new IncrementalJudge(exp, opts)
+    for (const o of list) await inc.add(o)
+    const whole = await judge(exp, list, opts)
+    expect(whole.findings.filter((f) => f.check === 'schema-drift').length).toBeGreaterThan(0)
+    expect(await inc.verdict()).toEqual(whole)
   })
 })
