@@ -16,6 +16,7 @@ import { IdentityMemo } from '../util/identity-memo.ts'
 import { MAX_JSON_DEPTH, valueDepth } from '../util/json.ts'
 import { parseFields, projectSchema } from '../graph/index.ts'
 import { parseFile, pointerSegments } from './parse.ts'
+import { pinsOf, ruledOutByPins, type Pin } from './pins.ts'
 import { ajvLibrary, generatedBy, keyJson, precompiled, precompiledModule, PRECOMPILED_DIR, type PrecompiledSpec } from './precompiled.ts'
 import type { SchemaViolation } from './types.ts'
 
@@ -178,6 +179,8 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
   // Yes or no: a second compilation that stops at the first error and words nothing, made on first use of each schema.
   let quick: Ajv | undefined
   const quickValidators = new Map<string, ValidateFunction | null>(built ? parsed.map((s) => [s.name, built.quick[s.name]!]) : [])
+  /** What each schema pins (see pins.ts), read on first use. */
+  const pinsByName = new Map<string, Pin[]>()
   /** The schema object each inline or projected key was compiled from (the quick compiler compiles it again). */
   const sources = new Map<string, object>()
   const quickValidator = (name: string): ValidateFunction | undefined => {
@@ -217,6 +220,10 @@ export function loadSchemas(dir: string, rel: (p: string) => string, problems: C
       return (v.errors ?? []).map(toViolation)
     },
     fits(name, body) {
+      // A key the schema pins to other values (a send's `type`) answers no at once: most candidates of a send are ruled out so.
+      let pins = pinsByName.get(name)
+      if (pins === undefined) pinsByName.set(name, (pins = pinsOf(sources.get(name) ?? byName.get(name))))
+      if (ruledOutByPins(pins, body)) return false
       const v = quickValidator(name)
       // A schema the quick compiler could not take is answered by the worded one.
       if (!v) return this.validate(name, body).length === 0
