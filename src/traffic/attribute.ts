@@ -325,9 +325,14 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
   const basis: string[] = []
   let bound: Bound[] = []
   const versioned = segments.length > 0 && isVersionSegment(segments[0]!)
-  // In pack order, as every step after this reads them.
+  // In pack order, as every step after this reads them. Operations on one path are neighbours in it (a send's fifteen
+  // share /{phone_number_id}/messages): one binding serves them all, read only.
+  let lastT: Template | undefined
+  let lastParams: Map<string, string> | undefined
   for (const { op, t } of templatesFor(pack.operations, segments, versioned)) {
-    const params = bindCompiled(t, segments, t.versioned && versioned ? 1 : 0)
+    const params = t === lastT ? lastParams : bindCompiled(t, segments, t.versioned && versioned ? 1 : 0)
+    lastT = t
+    lastParams = params
     if (params) bound.push({ op, params })
   }
   if (bound.length === 0) return { candidates: [], basis, bound, onPath: [], settled: true, reason: `no operation has the path ${req.url.pathname}` }
@@ -335,9 +340,13 @@ export function attributeRequest(pack: Pick<ContractPack, 'operations' | 'reques
 
   // The node each id names, from what the traffic or the configuration said.
   const known = new Map<string, { node: NodeKind; from: string }>()
-  for (const b of bound) for (const v of b.params.values()) {
-    const id = state.ids.get(v)
-    if (id) known.set(v, id)
+  for (let i = 0; i < bound.length; i++) {
+    // A binding its neighbour shares was just asked about (asking again only marks the same ids recent again).
+    if (i > 0 && bound[i]!.params === bound[i - 1]!.params) continue
+    for (const v of bound[i]!.params.values()) {
+      const id = state.ids.get(v)
+      if (id) known.set(v, id)
+    }
   }
   if (known.size > 0) {
     const fits = (b: Bound) => {
