@@ -30,6 +30,22 @@ import { IdentityBudget, IncrementalJudge, keptSample } from './incremental-judg
 /** Nodes and paths whose writes are counted (sample-consistency); past it the least recently written are forgotten. */
 export const CHANGES_LIMIT = 50_000
 
+/** What a change counts against, by URL (see asSample): the host and the first segment after the version, and the whole path. */
+function nodeAndPath(href: string, url: URL): { node: string; path: string } {
+  let known = nodeAndPathByUrl.get(href)
+  if (!known) {
+    const segments = segmentsOf(url.pathname).filter((s) => !isVersionSegment(s))
+    known = { node: `${url.host}/${segments[0] ?? ''}`, path: `${url.host}/${segments.join('/')}` }
+    if (href.length <= 2048) {
+      if (nodeAndPathByUrl.size >= 1024) nodeAndPathByUrl.clear()
+      nodeAndPathByUrl.set(href, known)
+    }
+  }
+  return known
+}
+/** URLs nodeAndPath read lately, cleared when full: every send of a number asks the same URL. */
+const nodeAndPathByUrl = new Map<string, { node: string; path: string }>()
+
 /** What judging traffic needs. */
 export interface TrafficJudgeOptions {
   pack: ContractPack
@@ -271,9 +287,7 @@ export class TrafficJudge {
     const o = entry.observation
     const url = parsedUrl(o.request.url)
     if (!url) return { entry, unique: false }
-    const segments = segmentsOf(url.pathname).filter((s) => !isVersionSegment(s))
-    const node = `${url.host}/${segments[0] ?? ''}`
-    const path = `${url.host}/${segments.join('/')}`
+    const { node, path } = nodeAndPath(o.request.url, url)
     const contentType = o.request.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1]
     const method = legacyOverride(o.request.method, url, entry.requestBody, contentType) ?? o.request.method.toUpperCase()
     let sampleOf: string
