@@ -338,7 +338,8 @@ class HarBuilder implements ScanHandler {
       return false
     }
     this.entryStarts()
-    this.ready.push({ raw: kept(value, ENTRY), index: this.entries - 1 })
+    // As JSON.parse built it: harEntry reads it as it reads what the events build (see leaf and bodyText).
+    this.ready.push({ raw: value, index: this.entries - 1 })
     return true
   }
 }
@@ -353,22 +354,17 @@ function textOf(bytes: Buffer): string {
 }
 
 /**
- * What the builder keeps of a value JSON.parse built, by its shape, as the events would have built
- * it: fields the shape names, a container of the wrong kind as an empty one of its kind, a body as
- * CapturedText, other values as they are.
+ * A scalar field as the events build it: a container where a scalar belongs is kept empty, of its
+ * kind (an entry JSON.parse built is read as it is, so the few scalars that reach the observation
+ * unchecked go through here).
  */
-function kept(value: unknown, shape: Shape): unknown {
-  if (typeof value === 'string') return shape.body ? CapturedText.of(value, shape.body === 'base64-or-text') : value
-  if (value === null || typeof value !== 'object') return value
-  if (Array.isArray(value)) {
-    const items = shape.items
-    return items ? value.map((v) => kept(v, items)) : []
-  }
-  const fields = shape.fields
-  if (!fields) return {}
-  const out: Record<string, unknown> = {}
-  for (const k in fields) if (Object.hasOwn(value, k)) out[k] = kept((value as Record<string, unknown>)[k], fields[k]!)
-  return out
+function leaf(v: unknown): unknown {
+  return v !== null && typeof v === 'object' ? (Array.isArray(v) ? [] : {}) : v
+}
+
+/** A body as the events build it: a string as CapturedText (JSON.parse gives the string whole), anything else as it is. */
+function bodyText(v: unknown, base64: boolean): unknown {
+  return typeof v === 'string' ? CapturedText.of(v, base64) : v
 }
 
 /**
@@ -526,18 +522,22 @@ function harEntry(raw: unknown, i: number, rel: string, redactor: Redactor, pers
   if (!Array.isArray(e.response.headers)) fail(`${at}.response.headers`, 'must be a list of {name, value}')
   if (!e.response.content || typeof e.response.content !== 'object') fail(`${at}.response.content`, 'is missing')
   const c = e.response.content
-  if (c.encoding !== undefined && c.encoding !== 'base64') fail(`${at}.response.content.encoding`, `is "${c.encoding}"; only base64 (or none) is defined`)
-  if (c.text !== undefined && c.text !== null && !(c.text instanceof CapturedText)) fail(`${at}.response.content.text`, 'must be text')
+  if (c.encoding !== undefined && c.encoding !== 'base64') fail(`${at}.response.content.encoding`, `is "${leaf(c.encoding)}"; only base64 (or none) is defined`)
+  const text = bodyText(c.text, true)
+  if (text !== undefined && text !== null && !(text instanceof CapturedText)) fail(`${at}.response.content.text`, 'must be text')
   if (c.mimeType !== undefined && typeof c.mimeType !== 'string') fail(`${at}.response.content.mimeType`, 'must be text')
-  const captured = c.text instanceof CapturedText ? c.text : undefined
+  const version = e.response.httpVersion as unknown
+  if (version !== undefined && version !== null && typeof version !== 'string') fail(`${at}.response.httpVersion`, 'must be text, e.g. "HTTP/1.1"')
+  const captured = text instanceof CapturedText ? text : undefined
   const body = captured && (c.encoding === 'base64' ? captured.base64() : captured.text())
   if (captured && !body) fail(`${at}.response.content.text`, 'is not base64, though content.encoding says it is')
-  const post = e.request.postData?.text
+  const postData = e.request.postData
+  const post = bodyText(postData !== null && typeof postData === 'object' && !Array.isArray(postData) ? (postData as { text?: unknown }).text : undefined, false)
   if (post !== undefined && !(post instanceof CapturedText)) fail(`${at}.request.postData.text`, 'must be text')
   for (const [path, v] of [['time', e.time], ['response.content.size', c.size], ['request.bodySize', e.request.bodySize]] as const) {
     if (v !== undefined && v !== null && typeof v !== 'number') fail(`${at}.${path}`, 'must be a number')
   }
-  const request = post?.text()
+  const request = post instanceof CapturedText ? post.text() : undefined
   const { observation, hasBody } = toObservation(e, i + 1, body, request, credentials)
   // Only attribution reads the request body, but it sits next to what is written: secrets out here too.
   const requestBody = request ? keptText(redactor.text(utf8Text(request.window)), request.truncated) : undefined
@@ -608,7 +608,7 @@ const CREDENTIALS_REMEMBERED = 64
 function headersOf(list: HarHeader[]): RawHeader[] {
   const out: RawHeader[] = []
   // HTTP/2 exporters write pseudo-headers (:status, :authority); they are not headers on the wire of HTTP/1.1.
-  for (const h of list) if (typeof h?.name === 'string' && !h.name.startsWith(':')) out.push([h.name, String(h.value ?? '')])
+  for (const h of list) if (typeof h?.name === 'string' && !h.name.startsWith(':')) out.push([h.name, String(leaf(h.value) ?? '')])
   return out
 }
 
@@ -662,12 +662,13 @@ function toObservation(e: HarEntry, entry: number, read: BodyReading | undefined
   const framing: Framing = { kind, bytesRead: size }
   if (declared !== undefined && /^\d+$/.test(declared)) framing.declaredLength = Number(declared)
   const status = e.response.status
-  const statusText = e.response.statusText ?? ''
+  const statusText = (leaf(e.response.statusText) as string | undefined) ?? ''
   const response: ObservedResponse = version
     ? { httpVersion: h2 ? version.replace(/^h/, '').replace(/^(\d)$/, '$1') : version, status, statusText, rawHeaders, framing, body }
     : { status, statusText, rawHeaders, framing, body }
   const timings: Observation['timings'] = { totalMs: Math.max(0, e.time ?? 0) }
-  if (e.timings?.wait !== undefined && e.timings.wait >= 0) timings.ttfbMs = e.timings.wait
-  const observation: Observation = { contract: '', sample: entry, startedAt: e.startedDateTime, request: req, response, timings }
+  const wait = leaf(e.timings?.wait) as number | undefined
+  if (wait !== undefined && wait >= 0) timings.ttfbMs = wait
+  const observation: Observation = { contract: '', sample: entry, startedAt: leaf(e.startedDateTime) as string, request: req, response, timings }
   return { observation, hasBody }
 }
